@@ -1,0 +1,49 @@
+"""One error model for all of crossdock.
+
+Every failure a person may see carries a stable code ``XD-<AREA>-<NNN>``. The
+catalogue (:mod:`crossdock.errors.catalogue`) is the single source of each code's
+title, meaning, likely causes and remedy; the CLI, the sync log and the API read
+from it. Codes are never renamed or reused.
+
+Usage::
+
+    raise AuthError("XD-AUTH-002", channel="amazon-de", detail="LWA refresh token rejected")
+"""
+
+from __future__ import annotations
+
+from crossdock.errors.catalogue import CATALOGUE, ErrorSpec, lookup
+from crossdock.errors.model import (
+    AuthError,
+    ConfigError,
+    CrossdockError,
+    DataError,
+    InventoryError,
+    MappingError,
+    NetError,
+    OrderError,
+    PlatformError,
+    QuotaError,
+    ShippingError,
+    SyncError,
+    WarehouseError,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "AuthError",
+    "ConfigError",
+    "CrossdockError",
+    "DataError",
+    "ErrorSpec",
+    "InventoryError",
+    "MappingError",
+    "NetError",
+    "OrderError",
+    "PlatformError",
+    "QuotaError",
+    "ShippingError",
+    "SyncError",
+    "WarehouseError",
+    "lookup",
+]
