@@ -410,6 +410,12 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "The network label printer did not accept the connection.",
       ("printer off or address wrong",),
       "Check the printer's address (TCP 9100) and that it is on.", None, retryable=True),
+    E("XD-SHIP-007", "Tracking number invalid",
+      "A tracking number given for a manual (non-integrated) carrier is missing or not 6-40 letters "
+      "and digits; no shipment was recorded and the order stays ready to ship.",
+      ("a typo or a pasted label text", "the reference number was given instead of the tracking number"),
+      "Copy the tracking number from the carrier's receipt and ship again.",
+      "crossdock warehouse ship ORDER --carrier NAME --tracking NUMBER"),
     # ---------------------------------------------------------------- WH
     E("XD-WH-001", "Unknown warehouse",
       "A command names a warehouse that is not configured.",

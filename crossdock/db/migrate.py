@@ -1,0 +1,58 @@
+"""Schema migrations (Alembic), run from Python: ``crossdock db upgrade``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from crossdock.db.engine import Database
+from crossdock.errors import DataError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(db: Database) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision(db: Database) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
+    """Upgrade to ``revision``; returns (before, after)."""
+    before = current_revision(db)
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    after = current_revision(db)
+    log.info("database upgraded %s -> %s", before, after)
+    return before, after
+
+
+def ensure_current(db: Database, *, auto_create: bool = True) -> None:
+    """Fail with XD-DATA-002 when the schema is behind. An empty database is
+    created when ``auto_create`` (the embedded default: no setup step)."""
+    current = current_revision(db)
+    head = head_revision(db)
+    if current == head:
+        return
+    if current is None and auto_create:
+        upgrade(db)
+        return
+    raise DataError("XD-DATA-002", detail=f"database is at {current or 'no revision'}, this crossdock needs {head}")

@@ -1,0 +1,178 @@
+"""Normalised data: the one shape every connector produces and consumes.
+
+Connectors change the *shape* of data (platform payload <-> these classes);
+``mapping/`` applies the seller's rules to them; ``sync_engine/`` decides what
+to do with them. Money is :class:`Money` (Decimal + ISO 4217 code), never a
+float. Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+
+class Platform(str, Enum):
+    AMAZON = "amazon"
+    EBAY = "ebay"
+    SHOPIFY = "shopify"
+
+
+class OrderStatus(str, Enum):
+    """crossdock's own order states (the platform's raw status is kept beside)."""
+
+    PENDING = "pending"            # placed, not yet payable/paid (Amazon Pending)
+    UNSHIPPED = "unshipped"        # paid, waiting to be shipped
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str  # ISO 4217, upper case
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, float):
+            raise TypeError("Money.amount must be Decimal or str, never float")
+        if not isinstance(self.amount, Decimal):
+            object.__setattr__(self, "amount", Decimal(str(self.amount)))
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValueError(f"bad currency code {self.currency!r}")
+        object.__setattr__(self, "currency", self.currency.upper())
+
+    def to_dict(self) -> dict[str, str]:
+        return {"amount": str(self.amount), "currency": self.currency}
+
+
+@dataclass(frozen=True, slots=True)
+class TaxInfo:
+    """Cross-border tax data of an order or line."""
+
+    model: str | None = None            # e.g. "MarketplaceFacilitator"
+    ioss_number: str | None = None      # EU IOSS / UK VOEC / … reference
+    scheme: str | None = None           # IOSS, OSS, VOEC, UOSS, …
+    deemed_reseller_category: str | None = None
+    tax_amount: Money | None = None
+
+
+@dataclass(slots=True)
+class OrderLine:
+    platform_line_id: str
+    sku: str | None
+    quantity: int
+    unit_price: Money | None = None
+    title: str | None = None
+    listing_id: str | None = None       # ASIN / eBay item or listing id / Shopify variant id
+    tax: TaxInfo | None = None
+    quantity_shipped: int = 0
+
+
+@dataclass(slots=True)
+class Address:
+    country_code: str | None = None
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    phone: str | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    platform: Platform
+    platform_order_id: str
+    platform_status: str
+    status: OrderStatus
+    purchased_at: dt.datetime
+    updated_at: dt.datetime
+    total: Money | None
+    buyer_country: str | None
+    marketplace_id: str | None = None
+    lines: list[OrderLine] = field(default_factory=list)
+    tax: TaxInfo | None = None
+    ship_by: dt.datetime | None = None
+    shipping_address: Address | None = None
+    fulfillment_channel: str | None = None   # MFN / AFN (Amazon), …
+    raw: dict[str, Any] | None = None       # the platform payload, for `inspect` and traces
+
+
+@dataclass(frozen=True, slots=True)
+class ListedOffer:
+    """What a channel shows for one SKU right now (read back for reconciliation)."""
+
+    sku: str
+    quantity: int | None
+    price: Money | None
+    listing_id: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StockUpdate:
+    sku: str
+    quantity: int                        # absolute quantity to show
+    listing_id: str | None = None        # platform id when the platform needs it
+    expected_current: int | None = None  # for compare-and-set (Shopify changeFromQuantity)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdate:
+    sku: str
+    price: Money
+    listing_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """Per-item outcome of a batch push."""
+
+    sku: str
+    ok: bool
+    code: str | None = None             # XD-… code when not ok
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentConfirmation:
+    platform_order_id: str
+    carrier: str                         # crossdock carrier name; connectors map to platform codes
+    tracking_number: str
+    shipped_at: dt.datetime
+    lines: tuple[tuple[str, int], ...] = ()   # (platform_line_id, quantity); empty = all lines
+    service: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    tracking_number: str
+    occurred_at: dt.datetime
+    status: str                          # in_transit, out_for_delivery, delivered, exception, …
+    description: str = ""
+    location: str | None = None
+
+
+@dataclass(slots=True)
+class Product:
+    """A catalogue entry as connectors see it for listing publication."""
+
+    sku: str
+    title: str
+    price: Money | None = None
+    description: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)
+    category: str | None = None
+    weight_g: int | None = None
+    hs_code: str | None = None
+    country_of_origin: str | None = None
+    quantity: int | None = None

@@ -1,0 +1,72 @@
+"""Shared fixtures. ``db`` runs a test on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.services import TempPostgresDatabase, require_postgres
+
+
+@pytest.fixture(autouse=True)
+def _secret_key(monkeypatch):
+    """Stored tokens are encrypted; tests get a throwaway key."""
+    if not os.environ.get("CROSSDOCK_SECRET_KEY"):
+        from cryptography.fernet import Fernet
+
+        monkeypatch.setenv("CROSSDOCK_SECRET_KEY", Fernet.generate_key().decode())
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    require_postgres()
+    tmp = TempPostgresDatabase()
+    from crossdock.db.engine import Database
+    from crossdock.db.migrate import upgrade
+
+    db = Database(tmp.url)
+    upgrade(db)
+    db.dispose()
+    yield tmp
+    tmp.close()
+
+
+def _truncate_all(db) -> None:
+    from sqlalchemy import text
+
+    from crossdock.db.schema import metadata
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path):
+    """A migrated, empty crossdock database on each backend."""
+    from crossdock.db.engine import Database
+    from crossdock.db.migrate import upgrade
+
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
+        upgrade(database)
+        yield database
+        database.dispose()
+    else:
+        tmp = request.getfixturevalue("pg_database")
+        database = Database(tmp.url)
+        _truncate_all(database)
+        yield database
+        database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    from crossdock.db.engine import Database
+    from crossdock.db.migrate import upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
+    upgrade(database)
+    yield database
+    database.dispose()
