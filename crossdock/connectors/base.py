@@ -1,0 +1,126 @@
+"""What every connector offers the sync engine, and the credentials seam.
+
+A connector turns normalised data (crossdock.models) into platform calls and
+platform payloads into normalised data. The engine decides *what* to do; the
+connector decides *how* a platform wants it (batch sizes, feeds vs patches).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Protocol, Sequence, runtime_checkable
+
+from crossdock.models import (
+    ItemResult,
+    ListedOffer,
+    Order,
+    Platform,
+    PriceUpdate,
+    Product,
+    ShipmentConfirmation,
+    StockUpdate,
+)
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """A channel's credentials as stored (decrypted in memory only)."""
+
+    channel: str
+    access_token: str | None = None
+    access_expires_at: dt.datetime | None = None
+    refresh_token: str | None = None
+    refresh_expires_at: dt.datetime | None = None
+    authorisation_expires_at: dt.datetime | None = None   # Amazon: seller authorisation (365 days)
+    client_secret_expires_at: dt.datetime | None = None   # Amazon: LWA client secret (180 days)
+    version: int = 0
+
+    def access_valid(self, now: dt.datetime, *, margin_s: float) -> bool:
+        return bool(self.access_token and self.access_expires_at
+                    and self.access_expires_at - dt.timedelta(seconds=margin_s) > now)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    access_token: str
+    access_expires_at: dt.datetime
+    refresh_token: str | None = None          # a rotated refresh token (Shopify): stored before use
+    refresh_expires_at: dt.datetime | None = None
+
+
+class TokenStore(Protocol):
+    """Where access and refresh tokens live. ``refresh`` runs ``fn`` under a lock
+    that spans threads *and processes* (a database row lock in the SQL store),
+    re-reading the state inside the lock so that only one refresh happens and a
+    rotating refresh token is never used twice."""
+
+    def load(self, channel: str) -> TokenState: ...
+
+    def refresh(self, channel: str, fn: Callable[[TokenState], RefreshResult], *,
+                still_needed: Callable[[TokenState], bool]) -> TokenState: ...
+
+    def save(self, state: TokenState) -> None: ...
+
+
+class MemoryTokenStore:
+    """Token store for one process (unit tests, `crossdock inspect`)."""
+
+    def __init__(self, states: Iterable[TokenState] = ()) -> None:
+        self._states = {s.channel: s for s in states}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, channel: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(channel, threading.Lock())
+
+    def load(self, channel: str) -> TokenState:
+        return self._states.get(channel) or TokenState(channel=channel)
+
+    def save(self, state: TokenState) -> None:
+        self._states[state.channel] = state
+
+    def refresh(self, channel: str, fn, *, still_needed) -> TokenState:
+        with self._lock(channel):
+            current = self.load(channel)
+            if not still_needed(current):
+                return current
+            result = fn(current)
+            new = replace(
+                current,
+                access_token=result.access_token,
+                access_expires_at=result.access_expires_at,
+                refresh_token=result.refresh_token or current.refresh_token,
+                refresh_expires_at=result.refresh_expires_at or current.refresh_expires_at,
+                version=current.version + 1,
+            )
+            self.save(new)
+            return new
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """The operations the sync engine calls on every platform."""
+
+    platform: Platform
+    channel: str
+
+    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> Iterable[Order]:
+        """Every order created or changed in the window, with lines. Raises on
+        any failure (never returns a partial window as if complete)."""
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
+        """Absolute quantities, in the fewest calls the platform allows."""
+
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]: ...
+
+    def publish_listing(self, product: Product) -> ItemResult: ...
+
+    def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None: ...
+
+    def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]: ...
+
+    def stock_calls_needed(self, n_updates: int) -> int:
+        """The fewest calls the platform's batch limits allow for ``n_updates`` stock changes."""

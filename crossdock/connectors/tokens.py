@@ -1,0 +1,157 @@
+"""The token store in the database: tokens encrypted at rest, and one refresh
+at a time per channel across threads *and processes*.
+
+The credentials row is the lock: a refresh runs inside a write transaction that
+holds it (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+write lock), re-reads the state, and only refreshes if it is still needed — so
+a second worker waiting on the lock finds the fresh token and does not refresh
+again, and a rotating refresh token (Shopify) is never sent twice. The new
+tokens commit before :meth:`SqlTokenStore.refresh` returns, i.e. before the
+new access token is used.
+
+Trade-off: the platform's token call runs while the lock is held. Refreshes
+are rare (hourly at most per channel) and bounded by the HTTP timeout, so this
+is cheaper than the failure it prevents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from sqlalchemy import select
+
+from crossdock.connectors.base import RefreshResult, TokenState
+from crossdock.db.base import utcnow
+from crossdock.db.engine import Database
+from crossdock.db.models import Channel, Credential
+from crossdock.secrets import decrypt, encrypt, remember
+
+
+def _dec(value: str | None, what: str) -> str | None:
+    return decrypt(value, what=what) if value else None
+
+
+def _enc(value: str | None) -> str | None:
+    if value:
+        remember(value)
+        return encrypt(value)
+    return None
+
+
+def _state(channel: str, row: Credential | None) -> TokenState:
+    if row is None:
+        return TokenState(channel=channel)
+    return TokenState(
+        channel=channel,
+        access_token=_dec(row.access_token_enc, f"{channel} access token"),
+        access_expires_at=row.access_expires_at,
+        refresh_token=_dec(row.refresh_token_enc, f"{channel} refresh token"),
+        refresh_expires_at=row.refresh_expires_at,
+        authorisation_expires_at=row.authorisation_expires_at,
+        client_secret_expires_at=row.client_secret_expires_at,
+        version=row.version,
+    )
+
+
+def _write(row: Credential, state: TokenState) -> None:
+    row.access_token_enc = _enc(state.access_token)
+    row.access_expires_at = state.access_expires_at
+    row.refresh_token_enc = _enc(state.refresh_token)
+    row.refresh_expires_at = state.refresh_expires_at
+    row.authorisation_expires_at = state.authorisation_expires_at
+    row.client_secret_expires_at = state.client_secret_expires_at
+
+
+class SqlTokenStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self, channel: str) -> TokenState:
+        with self.db.read() as s:
+            return _state(channel, s.get(Credential, channel))
+
+    def save(self, state: TokenState) -> None:
+        with self.db.write() as s:
+            row = s.get(Credential, state.channel)
+            if row is None:
+                row = Credential(channel=state.channel, version=0)
+                s.add(row)
+            _write(row, state)
+            row.version = (row.version or 0) + 1
+
+    def seed_refresh_token(self, channel: str, refresh_token: str, *,
+                           refresh_expires_at: dt.datetime | None = None,
+                           authorisation_expires_at: dt.datetime | None = None,
+                           client_secret_expires_at: dt.datetime | None = None) -> None:
+        """Store a refresh token from configuration unless the store already
+        holds a newer one (a rotated token must not be overwritten by the
+        original from the config file)."""
+        with self.db.write() as s:
+            row = s.get(Credential, channel)
+            if row is not None and row.refresh_token_enc:
+                return
+            if row is None:
+                row = Credential(channel=channel, version=0)
+                s.add(row)
+            row.refresh_token_enc = _enc(refresh_token)
+            row.refresh_expires_at = refresh_expires_at
+            row.authorisation_expires_at = authorisation_expires_at
+            row.client_secret_expires_at = client_secret_expires_at
+            row.version = (row.version or 0) + 1
+
+    def refresh(self, channel: str, fn: Callable[[TokenState], RefreshResult], *,
+                still_needed: Callable[[TokenState], bool]) -> TokenState:
+        with self.db.write() as s:
+            row = s.scalars(select(Credential).where(Credential.channel == channel).with_for_update()).one_or_none()
+            if row is None:
+                row = Credential(channel=channel, version=0)
+                s.add(row)
+                s.flush()
+            current = _state(channel, row)
+            if not still_needed(current):
+                return current
+            result: RefreshResult = fn(current)
+            new = TokenState(
+                channel=channel, access_token=result.access_token, access_expires_at=result.access_expires_at,
+                refresh_token=result.refresh_token or current.refresh_token,
+                refresh_expires_at=result.refresh_expires_at or current.refresh_expires_at,
+                authorisation_expires_at=current.authorisation_expires_at,
+                client_secret_expires_at=current.client_secret_expires_at,
+                version=current.version + 1,
+            )
+            _write(row, new)
+            row.version = new.version
+            row.refreshed_at = utcnow()
+        return new
+
+    def expiring(self, *, within: dt.timedelta, now: dt.datetime | None = None) -> list[dict]:
+        """Credentials whose refresh token, seller authorisation or client
+        secret expires within ``within`` (for XD-AUTH-005 warnings)."""
+        now = now or utcnow()
+        horizon = now + within
+        out = []
+        with self.db.read() as s:
+            for row in s.scalars(select(Credential)):
+                for what, when in (("refresh_token", row.refresh_expires_at),
+                                   ("seller_authorisation", row.authorisation_expires_at),
+                                   ("client_secret", row.client_secret_expires_at)):
+                    if when is not None and when <= horizon:
+                        out.append({"channel": row.channel, "what": what, "expires_at": when,
+                                    "expired": when <= now})
+        return out
+
+
+def ensure_channels(db: Database, channels) -> None:
+    """Create or update a channels row for each configured channel."""
+    with db.write() as s:
+        for ch in channels:
+            row = s.get(Channel, ch.name)
+            if row is None:
+                row = Channel(name=ch.name)
+                s.add(row)
+            row.platform = ch.platform
+            row.account = ch.account
+            row.marketplace = ch.marketplace
+            row.currency = ch.currency
+            row.country = ch.country
