@@ -61,6 +61,7 @@ from crossdock.ratelimit.plans import (
 
 log = logging.getLogger(__name__)
 
+DEFAULT_RATE_HEADROOM = 0.97
 QUOTA_WAIT = "XD-QUOTA-003"
 QUOTA_THROTTLED = "XD-QUOTA-001"
 QUOTA_DAILY = "XD-QUOTA-002"
@@ -140,6 +141,7 @@ class QuotaBudget:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        rate_headroom: float | None = None,
     ) -> None:
         if not time_scale > 0 or math.isinf(time_scale):
             raise ConfigError("XD-CFG-003", detail=f"time scale must be positive, got {time_scale!r}")
@@ -148,6 +150,14 @@ class QuotaBudget:
         self._plans = plans
         self._windows = windows
         self._overrides = overrides or {}
+        # Grants are decided here but land at the platform a little later and
+        # with jitter; refilling at exactly the platform's rate then meets an
+        # occasional 429. A few percent of headroom removes them (the configured
+        # budget uses DEFAULT_RATE_HEADROOM; 1.0 keeps the arithmetic exact).
+        headroom = rate_headroom if rate_headroom is not None else self._overrides.get("rate_headroom", 1.0)
+        if not 0 < float(headroom) <= 1:
+            raise ConfigError("XD-CFG-003", detail=f"ratelimit rate_headroom must be in (0, 1], got {headroom!r}")
+        self.rate_headroom = float(headroom)
         if reserve is None:
             reserve = self._overrides.get("reserve")  # [ratelimit.reserve] in the config
         policy = reserve if isinstance(reserve, ReservePolicy) else ReservePolicy()
@@ -183,7 +193,7 @@ class QuotaBudget:
 
     def _params(self, plan: UsagePlan) -> BucketParams:
         return BucketParams(plan.rate_per_s, plan.burst, plan.pinned_rate, plan.pinned_burst,
-                            self.time_scale)
+                            self.time_scale * self.rate_headroom)
 
     def _window_geometry(self, window: LongWindow) -> tuple[float, float]:
         """(window length, offset of window starts) in real seconds."""
@@ -371,7 +381,8 @@ class QuotaBudget:
                 "platform": row.ref.platform,
                 "account": row.ref.account,
                 "operation": row.ref.bucket,
-                "rate_per_s": rate,
+                "rate_per_s": rate / self.rate_headroom,   # the plan's rate; grants use rate_headroom of it
+                "rate_headroom": self.rate_headroom,
                 "burst": burst,
                 "available": round(available, 6),
                 "calls_last_hour": row.calls_last_hour,

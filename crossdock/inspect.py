@@ -1,0 +1,62 @@
+"""``crossdock inspect``: what crossdock makes of a raw platform payload.
+
+Support staff paste the body of a real API response into a file and see the
+normalised orders or listings, or the code that explains why it can't be read.
+The normalising itself is each connector's pure mapping
+(``crossdock.connectors.<platform>.inspect``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import typer
+
+from crossdock.errors import ConfigError, MappingError
+
+PLATFORMS = ("amazon", "ebay", "shopify")
+KINDS = ("order", "orders", "listing")
+
+
+def inspect_file(platform: str, kind: str, path: Path):
+    if platform not in PLATFORMS:
+        raise ConfigError("XD-CFG-009", detail=f"--platform {platform!r}: one of {', '.join(PLATFORMS)}")
+    if kind not in KINDS:
+        raise ConfigError("XD-CFG-009", detail=f"--kind {kind!r}: one of {', '.join(KINDS)}")
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("XD-CFG-009", detail=f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError("XD-MAP-010", detail=f"{path}: {exc}") from exc
+    module = importlib.import_module(f"crossdock.connectors.{platform}.inspect")
+    payload: object = raw
+    if raw.lstrip().startswith(("{", "[")):
+        try:
+            payload = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise MappingError("XD-MAP-010", detail=f"{path}: not valid JSON: {exc}") from exc
+    return module.inspect_payload(kind, payload)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("inspect")
+    def inspect(file: Path = typer.Argument(..., help="A raw API response body (JSON, or XML for eBay Trading)."),
+                platform: str = typer.Option(..., "--platform", help="amazon, ebay or shopify."),
+                kind: str = typer.Option(..., "--kind", help="order, orders or listing."),
+                as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON document on stdout."),
+                ) -> None:
+        """Print crossdock's normalised form of a platform payload."""
+        from crossdock.cli import state
+        from crossdock.output import emit_json, out
+
+        state.json = as_json
+        result = inspect_file(platform, kind, file)
+        if as_json:
+            emit_json(result)
+            return
+        items = result if isinstance(result, list) else [result]
+        for item in items:
+            out.print_json(json.dumps(item, default=str))
