@@ -13,6 +13,7 @@ import itertools
 import random
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
@@ -312,7 +313,7 @@ class PlatformSim:
         self.sandbox = sandbox
         self.clock = sandbox.clock
         self.market = sandbox.market
-        self.rng = random.Random(sandbox.seed ^ hash(self.name) & 0xFFFF)
+        self.rng = random.Random(sandbox.seed ^ zlib.crc32(self.name.encode()))  # stable across processes
         self.lock = threading.RLock()
         self.app = App(self.name)
         self.server = None  # set by Sandbox

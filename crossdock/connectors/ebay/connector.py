@@ -1,0 +1,462 @@
+"""The eBay connector: one seller account on one marketplace.
+
+Orders: Fulfillment ``getOrders`` over a ``lastmodifieddate`` window, 200 per
+page with ``offset`` (lines come inline), deduplicated by order id within the
+window. eBay's polling advice — window from (last run − 2 min) to (now − 2 min)
+— is expressed by :attr:`safety_lag_s` and :attr:`overlap_s`; a window ending
+later than now − ``safety_lag_s`` on the connector's (platform) clock is
+refused with XD-ORD-001 rather than silently shortened.
+
+Stock and prices: Inventory-API listings in ``bulk_update_price_quantity``
+batches of 25; legacy listings (created outside the Inventory API) in Trading
+``ReviseInventoryStatus`` batches of 4 through ebaysdk. Which is which comes
+from the listing map (``sku -> {"kind": "inventory", "offer_id"?, "item_id"?} |
+{"kind": "trading", "item_id"}``, see :class:`~crossdock.connectors.ebay.mapping.ListingRef`),
+or per update from ``StockUpdate.listing_id`` / ``PriceUpdate.listing_id``
+(``inventory:<offerId>``, ``inventory``, ``trading:<ItemID>``; a bare id is
+looked up in the map by ItemID/offerId and otherwise taken as a legacy
+ItemID). A SKU the map does not know is treated as an Inventory-API listing
+(stock needs no offer id; a price looks the offer up once with ``getOffers``).
+
+Failures: authorisation and quota errors raise (they stop the whole channel);
+a network or platform failure of one batch call marks that batch's items
+failed with the error's code, and other batches still go out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from requests.adapters import BaseAdapter
+
+from crossdock.clock import Clock, ScaledClock
+from crossdock.connectors.base import MemoryTokenStore, TokenState, TokenStore
+from crossdock.connectors.ebay import mapping
+from crossdock.connectors.ebay.auth import EbayAuth
+from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
+from crossdock.connectors.ebay.mapping import ListingRef
+from crossdock.connectors.ebay.settings import EbaySettings
+from crossdock.connectors.http import Budget
+from crossdock.errors import CrossdockError, MappingError, NetError, OrderError, PlatformError, ShippingError
+from crossdock.models import (
+    ItemResult,
+    ListedOffer,
+    Money,
+    Order,
+    Platform,
+    PriceUpdate,
+    Product,
+    ShipmentConfirmation,
+    StockUpdate,
+)
+
+log = logging.getLogger(__name__)
+
+ListingMap = Mapping[str, "ListingRef | Mapping[str, Any] | str"]
+_BATCH_ERRORS = (NetError, PlatformError)     # a batch fails, the run goes on
+_CLOCK_TOLERANCE_S = 1.0
+
+
+class EbayConnector:
+    platform = Platform.EBAY
+    safety_lag_s: float = 120.0     # eBay: poll up to now − 2 min
+    overlap_s: float = 120.0        # eBay: start at last run − 2 min
+    max_window_restarts = 3
+
+    def __init__(self, settings: EbaySettings, *, token_store: TokenStore, clock: Clock | None = None,
+                 budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
+                 trading_adapter: BaseAdapter | None = None, listing_map: ListingMap | None = None) -> None:
+        self.settings = settings
+        self.channel = settings.channel
+        self.clock = clock or Clock()
+        self.http = httpx.Client(transport=transport)
+        self.auth = EbayAuth(settings, store=token_store, clock=self.clock, http=self.http)
+        self.rest = EbayRestClient(settings, self.auth, self.http, budget=budget)
+        self.trading = EbayTradingClient(settings, self.auth, budget=budget, adapter=trading_adapter)
+        self.listings: dict[str, ListingRef] = {}
+        self.update_listing_map(listing_map or {})
+
+    @classmethod
+    def for_sandbox(cls, description: Mapping[str, Any], *, account: int | str = 0,
+                    token_store: TokenStore | None = None, budget: Budget | None = None,
+                    listing_map: ListingMap | None = None, transport: httpx.BaseTransport | None = None,
+                    **setting_overrides: Any) -> "EbayConnector":
+        """A connector on a running sandbox: settings, its clock, and a store seeded with the refresh token."""
+        settings = EbaySettings.from_sandbox(description, account=account, **setting_overrides)
+        block = description.get("ebay", description)
+        acct = next(a for a in block["accounts"] if a["username"] == settings.username)
+        store = token_store or MemoryTokenStore()
+        if not store.load(settings.channel).refresh_token:
+            store.save(TokenState(channel=settings.channel, refresh_token=acct["refresh_token"]))
+        clock = ScaledClock.from_description(description["clock"]) if "clock" in description else Clock()
+        return cls(settings, token_store=store, clock=clock, budget=budget, transport=transport,
+                   listing_map=listing_map)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "EbayConnector":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ listing map
+    def update_listing_map(self, entries: ListingMap) -> None:
+        for sku, value in entries.items():
+            self.listings[str(sku)] = ListingRef.parse(value)
+
+    def listing_map(self) -> dict[str, dict[str, str]]:
+        return {sku: ref.to_dict() for sku, ref in self.listings.items()}
+
+    def resolve(self, sku: str, listing_id: str | None = None) -> ListingRef:
+        if listing_id:
+            if listing_id.startswith(("inventory", "trading:")):
+                ref = ListingRef.parse(listing_id)
+                known = self.listings.get(sku)
+                if ref.kind == "inventory" and not ref.offer_id and known and known.kind == "inventory":
+                    return known
+                return ref
+            for ref in self.listings.values():
+                if listing_id in (ref.item_id, ref.offer_id):
+                    return ref
+            return ListingRef("trading", item_id=listing_id)
+        return self.listings.get(sku) or ListingRef("inventory")
+
+    # ------------------------------------------------------------------ orders
+    def window_end(self) -> dt.datetime:
+        """The latest window end eBay's polling advice allows now."""
+        return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
+
+    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> list[Order]:
+        latest = self.window_end()
+        if updated_before > latest + dt.timedelta(seconds=_CLOCK_TOLERANCE_S):
+            too_new = (updated_before - latest).total_seconds()
+            raise OrderError("XD-ORD-001", channel=self.channel, retry_after_s=too_new,
+                             detail=f"window end {mapping.iso_ms(updated_before)} is later than now − "
+                                    f"{self.safety_lag_s:.0f} s ({mapping.iso_ms(latest)}); eBay advises polling "
+                                    "up to now − 2 min")
+        if updated_after >= updated_before:
+            return []
+        seen: dict[str, Order] = {}
+        limit = self.settings.orders_page_size
+        for attempt in range(1, self.max_window_restarts + 1):
+            offset, total, moved = 0, None, False
+            while True:
+                page = self.rest.get_orders(mapping.get_orders_params(updated_after, updated_before,
+                                                                      limit=limit, offset=offset))
+                orders, page_total, has_next = mapping.parse_orders_page(page)
+                if total is None:
+                    total = page_total
+                elif page_total != total:
+                    moved = True      # an order changed while paging: offsets shifted, page again
+                    break
+                for order in orders:
+                    prev = seen.get(order.platform_order_id)
+                    if prev is None or order.updated_at >= prev.updated_at:
+                        seen[order.platform_order_id] = order
+                offset += len(orders)
+                if not has_next or not orders:
+                    break
+            if not moved:
+                log.info("%s: %d order(s) modified in %s..%s", self.channel, len(seen),
+                         mapping.iso_ms(updated_after), mapping.iso_ms(updated_before))
+                return sorted(seen.values(), key=lambda o: (o.updated_at, o.platform_order_id))
+            log.info("%s: order set changed while paging (attempt %d); paging the window again",
+                     self.channel, attempt)
+        raise OrderError("XD-ORD-001", channel=self.channel,
+                         detail=f"the order set kept changing while paging {self.max_window_restarts} times")
+
+    # ------------------------------------------------------------------ stock and prices
+    def _split(self, updates: Sequence[Any]) -> tuple[list, list, dict[int, ItemResult]]:
+        """(inventory [(index, update, ref)], trading [...], early results) — the last update of a SKU wins."""
+        latest: dict[str, int] = {}
+        for i, u in enumerate(updates):
+            latest[u.sku] = i
+        inventory, trading, results = [], [], {}
+        for i, u in enumerate(updates):
+            if latest[u.sku] != i:
+                continue
+            try:
+                ref = self.resolve(u.sku, u.listing_id)
+            except MappingError as exc:
+                results[i] = ItemResult(u.sku, False, exc.code, exc.detail)
+                continue
+            (inventory if ref.kind == "inventory" else trading).append((i, u, ref))
+        return inventory, trading, results
+
+    @staticmethod
+    def _fill(updates: Sequence[Any], results: dict[int, ItemResult]) -> list[ItemResult]:
+        by_sku = {updates[i].sku: r for i, r in results.items()}
+        return [results.get(i) or by_sku[u.sku] for i, u in enumerate(updates)]
+
+    def _batch_failed(self, batch: Iterable[tuple[int, Any, ListingRef]], exc: CrossdockError,
+                      results: dict[int, ItemResult]) -> None:
+        log.warning("%s: batch of %s failed: %s", self.channel, exc.context.get("operation"), exc)
+        for i, u, _ in batch:
+            results[i] = ItemResult(u.sku, False, exc.code, str(exc))
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
+        valid = [u for u in updates if u.quantity >= 0]
+        inventory, trading, results = self._split(valid)
+        out_of_range = {id(u) for u in updates if u.quantity < 0}
+        for batch in mapping.chunks(inventory, self.settings.inventory_batch_size):
+            body = mapping.bulk_stock_body([(u.sku, ref, u.quantity) for _, u, ref in batch])
+            try:
+                per_sku = mapping.parse_bulk_response(self.rest.bulk_update_price_quantity(body),
+                                                      [u.sku for _, u, _ in batch])
+            except _BATCH_ERRORS as exc:
+                self._batch_failed(batch, exc, results)
+                continue
+            for i, u, _ in batch:
+                results[i] = per_sku[u.sku]
+        self._trading_batches(trading, results, lambda u: (u.quantity, None))
+        mapped = self._fill(valid, results) if valid else []
+        it = iter(mapped)
+        return [ItemResult(u.sku, False, "XD-INV-005", f"quantity {u.quantity} is negative")
+                if id(u) in out_of_range else next(it) for u in updates]
+
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        inventory, trading, results = self._split(updates)
+        currency = self.settings.currency
+        priced: list[tuple[int, PriceUpdate, ListingRef]] = []
+        for i, u, ref in [*inventory, *trading]:
+            if u.price.currency != currency:
+                results[i] = ItemResult(u.sku, False, "XD-MAP-004",
+                                        f"price in {u.price.currency}; {self.channel} sells in {currency}")
+            elif u.price.amount <= 0:
+                results[i] = ItemResult(u.sku, False, "XD-MAP-003", f"price {u.price.amount} is not above zero")
+            else:
+                priced.append((i, u, ref))
+        inv_ready = []
+        for i, u, ref in (p for p in priced if p[2].kind == "inventory"):
+            if ref.offer_id:
+                inv_ready.append((i, u, ref))
+                continue
+            try:
+                found = self._find_offer(u.sku)
+            except _BATCH_ERRORS as exc:
+                results[i] = ItemResult(u.sku, False, exc.code, str(exc))
+                continue
+            if found is None:
+                results[i] = ItemResult(u.sku, False, "XD-PLATFORM-002", f"no offer for SKU {u.sku} on eBay")
+                continue
+            inv_ready.append((i, u, found[0]))
+        for batch in mapping.chunks(inv_ready, self.settings.inventory_batch_size):
+            body = mapping.bulk_price_body([(u.sku, ref.offer_id, u.price) for _, u, ref in batch])
+            try:
+                per_sku = mapping.parse_bulk_response(self.rest.bulk_update_price_quantity(body),
+                                                      [u.sku for _, u, _ in batch])
+            except _BATCH_ERRORS as exc:
+                self._batch_failed(batch, exc, results)
+                continue
+            for i, u, _ in batch:
+                results[i] = per_sku[u.sku]
+        self._trading_batches([p for p in priced if p[2].kind == "trading"], results, lambda u: (None, u.price))
+        return self._fill(updates, results)
+
+    def _trading_batches(self, items: list, results: dict[int, ItemResult], values) -> None:
+        for batch in mapping.chunks(items, self.settings.trading_batch_size):
+            rows = [(u.sku, ref.item_id, *values(u)) for _, u, ref in batch]
+            try:
+                reply = self.trading.revise_inventory_status(mapping.revise_inventory_status_data(rows))
+            except _BATCH_ERRORS as exc:
+                self._batch_failed(batch, exc, results)
+                continue
+            per_sku = mapping.parse_revise_inventory_status(reply, [(u.sku, ref.item_id) for _, u, ref in batch])
+            for i, u, _ in batch:
+                results[i] = per_sku[u.sku]
+
+    def _find_offer(self, sku: str) -> tuple[ListingRef, str | None] | None:
+        """The SKU's fixed-price offer and its status via getOffers (remembered in the listing map)."""
+        try:
+            payload = self.rest.get_offers(sku)
+        except PlatformError as exc:
+            if exc.code == "XD-PLATFORM-002":
+                return None
+            raise
+        offers = [o for o in payload.get("offers") or [] if o.get("format", "FIXED_PRICE") == "FIXED_PRICE"]
+        if not offers:
+            return None
+        offer = offers[0]
+        ref = ListingRef("inventory", offer_id=str(offer["offerId"]),
+                         item_id=(offer.get("listing") or {}).get("listingId"))
+        self.listings[sku] = ref
+        return ref, offer.get("status")
+
+    def stock_calls_needed(self, n_updates: int) -> int:
+        """Calls for ``n_updates`` stock changes: Inventory-API listings go 25 per
+        call, legacy listings 4 per call. The mix comes from the listing map: its
+        share of legacy entries when it lists both kinds, otherwise (a map that
+        names only the legacy listings, everything else being Inventory-API)
+        ``min(n_updates, legacy entries)``. :meth:`stock_calls_for` is exact for a
+        concrete batch."""
+        if n_updates <= 0:
+            return 0
+        kinds = [r.kind for r in self.listings.values()]
+        n_legacy = kinds.count("trading")
+        if n_legacy and "inventory" in kinds:
+            legacy = round(n_updates * n_legacy / len(kinds))
+        else:
+            legacy = min(n_updates, n_legacy)
+        return (math.ceil((n_updates - legacy) / self.settings.inventory_batch_size)
+                + math.ceil(legacy / self.settings.trading_batch_size))
+
+    def stock_calls_for(self, updates: Sequence[StockUpdate]) -> int:
+        inventory, trading, _ = self._split([u for u in updates if u.quantity >= 0])
+        return (math.ceil(len(inventory) / self.settings.inventory_batch_size)
+                + math.ceil(len(trading) / self.settings.trading_batch_size))
+
+    # ------------------------------------------------------------------ listings
+    def _validate(self, product: Product, price: Money | None) -> None:
+        try:
+            from crossdock.mapping.validation import ListingChannel, validate_or_raise
+        except ImportError:   # pragma: no cover - the validation module ships with crossdock
+            validate_or_raise = None
+        if validate_or_raise is not None:
+            validate_or_raise(product, ListingChannel.for_marketplace(self.channel, "ebay", self.settings.marketplace_id),
+                              price=price)
+            return
+        if not product.title or len(product.title) > 80:
+            raise MappingError("XD-MAP-002", channel=self.channel, entity=f"sku {product.sku}",
+                               detail="eBay titles are 1–80 characters")
+        if price is None or price.amount <= 0:
+            raise MappingError("XD-MAP-003", channel=self.channel, entity=f"sku {product.sku}", detail="no price > 0")
+        if price.currency != self.settings.currency:
+            raise MappingError("XD-MAP-004", channel=self.channel, entity=f"sku {product.sku}",
+                               detail=f"price in {price.currency}; eBay {self.settings.marketplace_id} uses "
+                                      f"{self.settings.currency}")
+
+    def publish_listing(self, product: Product) -> ItemResult:
+        """createOrReplaceInventoryItem, then createOffer/updateOffer, then publishOffer.
+        Validation problems raise MappingError before any call; an eBay rejection
+        is a failed ItemResult (XD-PLATFORM-003)."""
+        s = self.settings
+        price = product.price
+        self._validate(product, price)
+        known = self.listings.get(product.sku)
+        if known is not None and known.kind == "trading":
+            return ItemResult(product.sku, False, "XD-PLATFORM-001",
+                              f"SKU {product.sku} is a legacy listing (ItemID {known.item_id}); the Inventory API "
+                              "cannot revise it — migrate it with bulkMigrateListing first")
+        category = str(product.attributes.get("category_id") or s.default_category_id or "")
+        policies = {"fulfillmentPolicyId": product.attributes.get("fulfillment_policy_id") or s.fulfillment_policy_id,
+                    "paymentPolicyId": product.attributes.get("payment_policy_id") or s.payment_policy_id,
+                    "returnPolicyId": product.attributes.get("return_policy_id") or s.return_policy_id}
+        missing = [k for k, v in policies.items() if not v]
+        if missing or not s.merchant_location_key:
+            raise MappingError("XD-MAP-001", channel=self.channel, entity=f"sku {product.sku}",
+                               detail="eBay offers need business policies and a merchant location; missing: "
+                                      + ", ".join(missing + ([] if s.merchant_location_key else ["merchant_location_key"])))
+        qty = product.quantity if product.quantity is not None else 0
+        assert price is not None
+        offer = mapping.offer_body(product, marketplace_id=s.marketplace_id, quantity=qty, price=price,
+                                   category_id=category, merchant_location_key=s.merchant_location_key,
+                                   policies=policies)
+        try:
+            self.rest.put_inventory_item(product.sku, mapping.inventory_item_body(product, quantity=qty))
+            found = (known, None) if known is not None and known.offer_id else self._find_offer(product.sku)
+            if found is None:
+                ref, published = ListingRef("inventory", offer_id=self.rest.create_offer(offer)), False
+            else:
+                ref, status = found
+                self.rest.update_offer(str(ref.offer_id), offer)
+                published = status == "PUBLISHED" or (status is None and bool(ref.item_id))
+            listing_id = (ref.item_id if published and ref.item_id
+                          else self.rest.publish_offer(str(ref.offer_id)))
+        except PlatformError as exc:
+            return ItemResult(product.sku, False, exc.code, exc.detail)
+        self.listings[product.sku] = ListingRef("inventory", offer_id=ref.offer_id, item_id=listing_id)
+        return ItemResult(product.sku, True, message=f"listing {listing_id}")
+
+    def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
+        """What buyers see: ``getOffers`` per Inventory-API SKU, Trading ``GetItem``
+        per legacy SKU. Without ``skus``: the listing map plus every inventory item.
+        A legacy listing the map does not know cannot be found (no SKU search in
+        the Trading calls used here)."""
+        if skus is None:
+            wanted = dict.fromkeys([*self.listings, *self._inventory_skus()])
+        else:
+            wanted = dict.fromkeys(skus)
+        out = []
+        for sku in wanted:
+            ref = self.listings.get(sku) or ListingRef("inventory")
+            if ref.kind == "trading":
+                try:
+                    out.append(mapping.parse_trading_item(self.trading.get_item(str(ref.item_id)), sku=sku))
+                except PlatformError as exc:
+                    if exc.code != "XD-PLATFORM-002":
+                        raise
+                    out.append(ListedOffer(sku, None, None, ref.item_id, "NOT_FOUND"))
+                continue
+            try:
+                payload = self.rest.get_offers(sku)
+            except PlatformError as exc:
+                if exc.code != "XD-PLATFORM-002":
+                    raise
+                out.append(ListedOffer(sku, None, None, None, "NOT_FOUND"))
+                continue
+            offers = payload.get("offers") or []
+            if not offers:
+                out.append(ListedOffer(sku, None, None, None, "NOT_FOUND"))
+                continue
+            offer = mapping.parse_offer(offers[0])
+            self.listings[sku] = ListingRef("inventory", offer_id=str(offers[0].get("offerId")),
+                                            item_id=offer.listing_id)
+            out.append(offer)
+        return out
+
+    def _inventory_skus(self) -> list[str]:
+        """Every inventory item's SKU, following ``next`` (the spec calls getInventoryItems'
+        ``offset`` a page number; taking it from ``next`` works whichever eBay means)."""
+        skus, offset, seen = [], 0, set()
+        while offset not in seen:
+            seen.add(offset)
+            page = self.rest.get_inventory_items(limit=200, offset=offset)
+            skus += [str(i["sku"]) for i in page.get("inventoryItems") or [] if "sku" in i]
+            nxt = page.get("next")
+            if not nxt:
+                break
+            try:
+                offset = int(parse_qs(urlsplit(str(nxt)).query).get("offset", [""])[0])
+            except ValueError:
+                break
+        return list(dict.fromkeys(skus))
+
+    # ------------------------------------------------------------------ shipments
+    def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str | None:
+        """createShippingFulfillment; returns eBay's fulfillment id. Repeating a
+        confirmation eBay already holds (34500, same carrier and tracking) is a no-op."""
+        from crossdock.warehouse.carrier_codes import platform_carrier_code
+
+        c = confirmation
+        code = platform_carrier_code(Platform.EBAY, c.carrier, overrides=self.settings.carrier_overrides or None)
+        lines = list(c.lines)
+        if not lines:
+            order = self.rest.get_order(c.platform_order_id)
+            lines = mapping.unshipped_lines(order)
+            if not lines:
+                if c.tracking_number in mapping.fulfillment_ids(order):
+                    return c.tracking_number        # this very shipment is already on eBay
+                raise ShippingError("XD-SHIP-005", channel=self.channel, entity=f"order {c.platform_order_id}",
+                                    detail="every line is already marked shipped on eBay")
+        body = mapping.shipping_fulfillment_body(lines, carrier_code=code, tracking_number=c.tracking_number,
+                                                 shipped_at=c.shipped_at)
+        try:
+            resp = self.rest.create_shipping_fulfillment(c.platform_order_id, body)
+        except PlatformError as exc:
+            if exc.context.get("error_id") == 34500:
+                log.info("%s: order %s already has tracking %s; nothing to do", self.channel,
+                         c.platform_order_id, c.tracking_number)
+                return c.tracking_number
+            raise
+        fid = mapping.fulfillment_id_from_location(resp.headers.get("Location"))
+        log.info("%s: order %s shipped with %s %s (fulfillment %s)", self.channel, c.platform_order_id, code,
+                 c.tracking_number, fid)
+        return fid
+
