@@ -1,0 +1,127 @@
+"""Settings of one Amazon channel (one seller in one marketplace).
+
+Secrets arrive already resolved as plain ``str`` (the caller reads them from
+the environment or the encrypted store); they are excluded from ``repr`` and
+never logged. Everything that Amazon may change per account (usage plans,
+feed timings, the patch/feed threshold) is a setting, not a constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from crossdock.errors import ConfigError
+from crossdock.mapping.marketplaces import find_amazon_marketplace
+
+#: SP-API endpoints per region.
+ENDPOINTS = MappingProxyType({
+    "NA": "https://sellingpartnerapi-na.amazon.com",
+    "EU": "https://sellingpartnerapi-eu.amazon.com",
+    "FE": "https://sellingpartnerapi-fe.amazon.com",
+})
+LWA_URL = "https://api.amazon.com/auth/o2/token"
+
+#: Published default usage plans (FACTS.md): operation -> (rate per second, burst).
+USAGE_PLANS: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "getOrders": (0.0167, 20),
+    "getOrder": (0.5, 30),
+    "getOrderItems": (0.5, 30),
+    "getOrderAddress": (0.5, 30),
+    "confirmShipment": (2.0, 10),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    "getListingsItem": (5.0, 10),
+    "putListingsItem": (5.0, 10),
+    "patchListingsItem": (5.0, 5),
+    "searchListingsItems": (5.0, 5),      # (uncertain) not in FACTS.md
+    "createRestrictedDataToken": (1.0, 10),
+})
+
+#: Language tags for listing text by marketplace country (Amazon's locale spelling).
+LANGUAGE_TAGS = MappingProxyType({
+    "US": "en_US", "CA": "en_CA", "MX": "es_MX", "BR": "pt_BR", "GB": "en_GB", "IE": "en_IE", "DE": "de_DE",
+    "FR": "fr_FR", "IT": "it_IT", "ES": "es_ES", "NL": "nl_NL", "BE": "fr_BE", "SE": "sv_SE", "PL": "pl_PL",
+    "TR": "tr_TR", "JP": "ja_JP", "AU": "en_AU", "SG": "en_SG", "IN": "en_IN", "AE": "en_AE",
+})
+
+
+@dataclass(frozen=True, kw_only=True)
+class AmazonSettings:
+    """One channel. ``endpoint``/``lwa_url`` default to production and are
+    overridden for the sandbox. Times are platform seconds (the connector's
+    clock scales them when it waits)."""
+
+    channel: str
+    seller_id: str
+    marketplace_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    endpoint: str | None = None
+    lwa_url: str = LWA_URL
+    currency: str | None = None
+    language_tag: str | None = None
+    product_type: str = "PRODUCT"
+    feed_threshold: int = 10             # more SKUs than this in one push -> JSON_LISTINGS_FEED
+    max_feed_messages: int = 25_000
+    max_feed_bytes: int = 10 * 1024 * 1024
+    feed_poll_s: float = 30.0
+    feed_timeout_s: float = 3600.0
+    page_size: int = 100
+    timeout_s: float = 30.0
+    refresh_margin_s: float = 300.0
+    max_throttle_retries: int = 3
+    usage_plans: Mapping[str, tuple[float, float]] = field(default_factory=lambda: USAGE_PLANS, compare=False)
+    carrier_overrides: Mapping[str, str] | None = field(default=None, compare=False)
+    order_status_overrides: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        mp = find_amazon_marketplace(self.marketplace_id)
+        if mp is None:
+            raise ConfigError("XD-CFG-003", channel=self.channel,
+                              detail=f"unknown Amazon marketplace id {self.marketplace_id!r}")
+        if self.endpoint is None:
+            object.__setattr__(self, "endpoint", ENDPOINTS[mp.region])
+        object.__setattr__(self, "endpoint", self.endpoint.rstrip("/"))
+        if self.currency is None:
+            object.__setattr__(self, "currency", mp.currency)
+        if self.language_tag is None:
+            object.__setattr__(self, "language_tag", LANGUAGE_TAGS.get(mp.country, "en_US"))
+        for name in ("client_id", "client_secret", "refresh_token", "seller_id"):
+            if not getattr(self, name):
+                raise ConfigError("XD-CFG-004", channel=self.channel, detail=f"{name} is required")
+        if not 1 <= self.page_size <= 100:
+            raise ConfigError("XD-CFG-003", channel=self.channel, detail="page_size must be 1..100")
+        if not 1 <= self.max_feed_messages <= 25_000:
+            raise ConfigError("XD-CFG-003", channel=self.channel, detail="max_feed_messages must be 1..25000")
+        if self.feed_threshold < 0:
+            raise ConfigError("XD-CFG-003", channel=self.channel, detail="feed_threshold must be >= 0")
+
+    @property
+    def country(self) -> str:
+        mp = find_amazon_marketplace(self.marketplace_id)
+        assert mp is not None
+        return mp.country
+
+    def rate(self, operation: str) -> float | None:
+        plan = self.usage_plans.get(operation)
+        return plan[0] if plan else None
+
+    @classmethod
+    def from_sandbox(cls, block: Mapping[str, Any], *, marketplace_id: str, account: int | str = 0,
+                     channel: str | None = None, **options: Any) -> "AmazonSettings":
+        """Settings for a channel of the sandbox's ``amazon`` describe() block."""
+        accounts = block["accounts"]
+        if isinstance(account, int):
+            acct = accounts[account]
+        else:
+            acct = next(a for a in accounts if a["seller_id"] == account)
+        return cls(channel=channel or f"amazon:{acct['seller_id']}:{marketplace_id}",
+                   seller_id=acct["seller_id"], marketplace_id=marketplace_id, client_id=acct["client_id"],
+                   client_secret=acct["client_secret"], refresh_token=acct["refresh_token"],
+                   endpoint=block["base_url"], lwa_url=block["lwa_url"], **options)
