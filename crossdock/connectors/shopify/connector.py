@@ -1,0 +1,486 @@
+"""The Shopify connector: normalised operations on top of the GraphQL client.
+
+How each operation uses the platform:
+
+* **orders** — ``orders(query: "updated_at:>='A' updated_at:<'B'", sortKey:
+  UPDATED_AT)`` with cursor paging; lines come inline (``line_items_page_size``)
+  and an order with more lines is completed with ``order.lineItems`` pages. The
+  window is half-open [A, B) at second precision and deduplicated by order id.
+  ``safety_lag_s``: Shopify's search index trails writes by a few seconds, so
+  the window must end at least that long before the platform's "now" (the
+  caller owns the cursor; :meth:`window_end` gives the latest allowed end).
+* **stock** — ``inventorySetQuantities`` (name "available"), at most 250
+  quantities a call, with an ``@idempotent`` key. With
+  ``StockUpdate.expected_current`` set, the quantity is compare-and-set
+  (``changeFromQuantity``): use it whenever the engine's value may be stale,
+  i.e. a sale on Shopify since crossdock last read or pushed the quantity must
+  not be overwritten unseen. A stale item is re-read and sent once more with the
+  fresh value as ``changeFromQuantity`` (the rest of the batch is resent too:
+  Shopify applies a batch all or nothing); stale again -> XD-PLATFORM-005 for
+  that item. Without ``expected_current`` the quantity is set outright
+  (``changeFromQuantity: null``): for when crossdock is the source of truth
+  (initial publication, ``reconcile --apply``).
+* **prices** — ``productVariantsBulkUpdate`` per product (variants grouped by
+  product), several products aliased in one request
+  (``price_mutations_per_request``, 10 points each).
+* **listings** — validated first (``crossdock.mapping.validation``); a new SKU
+  is ``productCreate`` + ``productVariantsBulkUpdate`` of its default variant
+  (SKU, price, HS code, origin) + stock; an existing one is ``productUpdate`` +
+  the variant update.
+* **shipments** — the order's open fulfillment orders are read, the requested
+  lines allocated over them, and ``fulfillmentCreate`` is sent per location with
+  ``trackingInfo`` (carrier name from ``crossdock.warehouse.carrier_codes``).
+
+SKU resolution cache: Shopify addresses stock by inventory item id and prices
+by variant and product id. ``productVariants(query: "sku:…")`` resolves up to
+``sku_batch_size`` SKUs per query; the result (variant, product, inventory item
+ids) is cached per SKU for ``sku_cache_ttl_s`` platform seconds, refreshed by
+every ``read_listings`` and dropped when Shopify says an id no longer exists.
+The location is ``settings.location_id`` or the shop's first active location.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+
+import httpx
+
+from crossdock.clock import Clock
+from crossdock.connectors.base import TokenStore
+from crossdock.connectors.http import Budget
+from crossdock.connectors.shopify import mapping as m
+from crossdock.connectors.shopify import queries
+from crossdock.connectors.shopify.client import ShopifyClient
+from crossdock.connectors.shopify.errors import user_error_code
+from crossdock.connectors.shopify.settings import ShopifySettings
+from crossdock.errors import MappingError, PlatformError, ShippingError
+from crossdock.models import (
+    ItemResult,
+    ListedOffer,
+    Order,
+    Platform,
+    PriceUpdate,
+    Product,
+    ShipmentConfirmation,
+    StockUpdate,
+)
+from crossdock.ratelimit.budget import Priority
+
+log = logging.getLogger(__name__)
+
+STALE = ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE")
+ORDER_LINES_PAGE = 50
+
+
+class ShopifyConnector:
+    """crossdock's Connector for one Shopify shop."""
+
+    platform = Platform.SHOPIFY
+    #: The search index trails writes; never ask for orders updated more recently than this.
+    safety_lag_s: float = 120.0
+    #: How far the engine should re-read before its cursor (duplicates are harmless: ids dedupe).
+    overlap_s: float = 60.0
+
+    def __init__(self, settings: ShopifySettings, *, token_store: TokenStore, clock: Clock,
+                 budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
+                 client: ShopifyClient | None = None) -> None:
+        self.settings = settings
+        self.channel = settings.channel
+        self.clock = clock
+        self.client = client or ShopifyClient(settings, store=token_store, clock=clock, budget=budget,
+                                              transport=transport)
+        self._refs: dict[str, tuple[m.VariantRef, float]] = {}
+        self._lock = threading.Lock()
+        self._location_id = settings.location_id
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- SKU resolution -------------------------------------------------------------------
+    def _remember(self, refs: Iterable[m.VariantRef]) -> None:
+        now = self.clock.timestamp()
+        with self._lock:
+            for r in refs:
+                self._refs[r.sku] = (r, now)
+
+    def forget(self, sku: str) -> None:
+        with self._lock:
+            self._refs.pop(sku, None)
+
+    def _cached(self, sku: str) -> m.VariantRef | None:
+        with self._lock:
+            hit = self._refs.get(sku)
+        if hit is None or self.clock.timestamp() - hit[1] > self.settings.sku_cache_ttl_s:
+            return None
+        return hit[0]
+
+    def location_id(self) -> str:
+        if self._location_id is None:
+            data = self.client.graphql({"query": queries.LOCATIONS, "variables": {}})
+            nodes = (data.get("locations") or {}).get("nodes") or []
+            active = [n for n in nodes if n.get("isActive")]
+            if not active:
+                raise PlatformError("XD-PLATFORM-002", channel=self.channel, detail="the shop has no active location")
+            self._location_id = active[0]["id"]
+        return self._location_id
+
+    def _lookup(self, skus: Sequence[str], *, priority: Priority) -> dict[str, m.VariantRef]:
+        """Ask Shopify (no cache) for these SKUs; exact matches only."""
+        found: dict[str, m.VariantRef] = {}
+        wanted = list(dict.fromkeys(skus))
+        loc = self.location_id()
+        for i in range(0, len(wanted), self.settings.sku_batch_size):
+            batch = wanted[i:i + self.settings.sku_batch_size]
+            after = None
+            while True:
+                first = min(m.MAX_FIRST, 2 * len(batch))
+                data = self.client.graphql(m.variants_request(batch, location_id=loc, first=first, after=after),
+                                           priority=priority)
+                refs, has_next, after = m.parse_variants(data)
+                for r in refs:
+                    if r.sku in batch:
+                        found[r.sku] = r
+                if not has_next or all(s in found for s in batch):
+                    break
+        self._remember(found.values())
+        return found
+
+    def resolve(self, skus: Sequence[str], *, priority: Priority = Priority.NORMAL) -> dict[str, m.VariantRef]:
+        """SKU -> ids, from the cache when fresh; SKUs Shopify does not know are absent."""
+        out: dict[str, m.VariantRef] = {}
+        missing = []
+        for s in dict.fromkeys(skus):
+            ref = self._cached(s)
+            if ref is None:
+                missing.append(s)
+            else:
+                out[s] = ref
+        if missing:
+            out.update(self._lookup(missing, priority=priority))
+        return out
+
+    # --- orders ---------------------------------------------------------------------------
+    def window_end(self) -> dt.datetime:
+        """The latest ``updated_before`` :meth:`fetch_orders` accepts now."""
+        return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
+
+    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> list[Order]:
+        limit = self.window_end()
+        if updated_before > limit + dt.timedelta(seconds=1):
+            raise ValueError(f"updated_before {updated_before.isoformat()} is later than now - safety_lag_s "
+                             f"({limit.isoformat()}): Shopify's search index may not show those orders yet")
+        if updated_after >= updated_before:
+            return []
+        seen: dict[str, Order] = {}
+        after: str | None = None
+        while True:
+            data = self.client.graphql(
+                m.orders_request(updated_after, updated_before, first=self.settings.orders_page_size,
+                                 lines=self.settings.line_items_page_size, after=after),
+                priority=Priority.CRITICAL)
+            page = m.parse_orders_page(data)
+            for order in page.orders:
+                prev = seen.get(order.platform_order_id)
+                if prev is None or order.updated_at >= prev.updated_at:
+                    seen[order.platform_order_id] = order
+            for order_id, cursor in page.more_lines:
+                self._complete_lines(seen[order_id], cursor)
+            if not page.has_next:
+                break
+            after = page.end_cursor
+        return sorted(seen.values(), key=lambda o: (o.updated_at, o.platform_order_id))
+
+    def _complete_lines(self, order: Order, cursor: str | None) -> None:
+        after = cursor
+        while True:
+            data = self.client.graphql(m.order_lines_request(order.platform_order_id, first=ORDER_LINES_PAGE,
+                                                             after=after),
+                                       priority=Priority.CRITICAL, entity=f"order {order.platform_order_id}")
+            lines, nodes, has_next, after = m.parse_order_lines(data)
+            order.lines.extend(lines)
+            if order.raw is not None:
+                conn = dict(order.raw.get("lineItems") or {})
+                conn["nodes"] = list(conn.get("nodes") or []) + nodes
+                order.raw["lineItems"] = conn
+            if not has_next:
+                return
+
+    # --- stock ------------------------------------------------------------------------------
+    def stock_calls_needed(self, n_updates: int) -> int:
+        return math.ceil(max(0, n_updates) / self.settings.stock_batch_size)
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
+        results: dict[int, ItemResult] = {}
+        last: dict[str, int] = {}
+        for i, u in enumerate(updates):
+            last[u.sku] = i
+        todo: list[int] = []
+        for i, u in enumerate(updates):
+            if last[u.sku] != i:
+                results[i] = ItemResult(u.sku, True, message="superseded by a later update of the same SKU")
+            elif u.quantity < 0:
+                results[i] = ItemResult(u.sku, False, "XD-PLATFORM-001", f"negative quantity {u.quantity}")
+            else:
+                todo.append(i)
+        refs = self.resolve([updates[i].sku for i in todo], priority=Priority.STOCK) if todo else {}
+        entries: list[tuple[int, m.StockEntry]] = []
+        loc = self.location_id() if todo else ""
+        for i in todo:
+            u = updates[i]
+            ref = refs.get(u.sku)
+            if ref is None:
+                results[i] = ItemResult(u.sku, False, "XD-PLATFORM-002", "SKU not found on Shopify")
+                continue
+            entries.append((i, m.StockEntry(u.sku, ref.inventory_item_id, loc, u.quantity, u.expected_current)))
+        size = self.settings.stock_batch_size
+        for start in range(0, len(entries), size):
+            chunk = entries[start:start + size]
+            outcome = self._push_stock_batch([e for _, e in chunk])
+            for i, e in chunk:
+                results[i] = outcome[e.sku]
+        return [results[i] for i in range(len(updates))]
+
+    def _push_stock_batch(self, entries: list[m.StockEntry]) -> dict[str, ItemResult]:
+        out: dict[str, ItemResult] = {}
+        pending = list(entries)
+        reread: set[str] = set()
+        while pending:
+            request = m.inventory_set_request(pending, reason=self.settings.inventory_reason,
+                                              reference=self.settings.reference_document_uri,
+                                              idempotency_key=str(uuid.uuid4()))
+            errors = m.parse_inventory_set(self.client.graphql(request, priority=Priority.STOCK))
+            if not errors:
+                for e in pending:
+                    out[e.sku] = ItemResult(e.sku, True)
+                break
+            by_index = {ue.index: ue for ue in errors if ue.index is not None and 0 <= ue.index < len(pending)}
+            if len(by_index) < len(errors):     # an error about the whole call: nothing was applied
+                ue = next(ue for ue in errors if ue.index is None or ue.index not in by_index)
+                for e in pending:
+                    out[e.sku] = ItemResult(e.sku, False, user_error_code(ue.code), f"{ue.code}: {ue.message}")
+                break
+            next_round: list[m.StockEntry] = []
+            stale: list[m.StockEntry] = []
+            for i, e in enumerate(pending):
+                ue = by_index.get(i)
+                if ue is None:
+                    next_round.append(e)         # Shopify applies a batch all or nothing: send it again
+                elif ue.code in STALE and e.sku not in reread:
+                    stale.append(e)
+                else:
+                    code = user_error_code(ue.code)
+                    out[e.sku] = ItemResult(e.sku, False, code, f"{ue.code}: {ue.message}")
+                    if code == "XD-PLATFORM-002":
+                        self.forget(e.sku)
+            if stale:
+                fresh = self._lookup([e.sku for e in stale], priority=Priority.STOCK)
+                for e in stale:
+                    reread.add(e.sku)
+                    ref = fresh.get(e.sku)
+                    if ref is None or ref.available is None:
+                        out[e.sku] = ItemResult(e.sku, False, "XD-PLATFORM-002", "SKU vanished on Shopify")
+                        continue
+                    log.info("%s: %s changed on Shopify (expected %s, now %s); sending again",
+                             self.channel, e.sku, e.change_from, ref.available)
+                    next_round.append(dataclasses.replace(e, change_from=ref.available))
+            pending = next_round
+        return out
+
+    # --- prices -----------------------------------------------------------------------------
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        results: dict[int, ItemResult] = {}
+        last: dict[str, int] = {}
+        for i, u in enumerate(updates):
+            last[u.sku] = i
+        todo = []
+        for i, u in enumerate(updates):
+            if last[u.sku] != i:
+                results[i] = ItemResult(u.sku, True, message="superseded by a later update of the same SKU")
+            elif u.price.currency != self.settings.currency:
+                results[i] = ItemResult(u.sku, False, "XD-MAP-004",
+                                        f"price in {u.price.currency}, shop sells in {self.settings.currency}")
+            elif u.price.amount <= 0:
+                results[i] = ItemResult(u.sku, False, "XD-MAP-003", f"price {u.price.amount} is not above zero")
+            else:
+                todo.append(i)
+        refs = self.resolve([updates[i].sku for i in todo], priority=Priority.PRICE) if todo else {}
+        by_product: dict[str, list[tuple[str, str, object]]] = {}
+        index_of: dict[str, int] = {}
+        for i in todo:
+            u = updates[i]
+            ref = refs.get(u.sku)
+            if ref is None:
+                results[i] = ItemResult(u.sku, False, "XD-PLATFORM-002", "SKU not found on Shopify")
+                continue
+            index_of[u.sku] = i
+            by_product.setdefault(ref.product_id, []).append((u.sku, ref.variant_id, u.price.amount))
+        groups = [m.PriceGroup(pid, tuple(vs[j:j + m.MAX_FIRST]))
+                  for pid, vs in by_product.items() for j in range(0, len(vs), m.MAX_FIRST)]
+        outcome = self._push_price_groups(groups, retry=True)
+        for sku, res in outcome.items():
+            results[index_of[sku]] = res
+        return [results[i] for i in range(len(updates))]
+
+    def _push_price_groups(self, groups: list[m.PriceGroup], *, retry: bool) -> dict[str, ItemResult]:
+        out: dict[str, ItemResult] = {}
+        resend: list[m.PriceGroup] = []
+        per = self.settings.price_mutations_per_request
+        for start in range(0, len(groups), per):
+            chunk = groups[start:start + per]
+            data = self.client.graphql(m.prices_request(chunk), priority=Priority.PRICE)
+            for group, errors in zip(chunk, m.parse_prices(data, chunk)):
+                if not errors:
+                    for sku, _, price in group.variants:
+                        out[sku] = ItemResult(sku, True)
+                    continue
+                bad = {ue.index: ue for ue in errors if ue.index is not None}
+                general = [ue for ue in errors if ue.index is None]
+                keep = []
+                for j, (sku, vid, price) in enumerate(group.variants):
+                    ue = bad.get(j) or (general[0] if general else None)
+                    if ue is not None:
+                        code = user_error_code(ue.code)
+                        out[sku] = ItemResult(sku, False, code, f"{ue.code}: {ue.message}")
+                        if code == "XD-PLATFORM-002":
+                            self.forget(sku)
+                    else:
+                        keep.append((sku, vid, price))
+                if keep and retry:        # the bulk update is all or nothing: resend the good ones
+                    resend.append(m.PriceGroup(group.product_id, tuple(keep)))
+                elif keep:
+                    for sku, _, _ in keep:
+                        out[sku] = ItemResult(sku, False, "XD-PLATFORM-001", "not applied: rejected with its product")
+        if resend:
+            out.update(self._push_price_groups(resend, retry=False))
+        return out
+
+    # --- listings -------------------------------------------------------------------------------
+    def _validate(self, product: Product) -> None:
+        if not product.sku or not product.sku.strip():
+            raise MappingError("XD-MAP-001", channel=self.channel, detail="the product has no SKU")
+        try:
+            from crossdock.mapping.validation import ListingChannel, validate_or_raise
+        except ImportError:  # pragma: no cover - the module ships with crossdock; kept for partial installs
+            if len(product.title or "") > 255:
+                raise MappingError("XD-MAP-002", channel=self.channel, entity=f"sku {product.sku}",
+                                   detail="title longer than 255 characters") from None
+            if product.price is None or product.price.amount <= 0:
+                raise MappingError("XD-MAP-003", channel=self.channel, entity=f"sku {product.sku}",
+                                   detail="price missing or not above zero") from None
+            if product.price.currency != self.settings.currency:
+                raise MappingError("XD-MAP-004", channel=self.channel, entity=f"sku {product.sku}",
+                                   detail=f"price in {product.price.currency}, shop sells in "
+                                          f"{self.settings.currency}") from None
+            return
+        validate_or_raise(product, ListingChannel(self.channel, Platform.SHOPIFY, self.settings.currency),
+                          price=product.price)
+
+    def publish_listing(self, product: Product) -> ItemResult:
+        self._validate(product)
+        existing = self.resolve([product.sku], priority=Priority.CONTENT).get(product.sku)
+        if existing is not None:
+            data = self.client.graphql(m.product_update_request(existing.product_id, product),
+                                       priority=Priority.CONTENT, entity=f"sku {product.sku}")
+            errs = (data.get("productUpdate") or {}).get("userErrors") or []
+            if errs:
+                return self._rejected(product.sku, errs)
+            product_id, variant_id = existing.product_id, existing.variant_id
+        else:
+            data = self.client.graphql(m.product_create_request(product), priority=Priority.CONTENT,
+                                       entity=f"sku {product.sku}")
+            payload = data.get("productCreate") or {}
+            if payload.get("userErrors"):
+                return self._rejected(product.sku, payload["userErrors"])
+            created = payload.get("product") or {}
+            try:
+                product_id = created["id"]
+                variant_id = created["variants"]["nodes"][0]["id"]
+            except (KeyError, IndexError, TypeError) as exc:
+                raise MappingError("XD-MAP-010", channel=self.channel, entity=f"sku {product.sku}",
+                                   detail=f"productCreate answer without product/variant: {exc}") from exc
+        data = self.client.graphql(m.variant_setup_request(product_id, variant_id, product, price=product.price),
+                                   priority=Priority.CONTENT, entity=f"sku {product.sku}")
+        payload = data.get("productVariantsBulkUpdate") or {}
+        if payload.get("userErrors"):
+            return self._rejected(product.sku, payload["userErrors"])
+        variants = payload.get("productVariants") or []
+        if variants:
+            v = variants[0]
+            self._remember([m.VariantRef(sku=product.sku, variant_id=v["id"], product_id=product_id,
+                                         inventory_item_id=v["inventoryItem"]["id"],
+                                         price=product.price.amount if product.price else None)])
+        else:
+            self.forget(product.sku)
+        if product.quantity is not None:
+            stock = self.push_stock([StockUpdate(product.sku, product.quantity)])[0]
+            if not stock.ok:
+                return ItemResult(product.sku, False, stock.code, f"listed, but stock not set: {stock.message}")
+        verb = "updated" if existing is not None else "created"
+        return ItemResult(product.sku, True, message=f"{verb} {product_id}")
+
+    @staticmethod
+    def _rejected(sku: str, errors: list[dict]) -> ItemResult:
+        text = "; ".join(f"{'.'.join(e.get('field') or [])}: {e.get('message')}" for e in errors)
+        return ItemResult(sku, False, "XD-PLATFORM-003", text)
+
+    # --- shipments ----------------------------------------------------------------------------------
+    def _carrier(self, name: str, number: str, url: str | None) -> tuple[str, str | None]:
+        from crossdock.warehouse.carrier_codes import platform_carrier, tracking_url
+
+        pc = platform_carrier(Platform.SHOPIFY, name, overrides=self.settings.carrier_overrides)
+        company = pc.name if pc.name else pc.code
+        return company, url or tracking_url(name, number)
+
+    def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:
+        oid = confirmation.platform_order_id
+        entity = f"order {oid}"
+        company, url = self._carrier(confirmation.carrier, confirmation.tracking_number, confirmation.tracking_url)
+        data = self.client.graphql(m.fulfillment_orders_request(oid), priority=Priority.CRITICAL, entity=entity)
+        parsed = m.parse_fulfillment_orders(data)
+        if parsed is None:
+            raise PlatformError("XD-PLATFORM-002", channel=self.channel, entity=entity, detail="order not found")
+        cancelled, fos = parsed
+        if cancelled:
+            raise PlatformError("XD-PLATFORM-007", channel=self.channel, entity=entity,
+                                detail="the order is cancelled on Shopify")
+        plan, shortfalls = m.plan_fulfillment(fos, confirmation.lines)
+        if shortfalls:
+            log.warning("%s: %s lines already fulfilled or unknown, not sent again: %s", self.channel, entity,
+                        shortfalls)
+        if not plan:
+            raise ShippingError("XD-SHIP-005", channel=self.channel, entity=entity,
+                                detail="nothing left to fulfil on Shopify")
+        for location, groups in plan.items():
+            request = m.fulfillment_create_request(groups, company=company, number=confirmation.tracking_number,
+                                                   url=url, notify_customer=self.settings.notify_customer)
+            payload = self.client.graphql(request, priority=Priority.CRITICAL, entity=entity).get(
+                "fulfillmentCreate") or {}
+            errs = payload.get("userErrors") or []
+            if errs or not payload.get("fulfillment"):
+                text = "; ".join(str(e.get("message")) for e in errs) or "no fulfillment returned"
+                raise PlatformError("XD-PLATFORM-007", channel=self.channel, entity=entity,
+                                    detail=f"fulfillmentCreate at {location}: {text}")
+
+    # --- read back ----------------------------------------------------------------------------------
+    def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
+        cur = self.settings.currency
+        if skus is not None:
+            found = self._lookup(list(skus), priority=Priority.NORMAL) if skus else {}
+            return [m.listed_offer(found[s], cur) for s in dict.fromkeys(skus) if s in found]
+        offers: list[ListedOffer] = []
+        after = None
+        loc = self.location_id()
+        while True:
+            data = self.client.graphql(m.variants_request(None, location_id=loc, first=100, after=after),
+                                       priority=Priority.NORMAL)
+            refs, has_next, after = m.parse_variants(data)
+            self._remember(refs)
+            offers.extend(m.listed_offer(r, cur) for r in refs)
+            if not has_next:
+                return offers

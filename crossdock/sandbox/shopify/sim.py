@@ -1,0 +1,699 @@
+"""The Shopify sandbox: GraphQL Admin API, expiring offline tokens, webhooks.
+
+Endpoints (the shop is named by a path prefix, by a ``<shop>.myshopify.com``
+Host header, or — with neither — by the access token, which belongs to exactly
+one shop; a token used against another shop is rejected):
+
+* ``POST [/shops/<shop>]/admin/api/<version>/graphql.json`` — GraphQL Admin API,
+  header ``X-Shopify-Access-Token``; cost-based throttling per shop;
+* ``GET  [/shops/<shop>]/admin/api/<version>/shop.json`` — one legacy REST
+  resource (leaky bucket 40 / 2 per second, ``X-Shopify-Shop-Api-Call-Limit``);
+* ``POST [/shops/<shop>]/admin/oauth/access_token`` — refresh of expiring
+  offline tokens (``grant_type=refresh_token``), rotating the refresh token.
+
+Why the three ways of naming the shop: the connector uses the per-shop prefix
+(``base_url + /shops/<shop>`` plays ``https://<shop>.myshopify.com``);
+ShopifyAPI 12.7 builds its URL from the shop domain and cannot carry a path, so
+it is pointed at ``127.0.0.1:PORT`` (``Session.setup(protocol="http",
+myshopify_domain="0.0.1", port=PORT)`` and shop ``"127"``: the SDK keeps the
+first DNS label and appends ``.<myshopify_domain>:<port>``) and the sandbox
+tells the shop from the token; a local proxy or DNS that keeps the real Host
+header works too.
+
+API versions: the current quarterly version and the three before it are
+served; an older quarterly version falls forward to the oldest supported one
+(the ``X-Shopify-API-Version`` header says which), anything else is 404, as
+at Shopify.
+
+Tokens: access tokens expire after ``access_token_ttl_s`` of sandbox time;
+each refresh returns a new refresh token. Since August 2026 Shopify keeps the
+previous refresh token usable until the app starts using its replacement (the
+new access token or the new refresh token), so a lost refresh response can be
+recovered; after that the old one answers 400 ``invalid_grant``. Set
+``refresh_grace=False`` for strict one-time refresh tokens.
+
+Webhooks: subscriptions are made with the GraphQL mutation
+``webhookSubscriptionCreate`` (or :meth:`ShopifySim.subscribe` from Python);
+see :mod:`crossdock.sandbox.shopify.webhooks` for delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from graphql import GraphQLError, execute, get_operation_ast, parse, validate
+from graphql.execution.values import get_variable_values
+from graphql.language import FragmentDefinitionNode
+
+from crossdock.sandbox.core import Bucket, PlatformSim
+from crossdock.sandbox.http import Request, Response, json_response
+from crossdock.sandbox.shopify import payloads
+from crossdock.sandbox.shopify import schema as sdl
+from crossdock.sandbox.shopify.cost import CostWalker
+from crossdock.sandbox.shopify.store import FX_PER_EUR, IdGen, Level, OrderRec, Shop, WebhookSub, convert, gid
+from crossdock.sandbox.shopify.views import WEBHOOK_TOPICS, Ctx, Root
+
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+RATE_DOC = "https://shopify.dev/api/usage/rate-limits"
+SCOPES = "read_orders,write_orders,read_products,write_products,read_inventory,write_inventory," \
+         "read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders," \
+         "write_merchant_managed_fulfillment_orders,read_locations"
+REST_LIMIT_BODY = {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+                             "uninterrupted service."}
+_VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
+
+
+@dataclass(frozen=True)
+class ShopSpec:
+    shop: str
+    currency: str = "EUR"
+    country: str = "DE"
+    timezone: str = "Europe/Berlin"
+
+
+DEFAULT_SHOPS = (ShopSpec("crossdock-eu"),)
+
+
+@dataclass
+class AccessRec:
+    shop: str
+    expires_at: float
+    minted_by: str | None = None      # the refresh token exchanged for it
+    revoked: bool = False
+
+
+@dataclass
+class RefreshRec:
+    shop: str
+    expires_at: float
+    status: str = "active"            # active | grace | retired | revoked
+    predecessor: str | None = None
+    successor: str | None = None
+
+
+@dataclass
+class Creds:
+    client_id: str
+    client_secret: str
+    access_token: str = ""
+    refresh_token: str = ""
+
+
+def quarterly_versions(current: str, count: int = 4) -> list[str]:
+    """``count`` quarterly versions ending at ``current``, oldest first."""
+    year, month = (int(x) for x in current.split("-"))
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        month -= 3
+        if month <= 0:
+            month += 12
+            year -= 1
+    return sorted(out)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_and_validate(generation: str, query: str) -> tuple[Any, tuple[GraphQLError, ...]]:
+    try:
+        doc = parse(query)
+    except GraphQLError as exc:
+        return None, (exc,)
+    errors = validate(sdl.schema_for(generation), doc)
+    return (doc if not errors else None), tuple(errors)
+
+
+class ShopifySim(PlatformSim):
+    """Simulated Shopify (GraphQL Admin API) for one or more shops."""
+
+    name = "shopify"
+
+    CONFIG_KEYS = ("api_version", "maximum_available", "restore_rate", "max_query_cost", "access_token_ttl_s",
+                   "refresh_token_ttl_s", "refresh_grace", "search_index_lag_s", "webhook_duplicate_probability",
+                   "webhook_out_of_order_probability", "pending_payment_probability")
+
+    def __init__(self, sandbox, *, shops: tuple[ShopSpec, ...] | list[ShopSpec] | None = None,
+                 api_version: str = "2026-10", maximum_available: float = 2000.0, restore_rate: float = 100.0,
+                 max_query_cost: int = 1000, access_token_ttl_s: float = 3600.0,
+                 refresh_token_ttl_s: float = 90 * 86400.0, refresh_grace: bool = True,
+                 search_index_lag_s: float = 2.0, webhook_duplicate_probability: float = 0.0,
+                 webhook_out_of_order_probability: float = 0.0, pending_payment_probability: float = 0.1) -> None:
+        super().__init__(sandbox)
+        # str seeds are hashed deterministically (hash(str) is not across processes)
+        self.rng = random.Random(f"shopify:{sandbox.seed}")
+        self.api_version = api_version
+        self.maximum_available = float(maximum_available)
+        self.restore_rate = float(restore_rate)
+        self.max_query_cost = int(max_query_cost)
+        self.access_token_ttl_s = float(access_token_ttl_s)
+        self.refresh_token_ttl_s = float(refresh_token_ttl_s)
+        self.refresh_grace = refresh_grace
+        self.search_index_lag_s = float(search_index_lag_s)
+        self.webhook_duplicate_probability = float(webhook_duplicate_probability)
+        self.webhook_out_of_order_probability = float(webhook_out_of_order_probability)
+        self.pending_payment_probability = float(pending_payment_probability)
+        now = self.clock.timestamp()
+        self.shops: dict[str, Shop] = {}
+        self.creds: dict[str, Creds] = {}
+        self.access_tokens: dict[str, AccessRec] = {}
+        self.refresh_tokens: dict[str, RefreshRec] = {}
+        self.buckets: dict[str, Bucket] = {}
+        self.refreshes = 0
+        self._pending_orders: set[tuple[str, int]] = set()
+        self._local = threading.local()
+        for i, spec in enumerate(shops or DEFAULT_SHOPS):
+            shop = Shop(name=spec.shop, currency=spec.currency, country=spec.country, timezone=spec.timezone,
+                        ids=IdGen(offset=(sandbox.seed % 1000) * 1_000_000 + i * 100_000), rng=self.rng, now=now)
+            self.shops[spec.shop] = shop
+            self.creds[spec.shop] = Creds(client_id=self._hex(16), client_secret="shpss_" + self._hex(16))
+            self._issue_tokens(spec.shop, now)
+        from crossdock.sandbox.shopify.webhooks import WebhookDispatcher
+
+        self.webhooks = WebhookDispatcher(self)
+
+    # --- configuration ------------------------------------------------------------
+    def configure(self, **options: Any) -> None:
+        """Change sandbox behaviour at run time (tests, demo, admin scripts)."""
+        unknown = set(options) - set(self.CONFIG_KEYS)
+        if unknown:
+            raise ValueError(f"unknown Shopify sandbox options: {sorted(unknown)}; known: {self.CONFIG_KEYS}")
+        with self.lock:
+            for k, v in options.items():
+                setattr(self, k, v)
+            self.buckets.clear()
+
+    def supported_versions(self) -> list[str]:
+        return quarterly_versions(self.api_version)
+
+    def _hex(self, nbytes: int) -> str:
+        return "%0*x" % (nbytes * 2, self.rng.getrandbits(nbytes * 8))
+
+    # --- describe / channels ---------------------------------------------------------
+    def describe(self) -> dict:
+        base = self.server.url if self.server else None
+        out = []
+        for name, shop in self.shops.items():
+            c = self.creds[name]
+            out.append({"shop": name, "access_token": c.access_token, "client_id": c.client_id,
+                        "client_secret": c.client_secret, "refresh_token": c.refresh_token,
+                        "currency": shop.currency, "location_id": gid("Location", shop.primary_location_id)})
+        return {"base_url": base, "api_version": self.api_version, "shops": out}
+
+    def channels(self) -> list[str]:
+        return [f"shopify:{name}" for name in self.shops]
+
+    def _shop_of(self, channel: str) -> Shop:
+        name = channel.split(":", 1)[1] if channel.startswith("shopify:") else channel
+        try:
+            return self.shops[name]
+        except KeyError:
+            raise ValueError(f"unknown Shopify channel {channel!r}; channels: {self.channels()}") from None
+
+    def client_secret_for(self, shop: str) -> str:
+        return self.creds[shop].client_secret
+
+    # --- tokens ---------------------------------------------------------------------
+    def _issue_tokens(self, shop: str, now: float, *, predecessor: str | None = None) -> tuple[str, str]:
+        access, refresh = "shpat_" + self._hex(16), "shprt_" + self._hex(16)
+        self.access_tokens[access] = AccessRec(shop, now + self.access_token_ttl_s, minted_by=predecessor)
+        self.refresh_tokens[refresh] = RefreshRec(shop, now + self.refresh_token_ttl_s, predecessor=predecessor)
+        c = self.creds[shop]
+        c.access_token, c.refresh_token = access, refresh
+        return access, refresh
+
+    def _retire(self, refresh_token: str | None) -> None:
+        rec = self.refresh_tokens.get(refresh_token or "")
+        if rec is not None and rec.status == "grace":
+            rec.status = "retired"
+
+    def _authenticate(self, req: Request, hint: str | None) -> str | None:
+        token = req.headers.get("X-Shopify-Access-Token") or ""
+        rec = self.access_tokens.get(token)
+        if rec is None or rec.revoked or rec.expires_at <= self.clock.timestamp():
+            return None
+        if hint is not None and rec.shop != hint:
+            return None
+        if rec.minted_by:
+            self._retire(rec.minted_by)     # the app started using the replacement
+            rec.minted_by = None
+        return rec.shop
+
+    def _shop_hint(self, req: Request) -> str | None:
+        shop = req.path_params.get("shop")
+        if shop:
+            return shop
+        host = (req.headers.get("Host") or "").split(":")[0].lower()
+        if host.endswith(".myshopify.com"):
+            return host[: -len(".myshopify.com")]
+        return None
+
+    def _account(self, req: Request) -> str:
+        self._local.req = req
+        hint = self._shop_hint(req)
+        if hint:
+            return hint
+        rec = self.access_tokens.get(req.headers.get("X-Shopify-Access-Token") or "")
+        return rec.shop if rec else ""
+
+    # --- app ------------------------------------------------------------------------------
+    def build_app(self) -> None:
+        for prefix in ("", "/shops/{shop}"):
+            self.op("POST", prefix + "/admin/api/{version}/graphql.json", "graphql", account=self._account)(
+                self._graphql)
+            self.op("GET", prefix + "/admin/api/{version}/shop.json", "rest", account=self._account,
+                    rate=2.0, burst=40.0)(self._rest_shop)
+            self.op("POST", prefix + "/admin/oauth/access_token", "oauth", account=self._account)(self._token)
+
+    def _unknown_shop(self, hint: str | None) -> Response | None:
+        if hint is not None and hint not in self.shops:
+            return json_response({"errors": "Not Found"}, 404)
+        return None
+
+    def _serve_version(self, version: str) -> str | None:
+        supported = self.supported_versions()
+        if version in supported or version == "unstable":
+            return version
+        if _VERSION_RE.match(version) and version < supported[0]:
+            return supported[0]          # Shopify falls forward to the oldest supported version
+        return None
+
+    # --- GraphQL ----------------------------------------------------------------------------
+    def _graphql(self, req: Request) -> Response:
+        hint = self._shop_hint(req)
+        early = self._unknown_shop(hint)
+        if early is not None:
+            return early
+        version = self._serve_version(req.path_params["version"])
+        if version is None:
+            return json_response({"errors": "Not Found"}, 404)
+        with self.lock:
+            shop_name = self._authenticate(req, hint)
+        if shop_name is None:
+            return json_response({"errors": INVALID_TOKEN}, 401)
+        ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        try:
+            if ctype == "application/graphql":
+                query, variables, op_name = req.body.decode("utf-8"), None, None
+            else:
+                body = req.json() or {}
+                query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            return json_response({"errors": {"query": "Required parameter missing or invalid"}}, 400)
+        if not isinstance(query, str) or not query.strip():
+            return json_response({"errors": {"query": "Required parameter missing or invalid"}}, 400)
+        status, payload, throttled = self.execute_graphql(shop_name, version, query, variables, op_name)
+        resp = json_response(payload, status, {"X-Shopify-API-Version": version,
+                                               "X-Request-Id": str(uuid.uuid4())})
+        if throttled:
+            resp.throttled = True  # type: ignore[attr-defined]  # read by the core's stats
+        return resp
+
+    def _bucket(self, shop: str) -> Bucket:
+        b = self.buckets.get(shop)
+        if b is None:
+            b = self.buckets[shop] = Bucket(self.restore_rate, self.maximum_available, self.clock.timestamp())
+        return b
+
+    def _throttle_status(self, shop: str) -> dict:
+        available = self._bucket(shop).available(self.clock.timestamp())
+        return {"maximumAvailable": self.maximum_available, "currentlyAvailable": int(available),
+                "restoreRate": self.restore_rate}
+
+    def execute_graphql(self, shop_name: str, version: str, query: str, variables: Any = None,
+                        operation_name: str | None = None) -> tuple[int, dict, bool]:
+        """Run one GraphQL request for ``shop_name``: (HTTP status, body, throttled)."""
+        generation = sdl.generation_for(version)
+        schema = sdl.schema_for(generation)
+        doc, errors = _parse_and_validate(generation, query)
+        if errors:
+            return 200, {"errors": [e.formatted for e in errors]}, False
+        operation = get_operation_ast(doc, operation_name)
+        if operation is None:
+            msg = ("An operation name is required" if operation_name is None
+                   else f"No operation named \"{operation_name}\"")
+            return 200, {"errors": [{"message": msg}]}, False
+        if variables is not None and not isinstance(variables, dict):
+            return 200, {"errors": [{"message": "Variables must be an object"}]}, False
+        coerced = get_variable_values(schema, operation.variable_definitions or [], variables or {})
+        if isinstance(coerced, list):
+            return 200, {"errors": [e.formatted for e in coerced]}, False
+        fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+        walker = CostWalker(schema, operation, fragments, coerced)
+        requested = walker.requested()
+        if walker.problems:
+            return 200, {"errors": [e.formatted for e in walker.problems]}, False
+        with self.lock:
+            now = self.clock.timestamp()
+            bucket = self._bucket(shop_name)
+            if requested > self.max_query_cost:
+                return 200, {"errors": [self._max_cost_error(requested)],
+                             "extensions": {"cost": self._cost(requested, None, shop_name)}}, False
+            if not bucket.take(now, requested):
+                return 200, self._throttled_body(requested, shop_name), True
+            ctx = Ctx(sim=self, shop=self.shops[shop_name], version=version, now=now)
+            result = execute(schema, doc, root_value=Root(ctx), context_value=ctx, variable_values=variables or {},
+                             operation_name=operation_name)
+            actual = walker.actual(result.data)
+            bucket.tokens = min(bucket.burst, bucket.tokens + max(0, requested - actual))
+            self._after_request(ctx)
+            body: dict[str, Any] = {}
+            if result.errors:
+                body["errors"] = [e.formatted for e in result.errors]
+            body["data"] = result.data
+            ext: dict[str, Any] = {"cost": self._cost(requested, actual, shop_name)}
+            if ctx.warnings:
+                ext["search"] = [{"warnings": [{"message": w} for w in dict.fromkeys(ctx.warnings)]}]
+            body["extensions"] = ext
+        return 200, body, False
+
+    def _cost(self, requested: int, actual: int | None, shop: str) -> dict:
+        return {"requestedQueryCost": requested, "actualQueryCost": actual,
+                "throttleStatus": self._throttle_status(shop)}
+
+    def _throttled_body(self, requested: int | None, shop: str | None) -> dict:
+        body: dict[str, Any] = {"errors": [{"message": "Throttled",
+                                            "extensions": {"code": "THROTTLED", "documentation": RATE_DOC}}]}
+        if shop is not None:
+            status = self._throttle_status(shop)
+            if requested is not None:
+                # a storm injected by a fault: report the bucket as just short of this request
+                status["currentlyAvailable"] = min(status["currentlyAvailable"], max(0, requested - 1))
+            body["extensions"] = {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
+                                           "throttleStatus": status}}
+        return body
+
+    def _max_cost_error(self, requested: int) -> dict:
+        return {"message": (
+            f"Query cost is {requested}, which exceeds the single query max cost limit ({self.max_query_cost}).\n\n"
+            "See https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\n"
+            "cost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations "
+            "should be used instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for "
+            "usage details.\n"),
+            "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": self.max_query_cost,
+                           "documentation": RATE_DOC}}
+
+    def _after_request(self, ctx: Ctx) -> None:
+        shop = ctx.shop
+        for topic, obj in ctx.events:
+            self._emit(shop, topic, obj)
+        if ctx.touched_skus:
+            self._record_listed(shop, ctx.touched_skus)
+
+    # --- legacy REST and OAuth -------------------------------------------------------------
+    def _rest_shop(self, req: Request) -> Response:
+        hint = self._shop_hint(req)
+        early = self._unknown_shop(hint)
+        if early is not None:
+            return early
+        version = self._serve_version(req.path_params["version"])
+        if version is None:
+            return json_response({"errors": "Not Found"}, 404)
+        with self.lock:
+            shop_name = self._authenticate(req, hint)
+            if shop_name is None:
+                return json_response({"errors": INVALID_TOKEN}, 401)
+            b = self.sandbox.limits.bucket(self.name, shop_name, "rest", 2.0, 40.0)
+            used = int(round(b.burst - b.available(self.clock.timestamp())))
+            return json_response(payloads.shop_json(self.shops[shop_name]), 200,
+                                 {"X-Shopify-API-Version": version,
+                                  "X-Shopify-Shop-Api-Call-Limit": f"{max(1, used)}/40"})
+
+    def _token(self, req: Request) -> Response:
+        hint = self._shop_hint(req)
+        early = self._unknown_shop(hint)
+        if early is not None:
+            return early
+        ctype = (req.headers.get("Content-Type") or "").lower()
+        try:
+            params = (req.json() or {}) if "json" in ctype else req.form()
+        except (ValueError, UnicodeDecodeError):
+            params = {}
+        if not isinstance(params, dict):
+            params = {}
+        grant = params.get("grant_type")
+        client_id, secret, rt = params.get("client_id"), params.get("client_secret"), params.get("refresh_token")
+        if grant != "refresh_token" or not rt:
+            return json_response({"error": "invalid_request",
+                                  "error_description": "grant_type=refresh_token and refresh_token are required."},
+                                 400)
+        with self.lock:
+            now = self.clock.timestamp()
+            rec = self.refresh_tokens.get(rt)
+            shop = hint or (rec.shop if rec else None)
+            creds = self.creds.get(shop or "")
+            if creds is None or client_id != creds.client_id or secret != creds.client_secret:
+                return json_response({"error": "invalid_client", "error_description":
+                                      "Client authentication failed due to unknown client, no client "
+                                      "authentication included, or unsupported authentication method."}, 401)
+            if rec is None or rec.shop != shop or rec.status in ("retired", "revoked") or rec.expires_at <= now:
+                return json_response({"error": "invalid_grant",
+                                      "error_description": "Token has been expired or revoked."}, 400)
+            self._retire(rec.predecessor)          # the app started using this replacement
+            if rec.successor:                       # a previous answer was lost: drop that pair
+                succ = self.refresh_tokens.get(rec.successor)
+                if succ is not None and succ.status == "active":
+                    succ.status = "revoked"
+                for a in self.access_tokens.values():
+                    if a.minted_by == rt:
+                        a.revoked = True
+            access, refresh = self._issue_tokens(rec.shop, now, predecessor=rt)
+            rec.status = "grace" if self.refresh_grace else "retired"
+            rec.successor = refresh
+            self.refreshes += 1
+        return json_response({"access_token": access, "scope": SCOPES, "expires_in": int(self.access_token_ttl_s),
+                              "refresh_token": refresh, "refresh_token_expires_in": int(self.refresh_token_ttl_s)})
+
+    # --- fault formats --------------------------------------------------------------------
+    def throttled_response(self, operation: str) -> Response:
+        if operation == "graphql":
+            req = getattr(self._local, "req", None)
+            shop, requested = None, None
+            if req is not None:
+                with self.lock:
+                    shop = self._account(req) or None
+                    shop = shop if shop in self.shops else None
+                requested = self._estimate_cost(req)
+            resp = json_response(self._throttled_body(requested, shop), 200,
+                                 {"X-Shopify-API-Version": self.api_version})
+            resp.throttled = True  # type: ignore[attr-defined]
+            return resp
+        return json_response(REST_LIMIT_BODY, 429, {"Retry-After": "2.0", "X-Shopify-Shop-Api-Call-Limit": "40/40"})
+
+    def _estimate_cost(self, req: Request) -> int | None:
+        try:
+            body = req.json() or {}
+            doc, errors = _parse_and_validate(sdl.generation_for(self.api_version), body.get("query") or "")
+            if errors or doc is None:
+                return None
+            schema = sdl.schema_for(sdl.generation_for(self.api_version))
+            op = get_operation_ast(doc, body.get("operationName"))
+            if op is None:
+                return None
+            coerced = get_variable_values(schema, op.variable_definitions or [], body.get("variables") or {})
+            if isinstance(coerced, list):
+                return None
+            frags = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+            return CostWalker(schema, op, frags, coerced).requested()
+        except (ValueError, AttributeError, GraphQLError):
+            return None
+
+    def malformed_response(self, operation: str) -> Response:
+        if operation == "graphql":
+            return Response(200, b'{"data":{"orders":{"edges":[{"node":{"id":"gid://shopify/Order/',
+                            {"Content-Type": "application/json; charset=utf-8"})
+        return Response(200, b'{"shop":{"id":', {"Content-Type": "application/json; charset=utf-8"})
+
+    # --- credential scenarios -----------------------------------------------------------------
+    def auth_scenario(self, action: str, account: str | None) -> dict:
+        targets = [account] if account else list(self.shops)
+        for t in targets:
+            if t not in self.shops:
+                raise ValueError(f"unknown Shopify shop {t!r}; shops: {sorted(self.shops)}")
+        out: dict[str, Any] = {}
+        with self.lock:
+            now = self.clock.timestamp()
+            for shop in targets:
+                if action == "revoke_refresh_token":
+                    for r in self.refresh_tokens.values():
+                        if r.shop == shop:
+                            r.status = "revoked"
+                elif action == "expire_access_tokens":
+                    for a in self.access_tokens.values():
+                        if a.shop == shop:
+                            a.expires_at = min(a.expires_at, now - 1)
+                elif action == "expire_authorisation":      # the merchant uninstalled the app
+                    for a in self.access_tokens.values():
+                        if a.shop == shop:
+                            a.revoked = True
+                    for r in self.refresh_tokens.values():
+                        if r.shop == shop:
+                            r.status = "revoked"
+                elif action == "revoke_client_secret":      # also revokes the tokens issued with it
+                    self.creds[shop].client_secret = "shpss_" + self._hex(16)
+                    for a in self.access_tokens.values():
+                        if a.shop == shop:
+                            a.revoked = True
+                    out.setdefault("client_secrets", {})[shop] = self.creds[shop].client_secret
+                elif action == "reauthorise":               # the merchant installs the app again
+                    access, refresh = self._issue_tokens(shop, now)
+                    out.setdefault("tokens", {})[shop] = {"access_token": access, "refresh_token": refresh,
+                                                          "client_secret": self.creds[shop].client_secret}
+                else:
+                    raise ValueError(f"unknown auth action {action!r}; one of revoke_refresh_token, "
+                                     "expire_access_tokens, expire_authorisation, revoke_client_secret, reauthorise")
+        return out
+
+    # --- marketplace hooks -------------------------------------------------------------------
+    def listed(self, channel: str) -> dict[str, int]:
+        with self.lock:
+            return self._shop_of(channel).listed()
+
+    def set_listing(self, channel: str, sku: str, qty: int, price: Decimal | None = None) -> None:
+        shop = self._shop_of(channel)
+        with self.lock:
+            now = self.clock.timestamp()
+            v = shop.variant_by_sku(sku)
+            if v is None:
+                cat = self.market.catalogue.get(sku)
+                title = cat.title if cat else sku
+                if price is None:
+                    price = convert(cat.price, cat.currency if cat.currency in FX_PER_EUR else shop.currency,
+                                    shop.currency) if cat else Decimal("10.00")
+                product = shop.create_product(title=title, now=now, price=price, sku=sku)
+                v = shop.variants[product.variant_ids[0]]
+                item = shop.items[v.inventory_item_id]
+                if cat is not None:
+                    item.hs_code, item.country_of_origin = cat.hs_code, cat.country_of_origin
+            elif price is not None:
+                v.price = price
+                v.updated_at = now
+            lvl = shop.level(v.inventory_item_id)
+            shop.set_available(v.inventory_item_id, shop.primary_location_id, int(qty), now)
+            self._emit(shop, "inventory_levels/update", lvl)
+            self._record_listed(shop, {sku})
+
+    def place_order(self, channel: str, items: list[tuple[str, int]], *, buyer_country: str) -> str | None:
+        shop = self._shop_of(channel)
+        with self.lock:
+            now = self.clock.timestamp()
+            order = shop.place_order(items, buyer_country=buyer_country, now=now,
+                                     pending_probability=self.pending_payment_probability)
+            if order is None:
+                return None
+            oid = str(order.id)
+            for line in order.lines:
+                if line.sku:
+                    self.market.record_sale(channel, line.sku, line.quantity, oid)
+            self._record_listed(shop, {ln.sku for ln in order.lines if ln.sku})
+            self._emit(shop, "orders/create", order)
+            if order.financial == "PAID":
+                self._emit(shop, "orders/paid", order)
+            else:
+                self._pending_orders.add((shop.name, order.id))
+            for line in order.lines:
+                v = shop.variants.get(line.variant_id or -1)
+                lvl = shop.level(v.inventory_item_id) if v else None
+                if lvl is not None:
+                    self._emit(shop, "inventory_levels/update", lvl)
+            return oid
+
+    def cancel_random_order(self, channel: str) -> bool:
+        shop = self._shop_of(channel)
+        with self.lock:
+            candidates = [o for o in shop.orders.values()
+                          if o.cancelled_at is None and any(ln.unfulfilled for ln in o.lines)]
+            if not candidates:
+                return False
+            order = self.rng.choice(sorted(candidates, key=lambda o: o.id))
+            self.cancel_order(shop, order)
+            return True
+
+    def cancel_order(self, shop: Shop, order: OrderRec, reason: str = "CUSTOMER") -> None:
+        """Cancel with refund and restock (like the admin's "Cancel order")."""
+        with self.lock:
+            now = self.clock.timestamp()
+            restocked = shop.cancel(order, now, reason)
+            channel = f"shopify:{shop.name}"
+            self._pending_orders.discard((shop.name, order.id))
+            for line, qty in restocked:
+                if line.sku:
+                    self.market.record_cancel(channel, line.sku, qty)
+            self._record_listed(shop, {ln.sku for ln, _ in restocked if ln.sku})
+            self._emit(shop, "orders/cancelled", order)
+            self._emit(shop, "orders/updated", order)
+            for line, _ in restocked:
+                v = shop.variants.get(line.variant_id or -1)
+                lvl = shop.level(v.inventory_item_id) if v else None
+                if lvl is not None:
+                    self._emit(shop, "inventory_levels/update", lvl)
+
+    def tick(self) -> None:
+        if not self._pending_orders:
+            return
+        with self.lock:
+            now = self.clock.timestamp()
+            for shop_name, oid in list(self._pending_orders):
+                shop = self.shops[shop_name]
+                order = shop.orders.get(oid)
+                if order is None or order.pay_at is None:
+                    self._pending_orders.discard((shop_name, oid))
+                    continue
+                if order.pay_at <= now:
+                    shop.mark_paid(order, now)
+                    self._pending_orders.discard((shop_name, oid))
+                    self._emit(shop, "orders/paid", order)
+                    self._emit(shop, "orders/updated", order)
+
+    def extra_stats(self) -> dict:
+        with self.lock:
+            return {"webhooks": dict(self.webhooks.stats, pending=self.webhooks.pending()),
+                    "token_refreshes": self.refreshes,
+                    "throttle": {s: self._throttle_status(s) for s in self.shops},
+                    "orders": {s: len(shop.orders) for s, shop in self.shops.items()}}
+
+    # --- webhooks -------------------------------------------------------------------------------
+    def subscribe(self, shop: str, topic: str, uri: str) -> str:
+        """Python shortcut for ``webhookSubscriptionCreate``: topic as "orders/create" or "ORDERS_CREATE"."""
+        enum = topic.upper().replace("/", "_") if "/" in topic else topic
+        if enum not in WEBHOOK_TOPICS:
+            raise ValueError(f"unknown webhook topic {topic!r}")
+        with self.lock:
+            s = self.shops[shop]
+            now = self.clock.timestamp()
+            w = WebhookSub(s.ids.next("WebhookSubscription"), enum, uri, now, now)
+            s.subscriptions[w.id] = w
+            return gid("WebhookSubscription", w.id)
+
+    def _emit(self, shop: Shop, topic: str, obj: Any) -> None:
+        subs = [w for w in shop.subscriptions.values() if WEBHOOK_TOPICS.get(w.topic) == topic]
+        if not subs:
+            return
+        if isinstance(obj, OrderRec):
+            payload = payloads.order_json(shop, obj)
+        elif isinstance(obj, Level):
+            payload = payloads.inventory_level_json(shop, obj)
+        else:
+            payload = obj
+        now = self.clock.timestamp()
+        triggered = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for w in subs:
+            self.webhooks.enqueue(shop=shop.name, uri=w.uri, topic=topic, payload=payload, triggered_at=triggered,
+                                  now=now)
+
+    def _record_listed(self, shop: Shop, skus: set[str]) -> None:
+        listed = shop.listed()
+        channel = f"shopify:{shop.name}"
+        for sku in skus:
+            self.market.record_listed(channel, sku, listed.get(sku, 0))
+
+    # --- test helpers ----------------------------------------------------------------------------
+    def order_count(self, channel: str) -> int:
+        with self.lock:
+            return len(self._shop_of(channel).orders)
