@@ -119,7 +119,8 @@ def fail(exc: CrossdockError) -> None:
             err.print(f"  {exc.detail}", highlight=False, markup=False)
         err.print(f"  [bold]Remedy:[/] {exc.spec.remedy}", highlight=False)
         if exc.spec.command:
-            err.print(f"  [bold]Try:[/] {exc.spec.command}", highlight=False, markup=False)
+            err.print("  [bold]Try:[/] ", end="", highlight=False)
+            err.print(exc.spec.command, highlight=False, markup=False)
         err.print(f"  More: crossdock errors explain {exc.code}", highlight=False)
     raise typer.Exit(exc.spec.exit_code)
 
@@ -355,7 +356,8 @@ def _mount_optional(module: str, name: str) -> None:
 
 
 for _module, _name in (("crossdock.sandbox.cli", "sandbox"), ("crossdock.ratelimit.cli", "quota"),
-                       ("crossdock.inspect", "inspect"), ("crossdock.workers", "worker")):
+                       ("crossdock.inspect", "inspect"), ("crossdock.workers", "worker"),
+                       ("crossdock.warehouse.cli", "warehouse-cli")):
     _mount_optional(_module, _name)
 
 

@@ -15,6 +15,7 @@ TABLE_MODULES = (
     "crossdock.db.models",
     "crossdock.ratelimit.backends.sql",
     "crossdock.mapping.fx_store",
+    "crossdock.sync_engine.dirty",
 )
 
 for _name in TABLE_MODULES:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:03:31.107856
+Create Date: 2026-11-23 13:17:15.061387
 """
 
 from __future__ import annotations
@@ -214,6 +214,23 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['channel'], ['channels.name'], name=op.f('fk_credentials_channel_channels'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('channel', name=op.f('pk_credentials'))
     )
+    op.create_table('dirty_skus',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('channel', sa.String(length=64), nullable=False),
+    sa.Column('sku', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('zero', sa.Boolean(), nullable=False),
+    sa.Column('dirty_since', crossdock.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('marked_at', crossdock.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('claimed_until', crossdock.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['channel'], ['channels.name'], name=op.f('fk_dirty_skus_channel_channels'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dirty_skus')),
+    sa.UniqueConstraint('channel', 'sku', name=op.f('uq_dirty_skus_channel_sku'))
+    )
+    with op.batch_alter_table('dirty_skus', schema=None) as batch_op:
+        batch_op.create_index('ix_dirty_skus_channel_zero', ['channel', 'zero', 'dirty_since'], unique=False)
+
     op.create_table('orders',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('channel', sa.String(length=64), nullable=False),
@@ -384,6 +401,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orders_local_status')
 
     op.drop_table('orders')
+    with op.batch_alter_table('dirty_skus', schema=None) as batch_op:
+        batch_op.drop_index('ix_dirty_skus_channel_zero')
+
+    op.drop_table('dirty_skus')
     op.drop_table('credentials')
     with op.batch_alter_table('channel_listings', schema=None) as batch_op:
         batch_op.drop_index('ix_channel_listings_channel_listing')

@@ -1,0 +1,92 @@
+"""Incremental import state: a cursor per (channel, stream) that only moves forward.
+
+:func:`next_window` (pure) says which time window to fetch next:
+
+    start = cursor − overlap          (re-read the edge: late-indexed updates)
+    end   = min(now − safety_lag, cursor + max_window)
+
+``safety_lag`` keeps clear of "now" where platforms are not yet consistent
+(Amazon wants ``LastUpdatedBefore`` at least 2 minutes in the past; eBay
+advises windows ending at now − 2 min), ``overlap`` re-reads the last part of
+the previous window (duplicates are harmless: orders are deduplicated), and
+``max_window`` cuts a long catch-up into pieces so each window can succeed
+and move the cursor. Only after a whole window was stored does the caller
+call :func:`advance_cursor` with ``window.end``; a failure leaves the cursor,
+so the next run fetches the same window again (XD-ORD-001).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crossdock.db.models import SyncCursor
+from crossdock.sync_engine._sql import now_or, upsert_insert
+
+CUR = SyncCursor.__table__
+
+__all__ = ["Cursor", "Window", "advance_cursor", "get_cursor", "next_window"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    channel: str
+    stream: str
+    position: dt.datetime
+    last_success_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: dt.datetime       # fetch changes from here (inclusive)
+    end: dt.datetime         # … up to here; the cursor moves here on success
+    more: bool               # True: a later window is already due (catching up)
+
+
+def get_cursor(session: Session, channel: str, stream: str) -> Cursor | None:
+    r = session.execute(select(CUR).where(CUR.c.channel == channel, CUR.c.stream == stream)).first()
+    if r is None:
+        return None
+    return Cursor(channel=r.channel, stream=r.stream, position=r.position, last_success_at=r.last_success_at)
+
+
+def advance_cursor(session: Session, channel: str, stream: str, new_position: dt.datetime, *,
+                   now: dt.datetime | None = None) -> bool:
+    """Move the cursor to ``new_position`` if that is forward (or create it).
+    Returns False — and changes nothing — when the stored position is already
+    at or past it (an older run finishing late must not move it back)."""
+    at = now_or(now)
+    position = now_or(new_position)
+    ins = upsert_insert(session, CUR).values(channel=channel, stream=stream, position=position,
+                                             last_success_at=at, updated_at=at)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["channel", "stream"],
+        set_={"position": ins.excluded.position, "last_success_at": ins.excluded.last_success_at,
+              "updated_at": ins.excluded.updated_at},
+        where=CUR.c.position < ins.excluded.position).returning(CUR.c.position)
+    # RETURNING, not rowcount: drivers need not report a row count for INSERT.
+    return session.execute(stmt).first() is not None
+
+
+def next_window(cursor: dt.datetime | None, now: dt.datetime, *, safety_lag_s: float, overlap_s: float,
+                max_window_s: float, initial_lookback_s: float = 86_400.0) -> Window | None:
+    """The next window to import, or None when nothing new can be fetched yet
+    (see module doc). Without a cursor, the import starts ``initial_lookback_s``
+    before the safety horizon."""
+    if max_window_s <= 0 or safety_lag_s < 0 or overlap_s < 0 or initial_lookback_s < 0:
+        raise ValueError("max_window_s must be positive; lags, overlap and look-back not negative")
+    now = now_or(now)
+    horizon = now - dt.timedelta(seconds=safety_lag_s)
+    if cursor is None:
+        base = horizon - dt.timedelta(seconds=initial_lookback_s)
+        start = base
+    else:
+        base = now_or(cursor)
+        start = base - dt.timedelta(seconds=overlap_s)
+    end = min(horizon, base + dt.timedelta(seconds=max_window_s))
+    if end <= base:
+        return None
+    return Window(start=start, end=end, more=end < horizon)

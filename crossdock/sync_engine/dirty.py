@@ -1,0 +1,301 @@
+"""Coalescing stock pushes: which (channel, SKU) pairs need a push.
+
+Every change to a SKU's availability calls :func:`mark_dirty` in the same
+transaction as the change. For each channel listing the SKU it upserts one
+``dirty_skus`` row (unique per channel and SKU: ten sales of a SKU between two
+pushes leave ONE row, bumped to a new ``version``) and enqueues one outbox
+entry ``push_stock`` per channel and coalescing window
+(``push_stock:{channel}:w{window}``, due at the end of the window). A push run
+takes ALL dirty SKUs of its channel at once (:func:`take_dirty`), reads their
+availability *then* and pushes absolute quantities, so many changes become one
+absolute value and as few calls as the platform's batch size allows.
+
+Why nothing is lost: an entry for window *w* only becomes due at the end of
+*w*, so a change made after a run took the rows falls in a later window and
+enqueues a new entry. Rows are deleted only after the push succeeded
+(:func:`ack_dirty`), and only if their version did not move meanwhile (a change
+during the push stays dirty for the next run). A run that dies leaves its rows
+claimed until the lease expires; then any run takes them again. :func:`sweep`
+re-enqueues entries for rows left without one (e.g. clock skew between hosts).
+
+A SKU whose availability reaches zero (and whose channel still shows more) is
+``zero``: the channel also gets an *urgent* entry (priority 0, due now) unless
+one is already due, and the planner puts zeros first — the zero is never
+held back by batching.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, bindparam, delete, func, \
+    or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from crossdock.db.base import Base
+from crossdock.db.engine import Database
+from crossdock.db.models import BigId, ChannelListing, Channel
+from crossdock.models import StockUpdate
+from crossdock.sync_engine import outbox
+from crossdock.sync_engine._sql import chunks, now_or, upsert_insert
+from crossdock.sync_engine.planner import ListingState
+
+log = logging.getLogger(__name__)
+
+PUSH_STOCK = "push_stock"
+DEFAULT_WINDOW_S = 10.0
+DEFAULT_LEASE_S = 300.0
+INACTIVE_LISTING_STATUSES = ("ended", "deleted", "removed", "inactive")
+
+__all__ = [
+    "DEFAULT_WINDOW_S",
+    "PUSH_STOCK",
+    "DirtyMark",
+    "DirtySku",
+    "MarkResult",
+    "ack_dirty",
+    "dirty_backlog",
+    "listing_states",
+    "mark_dirty",
+    "record_stock_pushed",
+    "release_dirty",
+    "sweep",
+    "take_dirty",
+    "window_of",
+]
+
+
+class DirtySku(Base):
+    """A (channel, SKU) whose listed quantity must be recomputed and pushed."""
+
+    __tablename__ = "dirty_skus"
+    __table_args__ = (
+        UniqueConstraint("channel", "sku"),
+        Index("ix_dirty_skus_channel_zero", "channel", "zero", "dirty_since"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(ForeignKey("channels.name", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)      # bumped by every mark
+    zero: Mapped[bool] = mapped_column(Boolean, default=False)    # reached zero; channel shows more
+    dirty_since: Mapped[dt.datetime]                               # first mark since the last push
+    marked_at: Mapped[dt.datetime]                                 # latest mark
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[dt.datetime | None]
+
+
+DIRTY = DirtySku.__table__
+LISTINGS = ChannelListing.__table__
+CHANNELS = Channel.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyMark:
+    channel: str
+    sku: str
+    version: int
+    zero: bool
+    dirty_since: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MarkResult:
+    marked: int                         # (channel, SKU) rows upserted
+    channels: tuple[str, ...]           # channels that got (or already had) a window entry
+    urgent: tuple[str, ...]             # channels that got an urgent entry for a zero
+    zero_skus: tuple[str, ...]
+
+
+def window_of(at: dt.datetime, window_s: float) -> tuple[int, dt.datetime]:
+    """The coalescing window holding ``at``: (index, end)."""
+    if window_s <= 0:
+        raise ValueError("window_s must be positive")
+    index = math.floor(at.timestamp() / window_s)
+    end = dt.datetime.fromtimestamp((index + 1) * window_s, dt.timezone.utc)
+    return index, end
+
+
+def _enqueue_window(session: Session, channel: str, at: dt.datetime, window_s: float) -> bool:
+    index, end = window_of(at, window_s)
+    return outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
+                          payload={"channel": channel, "window": index},
+                          idempotency_key=f"{PUSH_STOCK}:{channel}:w{index}",
+                          priority=outbox.PRIORITY_NORMAL, available_at=end, now=at)
+
+
+def _urgent_due(session: Session, channel: str, at: dt.datetime) -> bool:
+    t = outbox.OUTBOX
+    return session.execute(
+        select(t.c.id).where(t.c.kind == PUSH_STOCK, t.c.channel == channel, t.c.status == outbox.PENDING,
+                             t.c.available_at <= at).limit(1)).first() is not None
+
+
+def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mapping[str, int] | None = None,
+               window_s: float = DEFAULT_WINDOW_S, now: dt.datetime | None = None) -> MarkResult:
+    """Mark ``skus`` dirty on every channel listing them, in the caller's
+    transaction. Call it ONCE per transaction with all changed SKUs (rows are
+    locked in (channel, SKU) order). ``available`` (SKU → available to sell
+    after the change) saves a query when the caller already knows it."""
+    at = now_or(now)
+    wanted = sorted({skus} if isinstance(skus, str) else set(skus))
+    if not wanted:
+        return MarkResult(0, (), (), ())
+    listings: list[tuple[str, str, int | None]] = []
+    for part in chunks(wanted):
+        listings.extend(session.execute(
+            select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty)
+            .where(LISTINGS.c.sku.in_(part), LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES))).all())
+    if not listings:
+        return MarkResult(0, (), (), ())
+    if available is None or any(s not in available for s in wanted):
+        from crossdock.sync_engine.inventory import availability_snapshot
+
+        known = dict(available or {})
+        known.update(availability_snapshot(session, [s for s in wanted if s not in known]))
+        available = known
+    rows = []
+    zero_skus: set[str] = set()
+    urgent_channels: set[str] = set()
+    for channel, sku, last_pushed in sorted(listings):
+        zero = available.get(sku, 0) <= 0 and (last_pushed is None or last_pushed > 0)
+        if zero:
+            zero_skus.add(sku)
+            urgent_channels.add(channel)
+        rows.append({"channel": channel, "sku": sku, "version": 1, "zero": zero, "dirty_since": at,
+                     "marked_at": at})
+    ins = upsert_insert(session, DIRTY)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["channel", "sku"],
+        set_={"version": DIRTY.c.version + 1, "zero": ins.excluded.zero, "marked_at": ins.excluded.marked_at,
+              "claimed_by": None, "claimed_until": None})
+    session.execute(stmt, rows)
+    channels = sorted({r["channel"] for r in rows})
+    for channel in channels:
+        _enqueue_window(session, channel, at, window_s)
+    urgent = []
+    for channel in sorted(urgent_channels):
+        if not _urgent_due(session, channel, at):
+            outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
+                           payload={"channel": channel, "urgent": True},
+                           idempotency_key=f"{PUSH_STOCK}:{channel}:urgent:{int(at.timestamp() * 1_000_000)}",
+                           priority=outbox.PRIORITY_URGENT, available_at=at, now=at)
+            urgent.append(channel)
+    if zero_skus:
+        log.info("stock reached zero: %s (urgent push on %s)", ", ".join(sorted(zero_skus)[:20]),
+                 ", ".join(sorted(urgent_channels)))
+    return MarkResult(marked=len(rows), channels=tuple(channels), urgent=tuple(urgent),
+                      zero_skus=tuple(sorted(zero_skus)))
+
+
+@contextlib.contextmanager
+def _tx(target: Database | Session) -> Iterator[Session]:
+    if isinstance(target, Session):
+        yield target
+    else:
+        with target.write() as session:
+            yield session
+
+
+def take_dirty(db: Database | Session, channel: str, *, worker_id: str, lease_s: float = DEFAULT_LEASE_S,
+               limit: int | None = None, now: dt.datetime | None = None) -> list[DirtyMark]:
+    """Claim the channel's dirty SKUs (zeros first, then oldest) for one push
+    run. Rows claimed by a live run are skipped; expired claims are taken."""
+    at = now_or(now)
+    free = or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
+    pick = (select(DIRTY.c.id).where(DIRTY.c.channel == channel, free)
+            .order_by(DIRTY.c.zero.desc(), DIRTY.c.dirty_since, DIRTY.c.sku)
+            .with_for_update(skip_locked=True))
+    if limit is not None:
+        pick = pick.limit(limit)
+    with _tx(db) as session:
+        rows = session.execute(
+            update(DIRTY).where(DIRTY.c.id.in_(pick.scalar_subquery()), free)
+            .values(claimed_by=worker_id, claimed_until=at + dt.timedelta(seconds=lease_s))
+            .returning(DIRTY.c.channel, DIRTY.c.sku, DIRTY.c.version, DIRTY.c.zero, DIRTY.c.dirty_since)).all()
+    marks = [DirtyMark(channel=r.channel, sku=r.sku, version=r.version, zero=r.zero, dirty_since=r.dirty_since)
+             for r in rows]
+    return sorted(marks, key=lambda m: (not m.zero, m.dirty_since, m.sku))
+
+
+def ack_dirty(session: Session, marks: Sequence[DirtyMark]) -> int:
+    """After a successful push: forget the marks that did not change since
+    they were taken. Returns how many rows were deleted."""
+    if not marks:
+        return 0
+    stmt = delete(DIRTY).where(DIRTY.c.channel == bindparam("c"), DIRTY.c.sku == bindparam("s"),
+                               DIRTY.c.version == bindparam("v"))
+    done = 0
+    for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
+        done += session.execute(stmt, {"c": m.channel, "s": m.sku, "v": m.version}).rowcount
+    return done
+
+
+def release_dirty(session: Session, marks: Sequence[DirtyMark], *, worker_id: str) -> None:
+    """Give the marks back unpushed (push failed or throttled): the next run takes them."""
+    by_channel: dict[str, list[str]] = {}
+    for m in marks:
+        by_channel.setdefault(m.channel, []).append(m.sku)
+    for channel in sorted(by_channel):
+        for part in chunks(sorted(by_channel[channel])):
+            session.execute(update(DIRTY).where(DIRTY.c.channel == channel, DIRTY.c.sku.in_(part),
+                                                DIRTY.c.claimed_by == worker_id)
+                            .values(claimed_by=None, claimed_until=None))
+
+
+def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[ListingState]:
+    """What the planner needs to know about the channel's listings of ``skus``."""
+    platform = session.execute(select(CHANNELS.c.platform).where(CHANNELS.c.name == channel)).scalar()
+    out: list[ListingState] = []
+    for part in chunks(sorted(set(skus))):
+        for r in session.execute(
+                select(LISTINGS.c.sku, LISTINGS.c.listing_id, LISTINGS.c.offer_id, LISTINGS.c.inventory_item_id,
+                       LISTINGS.c.kind, LISTINGS.c.last_pushed_qty, LISTINGS.c.listed_qty_seen,
+                       LISTINGS.c.last_pushed_price, LISTINGS.c.last_pushed_currency, LISTINGS.c.status)
+                .where(LISTINGS.c.channel == channel, LISTINGS.c.sku.in_(part))):
+            if r.status in INACTIVE_LISTING_STATUSES:
+                continue
+            out.append(ListingState(
+                channel=channel, sku=r.sku, platform=platform, kind=r.kind,
+                listing_id=r.inventory_item_id or r.offer_id or r.listing_id,
+                last_pushed_qty=r.last_pushed_qty, listed_qty_seen=r.listed_qty_seen,
+                last_pushed_price=r.last_pushed_price, last_pushed_currency=r.last_pushed_currency))
+    return sorted(out, key=lambda s: s.sku)
+
+
+def record_stock_pushed(session: Session, channel: str, updates: Iterable[StockUpdate], *,
+                        now: dt.datetime | None = None) -> int:
+    """Remember what the channel now shows (call with the updates the
+    platform accepted, in the transaction that acks the marks)."""
+    at = now_or(now)
+    params = [{"c": channel, "s": u.sku, "q": u.quantity, "at": at} for u in updates]
+    if not params:
+        return 0
+    stmt = (update(LISTINGS).where(LISTINGS.c.channel == bindparam("c"), LISTINGS.c.sku == bindparam("s"))
+            .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at")))
+    session.execute(stmt, params)
+    return len(params)
+
+
+def sweep(session: Session, *, window_s: float = DEFAULT_WINDOW_S, now: dt.datetime | None = None) -> list[str]:
+    """Enqueue a window entry for every channel with unclaimed dirty rows
+    (idempotent: one entry per channel and window). Run it from a schedule."""
+    at = now_or(now)
+    channels = sorted(session.execute(
+        select(DIRTY.c.channel).where(or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at))
+        .distinct()).scalars())
+    return [c for c in channels if _enqueue_window(session, c, at, window_s)]
+
+
+def dirty_backlog(session: Session, *, now: dt.datetime | None = None) -> dict[str, tuple[int, float]]:
+    """channel → (dirty SKUs, age in seconds of the oldest): the stock
+    propagation delay a seller would see."""
+    at = now_or(now)
+    rows = session.execute(select(DIRTY.c.channel, func.count(), func.min(DIRTY.c.dirty_since))
+                           .group_by(DIRTY.c.channel)).all()
+    return {c: (int(n), max(0.0, (at - oldest).total_seconds())) for c, n, oldest in rows}

@@ -1,0 +1,421 @@
+"""The transactional outbox: durable work in the ``outbox`` table.
+
+A business change and the outbox entry describing the work it causes commit
+in ONE transaction (:func:`enqueue` takes the caller's session). Broker
+messages are only wake-ups (:func:`relay`); a worker takes work from the table
+with :func:`claim`, so a lost message, a dead broker or a killed worker loses
+nothing:
+
+- ``idempotency_key`` is unique: enqueuing the same work twice is a no-op;
+- :func:`claim` hands an entry to one worker for ``lease_s`` seconds
+  (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, the ``BEGIN IMMEDIATE``
+  write lock on SQLite); an entry whose lease ran out (worker killed) goes back
+  to ``pending`` with one more attempt and is claimed again;
+- :func:`complete` / :func:`fail` / :func:`release` only act while the caller
+  still holds the lease, so a worker that lost its lease cannot overwrite the
+  outcome of the worker that took over;
+- after ``max_attempts`` an entry is ``failed`` (XD-SYNC-001): visible with
+  :func:`failed_jobs`, replayed with :func:`retry`.
+
+Status: ``pending`` → ``running`` → ``done`` | ``failed`` (or back to
+``pending`` on a retryable failure, a released claim or an expired lease).
+Priority: lower runs first (0 = urgent, 5 = normal).
+
+Functions that change entries accept a :class:`~crossdock.db.engine.Database`
+(one short write transaction of their own) or a Session (the caller's
+transaction — e.g. an actor completing its entry together with the business
+write it made).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from crossdock.db.engine import Database
+from crossdock.db.models import OutboxEntry
+from crossdock.errors import SyncError
+from crossdock.sync_engine._sql import event_row, insert_events, now_or, upsert_insert
+
+log = logging.getLogger(__name__)
+
+OUTBOX = OutboxEntry.__table__
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+PRIORITY_URGENT = 0
+PRIORITY_NORMAL = 5
+DEFAULT_LEASE_S = 300.0
+DEFAULT_MAX_ATTEMPTS = 8
+
+__all__ = [
+    "DEFAULT_LEASE_S",
+    "DEFAULT_MAX_ATTEMPTS",
+    "PRIORITY_NORMAL",
+    "PRIORITY_URGENT",
+    "BacklogRow",
+    "ClaimedEntry",
+    "RelayResult",
+    "WakeupTracker",
+    "backlog",
+    "claim",
+    "complete",
+    "default_worker_id",
+    "enqueue",
+    "fail",
+    "failed_jobs",
+    "get_entry",
+    "reclaim_expired",
+    "relay",
+    "release",
+    "retry",
+]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+@contextlib.contextmanager
+def _tx(target: Database | Session) -> Iterator[Session]:
+    if isinstance(target, Session):
+        yield target
+    else:
+        with target.write() as session:
+            yield session
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEntry:
+    """A snapshot of an entry handed to one worker (safe to use after the
+    claiming transaction ended)."""
+
+    id: int
+    kind: str
+    channel: str | None
+    entity: str | None
+    payload: dict[str, Any]
+    idempotency_key: str
+    priority: int
+    attempts: int
+    available_at: dt.datetime
+    claimed_by: str
+    claimed_until: dt.datetime
+    correlation_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ClaimedEntry:
+        return cls(id=row.id, kind=row.kind, channel=row.channel, entity=row.entity, payload=row.payload or {},
+                   idempotency_key=row.idempotency_key, priority=row.priority, attempts=row.attempts,
+                   available_at=row.available_at, claimed_by=row.claimed_by, claimed_until=row.claimed_until,
+                   correlation_id=row.correlation_id)
+
+
+# ---------------------------------------------------------------- writing work
+def enqueue(session: Session, kind: str, *, channel: str | None, entity: str | None = None,
+            payload: Mapping[str, Any] | None = None, idempotency_key: str,
+            priority: int = PRIORITY_NORMAL, available_at: dt.datetime | None = None,
+            correlation_id: str | None = None, now: dt.datetime | None = None) -> bool:
+    """Add work in the caller's transaction. Returns True when the entry is
+    new, False when an entry with ``idempotency_key`` already exists (in any
+    status: a completed job is not repeated)."""
+    if not idempotency_key:
+        raise ValueError("an outbox entry needs an idempotency key")
+    if len(idempotency_key) > 200:
+        raise ValueError(f"idempotency key longer than 200 characters: {idempotency_key[:60]}…")
+    from crossdock.synclog import correlation_id as current_cid
+
+    at = now_or(now)
+    stmt = upsert_insert(session, OUTBOX).values(
+        kind=kind, channel=channel, entity=entity, payload=dict(payload or {}),
+        idempotency_key=idempotency_key, status=PENDING, priority=priority, attempts=0,
+        available_at=now_or(available_at) if available_at is not None else at,
+        correlation_id=correlation_id or current_cid(), created_at=at, updated_at=at,
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OUTBOX.c.id)
+    # RETURNING, not rowcount: drivers need not report a row count for INSERT.
+    created = session.execute(stmt).first() is not None
+    if created:
+        log.debug("outbox + %s channel=%s key=%s", kind, channel, idempotency_key)
+    return created
+
+
+# ---------------------------------------------------------------- taking work
+def claim(db: Database | Session, *, worker_id: str, kinds: Iterable[str] | None = None,
+          channel: str | None = None, ids: Iterable[int] | None = None, limit: int = 1,
+          lease_s: float = DEFAULT_LEASE_S, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+          now: dt.datetime | None = None) -> list[ClaimedEntry]:
+    """Claim up to ``limit`` due pending entries (priority, then age) for
+    ``worker_id`` until now + ``lease_s``. Expired leases are reclaimed first.
+    Concurrent claimers never get the same entry."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if lease_s <= 0:
+        raise ValueError("lease_s must be positive")
+    at = now_or(now)
+    until = at + dt.timedelta(seconds=lease_s)
+    with _tx(db) as session:
+        _reclaim(session, at, max_attempts=max_attempts)
+        conds = [OUTBOX.c.status == PENDING, OUTBOX.c.available_at <= at]
+        if kinds is not None:
+            conds.append(OUTBOX.c.kind.in_(list(kinds)))
+        if channel is not None:
+            conds.append(OUTBOX.c.channel == channel)
+        if ids is not None:
+            conds.append(OUTBOX.c.id.in_(list(ids)))
+        pick = (select(OUTBOX.c.id).where(*conds)
+                .order_by(OUTBOX.c.priority, OUTBOX.c.available_at, OUTBOX.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True))   # not rendered on SQLite: BEGIN IMMEDIATE serialises
+        stmt = (update(OUTBOX)
+                .where(OUTBOX.c.id.in_(pick.scalar_subquery()), OUTBOX.c.status == PENDING)
+                .values(status=RUNNING, claimed_by=worker_id, claimed_until=until, updated_at=at)
+                .returning(*OUTBOX.c))
+        rows = session.execute(stmt).all()
+    claimed = sorted((ClaimedEntry.from_row(r) for r in rows), key=lambda e: (e.priority, e.available_at, e.id))
+    if claimed:
+        log.debug("worker %s claimed %d outbox entries", worker_id, len(claimed))
+    return claimed
+
+
+def _reclaim(session: Session, at: dt.datetime, *, max_attempts: int) -> int:
+    expired = and_(OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_until < at)
+    msg = "lease expired: the worker holding this entry stopped before finishing it"
+    gone = session.execute(
+        update(OUTBOX).where(expired, OUTBOX.c.attempts + 1 >= max_attempts)
+        .values(status=FAILED, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
+                last_code="XD-SYNC-001", last_error=msg, updated_at=at)
+        .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.channel, OUTBOX.c.entity, OUTBOX.c.attempts)).all()
+    back = session.execute(
+        update(OUTBOX).where(expired)
+        .values(status=PENDING, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
+                last_error=msg, available_at=at, updated_at=at)).rowcount
+    if gone:
+        insert_events(session, [event_row(
+            operation=f"job.{r.kind}", outcome="failed", at=at, channel=r.channel, entity_type="job",
+            entity=str(r.id), code="XD-SYNC-001", message=msg, attempt=r.attempts,
+            details={"outbox_id": r.id, "entity": r.entity}) for r in gone])
+    if back or gone:
+        log.warning("outbox: %d expired leases reclaimed, %d entries failed after %d attempts",
+                    back, len(gone), max_attempts)
+    return back + len(gone)
+
+
+def reclaim_expired(db: Database | Session, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                    now: dt.datetime | None = None) -> int:
+    """Entries whose worker's lease ran out go back to pending (attempts + 1),
+    or to failed once ``max_attempts`` is reached. Returns how many moved."""
+    with _tx(db) as session:
+        return _reclaim(session, now_or(now), max_attempts=max_attempts)
+
+
+# ---------------------------------------------------------------- outcomes
+def _held(entry_id: int, worker_id: str):
+    return and_(OUTBOX.c.id == entry_id, OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_by == worker_id)
+
+
+def complete(db: Database | Session, entry_id: int, worker_id: str, *, now: dt.datetime | None = None) -> bool:
+    """Mark done. False when ``worker_id`` no longer holds the entry (its lease
+    expired and someone else took it over): the caller must not report success."""
+    at = now_or(now)
+    with _tx(db) as session:
+        n = session.execute(update(OUTBOX).where(_held(entry_id, worker_id))
+                            .values(status=DONE, done_at=at, claimed_until=None, last_code=None,
+                                    last_error=None, updated_at=at)).rowcount
+    if not n:
+        log.warning("outbox entry %s: complete by %s ignored (lease lost)", entry_id, worker_id)
+    return n == 1
+
+
+def release(db: Database | Session, entry_id: int, worker_id: str, *, available_at: dt.datetime,
+            now: dt.datetime | None = None) -> bool:
+    """Give the entry back without counting an attempt (waiting for quota or
+    for a paused channel is not a failure)."""
+    at = now_or(now)
+    with _tx(db) as session:
+        n = session.execute(update(OUTBOX).where(_held(entry_id, worker_id))
+                            .values(status=PENDING, claimed_by=None, claimed_until=None,
+                                    available_at=now_or(available_at), updated_at=at)).rowcount
+    return n == 1
+
+
+def fail(db: Database | Session, entry_id: int, worker_id: str, code: str | None, message: str, *,
+         retry_at: dt.datetime | None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+         now: dt.datetime | None = None) -> str | None:
+    """Record a failed attempt (attempts + 1). With ``retry_at`` the entry is
+    pending again from then on, until ``max_attempts`` is used up; with
+    ``retry_at=None`` (a permanent error) or attempts used up it is ``failed``.
+    Returns the new status, or None when the lease was lost (nothing changed).
+    ``message`` must not contain secrets (it is stored and shown)."""
+    at = now_or(now)
+    with _tx(db) as session:
+        row = session.execute(select(OUTBOX.c.attempts, OUTBOX.c.kind, OUTBOX.c.channel, OUTBOX.c.entity)
+                              .where(_held(entry_id, worker_id))).first()
+        if row is None:
+            log.warning("outbox entry %s: fail by %s ignored (lease lost)", entry_id, worker_id)
+            return None
+        attempts = row.attempts + 1
+        final = retry_at is None or attempts >= max_attempts
+        status = FAILED if final else PENDING
+        values: dict[str, Any] = dict(status=status, attempts=attempts, claimed_by=None, claimed_until=None,
+                                      last_code=code, last_error=message, updated_at=at)
+        if not final:
+            values["available_at"] = now_or(retry_at)
+        n = session.execute(update(OUTBOX).where(_held(entry_id, worker_id)).values(**values)).rowcount
+        if not n:
+            return None
+        details: dict[str, Any] = {"outbox_id": entry_id, "entity": row.entity, "cause": code}
+        if not final:
+            details["retry_at"] = now_or(retry_at).isoformat()
+        insert_events(session, [event_row(
+            operation=f"job.{row.kind}", outcome="failed" if final else "retry", at=at, channel=row.channel,
+            entity_type="job", entity=str(entry_id),
+            code=("XD-SYNC-001" if final and retry_at is not None else code), message=message,
+            attempt=attempts, details=details)])
+    log.log(logging.WARNING if final else logging.INFO, "outbox entry %s %s after attempt %d: %s %s",
+            entry_id, status, attempts, code, message)
+    return status
+
+
+# ---------------------------------------------------------------- visibility and replay
+def get_entry(session: Session, entry_id: int) -> OutboxEntry | None:
+    return session.get(OutboxEntry, entry_id)
+
+
+def failed_jobs(session: Session, *, channel: str | None = None, kind: str | None = None,
+                limit: int = 500) -> list[OutboxEntry]:
+    """Failed entries, newest failure first."""
+    stmt = select(OutboxEntry).where(OutboxEntry.status == FAILED)
+    if channel is not None:
+        stmt = stmt.where(OutboxEntry.channel == channel)
+    if kind is not None:
+        stmt = stmt.where(OutboxEntry.kind == kind)
+    return list(session.scalars(stmt.order_by(OutboxEntry.updated_at.desc(), OutboxEntry.id.desc()).limit(limit)))
+
+
+def retry(db: Database | Session, ids: Iterable[int] | Literal["all"], *, channel: str | None = None,
+          now: dt.datetime | None = None) -> list[int]:
+    """Failed entries back to pending with a fresh set of attempts. Returns
+    the ids that moved (ids that are not failed are left alone)."""
+    at = now_or(now)
+    conds = [OUTBOX.c.status == FAILED]
+    if ids != "all":
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return []
+        conds.append(OUTBOX.c.id.in_(wanted))
+    elif channel is not None:
+        conds.append(OUTBOX.c.channel == channel)
+    with _tx(db) as session:
+        rows = session.execute(update(OUTBOX).where(*conds)
+                               .values(status=PENDING, attempts=0, available_at=at, claimed_by=None,
+                                       claimed_until=None, updated_at=at)
+                               .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.channel, OUTBOX.c.last_code)).all()
+        insert_events(session, [event_row(
+            operation=f"job.{r.kind}", outcome="retry", at=at, channel=r.channel, entity_type="job",
+            entity=str(r.id), message="replayed from the failed list", details={"previous_code": r.last_code})
+            for r in rows])
+    moved = sorted(r.id for r in rows)
+    if moved:
+        log.info("outbox: %d failed entries replayed", len(moved))
+    return moved
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogRow:
+    channel: str | None
+    kind: str
+    status: str
+    count: int
+    oldest_age_s: float | None   # since the oldest entry became due (available_at)
+
+
+def backlog(session: Session, *, now: dt.datetime | None = None,
+            statuses: Iterable[str] = (PENDING, RUNNING, FAILED)) -> list[BacklogRow]:
+    """Open work per (channel, kind, status) with the age of the oldest entry."""
+    at = now_or(now)
+    rows = session.execute(
+        select(OUTBOX.c.channel, OUTBOX.c.kind, OUTBOX.c.status, func.count(), func.min(OUTBOX.c.available_at))
+        .where(OUTBOX.c.status.in_(list(statuses)))
+        .group_by(OUTBOX.c.channel, OUTBOX.c.kind, OUTBOX.c.status)).all()
+    out = []
+    for channel, kind, status, count, oldest in rows:
+        age = max(0.0, (at - oldest).total_seconds()) if oldest is not None else None
+        out.append(BacklogRow(channel=channel, kind=kind, status=status, count=int(count), oldest_age_s=age))
+    return sorted(out, key=lambda r: (r.channel or "", r.kind, r.status))
+
+
+# ---------------------------------------------------------------- relay
+@dataclass
+class WakeupTracker:
+    """Remembers when each entry's wake-up was last sent, so a relay loop does
+    not resend it on every tick. Losing this state (a restart) only means a
+    harmless duplicate wake-up."""
+
+    resend_after_s: float = 60.0
+    _sent: dict[int, dt.datetime] = field(default_factory=dict)
+
+    def should_send(self, entry_id: int, at: dt.datetime) -> bool:
+        last = self._sent.get(entry_id)
+        return last is None or (at - last).total_seconds() >= self.resend_after_s
+
+    def sent(self, entry_id: int, at: dt.datetime) -> None:
+        self._sent[entry_id] = at
+
+    def forget_except(self, ids: set[int]) -> None:
+        for key in [k for k in self._sent if k not in ids]:
+            del self._sent[key]
+
+
+@dataclass(frozen=True, slots=True)
+class RelayResult:
+    due: int
+    sent: int
+    error: str | None = None
+
+
+def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupTracker | None = None,
+          kinds: Iterable[str] | None = None, limit: int = 1000, now: dt.datetime | None = None) -> RelayResult:
+    """Send a wake-up for each due pending entry (oldest, most urgent first).
+
+    ``send`` gets a detached :class:`OutboxEntry` and should enqueue a broker
+    message naming it; it runs outside any database transaction. A wake-up is
+    only a hint — workers :func:`claim` from the table — so a duplicate is
+    harmless and a lost one only delays work until the next relay or claim.
+    When ``send`` raises (broker down, XD-SYNC-006) the relay stops; the
+    entries stay pending and the next call sends them.
+    """
+    at = now_or(now)
+    with db.read() as session:
+        stmt = (select(OutboxEntry).where(OutboxEntry.status == PENDING, OutboxEntry.available_at <= at)
+                .order_by(OutboxEntry.priority, OutboxEntry.available_at, OutboxEntry.id).limit(limit))
+        if kinds is not None:
+            stmt = stmt.where(OutboxEntry.kind.in_(list(kinds)))
+        entries = list(session.scalars(stmt))
+        for e in entries:
+            session.expunge(e)
+    if tracker is not None:
+        tracker.forget_except({e.id for e in entries})
+    sent = 0
+    for entry in entries:
+        if tracker is not None and not tracker.should_send(entry.id, at):
+            continue
+        try:
+            send(entry)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: keep the work, report once
+            err = SyncError("XD-SYNC-006", detail=f"{type(exc).__name__}: {exc}"[:300])
+            log.warning("relay stopped after %d of %d wake-ups: %s", sent, len(entries), err.message)
+            return RelayResult(due=len(entries), sent=sent, error=err.message)
+        sent += 1
+        if tracker is not None:
+            tracker.sent(entry.id, at)
+    return RelayResult(due=len(entries), sent=sent)
+

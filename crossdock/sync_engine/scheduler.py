@@ -1,0 +1,203 @@
+"""Recurring jobs, scheduled in the database.
+
+Each ``schedules`` row says "run ``job`` (for ``channel``) every
+``interval_s``". Any number of schedulers (threads, processes, hosts) may
+call :func:`fire_due`; each due row is claimed with compare-and-set::
+
+    UPDATE schedules SET next_run_at = :next, last_run_at = :now, version = version + 1
+     WHERE name = :name AND version = :seen_version
+
+Only the scheduler whose UPDATE hit the row enqueues the run, in the same
+transaction, as an outbox entry keyed ``{name}:{scheduled time}`` — so a run
+fires once even if two schedulers race, and a crash between the two writes is
+impossible (they commit together). PostgreSQL re-checks ``version`` after
+waiting for a concurrent writer; SQLite runs writers one at a time.
+
+Missed runs (no scheduler for a while) catch up with ONE run, not a burst;
+``next_run_at`` moves to the first slot after now, keeping the phase. When a
+run is more than one interval late the event carries XD-SYNC-004.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crossdock.db.engine import Database
+from crossdock.db.models import Schedule
+from crossdock.sync_engine import outbox
+from crossdock.sync_engine._sql import event_row, insert_events, now_or, upsert_insert
+
+log = logging.getLogger(__name__)
+
+SCHED = Schedule.__table__
+
+__all__ = [
+    "Fired",
+    "ScheduleSpec",
+    "ScheduleState",
+    "due",
+    "enqueue_run",
+    "ensure_schedules",
+    "fire_due",
+    "next_slot",
+    "specs_for",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    name: str
+    job: str
+    interval_s: int
+    channel: str | None = None
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.interval_s < 1:
+            raise ValueError(f"schedule {self.name}: interval_s must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleState:
+    name: str
+    job: str
+    channel: str | None
+    interval_s: int
+    next_run_at: dt.datetime
+    last_run_at: dt.datetime | None
+    enabled: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    name: str
+    job: str
+    channel: str | None
+    scheduled_for: dt.datetime
+    missed_runs: int                  # slots skipped by the catch-up (0 when on time)
+    next_run_at: dt.datetime
+    enqueued: bool                    # False: an entry with the same key already existed
+
+
+def specs_for(intervals: Mapping[str, Mapping[str, int]]) -> list[ScheduleSpec]:
+    """``{"amazon-de": {"orders": 120, "stock": 60}}`` → schedules named
+    ``orders:amazon-de``, ``stock:amazon-de``."""
+    return [ScheduleSpec(name=f"{job}:{channel}", job=job, channel=channel, interval_s=int(every))
+            for channel, jobs in sorted(intervals.items()) for job, every in sorted(jobs.items())]
+
+
+def ensure_schedules(session: Session, specs: Iterable[ScheduleSpec], *, disable_missing: bool = False,
+                     now: dt.datetime | None = None) -> list[str]:
+    """Create missing schedules (first run due now) and apply changed
+    settings to existing ones (bumping ``version``, so a scheduler holding the
+    old row cannot fire it). Returns the names created."""
+    at = now_or(now)
+    specs = list(specs)
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError("schedule names must be unique")
+    current = {r.name: r for r in session.execute(select(SCHED))}
+    created = []
+    for spec in sorted(specs, key=lambda s: s.name):
+        row = current.get(spec.name)
+        if row is None:
+            n = session.execute(upsert_insert(session, SCHED).values(
+                name=spec.name, job=spec.job, channel=spec.channel, interval_s=spec.interval_s,
+                next_run_at=at, last_run_at=None, enabled=spec.enabled, version=0)
+                .on_conflict_do_nothing(index_elements=["name"]).returning(SCHED.c.name)).first()
+            if n is not None:
+                created.append(spec.name)
+            continue
+        if (row.job, row.channel, row.interval_s, row.enabled) == (spec.job, spec.channel, spec.interval_s,
+                                                                   spec.enabled):
+            continue
+        values: dict = dict(job=spec.job, channel=spec.channel, interval_s=spec.interval_s, enabled=spec.enabled,
+                            version=SCHED.c.version + 1)
+        if spec.interval_s != row.interval_s:
+            base = row.last_run_at or at
+            values["next_run_at"] = min(row.next_run_at, base + dt.timedelta(seconds=spec.interval_s))
+        session.execute(update(SCHED).where(SCHED.c.name == spec.name).values(**values))
+    if disable_missing:
+        for name in sorted(set(current) - set(names)):
+            if current[name].enabled:
+                session.execute(update(SCHED).where(SCHED.c.name == name)
+                                .values(enabled=False, version=SCHED.c.version + 1))
+    if created:
+        log.info("schedules created: %s", ", ".join(created))
+    return created
+
+
+def due(db: Database | Session, now: dt.datetime | None = None) -> list[ScheduleState]:
+    """Enabled schedules whose next run is at or before ``now``, oldest first."""
+    at = now_or(now)
+    stmt = (select(SCHED).where(SCHED.c.enabled.is_(True), SCHED.c.next_run_at <= at)
+            .order_by(SCHED.c.next_run_at, SCHED.c.name))
+    if isinstance(db, Session):
+        rows = db.execute(stmt).all()
+    else:
+        with db.read() as session:
+            rows = session.execute(stmt).all()
+    return [ScheduleState(name=r.name, job=r.job, channel=r.channel, interval_s=r.interval_s,
+                          next_run_at=r.next_run_at, last_run_at=r.last_run_at, enabled=r.enabled,
+                          version=r.version) for r in rows]
+
+
+def next_slot(scheduled: dt.datetime, interval_s: int, now: dt.datetime) -> tuple[dt.datetime, int]:
+    """(first slot after ``now`` on the schedule's grid, slots skipped).
+    A run due at ``scheduled`` fires once; the ``missed`` slots between it and
+    now are not run separately."""
+    if now < scheduled:
+        return scheduled, 0
+    steps = math.floor((now - scheduled).total_seconds() / interval_s) + 1
+    return scheduled + dt.timedelta(seconds=steps * interval_s), steps - 1
+
+
+EnqueueFn = Callable[[Session, ScheduleState, dt.datetime, int], bool]
+
+
+def enqueue_run(session: Session, schedule: ScheduleState, scheduled_for: dt.datetime, missed_runs: int) -> bool:
+    """The default action: an outbox entry of kind ``schedule.job``."""
+    stamp = scheduled_for.astimezone(dt.timezone.utc).isoformat()
+    return outbox.enqueue(
+        session, schedule.job, channel=schedule.channel, entity=f"schedule {schedule.name}",
+        payload={"schedule": schedule.name, "job": schedule.job, "channel": schedule.channel,
+                 "scheduled_for": stamp, "missed_runs": missed_runs},
+        idempotency_key=f"{schedule.name}:{stamp}")
+
+
+def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn | None = None) -> list[Fired]:
+    """Fire every due schedule this scheduler wins (see module doc). Each
+    schedule is claimed and enqueued in its own short transaction."""
+    at = now_or(now)
+    action = enqueue_fn or enqueue_run
+    fired = []
+    for s in due(db, at):
+        nxt, missed = next_slot(s.next_run_at, s.interval_s, at)
+        with db.write() as session:
+            won = session.execute(
+                update(SCHED).where(SCHED.c.name == s.name, SCHED.c.version == s.version,
+                                    SCHED.c.enabled.is_(True))
+                .values(next_run_at=nxt, last_run_at=at, version=SCHED.c.version + 1)).rowcount == 1
+            if not won:
+                log.debug("schedule %s: another scheduler fired it", s.name)
+                continue
+            enqueued = bool(action(session, s, s.next_run_at, missed))
+            late_s = (at - s.next_run_at).total_seconds()
+            if late_s > s.interval_s:
+                insert_events(session, [event_row(
+                    operation=f"schedule.{s.job}", outcome="ok", at=at, channel=s.channel, entity_type="job",
+                    entity=s.name, code="XD-SYNC-004",
+                    message=f"ran {late_s:.0f} s late; {missed} missed runs caught up by this one",
+                    details={"scheduled_for": s.next_run_at.isoformat(), "missed_runs": missed})])
+                log.warning("schedule %s ran %.0f s late (%d missed runs caught up once)", s.name, late_s, missed)
+        fired.append(Fired(name=s.name, job=s.job, channel=s.channel, scheduled_for=s.next_run_at,
+                           missed_runs=missed, next_run_at=nxt, enqueued=enqueued))
+    return fired

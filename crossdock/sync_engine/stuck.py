@@ -1,0 +1,187 @@
+"""Stuck orders: flagged with a code so a person looks at them.
+
+- XD-ORD-002: the platform's status (mapped with the channel's status map)
+  and crossdock's ``local_status`` have disagreed for longer than
+  ``status_threshold_s`` (measured from ``status_changed_at``). Typical case:
+  crossdock shipped the order but the channel never took the confirmation.
+  ``shipped`` and ``delivered`` count as agreeing (Amazon never reports
+  delivery of merchant-fulfilled orders).
+- XD-ORD-003: still unshipped after the channel's handling time — past the
+  order's ``ship_by`` when the platform gave one, else ``purchased_at`` plus
+  ``handling_time_h`` for the channel.
+
+:func:`find_stuck` adds the code to ``orders.flags`` (once) with a sync event,
+and removes it from orders that are no longer stuck.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, bindparam, cast, or_, select, update
+from sqlalchemy.orm import Session
+
+from crossdock.db.models import Channel, Order as OrderRow
+from crossdock.errors import CrossdockError
+from crossdock.mapping.status import StatusMap, default_status_map
+from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or
+
+log = logging.getLogger(__name__)
+
+ORDERS = OrderRow.__table__
+CHANNELS = Channel.__table__
+
+STATUS_DIFFERS, PAST_HANDLING = "XD-ORD-002", "XD-ORD-003"
+STUCK_CODES = (STATUS_DIFFERS, PAST_HANDLING)
+UNSHIPPED = ("unshipped", "partially_shipped")
+_SHIPPED = ("shipped", "delivered")
+DEFAULT_HANDLING_TIME_H = 48.0
+DEFAULT_LOOKBACK_S = 30 * 86_400.0
+
+__all__ = ["STUCK_CODES", "StuckOrder", "StuckReport", "find_stuck", "statuses_agree"]
+
+
+@dataclass(frozen=True, slots=True)
+class StuckOrder:
+    order_id: int
+    channel: str
+    platform_order_id: str
+    code: str
+    since: dt.datetime
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StuckReport:
+    stuck: tuple[StuckOrder, ...]
+    newly_flagged: tuple[StuckOrder, ...]
+    cleared: tuple[tuple[int, str], ...]          # (order id, code) no longer stuck
+    unmapped: tuple[int, ...] = ()                # platform status the map does not know
+
+
+def statuses_agree(local: str, platform: str) -> bool:
+    return local == platform or (local in _SHIPPED and platform in _SHIPPED)
+
+
+def _handling_h(handling_time_h: float | Mapping[str, float], channel: str, default: float) -> float:
+    if isinstance(handling_time_h, Mapping):
+        return float(handling_time_h.get(channel, default))
+    return float(handling_time_h)
+
+
+def find_stuck(session: Session, now: dt.datetime | None = None, *, status_threshold_s: float,
+               handling_time_h: float | Mapping[str, float],
+               default_handling_time_h: float = DEFAULT_HANDLING_TIME_H,
+               status_maps: Mapping[str, StatusMap] | None = None,
+               lookback_s: float = DEFAULT_LOOKBACK_S, flag: bool = True) -> StuckReport:
+    """Find (and with ``flag``, flag and unflag) stuck orders. ``status_maps``
+    maps channel → StatusMap with the seller's overrides (default: the
+    platform's default map). ``handling_time_h`` is one figure or a mapping
+    channel → hours (others get ``default_handling_time_h``)."""
+    at = now_or(now)
+    platforms = dict(session.execute(select(CHANNELS.c.name, CHANNELS.c.platform)).all())
+    maps: dict[str, StatusMap | None] = {}
+
+    def status_map(channel: str) -> StatusMap | None:
+        if channel not in maps:
+            if status_maps and channel in status_maps:
+                maps[channel] = status_maps[channel]
+            else:
+                try:
+                    maps[channel] = default_status_map(platforms.get(channel, ""))
+                except (CrossdockError, ValueError):
+                    maps[channel] = None
+        return maps[channel]
+
+    cols = (ORDERS.c.id, ORDERS.c.channel, ORDERS.c.platform_order_id, ORDERS.c.platform_status,
+            ORDERS.c.local_status, ORDERS.c.status_changed_at, ORDERS.c.purchased_at, ORDERS.c.ship_by,
+            ORDERS.c.flags)
+    threshold = at - dt.timedelta(seconds=status_threshold_s)
+    hours = [default_handling_time_h]
+    if isinstance(handling_time_h, Mapping):
+        hours += [float(h) for h in handling_time_h.values()]
+    else:
+        hours.append(float(handling_time_h))
+    earliest = at - dt.timedelta(hours=min(hours))
+    like = or_(*(cast(ORDERS.c.flags, String).like(f"%{code}%") for code in STUCK_CODES))
+    seen: dict[int, Any] = {}
+    for cond in (
+            # candidates for XD-ORD-002: a status unchanged for longer than the threshold
+            (ORDERS.c.status_changed_at <= threshold)
+            & (ORDERS.c.status_changed_at >= at - dt.timedelta(seconds=lookback_s)),
+            # candidates for XD-ORD-003
+            ORDERS.c.local_status.in_(UNSHIPPED) & or_(ORDERS.c.ship_by <= at, ORDERS.c.purchased_at <= earliest),
+            # flagged earlier: stuck still, or recovered
+            like):
+        for r in session.execute(select(*cols).where(cond)):
+            seen.setdefault(r.id, r)
+
+    stuck: dict[tuple[int, str], StuckOrder] = {}
+    unmapped: list[int] = []
+    for r in seen.values():
+        if r.status_changed_at <= threshold and (smap := status_map(r.channel)) is not None:
+            try:
+                mapped = smap.map(r.platform_status, channel=r.channel, order_id=r.platform_order_id).value
+            except CrossdockError:
+                unmapped.append(r.id)
+                mapped = None
+            if mapped is not None and not statuses_agree(r.local_status, mapped):
+                stuck[(r.id, STATUS_DIFFERS)] = StuckOrder(
+                    r.id, r.channel, r.platform_order_id, STATUS_DIFFERS, r.status_changed_at,
+                    f"crossdock says {r.local_status}, {r.channel} says {r.platform_status} ({mapped}) "
+                    f"since {r.status_changed_at.isoformat()}")
+        if r.local_status in UNSHIPPED:
+            if r.ship_by is not None:
+                deadline = r.ship_by
+                why = f"ship by {r.ship_by.isoformat()}"
+            else:
+                h = _handling_h(handling_time_h, r.channel, default_handling_time_h)
+                deadline = r.purchased_at + dt.timedelta(hours=h)
+                why = f"purchased {r.purchased_at.isoformat()}, handling time {h:g} h"
+            if at > deadline:
+                stuck[(r.id, PAST_HANDLING)] = StuckOrder(r.id, r.channel, r.platform_order_id, PAST_HANDLING,
+                                                          deadline, f"still {r.local_status}: {why}")
+
+    newly: list[StuckOrder] = []
+    cleared: list[tuple[int, str]] = []
+    touched = sorted(oid for oid, r in seen.items()
+                     if any(((oid, c) in stuck) != (c in (r.flags or [])) for c in STUCK_CODES))
+    if flag and touched:
+        updates = []
+        events = []
+        for part in chunks(touched):   # lock in id order, re-read flags under the lock
+            for r in session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel,
+                                            ORDERS.c.platform_order_id)
+                                     .where(ORDERS.c.id.in_(part)).order_by(ORDERS.c.id).with_for_update()):
+                flags = list(r.flags or [])
+                new_flags = list(flags)
+                for code in STUCK_CODES:
+                    hit = stuck.get((r.id, code))
+                    if hit and code not in new_flags:
+                        new_flags.append(code)
+                        newly.append(hit)
+                        events.append(event_row(
+                            operation="order.stuck", outcome="failed", at=at, channel=r.channel,
+                            entity_type="order", entity=r.platform_order_id, code=code, message=hit.detail,
+                            details={"order_id": r.id, "since": hit.since.isoformat()}))
+                    elif not hit and code in new_flags:
+                        new_flags.remove(code)
+                        cleared.append((r.id, code))
+                        events.append(event_row(
+                            operation="order.stuck", outcome="ok", at=at, channel=r.channel,
+                            entity_type="order", entity=r.platform_order_id,
+                            message=f"{code} cleared: no longer stuck", details={"order_id": r.id}))
+                if new_flags != flags:
+                    updates.append({"oid": r.id, "flags": new_flags})
+        if updates:
+            session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid"))
+                            .values(flags=bindparam("flags")), updates)
+        insert_events(session, events)
+    if newly:
+        log.warning("%d orders newly stuck (%s)", len(newly), ", ".join(sorted({s.code for s in newly})))
+    return StuckReport(stuck=tuple(sorted(stuck.values(), key=lambda s: (s.order_id, s.code))),
+                       newly_flagged=tuple(newly), cleared=tuple(cleared), unmapped=tuple(sorted(set(unmapped))))

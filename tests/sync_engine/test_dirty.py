@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from crossdock.db import models as m
+from crossdock.mapping.inventory_rules import ChannelStockRule
+from crossdock.sync_engine import dirty, inventory, orders, outbox
+from crossdock.sync_engine.dirty import DirtySku
+from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, plan_stock_pushes
+from tests.sync_engine.support import NOW, order, seed
+
+T = dt.timedelta
+W = 10.0  # coalescing window, seconds
+
+
+def outbox_rows(db):
+    with db.read() as s:
+        return s.execute(select(m.OutboxEntry.channel, m.OutboxEntry.idempotency_key, m.OutboxEntry.priority,
+                                m.OutboxEntry.available_at).order_by(m.OutboxEntry.id)).all()
+
+
+def dirty_rows(db):
+    with db.read() as s:
+        return [tuple(r) for r in s.execute(select(DirtySku.channel, DirtySku.sku, DirtySku.version, DirtySku.zero)
+                                            .order_by(DirtySku.channel, DirtySku.sku))]
+
+
+def test_many_changes_to_a_sku_coalesce_into_one_mark_and_one_entry_per_window(db):
+    seed(db, stock={("SKU-1", "DE"): 50, ("SKU-2", "DE"): 50},
+         listings={"ebay-us": ["SKU-1", "SKU-2"], "amazon-de": ["SKU-1"]},
+         last_pushed={("ebay-us", "SKU-1"): 50, ("ebay-us", "SKU-2"): 50, ("amazon-de", "SKU-1"): 50})
+    at = dt.datetime.fromtimestamp(1_800_000_000, dt.timezone.utc)      # a window boundary
+    for i in range(5):
+        with db.write() as s:
+            inventory.adjust_stock(s, "SKU-1", "DE", -1, "count", now=at + T(seconds=i))
+    with db.write() as s:
+        inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=5))
+
+    assert dirty_rows(db) == [("amazon-de", "SKU-1", 5, False), ("ebay-us", "SKU-1", 5, False),
+                              ("ebay-us", "SKU-2", 1, False)]
+    rows = outbox_rows(db)
+    index, end = dirty.window_of(at, W)
+    assert [(c, k, p) for c, k, p, _ in rows] == [("amazon-de", f"push_stock:amazon-de:w{index}", 5),
+                                                 ("ebay-us", f"push_stock:ebay-us:w{index}", 5)]
+    assert all(a == end for *_, a in rows)                      # due at the end of the window
+
+    # a change in the next window gets the next entry (the first may already be running)
+    with db.write() as s:
+        inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=W + 1))
+    assert [k for _, k, _, _ in outbox_rows(db)][-1] == f"push_stock:ebay-us:w{index + 1}"
+
+
+def test_zero_is_urgent_on_every_channel_showing_stock(db):
+    seed(db, stock={("SKU-1", "DE"): 1}, listings={"ebay-us": ["SKU-1"], "shopify-eu": ["SKU-1"],
+                                                    "amazon-de": ["SKU-1"]},
+         last_pushed={("ebay-us", "SKU-1"): 1, ("shopify-eu", "SKU-1"): 1, ("amazon-de", "SKU-1"): 0})
+    with db.write() as s:
+        res = orders.upsert_orders(s, "ebay-us", [order("O1")], now=NOW)
+    assert not res.short
+    # amazon-de already shows 0: marked dirty, but nothing urgent to say there
+    assert dirty_rows(db) == [("amazon-de", "SKU-1", 1, False), ("ebay-us", "SKU-1", 1, True),
+                              ("shopify-eu", "SKU-1", 1, True)]
+    urgent = [(c, a) for c, k, p, a in outbox_rows(db) if p == outbox.PRIORITY_URGENT]
+    assert urgent == [("ebay-us", NOW), ("shopify-eu", NOW)]
+    # the urgent entry is due now and claimable before the window's entry
+    (first,) = outbox.claim(db, worker_id="w", kinds=[dirty.PUSH_STOCK], channel="ebay-us", now=NOW)
+    assert first.priority == 0 and first.payload["urgent"] is True
+    # another zero while an urgent entry is still due adds no second urgent entry
+    with db.write() as s:
+        dirty.mark_dirty(s, ["SKU-1"], available={"SKU-1": 0}, now=NOW + T(seconds=1))
+    assert sum(1 for c, k, p, a in outbox_rows(db) if p == 0 and c == "shopify-eu") == 1
+
+
+def test_push_run_takes_all_marks_and_only_acks_unchanged_ones(db):
+    seed(db, stock={("SKU-1", "DE"): 5, ("SKU-2", "DE"): 5, ("SKU-3", "DE"): 5},
+         listings={"shopify-eu": ["SKU-1", "SKU-2", "SKU-3"]})
+    with db.write() as s:
+        dirty.mark_dirty(s, ["SKU-1", "SKU-2", "SKU-3"], available={"SKU-1": 5, "SKU-2": 0, "SKU-3": 5}, now=NOW)
+
+    # Given a push run took every dirty SKU of the channel (zeros first)
+    taken = dirty.take_dirty(db, "shopify-eu", worker_id="run-1", lease_s=60, now=NOW)
+    assert [(t.sku, t.zero) for t in taken] == [("SKU-2", True), ("SKU-1", False), ("SKU-3", False)]
+    # a second run does not get the same marks while the first holds them
+    assert dirty.take_dirty(db, "shopify-eu", worker_id="run-2", now=NOW) == []
+
+    # When SKU-3 changes again during the push
+    with db.write() as s:
+        dirty.mark_dirty(s, ["SKU-3"], available={"SKU-3": 4}, now=NOW + T(seconds=1))
+    with db.write() as s:
+        with db.read() as r:
+            states = dirty.listing_states(r, "shopify-eu", [t.sku for t in taken])
+            avail = inventory.availability_snapshot(r, [t.sku for t in taken])
+        plan = plan_stock_pushes(avail, states, {"shopify-eu": ChannelStockRule()}, FACTS_BATCH_POLICIES)
+        pushed = plan["shopify-eu"].updates
+        assert dirty.ack_dirty(s, taken) == 2
+        dirty.record_stock_pushed(s, "shopify-eu", pushed, now=NOW + T(seconds=2))
+
+    # Then SKU-3 stays dirty (version moved) and is free for the next run
+    assert dirty_rows(db) == [("shopify-eu", "SKU-3", 2, False)]
+    (again,) = dirty.take_dirty(db, "shopify-eu", worker_id="run-2", now=NOW + T(seconds=3))
+    assert again.sku == "SKU-3"
+    with db.read() as s:
+        shown = dict(s.execute(select(m.ChannelListing.sku, m.ChannelListing.last_pushed_qty)).all())
+    assert shown == {"SKU-1": 5, "SKU-2": 5, "SKU-3": 5}
+
+
+def test_marks_of_a_dead_push_run_are_taken_again_after_the_lease(db):
+    seed(db, listings={"ebay-us": ["SKU-1"]})
+    with db.write() as s:
+        dirty.mark_dirty(s, ["SKU-1"], now=NOW)
+    assert len(dirty.take_dirty(db, "ebay-us", worker_id="dead", lease_s=30, now=NOW)) == 1
+    assert dirty.take_dirty(db, "ebay-us", worker_id="next", lease_s=30, now=NOW + T(seconds=29)) == []
+    assert len(dirty.take_dirty(db, "ebay-us", worker_id="next", lease_s=30, now=NOW + T(seconds=31))) == 1
+    # a run that gives up (quota) releases its marks at once
+    with db.write() as s:
+        dirty.release_dirty(s, dirty.take_dirty(s, "ebay-us", worker_id="x", now=NOW + T(minutes=5)),
+                            worker_id="x")
+    assert len(dirty.take_dirty(db, "ebay-us", worker_id="y", now=NOW + T(minutes=5))) == 1
+
+
+def test_sweep_and_backlog(db):
+    seed(db, listings={"ebay-us": ["SKU-1"], "amazon-de": ["SKU-1"]})
+    with db.write() as s:
+        dirty.mark_dirty(s, ["SKU-1"], now=NOW)
+        s.execute(m.OutboxEntry.__table__.delete())          # Given the entries were lost (e.g. pruned)
+    with db.write() as s:
+        assert dirty.sweep(s, window_s=W, now=NOW + T(seconds=30)) == ["amazon-de", "ebay-us"]
+        assert dirty.sweep(s, window_s=W, now=NOW + T(seconds=30)) == []      # idempotent per window
+    with db.read() as s:
+        assert dirty.dirty_backlog(s, now=NOW + T(seconds=30)) == {"amazon-de": (1, 30.0), "ebay-us": (1, 30.0)}
+
+
+def test_unlisted_or_ended_listings_are_not_marked(db):
+    seed(db, listings={"ebay-us": ["SKU-1"]})
+    with db.write() as s:
+        s.execute(m.ChannelListing.__table__.update().values(status="ended"))
+        result = dirty.mark_dirty(s, ["SKU-1", "SKU-404"], now=NOW)
+    assert result.marked == 0 and dirty_rows(db) == [] and outbox_rows(db) == []
