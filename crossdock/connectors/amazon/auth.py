@@ -38,14 +38,20 @@ class LwaAuth:
         self.store = store
         self.clock = clock
         self.refreshes = 0
+        self._cached: TokenState | None = None     # saves a store read per call while valid
 
     def _valid(self, state: TokenState) -> bool:
         return state.access_valid(self.clock.now(), margin_s=self.settings.refresh_margin_s)
 
     def access_token(self) -> str:
         """A token valid for at least the margin; refreshes when needed."""
+        cached = self._cached
+        if cached is not None and self._valid(cached):
+            assert cached.access_token is not None
+            return cached.access_token
         state = self.store.load(self.settings.channel)
         if self._valid(state):
+            self._cached = state
             assert state.access_token is not None
             return state.access_token
         return self.refresh()
@@ -60,7 +66,9 @@ class LwaAuth:
                 return True
             return not self._valid(state)
 
+        self._cached = None
         state = self.store.refresh(self.settings.channel, self._fetch, still_needed=still_needed)
+        self._cached = state
         if not state.access_token:
             raise AuthError("XD-AUTH-002", channel=self.settings.channel, detail="no access token after refresh")
         return state.access_token

@@ -212,6 +212,8 @@ def get_feed_document(sim: "AmazonSim", req: Request) -> Response:
     auth = authenticate(sim, req)
     if isinstance(auth, Response):
         return auth
+    if auth.token.kind == "rdt":
+        return denied()
     with sim.lock:
         doc = sim.documents.get(req.path_params["documentId"])
         if doc is None or doc.seller_id != auth.seller.seller_id:

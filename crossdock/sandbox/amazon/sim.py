@@ -67,6 +67,8 @@ _PLACES = {
     "GB": ("London", "Greater London", "SW1A 1AA", "+44 20 5550 0100"),
     "CH": ("Zurich", "ZH", "8001", "+41 44 555 01 00"), "JP": ("Tokyo", "Tokyo", "100-0001", "+81 3-5550-0100"),
 }
+PRUNE_EVERY_S = 600.0
+
 _NAMES = ("Alex Morgan", "Sam Weber", "Jamie Rossi", "Chris Dubois", "Taylor Schmidt", "Jordan Novak",
           "Robin Jansen", "Casey Moreau", "Kim Fischer", "Riley Garcia")
 
@@ -111,6 +113,7 @@ class AmazonSim(PlatformSim):
         self.feeds: dict = {}
         self.feed_free_at: dict[str, float] = {}
         self.counters: collections.Counter = collections.Counter()
+        self._pruned_at = self.clock.timestamp()
 
     @classmethod
     def install(cls, sandbox: Sandbox, **options: Any) -> "AmazonSim":
@@ -323,6 +326,17 @@ class AmazonSim(PlatformSim):
                 self._pending = keep
             if self.feeds:
                 feeds.advance_feeds(self, now)
+            if now - self._pruned_at > PRUNE_EVERY_S:
+                self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        """Forget what no client can use any more, so a long demo stays small:
+        tokens expired a day ago (until then they still answer "expired"),
+        abandoned NextTokens, and feed documents older than a day (sandbox time)."""
+        self._pruned_at = now
+        self.tokens = {v: t for v, t in self.tokens.items() if t.expires_at > now - 86400}
+        self.pages = {k: p for k, p in self.pages.items() if p["expires_at"] > now}
+        self.documents = {k: d for k, d in self.documents.items() if d.created_at > now - 86400}
 
     def put_listing(self, channel: str, sku: str, product_type: str, attributes: Any, requirements: str, *,
                     apply: bool, at: float | None = None) -> tuple[str, list[dict], Listing | None]:

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from crossdock.sandbox.amazon import AmazonSim
+from crossdock.sandbox.amazon.state import FeedDocument
 from crossdock.sandbox.core import Sandbox
 
 US = "ATVPDKIKX0DER"
@@ -124,3 +125,21 @@ def test_buyers_admin_seed_and_stats(fresh):
     time.sleep(0.3)
     amz.admin("POST", "/buyers", json={"running": False})
     assert len([o for o in amz.sim.orders.values() if o.channel == channel]) > 1
+
+
+def test_a_long_run_forgets_dead_tokens_pages_and_documents(make_amz):
+    # Given a sandbox where a real second is more than a platform day
+    with Sandbox(platforms=("amazon",), time_scale=100_000, seed=12) as sb:
+        amz = make_amz(sb)
+        token = amz.new_token()
+        sim = amz.sim
+        with sim.lock:
+            sim.documents["doc-1"] = FeedDocument("doc-1", amz.seller, "application/json", sim.now())
+            sim.pages[(amz.seller, "page-1")] = {"ids": [], "expires_at": sim.now() + 60}
+        assert token in sim.tokens
+        # When more than a platform day and an hour have passed
+        time.sleep(0.95)
+        sim.advance()
+        # Then the expired token, the old document and any page tokens are gone
+        assert token not in sim.tokens and not sim.documents and not sim.pages
+        amz.http.close()
