@@ -42,7 +42,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -60,7 +60,15 @@ from crossdock.db.models import (
 from crossdock.errors import DataError, InventoryError, OrderError, WarehouseError
 from crossdock.mapping.inventory_rules import available_to_sell
 from crossdock.sync_engine import dirty
-from crossdock.sync_engine._sql import chunks, event_row, insert_events, is_postgres, now_or, upsert_insert
+from crossdock.sync_engine._sql import (
+    bulk_insert,
+    chunks,
+    event_row,
+    insert_events,
+    is_postgres,
+    now_or,
+    upsert_insert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +94,10 @@ _HELD = (RESERVED, ALREADY, NOTHING)
 
 __all__ = [
     "RESERVABLE_STATUSES",
+    "LineInput",
     "LineOutcome",
     "OrderContext",
+    "OrderInput",
     "ReservationResult",
     "SettleResult",
     "Settled",
@@ -98,8 +108,11 @@ __all__ = [
     "available",
     "consume_line",
     "consume_order",
+    "load_order_inputs",
+    "lock_stock",
     "most_free_stock",
     "release_order",
+    "reserve_loaded",
     "reserve_order",
     "reserve_orders",
     "routing_chooser",
@@ -107,8 +120,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- warehouse choice
-@dataclass(frozen=True, slots=True)
-class OrderContext:
+class OrderContext(NamedTuple):
     order_id: int
     channel: str
     platform_order_id: str
@@ -116,7 +128,8 @@ class OrderContext:
     warehouse: str | None
 
 
-# (order, units needed per SKU, free units per SKU and warehouse) -> SKU -> warehouse (None: nowhere)
+# (order, units needed per SKU, free units per SKU and warehouse) -> SKU -> warehouse (None: nowhere).
+# A chooser only reads ``free``; it must not change it.
 WarehouseChooser = Callable[[OrderContext, Mapping[str, int], Mapping[str, Mapping[str, int]]],
                             Mapping[str, "str | None"]]
 
@@ -126,8 +139,13 @@ def most_free_stock(ctx: OrderContext, need: Mapping[str, int],
     """Each SKU from the warehouse with the most free units (ties: lowest code)."""
     out: dict[str, str | None] = {}
     for sku in need:
-        options = free.get(sku) or {}
-        out[sku] = min(options, key=lambda w: (-options[w], w)) if options else None
+        options = free.get(sku)
+        if not options:
+            out[sku] = None
+        elif len(options) == 1:
+            out[sku] = next(iter(options))
+        else:
+            out[sku] = min(options, key=lambda w: (-options[w], w))
     return out
 
 
@@ -155,8 +173,7 @@ def routing_chooser(warehouses: Any, preference: Any = None) -> WarehouseChooser
 
 
 # ---------------------------------------------------------------- results
-@dataclass(frozen=True, slots=True)
-class LineOutcome:
+class LineOutcome(NamedTuple):     # a tuple: cheap to build in the bulk path
     line_id: int
     sku: str | None
     warehouse: str | None
@@ -254,8 +271,7 @@ def _not_reservable(order: Any) -> str | None:
 
 
 def _context(order: Any) -> OrderContext:
-    return OrderContext(order_id=order.id, channel=order.channel, platform_order_id=order.platform_order_id,
-                        buyer_country=order.buyer_country, warehouse=order.warehouse)
+    return OrderContext(order.id, order.channel, order.platform_order_id, order.buyer_country, order.warehouse)
 
 
 def _classify(lines: Sequence[Any], reserved_line_ids: set[int], known_skus: set[str]
@@ -414,16 +430,14 @@ def reserve_order(session: Session, order_id: int, *, chooser: WarehouseChooser 
 
 
 # ---------------------------------------------------------------- reserve many orders (bulk)
-@dataclass(frozen=True, slots=True)
-class LineInput:
+class LineInput(NamedTuple):
     id: int
     sku: str | None
     quantity: int
     quantity_shipped: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class OrderInput:
+class OrderInput(NamedTuple):
     """What the bulk allocator needs to know about one order (loaded with
     :func:`load_order_inputs`, or built by the order import from memory)."""
 
@@ -477,9 +491,12 @@ def reserve_orders(session: Session, order_ids: Iterable[int], *, chooser: Wareh
 
 
 def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: WarehouseChooser | None = None,
-                   ok_events: bool = True, mark: bool = True, now: dt.datetime | None = None
-                   ) -> dict[int, ReservationResult]:
-    """:func:`reserve_orders` for orders the caller already holds (locked) in memory."""
+                   ok_events: bool = True, mark: bool = True, also_mark: Iterable[str] = (),
+                   now: dt.datetime | None = None) -> dict[int, ReservationResult]:
+    """:func:`reserve_orders` for orders the caller already holds (locked) in
+    memory. ``also_mark``: SKUs whose availability the caller changed in this
+    transaction, marked dirty together with the reserved ones (one
+    :func:`~crossdock.sync_engine.dirty.mark_dirty` per transaction)."""
     at = now_or(now)
     results: dict[int, ReservationResult] = {}
     open_orders = []
@@ -490,6 +507,8 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
         else:
             open_orders.append(o)
     if not open_orders:
+        if mark and also_mark:
+            dirty.mark_dirty(session, also_mark, now=at)
         return results
     reserved_ids: set[int] = set()
     for part in chunks([ln.id for o in open_orders if not o.fresh for ln in o.lines]):
@@ -529,6 +548,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
                 for line, qty in todo:
                     need[line.sku] += qty
                 choice = pick(_context(o), need, free)   # choosers read ``free``, never change it
+
             if len(todo) > 1:
                 todo = sorted(todo, key=lambda t: (t[0].sku, choice.get(t[0].sku) or "", t[0].id))
             for line, qty in todo:
@@ -562,9 +582,9 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     known_lines = [a for a in alloc if not a[5]]
     for part in chunks(fresh, 5000):
         # lines inserted in this very transaction: no one else can have reserved them
-        session.execute(RES.insert(), [{"order_line_id": lid, "sku": sku, "warehouse": wh, "quantity": q,
-                                        "status": ACTIVE, "created_at": at, "updated_at": at}
-                                       for _, lid, sku, wh, q, _ in part])
+        bulk_insert(session, RES, [{"order_line_id": lid, "sku": sku, "warehouse": wh, "quantity": q,
+                                    "status": ACTIVE, "created_at": at, "updated_at": at}
+                                   for _, lid, sku, wh, q, _ in part])
     if known_lines:
         ins = (upsert_insert(session, RES).on_conflict_do_nothing(index_elements=["order_line_id"])
                .returning(RES.c.order_line_id))
@@ -606,10 +626,10 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
         results[o.id] = ReservationResult(o.id, ordered, added, removed)
     _set_flags(session, flag_updates)
     insert_events(session, events)
-    changed = sorted({key[0] for key, q in delta.items() if q})
-    if mark and changed:
+    changed = {key[0] for key, q in delta.items() if q}
+    if mark and (changed or also_mark):
         avail = {sku: max(0, sum(free[sku].values()) - safety.get(sku, 0)) for sku in changed}
-        dirty.mark_dirty(session, changed, available=avail, now=at)
+        dirty.mark_dirty(session, changed | set(also_mark), available=avail, now=at)
     short = sum(1 for r in results.values() if r.short)
     if short:
         log.warning("reserved %d orders, %d short of stock (XD-INV-001)", len(open_orders), short)

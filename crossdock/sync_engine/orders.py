@@ -45,7 +45,16 @@ from crossdock.db.models import Order as OrderRow, OrderLine as LineRow
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Address, Order, OrderStatus
 from crossdock.sync_engine import dirty, inventory
-from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, upsert_insert
+from crossdock.sync_engine._sql import (
+    allocate_ids,
+    bulk_insert,
+    chunks,
+    event_row,
+    insert_events,
+    is_postgres,
+    now_or,
+    upsert_insert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +121,19 @@ def _address(a: Address | None) -> dict[str, Any] | None:
     return {k: v for k in _ADDRESS_FIELDS if (v := getattr(a, k)) is not None}
 
 
-def _order_row(channel: str, o: Order, local: str, at: dt.datetime) -> dict[str, Any]:
+_NO_FLAGS: list[Any] = []   # one shared (never mutated) value: converted once per bulk insert
+
+
+def _order_row(channel: str, o: Order, local: str, at: dt.datetime, *, oid: int | None = None) -> dict[str, Any]:
     tax = o.tax
     return {
-        "channel": channel, "platform_order_id": o.platform_order_id, "platform_status": o.platform_status[:64],
+        "id": oid, "channel": channel, "platform_order_id": o.platform_order_id, "platform_status": o.platform_status[:64],
         "local_status": local, "marketplace_id": o.marketplace_id, "purchased_at": o.purchased_at,
         "platform_updated_at": o.updated_at, "ship_by": o.ship_by, "buyer_country": o.buyer_country,
         "currency": o.total.currency if o.total else None, "total_amount": o.total.amount if o.total else None,
         "tax_model": tax.model if tax else None, "tax_scheme": tax.scheme if tax else None,
         "ioss_number": tax.ioss_number if tax else None, "fulfillment_channel": o.fulfillment_channel,
-        "warehouse": None, "shipping_address": _address(o.shipping_address), "flags": [],
+        "warehouse": None, "shipping_address": _address(o.shipping_address), "flags": _NO_FLAGS,
         "imported_at": at, "updated_at": at, "status_changed_at": at,
     }
 
@@ -131,7 +143,7 @@ def _line_rows(order_id: int, o: Order) -> list[dict[str, Any]]:
     for line in o.lines:
         tax = line.tax
         rows.append({
-            "order_id": order_id, "platform_line_id": line.platform_line_id, "sku": line.sku,
+            "id": None, "order_id": order_id, "platform_line_id": line.platform_line_id, "sku": line.sku,
             "listing_id": line.listing_id, "title": line.title[:500] if line.title else None,
             "quantity": line.quantity, "quantity_shipped": line.quantity_shipped,
             "unit_price": line.unit_price.amount if line.unit_price else None,
@@ -167,17 +179,24 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                 .where(ORDERS.c.channel == channel, ORDERS.c.platform_order_id.in_(part))):
             existing[r.platform_order_id] = r
 
-    # ---- new orders (inserted in platform-order-id order: a fixed lock order for concurrent importers)
+    # ---- new orders: ids drawn up front, so the inserts are plain executemany (no RETURNING),
+    # in platform-order-id order (a fixed lock order for concurrent importers)
     new_ids: dict[str, int] = {}
+    new_line_ids: dict[tuple[int, str], int] = {}
     to_insert = [p for p in pids if p not in existing]
     if to_insert:
-        ins = (upsert_insert(session, ORDERS)
-               .on_conflict_do_nothing(index_elements=["channel", "platform_order_id"])
-               .returning(ORDERS.c.id, ORDERS.c.platform_order_id))
-        for part in chunks(to_insert, 1000):
-            rows = [_order_row(channel, latest[p], local[p], at) for p in part]
-            for oid, pid in session.execute(ins, rows):
-                new_ids[pid] = oid
+        ids = dict(zip(to_insert, allocate_ids(session, ORDERS, len(to_insert))))
+        rows = [_order_row(channel, latest[p], local[p], at, oid=ids[p]) for p in to_insert]
+        for part in chunks(rows, 5000):
+            bulk_insert(session, ORDERS, part, conflict_do_nothing=("channel", "platform_order_id"))
+        if is_postgres(session):
+            # a concurrent importer may have stored some first (SQLite: impossible, we hold the write lock)
+            stored: set[int] = set()
+            for part in chunks(sorted(ids.values())):
+                stored.update(session.execute(select(ORDERS.c.id).where(ORDERS.c.id.in_(part))).scalars())
+            new_ids = {p: oid for p, oid in ids.items() if oid in stored}
+        else:
+            new_ids = ids
         raced = [p for p in to_insert if p not in new_ids]
         if raced:  # stored meanwhile by a concurrent importer: handle as known orders
             for r in session.execute(
@@ -187,8 +206,11 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                     .where(ORDERS.c.channel == channel, ORDERS.c.platform_order_id.in_(raced))):
                 existing[r.platform_order_id] = r
         line_rows = [row for pid, oid in new_ids.items() for row in _line_rows(oid, latest[pid])]
+        for row, lid in zip(line_rows, allocate_ids(session, LINES, len(line_rows))):
+            row["id"] = lid
+            new_line_ids[(row["order_id"], row["platform_line_id"])] = lid
         for part in chunks(line_rows, 5000):
-            session.execute(insert(LINES), part)
+            bulk_insert(session, LINES, part)
 
     # ---- known orders
     unchanged = 0
@@ -212,7 +234,9 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         updates.append({"oid": row.id, "platform_status": o.platform_status[:64], "local_status": new_local,
                         "platform_updated_at": o.updated_at, "ship_by": o.ship_by, "updated_at": at,
                         "status_changed_at": at if status_moved else row.status_changed_at, "flags": flags})
-        line_upserts.extend(_line_rows(row.id, o))
+        for line_row in _line_rows(row.id, o):
+            del line_row["id"]          # known or new line: the database assigns ids of new ones
+            line_upserts.append(line_row)
     if updates:
         session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid")).values(
             platform_status=bindparam("platform_status"), local_status=bindparam("local_status"),
@@ -236,8 +260,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                       if new in TERMINAL_FROM_PLATFORM and old not in TERMINAL_FROM_PLATFORM]
         to_consume = [oid for oid, _, old, new in changed
                       if new in SHIPPED_STATES and old in inventory.RESERVABLE_STATUSES]
-        to_reserve = sorted(set(new_ids.values())
-                            | {u["oid"] for u in updates if u["local_status"] in inventory.RESERVABLE_STATUSES})
+        to_reserve = sorted({u["oid"] for u in updates if u["local_status"] in inventory.RESERVABLE_STATUSES})
         skus = {line.sku for pid in new_ids for line in latest[pid].lines if line.sku}
         updated_ids = {u["oid"] for u in updates}
         updated_pids = {pid for pid in existing if existing[pid].id in updated_ids}
@@ -254,13 +277,18 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                 session, order, inventory._active_reservations(session, oid), at, quantity=None,
                 reference=f"order {channel}:{order.platform_order_id} shipped (reported by the platform)",
                 actor=None)
-        if to_reserve:
-            reservations = inventory.reserve_orders(session, to_reserve, chooser=chooser, ok_events=False,
-                                                    mark=False, now=at)
-            for r in reservations.values():
-                availability_changed.update(o.sku for o in r.reserved if o.sku)
-        if availability_changed:
-            dirty.mark_dirty(session, availability_changed, now=at)
+        inputs = inventory.load_order_inputs(session, to_reserve) if to_reserve else []
+        for pid, oid in new_ids.items():      # built from memory: nothing to read back
+            o = latest[pid]
+            inputs.append(inventory.OrderInput(
+                id=oid, channel=channel, platform_order_id=pid, local_status=local[pid],
+                purchased_at=o.purchased_at, buyer_country=o.buyer_country,
+                fulfillment_channel=o.fulfillment_channel, fresh=True,
+                lines=tuple(inventory.LineInput(new_line_ids[(oid, ln.platform_line_id)], ln.sku, ln.quantity,
+                                                ln.quantity_shipped) for ln in o.lines)))
+        # reserves, and marks dirty every SKU whose availability moved (released ones included)
+        reservations = inventory.reserve_loaded(session, inputs, chooser=chooser, ok_events=False,
+                                                also_mark=availability_changed, now=at)
 
     # ---- events
     if events:
@@ -269,14 +297,18 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             o = latest[pid]
             r = reservations.get(oid)
             details: dict[str, Any] = {"order_id": oid, "status": local[pid], "lines": len(o.lines)}
+            message = f"{o.platform_status} → {local[pid]}, {len(o.lines)} lines"
             if r is not None:
                 if r.skipped_reason:
                     details["reservation"] = r.skipped_reason
                 else:
-                    details["reserved"] = [f"{x.sku} x{x.quantity} @ {x.warehouse}" for x in r.reserved]
+                    held = [x for x in r.lines if x.status == "reserved"]
+                    details["reserved_lines"] = len(held)
+                    if held:
+                        message += "; reserved " + ", ".join(f"{x.sku} x{x.quantity} @ {x.warehouse}"
+                                                             for x in held)
             rows.append(event_row(operation="order.import", outcome="ok", at=at, channel=channel,
-                                  entity_type="order", entity=pid, details=details,
-                                  message=f"{o.platform_status} → {local[pid]}, {len(o.lines)} lines"))
+                                  entity_type="order", entity=pid, details=details, message=message))
         for oid, pid, old, new in changed:
             rows.append(event_row(operation="order.status", outcome="ok", at=at, channel=channel,
                                   entity_type="order", entity=pid, message=f"{old} → {new}",

@@ -42,7 +42,8 @@ def test_new_orders_are_stored_with_lines_and_reserved(db):
         imports = s.scalars(select(m.SyncEvent).where(m.SyncEvent.operation == "order.import")
                             .order_by(m.SyncEvent.entity)).all()
         assert [e.entity for e in imports] == ["A1", "A2"]
-        assert imports[0].details["reserved"] == ["SKU-1 x2 @ DE", "SKU-2 x1 @ DE"]
+        assert imports[0].details["reserved_lines"] == 2
+        assert imports[0].message.endswith("reserved SKU-1 x2 @ DE, SKU-2 x1 @ DE")
         summary = s.scalars(select(m.SyncEvent).where(m.SyncEvent.operation == "orders.upsert")).one()
         assert summary.details == {"new": 2, "updated": 0, "unchanged": 0, "short": 0}
     assert stock_of(db, "SKU-1") == (5, 3) and stock_of(db, "SKU-2") == (5, 1)

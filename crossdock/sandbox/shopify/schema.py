@@ -166,7 +166,7 @@ type Location implements Node {
   shipsInventory: Boolean!
   address: LocationAddress!
   inventoryLevel(inventoryItemId: ID!): InventoryLevel
-  inventoryLevels(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, query: String): InventoryLevelConnection!
+  inventoryLevels(%PAGE%, query: String): InventoryLevelConnection!
 }
 type LocationEdge { cursor: String! node: Location! }
 type LocationConnection { edges: [LocationEdge!]! nodes: [Location!]! pageInfo: PageInfo! }
@@ -251,7 +251,7 @@ type FulfillmentOrder implements Node {
   orderName: String!
   order: Order!
   assignedLocation: FulfillmentOrderAssignedLocation!
-  lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): FulfillmentOrderLineItemConnection!
+  lineItems(%PAGE%): FulfillmentOrderLineItemConnection!
 }
 type FulfillmentOrderEdge { cursor: String! node: FulfillmentOrder! }
 type FulfillmentOrderConnection { edges: [FulfillmentOrderEdge!]! nodes: [FulfillmentOrder!]! pageInfo: PageInfo! }
@@ -291,8 +291,8 @@ type Order implements Node {
   taxLines: [TaxLine!]!
   shippingAddress: MailingAddress
   billingAddress: MailingAddress
-  lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): LineItemConnection!
-  fulfillmentOrders(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, displayable: Boolean = false, query: String): FulfillmentOrderConnection!
+  lineItems(%PAGE%): LineItemConnection!
+  fulfillmentOrders(%PAGE%, displayable: Boolean = false, query: String): FulfillmentOrderConnection!
   fulfillments(first: Int): [Fulfillment!]!
 }
 type OrderEdge { cursor: String! node: Order! }
@@ -329,9 +329,9 @@ type InventoryItem implements Node {
   provinceCodeOfOrigin: String
   createdAt: DateTime!
   updatedAt: DateTime!
-  countryHarmonizedSystemCodes(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): CountryHarmonizedSystemCodeConnection!
+  countryHarmonizedSystemCodes(%PAGE%): CountryHarmonizedSystemCodeConnection!
   inventoryLevel(locationId: ID!): InventoryLevel
-  inventoryLevels(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, query: String): InventoryLevelConnection!
+  inventoryLevels(%PAGE%, query: String): InventoryLevelConnection!
   variant: ProductVariant!
 }
 type InventoryItemEdge { cursor: String! node: InventoryItem! }
@@ -372,7 +372,7 @@ type Product implements Node {
   totalInventory: Int!
   tracksInventory: Boolean!
   hasOnlyDefaultVariant: Boolean!
-  variants(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): ProductVariantConnection!
+  variants(%PAGE%): ProductVariantConnection!
 }
 type ProductEdge { cursor: String! node: Product! }
 type ProductConnection { edges: [ProductEdge!]! nodes: [Product!]! pageInfo: PageInfo! }
@@ -546,28 +546,31 @@ type QueryRoot {
   node(id: ID!): Node
   nodes(ids: [ID!]!): [Node]!
   location(id: ID): Location
-  locations(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, sortKey: LocationSortKeys = ID, query: String, includeInactive: Boolean = false): LocationConnection!
+  locations(%PAGE%, sortKey: LocationSortKeys = ID, query: String,
+            includeInactive: Boolean = false): LocationConnection!
   order(id: ID!): Order
-  orders(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, sortKey: OrderSortKeys = PROCESSED_AT, query: String, savedSearchId: ID): OrderConnection!
+  orders(%PAGE%, sortKey: OrderSortKeys = PROCESSED_AT, query: String, savedSearchId: ID): OrderConnection!
   fulfillmentOrder(id: ID!): FulfillmentOrder
   product(id: ID!): Product
-  products(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, sortKey: ProductSortKeys = ID, query: String): ProductConnection!
+  products(%PAGE%, sortKey: ProductSortKeys = ID, query: String): ProductConnection!
   productVariant(id: ID!): ProductVariant
-  productVariants(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, sortKey: ProductVariantSortKeys = ID, query: String): ProductVariantConnection!
+  productVariants(%PAGE%, sortKey: ProductVariantSortKeys = ID, query: String): ProductVariantConnection!
   inventoryItem(id: ID!): InventoryItem
-  inventoryItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, query: String): InventoryItemConnection!
+  inventoryItems(%PAGE%, query: String): InventoryItemConnection!
   inventoryLevel(id: ID!): InventoryLevel
   webhookSubscription(id: ID!): WebhookSubscription
-  webhookSubscriptions(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, topics: [WebhookSubscriptionTopic!], uri: String): WebhookSubscriptionConnection!
+  webhookSubscriptions(%PAGE%, topics: [WebhookSubscriptionTopic!], uri: String): WebhookSubscriptionConnection!
 }
 
 type Mutation {
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
-  productVariantsBulkUpdate(productId: ID!, variants: [ProductVariantsBulkInput!]!, allowPartialUpdates: Boolean = false): ProductVariantsBulkUpdatePayload
+  productVariantsBulkUpdate(productId: ID!, variants: [ProductVariantsBulkInput!]!,
+                            allowPartialUpdates: Boolean = false): ProductVariantsBulkUpdatePayload
   productCreate(product: ProductCreateInput): ProductCreatePayload
   productUpdate(product: ProductUpdateInput): ProductUpdatePayload
   fulfillmentCreate(fulfillment: FulfillmentInput!, message: String): FulfillmentCreatePayload
-  webhookSubscriptionCreate(topic: WebhookSubscriptionTopic!, webhookSubscription: WebhookSubscriptionInput!): WebhookSubscriptionCreatePayload
+  webhookSubscriptionCreate(topic: WebhookSubscriptionTopic!,
+                            webhookSubscription: WebhookSubscriptionInput!): WebhookSubscriptionCreatePayload
   webhookSubscriptionDelete(id: ID!): WebhookSubscriptionDeletePayload
 }
 
@@ -579,9 +582,14 @@ SCHEMA_2026_01 = "2026-01"
 SCHEMA_2026_04 = "2026-04"
 
 
+#: The paging arguments every connection field takes.
+PAGE_ARGS = "first: Int, after: String, last: Int, before: String, reverse: Boolean = false"
+
+
 def sdl(generation: str) -> str:
     inventory = _INVENTORY_INPUTS_2026_01 if generation == SCHEMA_2026_01 else _INVENTORY_INPUTS_2026_04
-    return "\n".join((_SCALARS, _ENUMS, _TYPES, _INPUTS_COMMON, inventory, _ROOTS))
+    text = "\n".join((_SCALARS, _ENUMS, _TYPES, _INPUTS_COMMON, inventory, _ROOTS))
+    return text.replace("%PAGE%", PAGE_ARGS)
 
 
 def generation_for(version: str) -> str:

@@ -795,7 +795,8 @@ class Root:
         for i, vin in enumerate(variants):
             path = ["variants", str(i)]
             if not vin.get("id"):
-                errors.append(_ue("PRODUCT_VARIANT_ID_MISSING", path + ["id"], "Product variant is missing ID attribute"))
+                errors.append(_ue("PRODUCT_VARIANT_ID_MISSING", path + ["id"],
+                                  "Product variant is missing ID attribute"))
                 continue
             vid = parse_gid(vin["id"], "ProductVariant")
             v = shop.variants.get(vid or -1)
