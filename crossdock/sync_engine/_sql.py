@@ -100,7 +100,7 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
 
 
 def bulk_insert(session: Session, table: Any, rows: Sequence[dict[str, Any]], *,
-                conflict_do_nothing: Sequence[str] | None = None) -> None:
+                conflict_do_nothing: Sequence[str] | None = None, on_conflict_sql: str | None = None) -> None:
     """INSERT ``rows`` (dicts with the same keys) with one DBAPI executemany.
 
     Values go through each column type's own bind processor (the same
@@ -108,18 +108,13 @@ def bulk_insert(session: Session, table: Any, rows: Sequence[dict[str, Any]], *,
     per value instead of through Core's per-row parameter machinery, and a
     value shared by every row (the transaction's timestamp) is converted once.
     Used for the order import's hot inserts; everything else uses Core.
+    ``on_conflict_sql`` is a literal ``ON CONFLICT …`` clause (same syntax on
+    SQLite and PostgreSQL; never built from data).
     """
     if not rows:
         return
     dialect = session.get_bind().dialect
     cols = list(rows[0])
-    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
-    first = rows[0]
-    shared = {}
-    for i, c in enumerate(cols):
-        v = first[c]
-        if all(r[c] is v for r in rows):
-            shared[i] = procs[i](v) if procs[i] is not None else v
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in cols)
     target = quote(table.name)
@@ -131,19 +126,21 @@ def bulk_insert(session: Session, table: Any, rows: Sequence[dict[str, Any]], *,
         raise RuntimeError(f"unsupported paramstyle {dialect.paramstyle}")
     if conflict_do_nothing:
         sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
-    plan = [(i, c, shared[i] if i in shared else None, i in shared, procs[i]) for i, c in enumerate(cols)]
-    converted = []
-    for r in rows:
-        values = []
-        for _i, c, fixed, is_shared, proc in plan:
-            if is_shared:
-                values.append(fixed)
-            else:
-                v = r[c]
-                values.append(proc(v) if proc is not None else v)
-        converted.append(values)
+    elif on_conflict_sql:
+        sql += " " + on_conflict_sql
+    first, last, n = rows[0], rows[-1], len(rows)
+    columns = []
+    for c in cols:   # column by column: one processor lookup, a C-level map over the values
+        proc = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        v = first[c]
+        if v is last[c] and all(r[c] is v for r in rows):
+            columns.append([proc(v) if proc is not None else v] * n)     # shared value: convert once
+        elif proc is None:
+            columns.append([r[c] for r in rows])
+        else:
+            columns.append(list(map(proc, [r[c] for r in rows])))
     if dialect.paramstyle == "qmark":
-        params: list[Any] = [tuple(v) for v in converted]
+        params: list[Any] = list(zip(*columns))
     else:
-        params = [dict(zip(cols, v)) for v in converted]
+        params = [dict(zip(cols, values)) for values in zip(*columns)]
     session.connection().exec_driver_sql(sql, params)

@@ -5,7 +5,7 @@ transaction as the change. For each channel listing the SKU it upserts one
 ``dirty_skus`` row (unique per channel and SKU: ten sales of a SKU between two
 pushes leave ONE row, bumped to a new ``version``) and enqueues one outbox
 entry ``push_stock`` per channel and coalescing window
-(``push_stock:{channel}:w{window}``, due at the end of the window). A push run
+(``push_stock:{channel}:w{window_s}:{window}``, due at the end of the window). A push run
 takes ALL dirty SKUs of its channel at once (:func:`take_dirty`), reads their
 availability *then* and pushes absolute quantities, so many changes become one
 absolute value and as few calls as the platform's batch size allows.
@@ -40,10 +40,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from crossdock.db.base import Base
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, ChannelListing, Channel
+from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.models import StockUpdate
 from crossdock.sync_engine import outbox
-from crossdock.sync_engine._sql import chunks, now_or, upsert_insert
-from crossdock.sync_engine.planner import ListingState
+from crossdock.sync_engine._sql import bulk_insert, chunks, event_row, insert_events, now_or
+from crossdock.sync_engine.planner import BatchPolicy, ChannelPlan, ListingState, plan_stock_pushes
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,13 @@ __all__ = [
     "DirtyMark",
     "DirtySku",
     "MarkResult",
+    "StockPush",
     "ack_dirty",
     "dirty_backlog",
+    "finish_stock_push",
     "listing_states",
     "mark_dirty",
+    "prepare_stock_push",
     "record_stock_pushed",
     "release_dirty",
     "sweep",
@@ -91,6 +95,10 @@ class DirtySku(Base):
 
 
 DIRTY = DirtySku.__table__
+# A new mark on a dirty (channel, SKU): bump the version (a push in flight must not ack it), keep
+# dirty_since, and free any claim so the next run takes it.
+_REMARK = ("ON CONFLICT (channel, sku) DO UPDATE SET version = dirty_skus.version + 1, zero = excluded.zero, "
+           "marked_at = excluded.marked_at, claimed_by = NULL, claimed_until = NULL")
 LISTINGS = ChannelListing.__table__
 CHANNELS = Channel.__table__
 
@@ -125,7 +133,7 @@ def _enqueue_window(session: Session, channel: str, at: dt.datetime, window_s: f
     index, end = window_of(at, window_s)
     return outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
                           payload={"channel": channel, "window": index},
-                          idempotency_key=f"{PUSH_STOCK}:{channel}:w{index}",
+                          idempotency_key=f"{PUSH_STOCK}:{channel}:w{window_s:g}:{index}",
                           priority=outbox.PRIORITY_NORMAL, available_at=end, now=at)
 
 
@@ -169,12 +177,7 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
             urgent_channels.add(channel)
         rows.append({"channel": channel, "sku": sku, "version": 1, "zero": zero, "dirty_since": at,
                      "marked_at": at})
-    ins = upsert_insert(session, DIRTY)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["channel", "sku"],
-        set_={"version": DIRTY.c.version + 1, "zero": ins.excluded.zero, "marked_at": ins.excluded.marked_at,
-              "claimed_by": None, "claimed_until": None})
-    session.execute(stmt, rows)
+    bulk_insert(session, DIRTY, rows, on_conflict_sql=_REMARK)
     channels = sorted({r["channel"] for r in rows})
     for channel in channels:
         _enqueue_window(session, channel, at, window_s)
@@ -299,3 +302,67 @@ def dirty_backlog(session: Session, *, now: dt.datetime | None = None) -> dict[s
     rows = session.execute(select(DIRTY.c.channel, func.count(), func.min(DIRTY.c.dirty_since))
                            .group_by(DIRTY.c.channel)).all()
     return {c: (int(n), max(0.0, (at - oldest).total_seconds())) for c, n, oldest in rows}
+
+
+# ---------------------------------------------------------------- one push run, around the platform calls
+@dataclass(frozen=True, slots=True)
+class StockPush:
+    """What one push run of a channel must send: the marks it holds and the
+    planned calls (``plan`` is None when every listing already shows the right
+    quantity)."""
+
+    channel: str
+    worker_id: str
+    marks: tuple[DirtyMark, ...]
+    plan: ChannelPlan[StockUpdate] | None
+
+    @property
+    def updates(self) -> list[StockUpdate]:
+        return list(self.plan.updates) if self.plan else []
+
+
+def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: ChannelStockRule | None,
+                       policies: Mapping[str, BatchPolicy | int], lease_s: float = DEFAULT_LEASE_S,
+                       limit: int | None = None, now: dt.datetime | None = None) -> StockPush:
+    """Take the channel's dirty SKUs and plan absolute quantities from the
+    availability *now* (zeros first, batched by ``policies``). Then the caller
+    makes the platform calls and reports with :func:`finish_stock_push`."""
+    from crossdock.sync_engine.inventory import availability_snapshot
+
+    marks = take_dirty(db, channel, worker_id=worker_id, lease_s=lease_s, limit=limit, now=now)
+    if not marks:
+        return StockPush(channel, worker_id, (), None)
+    skus = [m.sku for m in marks]
+    with db.read() as session:
+        states = listing_states(session, channel, skus)
+        avail = availability_snapshot(session, skus)
+    plans = plan_stock_pushes(avail, states, {channel: rule} if rule else {}, policies)
+    return StockPush(channel, worker_id, tuple(marks), plans.get(channel))
+
+
+def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
+                      dropped: Iterable[str] = (), now: dt.datetime | None = None) -> tuple[int, int]:
+    """After the calls: remember what the channel accepted, forget the marks
+    that are done (pushed, nothing to push, or ``dropped`` SKUs the platform
+    refused for good), and give the others back for the next run. Returns
+    (marks done, marks given back)."""
+    at = now_or(now)
+    accepted = list(accepted)
+    ok = {u.sku for u in accepted} | set(dropped)
+    planned = {u.sku for u in push.updates}
+    done = [m for m in push.marks if m.sku not in planned or m.sku in ok]
+    retry = [m for m in push.marks if m.sku in planned and m.sku not in ok]
+    with _tx(db) as session:
+        record_stock_pushed(session, push.channel, accepted, now=at)
+        ack_dirty(session, done)
+        release_dirty(session, retry, worker_id=push.worker_id)
+        if push.marks:
+            zeros = sum(1 for u in accepted if u.quantity == 0)
+            insert_events(session, [event_row(
+                operation="stock.push", outcome="ok" if not retry else "partial", at=at, channel=push.channel,
+                entity_type="channel", entity=push.channel,
+                message=f"{len(accepted)} quantities accepted ({zeros} zeros) in "
+                        f"{push.plan.calls if push.plan else 0} calls; {len(retry)} left for the next run",
+                details={"skus": len(push.marks), "accepted": len(accepted), "retry": len(retry),
+                         "dropped": sorted(set(dropped))[:50]})])
+    return len(done), len(retry)

@@ -34,18 +34,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crossdock.db.models import Order as OrderRow, OrderLine as LineRow
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Address, Order, OrderStatus
-from crossdock.sync_engine import dirty, inventory
+from crossdock.sync_engine import inventory
 from crossdock.sync_engine._sql import (
+    IN_CHUNK,
     allocate_ids,
     bulk_insert,
     chunks,
@@ -154,6 +156,28 @@ def _line_rows(order_id: int, o: Order) -> list[dict[str, Any]]:
     return rows
 
 
+_KNOWN_COLS = (ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status, ORDERS.c.local_status,
+               ORDERS.c.platform_updated_at, ORDERS.c.status_changed_at, ORDERS.c.flags)
+
+
+def _find_existing(session: Session, channel: str, pids: list[str]) -> dict[str, Any]:
+    """The stored orders among ``pids``. On PostgreSQL the ids are joined as
+    ``unnest(array)``: an index lookup per id whatever the table statistics
+    (a long ``IN`` list on a freshly filled, not yet analysed table gets a
+    plan that filters every row of the channel)."""
+    found: dict[str, Any] = {}
+    for part in chunks(pids, 1000 if is_postgres(session) else IN_CHUNK):
+        if is_postgres(session):
+            wanted = func.unnest(bindparam("pids", part, type_=ARRAY(String))).table_valued("pid").render_derived()
+            stmt = (select(*_KNOWN_COLS).select_from(ORDERS.join(wanted, ORDERS.c.platform_order_id == wanted.c.pid))
+                    .where(ORDERS.c.channel == channel))
+        else:
+            stmt = select(*_KNOWN_COLS).where(ORDERS.c.channel == channel, ORDERS.c.platform_order_id.in_(part))
+        for r in session.execute(stmt):
+            found[r.platform_order_id] = r
+    return found
+
+
 def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                   status_map: StatusMap | None = None, reserve: bool = True,
                   chooser: inventory.WarehouseChooser | None = None, events: bool = True,
@@ -171,13 +195,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     pids = sorted(latest)
     local = {pid: _local_status(latest[pid], status_map, channel) for pid in pids}
 
-    existing: dict[str, Any] = {}
-    for part in chunks(pids):
-        for r in session.execute(
-                select(ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status, ORDERS.c.local_status,
-                       ORDERS.c.platform_updated_at, ORDERS.c.status_changed_at, ORDERS.c.flags)
-                .where(ORDERS.c.channel == channel, ORDERS.c.platform_order_id.in_(part))):
-            existing[r.platform_order_id] = r
+    existing = _find_existing(session, channel, pids)
 
     # ---- new orders: ids drawn up front, so the inserts are plain executemany (no RETURNING),
     # in platform-order-id order (a fixed lock order for concurrent importers)
@@ -199,12 +217,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             new_ids = ids
         raced = [p for p in to_insert if p not in new_ids]
         if raced:  # stored meanwhile by a concurrent importer: handle as known orders
-            for r in session.execute(
-                    select(ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status,
-                           ORDERS.c.local_status, ORDERS.c.platform_updated_at, ORDERS.c.status_changed_at,
-                           ORDERS.c.flags)
-                    .where(ORDERS.c.channel == channel, ORDERS.c.platform_order_id.in_(raced))):
-                existing[r.platform_order_id] = r
+            existing.update(_find_existing(session, channel, raced))
         line_rows = [row for pid, oid in new_ids.items() for row in _line_rows(oid, latest[pid])]
         for row, lid in zip(line_rows, allocate_ids(session, LINES, len(line_rows))):
             row["id"] = lid
@@ -213,27 +226,35 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             bulk_insert(session, LINES, part)
 
     # ---- known orders
-    unchanged = 0
+    def needs_update(pid: str) -> bool:
+        row, o = existing[pid], latest[pid]
+        if o.updated_at < row.platform_updated_at:
+            return False          # an older version of the order (out of order, or an overlapping window)
+        return (o.updated_at != row.platform_updated_at or o.platform_status[:64] != row.platform_status
+                or merge_status(row.local_status, local[pid]) != row.local_status)
+
+    candidates = [pid for pid in existing if needs_update(pid)]
+    if candidates and is_postgres(session):
+        # re-read under row locks (id order) so a concurrent status change (e.g. the ship flow) is not lost
+        by_id = {existing[pid].id: pid for pid in candidates}
+        for part in chunks(sorted(by_id)):
+            for r in session.execute(select(*_KNOWN_COLS).where(ORDERS.c.id.in_(part))
+                                     .order_by(ORDERS.c.id).with_for_update()):
+                existing[r.platform_order_id] = r
+        candidates = [pid for pid in candidates if needs_update(pid)]
+    unchanged = len(existing) - len(candidates)
     updates: list[dict[str, Any]] = []
     changed: list[tuple[int, str, str, str]] = []            # (id, pid, old local, new local)
     line_upserts: list[dict[str, Any]] = []
-    for pid in sorted(existing, key=lambda p: existing[p].id):
+    for pid in sorted(candidates, key=lambda p: existing[p].id):
         row, o = existing[pid], latest[pid]
-        if o.updated_at < row.platform_updated_at:
-            unchanged += 1
-            continue
         new_local = merge_status(row.local_status, local[pid])
         status_moved = o.platform_status[:64] != row.platform_status or new_local != row.local_status
-        if not status_moved and o.updated_at == row.platform_updated_at:
-            unchanged += 1
-            continue
-        flags = list(row.flags or [])
         if status_moved:
-            flags = [f for f in flags if f not in STATUS_FLAGS]
             changed.append((row.id, pid, row.local_status, new_local))
         updates.append({"oid": row.id, "platform_status": o.platform_status[:64], "local_status": new_local,
                         "platform_updated_at": o.updated_at, "ship_by": o.ship_by, "updated_at": at,
-                        "status_changed_at": at if status_moved else row.status_changed_at, "flags": flags})
+                        "status_changed_at": at if status_moved else row.status_changed_at})
         for line_row in _line_rows(row.id, o):
             del line_row["id"]          # known or new line: the database assigns ids of new ones
             line_upserts.append(line_row)
@@ -241,8 +262,15 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid")).values(
             platform_status=bindparam("platform_status"), local_status=bindparam("local_status"),
             platform_updated_at=bindparam("platform_updated_at"), ship_by=bindparam("ship_by"),
-            updated_at=bindparam("updated_at"), status_changed_at=bindparam("status_changed_at"),
-            flags=bindparam("flags")), updates)
+            updated_at=bindparam("updated_at"), status_changed_at=bindparam("status_changed_at")), updates)
+    cleared = []
+    for oid, pid, _, _ in changed:
+        flags = list(existing[pid].flags or [])
+        if any(f in STATUS_FLAGS for f in flags):
+            cleared.append((oid, [f for f in flags if f not in STATUS_FLAGS]))
+    if cleared:   # a status change ends "stuck": stuck.find_stuck sets the flag again if still needed
+        session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid")).values(flags=bindparam("flags")),
+                        [{"oid": oid, "flags": flags} for oid, flags in cleared])
     if line_upserts:
         ins = upsert_insert(session, LINES)
         stmt = ins.on_conflict_do_update(index_elements=["order_id", "platform_line_id"],

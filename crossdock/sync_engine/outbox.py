@@ -188,14 +188,16 @@ def claim(db: Database | Session, *, worker_id: str, kinds: Iterable[str] | None
 
 def _reclaim(session: Session, at: dt.datetime, *, max_attempts: int) -> int:
     expired = and_(OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_until < at)
+    # concurrent claimers each take the expired rows nobody else is reclaiming (no lock waits, no deadlock)
+    free = OUTBOX.c.id.in_(select(OUTBOX.c.id).where(expired).with_for_update(skip_locked=True).scalar_subquery())
     msg = "lease expired: the worker holding this entry stopped before finishing it"
     gone = session.execute(
-        update(OUTBOX).where(expired, OUTBOX.c.attempts + 1 >= max_attempts)
+        update(OUTBOX).where(free, expired, OUTBOX.c.attempts + 1 >= max_attempts)
         .values(status=FAILED, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
                 last_code="XD-SYNC-001", last_error=msg, updated_at=at)
         .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.channel, OUTBOX.c.entity, OUTBOX.c.attempts)).all()
     back = session.execute(
-        update(OUTBOX).where(expired)
+        update(OUTBOX).where(free, expired)
         .values(status=PENDING, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
                 last_error=msg, available_at=at, updated_at=at)).rowcount
     if gone:

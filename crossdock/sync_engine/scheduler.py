@@ -94,13 +94,14 @@ def specs_for(intervals: Mapping[str, Mapping[str, int]]) -> list[ScheduleSpec]:
             for channel, jobs in sorted(intervals.items()) for job, every in sorted(jobs.items())]
 
 
-def ensure_schedules(session: Session, specs: Iterable[ScheduleSpec], *, disable_missing: bool = False,
-                     now: dt.datetime | None = None) -> list[str]:
+def ensure_schedules(session: Session, specs: Iterable[ScheduleSpec] | Mapping[str, Mapping[str, int]], *,
+                     disable_missing: bool = False, now: dt.datetime | None = None) -> list[str]:
     """Create missing schedules (first run due now) and apply changed
     settings to existing ones (bumping ``version``, so a scheduler holding the
-    old row cannot fire it). Returns the names created."""
+    old row cannot fire it). ``specs`` may also be channel → job → interval
+    (see :func:`specs_for`). Returns the names created."""
     at = now_or(now)
-    specs = list(specs)
+    specs = specs_for(specs) if isinstance(specs, Mapping) else list(specs)
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError("schedule names must be unique")
@@ -175,7 +176,9 @@ def enqueue_run(session: Session, schedule: ScheduleState, scheduled_for: dt.dat
 
 def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn | None = None) -> list[Fired]:
     """Fire every due schedule this scheduler wins (see module doc). Each
-    schedule is claimed and enqueued in its own short transaction."""
+    schedule is claimed and enqueued in its own short transaction;
+    ``enqueue_fn(session, schedule, scheduled_for, missed_runs)`` runs only
+    for the winner, inside that transaction (default :func:`enqueue_run`)."""
     at = now_or(now)
     action = enqueue_fn or enqueue_run
     fired = []

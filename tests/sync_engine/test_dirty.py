@@ -42,14 +42,14 @@ def test_many_changes_to_a_sku_coalesce_into_one_mark_and_one_entry_per_window(d
                               ("ebay-us", "SKU-2", 1, False)]
     rows = outbox_rows(db)
     index, end = dirty.window_of(at, W)
-    assert [(c, k, p) for c, k, p, _ in rows] == [("amazon-de", f"push_stock:amazon-de:w{index}", 5),
-                                                 ("ebay-us", f"push_stock:ebay-us:w{index}", 5)]
+    assert [(c, k, p) for c, k, p, _ in rows] == [("amazon-de", f"push_stock:amazon-de:w10:{index}", 5),
+                                                 ("ebay-us", f"push_stock:ebay-us:w10:{index}", 5)]
     assert all(a == end for *_, a in rows)                      # due at the end of the window
 
     # a change in the next window gets the next entry (the first may already be running)
     with db.write() as s:
         inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=W + 1))
-    assert [k for _, k, _, _ in outbox_rows(db)][-1] == f"push_stock:ebay-us:w{index + 1}"
+    assert [k for _, k, _, _ in outbox_rows(db)][-1] == f"push_stock:ebay-us:w10:{index + 1}"
 
 
 def test_zero_is_urgent_on_every_channel_showing_stock(db):
@@ -138,3 +138,40 @@ def test_unlisted_or_ended_listings_are_not_marked(db):
         s.execute(m.ChannelListing.__table__.update().values(status="ended"))
         result = dirty.mark_dirty(s, ["SKU-1", "SKU-404"], now=NOW)
     assert result.marked == 0 and dirty_rows(db) == [] and outbox_rows(db) == []
+
+
+def test_a_push_run_end_to_end_zeros_first_and_failures_retried(db):
+    # Given 6 SKUs listed on eBay through the Trading API (4 items per call), two of them selling out
+    skus = [f"SKU-{i}" for i in range(1, 7)]
+    seed(db, stock={(s, "DE"): 2 for s in skus}, listings={"ebay-us": skus},
+         last_pushed={("ebay-us", s): 2 for s in skus})
+    with db.write() as s:
+        s.execute(m.ChannelListing.__table__.update().values(kind="trading"))
+        orders.upsert_orders(s, "ebay-us", [order("O1", [("SKU-5", 2), ("SKU-6", 2), ("SKU-1", 1)])], now=NOW)
+        for sku in ("SKU-2", "SKU-3", "SKU-4"):
+            inventory.adjust_stock(s, sku, "DE", 1, "received", now=NOW)
+
+    # When a push run prepares its calls
+    push = dirty.prepare_stock_push(db, "ebay-us", worker_id="run", rule=None, policies=FACTS_BATCH_POLICIES,
+                                    now=NOW + T(seconds=W))
+    # Then the zeros lead the first call, every change is absolute, and 6 changes take 2 calls of ≤ 4
+    assert [(u.sku, u.quantity) for u in push.updates] == [
+        ("SKU-5", 0), ("SKU-6", 0), ("SKU-1", 1), ("SKU-2", 3), ("SKU-3", 3), ("SKU-4", 3)]
+    assert [len(b.items) for b in push.plan.batches] == [4, 2] and push.plan.calls == 2
+
+    # When the platform accepted all but SKU-4
+    accepted = [u for u in push.updates if u.sku != "SKU-4"]
+    assert dirty.finish_stock_push(db, push, accepted, now=NOW + T(seconds=W + 1)) == (5, 1)
+
+    # Then SKU-4 is tried again by the next run, the rest is done and remembered
+    again = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-2", rule=None, policies=FACTS_BATCH_POLICIES,
+                                     now=NOW + T(seconds=W + 2))
+    assert [(u.sku, u.quantity) for u in again.updates] == [("SKU-4", 3)]
+    with db.read() as s:
+        shown = dict(s.execute(select(m.ChannelListing.sku, m.ChannelListing.last_pushed_qty)).all())
+        ev = s.scalars(select(m.SyncEvent).where(m.SyncEvent.operation == "stock.push")).one()
+    assert shown == {"SKU-1": 1, "SKU-2": 3, "SKU-3": 3, "SKU-4": 2, "SKU-5": 0, "SKU-6": 0}
+    assert ev.outcome == "partial" and ev.details["retry"] == 1
+    # nothing left once it went through
+    assert dirty.finish_stock_push(db, again, again.updates, now=NOW + T(seconds=W + 3)) == (1, 0)
+    assert dirty_rows(db) == []

@@ -42,6 +42,7 @@ def test_ensure_schedules_creates_once_and_applies_changes(db):
         assert scheduler.ensure_schedules(s, specs, now=NOW) == ["import_orders:ebay-us", "push_stock:ebay-us"]
     with db.write() as s:
         assert scheduler.ensure_schedules(s, specs, now=NOW + T(hours=1)) == []
+        assert scheduler.ensure_schedules(s, {"ebay-us": {"import_orders": 900}}, now=NOW) == []
     with db.read() as s:
         rows = {r.name: r for r in s.scalars(select(m.Schedule))}
     assert rows["push_stock:ebay-us"].next_run_at == NOW and rows["push_stock:ebay-us"].version == 0
