@@ -1,9 +1,12 @@
 """Token-bucket and fixed-window arithmetic, as pure functions on plain state.
 
-The in-memory and SQL backends call these inside their lock / row-locked
-transaction; the Redis backend runs the same rules in one Lua script
-(:mod:`crossdock.ratelimit.backends.redis`), and the shared test suite holds
-every backend to the same numbers.
+The in-memory and SQLite backends (and PostgreSQL for calls charged against
+long windows) call these inside their lock / row-locked transaction; Redis runs
+the same rules in one Lua script (:mod:`crossdock.ratelimit.backends.redis`)
+and PostgreSQL in one SQL statement per bucket decision
+(:mod:`crossdock.ratelimit.backends.sql`). The shared test suite holds every
+backend to the same numbers; a differential test holds the SQL to these
+functions.
 
 Rules
 -----
@@ -11,14 +14,27 @@ Rules
   clock) and refills at ``rate`` up to ``burst``. ``updated_at_s`` may lie in
   the future: the bucket is blocked (after a 429) and refills only from then.
 * A request of ``cost`` with reserve fraction ``f`` is granted when
-  ``tokens - cost >= floor`` with ``floor = min(f * burst, burst - cost)``; the
-  clamp lets a request that fits in the bucket run at least when it is full.
+  ``tokens - cost >= floor`` with ``floor = min(f * burst + rate * jitter_s,
+  burst - cost)``; the clamp lets a request that fits in the bucket run at
+  least when it is full.
+* ``jitter_s`` (:attr:`BucketParams.arrival_jitter_s`): a grant is decided here
+  but counted by the platform when the request *arrives*, a variable delay
+  later. Arrivals in any window of length ``L`` come from grants in a window of
+  ``L + jitter_s``, so a bucket that never gives its last ``rate * jitter_s``
+  tokens keeps every arrival pattern within the platform's bucket (for delays
+  that vary by less than ``jitter_s``). A lower *rate* cannot do this: its
+  slack only builds up over time, so the moment a full bucket starts to drain
+  stays unprotected.
 * Refusal returns the exact wait until the bucket will hold ``cost + floor``.
 * A long window counts ``used`` units since ``window_start_s``; a request fits
   when ``used + cost <= limit - floor`` (same floor rule), else it waits for the
   next window.
 * Platform-reported rates/bursts (adopted) replace the plan's unless the plan
-  value is pinned by configuration, in which case they may only lower it.
+  value is pinned by configuration, in which case they may only lower it. When
+  the bucket size in force changes, the tokens move by the same amount: the
+  bucket was modelled full when first used, so a platform bucket twice the
+  size holds that much more (the platform's own ``available``, when it sends
+  one, still caps the result).
 """
 
 from __future__ import annotations
@@ -33,13 +49,17 @@ HOUR_MINUTES = 60
 
 @dataclass(frozen=True)
 class BucketParams:
-    """The plan as the budget resolved it: rate and burst in platform units."""
+    """The plan as the budget resolved it: rate and burst in platform units;
+    ``time_scale`` multiplies the rate (sandbox speed-up x rate headroom);
+    ``arrival_jitter_s`` (real seconds) is how much later one granted call may
+    reach the platform than another, relative to their grants."""
 
     rate_per_s: float
     burst: float
     pinned_rate: bool = False
     pinned_burst: bool = False
     time_scale: float = 1.0
+    arrival_jitter_s: float = 0.0
 
 
 @dataclass
@@ -92,8 +112,10 @@ def _settle(state: BucketState, rate: float, burst: float, now_s: float) -> None
         state.updated_at_s = now_s
 
 
-def floor_for(capacity: float, fraction: float, cost: float) -> float:
-    return max(0.0, min(fraction * capacity, capacity - cost))
+def floor_for(capacity: float, fraction: float, cost: float, margin: float = 0.0) -> float:
+    """What a request must leave behind: its priority's reserve plus ``margin``
+    (the arrival-jitter tokens), never so much that a fitting request can't run."""
+    return max(0.0, min(fraction * capacity + margin, capacity - cost))
 
 
 def bucket_wait(state: BucketState, params: BucketParams, now_s: float, cost: float,
@@ -103,7 +125,7 @@ def bucket_wait(state: BucketState, params: BucketParams, now_s: float, cost: fl
     rate, burst = effective(params, state)
     if cost > burst + EPS:
         return math.inf
-    need = cost + floor_for(burst, floor_fraction, cost)
+    need = cost + floor_for(burst, floor_fraction, cost, rate * params.arrival_jitter_s)
     have = level(state, rate, burst, now_s)
     blocked_s = max(0.0, state.updated_at_s - now_s)
     if blocked_s == 0.0 and have + EPS >= need:
@@ -126,8 +148,9 @@ def bucket_feedback(state: BucketState, params: BucketParams, now_s: float, *,
                     throttled: bool = False, retry_after_s: float | None = None) -> None:
     """Apply what the platform said about this bucket.
 
-    Order: settle at the old rate, adopt rate/burst, refund over-charged cost,
-    never believe more than ``available``; a throttle empties the bucket and
+    Order: settle at the old rate, adopt rate/burst (a resized bucket moves its
+    tokens by the size difference), refund over-charged cost, never believe
+    more than ``available``; a throttle empties the bucket and
     keeps it shut so that the first token is back exactly ``retry_after_s``
     from now (or after one token's refill time without a Retry-After).
     """
@@ -138,11 +161,13 @@ def bucket_feedback(state: BucketState, params: BucketParams, now_s: float, *,
     if burst is not None and burst > 0:
         state.adopted_burst = burst
     rate, new_burst = effective(params, state)
+    state.tokens += new_burst - old_burst
     if refund > 0:
         state.tokens += refund
     state.tokens = min(state.tokens, new_burst)
     if available is not None:
         state.tokens = min(state.tokens, max(0.0, available))
+    state.tokens = max(0.0, state.tokens)
     if throttled:
         state.tokens = 0.0
         state.throttled_total += 1

@@ -25,13 +25,15 @@ K (bursts unchanged) and long windows last 1/K as long.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import enum
 import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,7 +63,26 @@ from crossdock.ratelimit.plans import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATE_HEADROOM = 0.97
+# Safety margins of the configured budget (QuotaBudget itself is exact unless
+# told otherwise, so the arithmetic stays testable to the millisecond).
+#
+# DEFAULT_ARRIVAL_JITTER_S: grants are decided in the quota store and counted by
+# the platform when the request arrives. If an early grant reaches the platform
+# later than a following one (a cold connection, a descheduled worker), the
+# platform sees the two closer together than the budget granted them. Keeping
+# rate x jitter tokens back absorbs any such difference up to the jitter
+# (see crossdock.ratelimit.arithmetic). It costs rate x jitter tokens once per
+# drained bucket, not a share of the rate: 0.05 of a token at Amazon's 0.5/s.
+DEFAULT_ARRIVAL_JITTER_S = 0.1
+# DEFAULT_RATE_HEADROOM: not for jitter (above), for the rate itself. Amazon
+# publishes its rates rounded to four decimals, some of them up: searchOrders
+# 0.0056/s is one call per 178.6 s where one per 180 s would be 0.00556 (0.8 %
+# fast), getOrders 0.0167 for one per 60 s (0.2 %). A budget refilling even
+# slightly faster than the platform drifts ahead by that share of the rate,
+# uses up the jitter margin and then meets a 429 on every drained stretch.
+# 1 % covers the rounding and any clock-rate difference, and costs 1 % of a
+# saturated rate. (It was 0.97 while it also had to cover arrival jitter.)
+DEFAULT_RATE_HEADROOM = 0.99
 QUOTA_WAIT = "XD-QUOTA-003"
 QUOTA_THROTTLED = "XD-QUOTA-001"
 QUOTA_DAILY = "XD-QUOTA-002"
@@ -77,6 +98,26 @@ class Priority(enum.IntEnum):
     NORMAL = 25  # plumbing not tied to one purpose; prefer passing the job's priority
     STOCK = 30
     CRITICAL = 40  # order import, shipment confirmation
+
+
+_job_priority: contextvars.ContextVar[Priority] = contextvars.ContextVar("crossdock_priority",
+                                                                       default=Priority.NORMAL)
+
+
+@contextlib.contextmanager
+def job_priority(priority: Priority) -> Iterator[None]:
+    """The priority of the calls made inside (a connector call that names no
+    priority takes its job's: order import and shipment confirmation CRITICAL,
+    stock STOCK, …)."""
+    token = _job_priority.set(priority)
+    try:
+        yield
+    finally:
+        _job_priority.reset(token)
+
+
+def _resolve(priority: Priority | None) -> Priority:
+    return _job_priority.get() if priority is None else Priority(priority)
 
 
 @dataclass(frozen=True)
@@ -142,6 +183,7 @@ class QuotaBudget:
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rate_headroom: float | None = None,
+        arrival_jitter_s: float | None = None,
     ) -> None:
         if not time_scale > 0 or math.isinf(time_scale):
             raise ConfigError("XD-CFG-003", detail=f"time scale must be positive, got {time_scale!r}")
@@ -150,14 +192,23 @@ class QuotaBudget:
         self._plans = plans
         self._windows = windows
         self._overrides = overrides or {}
-        # Grants are decided here but land at the platform a little later and
-        # with jitter; refilling at exactly the platform's rate then meets an
-        # occasional 429. A few percent of headroom removes them (the configured
-        # budget uses DEFAULT_RATE_HEADROOM; 1.0 keeps the arithmetic exact).
+        # Two safety margins, both exact (off) unless given; the configured
+        # budget (crossdock.ratelimit.wiring) uses the DEFAULT_* values:
+        # rate_headroom grants that fraction of the plan's rate (published
+        # rates are rounded, see DEFAULT_RATE_HEADROOM); arrival_jitter_s keeps
+        # rate x that many seconds of tokens back, because a grant is decided
+        # here and counted by the platform when the call arrives, a variable
+        # delay later (see DEFAULT_ARRIVAL_JITTER_S).
         headroom = rate_headroom if rate_headroom is not None else self._overrides.get("rate_headroom", 1.0)
         if not 0 < float(headroom) <= 1:
             raise ConfigError("XD-CFG-003", detail=f"ratelimit rate_headroom must be in (0, 1], got {headroom!r}")
         self.rate_headroom = float(headroom)
+        jitter = (arrival_jitter_s if arrival_jitter_s is not None
+                  else self._overrides.get("arrival_jitter_s", 0.0))
+        if not 0 <= float(jitter) < math.inf:
+            raise ConfigError("XD-CFG-003", detail=f"ratelimit arrival_jitter_s must be a finite "
+                                                   f"number of seconds >= 0, got {jitter!r}")
+        self.arrival_jitter_s = float(jitter)
         if reserve is None:
             reserve = self._overrides.get("reserve")  # [ratelimit.reserve] in the config
         policy = reserve if isinstance(reserve, ReservePolicy) else ReservePolicy()
@@ -193,7 +244,7 @@ class QuotaBudget:
 
     def _params(self, plan: UsagePlan) -> BucketParams:
         return BucketParams(plan.rate_per_s, plan.burst, plan.pinned_rate, plan.pinned_burst,
-                            self.time_scale * self.rate_headroom)
+                            self.time_scale * self.rate_headroom, self.arrival_jitter_s)
 
     def _window_geometry(self, window: LongWindow) -> tuple[float, float]:
         """(window length, offset of window starts) in real seconds."""
@@ -231,7 +282,7 @@ class QuotaBudget:
     # ------------------------------------------------------------ acquire
 
     def attempt(self, platform: str, account: str, operation: str, *, cost: float = 1,
-                priority: Priority = Priority.NORMAL, listing_ids: Iterable[str] = ()) -> Grant:
+                priority: Priority | None = None, listing_ids: Iterable[str] = ()) -> Grant:
         """Take quota for one call if it is there now; never blocks or sleeps.
 
         ``cost``: tokens the call uses (Shopify GraphQL: the requested query
@@ -239,6 +290,7 @@ class QuotaBudget:
         against its 250-a-day budget. Raises QuotaError XD-QUOTA-005 when the
         cost can never fit (Shopify: above 1,000 points or the bucket size).
         """
+        priority = _resolve(priority)
         if not cost > 0 or math.isinf(cost):
             raise ValueError(f"cost must be a positive number, got {cost!r}")
         plan = self.plan(platform, operation)
@@ -264,14 +316,14 @@ class QuotaBudget:
                      refused)
 
     def try_acquire(self, platform: str, account: str, operation: str, *, cost: float = 1,
-                    priority: Priority = Priority.NORMAL, listing_ids: Iterable[str] = ()) -> int:
+                    priority: Priority | None = None, listing_ids: Iterable[str] = ()) -> int:
         """0 when granted, else the wait in ms until it could be granted.
         Never blocks, never sleeps."""
         return self.attempt(platform, account, operation, cost=cost, priority=priority,
                             listing_ids=listing_ids).wait_ms
 
     def acquire(self, platform: str, account: str, operation: str, *, cost: float = 1,
-                priority: Priority = Priority.NORMAL, listing_ids: Iterable[str] = (),
+                priority: Priority | None = None, listing_ids: Iterable[str] = (),
                 timeout_s: float = 60.0) -> None:
         """Blocking convenience for the CLI and sync code: wait (sleeping outside
         any lock) until granted. Raises QuotaError when the wait would pass

@@ -261,6 +261,12 @@ def plan_for(platform: str, operation: str, *, overrides: Mapping[str, Any] | No
     """
     base = _default_plan(platform, operation, plans)
     entry = _section(overrides, "plans", platform, operation)
+    section = operation
+    if entry is None and base is not None and base.bucket and base.bucket != operation:
+        # An operation drawing from a shared bucket (every Shopify GraphQL query
+        # from "graphql") follows the configuration of that bucket.
+        section = base.bucket
+        entry = _section(overrides, "plans", platform, section)
     if base is None and entry is None:
         raise ConfigError(
             "XD-CFG-004",
@@ -269,13 +275,13 @@ def plan_for(platform: str, operation: str, *, overrides: Mapping[str, Any] | No
     if entry is not None:
         unknown = set(entry) - _PLAN_KEYS
         if unknown:
-            raise ConfigError("XD-CFG-003", detail=f"ratelimit.plans.{platform}.{operation}: "
+            raise ConfigError("XD-CFG-003", detail=f"ratelimit.plans.{platform}.{section}: "
                                                    f"unknown keys {sorted(unknown)}")
         changes: dict[str, Any] = {"pinned_rate": "rate_per_s" in entry,
                                    "pinned_burst": "burst" in entry}
         if "rate_per_s" in entry or "burst" in entry:
             changes.update(uncertain=False, source="configuration")
-        key = f"ratelimit.plans.{platform}.{operation}"
+        key = f"ratelimit.plans.{platform}.{section}"
         for name in ("rate_per_s", "burst", "max_cost"):
             if name in entry:
                 changes[name] = _positive(entry[name], key=f"{key}.{name}")

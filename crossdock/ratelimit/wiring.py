@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from crossdock.ratelimit.backends import backend_from_url
-from crossdock.ratelimit.budget import DEFAULT_RATE_HEADROOM, QuotaBudget
+from crossdock.ratelimit.budget import DEFAULT_ARRIVAL_JITTER_S, DEFAULT_RATE_HEADROOM, QuotaBudget
 
 
 def budget_from_config(cfg, db=None, *, time_scale: float | None = None, key_prefix: str | None = None) -> QuotaBudget:
@@ -19,4 +19,5 @@ def budget_from_config(cfg, db=None, *, time_scale: float | None = None, key_pre
         engine = db.engine
     backend = backend_from_url(cfg.ratelimit_url, engine=engine, key_prefix=key_prefix)
     return QuotaBudget(backend, time_scale=time_scale if time_scale is not None else cfg.time_scale,
-                       overrides={"plans": dict(cfg.ratelimit_plans)}, rate_headroom=DEFAULT_RATE_HEADROOM)
+                       overrides={"plans": dict(cfg.ratelimit_plans)}, rate_headroom=DEFAULT_RATE_HEADROOM,
+                       arrival_jitter_s=DEFAULT_ARRIVAL_JITTER_S)

@@ -74,12 +74,13 @@ def test_shopify_throttle_status_adoption_and_refund(budget, clock):
         "requestedQueryCost": 800, "actualQueryCost": 100,
         "throttleStatus": {"maximumAvailable": 10000.0, "currentlyAvailable": 9000,
                            "restoreRate": 1000.0}})
-    # Then 700 points come back (200 + 700 = 900, below the 9,000 the server reports)
+    # Then the bucket is ten times the planned size: 200 left + 9,000 more room
+    # + 700 refunded = 9,900, capped by the 9,000 the server reports
     [entry] = budget.snapshot()
-    assert (entry["rate_per_s"], entry["burst"], entry["available"]) == (1000.0, 10000.0, 900.0)
+    assert (entry["rate_per_s"], entry["burst"], entry["available"]) == (1000.0, 10000.0, 9000.0)
     # and the bucket refills at the adopted 1,000/s up to the adopted 10,000
-    clock.advance(5)
-    assert budget.snapshot()[0]["available"] == 5900.0
+    clock.advance(0.5)
+    assert budget.snapshot()[0]["available"] == 9500.0
     clock.advance(100)
     assert budget.snapshot()[0]["available"] == 10000.0
     # The server's view caps ours: it says only 50 points are left

@@ -122,3 +122,15 @@ def test_flat_override_keys():
         "plans": {"shopify.graphql": {"rate_per_s": 1000}}})
     assert (plan.rate_per_s, plan.burst, plan.pinned_rate, plan.pinned_burst) == (
         1000, 1000, True, False)
+
+
+def test_operations_of_a_shared_bucket_follow_its_configuration():
+    # Given Shopify Plus configured on the shop's one GraphQL bucket
+    overrides = {"plans": {"shopify.graphql": {"rate_per_s": 1000, "burst": 2000}}}
+    # When a query looks up its plan by its own name
+    plan = plan_for("shopify", "productVariantsBulkUpdate", overrides=overrides)
+    # Then it draws from that bucket with the configured (pinned) figures
+    assert (plan.bucket, plan.rate_per_s, plan.burst, plan.pinned_rate, plan.pinned_burst) == (
+        "graphql", 1000, 2000, True, True)
+    assert plan_for("shopify", "orders", overrides=overrides) == plan_for(
+        "shopify", "graphql", overrides=overrides)

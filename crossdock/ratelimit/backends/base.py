@@ -164,8 +164,9 @@ class QuotaBackend(abc.ABC):
 
 
 # ----------------------------------------------------------------- shared rules
-# The memory and SQL backends load the states, call these under their lock,
-# and store the states back. (The Redis Lua script mirrors them.)
+# The memory and SQLite backends (and PostgreSQL for calls with long windows)
+# load the states, call these under their lock, and store the states back. (The
+# Redis Lua script and the PostgreSQL one-statement decisions mirror them.)
 
 def decide(request: AcquireRequest, bucket: BucketState,
            windows: dict[WindowRef, WindowState], now_s: float) -> AcquireResult:

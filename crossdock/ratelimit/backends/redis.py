@@ -86,8 +86,8 @@ local function settle(s, rate, burst, now)
   s.tokens = level(s, rate, burst, now)
   if now > s.updated then s.updated = now end
 end
-local function floor_for(capacity, fraction, cost)
-  return math.max(0, math.min(fraction * capacity, capacity - cost))
+local function floor_for(capacity, fraction, cost, margin)
+  return math.max(0, math.min(fraction * capacity + margin, capacity - cost))
 end
 local function window_start(now, window_s, offset_s)
   return math.floor((now - offset_s) / window_s) * window_s + offset_s
@@ -119,12 +119,13 @@ end
 """
 
 # KEYS: bucket, counters, window... ; ARGV: rate, burst, pin_rate, pin_burst, scale, cost,
-# floor, n, then per window: limit, window_s, offset_s, cost, floor, pinned
+# floor, n, arrival_jitter_s, then per window: limit, window_s, offset_s, cost, floor, pinned
 _ACQUIRE_LUA = _COMMON_LUA + r"""
 local now = clock()
 local p = {rate = tonumber(ARGV[1]), burst = tonumber(ARGV[2]), pin_rate = ARGV[3] == '1',
            pin_burst = ARGV[4] == '1', scale = tonumber(ARGV[5])}
 local cost = tonumber(ARGV[6]); local frac = tonumber(ARGV[7]); local n = tonumber(ARGV[8])
+local jitter = tonumber(ARGV[9])
 local s = load_bucket(KEYS[1], p.burst)
 local rate, burst = effective(p, s)
 local best_wait, best_reason = 0, ''
@@ -134,7 +135,7 @@ local bwait = 0
 if cost > burst + EPS then
   bwait = -1
 else
-  local need = cost + floor_for(burst, frac, cost)
+  local need = cost + floor_for(burst, frac, cost, rate * jitter)
   local have = level(s, rate, burst, now)
   local blocked = math.max(0, s.updated - now)
   if not (blocked == 0 and have + EPS >= need) then
@@ -149,7 +150,7 @@ end
 -- windows
 local ws = {}
 for i = 1, n do
-  local a = 8 + (i - 1) * 6
+  local a = 9 + (i - 1) * 6
   local c = {limit = tonumber(ARGV[a + 1]), window_s = tonumber(ARGV[a + 2]),
              offset_s = tonumber(ARGV[a + 3]), cost = tonumber(ARGV[a + 4]),
              frac = tonumber(ARGV[a + 5]), pinned = ARGV[a + 6] == '1'}
@@ -162,7 +163,7 @@ for i = 1, n do
   else
     local start = window_start(now, c.window_s, c.offset_s)
     local used = window_used(w, start)
-    if used + c.cost > cap - floor_for(cap, c.frac, c.cost) + EPS then
+    if used + c.cost > cap - floor_for(cap, c.frac, c.cost, 0) + EPS then
       wwait = math.max(start + c.window_s - now, 0.001)
     end
   end
@@ -210,11 +211,13 @@ if ARGV[1] == '1' then
   if arate and arate > 0 then s.arate = arate end
   if aburst and aburst > 0 then s.aburst = aburst end
   local rate, burst = effective(p, s)
+  s.tokens = s.tokens + (burst - old_burst)
   local refund = tonumber(ARGV[10])
   if refund > 0 then s.tokens = s.tokens + refund end
   s.tokens = math.min(s.tokens, burst)
   local available = num(ARGV[9])
   if available ~= nil then s.tokens = math.min(s.tokens, math.max(0, available)) end
+  s.tokens = math.max(0, s.tokens)
   if ARGV[11] == '1' then
     s.tokens = 0
     s.thr = s.thr + 1
@@ -309,7 +312,7 @@ class RedisBackend(QuotaBackend):
         args = [repr(p.rate_per_s), repr(p.burst), _flag(p.pinned_rate), _flag(p.pinned_burst),
                 repr(p.time_scale),
                 repr(float(request.cost)), repr(float(request.floor_fraction)),
-                str(len(request.windows))]
+                str(len(request.windows)), repr(float(p.arrival_jitter_s))]
         keys = [self._bkey(request.bucket), self._ckey(request.bucket)]
         for c in request.windows:
             keys.append(self._wkey(c.ref))
