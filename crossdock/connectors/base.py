@@ -48,6 +48,10 @@ class RefreshResult:
     access_expires_at: dt.datetime
     refresh_token: str | None = None          # a rotated refresh token (Shopify): stored before use
     refresh_expires_at: dt.datetime | None = None
+    # Known end dates a connector records with a refresh (None = keep what is stored), so the
+    # store can warn about them (XD-AUTH-005): Amazon's seller authorisation and LWA client secret.
+    authorisation_expires_at: dt.datetime | None = None
+    client_secret_expires_at: dt.datetime | None = None
 
 
 class TokenStore(Protocol):
@@ -94,6 +98,8 @@ class MemoryTokenStore:
                 access_expires_at=result.access_expires_at,
                 refresh_token=result.refresh_token or current.refresh_token,
                 refresh_expires_at=result.refresh_expires_at or current.refresh_expires_at,
+                authorisation_expires_at=result.authorisation_expires_at or current.authorisation_expires_at,
+                client_secret_expires_at=result.client_secret_expires_at or current.client_secret_expires_at,
                 version=current.version + 1,
             )
             self.save(new)

@@ -12,12 +12,23 @@ new access token is used.
 Trade-off: the platform's token call runs while the lock is held. Refreshes
 are rare (hourly at most per channel) and bounded by the HTTP timeout, so this
 is cheaper than the failure it prevents.
+
+On SQLite a row lock would be the whole database's write lock, and the token
+call itself needs the database (the quota budget's buckets live there): it
+would wait on itself until the busy timeout. So on SQLite the lock is an
+exclusive ``flock`` on a file beside the database (cross-thread and
+cross-process, as SQLite itself is one machine), and the database is only
+written in a short transaction after the call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from typing import Callable
+import fcntl
+import hashlib
+import os
+from typing import Callable, Iterator
 
 from sqlalchemy import select
 
@@ -100,8 +111,39 @@ class SqlTokenStore:
             row.client_secret_expires_at = client_secret_expires_at
             row.version = (row.version or 0) + 1
 
+    @contextlib.contextmanager
+    def _file_lock(self, channel: str) -> Iterator[None]:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(self.db.url).database or "crossdock"
+        digest = hashlib.sha1(channel.encode()).hexdigest()[:12]
+        path = f"{os.path.abspath(database)}.token-{digest}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def refresh(self, channel: str, fn: Callable[[TokenState], RefreshResult], *,
                 still_needed: Callable[[TokenState], bool]) -> TokenState:
+        if self.db.is_sqlite:
+            with self._file_lock(channel):
+                current = self.load(channel)
+                if not still_needed(current):
+                    return current
+                result: RefreshResult = fn(current)
+                new = self._merge(channel, current, result)
+                with self.db.write() as s:
+                    row = s.get(Credential, channel)
+                    if row is None:
+                        row = Credential(channel=channel, version=0)
+                        s.add(row)
+                    _write(row, new)
+                    row.version = new.version
+                    row.refreshed_at = utcnow()
+                return new
         with self.db.write() as s:
             row = s.scalars(select(Credential).where(Credential.channel == channel).with_for_update()).one_or_none()
             if row is None:
@@ -111,19 +153,23 @@ class SqlTokenStore:
             current = _state(channel, row)
             if not still_needed(current):
                 return current
-            result: RefreshResult = fn(current)
-            new = TokenState(
-                channel=channel, access_token=result.access_token, access_expires_at=result.access_expires_at,
-                refresh_token=result.refresh_token or current.refresh_token,
-                refresh_expires_at=result.refresh_expires_at or current.refresh_expires_at,
-                authorisation_expires_at=current.authorisation_expires_at,
-                client_secret_expires_at=current.client_secret_expires_at,
-                version=current.version + 1,
-            )
+            result = fn(current)
+            new = self._merge(channel, current, result)
             _write(row, new)
             row.version = new.version
             row.refreshed_at = utcnow()
         return new
+
+    @staticmethod
+    def _merge(channel: str, current: TokenState, result: RefreshResult) -> TokenState:
+        return TokenState(
+            channel=channel, access_token=result.access_token, access_expires_at=result.access_expires_at,
+            refresh_token=result.refresh_token or current.refresh_token,
+            refresh_expires_at=result.refresh_expires_at or current.refresh_expires_at,
+            authorisation_expires_at=result.authorisation_expires_at or current.authorisation_expires_at,
+            client_secret_expires_at=result.client_secret_expires_at or current.client_secret_expires_at,
+            version=current.version + 1,
+        )
 
     def expiring(self, *, within: dt.timedelta, now: dt.datetime | None = None) -> list[dict]:
         """Credentials whose refresh token, seller authorisation or client

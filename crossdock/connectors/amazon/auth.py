@@ -9,10 +9,17 @@ token is used (the store does that in ``refresh``).
 Failures: a rejected refresh token is XD-AUTH-002, a lapsed seller
 authorisation XD-AUTH-003 (known from ``TokenState.authorisation_expires_at``),
 a rejected client secret XD-AUTH-004.
+
+Expiry dates: LWA does not say when the seller's authorisation (365 days) or
+the app's client secret (180 days) ends, so they come from the settings and
+are recorded in the store with every refresh (``RefreshResult``), where
+``SqlTokenStore.expiring`` finds them for XD-AUTH-005; inside
+``expiry_warning_days`` each refresh also logs XD-AUTH-005.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -76,6 +83,10 @@ class LwaAuth:
     def _fetch(self, state: TokenState) -> RefreshResult:
         s = self.settings
         refresh_token = state.refresh_token or s.refresh_token
+        state = dataclasses.replace(
+            state, authorisation_expires_at=s.authorisation_expires_at or state.authorisation_expires_at,
+            client_secret_expires_at=s.client_secret_expires_at or state.client_secret_expires_at)
+        self._warn_expiring(state)
         ctx = CallContext(platform="amazon", account=s.seller_id, channel=s.channel, operation="lwaToken")
         request = self.http.build_request(
             "POST", s.lwa_url,
@@ -98,4 +109,15 @@ class LwaAuth:
             access_token=token,
             access_expires_at=now + dt.timedelta(seconds=expires_in),
             refresh_token=str(new_refresh) if new_refresh and new_refresh != refresh_token else None,
+            authorisation_expires_at=s.authorisation_expires_at,
+            client_secret_expires_at=s.client_secret_expires_at,
         )
+
+    def _warn_expiring(self, state: TokenState) -> None:
+        now = self.clock.now()
+        horizon = now + dt.timedelta(days=self.settings.expiry_warning_days)
+        for what, when in (("seller authorisation", state.authorisation_expires_at),
+                           ("LWA client secret", state.client_secret_expires_at)):
+            if when is not None and now < when <= horizon:
+                log.warning("[XD-AUTH-005] %s: the %s expires at %s", self.settings.channel, what,
+                            when.isoformat())

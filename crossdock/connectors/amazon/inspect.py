@@ -9,7 +9,8 @@ Kinds:
   items (Amazon returns them from a separate getOrderItems call), so
   ``lines`` is empty.
 - ``order`` — one order: a getOrderItems response gives the order id and its
-  lines (prices, taxes, IOSS data) with ``lines_total``; a getOrder response
+  lines (prices, taxes, IOSS data) with ``lines_total`` (its ``status`` is null:
+  Amazon sends the status with the order, not the items); a getOrder response
   gives the order without lines; ``{"order": <Order>, "items": [<OrderItem>]}``
   (or an Order carrying ``OrderItems``) gives the full order.
 - ``listing`` — a getListingsItem ``Item``: the SKU and, per marketplace, the
@@ -125,7 +126,10 @@ def _order(data: Any) -> dict:
         if len(currencies) == 1:
             total = Money(sum((M.parse_money(i.get("ItemPrice"), where="ItemPrice").amount
                                for i in body["OrderItems"] if i.get("ItemPrice")), Decimal("0")), currencies[0])
-        return {"platform": "amazon", "platform_order_id": oid, "lines": to_jsonable(lines),
+        # getOrderItems does not carry the order's status: it is shown as unknown (null),
+        # as for any field the payload lacks; {"order": …, "items": …} gives the full order.
+        return {"platform": "amazon", "platform_order_id": oid, "platform_status": None, "status": None,
+                "lines": to_jsonable(lines),
                 "lines_total": to_jsonable(total), "tax": to_jsonable(M.order_tax(lines)),
                 "next_token": body.get("NextToken")}
     raise MappingError("XD-MAP-010", detail="expected a getOrderItems or getOrder response")

@@ -8,11 +8,13 @@ feed timings, the patch/feed threshold) is a setting, not a constant.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from crossdock.clock import parse_iso
 from crossdock.errors import ConfigError
 from crossdock.mapping.marketplaces import find_amazon_marketplace
 
@@ -23,6 +25,9 @@ ENDPOINTS = MappingProxyType({
     "FE": "https://sellingpartnerapi-fe.amazon.com",
 })
 LWA_URL = "https://api.amazon.com/auth/o2/token"
+#: A seller's authorisation of a public app lasts 365 days; an LWA client secret 180 days (FACTS.md).
+AUTHORISATION_DAYS = 365
+CLIENT_SECRET_DAYS = 180
 
 #: Published default usage plans (FACTS.md): operation -> (rate per second, burst).
 USAGE_PLANS: Mapping[str, tuple[float, float]] = MappingProxyType({
@@ -79,8 +84,26 @@ class AmazonSettings:
     usage_plans: Mapping[str, tuple[float, float]] = field(default_factory=lambda: USAGE_PLANS, compare=False)
     carrier_overrides: Mapping[str, str] | None = field(default=None, compare=False)
     order_status_overrides: Mapping[str, Any] | None = field(default=None, compare=False)
+    # Credential end dates, recorded in the token store with every refresh so they can be
+    # warned about (XD-AUTH-005) and a lapsed authorisation told from a revoked one
+    # (XD-AUTH-003). Give the end date, or the start date (authorised / secret rotated) and
+    # the 365 / 180 days are added. datetime, date or ISO 8601 text (UTC when no offset).
+    authorisation_expires_at: dt.datetime | None = None
+    authorised_at: dt.datetime | None = None
+    client_secret_expires_at: dt.datetime | None = None
+    client_secret_rotated_at: dt.datetime | None = None
+    expiry_warning_days: float = 30.0           # log XD-AUTH-005 this long before an end date
 
     def __post_init__(self) -> None:
+        for name in ("authorisation_expires_at", "authorised_at", "client_secret_expires_at",
+                     "client_secret_rotated_at"):
+            object.__setattr__(self, name, _as_utc(getattr(self, name), channel=self.channel, name=name))
+        if self.authorisation_expires_at is None and self.authorised_at is not None:
+            object.__setattr__(self, "authorisation_expires_at",
+                               self.authorised_at + dt.timedelta(days=AUTHORISATION_DAYS))
+        if self.client_secret_expires_at is None and self.client_secret_rotated_at is not None:
+            object.__setattr__(self, "client_secret_expires_at",
+                               self.client_secret_rotated_at + dt.timedelta(days=CLIENT_SECRET_DAYS))
         mp = find_amazon_marketplace(self.marketplace_id)
         if mp is None:
             raise ConfigError("XD-CFG-003", channel=self.channel,
@@ -125,3 +148,17 @@ class AmazonSettings:
                    seller_id=acct["seller_id"], marketplace_id=marketplace_id, client_id=acct["client_id"],
                    client_secret=acct["client_secret"], refresh_token=acct["refresh_token"],
                    endpoint=block["base_url"], lwa_url=block["lwa_url"], **options)
+
+
+def _as_utc(value: Any, *, channel: str, name: str) -> dt.datetime | None:
+    """A configured date as an aware UTC datetime (a bare date is midnight UTC)."""
+    if value is None or isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc) if value is not None else None
+    try:
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=dt.timezone.utc)
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return parse_iso(str(value))
+    except ValueError as exc:
+        raise ConfigError("XD-CFG-003", channel=channel, detail=f"{name}: not a date: {value!r}") from exc

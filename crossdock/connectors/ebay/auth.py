@@ -8,6 +8,9 @@ clock), under the store's cross-process lock, so a run never sends an expired
 token. Mapping: ``invalid_grant`` → XD-AUTH-002 (revoked or expired refresh
 token), a stored refresh-token expiry in the past → XD-AUTH-003 (the seller's
 18-month consent lapsed; no call is made), ``invalid_client`` → XD-AUTH-004.
+The consent's end date (``settings.refresh_token_expires_at``, or a
+``refresh_token_expires_in`` in the answer) is recorded in the store with every
+refresh, for XD-AUTH-005 warnings.
 
 ebaysdk has no OAuth code at all, so this is a thin httpx client.
 """
@@ -15,6 +18,7 @@ ebaysdk has no OAuth code at all, so this is a thin httpx client.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import logging
 
@@ -63,6 +67,8 @@ class EbayAuth:
     def _call_token_endpoint(self, state: TokenState) -> RefreshResult:
         s = self.settings
         now = self.clock.now()
+        if s.refresh_token_expires_at is not None:
+            state = dataclasses.replace(state, refresh_expires_at=s.refresh_token_expires_at)
         if not state.refresh_token:
             raise AuthError("XD-AUTH-002", channel=s.channel, detail="no eBay refresh token stored for the channel")
         if state.refresh_expires_at is not None and state.refresh_expires_at <= now:
@@ -90,4 +96,11 @@ class EbayAuth:
                            operation="refreshToken") from exc
         self.refreshes += 1
         log.info("%s: eBay access token refreshed (valid %.0f s)", s.channel, expires_in)
-        return RefreshResult(access_token=token, access_expires_at=now + dt.timedelta(seconds=expires_in))
+        refresh_expires_at = state.refresh_expires_at
+        try:
+            if body.get("refresh_token_expires_in"):
+                refresh_expires_at = now + dt.timedelta(seconds=float(body["refresh_token_expires_in"]))
+        except (TypeError, ValueError):
+            pass
+        return RefreshResult(access_token=token, access_expires_at=now + dt.timedelta(seconds=expires_in),
+                             refresh_expires_at=refresh_expires_at)

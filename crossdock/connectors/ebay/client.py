@@ -28,6 +28,7 @@ import httpx
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 
+from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
 from crossdock.connectors.ebay.errors import TRADING_REFRESH_CODES, rest_platform_error, trading_call_error
 from crossdock.connectors.ebay.mapping import as_list
@@ -52,6 +53,10 @@ if not any(isinstance(f, _NoSdkDebug) for f in _sdk_log.filters):
 
 FULFILLMENT = "/sell/fulfillment/v1"
 INVENTORY = "/sell/inventory/v1"
+ANALYTICS = "/developer/analytics/v1_beta"
+#: path prefix -> (api_context, api_name) in the Developer Analytics API
+ANALYTICS_APIS = ((FULFILLMENT, ("sell", "fulfillment")), (INVENTORY, ("sell", "inventory")))
+TRADING_API = ("TradingAPI", "TradingAPI")
 
 
 class EbayRestClient:
@@ -84,7 +89,53 @@ class EbayRestClient:
                     token = self.auth.refresh_rejected(token)
                     continue
                 raise
+            except QuotaError as exc:
+                api = next((a for prefix, a in ANALYTICS_APIS if path.startswith(prefix)), None)
+                if exc.retry_after_s is not None and exc.context.get("status") == 429:
+                    # a Retry-After from eBay is platform time; the caller waits in real seconds
+                    exc.retry_after_s = self.auth.clock.to_real_s(exc.retry_after_s)
+                elif exc.retry_after_s is None and api is not None:
+                    # eBay's call-limit answers carry no wait; a per-listing revision limit
+                    # (XD-QUOTA-004) lasts the calendar day, which the analytics do not cover.
+                    exc.retry_after_s = self.quota_wait(*api, daily=exc.code != "XD-QUOTA-001",
+                                                        lookup=exc.code != "XD-QUOTA-004")
+                raise
         raise AssertionError("unreachable")
+
+    def quota_wait(self, api_context: str, api_name: str, *, resource: str | None = None, daily: bool,
+                   lookup: bool = True) -> float:
+        """Real seconds to wait after eBay refused a call for its call limit:
+        until the limit's ``reset`` (Developer Analytics getUserRateLimits) when
+        it is used up or ``daily``; ``throttle_wait_s`` when calls remain (a
+        short-term limit); without an analytics answer, until the next midnight
+        in ``quota_reset_timezone`` for a daily limit, else ``throttle_wait_s``."""
+        s = self.settings
+        now = self.auth.clock.now()
+        reset = remaining = None
+        if lookup:
+            try:
+                payload = self.get_user_rate_limits(api_context, api_name)
+                reset, remaining = mapping.rate_limit_reset(payload, api_context=api_context, api_name=api_name,
+                                                            resource=resource)
+            except CrossdockError as exc:
+                log.info("%s: Developer Analytics gave no call-limit reset (%s)", s.channel, exc.code)
+        if reset is not None and (daily or remaining == 0):
+            wait_s = (reset - now).total_seconds()
+        elif remaining is not None and remaining > 0:
+            wait_s = s.throttle_wait_s
+        elif daily:
+            wait_s = (mapping.next_local_midnight(now, s.quota_reset_timezone) - now).total_seconds()
+        else:
+            wait_s = s.throttle_wait_s
+        wait_s = max(1.0, wait_s)
+        log.warning("%s: eBay %s/%s call limit reached; next call in %.0f s (platform time)", s.channel,
+                    api_context, api_name, wait_s)
+        return self.auth.clock.to_real_s(wait_s)
+
+    def get_user_rate_limits(self, api_context: str, api_name: str) -> dict:
+        resp = self.call("GET", ANALYTICS + "/user_rate_limit/", "getUserRateLimits",
+                         params=mapping.rate_limit_params(api_context, api_name))
+        return self.json(resp, "getUserRateLimits")
 
     def json(self, resp: httpx.Response, operation: str) -> Any:
         return json_body(resp, CallContext("ebay", self.settings.username, self.settings.channel, operation))
@@ -157,12 +208,20 @@ class _GuardAdapter(HTTPAdapter):
 
 class EbayTradingClient:
     def __init__(self, settings: EbaySettings, auth: EbayAuth, *, budget: Budget | None = None,
-                 adapter: BaseAdapter | None = None) -> None:
+                 adapter: BaseAdapter | None = None,
+                 quota_wait: Callable[..., float] | None = None) -> None:
         self.settings = settings
         self.auth = auth
         self.budget = budget
         self.adapter = adapter          # the transport seam: a requests adapter (tests swap in a fake)
+        self.quota_wait = quota_wait    # EbayRestClient.quota_wait: the wait after 518 / 429
         self.hard_expiration_warning: str | None = None
+
+    def _with_wait(self, exc: CrossdockError, call: str) -> CrossdockError:
+        if isinstance(exc, QuotaError) and exc.retry_after_s is None and self.quota_wait is not None:
+            exc.retry_after_s = self.quota_wait(*TRADING_API, resource=call, daily=exc.code != "XD-QUOTA-001",
+                                                lookup=exc.code != "XD-QUOTA-004")
+        return exc
 
     def _check(self, ctx: CallContext) -> Callable[[requests.Response], None]:
         def check(resp: requests.Response) -> None:
@@ -234,15 +293,15 @@ class EbayTradingClient:
                 call_level = [e for e in errors if e.get("SeverityCode") != "Warning"
                               and not (per_item and e.get("ErrorParameters"))]
                 if call_level or not errors:
-                    raise trading_call_error(codes, call_level or errors, ctx) from exc
+                    raise self._with_wait(trading_call_error(codes, call_level or errors, ctx), call) from exc
             except requests.exceptions.Timeout as exc:
                 raise NetError("XD-NET-002", channel=s.channel, entity=entity, operation=call,
                                detail=f"{call}: {type(exc).__name__}: {exc}") from exc
             except requests.exceptions.RequestException as exc:
                 raise NetError("XD-NET-001", channel=s.channel, entity=entity, operation=call,
                                detail=f"{call}: {type(exc).__name__}: {exc}") from exc
-            except CrossdockError:
-                raise
+            except CrossdockError as exc:
+                raise self._with_wait(exc, call)
             except (AttributeError, ValueError) as exc:   # ebaysdk choking on an unexpected document
                 raise NetError("XD-NET-004", channel=s.channel, entity=entity, operation=call,
                                detail=f"{call}: unreadable Trading response ({type(exc).__name__})") from exc

@@ -77,7 +77,8 @@ class EbayConnector:
         self.http = httpx.Client(transport=transport)
         self.auth = EbayAuth(settings, store=token_store, clock=self.clock, http=self.http)
         self.rest = EbayRestClient(settings, self.auth, self.http, budget=budget)
-        self.trading = EbayTradingClient(settings, self.auth, budget=budget, adapter=trading_adapter)
+        self.trading = EbayTradingClient(settings, self.auth, budget=budget, adapter=trading_adapter,
+                                         quota_wait=self.rest.quota_wait)
         self.listings: dict[str, ListingRef] = {}
         self.update_listing_map(listing_map or {})
 
@@ -137,7 +138,7 @@ class EbayConnector:
         latest = self.window_end()
         if updated_before > latest + dt.timedelta(seconds=_CLOCK_TOLERANCE_S):
             too_new = (updated_before - latest).total_seconds()
-            raise OrderError("XD-ORD-001", channel=self.channel, retry_after_s=too_new,
+            raise OrderError("XD-ORD-001", channel=self.channel, retry_after_s=self.clock.to_real_s(too_new),
                              detail=f"window end {mapping.iso_ms(updated_before)} is later than now − "
                                     f"{self.safety_lag_s:.0f} s ({mapping.iso_ms(latest)}); eBay advises polling "
                                     "up to now − 2 min")

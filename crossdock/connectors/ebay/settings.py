@@ -8,9 +8,11 @@ Secrets (client secret, Auth'n'Auth token) arrive already resolved as plain
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from crossdock.clock import parse_iso
 from crossdock.errors import ConfigError
 
 PRODUCTION_BASE_URL = "https://api.ebay.com"
@@ -54,9 +56,28 @@ class EbaySettings:
     return_policy_id: str | None = None
     default_category_id: str | None = None
     carrier_overrides: Mapping[str, str] = field(default_factory=dict)
+    # When the seller's consent (the refresh token, ~18 months) ends: eBay says it once, as
+    # refresh_token_expires_in of the consent grant, never on a refresh. Recorded in the token
+    # store for XD-AUTH-005 warnings and XD-AUTH-003. datetime, date or ISO 8601 text.
+    refresh_token_expires_at: dt.datetime | None = None
+    # A call-limit answer (429 errorId 2001, Trading 518) carries no wait: the Developer
+    # Analytics API's ``reset`` gives it; without an answer from it, the daily limits reset at
+    # midnight in this time zone (eBay's day is Pacific time) (uncertain).
+    quota_reset_timezone: str = "America/Los_Angeles"
+    throttle_wait_s: float = 60.0               # platform s; a 429 while calls remain (short-term limit)
 
     def __post_init__(self) -> None:
         from crossdock.mapping.marketplaces import find_ebay_marketplace
+
+        object.__setattr__(self, "refresh_token_expires_at", _as_utc(self.refresh_token_expires_at,
+                                                                     channel=self.channel))
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(self.quota_reset_timezone)
+        except (ValueError, LookupError) as exc:
+            raise ConfigError("XD-CFG-003", channel=self.channel,
+                              detail=f"quota_reset_timezone {self.quota_reset_timezone!r} is not a time zone") from exc
 
         market = find_ebay_marketplace(self.marketplace_id)
         if market is None and (self.currency is None or self.site_id is None):
@@ -98,3 +119,17 @@ class EbaySettings:
         }
         values.update(overrides)
         return cls(**values)
+
+
+def _as_utc(value: Any, *, channel: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, dt.datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return parse_iso(str(value))
+    except ValueError as exc:
+        raise ConfigError("XD-CFG-003", channel=channel,
+                          detail=f"refresh_token_expires_at: not a date: {value!r}") from exc

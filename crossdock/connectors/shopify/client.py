@@ -17,7 +17,8 @@ respx); the sandbox is reached by ``settings.shop_url``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -29,7 +30,7 @@ from crossdock.connectors.shopify.auth import ShopifyAuth
 from crossdock.connectors.shopify.errors import graphql_error, platform_error, unreadable
 from crossdock.connectors.shopify.mapping import estimate_cost
 from crossdock.connectors.shopify.settings import ShopifySettings
-from crossdock.errors import AuthError
+from crossdock.errors import AuthError, QuotaError
 from crossdock.ratelimit.budget import Priority
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,18 @@ def shopify_cost(resp: httpx.Response) -> Mapping[str, Any] | None:
 
 class ShopifyClient:
     def __init__(self, settings: ShopifySettings, *, store: TokenStore, clock: Clock, budget: Budget | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.clock = clock
         self.budget = budget
         self.http = httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT}, follow_redirects=False)
         self.auth = ShopifyAuth(settings, http=self.http, store=store, clock=clock, budget=budget)
         self.calls = 0
+        self.throttled = 0
         self.last_cost: Mapping[str, Any] | None = None
+        self._bucket: tuple[float, float, float, float] | None = None   # available, rate, size, platform ts
+        self._sleep = sleep
         self._version_warned = False
 
     def close(self) -> None:
@@ -68,8 +73,58 @@ class ShopifyClient:
 
     def graphql(self, request: Mapping[str, Any], *, priority: Priority = Priority.NORMAL,
                 entity: str | None = None) -> dict:
-        """POST one ``{"query", "variables"}`` body; returns ``data`` or raises the crossdock error."""
+        """POST one ``{"query", "variables"}`` body; returns ``data`` or raises the crossdock error.
+
+        Waiting for points is not a failure: before a call the client waits
+        until the shop's bucket (as the last ``throttleStatus`` described it)
+        holds the query's cost, and a THROTTLED answer is retried after the
+        wait it implies, ``max_throttle_retries`` times, each wait at most
+        ``max_throttle_wait_s``. Then XD-QUOTA-001 goes to the caller with
+        ``retry_after_s``. Without this a large order window could never finish
+        under load: every retry of the window would start again at page one.
+        """
         cost = estimate_cost(request["query"], request.get("variables"))
+        throttled = 0
+        while True:
+            self._pace(cost)
+            try:
+                return self._send(request, cost=cost, priority=priority, entity=entity)
+            except QuotaError as exc:
+                wait = exc.retry_after_s if exc.retry_after_s is not None else 1.0
+                if exc.code != "XD-QUOTA-001" or throttled >= self.settings.max_throttle_retries \
+                        or wait > self.settings.max_throttle_wait_s:
+                    if exc.code == "XD-QUOTA-001":
+                        exc.retry_after_s = self.clock.to_real_s(wait)    # the caller waits in real seconds
+                    raise
+                throttled += 1
+                self.throttled += 1
+                log.info("%s: Shopify throttled a %s-point query; retrying in %.2f s (platform time)",
+                         self.settings.channel, cost, wait)
+                self._sleep(self.clock.to_real_s(wait))
+
+    def _pace(self, cost: float) -> None:
+        if self._bucket is None:
+            return
+        available, rate, size, at = self._bucket
+        if rate <= 0:
+            return
+        now = self.clock.timestamp()
+        est = min(size, available + max(0.0, now - at) * rate)
+        if est >= cost:
+            return
+        wait = min((cost - est) / rate, self.settings.max_throttle_wait_s)
+        log.debug("%s: waiting %.2f s for %s points (about %.0f available)", self.settings.channel, wait, cost, est)
+        self._sleep(self.clock.to_real_s(wait))
+
+    def _remember_bucket(self, cost: Mapping[str, Any] | None) -> None:
+        status = (cost or {}).get("throttleStatus") or {}
+        try:
+            self._bucket = (float(status["currentlyAvailable"]), float(status["restoreRate"]),
+                            float(status["maximumAvailable"]), self.clock.timestamp())
+        except (KeyError, TypeError, ValueError):
+            pass
+
+    def _send(self, request: Mapping[str, Any], *, cost: float, priority: Priority, entity: str | None) -> dict:
         for attempt in (1, 2):
             token = self.auth.access_token()
             ctx = CallContext(platform="shopify", account=self.settings.shop, channel=self.settings.channel,
@@ -92,6 +147,7 @@ class ShopifyClient:
             if not isinstance(payload, Mapping):
                 raise unreadable(ctx, "GraphQL body is not a JSON object")
             self.last_cost = (payload.get("extensions") or {}).get("cost")
+            self._remember_bucket(self.last_cost)
             err = graphql_error(payload, ctx)
             if err is not None:
                 raise err

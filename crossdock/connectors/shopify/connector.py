@@ -9,6 +9,8 @@ How each operation uses the platform:
   ``safety_lag_s``: Shopify's search index trails writes by a few seconds, so
   the window must end at least that long before the platform's "now" (the
   caller owns the cursor; :meth:`window_end` gives the latest allowed end).
+  Without the ``read_all_orders`` scope Shopify shows only orders created in
+  the last 60 days, whatever the window.
 * **stock** — ``inventorySetQuantities`` (name "available"), at most 250
   quantities a call, with an ``@idempotent`` key. With
   ``StockUpdate.expected_current`` set, the quantity is compare-and-set
@@ -46,8 +48,9 @@ import datetime as dt
 import logging
 import math
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import httpx
 
@@ -59,7 +62,7 @@ from crossdock.connectors.shopify import queries
 from crossdock.connectors.shopify.client import ShopifyClient
 from crossdock.connectors.shopify.errors import user_error_code
 from crossdock.connectors.shopify.settings import ShopifySettings
-from crossdock.errors import MappingError, PlatformError, ShippingError
+from crossdock.errors import MappingError, OrderError, PlatformError, ShippingError
 from crossdock.models import (
     ItemResult,
     ListedOffer,
@@ -89,12 +92,12 @@ class ShopifyConnector:
 
     def __init__(self, settings: ShopifySettings, *, token_store: TokenStore, clock: Clock,
                  budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
-                 client: ShopifyClient | None = None) -> None:
+                 client: ShopifyClient | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.channel = settings.channel
         self.clock = clock
         self.client = client or ShopifyClient(settings, store=token_store, clock=clock, budget=budget,
-                                              transport=transport)
+                                              transport=transport, sleep=sleep)
         self._refs: dict[str, tuple[m.VariantRef, float]] = {}
         self._lock = threading.Lock()
         self._location_id = settings.location_id
@@ -173,8 +176,10 @@ class ShopifyConnector:
     def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> list[Order]:
         limit = self.window_end()
         if updated_before > limit + dt.timedelta(seconds=1):
-            raise ValueError(f"updated_before {updated_before.isoformat()} is later than now - safety_lag_s "
-                             f"({limit.isoformat()}): Shopify's search index may not show those orders yet")
+            too_new = (updated_before - limit).total_seconds()
+            raise OrderError("XD-ORD-001", channel=self.channel, retry_after_s=self.clock.to_real_s(too_new),
+                             detail=f"updated_before {updated_before.isoformat()} is later than now - safety_lag_s "
+                                    f"({limit.isoformat()}): Shopify's search index may not show those orders yet")
         if updated_after >= updated_before:
             return []
         seen: dict[str, Order] = {}
@@ -213,6 +218,8 @@ class ShopifyConnector:
 
     # --- stock ------------------------------------------------------------------------------
     def stock_calls_needed(self, n_updates: int) -> int:
+        """inventorySetQuantities calls (250 quantities each); SKUs not yet in the
+        cache cost one productVariants query per ``sku_batch_size`` on top."""
         return math.ceil(max(0, n_updates) / self.settings.stock_batch_size)
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:

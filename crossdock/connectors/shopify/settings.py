@@ -38,6 +38,8 @@ class ShopifySettings:
     sku_batch_size: int = 50                    # SKUs resolved per productVariants query
     price_mutations_per_request: int = 20       # productVariantsBulkUpdate calls aliased in one request
     sku_cache_ttl_s: float = 3600.0             # platform seconds a SKU -> ids mapping is trusted
+    max_throttle_retries: int = 3               # THROTTLED answers waited out before XD-QUOTA-001
+    max_throttle_wait_s: float = 60.0           # platform seconds; a longer wait goes back to the caller
     inventory_reason: str = "correction"
     reference_document_uri: str = "gid://crossdock/SyncJob/stock"
     notify_customer: bool = True
@@ -49,6 +51,8 @@ class ShopifySettings:
             if not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
                 raise ConfigError("XD-CFG-003", channel=self.channel,
                                   detail=f"{name} must be an integer from 1 to {MAX_PAGE}, not {value!r}")
+        if self.max_throttle_retries < 0 or self.max_throttle_wait_s < 0:
+            raise ConfigError("XD-CFG-003", channel=self.channel, detail="throttle retries and wait must be >= 0")
         if not 1 <= self.price_mutations_per_request <= 100:
             raise ConfigError("XD-CFG-003", channel=self.channel,
                               detail="price_mutations_per_request must be from 1 to 100 (10 points each)")

@@ -28,6 +28,11 @@ NS = "urn:ebay:apis:eBLBaseComponents"
 @pytest.fixture
 def api():
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        # a call-limit answer makes the client ask Developer Analytics for the reset; by
+        # default it knows nothing (tests of the wait itself answer with rate limits)
+        router.get("/developer/analytics/v1_beta/user_rate_limit/").mock(return_value=httpx.Response(
+            404, json={"errors": [{"errorId": 90001, "domain": "API_ANALYTICS", "category": "REQUEST",
+                                   "message": "No rate limits found for the given api_context and api_name."}]}))
         yield router
 
 

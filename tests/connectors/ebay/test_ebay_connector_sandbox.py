@@ -179,6 +179,8 @@ def test_html_503_storm_loses_no_order_and_imports_each_once(seller, sb):
     cursor = conn.clock.now() - dt.timedelta(seconds=1)
     placed: list[str] = []
     imported: collections.Counter = collections.Counter()
+    updated: collections.Counter = collections.Counter()
+    stored: dict = {}
     failures = 0
     sb.faults.add(Fault(kind="html_503", platform="ebay", operation="getOrders", probability=0.25))
     # The engine's loop: import windows (cursor − overlap .. now − lag); a failed window is
@@ -199,12 +201,20 @@ def test_html_503_storm_loses_no_order_and_imports_each_once(seller, sb):
                 failures += 1
         else:
             pytest.fail("window never completed")
-        for order in window:
-            if order.platform_order_id not in imported:
+        ids = [o.platform_order_id for o in window]
+        assert len(ids) == len(set(ids))                 # each order once within a window
+        for order in window:                            # the engine's upsert by order id
+            prev = stored.get(order.platform_order_id)
+            if prev is None:
                 imported[order.platform_order_id] += 1
+            elif order.updated_at > prev.updated_at:
+                updated[order.platform_order_id] += 1
+            stored[order.platform_order_id] = order
         cursor = end
     assert failures > 0
     assert set(imported) == set(placed) and set(imported.values()) == {1}
+    # the overlap reads orders again, but only the cancelled one comes back changed
+    assert set(updated) == {placed[0]} and stored[placed[0]].status.value == "cancelled"
 
 
 def test_throttling_is_a_quota_error(seller, sb):

@@ -51,12 +51,15 @@ class Importer:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.inserts: dict[str, int] = {}
+        self.updates: dict[str, int] = {}      # re-read with a newer updated_at (a real change)
         self.failures: list[str] = []
 
     def upsert(self, order: Order) -> None:
         prev = self.orders.get(order.platform_order_id)
         if prev is None:
             self.inserts[order.platform_order_id] = self.inserts.get(order.platform_order_id, 0) + 1
+        elif order.updated_at > prev.updated_at:
+            self.updates[order.platform_order_id] = self.updates.get(order.platform_order_id, 0) + 1
         if prev is None or order.updated_at >= prev.updated_at:
             self.orders[order.platform_order_id] = order
 
@@ -76,6 +79,8 @@ def import_until(conn: ShopifyConnector, importer: Importer, *, cursor: dt.datet
             importer.failures.append(exc.code)
             time.sleep(0.01)
             continue
+        ids = [o.platform_order_id for o in orders]
+        assert len(ids) == len(set(ids)), "an order came twice in one window"
         for o in orders:
             importer.upsert(o)
         cursor = end

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from crossdock.connectors.base import Connector
-from crossdock.errors import AuthError, MappingError
+from crossdock.errors import AuthError, MappingError, OrderError
 from crossdock.models import (
     Money,
     OrderStatus,
@@ -54,8 +54,9 @@ def test_import_orders_in_windows_each_once_with_lines(env):
     # pages: 24 orders at 10 a page, plus one page for the big order's remaining lines
     assert len(env.requests(operation="graphql")) >= 4
     # a window that ends too close to "now" is refused: the search index trails writes
-    with pytest.raises(ValueError):
+    with pytest.raises(OrderError) as e:
         env.conn.fetch_orders(updated_after=start, updated_before=env.clock.now())
+    assert e.value.code == "XD-ORD-001" and e.value.retry_after_s > 0
 
 
 def test_late_payment_and_cancellation_show_up_in_later_windows(env):
@@ -218,6 +219,7 @@ def test_503_storm_loses_no_order_and_imports_each_once(env):
     env.sb.faults.clear()
     assert set(importer.orders) == ids
     assert all(n == 1 for n in importer.inserts.values())
+    assert importer.updates == {}              # retried windows re-read nothing as changed
     assert "XD-NET-003" in importer.failures
     assert sum(len(o.lines) for o in importer.orders.values()) == 35
 
@@ -236,6 +238,7 @@ def test_throttle_storm_with_the_quota_budget(env):
         importer = Importer()
         import_until(budgeted.conn, importer, cursor=start, until=budgeted.conn.window_end())
         assert set(importer.orders) == ids and all(n == 1 for n in importer.inserts.values())
-        assert "XD-QUOTA-001" in importer.failures
+        stats = budgeted.sb.stats.as_dict()["shopify"]["crossdock-eu"]["graphql"]
+        assert stats["throttled"] > 0 and budgeted.conn.client.throttled > 0
     finally:
         budgeted.close()

@@ -55,10 +55,15 @@ def store():
 
 
 @pytest.fixture
-def conn(store, budget):
+def slept():
+    return []
+
+
+@pytest.fixture
+def conn(store, budget, slept):
     settings = ShopifySettings(channel="shopify:crossdock-eu", shop="crossdock-eu", client_id="cid",
                                client_secret="secret", location_id=LOCATION)
-    c = ShopifyConnector(settings, token_store=store, clock=Clock(), budget=budget)
+    c = ShopifyConnector(settings, token_store=store, clock=Clock(), budget=budget, sleep=slept.append)
     yield c
     c.close()
 
@@ -110,15 +115,29 @@ def test_refresh_failures(conn, store, status, body, code):
 
 
 @respx.mock
-def test_throttled_is_xd_quota_001_with_the_wait_and_the_budget_hears_it(conn, budget):
-    respx.post(GRAPHQL).mock(return_value=json_response(fixture("throttled.json")))
+def test_throttled_is_waited_out_then_xd_quota_001_and_the_budget_hears_it(conn, budget, slept):
+    route = respx.post(GRAPHQL).mock(return_value=json_response(fixture("throttled.json")))
     with pytest.raises(QuotaError) as e:
         conn.read_listings(["MUG-BLUE"])
     assert e.value.code == "XD-QUOTA-001" and e.value.retry_after_s == 4.0     # (702 - 302) / 100
-    (resp,) = budget.responses
+    assert route.call_count == 1 + 3 and slept == [4.0, 4.0, 4.0]             # max_throttle_retries = 3
+    resp = budget.responses[0]
     assert resp["shopify_cost"]["actualQueryCost"] is None
     assert resp["shopify_cost"]["throttleStatus"]["currentlyAvailable"] == 302
-    assert budget.acquired == [("graphql", 2 + 2 * 5)]          # first = 2 × one SKU, 5 points a variant
+    assert budget.acquired[0] == ("graphql", 2 + 2 * 5)       # first = 2 × one SKU, 5 points a variant
+
+
+@respx.mock
+def test_one_throttle_is_retried_and_the_next_call_is_paced(conn, slept):
+    low = fixture("variants.json")
+    low["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] = 5
+    route = respx.post(GRAPHQL).mock(side_effect=[json_response(fixture("throttled.json")), json_response(low),
+                                                  json_response(fixture("variants.json"))])
+    assert [o.sku for o in conn.read_listings(["MUG-BLUE"])] == ["MUG-BLUE"]
+    assert slept == [4.0] and route.call_count == 2
+    conn.read_listings(["TEE-L"])
+    # 5 points left, 12 needed, 100 restored a second: about 0.07 s, less the time already passed
+    assert len(slept) == 2 and 0.0 < slept[1] <= 0.07
 
 
 @respx.mock
