@@ -456,6 +456,12 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "A consistency check found data that contradicts itself (e.g. reserved more than on hand).",
       ("a manual database edit", "a bug"),
       "Keep the database as is, take a backup, and report the check output.", "crossdock db check"),
+    E("XD-DATA-007", "Backup could not be made",
+      "crossdock could not write a backup of the database; no new backup exists.",
+      ("pg_dump is not installed or not on PATH (PostgreSQL)", "the backup folder is not writable or full",
+       "pg_dump's version is older than the server's"),
+      "Install the PostgreSQL client tools matching the server (pg_dump), or pick a writable folder "
+      "with --to, then back up again.", "crossdock db backup --to PATH"),
     # ---------------------------------------------------------------- SYNC
     E("XD-SYNC-001", "Job failed after retries",
       "A sync job used up its retries. It stays in the failed list and can be replayed.",
