@@ -357,7 +357,9 @@ def _mount_optional(module: str, name: str) -> None:
 
 for _module, _name in (("crossdock.sandbox.cli", "sandbox"), ("crossdock.ratelimit.cli", "quota"),
                        ("crossdock.inspect", "inspect"), ("crossdock.workers", "worker"),
-                       ("crossdock.warehouse.cli", "warehouse-cli")):
+                       ("crossdock.warehouse.cli", "warehouse-cli"),
+                       ("crossdock.ops_cli", "ops"),
+                       ("crossdock.sync_engine.cli", "sync-cli")):
     _mount_optional(_module, _name)
 
 

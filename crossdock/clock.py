@@ -29,6 +29,10 @@ class Clock:
     def describe(self) -> dict:
         return {"time_scale": self.time_scale, "origin_real": None, "origin_platform": None}
 
+    def to_real(self, platform_time: dt.datetime) -> dt.datetime:
+        """The real (wall-clock) moment of a platform timestamp."""
+        return platform_time
+
 
 @dataclass
 class ScaledClock(Clock):
@@ -56,6 +60,10 @@ class ScaledClock(Clock):
     def describe(self) -> dict:
         return {"time_scale": self.time_scale, "origin_real": self.origin_real,
                 "origin_platform": self.origin_platform}
+
+    def to_real(self, platform_time: dt.datetime) -> dt.datetime:
+        real = self.origin_real + (platform_time.timestamp() - self.origin_platform) / self.time_scale
+        return dt.datetime.fromtimestamp(real, dt.timezone.utc)
 
     @classmethod
     def from_description(cls, d: dict) -> Clock:

@@ -54,6 +54,8 @@ class ChannelConfig:
     price: dict[str, Any] = field(default_factory=dict)       # markup, rounding, floor, ceiling
     options: dict[str, Any] = field(default_factory=dict)     # platform-specific extras
     handling_time_h: int = 48
+    safety_lag_s: float | None = None       # order import: how far behind now a window ends
+    overlap_s: float | None = None          # order import: how far back the next window starts
 
 
 @dataclass
@@ -178,7 +180,8 @@ def load(path: str | os.PathLike | None = None, *, env: dict[str, str] | None = 
 
 _KNOWN_TOP = {"database", "broker", "ratelimit", "channels", "warehouses", "rules", "sync", "labels", "sandbox"}
 _KNOWN_CHANNEL = {"platform", "account", "currency", "marketplace", "country", "base_url", "auth_url", "urls",
-                  "client_id", "intervals_s", "stock", "price", "options", "handling_time_h"} | SECRET_KEYS
+                  "client_id", "intervals_s", "stock", "price", "options", "handling_time_h",
+                  "safety_lag_s", "overlap_s"} | SECRET_KEYS
 
 
 def parse(raw: dict[str, Any], *, file: str = "<config>", base_dir: Path | None = None) -> Config:
@@ -271,7 +274,15 @@ def _channel(name: str, r: _Reader) -> ChannelConfig:
         refresh_token=r.secret("refresh_token"), secrets=secrets, intervals_s=intervals,
         stock=r.get("stock", dict, {}), price=r.get("price", dict, {}), options=r.get("options", dict, {}),
         handling_time_h=r.get("handling_time_h", int, 48),
+        safety_lag_s=_non_negative(r, "safety_lag_s"), overlap_s=_non_negative(r, "overlap_s"),
     )
+
+
+def _non_negative(r: _Reader, key: str) -> float | None:
+    value = r.get(key, float)
+    if value is not None and value < 0:
+        raise ConfigError("XD-CFG-003", detail=f"{r.loc(key)} must be >= 0")
+    return value
 
 
 def check(cfg: Config) -> list[str]:

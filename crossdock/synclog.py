@@ -43,6 +43,14 @@ def correlation_id() -> str | None:
     return _correlation.get()
 
 
+def order_correlation(channel: str, platform_order_id: str) -> str:
+    """The stable correlation id of one order's chain (import → reservation →
+    label → confirmation → tracking), the same in every process."""
+    import hashlib
+
+    return "o" + hashlib.sha256(f"order:{channel}:{platform_order_id}".encode()).hexdigest()[:15]
+
+
 @contextlib.contextmanager
 def correlation(cid: str | None = None) -> Iterator[str]:
     cid = cid or _correlation.get() or new_correlation_id()

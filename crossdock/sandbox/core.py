@@ -240,6 +240,7 @@ class Market:
         self.cancelled: dict[tuple[str, str], int] = collections.Counter()
         self.listed_history: dict[tuple[str, str], list[tuple[float, int]]] = collections.defaultdict(list)
         self.sales: list[dict] = []   # every sale: {channel, sku, qty, at, order_id}
+        self.cancels: list[dict] = []  # every cancellation: {channel, sku, qty, at}
 
     def seed_item(self, item: CatalogueItem) -> None:
         with self.lock:
@@ -260,6 +261,7 @@ class Market:
     def record_cancel(self, channel: str, sku: str, qty: int) -> None:
         with self.lock:
             self.cancelled[(channel, sku)] += qty
+            self.cancels.append({"channel": channel, "sku": sku, "qty": qty, "at": self.clock.timestamp()})
 
     def net_sold(self, sku: str) -> int:
         with self.lock:

@@ -63,12 +63,13 @@ def now_or(now: dt.datetime | None) -> dt.datetime:
 def event_row(*, operation: str, outcome: str, at: dt.datetime, channel: str | None = None,
               entity_type: str | None = None, entity: str | None = None, code: str | None = None,
               message: str | None = None, details: dict[str, Any] | None = None,
-              attempt: int = 1, duration_ms: int | None = None) -> dict[str, Any]:
+              attempt: int = 1, duration_ms: int | None = None,
+              correlation: str | None = None) -> dict[str, Any]:
     """One ``sync_events`` row as a dict for a Core bulk insert. Callers only
     put identifiers and counts in ``message``/``details`` (never secrets)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-    return {"at": at, "correlation_id": correlation_id(), "channel": channel, "entity_type": entity_type,
+    return {"at": at, "correlation_id": correlation or correlation_id(), "channel": channel, "entity_type": entity_type,
             "entity": entity, "operation": operation, "outcome": outcome, "code": code, "message": message,
             "attempt": attempt, "duration_ms": duration_ms, "details": details}
 

@@ -144,13 +144,30 @@ def _urgent_due(session: Session, channel: str, at: dt.datetime) -> bool:
                              t.c.available_at <= at).limit(1)).first() is not None
 
 
+_window_s = DEFAULT_WINDOW_S
+
+
+def set_window_s(seconds: float) -> None:
+    """The coalescing window (real seconds) for this process: the engine sets it
+    from configuration; against a sandbox running K times faster it is scaled."""
+    global _window_s
+    if seconds <= 0:
+        raise ValueError("coalescing window must be positive")
+    _window_s = float(seconds)
+
+
+def window_s_now() -> float:
+    return _window_s
+
+
 def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mapping[str, int] | None = None,
-               window_s: float = DEFAULT_WINDOW_S, now: dt.datetime | None = None) -> MarkResult:
+               window_s: float | None = None, now: dt.datetime | None = None) -> MarkResult:
     """Mark ``skus`` dirty on every channel listing them, in the caller's
     transaction. Call it ONCE per transaction with all changed SKUs (rows are
     locked in (channel, SKU) order). ``available`` (SKU → available to sell
     after the change) saves a query when the caller already knows it."""
     at = now_or(now)
+    window_s = _window_s if window_s is None else window_s
     wanted = sorted({skus} if isinstance(skus, str) else set(skus))
     if not wanted:
         return MarkResult(0, (), (), ())
@@ -285,13 +302,14 @@ def record_stock_pushed(session: Session, channel: str, updates: Iterable[StockU
     return len(params)
 
 
-def sweep(session: Session, *, window_s: float = DEFAULT_WINDOW_S, now: dt.datetime | None = None) -> list[str]:
+def sweep(session: Session, *, window_s: float | None = None, now: dt.datetime | None = None) -> list[str]:
     """Enqueue a window entry for every channel with unclaimed dirty rows
     (idempotent: one entry per channel and window). Run it from a schedule."""
     at = now_or(now)
     channels = sorted(session.execute(
         select(DIRTY.c.channel).where(or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at))
         .distinct()).scalars())
+    window_s = _window_s if window_s is None else window_s
     return [c for c in channels if _enqueue_window(session, c, at, window_s)]
 
 

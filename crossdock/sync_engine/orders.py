@@ -42,6 +42,7 @@ from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from crossdock.synclog import order_correlation
 from crossdock.db.models import Order as OrderRow, OrderLine as LineRow
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Address, Order, OrderStatus
@@ -336,10 +337,12 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                         message += "; reserved " + ", ".join(f"{x.sku} x{x.quantity} @ {x.warehouse}"
                                                              for x in held)
             rows.append(event_row(operation="order.import", outcome="ok", at=at, channel=channel,
-                                  entity_type="order", entity=pid, details=details, message=message))
+                                  entity_type="order", entity=pid, details=details, message=message,
+                                  correlation=order_correlation(channel, pid)))
         for oid, pid, old, new in changed:
             rows.append(event_row(operation="order.status", outcome="ok", at=at, channel=channel,
                                   entity_type="order", entity=pid, message=f"{old} → {new}",
+                                  correlation=order_correlation(channel, pid),
                                   details={"order_id": oid, "platform_status": latest[pid].platform_status,
                                            "from": old, "to": new}))
         if new_ids or updates:

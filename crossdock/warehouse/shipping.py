@@ -38,7 +38,6 @@ confirmation → tracking as one chain.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -274,8 +273,10 @@ def find_order(session: Session, ref: str | int) -> Order:
 
 
 def derived_correlation_id(channel: str, platform_order_id: str) -> str:
-    """A stable correlation id for an order that has none in the log yet."""
-    return "o" + hashlib.sha256(f"order:{channel}:{platform_order_id}".encode()).hexdigest()[:15]
+    """A stable correlation id for an order (the one its import used)."""
+    from crossdock.synclog import order_correlation
+
+    return order_correlation(channel, platform_order_id)
 
 
 def order_correlation_id(session: Session, order: Order) -> str:

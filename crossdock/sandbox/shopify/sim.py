@@ -32,6 +32,9 @@ new access token or the new refresh token), so a lost refresh response can be
 recovered; after that the old one answers 400 ``invalid_grant``. Set
 ``refresh_grace=False`` for strict one-time refresh tokens.
 
+Orders: the sandbox app has no ``read_all_orders`` scope, so ``orders`` shows
+the last 60 days (by creation), as Shopify does.
+
 Webhooks: subscriptions are made with the GraphQL mutation
 ``webhookSubscriptionCreate`` (or :meth:`ShopifySim.subscribe` from Python);
 see :mod:`crossdock.sandbox.shopify.webhooks` for delivery.

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from crossdock.sandbox.shopify.sim import ShopifySim
 
 MAX_INPUT_ARRAY = 250
+ALL_ORDERS_HORIZON_S = 60 * 86400
 WEBHOOK_TOPICS = {"ORDERS_CREATE": "orders/create", "ORDERS_UPDATED": "orders/updated", "ORDERS_PAID": "orders/paid",
                   "ORDERS_CANCELLED": "orders/cancelled", "ORDERS_FULFILLED": "orders/fulfilled",
                   "ORDERS_PARTIALLY_FULFILLED": "orders/partially_fulfilled", "ORDERS_DELETE": "orders/delete",
@@ -610,7 +611,9 @@ class Root:
     def orders(self, info, sortKey: str = "PROCESSED_AT", query: str | None = None, savedSearchId: str | None = None,
                **page) -> dict:
         ctx = self._ctx
-        orders: Iterable[OrderRec] = ctx.shop.orders.values()
+        # Without the read_all_orders scope an app sees the last 60 days only (the sandbox app lacks it).
+        horizon = ctx.now - ALL_ORDERS_HORIZON_S
+        orders: Iterable[OrderRec] = [o for o in ctx.shop.orders.values() if o.created_at >= horizon]
         if query:
             # The search index trails writes: a brand-new order is not searchable yet.
             lag = ctx.sim.search_index_lag_s
@@ -957,7 +960,7 @@ class Root:
     def webhookSubscriptionCreate(self, info, topic: str, webhookSubscription: dict) -> dict:
         ctx, shop = self._ctx, self._ctx.shop
         uri = (webhookSubscription.get("uri") or "").strip()
-        path = ["webhookSubscription", "callbackUrl"]
+        path = ["webhookSubscription", "uri"]
         if not (uri.startswith("http://") or uri.startswith("https://")):
             return {"webhookSubscription": None, "userErrors": [{"field": path, "message": "Address is invalid"}]}
         if any(w.topic == topic and w.uri == uri for w in shop.subscriptions.values()):

@@ -206,3 +206,11 @@ def test_fault_formats(box):
     box.sb.faults.add(Fault(kind="html_503", platform="shopify", operation="graphql", count=1))
     r = box.gql("{ shop { name } }")
     assert r.status_code == 503 and "text/html" in r.headers["content-type"]
+
+
+def test_orders_older_than_60_days_are_hidden_without_read_all_orders(box):
+    old = box.sim.place_order(CHANNEL, [("MUG-BLUE", 1)], buyer_country="DE")
+    new = box.sim.place_order(CHANNEL, [("MUG-BLUE", 1)], buyer_country="DE")
+    box.sim.shops["crossdock-eu"].orders[int(old)].created_at -= 61 * 86400
+    ids = [e["node"]["id"] for e in box.data(ORDERS_Q, {"first": 10})["orders"]["edges"]]
+    assert ids == [f"gid://shopify/Order/{new}"]

@@ -5,7 +5,9 @@ the schema.
    ``<repo>/../shared/specs/shopify/`` (SDL ``*.graphql``/``*.graphqls`` or an
    introspection ``*.json``), every type, field, argument, input field and enum
    value the sandbox serves must exist there with the same type. Skipped, with
-   the reason, when the file is absent (FACTS.md ships no Shopify spec).
+   the reason, when the file is absent (FACTS.md ships no Shopify spec);
+   ``CROSSDOCK_SHOPIFY_SPECS`` names another folder. Recorded sandbox answers
+   and the fixtures are then also checked against Shopify's schema.
 2. Every recorded payload in ``tests/fixtures/shopify/`` must be a possible
    answer to the connector's query under the sandbox schema: it is executed
    with the payload as the data source and must come back unchanged (so enum
@@ -15,6 +17,7 @@ the schema.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -33,7 +36,7 @@ from crossdock.connectors.shopify import queries
 from crossdock.sandbox.shopify import schema as sdl
 
 ROOT = Path(__file__).resolve().parents[3]
-SPECS = ROOT.parent / "shared" / "specs" / "shopify"
+SPECS = Path(os.environ.get("CROSSDOCK_SHOPIFY_SPECS") or ROOT.parent / "shared" / "specs" / "shopify")
 FIXTURES = ROOT / "tests" / "fixtures" / "shopify"
 
 
@@ -123,3 +126,38 @@ def test_recorded_error_bodies_match_the_sandbox_format(box, name, code):
     assert set(live["errors"][0]["extensions"]) == set(recorded["errors"][0]["extensions"])
     assert live["errors"][0]["message"] == recorded["errors"][0]["message"]
     assert set(live["extensions"]["cost"]) == set(recorded["extensions"]["cost"])
+
+
+def _validate(schema, document: str, variables: dict, data: dict) -> None:
+    result = execute(schema, parse(document), root_value=data, variable_values=variables,
+                     field_resolver=_by_response_key)
+    assert result.errors is None, result.errors
+    assert result.data == data
+
+
+def test_recorded_sandbox_responses_conform_to_shopifys_schema(box):
+    """Live sandbox answers to the connector's queries, checked against Shopify's own schema."""
+    official = _official()
+    from tests.sandbox.shopify.shopify_box import CHANNEL
+
+    oid = box.sim.place_order(CHANNEL, [("MUG-BLUE", 2), ("TEE-L", 1)], buyer_country="CH")
+    box.wait_sandbox_s(box.sim.search_index_lag_s + 1)
+    cases = [
+        (queries.ORDERS, {"first": 10, "lines": 5, "after": None,
+                          "query": "updated_at:>='2000-01-01T00:00:00Z'"}),
+        (queries.ORDER_LINES, {"id": f"gid://shopify/Order/{oid}", "first": 50}),
+        (queries.VARIANTS_BY_SKU, {"first": 10, "query": "sku:MUG-BLUE", "location": box.shop["location_id"]}),
+        (queries.FULFILLMENT_ORDERS, {"id": f"gid://shopify/Order/{oid}"}),
+        (queries.LOCATIONS, {}),
+    ]
+    for document, variables in cases:
+        body = box.gql(document, variables).json()
+        assert "errors" not in body, body
+        _validate(official, document, variables, body["data"])
+
+
+@pytest.mark.parametrize("name,document,variables", CASES, ids=[c[0] for c in CASES])
+def test_recorded_fixtures_conform_to_shopifys_schema(name, document, variables):
+    official = _official()
+    payload = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    _validate(official, document, variables, payload["data"])

@@ -59,7 +59,7 @@ def test_subscriptions_and_signed_deliveries(box, receiver):
 
 def test_webhook_subscription_delete_and_bad_uri(box, receiver):
     body = box.data(SUBSCRIBE, {"topic": "ORDERS_CREATE", "uri": "ftp://nope"})["webhookSubscriptionCreate"]
-    assert body["userErrors"] == [{"field": ["webhookSubscription", "callbackUrl"], "message": "Address is invalid"}]
+    assert body["userErrors"] == [{"field": ["webhookSubscription", "uri"], "message": "Address is invalid"}]
     sid = box.sim.subscribe("crossdock-eu", "orders/create", receiver.url)
     d = box.data('mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { message } } }',
                  {"id": sid})["webhookSubscriptionDelete"]

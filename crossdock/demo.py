@@ -1,0 +1,449 @@
+"""``crossdock demo``: the whole engine on the embedded default.
+
+A SQLite file in a demo folder, the Dramatiq stub broker with in-process
+worker threads, and the in-process marketplace sandbox: four channels (Amazon
+US and DE, eBay UK, Shopify in EUR), a catalogue with stock in two
+warehouses, scripted buyers on every channel at once for M sandbox minutes,
+and the engine keeping every channel right. It ends with a summary built from
+the sandbox's own record (what buyers bought, what each channel showed when)
+and the database — never from the engine's opinion of itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+
+from crossdock import config as config_mod
+from crossdock import synclog
+from crossdock.db.engine import Database
+from crossdock.db.migrate import upgrade
+from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
+
+CHANNELS = ("amazon-us", "amazon-de", "ebay-uk", "shopify-eu")
+# Share of available stock each channel may list: the shares add up to 1, so the
+# channels together never show more than there is.
+SHARES = {"amazon-us": "0.3", "amazon-de": "0.2", "ebay-uk": "0.25", "shopify-eu": "0.25"}
+BUYER_COUNTRIES = {"amazon-us": ("US", "US", "CA"), "amazon-de": ("DE", "DE", "FR", "AT"),
+                   "ebay-uk": ("GB", "GB", "IE", "DE"), "shopify-eu": ("DE", "FR", "NL", "IT")}
+# Order import intervals in platform seconds: Amazon's getOrders restores one
+# token a minute (FACTS.md), eBay and Shopify allow frequent polling.
+INTERVALS = {"amazon-us": 60, "amazon-de": 60, "ebay-uk": 10, "shopify-eu": 5}
+
+
+@dataclass
+class DemoOptions:
+    skus: int = 40
+    minutes: float = 30.0
+    time_scale: float = 30.0
+    seed: int = 7
+    folder: Path = Path("crossdock-demo")
+    orders_per_min: float = 1.5          # per channel, sandbox minutes
+    threads: int = 4
+
+
+def _sandbox_channels(desc: dict) -> dict[str, str]:
+    amz = desc["amazon"]["accounts"][0]
+    seller = amz["seller_id"]
+    ebay = desc["ebay"]["accounts"][0]
+    shop = desc["shopify"]["shops"][0]["shop"]
+    return {"amazon-us": f"amazon:{seller}:ATVPDKIKX0DER", "amazon-de": f"amazon:{seller}:A1PA6795UKMFR9",
+            "ebay-uk": ebay.get("channel") or f"ebay:{ebay['username']}:{ebay['marketplace_id']}",
+            "shopify-eu": f"shopify:{shop}"}
+
+
+def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str]) -> Path:
+    amz = desc["amazon"]["accounts"][0]
+    ebay = desc["ebay"]["accounts"][0]
+    shop = desc["shopify"]["shops"][0]
+    env.update({"XD_DEMO_AMAZON_SECRET": amz["client_secret"], "XD_DEMO_AMAZON_REFRESH": amz["refresh_token"],
+                "XD_DEMO_EBAY_SECRET": ebay["client_secret"], "XD_DEMO_EBAY_REFRESH": ebay["refresh_token"],
+                "XD_DEMO_EBAY_TRADING": ebay.get("trading_token") or "",
+                "XD_DEMO_SHOPIFY_SECRET": shop["client_secret"], "XD_DEMO_SHOPIFY_REFRESH": shop["refresh_token"]})
+    clock = desc["clock"]
+    lines = [
+        "# Written by `crossdock demo`: the embedded default against the in-process sandbox.",
+        "# Secrets are environment references (set only inside the demo process).",
+        "[database]", 'url = "sqlite:///crossdock.sqlite"', "",
+        "[broker]", 'url = "stub://"', "",
+        "[ratelimit]", 'url = "sql://"', f"time_scale = {opts.time_scale}", "",
+        "[sync]", "coalesce_window_s = 3", "stock_sweep_s = 30", "initial_lookback_s = 600",
+        "auto_ship = true", "auto_ship_s = 120", "tracking_s = 120", "",
+        "[sandbox.carrier]", f"seed = {opts.seed}", "failure_rate = 0.02", "",
+        "[sandbox.clock]", f"time_scale = {clock['time_scale']}", f"origin_real = {clock['origin_real']}",
+        f"origin_platform = {clock['origin_platform']}", "",
+        "[labels]", 'dir = "labels"', "",
+        "[warehouses.CN]", 'name = "Shenzhen"', 'country = "CN"', 'bins = ["A-01", "A-02", "B-01"]', "",
+        "[warehouses.DE]", 'name = "Leipzig"', 'country = "DE"', 'bins = ["R1-01", "R1-02", "R2-01"]', "",
+    ]
+    amazon_common = [f'account = "{amz["seller_id"]}"', f'client_id = "{amz["client_id"]}"',
+                     'client_secret = {env = "XD_DEMO_AMAZON_SECRET"}',
+                     'refresh_token = {env = "XD_DEMO_AMAZON_REFRESH"}',
+                     f'base_url = "{desc["amazon"]["base_url"]}"', f'auth_url = "{desc["amazon"]["lwa_url"]}"']
+    for name, mp, cur, country in (("amazon-us", "ATVPDKIKX0DER", "USD", "US"),
+                                   ("amazon-de", "A1PA6795UKMFR9", "EUR", "DE")):
+        lines += [f"[channels.{name}]", 'platform = "amazon"', f'marketplace = "{mp}"', f'currency = "{cur}"',
+                  f'country = "{country}"', *amazon_common,
+                  f"intervals_s = {{orders = {INTERVALS[name]}}}", f'stock = {{share = "{SHARES[name]}"}}',
+                  "options = {feed_threshold = 20}", ""]
+    lines += ["[channels.ebay-uk]", 'platform = "ebay"', f'account = "{ebay["username"]}"',
+              f'marketplace = "{ebay["marketplace_id"]}"', 'currency = "GBP"', 'country = "GB"',
+              f'client_id = "{ebay["client_id"]}"', 'client_secret = {env = "XD_DEMO_EBAY_SECRET"}',
+              'refresh_token = {env = "XD_DEMO_EBAY_REFRESH"}', 'trading_token = {env = "XD_DEMO_EBAY_TRADING"}',
+              f'base_url = "{desc["ebay"]["base_url"]}"',
+              f'urls = {{trading_url = "{desc["ebay"]["trading_url"]}", token_url = "{desc["ebay"]["token_url"]}"}}',
+              f'options = {{dev_id = "{ebay.get("dev_id", "")}"}}',
+              f"intervals_s = {{orders = {INTERVALS['ebay-uk']}}}", f'stock = {{share = "{SHARES["ebay-uk"]}"}}', ""]
+    lines += ["[channels.shopify-eu]", 'platform = "shopify"', f'account = "{shop["shop"]}"', 'currency = "EUR"',
+              'country = "DE"', f'client_id = "{shop["client_id"]}"',
+              'client_secret = {env = "XD_DEMO_SHOPIFY_SECRET"}', 'refresh_token = {env = "XD_DEMO_SHOPIFY_REFRESH"}',
+              f'base_url = "{desc["shopify"]["base_url"].rstrip("/")}/shops/{shop["shop"]}"',
+              f'options = {{api_version = "{desc["shopify"]["api_version"]}"}}',
+              f"intervals_s = {{orders = {INTERVALS['shopify-eu']}}}", f'stock = {{share = "{SHARES["shopify-eu"]}"}}',
+              ""]
+    path = folder / "crossdock.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str]) -> dict[str, int]:
+    """Catalogue and stock in crossdock; the same catalogue, physical stock and
+    initial listings in the sandbox."""
+    from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
+    from crossdock.sandbox.core import CatalogueItem
+
+    from crossdock.connectors.tokens import ensure_channels
+
+    ensure_channels(db, cfg.channels.values())
+    rng = random.Random(opts.seed)
+    hs = ["691200", "420292", "610910", "851830", "950300", "392410"]
+    stock: dict[str, int] = {}
+    with db.write() as s:
+        for code, w in cfg.warehouses.items():
+            s.add(Warehouse(code=code, name=w.name, country=w.country))
+        s.flush()
+        for i in range(opts.skus):
+            sku = f"XD-{i + 1:04d}"
+            price = Decimal(rng.choice(["9.99", "14.50", "19.99", "24.00", "39.90"]))
+            s.add(Product(sku=sku, title=f"Demo product {i + 1}", base_price=price, base_currency="EUR",
+                          hs_code=rng.choice(hs), country_of_origin="CN", weight_g=rng.randint(80, 900)))
+        s.flush()
+        for i in range(opts.skus):
+            sku = f"XD-{i + 1:04d}"
+            cn, de = rng.randint(4, 30), rng.randint(0, 20)
+            s.add(StockLevel(sku=sku, warehouse="CN", bin=rng.choice(cfg.warehouses["CN"].bins), on_hand=cn))
+            s.add(StockLevel(sku=sku, warehouse="DE", bin=rng.choice(cfg.warehouses["DE"].bins), on_hand=de))
+            stock[sku] = cn + de
+    for sku, qty in stock.items():
+        sb.market.seed_item(CatalogueItem(sku=sku, title=sku, price=Decimal("19.99"), currency="EUR",
+                                          physical_stock=qty, hs_code="691200", country_of_origin="CN"))
+    ebay = sb.sims["ebay"]
+    legacy = {f"XD-{i + 1:04d}" for i in range(opts.skus) if i % 5 == 4}   # 20% made outside the Inventory API
+    with db.write() as s:
+        for name in CHANNELS:
+            ch = cfg.channel(name)
+            rule = stock_rule_from_config(ch.stock, where=f"channels.{name}.stock")
+            sim = sb.sims[ch.platform]
+            for sku, qty in stock.items():
+                shown = listed_quantity(qty, rule)
+                price = Decimal("19.99") if ch.currency != "JPY" else Decimal("2999")
+                if ch.platform == "ebay" and sku in legacy:
+                    ebay.mark_legacy(sb_channels[name], sku)
+                sim.set_listing(sb_channels[name], sku, shown, price)
+                row = ChannelListing(channel=name, sku=sku, last_pushed_qty=shown, status="active",
+                                     last_pushed_price=price, last_pushed_currency=ch.currency)
+                if ch.platform == "ebay":
+                    ref = ebay.listing_map(sb_channels[name])[sku]
+                    row.kind = ref["kind"]
+                    row.listing_id = ref.get("item_id")
+                    row.offer_id = ref.get("offer_id")
+                s.add(row)
+    return stock
+
+
+def _load_sample_rates(db: Database, today) -> None:
+    """The shipped SAMPLE rates (made up, not market data), dated to the
+    sandbox's today so customs values convert; a real installation loads its
+    own with `crossdock fx load FILE`."""
+    from dataclasses import replace
+
+    from crossdock.mapping.fx import load_rates, sample_rates_path
+    from crossdock.mapping.fx_store import load_into
+
+    latest: dict[tuple[str, str], Any] = {}
+    for rate in load_rates(sample_rates_path()):
+        key = (rate.base, rate.quote)
+        if key not in latest or rate.valid_on > latest[key].valid_on:
+            latest[key] = rate
+    load_into(db.engine, [replace(r, valid_on=today, source="crossdock demo sample (not market data)")
+                          for r in latest.values()])
+
+
+def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
+    """Sandbox seconds from each sale until every other channel shows the new
+    quantity, from the sandbox's own record.
+
+    A sale needs propagating to channel o when the channel rules make less
+    of the stock left after it: floor((stock - units sold so far) x share_o)
+    drops (shares round down, so many sales change nothing for o). The delay
+    is until o's listed quantity is lowered by something other than o's own
+    sales — the engine's push — or is already at or below the new figure.
+    Cancellations give stock back in the same running count.
+    """
+    shares = {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS}
+    with sb.market.lock:
+        events = sorted([dict(e, kind="sale") for e in sb.market.sales]
+                        + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
+        history = {k: list(v) for k, v in sb.market.listed_history.items()}
+        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+    own_sales: dict[tuple[str, str], set[float]] = {}
+    for e in events:
+        own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
+    sold: dict[str, int] = {}
+    delays: list[float] = []
+    by_source: dict[str, list[float]] = {}
+    pending = 0
+    for sale in events:
+        sku = sale["sku"]
+        if sale["kind"] == "cancel":
+            sold[sku] = sold.get(sku, 0) - sale["qty"]
+            continue
+        before = physical.get(sku, 0) - sold.get(sku, 0)
+        sold[sku] = sold.get(sku, 0) + sale["qty"]
+        after = before - sale["qty"]
+        worst = None
+        for other, share in shares.items():
+            if other == sale["channel"]:
+                continue
+            want_before = int(max(0, before) * share)
+            want_after = int(max(0, after) * share)
+            if want_after >= want_before:
+                continue
+            reached = _first_push_down(history.get((other, sku), []), own_sales.get((other, sku), set()),
+                                       sale["at"], want_after)
+            if reached is None:
+                pending += 1
+                continue
+            worst = max(worst or 0.0, reached - sale["at"])
+        if worst is not None:
+            delays.append(worst)
+            by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
+
+    def pct(values: list[float], q: float) -> float | None:
+        if not values:
+            return None
+        values = sorted(values)
+        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+
+    return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "sales_measured": len(delays),
+            "never_reached": pending,
+            "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()}}
+
+
+def _first_push_down(history: list[tuple[float, int]], own: set[float], after: float,
+                     target: int) -> float | None:
+    previous = None
+    for t, q in history:
+        if t < after - 1e-9:
+            previous = q
+            continue
+        if previous is not None and previous <= target:
+            return after
+        if previous is not None and q < previous and not any(abs(t - x) < 0.05 for x in own):
+            return t
+        previous = q
+    if previous is not None and previous <= target:
+        return after
+    return None
+
+
+def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+    from crossdock.sandbox.core import BuyerProfile, Sandbox
+    from crossdock.secrets import new_key
+
+    folder = opts.folder.resolve()
+    if folder.exists():
+        for name in ("crossdock.sqlite", "crossdock.sqlite-wal", "crossdock.sqlite-shm"):
+            (folder / name).unlink(missing_ok=True)
+        shutil.rmtree(folder / "labels", ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("CROSSDOCK_SECRET_KEY", new_key())
+    started = time.monotonic()
+    sb = Sandbox(time_scale=opts.time_scale, seed=opts.seed).start()
+    try:
+        desc = sb.describe()
+        env: dict[str, str] = {}
+        cfg_path = _write_config(folder, desc, opts, env)
+        os.environ.update(env)
+        cfg = config_mod.load(cfg_path, env={})
+        db = Database(cfg.database_url)
+        upgrade(db)
+        sb_channels = _sandbox_channels(desc)
+        stock = _seed(db, sb, cfg, opts, sb_channels)
+        _load_sample_rates(db, sb.clock.now().date())
+        progress(f"sandbox up, {opts.skus} SKUs ({sum(stock.values())} units) listed on {len(CHANNELS)} channels")
+        summary = _run_engine(db, cfg, sb, opts, sb_channels, progress)
+    finally:
+        sb.stop()
+        from crossdock.sync_engine import dirty
+
+        dirty.set_window_s(dirty.DEFAULT_WINDOW_S)   # the demo's window is for its time scale only
+    summary["demo_folder"] = str(folder)
+    summary["config"] = str(folder / "crossdock.toml")
+    summary["wall_s"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str, str],
+                progress: Callable[[str], None]) -> dict[str, Any]:
+    from crossdock.runtime import InProcessWorker, setup_broker
+    from crossdock.sandbox.core import BuyerProfile
+    from crossdock.sync_engine.engine import Engine, context_from_config
+    from crossdock.sync_engine.jobs import reconcile
+
+    broker = setup_broker(cfg.broker_url)
+    from crossdock.ratelimit import dramatiq as quota_dramatiq
+    from crossdock.sync_engine import actors
+
+    quota_dramatiq.install(broker)
+    actors.bind(broker)
+    ctx = context_from_config(cfg, db)
+    actors.set_context(ctx)
+    engine = Engine(ctx, send=lambda entry_id: actors.process_outbox_entry.send(entry_id))
+    engine.ensure_schedules()
+    K = opts.time_scale
+    with synclog.correlation("demo"):
+        synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
+                           message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
+    for name in CHANNELS:
+        sb.set_buyers(sb_channels[name], BuyerProfile(orders_per_min=opts.orders_per_min, max_qty=2,
+                                                      cancel_probability=0.02,
+                                                      countries=BUYER_COUNTRIES[name]))
+    worker = InProcessWorker(broker, threads=opts.threads).start()
+    try:
+        sb.start_buyers()
+        real_s = opts.minutes * 60.0 / K
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < real_s:
+            engine.run_for(min(2.0, real_s - (time.monotonic() - t0)))
+            progress(f"t+{(time.monotonic() - t0) * K / 60:5.1f} sandbox min: {_placed(sb)} orders placed, "
+                     f"{_imported(db)} imported")
+        sb.stop_buyers()
+        progress("buyers stopped; importing the last orders (Amazon shows orders 2 minutes late)")
+        settle_deadline = time.monotonic() + max(30.0, 8 * 60.0 / K)
+        while time.monotonic() < settle_deadline:
+            engine.run_for(1.0)
+            if _imported(db) >= _placed(sb) and engine.idle():
+                break
+        # one last import round on every channel, then let stock pushes finish
+        engine.run_for(max(2.0, 70.0 / K), until=lambda: _imported(db) >= _placed(sb) and engine.idle())
+        drain_deadline = time.monotonic() + 30
+        while time.monotonic() < drain_deadline and not engine.idle():
+            engine.run_for(0.5)
+        try:
+            worker.drain(timeout_ms=30_000)
+        except Exception as exc:  # noqa: BLE001 - a job still waiting must not lose the summary
+            progress(f"workers still busy at the end ({type(exc).__name__}); stopping them")
+    finally:
+        worker.stop()
+    from crossdock.sync_engine.shipping_jobs import poll_tracking_job
+
+    poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
+    progress("final reconcile on every channel")
+    repaired = {name: reconcile(ctx, name, apply=True) for name in CHANNELS}
+    after = {name: reconcile(ctx, name, apply=False) for name in CHANNELS}
+    stats = sb.stats.as_dict()
+    api_calls = {p: sum(op["calls"] for acct in accts.values() for op in acct.values()) for p, accts in stats.items()}
+    throttled = sum(op["throttled"] for accts in stats.values() for acct in accts.values() for op in acct.values())
+    market = sb.market.summary()
+    ctx.connectors.close()
+    with db.read() as s:
+        imported = s.scalar(select(func.count()).select_from(Order))
+        have = set(s.scalars(select(Order.platform_order_id)))
+    with sb.market.lock:
+        placed_by = {}
+        for sale in sb.market.sales:
+            placed_by.setdefault(sale["order_id"], sale["channel"])
+    missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}
+    shipping = _shipping_summary(db, sb, cfg)
+    return {
+        **shipping,
+        "orders_missing": dict(list(missing.items())[:20]),
+        "orders_placed": _placed(sb),
+        "orders_imported": imported,
+        "units_sold": market["units_sold"],
+        "units_cancelled": market["units_cancelled"],
+        "oversold_units": market["oversold_units"],
+        "drift_skus": len({d["sku"] for r in after.values() for d in r["drift"]}),
+        "drift_repaired_at_end": sum(r["repaired"] for r in repaired.values()),
+        "api_calls": api_calls,
+        "throttled": throttled,
+        "stock_changes": sum(ctx.stats.stock_changes.values()),
+        "stock_push_calls": sum(ctx.stats.stock_push_calls.values()),
+        "min_stock_push_calls": sum(ctx.stats.stock_push_min_calls.values()),
+        "stock_push_calls_by_channel": dict(ctx.stats.stock_push_calls),
+        "propagation_s": _propagation(sb, sb_channels),
+        "time_scale": opts.time_scale,
+        "sandbox_minutes": opts.minutes,
+        "skus": opts.skus,
+    }
+
+
+def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
+    """Shipments from the database; confirmations from the platforms' own record:
+    each shipped order must be confirmed on its channel exactly once."""
+    from crossdock.db.models import Shipment
+
+    with db.read() as s:
+        shipments = list(s.execute(select(Shipment.id, Shipment.order_id, Shipment.confirmed_at,
+                                          Shipment.label_paths, Order.platform_order_id, Order.channel)
+                                   .join(Order, Order.id == Shipment.order_id)))
+    confirms: dict[str, int] = {}
+    for e in sb.requests.since(0, limit=10**9):
+        if e["operation"] in ("confirmShipment", "createShippingFulfillment") and 200 <= e["status"] < 300:
+            oid = e["path"].split("/order")[-1].split("/")[1]
+            confirms[oid] = confirms.get(oid, 0) + 1
+    shop = sb.sims["shopify"]
+    with shop.lock:
+        for st in shop.shops.values():
+            for f in st.fulfillments.values():
+                order = st.orders.get(f.order_id)
+                name = getattr(order, "name", None) if order is not None else None
+                for key in {str(f.order_id), f"gid://shopify/Order/{f.order_id}", str(name)}:
+                    confirms[key] = confirms.get(key, 0) + 1
+    shipped_ids = {r.platform_order_id for r in shipments}
+    per_order = [confirms.get(pid, 0) for pid in shipped_ids]
+    labels = Path(cfg.path).parent / cfg.labels_dir
+    files = list(labels.glob("*")) if labels.exists() else []
+    return {
+        "shipments_created": len(shipments),
+        "shipments_confirmed": sum(1 for r in shipments if r.confirmed_at is not None),
+        "shipped_orders_confirmed_once_on_platform": sum(1 for n in per_order if n == 1),
+        "shipped_orders_confirmed_twice_on_platform": sum(1 for n in per_order if n > 1),
+        "labels_written": len(files),
+        "label_folder": str(labels),
+    }
+
+
+def _placed(sb) -> int:
+    with sb.market.lock:
+        return len({s["order_id"] for s in sb.market.sales})
+
+
+def _imported(db: Database) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(Order)) or 0
+
+
+def to_json(summary: dict) -> str:
+    return json.dumps(summary, indent=2, default=str)

@@ -1,0 +1,54 @@
+"""Dramatiq actors: thin. A message names an outbox entry; the actor claims
+it from the database and runs the job. A duplicate message finds the entry
+claimed or done and does nothing; a lost one is re-sent by the relay.
+
+Import this module after :func:`crossdock.runtime.setup_broker` so the actor
+binds to the configured broker. The process's :class:`EngineContext` is set
+by the embedded runner (:func:`set_context`) or built from the configuration
+on first use in a ``crossdock worker`` process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+
+from crossdock.sync_engine.jobs import EngineContext, claim_and_process
+
+log = logging.getLogger(__name__)
+
+QUEUE = "crossdock"
+_ctx: EngineContext | None = None
+_lock = threading.Lock()
+
+
+def set_context(ctx: EngineContext | None) -> None:
+    global _ctx
+    _ctx = ctx
+
+
+def context() -> EngineContext:
+    global _ctx
+    with _lock:
+        if _ctx is None:
+            from crossdock.sync_engine.engine import context_from_config
+
+            _ctx = context_from_config()
+        return _ctx
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
+def process_outbox_entry(entry_id: int) -> None:
+    """Run outbox entry ``entry_id`` if it is still due and unclaimed."""
+    outcomes = claim_and_process(context(), ids=[entry_id])
+    if outcomes:
+        log.debug("outbox entry %s: %s", entry_id, outcomes[0])
+
+
+def bind(broker: dramatiq.Broker) -> None:
+    """Declare the actors on ``broker`` and send through it (the broker set at
+    import time may have been replaced, e.g. by a second embedded run)."""
+    broker.declare_actor(process_outbox_entry)
+    process_outbox_entry.broker = broker

@@ -1,0 +1,161 @@
+"""Connectors for configured channels.
+
+The only place that knows how a channel's configuration becomes a platform
+connector: settings from ``[channels.NAME]``, secrets revealed from their
+references, the shared token store (the database), the quota budget and the
+clock (a sandbox's scaled clock when ``[sandbox.clock]`` is configured).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import select
+
+from crossdock.clock import Clock, ScaledClock
+from crossdock.config import ChannelConfig, Config
+from crossdock.connectors.base import Connector
+from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
+from crossdock.db.engine import Database
+from crossdock.db.models import ChannelListing
+from crossdock.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def clock_from_config(cfg: Config) -> Clock:
+    """The platforms' clock: real time, or the sandbox's scaled time."""
+    return ScaledClock.from_description(cfg.sandbox.get("clock") or {})
+
+
+def _secret(ch: ChannelConfig, name: str, *, required: bool = True) -> str | None:
+    ref = ch.client_secret if name == "client_secret" else ch.refresh_token if name == "refresh_token" \
+        else ch.secrets.get(name)
+    if ref is None:
+        if required:
+            raise ConfigError("XD-CFG-004", channel=ch.name, detail=f"channels.{ch.name}.{name} is required")
+        return None
+    return ref.reveal()
+
+
+def _need(ch: ChannelConfig, value: Any, key: str) -> Any:
+    if not value:
+        raise ConfigError("XD-CFG-004", channel=ch.name, detail=f"channels.{ch.name}.{key} is required")
+    return value
+
+
+# Order-import windows per platform: (safety lag, overlap) in platform seconds.
+# Amazon: orders only show 2 minutes late (the CreatedBefore/LastUpdatedBefore
+# rule). eBay advises polling up to now - 2 min; crossdock ends windows 15 s
+# behind now and starts each window 3 minutes back instead, so an order that
+# is indexed late is still read (by the overlap, deduplicated by order id)
+# while new orders arrive within seconds. Shopify's search index trails
+# writes by seconds; the 2-minute overlap covers a slow index.
+IMPORT_WINDOWS = {"amazon": (120.0, 60.0), "ebay": (15.0, 180.0), "shopify": (5.0, 120.0)}
+
+
+def _tune_windows(conn: Connector, ch: ChannelConfig) -> Connector:
+    lag, overlap = IMPORT_WINDOWS.get(ch.platform, (120.0, 120.0))
+    if ch.platform == "amazon":
+        lag = max(lag, float(getattr(conn, "safety_lag_s", lag)))  # never below Amazon's own rule
+    conn.safety_lag_s = ch.safety_lag_s if ch.safety_lag_s is not None else lag
+    conn.overlap_s = ch.overlap_s if ch.overlap_s is not None else overlap
+    return conn
+
+
+def build_connector(ch: ChannelConfig, *, db: Database, budget=None, clock: Clock | None = None,
+                    store: SqlTokenStore | None = None) -> Connector:
+    clock = clock or Clock()
+    store = store or SqlTokenStore(db)
+    refresh = _secret(ch, "refresh_token", required=ch.platform != "ebay" or "trading_token" not in ch.secrets)
+    if refresh:
+        store.seed_refresh_token(ch.name, refresh)
+    opts = dict(ch.options)
+    if ch.platform == "amazon":
+        from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
+
+        settings = AmazonSettings(
+            channel=ch.name, seller_id=ch.account, marketplace_id=_need(ch, ch.marketplace, "marketplace"),
+            client_id=_need(ch, ch.client_id, "client_id"), client_secret=_secret(ch, "client_secret"),
+            refresh_token=refresh, currency=ch.currency,
+            **({"endpoint": ch.base_url} if ch.base_url else {}), **({"lwa_url": ch.auth_url} if ch.auth_url else {}),
+            **opts)
+        return AmazonConnector(settings, store=store, clock=clock, budget=budget)
+    if ch.platform == "ebay":
+        from crossdock.connectors.ebay.connector import EbayConnector
+        from crossdock.connectors.ebay.settings import EbaySettings
+
+        values: dict[str, Any] = {
+            "channel": ch.name, "username": ch.account, "client_id": _need(ch, ch.client_id, "client_id"),
+            "client_secret": _secret(ch, "client_secret"), "trading_token": _secret(ch, "trading_token", required=False),
+            "marketplace_id": ch.marketplace or "EBAY_GB", "currency": ch.currency}
+        if ch.base_url:
+            values["base_url"] = ch.base_url
+        for key in ("trading_url", "token_url"):
+            if key in ch.urls:
+                values[key] = ch.urls[key]
+        if ch.auth_url:
+            values["token_url"] = ch.auth_url
+        values.update(opts)
+        conn = EbayConnector(EbaySettings(**values), token_store=store, clock=clock, budget=budget)
+        conn.update_listing_map(_ebay_listing_map(db, ch.name))
+        return conn
+    if ch.platform == "shopify":
+        from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings
+
+        settings = ShopifySettings(channel=ch.name, shop=ch.account, client_id=_need(ch, ch.client_id, "client_id"),
+                                   client_secret=_secret(ch, "client_secret"), currency=ch.currency,
+                                   shop_url=ch.base_url, **opts)
+        return ShopifyConnector(settings, token_store=store, clock=clock, budget=budget)
+    raise ConfigError("XD-CFG-003", channel=ch.name, detail=f"unknown platform {ch.platform!r}")
+
+
+def _ebay_listing_map(db: Database, channel: str) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    with db.read() as s:
+        for row in s.scalars(select(ChannelListing).where(ChannelListing.channel == channel)):
+            if row.kind == "trading" and row.listing_id:
+                out[row.sku] = {"kind": "trading", "item_id": row.listing_id}
+            elif row.offer_id or row.kind == "inventory":
+                ref = {"kind": "inventory"}
+                if row.offer_id:
+                    ref["offer_id"] = row.offer_id
+                if row.listing_id:
+                    ref["item_id"] = row.listing_id
+                out[row.sku] = ref
+    return out
+
+
+class ConnectorPool:
+    """One connector per channel per process, built on first use."""
+
+    def __init__(self, cfg: Config, db: Database, *, budget=None, clock: Clock | None = None) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.budget = budget
+        self.clock = clock or clock_from_config(cfg)
+        self.store = SqlTokenStore(db)
+        self._conns: dict[str, Connector] = {}
+        self._lock = threading.Lock()
+        ensure_channels(db, cfg.channels.values())
+
+    def get(self, channel: str) -> Connector:
+        with self._lock:
+            conn = self._conns.get(channel)
+            if conn is None:
+                conn = _tune_windows(build_connector(self.cfg.channel(channel), db=self.db, budget=self.budget,
+                                                     clock=self.clock, store=self.store), self.cfg.channel(channel))
+                self._conns[channel] = conn
+            return conn
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            close = getattr(conn, "close", None)
+            if close:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    log.debug("closing connector failed", exc_info=True)
+        self._conns.clear()

@@ -1,0 +1,405 @@
+"""The jobs: load, plan, call the connector, record.
+
+Each job is a plain function of an :class:`EngineContext` and one claimed
+outbox entry, so it runs the same under the in-process worker, a Dramatiq
+worker on another machine, or a test. Durable state is in the database
+(cursors, dirty SKUs, outbox); a job repeated after a crash finds the work
+done or redoes it with the same idempotency keys.
+
+Outcome of a job for the outbox:
+- returns normally → entry done;
+- :class:`QuotaWait` (quota not available now) → entry released until the
+  wait is over, no attempt used;
+- a retryable crossdock error → entry retried with back-off (attempt used);
+- any other crossdock error → entry failed (visible in ``crossdock jobs failed``);
+- an AUTH error → the channel is paused with the code; its other jobs wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import func, select, update
+
+from crossdock import synclog
+from crossdock.clock import Clock, parse_iso
+from crossdock.config import Config
+from crossdock.db.base import utcnow
+from crossdock.db.engine import Database
+from crossdock.db.models import Channel, ChannelListing, Order, Shipment
+from crossdock.errors import CrossdockError, SyncError
+from crossdock.mapping.inventory_rules import stock_rule_from_config
+from crossdock.ratelimit.budget import Priority, job_priority
+from crossdock.models import ShipmentConfirmation, StockUpdate
+from crossdock.sync_engine import cursors, dirty, outbox
+from crossdock.sync_engine.orders import upsert_orders
+from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, BatchPolicy, calls_for
+
+log = logging.getLogger(__name__)
+
+IMPORT_ORDERS = "orders"
+PUSH_STOCK = dirty.PUSH_STOCK
+CONFIRM_SHIPMENT = "confirm_shipment"
+STOCK_SWEEP = "stock"
+RECONCILE = "reconcile"
+TRACKING = "tracking"
+SHIPMENTS = "shipments"
+
+MAX_WINDOW_S = 6 * 3600.0
+
+
+class QuotaWait(Exception):
+    """The job could not get quota now; release the entry until ``delay_s`` passed."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(f"quota wait {delay_s:.2f} s")
+        self.delay_s = delay_s
+
+
+@dataclass
+class EngineStats:
+    """Counters the demo and benchmarks read (per process)."""
+
+    stock_push_calls: Counter = field(default_factory=Counter)       # channel -> calls made
+    stock_push_min_calls: Counter = field(default_factory=Counter)   # channel -> fewest calls possible
+    stock_changes: Counter = field(default_factory=Counter)          # channel -> quantities pushed
+    orders_imported: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, name: str, channel: str, n: int) -> None:
+        with self.lock:
+            getattr(self, name)[channel] += n
+
+
+@dataclass
+class EngineContext:
+    cfg: Config
+    db: Database
+    connectors: Any                    # ConnectorPool (get(channel) -> Connector)
+    clock: Clock
+    worker_id: str = field(default_factory=outbox.default_worker_id)
+    stats: EngineStats = field(default_factory=EngineStats)
+    policies: dict[str, BatchPolicy | int] = field(default_factory=lambda: dict(FACTS_BATCH_POLICIES))
+    initial_lookback_s: float = 86_400.0
+
+    def platform(self, channel: str) -> str:
+        return self.cfg.channel(channel).platform
+
+
+# ---------------------------------------------------------------- orders
+def import_orders(ctx: EngineContext, channel: str) -> dict:
+    """Import the next window of orders of ``channel``; the cursor moves only
+    when the whole window was read and stored."""
+    conn = ctx.connectors.get(channel)
+    now = conn.clock.now()
+    with ctx.db.read() as s:
+        cur = cursors.get_cursor(s, channel, "orders")
+    window = cursors.next_window(cur.position if cur else None, now, safety_lag_s=conn.safety_lag_s,
+                                 overlap_s=conn.overlap_s, max_window_s=MAX_WINDOW_S,
+                                 initial_lookback_s=ctx.initial_lookback_s)
+    if window is None:
+        return {"skipped": "nothing new yet"}
+    kwargs: dict[str, Any] = {}
+    if "known_updates" in inspect.signature(conn.fetch_orders).parameters:
+        with ctx.db.read() as s:
+            kwargs["known_updates"] = dict(s.execute(
+                select(Order.platform_order_id, Order.platform_updated_at)
+                .where(Order.channel == channel, Order.platform_updated_at >= window.start)).all())
+    with synclog.timed() as t:
+        orders = list(conn.fetch_orders(updated_after=window.start, updated_before=window.end, **kwargs))
+    with ctx.db.write() as s:
+        result = upsert_orders(s, channel, orders)
+        _follow_platform_quantities(s, channel, orders, result, conn.clock)
+        cursors.advance_cursor(s, channel, "orders", window.end)
+        synclog.record(s, operation="orders.import", outcome="ok", channel=channel, entity_type="channel",
+                       entity=channel, duration_ms=t.ms,
+                       message=f"window {window.start.isoformat()} .. {window.end.isoformat()}: "
+                               f"{len(orders)} orders read, {result.new} new, {result.updated} updated",
+                       details={"start": window.start.isoformat(), "end": window.end.isoformat(),
+                                "read": len(orders), "new": result.new, "updated": result.updated})
+    ctx.stats.add("orders_imported", channel, result.new)
+    return {"read": len(orders), "new": result.new, "updated": result.updated, "more": window.more}
+
+
+def _follow_platform_quantities(session, channel: str, orders, result, clock: Clock) -> None:
+    """A platform lowers a listing's quantity itself when it sells and raises it
+    again when an order is cancelled. Apply the same change to what we know
+    the channel shows (``last_pushed_qty``), so the planner compares its target
+    with what the channel really shows — and never re-raises a channel whose
+    own sale it has just learnt about to a quantity computed without it.
+
+    Only a change made after our last push started counts: an absolute push
+    that reached the platform after the sale already overwrote the platform's
+    own decrement."""
+    from crossdock.models import OrderStatus
+
+    new = set(result.new_ids)
+    changed = set(result.status_changed)
+    delta: dict[tuple[str, dt.datetime], int] = Counter()
+    for o in orders:
+        oid = result.order_ids.get(o.platform_order_id)
+        if oid is None:
+            continue
+        cancelled = o.status == OrderStatus.CANCELLED
+        sign = -1 if (oid in new and not cancelled) else 1 if (oid in changed and oid not in new and cancelled) else 0
+        if sign:
+            happened = clock.to_real(o.purchased_at if sign < 0 else o.updated_at)
+            for line in o.lines:
+                if line.sku:
+                    delta[(line.sku, happened)] += sign * line.quantity
+    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    for (sku, happened), d in sorted(delta.items()):
+        if d:
+            session.execute(
+                update(ChannelListing)
+                .where(ChannelListing.channel == channel, ChannelListing.sku == sku,
+                       ChannelListing.last_pushed_qty.is_not(None),
+                       (ChannelListing.last_pushed_at.is_(None)) | (ChannelListing.last_pushed_at < happened))
+                .values(last_pushed_qty=greatest(ChannelListing.last_pushed_qty + d, 0)))
+
+
+# ---------------------------------------------------------------- stock
+def _retryable(code: str | None) -> bool:
+    if not code:
+        return True
+    from crossdock.errors import lookup
+
+    try:
+        return lookup(code).retryable
+    except KeyError:
+        return False
+
+
+def push_stock(ctx: EngineContext, channel: str) -> dict:
+    """Push the channel's dirty SKUs as absolute quantities in the fewest calls."""
+    conn = ctx.connectors.get(channel)
+    ch = ctx.cfg.channel(channel)
+    rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
+    push = dirty.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule, policies=ctx.policies)
+    if not push.marks:
+        return {"skus": 0}
+    accepted: list[StockUpdate] = []
+    dropped: list[str] = []
+    calls = 0
+    started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
+    error: CrossdockError | None = None
+    try:
+        for batch in (push.plan.batches if push.plan else ()):
+            results = conn.push_stock(list(batch.items))
+            calls += 1
+            by_sku = {r.sku: r for r in results}
+            for u in batch.items:
+                r = by_sku.get(u.sku)
+                if r is None or r.ok:
+                    accepted.append(u)
+                elif not _retryable(r.code):
+                    dropped.append(u.sku)
+    except CrossdockError as exc:
+        error = exc
+    finally:
+        dirty.finish_stock_push(ctx.db, push, accepted, dropped=dropped, now=started)
+        if calls and push.plan:
+            # the fewest calls the batch limits allow for the same changes: each
+            # policy group's updates of this run packed into full batches
+            groups: Counter = Counter()
+            for b in push.plan.batches:
+                groups[b.policy_key] += len(b.items)
+            fewest = sum(calls_for(n, ctx.policies.get(key, ctx.policies.get(ctx.platform(channel), 1)))
+                         for key, n in groups.items())
+            ctx.stats.add("stock_push_calls", channel, calls)
+            ctx.stats.add("stock_push_min_calls", channel, fewest)
+            ctx.stats.add("stock_changes", channel, len(accepted))
+    if error is not None:
+        raise error
+    return {"skus": len(push.marks), "pushed": len(accepted), "dropped": len(dropped), "calls": calls}
+
+
+def sweep_stock(ctx: EngineContext) -> dict:
+    with ctx.db.write() as s:
+        channels = dirty.sweep(s)
+    return {"channels": channels}
+
+
+def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None = None) -> dict[str, int]:
+    """What the channel should show now for each listed SKU."""
+    from crossdock.mapping.inventory_rules import listed_quantity
+    from crossdock.sync_engine.inventory import availability_snapshot
+
+    ch = ctx.cfg.channel(channel)
+    rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
+    with ctx.db.read() as s:
+        stmt = select(ChannelListing.sku).where(ChannelListing.channel == channel)
+        if skus is not None:
+            stmt = stmt.where(ChannelListing.sku.in_(skus))
+        listed = list(s.scalars(stmt))
+        avail = availability_snapshot(s, listed)
+    if rule is None:
+        return {sku: max(0, avail.get(sku, 0)) for sku in listed}
+    return {sku: listed_quantity(avail.get(sku, 0), rule) for sku in listed}
+
+
+def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
+    """Read back listed quantities and prices; report drift; with ``apply``
+    push the expected absolute quantities for every drifted SKU."""
+    conn = ctx.connectors.get(channel)
+    expected = expected_quantities(ctx, channel)
+    offers = {o.sku: o for o in conn.read_listings(sorted(expected))}
+    drift = []
+    for sku, want in sorted(expected.items()):
+        offer = offers.get(sku)
+        shown = offer.quantity if offer is not None else None
+        if shown != want:
+            drift.append({"sku": sku, "expected": want, "listed": shown})
+    repaired = 0
+    if apply and drift:
+        updates = [StockUpdate(sku=d["sku"], quantity=d["expected"]) for d in drift]
+        results = conn.push_stock(updates)
+        ok = {r.sku for r in results if r.ok}
+        repaired = len(ok)
+        with ctx.db.write() as s:
+            dirty.record_stock_pushed(s, channel, [u for u in updates if u.sku in ok])
+    with ctx.db.write() as s:
+        for d in drift:
+            synclog.record(s, operation="reconcile", outcome="ok" if apply else "partial", channel=channel,
+                           entity_type="sku", entity=d["sku"], code="XD-INV-002",
+                           message=f"expected {d['expected']}, listed {d['listed']}"
+                                   + (" (repaired)" if apply else ""),
+                           details=d)
+        synclog.record(s, operation="reconcile", outcome="ok", channel=channel, entity_type="channel",
+                       entity=channel, message=f"{len(expected)} SKUs checked, {len(drift)} drifted, "
+                                               f"{repaired} repaired")
+    return {"channel": channel, "checked": len(expected), "drift": drift, "repaired": repaired}
+
+
+# ---------------------------------------------------------------- shipments
+def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
+    """Tell the channel about a shipment, once: a confirmed shipment is never
+    confirmed again (``shipments.confirmed_at``)."""
+    p = entry.payload
+    channel = p["channel"]
+    with ctx.db.read() as s:
+        shipment = s.get(Shipment, int(p["shipment_id"]))
+        if shipment is None:
+            raise SyncError("XD-SYNC-001", channel=channel, detail=f"shipment {p['shipment_id']} not found")
+        if shipment.confirmed_at is not None:
+            return {"skipped": "already confirmed"}
+    conn = ctx.connectors.get(channel)
+    confirmation = ShipmentConfirmation(
+        platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
+        shipped_at=parse_iso(p["shipped_at"]) if p.get("shipped_at") else conn.clock.now(),
+        lines=tuple((str(a), int(b)) for a, b in p.get("lines") or ()), service=p.get("service"),
+        tracking_url=p.get("tracking_url"))
+    with synclog.timed() as t:
+        conn.confirm_shipment(confirmation)
+    with ctx.db.write() as s:
+        s.execute(update(Shipment).where(Shipment.id == int(p["shipment_id"]), Shipment.confirmed_at.is_(None))
+                  .values(confirmed_at=utcnow()))
+        synclog.record(s, operation="shipment.confirm", outcome="ok", channel=channel, entity_type="order",
+                       entity=p["platform_order_id"], duration_ms=t.ms,
+                       message=f"{p['carrier']} {p['tracking_number']} confirmed on the channel",
+                       details={"shipment_id": p["shipment_id"], "tracking_number": p["tracking_number"]})
+    return {"confirmed": p["platform_order_id"]}
+
+
+# ---------------------------------------------------------------- channel state
+def pause_channel(db: Database, channel: str, exc: CrossdockError) -> None:
+    with db.write() as s:
+        s.execute(update(Channel).where(Channel.name == channel)
+                  .values(paused_code=exc.code, paused_reason=exc.detail[:500], paused_at=utcnow()))
+        synclog.record(s, synclog.event_from_error("channel.pause", exc, channel=channel, entity_type="channel",
+                                                   entity=channel))
+
+
+def paused(db: Database, channel: str | None) -> str | None:
+    if not channel:
+        return None
+    with db.read() as s:
+        return s.scalar(select(Channel.paused_code).where(Channel.name == channel))
+
+
+# ---------------------------------------------------------------- dispatch
+JOB_PRIORITY = {IMPORT_ORDERS: Priority.CRITICAL, CONFIRM_SHIPMENT: Priority.CRITICAL,
+                PUSH_STOCK: Priority.STOCK, RECONCILE: Priority.STOCK, "prices": Priority.PRICE,
+                "listings": Priority.CONTENT}
+
+
+def run_entry(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
+    with job_priority(JOB_PRIORITY.get(entry.kind, Priority.NORMAL)):
+        return _run_entry(ctx, entry)
+
+
+def _run_entry(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
+    kind, channel = entry.kind, entry.channel
+    if kind == IMPORT_ORDERS:
+        return import_orders(ctx, channel)
+    if kind == PUSH_STOCK:
+        return push_stock(ctx, channel)
+    if kind == STOCK_SWEEP:
+        return sweep_stock(ctx)
+    if kind == CONFIRM_SHIPMENT:
+        return confirm_shipment(ctx, entry)
+    if kind == RECONCILE:
+        return reconcile(ctx, channel, apply=bool(entry.payload.get("apply", True)))
+    if kind in (TRACKING, SHIPMENTS, "prices", "listings"):
+        return run_extra(ctx, kind, entry)
+    raise SyncError("XD-SYNC-001", channel=channel, detail=f"unknown job kind {kind!r}")
+
+
+EXTRA_JOBS: dict[str, Callable[[EngineContext, outbox.ClaimedEntry], dict]] = {}
+
+
+def run_extra(ctx: EngineContext, kind: str, entry: outbox.ClaimedEntry) -> dict:
+    fn = EXTRA_JOBS.get(kind)
+    if fn is None:
+        return {"skipped": f"no {kind} job configured"}
+    return fn(ctx, entry)
+
+
+def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
+    """Run one claimed entry and settle it in the outbox. Returns the outcome."""
+    code = paused(ctx.db, entry.channel)
+    now = utcnow()
+    if code and entry.kind != STOCK_SWEEP:
+        outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=now + dt.timedelta(seconds=30))
+        return "paused"
+    with synclog.correlation(entry.correlation_id):
+        try:
+            run_entry(ctx, entry)
+        except QuotaWait as wait:
+            outbox.release(ctx.db, entry.id, ctx.worker_id,
+                           available_at=utcnow() + dt.timedelta(seconds=wait.delay_s))
+            return "quota_wait"
+        except CrossdockError as exc:
+            if exc.code.startswith("XD-QUOTA") and exc.code != "XD-QUOTA-005":
+                delay = exc.retry_after_s if exc.retry_after_s is not None else 1.0
+                outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=utcnow() + dt.timedelta(seconds=delay))
+                return "quota_wait"
+            if exc.code.startswith("XD-AUTH") and exc.code not in ("XD-AUTH-005", "XD-AUTH-007") and entry.channel:
+                pause_channel(ctx.db, entry.channel, exc)
+                outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=utcnow() + dt.timedelta(seconds=60))
+                return "paused"
+            retry_in = exc.retry_after_s if exc.retry_after_s is not None else min(60.0, 2.0 ** (entry.attempts + 1))
+            outbox.fail(ctx.db, entry.id, ctx.worker_id, exc.code, exc.message,
+                        retry_at=utcnow() + dt.timedelta(seconds=retry_in) if exc.retryable else None)
+            return "failed" if not exc.retryable else "retry"
+        except Exception as exc:  # a bug: keep the entry visible, never lose it
+            log.exception("job %s %s crashed", entry.kind, entry.id)
+            outbox.fail(ctx.db, entry.id, ctx.worker_id, "XD-SYNC-001", f"{type(exc).__name__}: {exc}"[:500],
+                        retry_at=utcnow() + dt.timedelta(seconds=5))
+            return "crashed"
+    outbox.complete(ctx.db, entry.id, ctx.worker_id)
+    return "done"
+
+
+def claim_and_process(ctx: EngineContext, *, ids: list[int] | None = None, kinds=None, channel=None,
+                      limit: int = 1, lease_s: float = 300.0) -> list[str]:
+    entries = outbox.claim(ctx.db, worker_id=ctx.worker_id, ids=ids, kinds=kinds, channel=channel,
+                           limit=limit, lease_s=lease_s)
+    return [process(ctx, e) for e in entries]
+

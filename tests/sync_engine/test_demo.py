@@ -1,0 +1,54 @@
+"""The whole engine on the embedded default, against the sandbox: the demo's
+acceptance figures on a short run (the README's command runs the full one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from crossdock.demo import DemoOptions, run_demo
+
+
+@pytest.fixture(scope="module")
+def demo_summary(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    # Given buyers on four channels for 8 sandbox minutes at 60x
+    summary = run_demo(DemoOptions(skus=15, minutes=8, time_scale=60, seed=3, folder=folder, orders_per_min=2))
+    return summary
+
+
+def test_every_order_is_imported_once_and_nothing_is_oversold(demo_summary):
+    s = demo_summary
+    assert s["orders_placed"] > 20
+    assert s["orders_imported"] == s["orders_placed"], s["orders_missing"]
+    assert s["oversold_units"] == 0
+    assert s["throttled"] == 0
+
+
+def test_channels_show_what_they_should_and_pushes_are_batched(demo_summary):
+    s = demo_summary
+    assert s["drift_skus"] == 0
+    assert s["stock_push_calls"] > 0
+    assert s["stock_push_calls"] <= 1.1 * s["min_stock_push_calls"]
+
+
+def test_the_demo_folder_answers_logs_trace_and_status(demo_summary):
+    cfg = demo_summary["config"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XD_DEMO_")}
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "crossdock", "--config", cfg, *args], capture_output=True,
+                              text=True, timeout=60, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    events = run("logs", "--json", "--limit", "1000")
+    assert {"orders.import", "stock.push"} <= {e["operation"] for e in events}
+    order_events = [e for e in events if e["entity_type"] == "order"]
+    assert order_events, "no per-order events"
+    trace = run("logs", "trace", order_events[-1]["entity"], "--json")
+    assert trace["events"] and trace["events"][0]["entity"] == order_events[-1]["entity"]
