@@ -50,6 +50,7 @@ class DemoOptions:
     folder: Path = Path("crossdock-demo")
     orders_per_min: float = 1.5          # per channel, sandbox minutes
     threads: int = 4
+    database_url: str | None = None      # None: a SQLite file in the demo folder (the embedded default)
 
 
 def _sandbox_channels(desc: dict) -> dict[str, str]:
@@ -74,7 +75,7 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
     lines = [
         "# Written by `crossdock demo`: the embedded default against the in-process sandbox.",
         "# Secrets are environment references (set only inside the demo process).",
-        "[database]", 'url = "sqlite:///crossdock.sqlite"', "",
+        "[database]", f'url = "{opts.database_url or "sqlite:///crossdock.sqlite"}"', "",
         "[broker]", 'url = "stub://"', "",
         "[ratelimit]", 'url = "sql://"', f"time_scale = {opts.time_scale}", "",
         "[sync]", "coalesce_window_s = 3", "stock_sweep_s = 30", "initial_lookback_s = 600",
@@ -421,6 +422,12 @@ def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
                 name = getattr(order, "name", None) if order is not None else None
                 for key in {str(f.order_id), f"gid://shopify/Order/{f.order_id}", str(name)}:
                     confirms[key] = confirms.get(key, 0) + 1
+    from crossdock.db.models import OutboxEntry
+
+    with db.read() as s:
+        refused = dict(s.execute(select(OutboxEntry.last_code, func.count())
+                                 .where(OutboxEntry.kind == "confirm_shipment", OutboxEntry.status == "failed")
+                                 .group_by(OutboxEntry.last_code)).all())
     shipped_ids = {r.platform_order_id for r in shipments}
     per_order = [confirms.get(pid, 0) for pid in shipped_ids]
     labels = Path(cfg.path).parent / cfg.labels_dir
@@ -430,6 +437,9 @@ def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
         "shipments_confirmed": sum(1 for r in shipments if r.confirmed_at is not None),
         "shipped_orders_confirmed_once_on_platform": sum(1 for n in per_order if n == 1),
         "shipped_orders_confirmed_twice_on_platform": sum(1 for n in per_order if n > 1),
+        # confirmations the platform refused, by code: typically a buyer cancelled after the parcel
+        # was shipped (XD-ORD-006 / XD-PLATFORM-007); they stay in `crossdock jobs failed`
+        "confirmations_refused": refused,
         "labels_written": len(files),
         "label_folder": str(labels),
     }

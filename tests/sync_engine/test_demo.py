@@ -52,3 +52,48 @@ def test_the_demo_folder_answers_logs_trace_and_status(demo_summary):
     assert order_events, "no per-order events"
     trace = run("logs", "trace", order_events[-1]["entity"], "--json")
     assert trace["events"] and trace["events"][0]["entity"] == order_events[-1]["entity"]
+
+
+def test_shipped_orders_have_labels_and_are_confirmed_once_on_their_channel(demo_summary):
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    s = demo_summary
+    assert s["shipments_created"] > 0
+    assert s["shipped_orders_confirmed_twice_on_platform"] == 0
+    refused = sum(s["confirmations_refused"].values())
+    assert s["shipped_orders_confirmed_once_on_platform"] + refused >= s["shipments_created"] - 1
+    folder = Path(s["label_folder"])
+    pdfs, zpls = sorted(folder.glob("*.pdf")), sorted(folder.glob("*.zpl"))
+    assert len(pdfs) == s["shipments_created"] and len(zpls) == 2 * s["shipments_created"]
+    for pdf in pdfs:
+        tracking = pdf.stem
+        text = "".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+        assert tracking in text
+    for zpl in zpls:
+        body = zpl.read_text(encoding="utf-8", errors="replace")
+        assert body.lstrip().startswith("^XA") and body.rstrip().endswith("^XZ")
+        assert "^BC" in body and zpl.stem.split("-")[0] in body
+
+
+def test_trace_of_a_shipped_order_shows_the_whole_chain(demo_summary):
+    from sqlalchemy import select
+
+    from crossdock import config as config_mod
+    from crossdock import synclog
+    from crossdock.db.engine import Database
+    from crossdock.db.models import Order, Shipment
+
+    cfg = config_mod.load(demo_summary["config"], env={})
+    db = Database(cfg.database_url)
+    with db.read() as s:
+        pid = s.scalar(select(Order.platform_order_id).join(Shipment, Shipment.order_id == Order.id)
+                       .where(Shipment.confirmed_at.is_not(None)).limit(1))
+        ops = [e.operation for e in synclog.trace(s, pid)]
+    db.dispose()
+    # import -> reservation (in the import event) -> label -> confirmation -> tracking
+    for op in ("order.import", "label.create", "shipment.create", "shipment.confirm"):
+        assert op in ops, (op, ops)
+    assert ops.index("order.import") < ops.index("label.create") < ops.index("shipment.confirm")
+    assert any(op.startswith("tracking.") for op in ops), ops
