@@ -14,6 +14,7 @@ not — :class:`InProcessWorker` emits it.
 from __future__ import annotations
 
 import logging
+import os
 from urllib.parse import urlsplit
 
 import dramatiq
@@ -25,9 +26,14 @@ log = logging.getLogger(__name__)
 
 _current_url: str | None = None
 
+#: Redis key namespace of the broker (default "crossdock"): several installations
+#: or test runs share one Redis without seeing each other's messages.
+ENV_BROKER_NAMESPACE = "CROSSDOCK_BROKER_NAMESPACE"
+
 
 def make_broker(url: str, *, namespace: str | None = None) -> dramatiq.Broker:
-    """``namespace`` separates Redis keys (tests, several installations on one Redis)."""
+    """``namespace`` separates Redis keys (tests, several installations on one
+    Redis); default: ``$CROSSDOCK_BROKER_NAMESPACE``, else "crossdock"."""
     scheme = urlsplit(url).scheme
     if scheme == "stub":
         broker: dramatiq.Broker = StubBroker()
@@ -35,7 +41,7 @@ def make_broker(url: str, *, namespace: str | None = None) -> dramatiq.Broker:
     elif scheme in ("redis", "rediss"):
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=url, namespace=namespace or "crossdock")
+        broker = RedisBroker(url=url, namespace=namespace or os.environ.get(ENV_BROKER_NAMESPACE) or "crossdock")
     elif scheme in ("amqp", "amqps"):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

@@ -33,7 +33,7 @@ from crossdock.config import Config
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Channel, ChannelListing, Order, Shipment
-from crossdock.errors import CrossdockError, SyncError
+from crossdock.errors import ConfigError, CrossdockError, SyncError
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.ratelimit.budget import Priority, job_priority
 from crossdock.models import ShipmentConfirmation, StockUpdate
@@ -90,6 +90,20 @@ class EngineContext:
 
     def platform(self, channel: str) -> str:
         return self.cfg.channel(channel).platform
+
+
+def configured_lease_s(cfg: Config) -> float:
+    """``[sync] lease_s``: how long a worker holds an outbox entry (and the
+    dirty SKUs of a push) before another may take it over. It must exceed the
+    longest job; a killed worker's work waits this long."""
+    raw = cfg.sync.get("lease_s", outbox.DEFAULT_LEASE_S)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = 0.0
+    if value <= 0:
+        raise ConfigError("XD-CFG-003", detail=f"sync.lease_s must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 # ---------------------------------------------------------------- orders
@@ -181,11 +195,14 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
     conn = ctx.connectors.get(channel)
     ch = ctx.cfg.channel(channel)
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
-    push = dirty.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule, policies=ctx.policies)
+    push = dirty.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule, policies=ctx.policies,
+                                    lease_s=configured_lease_s(ctx.cfg))
     if not push.marks:
         return {"skus": 0}
+    believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
     accepted: list[StockUpdate] = []
     dropped: list[str] = []
+    refused: list[str] = []      # answered "not applied": what the channel shows did not change
     calls = 0
     started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
     error: CrossdockError | None = None
@@ -198,12 +215,16 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
                 r = by_sku.get(u.sku)
                 if r is None or r.ok:
                     accepted.append(u)
-                elif not _retryable(r.code):
-                    dropped.append(u.sku)
+                else:
+                    refused.append(u.sku)
+                    if not _retryable(r.code):
+                        dropped.append(u.sku)
     except CrossdockError as exc:
         error = exc
     finally:
-        dirty.finish_stock_push(ctx.db, push, accepted, dropped=dropped, now=started)
+        with ctx.db.write() as s:
+            dirty.finish_stock_push(s, push, accepted, dropped=dropped, now=started)
+            _restore_shown(s, channel, {sku: believed.get(sku) for sku in refused})
         if calls and push.plan:
             # the fewest calls the batch limits allow for the same changes: each
             # policy group's updates of this run packed into full batches
@@ -218,6 +239,37 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
     if error is not None:
         raise error
     return {"skus": len(push.marks), "pushed": len(accepted), "dropped": len(dropped), "calls": calls}
+
+
+def _forget_shown(db: Database, channel: str, skus: list[str]) -> dict[str, int | None]:
+    """Before the calls: what the channel shows for ``skus`` is unknown until
+    this push's outcome is recorded (``last_pushed_qty`` NULL). A worker that
+    dies mid-push cannot tell whether its quantities arrived — the platform may
+    even apply them after its own sales — so the run that takes the SKUs over
+    pushes them whatever crossdock believed before. Returns the beliefs, to put
+    back for updates the platform refused."""
+    from crossdock.sync_engine._sql import chunks
+
+    believed: dict[str, int | None] = {}
+    if not skus:
+        return believed
+    with db.write() as s:
+        for part in chunks(sorted(set(skus))):
+            where = (ChannelListing.channel == channel, ChannelListing.sku.in_(part))
+            believed.update(s.execute(select(ChannelListing.sku, ChannelListing.last_pushed_qty).where(*where)).all())
+            s.execute(update(ChannelListing).where(*where).values(last_pushed_qty=None))
+    return believed
+
+
+def _restore_shown(session, channel: str, believed: dict[str, int | None]) -> None:
+    """Updates the platform refused changed nothing: the belief before stands
+    (unless another run recorded a newer one meanwhile)."""
+    for sku, qty in sorted(believed.items()):
+        if qty is not None:
+            session.execute(update(ChannelListing)
+                            .where(ChannelListing.channel == channel, ChannelListing.sku == sku,
+                                   ChannelListing.last_pushed_qty.is_(None))
+                            .values(last_pushed_qty=qty))
 
 
 def sweep_stock(ctx: EngineContext) -> dict:
@@ -278,33 +330,150 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
 
 
 # ---------------------------------------------------------------- shipments
+# Platform refusals that may mean "this shipment is already there" (order
+# already shipped, nothing left to fulfil): before failing the entry, ask.
+_MAYBE_ALREADY_SHIPPED = frozenset({"XD-SHIP-005", "XD-PLATFORM-001", "XD-PLATFORM-007"})
+
+
+def _tried_before(ctx: EngineContext, entry: outbox.ClaimedEntry) -> bool:
+    """An earlier run may have reached the platform: the entry failed or was
+    reclaimed from a dead worker (attempts counted), or was replayed from the
+    failed list (attempts reset, its last error kept)."""
+    if entry.attempts > 0:
+        return True
+    from crossdock.db.models import OutboxEntry
+
+    with ctx.db.read() as s:
+        return s.scalar(select(OutboxEntry.last_error).where(OutboxEntry.id == entry.id)) is not None
+
+
+def shipment_on_platform(conn: Any, platform: str, confirmation: ShipmentConfirmation, *,
+                         shipments_of_order: int = 1) -> bool | None:
+    """Does the channel already hold this shipment? True / False, or None
+    when it cannot tell (then the confirmation is sent and the platform's own
+    answer decides).
+
+    A connector's own ``shipment_confirmed(platform_order_id, tracking_number)``
+    is used when it has one. Otherwise, from the reads connectors offer:
+
+    - eBay: ``getOrder`` lists the order's shipping fulfillments, named after
+      their tracking number — an exact answer;
+    - Amazon (``fetch_order``) and Shopify (fulfillment orders): neither read
+      names tracking numbers, so the units are compared: the shipment is on the
+      channel when every unit of its lines shows as shipped / fulfilled. That
+      only identifies *this* shipment when it is the order's only one; with
+      several, None (Amazon names a package after its tracking number, so a
+      repeat there is recognised by Amazon itself).
+    """
+    own = getattr(conn, "shipment_confirmed", None)
+    if callable(own):
+        return own(confirmation.platform_order_id, confirmation.tracking_number)
+    oid = confirmation.platform_order_id
+    if platform == "ebay" and hasattr(conn, "rest"):
+        from crossdock.connectors.ebay import mapping as ebay_mapping
+
+        order = conn.rest.get_order(oid)
+        return confirmation.tracking_number in ebay_mapping.fulfillment_ids(order)
+    if shipments_of_order != 1:
+        return None
+    wanted = [(str(line_id), int(qty)) for line_id, qty in confirmation.lines if int(qty) > 0]
+    if platform == "shopify" and hasattr(conn, "client"):
+        from crossdock.connectors.shopify import mapping as shopify_mapping
+
+        data = conn.client.graphql(shopify_mapping.fulfillment_orders_request(oid), priority=Priority.CRITICAL,
+                                   entity=f"order {oid}")
+        parsed = shopify_mapping.parse_fulfillment_orders(data)
+        if parsed is None:
+            return None
+        cancelled, fos = parsed
+        if cancelled:
+            return False
+        remaining: Counter = Counter()
+        for fo in fos:
+            for li in fo.lines:
+                remaining[li.line_id] += li.remaining
+        if not wanted:
+            return not any(remaining.values())
+        return all(shopify_mapping.legacy_id(line_id) in remaining
+                   and remaining[shopify_mapping.legacy_id(line_id)] == 0 for line_id, _ in wanted)
+    fetch_order = getattr(conn, "fetch_order", None)
+    if callable(fetch_order):
+        from crossdock.models import OrderStatus
+
+        order = fetch_order(oid)
+        if not wanted:
+            return order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+        shipped = {ln.platform_line_id: ln.quantity_shipped for ln in order.lines}
+        return all(shipped.get(line_id, 0) >= qty for line_id, qty in wanted)
+    return None
+
+
+def _ask_platform(conn: Any, platform: str, confirmation: ShipmentConfirmation, shipments_of_order: int, *,
+                  channel: str) -> bool | None:
+    """:func:`shipment_on_platform`, where a failing read means "cannot tell"."""
+    try:
+        return shipment_on_platform(conn, platform, confirmation, shipments_of_order=shipments_of_order)
+    except CrossdockError as exc:
+        if exc.code.startswith(("XD-QUOTA", "XD-AUTH")):
+            raise                      # wait for quota / pause the channel, as for the confirmation itself
+        log.warning("%s: could not read order %s back (%s); sending the confirmation", channel,
+                    confirmation.platform_order_id, exc.code)
+        return None
+
+
 def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
     """Tell the channel about a shipment, once: a confirmed shipment is never
-    confirmed again (``shipments.confirmed_at``)."""
+    confirmed again (``shipments.confirmed_at``).
+
+    A worker can die after the platform accepted the confirmation and before
+    ``confirmed_at`` was written; the entry then runs again. So a run that
+    follows an earlier attempt first asks the channel whether it already holds
+    the shipment (:func:`shipment_on_platform`) and then only records it, and
+    a refusal that may mean "already shipped" is checked the same way before
+    the entry is failed."""
     p = entry.payload
     channel = p["channel"]
+    shipment_id = int(p["shipment_id"])
     with ctx.db.read() as s:
-        shipment = s.get(Shipment, int(p["shipment_id"]))
+        shipment = s.get(Shipment, shipment_id)
         if shipment is None:
             raise SyncError("XD-SYNC-001", channel=channel, detail=f"shipment {p['shipment_id']} not found")
         if shipment.confirmed_at is not None:
             return {"skipped": "already confirmed"}
+        shipments_of_order = s.scalar(select(func.count()).select_from(Shipment)
+                                      .where(Shipment.order_id == shipment.order_id)) or 0
     conn = ctx.connectors.get(channel)
+    platform = ctx.platform(channel)
     confirmation = ShipmentConfirmation(
         platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
         shipped_at=parse_iso(p["shipped_at"]) if p.get("shipped_at") else conn.clock.now(),
         lines=tuple((str(a), int(b)) for a, b in p.get("lines") or ()), service=p.get("service"),
         tracking_url=p.get("tracking_url"))
+    already = False
     with synclog.timed() as t:
-        conn.confirm_shipment(confirmation)
+        if _tried_before(ctx, entry):
+            already = _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is True
+        if not already:
+            try:
+                conn.confirm_shipment(confirmation)
+            except CrossdockError as exc:
+                if exc.code not in _MAYBE_ALREADY_SHIPPED or \
+                        _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is not True:
+                    raise
+                already = True
+                log.info("%s: order %s refused the confirmation (%s) but already holds shipment %s",
+                         channel, p["platform_order_id"], exc.code, shipment_id)
     with ctx.db.write() as s:
-        s.execute(update(Shipment).where(Shipment.id == int(p["shipment_id"]), Shipment.confirmed_at.is_(None))
+        s.execute(update(Shipment).where(Shipment.id == shipment_id, Shipment.confirmed_at.is_(None))
                   .values(confirmed_at=utcnow()))
         synclog.record(s, operation="shipment.confirm", outcome="ok", channel=channel, entity_type="order",
                        entity=p["platform_order_id"], duration_ms=t.ms,
-                       message=f"{p['carrier']} {p['tracking_number']} confirmed on the channel",
-                       details={"shipment_id": p["shipment_id"], "tracking_number": p["tracking_number"]})
-    return {"confirmed": p["platform_order_id"]}
+                       message=f"{p['carrier']} {p['tracking_number']} "
+                               + ("already on the channel (not sent again)" if already
+                                  else "confirmed on the channel"),
+                       details={"shipment_id": p["shipment_id"], "tracking_number": p["tracking_number"],
+                                "already_on_channel": already})
+    return {"already_on_channel" if already else "confirmed": p["platform_order_id"]}
 
 
 # ---------------------------------------------------------------- channel state
@@ -398,8 +567,9 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
 
 
 def claim_and_process(ctx: EngineContext, *, ids: list[int] | None = None, kinds=None, channel=None,
-                      limit: int = 1, lease_s: float = 300.0) -> list[str]:
+                      limit: int = 1, lease_s: float | None = None) -> list[str]:
+    """Claim and run due entries; ``lease_s`` defaults to ``[sync] lease_s``."""
     entries = outbox.claim(ctx.db, worker_id=ctx.worker_id, ids=ids, kinds=kinds, channel=channel,
-                           limit=limit, lease_s=lease_s)
+                           limit=limit, lease_s=lease_s if lease_s is not None else configured_lease_s(ctx.cfg))
     return [process(ctx, e) for e in entries]
 
