@@ -348,7 +348,7 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
                 break
         # one last import round on every channel, then let stock pushes finish
         engine.run_for(max(2.0, 70.0 / K), until=lambda: _imported(db) >= _placed(sb) and engine.idle())
-        drain_deadline = time.monotonic() + 30
+        drain_deadline = time.monotonic() + 60
         while time.monotonic() < drain_deadline and not engine.idle():
             engine.run_for(0.5)
         try:

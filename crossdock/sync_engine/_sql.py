@@ -1,22 +1,27 @@
 """Small SQL helpers shared by the sync engine modules (private).
 
 Everything here works the same on SQLite and PostgreSQL: dialect-specific
-``INSERT … ON CONFLICT``, chunking of ``IN (…)`` lists, bulk sync events.
+``INSERT … ON CONFLICT``, chunking of ``IN (…)`` lists, lookups by a list of
+values, sync event rows, and the bulk writes of the order import — values
+bound the way Core binds them, but without Core's per-row machinery.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import JSON, func, select, text
 from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from crossdock.db.base import utcnow
+from crossdock.db.base import UTCDateTime, utcnow
 from crossdock.db.models import SyncEvent
 from crossdock.synclog import OUTCOMES, correlation_id
 
@@ -42,6 +47,10 @@ def upsert_insert(session: Session, table: Any):
 
 
 def chunks(items: Sequence[T] | Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    if isinstance(items, list):
+        for i in range(0, len(items), size):
+            yield items[i:i + size]
+        return
     batch: list[T] = []
     for item in items:
         batch.append(item)
@@ -58,6 +67,11 @@ def now_or(now: dt.datetime | None) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError("naive datetime given as now; use an aware UTC datetime")
     return now.astimezone(dt.timezone.utc)
+
+
+# Column order of a sync_events row built as a tuple (see :func:`insert_tuples`).
+EVENT_COLS = ("at", "correlation_id", "channel", "entity_type", "entity", "operation", "outcome", "code",
+              "message", "attempt", "duration_ms", "details")
 
 
 def event_row(*, operation: str, outcome: str, at: dt.datetime, channel: str | None = None,
@@ -81,7 +95,240 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(core_insert(EVENTS), rows)
 
 
-# ---------------------------------------------------------------- bulk writes without per-row Core overhead
+# ---------------------------------------------------------------- lookups by a list of values
+# SQLite has json_each built in from 3.38 (and as the usual JSON1 extension before).
+_SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
+
+
+def _json_lists(session: Session) -> bool:
+    return _SQLITE_JSON and dialect(session) == "sqlite"
+
+
+def lookup_chunk(session: Session) -> int:
+    """How many values one :func:`in_values` lookup takes."""
+    return 50_000 if _json_lists(session) else IN_CHUNK
+
+
+def in_values(session: Session, column: Any, values: Sequence[str | int]) -> Any:
+    """``column IN (values)`` for a list of ids, SKUs… (str or int). On SQLite
+    the list is ONE JSON parameter read by ``json_each`` (the planner still
+    searches the column's index per value): no statement with hundreds of
+    placeholders to render and bind on every call. Elsewhere a plain ``IN``
+    (call with at most :func:`lookup_chunk` values)."""
+    if _json_lists(session):
+        return column.in_(select(func.json_each(json.dumps(list(values))).table_valued("value").c.value))
+    return column.in_(values)
+
+
+# ---------------------------------------------------------------- bind conversion without Core's per-row machinery
+_UTC = dt.timezone.utc
+_NAIVE = "naive datetime given to a UTC column; use datetime.now(timezone.utc)"
+# Core's own SQLite DATETIME storage format
+_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
+def _utc_sqlite(value: Any) -> Any:
+    """:class:`~crossdock.db.base.UTCDateTime` then SQLite ``DATETIME``, in one step."""
+    if value is None:
+        return None
+    if value.tzinfo is not _UTC:
+        if value.tzinfo is None:
+            raise ValueError(_NAIVE)
+        value = value.astimezone(_UTC)
+    return _SQLITE_DATETIME % (value.year, value.month, value.day, value.hour, value.minute, value.second,
+                               value.microsecond)
+
+
+def _utc_pg(value: Any) -> Any:
+    if value is None or value.tzinfo is _UTC:
+        return value
+    if value.tzinfo is None:
+        raise ValueError(_NAIVE)
+    return value.astimezone(_UTC)
+
+
+def _json_text(dialect: Any, generic: Callable[[Any], Any]) -> Callable[[Any], Any] | None:
+    """JSON stored as text (SQLite): dicts and lists serialised by the C encoder
+    directly, as ``json.dumps`` with its defaults does but without rebuilding
+    the encoder for every value; anything else goes through Core's processor."""
+    if dialect._json_serializer is not None:
+        return None
+    from json import encoder
+
+    if encoder.c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return None
+    try:
+        encode = encoder.c_make_encoder(None, json.JSONEncoder().default, encoder.encode_basestring_ascii, None,
+                                        ": ", ", ", False, False, True)
+    except TypeError:  # pragma: no cover - a different interpreter's signature: keep Core's
+        return None
+    join = "".join
+
+    def convert(value: Any) -> Any:
+        if type(value) is dict or type(value) is list:
+            return join(encode(value, 0))
+        return generic(value)
+
+    return convert
+
+
+_DATETIME_PROBES = (dt.datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=_UTC), dt.datetime(1999, 12, 31, tzinfo=_UTC),
+                    dt.datetime(2026, 3, 29, 1, 59, 59, 7, tzinfo=dt.timezone(dt.timedelta(hours=-7, minutes=-30))),
+                    None)
+_JSON_PROBES = ({"name": "Amélie \"Dupont\"\n", "n": 1, "x": 1.5, "ok": True, "none": None, "tags": ["a", 2]},
+                [], {}, [{"nested": {"k": [1, 2.25e-7, False]}}], None, "text", 3)
+
+
+def _fast(dialect: Any, column_type: Any, generic: Callable[[Any], Any]
+          ) -> tuple[Callable[[Any], Any] | None, tuple[Any, ...]]:
+    if isinstance(column_type, UTCDateTime):
+        return {"sqlite": _utc_sqlite, "postgresql": _utc_pg}.get(dialect.name), _DATETIME_PROBES
+    if isinstance(column_type, JSON) and dialect.name == "sqlite":
+        return _json_text(dialect, generic), _JSON_PROBES
+    return None, ()
+
+
+def _converter(dialect: Any, column: Any) -> Callable[[Any], Any] | None:
+    """The function Core applies to a bound value of ``column`` (None: none).
+    A hand-written equivalent replaces the generic one for UTC datetimes and
+    SQLite JSON, once a check on probe values shows it gives exactly what Core
+    gives."""
+    generic = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if generic is None:
+        return None
+    fast, probes = _fast(dialect, column.type, generic)
+    if fast is not None and all(fast(v) == generic(v) for v in probes):
+        return fast
+    return generic
+
+
+_converters_cache: dict[tuple[Any, Any, tuple[str, ...]], tuple[Any, ...]] = {}
+
+
+def converters(dialect: Any, table: Any, cols: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
+    """The bind conversion of each of ``cols`` (None: the driver takes the value as it is)."""
+    key = (dialect, table, cols)
+    found = _converters_cache.get(key)
+    if found is None:
+        if len(_converters_cache) > 256:     # engines come and go in tests; keep the cache small
+            _converters_cache.clear()
+        found = _converters_cache[key] = tuple(_converter(dialect, table.c[c]) for c in cols)
+    return found
+
+
+def as_is(value: Any) -> Any:
+    """The no-op bind conversion."""
+    return value
+
+
+def binder(session: Session, column: Any) -> Callable[[Any], Any]:
+    """The function that turns a Python value for ``column`` into what the
+    driver is given (what Core would bind: e.g. a UTC datetime becomes text on
+    SQLite); a no-op for types the driver takes as they are."""
+    proc = converters(session.get_bind().dialect, column.table, (column.name,))[0]
+    return as_is if proc is None else proc
+
+
+def bind_value(session: Session, column: Any, value: Any) -> Any:
+    """``value`` converted the way Core binds it for ``column``."""
+    return binder(session, column)(value)
+
+
+# ---------------------------------------------------------------- bulk writes
+_sql_cache: dict[tuple[Any, ...], str] = {}
+
+
+def _insert_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_nothing: tuple[str, ...] | None,
+                on_conflict_sql: str | None) -> str:
+    key = (dialect.name, dialect.paramstyle, table.name, cols, conflict_do_nothing, on_conflict_sql)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        quote = dialect.identifier_preparer.quote
+        if dialect.paramstyle == "qmark":
+            mark = "?"
+        elif dialect.paramstyle in ("pyformat", "format"):
+            mark = "%s"      # positional: psycopg takes tuples with %s whatever the dialect's default style
+        else:  # pragma: no cover - the two drivers crossdock ships use these styles
+            raise RuntimeError(f"unsupported paramstyle {dialect.paramstyle}")
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+               f"VALUES ({', '.join(mark for _ in cols)})")
+        if conflict_do_nothing:
+            sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
+        elif on_conflict_sql:
+            sql += " " + on_conflict_sql
+        _sql_cache[key] = sql
+    return sql
+
+
+def insert_tuples(session: Session, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                  converted: bool = False, conflict_do_nothing: Sequence[str] | None = None,
+                  on_conflict_sql: str | None = None) -> int:
+    """INSERT ``rows`` (tuples in ``cols`` order) with one DBAPI executemany
+    of positional parameters.
+
+    Values go through each column type's own bind conversion (the same Core
+    applies — aware datetimes to UTC, JSON, money), column by column with no
+    per-row parameter machinery; a value every row shares (the transaction's
+    timestamp) is converted once. ``converted=True``: the caller already
+    applied :func:`binder` to every value that needs it (the hottest inserts
+    build their tuples that way). ``on_conflict_sql`` is a literal
+    ``ON CONFLICT …`` clause (same syntax on SQLite and PostgreSQL; never built
+    from data). Used for the order import's hot inserts; everything else uses Core.
+    Returns the number of rows inserted (the driver's executemany row count).
+    """
+    if not rows:
+        return 0
+    conn = session.connection()
+    dialect = conn.dialect
+    cols = tuple(cols)
+    sql = _insert_sql(dialect, table, cols, tuple(conflict_do_nothing) if conflict_do_nothing else None,
+                      on_conflict_sql)
+    procs = () if converted else converters(dialect, table, cols)
+    if any(p is not None for p in procs):
+        n = len(rows)
+        columns: list[Any] = list(zip(*rows))
+        for i, proc in enumerate(procs):
+            if proc is None:
+                continue
+            values = columns[i]
+            v = values[0]
+            if values[-1] is v and all(x is v for x in values):     # one value shared by every row
+                columns[i] = (proc(v),) * n
+            else:
+                columns[i] = map(proc, values)
+        params: list[Any] = list(zip(*columns))
+    else:
+        params = list(rows)
+    return conn.exec_driver_sql(sql, params).rowcount
+
+
+def bulk_insert(session: Session, table: Any, rows: Sequence[dict[str, Any]], *,
+                conflict_do_nothing: Sequence[str] | None = None, on_conflict_sql: str | None = None) -> None:
+    """:func:`insert_tuples` for rows given as dicts (all with the same keys)."""
+    if not rows:
+        return
+    cols = tuple(rows[0])
+    get = itemgetter(*cols)
+    tuples = list(map(get, rows)) if len(cols) > 1 else [(get(r),) for r in rows]
+    insert_tuples(session, table, cols, tuples, conflict_do_nothing=conflict_do_nothing,
+                  on_conflict_sql=on_conflict_sql)
+
+
+def execute_many(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    """A literal statement written with ``?`` placeholders (never built from
+    data), run with one executemany of positional rows of bind-ready values
+    (see :func:`bind_value`). Returns the total row count."""
+    conn = session.connection()
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    return conn.exec_driver_sql(sql, list(rows)).rowcount
+
+
+# the sequence looked up once (an uncorrelated subquery), the ids returned as one array
+_PG_IDS = text("SELECT array_agg(nextval(CAST((SELECT pg_get_serial_sequence(:t, 'id')) AS regclass))) "
+               "FROM generate_series(1, :n)")
+
+
 def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
     """``n`` fresh primary keys for ``table``, so a bulk insert needs no RETURNING.
 
@@ -93,55 +340,8 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
     if n <= 0:
         return []
     if is_postgres(session):
-        return list(session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": n}).scalars())
-    top = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        return sorted(session.execute(_PG_IDS, {"t": table.name, "n": n}).scalar_one())
+    conn = session.connection()
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {conn.dialect.identifier_preparer.quote(table.name)}"
+                               ).scalar_one()
     return list(range(top + 1, top + 1 + n))
-
-
-def bulk_insert(session: Session, table: Any, rows: Sequence[dict[str, Any]], *,
-                conflict_do_nothing: Sequence[str] | None = None, on_conflict_sql: str | None = None) -> None:
-    """INSERT ``rows`` (dicts with the same keys) with one DBAPI executemany.
-
-    Values go through each column type's own bind processor (the same
-    conversion Core applies — aware datetimes to UTC, JSON, money), but once
-    per value instead of through Core's per-row parameter machinery, and a
-    value shared by every row (the transaction's timestamp) is converted once.
-    Used for the order import's hot inserts; everything else uses Core.
-    ``on_conflict_sql`` is a literal ``ON CONFLICT …`` clause (same syntax on
-    SQLite and PostgreSQL; never built from data).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
-    cols = list(rows[0])
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in cols)
-    target = quote(table.name)
-    if dialect.paramstyle == "qmark":
-        sql = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' for _ in cols)})"
-    elif dialect.paramstyle == "pyformat":
-        sql = f"INSERT INTO {target} ({names}) VALUES ({', '.join(f'%({c})s' for c in cols)})"
-    else:  # pragma: no cover - the two drivers crossdock ships use these styles
-        raise RuntimeError(f"unsupported paramstyle {dialect.paramstyle}")
-    if conflict_do_nothing:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
-    elif on_conflict_sql:
-        sql += " " + on_conflict_sql
-    first, last, n = rows[0], rows[-1], len(rows)
-    columns = []
-    for c in cols:   # column by column: one processor lookup, a C-level map over the values
-        proc = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-        v = first[c]
-        if v is last[c] and all(r[c] is v for r in rows):
-            columns.append([proc(v) if proc is not None else v] * n)     # shared value: convert once
-        elif proc is None:
-            columns.append([r[c] for r in rows])
-        else:
-            columns.append(list(map(proc, [r[c] for r in rows])))
-    if dialect.paramstyle == "qmark":
-        params: list[Any] = list(zip(*columns))
-    else:
-        params = [dict(zip(cols, values)) for values in zip(*columns)]
-    session.connection().exec_driver_sql(sql, params)

@@ -42,6 +42,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
@@ -61,11 +62,15 @@ from crossdock.errors import DataError, InventoryError, OrderError, WarehouseErr
 from crossdock.mapping.inventory_rules import available_to_sell
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine._sql import (
-    bulk_insert,
+    bind_value,
     chunks,
     event_row,
+    execute_many,
+    in_values,
     insert_events,
+    insert_tuples,
     is_postgres,
+    lookup_chunk,
     now_or,
     upsert_insert,
 )
@@ -81,6 +86,7 @@ PRODUCTS = Product.__table__
 WAREHOUSES = Warehouse.__table__
 
 ACTIVE, RELEASED, CONSUMED = "active", "released", "consumed"
+_RES_COLS = ("order_line_id", "sku", "warehouse", "quantity", "status", "created_at", "updated_at")
 RESERVABLE_STATUSES = ("pending", "unshipped", "partially_shipped")
 # Fulfilled from the platform's own stock (Amazon FBA): nothing to reserve here.
 EXTERNAL_FULFILMENT = ("AFN",)
@@ -134,19 +140,19 @@ WarehouseChooser = Callable[[OrderContext, Mapping[str, int], Mapping[str, Mappi
                             Mapping[str, "str | None"]]
 
 
+def _most_free(options: Mapping[str, int] | None) -> str | None:
+    """:func:`most_free_stock` for one SKU (``options``: free units per warehouse)."""
+    if not options:
+        return None
+    if len(options) == 1:
+        return next(iter(options))
+    return min(options, key=lambda w: (-options[w], w))
+
+
 def most_free_stock(ctx: OrderContext, need: Mapping[str, int],
                     free: Mapping[str, Mapping[str, int]]) -> dict[str, str | None]:
     """Each SKU from the warehouse with the most free units (ties: lowest code)."""
-    out: dict[str, str | None] = {}
-    for sku in need:
-        options = free.get(sku)
-        if not options:
-            out[sku] = None
-        elif len(options) == 1:
-            out[sku] = next(iter(options))
-        else:
-            out[sku] = min(options, key=lambda w: (-options[w], w))
-    return out
+    return {sku: _most_free(free.get(sku)) for sku in need}
 
 
 def routing_chooser(warehouses: Any, preference: Any = None) -> WarehouseChooser:
@@ -439,7 +445,8 @@ class LineInput(NamedTuple):
 
 class OrderInput(NamedTuple):
     """What the bulk allocator needs to know about one order (loaded with
-    :func:`load_order_inputs`, or built by the order import from memory)."""
+    :func:`load_order_inputs`, or built by the order import from memory);
+    ``lines`` in line-id order (lines of one SKU are served in that order)."""
 
     id: int
     channel: str
@@ -490,6 +497,14 @@ def reserve_orders(session: Session, order_ids: Iterable[int], *, chooser: Wareh
                           mark=mark, now=now)
 
 
+_FIRST_COME = attrgetter("purchased_at", "id")
+_RESERVE_SQL = ("UPDATE stock_levels SET reserved = reserved + ?, updated_at = ? "
+                "WHERE id = ? AND on_hand - reserved >= ?")
+_RESERVE_PG = ("UPDATE stock_levels AS s SET reserved = s.reserved + v.q, updated_at = %s "
+               "FROM unnest(%s::bigint[], %s::integer[]) AS v(id, q) "
+               "WHERE s.id = v.id AND s.on_hand - s.reserved >= v.q")
+
+
 def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: WarehouseChooser | None = None,
                    ok_events: bool = True, mark: bool = True, also_mark: Iterable[str] = (),
                    now: dt.datetime | None = None) -> dict[int, ReservationResult]:
@@ -500,7 +515,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     at = now_or(now)
     results: dict[int, ReservationResult] = {}
     open_orders = []
-    for o in sorted(orders, key=lambda o: (o.purchased_at, o.id)):   # first come, first served
+    for o in sorted(orders, key=_FIRST_COME):   # first come, first served
         reason = _not_reservable(o)
         if reason:
             results[o.id] = ReservationResult(o.id, skipped_reason=reason)
@@ -510,70 +525,105 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
         if mark and also_mark:
             dirty.mark_dirty(session, also_mark, now=at)
         return results
+    step = lookup_chunk(session)
     reserved_ids: set[int] = set()
-    for part in chunks([ln.id for o in open_orders if not o.fresh for ln in o.lines]):
+    for part in chunks([ln.id for o in open_orders if not o.fresh for ln in o.lines], step):
         reserved_ids.update(session.execute(select(RES.c.order_line_id)
-                                            .where(RES.c.order_line_id.in_(part))).scalars())
+                                            .where(in_values(session, RES.c.order_line_id, part))).scalars())
     skus = sorted({ln.sku for o in open_orders for ln in o.lines if ln.sku})
     safety: dict[str, int] = {}
-    for part in chunks(skus):
+    for part in chunks(skus, step):
         safety.update((s, n or 0) for s, n in session.execute(
-            select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(PRODUCTS.c.sku.in_(part))))
-    known = set(safety)
+            select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(in_values(session, PRODUCTS.c.sku, part))))
+    known = safety
 
-    classified = {o.id: _classify(o.lines, reserved_ids, known) for o in open_orders}
-    needed = sorted({line.sku for _, todo in classified.values() for line, _ in todo})
+    # Lock the stock rows of every SKU with something to reserve; chunks are in SKU order, rows in
+    # (SKU, warehouse) order: a fixed lock order.
+    needed = sorted({ln.sku for o in open_orders for ln in o.lines
+                     if ln.sku in known and ln.id not in reserved_ids
+                     and int(ln.quantity) - int(ln.quantity_shipped or 0) > 0})
     free: dict[str, dict[str, int]] = defaultdict(dict)
     row_ids: dict[tuple[str, str], int] = {}
     on_hand: dict[tuple[str, str], int] = {}
-    for part in chunks(needed):  # chunks are in SKU order, rows in (SKU, warehouse) order: a fixed lock order
+    for part in chunks(needed, step):
         for rid, sku, wh, oh, rsv in session.execute(
                 select(STOCK.c.id, STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand, STOCK.c.reserved)
-                .where(STOCK.c.sku.in_(part)).order_by(STOCK.c.sku, STOCK.c.warehouse).with_for_update()):
+                .where(in_values(session, STOCK.c.sku, part)).order_by(STOCK.c.sku, STOCK.c.warehouse)
+                .with_for_update()):
             free[sku][wh] = int(oh) - int(rsv)
             row_ids[(sku, wh)] = rid
             on_hand[(sku, wh)] = int(oh)
 
+    # Allocate in memory, order by order, each order's lines in line order (lines of one SKU compete in
+    # line-id order; lines of different SKUs do not compete).
     delta: dict[tuple[str, str], int] = defaultdict(int)
     alloc: list[tuple[int, int, str, str, int, bool]] = []     # (order id, line id, sku, wh, qty, fresh)
-    outcomes: dict[int, dict[int, LineOutcome]] = {}
-    pick = chooser or most_free_stock
+    allocated: list[tuple[Any, list[LineOutcome], set[str]]] = []
+    # The default choice for a SKU stocked in one warehouse is that warehouse, whatever is free there.
+    only = {sku: next(iter(per_wh)) for sku, per_wh in free.items() if len(per_wh) == 1}
     for o in open_orders:
-        done, todo = classified[o.id]
-        if todo:
-            if o.warehouse:
-                choice = {line.sku: o.warehouse for line, _ in todo}
+        fixed = o.warehouse
+        choice: Mapping[str, str | None] | None = None
+        if chooser is not None and not fixed:
+            need: dict[str, int] = defaultdict(int)
+            for ln in o.lines:
+                q = int(ln.quantity) - int(ln.quantity_shipped or 0)
+                if q > 0 and ln.sku in known and ln.id not in reserved_ids:
+                    need[ln.sku] += q
+            choice = chooser(_context(o), need, free) if need else {}   # choosers read ``free``, never change it
+        most_free: dict[str, str | None] = {}      # the default choice, made per SKU before its first line
+        outcomes: list[LineOutcome] = []
+        codes: set[str] = set()
+        for ln in o.lines:
+            lid, sku = ln.id, ln.sku
+            q = int(ln.quantity) - int(ln.quantity_shipped or 0)
+            if lid in reserved_ids:
+                outcomes.append(LineOutcome(lid, sku, None, max(q, 0), ALREADY))
+            elif q <= 0:
+                outcomes.append(LineOutcome(lid, sku, None, 0, NOTHING))
+            elif not sku:
+                outcomes.append(LineOutcome(lid, None, None, q, NO_SKU))
+                codes.add("XD-ORD-004")
+            elif sku not in known:
+                outcomes.append(LineOutcome(lid, sku, None, q, UNKNOWN_SKU))
+                codes.add("XD-INV-004")
             else:
-                need: dict[str, int] = defaultdict(int)
-                for line, qty in todo:
-                    need[line.sku] += qty
-                choice = pick(_context(o), need, free)   # choosers read ``free``, never change it
-
-            if len(todo) > 1:
-                todo = sorted(todo, key=lambda t: (t[0].sku, choice.get(t[0].sku) or "", t[0].id))
-            for line, qty in todo:
-                wh = choice.get(line.sku)
-                per_wh = free[line.sku]
-                if wh is not None and per_wh.get(wh, 0) >= qty:
-                    per_wh[wh] -= qty
-                    delta[(line.sku, wh)] += qty
-                    alloc.append((o.id, line.id, line.sku, wh, qty, o.fresh))
-                    done[line.id] = LineOutcome(line.id, line.sku, wh, qty, RESERVED)
+                if fixed:
+                    wh = fixed
+                elif choice is not None:
+                    wh = choice.get(sku)
+                elif sku in only:
+                    wh = only[sku]
+                elif sku in most_free:
+                    wh = most_free[sku]
                 else:
-                    done[line.id] = LineOutcome(line.id, line.sku, wh, qty, SHORT)
-        outcomes[o.id] = done
+                    wh = most_free[sku] = _most_free(free.get(sku))
+                per_wh = free[sku]
+                if wh is not None and per_wh.get(wh, 0) >= q:
+                    per_wh[wh] -= q
+                    delta[(sku, wh)] += q
+                    alloc.append((o.id, lid, sku, wh, q, o.fresh))
+                    outcomes.append(LineOutcome(lid, sku, wh, q, RESERVED))
+                else:
+                    outcomes.append(LineOutcome(lid, sku, wh, q, SHORT))
+                    codes.add("XD-INV-001")
+        allocated.append((o, outcomes, codes))
 
-    # One executemany of conditional UPDATEs (the rows are locked, so each must apply), then a
-    # check that every row now holds exactly what was allocated.
+    # The conditional UPDATE for every (SKU, warehouse) total (the rows are locked, so each must apply):
+    # one executemany on SQLite, one statement on PostgreSQL; then a check that every row now holds
+    # exactly what was allocated.
     keys = sorted(k for k, q in delta.items() if q)
+    at_b = bind_value(session, STOCK.c.updated_at, at)
     if keys:
-        stmt = (update(STOCK).where(STOCK.c.id == bindparam("rid"),
-                                    STOCK.c.on_hand - STOCK.c.reserved >= bindparam("q"))
-                .values(reserved=STOCK.c.reserved + bindparam("q"), updated_at=at))
-        session.execute(stmt, [{"rid": row_ids[k], "q": delta[k]} for k in keys])
+        if is_postgres(session):
+            session.connection().exec_driver_sql(_RESERVE_PG, (at_b, [row_ids[k] for k in keys],
+                                                               [delta[k] for k in keys]))
+        else:
+            execute_many(session, _RESERVE_SQL, [(delta[k], at_b, row_ids[k], delta[k]) for k in keys])
         expected = {row_ids[k]: on_hand[k] - free[k[0]][k[1]] for k in keys}
-        for part in chunks(sorted(expected)):
-            for rid, reserved in session.execute(select(STOCK.c.id, STOCK.c.reserved).where(STOCK.c.id.in_(part))):
+        for part in chunks(sorted(expected), step):
+            for rid, reserved in session.execute(select(STOCK.c.id, STOCK.c.reserved)
+                                                 .where(in_values(session, STOCK.c.id, part))):
                 if reserved != expected[rid]:
                     raise DataError("XD-DATA-006", entity=f"stock row {rid}",
                                     detail=f"reserved is {reserved}, expected {expected[rid]} after reserving "
@@ -582,9 +632,8 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     known_lines = [a for a in alloc if not a[5]]
     for part in chunks(fresh, 5000):
         # lines inserted in this very transaction: no one else can have reserved them
-        bulk_insert(session, RES, [{"order_line_id": lid, "sku": sku, "warehouse": wh, "quantity": q,
-                                    "status": ACTIVE, "created_at": at, "updated_at": at}
-                                   for _, lid, sku, wh, q, _ in part])
+        insert_tuples(session, RES, _RES_COLS, [(lid, sku, wh, q, ACTIVE, at_b, at_b)
+                                                for _, lid, sku, wh, q, _ in part], converted=True)
     if known_lines:
         ins = (upsert_insert(session, RES).on_conflict_do_nothing(index_elements=["order_line_id"])
                .returning(RES.c.order_line_id))
@@ -596,10 +645,14 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
         lost = [a for a in known_lines if a[1] not in inserted]
         if lost:  # reserved concurrently by another transaction: undo ours
             undo: dict[tuple[str, str], int] = defaultdict(int)
+            lost_lines = {a[1]: a for a in lost}
             for oid, lid, sku, wh, q, _ in lost:
                 undo[(sku, wh)] += q
                 free[sku][wh] += q
-                outcomes[oid][lid] = LineOutcome(lid, sku, wh, q, ALREADY)
+            for _, outcomes, _ in allocated:
+                for i, x in enumerate(outcomes):
+                    if x.line_id in lost_lines:
+                        outcomes[i] = LineOutcome(x.line_id, x.sku, x.warehouse, x.quantity, ALREADY)
             for key in sorted(undo):
                 session.execute(update(STOCK).where(STOCK.c.id == row_ids[key])
                                 .values(reserved=STOCK.c.reserved - undo[key], updated_at=at))
@@ -608,11 +661,9 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
 
     flag_updates: list[tuple[int, list[Any]]] = []
     events: list[dict[str, Any]] = []
-    for o in open_orders:
-        by_line = outcomes[o.id]
-        ordered = tuple(by_line[line.id] for line in o.lines)
-        codes = _flag_codes(ordered)
-        if codes or any(f in RESERVATION_FLAGS for f in o.flags):
+    for o, outcomes, codes in allocated:
+        ordered = tuple(outcomes)
+        if codes or (o.flags and any(f in RESERVATION_FLAGS for f in o.flags)):
             flags, added, removed = _new_flags(list(o.flags), codes)
             if added or removed:
                 flag_updates.append((o.id, flags))
@@ -630,7 +681,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     if mark and (changed or also_mark):
         avail = {sku: max(0, sum(free[sku].values()) - safety.get(sku, 0)) for sku in changed}
         dirty.mark_dirty(session, changed | set(also_mark), available=avail, now=at)
-    short = sum(1 for r in results.values() if r.short)
+    short = sum(1 for _, _, codes in allocated if "XD-INV-001" in codes)
     if short:
         log.warning("reserved %d orders, %d short of stock (XD-INV-001)", len(open_orders), short)
     return results

@@ -3,10 +3,10 @@
 :func:`upsert_orders` stores a page of normalised orders of one channel in
 the caller's transaction:
 
-- an order is unique per (channel, platform order id): new ones are inserted
-  with one multi-row ``INSERT … ON CONFLICT DO NOTHING … RETURNING`` (a
-  concurrent importer that stored it first wins; ours is then treated as an
-  update), lines with one executemany;
+- an order is unique per (channel, platform order id): new ones get ids
+  drawn up front and are inserted with one executemany of ``INSERT … ON
+  CONFLICT DO NOTHING`` (a concurrent importer that stored it first wins; ours
+  is then treated as an update), lines with one executemany;
 - a known order whose ``updated_at`` is older than the stored one is ignored
   (out-of-order webhooks, overlapping import windows); a newer one updates
   the platform status, the line quantities shipped and — when the status
@@ -34,30 +34,35 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from crossdock.synclog import order_correlation
+from crossdock.synclog import correlation_id, order_correlation
 from crossdock.db.models import Order as OrderRow, OrderLine as LineRow
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Address, Order, OrderStatus
 from crossdock.sync_engine import inventory
 from crossdock.sync_engine._sql import (
-    IN_CHUNK,
+    EVENT_COLS,
+    EVENTS,
     allocate_ids,
-    bulk_insert,
+    as_is,
+    binder,
     chunks,
-    event_row,
-    insert_events,
+    in_values,
+    insert_tuples,
     is_postgres,
+    lookup_chunk,
     now_or,
     upsert_insert,
 )
+from crossdock.sync_engine.inventory import LineInput, OrderInput
 
 log = logging.getLogger(__name__)
 
@@ -110,51 +115,80 @@ def merge_status(local: str | None, platform: str) -> str:
 
 def _local_status(o: Order, status_map: StatusMap | None, channel: str) -> str:
     if status_map is None:
-        return OrderStatus(o.status).value
+        return o.status.value if isinstance(o.status, OrderStatus) else OrderStatus(o.status).value
     raw: Any = o.raw if o.raw else o.platform_status
     return status_map.map(raw, channel=channel, order_id=o.platform_order_id).value
 
 
 _ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))
+_address_values = attrgetter(*_ADDRESS_FIELDS)
 
 
 def _address(a: Address | None) -> dict[str, Any] | None:
     if a is None:
         return None
-    return {k: v for k in _ADDRESS_FIELDS if (v := getattr(a, k)) is not None}
+    return {k: v for k, v in zip(_ADDRESS_FIELDS, _address_values(a)) if v is not None}
 
 
-_NO_FLAGS: list[Any] = []   # one shared (never mutated) value: converted once per bulk insert
+_NO_FLAGS: list[Any] = []   # never mutated: a new order has no flags
+
+# Column order of the tuples built by _order_values / _line_values (bulk inserts, see _sql.insert_tuples).
+ORDER_COLS = ("id", "channel", "platform_order_id", "platform_status", "local_status", "marketplace_id",
+              "purchased_at", "platform_updated_at", "ship_by", "buyer_country", "currency", "total_amount",
+              "tax_model", "tax_scheme", "ioss_number", "fulfillment_channel", "warehouse", "shipping_address",
+              "flags", "imported_at", "updated_at", "status_changed_at")
+LINE_COLS = ("id", "order_id", "platform_line_id", "sku", "listing_id", "title", "quantity", "quantity_shipped",
+             "unit_price", "currency", "tax_amount", "ioss_number")
+
+
+class _Binds(NamedTuple):
+    """Bind conversions for the typed columns of the tuples below (see _sql.binder)."""
+
+    at: Callable[[Any], Any]           # UTC datetimes
+    json: Callable[[Any], Any]
+    money: Callable[[Any], Any]
+
+
+_PLAIN = _Binds(as_is, as_is, as_is)     # Python values, for Core
+
+
+def _binds(session: Session) -> _Binds:
+    return _Binds(binder(session, ORDERS.c.purchased_at), binder(session, ORDERS.c.shipping_address),
+                  binder(session, ORDERS.c.total_amount))
+
+
+def _order_values(channel: str, o: Order, local: str, oid: int | None, b: _Binds, at: Any,
+                  flags: Any) -> tuple[Any, ...]:
+    """One ``orders`` row in ORDER_COLS order; ``at`` and ``flags`` are given already bound."""
+    tax, total, conv = o.tax, o.total, b.at
+    return (oid, channel, o.platform_order_id, o.platform_status[:64], local, o.marketplace_id,
+            conv(o.purchased_at), conv(o.updated_at), conv(o.ship_by), o.buyer_country,
+            total.currency if total else None, b.money(total.amount) if total else None,
+            tax.model if tax else None, tax.scheme if tax else None, tax.ioss_number if tax else None,
+            o.fulfillment_channel, None, b.json(_address(o.shipping_address)), flags, at, at, at)
+
+
+def _line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: _Binds) -> list[tuple[Any, ...]]:
+    """The order's ``order_lines`` rows in LINE_COLS order (``line_ids`` in line order)."""
+    rows = []
+    money = b.money
+    for line, lid in zip(o.lines, line_ids):
+        tax, price = line.tax, line.unit_price
+        rows.append((lid, order_id, line.platform_line_id, line.sku, line.listing_id,
+                     line.title[:500] if line.title else None, line.quantity, line.quantity_shipped,
+                     money(price.amount) if price else None, price.currency if price else None,
+                     money(tax.tax_amount.amount) if tax and tax.tax_amount else None,
+                     tax.ioss_number if tax else None))
+    return rows
 
 
 def _order_row(channel: str, o: Order, local: str, at: dt.datetime, *, oid: int | None = None) -> dict[str, Any]:
-    tax = o.tax
-    return {
-        "id": oid, "channel": channel, "platform_order_id": o.platform_order_id, "platform_status": o.platform_status[:64],
-        "local_status": local, "marketplace_id": o.marketplace_id, "purchased_at": o.purchased_at,
-        "platform_updated_at": o.updated_at, "ship_by": o.ship_by, "buyer_country": o.buyer_country,
-        "currency": o.total.currency if o.total else None, "total_amount": o.total.amount if o.total else None,
-        "tax_model": tax.model if tax else None, "tax_scheme": tax.scheme if tax else None,
-        "ioss_number": tax.ioss_number if tax else None, "fulfillment_channel": o.fulfillment_channel,
-        "warehouse": None, "shipping_address": _address(o.shipping_address), "flags": _NO_FLAGS,
-        "imported_at": at, "updated_at": at, "status_changed_at": at,
-    }
+    """One ``orders`` row as a dict of Python values (for Core; the import inserts bound tuples)."""
+    return dict(zip(ORDER_COLS, _order_values(channel, o, local, oid, _PLAIN, at, _NO_FLAGS)))
 
 
 def _line_rows(order_id: int, o: Order) -> list[dict[str, Any]]:
-    rows = []
-    for line in o.lines:
-        tax = line.tax
-        rows.append({
-            "id": None, "order_id": order_id, "platform_line_id": line.platform_line_id, "sku": line.sku,
-            "listing_id": line.listing_id, "title": line.title[:500] if line.title else None,
-            "quantity": line.quantity, "quantity_shipped": line.quantity_shipped,
-            "unit_price": line.unit_price.amount if line.unit_price else None,
-            "currency": line.unit_price.currency if line.unit_price else None,
-            "tax_amount": tax.tax_amount.amount if tax and tax.tax_amount else None,
-            "ioss_number": tax.ioss_number if tax else None,
-        })
-    return rows
+    return [dict(zip(LINE_COLS, row)) for row in _line_values(order_id, o, [None] * len(o.lines), _PLAIN)]
 
 
 _KNOWN_COLS = (ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status, ORDERS.c.local_status,
@@ -167,13 +201,15 @@ def _find_existing(session: Session, channel: str, pids: list[str]) -> dict[str,
     (a long ``IN`` list on a freshly filled, not yet analysed table gets a
     plan that filters every row of the channel)."""
     found: dict[str, Any] = {}
-    for part in chunks(pids, 1000 if is_postgres(session) else IN_CHUNK):
-        if is_postgres(session):
+    pg = is_postgres(session)
+    for part in chunks(pids, 1000 if pg else lookup_chunk(session)):
+        if pg:
             wanted = func.unnest(bindparam("pids", part, type_=ARRAY(String))).table_valued("pid").render_derived()
             stmt = (select(*_KNOWN_COLS).select_from(ORDERS.join(wanted, ORDERS.c.platform_order_id == wanted.c.pid))
                     .where(ORDERS.c.channel == channel))
         else:
-            stmt = select(*_KNOWN_COLS).where(ORDERS.c.channel == channel, ORDERS.c.platform_order_id.in_(part))
+            stmt = select(*_KNOWN_COLS).where(ORDERS.c.channel == channel,
+                                              in_values(session, ORDERS.c.platform_order_id, part))
         for r in session.execute(stmt):
             found[r.platform_order_id] = r
     return found
@@ -197,34 +233,44 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     local = {pid: _local_status(latest[pid], status_map, channel) for pid in pids}
 
     existing = _find_existing(session, channel, pids)
+    b = _binds(session)                     # bulk rows are built with values bound for the driver
+    at_b = b.at(at)
 
     # ---- new orders: ids drawn up front, so the inserts are plain executemany (no RETURNING),
     # in platform-order-id order (a fixed lock order for concurrent importers)
     new_ids: dict[str, int] = {}
-    new_line_ids: dict[tuple[int, str], int] = {}
+    new_line_ids: dict[str, list[int]] = {}                   # platform order id → line ids, in line order
     to_insert = [p for p in pids if p not in existing]
     if to_insert:
         ids = dict(zip(to_insert, allocate_ids(session, ORDERS, len(to_insert))))
-        rows = [_order_row(channel, latest[p], local[p], at, oid=ids[p]) for p in to_insert]
+        flags_b = b.json(_NO_FLAGS)
+        rows = [_order_values(channel, latest[p], local[p], ids[p], b, at_b, flags_b) for p in to_insert]
+        stored_all = True
         for part in chunks(rows, 5000):
-            bulk_insert(session, ORDERS, part, conflict_do_nothing=("channel", "platform_order_id"))
-        if is_postgres(session):
-            # a concurrent importer may have stored some first (SQLite: impossible, we hold the write lock)
+            n = insert_tuples(session, ORDERS, ORDER_COLS, part, converted=True,
+                              conflict_do_nothing=("channel", "platform_order_id"))
+            stored_all = stored_all and n == len(part)
+        if stored_all:
+            new_ids = ids
+        else:
+            # a concurrent importer stored some first (PostgreSQL; SQLite cannot: we hold the write lock)
             stored: set[int] = set()
             for part in chunks(sorted(ids.values())):
                 stored.update(session.execute(select(ORDERS.c.id).where(ORDERS.c.id.in_(part))).scalars())
             new_ids = {p: oid for p, oid in ids.items() if oid in stored}
-        else:
-            new_ids = ids
-        raced = [p for p in to_insert if p not in new_ids]
-        if raced:  # stored meanwhile by a concurrent importer: handle as known orders
-            existing.update(_find_existing(session, channel, raced))
-        line_rows = [row for pid, oid in new_ids.items() for row in _line_rows(oid, latest[pid])]
-        for row, lid in zip(line_rows, allocate_ids(session, LINES, len(line_rows))):
-            row["id"] = lid
-            new_line_ids[(row["order_id"], row["platform_line_id"])] = lid
+            raced = [p for p in to_insert if p not in new_ids]
+            if raced:  # stored meanwhile by a concurrent importer: handle as known orders
+                existing.update(_find_existing(session, channel, raced))
+        line_ids = allocate_ids(session, LINES, sum(len(latest[p].lines) for p in new_ids))
+        line_rows: list[tuple[Any, ...]] = []
+        k = 0
+        for pid, oid in new_ids.items():
+            o = latest[pid]
+            lids = new_line_ids[pid] = line_ids[k:k + len(o.lines)]
+            k += len(lids)
+            line_rows.extend(_line_values(oid, o, lids, b))
         for part in chunks(line_rows, 5000):
-            bulk_insert(session, LINES, part)
+            insert_tuples(session, LINES, LINE_COLS, part, converted=True)
 
     # ---- known orders
     def needs_update(pid: str) -> bool:
@@ -290,12 +336,15 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         to_consume = [oid for oid, _, old, new in changed
                       if new in SHIPPED_STATES and old in inventory.RESERVABLE_STATUSES]
         to_reserve = sorted({u["oid"] for u in updates if u["local_status"] in inventory.RESERVABLE_STATUSES})
-        skus = {line.sku for pid in new_ids for line in latest[pid].lines if line.sku}
-        updated_ids = {u["oid"] for u in updates}
-        updated_pids = {pid for pid in existing if existing[pid].id in updated_ids}
-        skus |= {line.sku for pid in updated_pids for line in latest[pid].lines if line.sku}
-        skus |= inventory.active_reservation_skus(session, to_release + to_consume)
-        inventory.lock_stock(session, skus)
+        if to_release or to_consume:
+            # release/consume lock stock rows one order at a time: take every row involved first, in
+            # (SKU, warehouse) order. Otherwise reserve_loaded locks the rows it allocates from, in that order.
+            skus = {line.sku for pid in new_ids for line in latest[pid].lines if line.sku}
+            updated_ids = {u["oid"] for u in updates}
+            updated_pids = {pid for pid in existing if existing[pid].id in updated_ids}
+            skus |= {line.sku for pid in updated_pids for line in latest[pid].lines if line.sku}
+            skus |= inventory.active_reservation_skus(session, to_release + to_consume)
+            inventory.lock_stock(session, skus)
         for oid in sorted(to_release):
             order = inventory._lock_order(session, oid)
             released[oid], released_skus = inventory._release(session, order, at, "cancelled on the platform")
@@ -309,49 +358,47 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         inputs = inventory.load_order_inputs(session, to_reserve) if to_reserve else []
         for pid, oid in new_ids.items():      # built from memory: nothing to read back
             o = latest[pid]
-            inputs.append(inventory.OrderInput(
+            inputs.append(OrderInput(
                 id=oid, channel=channel, platform_order_id=pid, local_status=local[pid],
                 purchased_at=o.purchased_at, buyer_country=o.buyer_country,
                 fulfillment_channel=o.fulfillment_channel, fresh=True,
-                lines=tuple(inventory.LineInput(new_line_ids[(oid, ln.platform_line_id)], ln.sku, ln.quantity,
-                                                ln.quantity_shipped) for ln in o.lines)))
+                lines=tuple([LineInput(lid, ln.sku, ln.quantity, ln.quantity_shipped)
+                             for ln, lid in zip(o.lines, new_line_ids[pid])])))
         # reserves, and marks dirty every SKU whose availability moved (released ones included)
         reservations = inventory.reserve_loaded(session, inputs, chooser=chooser, ok_events=False,
                                                 also_mark=availability_changed, now=at)
 
-    # ---- events
+    # ---- events (bound tuples in EVENT_COLS order: one executemany)
     if events:
+        js = b.json
         rows = []
         for pid, oid in new_ids.items():
             o = latest[pid]
+            status, n = local[pid], len(o.lines)
+            details: dict[str, Any] = {"order_id": oid, "status": status, "lines": n}
+            message = f"{o.platform_status} → {status}, {n} lines"
             r = reservations.get(oid)
-            details: dict[str, Any] = {"order_id": oid, "status": local[pid], "lines": len(o.lines)}
-            message = f"{o.platform_status} → {local[pid]}, {len(o.lines)} lines"
             if r is not None:
                 if r.skipped_reason:
                     details["reservation"] = r.skipped_reason
                 else:
-                    held = [x for x in r.lines if x.status == "reserved"]
+                    held = [x for x in r.lines if x.status == inventory.RESERVED]
                     details["reserved_lines"] = len(held)
                     if held:
-                        message += "; reserved " + ", ".join(f"{x.sku} x{x.quantity} @ {x.warehouse}"
-                                                             for x in held)
-            rows.append(event_row(operation="order.import", outcome="ok", at=at, channel=channel,
-                                  entity_type="order", entity=pid, details=details, message=message,
-                                  correlation=order_correlation(channel, pid)))
+                        message += "; reserved " + ", ".join([f"{x.sku} x{x.quantity} @ {x.warehouse}"
+                                                              for x in held])
+            rows.append((at_b, order_correlation(channel, pid), channel, "order", pid, "order.import", "ok", None,
+                         message, 1, None, js(details)))
         for oid, pid, old, new in changed:
-            rows.append(event_row(operation="order.status", outcome="ok", at=at, channel=channel,
-                                  entity_type="order", entity=pid, message=f"{old} → {new}",
-                                  correlation=order_correlation(channel, pid),
-                                  details={"order_id": oid, "platform_status": latest[pid].platform_status,
-                                           "from": old, "to": new}))
+            rows.append((at_b, order_correlation(channel, pid), channel, "order", pid, "order.status", "ok", None,
+                         f"{old} → {new}", 1, None, js({"order_id": oid, "platform_status": latest[pid].platform_status,
+                                                        "from": old, "to": new})))
         if new_ids or updates:
-            rows.append(event_row(operation="orders.upsert", outcome="ok", at=at, channel=channel,
-                                  entity_type="channel", entity=channel,
-                                  message=f"{len(new_ids)} new, {len(updates)} updated, {unchanged} unchanged",
-                                  details={"new": len(new_ids), "updated": len(updates), "unchanged": unchanged,
-                                           "short": sum(1 for r in reservations.values() if r.short)}))
-        insert_events(session, rows)
+            short = sum(1 for r in reservations.values() if r.short)
+            rows.append((at_b, correlation_id(), channel, "channel", channel, "orders.upsert", "ok", None,
+                         f"{len(new_ids)} new, {len(updates)} updated, {unchanged} unchanged", 1, None,
+                         js({"new": len(new_ids), "updated": len(updates), "unchanged": unchanged, "short": short})))
+        insert_tuples(session, EVENTS, EVENT_COLS, rows, converted=True)
 
     order_ids = {pid: existing[pid].id for pid in existing}
     order_ids.update(new_ids)

@@ -62,8 +62,8 @@ def test_shipped_orders_have_labels_and_are_confirmed_once_on_their_channel(demo
     s = demo_summary
     assert s["shipments_created"] > 0
     assert s["shipped_orders_confirmed_twice_on_platform"] == 0
-    refused = sum(s["confirmations_refused"].values())
-    assert s["shipped_orders_confirmed_once_on_platform"] + refused >= s["shipments_created"] - 1
+    # what crossdock recorded as confirmed is exactly what the platforms show, once each
+    assert s["shipped_orders_confirmed_once_on_platform"] == s["shipments_confirmed"] > 0
     folder = Path(s["label_folder"])
     pdfs, zpls = sorted(folder.glob("*.pdf")), sorted(folder.glob("*.zpl"))
     assert len(pdfs) == s["shipments_created"] and len(zpls) == 2 * s["shipments_created"]

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crossdock.db import models as m
 from crossdock.mapping.status import status_map_from_config
 from crossdock.models import OrderStatus, Platform
 from crossdock.sync_engine import inventory, orders
 from crossdock.sync_engine.orders import merge_status
+from crossdock.synclog import order_correlation
 from tests.sync_engine.support import NOW, order, reserved_total, seed, stock_of
 
 T = dt.timedelta
@@ -153,3 +156,75 @@ def test_merge_status():
     assert merge_status("shipped", "cancelled") == "cancelled"
     assert merge_status("cancelled", "unshipped") == "unshipped"
     assert merge_status("shipped", "delivered") == "delivered"
+
+
+def test_an_order_stored_by_a_concurrent_import_is_handled_as_known(db):
+    # Given an import that stored A1 but has not committed yet
+    seed(db, stock={("SKU-1", "DE"): 5})
+    done: dict = {}
+
+    def second_import():
+        try:
+            done["result"] = db.run_write(lambda s: orders.upsert_orders(
+                s, "ebay-us", [order("A1", [("SKU-1", 1)]), order("A2", [("SKU-1", 1)])], now=NOW))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            done["error"] = exc
+
+    with db.write() as s:
+        first = orders.upsert_orders(s, "ebay-us", [order("A1", [("SKU-1", 1)])], now=NOW)
+        # When a second import of A1 and A2 runs meanwhile (PostgreSQL: it inserts A2 and waits on A1's
+        # unique key; SQLite: it waits for the write lock)
+        worker = threading.Thread(target=second_import)
+        worker.start()
+        if db.dialect == "postgresql":
+            _wait_until_blocked(db)
+        else:
+            worker.join(0.3)
+    worker.join(30)
+
+    # Then A1 is stored and reserved once: the second import found it stored and unchanged
+    assert "error" not in done, done.get("error")
+    second = done["result"]
+    assert (second.new, second.unchanged) == (1, 1)
+    assert second.order_ids["A1"] == first.order_ids["A1"]
+    assert stock_of(db, "SKU-1") == (5, 2) and reserved_total(db, "SKU-1") == 2
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(m.Order)) == 2
+        assert s.scalar(select(func.count()).select_from(m.OrderLine)) == 2
+        imports = s.scalars(select(m.SyncEvent.entity).where(m.SyncEvent.operation == "order.import")
+                            .order_by(m.SyncEvent.id)).all()
+    assert imports == ["A1", "A2"]
+
+
+def _wait_until_blocked(db, timeout_s: float = 10.0) -> None:
+    """Until another session of this database waits for a lock."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with db.engine.connect() as conn:
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the second import never waited for the first")
+
+
+def test_import_events_carry_the_order_correlation(db):
+    seed(db)
+    with db.write() as s:
+        orders.upsert_orders(s, "ebay-us", [order("A1"), order("A2", [("SKU-9", 1)])], now=NOW)
+    with db.read() as s:
+        rows = s.execute(select(m.SyncEvent.operation, m.SyncEvent.entity, m.SyncEvent.correlation_id,
+                                m.SyncEvent.outcome, m.SyncEvent.message, m.SyncEvent.at, m.SyncEvent.details)
+                         .where(m.SyncEvent.operation.in_(["order.import", "orders.upsert"]))
+                         .order_by(m.SyncEvent.id)).all()
+    assert [(r.operation, r.entity, r.correlation_id, r.outcome) for r in rows] == [
+        ("order.import", "A1", order_correlation("ebay-us", "A1"), "ok"),
+        ("order.import", "A2", order_correlation("ebay-us", "A2"), "ok"),
+        ("orders.upsert", "ebay-us", None, "ok")]
+    assert all(r.at == NOW for r in rows)
+    assert rows[0].message == "NOT_STARTED → unshipped, 1 lines; reserved SKU-1 x1 @ DE"
+    assert rows[1].details == {"order_id": rows[1].details["order_id"], "status": "unshipped", "lines": 1,
+                               "reserved_lines": 0}
+    assert rows[2].details == {"new": 2, "updated": 0, "unchanged": 0, "short": 0}
