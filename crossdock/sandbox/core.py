@@ -8,6 +8,7 @@ Everything here runs in sandbox time (:class:`crossdock.clock.ScaledClock`), so
 
 from __future__ import annotations
 
+import abc
 import collections
 import itertools
 import random
@@ -300,7 +301,7 @@ class BuyerProfile:
     countries: tuple[str, ...] = ()      # buyer countries; empty = the channel's own
 
 
-class PlatformSim:
+class PlatformSim(abc.ABC):
     """Base of one simulated platform.
 
     Subclasses build an :class:`App` in :meth:`build_app`, register their
@@ -321,11 +322,13 @@ class PlatformSim:
         self.server = None  # set by Sandbox
 
     # --- to implement -------------------------------------------------
+    @abc.abstractmethod
     def build_app(self) -> None:
-        raise NotImplementedError
+        """Register the platform's operations on ``self.app``."""
 
+    @abc.abstractmethod
     def describe(self) -> dict:
-        raise NotImplementedError
+        """The platform's block of the sandbox description."""
 
     def channels(self) -> list[str]:
         """Channel keys this platform simulates, e.g. ``amazon:SELLER:MARKETPLACE``."""
