@@ -253,18 +253,26 @@ def get_listing(sim: "AmazonSim", req: Request) -> Response:
         return sp_json(render_listing(listing, mp.marketplace_id, included), rate=rate)
 
 
+def _submission_body(req: Request, required: str, rate) -> dict | Response:
+    """The JSON body of a put/patch submission, or Amazon's 400 for a bad one."""
+    try:
+        body = loads(req.body)
+    except (ValueError, UnicodeDecodeError):
+        return sp_error(400, "InvalidInput", "Invalid input", "Request body is not valid JSON.", rate=rate)
+    if not isinstance(body, dict) or not body.get("productType") or required not in body:
+        return sp_error(400, "InvalidInput", "Invalid input", f"productType and {required} are required.", rate=rate)
+    return body
+
+
 def put_listing(sim: "AmazonSim", req: Request) -> Response:
     ctx = _context(sim, req, "putListingsItem", allowed_included=SUBMIT_INCLUDED, default_included=("issues",))
     if isinstance(ctx, Response):
         return ctx
     auth, mp, included, rate, mode = ctx
     sku = req.path_params["sku"]
-    try:
-        body = loads(req.body)
-    except (ValueError, UnicodeDecodeError):
-        return sp_error(400, "InvalidInput", "Invalid input", "Request body is not valid JSON.", rate=rate)
-    if not isinstance(body, dict) or not body.get("productType") or "attributes" not in body:
-        return sp_error(400, "InvalidInput", "Invalid input", "productType and attributes are required.", rate=rate)
+    body = _submission_body(req, "attributes", rate)
+    if isinstance(body, Response):
+        return body
     requirements = body.get("requirements", "LISTING")
     if requirements not in ("LISTING", "LISTING_PRODUCT_ONLY", "LISTING_OFFER_ONLY"):
         return sp_error(400, "InvalidInput", "Invalid input", f"Invalid requirements: {requirements}.", rate=rate)
@@ -281,12 +289,9 @@ def patch_listing(sim: "AmazonSim", req: Request) -> Response:
         return ctx
     auth, mp, included, rate, mode = ctx
     sku = req.path_params["sku"]
-    try:
-        body = loads(req.body)
-    except (ValueError, UnicodeDecodeError):
-        return sp_error(400, "InvalidInput", "Invalid input", "Request body is not valid JSON.", rate=rate)
-    if not isinstance(body, dict) or not body.get("productType") or "patches" not in body:
-        return sp_error(400, "InvalidInput", "Invalid input", "productType and patches are required.", rate=rate)
+    body = _submission_body(req, "patches", rate)
+    if isinstance(body, Response):
+        return body
     channel = auth.seller.channel(mp.marketplace_id)
     with sim.lock:
         status, issues, listing = sim.patch_listing(channel, sku, body["patches"],
