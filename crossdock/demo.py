@@ -213,6 +213,7 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
     sold: dict[str, int] = {}
     delays: list[float] = []
     by_source: dict[str, list[float]] = {}
+    by_target: dict[str, list[float]] = {}
     pending = 0
     for sale in events:
         sku = sale["sku"]
@@ -236,6 +237,7 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
                 pending += 1
                 continue
             worst = max(worst or 0.0, reached - sale["at"])
+            by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
         if worst is not None:
             delays.append(worst)
             by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
@@ -248,7 +250,9 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
 
     return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "sales_measured": len(delays),
             "never_reached": pending,
-            "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()}}
+            "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()},
+            # per receiving platform (every source): where the tail comes from
+            "by_target": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_target.items()}}
 
 
 def _first_push_down(history: list[tuple[float, int]], own: set[float], after: float,

@@ -56,6 +56,33 @@ def _need(ch: ChannelConfig, value: Any, key: str) -> Any:
 IMPORT_WINDOWS = {"amazon": (120.0, 60.0), "ebay": (15.0, 180.0), "shopify": (5.0, 120.0)}
 
 
+def order_import_group(cfg: Config, channel: str) -> tuple[str, ...]:
+    """The channels whose orders one import of ``channel`` reads, leader first.
+
+    Amazon channels of one seller in one region (same account, application,
+    endpoint and token URL) share getOrders' quota of one call a minute
+    (FACTS.md: the bucket is per selling partner + application + operation),
+    so one call names all their marketplaces: each channel is then read every
+    minute instead of every ``n`` minutes. Only the leader (first by name) has
+    an import schedule. ``[sync] amazon_shared_order_poll = false`` turns it off.
+    Every other channel is its own group."""
+    ch = cfg.channel(channel)
+    if ch.platform != "amazon" or not cfg.sync.get("amazon_shared_order_poll", True):
+        return (channel,)
+
+    from crossdock.connectors.amazon.settings import ENDPOINTS
+    from crossdock.mapping.marketplaces import find_amazon_marketplace
+
+    def key(c: ChannelConfig) -> tuple:
+        mp = find_amazon_marketplace(c.marketplace or "")
+        endpoint = c.base_url or (ENDPOINTS.get(mp.region) if mp else None) or f"unknown:{c.name}"
+        return (c.platform, c.account, c.client_id, endpoint.rstrip("/"), c.auth_url)
+
+    mine = key(ch)
+    members = sorted(name for name, c in cfg.channels.items() if key(c) == mine)
+    return tuple(members) if channel in members else (channel,)
+
+
 def _tune_windows(conn: Connector, ch: ChannelConfig) -> Connector:
     lag, overlap = IMPORT_WINDOWS.get(ch.platform, (120.0, 120.0))
     if ch.platform == "amazon":

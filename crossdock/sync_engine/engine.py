@@ -50,10 +50,23 @@ class Engine:
         self.tracker = outbox.WakeupTracker()
 
     def ensure_schedules(self) -> None:
-        specs: dict[str, dict[str, int]] = {}
-        for name, ch in self.ctx.cfg.channels.items():
-            specs[name] = {job: ch.intervals_s[job] for job in SCHEDULED_JOBS}
-        sync = self.ctx.cfg.sync
+        from crossdock.sync_engine.channels import order_import_group
+
+        cfg = self.ctx.cfg
+        specs: list[scheduler.ScheduleSpec] = []
+        for name, ch in sorted(cfg.channels.items()):
+            for job in SCHEDULED_JOBS:
+                every = ch.intervals_s[job]
+                enabled = True
+                if job == IMPORT_ORDERS:
+                    # channels sharing one order poll: the leader's schedule imports them all,
+                    # as often as the most frequent of them asks
+                    group = order_import_group(cfg, name)
+                    enabled = group[0] == name
+                    every = min(cfg.channel(c).intervals_s[job] for c in group)
+                specs.append(scheduler.ScheduleSpec(name=f"{job}:{name}", job=job, channel=name,
+                                                    interval_s=int(every), enabled=enabled))
+        sync = cfg.sync
         globals_ = [scheduler.ScheduleSpec(name="stock-sweep", job=STOCK_SWEEP, channel=None,
                                            interval_s=int(sync.get("stock_sweep_s", 30)))]
         if sync.get("auto_ship"):

@@ -108,37 +108,65 @@ def configured_lease_s(cfg: Config) -> float:
 
 # ---------------------------------------------------------------- orders
 def import_orders(ctx: EngineContext, channel: str) -> dict:
-    """Import the next window of orders of ``channel``; the cursor moves only
-    when the whole window was read and stored."""
+    """Import the next window of orders of ``channel`` — and of the channels
+    that share its order poll (:func:`order_import_group`: Amazon marketplaces
+    of one seller, read by one getOrders call). Each channel's cursor moves
+    only when the whole window was read and stored."""
+    from crossdock.sync_engine.channels import order_import_group
+
+    group = [c for c in order_import_group(ctx.cfg, channel) if c == channel or not paused(ctx.db, c)]
     conn = ctx.connectors.get(channel)
     now = conn.clock.now()
     with ctx.db.read() as s:
-        cur = cursors.get_cursor(s, channel, "orders")
-    window = cursors.next_window(cur.position if cur else None, now, safety_lag_s=conn.safety_lag_s,
+        positions = {c: (cur.position if (cur := cursors.get_cursor(s, c, "orders")) else None) for c in group}
+    # one window for the group: from the member furthest behind (a member new
+    # to the group starts from its own look-back); re-read orders are skipped
+    # by known_updates and deduplicated by the upsert
+    known_positions = [p for p in positions.values() if p is not None]
+    start_from = None if len(known_positions) < len(positions) else min(known_positions)
+    window = cursors.next_window(start_from, now, safety_lag_s=conn.safety_lag_s,
                                  overlap_s=conn.overlap_s, max_window_s=MAX_WINDOW_S,
                                  initial_lookback_s=ctx.initial_lookback_s)
     if window is None:
         return {"skipped": "nothing new yet"}
     kwargs: dict[str, Any] = {}
-    if "known_updates" in inspect.signature(conn.fetch_orders).parameters:
+    params = inspect.signature(conn.fetch_orders).parameters
+    if len(group) > 1 and "siblings" in params:
+        kwargs["siblings"] = [ctx.connectors.get(c) for c in group if c != channel]
+    else:
+        group = [channel]
+    if "known_updates" in params:
         with ctx.db.read() as s:
             kwargs["known_updates"] = dict(s.execute(
                 select(Order.platform_order_id, Order.platform_updated_at)
-                .where(Order.channel == channel, Order.platform_updated_at >= window.start)).all())
+                .where(Order.channel.in_(group), Order.platform_updated_at >= window.start)).all())
     with synclog.timed() as t:
         orders = list(conn.fetch_orders(updated_after=window.start, updated_before=window.end, **kwargs))
+    by_channel: dict[str, list] = {c: [] for c in group}
+    owner = {ctx.cfg.channel(c).marketplace: c for c in group} if len(group) > 1 else {}
+    for o in orders:
+        by_channel[owner.get(o.marketplace_id, channel)].append(o)
+    out = {"read": len(orders), "new": 0, "updated": 0, "more": window.more}
     with ctx.db.write() as s:
-        result = upsert_orders(s, channel, orders)
-        _follow_platform_quantities(s, channel, orders, result, conn.clock)
-        cursors.advance_cursor(s, channel, "orders", window.end)
-        synclog.record(s, operation="orders.import", outcome="ok", channel=channel, entity_type="channel",
-                       entity=channel, duration_ms=t.ms,
-                       message=f"window {window.start.isoformat()} .. {window.end.isoformat()}: "
-                               f"{len(orders)} orders read, {result.new} new, {result.updated} updated",
-                       details={"start": window.start.isoformat(), "end": window.end.isoformat(),
-                                "read": len(orders), "new": result.new, "updated": result.updated})
-    ctx.stats.add("orders_imported", channel, result.new)
-    return {"read": len(orders), "new": result.new, "updated": result.updated, "more": window.more}
+        for member, member_orders in by_channel.items():
+            result = upsert_orders(s, member, member_orders)
+            _follow_platform_quantities(s, member, member_orders, result, conn.clock)
+            cursors.advance_cursor(s, member, "orders", window.end)
+            shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
+            synclog.record(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
+                           entity=member, duration_ms=t.ms,
+                           message=f"window {window.start.isoformat()} .. {window.end.isoformat()}: "
+                                   f"{len(member_orders)} orders read, {result.new} new, {result.updated} updated"
+                                   + shared,
+                           details={"start": window.start.isoformat(), "end": window.end.isoformat(),
+                                    "read": len(member_orders), "new": result.new, "updated": result.updated,
+                                    "group": list(group)})
+            ctx.stats.add("orders_imported", member, result.new)
+            out["new"] += result.new
+            out["updated"] += result.updated
+    if len(group) > 1:
+        out["channels"] = list(group)
+    return out
 
 
 def _follow_platform_quantities(session, channel: str, orders, result, clock: Clock) -> None:

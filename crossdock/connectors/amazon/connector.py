@@ -99,13 +99,21 @@ class AmazonConnector:
         return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
 
     def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime,
-                     known_updates: Mapping[str, dt.datetime] | None = None) -> Iterator[Order]:
+                     known_updates: Mapping[str, dt.datetime] | None = None,
+                     siblings: Sequence["AmazonConnector"] = ()) -> Iterator[Order]:
         """Every order created or changed in [updated_after, updated_before]
         with its lines, each once. Orders are yielded as they are complete;
         the window is complete only when iteration ends without an exception
         (an error mid-window raises, it never ends the iteration early).
         ``known_updates`` (order id -> LastUpdateDate already stored) skips
-        unchanged orders, saving their getOrderItems calls."""
+        unchanged orders, saving their getOrderItems calls.
+
+        ``siblings``: connectors of the same seller in other marketplaces of
+        the same region. getOrders' quota (one call a minute, FACTS.md) is per
+        seller and application, not per marketplace, so one call names every
+        marketplace (up to 50) and each order is parsed as its marketplace's
+        channel; polling each marketplace separately would halve how often
+        each is read."""
         limit = self.latest_window_end()
         if updated_before > limit:
             wait_s = (updated_before - limit).total_seconds()
@@ -114,12 +122,20 @@ class AmazonConnector:
                                     f"of Amazon's now; ask again in {wait_s:.0f} s (platform time)")
         if updated_after >= updated_before:
             return iter(())
-        return self._iter_orders(updated_after, updated_before, known_updates or {})
+        by_marketplace = {self.settings.marketplace_id: self}
+        for other in siblings:
+            if other.settings.seller_id != self.settings.seller_id or other.settings.endpoint != self.settings.endpoint:
+                raise ValueError(f"{other.channel} is not a marketplace of {self.channel}'s seller and region")
+            by_marketplace.setdefault(other.settings.marketplace_id, other)
+        if len(by_marketplace) > M.MAX_MARKETPLACES:
+            raise ValueError(f"getOrders takes at most {M.MAX_MARKETPLACES} marketplaces")
+        return self._iter_orders(updated_after, updated_before, known_updates or {}, by_marketplace)
 
-    def _iter_orders(self, after: dt.datetime, before: dt.datetime,
-                     known: Mapping[str, dt.datetime]) -> Iterator[Order]:
+    def _iter_orders(self, after: dt.datetime, before: dt.datetime, known: Mapping[str, dt.datetime],
+                     by_marketplace: Mapping[str, "AmazonConnector"]) -> Iterator[Order]:
         s = self.settings
-        params = M.orders_params(marketplace_id=s.marketplace_id, updated_after=after, updated_before=before,
+        marketplaces = ",".join(sorted(by_marketplace))
+        params = M.orders_params(marketplace_id=marketplaces, updated_after=after, updated_before=before,
                                  page_size=s.page_size)
         seen: set[str] = set()
         pages = 0
@@ -135,10 +151,15 @@ class AmazonConnector:
                 if stored is not None and raw.get("LastUpdateDate") and \
                         parse_iso(str(raw["LastUpdateDate"])) <= stored:
                     continue
-                yield M.parse_order(raw, self._order_items(oid), channel=self.channel, status_map=self._status_map)
+                owner = by_marketplace.get(str(raw.get("MarketplaceId") or ""), self)
+                order = M.parse_order(raw, self._order_items(oid), channel=owner.channel,
+                                      status_map=owner._status_map)
+                if not order.marketplace_id:
+                    order.marketplace_id = owner.settings.marketplace_id
+                yield order
             if not token:
                 break
-            params = M.next_page_params(marketplace_id=s.marketplace_id, next_token=token)
+            params = M.next_page_params(marketplace_id=marketplaces, next_token=token)
         log.info("%s: order window %s..%s: %d orders in %d pages", self.channel, after.isoformat(),
                  before.isoformat(), len(seen), pages)
 

@@ -87,6 +87,9 @@ def loads_exact(data: bytes | str) -> Any:
 # ------------------------------------------------------------------ orders: requests
 
 
+MAX_MARKETPLACES = 50      # getOrders: at most 50 MarketplaceIds per call
+
+
 def orders_params(*, marketplace_id: str, updated_after: dt.datetime, updated_before: dt.datetime,
                   page_size: int = 100) -> dict[str, str]:
     """getOrders query for one LastUpdated window (both ends inclusive on Amazon)."""
