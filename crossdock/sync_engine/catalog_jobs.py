@@ -1,0 +1,466 @@
+"""Catalogue jobs: push prices, publish listings.
+
+**Prices** (:func:`push_prices`, outbox kind ``prices``). For every *active*
+listing of the channel, the price is the channel's price rule
+(``[channels.NAME.price]``, :mod:`crossdock.mapping.pricing`) applied to the
+product's base price, in the channel's currency, with the FX rates stored in
+the database (``crossdock fx load``) as they stand on the platform's today.
+A price equal to the one last pushed (``last_pushed_price`` and
+``last_pushed_currency``) is not sent: a run with nothing changed makes no
+call. Changed prices go out in the batches the platform allows
+(:func:`~crossdock.sync_engine.planner.plan_prices` with the engine's batch
+policies); what the platform accepted is recorded, what it refused is logged
+with its code. A SKU whose price cannot be computed (no FX rate XD-MAP-005,
+stale rate XD-MAP-006, no or zero base price XD-MAP-003) is logged with that
+code and skipped; the other SKUs still go. ``last_pushed_at`` is left alone:
+it dates the last *stock* push, which order import compares sales with.
+
+**Listings** (:func:`publish_listings`, outbox kind ``listings``). Products
+without a listing on the channel, and listings left ``draft`` or
+``rejected``, are checked against the channel's listing rules
+(:mod:`crossdock.mapping.validation`, with the price the channel would get)
+and published with ``publish_listing``. The listing row records the outcome:
+``active`` with the platform ids the connector learnt, or ``rejected`` with
+the code and message in ``platform_ids["rejection"]`` (a rejected listing is
+tried again on the next run). A published listing is marked dirty in the
+same transaction (:func:`~crossdock.sync_engine.dirty.mark_dirty`), so the
+stock push gives it its quantity: listings are published without one.
+
+Listing rules per channel, all optional::
+
+    [rules.listings.ebay-uk.categories]          # crossdock.mapping.categories
+    default = "29223"
+    map = {"Clothing/Shirts" = "57990"}
+    [rules.listings.ebay-uk.attributes]          # crossdock.mapping.attributes
+    rules = {condition = {constant = "NEW"}}
+    [rules.listings.ebay-uk.validation]          # crossdock.mapping.validation
+    title_max_chars = 80
+
+The mapped platform category becomes the product's category and fills the
+platform's category attribute (Amazon ``product_type``, eBay ``category_id``)
+when the product does not name one itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from crossdock import synclog
+from crossdock.config import Config
+from crossdock.db.base import utcnow
+from crossdock.db.models import ChannelListing
+from crossdock.db.models import Product as ProductRow
+from crossdock.errors import ConfigError, CrossdockError, MappingError
+from crossdock.mapping.attributes import attribute_mapping_from_config, map_attributes
+from crossdock.mapping.categories import category_mapping_from_config
+from crossdock.mapping.fx import FxTable
+from crossdock.mapping.pricing import PriceRule, compute_price, price_rule_from_config
+from crossdock.mapping.validation import ListingChannel, platform_rules_from_config, validate_listing
+from crossdock.models import ItemResult, Money, PriceUpdate, Product
+from crossdock.ratelimit.budget import Priority, job_priority
+from crossdock.sync_engine import dirty, outbox
+from crossdock.sync_engine._sql import chunks, upsert_insert
+from crossdock.sync_engine.jobs import EXTRA_JOBS, EngineContext
+from crossdock.sync_engine.planner import ListingState, plan_prices
+
+log = logging.getLogger(__name__)
+
+PRICES = "prices"
+LISTINGS = "listings"
+ACTIVE = "active"
+#: Listing rows that are not (yet) on the platform: the listings job tries them again.
+NOT_LISTED_STATUSES = ("draft", "rejected")
+DEFAULT_LISTINGS_PER_RUN = 200
+_LISTING_RULE_KEYS = ("categories", "attributes", "validation")
+
+__all__ = [
+    "ACTIVE",
+    "LISTINGS",
+    "NOT_LISTED_STATUSES",
+    "PRICES",
+    "expected_prices",
+    "listing_channel",
+    "listing_product",
+    "price_rule",
+    "publish_listings",
+    "push_prices",
+]
+
+
+# ---------------------------------------------------------------- configuration
+def price_rule(cfg: Config, channel: str) -> PriceRule:
+    """The channel's price rule (``[channels.NAME.price]``; none = base price converted as is)."""
+    return price_rule_from_config(cfg.channel(channel).price or None, where=f"channels.{channel}.price")
+
+
+def listing_channel(cfg: Config, channel: str) -> ListingChannel:
+    """What validation needs to know about ``channel``: its platform and
+    currency plus ``[rules.listings.NAME]`` (see module doc)."""
+    ch = cfg.channel(channel)
+    where = f"rules.listings.{channel}"
+    conf = (cfg.rules.get("listings") or {}).get(channel) or {}
+    if not isinstance(conf, Mapping):
+        raise ConfigError("XD-CFG-003", detail=f"{where}: expected a table", key=where)
+    unknown = sorted(set(conf) - set(_LISTING_RULE_KEYS))
+    if unknown:
+        raise ConfigError("XD-CFG-003", detail=f"{where}.{unknown[0]}: unknown key (allowed: "
+                                               f"{', '.join(_LISTING_RULE_KEYS)})", key=f"{where}.{unknown[0]}")
+    categories = (category_mapping_from_config(conf["categories"], channel=channel, where=f"{where}.categories")
+                  if "categories" in conf else None)
+    attributes = (attribute_mapping_from_config(conf["attributes"], where=f"{where}.attributes")
+                  if "attributes" in conf else None)
+    rules = (platform_rules_from_config(ch.platform, conf["validation"], where=f"{where}.validation")
+             if "validation" in conf else None)
+    return ListingChannel(channel, ch.platform, ch.currency, categories=categories, attributes=attributes,
+                          rules=rules)
+
+
+def listing_product(product: Product, channel: ListingChannel) -> Product:
+    """``product`` as ``channel`` should receive it: attributes through the
+    channel's attribute mapping, and the mapped platform category as its
+    category and as the platform's category attribute (unless the product
+    names one itself). Call after :func:`validate_listing` found nothing."""
+    attrs = (map_attributes(product, channel.attributes, channel=channel.channel)
+             if channel.attributes is not None else dict(product.attributes))
+    category = product.category
+    found = channel.categories.lookup(product.category) if channel.categories is not None else None
+    if found is not None:
+        category = found
+        key = channel.effective_rules.category_attribute
+        if key and attrs.get(key) in (None, ""):
+            attrs[key] = found
+    return replace(product, attributes=attrs, category=category)
+
+
+def _today(ctx: EngineContext) -> dt.date:
+    """The platforms' today (the sandbox's scaled clock, or real time)."""
+    return ctx.clock.now().date()
+
+
+def _fx_table(session: Session) -> FxTable:
+    from crossdock.mapping.fx_store import table_from_db
+
+    return table_from_db(session)
+
+
+# ---------------------------------------------------------------- prices
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    state: ListingState
+    base: Money | None
+
+
+def _active_listings(session: Session, ctx: EngineContext, channel: str,
+                     skus: Sequence[str] | None) -> list[_Priced]:
+    """The channel's active listings (of ``skus``) with their product's base price."""
+    L, P = ChannelListing, ProductRow
+    stmt = (select(L.sku, L.kind, L.listing_id, L.offer_id, L.inventory_item_id, L.last_pushed_price,
+                   L.last_pushed_currency, P.base_price, P.base_currency)
+            .join(P, P.sku == L.sku).where(L.channel == channel, L.status == ACTIVE))
+    rows = []
+    if skus is None:
+        rows = session.execute(stmt).all()
+    else:
+        for part in chunks(sorted(set(skus))):
+            rows.extend(session.execute(stmt.where(L.sku.in_(part))).all())
+    platform = ctx.platform(channel)
+    out = []
+    for r in sorted(rows, key=lambda r: r.sku):
+        base = (Money(Decimal(r.base_price), r.base_currency)
+                if r.base_price is not None and r.base_currency else None)
+        out.append(_Priced(ListingState(channel=channel, sku=r.sku, platform=platform, kind=r.kind,
+                                        listing_id=r.inventory_item_id or r.offer_id or r.listing_id,
+                                        last_pushed_price=r.last_pushed_price,
+                                        last_pushed_currency=r.last_pushed_currency), base))
+    return out
+
+
+def _no_base(sku: str) -> dict[str, str]:
+    return {"sku": sku, "code": "XD-MAP-003", "message": f"product {sku} has no base price and currency"}
+
+
+def expected_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None
+                    ) -> tuple[dict[str, Money], list[dict[str, str]]]:
+    """What each active listing of ``channel`` should cost today, and the SKUs
+    whose price cannot be computed (with their XD code)."""
+    rule = price_rule(ctx.cfg, channel)
+    currency = ctx.cfg.channel(channel).currency
+    today = _today(ctx)
+    with ctx.db.read() as s:
+        listed = _active_listings(s, ctx, channel, skus)
+        fx = _fx_table(s)
+    prices: dict[str, Money] = {}
+    problems: list[dict[str, str]] = []
+    for item in listed:
+        sku = item.state.sku
+        if item.base is None:
+            problems.append(_no_base(sku))
+            continue
+        try:
+            prices[sku] = compute_price(item.base, currency, rule, fx, today, sku=sku)
+        except MappingError as exc:
+            problems.append({"sku": sku, "code": exc.code, "message": exc.message})
+    return prices, problems
+
+
+def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None, *,
+                force: bool = False) -> dict[str, Any]:
+    """Push the prices of the channel's active listings (of ``skus``) that
+    differ from the last pushed ones (all of them with ``force``: a price
+    edited on the platform is put back). See the module doc."""
+    ch = ctx.cfg.channel(channel)
+    rule = price_rule(ctx.cfg, channel)
+    today = _today(ctx)
+    with ctx.db.read() as s:
+        listed = _active_listings(s, ctx, channel, skus)
+        fx = _fx_table(s)
+    problems = [_no_base(i.state.sku) for i in listed if i.base is None]
+    plan = plan_prices({i.state.sku: i.base for i in listed if i.base is not None}, [i.state for i in listed],
+                       rules={channel: rule}, currencies={channel: ch.currency}, fx=fx, on=today,
+                       policies=ctx.policies, force=force)
+    problems += [{"sku": p.sku, "code": p.code, "message": p.message} for p in plan.problems]
+    channel_plan = plan.plans.get(channel)
+    updates = list(channel_plan.updates) if channel_plan else []
+    accepted: list[PriceUpdate] = []
+    rejected: list[ItemResult] = []
+    calls = 0
+    error: CrossdockError | None = None
+    conn = ctx.connectors.get(channel) if updates else None
+    with synclog.timed() as t, job_priority(Priority.PRICE):
+        try:
+            for batch in (channel_plan.batches if channel_plan else ()):
+                results = conn.push_prices(list(batch.items))
+                calls += 1
+                by_sku = {r.sku: r for r in results}
+                for u in batch.items:
+                    r = by_sku.get(u.sku)
+                    if r is None or r.ok:
+                        accepted.append(u)
+                    else:
+                        rejected.append(r)
+        except CrossdockError as exc:   # quota, network, auth: what was accepted so far is kept
+            error = exc
+    unchanged = len(listed) - len(updates) - len(problems)
+    with ctx.db.write() as s:
+        _record_prices(s, channel, accepted)
+        for p in problems:
+            synclog.record(s, operation="prices.push", outcome="failed", channel=channel, entity_type="sku",
+                           entity=p["sku"], code=p["code"], message=p["message"])
+        for r in rejected:
+            synclog.record(s, operation="prices.push", outcome="failed", channel=channel, entity_type="sku",
+                           entity=r.sku, code=r.code or "XD-PLATFORM-001",
+                           message=r.message or "price refused by the platform")
+        if updates or problems:
+            left = len(updates) - len(accepted) - len(rejected)
+            synclog.record(s, operation="prices.push",
+                           outcome="ok" if not (rejected or problems or left) else "partial",
+                           channel=channel, entity_type="channel", entity=channel, duration_ms=t.ms,
+                           message=f"{len(accepted)} prices accepted in {calls} calls, {len(rejected)} refused, "
+                                   f"{len(problems)} not computable, {unchanged} unchanged"
+                                   + (f", {left} not sent ({error.code})" if error is not None else ""),
+                           details={"accepted": [u.sku for u in accepted][:50],
+                                    "rejected": [r.sku for r in rejected][:50],
+                                    "problems": [p["sku"] for p in problems][:50]})
+    if error is not None:
+        raise error
+    return {"channel": channel, "checked": len(listed), "unchanged": unchanged, "changed": len(updates),
+            "pushed": len(accepted), "calls": calls,
+            "rejected": [{"sku": r.sku, "code": r.code, "message": r.message} for r in rejected],
+            "problems": problems,
+            "prices": {u.sku: u.price.to_dict() for u in accepted}}
+
+
+def _record_prices(session: Session, channel: str, accepted: Sequence[PriceUpdate]) -> None:
+    L = ChannelListing
+    for u in sorted(accepted, key=lambda u: u.sku):
+        session.execute(update(L).where(L.channel == channel, L.sku == u.sku)
+                        .values(last_pushed_price=u.price.amount, last_pushed_currency=u.price.currency))
+
+
+def prices_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, Any]:
+    """Outbox entry ``prices``: payload ``skus`` (optional) and ``force``."""
+    payload = entry.payload or {}
+    skus = payload.get("skus")
+    return push_prices(ctx, entry.channel, skus=list(skus) if skus else None, force=bool(payload.get("force")))
+
+
+# ---------------------------------------------------------------- listings
+def _candidates(session: Session, channel: str, skus: Sequence[str] | None, limit: int) -> list[ProductRow]:
+    """Products without a listing on ``channel``, or whose listing is draft / rejected."""
+    L, P = ChannelListing, ProductRow
+    stmt = (select(P).outerjoin(L, and_(L.sku == P.sku, L.channel == channel))
+            .where(or_(L.id.is_(None), L.status.in_(NOT_LISTED_STATUSES))).order_by(P.sku))
+    if skus is None:
+        return list(session.scalars(stmt.limit(limit)))
+    out: list[ProductRow] = []
+    for part in chunks(sorted(set(skus))):
+        out.extend(session.scalars(stmt.where(P.sku.in_(part))))
+    return sorted(out, key=lambda p: p.sku)[:limit]
+
+
+def _product(row: ProductRow) -> Product:
+    return Product(sku=row.sku, title=row.title, description=row.description or "",
+                   attributes=dict(row.attributes or {}), images=list(row.images or []), category=row.category,
+                   weight_g=row.weight_g, hs_code=row.hs_code, country_of_origin=row.country_of_origin)
+
+
+def _known_ids(conn: Any, sku: str) -> dict[str, str | None]:
+    """Ids a connector learnt while publishing ``sku``. The eBay connector keeps
+    a listing map (kind, offer id, item id); the row must carry the kind and
+    offer id, or a later push would take the item id for a legacy listing."""
+    listing_map = getattr(conn, "listing_map", None)
+    ref = listing_map().get(sku) if callable(listing_map) else None
+    if not isinstance(ref, Mapping):
+        return {}
+    return {"kind": ref.get("kind"), "offer_id": ref.get("offer_id"), "listing_id": ref.get("item_id")}
+
+
+def _upsert_listing(session: Session, channel: str, sku: str, **values: Any) -> None:
+    L = ChannelListing
+    session.execute(upsert_insert(session, L.__table__).values(channel=channel, sku=sku, status=values["status"],
+                                                               platform_ids={})
+                    .on_conflict_do_nothing(index_elements=["channel", "sku"]))
+    session.execute(update(L).where(L.channel == channel, L.sku == sku).values(**values))
+
+
+def _platform_ids(session: Session, channel: str, sku: str) -> dict[str, Any]:
+    L = ChannelListing
+    current = session.scalar(select(L.platform_ids).where(L.channel == channel, L.sku == sku))
+    return dict(current or {})
+
+
+def _record_published(session: Session, channel: str, sku: str, price: Money, ids: Mapping[str, Any],
+                      message: str | None) -> None:
+    platform_ids = _platform_ids(session, channel, sku)
+    platform_ids.pop("rejection", None)
+    values: dict[str, Any] = {"status": ACTIVE, "platform_ids": platform_ids, "last_pushed_price": price.amount,
+                              "last_pushed_currency": price.currency, "last_pushed_qty": None}
+    values.update({k: v for k, v in ids.items() if v})
+    _upsert_listing(session, channel, sku, **values)
+    # published without a quantity: the stock push gives it one, in this transaction's outbox entries
+    dirty.mark_dirty(session, [sku])
+    synclog.record(session, operation="listing.publish", outcome="ok", channel=channel, entity_type="sku",
+                   entity=sku, message=f"published at {price.amount} {price.currency}"
+                                       + (f" ({message})" if message else ""),
+                   details={"price": price.to_dict(), **{k: v for k, v in ids.items() if v}})
+
+
+def _record_rejected(session: Session, channel: str, sku: str, code: str, message: str,
+                     issues: list[dict[str, str]] | None = None) -> None:
+    platform_ids = _platform_ids(session, channel, sku)
+    platform_ids["rejection"] = {"code": code, "message": message[:1000], "at": utcnow().isoformat(),
+                                 **({"issues": issues} if issues else {})}
+    _upsert_listing(session, channel, sku, status="rejected", platform_ids=platform_ids)
+    synclog.record(session, operation="listing.publish", outcome="failed", channel=channel, entity_type="sku",
+                   entity=sku, code=code, message=message, details={"issues": issues} if issues else None)
+
+
+def _refused_for_good(exc: CrossdockError) -> bool:
+    """A publish error that concerns this product only (its data or the
+    platform's rules): record it on the listing and go on with the next one.
+    Quota, network, auth and retryable errors stop the run instead."""
+    return not exc.retryable and exc.code.startswith(("XD-MAP-", "XD-PLATFORM-"))
+
+
+def publish_listings(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None, *,
+                     limit: int | None = None) -> dict[str, Any]:
+    """Publish the channel's missing, draft and rejected listings (of
+    ``skus``), at most ``limit`` (``[sync] listings_per_run``, 200) per run.
+    See the module doc."""
+    limit = int(limit or ctx.cfg.sync.get("listings_per_run", DEFAULT_LISTINGS_PER_RUN))
+    if limit < 1:
+        raise ConfigError("XD-CFG-003", detail=f"sync.listings_per_run must be at least 1, got {limit}")
+    target = listing_channel(ctx.cfg, channel)
+    rule = price_rule(ctx.cfg, channel)
+    today = _today(ctx)
+    with ctx.db.read() as s:
+        rows = _candidates(s, channel, skus, limit + 1)
+        fx = _fx_table(s)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    published: list[str] = []
+    rejected: list[dict[str, str]] = []
+    conn = ctx.connectors.get(channel) if rows else None
+
+    def reject(sku: str, code: str, message: str, issues: list[dict[str, str]] | None = None) -> None:
+        rejected.append({"sku": sku, "code": code, "message": message})
+        with ctx.db.write() as s:
+            _record_rejected(s, channel, sku, code, message, issues)
+
+    with job_priority(Priority.CONTENT):
+        for row in rows:
+            product = _product(row)
+            if row.base_price is None or not row.base_currency:
+                reject(row.sku, "XD-MAP-003", f"product {row.sku} has no base price and currency")
+                continue
+            try:
+                price = compute_price(Money(Decimal(row.base_price), row.base_currency), target.currency, rule, fx,
+                                      today, sku=row.sku)
+            except MappingError as exc:
+                reject(row.sku, exc.code, exc.message)
+                continue
+            product = replace(product, price=price)
+            issues = validate_listing(product, target, price=price)
+            if issues:
+                summary = "; ".join(f"{i.field}: {i.message}" for i in issues)
+                reject(row.sku, issues[0].code, f"{len(issues)} problem(s): {summary}", [i.to_dict() for i in issues])
+                continue
+            try:
+                result = conn.publish_listing(listing_product(product, target))
+            except CrossdockError as exc:
+                if not _refused_for_good(exc):
+                    raise
+                reject(row.sku, exc.code, exc.message, exc.context.get("issues"))
+                continue
+            if not result.ok:
+                reject(row.sku, result.code or "XD-PLATFORM-003", result.message or "rejected by the platform")
+                continue
+            with ctx.db.write() as s:
+                _record_published(s, channel, row.sku, price, _known_ids(conn, row.sku), result.message)
+            published.append(row.sku)
+    if published:
+        _read_back_ids(ctx, channel, conn, published)
+    return {"channel": channel, "candidates": len(rows), "published": published, "rejected": rejected,
+            "more": more}
+
+
+def _read_back_ids(ctx: EngineContext, channel: str, conn: Any, published: list[str]) -> None:
+    """Best effort: the listing id (ASIN, variant id …) of published SKUs
+    whose row has none yet, read back from the channel."""
+    L = ChannelListing
+    with ctx.db.read() as s:
+        missing = [sku for part in chunks(published) for sku in s.scalars(
+            select(L.sku).where(L.channel == channel, L.sku.in_(part), L.listing_id.is_(None)))]
+    if not missing:
+        return
+    try:
+        with job_priority(Priority.CONTENT):
+            offers = conn.read_listings(sorted(missing))
+    except CrossdockError as exc:
+        log.warning("%s: could not read back the ids of %d published listings (%s)", channel, len(missing),
+                    exc.code)
+        return
+    with ctx.db.write() as s:
+        for offer in offers:
+            if offer.listing_id and offer.sku in missing:
+                s.execute(update(L).where(L.channel == channel, L.sku == offer.sku, L.listing_id.is_(None))
+                          .values(listing_id=str(offer.listing_id)))
+
+
+def listings_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, Any]:
+    """Outbox entry ``listings``: payload ``skus`` and ``limit`` (both optional)."""
+    payload = entry.payload or {}
+    skus = payload.get("skus")
+    return publish_listings(ctx, entry.channel, skus=list(skus) if skus else None, limit=payload.get("limit"))
+
+
+EXTRA_JOBS[PRICES] = prices_job
+EXTRA_JOBS[LISTINGS] = listings_job
