@@ -5,7 +5,9 @@ Auto-ship is opt-in (``[sync] auto_ship = true`` — the demo turns it on): a
 seller normally ships from the pick list with ``crossdock warehouse ship``.
 The confirmation to the channel is not sent here: shipping enqueues a
 ``confirm_shipment`` outbox entry in the same transaction as the shipment, and
-the engine sends it once.
+the engine sends it once. Right before booking, auto-ship reads each order
+back from its channel (:func:`look_before_booking`), so an order cancelled
+since the last import gets no label and its reservation is released.
 """
 
 from __future__ import annotations
@@ -55,8 +57,18 @@ def auto_ship(ctx: EngineContext, entry=None, *, limit: int = 50) -> dict:
     with ctx.db.read() as s:
         ready = ready_orders(s, limit=limit)
     carrier = carrier_for(ctx, str(ctx.cfg.sync.get("auto_ship_carrier", "sandbox")))
-    shipped, failed = 0, 0
+    shipped, failed, closed, waiting = 0, 0, 0, 0
+    unreadable: set[str] = set()            # channels that cannot be read this run: skip their other orders
     for order in ready:
+        look = WAIT if order.channel in unreadable else look_before_booking(ctx, order)
+        if look == CLOSED:
+            closed += 1
+            continue
+        if look in (WAIT, UNREADABLE):
+            waiting += 1
+            if look == UNREADABLE:
+                unreadable.add(order.channel)
+            continue
         try:
             ship_order(ctx.db, order.order_id, carrier=carrier, labels_dir=labels_dir(ctx), clock=ctx.clock.now,
                        cfg=ctx.cfg)
@@ -64,7 +76,75 @@ def auto_ship(ctx: EngineContext, entry=None, *, limit: int = 50) -> dict:
         except CrossdockError as exc:   # the order stays ready, its reservation intact; next run retries
             failed += 1
             log.info("auto-ship %s: %s", order.ref, exc.message)
-    return {"ready": len(ready), "shipped": shipped, "failed": failed}
+    return {"ready": len(ready), "shipped": shipped, "failed": failed, "closed_on_channel": closed,
+            "waiting": waiting}
+
+
+SHIP, CLOSED, WAIT, UNREADABLE = "ship", "closed", "wait", "unreadable"
+#: Failures that are the channel's, not the order's: no other order of it is read this run.
+_CHANNEL_FAILURES = ("XD-QUOTA", "XD-AUTH", "XD-NET", "XD-CFG")
+
+
+def look_before_booking(ctx: EngineContext, order) -> str:
+    """Read ``order`` (a :class:`~crossdock.warehouse.picking.ReadyOrder`) back
+    from its channel right before a label is bought for it: the buyer may have
+    cancelled since the last import (Amazon shows orders minutes late, and
+    imports run on an interval). One ``fetch_order`` call (eBay getOrder; one
+    Shopify query; Amazon getOrder + getOrderItems at 0.5/s each, burst 30) —
+    through the connector's quota budget (Amazon and eBay at the job's
+    priority, below the order import's).
+
+    The order is stored through the import's own path
+    (:func:`~crossdock.sync_engine.jobs.apply_platform_order`): a cancel
+    releases the reservation and puts the units back on sale, exactly as when
+    the import finds it. Returns SHIP (still ready), CLOSED (the channel no
+    longer wants it shipped: cancelled, or shipped by other means — no label
+    bought), WAIT (this order could not be read) or UNREADABLE (the channel
+    cannot be read now — paused, out of quota, credentials or network failing).
+    Either way no label is bought blind: the order stays ready for the next
+    run, or `crossdock warehouse ship` ships it by hand. A connector that
+    cannot read one order ships as before (SHIP)."""
+    from sqlalchemy import select
+
+    from crossdock import synclog
+    from crossdock.db.models import Order
+    from crossdock.sync_engine.jobs import apply_platform_order, paused
+    from crossdock.warehouse.picking import READY_STATUSES
+
+    cid = synclog.order_correlation(order.channel, order.platform_order_id)
+    code = paused(ctx.db, order.channel)
+    if code:
+        log.info("auto-ship %s: channel paused (%s); not shipped until it can be read", order.ref, code)
+        return UNREADABLE
+    try:
+        fetch_order = getattr(ctx.connectors.get(order.channel), "fetch_order", None)
+        if not callable(fetch_order):
+            return SHIP
+        fresh = fetch_order(order.platform_order_id)
+    except CrossdockError as exc:
+        log.info("auto-ship %s: order not read back (%s); not shipped this run", order.ref, exc.code)
+        synclog.record_now(ctx.db, synclog.event_from_error(
+            "shipment.check", exc, outcome="retry", channel=order.channel, entity_type="order",
+            entity=order.platform_order_id, correlation_id=cid,
+            details={"note": "no label bought before the channel confirms the order is still open"}))
+        return UNREADABLE if exc.code.startswith(_CHANNEL_FAILURES) else WAIT
+    with synclog.correlation(cid):
+        result = apply_platform_order(ctx, order.channel, fresh)
+    with ctx.db.read() as s:
+        status = s.scalar(select(Order.local_status).where(Order.id == order.order_id))
+    if status in READY_STATUSES:
+        return SHIP
+    released = result.released.get(order.order_id)
+    units = released.quantity if released is not None else 0
+    message = (f"not shipped: {order.channel} shows the order {fresh.platform_status} since the last import; "
+               f"no label bought" + (f", {units} reserved units released" if units else ""))
+    synclog.record_now(ctx.db, synclog.Event(
+        operation="shipment.create", outcome="skipped", code="XD-ORD-006", channel=order.channel,
+        entity_type="order", entity=order.platform_order_id, correlation_id=cid, message=message,
+        details={"order_id": order.order_id, "platform_status": fresh.platform_status, "local_status": status,
+                 "released_units": units}))
+    log.info("auto-ship %s: %s", order.ref, message)
+    return CLOSED
 
 
 def poll_tracking_job(ctx: EngineContext, entry=None) -> dict:

@@ -12,6 +12,16 @@
 
 :func:`find_stuck` adds the code to ``orders.flags`` (once) with a sync event,
 and removes it from orders that are no longer stuck.
+
+Other jobs flag orders a warehouse person must act on; :func:`flagged_orders`
+lists them with their parcels (``crossdock warehouse flagged``):
+
+- XD-ORD-007: cancelled on the channel after crossdock shipped it, before the
+  confirmation arrived (set by the ``confirm_shipment`` job): intercept the
+  parcel or expect a return. Cleared by a person (:func:`resolve_flag`,
+  ``crossdock warehouse resolve``), never by :func:`find_stuck`.
+- XD-SHIP-002: a parcel without tracking events for too long (set and cleared
+  by the tracking poll).
 """
 
 from __future__ import annotations
@@ -42,7 +52,13 @@ _SHIPPED = ("shipped", "delivered")
 DEFAULT_HANDLING_TIME_H = 48.0
 DEFAULT_LOOKBACK_S = 30 * 86_400.0
 
-__all__ = ["STUCK_CODES", "StuckOrder", "StuckReport", "find_stuck", "statuses_agree"]
+CANCELLED_AFTER_SHIP, PARCEL_SILENT = "XD-ORD-007", "XD-SHIP-002"
+WAREHOUSE_CODES = (CANCELLED_AFTER_SHIP, PARCEL_SILENT)
+#: Flags a person clears once handled (the others come and go with the state that set them).
+RESOLVABLE_CODES = (CANCELLED_AFTER_SHIP,)
+
+__all__ = ["RESOLVABLE_CODES", "STUCK_CODES", "WAREHOUSE_CODES", "FlaggedOrder", "StuckOrder", "StuckReport",
+           "find_stuck", "flagged_orders", "resolve_flag", "statuses_agree"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,3 +201,75 @@ def find_stuck(session: Session, now: dt.datetime | None = None, *, status_thres
         log.warning("%d orders newly stuck (%s)", len(newly), ", ".join(sorted({s.code for s in newly})))
     return StuckReport(stuck=tuple(sorted(stuck.values(), key=lambda s: (s.order_id, s.code))),
                        newly_flagged=tuple(newly), cleared=tuple(cleared), unmapped=tuple(sorted(set(unmapped))))
+
+
+# ---------------------------------------------------------------- flags for the warehouse
+@dataclass(frozen=True, slots=True)
+class FlaggedOrder:
+    order_id: int
+    channel: str
+    platform_order_id: str
+    code: str
+    local_status: str
+    platform_status: str
+    since: dt.datetime                          # the order's last status change
+    parcels: tuple[dict[str, Any], ...]         # carrier, tracking_number, status, warehouse, confirmed
+
+    def to_dict(self) -> dict[str, Any]:
+        from crossdock.errors import lookup
+
+        return {"order_id": self.order_id, "channel": self.channel, "platform_order_id": self.platform_order_id,
+                "code": self.code, "title": lookup(self.code).title, "remedy": lookup(self.code).remedy,
+                "local_status": self.local_status, "platform_status": self.platform_status,
+                "since": self.since.isoformat(), "parcels": [dict(p) for p in self.parcels]}
+
+
+def flagged_orders(session: Session, codes: tuple[str, ...] = WAREHOUSE_CODES, *,
+                   channel: str | None = None) -> list[FlaggedOrder]:
+    """Orders carrying any of ``codes`` in ``orders.flags``, one row per (order,
+    code), oldest status change first, each with its shipments."""
+    from crossdock.db.models import Shipment
+
+    if not codes:
+        return []
+    stmt = select(ORDERS.c.id, ORDERS.c.channel, ORDERS.c.platform_order_id, ORDERS.c.local_status,
+                  ORDERS.c.platform_status, ORDERS.c.status_changed_at, ORDERS.c.flags).where(
+        or_(*(cast(ORDERS.c.flags, String).like(f"%{code}%") for code in codes)))
+    if channel:
+        stmt = stmt.where(ORDERS.c.channel == channel)
+    rows = [r for r in session.execute(stmt.order_by(ORDERS.c.status_changed_at, ORDERS.c.id))
+            if any(c in (r.flags or []) for c in codes)]
+    parcels: dict[int, list[dict[str, Any]]] = {}
+    for part in chunks([r.id for r in rows]):
+        for sh in session.execute(select(Shipment.order_id, Shipment.carrier, Shipment.tracking_number,
+                                         Shipment.status, Shipment.warehouse, Shipment.confirmed_at)
+                                  .where(Shipment.order_id.in_(part)).order_by(Shipment.id)):
+            parcels.setdefault(sh.order_id, []).append(
+                {"carrier": sh.carrier, "tracking_number": sh.tracking_number, "status": sh.status,
+                 "warehouse": sh.warehouse, "confirmed": sh.confirmed_at is not None})
+    return [FlaggedOrder(r.id, r.channel, r.platform_order_id, code, r.local_status, r.platform_status,
+                         r.status_changed_at, tuple(parcels.get(r.id, ())))
+            for r in rows for code in codes if code in (r.flags or [])]
+
+
+def resolve_flag(session: Session, order_id: int, code: str, *, actor: str | None = None,
+                 note: str | None = None, now: dt.datetime | None = None) -> bool:
+    """A person handled the order (parcel intercepted, or back and restocked):
+    remove ``code`` (one of :data:`RESOLVABLE_CODES`) from its flags with a sync
+    event on the order's chain. False when the order did not carry it."""
+    if code not in RESOLVABLE_CODES:
+        raise ValueError(f"{code} is not cleared by hand (resolvable: {', '.join(RESOLVABLE_CODES)})")
+    r = session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel, ORDERS.c.platform_order_id)
+                        .where(ORDERS.c.id == order_id).with_for_update()).first()
+    if r is None or code not in (r.flags or []):
+        return False
+    from crossdock.synclog import order_correlation
+
+    session.execute(update(ORDERS).where(ORDERS.c.id == order_id)
+                    .values(flags=[f for f in r.flags if f != code]))
+    insert_events(session, [event_row(
+        operation="order.resolve", outcome="ok", at=now_or(now), channel=r.channel, entity_type="order",
+        entity=r.platform_order_id, message=f"{code} resolved" + (f": {note}" if note else ""),
+        details={"order_id": order_id, "code": code, "actor": actor},
+        correlation=order_correlation(r.channel, r.platform_order_id))])
+    return True

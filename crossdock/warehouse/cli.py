@@ -417,4 +417,63 @@ def warehouse_track(
         err.print(f"[red]{f['code']}[/] {escape(f['message'])}", highlight=False)
 
 
+@warehouse_app.command("flagged")
+def warehouse_flagged(
+    channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel."),
+    as_json: bool = _json_opt(),
+) -> None:
+    """Orders the warehouse must act on: cancelled after they shipped (XD-ORD-007:
+    intercept the parcel or expect a return) and parcels gone silent (XD-SHIP-002)."""
+    from crossdock.sync_engine.stuck import flagged_orders
+
+    _cfg, db = _open(as_json)
+    with db.read() as s:
+        rows = [f.to_dict() for f in flagged_orders(s, channel=channel)]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        err.print("no flagged order")
+        return
+    for r in rows:
+        out.print(f"[bold]{r['code']}[/] {escape(r['channel'])}/{escape(r['platform_order_id'])}: "
+                  f"{escape(r['title'].lower())} — {escape(r['local_status'])} "
+                  f"({escape(r['platform_status'])}) since {r['since'][:16].replace('T', ' ')}", highlight=False)
+        for p in r["parcels"]:
+            out.print(f"  parcel {escape(p['carrier'])} {escape(p['tracking_number'])} from "
+                      f"{escape(p['warehouse'] or '-')}: {escape(p['status'])}, "
+                      + ("confirmed on the channel" if p["confirmed"] else "not confirmed on the channel"),
+                      highlight=False)
+        out.print(f"  what to do: {escape(r['remedy'])}", highlight=False)
+
+
+@warehouse_app.command("resolve")
+def warehouse_resolve(
+    order: str = typer.Argument(..., help="Order: platform id, CHANNEL/ID or local id."),
+    note: Optional[str] = typer.Option(None, "--note", help="What was done (parcel intercepted, returned, …)."),
+    as_json: bool = _json_opt(),
+) -> None:
+    """Clear an order's XD-ORD-007 flag once its parcel was intercepted or came back
+    (restock returned goods with `crossdock stock adjust`)."""
+    from crossdock.sync_engine.stuck import CANCELLED_AFTER_SHIP, resolve_flag
+    from crossdock.warehouse.shipping import find_order
+
+    _cfg, db = _open(as_json)
+    actor = _actor()
+
+    def run(s):
+        found = find_order(s, order)
+        return found.channel, found.platform_order_id, resolve_flag(s, found.id, CANCELLED_AFTER_SHIP,
+                                                                    actor=actor, note=note)
+
+    channel, pid, cleared = db.run_write(run)
+    if as_json:
+        emit_json({"channel": channel, "platform_order_id": pid, "code": CANCELLED_AFTER_SHIP, "cleared": cleared})
+        return
+    if cleared:
+        out.print(f"{escape(channel)}/{escape(pid)}: {CANCELLED_AFTER_SHIP} resolved", highlight=False)
+    else:
+        err.print(f"{escape(channel)}/{escape(pid)} is not flagged {CANCELLED_AFTER_SHIP}", highlight=False)
+
+
 __all__ = ["make_carrier", "register", "stock_app", "warehouse_app"]

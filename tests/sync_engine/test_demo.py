@@ -64,6 +64,10 @@ def test_shipped_orders_have_labels_and_are_confirmed_once_on_their_channel(demo
     assert s["shipped_orders_confirmed_twice_on_platform"] == 0
     # what crossdock recorded as confirmed is exactly what the platforms show, once each
     assert s["shipped_orders_confirmed_once_on_platform"] == s["shipments_confirmed"] > 0
+    # and every shipment is accounted for: confirmed once, its order cancelled by the buyer before the
+    # confirmation arrived (XD-ORD-007), its confirmation still queued, or refused (by code)
+    assert (s["shipped_orders_confirmed_once_on_platform"] + s["shipments_cancelled_after_ship"]
+            + s["shipments_confirmation_queued"] + sum(s["confirmations_refused"].values())) == s["shipments_created"]
     folder = Path(s["label_folder"])
     pdfs, zpls = sorted(folder.glob("*.pdf")), sorted(folder.glob("*.zpl"))
     assert len(pdfs) == s["shipments_created"] and len(zpls) == 2 * s["shipments_created"]

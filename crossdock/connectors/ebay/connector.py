@@ -173,6 +173,10 @@ class EbayConnector:
         raise OrderError("XD-ORD-001", channel=self.channel,
                          detail=f"the order set kept changing while paging {self.max_window_restarts} times")
 
+    def fetch_order(self, order_id: str) -> Order:
+        """One order as eBay shows it now, with its lines (Fulfillment ``getOrder``)."""
+        return mapping.parse_order(self.rest.get_order(order_id))
+
     # ------------------------------------------------------------------ stock and prices
     def _split(self, updates: Sequence[Any]) -> tuple[list, list, dict[int, ItemResult]]:
         """(inventory [(index, update, ref)], trading [...], early results) — the last update of a SKU wins."""

@@ -32,6 +32,8 @@ How each operation uses the platform:
 * **shipments** — the order's open fulfillment orders are read, the requested
   lines allocated over them, and ``fulfillmentCreate`` is sent per location with
   ``trackingInfo`` (carrier name from ``crossdock.warehouse.carrier_codes``).
+  Whether a shipment is already on Shopify is read from the order's fulfillments,
+  which carry its tracking number (:meth:`ShopifyConnector.shipment_confirmed`).
 
 SKU resolution cache: Shopify addresses stock by inventory item id and prices
 by variant and product id. ``productVariants(query: "sku:…")`` resolves up to
@@ -200,6 +202,22 @@ class ShopifyConnector:
                 break
             after = page.end_cursor
         return sorted(seen.values(), key=lambda o: (o.updated_at, o.platform_order_id))
+
+    def fetch_order(self, order_id: str) -> Order:
+        """One order as Shopify shows it now, with every line (``order(id:)`` with the
+        import's fields; more lines than ``line_items_page_size`` are paged in). Not found
+        (or not visible to this app: older than 60 days without ``read_all_orders``) is
+        XD-PLATFORM-002."""
+        entity = f"order {order_id}"
+        data = self.client.graphql(m.order_request(order_id, lines=self.settings.line_items_page_size),
+                                   priority=Priority.CRITICAL, entity=entity)
+        parsed = m.parse_single_order(data)
+        if parsed is None:
+            raise PlatformError("XD-PLATFORM-002", channel=self.channel, entity=entity, detail="order not found")
+        order, more_lines = parsed
+        if more_lines:
+            self._complete_lines(order, more_lines)
+        return order
 
     def _complete_lines(self, order: Order, cursor: str | None) -> None:
         after = cursor
@@ -473,6 +491,21 @@ class ShopifyConnector:
                 text = "; ".join(str(e.get("message")) for e in errs) or "no fulfillment returned"
                 raise PlatformError("XD-PLATFORM-007", channel=self.channel, entity=entity,
                                     detail=f"fulfillmentCreate at {location}: {text}")
+
+    def shipment_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
+        """Does the order hold a fulfillment with this tracking number? An exact answer:
+        :meth:`confirm_shipment` sends the parcel's tracking number as ``trackingInfo.number``
+        of every fulfillment it creates, and ``Order.fulfillments`` lists them with it
+        (cancelled and failed fulfillments do not count). A shipment split over several
+        locations is several fulfillments with the same number; any one of them answers True.
+        None when Shopify shows no such order (deleted, or older than 60 days without
+        ``read_all_orders``): then nothing can be told. One query of about 3 points."""
+        data = self.client.graphql(m.order_tracking_request(platform_order_id), priority=Priority.CRITICAL,
+                                   entity=f"order {platform_order_id}")
+        numbers = m.parse_tracking_numbers(data)
+        if numbers is None:
+            return None
+        return tracking_number.strip() in numbers
 
     # --- read back ----------------------------------------------------------------------------------
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:

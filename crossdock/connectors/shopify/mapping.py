@@ -163,6 +163,11 @@ def order_lines_request(order_id: str, *, first: int, after: str | None) -> dict
     return body(q.ORDER_LINES, {"id": order_gid(order_id), "first": first, "after": after})
 
 
+def order_request(order_id: str, *, lines: int) -> dict[str, Any]:
+    """One order by id, with the fields and the first ``lines`` lines the import reads."""
+    return body(q.ORDER, {"id": order_gid(order_id), "lines": lines})
+
+
 # --- orders: parsing ---------------------------------------------------------------------------
 
 #: displayFulfillmentStatus -> crossdock status (financial status and cancellation refine it).
@@ -303,6 +308,17 @@ def parse_orders_page(data: Mapping[str, Any]) -> OrdersPage:
         if li.get("hasNextPage"):
             more.append((order.platform_order_id, li.get("endCursor")))
     return OrdersPage(orders, bool(info.get("hasNextPage")), info.get("endCursor"), more)
+
+
+def parse_single_order(data: Mapping[str, Any]) -> tuple[Order, str | None] | None:
+    """(order, end cursor of its lines when more lines follow) from :func:`order_request`'s
+    answer, or None when the shop has no such order (or this app may not see it)."""
+    node = (data or {}).get("order")
+    if node is None:
+        return None
+    order = parse_order(node)
+    li = (node.get("lineItems") or {}).get("pageInfo") or {}
+    return order, (li.get("endCursor") if li.get("hasNextPage") else None)
 
 
 def parse_order_lines(data: Mapping[str, Any]) -> tuple[list[OrderLine], list[dict], bool, str | None]:
@@ -583,6 +599,27 @@ def parse_fulfillment_orders(data: Mapping[str, Any]) -> tuple[bool, list[Fulfil
         return order.get("cancelledAt") is not None, fos
     except (KeyError, TypeError, ValueError) as exc:
         raise MappingError("XD-MAP-010", detail=f"Shopify fulfillment orders: {type(exc).__name__}: {exc}") from exc
+
+
+def order_tracking_request(platform_order_id: str) -> dict[str, Any]:
+    return body(q.ORDER_TRACKING, {"id": order_gid(platform_order_id)})
+
+
+#: Fulfillment statuses that leave nothing on the order (FulfillmentStatus of the Admin API).
+VOID_FULFILLMENT = frozenset({"CANCELLED", "ERROR", "FAILURE"})
+
+
+def parse_tracking_numbers(data: Mapping[str, Any]) -> set[str] | None:
+    """Tracking numbers of the order's standing fulfillments (cancelled or failed ones
+    left out), or None when the shop has no such order."""
+    order = (data or {}).get("order")
+    if order is None:
+        return None
+    try:
+        return {str(t["number"]).strip() for f in order["fulfillments"] if f.get("status") not in VOID_FULFILLMENT
+                for t in f.get("trackingInfo") or () if t.get("number")}
+    except (KeyError, TypeError) as exc:
+        raise MappingError("XD-MAP-010", detail=f"Shopify order fulfillments: {type(exc).__name__}: {exc}") from exc
 
 
 FULFILLABLE = ("OPEN", "IN_PROGRESS")

@@ -52,6 +52,24 @@ query CrossdockOrderLines($id: ID!, $first: Int!, $after: String) {
 }
 """ + LINE_FIELDS
 
+ORDER = """
+query CrossdockOrder($id: ID!, $lines: Int!) {
+  order(id: $id) { ...OrderFields }
+}
+""" + ORDER_FIELDS + LINE_FIELDS
+
+# The order's fulfillments by tracking number: crossdock's fulfillmentCreate always sends the parcel's
+# tracking number as trackingInfo.number. Both lists take an optional ``first``; unset, they cost one
+# point each (Shopify counts a list of objects as one object).
+ORDER_TRACKING = """
+query CrossdockOrderTracking($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillments { status trackingInfo { number } }
+  }
+}
+"""
+
 LOCATIONS = """
 query CrossdockLocations {
   locations(first: 10) { nodes { id name isActive } }
