@@ -38,7 +38,7 @@ BUYER_COUNTRIES = {"amazon-us": ("US", "US", "CA"), "amazon-de": ("DE", "DE", "F
                    "ebay-uk": ("GB", "GB", "IE", "DE"), "shopify-eu": ("DE", "FR", "NL", "IT")}
 # Order import intervals in platform seconds: Amazon's getOrders restores one
 # token a minute (FACTS.md), eBay and Shopify allow frequent polling.
-INTERVALS = {"amazon-us": 60, "amazon-de": 60, "ebay-uk": 10, "shopify-eu": 5}
+INTERVALS = {"amazon-us": 60, "amazon-de": 60, "ebay-uk": 10, "shopify-eu": 3}
 
 
 @dataclass
@@ -78,7 +78,7 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
         "[database]", f'url = "{opts.database_url or "sqlite:///crossdock.sqlite"}"', "",
         "[broker]", 'url = "stub://"', "",
         "[ratelimit]", 'url = "sql://"', f"time_scale = {opts.time_scale}", "",
-        "[sync]", "coalesce_window_s = 3", "stock_sweep_s = 30", "initial_lookback_s = 600",
+        "[sync]", "coalesce_window_s = 2", "stock_sweep_s = 30", "initial_lookback_s = 600",
         "auto_ship = true", "auto_ship_s = 120", "tracking_s = 120", "",
         "[sandbox.carrier]", f"seed = {opts.seed}", "failure_rate = 0.02", "",
         "[sandbox.clock]", f"time_scale = {clock['time_scale']}", f"origin_real = {clock['origin_real']}",
@@ -340,7 +340,8 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
         real_s = opts.minutes * 60.0 / K
         t0 = time.monotonic()
         while time.monotonic() - t0 < real_s:
-            engine.run_for(min(2.0, real_s - (time.monotonic() - t0)))
+            # tick about every 0.6 sandbox seconds: the schedule and the relay run on ticks
+            engine.run_for(min(2.0, real_s - (time.monotonic() - t0)), interval_s=max(0.01, 0.6 / K))
             progress(f"t+{(time.monotonic() - t0) * K / 60:5.1f} sandbox min: {_placed(sb)} orders placed, "
                      f"{_imported(db)} imported")
         sb.stop_buyers()
@@ -406,12 +407,16 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
 
 def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
     """Shipments from the database; confirmations from the platforms' own record:
-    each shipped order must be confirmed on its channel exactly once."""
+    each shipped order must be confirmed on its channel exactly once — unless
+    its buyer cancelled before the confirmation arrived (the order is flagged
+    XD-ORD-007), or its confirmation is still queued or was refused."""
     from crossdock.db.models import Shipment
+    from crossdock.sync_engine.stuck import CANCELLED_AFTER_SHIP
 
     with db.read() as s:
         shipments = list(s.execute(select(Shipment.id, Shipment.order_id, Shipment.confirmed_at,
-                                          Shipment.label_paths, Order.platform_order_id, Order.channel)
+                                          Shipment.label_paths, Order.platform_order_id, Order.channel,
+                                          Order.flags)
                                    .join(Order, Order.id == Shipment.order_id)))
     confirms: dict[str, int] = {}
     for e in sb.requests.since(0, limit=10**9):
@@ -432,6 +437,9 @@ def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
         refused = dict(s.execute(select(OutboxEntry.last_code, func.count())
                                  .where(OutboxEntry.kind == "confirm_shipment", OutboxEntry.status == "failed")
                                  .group_by(OutboxEntry.last_code)).all())
+        queued = s.scalar(select(func.count()).select_from(OutboxEntry)
+                          .where(OutboxEntry.kind == "confirm_shipment",
+                                 OutboxEntry.status.in_(("pending", "running")))) or 0
     shipped_ids = {r.platform_order_id for r in shipments}
     per_order = [confirms.get(pid, 0) for pid in shipped_ids]
     labels = Path(cfg.path).parent / cfg.labels_dir
@@ -441,8 +449,12 @@ def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
         "shipments_confirmed": sum(1 for r in shipments if r.confirmed_at is not None),
         "shipped_orders_confirmed_once_on_platform": sum(1 for n in per_order if n == 1),
         "shipped_orders_confirmed_twice_on_platform": sum(1 for n in per_order if n > 1),
-        # confirmations the platform refused, by code: typically a buyer cancelled after the parcel
-        # was shipped (XD-ORD-006 / XD-PLATFORM-007); they stay in `crossdock jobs failed`
+        # the buyer cancelled after the parcel was booked, before the confirmation arrived: the channel
+        # refused it, the entry is done and the order flagged XD-ORD-007 (`crossdock warehouse flagged`)
+        "shipments_cancelled_after_ship": sum(1 for r in shipments if r.confirmed_at is None
+                                              and CANCELLED_AFTER_SHIP in (r.flags or [])),
+        "shipments_confirmation_queued": queued,
+        # confirmations the platform refused for any other reason, by code; they stay in `crossdock jobs failed`
         "confirmations_refused": refused,
         "labels_written": len(files),
         "label_folder": str(labels),

@@ -26,7 +26,7 @@ import sqlite3
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -79,7 +79,8 @@ SAMPLE_SIZE = 20                        # db check: rows named per finding
 BACKUP_OP = "db.backup"
 CLOSED_ORDER_STATUSES = ("shipped", "delivered", "cancelled", "returned")
 JOB_STATUSES = ("pending", "running", "done", "failed")
-STUCK_ORDER_CODES = ("XD-ORD-002", "XD-ORD-003")
+# XD-ORD-007: cancelled after it shipped (parcel to intercept; `crossdock warehouse flagged`)
+STUCK_ORDER_CODES = ("XD-ORD-002", "XD-ORD-003", "XD-ORD-007")
 
 jobs_app = typer.Typer(help="The outbox: failed jobs, replay, and what is queued.", no_args_is_help=True)
 auth_app = typer.Typer(help="Credentials per channel: expiry, new refresh tokens, paused channels.",
@@ -671,28 +672,59 @@ def auth_resume(channel: str = typer.Argument(..., help="Channel name from the c
 
 
 # ------------------------------------------------------------------ fx
-def load_fx_file(db: Any, path: str | Path) -> dict[str, Any]:
+def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = None) -> dict[str, Any]:
     """Read a rate file (every row checked first: a bad row is XD-CFG-009 naming
     the file and line, and nothing is stored), then store it in ``fx_rates``
-    with an ``fx.load`` event, in one transaction."""
+    with an ``fx.load`` event, in one transaction.
+
+    When the stored rates changed, the same transaction enqueues a ``prices``
+    job for each of ``channels`` so the new rates reach their prices (the
+    document then lists them in ``prices_enqueued``). Its
+    idempotency key holds a hash of the loaded rates and one of the table as
+    it stood before: the same load is enqueued once, and loading a file that
+    changes nothing enqueues nothing."""
     from crossdock import synclog
     from crossdock.mapping.fx import load_rates
-    from crossdock.mapping.fx_store import load_into
+    from crossdock.mapping.fx_store import load_into, rates_from_db
+    from crossdock.sync_engine import outbox
 
     rates = load_rates(path)
     pairs = sorted({f"{r.base}/{r.quote}" for r in rates})
     first, last = min(r.valid_on for r in rates), max(r.valid_on for r in rates)
+    loaded = _rates_digest(rates)
 
-    def store(s: Session) -> int:
+    def store(s: Session) -> tuple[int, list[str]]:
+        before = _rates_digest(rates_from_db(s))
         written = load_into(s, rates)
+        enqueued: list[str] = []
+        if _rates_digest(rates_from_db(s)) != before:
+            for channel in sorted(set(channels or ())):
+                if outbox.enqueue(s, "prices", channel=channel, entity=f"channel {channel}",
+                                  payload={"channel": channel, "reason": "fx.load", "rates": loaded},
+                                  idempotency_key=f"prices:{channel}:fx:{loaded}:{before}"):
+                    enqueued.append(channel)
         synclog.record(s, operation="fx.load", outcome="ok", entity_type="fx", entity=str(path)[-200:],
                        message=f"{written} rates for {len(pairs)} pairs from {first.isoformat()} to "
-                               f"{last.isoformat()}",
-                       details={"file": str(path), "rates": written, "pairs": pairs[:200]})
-        return written
+                               f"{last.isoformat()}"
+                               + (f"; prices to push on {', '.join(enqueued)}" if enqueued else ""),
+                       details={"file": str(path), "rates": written, "pairs": pairs[:200],
+                                "prices_enqueued": enqueued})
+        return written, enqueued
 
-    written = db.run_write(store)
-    return {"file": str(path), "rates": written, "pairs": pairs, "from": first.isoformat(), "to": last.isoformat()}
+    written, enqueued = db.run_write(store)
+    doc: dict[str, Any] = {"file": str(path), "rates": written, "pairs": pairs, "from": first.isoformat(),
+                           "to": last.isoformat()}
+    if channels is not None:
+        doc["prices_enqueued"] = enqueued
+    return doc
+
+
+def _rates_digest(rates: Iterable[Any]) -> str:
+    """A short hash of a set of dated rates (order and trailing zeros ignored)."""
+    import hashlib
+
+    lines = sorted(f"{r.base}/{r.quote}/{r.valid_on.isoformat()}/{r.rate.normalize()}" for r in rates)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def fx_rates_doc(db: Any, *, pair: str | None = None, every: bool = False,
@@ -725,13 +757,16 @@ def fx_rates_doc(db: Any, *, pair: str | None = None, every: bool = False,
 def fx_load(file: Path = typer.Argument(..., help="Rate file: .csv (date,base,quote,rate[,source]), .toml or .json."),
             as_json: bool = _json_opt()) -> None:
     """Load a rate file into the database, all or nothing (a bad row is XD-CFG-009)."""
-    _cfg, db = _open(as_json)
-    doc = load_fx_file(db, file)
+    cfg, db = _open(as_json)
+    doc = load_fx_file(db, file, channels=list(cfg.channels))
     if as_json:
         emit_json(doc)
     else:
         out.print(f"{file}: {doc['rates']} rates stored for {len(doc['pairs'])} pairs ({doc['from']} .. {doc['to']})",
                   highlight=False, markup=False)
+        if doc["prices_enqueued"]:
+            out.print(f"prices will be pushed on {', '.join(doc['prices_enqueued'])} (crossdock worker, or: "
+                      "crossdock sync run --job prices)", highlight=False, markup=False)
 
 
 @fx_app.command("show")
@@ -1138,7 +1173,7 @@ def _platform_now(cfg: Any, now: dt.datetime) -> dt.datetime:
 def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     """Where each channel stands: last order import and its lag, queued stock
     pushes, outbox backlog by kind, failures by code in the last 24 h, paused
-    state and stuck orders (XD-ORD-002/003 from ``orders.flags``)."""
+    state and stuck orders (XD-ORD-002/003/007 from ``orders.flags``)."""
     from sqlalchemy import String, cast, func, or_, select
 
     from crossdock.db.models import Channel, Order, SyncCursor, SyncEvent
@@ -1149,7 +1184,16 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     since = now - dt.timedelta(seconds=FAILURE_WINDOW_S)
     with db.read() as s:
         rows = {c.name: c for c in s.scalars(select(Channel))}
-        cursors = {c.channel: c for c in s.scalars(select(SyncCursor).where(SyncCursor.stream == "orders"))}
+        # "orders": windows of changed orders; "orders_created": windows of new orders, for a
+        # channel that polls new orders by creation time (Amazon) — the newer one is how far
+        # new orders are read, the "orders" one how far changes are
+        changes: dict[str, Any] = {}
+        cursors: dict[str, Any] = {}
+        for c in s.scalars(select(SyncCursor).where(SyncCursor.stream.in_(("orders", "orders_created")))):
+            if c.stream == "orders":
+                changes[c.channel] = c
+            if c.channel not in cursors or c.position > cursors[c.channel].position:
+                cursors[c.channel] = c
         dirty = dirty_backlog(s, now=now)
         backlog = outbox.backlog(s, now=now)
         failures = s.execute(select(SyncEvent.channel, SyncEvent.code, func.count())
@@ -1171,7 +1215,8 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
             "paused_reason": row.paused_reason if row else None, "paused_at": _iso(row.paused_at if row else None),
             "orders": {"last_success_at": _iso(cur.last_success_at if cur else None),
                        "position": _iso(cur.position if cur else None),
-                       "lag_s": round(max(0.0, lag), 1) if lag is not None else None},
+                       "lag_s": round(max(0.0, lag), 1) if lag is not None else None,
+                       "changes_position": _iso(changes[name].position if name in changes else None)},
             "stock_queue": {"dirty_skus": 0, "oldest_age_s": None},
             "outbox": {}, "failures_24h": {},
             "stuck_orders": {code: 0 for code in STUCK_ORDER_CODES},

@@ -16,6 +16,7 @@ TABLE_MODULES = (
     "crossdock.ratelimit.backends.sql",
     "crossdock.mapping.fx_store",
     "crossdock.sync_engine.dirty",
+    "crossdock.sync_engine.unseen",
 )
 
 for _name in TABLE_MODULES:

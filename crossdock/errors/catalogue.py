@@ -327,6 +327,11 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "A carrier name has no mapping to the platform's carrier code.",
       ("a new carrier",),
       "Add the carrier to the carrier mapping, or use the platform's own code.", None),
+    E("XD-MAP-013", "Price drift",
+      "The price a channel shows differs from the price crossdock computes for it (base price, the "
+      "channel's price rule and today's FX rate).",
+      ("a price edited on the platform", "a lost price push", "new FX rates or a changed price rule not pushed yet"),
+      "Repair with a reconcile, or push the channel's prices.", "crossdock sync reconcile CHANNEL --apply"),
     # ---------------------------------------------------------------- INV
     E("XD-INV-001", "Insufficient stock to reserve",
       "An imported order asks for more units than are available; the order is imported but flagged, "
@@ -355,6 +360,14 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "A release or consume refers to a reservation that does not exist or was already settled.",
       ("a duplicate cancel or ship event",),
       "None; the duplicate is ignored.", None),
+    E("XD-INV-007", "Unexplained drop in a listed quantity",
+      "A channel showed fewer units than crossdock pushed, which is how a sale looks before the "
+      "channel's order API shows it (Amazon: 2 minutes or more). The units were held from every "
+      "channel, but no order explained them in time, so they were released and the SKU pushed again.",
+      ("the quantity was edited on the platform (e.g. in Seller Central)",
+       "an order the import has not read (check `crossdock sync status` for import lag)"),
+      "Check the listing on the platform; make stock changes in crossdock, not on the platform.",
+      "crossdock sync reconcile CHANNEL"),
     # ---------------------------------------------------------------- ORD
     E("XD-ORD-001", "Order import gap",
       "An order import window could not be completed; the cursor did not move, so the window is "
@@ -384,6 +397,16 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "An order cannot move from its current status to the requested one (e.g. ship a cancelled order).",
       ("the order was cancelled on the platform",),
       "Check the order's state on the platform.", "crossdock logs trace ORDER"),
+    E("XD-ORD-007", "Order cancelled after it shipped",
+      "The order was cancelled on the channel after crossdock had booked its parcel and taken its units "
+      "out of stock, before the shipment confirmation reached the channel; the channel refused the "
+      "confirmation. The parcel is on its way to a buyer who no longer pays for it.",
+      ("the buyer cancelled between label printing and the confirmation",
+       "the platform cancelled the order (payment failed, fraud check)"),
+      "Ask the carrier to intercept the parcel (tracking number in the trace) or expect it back as a "
+      "return; when the goods are back on the shelf, restock them with `crossdock stock adjust SKU +N "
+      "--warehouse WH --reason return`.",
+      "crossdock warehouse flagged"),
     # ---------------------------------------------------------------- SHIP
     E("XD-SHIP-001", "Carrier rejected the shipment",
       "The carrier could not create the shipment; the order stays ready to ship and its reservation is kept.",

@@ -48,12 +48,14 @@ def _need(ch: ChannelConfig, value: Any, key: str) -> Any:
 
 # Order-import windows per platform: (safety lag, overlap) in platform seconds.
 # Amazon: orders only show 2 minutes late (the CreatedBefore/LastUpdatedBefore
-# rule). eBay advises polling up to now - 2 min; crossdock ends windows 15 s
+# rule). eBay advises polling up to now - 2 min; crossdock ends windows 5 s
 # behind now and starts each window 3 minutes back instead, so an order that
 # is indexed late is still read (by the overlap, deduplicated by order id)
 # while new orders arrive within seconds. Shopify's search index trails
-# writes by seconds; the 2-minute overlap covers a slow index.
-IMPORT_WINDOWS = {"amazon": (120.0, 60.0), "ebay": (15.0, 180.0), "shopify": (5.0, 120.0)}
+# writes by a second or two; the lag matches it, and the 1-minute overlap
+# covers a slower index. A lag shorter than the index delay gains nothing:
+# the order is then found one poll later through the overlap.
+IMPORT_WINDOWS = {"amazon": (120.0, 60.0), "ebay": (5.0, 180.0), "shopify": (2.0, 60.0)}
 
 
 def order_import_group(cfg: Config, channel: str) -> tuple[str, ...]:

@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 PUSH_STOCK = "push_stock"
 DEFAULT_WINDOW_S = 10.0
 DEFAULT_LEASE_S = 300.0
-INACTIVE_LISTING_STATUSES = ("ended", "deleted", "removed", "inactive")
+# Listings no stock push goes to: gone from the channel, or never published there
+# (a draft, or refused by the platform's rules: see catalog_jobs.publish_listings).
+INACTIVE_LISTING_STATUSES = ("ended", "deleted", "removed", "inactive", "draft", "rejected")
 
 __all__ = [
     "DEFAULT_WINDOW_S",

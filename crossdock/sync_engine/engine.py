@@ -16,13 +16,17 @@ from crossdock.config import Config
 from crossdock.db.engine import Database
 from crossdock.sync_engine import dirty, outbox, scheduler
 from crossdock.sync_engine import shipping_jobs  # noqa: F401 - registers the warehouse jobs
+from crossdock.sync_engine import catalog_jobs  # noqa: F401 - registers the prices and listings jobs
 from crossdock.sync_engine.channels import ConnectorPool, clock_from_config
 from crossdock.sync_engine.jobs import IMPORT_ORDERS, STOCK_SWEEP, EngineContext, claim_and_process
 
 log = logging.getLogger(__name__)
 
 # Jobs the scheduler fires per channel (config intervals_s, platform seconds).
-SCHEDULED_JOBS = (IMPORT_ORDERS,)
+# Prices run on their interval (a no-op making no call when nothing changed);
+# publishing listings is opt-in ([sync] auto_publish = true): it creates
+# listings for every catalogue product the channel lacks.
+SCHEDULED_JOBS = (IMPORT_ORDERS, "prices", "listings")
 
 
 def context_from_config(cfg: Config | None = None, db: Database | None = None) -> EngineContext:
@@ -64,6 +68,8 @@ class Engine:
                     group = order_import_group(cfg, name)
                     enabled = group[0] == name
                     every = min(cfg.channel(c).intervals_s[job] for c in group)
+                if job == "listings":
+                    enabled = bool(cfg.sync.get("auto_publish", False))
                 specs.append(scheduler.ScheduleSpec(name=f"{job}:{name}", job=job, channel=name,
                                                     interval_s=int(every), enabled=enabled))
         sync = cfg.sync
@@ -108,7 +114,7 @@ class Engine:
             busy = s.scalar(select(func.count()).select_from(OutboxEntry)
                             .where(OutboxEntry.status.in_(("pending", "running")),
                                    OutboxEntry.kind.not_in((IMPORT_ORDERS, STOCK_SWEEP, "shipments",
-                                                            "tracking"))))
+                                                            "tracking", "prices", "listings"))))
             dirty_n = s.scalar(select(func.count()).select_from(DIRTY))
         return not busy and not dirty_n
 

@@ -237,7 +237,11 @@ class StockState:
 
 # ---------------------------------------------------------------- reading availability
 def availability_snapshot(session: Session, skus: Iterable[str]) -> dict[str, int]:
-    """SKU → available to sell across warehouses (0 for unknown SKUs)."""
+    """SKU → available to sell across warehouses (0 for unknown SKUs), less
+    the units a channel has sold that its order import has not brought yet
+    (:mod:`crossdock.sync_engine.unseen`)."""
+    from crossdock.sync_engine.unseen import held as held_unseen
+
     wanted = sorted(set(skus))
     out = {sku: 0 for sku in wanted}
     for part in chunks(wanted):
@@ -245,10 +249,11 @@ def availability_snapshot(session: Session, skus: Iterable[str]) -> dict[str, in
             select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"),
                    func.sum(STOCK.c.reserved).label("reserved"))
             .where(STOCK.c.sku.in_(part)).group_by(STOCK.c.sku)))
+        unseen = held_unseen(session, part)
         for sku, safety in session.execute(select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock)
                                            .where(PRODUCTS.c.sku.in_(part))):
             on_hand, reserved = totals.get(sku, (0, 0))
-            out[sku] = available_to_sell(on_hand, reserved, safety or 0)
+            out[sku] = available_to_sell(on_hand, reserved + unseen.get(sku, 0), safety or 0)
     return out
 
 

@@ -117,8 +117,10 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
     group = [c for c in order_import_group(ctx.cfg, channel) if c == channel or not paused(ctx.db, c)]
     conn = ctx.connectors.get(channel)
     now = conn.clock.now()
+    params = inspect.signature(conn.fetch_orders).parameters
     with ctx.db.read() as s:
-        positions = {c: (cur.position if (cur := cursors.get_cursor(s, c, "orders")) else None) for c in group}
+        stream, family = _order_stream(s, conn, group, now, "family" in params)
+        positions = {c: (cur.position if (cur := cursors.get_cursor(s, c, stream)) else None) for c in group}
     # one window for the group: from the member furthest behind (a member new
     # to the group starts from its own look-back); re-read orders are skipped
     # by known_updates and deduplicated by the upsert
@@ -129,8 +131,7 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
                                  initial_lookback_s=ctx.initial_lookback_s)
     if window is None:
         return {"skipped": "nothing new yet"}
-    kwargs: dict[str, Any] = {}
-    params = inspect.signature(conn.fetch_orders).parameters
+    kwargs: dict[str, Any] = {"family": family} if family else {}
     if len(group) > 1 and "siblings" in params:
         kwargs["siblings"] = [ctx.connectors.get(c) for c in group if c != channel]
     else:
@@ -151,7 +152,8 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
         for member, member_orders in by_channel.items():
             result = upsert_orders(s, member, member_orders)
             _follow_platform_quantities(s, member, member_orders, result, conn.clock)
-            cursors.advance_cursor(s, member, "orders", window.end)
+            _explain_unseen(s, member, member_orders, result)
+            cursors.advance_cursor(s, member, stream, window.end)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
             synclog.record(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
                            entity=member, duration_ms=t.ms,
@@ -160,13 +162,53 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
                                    + shared,
                            details={"start": window.start.isoformat(), "end": window.end.isoformat(),
                                     "read": len(member_orders), "new": result.new, "updated": result.updated,
-                                    "group": list(group)})
+                                    "group": list(group), "filter": family or "updated"})
             ctx.stats.add("orders_imported", member, result.new)
             out["new"] += result.new
             out["updated"] += result.updated
     if len(group) > 1:
         out["channels"] = list(group)
     return out
+
+
+# The cursor of windows by creation time, for platforms that poll new orders
+# by creation and changes less often (see _order_stream).
+CREATED_STREAM = "orders_created"
+
+
+def _order_stream(session, conn, group, now: dt.datetime, supports_family: bool) -> tuple[str, str | None]:
+    """Which window this run reads: ("orders", None/"LastUpdated") — every
+    order changed — or (CREATED_STREAM, "Created") — new orders only.
+
+    Amazon gives getOrders one call a minute, and an order's LastUpdateDate
+    moves when a Pending order is paid, about when it first becomes visible
+    (two minutes late): polling by LastUpdated finds such an order only a
+    minute later. So a connector with ``order_changes_every_s`` > 0 polls by
+    creation time (an order shows at purchase + 2 min, whatever it did since)
+    and reads changes (cancellations, payments) by LastUpdated every
+    ``order_changes_every_s`` platform seconds. Both windows read new orders;
+    every order is stored once (deduplicated by id and LastUpdateDate)."""
+    every = float(getattr(conn, "order_changes_every_s", 0) or 0)
+    if not supports_family or every <= 0:
+        return "orders", None
+    positions = [cur.position if (cur := cursors.get_cursor(session, c, "orders")) else None for c in group]
+    if any(p is None for p in positions):
+        return "orders", "LastUpdated"
+    behind = (now - min(positions)).total_seconds() - conn.safety_lag_s
+    return ("orders", "LastUpdated") if behind >= every else (CREATED_STREAM, "Created")
+
+
+def _explain_unseen(session, channel: str, orders, result) -> None:
+    """New orders explain units held as unseen sales of their channel
+    (:mod:`crossdock.sync_engine.unseen`); their reservations hold them now."""
+    from crossdock.sync_engine import unseen
+
+    new = set(result.new_ids)
+    lines = [(line.sku, line.quantity) for o in orders
+             if result.order_ids.get(o.platform_order_id) in new and o.fulfillment_channel != "AFN"
+             for line in o.lines if line.sku]
+    if lines:
+        unseen.consume(session, channel, lines)
 
 
 def _follow_platform_quantities(session, channel: str, orders, result, clock: Clock) -> None:
@@ -204,6 +246,12 @@ def _follow_platform_quantities(session, channel: str, orders, result, clock: Cl
                        ChannelListing.last_pushed_qty.is_not(None),
                        (ChannelListing.last_pushed_at.is_(None)) | (ChannelListing.last_pushed_at < happened))
                 .values(last_pushed_qty=greatest(ChannelListing.last_pushed_qty + d, 0)))
+    # A cancel puts the units back on sale on its channel. When the order had
+    # already shipped (its stock consumed) nothing else marks the SKU, and the
+    # channel would show more than crossdock allows until a reconcile.
+    restored = sorted({sku for (sku, _), d in delta.items() if d > 0})
+    if restored:
+        dirty.mark_dirty(session, restored)
 
 
 # ---------------------------------------------------------------- stock
@@ -223,6 +271,7 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
     conn = ctx.connectors.get(channel)
     ch = ctx.cfg.channel(channel)
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
+    _find_unseen_sales(ctx, channel, conn)
     push = dirty.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule, policies=ctx.policies,
                                     lease_s=configured_lease_s(ctx.cfg))
     if not push.marks:
@@ -269,6 +318,43 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
     return {"skus": len(push.marks), "pushed": len(accepted), "dropped": len(dropped), "calls": calls}
 
 
+# At most this many listings are read back per push run to find unseen sales:
+# the reads have their own quota (Amazon getListingsItem 5/s, burst 10), and a
+# run with many SKUs is a bulk change, not the race this guards against.
+UNSEEN_READ_MAX = 10
+
+
+def _find_unseen_sales(ctx: EngineContext, channel: str, conn) -> dict[str, int]:
+    """Before pushing to a channel whose orders show up minutes late but whose
+    listings drop at once (``conn.unseen_sales_s`` > 0: Amazon), read the
+    SKUs about to be pushed back: a listing showing less than crossdock
+    pushed has sold units the import has not brought yet. They are held from
+    every channel (:mod:`crossdock.sync_engine.unseen`) and the SKUs marked
+    dirty again, so this run and the other channels' runs push the lower
+    availability. A failing read only skips the check."""
+    from crossdock.sync_engine import unseen
+
+    if not getattr(conn, "unseen_sales_s", 0) or not ctx.cfg.sync.get("detect_unseen_sales", True):
+        return {}
+    with ctx.db.read() as s:
+        skus = list(s.scalars(select(dirty.DIRTY.c.sku).where(
+            dirty.DIRTY.c.channel == channel,
+            dirty.DIRTY.c.claimed_until.is_(None) | (dirty.DIRTY.c.claimed_until < utcnow()))
+            .order_by(dirty.DIRTY.c.sku).limit(UNSEEN_READ_MAX + 1)))
+    if not skus or len(skus) > UNSEEN_READ_MAX:
+        return {}
+    try:
+        shown = {o.sku: o.quantity for o in conn.read_listings(skus)}
+    except CrossdockError as exc:
+        log.info("%s: listings not read back for unseen sales (%s)", channel, exc.code)
+        return {}
+    with ctx.db.write() as s:
+        found = unseen.detect(s, channel, shown, settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
+        if found:
+            dirty.mark_dirty(s, sorted(found))
+    return found
+
+
 def _forget_shown(db: Database, channel: str, skus: list[str]) -> dict[str, int | None]:
     """Before the calls: what the channel shows for ``skus`` is unknown until
     this push's outcome is recorded (``last_pushed_qty`` NULL). A worker that
@@ -301,20 +387,29 @@ def _restore_shown(session, channel: str, believed: dict[str, int | None]) -> No
 
 
 def sweep_stock(ctx: EngineContext) -> dict:
+    from crossdock.sync_engine import unseen
+
     with ctx.db.write() as s:
+        released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S))
+        if released:
+            dirty.mark_dirty(s, released)
         channels = dirty.sweep(s)
-    return {"channels": channels}
+    return {"channels": channels, "unseen_released": released}
 
 
 def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None = None) -> dict[str, int]:
-    """What the channel should show now for each listed SKU."""
+    """What the channel should show now for each listed SKU (listings ended on
+    the platform or not published yet — draft, rejected — are left out)."""
     from crossdock.mapping.inventory_rules import listed_quantity
+    from crossdock.sync_engine.catalog_jobs import NOT_LISTED_STATUSES
     from crossdock.sync_engine.inventory import availability_snapshot
 
     ch = ctx.cfg.channel(channel)
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
     with ctx.db.read() as s:
-        stmt = select(ChannelListing.sku).where(ChannelListing.channel == channel)
+        stmt = select(ChannelListing.sku).where(
+            ChannelListing.channel == channel,
+            ChannelListing.status.not_in((*dirty.INACTIVE_LISTING_STATUSES, *NOT_LISTED_STATUSES)))
         if skus is not None:
             stmt = stmt.where(ChannelListing.sku.in_(skus))
         listed = list(s.scalars(stmt))
@@ -326,16 +421,33 @@ def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None
 
 def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
     """Read back listed quantities and prices; report drift; with ``apply``
-    push the expected absolute quantities for every drifted SKU."""
+    push the expected absolute quantities for every SKU whose quantity
+    drifted, and the expected prices (``catalog_jobs.push_prices``, forced)
+    for every SKU whose price drifted.
+
+    The expected price is what the channel's price rule gives today
+    (``catalog_jobs.expected_prices``); a SKU whose price cannot be computed
+    (no FX rate …) is reported in ``price_problems``, not as drift."""
+    from crossdock.sync_engine import catalog_jobs
+
     conn = ctx.connectors.get(channel)
     expected = expected_quantities(ctx, channel)
-    offers = {o.sku: o for o in conn.read_listings(sorted(expected))}
+    prices, price_problems = catalog_jobs.expected_prices(ctx, channel)
+    offers = {o.sku: o for o in conn.read_listings(sorted(set(expected) | set(prices)))}
     drift = []
     for sku, want in sorted(expected.items()):
         offer = offers.get(sku)
         shown = offer.quantity if offer is not None else None
         if shown != want:
             drift.append({"sku": sku, "expected": want, "listed": shown})
+    price_drift = []
+    for sku, price in sorted(prices.items()):
+        offer = offers.get(sku)
+        listed = offer.price if offer is not None else None
+        if listed is None or listed.currency != price.currency or listed.amount != price.amount:
+            price_drift.append({"sku": sku, "expected": str(price.amount), "currency": price.currency,
+                                "listed": str(listed.amount) if listed is not None else None,
+                                "listed_currency": listed.currency if listed is not None else None})
     repaired = 0
     if apply and drift:
         updates = [StockUpdate(sku=d["sku"], quantity=d["expected"]) for d in drift]
@@ -344,6 +456,10 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
         repaired = len(ok)
         with ctx.db.write() as s:
             dirty.record_stock_pushed(s, channel, [u for u in updates if u.sku in ok])
+    prices_repaired = 0
+    if apply and price_drift:
+        pushed = catalog_jobs.push_prices(ctx, channel, skus=[d["sku"] for d in price_drift], force=True)
+        prices_repaired = pushed["pushed"]
     with ctx.db.write() as s:
         for d in drift:
             synclog.record(s, operation="reconcile", outcome="ok" if apply else "partial", channel=channel,
@@ -351,10 +467,21 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
                            message=f"expected {d['expected']}, listed {d['listed']}"
                                    + (" (repaired)" if apply else ""),
                            details=d)
+        for d in price_drift:
+            listed_text = f"{d['listed']} {d['listed_currency']}" if d["listed"] is not None else "no price"
+            synclog.record(s, operation="reconcile", outcome="ok" if apply else "partial", channel=channel,
+                           entity_type="sku", entity=d["sku"], code="XD-MAP-013",
+                           message=f"price expected {d['expected']} {d['currency']}, listed {listed_text}"
+                                   + (" (pushed again)" if apply else ""),
+                           details=d)
         synclog.record(s, operation="reconcile", outcome="ok", channel=channel, entity_type="channel",
                        entity=channel, message=f"{len(expected)} SKUs checked, {len(drift)} drifted, "
-                                               f"{repaired} repaired")
-    return {"channel": channel, "checked": len(expected), "drift": drift, "repaired": repaired}
+                                               f"{repaired} repaired; {len(prices)} prices checked, "
+                                               f"{len(price_drift)} drifted, {prices_repaired} repaired, "
+                                               f"{len(price_problems)} not computable")
+    return {"channel": channel, "checked": len(expected), "drift": drift, "repaired": repaired,
+            "prices_checked": len(prices), "price_drift": price_drift, "prices_repaired": prices_repaired,
+            "price_problems": price_problems}
 
 
 # ---------------------------------------------------------------- shipments
@@ -382,7 +509,10 @@ def shipment_on_platform(conn: Any, platform: str, confirmation: ShipmentConfirm
     answer decides).
 
     A connector's own ``shipment_confirmed(platform_order_id, tracking_number)``
-    is used when it has one. Otherwise, from the reads connectors offer:
+    answers first when it has one: Shopify's is exact (fulfillments carry the
+    tracking number), Amazon's can only say False (nothing of the order shipped)
+    or None. When it cannot tell (None), or has no such method, from the reads
+    connectors offer:
 
     - eBay: ``getOrder`` lists the order's shipping fulfillments, named after
       their tracking number — an exact answer;
@@ -395,7 +525,9 @@ def shipment_on_platform(conn: Any, platform: str, confirmation: ShipmentConfirm
     """
     own = getattr(conn, "shipment_confirmed", None)
     if callable(own):
-        return own(confirmation.platform_order_id, confirmation.tracking_number)
+        answer = own(confirmation.platform_order_id, confirmation.tracking_number)
+        if answer is not None:
+            return answer
     oid = confirmation.platform_order_id
     if platform == "ebay" and hasattr(conn, "rest"):
         from crossdock.connectors.ebay import mapping as ebay_mapping
@@ -458,7 +590,14 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
     follows an earlier attempt first asks the channel whether it already holds
     the shipment (:func:`shipment_on_platform`) and then only records it, and
     a refusal that may mean "already shipped" is checked the same way before
-    the entry is failed."""
+    the entry is failed.
+
+    A buyer may cancel after the parcel was booked and before the confirmation
+    arrives; the channel then refuses it. A refusal that may mean "cancelled"
+    (eBay XD-ORD-006, Amazon and Shopify XD-PLATFORM-007) reads the order back:
+    when the channel shows it cancelled, the entry is done, not failed — there
+    is nothing left to confirm — and :func:`_cancelled_after_ship` applies the
+    cancel and flags the order XD-ORD-007 for a person to intercept the parcel."""
     p = entry.payload
     channel = p["channel"]
     shipment_id = int(p["shipment_id"])
@@ -478,6 +617,7 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
         lines=tuple((str(a), int(b)) for a, b in p.get("lines") or ()), service=p.get("service"),
         tracking_url=p.get("tracking_url"))
     already = False
+    cancelled: tuple[Any, CrossdockError] | None = None      # (the order as the channel shows it, the refusal)
     with synclog.timed() as t:
         if _tried_before(ctx, entry):
             already = _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is True
@@ -485,12 +625,18 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
             try:
                 conn.confirm_shipment(confirmation)
             except CrossdockError as exc:
-                if exc.code not in _MAYBE_ALREADY_SHIPPED or \
-                        _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is not True:
-                    raise
-                already = True
-                log.info("%s: order %s refused the confirmation (%s) but already holds shipment %s",
-                         channel, p["platform_order_id"], exc.code, shipment_id)
+                if exc.code in _MAYBE_ALREADY_SHIPPED and \
+                        _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is True:
+                    already = True
+                    log.info("%s: order %s refused the confirmation (%s) but already holds shipment %s",
+                             channel, p["platform_order_id"], exc.code, shipment_id)
+                else:
+                    order = _cancelled_on_channel(conn, exc, confirmation.platform_order_id, channel=channel)
+                    if order is None:
+                        raise
+                    cancelled = (order, exc)
+    if cancelled is not None:
+        return _cancelled_after_ship(ctx, p, *cancelled, ms=t.ms)
     with ctx.db.write() as s:
         s.execute(update(Shipment).where(Shipment.id == shipment_id, Shipment.confirmed_at.is_(None))
                   .values(confirmed_at=utcnow()))
@@ -502,6 +648,88 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
                        details={"shipment_id": p["shipment_id"], "tracking_number": p["tracking_number"],
                                 "already_on_channel": already})
     return {"already_on_channel" if already else "confirmed": p["platform_order_id"]}
+
+
+# Refusals that may mean "the order was cancelled meanwhile" (eBay answers 409 → XD-ORD-006;
+# Amazon's 400 and Shopify's cancelled order → XD-PLATFORM-007): read the order back before failing.
+_MAYBE_CANCELLED = frozenset({"XD-ORD-006", "XD-PLATFORM-007"})
+
+
+def _cancelled_on_channel(conn: Any, refusal: CrossdockError, platform_order_id: str, *, channel: str) -> Any:
+    """After a refusal that may mean "cancelled": the order as the channel shows
+    it now (``fetch_order``) when it is cancelled there, else None (not
+    cancelled, not readable, or the connector cannot read one order)."""
+    from crossdock.models import OrderStatus
+
+    fetch_order = getattr(conn, "fetch_order", None)
+    if refusal.code not in _MAYBE_CANCELLED or not callable(fetch_order):
+        return None
+    try:
+        order = fetch_order(platform_order_id)
+    except CrossdockError as exc:
+        if exc.code.startswith(("XD-QUOTA", "XD-AUTH")):
+            raise                      # wait for quota / pause the channel; the entry runs again
+        log.warning("%s: order %s refused the confirmation (%s) and could not be read back (%s)", channel,
+                    platform_order_id, refusal.code, exc.code)
+        return None
+    return order if order.status == OrderStatus.CANCELLED else None
+
+
+def apply_platform_order(ctx: EngineContext, channel: str, order: Any) -> Any:
+    """Store one order as the channel shows it now, read outside an import
+    window (a refused confirmation, auto-ship's look before buying a label),
+    through the import's own path: :func:`upsert_orders` (status, reservations
+    released when cancelled, events) and :func:`_follow_platform_quantities`
+    (the listing quantity the platform restored itself). Unchanged → no-op.
+    Returns the :class:`~crossdock.sync_engine.orders.UpsertResult`."""
+    clock = ctx.connectors.get(channel).clock
+    with ctx.db.write() as s:
+        result = upsert_orders(s, channel, [order])
+        _follow_platform_quantities(s, channel, [order], result, clock)
+    return result
+
+
+def _cancelled_after_ship(ctx: EngineContext, p: dict, order: Any, refusal: CrossdockError, *, ms: int) -> dict:
+    """The channel refused the confirmation because the order is cancelled: there
+    is nothing to confirm any more, but a parcel is on its way. Apply the cancel
+    (:func:`apply_platform_order`), flag the order XD-ORD-007 (``crossdock
+    warehouse flagged``, ``crossdock sync status``), record the event on the
+    order's chain (``crossdock logs trace ORDER``) and mark its SKUs dirty: the
+    channel put the units back on sale, crossdock's stock shipped them. The
+    shipment stays unconfirmed; its stock is not restored (the goods are
+    gone until they come back: ``crossdock stock adjust``)."""
+    from crossdock.db.models import OrderLine
+    from crossdock.sync_engine.stuck import CANCELLED_AFTER_SHIP
+
+    channel, pid, shipment_id = p["channel"], p["platform_order_id"], int(p["shipment_id"])
+    apply_platform_order(ctx, channel, order)
+    with ctx.db.write() as s:
+        shipment = s.get(Shipment, shipment_id)
+        row = s.get(Order, shipment.order_id, with_for_update=True, populate_existing=True)
+        flags = list(row.flags or [])
+        if CANCELLED_AFTER_SHIP not in flags:
+            row.flags = [*flags, CANCELLED_AFTER_SHIP]
+        skus = dict(s.execute(select(OrderLine.platform_line_id, OrderLine.sku)
+                              .where(OrderLine.order_id == row.id)).all())
+        units: Counter = Counter()
+        for line_id, qty in p.get("lines") or ():
+            if skus.get(str(line_id)):
+                units[skus[str(line_id)]] += int(qty)
+        synclog.record(s, operation="shipment.confirm", outcome="failed", code=CANCELLED_AFTER_SHIP,
+                       channel=channel, entity_type="order", entity=pid, duration_ms=ms,
+                       message=f"{p['carrier']} {p['tracking_number']} not confirmed: the order was cancelled on "
+                               f"the channel after it shipped ({refusal.code}); intercept the parcel or expect a "
+                               f"return, then restock with `crossdock stock adjust`",
+                       details={"shipment_id": shipment_id, "carrier": p["carrier"],
+                                "tracking_number": p["tracking_number"], "warehouse": p.get("warehouse"),
+                                "units": dict(units), "refused_with": refusal.code,
+                                "platform_status": order.platform_status})
+        listed = sorted({sku for sku in skus.values() if sku})
+        if listed:
+            dirty.mark_dirty(s, listed)
+    log.warning("%s: order %s was cancelled after it shipped (%s %s); flagged %s", channel, pid, p["carrier"],
+                p["tracking_number"], CANCELLED_AFTER_SHIP)
+    return {"cancelled_after_ship": pid}
 
 
 # ---------------------------------------------------------------- channel state

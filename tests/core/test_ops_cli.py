@@ -468,18 +468,20 @@ def test_sync_status_doc(db, tmp_path):
 
     amazon, ebay = doc["channels"]["amazon-de"], doc["channels"]["ebay-uk"]
     assert amazon["orders"] == {"last_success_at": (NOW - dt.timedelta(minutes=1)).isoformat(),
-                                "position": (NOW - dt.timedelta(minutes=5)).isoformat(), "lag_s": 300.0}
-    assert ebay["orders"] == {"last_success_at": None, "position": None, "lag_s": None}
+                                "position": (NOW - dt.timedelta(minutes=5)).isoformat(), "lag_s": 300.0,
+                                "changes_position": (NOW - dt.timedelta(minutes=5)).isoformat()}
+    assert ebay["orders"] == {"last_success_at": None, "position": None, "lag_s": None, "changes_position": None}
     assert amazon["stock_queue"] == {"dirty_skus": 2, "oldest_age_s": 40.0}
     assert amazon["outbox"]["push_stock"] == {"pending": 1, "running": 0, "failed": 0, "oldest_age_s": 90.0}
     assert amazon["outbox"]["confirm_shipment"]["pending"] == 1
     assert ebay["outbox"]["import_orders"]["failed"] == 1
     assert doc["unassigned"]["outbox"]["stock_sweep"]["pending"] == 1
     assert amazon["failures_24h"] == {"XD-NET-003": 2, "XD-QUOTA-001": 1}
-    assert amazon["stuck_orders"] == {"XD-ORD-002": 1, "XD-ORD-003": 1}
-    assert ebay["stuck_orders"] == {"XD-ORD-002": 0, "XD-ORD-003": 1}
+    assert amazon["stuck_orders"] == {"XD-ORD-002": 1, "XD-ORD-003": 1, "XD-ORD-007": 0}
+    assert ebay["stuck_orders"] == {"XD-ORD-002": 0, "XD-ORD-003": 1, "XD-ORD-007": 0}
     assert ebay["paused"] is True and amazon["paused"] is False
-    assert doc["totals"] == {"paused_channels": ["ebay-uk"], "stuck_orders": {"XD-ORD-002": 1, "XD-ORD-003": 2},
+    assert doc["totals"] == {"paused_channels": ["ebay-uk"],
+                             "stuck_orders": {"XD-ORD-002": 1, "XD-ORD-003": 2, "XD-ORD-007": 0},
                              "dirty_skus": 2, "outbox_pending": 3, "outbox_failed": 1, "failures_24h": 3}
 
 

@@ -67,6 +67,17 @@ class AmazonConnector:
     #: How far back the engine should start the next window; LastUpdatedAfter
     #: is inclusive, so this only guards against clock skew.
     overlap_s: float = 60.0
+    #: Amazon lowers a listing's quantity the moment it sells, but shows the
+    #: order only minutes later: the engine reads listings back before a
+    #: stock push to find those sales (sync_engine/unseen.py).
+    unseen_sales_s: float = 240.0
+
+    @property
+    def order_changes_every_s(self) -> float:
+        """New orders are polled by creation time; changes to known orders
+        (payment, cancellation) by LastUpdated this often (platform seconds;
+        ``options.order_changes_every_s``, 0 = always by LastUpdated)."""
+        return self.settings.order_changes_every_s
 
     def __init__(self, settings: AmazonSettings, *, store: TokenStore | None = None, clock: Clock | None = None,
                  budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
@@ -100,7 +111,7 @@ class AmazonConnector:
 
     def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime,
                      known_updates: Mapping[str, dt.datetime] | None = None,
-                     siblings: Sequence["AmazonConnector"] = ()) -> Iterator[Order]:
+                     siblings: Sequence["AmazonConnector"] = (), family: str = "LastUpdated") -> Iterator[Order]:
         """Every order created or changed in [updated_after, updated_before]
         with its lines, each once. Orders are yielded as they are complete;
         the window is complete only when iteration ends without an exception
@@ -113,7 +124,11 @@ class AmazonConnector:
         seller and application, not per marketplace, so one call names every
         marketplace (up to 50) and each order is parsed as its marketplace's
         channel; polling each marketplace separately would halve how often
-        each is read."""
+        each is read.
+
+        ``family``: "LastUpdated" (default) reads orders changed in the
+        window, "Created" orders placed in it (``updated_*`` are then
+        creation times); see ``order_changes_every_s``."""
         limit = self.latest_window_end()
         if updated_before > limit:
             wait_s = (updated_before - limit).total_seconds()
@@ -129,14 +144,14 @@ class AmazonConnector:
             by_marketplace.setdefault(other.settings.marketplace_id, other)
         if len(by_marketplace) > M.MAX_MARKETPLACES:
             raise ValueError(f"getOrders takes at most {M.MAX_MARKETPLACES} marketplaces")
-        return self._iter_orders(updated_after, updated_before, known_updates or {}, by_marketplace)
+        return self._iter_orders(updated_after, updated_before, known_updates or {}, by_marketplace, family)
 
     def _iter_orders(self, after: dt.datetime, before: dt.datetime, known: Mapping[str, dt.datetime],
-                     by_marketplace: Mapping[str, "AmazonConnector"]) -> Iterator[Order]:
+                     by_marketplace: Mapping[str, "AmazonConnector"], family: str) -> Iterator[Order]:
         s = self.settings
         marketplaces = ",".join(sorted(by_marketplace))
         params = M.orders_params(marketplace_id=marketplaces, updated_after=after, updated_before=before,
-                                 page_size=s.page_size)
+                                 page_size=s.page_size, family=family)
         seen: set[str] = set()
         pages = 0
         while True:
@@ -399,6 +414,38 @@ class AmazonConnector:
         body = M.confirm_shipment_body(confirmation, marketplace_id=self.settings.marketplace_id,
                                        carrier_code=carrier.code, carrier_name=carrier.name, items=items)
         self.client.confirm_shipment(oid, body)
+
+    def shipment_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
+        """Is the package with ``tracking_number`` confirmed on Amazon? False, or None
+        when a read cannot tell — never True.
+
+        What Amazon's reads carry (Orders v0 model): getOrder counts the order's shipped
+        units (``NumberOfItemsShipped``), getOrderItems each item's ``QuantityShipped``;
+        neither names a package, a tracking number or a ``packageReferenceId``, and the
+        Orders API has no read of an order's packages. So:
+
+        - no unit of the order shipped → False, exactly: confirmShipment marks a
+          package's units shipped when it accepts it, so no package of the order is
+          there, this one included (a cancelled order has shipped nothing, too);
+        - some units shipped → None: they may be this package's, another package's, or
+          confirmed in Seller Central; units cannot tell which. The engine then compares
+          the units of an order's only shipment itself
+          (:func:`crossdock.sync_engine.jobs.shipment_on_platform`).
+
+        The one thing that does tell a package apart is the write: confirmShipment names
+        the package with a ``packageReferenceId`` derived from the tracking number
+        (:func:`~crossdock.connectors.amazon.mapping.package_reference_id`), unique per
+        order per the model. The model does not say what Amazon answers to a repeat;
+        the sandbox answers an identical repeat with 204 and changes nothing, and a
+        reference reused for different items with 400. Sending it is a write whose
+        answer on a real account is undocumented — no substitute for a read.
+
+        One getOrder call (0.5/s, burst 30) through the quota budget."""
+        body = self.client.get_order(platform_order_id)
+        shipped = M.units_shipped(body.get("payload") if isinstance(body, dict) else None)
+        if shipped is None:
+            return None
+        return False if shipped == 0 else None
 
 
 def _last_per_sku(updates):

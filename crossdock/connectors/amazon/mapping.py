@@ -90,11 +90,17 @@ def loads_exact(data: bytes | str) -> Any:
 MAX_MARKETPLACES = 50      # getOrders: at most 50 MarketplaceIds per call
 
 
+ORDER_FILTERS = ("LastUpdated", "Created")
+
+
 def orders_params(*, marketplace_id: str, updated_after: dt.datetime, updated_before: dt.datetime,
-                  page_size: int = 100) -> dict[str, str]:
-    """getOrders query for one LastUpdated window (both ends inclusive on Amazon)."""
-    return {"MarketplaceIds": marketplace_id, "LastUpdatedAfter": iso(updated_after),
-            "LastUpdatedBefore": iso(updated_before), "MaxResultsPerPage": str(page_size)}
+                  page_size: int = 100, family: str = "LastUpdated") -> dict[str, str]:
+    """getOrders query for one window (both ends inclusive on Amazon):
+    ``family`` "LastUpdated" (orders changed in it) or "Created" (placed in it)."""
+    if family not in ORDER_FILTERS:
+        raise ValueError(f"getOrders filter must be one of {ORDER_FILTERS}, got {family!r}")
+    return {"MarketplaceIds": marketplace_id, f"{family}After": iso(updated_after),
+            f"{family}Before": iso(updated_before), "MaxResultsPerPage": str(page_size)}
 
 
 def next_page_params(*, marketplace_id: str, next_token: str) -> dict[str, str]:
@@ -282,6 +288,17 @@ def confirm_shipment_body(confirmation: ShipmentConfirmation, *, marketplace_id:
         "orderItems": [{"orderItemId": i, "quantity": q} for i, q in items],
     })
     return {"marketplaceId": marketplace_id, "packageDetail": pkg}
+
+
+def units_shipped(raw_order: Mapping[str, Any] | None) -> int | None:
+    """``NumberOfItemsShipped`` of a getOrder ``Order``: the units of the order Amazon
+    counts as shipped, over every package. None when absent or unreadable."""
+    if not isinstance(raw_order, Mapping):
+        return None
+    try:
+        return int(raw_order["NumberOfItemsShipped"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 # ------------------------------------------------------------------ listings: requests

@@ -73,6 +73,9 @@ class AmazonSettings:
     language_tag: str | None = None
     product_type: str = "PRODUCT"
     feed_threshold: int = 10             # more SKUs than this in one push -> JSON_LISTINGS_FEED
+    # getOrders by creation time for new orders, by LastUpdated for changes this often (platform s; 0 = always
+    # LastUpdated). Each changes run takes one of getOrders' one-a-minute calls from new-order polling.
+    order_changes_every_s: float = 900.0
     max_feed_messages: int = 25_000
     max_feed_bytes: int = 10 * 1024 * 1024
     feed_poll_s: float = 30.0
@@ -122,6 +125,8 @@ class AmazonSettings:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="page_size must be 1..100")
         if not 1 <= self.max_feed_messages <= 25_000:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="max_feed_messages must be 1..25000")
+        if self.order_changes_every_s < 0:
+            raise ConfigError("XD-CFG-003", channel=self.channel, detail="order_changes_every_s must be >= 0")
         if self.feed_threshold < 0:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="feed_threshold must be >= 0")
 

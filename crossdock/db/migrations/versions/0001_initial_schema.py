@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:17:15.061387
+Create Date: 2026-11-23 16:06:44.509000
 """
 
 from __future__ import annotations
@@ -303,6 +303,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['channel'], ['channels.name'], name=op.f('fk_sync_cursors_channel_channels'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('channel', 'stream', name=op.f('pk_sync_cursors'))
     )
+    op.create_table('unseen_sales',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('channel', sa.String(length=64), nullable=False),
+    sa.Column('sku', sa.String(length=64), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('first_seen_at', crossdock.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crossdock.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['channel'], ['channels.name'], name=op.f('fk_unseen_sales_channel_channels'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unseen_sales')),
+    sa.UniqueConstraint('channel', 'sku', name=op.f('uq_unseen_sales_channel_sku'))
+    )
     op.create_table('order_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -391,6 +402,7 @@ def downgrade() -> None:
 
     op.drop_table('shipments')
     op.drop_table('order_lines')
+    op.drop_table('unseen_sales')
     op.drop_table('sync_cursors')
     with op.batch_alter_table('stock_movements', schema=None) as batch_op:
         batch_op.drop_index('ix_stock_movements_sku_at')
