@@ -97,10 +97,12 @@ class DirtySku(Base):
 
 
 DIRTY = DirtySku.__table__
-# A new mark on a dirty (channel, SKU): bump the version (a push in flight must not ack it), keep
-# dirty_since, and free any claim so the next run takes it.
+# A new mark on a dirty (channel, SKU): bump the version (a push in flight must not ack it) and keep
+# dirty_since. A claim is KEPT: pushes of one (channel, SKU) never overlap, or an older absolute
+# quantity still in flight could reach the platform after a newer one and stay there. The run holding
+# the claim gives the changed row back when it finishes and wakes the next run (finish_stock_push).
 _REMARK = ("ON CONFLICT (channel, sku) DO UPDATE SET version = dirty_skus.version + 1, zero = excluded.zero, "
-           "marked_at = excluded.marked_at, claimed_by = NULL, claimed_until = NULL")
+           "marked_at = excluded.marked_at")
 LISTINGS = ChannelListing.__table__
 CHANNELS = Channel.__table__
 
@@ -120,6 +122,11 @@ class MarkResult:
     channels: tuple[str, ...]           # channels that got (or already had) a window entry
     urgent: tuple[str, ...]             # channels that got an urgent entry for a zero
     zero_skus: tuple[str, ...]
+
+
+def utcnow_for_window() -> dt.datetime:
+    """Windows are in real time, like the marks that enqueue them."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def window_of(at: dt.datetime, window_s: float) -> tuple[int, dt.datetime]:
@@ -374,8 +381,18 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
     retry = [m for m in push.marks if m.sku in planned and m.sku not in ok]
     with _tx(db) as session:
         record_stock_pushed(session, push.channel, accepted, now=at)
-        ack_dirty(session, done)
-        release_dirty(session, retry, worker_id=push.worker_id)
+        acked = ack_dirty(session, done)
+        # rows not deleted — failed, or marked again during the push — go back to the pool,
+        # and the next run is woken for them (their own window entry may have come and gone
+        # while this run held them)
+        release_dirty(session, push.marks, worker_id=push.worker_id)
+        if acked < len(push.marks):
+            wake = utcnow_for_window()
+            _, end = window_of(wake, _window_s)
+            outbox.enqueue(session, PUSH_STOCK, channel=push.channel, entity=f"channel {push.channel}",
+                           payload={"channel": push.channel, "again": True},
+                           idempotency_key=f"{PUSH_STOCK}:{push.channel}:again:{int(wake.timestamp() * 1_000_000)}",
+                           priority=outbox.PRIORITY_NORMAL, available_at=end, now=wake)
         if push.marks:
             zeros = sum(1 for u in accepted if u.quantity == 0)
             insert_events(session, [event_row(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crossdock.db import models as m
 from crossdock.mapping.inventory_rules import ChannelStockRule
@@ -97,8 +97,12 @@ def test_push_run_takes_all_marks_and_only_acks_unchanged_ones(db):
         assert dirty.ack_dirty(s, taken) == 2
         dirty.record_stock_pushed(s, "shopify-eu", pushed, now=NOW + T(seconds=2))
 
-    # Then SKU-3 stays dirty (version moved) and is free for the next run
+    # Then SKU-3 stays dirty (version moved); no other run pushes it while run-1 holds it (an older
+    # quantity in flight must not land after a newer one), and once run-1 gives it back it is free
     assert dirty_rows(db) == [("shopify-eu", "SKU-3", 2, False)]
+    assert dirty.take_dirty(db, "shopify-eu", worker_id="run-2", now=NOW + T(seconds=3)) == []
+    with db.write() as s:
+        dirty.release_dirty(s, taken, worker_id="run-1")
     (again,) = dirty.take_dirty(db, "shopify-eu", worker_id="run-2", now=NOW + T(seconds=3))
     assert again.sku == "SKU-3"
     with db.read() as s:
@@ -175,3 +179,31 @@ def test_a_push_run_end_to_end_zeros_first_and_failures_retried(db):
     # nothing left once it went through
     assert dirty.finish_stock_push(db, again, again.updates, now=NOW + T(seconds=W + 3)) == (1, 0)
     assert dirty_rows(db) == []
+
+
+def test_pushes_of_one_sku_never_overlap_and_the_changed_mark_is_pushed_after(db):
+    # Given run-1 is pushing SKU-1 (an absolute quantity computed before a new sale)
+    seed(db, stock={("SKU-1", "DE"): 9}, listings={"ebay-us": ["SKU-1"]}, last_pushed={("ebay-us", "SKU-1"): 9})
+    with db.write() as s:
+        inventory.adjust_stock(s, "SKU-1", "DE", -1, "count", now=NOW)
+    first = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-1", rule=None, policies=FACTS_BATCH_POLICIES,
+                                     now=NOW)
+    assert [u.quantity for u in first.updates] == [8]
+    # When another change comes while run-1's call is in flight
+    with db.write() as s:
+        inventory.adjust_stock(s, "SKU-1", "DE", -3, "count", now=NOW + T(seconds=1))
+    # Then a second run cannot push SKU-1 (it would race run-1's older quantity)
+    second = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-2", rule=None, policies=FACTS_BATCH_POLICIES,
+                                      now=NOW + T(seconds=1))
+    assert second.marks == ()
+    # And when run-1 finishes, SKU-1 stays dirty, is given back, and a run is woken for it
+    with db.read() as s:
+        before = s.scalar(select(func.count()).select_from(m.OutboxEntry))
+    dirty.finish_stock_push(db, first, first.updates, now=NOW + T(seconds=2))
+    with db.read() as s:
+        after = s.scalar(select(func.count()).select_from(m.OutboxEntry))
+        keys = list(s.scalars(select(m.OutboxEntry.idempotency_key).order_by(m.OutboxEntry.id.desc()).limit(1)))
+    assert after == before + 1 and ":again:" in keys[0]
+    third = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-3", rule=None, policies=FACTS_BATCH_POLICIES,
+                                     now=NOW + T(seconds=3))
+    assert [u.quantity for u in third.updates] == [5]
