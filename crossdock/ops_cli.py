@@ -650,6 +650,61 @@ def resume_channel(cfg: Any, db: Any, channel: str, *, now: dt.datetime | None =
             "expired_credentials": still, "failed_jobs": int(failed)}
 
 
+def refresh_channel_token(cfg: Any, db: Any, channel: str) -> dict[str, Any]:
+    """Get a new access token for ``channel`` now, through the shared token
+    store (row lock / file lock: a worker refreshing at the same moment is not
+    raced, and a rotated refresh token is stored before it is used). The
+    current access token is treated as refused, so the platform is always
+    asked. Raises the platform's XD-AUTH error when it refuses."""
+    from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
+    from crossdock.ratelimit.wiring import budget_from_config
+    from crossdock.sync_engine.channels import build_connector, clock_from_config
+
+    ch = cfg.channel(channel)
+    ensure_channels(db, cfg.channels.values())
+    store = SqlTokenStore(db)
+    conn = build_connector(ch, db=db, budget=budget_from_config(cfg, db), clock=clock_from_config(cfg), store=store)
+    try:
+        current = store.load(channel).access_token
+        client = getattr(conn, "client", None)
+        auth = getattr(client, "auth", None) or getattr(conn, "auth", None)
+        if hasattr(auth, "refresh"):
+            auth.refresh(rejected=current)
+        elif hasattr(auth, "refresh_rejected"):
+            auth.refresh_rejected(current or "")
+        else:
+            raise ConfigError("XD-CFG-003", channel=channel, detail=f"{ch.platform} has no token refresh")
+    finally:
+        close = getattr(conn, "close", None)
+        if close:
+            close()
+    state = store.load(channel)
+    with db.read() as s:
+        from sqlalchemy import select
+
+        from crossdock.db.models import Channel
+
+        paused = s.scalar(select(Channel.paused_code).where(Channel.name == channel))
+    return {"channel": channel, "refreshed": True, "access_expires_at": _iso(state.access_expires_at),
+            "refresh_expires_at": _iso(state.refresh_expires_at), "paused_code": paused}
+
+
+@auth_app.command("refresh")
+def auth_refresh(channel: str = typer.Argument(..., help="Channel name from the configuration."),
+                 as_json: bool = _json_opt()) -> None:
+    """Get a new access token now (after fixing credentials, or to check them).
+    Tokens are never printed."""
+    cfg, db = _open(as_json)
+    doc = refresh_channel_token(cfg, db, channel)
+    if as_json:
+        emit_json(doc)
+        return
+    out.print(f"{channel}: new access token, valid until {doc['access_expires_at']}", highlight=False, markup=False)
+    if doc["paused_code"]:
+        err.print(f"{channel} is paused ({doc['paused_code']}): crossdock auth resume {channel}",
+                  highlight=False, markup=False)
+
+
 @auth_app.command("resume")
 def auth_resume(channel: str = typer.Argument(..., help="Channel name from the configuration."),
                 as_json: bool = _json_opt()) -> None:
