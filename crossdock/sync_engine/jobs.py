@@ -52,6 +52,7 @@ TRACKING = "tracking"
 SHIPMENTS = "shipments"
 
 MAX_WINDOW_S = 6 * 3600.0
+KNOWN_ORDERS_LOOKBACK_S = 3 * 86_400.0
 
 
 class QuotaWait(Exception):
@@ -137,10 +138,13 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
     else:
         group = [channel]
     if "known_updates" in params:
+        # orders stored in the last few days: a window re-reads them when their status moves
+        # (Amazon: shipped, paid), and a known order needs no second getOrderItems
+        since = window.start - dt.timedelta(seconds=KNOWN_ORDERS_LOOKBACK_S)
         with ctx.db.read() as s:
             kwargs["known_updates"] = dict(s.execute(
                 select(Order.platform_order_id, Order.platform_updated_at)
-                .where(Order.channel.in_(group), Order.platform_updated_at >= window.start)).all())
+                .where(Order.channel.in_(group), Order.platform_updated_at >= since)).all())
     with synclog.timed() as t:
         orders = list(conn.fetch_orders(updated_after=window.start, updated_before=window.end, **kwargs))
     by_channel: dict[str, list] = {c: [] for c in group}

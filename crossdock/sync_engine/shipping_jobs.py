@@ -90,7 +90,8 @@ def look_before_booking(ctx: EngineContext, order) -> str:
     from its channel right before a label is bought for it: the buyer may have
     cancelled since the last import (Amazon shows orders minutes late, and
     imports run on an interval). One ``fetch_order`` call (eBay getOrder; one
-    Shopify query; Amazon getOrder + getOrderItems at 0.5/s each, burst 30) —
+    Shopify query; Amazon getOrder at 0.5/s, burst 30, and getOrderItems only
+    when the order turns out cancelled) —
     through the connector's quota budget (Amazon and eBay at the job's
     priority, below the order import's).
 
@@ -104,10 +105,13 @@ def look_before_booking(ctx: EngineContext, order) -> str:
     Either way no label is bought blind: the order stays ready for the next
     run, or `crossdock warehouse ship` ships it by hand. A connector that
     cannot read one order ships as before (SHIP)."""
+    import inspect
+
     from sqlalchemy import select
 
     from crossdock import synclog
     from crossdock.db.models import Order
+    from crossdock.models import OrderStatus
     from crossdock.sync_engine.jobs import apply_platform_order, paused
     from crossdock.warehouse.picking import READY_STATUSES
 
@@ -120,7 +124,13 @@ def look_before_booking(ctx: EngineContext, order) -> str:
         fetch_order = getattr(ctx.connectors.get(order.channel), "fetch_order", None)
         if not callable(fetch_order):
             return SHIP
-        fresh = fetch_order(order.platform_order_id)
+        if "with_items" in inspect.signature(fetch_order).parameters:
+            # Amazon: getOrder alone tells whether it is still open; items only for a cancel
+            fresh = fetch_order(order.platform_order_id, with_items=False)
+            if fresh.status == OrderStatus.CANCELLED:
+                fresh = fetch_order(order.platform_order_id)
+        else:
+            fresh = fetch_order(order.platform_order_id)
     except CrossdockError as exc:
         log.info("auto-ship %s: order not read back (%s); not shipped this run", order.ref, exc.code)
         synclog.record_now(ctx.db, synclog.event_from_error(

@@ -129,6 +129,24 @@ def test_known_orders_are_not_fetched_again(env):
         assert oid in known
 
 
+def test_a_known_order_that_only_changed_status_is_read_without_its_items(env):
+    # Given two stored orders, one then shipped in full, the other cancelled
+    shipped = env.sim.place_order(env.channel(US), [("E-01", 1)], buyer_country="US")
+    cancelled = env.sim.place_order(env.channel(US), [("E-02", 1)], buyer_country="US")
+    env.settle(200)
+    with env.connector() as conn:
+        known = {o.platform_order_id: o.updated_at for o in conn.fetch_orders(**env.window(conn))}
+        conn.confirm_shipment(ShipmentConfirmation(shipped, "ups", "1Z009", env.clock.now()))
+        env.sim.cancel_order(cancelled)
+        env.settle(200)
+        calls = len(env.log("getOrderItems"))
+        changed = {o.platform_order_id: o for o in conn.fetch_orders(**env.window(conn), known_updates=known)}
+    # Then both come back with their new status; only the cancel (units back on sale) reads items again
+    assert changed[shipped].platform_status == "Shipped" and changed[shipped].lines == []
+    assert changed[cancelled].platform_status == "Canceled" and [ln.sku for ln in changed[cancelled].lines] == ["E-02"]
+    assert len(env.log("getOrderItems")) == calls + 1
+
+
 def test_window_end_must_respect_the_two_minute_rule(env):
     with env.connector() as conn:
         with pytest.raises(OrderError) as err:
