@@ -117,3 +117,24 @@ def fire_schedulers(url: str, rounds: int, start=None) -> None:
             scheduler.fire_due(db, NOW)
     finally:
         db.dispose()
+
+
+def demo_env(tmp_path, monkeypatch, sb, opts):
+    """The demo's four channels against sandbox ``sb``: its config written in
+    ``tmp_path`` (secrets as environment variables set through
+    ``monkeypatch``), a migrated database, catalogue and listings seeded.
+    Returns (config, database, channel name → sandbox channel key, stock)."""
+    from crossdock import config as config_mod
+    from crossdock.db.migrate import upgrade
+    from crossdock.demo import _sandbox_channels, _seed, _write_config
+
+    env: dict[str, str] = {}
+    path = _write_config(tmp_path, sb.describe(), opts, env)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    cfg = config_mod.load(path, env={})
+    db = Database(cfg.database_url)
+    upgrade(db)
+    channels = _sandbox_channels(sb.describe())
+    stock = _seed(db, sb, cfg, opts, channels)
+    return cfg, db, channels, stock

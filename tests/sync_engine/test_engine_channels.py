@@ -6,29 +6,19 @@ import time
 
 from sqlalchemy import func, select
 
-from crossdock import config as config_mod
-from crossdock.db.engine import Database
-from crossdock.db.migrate import upgrade
 from crossdock.db.models import Channel, Order
-from crossdock.demo import CHANNELS, DemoOptions, _sandbox_channels, _seed, _write_config
+from crossdock.demo import CHANNELS, DemoOptions
 from crossdock.sandbox.core import BuyerProfile, Sandbox
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine.engine import Engine, context_from_config
+from tests.sync_engine.support import demo_env
 
 
 def test_revoked_refresh_token_pauses_that_channel_and_the_others_keep_importing(tmp_path, monkeypatch):
     # Given four channels on the sandbox, and the eBay seller's refresh token revoked
     opts = DemoOptions(skus=8, time_scale=60, seed=5, folder=tmp_path)
     with Sandbox(time_scale=opts.time_scale, seed=opts.seed) as sb:
-        env: dict[str, str] = {}
-        path = _write_config(tmp_path, sb.describe(), opts, env)
-        for k, v in env.items():
-            monkeypatch.setenv(k, v)
-        cfg = config_mod.load(path, env={})
-        db = Database(cfg.database_url)
-        upgrade(db)
-        channels = _sandbox_channels(sb.describe())
-        _seed(db, sb, cfg, opts, channels)
+        cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
         sb.sims["ebay"].auth_scenario("revoke_refresh_token", None)
         for name in CHANNELS:
             sb.set_buyers(channels[name], BuyerProfile(orders_per_min=6, max_qty=1, cancel_probability=0))

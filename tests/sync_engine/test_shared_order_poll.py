@@ -12,28 +12,18 @@ import time
 
 from sqlalchemy import select
 
-from crossdock import config as config_mod
-from crossdock.db.engine import Database
-from crossdock.db.migrate import upgrade
 from crossdock.db.models import Order, Schedule
-from crossdock.demo import CHANNELS, DemoOptions, _sandbox_channels, _seed, _write_config
+from crossdock.demo import CHANNELS, DemoOptions
 from crossdock.sandbox.core import BuyerProfile, Sandbox
 from crossdock.sync_engine import cursors, dirty
 from crossdock.sync_engine.channels import order_import_group
 from crossdock.sync_engine.engine import Engine, context_from_config
 from crossdock.sync_engine.jobs import import_orders
+from tests.sync_engine.support import demo_env
 
 
 def _setup(tmp_path, monkeypatch, sb, opts):
-    env: dict[str, str] = {}
-    path = _write_config(tmp_path, sb.describe(), opts, env)
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    cfg = config_mod.load(path, env={})
-    db = Database(cfg.database_url)
-    upgrade(db)
-    channels = _sandbox_channels(sb.describe())
-    _seed(db, sb, cfg, opts, channels)
+    cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
     return cfg, db, channels
 
 

@@ -105,25 +105,15 @@ def test_an_amazon_sale_not_yet_in_get_orders_reaches_the_other_channels_with_th
     then show the stock left after BOTH sales, not after the eBay sale only."""
     import time
 
-    from crossdock import config as config_mod
-    from crossdock.db.engine import Database
-    from crossdock.db.migrate import upgrade
-    from crossdock.demo import SHARES, DemoOptions, _sandbox_channels, _seed, _write_config
+    from crossdock.demo import SHARES, DemoOptions
     from crossdock.sandbox.core import Sandbox
     from crossdock.sync_engine import dirty
     from crossdock.sync_engine.engine import Engine, context_from_config
+    from tests.sync_engine.support import demo_env
 
     opts = DemoOptions(skus=2, time_scale=60, seed=4, folder=tmp_path)
     with Sandbox(time_scale=opts.time_scale, seed=opts.seed) as sb:
-        env: dict[str, str] = {}
-        path = _write_config(tmp_path, sb.describe(), opts, env)
-        for k, v in env.items():
-            monkeypatch.setenv(k, v)
-        cfg = config_mod.load(path, env={})
-        db = Database(cfg.database_url)
-        upgrade(db)
-        chans = _sandbox_channels(sb.describe())
-        stock = _seed(db, sb, cfg, opts, chans)
+        cfg, db, chans, stock = demo_env(tmp_path, monkeypatch, sb, opts)
         sku = max(stock, key=stock.get)
         total = stock[sku]
         ctx = context_from_config(cfg, db)
