@@ -68,7 +68,7 @@ from crossdock.models import ItemResult, Money, PriceUpdate, Product
 from crossdock.ratelimit.budget import Priority, job_priority
 from crossdock.sync_engine import dirty, outbox
 from crossdock.sync_engine._sql import chunks, upsert_insert
-from crossdock.sync_engine.jobs import EXTRA_JOBS, EngineContext
+from crossdock.sync_engine.jobs import EXTRA_JOBS, BatchSend, EngineContext
 from crossdock.sync_engine.planner import ListingState, plan_prices
 
 log = logging.getLogger(__name__)
@@ -229,25 +229,17 @@ def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = N
     problems += [{"sku": p.sku, "code": p.code, "message": p.message} for p in plan.problems]
     channel_plan = plan.plans.get(channel)
     updates = list(channel_plan.updates) if channel_plan else []
-    accepted: list[PriceUpdate] = []
-    rejected: list[ItemResult] = []
-    calls = 0
+    sent = BatchSend()
     error: CrossdockError | None = None
-    conn = ctx.connectors.get(channel) if updates else None
     with synclog.timed() as t, job_priority(Priority.PRICE):
         try:
-            for batch in (channel_plan.batches if channel_plan else ()):
-                results = conn.push_prices(list(batch.items))
-                calls += 1
-                by_sku = {r.sku: r for r in results}
-                for u in batch.items:
-                    r = by_sku.get(u.sku)
-                    if r is None or r.ok:
-                        accepted.append(u)
-                    else:
-                        rejected.append(r)
+            if updates:
+                sent.run(channel_plan.batches, ctx.connectors.get(channel).push_prices)
         except CrossdockError as exc:   # quota, network, auth: what was accepted so far is kept
             error = exc
+    accepted: list[PriceUpdate] = sent.accepted
+    rejected: list[ItemResult] = sent.refused
+    calls = sent.calls
     unchanged = len(listed) - len(updates) - len(problems)
     with ctx.db.write() as s:
         _record_prices(s, channel, accepted)

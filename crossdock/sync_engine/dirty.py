@@ -37,7 +37,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstr
     or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from crossdock.db.base import Base
+from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, ChannelListing, Channel
 from crossdock.mapping.inventory_rules import ChannelStockRule
@@ -67,6 +67,7 @@ __all__ = [
     "finish_stock_push",
     "listing_states",
     "mark_dirty",
+    "peek_dirty",
     "prepare_stock_push",
     "record_stock_pushed",
     "release_dirty",
@@ -124,11 +125,6 @@ class MarkResult:
     zero_skus: tuple[str, ...]
 
 
-def utcnow_for_window() -> dt.datetime:
-    """Windows are in real time, like the marks that enqueue them."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def window_of(at: dt.datetime, window_s: float) -> tuple[int, dt.datetime]:
     """The coalescing window holding ``at``: (index, end)."""
     if window_s <= 0:
@@ -144,6 +140,21 @@ def _enqueue_window(session: Session, channel: str, at: dt.datetime, window_s: f
                           payload={"channel": channel, "window": index},
                           idempotency_key=f"{PUSH_STOCK}:{channel}:w{window_s:g}:{index}",
                           priority=outbox.PRIORITY_NORMAL, available_at=end, now=at)
+
+
+def _enqueue_run(session: Session, channel: str, *, tag: str, at: dt.datetime, available_at: dt.datetime,
+                 priority: int) -> bool:
+    """One more push run for ``channel`` (besides the window entries), keyed
+    by ``tag`` and the moment, so every call enqueues one."""
+    return outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
+                          payload={"channel": channel, tag: True},
+                          idempotency_key=f"{PUSH_STOCK}:{channel}:{tag}:{int(at.timestamp() * 1_000_000)}",
+                          priority=priority, available_at=available_at, now=at)
+
+
+def _unclaimed(at: dt.datetime):
+    """Rows no live push run holds (never claimed, or the claim expired)."""
+    return or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
 
 
 def _urgent_due(session: Session, channel: str, at: dt.datetime) -> bool:
@@ -210,10 +221,7 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
     urgent = []
     for channel in sorted(urgent_channels):
         if not _urgent_due(session, channel, at):
-            outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
-                           payload={"channel": channel, "urgent": True},
-                           idempotency_key=f"{PUSH_STOCK}:{channel}:urgent:{int(at.timestamp() * 1_000_000)}",
-                           priority=outbox.PRIORITY_URGENT, available_at=at, now=at)
+            _enqueue_run(session, channel, tag="urgent", at=at, available_at=at, priority=outbox.PRIORITY_URGENT)
             urgent.append(channel)
     if zero_skus:
         log.info("stock reached zero: %s (urgent push on %s)", ", ".join(sorted(zero_skus)[:20]),
@@ -236,7 +244,7 @@ def take_dirty(db: Database | Session, channel: str, *, worker_id: str, lease_s:
     """Claim the channel's dirty SKUs (zeros first, then oldest) for one push
     run. Rows claimed by a live run are skipped; expired claims are taken."""
     at = now_or(now)
-    free = or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
+    free = _unclaimed(at)
     pick = (select(DIRTY.c.id).where(DIRTY.c.channel == channel, free)
             .order_by(DIRTY.c.zero.desc(), DIRTY.c.dirty_since, DIRTY.c.sku)
             .with_for_update(skip_locked=True))
@@ -250,6 +258,13 @@ def take_dirty(db: Database | Session, channel: str, *, worker_id: str, lease_s:
     marks = [DirtyMark(channel=r.channel, sku=r.sku, version=r.version, zero=r.zero, dirty_since=r.dirty_since)
              for r in rows]
     return sorted(marks, key=lambda m: (not m.zero, m.dirty_since, m.sku))
+
+
+def peek_dirty(session: Session, channel: str, *, limit: int, now: dt.datetime | None = None) -> list[str]:
+    """Up to ``limit`` SKUs the channel's next push run would take (unclaimed
+    marks), without claiming them."""
+    return list(session.scalars(select(DIRTY.c.sku).where(DIRTY.c.channel == channel, _unclaimed(now_or(now)))
+                                .order_by(DIRTY.c.sku).limit(limit)))
 
 
 def ack_dirty(session: Session, marks: Sequence[DirtyMark]) -> int:
@@ -316,7 +331,7 @@ def sweep(session: Session, *, window_s: float | None = None, now: dt.datetime |
     (idempotent: one entry per channel and window). Run it from a schedule."""
     at = now_or(now)
     channels = sorted(session.execute(
-        select(DIRTY.c.channel).where(or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at))
+        select(DIRTY.c.channel).where(_unclaimed(at))
         .distinct()).scalars())
     window_s = _window_s if window_s is None else window_s
     return [c for c in channels if _enqueue_window(session, c, at, window_s)]
@@ -387,12 +402,9 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
         # while this run held them)
         release_dirty(session, push.marks, worker_id=push.worker_id)
         if acked < len(push.marks):
-            wake = utcnow_for_window()
-            _, end = window_of(wake, _window_s)
-            outbox.enqueue(session, PUSH_STOCK, channel=push.channel, entity=f"channel {push.channel}",
-                           payload={"channel": push.channel, "again": True},
-                           idempotency_key=f"{PUSH_STOCK}:{push.channel}:again:{int(wake.timestamp() * 1_000_000)}",
-                           priority=outbox.PRIORITY_NORMAL, available_at=end, now=wake)
+            wake = utcnow()        # windows are real time, like the marks that enqueue them
+            _enqueue_run(session, push.channel, tag="again", at=wake, available_at=window_of(wake, _window_s)[1],
+                         priority=outbox.PRIORITY_NORMAL)
         if push.marks:
             zeros = sum(1 for u in accepted if u.quantity == 0)
             insert_events(session, [event_row(

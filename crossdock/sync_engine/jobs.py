@@ -154,9 +154,7 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
     out = {"read": len(orders), "new": 0, "updated": 0, "more": window.more}
     with ctx.db.write() as s:
         for member, member_orders in by_channel.items():
-            result = upsert_orders(s, member, member_orders)
-            _follow_platform_quantities(s, member, member_orders, result, conn.clock)
-            _explain_unseen(s, member, member_orders, result)
+            result = store_orders(s, member, member_orders, conn.clock)
             cursors.advance_cursor(s, member, stream, window.end)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
             synclog.record(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
@@ -200,6 +198,18 @@ def _order_stream(session, conn, group, now: dt.datetime, supports_family: bool)
         return "orders", "LastUpdated"
     behind = (now - min(positions)).total_seconds() - conn.safety_lag_s
     return ("orders", "LastUpdated") if behind >= every else (CREATED_STREAM, "Created")
+
+
+def store_orders(session, channel: str, orders, clock: Clock):
+    """Store orders read from ``channel`` (an import window, a back-fill, one
+    order read back): :func:`upsert_orders` (status, reservations, events),
+    then what the platform did to its own listings (:func:`_follow_platform_quantities`)
+    and the unseen sales the new orders explain (:func:`_explain_unseen`).
+    Returns the :class:`~crossdock.sync_engine.orders.UpsertResult`."""
+    result = upsert_orders(session, channel, orders)
+    _follow_platform_quantities(session, channel, orders, result, clock)
+    _explain_unseen(session, channel, orders, result)
+    return result
 
 
 def _explain_unseen(session, channel: str, orders, result) -> None:
@@ -270,6 +280,30 @@ def _retryable(code: str | None) -> bool:
         return False
 
 
+@dataclass
+class BatchSend:
+    """The outcome of sending planned batches (stock or prices) one call each:
+    what the platform accepted, what it refused (its per-item results), and
+    the calls made. Filled as it goes, so a call failing half-way (quota,
+    network, auth — raised by :meth:`run`) leaves what was done before it."""
+
+    accepted: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
+    calls: int = 0
+
+    def run(self, batches, send: Callable[[list], list]) -> None:
+        for batch in batches:
+            results = send(list(batch.items))
+            self.calls += 1
+            by_sku = {r.sku: r for r in results}
+            for u in batch.items:
+                r = by_sku.get(u.sku)
+                if r is None or r.ok:
+                    self.accepted.append(u)
+                else:
+                    self.refused.append(r)
+
+
 def push_stock(ctx: EngineContext, channel: str) -> dict:
     """Push the channel's dirty SKUs as absolute quantities in the fewest calls."""
     conn = ctx.connectors.get(channel)
@@ -281,28 +315,17 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
     if not push.marks:
         return {"skus": 0}
     believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
-    accepted: list[StockUpdate] = []
-    dropped: list[str] = []
-    refused: list[str] = []      # answered "not applied": what the channel shows did not change
-    calls = 0
+    sent = BatchSend()
     started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
     error: CrossdockError | None = None
     try:
-        for batch in (push.plan.batches if push.plan else ()):
-            results = conn.push_stock(list(batch.items))
-            calls += 1
-            by_sku = {r.sku: r for r in results}
-            for u in batch.items:
-                r = by_sku.get(u.sku)
-                if r is None or r.ok:
-                    accepted.append(u)
-                else:
-                    refused.append(u.sku)
-                    if not _retryable(r.code):
-                        dropped.append(u.sku)
+        sent.run(push.plan.batches if push.plan else (), conn.push_stock)
     except CrossdockError as exc:
         error = exc
     finally:
+        accepted, calls = sent.accepted, sent.calls
+        refused = [r.sku for r in sent.refused]       # "not applied": what the channel shows did not change
+        dropped = [r.sku for r in sent.refused if not _retryable(r.code)]
         with ctx.db.write() as s:
             dirty.finish_stock_push(s, push, accepted, dropped=dropped, now=started)
             _restore_shown(s, channel, {sku: believed.get(sku) for sku in refused})
@@ -341,10 +364,7 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn) -> dict[str, int]
     if not getattr(conn, "unseen_sales_s", 0) or not ctx.cfg.sync.get("detect_unseen_sales", True):
         return {}
     with ctx.db.read() as s:
-        skus = list(s.scalars(select(dirty.DIRTY.c.sku).where(
-            dirty.DIRTY.c.channel == channel,
-            dirty.DIRTY.c.claimed_until.is_(None) | (dirty.DIRTY.c.claimed_until < utcnow()))
-            .order_by(dirty.DIRTY.c.sku).limit(UNSEEN_READ_MAX + 1)))
+        skus = dirty.peek_dirty(s, channel, limit=UNSEEN_READ_MAX + 1)
     if not skus or len(skus) > UNSEEN_READ_MAX:
         return {}
     try:
@@ -682,15 +702,12 @@ def _cancelled_on_channel(conn: Any, refusal: CrossdockError, platform_order_id:
 def apply_platform_order(ctx: EngineContext, channel: str, order: Any) -> Any:
     """Store one order as the channel shows it now, read outside an import
     window (a refused confirmation, auto-ship's look before buying a label),
-    through the import's own path: :func:`upsert_orders` (status, reservations
-    released when cancelled, events) and :func:`_follow_platform_quantities`
-    (the listing quantity the platform restored itself). Unchanged → no-op.
+    through the import's own path (:func:`store_orders`: status, reservations
+    released when cancelled, events, the listing quantity the platform
+    restored itself). Unchanged → no-op.
     Returns the :class:`~crossdock.sync_engine.orders.UpsertResult`."""
-    clock = ctx.connectors.get(channel).clock
     with ctx.db.write() as s:
-        result = upsert_orders(s, channel, [order])
-        _follow_platform_quantities(s, channel, [order], result, clock)
-    return result
+        return store_orders(s, channel, [order], ctx.connectors.get(channel).clock)
 
 
 def _cancelled_after_ship(ctx: EngineContext, p: dict, order: Any, refusal: CrossdockError, *, ms: int) -> dict:

@@ -24,8 +24,7 @@ from sqlalchemy import select
 
 from crossdock import synclog
 from crossdock.db.models import Order
-from crossdock.sync_engine.jobs import MAX_WINDOW_S, EngineContext, _explain_unseen, _follow_platform_quantities
-from crossdock.sync_engine.orders import upsert_orders
+from crossdock.sync_engine.jobs import MAX_WINDOW_S, EngineContext, store_orders
 
 __all__ = ["import_orders_since"]
 
@@ -53,9 +52,7 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime) ->
         with synclog.timed() as t:
             orders = list(conn.fetch_orders(updated_after=start, updated_before=end, **kwargs))
         with ctx.db.write() as s:
-            result = upsert_orders(s, channel, orders)
-            _follow_platform_quantities(s, channel, orders, result, conn.clock)
-            _explain_unseen(s, channel, orders, result)
+            result = store_orders(s, channel, orders, conn.clock)
             synclog.record(s, operation="orders.backfill", outcome="ok", channel=channel, entity_type="channel",
                            entity=channel, duration_ms=t.ms,
                            message=f"window {start.isoformat()} .. {end.isoformat()} read again: {len(orders)} "

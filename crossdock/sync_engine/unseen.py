@@ -156,9 +156,8 @@ def expire(session: Session, *, max_age_real_s: float, now: dt.datetime | None =
     :data:`MAX_AGE_S` converted by the caller's clock) with no order to
     explain them. Returns their SKUs (to mark dirty)."""
     at = now_or(now)
-    real_age = max_age_real_s
     old = session.execute(select(UNSEEN.c.id, UNSEEN.c.channel, UNSEEN.c.sku, UNSEEN.c.quantity)
-                          .where(UNSEEN.c.first_seen_at < at - dt.timedelta(seconds=real_age))).all()
+                          .where(UNSEEN.c.first_seen_at < at - dt.timedelta(seconds=max_age_real_s))).all()
     if not old:
         return []
     session.execute(delete(UNSEEN).where(UNSEEN.c.id.in_([r.id for r in old])))
