@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "crossdock.mapping.fx_store",
     "crossdock.sync_engine.dirty",
     "crossdock.sync_engine.unseen",
+    "crossdock.sync_engine.liveness",
 )
 
 for _name in TABLE_MODULES:

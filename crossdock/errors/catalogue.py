@@ -510,6 +510,17 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "The message broker could not be reached; work is kept in the outbox and sent when it returns.",
       ("Redis or RabbitMQ down", "wrong CROSSDOCK_BROKER_URL"),
       "Start the broker or fix CROSSDOCK_BROKER_URL.", None, retryable=True),
+    E("XD-SYNC-007", "Worker stopped sending heartbeats",
+      "A `crossdock worker` process stopped writing its heartbeat; another worker declared it dead and "
+      "handed the jobs and stock pushes it held back to the queue, where the live workers take them.",
+      ("the process was killed, crashed or its machine went down", "the process was frozen (stopped, "
+       "swapped out) longer than [sync] worker_dead_after_s", "it lost its database connection"),
+      "Nothing is lost. Restart the worker (or find why it died in its own log); `crossdock sync status` "
+      "lists the live workers.", "crossdock sync status"),
+    E("XD-SYNC-008", "No worker running",
+      "No `crossdock worker` has sent a heartbeat recently: schedules do not fire and queued jobs wait.",
+      ("no worker was started", "every worker stopped or lost its database connection"),
+      "Start a worker with the same configuration.", "crossdock worker"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {}

@@ -70,6 +70,7 @@ __all__ = [
     "peek_dirty",
     "prepare_stock_push",
     "record_stock_pushed",
+    "release_claims_of",
     "release_dirty",
     "sweep",
     "take_dirty",
@@ -290,6 +291,15 @@ def release_dirty(session: Session, marks: Sequence[DirtyMark], *, worker_id: st
             session.execute(update(DIRTY).where(DIRTY.c.channel == channel, DIRTY.c.sku.in_(part),
                                                 DIRTY.c.claimed_by == worker_id)
                             .values(claimed_by=None, claimed_until=None))
+
+
+def release_claims_of(session: Session, worker_id: str) -> int:
+    """Every dirty SKU claimed by ``worker_id`` (a process id ``host:pid``, or
+    one of its threads) is free again: that worker stopped or died."""
+    prefix = worker_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return session.execute(update(DIRTY).where(or_(DIRTY.c.claimed_by == worker_id,
+                                                   DIRTY.c.claimed_by.like(f"{prefix}:%", escape="\\")))
+                           .values(claimed_by=None, claimed_until=None)).rowcount
 
 
 def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[ListingState]:
