@@ -311,57 +311,44 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
 
 def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str, str],
                 progress: Callable[[str], None]) -> dict[str, Any]:
-    from crossdock.runtime import InProcessWorker, setup_broker
+    """The engine runs exactly as `crossdock worker` runs it (EngineRuntime);
+    the demo only adds buyers, waits and counts."""
     from crossdock.sandbox.core import BuyerProfile
-    from crossdock.sync_engine.engine import Engine, context_from_config
     from crossdock.sync_engine.jobs import reconcile
+    from crossdock.sync_engine.runtime import EngineRuntime
 
-    broker = setup_broker(cfg.broker_url)
-    from crossdock.ratelimit import dramatiq as quota_dramatiq
-    from crossdock.sync_engine import actors
-
-    quota_dramatiq.install(broker)
-    actors.bind(broker)
-    ctx = context_from_config(cfg, db)
-    actors.set_context(ctx)
-    engine = Engine(ctx, send=lambda entry_id: actors.process_outbox_entry.send(entry_id))
-    engine.ensure_schedules()
     K = opts.time_scale
-    with synclog.correlation("demo"):
-        synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
-                           message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
     for name in CHANNELS:
         sb.set_buyers(sb_channels[name], BuyerProfile(orders_per_min=opts.orders_per_min, max_qty=2,
                                                       cancel_probability=0.02,
                                                       countries=BUYER_COUNTRIES[name]))
-    worker = InProcessWorker(broker, threads=opts.threads).start()
+    runtime = EngineRuntime(cfg, db=db, threads=opts.threads, on_status=progress).start()
+    ctx, engine = runtime.ctx, runtime.engine
+    with synclog.correlation("demo"):
+        synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
+                           message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
     try:
         sb.start_buyers()
         real_s = opts.minutes * 60.0 / K
         t0 = time.monotonic()
         while time.monotonic() - t0 < real_s:
-            # tick about every 0.6 sandbox seconds: the schedule and the relay run on ticks
-            engine.run_for(min(2.0, real_s - (time.monotonic() - t0)), interval_s=max(0.01, 0.6 / K))
+            time.sleep(min(2.0, max(0.0, real_s - (time.monotonic() - t0))))
             progress(f"t+{(time.monotonic() - t0) * K / 60:5.1f} sandbox min: {_placed(sb)} orders placed, "
                      f"{_imported(db)} imported")
         sb.stop_buyers()
         progress("buyers stopped; importing the last orders (Amazon shows orders 2 minutes late)")
         settle_deadline = time.monotonic() + max(30.0, 8 * 60.0 / K)
-        while time.monotonic() < settle_deadline:
-            engine.run_for(1.0)
-            if _imported(db) >= _placed(sb) and engine.idle():
-                break
+        while time.monotonic() < settle_deadline and not (_imported(db) >= _placed(sb) and engine.idle()):
+            time.sleep(0.2)
         # one last import round on every channel, then let stock pushes finish
-        engine.run_for(max(2.0, 70.0 / K), until=lambda: _imported(db) >= _placed(sb) and engine.idle())
+        last_round = time.monotonic() + max(2.0, 70.0 / K)
+        while time.monotonic() < last_round and not (_imported(db) >= _placed(sb) and engine.idle()):
+            time.sleep(0.1)
         drain_deadline = time.monotonic() + 60
         while time.monotonic() < drain_deadline and not engine.idle():
-            engine.run_for(0.5)
-        try:
-            worker.drain(timeout_ms=30_000)
-        except Exception as exc:  # noqa: BLE001 - a job still waiting must not lose the summary
-            progress(f"workers still busy at the end ({type(exc).__name__}); stopping them")
+            time.sleep(0.1)
     finally:
-        worker.stop()
+        runtime.stop()
     from crossdock.sync_engine.shipping_jobs import poll_tracking_job
 
     poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too

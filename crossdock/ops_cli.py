@@ -417,7 +417,8 @@ def auth_status(within_days: float = typer.Option(DEFAULT_WARNING_DAYS, "--withi
         for col in ("channel", "state", "refresh token", "authorisation", "client secret", "access"):
             table.add_column(col, overflow="fold", no_wrap=col in ("channel", "authorisation", "client secret"))
         for c in doc["channels"]:
-            state = f"[red]paused {c['paused_code']}[/]" if c["paused"] else "running"
+            state = (f"[red]paused {c['paused_code']}[/]" if c["paused"] else
+                 "running" if c["state"] == "running" else "[yellow]stopped[/]")
             refresh = (c["refresh_expires_at"] or "no expiry")[:10] if c["refresh_token_stored"] else "[red]none[/]"
             access = ("to " + c["access_expires_at"][11:16]) if c["access_valid"] else "-"
             table.add_row(escape(c["channel"]), state, refresh,
@@ -1257,6 +1258,12 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
         flagged = s.execute(select(Order.channel, Order.flags).where(
             or_(*(cast(Order.flags, String).like(f"%{code}%") for code in STUCK_ORDER_CODES)))).all()
 
+        from crossdock.sync_engine import liveness
+
+        known_workers = liveness.workers(s, include_stopped_since=now - dt.timedelta(hours=1))
+    dead_after_s = float(cfg.sync.get("worker_dead_after_s", liveness.DEFAULT_DEAD_AFTER_S))
+    alive = [w for w in known_workers if w.alive(now, dead_after_s)]
+    last_tick = max((w.last_tick_at for w in known_workers if w.last_tick_at is not None), default=None)
     names = sorted(set(cfg.channels) | set(rows))
 
     def blank(name: str) -> dict[str, Any]:
@@ -1265,6 +1272,8 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
         return {
             "channel": name, "platform": ch.platform if ch else (row.platform if row else None),
             "configured": ch is not None,
+            # "running" only while a worker is alive to run it
+            "state": "paused" if row and row.paused_code else ("running" if alive else "stopped"),
             "paused": bool(row and row.paused_code), "paused_code": row.paused_code if row else None,
             "paused_reason": row.paused_reason if row else None, "paused_at": _iso(row.paused_at if row else None),
             "orders": {"last_success_at": _iso(cur.last_success_at if cur else None),
@@ -1312,6 +1321,11 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
         + sum(unassigned_failures.values()),
     }
     doc: dict[str, Any] = {"now": _iso(now), "channels": {n: channels[n] for n in sorted(channels)},
+                           "workers": [w.to_dict(now, dead_after_s) for w in known_workers],
+                           "scheduler": {"running": bool(alive), "workers_alive": len(alive),
+                                         "last_tick_at": _iso(last_tick),
+                                         "last_tick_age_s": round((now - last_tick).total_seconds(), 1)
+                                         if last_tick else None},
                            "unassigned": {"outbox": unassigned, "failures_24h": unassigned_failures},
                            "totals": totals}
     if platform_now != now:
@@ -1334,6 +1348,14 @@ def _print_status(doc: dict[str, Any]) -> None:
         table.add_row(escape(c["channel"]), state, (c["orders"]["last_success_at"] or "never")[:16].replace("T", " "),
                       _age(c["orders"]["lag_s"]), stock, f"{pending}/{failed}", fails, stuck)
     out.print(table)
+    alive = [w for w in doc["workers"] if w["alive"]]
+    sched = doc["scheduler"]
+    if alive:
+        out.print(f"workers: {len(alive)} alive ({', '.join(w['id'] for w in alive)}); last scheduler tick "
+                  f"{_age(sched['last_tick_age_s'])} ago", markup=False, highlight=False)
+    else:
+        err.print("[XD-SYNC-008] no worker running: schedules do not fire and jobs wait. Start one: "
+                  "crossdock worker", markup=False, highlight=False)
     t = doc["totals"]
     if t["outbox_failed"]:
         err.print(f"{t['outbox_failed']} failed job(s): crossdock jobs failed", markup=False, highlight=False)

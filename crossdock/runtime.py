@@ -8,7 +8,7 @@ only wake-ups; durable state is in the database (outbox, cursors, schedules).
 
 Dramatiq's TimeLimit middleware arms its watchdog thread only when
 ``process_boot`` is emitted, which its own CLI does but an embedded worker does
-not — :class:`InProcessWorker` emits it.
+not — :class:`InProcessWorker` emits it (once per broker).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ def make_broker(url: str, *, namespace: str | None = None) -> dramatiq.Broker:
     scheme = urlsplit(url).scheme
     if scheme == "stub":
         broker: dramatiq.Broker = StubBroker()
-        broker.emit_after("process_boot")
     elif scheme in ("redis", "rediss"):
         from dramatiq.brokers.redis import RedisBroker
 
@@ -73,6 +72,10 @@ class InProcessWorker:
         self.worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100, queues=queues)
 
     def start(self) -> "InProcessWorker":
+        if not getattr(self.broker, "_crossdock_booted", False):
+            # what dramatiq's CLI does in each worker process: arms TimeLimit's watchdog
+            self.broker.emit_after("process_boot")
+            self.broker._crossdock_booted = True
         self.worker.start()
         return self
 
@@ -83,8 +86,9 @@ class InProcessWorker:
                 self.broker.join(queue, timeout=timeout_ms, fail_fast=False)
         self.worker.join()
 
-    def stop(self) -> None:
-        self.worker.stop()
+    def stop(self, *, timeout_ms: int = 600_000) -> None:
+        """Stop consuming; running messages get up to ``timeout_ms`` to finish."""
+        self.worker.stop(timeout=timeout_ms)
 
     def __enter__(self) -> "InProcessWorker":
         return self.start()

@@ -1,35 +1,87 @@
-"""``crossdock worker``: worker processes consuming from the configured broker."""
+"""``crossdock worker``: the whole engine, continuously, in this process.
+
+One process runs the actors on ``--threads`` worker threads, the scheduler,
+the outbox relay and housekeeping (:class:`crossdock.sync_engine.runtime.EngineRuntime`).
+Start as many as you like, on as many machines, against one database and one
+broker (``redis://`` or ``amqp://``); with the embedded default (SQLite,
+``stub://``) one worker process runs everything. ``--processes N`` starts N
+such processes from one command (one per core) and stops them together.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 from typing import Optional
 
 import typer
 
-from crossdock.errors import ConfigError
+log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("worker")
-    def worker(processes: int = typer.Option(2, "--processes", "-p", min=1, help="Worker processes."),
-               threads: int = typer.Option(4, "--threads", "-t", min=1, help="Threads per process."),
-               queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only these queues."),
+    def worker(threads: int = typer.Option(4, "--threads", "-t", min=1, max=256, help="Worker threads."),
+               processes: int = typer.Option(1, "--processes", "-p", min=1, max=64,
+                                             help="Worker processes started by this command."),
+               queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q",
+                                                          help="Only consume these broker queues."),
                ) -> None:
-        """Run worker processes against a real broker (redis://… or amqp://…)."""
-        from dramatiq import cli as dramatiq_cli
-
+        """Run the engine continuously: import orders, push stock, prices and shipments on their
+        schedules, hand back the work of dead workers. Stops cleanly on SIGTERM or Ctrl-C."""
         from crossdock.cli import load_config, state
+        from crossdock.output import EXIT_OK, out
 
         cfg = load_config()
-        if cfg.broker_url.startswith("stub:"):
-            raise ConfigError("XD-CFG-008", detail="`crossdock worker` needs a real broker: set "
-                                                   "CROSSDOCK_BROKER_URL=redis://… or amqp://… (stub:// runs "
-                                                   "in-process inside each command)")
-        if state.config_path:
-            os.environ["CROSSDOCK_CONFIG"] = os.path.abspath(state.config_path)
-        argv = ["crossdock.worker_boot", "--processes", str(processes), "--threads", str(threads)]
-        if queues:
-            argv += ["--queues", *queues]
-        rc = dramatiq_cli.main(dramatiq_cli.make_argument_parser().parse_args(argv))
-        raise typer.Exit(rc or 0)
+        if processes > 1:
+            raise typer.Exit(_supervise(processes, threads, queues, state.config_path))
+        from crossdock.sync_engine.runtime import EngineRuntime
+
+        runtime = EngineRuntime(cfg, threads=threads, queues=set(queues) if queues else None,
+                                on_status=lambda line: out.print(line, markup=False, highlight=False,
+                                                                 soft_wrap=True))
+
+        def stop(signum: int, frame: object) -> None:
+            if runtime.stopping:
+                return
+            log.warning("%s received: finishing running jobs (up to %.0f s), then stopping",
+                        signal.Signals(signum).name, runtime.stop_timeout_s)
+            runtime.request_stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            runtime.start()
+        except KeyboardInterrupt:      # stopped while waiting for the database
+            out.print("crossdock worker: stopped before the database answered", markup=False, highlight=False)
+            raise typer.Exit(EXIT_OK) from None
+        handed = runtime.run_until_stopped()
+        out.print(f"crossdock worker {runtime.id}: stopped; {handed['jobs']} running job(s) and "
+                  f"{handed['skus']} claimed SKU(s) handed back", markup=False, highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
+def _supervise(processes: int, threads: int, queues: list[str] | None, config_path: str | None) -> int:
+    """Start ``processes`` single-process workers and stop them together."""
+    argv = [sys.executable, "-m", "crossdock"]
+    if config_path:
+        argv += ["--config", os.path.abspath(config_path)]
+    argv += ["worker", "--threads", str(threads)]
+    for q in queues or []:
+        argv += ["--queue", q]
+    children = [subprocess.Popen(argv) for _ in range(processes)]
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while any(c.poll() is None for c in children):
+        time.sleep(0.5)
+    return max(c.returncode or 0 for c in children)

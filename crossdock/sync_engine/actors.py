@@ -42,7 +42,17 @@ def context() -> EngineContext:
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
 def process_outbox_entry(entry_id: int) -> None:
     """Run outbox entry ``entry_id`` if it is still due and unclaimed."""
-    outcomes = claim_and_process(context(), ids=[entry_id])
+    from crossdock.sync_engine.runtime import database_error
+
+    try:
+        outcomes = claim_and_process(context(), ids=[entry_id])
+    except Exception as exc:
+        coded = database_error(exc)
+        if coded is None:
+            raise
+        # the entry stays in the outbox (unclaimed, or handed back when this worker's claim lapses)
+        log.warning("outbox entry %s not run now: %s", entry_id, coded.message)
+        return
     if outcomes:
         log.debug("outbox entry %s: %s", entry_id, outcomes[0])
 

@@ -17,8 +17,13 @@ from crossdock.db.engine import Database
 from crossdock.sync_engine import dirty, outbox, scheduler
 from crossdock.sync_engine import shipping_jobs  # noqa: F401 - registers the warehouse jobs
 from crossdock.sync_engine import catalog_jobs  # noqa: F401 - registers the prices and listings jobs
+from crossdock.sync_engine import housekeeping
 from crossdock.sync_engine.channels import ConnectorPool, clock_from_config
-from crossdock.sync_engine.jobs import IMPORT_ORDERS, STOCK_SWEEP, EngineContext, claim_and_process
+from crossdock.sync_engine.jobs import EXTRA_JOBS, IMPORT_ORDERS, RECONCILE, STOCK_SWEEP, EngineContext, \
+    claim_and_process
+
+EXTRA_JOBS[housekeeping.HOUSEKEEPING] = housekeeping.housekeeping_job
+EXTRA_JOBS[housekeeping.STUCK] = housekeeping.stuck_job
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +31,12 @@ log = logging.getLogger(__name__)
 # Prices run on their interval (a no-op making no call when nothing changed);
 # publishing listings is opt-in ([sync] auto_publish = true): it creates
 # listings for every catalogue product the channel lacks.
-SCHEDULED_JOBS = (IMPORT_ORDERS, "prices", "listings")
+# Reconcile reads every listing back on its interval ([sync] reconcile = false turns it off);
+# its first run waits one interval (a worker that just started has nothing to repair yet).
+SCHEDULED_JOBS = (IMPORT_ORDERS, "prices", "listings", RECONCILE)
+# Jobs that are the engine's own rounds, not work someone waits for (see Engine.idle).
+ROUNDS = (IMPORT_ORDERS, STOCK_SWEEP, "shipments", "tracking", "prices", "listings", RECONCILE,
+          housekeeping.HOUSEKEEPING, housekeeping.STUCK)
 
 
 def context_from_config(cfg: Config | None = None, db: Database | None = None) -> EngineContext:
@@ -54,35 +64,9 @@ class Engine:
         self.tracker = outbox.WakeupTracker()
 
     def ensure_schedules(self) -> None:
-        from crossdock.sync_engine.channels import order_import_group
-
-        cfg = self.ctx.cfg
-        specs: list[scheduler.ScheduleSpec] = []
-        for name, ch in sorted(cfg.channels.items()):
-            for job in SCHEDULED_JOBS:
-                every = ch.intervals_s[job]
-                enabled = True
-                if job == IMPORT_ORDERS:
-                    # channels sharing one order poll: the leader's schedule imports them all,
-                    # as often as the most frequent of them asks
-                    group = order_import_group(cfg, name)
-                    enabled = group[0] == name
-                    every = min(cfg.channel(c).intervals_s[job] for c in group)
-                if job == "listings":
-                    enabled = bool(cfg.sync.get("auto_publish", False))
-                specs.append(scheduler.ScheduleSpec(name=f"{job}:{name}", job=job, channel=name,
-                                                    interval_s=int(every), enabled=enabled))
-        sync = cfg.sync
-        globals_ = [scheduler.ScheduleSpec(name="stock-sweep", job=STOCK_SWEEP, channel=None,
-                                           interval_s=int(sync.get("stock_sweep_s", 30)))]
-        if sync.get("auto_ship"):
-            globals_.append(scheduler.ScheduleSpec(name="auto-ship", job="shipments", channel=None,
-                                                   interval_s=int(sync.get("auto_ship_s", 60))))
-        globals_.append(scheduler.ScheduleSpec(name="tracking", job="tracking", channel=None,
-                                               interval_s=int(sync.get("tracking_s", 1800))))
         with self.ctx.db.write() as s:
-            scheduler.ensure_schedules(s, specs, now=self.ctx.clock.now())
-            scheduler.ensure_schedules(s, globals_, now=self.ctx.clock.now())
+            scheduler.ensure_schedules(s, schedule_specs(self.ctx.cfg), now=self.ctx.clock.now(),
+                                       disable_missing=True)
 
     def tick(self) -> int:
         """Fire due schedules and wake workers for due entries; returns wake-ups sent."""
@@ -113,10 +97,51 @@ class Engine:
         with self.ctx.db.read() as s:
             busy = s.scalar(select(func.count()).select_from(OutboxEntry)
                             .where(OutboxEntry.status.in_(("pending", "running")),
-                                   OutboxEntry.kind.not_in((IMPORT_ORDERS, STOCK_SWEEP, "shipments",
-                                                            "tracking", "prices", "listings"))))
+                                   OutboxEntry.kind.not_in(ROUNDS)))
             dirty_n = s.scalar(select(func.count()).select_from(DIRTY))
         return not busy and not dirty_n
+
+
+def schedule_specs(cfg: Config) -> list[scheduler.ScheduleSpec]:
+    """Every schedule the configuration asks for: per channel the order import
+    (one per shared order poll), prices, listings (opt-in) and reconcile; the
+    stock sweep, auto-ship (opt-in), tracking polls, stuck-order checks and
+    housekeeping once for all."""
+    from crossdock.sync_engine.channels import order_import_group
+
+    specs: list[scheduler.ScheduleSpec] = []
+    sync = cfg.sync
+    for name, ch in sorted(cfg.channels.items()):
+        for job in SCHEDULED_JOBS:
+            every = ch.intervals_s[job]
+            enabled = True
+            first = 0
+            if job == IMPORT_ORDERS:
+                # channels sharing one order poll: the leader's schedule imports them all,
+                # as often as the most frequent of them asks
+                group = order_import_group(cfg, name)
+                enabled = group[0] == name
+                every = min(cfg.channel(c).intervals_s[job] for c in group)
+            if job == "listings":
+                enabled = bool(sync.get("auto_publish", False))
+            if job == RECONCILE:
+                enabled = bool(sync.get("reconcile", True))
+                first = int(every)
+            specs.append(scheduler.ScheduleSpec(name=f"{job}:{name}", job=job, channel=name,
+                                                interval_s=int(every), enabled=enabled, first_after_s=first))
+    specs.append(scheduler.ScheduleSpec(name="stock-sweep", job=STOCK_SWEEP, channel=None,
+                                        interval_s=int(sync.get("stock_sweep_s", 30))))
+    specs.append(scheduler.ScheduleSpec(name="auto-ship", job="shipments", channel=None,
+                                        interval_s=int(sync.get("auto_ship_s", 60)),
+                                        enabled=bool(sync.get("auto_ship", False))))
+    specs.append(scheduler.ScheduleSpec(name="tracking", job="tracking", channel=None,
+                                        interval_s=int(sync.get("tracking_s", 1800))))
+    stuck_s = int(sync.get("stuck_s", housekeeping.DEFAULT_STUCK_S))
+    specs.append(scheduler.ScheduleSpec(name="stuck-orders", job=housekeeping.STUCK, channel=None,
+                                        interval_s=stuck_s, first_after_s=stuck_s))
+    specs.append(scheduler.ScheduleSpec(name="housekeeping", job=housekeeping.HOUSEKEEPING, channel=None,
+                                        interval_s=int(sync.get("housekeeping_s", housekeeping.DEFAULT_HOUSEKEEPING_S))))
+    return specs
 
 
 def enqueue_unless_queued(session, schedule, scheduled_for, missed_runs) -> bool:

@@ -791,8 +791,12 @@ def _run_entry(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
     if kind == CONFIRM_SHIPMENT:
         return confirm_shipment(ctx, entry)
     if kind == RECONCILE:
-        return reconcile(ctx, channel, apply=bool(entry.payload.get("apply", True)))
-    if kind in (TRACKING, SHIPMENTS, "prices", "listings"):
+        if "apply" not in entry.payload:     # a scheduled run: drift goes to the stock push
+            from crossdock.sync_engine.housekeeping import scheduled_reconcile
+
+            return scheduled_reconcile(ctx, channel)
+        return reconcile(ctx, channel, apply=bool(entry.payload["apply"]))
+    if kind in EXTRA_JOBS or kind in (TRACKING, SHIPMENTS, "prices", "listings"):
         return run_extra(ctx, kind, entry)
     raise SyncError("XD-SYNC-001", channel=channel, detail=f"unknown job kind {kind!r}")
 

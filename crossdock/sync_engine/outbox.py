@@ -359,21 +359,23 @@ def backlog(session: Session, *, now: dt.datetime | None = None,
 @dataclass
 class WakeupTracker:
     """Remembers when each entry's wake-up was last sent, so a relay loop does
-    not resend it on every tick. Losing this state (a restart) only means a
-    harmless duplicate wake-up."""
+    not resend it on every tick. An entry is known by its id and the time it
+    became due: an entry given back (quota wait, retry, a dead worker's claim
+    handed back) is due anew and gets a wake-up as soon as it is due again.
+    Losing this state (a restart) only means a harmless duplicate wake-up."""
 
     resend_after_s: float = 60.0
-    _sent: dict[int, dt.datetime] = field(default_factory=dict)
+    _sent: dict[tuple[int, dt.datetime], dt.datetime] = field(default_factory=dict)
 
-    def should_send(self, entry_id: int, at: dt.datetime) -> bool:
-        last = self._sent.get(entry_id)
+    def should_send(self, key: tuple[int, dt.datetime], at: dt.datetime) -> bool:
+        last = self._sent.get(key)
         return last is None or (at - last).total_seconds() >= self.resend_after_s
 
-    def sent(self, entry_id: int, at: dt.datetime) -> None:
-        self._sent[entry_id] = at
+    def sent(self, key: tuple[int, dt.datetime], at: dt.datetime) -> None:
+        self._sent[key] = at
 
-    def forget_except(self, ids: set[int]) -> None:
-        for key in [k for k in self._sent if k not in ids]:
+    def forget_except(self, keys: set[tuple[int, dt.datetime]]) -> None:
+        for key in [k for k in self._sent if k not in keys]:
             del self._sent[key]
 
 
@@ -405,10 +407,10 @@ def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupT
         for e in entries:
             session.expunge(e)
     if tracker is not None:
-        tracker.forget_except({e.id for e in entries})
+        tracker.forget_except({(e.id, e.available_at) for e in entries})
     sent = 0
     for entry in entries:
-        if tracker is not None and not tracker.should_send(entry.id, at):
+        if tracker is not None and not tracker.should_send((entry.id, entry.available_at), at):
             continue
         try:
             send(entry)
@@ -418,6 +420,6 @@ def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupT
             return RelayResult(due=len(entries), sent=sent, error=err.message)
         sent += 1
         if tracker is not None:
-            tracker.sent(entry.id, at)
+            tracker.sent((entry.id, entry.available_at), at)
     return RelayResult(due=len(entries), sent=sent)
 

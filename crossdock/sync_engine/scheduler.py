@@ -58,6 +58,7 @@ class ScheduleSpec:
     interval_s: int
     channel: str | None = None
     enabled: bool = True
+    first_after_s: int = 0            # a new schedule's first run: now + this (0 = now)
 
     def __post_init__(self) -> None:
         if self.interval_s < 1:
@@ -112,7 +113,7 @@ def ensure_schedules(session: Session, specs: Iterable[ScheduleSpec] | Mapping[s
         if row is None:
             n = session.execute(upsert_insert(session, SCHED).values(
                 name=spec.name, job=spec.job, channel=spec.channel, interval_s=spec.interval_s,
-                next_run_at=at, last_run_at=None, enabled=spec.enabled, version=0)
+                next_run_at=at + dt.timedelta(seconds=spec.first_after_s), last_run_at=None, enabled=spec.enabled, version=0)
                 .on_conflict_do_nothing(index_elements=["name"]).returning(SCHED.c.name)).first()
             if n is not None:
                 created.append(spec.name)

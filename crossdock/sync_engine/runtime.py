@@ -1,0 +1,289 @@
+"""The engine as one running process: what ``crossdock worker`` runs, and what
+``crossdock demo`` rehearses with.
+
+An :class:`EngineRuntime` holds
+
+- the actors, on ``threads`` Dramatiq worker threads consuming the configured
+  broker (``stub://``: in-process; ``redis://``/``amqp://``: shared by every
+  worker on every machine);
+- one loop thread that, every ``[sync] tick_s`` platform seconds, fires due
+  schedules (compare-and-set in the database: two workers never fire one run
+  twice) and — for the one worker holding the ``relay`` lease — sends
+  wake-ups for due outbox entries;
+- a heartbeat in ``workers`` every ``[sync] heartbeat_s`` real seconds; the
+  ``housekeeping`` job declares a worker silent for ``[sync]
+  worker_dead_after_s`` dead and hands its claims back.
+
+Durable state is the database; a killed worker loses nothing. A database or
+broker that is down at start or goes away is reported once with its code
+(XD-DATA-001 / XD-SYNC-006) and retried with back-off until it returns.
+:meth:`stop` (SIGTERM, SIGINT) lets running jobs finish for up to
+``stop_timeout_s``, hands back whatever is still held, and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from crossdock.config import Config
+from crossdock.db.engine import Database
+from crossdock.errors import CrossdockError, DataError
+from crossdock.sync_engine import dirty, liveness, outbox, scheduler
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TICK_S = 0.5            # platform seconds between scheduler ticks
+RELAY_LEASE = "relay"
+MAX_BACKOFF_S = 30.0
+
+
+def database_error(exc: BaseException) -> DataError | None:
+    """The coded error for a database that cannot be reached or used, or None
+    when ``exc`` is something else (a bug, or a job's own failure)."""
+    if isinstance(exc, DataError) and exc.code in ("XD-DATA-001", "XD-DATA-003"):
+        return exc
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _looks_like_connection(exc)):
+        return DataError("XD-DATA-001", detail=f"{type(exc.orig).__name__}: {str(exc.orig).strip()}"[:300])
+    return None
+
+
+def _looks_like_connection(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(w in text for w in ("connection", "connect", "server closed", "terminating", "could not",
+                                   "unable to open database", "shutdown"))
+
+
+@dataclass
+class _Outage:
+    """One unavailability (database or broker), reported once with its code."""
+
+    code: str
+    since: float | None = None
+    next_try: float = 0.0
+    delay_s: float = 1.0
+
+    def failed(self, exc: CrossdockError | str, now: float) -> None:
+        message = exc if isinstance(exc, str) else exc.message
+        if self.since is None:
+            self.since = now
+            log.error("%s; retrying with back-off until it answers", message)
+        else:
+            log.debug("still unavailable: %s", message)
+        self.next_try = now + self.delay_s
+        self.delay_s = min(MAX_BACKOFF_S, self.delay_s * 2)
+
+    def ok(self, what: str, now: float) -> None:
+        if self.since is not None:
+            log.warning("%s reachable again after %.0f s; work resumes", what, now - self.since)
+        self.since = None
+        self.delay_s = 1.0
+        self.next_try = 0.0
+
+    def waiting(self, now: float) -> bool:
+        return self.since is not None and now < self.next_try
+
+
+class EngineRuntime:
+    """The whole engine in this process (see the module doc)."""
+
+    def __init__(self, cfg: Config, *, db: Database | None = None, threads: int = 4,
+                 queues: set[str] | None = None, stop_timeout_s: float = 25.0,
+                 on_status: Callable[[str], None] | None = None) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.threads = threads
+        self.queues = queues
+        self.stop_timeout_s = stop_timeout_s
+        self.on_status = on_status or (lambda line: None)
+        self.id = liveness.process_id()
+        sync = cfg.sync
+        self.heartbeat_s = float(sync.get("heartbeat_s", liveness.DEFAULT_HEARTBEAT_S))
+        self.dead_after_s = float(sync.get("worker_dead_after_s", liveness.DEFAULT_DEAD_AFTER_S))
+        self.relay_ttl_s = max(3 * self.heartbeat_s, 10.0)
+        self.tick_real_s = max(0.005, float(sync.get("tick_s", DEFAULT_TICK_S)) / cfg.time_scale)
+        self.ctx: Any = None
+        self.engine: Any = None
+        self.broker: Any = None
+        self._worker: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._db_outage = _Outage("XD-DATA-001")
+        self._broker_outage = _Outage("XD-SYNC-006")
+        self._relay_held = False
+        self._last_beat = 0.0
+        self.ticks = 0
+
+    # ------------------------------------------------------------------ start
+    def start(self, *, wait_for_database: bool = True) -> "EngineRuntime":
+        """Connect (waiting for the database while it is down), start the
+        worker threads and the loop. Returns once everything runs."""
+        from crossdock.db.migrate import ensure_current
+
+        while True:
+            try:
+                if self.db is None:
+                    self.db = Database(self.cfg.database_url)
+                ensure_current(self.db, auto_create=self.db.is_sqlite)
+                break
+            except CrossdockError as exc:
+                coded = database_error(exc)
+                if coded is None or not wait_for_database:
+                    raise
+                self._db_outage.failed(coded, time.monotonic())
+            except DBAPIError as exc:
+                coded = database_error(exc)
+                if coded is None or not wait_for_database:
+                    raise
+                self._db_outage.failed(coded, time.monotonic())
+            if self._stop.wait(self._db_outage.delay_s / 2):
+                raise KeyboardInterrupt
+        self._db_outage.ok("database", time.monotonic())
+        self._start_engine()
+        return self
+
+    def _start_engine(self) -> None:
+        from crossdock.ratelimit import dramatiq as quota_dramatiq
+        from crossdock.runtime import InProcessWorker, setup_broker
+        from crossdock.sync_engine import actors
+        from crossdock.sync_engine.engine import Engine, context_from_config
+
+        self.broker = setup_broker(self.cfg.broker_url)
+        quota_dramatiq.install(self.broker)
+        actors.bind(self.broker)
+        self.ctx = context_from_config(self.cfg, self.db)
+        actors.set_context(self.ctx)
+        self.engine = Engine(self.ctx, send=lambda entry_id: actors.process_outbox_entry.send(entry_id))
+        self.engine.ensure_schedules()
+        with self.db.write() as s:
+            liveness.register(s, self.id, info=self._info())
+        self._last_beat = 0.0          # the first tick beats and asks for the relay lease
+        self._worker = InProcessWorker(self.broker, threads=self.threads, queues=self.queues).start()
+        self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
+        self._thread.start()
+        from crossdock.db.migrate import current_revision
+
+        self.on_status(self.status_line(current_revision(self.db)))
+
+    def _info(self) -> dict[str, Any]:
+        from crossdock import __version__
+
+        return {"broker": _safe_url(self.cfg.broker_url), "threads": self.threads, "version": __version__,
+                "channels": sorted(self.cfg.channels)}
+
+    def status_line(self, revision: str | None) -> str:
+        with self.db.read() as s:
+            from sqlalchemy import func, select
+
+            from crossdock.db.models import Schedule
+
+            schedules = s.scalar(select(func.count()).select_from(Schedule).where(Schedule.enabled.is_(True)))
+        return (f"crossdock worker {self.id}: database {_safe_url(self.cfg.database_url)} (revision {revision}), "
+                f"broker {_safe_url(self.cfg.broker_url)}, {len(self.cfg.channels)} channel(s), "
+                f"{schedules} schedule(s), {self.threads} thread(s); SIGTERM or Ctrl-C stops")
+
+    # ------------------------------------------------------------------ the loop
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.tick()
+            self._stop.wait(max(0.0, self.tick_real_s - (time.monotonic() - started)))
+
+    def tick(self) -> None:
+        """One round: heartbeat when due, fire due schedules, relay (lease
+        holder only). Database and broker failures are reported once and
+        retried with back-off; anything else is a bug, logged and survived."""
+        now = time.monotonic()
+        if self._db_outage.waiting(now):
+            return
+        try:
+            if now - self._last_beat >= self.heartbeat_s:
+                self._beat()
+                self._last_beat = now
+            scheduler.fire_due(self.db, now=self.ctx.clock.now(), enqueue_fn=_enqueue_unless_queued)
+            if self._relay_held and not self._broker_outage.waiting(now):
+                result = outbox.relay(self.db, lambda e: self.engine.send(e.id), tracker=self.engine.tracker)
+                if result.error:
+                    self._broker_outage.failed(f"[XD-SYNC-006] broker unreachable: {result.error}", now)
+                else:
+                    self._broker_outage.ok("broker", now)
+            self.ticks += 1
+            self._db_outage.ok("database", now)
+        except (CrossdockError, DBAPIError) as exc:
+            coded = database_error(exc)
+            if coded is None:
+                log.exception("scheduler tick failed")
+            else:
+                self._db_outage.failed(coded, now)
+        except Exception:  # noqa: BLE001 - a bug must not stop the engine
+            log.exception("scheduler tick failed")
+
+    def _beat(self) -> None:
+        with self.db.write() as s:
+            if not liveness.heartbeat(s, self.id, ticked=True):
+                # declared dead while we could not write (a long stall): what we held was handed
+                # out again; register anew so our heartbeat counts again
+                log.warning("worker %s was declared dead while stalled; its claims were handed back; "
+                            "registering again", self.id)
+                liveness.register(s, self.id, info=self._info())
+            self._relay_held = liveness.hold_lease(s, RELAY_LEASE, self.id, ttl_s=self.relay_ttl_s)
+
+    # ------------------------------------------------------------------ stop
+    def stop(self) -> dict[str, int]:
+        """Finish or hand back what this process holds; returns what was
+        handed back."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._worker is not None:
+            self._worker.stop(timeout_ms=int(self.stop_timeout_s * 1000))
+        handed = {"jobs": 0, "skus": 0}
+        if self.db is not None and self.ctx is not None:
+            try:
+                with self.db.write() as s:
+                    handed["jobs"] = liveness.release_claims(s, self.id, reason=f"worker {self.id} stopped")
+                    handed["skus"] = dirty.release_claims_of(s, self.id)
+                    liveness.drop_lease(s, RELAY_LEASE, self.id)
+                    liveness.stopped(s, self.id)
+            except (CrossdockError, DBAPIError) as exc:
+                log.error("could not hand back this worker's claims (%s); they return when their lease "
+                          "or the heartbeat runs out", getattr(exc, "message", exc))
+            self.ctx.connectors.close()
+        return handed
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run_until_stopped(self) -> dict[str, int]:
+        """Block until :meth:`request_stop` (a signal handler), then stop."""
+        while not self._stop.wait(1.0):
+            pass
+        return self.stop()
+
+    def __enter__(self) -> "EngineRuntime":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _enqueue_unless_queued(session, schedule, scheduled_for, missed_runs) -> bool:
+    from crossdock.sync_engine.engine import enqueue_unless_queued
+
+    return enqueue_unless_queued(session, schedule, scheduled_for, missed_runs)
+
+
+def _safe_url(url: str) -> str:
+    import re
+
+    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
