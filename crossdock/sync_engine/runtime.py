@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TICK_S = 0.5            # platform seconds between scheduler ticks
 RELAY_LEASE = "relay"
+# A wake-up still pending this long (real seconds) after it was sent is sent again: the
+# message may have died with a worker or a broker connection.
+RESEND_AFTER_S = 15.0
 MAX_BACKOFF_S = 30.0
 
 
@@ -58,6 +61,27 @@ def _looks_like_connection(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     return any(w in text for w in ("connection", "connect", "server closed", "terminating", "could not",
                                    "unable to open database", "shutdown"))
+
+
+class _BrokerLogGate(logging.Handler):
+    """Dramatiq's consumers log every failed reconnect (every few seconds per
+    queue, while the broker is down). This handler, on the ``dramatiq``
+    logger, turns those into one outage of the runtime (reported once, with
+    its code) and passes every other record on unchanged."""
+
+    def __init__(self, on_outage: Callable[[str], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.on_outage = on_outage
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from dramatiq.errors import ConnectionError as BrokerConnectionError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BrokerConnectionError) or "connection error" in record.getMessage().lower():
+            detail = str(exc) if exc else record.getMessage().split("connection error: ", 1)[-1]
+            self.on_outage(detail.splitlines()[0][:300])
+            return
+        logging.getLogger().handle(record)
 
 
 @dataclass
@@ -118,6 +142,7 @@ class EngineRuntime:
         self._broker_outage = _Outage("XD-SYNC-006")
         self._relay_held = False
         self._last_beat = 0.0
+        self._log_gate: _BrokerLogGate | None = None
         self.ticks = 0
 
     # ------------------------------------------------------------------ start
@@ -133,7 +158,9 @@ class EngineRuntime:
                 ensure_current(self.db, auto_create=self.db.is_sqlite)
                 break
             except CrossdockError as exc:
-                coded = database_error(exc)
+                # unreachable, or not migrated yet (a deployment may start workers and the
+                # migration together): wait for it, saying why once
+                coded = database_error(exc) or (exc if exc.code == "XD-DATA-002" else None)
                 if coded is None or not wait_for_database:
                     raise
                 self._db_outage.failed(coded, time.monotonic())
@@ -155,11 +182,13 @@ class EngineRuntime:
         from crossdock.sync_engine.engine import Engine, context_from_config
 
         self.broker = setup_broker(self.cfg.broker_url)
+        self._install_log_gate()
         quota_dramatiq.install(self.broker)
         actors.bind(self.broker)
         self.ctx = context_from_config(self.cfg, self.db)
         actors.set_context(self.ctx)
         self.engine = Engine(self.ctx, send=lambda entry_id: actors.process_outbox_entry.send(entry_id))
+        self.engine.tracker = outbox.WakeupTracker(resend_after_s=RESEND_AFTER_S)
         self.engine.ensure_schedules()
         with self.db.write() as s:
             liveness.register(s, self.id, info=self._info())
@@ -207,12 +236,12 @@ class EngineRuntime:
                 self._beat()
                 self._last_beat = now
             scheduler.fire_due(self.db, now=self.ctx.clock.now(), enqueue_fn=_enqueue_unless_queued)
-            if self._relay_held and not self._broker_outage.waiting(now):
+            if self._broker_outage.since is not None and not self._broker_outage.waiting(now):
+                self._probe_broker(now)
+            if self._relay_held and self._broker_outage.since is None:
                 result = outbox.relay(self.db, lambda e: self.engine.send(e.id), tracker=self.engine.tracker)
                 if result.error:
-                    self._broker_outage.failed(f"[XD-SYNC-006] broker unreachable: {result.error}", now)
-                else:
-                    self._broker_outage.ok("broker", now)
+                    self._broker_outage.failed(result.error, now)
             self.ticks += 1
             self._db_outage.ok("database", now)
         except (CrossdockError, DBAPIError) as exc:
@@ -223,6 +252,34 @@ class EngineRuntime:
                 self._db_outage.failed(coded, now)
         except Exception:  # noqa: BLE001 - a bug must not stop the engine
             log.exception("scheduler tick failed")
+
+    def _broker_down(self, detail: str) -> None:
+        if self._broker_outage.since is None:
+            self._broker_outage.failed(f"[XD-SYNC-006] Broker unreachable: {detail}", time.monotonic())
+
+    def _probe_broker(self, now: float) -> None:
+        """While the broker is down: one cheap round trip, with back-off. When it
+        answers, every pending wake-up is sent again (some were lost with it)."""
+        try:
+            ping_broker(self.broker)
+        except Exception as exc:  # noqa: BLE001 - any failure means still down
+            self._broker_outage.failed(f"[XD-SYNC-006] Broker unreachable: {type(exc).__name__}: {exc}"[:300], now)
+            return
+        self._broker_outage.ok("broker", now)
+        self.engine.tracker = outbox.WakeupTracker(resend_after_s=RESEND_AFTER_S)
+
+    def _install_log_gate(self) -> None:
+        dramatiq_log = logging.getLogger("dramatiq")
+        self._log_gate = _BrokerLogGate(self._broker_down)
+        dramatiq_log.addHandler(self._log_gate)
+        dramatiq_log.propagate = False
+
+    def _remove_log_gate(self) -> None:
+        if self._log_gate is not None:
+            dramatiq_log = logging.getLogger("dramatiq")
+            dramatiq_log.removeHandler(self._log_gate)
+            dramatiq_log.propagate = True
+            self._log_gate = None
 
     def _beat(self) -> None:
         with self.db.write() as s:
@@ -255,6 +312,7 @@ class EngineRuntime:
                 log.error("could not hand back this worker's claims (%s); they return when their lease "
                           "or the heartbeat runs out", getattr(exc, "message", exc))
             self.ctx.connectors.close()
+        self._remove_log_gate()
         return handed
 
     def request_stop(self) -> None:
@@ -275,6 +333,19 @@ class EngineRuntime:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def ping_broker(broker: Any) -> None:
+    """One round trip to the broker; raises when it does not answer."""
+    client = getattr(broker, "client", None)          # Redis
+    if client is not None:
+        client.ping()
+        return
+    parameters = getattr(broker, "parameters", None)  # RabbitMQ
+    if parameters is not None:
+        import pika
+
+        pika.BlockingConnection(parameters=parameters).close()
 
 
 def _enqueue_unless_queued(session, schedule, scheduled_for, missed_runs) -> bool:
