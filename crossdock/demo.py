@@ -15,7 +15,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -273,7 +272,7 @@ def _first_push_down(history: list[tuple[float, int]], own: set[float], after: f
 
 
 def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
-    from crossdock.sandbox.core import BuyerProfile, Sandbox
+    from crossdock.sandbox.core import Sandbox
     from crossdock.secrets import new_key
 
     folder = opts.folder.resolve()
@@ -313,43 +312,68 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
                 progress: Callable[[str], None]) -> dict[str, Any]:
     """The engine runs exactly as `crossdock worker` runs it (EngineRuntime);
     the demo only adds buyers, waits and counts."""
-    from crossdock.sandbox.core import BuyerProfile
-    from crossdock.sync_engine.jobs import reconcile
     from crossdock.sync_engine.runtime import EngineRuntime
 
     K = opts.time_scale
-    for name in CHANNELS:
-        sb.set_buyers(sb_channels[name], BuyerProfile(orders_per_min=opts.orders_per_min, max_qty=2,
-                                                      cancel_probability=0.02,
-                                                      countries=BUYER_COUNTRIES[name]))
     runtime = EngineRuntime(cfg, db=db, threads=opts.threads, on_status=progress).start()
     ctx, engine = runtime.ctx, runtime.engine
     with synclog.correlation("demo"):
         synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
                            message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
     try:
-        sb.start_buyers()
-        real_s = opts.minutes * 60.0 / K
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < real_s:
-            time.sleep(min(2.0, max(0.0, real_s - (time.monotonic() - t0))))
-            progress(f"t+{(time.monotonic() - t0) * K / 60:5.1f} sandbox min: {_placed(sb)} orders placed, "
-                     f"{_imported(db)} imported")
-        sb.stop_buyers()
-        progress("buyers stopped; importing the last orders (Amazon shows orders 2 minutes late)")
-        settle_deadline = time.monotonic() + max(30.0, 8 * 60.0 / K)
-        while time.monotonic() < settle_deadline and not (_imported(db) >= _placed(sb) and engine.idle()):
-            time.sleep(0.2)
-        # one last import round on every channel, then let stock pushes finish
-        last_round = time.monotonic() + max(2.0, 70.0 / K)
-        while time.monotonic() < last_round and not (_imported(db) >= _placed(sb) and engine.idle()):
-            time.sleep(0.1)
-        drain_deadline = time.monotonic() + 60
-        while time.monotonic() < drain_deadline and not engine.idle():
-            time.sleep(0.1)
+        drive_buyers(sb, db, opts, engine.idle, progress)
     finally:
         runtime.stop()
+    return summarize(db, cfg, sb, ctx, progress, {
+        "stock_changes": sum(ctx.stats.stock_changes.values()),
+        "stock_push_calls": sum(ctx.stats.stock_push_calls.values()),
+        "min_stock_push_calls": sum(ctx.stats.stock_push_min_calls.values()),
+        "stock_push_calls_by_channel": dict(ctx.stats.stock_push_calls),
+        "time_scale": opts.time_scale, "sandbox_minutes": opts.minutes, "skus": opts.skus})
+
+
+def drive_buyers(sb, db: Database, opts: DemoOptions, idle: Callable[[], bool],
+                 progress: Callable[[str], None]) -> None:
+    """Buyers buy for ``opts.minutes`` sandbox minutes; then wait until every
+    order placed is imported and the engine is ``idle`` (nothing queued, no
+    dirty SKU), within a bounded time."""
+    from crossdock.sandbox.core import BuyerProfile
+
+    K = opts.time_scale
+    sb_channels = _sandbox_channels(sb.describe())
+    for name in CHANNELS:
+        sb.set_buyers(sb_channels[name], BuyerProfile(orders_per_min=opts.orders_per_min, max_qty=2,
+                                                      cancel_probability=0.02,
+                                                      countries=BUYER_COUNTRIES[name]))
+    sb.start_buyers()
+    real_s = opts.minutes * 60.0 / K
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < real_s:
+        time.sleep(min(2.0, max(0.0, real_s - (time.monotonic() - t0))))
+        progress(f"t+{(time.monotonic() - t0) * K / 60:5.1f} sandbox min: {_placed(sb)} orders placed, "
+                 f"{_imported(db)} imported")
+    sb.stop_buyers()
+    progress("buyers stopped; importing the last orders (Amazon shows orders 2 minutes late)")
+    settle_deadline = time.monotonic() + max(30.0, 8 * 60.0 / K)
+    while time.monotonic() < settle_deadline and not (_imported(db) >= _placed(sb) and idle()):
+        time.sleep(0.2)
+    # one last import round on every channel, then let stock pushes finish
+    last_round = time.monotonic() + max(2.0, 70.0 / K)
+    while time.monotonic() < last_round and not (_imported(db) >= _placed(sb) and idle()):
+        time.sleep(0.1)
+    drain_deadline = time.monotonic() + 60
+    while time.monotonic() < drain_deadline and not idle():
+        time.sleep(0.1)
+
+
+def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a finished run, from the sandbox's own record and the
+    database: the last tracking poll and a final reconcile (repair, then
+    check) run here, with ``ctx`` (an EngineContext on the same database)."""
+    from crossdock.sync_engine.jobs import reconcile
     from crossdock.sync_engine.shipping_jobs import poll_tracking_job
+
+    sb_channels = _sandbox_channels(sb.describe())
 
     poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
     progress("final reconcile on every channel")
@@ -381,14 +405,8 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
         "drift_repaired_at_end": sum(r["repaired"] for r in repaired.values()),
         "api_calls": api_calls,
         "throttled": throttled,
-        "stock_changes": sum(ctx.stats.stock_changes.values()),
-        "stock_push_calls": sum(ctx.stats.stock_push_calls.values()),
-        "min_stock_push_calls": sum(ctx.stats.stock_push_min_calls.values()),
-        "stock_push_calls_by_channel": dict(ctx.stats.stock_push_calls),
         "propagation_s": _propagation(sb, sb_channels),
-        "time_scale": opts.time_scale,
-        "sandbox_minutes": opts.minutes,
-        "skus": opts.skus,
+        **extra,
     }
 
 

@@ -9,7 +9,9 @@ An :class:`EngineRuntime` holds
 - one loop thread that, every ``[sync] tick_s`` platform seconds, fires due
   schedules (compare-and-set in the database: two workers never fire one run
   twice) and — for the one worker holding the ``relay`` lease — sends
-  wake-ups for due outbox entries;
+  wake-ups for due outbox entries (the others wake only entries overdue by the
+  lease's lifetime: a dead or stalled holder delays work by seconds, never
+  stops it);
 - a heartbeat in ``workers`` every ``[sync] heartbeat_s`` real seconds; the
   ``housekeeping`` job declares a worker silent for ``[sync]
   worker_dead_after_s`` dead and hands its claims back.
@@ -23,6 +25,7 @@ broker that is down at start or goes away is reported once with its code
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -33,6 +36,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from crossdock.config import Config
+from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
 from crossdock.sync_engine import dirty, liveness, outbox, scheduler
@@ -141,6 +145,7 @@ class EngineRuntime:
         self._db_outage = _Outage("XD-DATA-001")
         self._broker_outage = _Outage("XD-SYNC-006")
         self._relay_held = False
+        self._fallback_tracker = outbox.WakeupTracker(resend_after_s=RESEND_AFTER_S)
         self._last_beat = 0.0
         self._log_gate: _BrokerLogGate | None = None
         self.ticks = 0
@@ -232,14 +237,20 @@ class EngineRuntime:
         if self._db_outage.waiting(now):
             return
         try:
-            if now - self._last_beat >= self.heartbeat_s:
+            beat = now - self._last_beat >= self.heartbeat_s
+            if beat:
                 self._beat()
                 self._last_beat = now
             scheduler.fire_due(self.db, now=self.ctx.clock.now(), enqueue_fn=_enqueue_unless_queued)
             if self._broker_outage.since is not None and not self._broker_outage.waiting(now):
                 self._probe_broker(now)
-            if self._relay_held and self._broker_outage.since is None:
-                result = outbox.relay(self.db, lambda e: self.engine.send(e.id), tracker=self.engine.tracker)
+            if self._broker_outage.since is None and (self._relay_held or beat):
+                # the lease holder relays every tick; the others, once a heartbeat, wake only
+                # entries overdue by the lease's lifetime (the holder died or is stalled)
+                overdue = None if self._relay_held else utcnow() - dt.timedelta(seconds=self.relay_ttl_s)
+                result = outbox.relay(self.db, lambda e: self.engine.send(e.id),
+                                      tracker=self.engine.tracker if self._relay_held else self._fallback_tracker,
+                                      now=overdue)
                 if result.error:
                     self._broker_outage.failed(result.error, now)
             self.ticks += 1

@@ -47,6 +47,27 @@ def crossdock_json(*args: str, cwd: Path, env: dict[str, str] | None = None, tim
     return json.loads(done.stdout)
 
 
+def set_keys(path: Path, section: str, values: dict[str, str]) -> None:
+    """Set ``key = literal`` in ``[section]`` of a TOML file as an operator edits
+    it: replace the key where it is set, else add it under the header (adding
+    the section at the end when the file has none)."""
+    import re
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if f"[{section}]" not in lines:
+        lines += ["", f"[{section}]"]
+    header = lines.index(f"[{section}]")
+    end = next((i for i in range(header + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    for key, literal in values.items():
+        at = next((i for i in range(header + 1, end) if re.match(rf"{re.escape(key)}\s*=", lines[i])), None)
+        if at is None:
+            lines.insert(header + 1, f"{key} = {literal}")
+            end += 1
+        else:
+            lines[at] = f"{key} = {literal}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def wait_for(what: str, cond: Callable[[], Any], *, timeout_s: float, every_s: float = 0.2,
              info: Callable[[], str] = lambda: "") -> Any:
     deadline = time.monotonic() + timeout_s

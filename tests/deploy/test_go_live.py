@@ -1,0 +1,176 @@
+"""Go live as a new seller would, with no `sync run` typed.
+
+    crossdock sandbox serve → config init --from-sandbox → db upgrade → catalog import
+    → stock import → listings pull (listings already on every channel, showing the wrong
+    quantities) → crossdock worker (two on PostgreSQL + Redis; one on the embedded default)
+    → buyers order for a few sandbox minutes → every order imported, 0 oversold,
+    reconcile finds no drift.
+
+Every step is a `crossdock` process started in the config's folder with a clean
+environment; the test only reads the sandbox's own record (admin API) and the
+database to judge. On scale-out one worker is SIGKILLed mid-run and a new one
+started: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.deploy.harness import Process, SandboxProcess, clean_env, crossdock, crossdock_json, set_keys, wait_for
+from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
+
+pytestmark = pytest.mark.slow
+
+TIME_SCALE = 20.0       # one real second is 20 sandbox seconds
+SKUS = 16
+BUY_MINUTES = 4.0       # sandbox minutes of buying
+
+
+def _catalogue(folder: Path, rng: random.Random) -> tuple[dict[str, int], Path, Path]:
+    """A catalogue file and a stock file as a seller would export them."""
+    stock = {f"GL-{i:03d}": rng.randint(6, 20) for i in range(1, SKUS + 1)}
+    cat_path, stock_path = folder / "catalogue.csv", folder / "stock.csv"
+    with open(cat_path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "title", "brand", "weight_g", "hs_code", "country_of_origin", "base_price",
+                    "base_currency"])
+        for sku in stock:
+            w.writerow([sku, f"Go-live product {sku}", "Crossdock", 250, "691200", "CN", "19.99", "EUR"])
+    return stock, cat_path, stock_path
+
+
+def _write_stock(path: Path, warehouse: str, stock: dict[str, int]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "warehouse", "on_hand", "reason"])
+        for sku, qty in stock.items():
+            w.writerow([sku, warehouse, qty, "go-live count"])
+
+
+def _imported(db_url: str) -> set[str]:
+    from crossdock.db.engine import Database
+    from crossdock.db.models import Order
+
+    db = Database(db_url)
+    try:
+        with db.read() as s:
+            return set(s.scalars(select(Order.platform_order_id)))
+    finally:
+        db.dispose()
+
+
+def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, workers: int, kill_one: bool) -> None:
+    rng = random.Random(11)
+    sandbox = SandboxProcess(cwd=tmp_path, time_scale=TIME_SCALE, seed=11)
+    procs: list[Process] = []
+    env = clean_env(CROSSDOCK_BROKER_NAMESPACE=f"xd-golive-{uuid.uuid4().hex[:10]}")
+    try:
+        # Given a seller's catalogue and stock, and listings already live on every channel of every
+        # account, each showing the whole physical stock (more than crossdock's rules will allow)
+        stock, cat_path, stock_path = _catalogue(tmp_path, rng)
+        channels = sandbox.admin("GET", "/channels")
+        sandbox.admin("POST", "/seed", {
+            "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
+                          for sku, qty in stock.items()],
+            "listings": {ch: {sku: qty for sku, qty in stock.items()} for ch in channels}})
+
+        # When the operator writes the config from the sandbox and sets everything up
+        init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
+        if broker_url:
+            init += ["--broker", broker_url]
+        done = crossdock(*init, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
+        set_keys(tmp_path / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
+        assert crossdock("config", "check", cwd=tmp_path, env=env).returncode == 0
+        assert crossdock("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+        shown = crossdock_json("config", "show", cwd=tmp_path, env=env)
+        [warehouse] = list(shown["warehouses"])
+        _write_stock(stock_path, warehouse, stock)
+        assert crossdock("catalog", "import", str(cat_path), cwd=tmp_path, env=env).returncode == 0
+        assert crossdock("stock", "import", str(stock_path), cwd=tmp_path, env=env).returncode == 0
+        pulled = crossdock_json("listings", "pull", cwd=tmp_path, env=env)
+        # Then every listing on every channel is linked to the catalogue
+        names = sorted(shown["channels"])
+        assert len(names) == len(channels)
+        per_channel = {c["channel"]: c for c in pulled["channels"]}
+        assert {n: per_channel[n]["linked"] for n in names} == {n: SKUS for n in names}, pulled
+
+        # When the workers start — and nothing else is typed
+        for i in range(workers):
+            procs.append(Process(["worker", "--threads", "3"], cwd=tmp_path, env=env,
+                                 log_path=tmp_path / f"worker-{i + 1}.log"))
+        for p in procs:
+            p.wait_output("crossdock worker", timeout_s=60)
+
+        def info() -> str:
+            return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(30)}" for p in procs)
+
+        # Then they bring every channel to what the rules allow (the listings pulled were too high)
+        def no_drift() -> bool:
+            return all(not crossdock_json("sync", "reconcile", n, cwd=tmp_path, env=env)["drift"] for n in names)
+
+        wait_for("every channel corrected after the pull", no_drift, timeout_s=90, every_s=2, info=info)
+
+        # When buyers order on every channel for a few sandbox minutes
+        sandbox.admin("POST", "/buyers", {"channels": {"*": {"orders_per_min": 3, "max_qty": 2,
+                                                               "cancel_probability": 0.03}}, "running": True})
+        buy_real_s = BUY_MINUTES * 60 / TIME_SCALE
+        if kill_one:
+            time.sleep(buy_real_s / 2)
+            # and one worker is killed mid-run, and a new one started
+            procs[0].kill()
+            procs.append(Process(["worker", "--threads", "3"], cwd=tmp_path, env=env,
+                                 log_path=tmp_path / "worker-new.log"))
+            time.sleep(buy_real_s / 2)
+        else:
+            time.sleep(buy_real_s)
+        sandbox.admin("POST", "/buyers", {"running": False})
+        placed = {s["order_id"] for s in sandbox.admin("GET", "/sales")["sales"]}
+        assert len(placed) >= 10, f"too few orders to prove anything: {len(placed)}"
+
+        # Then every order placed is imported (Amazon shows orders two minutes late)
+        wait_for("every placed order imported", lambda: placed <= _imported(database_url), timeout_s=120,
+                 every_s=1, info=lambda: f"missing {sorted(placed - _imported(database_url))[:10]}" + info())
+        # and no unit was oversold, by the sandbox's own record
+        market = sandbox.admin("GET", "/stats")["market"]
+        assert market["oversold_units"] == 0, market
+        # and once the pushes settle, reconcile finds no drift on any channel
+        wait_for("no drift on any channel", no_drift, timeout_s=90, every_s=2, info=info)
+        status = crossdock_json("sync", "status", cwd=tmp_path, env=env)
+        assert status["scheduler"]["running"] and status["totals"]["outbox_failed"] == 0, status
+        live = [p for p in procs if p.proc.poll() is None]
+        for p in live:
+            rc, took = p.terminate(timeout_s=40)
+            assert rc == 0 and took < 30, p.tail()
+        for p in procs:
+            assert "Traceback" not in p.output(), p.tail()
+    finally:
+        for p in procs:
+            if p.proc.poll() is None:
+                p.kill()
+        sandbox.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_go_live_on_postgres_and_redis_with_two_workers_one_killed(tmp_path: Path):
+    require_postgres()
+    require_redis()
+    pg = TempPostgresDatabase()
+    try:
+        _go_live(tmp_path, database_url=pg.url, broker_url=REDIS_URL, workers=2, kill_one=True)
+    finally:
+        pg.close()
+
+
+def test_go_live_on_the_embedded_default_with_one_worker(tmp_path: Path):
+    _go_live(tmp_path, database_url=f"sqlite:///{tmp_path / 'crossdock.sqlite'}", broker_url=None, workers=1,
+             kill_one=False)
