@@ -88,7 +88,7 @@ class Failure:
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "title": self.error.title, "message": self.error.message,
                 "remedy": self.error.remedy, "command": self.error.spec.command, "exit": self.exit_code,
-                "action": self.action, "retry_in_s": self.delay_s}
+                "action": self.action, "retry_after_s": self.error.retry_after_s}
 
 
 def classify(exc: BaseException, *, attempts: int = 0, channel: str | None = None) -> Failure:
