@@ -225,8 +225,11 @@ def logs_trace(entity_id: str = typer.Argument(..., help="Order id (platform or 
 
     state.json = as_json
     db = open_db()
-    with db.read() as s:
-        rows = [synclog.to_dict(e) for e in synclog.trace(s, entity_id)]
+    try:
+        with db.read() as s:
+            rows = [synclog.to_dict(e) for e in synclog.trace(s, entity_id)]
+    finally:
+        db.dispose()
     if as_json:
         emit_json({"entity": entity_id, "events": rows})
         return

@@ -20,11 +20,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from crossdock.db.base import utcnow
-from crossdock.db.models import SyncEvent
+from crossdock.db.models import Order, Shipment, SyncEvent
 from crossdock.errors import CrossdockError
 from crossdock.secrets import redact
 
@@ -168,10 +168,20 @@ def query(session: Session, *, channel: str | None = None, code: str | None = No
 
 def trace(session: Session, entity_id: str, *, limit: int = 5000) -> list[SyncEvent]:
     """The whole chain for one order, SKU or shipment, oldest first: events
-    naming the entity, plus every event sharing a correlation id with them."""
-    direct = select(SyncEvent.correlation_id).where(SyncEvent.entity == entity_id,
-                                                    SyncEvent.correlation_id.is_not(None)).distinct()
+    naming the entity, plus every event sharing a correlation id with them.
+
+    A shipment's tracking number names the chain of the order it belongs to
+    (its import, reservation, label, confirmation and tracking events), plus
+    any event naming the tracking number itself."""
+    orders = session.execute(select(Order.channel, Order.platform_order_id)
+                             .join(Shipment, Shipment.order_id == Order.id)
+                             .where(Shipment.tracking_number == entity_id).distinct()).all()
+    named = [SyncEvent.entity == entity_id]
+    for channel, platform_order_id in orders:
+        named.append(and_(SyncEvent.entity == platform_order_id,
+                          or_(SyncEvent.channel == channel, SyncEvent.channel.is_(None))))
+    direct = select(SyncEvent.correlation_id).where(or_(*named), SyncEvent.correlation_id.is_not(None)).distinct()
     stmt = (select(SyncEvent)
-            .where(or_(SyncEvent.entity == entity_id, SyncEvent.correlation_id.in_(direct)))
+            .where(or_(*named, SyncEvent.correlation_id.in_(direct)))
             .order_by(SyncEvent.at.asc(), SyncEvent.id.asc()).limit(limit))
     return list(session.scalars(stmt))

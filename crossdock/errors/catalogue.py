@@ -38,6 +38,15 @@ AREAS = {
 
 _AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION}
 
+# What the sync engine does with a job that failed with a code (ErrorSpec.action;
+# crossdock.sync_engine.failures applies it, to the engine's runs and to hand runs alike):
+ACTION_WAIT = "wait"        # no quota now: try again when the platform or the budget says, no attempt used
+ACTION_PAUSE = "pause"      # the channel's credentials fail: pause the channel, its jobs wait for a person
+ACTION_RETRY = "retry"      # transient: try again with back-off (an attempt used)
+ACTION_FAIL = "fail"        # permanent: fail the job; a person fixes the cause and replays it
+ACTIONS = (ACTION_WAIT, ACTION_PAUSE, ACTION_RETRY, ACTION_FAIL)
+_AREA_ACTION = {"QUOTA": ACTION_WAIT, "AUTH": ACTION_PAUSE}
+
 
 @dataclass(frozen=True)
 class ErrorSpec:
@@ -49,6 +58,7 @@ class ErrorSpec:
     command: str | None = None
     retryable: bool = False
     retired: bool = False
+    action: str | None = None        # the engine's action (ACTIONS); default: by area, then by retryable
     area: str = field(init=False)
     exit_code: int = field(init=False)
 
@@ -58,6 +68,11 @@ class ErrorSpec:
             raise ValueError(f"bad error code {self.code!r}")
         object.__setattr__(self, "area", m.group("area"))
         object.__setattr__(self, "exit_code", _AREA_EXIT.get(self.area, EXIT_FAILED))
+        if self.action is None:
+            default = ACTION_RETRY if self.retryable else ACTION_FAIL
+            object.__setattr__(self, "action", _AREA_ACTION.get(self.area, default))
+        if self.action not in ACTIONS:
+            raise ValueError(f"{self.code}: action must be one of {ACTIONS}, got {self.action!r}")
 
     def to_dict(self) -> dict:
         return {
@@ -72,6 +87,7 @@ class ErrorSpec:
             "retryable": self.retryable,
             "retired": self.retired,
             "exit_code": self.exit_code,
+            "action": self.action,
         }
 
 
@@ -159,7 +175,7 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "A refresh token, seller authorisation or client secret expires within the warning window.",
       ("a yearly or 180-day renewal is coming up",),
       "Renew the credential before the date shown to avoid an outage.",
-      "crossdock auth status"),
+      "crossdock auth status", action=ACTION_FAIL),
     E("XD-AUTH-006", "Restricted Data Token refused",
       "Amazon refused to issue a Restricted Data Token, so buyer addresses cannot be read.",
       ("the app lacks the PII role", "the restricted resource path is wrong"),
@@ -169,7 +185,7 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "Another worker held the channel's token-refresh lock for too long.",
       ("a worker died while refreshing", "the database is overloaded"),
       "Usually clears itself; if it repeats, check `crossdock jobs failed` and the database.",
-      "crossdock auth status", retryable=True),
+      "crossdock auth status", retryable=True, action=ACTION_RETRY),
     E("XD-AUTH-008", "Webhook signature invalid",
       "A webhook arrived with a signature that does not match the shared secret; it was rejected.",
       ("the client secret in config differs from the app's", "the request was forged or altered"),
@@ -207,7 +223,7 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
     E("XD-QUOTA-005", "Query too expensive",
       "A Shopify GraphQL query exceeds the maximum single-query cost of 1,000 points.",
       ("a batch size set too large",),
-      "Lower the batch size for the operation.", None),
+      "Lower the batch size for the operation.", None, action=ACTION_FAIL),
     E("XD-QUOTA-006", "Rate-limit backend unavailable",
       "The shared quota store (Redis or the database) could not be reached, so calls are held back "
       "rather than risk exceeding the quota.",

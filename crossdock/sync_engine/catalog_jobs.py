@@ -255,6 +255,7 @@ def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = N
             synclog.record(s, operation="prices.push",
                            outcome="ok" if not (rejected or problems or left) else "partial",
                            channel=channel, entity_type="channel", entity=channel, duration_ms=t.ms,
+                           code=error.code if error is not None else None,
                            message=f"{len(accepted)} prices accepted in {calls} calls, {len(rejected)} refused, "
                                    f"{len(problems)} not computable, {unchanged} unchanged"
                                    + (f", {left} not sent ({error.code})" if error is not None else ""),

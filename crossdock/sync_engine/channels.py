@@ -57,6 +57,14 @@ def _need(ch: ChannelConfig, value: Any, key: str) -> Any:
 # the order is then found one poll later through the overlap.
 IMPORT_WINDOWS = {"amazon": (120.0, 60.0), "ebay": (5.0, 180.0), "shopify": (2.0, 60.0)}
 
+# The widest import window per platform (platform seconds; others: jobs.MAX_WINDOW_S,
+# 6 h). A window is read and stored whole before its cursor moves, so a narrow one
+# loses little when it fails; but each window costs at least one call. Amazon's
+# getOrders gives a seller one call a minute (burst 20) and pages with NextToken,
+# so a wide window costs no more calls for the same orders, and a quiet seller's
+# day of history is one call instead of four: 24 h.
+MAX_IMPORT_WINDOW_S = {"amazon": 86_400.0}
+
 
 def order_import_group(cfg: Config, channel: str) -> tuple[str, ...]:
     """The channels whose orders one import of ``channel`` reads, leader first.
@@ -91,6 +99,8 @@ def _tune_windows(conn: Connector, ch: ChannelConfig) -> Connector:
         lag = max(lag, float(getattr(conn, "safety_lag_s", lag)))  # never below Amazon's own rule
     conn.safety_lag_s = ch.safety_lag_s if ch.safety_lag_s is not None else lag
     conn.overlap_s = ch.overlap_s if ch.overlap_s is not None else overlap
+    if ch.platform in MAX_IMPORT_WINDOW_S:
+        conn.max_window_s = MAX_IMPORT_WINDOW_S[ch.platform]
     return conn
 
 

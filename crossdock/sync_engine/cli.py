@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
 sync_app = typer.Typer(help="The sync engine: run jobs, reconcile channels, see where each channel stands.",
                        no_args_is_help=True)
@@ -93,74 +97,168 @@ def register(app: typer.Typer) -> None:
                 skus: Optional[list[str]] = typer.Option(None, "--sku", metavar="SKU",
                                                          help="prices, listings: only this SKU (repeatable)."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
-        """Run one job now for one channel (or every channel), in this process.
+        """Run one job now for one channel (or every channel), in this process,
+        the way the engine runs it.
 
-        ``--job orders`` imports the next window after each channel's cursor; a
-        channel read by an earlier channel's import in the same run (Amazon
-        marketplaces of one seller share one call) is not read again. With
-        ``--since T`` it reads [T, now - safety lag] once instead and leaves the
-        cursor where it is (it only moves forward, with the scheduled import).
-        ``prices`` pushes changed prices, ``listings`` publishes missing ones;
-        both exit 4 when a SKU was refused or its price could not be computed."""
+        ``--job orders`` imports window after window from each channel's
+        cursor until it is caught up (now - safety lag), with a progress bar on
+        a terminal; a channel read by an earlier channel's import in the same
+        run (Amazon marketplaces of one seller share one call) is not read
+        again. With ``--since T`` it reads [T, now - safety lag] once instead
+        and leaves the cursor where it is. ``prices`` pushes changed prices,
+        ``listings`` publishes missing ones.
+
+        A channel that fails is logged with its code (``crossdock logs``), an
+        authorisation failure pauses that channel only, a paused channel is
+        skipped, and the run goes on with the others. Exit 0 when every channel
+        is ok, 4 when some failed or were partly done (each named on stderr), and
+        the worst failure's exit status when every channel failed."""
         from crossdock.cli import load_config, open_db, state
         from crossdock.errors import ConfigError
-        from crossdock.output import EXIT_PARTIAL, emit_json, out
-        from crossdock.sync_engine import catalog_jobs, jobs
+        from crossdock.output import emit_json, err, out
         from crossdock.sync_engine.engine import context_from_config
+        from crossdock.sync_engine.hand_run import run_job
 
         state.json = as_json
         if job not in RUN_JOBS:
             raise ConfigError("XD-CFG-009", detail=f"--job {job!r}: {', '.join(RUN_JOBS)}")
         if since and job != "orders":
-            raise ConfigError("XD-CFG-009", detail=f"--since applies to --job orders, not {job!r}")
+            raise ConfigError("XD-CFG-009", detail=f"--since {since!r} applies to --job orders, not {job!r}")
         if skus and job not in ("prices", "listings"):
             raise ConfigError("XD-CFG-009", detail=f"--sku applies to --job prices or listings, not {job!r}")
         cfg = load_config()
         names = [cfg.channel(channel).name] if channel else sorted(cfg.channels)
         ctx = context_from_config(cfg, open_db(cfg))
-        results: dict[str, dict] = {}
-        imported_with: dict[str, str] = {}      # channel -> the channel whose import read it
-        partial = False
         try:
             start = since_time(since, now=ctx.clock.now()) if since else None
-            for name in names:
-                if job == "orders" and start is not None:
-                    from crossdock.sync_engine.order_backfill import import_orders_since
-
-                    results[name] = import_orders_since(ctx, name, start)
-                elif job == "orders":
-                    if name in imported_with:
-                        results[name] = {"skipped": f"imported with {imported_with[name]} in this run"}
-                        continue
-                    results[name] = jobs.import_orders(ctx, name)
-                    for member in results[name].get("channels", ()):
-                        if member != name:
-                            imported_with.setdefault(member, name)
-                elif job == "stock":
-                    results[name] = jobs.push_stock(ctx, name)
-                elif job == "prices":
-                    results[name] = catalog_jobs.push_prices(ctx, name, skus=skus or None)
-                    partial = partial or bool(results[name]["rejected"] or results[name]["problems"])
-                elif job == "listings":
-                    results[name] = catalog_jobs.publish_listings(ctx, name, skus=skus or None)
-                    partial = partial or bool(results[name]["rejected"])
-                elif job == "reconcile":
-                    results[name] = jobs.reconcile(ctx, name, apply=False)
-                else:  # shipments
-                    results[name] = {"processed": jobs.claim_and_process(
-                        ctx, kinds=[jobs.CONFIRM_SHIPMENT], channel=name, limit=100)}
+            with _progress(enabled=not as_json and err.is_terminal) as on_progress:
+                report = run_job(ctx, job, names, since=start, skus=skus, on_progress=on_progress)
         finally:
             ctx.connectors.close()
         if as_json:
-            emit_json(results)
+            emit_json(report.to_dict())
         else:
-            for name, r in results.items():
-                out.print(f"{name}: {r}", markup=False, highlight=False)
-        if partial:
-            raise typer.Exit(EXIT_PARTIAL)
+            out.print(run_table(report))
+        _name_failures(report, err)
+        if report.exit_code:
+            raise typer.Exit(report.exit_code)
 
 
+# the jobs of crossdock.sync_engine.hand_run.JOB_KINDS (not imported here: the CLI starts without the engine)
 RUN_JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile")
+
+_OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "skipped": "dim", "paused": "bold red", "failed": "bold red"}
+
+
+@contextlib.contextmanager
+def _progress(*, enabled: bool) -> Iterator:
+    """``on_progress(channel, fraction, text)`` drawing a bar per channel on
+    stderr (rich.progress, cleared at the end), or doing nothing."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from crossdock.output import err
+
+    tasks: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        def on_progress(channel: str, fraction: float, text: str) -> None:
+            if channel not in tasks:
+                tasks[channel] = bar.add_task(text, total=1.0)
+            bar.update(tasks[channel], completed=fraction, description=text)
+
+        yield on_progress
+
+
+def _plain(value: Any) -> Text:
+    """Platform and catalogue text as it is: no markup, control characters shown escaped."""
+    text = "" if value is None else str(value)
+    return Text("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text))
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _counts(job: str, r: dict) -> str:
+    """What the job did on one channel, in words."""
+    if job == "orders":
+        text = f"{_n(r.get('windows', 0), 'window')}, {r.get('read', 0)} read, {r.get('new', 0)} new, " \
+               f"{r.get('updated', 0)} updated"
+        group = r.get("channels") or ()
+        return text + (f" (one call for {', '.join(group)})" if len(group) > 1 else "")
+    if job == "stock":
+        if "pushed" not in r:
+            return f"{_n(r.get('skus', 0), 'SKU')} to push"
+        return f"{r['pushed']} of {_n(r['skus'], 'SKU')} pushed, {r['dropped']} dropped, {_n(r['calls'], 'call')}"
+    if job == "prices":
+        return f"{r['pushed']} pushed of {r['changed']} changed, {r['checked']} checked, {_n(r['calls'], 'call')}, " \
+               f"{len(r['rejected'])} refused, {len(r['problems'])} not computable"
+    if job == "listings":
+        return f"{len(r['published'])} published of {r['candidates']}, {len(r['rejected'])} rejected" \
+               + (", more to publish" if r.get("more") else "")
+    if job == "reconcile":
+        return f"{_n(r['checked'], 'SKU')} checked, {len(r['drift'])} drifted; {_n(r['prices_checked'], 'price')} " \
+               f"checked, {len(r['price_drift'])} drifted, {len(r['price_problems'])} not computable"
+    if job == "shipments":
+        return f"{r.get('confirmed', 0)} of {_n(r.get('queued', 0), 'confirmation')} sent"
+    return ""
+
+
+def _where(job: str, r: dict) -> str:
+    """The cursor (orders) or the window read again (--since)."""
+    if job != "orders":
+        return ""
+    if "since" in r:
+        return f"{r['since'][:16]} .. {r['until'][:16]} (cursor unchanged)"
+    if r.get("cursor"):
+        return f"{r['cursor'][:16]} " + ("caught up" if r.get("caught_up") else "behind")
+    return "caught up" if r.get("caught_up") else ""
+
+
+def run_table(report) -> Table:
+    """``crossdock sync run``'s result as a table: a row per channel."""
+    title = f"sync run --job {report.job}" + (f" --since {report.since.isoformat()[:16]}" if report.since else "")
+    table = Table(title=title, title_justify="left")
+    for col in ("channel", "outcome", "done", "cursor / window" if report.job == "orders" else "", "code",
+                "message"):
+        if col:
+            table.add_column(col, overflow="fold")
+    for name, row in report.channels.items():
+        r = row.result
+        done = _counts(report.job, r) if row.result and not (row.failure and not r.get("windows", 1)) else ""
+        code = row.failure.code if row.failure is not None else ""
+        message = row.failure.error.message if row.failure is not None else (row.note or "")
+        if row.failure is not None and row.note:
+            message = f"{row.note}; {message}"
+        cells = [_plain(name), Text(row.outcome, style=_OUTCOME_STYLE.get(row.outcome, "")), _plain(done)]
+        if report.job == "orders":
+            cells.append(_plain(_where(report.job, r)))
+        table.add_row(*cells, _plain(code), _plain(message))
+    return table
+
+
+def _name_failures(report, console) -> None:
+    """On stderr: each failed channel with its code, and what to do."""
+    failed = report.failed
+    partial = [r for r in report.channels.values() if r.outcome == "partial"]
+    if not failed and not partial:
+        return
+    ran = sum(1 for r in report.channels.values() if r.outcome != "skipped")
+    console.print(Text(f"sync run --job {report.job}: {len(failed)} of {ran} channel(s) failed, "
+                       f"{len(partial)} partly done (exit {report.exit_code})"))
+    for row in failed + partial:
+        if row.failure is None:
+            console.print(_plain(f"  {row.channel}: {row.outcome}: {row.note or ''}"))
+            continue
+        spec = row.failure.error.spec
+        what = "channel paused" if row.outcome == "paused" else row.outcome
+        console.print(_plain(f"  {row.channel}: {row.failure.code} {spec.title} ({what})"))
+        console.print(_plain(f"    Remedy: {spec.remedy}"))
+        if spec.command:
+            console.print(_plain(f"    Try: {spec.command}"))
 _RELATIVE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
 
 

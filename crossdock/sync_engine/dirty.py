@@ -40,6 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, ChannelListing, Channel
+from crossdock.errors import lookup
 from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.models import StockUpdate
 from crossdock.sync_engine import outbox
@@ -392,12 +393,22 @@ def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: Chan
     return StockPush(channel, worker_id, tuple(marks), plans.get(channel))
 
 
+def _title(code: str) -> str:
+    try:
+        return f"{code} {lookup(code).title}"
+    except KeyError:
+        return code
+
+
 def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
-                      dropped: Iterable[str] = (), now: dt.datetime | None = None) -> tuple[int, int]:
+                      dropped: Iterable[str] = (), now: dt.datetime | None = None,
+                      code: str | None = None) -> tuple[int, int]:
     """After the calls: remember what the channel accepted, forget the marks
     that are done (pushed, nothing to push, or ``dropped`` SKUs the platform
-    refused for good), and give the others back for the next run. Returns
-    (marks done, marks given back)."""
+    refused for good), and give the others back for the next run. ``code``:
+    why some were not applied (throttled, network …: the error that stopped
+    the calls, or the platform's answer for them); the log row carries it.
+    Returns (marks done, marks given back)."""
     at = now_or(now)
     accepted = list(accepted)
     ok = {u.sku for u in accepted} | set(dropped)
@@ -419,9 +430,10 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
             zeros = sum(1 for u in accepted if u.quantity == 0)
             insert_events(session, [event_row(
                 operation="stock.push", outcome="ok" if not retry else "partial", at=at, channel=push.channel,
-                entity_type="channel", entity=push.channel,
+                entity_type="channel", entity=push.channel, code=code if retry else None,
                 message=f"{len(accepted)} quantities accepted ({zeros} zeros) in "
-                        f"{push.plan.calls if push.plan else 0} calls; {len(retry)} left for the next run",
+                        f"{push.plan.calls if push.plan else 0} calls; {len(retry)} left for the next run"
+                        + (f" ({_title(code)})" if code and retry else ""),
                 details={"skus": len(push.marks), "accepted": len(accepted), "retry": len(retry),
                          "dropped": sorted(set(dropped))[:50]})])
     return len(done), len(retry)

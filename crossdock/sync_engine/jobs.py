@@ -6,10 +6,13 @@ worker on another machine, or a test. Durable state is in the database
 (cursors, dirty SKUs, outbox); a job repeated after a crash finds the work
 done or redoes it with the same idempotency keys.
 
-Outcome of a job for the outbox:
-- returns normally → entry done;
-- :class:`QuotaWait` (quota not available now) → entry released until the
-  wait is over, no attempt used;
+Outcome of a job for the outbox (:mod:`crossdock.sync_engine.failures`, by
+the catalogue's ``action`` of the error's code — the same for ``crossdock
+sync run``):
+- returns normally → entry done (an order import still behind continues at
+  once: :func:`_continue_import`);
+- :class:`QuotaWait` or a QUOTA error (quota not available now) → entry
+  released until the wait is over, no attempt used, logged with its code;
 - a retryable crossdock error → entry retried with back-off (attempt used);
 - any other crossdock error → entry failed (visible in ``crossdock jobs failed``);
 - an AUTH error → the channel is paused with the code; its other jobs wait.
@@ -38,6 +41,7 @@ from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.ratelimit.budget import Priority, job_priority
 from crossdock.models import ShipmentConfirmation, StockUpdate
 from crossdock.sync_engine import cursors, dirty, outbox
+from crossdock.sync_engine.failures import QuotaWait, classify, settle  # noqa: F401 - QuotaWait: jobs' name for it
 from crossdock.sync_engine.orders import upsert_orders
 from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, BatchPolicy, calls_for
 
@@ -53,14 +57,6 @@ SHIPMENTS = "shipments"
 
 MAX_WINDOW_S = 6 * 3600.0
 KNOWN_ORDERS_LOOKBACK_S = 3 * 86_400.0
-
-
-class QuotaWait(Exception):
-    """The job could not get quota now; release the entry until ``delay_s`` passed."""
-
-    def __init__(self, delay_s: float) -> None:
-        super().__init__(f"quota wait {delay_s:.2f} s")
-        self.delay_s = delay_s
 
 
 @dataclass
@@ -127,11 +123,15 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
     # by known_updates and deduplicated by the upsert
     known_positions = [p for p in positions.values() if p is not None]
     start_from = None if len(known_positions) < len(positions) else min(known_positions)
+    if start_from is None and stream == CREATED_STREAM:
+        # the first window by creation time starts where the window by update stands: every
+        # order created before that was read there (its update is not earlier than its creation)
+        start_from = _updated_position(ctx, group)
     window = cursors.next_window(start_from, now, safety_lag_s=conn.safety_lag_s,
-                                 overlap_s=conn.overlap_s, max_window_s=MAX_WINDOW_S,
+                                 overlap_s=conn.overlap_s, max_window_s=max_window_s(conn),
                                  initial_lookback_s=ctx.initial_lookback_s)
     if window is None:
-        return {"skipped": "nothing new yet"}
+        return {"skipped": "nothing new yet", "more": False}
     kwargs: dict[str, Any] = {"family": family} if family else {}
     if len(group) > 1 and "siblings" in params:
         kwargs["siblings"] = [ctx.connectors.get(c) for c in group if c != channel]
@@ -151,7 +151,9 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
     owner = {ctx.cfg.channel(c).marketplace: c for c in group} if len(group) > 1 else {}
     for o in orders:
         by_channel[owner.get(o.marketplace_id, channel)].append(o)
-    out = {"read": len(orders), "new": 0, "updated": 0, "more": window.more}
+    out = {"read": len(orders), "new": 0, "updated": 0, "more": window.more, "stream": stream,
+           "start": window.start.isoformat(), "cursor": window.end.isoformat(),
+           "horizon": (now - dt.timedelta(seconds=conn.safety_lag_s)).isoformat()}
     with ctx.db.write() as s:
         for member, member_orders in by_channel.items():
             result = store_orders(s, member, member_orders, conn.clock)
@@ -176,6 +178,19 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
 # The cursor of windows by creation time, for platforms that poll new orders
 # by creation and changes less often (see _order_stream).
 CREATED_STREAM = "orders_created"
+
+
+def max_window_s(conn) -> float:
+    """The widest import window for ``conn``'s platform (``conn.max_window_s``,
+    set from :data:`~crossdock.sync_engine.channels.IMPORT_WINDOWS`, else
+    :data:`MAX_WINDOW_S`)."""
+    return float(getattr(conn, "max_window_s", None) or MAX_WINDOW_S)
+
+
+def _updated_position(ctx: EngineContext, group) -> dt.datetime | None:
+    with ctx.db.read() as s:
+        positions = [cur.position if (cur := cursors.get_cursor(s, c, "orders")) else None for c in group]
+    return None if any(p is None for p in positions) else min(positions)
 
 
 def _order_stream(session, conn, group, now: dt.datetime, supports_family: bool) -> tuple[str, str | None]:
@@ -327,7 +342,8 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
         refused = [r.sku for r in sent.refused]       # "not applied": what the channel shows did not change
         dropped = [r.sku for r in sent.refused if not _retryable(r.code)]
         with ctx.db.write() as s:
-            dirty.finish_stock_push(s, push, accepted, dropped=dropped, now=started)
+            dirty.finish_stock_push(s, push, accepted, dropped=dropped, now=started,
+                                    code=error.code if error is not None else _most_common_code(sent.refused))
             _restore_shown(s, channel, {sku: believed.get(sku) for sku in refused})
         if calls and push.plan:
             # the fewest calls the batch limits allow for the same changes: each
@@ -343,6 +359,11 @@ def push_stock(ctx: EngineContext, channel: str) -> dict:
     if error is not None:
         raise error
     return {"skus": len(push.marks), "pushed": len(accepted), "dropped": len(dropped), "calls": calls}
+
+
+def _most_common_code(results) -> str | None:
+    codes = Counter(r.code for r in results if r.code)
+    return codes.most_common(1)[0][0] if codes else None
 
 
 # At most this many listings are read back per push run to find unseen sales:
@@ -812,7 +833,9 @@ def run_extra(ctx: EngineContext, kind: str, entry: outbox.ClaimedEntry) -> dict
 
 
 def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
-    """Run one claimed entry and settle it in the outbox. Returns the outcome."""
+    """Run one claimed entry and settle it in the outbox. Returns the outcome.
+    A failure is classified and settled by :mod:`~crossdock.sync_engine.failures`,
+    the same path ``crossdock sync run`` takes."""
     code = paused(ctx.db, entry.channel)
     now = utcnow()
     if code and entry.kind != STOCK_SWEEP:
@@ -820,31 +843,30 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
         return "paused"
     with synclog.correlation(entry.correlation_id):
         try:
-            run_entry(ctx, entry)
-        except QuotaWait as wait:
-            outbox.release(ctx.db, entry.id, ctx.worker_id,
-                           available_at=utcnow() + dt.timedelta(seconds=wait.delay_s))
-            return "quota_wait"
-        except CrossdockError as exc:
-            if exc.code.startswith("XD-QUOTA") and exc.code != "XD-QUOTA-005":
-                delay = exc.retry_after_s if exc.retry_after_s is not None else 1.0
-                outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=utcnow() + dt.timedelta(seconds=delay))
-                return "quota_wait"
-            if exc.code.startswith("XD-AUTH") and exc.code not in ("XD-AUTH-005", "XD-AUTH-007") and entry.channel:
-                pause_channel(ctx.db, entry.channel, exc)
-                outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=utcnow() + dt.timedelta(seconds=60))
-                return "paused"
-            retry_in = exc.retry_after_s if exc.retry_after_s is not None else min(60.0, 2.0 ** (entry.attempts + 1))
-            outbox.fail(ctx.db, entry.id, ctx.worker_id, exc.code, exc.message,
-                        retry_at=utcnow() + dt.timedelta(seconds=retry_in) if exc.retryable else None)
-            return "failed" if not exc.retryable else "retry"
-        except Exception as exc:  # a bug: keep the entry visible, never lose it
-            log.exception("job %s %s crashed", entry.kind, entry.id)
-            outbox.fail(ctx.db, entry.id, ctx.worker_id, "XD-SYNC-001", f"{type(exc).__name__}: {exc}"[:500],
-                        retry_at=utcnow() + dt.timedelta(seconds=5))
-            return "crashed"
-    outbox.complete(ctx.db, entry.id, ctx.worker_id)
+            result = run_entry(ctx, entry)
+        except Exception as exc:  # noqa: BLE001 - a bug too is settled: the entry stays visible, never lost
+            failure = classify(exc, attempts=entry.attempts, channel=entry.channel)
+            return settle(ctx, failure, kind=entry.kind, channel=entry.channel, entry=entry)
+        with ctx.db.write() as s:
+            if outbox.complete(s, entry.id, ctx.worker_id) and entry.kind == IMPORT_ORDERS:
+                _continue_import(s, entry, result)
     return "done"
+
+
+def _continue_import(session, entry: outbox.ClaimedEntry, result: dict) -> None:
+    """An import whose cursor is still behind after its window (``more``: a
+    first import walking back through ``initial_lookback_s``, a cursor left
+    far behind by a stopped worker) goes on with the next window now, not
+    an interval later: one continuation entry, due at once, keyed by the
+    window it starts from (enqueued with the completion, so it is neither
+    lost nor doubled). Each window's calls still wait for the quota budget,
+    and a scheduled run finds it queued and adds none (``enqueue_unless_queued``)."""
+    if not result.get("more") or not result.get("cursor"):
+        return
+    outbox.enqueue(session, IMPORT_ORDERS, channel=entry.channel, entity=f"catch-up {entry.channel}",
+                   payload={"continues": entry.id, "from": result["cursor"]},
+                   idempotency_key=f"{IMPORT_ORDERS}:{entry.channel}:more:{result['cursor']}"[:200],
+                   correlation_id=entry.correlation_id)
 
 
 def claim_and_process(ctx: EngineContext, *, ids: list[int] | None = None, kinds=None, channel=None,

@@ -3,7 +3,8 @@
 The scheduled import reads from its cursor, which only ever moves forward.
 A back-fill reads the window [T, horizon] once — horizon being the
 platform's now minus the channel's safety lag, the same end the scheduled
-import may reach — in pieces of at most ``jobs.MAX_WINDOW_S``, and stores
+import may reach — in pieces of at most ``jobs.max_window_s`` (the
+import's own window width), and stores
 what it finds exactly like the import: new orders are inserted and reserve
 stock, changed ones are updated, unchanged ones are skipped (Amazon does not
 even fetch their items). It never touches the cursor, neither back nor
@@ -18,20 +19,22 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 
 from crossdock import synclog
 from crossdock.db.models import Order
-from crossdock.sync_engine.jobs import MAX_WINDOW_S, EngineContext, store_orders
+from crossdock.sync_engine.jobs import EngineContext, max_window_s, store_orders
 
 __all__ = ["import_orders_since"]
 
 
-def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime) -> dict[str, Any]:
+def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime, *,
+                        on_window: Callable[[dt.datetime, dt.datetime], None] | None = None) -> dict[str, Any]:
     """Import the orders of ``channel`` changed from ``since`` up to the
-    safety horizon, without moving its cursor (see module doc)."""
+    safety horizon, without moving its cursor (see module doc).
+    ``on_window(end, horizon)`` is told after each stored window (progress)."""
     conn = ctx.connectors.get(channel)
     horizon = conn.clock.now() - dt.timedelta(seconds=float(getattr(conn, "safety_lag_s", 0.0)))
     out: dict[str, Any] = {"since": since.isoformat(), "until": horizon.isoformat(), "windows": 0, "read": 0,
@@ -42,7 +45,7 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime) ->
     known = "known_updates" in inspect.signature(conn.fetch_orders).parameters
     start = since
     while start < horizon:
-        end = min(horizon, start + dt.timedelta(seconds=MAX_WINDOW_S))
+        end = min(horizon, start + dt.timedelta(seconds=max_window_s(conn)))
         kwargs: dict[str, Any] = {}
         if known:
             with ctx.db.read() as s:
@@ -64,5 +67,7 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime) ->
         out["read"] += len(orders)
         out["new"] += result.new
         out["updated"] += result.updated
+        if on_window is not None:
+            on_window(end, horizon)
         start = end
     return out

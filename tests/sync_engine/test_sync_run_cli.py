@@ -43,10 +43,12 @@ def test_sync_run_prices_and_orders_print_one_json_document(sqlite_db, tmp_path,
         rc, doc = _run(env, "sync", "run", "--job", "prices", "--json")
         # Then stdout is one JSON document with every channel's outcome; XD-0003 (no CHF rate)
         # makes it a partial success (exit 4)
-        assert rc == 4
-        assert sorted(doc) == sorted(CHANNELS)
-        assert doc["ebay-uk"]["prices"]["XD-0001"] == {"amount": "23.60", "currency": "GBP"}
-        assert all(doc[ch]["pushed"] == 4 and doc[ch]["problems"][0]["code"] == "XD-MAP-005" for ch in CHANNELS)
+        assert rc == 4 and doc["exit"] == 4 and doc["job"] == "prices" and doc["failed"] == []
+        assert sorted(doc["channels"]) == sorted(CHANNELS)
+        channels = doc["channels"]
+        assert channels["ebay-uk"]["prices"]["XD-0001"] == {"amount": "23.60", "currency": "GBP"}
+        assert all(channels[ch]["outcome"] == "partial" and channels[ch]["pushed"] == 4
+                   and channels[ch]["problems"][0]["code"] == "XD-MAP-005" for ch in CHANNELS)
         assert env.price("amazon-us", "XD-0002") == Decimal("51.99")
 
         # When a price is changed on Shopify by hand and the channel is reconciled
@@ -65,17 +67,18 @@ def test_sync_run_prices_and_orders_print_one_json_document(sqlite_db, tmp_path,
         # When orders are imported for every channel
         rc, doc = _run(env, "sync", "run", "--job", "orders", "--json")
         # Then Amazon US was read by Amazon DE's call (one seller) and is not read again
-        assert rc == 0
-        assert doc["amazon-de"]["channels"] == ["amazon-de", "amazon-us"]
-        assert doc["amazon-us"] == {"skipped": "imported with amazon-de in this run"}
-        assert "read" in doc["ebay-uk"] and "read" in doc["shopify-eu"]
+        assert rc == 0 and doc["exit"] == 0
+        assert doc["channels"]["amazon-de"]["channels"] == ["amazon-de", "amazon-us"]
+        assert doc["channels"]["amazon-us"] == {"outcome": "skipped", "note": "imported with amazon-de in this run"}
+        assert "read" in doc["channels"]["ebay-uk"] and "read" in doc["channels"]["shopify-eu"]
         moved = _positions(env)
         assert all(moved[ch] is not None for ch in CHANNELS)
 
         # When orders are read again from two hours back
         rc, doc = _run(env, "sync", "run", "--job", "orders", "--since", "2h", "--channel", "ebay-uk", "--json")
         # Then that window is read once and the cursor stays where it was
-        assert rc == 0 and doc["ebay-uk"]["cursor"] == "unchanged" and doc["ebay-uk"]["windows"] == 1
+        ebay = doc["channels"]["ebay-uk"]
+        assert rc == 0 and ebay["outcome"] == "ok" and ebay["cursor"] == "unchanged" and ebay["windows"] == 1
         assert _positions(env) == moved
         assert env.events("orders.backfill", channel="ebay-uk")
 
