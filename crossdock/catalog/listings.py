@@ -15,7 +15,8 @@ links each to the catalogue by SKU in ``channel_listings``:
   ``adopt`` it becomes a product (title, price and currency from the platform)
   and is linked;
 - **conflicts** (XD-INV-011), left as they are: a SKU listed more than once on the
-  channel, a SKU linked to another listing id, a listing id linked to another SKU.
+  channel, a SKU linked to another listing id than the one the channel lists it as.
+  A listing linked by hand to another SKU (``listings link``) stays linked to it.
 
 Every linked SKU is then marked dirty (one :func:`~crossdock.sync_engine.dirty.mark_dirty`
 per channel, in the pull's transaction), so the engine pushes the quantity
@@ -167,9 +168,11 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
             row = rows.get(sku)
             lid = str(offer.listing_id) if offer.listing_id else None
             if lid and owner.get(lid) not in (None, sku):
-                report.conflicts.append({"sku": sku, "code": CONFLICT, "listing_ids": [lid],
-                                         "message": f"listing {lid} is linked to SKU {owner[lid]} in crossdock, "
-                                                    f"but {channel} lists it as SKU {sku}"})
+                # linked by hand (`listings link`) to another SKU: that link stands
+                mine = rows[owner[lid]]
+                refreshed.append(_refresh(mine, offer, _row_values(offer, currency, now), now))
+                report.linked_already.append({"sku": mine.sku, "listing_id": lid, "quantity": offer.quantity,
+                                              "platform_sku": sku})
                 continue
             if row is not None and row.listing_id and lid and row.listing_id != lid:
                 report.conflicts.append({"sku": sku, "code": CONFLICT, "listing_ids": [row.listing_id, lid],

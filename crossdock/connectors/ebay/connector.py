@@ -419,7 +419,7 @@ class EbayConnector:
         map as legacy listings (unless the map already gives the SKU another
         listing: then both are returned, and the caller sees the SKU twice).
         SKUs of the map found by neither are read one by one as before (an
-        ended legacy listing shows its status)."""
+        ended legacy listing shows its status). Each listing comes back once."""
         items = self._inventory_items()
         out: list[ListedOffer] = []
         offered: set[str] = set()
@@ -441,9 +441,12 @@ class EbayConnector:
                 if offer.sku and (offer.sku not in self.listings or self.listings[offer.sku].kind == "trading"):
                     self.listings[offer.sku] = ListingRef("trading", item_id=offer.listing_id)
                 seen.add(offer.sku)
+                offered.add(str(offer.listing_id))
                 out.append(offer)
             page += 1
-        out.extend(self._read_one(sku) for sku in list(self.listings) if sku not in seen)
+        # each listing once: a map entry whose listing was already read (under the SKU eBay has for it) is skipped
+        out.extend(self._read_one(sku) for sku, ref in list(self.listings.items())
+                   if sku not in seen and not (ref.item_id and ref.item_id in offered))
         return out
 
     def _inventory_items(self) -> dict[str, str | None]:
