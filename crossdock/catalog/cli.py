@@ -253,7 +253,9 @@ def _print_pull(doc: dict[str, Any]) -> None:
             err.print(f"  {ch}: {len(c['adopted'])} product(s) adopted with no stock in crossdock: they list 0 "
                       "until `crossdock stock import`", highlight=False)
         if c["error"]:
-            err.print(f"  {ch}: [bold red]{c['error']['code']}[/] {escape(c['error']['message'])}", highlight=False)
+            e = c["error"]
+            err.print(f"  {ch}: [bold red]{e['code']}[/] {escape(e['title'])}: {escape(e['detail'] or '')}",
+                      highlight=False)
             err.print(f"    Remedy: {escape(c['error']['remedy'])}", highlight=False)
 
 

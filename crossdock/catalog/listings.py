@@ -111,7 +111,7 @@ def pull_listings(ctx: Any, channels: Sequence[str] | None = None, *, adopt: boo
         try:
             _pull_channel(ctx, report, adopt=adopt)
         except CrossdockError as exc:
-            log.warning("listings pull %s: %s", name, exc)
+            log.info("listings pull %s: %s", name, exc)
             report.error, report.error_exit = exc.to_dict(), exc.spec.exit_code
             synclog.record_now(ctx.db, synclog.event_from_error("listings.pull", exc, channel=name,
                                                                 entity_type="channel", entity=name))
