@@ -198,7 +198,8 @@ class _SeenSkus:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.pg = session.get_bind().dialect.name == "postgresql"
-        session.execute(text(f"DROP TABLE IF EXISTS {self.NAME}"))
+        self.qualified = ("pg_temp." if self.pg else "temp.") + self.NAME     # never a table of the schema
+        session.execute(text(f"DROP TABLE IF EXISTS {self.qualified}"))
         session.execute(text(f"CREATE TEMPORARY TABLE {self.NAME} (sku VARCHAR({C.SKU_MAX}) PRIMARY KEY, "
                              f"at INTEGER NOT NULL)" + (" ON COMMIT DROP" if self.pg else "")))
 
@@ -227,7 +228,7 @@ class _SeenSkus:
 
     def drop(self) -> None:
         if not self.pg:
-            self.session.execute(text(f"DROP TABLE IF EXISTS {self.NAME}"))
+            self.session.execute(text(f"DROP TABLE IF EXISTS {self.qualified}"))
 
 
 # ------------------------------------------------------------------ the import
