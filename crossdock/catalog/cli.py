@@ -235,9 +235,10 @@ def _print_pull(doc: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col in ("channel", "error") else "right")
     for c in doc["channels"]:
         e = c["error"]
-        table.add_row(escape(c["channel"]), str(c["read"]), str(c["linked"]["new"]), str(c["linked"]["already"]),
-                      str(c["linked"]["adopted"]), str(len(c["unknown"])), str(len(c["conflicts"])),
-                      str(len(c["drift"])), escape(f"{e['code']} {e['detail'] or e['title']}") if e else "")
+        n = c["counts"]
+        table.add_row(escape(c["channel"]), str(c["read"]), str(n["new"]), str(n["already"]), str(n["adopted"]),
+                      str(n["unknown"]), str(n["conflicts"]), str(n["drift"]),
+                      escape(f"{e['code']} {e['detail'] or e['title']}") if e else "")
     out.print(table)
     for c in doc["channels"]:
         ch = escape(c["channel"])

@@ -92,8 +92,10 @@ class ChannelPull:
 
     def to_dict(self) -> dict[str, Any]:
         return {"channel": self.channel, "platform": self.platform, "read": self.read,
-                "linked": {"new": len(self.linked_new), "already": len(self.linked_already),
-                           "adopted": len(self.adopted)},
+                "linked": len(self.linked_new) + len(self.linked_already),
+                "counts": {"new": len(self.linked_new), "already": len(self.linked_already),
+                           "adopted": len(self.adopted), "unknown": len(self.unknown),
+                           "conflicts": len(self.conflicts), "missing": len(self.missing), "drift": len(self.drift)},
                 "linked_new": self.linked_new, "linked_already": self.linked_already, "adopted": self.adopted,
                 "unknown": self.unknown, "conflicts": self.conflicts, "missing": self.missing,
                 "drift": self.drift, "marked_dirty": self.marked, "error": self.error}

@@ -120,8 +120,8 @@ def test_listings_pull_list_link_through_the_cli(sqlite_db, tmp_path, monkeypatc
                                  "amazon-us", "--json")
         doc = json.loads(stdout)
         assert code == 0, doc
-        assert {c["channel"]: c["linked"] for c in doc["channels"]} == {
-            "ebay-uk": {"new": 0, "already": 2, "adopted": 0}, "amazon-us": {"new": 1, "already": 0, "adopted": 0}}
+        assert {c["channel"]: (c["linked"], c["counts"]["new"], c["counts"]["already"]) for c in doc["channels"]} \
+            == {"ebay-uk": (2, 0, 2), "amazon-us": (1, 1, 0)}
         code, stdout, _ = invoke(env.config_path, "listings", "list", "--sku", "A", "--json")
         assert code == 0 and [(r["channel"], r["sku"]) for r in json.loads(stdout)] == [
             ("amazon-us", "A"), ("ebay-uk", "A")]
@@ -140,4 +140,4 @@ def test_listings_pull_list_link_through_the_cli(sqlite_db, tmp_path, monkeypatc
         doc = json.loads(stdout)
         assert code == 3 and doc["failed"] == ["ebay-uk"]
         assert doc["channels"][0]["error"]["code"].startswith("XD-AUTH")
-        assert doc["channels"][1]["linked"]["already"] == 1
+        assert doc["channels"][1]["counts"]["already"] == 1
