@@ -362,7 +362,8 @@ for _module, _name in (("crossdock.sandbox.cli", "sandbox"), ("crossdock.ratelim
                        ("crossdock.inspect", "inspect"), ("crossdock.workers", "worker"),
                        ("crossdock.warehouse.cli", "warehouse-cli"),
                        ("crossdock.ops_cli", "ops"),
-                       ("crossdock.sync_engine.cli", "sync-cli")):
+                       ("crossdock.sync_engine.cli", "sync-cli"),
+                       ("crossdock.catalog.cli", "catalog-cli")):
     _mount_optional(_module, _name)
 
 

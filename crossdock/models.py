@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -114,6 +115,10 @@ class ListedOffer:
     price: Money | None
     listing_id: str | None = None
     status: str | None = None
+    title: str | None = None
+    #: The platform's ids of this listing, as its connector names them (an opaque
+    #: binding: eBay kind/offer_id/item_id, Shopify variant/product/inventory item gids, Amazon ASIN).
+    ids: Mapping[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

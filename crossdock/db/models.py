@@ -73,6 +73,7 @@ class Product(Base):
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str | None] = mapped_column(String(200))
+    brand: Mapped[str | None] = mapped_column(String(200))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     images: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     weight_g: Mapped[int | None] = mapped_column(Integer)

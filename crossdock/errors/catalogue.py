@@ -384,6 +384,32 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
        "an order the import has not read (check `crossdock sync status` for import lag)"),
       "Check the listing on the platform; make stock changes in crossdock, not on the platform.",
       "crossdock sync reconcile CHANNEL"),
+    E("XD-INV-008", "Catalogue file rejected",
+      "A catalogue file (CSV or JSON) has rows crossdock cannot import; every bad row is listed with its "
+      "line (CSV) or index (JSON) and its own code, and nothing from the file was written.",
+      ("a column crossdock does not know", "no sku or title column", "a file that is neither CSV nor a JSON "
+       "array of objects"),
+      "Fix every row named in the message and import the whole file again.", "crossdock catalog import FILE"),
+    E("XD-INV-009", "Invalid product value",
+      "A product value does not fit what crossdock stores: too long for its column, a number out of range, "
+      "an unknown currency, a country that is not two letters, an HS code that is not digits, attributes "
+      "that are not a JSON object, an image that is not an http(s) URL.",
+      ("a spreadsheet that reformatted a number or a code", "a column shifted by a stray separator"),
+      "Correct the value named in the message (line and column) and import again.",
+      "crossdock catalog import FILE"),
+    E("XD-INV-010", "SKU twice in one catalogue file",
+      "The same SKU appears on more than one row of a catalogue file, so crossdock cannot tell which row "
+      "is meant.",
+      ("a copied row", "two products given one SKU"),
+      "Keep one row per SKU (the message names both lines) and import again.", "crossdock catalog import FILE"),
+    E("XD-INV-011", "Listing conflict",
+      "A listing on a channel cannot be linked to the catalogue unambiguously: the SKU is listed more than "
+      "once on the channel, or crossdock already links the SKU (or the listing) to a different listing "
+      "(or SKU). Its quantity is not managed by crossdock until this is resolved, so it can oversell.",
+      ("a duplicate listing made in the seller centre", "a listing replaced by a new one with the same SKU",
+       "an earlier `listings link` to another listing"),
+      "End the duplicate on the platform, or link the right listing explicitly, then pull again.",
+      "crossdock listings link SKU --channel CHANNEL --listing-id ID"),
     # ---------------------------------------------------------------- ORD
     E("XD-ORD-001", "Order import gap",
       "An order import window could not be completed; the cursor did not move, so the window is "

@@ -508,12 +508,14 @@ def parse_listing(body: Mapping[str, Any], *, marketplace_id: str) -> ListedOffe
                 price = Money(Decimal(str(p["amount"])), str(p["currencyCode"]))
             except (KeyError, InvalidOperation, ValueError) as exc:
                 raise MappingError("XD-MAP-010", entity=f"sku {body['sku']}", detail=f"bad offer price {p!r}") from exc
-    asin = status = None
+    asin = status = title = None
     for s in body.get("summaries") or []:
         if s.get("marketplaceId") == marketplace_id:
             asin = s.get("asin")
             status = ",".join(s.get("status") or []) or "INACTIVE"
-    return ListedOffer(sku=str(body["sku"]), quantity=qty, price=price, listing_id=asin, status=status)
+            title = s.get("itemName") or None
+    return ListedOffer(sku=str(body["sku"]), quantity=qty, price=price, listing_id=asin, status=status,
+                       title=title, ids={"asin": str(asin)} if asin else None)
 
 
 # ------------------------------------------------------------------ auth and RDT

@@ -317,3 +317,7 @@ class EbayTradingClient:
 
     def get_item(self, item_id: str) -> dict:
         return self.execute("GetItem", {"ItemID": item_id}, entity=f"item {item_id}")
+
+    def get_my_ebay_selling(self, data: dict) -> dict:
+        """One page of ``GetMyeBaySelling`` (``mapping.active_list_request``)."""
+        return self.execute("GetMyeBaySelling", data)

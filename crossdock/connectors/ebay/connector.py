@@ -25,6 +25,7 @@ failed with the error's code, and other batches still go out.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -381,49 +382,85 @@ class EbayConnector:
 
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
         """What buyers see: ``getOffers`` per Inventory-API SKU, Trading ``GetItem``
-        per legacy SKU. Without ``skus``: the listing map plus every inventory item.
-        A legacy listing the map does not know cannot be found (no SKU search in
-        the Trading calls used here)."""
+        per legacy SKU of the listing map. Without ``skus``, every listing of
+        the account (:meth:`_read_all`)."""
         if skus is None:
-            wanted = dict.fromkeys([*self.listings, *self._inventory_skus()])
-        else:
-            wanted = dict.fromkeys(skus)
-        out = []
-        for sku in wanted:
-            ref = self.listings.get(sku) or ListingRef("inventory")
-            if ref.kind == "trading":
-                try:
-                    out.append(mapping.parse_trading_item(self.trading.get_item(str(ref.item_id)), sku=sku))
-                except PlatformError as exc:
-                    if exc.code != "XD-PLATFORM-002":
-                        raise
-                    out.append(ListedOffer(sku, None, None, ref.item_id, "NOT_FOUND"))
-                continue
+            return self._read_all()
+        return [self._read_one(sku) for sku in dict.fromkeys(skus)]
+
+    def _read_one(self, sku: str) -> ListedOffer:
+        ref = self.listings.get(sku) or ListingRef("inventory")
+        if ref.kind == "trading":
             try:
-                payload = self.rest.get_offers(sku)
+                return mapping.parse_trading_item(self.trading.get_item(str(ref.item_id)), sku=sku)
             except PlatformError as exc:
                 if exc.code != "XD-PLATFORM-002":
                     raise
-                out.append(ListedOffer(sku, None, None, None, "NOT_FOUND"))
-                continue
-            offers = payload.get("offers") or []
-            if not offers:
-                out.append(ListedOffer(sku, None, None, None, "NOT_FOUND"))
-                continue
-            offer = mapping.parse_offer(offers[0])
-            self.listings[sku] = ListingRef("inventory", offer_id=str(offers[0].get("offerId")),
-                                            item_id=offer.listing_id)
+                return ListedOffer(sku, None, None, ref.item_id, "NOT_FOUND", ids=ref.to_dict())
+        try:
+            payload = self.rest.get_offers(sku)
+        except PlatformError as exc:
+            if exc.code != "XD-PLATFORM-002":
+                raise
+            return ListedOffer(sku, None, None, None, "NOT_FOUND")
+        offers = payload.get("offers") or []
+        if not offers:
+            return ListedOffer(sku, None, None, None, "NOT_FOUND")
+        offer = mapping.parse_offer(offers[0])
+        self.listings[sku] = ListingRef("inventory", offer_id=str(offers[0].get("offerId")),
+                                        item_id=offer.listing_id)
+        return offer
+
+    def _read_all(self) -> list[ListedOffer]:
+        """Every listing of the account: the Inventory API's items and their
+        offers, then Trading ``GetMyeBaySelling`` (Active list, 200 a page) for
+        the listings made outside the Inventory API (Seller Hub, Trading) —
+        the ones whose ItemID no offer has. Those are remembered in the listing
+        map as legacy listings (unless the map already gives the SKU another
+        listing: then both are returned, and the caller sees the SKU twice).
+        SKUs of the map found by neither are read one by one as before (an
+        ended legacy listing shows its status). Each listing comes back once."""
+        items = self._inventory_items()
+        out: list[ListedOffer] = []
+        offered: set[str] = set()
+        for sku, title in items.items():
+            offer = self._read_one(sku)
+            if offer.status != "NOT_FOUND" and title and not offer.title:
+                offer = dataclasses.replace(offer, title=title)
+            if offer.listing_id:
+                offered.add(str(offer.listing_id))
             out.append(offer)
+        seen = set(items)
+        page, pages = 1, 1
+        while page <= min(pages, mapping.ACTIVE_LIST_MAX_PAGES):
+            found, pages = mapping.parse_active_list(
+                self.trading.get_my_ebay_selling(mapping.active_list_request(page)))
+            for offer in found:
+                if offer.listing_id in offered:
+                    continue            # an Inventory-API listing, already read with its offer
+                if offer.sku and (offer.sku not in self.listings or self.listings[offer.sku].kind == "trading"):
+                    self.listings[offer.sku] = ListingRef("trading", item_id=offer.listing_id)
+                seen.add(offer.sku)
+                offered.add(str(offer.listing_id))
+                out.append(offer)
+            page += 1
+        # each listing once: a map entry whose listing was already read (under the SKU eBay has for it) is skipped
+        out.extend(self._read_one(sku) for sku, ref in list(self.listings.items())
+                   if sku not in seen and not (ref.item_id and ref.item_id in offered))
         return out
 
-    def _inventory_skus(self) -> list[str]:
-        """Every inventory item's SKU, following ``next`` (the spec calls getInventoryItems'
-        ``offset`` a page number; taking it from ``next`` works whichever eBay means)."""
-        skus, offset, seen = [], 0, set()
+    def _inventory_items(self) -> dict[str, str | None]:
+        """Every inventory item's SKU → product title, following ``next`` (the
+        spec calls getInventoryItems' ``offset`` a page number; taking it from
+        ``next`` works whichever eBay means)."""
+        items: dict[str, str | None] = {}
+        offset, seen = 0, set()
         while offset not in seen:
             seen.add(offset)
             page = self.rest.get_inventory_items(limit=200, offset=offset)
-            skus += [str(i["sku"]) for i in page.get("inventoryItems") or [] if "sku" in i]
+            for i in page.get("inventoryItems") or []:
+                if "sku" in i:
+                    items.setdefault(str(i["sku"]), ((i.get("product") or {}).get("title")) or None)
             nxt = page.get("next")
             if not nxt:
                 break
@@ -431,7 +468,10 @@ class EbayConnector:
                 offset = int(parse_qs(urlsplit(str(nxt)).query).get("offset", [""])[0])
             except ValueError:
                 break
-        return list(dict.fromkeys(skus))
+        return items
+
+    def _inventory_skus(self) -> list[str]:
+        return list(self._inventory_items())
 
     # ------------------------------------------------------------------ shipments
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str | None:

@@ -505,10 +505,11 @@ def parse_offer(offer: Mapping[str, Any]) -> ListedOffer:
         raise _bad("not an eBay offer (no sku)")
     listing = offer.get("listing") or {}
     qty = offer.get("availableQuantity")
+    ref = ListingRef("inventory", offer_id=_opt(offer.get("offerId")), item_id=_opt(listing.get("listingId")))
     return ListedOffer(sku=str(offer["sku"]), quantity=int(qty) if qty is not None else None,
                        price=money_from((offer.get("pricingSummary") or {}).get("price")),
                        listing_id=listing.get("listingId"),
-                       status=listing.get("listingStatus") or offer.get("status"))
+                       status=listing.get("listingStatus") or offer.get("status"), ids=ref.to_dict())
 
 
 def parse_inventory_item(item: Mapping[str, Any], currency: str | None = None) -> ListedOffer:
@@ -534,7 +535,73 @@ def parse_trading_item(reply: Mapping[str, Any], *, sku: str | None = None) -> L
     return ListedOffer(sku=str(sku or item.get("SKU") or ""), quantity=max(0, total - sold),
                        price=money_from_trading(selling.get("CurrentPrice"), item.get("Currency")),
                        listing_id=str(item["ItemID"]),
-                       status=str(selling["ListingStatus"]).upper() if selling.get("ListingStatus") else None)
+                       status=str(selling["ListingStatus"]).upper() if selling.get("ListingStatus") else None,
+                       title=_opt(item.get("Title")), ids={"kind": "trading", "item_id": str(item["ItemID"])})
+
+
+# ------------------------------------------------------------------ every active listing (GetMyeBaySelling)
+ACTIVE_LIST_PAGE = 200          # GetMyeBaySelling ActiveList: EntriesPerPage 1..200
+ACTIVE_LIST_MAX_PAGES = 125     # eBay returns at most 25,000 items (125 pages of 200)
+
+
+def active_list_request(page: int, *, per_page: int = ACTIVE_LIST_PAGE) -> dict:
+    """ebaysdk data for ``GetMyeBaySelling``: one page of the Active list only."""
+    if not 1 <= per_page <= ACTIVE_LIST_PAGE or page < 1:
+        raise ValueError("ActiveList pages are 1.. with 1..200 entries each")
+    return {"ActiveList": {"Include": "true", "Pagination": {"EntriesPerPage": str(per_page),
+                                                             "PageNumber": str(page)}}}
+
+
+def _int(value: Any, what: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise _bad(f"bad {what} {value!r}", exc) from exc
+
+
+def parse_active_list(reply: Mapping[str, Any]) -> tuple[list[ListedOffer], int]:
+    """One ``GetMyeBaySelling`` page → (what each active listing shows, total pages).
+
+    Every active listing comes back, whatever created it (Seller Hub, Trading,
+    the Inventory API); its ``ids`` say ``trading`` and the ItemID — the caller
+    knows which ItemIDs are Inventory-API offers. A listing with variations
+    gives one offer per variation (its SKU, same ItemID). ``QuantityAvailable``
+    is what buyers can buy (else Quantity − QuantitySold). A listing without a
+    SKU comes back with ``sku=""``: it exists, but cannot be linked by SKU."""
+    body = reply.get("GetMyeBaySellingResponse", reply) if isinstance(reply, Mapping) else None
+    if not isinstance(body, Mapping):
+        raise _bad("not a GetMyeBaySelling reply")
+    active = body.get("ActiveList") or {}
+    if not isinstance(active, Mapping):
+        raise _bad("GetMyeBaySelling: ActiveList is not a container")
+    pages = _int((active.get("PaginationResult") or {}).get("TotalNumberOfPages"), "TotalNumberOfPages") or 0
+    out: list[ListedOffer] = []
+    for item in as_list((active.get("ItemArray") or {}).get("Item")):
+        if not isinstance(item, Mapping) or not item.get("ItemID"):
+            raise _bad("GetMyeBaySelling: an Item without ItemID")
+        item_id = str(item["ItemID"])
+        selling = item.get("SellingStatus") or {}
+        price = money_from_trading(selling.get("CurrentPrice") or item.get("StartPrice"))
+        ids = {"kind": "trading", "item_id": item_id}
+        variations = as_list((item.get("Variations") or {}).get("Variation"))
+        if variations:
+            for v in variations:
+                total = _int(v.get("Quantity"), "Variation.Quantity") or 0
+                sold = _int((v.get("SellingStatus") or {}).get("QuantitySold"), "QuantitySold") or 0
+                out.append(ListedOffer(sku=str(v.get("SKU") or ""), quantity=max(0, total - sold),
+                                       price=money_from_trading(v.get("StartPrice")) or price, listing_id=item_id,
+                                       status="ACTIVE", title=_opt(item.get("Title")),
+                                       ids={**ids, "variation": "true"}))
+            continue
+        available = _int(item.get("QuantityAvailable"), "QuantityAvailable")
+        if available is None:
+            total = _int(item.get("Quantity"), "Quantity") or 0
+            available = max(0, total - (_int(selling.get("QuantitySold"), "QuantitySold") or 0))
+        out.append(ListedOffer(sku=str(item.get("SKU") or ""), quantity=available, price=price, listing_id=item_id,
+                               status="ACTIVE", title=_opt(item.get("Title")), ids=ids))
+    return out, pages
 
 
 # ------------------------------------------------------------------ raw XML (inspect)

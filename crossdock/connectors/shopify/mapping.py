@@ -406,6 +406,7 @@ class VariantRef:
     available: int | None = None
     product_status: str | None = None
     tracked: bool = True
+    title: str | None = None    # the product's title
 
 
 def _search_value(sku: str) -> str:
@@ -436,7 +437,7 @@ def parse_variants(data: Mapping[str, Any]) -> tuple[list[VariantRef], bool, str
                                   inventory_item_id=item["id"],
                                   price=Decimal(str(n["price"])) if n.get("price") is not None else None,
                                   available=available, product_status=n["product"].get("status"),
-                                  tracked=bool(item.get("tracked", True))))
+                                  tracked=bool(item.get("tracked", True)), title=n["product"].get("title")))
         info = conn["pageInfo"]
         return out, bool(info.get("hasNextPage")), info.get("endCursor")
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
@@ -446,7 +447,9 @@ def parse_variants(data: Mapping[str, Any]) -> tuple[list[VariantRef], bool, str
 def listed_offer(ref: VariantRef, currency: str) -> ListedOffer:
     return ListedOffer(sku=ref.sku, quantity=ref.available if ref.tracked else None,
                        price=Money(ref.price, currency) if ref.price is not None else None,
-                       listing_id=legacy_id(ref.variant_id), status=ref.product_status)
+                       listing_id=legacy_id(ref.variant_id), status=ref.product_status, title=ref.title,
+                       ids={"variant_id": ref.variant_id, "product_id": ref.product_id,
+                            "inventory_item_id": ref.inventory_item_id})
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ query CrossdockVariants($first: Int!, $query: String!, $after: String, $location
     pageInfo { hasNextPage endCursor }
     nodes {
       id sku price
-      product { id status }
+      product { id status title }
       inventoryItem {
         id tracked
         inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } }

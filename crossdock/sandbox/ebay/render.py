@@ -385,6 +385,46 @@ def trading_order(parent: ET.Element, o: SimOrder, acct: Account) -> None:
     _sub(e, "CancelStatus", "CancelComplete" if o.cancel_state == "CANCELED" else "NotApplicable")
 
 
+def _duration(seconds: float) -> str:
+    """xs:duration as eBay writes TimeLeft: ``P2DT3H4M5S``."""
+    s = max(0, int(seconds))
+    days, s = divmod(s, 86_400)
+    hours, s = divmod(s, 3_600)
+    minutes, s = divmod(s, 60)
+    return f"P{days}DT{hours}H{minutes}M{s}S"
+
+
+GTC_CYCLE_S = 30 * 86_400
+
+
+def active_list_item(parent: ET.Element, l: Listing, now: float) -> None:
+    """One ``Item`` of GetMyeBaySelling's ``ActiveList/ItemArray``, with the fields
+    eBay returns there by default (fixed-price, Good 'Til Cancelled: TimeLeft
+    is what is left of the current 30-day cycle)."""
+    item = _sub(parent, "Item")
+    _money_el(item, "BuyItNowPrice", Decimal("0"), l.currency)
+    _sub(item, "ItemID", l.item_id)
+    ld = _sub(item, "ListingDetails")
+    _money_el(ld, "ConvertedStartPrice", l.price, l.currency)
+    _sub(ld, "StartTime", iso_ms(l.started_at))
+    _sub(ld, "ViewItemURL", f"https://www.ebay.co.uk/itm/{l.item_id}")
+    _sub(item, "ListingDuration", "GTC")
+    _sub(item, "ListingType", "FixedPriceItem")
+    _sub(item, "Quantity", l.quantity + l.sold)
+    ss = _sub(item, "SellingStatus")
+    _money_el(ss, "CurrentPrice", l.price, l.currency)
+    _sub(ss, "QuantitySold", l.sold)
+    _money_el(item, "StartPrice", l.price, l.currency)
+    _sub(item, "TimeLeft", _duration(GTC_CYCLE_S - (now - l.started_at) % GTC_CYCLE_S))
+    _sub(item, "Title", l.title)
+    _sub(item, "QuantityAvailable", l.quantity)
+    if l.sku:
+        _sub(item, "SKU", l.sku)
+    images = (l.product or {}).get("imageUrls") or []
+    if images:
+        _sub(_sub(item, "PictureDetails"), "GalleryURL", images[0])
+
+
 def trading_item(parent: ET.Element, l: Listing, acct: Account, now: float) -> None:
     site = MARKETPLACE_INFO.get(acct.marketplace_id, ("", "", 0, "US"))[3]
     item = _sub(parent, "Item")

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRADING_CALLS = ("GetOrders", "ReviseInventoryStatus", "GetItem", "GeteBayOfficialTime")
+TRADING_CALLS = ("GetOrders", "ReviseInventoryStatus", "GetItem", "GetMyeBaySelling", "GeteBayOfficialTime")
 REST_APIS = {"sell.inventory": "inventory_daily_limit", "sell.fulfillment": "fulfillment_daily_limit",
              "trading": "trading_daily_limit", "identity": "token_daily_limit"}
 

@@ -280,6 +280,44 @@ def register(sim: "EbaySim") -> None:  # noqa: C901 - one registration function 
             render.trading_item(doc, l, acct, now)
         return xml_response(doc)
 
+    # ------------------------------------------------------------------ GetMyeBaySelling
+    # eBay: at most 300 GetMyeBaySelling calls per seller in any 15 seconds.
+    @call_op("GetMyeBaySelling", rate=300 / 15.0, burst=300)
+    def get_my_ebay_selling(req: Request, root: ET.Element, acct: Account, warn: float | None) -> Response:
+        """The Active list of My eBay Selling: every published listing of the
+        seller, whatever created it (Inventory API or not), paged. Only
+        ``ActiveList`` is simulated; it is returned when ``ActiveList/Include``
+        is true or ``DetailLevel`` is ReturnAll."""
+        now = clock.timestamp()
+        active = root.find("ActiveList")
+        include = (active.findtext("Include") or "").strip().lower() if active is not None else ""
+        wanted = include == "true" or (root.findtext("DetailLevel") or "").strip() == "ReturnAll"
+        doc = trading_doc("GetMyeBaySelling", now, hard_expiration=warn)
+        if not wanted or include == "false":
+            return xml_response(doc)
+        try:
+            per_page = int((active.findtext("Pagination/EntriesPerPage") if active is not None else None) or 200)
+            page = int((active.findtext("Pagination/PageNumber") if active is not None else None) or 1)
+        except ValueError:
+            return trading_failure("GetMyeBaySelling", now, [_invalid("ActiveList.Pagination")])
+        if not 1 <= per_page <= 200 or page < 1:
+            return trading_failure("GetMyeBaySelling", now, [_invalid("ActiveList.Pagination.EntriesPerPage")])
+        with sim.lock:
+            listings = sorted((x for x in sim.listings[acct.channel].values() if x.published),
+                              key=lambda x: (x.started_at, x.item_id))
+            total = len(listings)
+            pages = -(-total // per_page)
+            chunk = listings[(page - 1) * per_page:page * per_page]
+            node = _sub(doc, "ActiveList")
+            if chunk:
+                arr = _sub(node, "ItemArray")
+                for listing in chunk:
+                    render.active_list_item(arr, listing, now)
+            pr = _sub(node, "PaginationResult")
+            _sub(pr, "TotalNumberOfPages", pages)
+            _sub(pr, "TotalNumberOfEntries", total)
+        return xml_response(doc)
+
     # ------------------------------------------------------------------ GeteBayOfficialTime
     @call_op("GeteBayOfficialTime")
     def official_time(req: Request, root: ET.Element, acct: Account, warn: float | None) -> Response:

@@ -278,7 +278,7 @@ def test_listing_item_to_offer(fixture):
     item = fixture("getListingsItem_200.json")
     assert M.parse_listing(item, marketplace_id=US) == ListedOffer(
         sku="GM-ZDPI-9B4E", quantity=100, price=Money(Decimal("100.00"), "USD"), listing_id="B071VG5N9D",
-        status="BUYABLE")
+        status="BUYABLE", title="Hardside Carry-On Spinner Suitcase Luggage", ids={"asin": "B071VG5N9D"})
     ca = M.parse_listing(item, marketplace_id="A2EUQ1WTGCTBG2")
     assert ca.price == Money(Decimal("130.00"), "CAD") and ca.status == "INACTIVE"
     with pytest.raises(MappingError):

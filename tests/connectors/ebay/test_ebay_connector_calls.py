@@ -418,10 +418,25 @@ def test_read_all_listings_follows_next_links(api, connector, trading, load):
                                                                          "limit=200&offset=1"}
         if req.url.params["offset"] == "0" else {**items, "inventoryItems": items["inventoryItems"][1:]})))
     api.get("/sell/inventory/v1/offer").mock(return_value=ebay_error(404, 25713))
-    trading.reply(load("trading_get_item.xml"))
-    trading.reply(load("trading_get_item.xml"))
+    # GetMyeBaySelling: OLD-LISTING (known to the map) and a legacy listing the map does not know
+    item = ("<Item><ItemID>{id}</ItemID><Quantity>3</Quantity><SellingStatus><CurrentPrice currencyID=\"GBP\">"
+            "9.5</CurrentPrice></SellingStatus><Title>{sku} title</Title><QuantityAvailable>3</QuantityAvailable>"
+            "<SKU>{sku}</SKU></Item>")
+    trading.reply(trading_reply("GetMyeBaySelling", "<ActiveList><ItemArray>"
+                                + item.format(id="110000000001", sku="OLD-LISTING")
+                                + item.format(id="110000000055", sku="NEW-LEGACY")
+                                + "</ItemArray><PaginationResult><TotalNumberOfPages>1</TotalNumberOfPages>"
+                                  "<TotalNumberOfEntries>2</TotalNumberOfEntries></PaginationResult></ActiveList>"))
+    trading.reply(load("trading_get_item.xml"))          # OLD-TWO: in the map, not active: read by GetItem
     got = connector.read_listings()
-    assert [x.sku for x in got] == ["OLD-LISTING", "OLD-TWO", "MUG-BLUE", "TEAPOT"]
+    assert [x.sku for x in got] == ["MUG-BLUE", "TEAPOT", "OLD-LISTING", "NEW-LEGACY", "OLD-TWO"]
+    assert [x.status for x in got[:2]] == ["NOT_FOUND", "NOT_FOUND"]       # inventory items without an offer
+    assert got[3].quantity == 3 and got[3].ids == {"kind": "trading", "item_id": "110000000055"}
+    assert connector.listing_map()["NEW-LEGACY"] == {"kind": "trading", "item_id": "110000000055"}
+    body = trading.requests[0].body.decode() if isinstance(trading.requests[0].body, bytes) else trading.requests[0].body
+    assert trading.requests[0].headers["X-EBAY-API-CALL-NAME"] == "GetMyeBaySelling"
+    assert "<ActiveList><Include>true</Include><Pagination><EntriesPerPage>200</EntriesPerPage>" \
+           "<PageNumber>1</PageNumber></Pagination></ActiveList>" in body
 
 
 def test_listing_id_forms_resolve_to_the_right_api(connector):

@@ -158,11 +158,41 @@ def test_parse_revise_inventory_status_partial(load):
 
 def test_parse_offers_inventory_items_and_trading_item(load):
     [offer] = load("offers.json")["offers"]
-    assert m.parse_offer(offer) == ListedOffer("MUG-BLUE", 7, GBP("19.99"), "296541230987", "ACTIVE")
+    assert m.parse_offer(offer) == ListedOffer("MUG-BLUE", 7, GBP("19.99"), "296541230987", "ACTIVE", ids={
+        "kind": "inventory", "offer_id": "5004316010", "item_id": "296541230987"})
     items = [m.parse_inventory_item(i) for i in load("inventory_items.json")["inventoryItems"]]
     assert [(i.sku, i.quantity) for i in items] == [("MUG-BLUE", 9), ("TEAPOT", 0)]
     item = m.parse_trading_item(m.xml_to_dict(load("trading_get_item.xml"))["GetItemResponse"])
-    assert item == ListedOffer("OLD-LISTING", 12, GBP("24.00"), "110000000001", "ACTIVE")
+    assert item == ListedOffer("OLD-LISTING", 12, GBP("24.00"), "110000000001", "ACTIVE",
+                               title="Vintage teapot (listed in Seller Hub)",
+                               ids={"kind": "trading", "item_id": "110000000001"})
+
+
+def test_active_list_request_and_parse(load):
+    # this input builds exactly this request
+    assert m.active_list_request(3) == {"ActiveList": {"Include": "true", "Pagination": {
+        "EntriesPerPage": "200", "PageNumber": "3"}}}
+    with pytest.raises(ValueError):
+        m.active_list_request(1, per_page=201)
+    # this recorded-shape response parses to exactly this result
+    reply = m.xml_to_dict(load("trading_get_my_ebay_selling.xml"))
+    offers, pages = m.parse_active_list(reply)
+    assert pages == 2
+    trading = {"kind": "trading", "item_id": "110000000001"}
+    assert offers == [
+        ListedOffer("OLD-LISTING", 12, GBP("24.0"), "110000000001", "ACTIVE",
+                    title="Vintage teapot (listed in Seller Hub)", ids=trading),
+        ListedOffer("", 2, GBP("5.5"), "110000000007", "ACTIVE", title="Odd cup, no SKU",
+                    ids={"kind": "trading", "item_id": "110000000007"}),
+        ListedOffer("SHIRT-M", 4, GBP("12.0"), "110000000009", "ACTIVE", title="Shirt in two sizes",
+                    ids={"kind": "trading", "item_id": "110000000009", "variation": "true"}),
+        ListedOffer("SHIRT-L", 3, GBP("13.0"), "110000000009", "ACTIVE", title="Shirt in two sizes",
+                    ids={"kind": "trading", "item_id": "110000000009", "variation": "true"})]
+    # an empty page (past the last one) has no ItemArray
+    assert m.parse_active_list({"GetMyeBaySellingResponse": {"Ack": "Success", "ActiveList": {
+        "PaginationResult": {"TotalNumberOfPages": "2", "TotalNumberOfEntries": "203"}}}}) == ([], 2)
+    with pytest.raises(MappingError):
+        m.parse_active_list({"ActiveList": {"ItemArray": {"Item": {"Title": "no id"}}}})
 
 
 # ------------------------------------------------------------------ inspect

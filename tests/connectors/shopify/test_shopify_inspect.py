@@ -50,9 +50,15 @@ def test_listing():
     out = inspect_payload("listing", raw("variants.json"))
     assert out == [
         {"sku": "MUG-BLUE", "quantity": 17, "price": {"amount": "12.50", "currency": "EUR"},
-         "listing_id": "44400000000001", "status": "ACTIVE"},
+         "listing_id": "44400000000001", "status": "ACTIVE", "title": "Blue mug",
+         "ids": {"variant_id": "gid://shopify/ProductVariant/44400000000001",
+                 "product_id": "gid://shopify/Product/8300000000001",
+                 "inventory_item_id": "gid://shopify/InventoryItem/46500000000001"}},
         {"sku": "TEE-L", "quantity": 0, "price": {"amount": "24.90", "currency": "EUR"},
-         "listing_id": "44400000000002", "status": "DRAFT"}]
+         "listing_id": "44400000000002", "status": "DRAFT", "title": "T-shirt",
+         "ids": {"variant_id": "gid://shopify/ProductVariant/44400000000002",
+                 "product_id": "gid://shopify/Product/8300000000002",
+                 "inventory_item_id": "gid://shopify/InventoryItem/46500000000002"}}]
 
 
 @pytest.mark.parametrize("kind,payload", [

@@ -226,8 +226,12 @@ def test_variants_parse_to_refs_and_listed_offers():
     assert [r.sku for r in refs] == ["MUG-BLUE", "TEE-L"]          # the variant without SKU is skipped
     assert refs[0] == m.VariantRef("MUG-BLUE", "gid://shopify/ProductVariant/44400000000001",
                                    "gid://shopify/Product/8300000000001", "gid://shopify/InventoryItem/46500000000001",
-                                   Decimal("12.50"), 17, "ACTIVE", True)
-    assert m.listed_offer(refs[1], "EUR") == ListedOffer("TEE-L", 0, eur("24.90"), "44400000000002", "DRAFT")
+                                   Decimal("12.50"), 17, "ACTIVE", True, "Blue mug")
+    assert m.listed_offer(refs[1], "EUR") == ListedOffer(
+        "TEE-L", 0, eur("24.90"), "44400000000002", "DRAFT", title="T-shirt",
+        ids={"variant_id": "gid://shopify/ProductVariant/44400000000002",
+             "product_id": "gid://shopify/Product/8300000000002",
+             "inventory_item_id": "gid://shopify/InventoryItem/46500000000002"})
 
 
 def test_user_errors_point_at_their_input_row():

@@ -105,3 +105,52 @@ def test_get_orders_mod_time_window_and_pages(ebay):
     _, root = ebay.trading("GetItem", f"<ItemID>{ebay.sim.listing_map(a['channel'])[skus[0]]['item_id']}</ItemID>",
                            token=a["trading_token"])
     assert root.findtext("Item/SellingStatus/QuantitySold") == "5" and root.findtext("Item/Quantity") == "50"
+
+
+def test_get_my_ebay_selling_pages_every_active_listing_of_the_seller(ebay):
+    # Given a seller with 5 listings, 2 of them made outside the Inventory API
+    a = ebay.fresh_account()
+    skus = ebay.skus(5, qty=4, price="7.50", legacy=2, channel=a["channel"])
+    ebay.sim.place_order(a["channel"], [(skus[4], 1)], buyer_country="GB")
+    refs = ebay.sim.listing_map(a["channel"])
+
+    def page(n, per_page=2):
+        _, root = ebay.trading("GetMyeBaySelling", "<ActiveList><Include>true</Include><Pagination>"
+                               f"<EntriesPerPage>{per_page}</EntriesPerPage><PageNumber>{n}</PageNumber>"
+                               "</Pagination></ActiveList>", token=a["trading_token"])
+        return root
+
+    # When the Active list is read 2 per page
+    first = page(1)
+    assert first.findtext("Ack") == "Success"
+    assert first.findtext("ActiveList/PaginationResult/TotalNumberOfPages") == "3"
+    assert first.findtext("ActiveList/PaginationResult/TotalNumberOfEntries") == "5"
+    items = [i for n in (1, 2, 3) for i in page(n).findall("ActiveList/ItemArray/Item")]
+    # Then every listing comes back once, of both kinds, with eBay's fields
+    assert [i.findtext("SKU") for i in items] == skus
+    assert [i.findtext("ItemID") for i in items] == [refs[s]["item_id"] for s in skus]
+    sold = items[4]
+    assert (sold.findtext("Quantity"), sold.findtext("QuantityAvailable"),
+            sold.findtext("SellingStatus/QuantitySold")) == ("4", "3", "1")
+    assert sold.find("SellingStatus/CurrentPrice").attrib == {"currencyID": "GBP"}
+    assert sold.findtext("SellingStatus/CurrentPrice") == "7.50"
+    assert sold.findtext("ListingType") == "FixedPriceItem" and sold.findtext("TimeLeft").startswith("P")
+    # A page past the last has no ItemArray; more than 200 a page is refused; no Include, no list
+    assert page(4).find("ActiveList/ItemArray") is None
+    assert err(page(1, per_page=201))["ErrorCode"] == "37"
+    _, root = ebay.trading("GetMyeBaySelling", "", token=a["trading_token"])
+    assert root.findtext("Ack") == "Success" and root.find("ActiveList") is None
+
+
+def test_get_my_ebay_selling_through_the_connector_parses(ebay):
+    from crossdock.connectors.ebay import EbayConnector
+    from crossdock.connectors.ebay import mapping as m
+
+    a = ebay.fresh_account()
+    skus = ebay.skus(3, qty=2, legacy=3, channel=a["channel"])
+    conn = EbayConnector.for_sandbox(ebay.sb.describe(), account=a["username"])
+    try:
+        offers, pages = m.parse_active_list(conn.trading.get_my_ebay_selling(m.active_list_request(1)))
+    finally:
+        conn.close()
+    assert pages == 1 and [(o.sku, o.quantity, o.ids["kind"]) for o in offers] == [(s, 2, "trading") for s in skus]

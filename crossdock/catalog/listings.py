@@ -1,0 +1,392 @@
+"""Listings that already exist on the platforms: ``crossdock listings pull``,
+``listings list`` and ``listings link``.
+
+**pull** reads every listing of a channel through its connector
+(``read_listings(None)``: Amazon searchListingsItems, eBay inventory items and
+offers plus Trading GetMyeBaySelling, Shopify productVariants — all paged) and
+links each to the catalogue by SKU in ``channel_listings``:
+
+- a SKU crossdock has and does not link yet → a new row (**linked, new**) with
+  the platform's ids, ``listed_qty_seen`` and ``last_pushed_qty`` set to the
+  quantity the channel shows (that is what it shows now) and the shown price as
+  the last pushed price (a price push then only sends what differs);
+- a SKU already linked to that listing → its row refreshed (**linked, already**);
+- a listing whose SKU is not in the catalogue → **unknown** (XD-INV-004); with
+  ``adopt`` it becomes a product (title, price and currency from the platform)
+  and is linked;
+- **conflicts** (XD-INV-011), left as they are: a SKU listed more than once on the
+  channel, a SKU linked to another listing id than the one the channel lists it as.
+  A listing linked by hand to another SKU (``listings link``) stays linked to it.
+
+Every linked SKU is then marked dirty (one :func:`~crossdock.sync_engine.dirty.mark_dirty`
+per channel, in the pull's transaction), so the engine pushes the quantity
+crossdock computes wherever the channel shows another one; and since the rows
+are in ``channel_listings``, ``crossdock sync reconcile`` checks them too. The
+report lists that drift per channel.
+
+**link** ties one SKU to one listing id by hand, for the odd listing whose SKU
+on the platform differs; the id is checked on the platform first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from crossdock import synclog
+from crossdock.catalog import columns as C
+from crossdock.db.base import utcnow
+from crossdock.db.models import ChannelListing, Product
+from crossdock.errors import CrossdockError, InventoryError, PlatformError
+from crossdock.models import ListedOffer
+
+log = logging.getLogger(__name__)
+
+LISTINGS = ChannelListing.__table__
+PRODUCTS = Product.__table__
+UNKNOWN_SKU = "XD-INV-004"
+CONFLICT = "XD-INV-011"
+#: Platform statuses of a listing that is gone: linked, but no stock push goes there.
+ENDED_STATUSES = frozenset({"ENDED", "COMPLETED", "ARCHIVED", "DELETED"})
+_IN = 900
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), _IN):
+        yield items[i:i + _IN]
+
+
+def crossdock_status(platform_status: str | None) -> str:
+    return "ended" if (platform_status or "").upper() in ENDED_STATUSES else "active"
+
+
+def _offer_dict(o: ListedOffer) -> dict[str, Any]:
+    return {"sku": o.sku, "listing_id": o.listing_id, "title": o.title, "quantity": o.quantity,
+            "price": o.price.to_dict() if o.price is not None else None, "status": o.status}
+
+
+@dataclass
+class ChannelPull:
+    channel: str
+    platform: str
+    read: int = 0
+    linked_new: list[dict[str, Any]] = field(default_factory=list)
+    linked_already: list[dict[str, Any]] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)   # linked in crossdock, not on the channel
+    drift: list[dict[str, Any]] = field(default_factory=list)     # linked, listed quantity ≠ crossdock's
+    marked: int = 0
+    error: dict[str, Any] | None = None
+    error_exit: int | None = None
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.unknown or self.conflicts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "platform": self.platform, "read": self.read,
+                "linked": len(self.linked_new) + len(self.linked_already),
+                "counts": {"new": len(self.linked_new), "already": len(self.linked_already),
+                           "adopted": len(self.adopted), "unknown": len(self.unknown),
+                           "conflicts": len(self.conflicts), "missing": len(self.missing), "drift": len(self.drift)},
+                "linked_new": self.linked_new, "linked_already": self.linked_already, "adopted": self.adopted,
+                "unknown": self.unknown, "conflicts": self.conflicts, "missing": self.missing,
+                "drift": self.drift, "marked_dirty": self.marked, "error": self.error}
+
+
+# ------------------------------------------------------------------ pull
+def pull_listings(ctx: Any, channels: Sequence[str] | None = None, *, adopt: bool = False) -> dict[str, Any]:
+    """Pull every configured channel (or ``channels``); see the module doc.
+    A channel whose read fails (auth, network, quota) is reported with its
+    error and the others go on."""
+    names = [ctx.cfg.channel(c).name for c in channels] if channels else sorted(ctx.cfg.channels)
+    results = []
+    for name in names:
+        report = ChannelPull(channel=name, platform=ctx.platform(name))
+        try:
+            _pull_channel(ctx, report, adopt=adopt)
+        except CrossdockError as exc:
+            log.info("listings pull %s: %s", name, exc)
+            report.error, report.error_exit = exc.to_dict(), exc.spec.exit_code
+            synclog.record_now(ctx.db, synclog.event_from_error("listings.pull", exc, channel=name,
+                                                                entity_type="channel", entity=name))
+        results.append(report)
+    totals = {k: sum(len(getattr(r, k)) for r in results)
+              for k in ("linked_new", "linked_already", "adopted", "unknown", "conflicts", "missing", "drift")}
+    failed = [r for r in results if r.error is not None]
+    if failed:
+        exit_code = failed[0].error_exit or 1
+    elif any(r.problems for r in results):
+        from crossdock.output import EXIT_PARTIAL
+
+        exit_code = EXIT_PARTIAL
+    else:
+        exit_code = 0
+    return {"channels": [r.to_dict() for r in results], "totals": totals, "adopt": adopt,
+            "failed": [r.channel for r in failed], "exit_code": exit_code}
+
+
+def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
+    channel = report.channel
+    conn = ctx.connectors.get(channel)
+    with synclog.timed() as t:
+        offers = [o for o in conn.read_listings(None) if (o.status or "").upper() != "NOT_FOUND"]
+    report.read = len(offers)
+    currency = ctx.cfg.channel(channel).currency
+    by_sku: dict[str, list[ListedOffer]] = {}
+    for o in offers:
+        if not o.sku:
+            report.unknown.append({**_offer_dict(o), "code": UNKNOWN_SKU,
+                                   "message": "the listing has no SKU: give it one on the platform, or link it "
+                                              "with `crossdock listings link SKU --channel C --listing-id ID`"})
+            continue
+        by_sku.setdefault(o.sku, []).append(o)
+    now = utcnow()
+    with ctx.db.write() as s:
+        rows = {r.sku: r for r in s.execute(select(LISTINGS).where(LISTINGS.c.channel == channel))}
+        owner = {r.listing_id: r.sku for r in rows.values() if r.listing_id}
+        skus = sorted(by_sku)
+        known: set[str] = set()
+        for part in _chunks([x for x in skus if len(x) <= C.SKU_MAX]):
+            known.update(s.scalars(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku.in_(part))))
+        new_products: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        refreshed: list[dict[str, Any]] = []
+        for sku in skus:
+            group = by_sku[sku]
+            if len(group) > 1:
+                report.conflicts.append({"sku": sku, "code": CONFLICT, "listing_ids": [o.listing_id for o in group],
+                                         "message": f"SKU {sku} is listed {len(group)} times on {channel}: "
+                                                    f"listings {', '.join(str(o.listing_id) for o in group)}"})
+                continue
+            offer = group[0]
+            row = rows.get(sku)
+            lid = str(offer.listing_id) if offer.listing_id else None
+            if lid and owner.get(lid) not in (None, sku):
+                # linked by hand (`listings link`) to another SKU: that link stands
+                mine = rows[owner[lid]]
+                refreshed.append(_refresh(mine, offer, _row_values(offer, currency, now), now))
+                report.linked_already.append({"sku": mine.sku, "listing_id": lid, "quantity": offer.quantity,
+                                              "platform_sku": sku})
+                continue
+            if row is not None and row.listing_id and lid and row.listing_id != lid:
+                report.conflicts.append({"sku": sku, "code": CONFLICT, "listing_ids": [row.listing_id, lid],
+                                         "message": f"SKU {sku} is linked to listing {row.listing_id}, but {channel} "
+                                                    f"lists it as listing {lid}"})
+                continue
+            if sku not in known:
+                if not adopt or len(sku) > C.SKU_MAX:
+                    why = (f"SKU {sku} is not in the catalogue: import it (`crossdock catalog import`) or pull "
+                           "with --adopt" if len(sku) <= C.SKU_MAX
+                           else f"SKU of {len(sku)} characters: crossdock keeps at most {C.SKU_MAX}")
+                    report.unknown.append({**_offer_dict(offer), "code": UNKNOWN_SKU if len(sku) <= C.SKU_MAX
+                                           else C.INVALID, "message": why})
+                    continue
+                new_products.append(_adopted(offer, now))
+                report.adopted.append(sku)
+            values = _row_values(offer, currency, now)
+            if row is None:
+                new_rows.append({"channel": channel, "sku": sku, **values, "platform_ids": _ids(offer, {})})
+                report.linked_new.append({"sku": sku, "listing_id": lid, "quantity": offer.quantity})
+            else:
+                refreshed.append(_refresh(row, offer, values, now))
+                report.linked_already.append({"sku": sku, "listing_id": lid or row.listing_id,
+                                              "quantity": offer.quantity})
+            if lid:
+                owner[lid] = sku
+        if new_products:
+            s.execute(insert(PRODUCTS), new_products)
+        if new_rows:
+            s.execute(insert(LISTINGS), new_rows)
+        for values in refreshed:
+            s.execute(update(LISTINGS).where(LISTINGS.c.id == values.pop("_id")).values(**values))
+        seen = set(by_sku)
+        report.missing = [{"sku": r.sku, "listing_id": r.listing_id, "status": r.status}
+                          for r in sorted(rows.values(), key=lambda r: r.sku)
+                          if r.sku not in seen and r.status == "active"]
+        linked = sorted({d["sku"] for d in (*report.linked_new, *report.linked_already)})
+        if linked:
+            from crossdock.sync_engine import dirty
+
+            report.marked = dirty.mark_dirty(s, linked).marked
+        synclog.record(s, operation="listings.pull", outcome="ok" if not report.problems else "partial",
+                       channel=channel, entity_type="channel", entity=channel, duration_ms=t.ms,
+                       code=CONFLICT if report.conflicts else UNKNOWN_SKU if report.unknown else None,
+                       message=f"{report.read} listings read: {len(report.linked_new)} newly linked, "
+                               f"{len(report.linked_already)} already linked, {len(report.adopted)} adopted, "
+                               f"{len(report.unknown)} unknown SKU, {len(report.conflicts)} conflicts",
+                       details={"unknown": [u["sku"] for u in report.unknown][:50],
+                                "conflicts": [c["sku"] for c in report.conflicts][:50],
+                                "adopted": report.adopted[:50]})
+    report.drift = _drift(ctx, channel, {o.sku: o.quantity for o in offers if o.sku},
+                          [d["sku"] for d in (*report.linked_new, *report.linked_already)])
+    log.info("listings pull %s: %d read, %d new, %d already, %d unknown, %d conflicts", channel, report.read,
+             len(report.linked_new), len(report.linked_already), len(report.unknown), len(report.conflicts))
+
+
+def _ids(offer: ListedOffer, current: dict[str, Any]) -> dict[str, Any]:
+    ids = {**current, **{k: v for k, v in (offer.ids or {}).items() if v}}
+    if offer.status:
+        ids["platform_status"] = offer.status
+    return ids
+
+
+def _row_values(offer: ListedOffer, currency: str, now) -> dict[str, Any]:
+    ids = offer.ids or {}
+    price = offer.price
+    same_currency = price is not None and price.currency == currency
+    return {"listing_id": str(offer.listing_id) if offer.listing_id else None,
+            "offer_id": ids.get("offer_id"), "inventory_item_id": ids.get("inventory_item_id"),
+            "kind": ids.get("kind"), "status": crossdock_status(offer.status),
+            "last_pushed_qty": offer.quantity, "last_pushed_at": now if offer.quantity is not None else None,
+            "last_pushed_price": price.amount if same_currency else None,
+            "last_pushed_currency": price.currency if same_currency else None,
+            "listed_qty_seen": offer.quantity, "listed_price_seen": price.amount if price is not None else None,
+            "seen_at": now}
+
+
+def _refresh(row: Any, offer: ListedOffer, values: dict[str, Any], now) -> dict[str, Any]:
+    """The update of an already linked row: what the channel shows now and the
+    ids it gives; crossdock's last pushed price stays (the price push decides)."""
+    out: dict[str, Any] = {"_id": row.id, "status": values["status"], "listed_qty_seen": values["listed_qty_seen"],
+                           "listed_price_seen": values["listed_price_seen"], "seen_at": now,
+                           "platform_ids": _ids(offer, dict(row.platform_ids or {}))}
+    for key in ("listing_id", "offer_id", "inventory_item_id", "kind"):
+        if values[key]:
+            out[key] = values[key]
+    if offer.quantity is not None and row.last_pushed_qty != offer.quantity:
+        # what the channel shows now is the best knowledge; the planner compares its target with it
+        out["last_pushed_qty"], out["last_pushed_at"] = offer.quantity, now
+    return out
+
+
+def _adopted(offer: ListedOffer, now) -> dict[str, Any]:
+    title = (offer.title or offer.sku).strip()[:C.TITLE_MAX] or offer.sku
+    price = offer.price
+    amount = None
+    if price is not None:
+        try:
+            amount = C.base_price(price.amount)
+        except C.BadValue:
+            amount = None
+    return {"sku": offer.sku, "title": C._CONTROL.sub(" ", title), "description": "", "category": None,
+            "brand": None, "attributes": {}, "images": [], "weight_g": None, "hs_code": None,
+            "country_of_origin": None, "base_price": amount,
+            "base_currency": price.currency if amount is not None else None, "safety_stock": 0,
+            "created_at": now, "updated_at": now}
+
+
+def _drift(ctx: Any, channel: str, shown: dict[str, int | None], linked: Sequence[str]) -> list[dict[str, Any]]:
+    from crossdock.sync_engine.jobs import expected_quantities
+
+    if not linked:
+        return []
+    expected = expected_quantities(ctx, channel)
+    return [{"sku": sku, "listed": shown.get(sku), "expected": expected[sku]}
+            for sku in sorted(linked) if sku in expected and shown.get(sku) != expected[sku]]
+
+
+# ------------------------------------------------------------------ list
+def list_listings(session: Session, *, channel: str | None = None, sku: str | None = None,
+                  limit: int = 1000) -> list[dict[str, Any]]:
+    from crossdock.catalog.export import _listing_dict
+
+    stmt = select(ChannelListing).order_by(ChannelListing.channel, ChannelListing.sku).limit(limit)
+    if channel:
+        stmt = stmt.where(ChannelListing.channel == channel)
+    if sku:
+        stmt = stmt.where(ChannelListing.sku == sku)
+    return [_listing_dict(r) for r in session.scalars(stmt)]
+
+
+# ------------------------------------------------------------------ link
+def _find_on_platform(ctx: Any, channel: str, sku: str, listing_id: str) -> ListedOffer:
+    """The listing ``listing_id`` as the channel shows it, read through the
+    connector: eBay by ``GetItem`` (any listing has an ItemID), Amazon and
+    Shopify by a full read (they address listings by SKU, not by id).
+    XD-PLATFORM-002 when the channel has no such listing; XD-INV-011 when the
+    platform addresses it by a SKU other than ``sku`` (only an eBay legacy
+    listing is pushed to by its ItemID)."""
+    conn = ctx.connectors.get(channel)
+    platform = ctx.platform(channel)
+    if platform == "ebay":
+        from crossdock.connectors.ebay import mapping as ebay_mapping
+
+        item = ebay_mapping.parse_trading_item(conn.trading.get_item(listing_id))
+        if item.sku:
+            mine = [o for o in conn.read_listings([item.sku]) if o.listing_id == item.listing_id]
+            if mine:                                   # an Inventory-API listing: addressed by its SKU
+                offer = mine[0]
+                if offer.sku != sku:
+                    raise InventoryError(CONFLICT, channel=channel, entity=f"sku {sku}",
+                                         detail=f"listing {listing_id} is the Inventory-API offer of SKU "
+                                                f"{offer.sku}; eBay addresses it by that SKU")
+                return offer
+        return ListedOffer(sku=sku, quantity=item.quantity, price=item.price, listing_id=item.listing_id,
+                           status=item.status, title=item.title, ids=item.ids)
+    wanted = listing_id.rsplit("/", 1)[-1]
+    for offer in conn.read_listings(None):
+        ids = {str(v).rsplit("/", 1)[-1] for v in (offer.ids or {}).values()}
+        if offer.listing_id == wanted or wanted in ids:
+            if offer.sku != sku:
+                raise InventoryError(CONFLICT, channel=channel, entity=f"sku {sku}",
+                                     detail=f"listing {listing_id} has SKU {offer.sku or '(none)'} on {channel}, and "
+                                            f"{platform} addresses listings by SKU: change the SKU on the platform "
+                                            "(then `crossdock listings pull`)")
+            return offer
+    raise PlatformError("XD-PLATFORM-002", channel=channel, entity=f"listing {listing_id}",
+                        detail=f"{channel} has no listing {listing_id}")
+
+
+def link_listing(ctx: Any, sku: str, channel: str, listing_id: str) -> dict[str, Any]:
+    """Link ``sku`` to the listing ``listing_id`` of ``channel`` (see the module
+    doc): XD-CFG-007 unknown channel, XD-INV-004 unknown SKU, XD-INV-011 when
+    the listing is linked to another SKU, XD-PLATFORM-002 when the channel has
+    no such listing. Replaces the SKU's earlier link on that channel."""
+    ctx.cfg.channel(channel)
+    listing_id = listing_id.strip()
+    with ctx.db.read() as s:
+        if s.scalar(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku == sku)) is None:
+            raise InventoryError(UNKNOWN_SKU, channel=channel, entity=f"sku {sku}",
+                                 detail="not in the catalogue (crossdock catalog import)")
+        other = s.scalar(select(LISTINGS.c.sku).where(LISTINGS.c.channel == channel, LISTINGS.c.listing_id == listing_id,
+                                                      LISTINGS.c.sku != sku))
+    if other is not None:
+        raise InventoryError(CONFLICT, channel=channel, entity=f"sku {sku}",
+                             detail=f"listing {listing_id} is already linked to SKU {other}")
+    offer = _find_on_platform(ctx, channel, sku, listing_id)
+    currency = ctx.cfg.channel(channel).currency
+    now = utcnow()
+    values = _row_values(offer, currency, now)
+    with ctx.db.write() as s:
+        row = s.execute(select(LISTINGS).where(LISTINGS.c.channel == channel, LISTINGS.c.sku == sku)).first()
+        previous = row.listing_id if row is not None else None
+        if row is None:
+            s.execute(insert(LISTINGS).values(channel=channel, sku=sku, **values, platform_ids=_ids(offer, {})))
+        else:
+            s.execute(update(LISTINGS).where(LISTINGS.c.id == row.id)
+                      .values(**values, platform_ids=_ids(offer, dict(row.platform_ids or {}))))
+        from crossdock.sync_engine import dirty
+
+        marked = dirty.mark_dirty(s, [sku]).marked
+        synclog.record(s, operation="listings.link", outcome="ok", channel=channel, entity_type="sku", entity=sku,
+                       message=f"linked to listing {offer.listing_id}"
+                               + (f" (was {previous})" if previous and previous != offer.listing_id else ""),
+                       details={"listing_id": offer.listing_id, "previous": previous, "ids": dict(offer.ids or {})})
+    update_map = getattr(ctx.connectors.get(channel), "update_listing_map", None)
+    kind = (offer.ids or {}).get("kind")
+    if callable(update_map) and kind:
+        update_map({sku: {k: v for k, v in (offer.ids or {}).items() if k in ("kind", "offer_id", "item_id")}})
+    return {"channel": channel, "sku": sku, "listing_id": offer.listing_id, "previous": previous,
+            "kind": kind, "quantity": offer.quantity,
+            "price": offer.price.to_dict() if offer.price is not None else None, "marked_dirty": marked}
+
+
+__all__ = ["ChannelPull", "crossdock_status", "link_listing", "list_listings", "pull_listings"]
