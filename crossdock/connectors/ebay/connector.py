@@ -127,8 +127,30 @@ class EbayConnector:
             for ref in self.listings.values():
                 if listing_id in (ref.item_id, ref.offer_id):
                     return ref
-            return ListingRef("trading", item_id=listing_id)
+            known = self.listings.get(sku)
+            if known is not None:
+                return known
+            # an id linked after this connector's map was built (listings pull, publish): ask eBay once
+            ref = self._discover(sku, listing_id)
+            self.listings[sku] = ref
+            return ref
         return self.listings.get(sku) or ListingRef("inventory")
+
+    def _discover(self, sku: str, listing_id: str) -> ListingRef:
+        """``listing_id`` is an offer (Inventory API) of ``sku``, or else a
+        legacy ItemID: one getOffers call tells."""
+        try:
+            offers = self.rest.get_offers(sku).get("offers") or []
+        except PlatformError as exc:
+            if exc.code != "XD-PLATFORM-002":
+                raise
+            offers = []
+        for offer in offers:
+            ids = {str(offer.get("offerId") or ""), str((offer.get("listing") or {}).get("listingId") or "")}
+            if listing_id in ids:
+                return ListingRef("inventory", offer_id=str(offer.get("offerId")),
+                                  item_id=(offer.get("listing") or {}).get("listingId"))
+        return ListingRef("trading", item_id=listing_id)
 
     # ------------------------------------------------------------------ orders
     def window_end(self) -> dt.datetime:

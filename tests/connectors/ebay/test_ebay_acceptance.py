@@ -362,3 +362,28 @@ def test_a_retry_after_from_ebay_is_converted_to_real_seconds(api, connector_fac
         conn.push_stock([StockUpdate("MUG-BLUE", 1)])
     assert err.value.code == "XD-QUOTA-001" and err.value.retry_after_s == pytest.approx(0.2)
     assert not any(c.request.url.path.endswith("/user_rate_limit/") for c in api.calls)
+
+
+# ------------------------------------------------------------------ listings linked after the map was built
+def test_a_listing_linked_after_the_map_was_built_is_found_by_its_offer_or_item_id():
+    """A worker builds its listing map when it starts; `listings pull` or a publish may
+    link more listings while it runs. The engine names them by the ids it stored
+    (offer id, or ItemID for a legacy listing): the connector finds out which is which
+    once, and the push lands."""
+    with Sandbox(platforms=("ebay",), time_scale=SCALE, seed=37) as sb:
+        sim = sb.sims["ebay"]
+        acct = sim.accounts[0]
+        skus = seed(sim, acct.channel, 3, legacy=1)
+        refs = sim.listing_map(acct.channel)
+        # Given a connector whose listing map is empty (built before the listings were linked)
+        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, listing_map={})
+        try:
+            # When stock is pushed naming each listing by the id crossdock stored for it
+            ids = {s: refs[s].get("offer_id") or refs[s]["item_id"] for s in skus}
+            results = conn.push_stock([StockUpdate(s, 4, listing_id=ids[s]) for s in skus])
+        finally:
+            conn.close()
+        # Then every push landed on the right listing, Inventory API and legacy alike
+        assert [r.ok for r in results] == [True, True, True], results
+        assert sim.listed(acct.channel) == {s: 4 for s in skus}
+        assert {refs[s]["kind"] for s in skus} == {"inventory", "trading"}

@@ -439,12 +439,16 @@ def test_read_all_listings_follows_next_links(api, connector, trading, load):
            "<PageNumber>1</PageNumber></Pagination></ActiveList>" in body
 
 
-def test_listing_id_forms_resolve_to_the_right_api(connector):
+def test_listing_id_forms_resolve_to_the_right_api(connector, api):
     from crossdock.connectors.ebay import ListingRef
+
+    # a bare id neither in the map nor of a SKU in it: eBay is asked once whether it is an offer of the SKU
+    offers = api.get("/sell/inventory/v1/offer", params={"sku": "X"}).respond(200, json={"offers": [], "total": 0})
 
     assert connector.resolve("X", "trading:55") == ListingRef("trading", item_id="55")
     assert connector.resolve("MUG-BLUE", "inventory") == ListingRef("inventory", "5004316010", "296541230987")
     assert connector.resolve("X", "inventory:42") == ListingRef("inventory", offer_id="42")
     assert connector.resolve("X", "296541230987").offer_id == "5004316010"       # a bare id found in the map
     assert connector.resolve("X", "99") == ListingRef("trading", item_id="99")     # unknown bare id: legacy ItemID
+    assert offers.call_count == 1
     assert connector.resolve("NOT-IN-MAP") == ListingRef("inventory")               # default: Inventory API by SKU
