@@ -726,10 +726,12 @@ def auth_resume(channel: str = typer.Argument(..., help="Channel name from the c
 
 
 # ------------------------------------------------------------------ fx
-def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = None) -> dict[str, Any]:
+def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = None,
+                 today: dt.date | None = None) -> dict[str, Any]:
     """Read a rate file (every row checked first: a bad row is XD-CFG-009 naming
-    the file and line, and nothing is stored), then store it in ``fx_rates``
-    with an ``fx.load`` event, in one transaction.
+    the file and line, and nothing is stored; a rate too large or too small to
+    store, or dated after ``today`` (UTC by default) is a bad row too), then
+    store it in ``fx_rates`` with an ``fx.load`` event, in one transaction.
 
     When the stored rates changed, the same transaction enqueues a ``prices``
     job for each of ``channels`` so the new rates reach their prices (the
@@ -742,7 +744,7 @@ def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = 
     from crossdock.mapping.fx_store import load_into, rates_from_db
     from crossdock.sync_engine import outbox
 
-    rates = load_rates(path)
+    rates = load_rates(path, latest=today or _now().date())
     pairs = sorted({f"{r.base}/{r.quote}" for r in rates})
     first, last = min(r.valid_on for r in rates), max(r.valid_on for r in rates)
     loaded = _rates_digest(rates)

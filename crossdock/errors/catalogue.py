@@ -130,7 +130,8 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
     E("XD-CFG-009", "Invalid command-line input",
       "A command-line argument or input file has a value crossdock cannot use.",
       ("a malformed date or duration", "a file that is not of the expected kind"),
-      "Check the value against `crossdock COMMAND --help`."),
+      "Check the value against `crossdock COMMAND --help`; for a file, fix every line listed (or make the file "
+      "readable) and run the command again."),
     # ---------------------------------------------------------------- AUTH
     E("XD-AUTH-001", "Access token rejected",
       "The platform rejected the access token on a call. crossdock refreshes once and retries; this "
@@ -466,11 +467,14 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "crossdock stores for one SKU in one warehouse; nothing was changed.",
       ("a typo (extra digits, a barcode pasted into the quantity column)", "a spreadsheet formula gone wrong"),
       "Correct the quantity and run the command again.", "crossdock stock show SKU"),
-    E("XD-WH-006", "SKU and warehouse given twice in a stock file",
-      "A stock file has more than one row for the same SKU and warehouse, so what the file means is "
-      "ambiguous (which count is right?); nothing from the file was applied.",
-      ("two counts of one shelf pasted into one sheet", "a row copied twice"),
-      "Keep one row per SKU and warehouse (add deltas up, or keep the right count), then import again.",
+    E("XD-WH-006", "SKU counted twice in a stock file",
+      "A stock file gives a counted quantity (on_hand) for a SKU in a warehouse and has another row for the "
+      "same SKU and warehouse (a second count, or a delta), so which figure is right is ambiguous; nothing from "
+      "the file was applied. Several delta rows for one SKU are fine: they add up, each with its reason.",
+      ("two count sheets of one shelf pasted into one file", "a count row copied twice",
+       "a count and a receipt of the same SKU in one file"),
+      "Keep one count per SKU and warehouse (or put the receipt in a separate file, imported after the "
+      "count), then import again.",
       "crossdock stock import FILE.csv"),
     # ---------------------------------------------------------------- DATA
     E("XD-DATA-001", "Database unreachable",
