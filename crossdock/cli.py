@@ -162,10 +162,18 @@ def environment_error(exc: BaseException, argv: list[str]) -> CrossdockError | N
 
     if isinstance(exc, (DBAPIError, sqlite3.Error)):
         return translate_db_error(exc)
+    if isinstance(exc, typer.BadParameter) and _is_path_parameter(exc.param):
+        # a file argument that exists but cannot be read: Typer refuses it before the command runs
+        return ConfigError("XD-CFG-009", detail=exc.format_message())
     if isinstance(exc, OSError) and exc.filename is not None and _named_by_user(exc.filename, argv):
         why = exc.strerror or type(exc).__name__
         return ConfigError("XD-CFG-009", detail=f"{exc.filename}: {why}", path=str(exc.filename))
     return None
+
+
+def _is_path_parameter(param: Any) -> bool:
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return isinstance(annotation, type) and issubclass(annotation, os.PathLike)
 
 
 def _named_by_user(filename: Any, argv: list[str]) -> bool:
@@ -445,6 +453,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except Exception as exc:  # click usage errors and the unexpected
+        coded = environment_error(exc, args)
+        if coded is not None:
+            log.debug("%s from %s", coded.code, type(exc).__name__, exc_info=True)
+            state.json = state.json or "--json" in args     # refused before the command read its options
+            try:
+                fail(coded)
+            except typer.Exit as ex:
+                return ex.exit_code
         show = getattr(exc, "show", None)
         if isinstance(exc, typer.TyperException) or (show and hasattr(exc, "exit_code")):
             if type(exc).__name__ == "NoArgsIsHelpError":
@@ -452,13 +468,6 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_OK
             show()
             return EXIT_USAGE
-        coded = environment_error(exc, args)
-        if coded is not None:
-            log.debug("%s from %s", coded.code, type(exc).__name__, exc_info=True)
-            try:
-                fail(coded)
-            except typer.Exit as ex:
-                return ex.exit_code
         log.debug("unexpected error", exc_info=True)
         err.print(f"[bold red]crossdock failed unexpectedly[/]: {type(exc).__name__}: {exc}")
         err.print("  This is a bug. Run again with -vv for details and report it with the output.")

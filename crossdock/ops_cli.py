@@ -1245,6 +1245,8 @@ def db_check(as_json: bool = _json_opt()) -> None:
             for row in f.sample[:5]:
                 out.print("    " + escape(", ".join(f"{k}={v}" for k, v in row.items())), highlight=False)
             spec = lookup(f.code)
+            if f.severity == "error":
+                out.print(f"    Remedy: {escape(spec.remedy)}", highlight=False)
             if spec.command:
                 out.print(f"    Try: {escape(spec.command)}", highlight=False)
         out.print(f"{len(checks)} checks: {len(errors)} error(s), {len(findings) - len(errors)} warning(s)")

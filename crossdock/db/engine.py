@@ -64,7 +64,10 @@ def safe_url(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError:
         return "<unparsable database URL>"
-    return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":                 # no password; rendering would escape a file: URI's colon
+        return backend + url[url.index("://"):]
+    return parsed.set(drivername=backend).render_as_string(hide_password=True)
 
 
 # ------------------------------------------------------------------ error translation
@@ -222,11 +225,9 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        database = make_url(url).database
-        if database and database != ":memory:":
-            folder = os.path.dirname(os.path.abspath(database))
-            if not os.path.isdir(folder):
-                raise DataError(UNREACHABLE, detail=f"the folder {folder} does not exist (database {safe_url(url)})")
+        path = sqlite_path(url)
+        if path is not None and not path.parent.is_dir():
+            raise DataError(UNREACHABLE, detail=f"the folder {path.parent} does not exist (database {safe_url(url)})")
         engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                              "check_same_thread": False})
         _sqlite_setup(engine)

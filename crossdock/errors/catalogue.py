@@ -130,8 +130,9 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
     E("XD-CFG-009", "Invalid command-line input",
       "A command-line argument or input file has a value crossdock cannot use.",
       ("a malformed date or duration", "a file that is not of the expected kind"),
-      "Check the value against `crossdock COMMAND --help`; for a file, fix every line listed (or make the file "
-      "readable) and run the command again."),
+      "Check the value against `crossdock COMMAND --help`. For a file or folder named in the message: fix every "
+      "line listed, or make sure it exists, is a file (or a folder) as expected and can be read (and written, "
+      "where crossdock writes), then run the command again."),
     # ---------------------------------------------------------------- AUTH
     E("XD-AUTH-001", "Access token rejected",
       "The platform rejected the access token on a call. crossdock refreshes once and retries; this "
