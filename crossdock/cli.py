@@ -57,16 +57,21 @@ class State:
 state = State()
 
 
+def _print_version(value: bool) -> None:
+    # eager: runs while the options are parsed, before a missing command is an error
+    if value:
+        out.print(f"crossdock {__version__}", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def _root(
     config: Optional[str] = typer.Option(None, "--config", "-c", envvar="CROSSDOCK_CONFIG",
                                          help="Configuration file (default ./crossdock.toml)."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging on stderr."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
 ) -> None:
-    if version:
-        out.print(f"crossdock {__version__}")
-        raise typer.Exit(EXIT_OK)
     state.config_path = config
     state.verbose = verbose
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -115,7 +120,13 @@ def fail(exc: CrossdockError) -> None:
         emit_json({"error": exc.to_dict()})
     else:
         err.print(f"[bold red]{exc.code}[/] {exc.spec.title}", highlight=False)
-        if exc.detail:
+        problems = _problem_lines(exc)
+        if len(problems) > 1:           # a file's bad rows: one line each, not one long detail
+            where = f"{exc.entity}: " if exc.entity else ""
+            err.print(f"  {where}{len(problems)} problems", highlight=False, markup=False)
+            for problem in problems:
+                err.print(f"    {problem}", highlight=False, markup=False)
+        elif exc.detail:
             err.print(f"  {exc.detail}", highlight=False, markup=False)
         err.print(f"  [bold]Remedy:[/] {exc.spec.remedy}", highlight=False)
         if exc.spec.command:
@@ -123,6 +134,63 @@ def fail(exc: CrossdockError) -> None:
             err.print(exc.spec.command, highlight=False, markup=False)
         err.print(f"  More: crossdock errors explain {exc.code}", highlight=False)
     raise typer.Exit(exc.spec.exit_code)
+
+
+def _problem_lines(exc: CrossdockError) -> list[str]:
+    """Every problem an error lists (a file's bad rows: ``problems`` in its
+    context, text or {line, message, code}), one line each."""
+    lines = []
+    for p in exc.context.get("problems") or ():
+        if isinstance(p, dict):
+            where = f"line {p['line']}: " if p.get("line") is not None else ""
+            code = f"[{p['code']}] " if p.get("code") else ""
+            p = f"{where}{code}{p.get('message', '')}"
+        lines.append(str(p))
+    return lines
+
+
+def environment_error(exc: BaseException, argv: list[str]) -> CrossdockError | None:
+    """The coded error for what escaped a command because of the machine it
+    runs on, not a bug: a database error the engine's translation knows, or
+    an OS error on a file or folder the person named (an argument, or the
+    configuration file). ``None`` for everything else, which stays a bug."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    from crossdock.db.engine import translate_db_error
+
+    if isinstance(exc, (DBAPIError, sqlite3.Error)):
+        return translate_db_error(exc)
+    if isinstance(exc, typer.BadParameter) and _is_path_parameter(exc.param):
+        # a file argument that exists but cannot be read: Typer refuses it before the command runs
+        return ConfigError("XD-CFG-009", detail=exc.format_message())
+    if isinstance(exc, OSError) and exc.filename is not None and _named_by_user(exc.filename, argv):
+        why = exc.strerror or type(exc).__name__
+        return ConfigError("XD-CFG-009", detail=f"{exc.filename}: {why}", path=str(exc.filename))
+    return None
+
+
+def _is_path_parameter(param: Any) -> bool:
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return isinstance(annotation, type) and issubclass(annotation, os.PathLike)
+
+
+def _named_by_user(filename: Any, argv: list[str]) -> bool:
+    try:
+        target = Path(os.fsdecode(filename)).absolute()
+    except (TypeError, ValueError):
+        return False
+    named = [a.split("=", 1)[1] if a.startswith("--") and "=" in a else a for a in argv]
+    if state.config_path:
+        named.append(state.config_path)
+    for value in named:
+        if not value or value.startswith("-"):
+            continue
+        path = Path(value).expanduser().absolute()
+        if target == path or path in target.parents:
+            return True
+    return False
 
 
 # ------------------------------------------------------------------ errors
@@ -370,6 +438,7 @@ for _module, _name in (("crossdock.sandbox.cli", "sandbox"), ("crossdock.ratelim
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turning crossdock errors into their
     message, remedy and exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int):
@@ -388,6 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except Exception as exc:  # click usage errors and the unexpected
+        coded = environment_error(exc, args)
+        if coded is not None:
+            log.debug("%s from %s", coded.code, type(exc).__name__, exc_info=True)
+            state.json = state.json or "--json" in args     # refused before the command read its options
+            try:
+                fail(coded)
+            except typer.Exit as ex:
+                return ex.exit_code
         show = getattr(exc, "show", None)
         if isinstance(exc, typer.TyperException) or (show and hasattr(exc, "exit_code")):
             if type(exc).__name__ == "NoArgsIsHelpError":

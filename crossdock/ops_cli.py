@@ -727,10 +727,12 @@ def auth_resume(channel: str = typer.Argument(..., help="Channel name from the c
 
 
 # ------------------------------------------------------------------ fx
-def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = None) -> dict[str, Any]:
+def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = None,
+                 today: dt.date | None = None) -> dict[str, Any]:
     """Read a rate file (every row checked first: a bad row is XD-CFG-009 naming
-    the file and line, and nothing is stored), then store it in ``fx_rates``
-    with an ``fx.load`` event, in one transaction.
+    the file and line, and nothing is stored; a rate too large or too small to
+    store, or dated after ``today`` (UTC by default) is a bad row too), then
+    store it in ``fx_rates`` with an ``fx.load`` event, in one transaction.
 
     When the stored rates changed, the same transaction enqueues a ``prices``
     job for each of ``channels`` so the new rates reach their prices (the
@@ -743,7 +745,7 @@ def load_fx_file(db: Any, path: str | Path, *, channels: Iterable[str] | None = 
     from crossdock.mapping.fx_store import load_into, rates_from_db
     from crossdock.sync_engine import outbox
 
-    rates = load_rates(path)
+    rates = load_rates(path, latest=today or _now().date())
     pairs = sorted({f"{r.base}/{r.quote}" for r in rates})
     first, last = min(r.valid_on for r in rates), max(r.valid_on for r in rates)
     loaded = _rates_digest(rates)
@@ -1028,12 +1030,34 @@ class Finding:
                 "remedy": spec.remedy, "command": spec.command}
 
 
-def _check_sqlite_file(s: Session) -> list[Finding]:
-    rows = [r[0] for r in s.connection().exec_driver_sql("PRAGMA quick_check").fetchall()]
+def sqlite_file_findings(url: str) -> list[Finding]:
+    """``PRAGMA integrity_check`` on a SQLite database file, opened read-only
+    on its own (nothing is created or migrated): a damaged file, or one that
+    is not a database at all, is XD-DATA-006. Nothing for PostgreSQL, an
+    in-memory database or a file that is not there."""
+    from crossdock.db.engine import normalise_url, sqlite_path
+
+    url = normalise_url(url)
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if path is None or not path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in conn.execute(f"PRAGMA integrity_check({SAMPLE_SIZE})").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            return [Finding("sqlite_integrity_check", "XD-DATA-006", "error",
+                            f"{path} cannot be read as a SQLite database: {exc}", 1,
+                            ({"file": str(path), "problem": str(exc)},))]
+        return []       # busy, unreadable, …: the checks that follow report it with its own code
     if rows == ["ok"]:
         return []
-    return [Finding("sqlite_quick_check", "XD-DATA-006", "error", f"SQLite quick_check reported {len(rows)} problem(s)",
-                    len(rows), tuple({"problem": r} for r in rows[:SAMPLE_SIZE]))]
+    return [Finding("sqlite_integrity_check", "XD-DATA-006", "error",
+                    f"SQLite integrity_check reported {len(rows)}{'+' if len(rows) >= SAMPLE_SIZE else ''} "
+                    f"problem(s) in {path}", len(rows), tuple({"problem": r} for r in rows))]
 
 
 def _check_stock_bounds(s: Session) -> list[Finding]:
@@ -1163,24 +1187,30 @@ def _check_backup_age(s: Session, now: dt.datetime) -> list[Finding]:
                     ({"at": _iso(last.at), "path": path},))]
 
 
-CHECKS = ("sqlite_quick_check", "stock_bounds", "reservation_sums", "reservations_on_closed_orders",
+CHECKS = ("sqlite_integrity_check", "stock_bounds", "reservation_sums", "reservations_on_closed_orders",
           "order_lines_unknown_sku", "outbox_past_lease", "outbox_overdue", "outbox_failed", "backup_age")
 
 
 def db_check_findings(db: Any, *, now: dt.datetime | None = None) -> list[Finding]:
     """Run every integrity check; errors first, then warnings."""
+    return _sorted((sqlite_file_findings(db.url) if db.is_sqlite else []) + _data_findings(db, now=now))
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.severity != "error", f.code, f.check))
+
+
+def _data_findings(db: Any, *, now: dt.datetime | None = None) -> list[Finding]:
     now = now or _now()
     findings: list[Finding] = []
     with db.read() as s:
-        if db.is_sqlite:
-            findings += _check_sqlite_file(s)
         findings += _check_stock_bounds(s)
         findings += _check_reservation_sums(s)
         findings += _check_reservations_on_closed_orders(s)
         findings += _check_unknown_skus(s)
         findings += _check_outbox(s, now)
         findings += _check_backup_age(s, now)
-    return sorted(findings, key=lambda f: (f.severity != "error", f.code, f.check))
+    return findings
 
 
 def db_check(as_json: bool = _json_opt()) -> None:
@@ -1188,13 +1218,22 @@ def db_check(as_json: bool = _json_opt()) -> None:
 
     Each finding carries an XD code; warnings (stale backup, backlog, unknown
     SKUs) do not change the exit status."""
-    from crossdock.cli import _safe_url
+    from crossdock.cli import _safe_url, load_config, open_db
 
-    cfg, db = _open(as_json)
+    _set_json(as_json)
+    cfg = load_config()
     now = _now()
-    findings = db_check_findings(db, now=now)
+    # The file first, before anything opens (and migrates) it: a damaged SQLite
+    # file fails every other check, so it is reported alone.
+    findings = sqlite_file_findings(cfg.database_url)
+    is_sqlite = cfg.database_url.startswith("sqlite")
+    if findings:
+        checks = ["sqlite_integrity_check"]
+    else:
+        db = open_db(cfg)
+        findings = _sorted(_data_findings(db, now=now))
+        checks = [c for c in CHECKS if is_sqlite or c != "sqlite_integrity_check"]
     errors = [f for f in findings if f.severity == "error"]
-    checks = [c for c in CHECKS if db.is_sqlite or c != "sqlite_quick_check"]
     doc = {"database": _safe_url(cfg.database_url), "checked_at": _iso(now), "checks": checks,
            "ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
            "findings": [f.to_dict() for f in findings]}
@@ -1207,6 +1246,8 @@ def db_check(as_json: bool = _json_opt()) -> None:
             for row in f.sample[:5]:
                 out.print("    " + escape(", ".join(f"{k}={v}" for k, v in row.items())), highlight=False)
             spec = lookup(f.code)
+            if f.severity == "error":
+                out.print(f"    Remedy: {escape(spec.remedy)}", highlight=False)
             if spec.command:
                 out.print(f"    Try: {escape(spec.command)}", highlight=False)
         out.print(f"{len(checks)} checks: {len(errors)} error(s), {len(findings) - len(errors)} warning(s)")

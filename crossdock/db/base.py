@@ -13,6 +13,11 @@ from sqlalchemy import JSON, DateTime, MetaData, Numeric, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
+# The largest value of an Integer column (PostgreSQL's 4-byte integer). SQLite
+# would store more, so quantities are checked against it in code, on both
+# backends alike, before any SQL runs.
+INTEGER_MAX = 2_147_483_647
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

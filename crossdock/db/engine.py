@@ -6,6 +6,15 @@ takes the write lock up front — a deferred transaction that later upgrades to 
 write fails with "database is locked" under concurrency instead of waiting.
 Read-only work uses :meth:`Database.read` (``BEGIN DEFERRED``), which WAL lets
 run beside a writer.
+
+Database errors that are the environment's, not crossdock's, are translated
+once, here (:func:`translate_db_error`, a table by SQLite error name and
+PostgreSQL SQLSTATE): unreachable → XD-DATA-001, out of date → XD-DATA-002,
+busy → XD-DATA-003, damaged → XD-DATA-006, read-only or full → XD-DATA-008,
+each naming the database with its password masked. Everything that touches
+the database goes through :meth:`Database.read`, :meth:`Database.write`,
+:meth:`Database.connect` or :meth:`Database.begin`, which raise those codes;
+anything else (a real bug) passes through unchanged.
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import time
+from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crossdock.errors import ConfigError, DataError
@@ -27,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///crossdock.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+UNREACHABLE = "XD-DATA-001"     # the code a long-running caller waits out (see is_unreachable)
 
 T = TypeVar("T")
 
@@ -44,6 +56,152 @@ def normalise_url(url: str) -> str:
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError("XD-CFG-008", detail=f"database URL scheme {parsed.drivername!r} is not supported")
     return url
+
+
+def safe_url(url: str) -> str:
+    """``url`` as people write it (no driver suffix), password masked."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparsable database URL>"
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":                 # no password; rendering would escape a file: URI's colon
+        return backend + url[url.index("://"):]
+    return parsed.set(drivername=backend).render_as_string(hide_password=True)
+
+
+# ------------------------------------------------------------------ error translation
+# SQLite: the driver's error name (``sqlite_errorname``), by prefix: SQLITE_READONLY
+# covers SQLITE_READONLY_DIRECTORY, _DBMOVED, …; SQLITE_CANTOPEN is decided by
+# looking at the path (_cantopen).
+_SQLITE_ERRORS: tuple[tuple[str, str], ...] = (
+    ("SQLITE_BUSY", "XD-DATA-003"),
+    ("SQLITE_LOCKED", "XD-DATA-003"),
+    ("SQLITE_READONLY", "XD-DATA-008"),
+    ("SQLITE_FULL", "XD-DATA-008"),
+    ("SQLITE_PERM", "XD-DATA-008"),
+    ("SQLITE_IOERR", "XD-DATA-008"),
+    ("SQLITE_CORRUPT", "XD-DATA-006"),
+    ("SQLITE_NOTADB", "XD-DATA-006"),
+)
+# PostgreSQL: SQLSTATE, exact or by class (its first two characters).
+_PG_SQLSTATES: dict[str, str] = {
+    "08": UNREACHABLE,          # connection exception
+    "28": UNREACHABLE,          # invalid authorisation (user, password)
+    "3D000": UNREACHABLE,       # the database does not exist
+    "57P01": UNREACHABLE,       # admin shutdown (server stopped, backend terminated)
+    "57P02": UNREACHABLE,       # crash shutdown
+    "57P03": UNREACHABLE,       # cannot connect now (starting up, recovering)
+    "40001": "XD-DATA-003",     # serialisation failure
+    "40P01": "XD-DATA-003",     # deadlock
+    "55P03": "XD-DATA-003",     # lock not available
+    "42P01": "XD-DATA-002",     # undefined table: not migrated
+    "25006": "XD-DATA-008",     # read-only transaction (a standby, default_transaction_read_only)
+    "53100": "XD-DATA-008",     # disk full
+    "XX001": "XD-DATA-006",     # data corrupted
+    "XX002": "XD-DATA-006",     # index corrupted
+}
+# Other drivers (and errors without a name or SQLSTATE): words in the message.
+_MESSAGE_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("database is locked", "database is busy", "deadlock", "could not serialize"), "XD-DATA-003"),
+    (("no such table",), "XD-DATA-002"),
+    (("readonly database", "read-only transaction"), "XD-DATA-008"),
+    (("unable to open database", "connection refused", "could not connect", "connection failed",
+      "server closed the connection"), UNREACHABLE),
+)
+
+
+def _writable(path: Path) -> bool:
+    # os.access honours the immutable flag even for root, where mode bits do not count
+    return os.access(path, os.W_OK)
+
+
+def sqlite_path(url: str | None) -> Path | None:
+    """The absolute path of a SQLite database URL's file (None: not SQLite, in memory)."""
+    if not url:
+        return None
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):            # a URI filename: file:PATH?mode=ro
+        database = database[len("file:"):].split("?", 1)[0]
+    return Path(database).expanduser().absolute()
+
+
+def _sqlite_read_only(path: Path | None) -> str:
+    """Which part of a SQLite database cannot be written, in words ('' if none is found)."""
+    if path is None:
+        return ""
+    if path.exists() and not _writable(path):
+        return f"the file {path} is read-only"
+    if path.parent.is_dir() and not _writable(path.parent):
+        if not path.exists():
+            return f"the folder {path.parent} is read-only: the database file cannot be created there"
+        return (f"the folder {path.parent} is read-only (SQLite writes {path.name}-wal and {path.name}-shm "
+                "beside the database, even to read it)")
+    return ""
+
+
+def _cantopen(path: Path | None) -> tuple[str, str]:
+    """SQLITE_CANTOPEN: the folder is missing, the path is a folder, or it cannot be written."""
+    if path is None:
+        return UNREACHABLE, ""
+    if path.is_dir():
+        return UNREACHABLE, f"{path} is a folder, not a database file"
+    if not path.parent.is_dir():
+        return UNREACHABLE, f"the folder {path.parent} does not exist"
+    read_only = _sqlite_read_only(path)
+    if read_only:
+        return "XD-DATA-008", read_only
+    return UNREACHABLE, ""
+
+
+def translate_db_error(exc: BaseException, *, url: str | None = None) -> DataError | None:
+    """The crossdock error for a database error caused by the environment, or
+    ``None`` when ``exc`` is not one (then it is a bug and stays as it is).
+
+    ``exc`` is a SQLAlchemy ``DBAPIError`` or the driver's own exception;
+    ``url`` (shown with its password masked) names the database in the detail."""
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    message = str(orig).strip()
+    first = message.splitlines()[0] if message else type(orig).__name__
+    code: str | None = None
+    why = ""
+    errorname = getattr(orig, "sqlite_errorname", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(orig, sqlite3.Error) and errorname:
+        path = sqlite_path(url)
+        if errorname.startswith("SQLITE_CANTOPEN"):
+            code, why = _cantopen(path)
+        else:
+            code = next((c for prefix, c in _SQLITE_ERRORS if errorname.startswith(prefix)), None)
+            if code == "XD-DATA-008":
+                why = _sqlite_read_only(path)
+    elif sqlstate:
+        code = _PG_SQLSTATES.get(sqlstate) or _PG_SQLSTATES.get(sqlstate[:2])
+    elif type(orig).__module__.startswith("psycopg") and type(orig).__name__ == "OperationalError":
+        code = UNREACHABLE      # libpq gives no SQLSTATE when it cannot connect or lost the connection
+    if code is None and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        code = UNREACHABLE
+    if code is None:
+        low = message.lower()
+        code = next((c for words, c in _MESSAGE_RULES if any(w in low for w in words)), None)
+    if code is None:
+        return None
+    detail = "; ".join(part for part in (why, first) if part)
+    if url:
+        detail += f" (database {safe_url(url)})"
+    return DataError(code, detail=detail)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True for the error a worker should wait out and retry: the database is
+    down, unknown, refuses the user, or the connection dropped mid-transaction
+    (the transaction was rolled back, nothing half-written)."""
+    return isinstance(exc, DataError) and exc.code == UNREACHABLE
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -67,11 +225,9 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        database = make_url(url).database
-        if database and database != ":memory:":
-            folder = os.path.dirname(os.path.abspath(database))
-            if not os.path.isdir(folder):
-                raise DataError("XD-DATA-001", detail=f"SQLite folder {folder} does not exist")
+        path = sqlite_path(url)
+        if path is not None and not path.parent.is_dir():
+            raise DataError(UNREACHABLE, detail=f"the folder {path.parent} does not exist (database {safe_url(url)})")
         engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                              "check_same_thread": False})
         _sqlite_setup(engine)
@@ -115,6 +271,20 @@ class Database:
                     with session.begin():
                         yield session
 
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A plain connection (migrations, raw SQL), errors translated like ``read``."""
+        with self._translate():
+            with self.engine.connect() as conn:
+                yield conn
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in a transaction that commits on success, errors translated like ``write``."""
+        with self._translate():
+            with self.engine.begin() as conn:
+                yield conn
+
     def run_write(self, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
         """Run ``fn`` in a write transaction, retrying serialisation failures and
         deadlocks (PostgreSQL) a few times; the whole function reruns."""
@@ -132,24 +302,12 @@ class Database:
     def _translate(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            msg = str(exc.orig) if exc.orig is not None else str(exc)
-            low = msg.lower()
-            if "locked" in low or "busy" in low or "deadlock" in low or "could not serialize" in low:
-                raise DataError("XD-DATA-003", detail=msg.splitlines()[0]) from exc
-            if "no such table" in low or ("relation" in low and "does not exist" in low):
-                raise DataError("XD-DATA-002", detail=msg.splitlines()[0]) from exc
-            if "connect" in low or "unable to open" in low or "connection" in low:
-                raise DataError("XD-DATA-001", detail=msg.splitlines()[0]) from exc
-            raise
-        except DBAPIError as exc:
-            msg = str(exc.orig) if exc.orig is not None else str(exc)
-            low = msg.lower()
-            if "deadlock" in low or "could not serialize" in low:
-                raise DataError("XD-DATA-003", detail=msg.splitlines()[0]) from exc
-            if "relation" in low and "does not exist" in low:
-                raise DataError("XD-DATA-002", detail=msg.splitlines()[0]) from exc
-            raise
+        except (DBAPIError, sqlite3.Error) as exc:
+            mapped = translate_db_error(exc, url=self.url)
+            if mapped is None:
+                raise
+            log.debug("database error translated to %s", mapped.code, exc_info=True)
+            raise mapped from exc
 
     def ping(self) -> None:
         with self.read() as s:

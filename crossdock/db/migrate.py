@@ -29,7 +29,7 @@ def head_revision(db: Database) -> str | None:
 
 
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -37,7 +37,7 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     """Upgrade to ``revision``; returns (before, after)."""
     before = current_revision(db)
     cfg = alembic_config(db)
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     after = current_revision(db)

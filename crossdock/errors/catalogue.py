@@ -37,6 +37,8 @@ AREAS = {
 }
 
 _AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION}
+# A code whose exit status differs from its area's (the area's stays the rule for every other code).
+_CODE_EXIT = {"XD-DATA-001": EXIT_AUTH_OR_CONNECTION}
 
 # What the sync engine does with a job that failed with a code (ErrorSpec.action;
 # crossdock.sync_engine.failures applies it, to the engine's runs and to hand runs alike):
@@ -67,7 +69,7 @@ class ErrorSpec:
         if not m or m.group("area") not in AREAS:
             raise ValueError(f"bad error code {self.code!r}")
         object.__setattr__(self, "area", m.group("area"))
-        object.__setattr__(self, "exit_code", _AREA_EXIT.get(self.area, EXIT_FAILED))
+        object.__setattr__(self, "exit_code", _CODE_EXIT.get(self.code, _AREA_EXIT.get(self.area, EXIT_FAILED)))
         if self.action is None:
             default = ACTION_RETRY if self.retryable else ACTION_FAIL
             object.__setattr__(self, "action", _AREA_ACTION.get(self.area, default))
@@ -144,7 +146,9 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
     E("XD-CFG-009", "Invalid command-line input",
       "A command-line argument or input file has a value crossdock cannot use.",
       ("a malformed date or duration", "a file that is not of the expected kind"),
-      "Check the value against `crossdock COMMAND --help`."),
+      "Check the value against `crossdock COMMAND --help`. For a file or folder named in the message: fix every "
+      "line listed, or make sure it exists, is a file (or a folder) as expected and can be read (and written, "
+      "where crossdock writes), then run the command again."),
     # ---------------------------------------------------------------- AUTH
     E("XD-AUTH-001", "Access token rejected",
       "The platform rejected the access token on a call. crossdock refreshes once and retries; this "
@@ -348,6 +352,11 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       "channel's price rule and today's FX rate).",
       ("a price edited on the platform", "a lost price push", "new FX rates or a changed price rule not pushed yet"),
       "Repair with a reconcile, or push the channel's prices.", "crossdock sync reconcile CHANNEL --apply"),
+    E("XD-MAP-014", "FX rate dated in the future",
+      "A rate file holds a rate valid from a day after today (UTC). crossdock would start pricing with it on "
+      "that day without anyone looking again, so the file was refused; nothing from it was loaded.",
+      ("day and month swapped (2026-12-03 for 3 December vs 12 March)", "a forward or planned rate in the file"),
+      "Fix the date, or load the rate on or after the day it becomes valid.", "crossdock fx load FILE"),
     # ---------------------------------------------------------------- INV
     E("XD-INV-001", "Insufficient stock to reserve",
       "An imported order asks for more units than are available; the order is imported but flagged, "
@@ -496,11 +505,30 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
     E("XD-WH-004", "Unknown bin",
       "A stock movement names a bin that does not exist in the warehouse.",
       ("a typo",), "Use an existing bin or create it.", None),
+    E("XD-WH-005", "Stock quantity out of range",
+      "A quantity, a change or the on-hand figure it would lead to is beyond 2,147,483,647 units, the most "
+      "crossdock stores for one SKU in one warehouse; nothing was changed.",
+      ("a typo (extra digits, a barcode pasted into the quantity column)", "a spreadsheet formula gone wrong"),
+      "Correct the quantity and run the command again.", "crossdock stock show SKU"),
+    E("XD-WH-006", "SKU counted twice in a stock file",
+      "A stock file gives a counted quantity (on_hand) for a SKU in a warehouse and has another row for the "
+      "same SKU and warehouse (a second count, or a delta), so which figure is right is ambiguous; nothing from "
+      "the file was applied. Several delta rows for one SKU are fine: they add up, each with its reason.",
+      ("two count sheets of one shelf pasted into one file", "a count row copied twice",
+       "a count and a receipt of the same SKU in one file"),
+      "Keep one count per SKU and warehouse (or put the receipt in a separate file, imported after the "
+      "count), then import again.",
+      "crossdock stock import FILE.csv"),
     # ---------------------------------------------------------------- DATA
     E("XD-DATA-001", "Database unreachable",
-      "crossdock could not connect to its database.",
-      ("PostgreSQL not running", "wrong CROSSDOCK_DATABASE_URL", "SQLite folder not writable"),
-      "Check the database URL and that the server is running.", None, retryable=True),
+      "crossdock could not connect to its database, or lost the connection in the middle of a transaction "
+      "(which was rolled back). The message shows the URL it used, password masked.",
+      ("PostgreSQL not running, or not on that host and port", "wrong CROSSDOCK_DATABASE_URL or [database] url",
+       "the database or the user named in the URL does not exist", "the SQLite folder does not exist, or the path "
+       "is a folder"),
+      "Check the database URL (`crossdock config show`) and that the server is running and accepts the user; "
+      "for SQLite, that the folder exists. A worker retries on its own once the database is back.",
+      "crossdock db current", retryable=True),
     E("XD-DATA-002", "Database schema out of date",
       "The database has not been upgraded to this version of crossdock.",
       ("crossdock was upgraded without migrating",),
@@ -518,15 +546,25 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
       ("backups not scheduled",),
       "Take a backup now and schedule it.", "crossdock db backup"),
     E("XD-DATA-006", "Integrity check failed",
-      "A consistency check found data that contradicts itself (e.g. reserved more than on hand).",
-      ("a manual database edit", "a bug"),
-      "Keep the database as is, take a backup, and report the check output.", "crossdock db check"),
+      "A consistency check found data that contradicts itself (e.g. reserved more than on hand), or the "
+      "SQLite file itself is damaged or not a database at all.",
+      ("a manual database edit", "a bug", "a SQLite file truncated, overwritten or copied while it was written"),
+      "Keep the database as is, take a backup, and report the check output. A damaged SQLite file cannot be "
+      "repaired in place: stop the workers and restore the newest backup (`db backup` writes them).",
+      "crossdock db check"),
     E("XD-DATA-007", "Backup could not be made",
       "crossdock could not write a backup of the database; no new backup exists.",
       ("pg_dump is not installed or not on PATH (PostgreSQL)", "the backup folder is not writable or full",
        "pg_dump's version is older than the server's"),
       "Install the PostgreSQL client tools matching the server (pg_dump), or pick a writable folder "
       "with --to, then back up again.", "crossdock db backup --to PATH"),
+    E("XD-DATA-008", "Database cannot be written",
+      "The database refused a write: it can be read but not changed. Nothing of the command was stored.",
+      ("the SQLite file or its folder is read-only (SQLite also writes -wal and -shm files beside the database)",
+       "the disk is full", "PostgreSQL is a read-only standby, or default_transaction_read_only is on"),
+      "Make the SQLite file and its folder writable by the user running crossdock (or move the database to a "
+      "writable folder and update the URL), free disk space, or point the URL at the primary PostgreSQL server.",
+      "crossdock config show"),
     # ---------------------------------------------------------------- SYNC
     E("XD-SYNC-001", "Job failed after retries",
       "A sync job used up its retries. It stays in the failed list and can be replayed.",

@@ -10,7 +10,11 @@ XD-MAP-005; a rate older than ``max_age_days`` → XD-MAP-006.
 Rate files (:func:`load_rates`) are CSV (``date,base,quote,rate[,source]``,
 ``#`` comment lines allowed), TOML (``[[rates]]`` tables) or JSON (a list of
 objects, or ``{"rates": [...]}``). A bad row makes the whole file fail with
-ConfigError XD-CFG-009 naming the file and line; nothing is half loaded.
+ConfigError XD-CFG-009 naming the file and line; nothing is half loaded. Every
+bad row is listed (the error's ``problems``: line, message and, where one
+applies, a more precise code). A rate must fit what is stored (more than 0 at
+:data:`RATE_SCALE` decimals, below :data:`RATE_LIMIT`); with ``latest`` (``fx
+load`` passes today, UTC) a rate dated after it is refused (XD-MAP-014).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,8 @@ from crossdock.models import Money
 
 __all__ = [
     "DEFAULT_PIVOTS",
+    "RATE_LIMIT",
+    "RATE_SCALE",
     "FxQuote",
     "FxRate",
     "FxTable",
@@ -51,6 +57,11 @@ log = logging.getLogger(__name__)
 DEFAULT_PIVOTS: tuple[str, ...] = ("EUR", "USD")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PRECISION = 28
+# What the database stores (fx_rates.rate, Numeric(18, 8)): 8 decimals, below 10^10.
+RATE_SCALE = 8
+RATE_LIMIT = Decimal(10) ** (18 - RATE_SCALE)
+_RATE_QUANTUM = Decimal(1).scaleb(-RATE_SCALE)
+FUTURE_RATE = "XD-MAP-014"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,26 +250,27 @@ class _Problems:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.items: list[tuple[int | None, str]] = []
+        self.items: list[tuple[int | None, str, str | None]] = []
 
-    def add(self, line: int | None, message: str) -> None:
-        self.items.append((line, message))
+    def add(self, line: int | None, message: str, code: str | None = None) -> None:
+        self.items.append((line, message, code))
 
     def raise_if_any(self) -> None:
         if not self.items:
             return
-        line, message = self.items[0]
+        line, message, code = self.items[0]
         where = f"{self.path}, line {line}" if line is not None else self.path
         more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
         raise ConfigError(
             "XD-CFG-009", entity=self.path,
-            detail=f"{where}: {message}{more}; nothing was loaded",
+            detail=f"{where}: {f'[{code}] ' if code else ''}{message}{more}; nothing was loaded",
             file=self.path, line=line,
-            problems=[{"line": ln, "message": msg} for ln, msg in self.items])
+            problems=[{"line": ln, "message": msg, **({"code": c} if c else {})} for ln, msg, c in self.items])
 
 
 def _row_to_rate(row: Mapping[str, Any], line: int | None, problems: _Problems,
-                 seen: dict[tuple[str, str, dt.date], tuple[Decimal, int | None]]) -> FxRate | None:
+                 seen: dict[tuple[str, str, dt.date], tuple[Decimal, int | None]],
+                 latest: dt.date | None = None) -> FxRate | None:
     missing = [k for k in ("date", "base", "quote", "rate")
                if row.get(k) is None or (isinstance(row.get(k), str) and not row[k].strip())]
     if missing:
@@ -283,6 +295,10 @@ def _row_to_rate(row: Mapping[str, Any], line: int | None, problems: _Problems,
         except ValueError:
             problems.add(line, f"date {text!r} is not YYYY-MM-DD")
             return None
+    if latest is not None and day > latest:
+        problems.add(line, f"dated {day.isoformat()}, after today ({latest.isoformat()}, UTC): a rate is loaded "
+                           "on or after the day it becomes valid", FUTURE_RATE)
+        return None
     codes = []
     for key in ("base", "quote"):
         value = row[key]
@@ -306,6 +322,14 @@ def _row_to_rate(row: Mapping[str, Any], line: int | None, problems: _Problems,
     if not rate.is_finite() or rate <= 0:
         problems.add(line, f"rate {raw_rate!r} must be a positive number")
         return None
+    if rate >= RATE_LIMIT:
+        problems.add(line, f"rate {raw_rate!r} is too large (rates are stored below {RATE_LIMIT:,.0f}); "
+                           "write the inverse pair instead")
+        return None
+    if rate.quantize(_RATE_QUANTUM, rounding=ROUND_HALF_UP) == 0:
+        problems.add(line, f"rate {raw_rate!r} is 0 at the {RATE_SCALE} decimals stored; "
+                           "write the inverse pair instead")
+        return None
     source = row.get("source")
     if source is not None and not isinstance(source, str):
         problems.add(line, f"source {source!r} must be text")
@@ -320,7 +344,7 @@ def _row_to_rate(row: Mapping[str, Any], line: int | None, problems: _Problems,
     return FxRate(base, quote, rate, day, (source or "").strip() or None)
 
 
-def parse_rates_csv(text: str, *, path: str = "<csv>") -> list[FxRate]:
+def parse_rates_csv(text: str, *, path: str = "<csv>", latest: dt.date | None = None) -> list[FxRate]:
     """Rates from CSV text with a ``date,base,quote,rate[,source]`` header."""
     problems = _Problems(path)
     header: list[str] | None = None
@@ -346,7 +370,7 @@ def parse_rates_csv(text: str, *, path: str = "<csv>") -> list[FxRate]:
         if len(cells) != len(header):
             problems.add(lineno, f"expected {len(header)} fields, got {len(cells)}")
             continue
-        rate = _row_to_rate(dict(zip(header, cells, strict=True)), lineno, problems, seen)
+        rate = _row_to_rate(dict(zip(header, cells, strict=True)), lineno, problems, seen, latest)
         if rate is not None:
             rates.append(rate)
     if header is None:
@@ -360,7 +384,7 @@ def parse_rates_csv(text: str, *, path: str = "<csv>") -> list[FxRate]:
 _TOML_RATES_RE = re.compile(r"^\s*\[\[\s*rates\s*\]\]")
 
 
-def parse_rates_toml(text: str, *, path: str = "<toml>") -> list[FxRate]:
+def parse_rates_toml(text: str, *, path: str = "<toml>", latest: dt.date | None = None) -> list[FxRate]:
     """Rates from TOML text: one ``[[rates]]`` table per rate."""
     problems = _Problems(path)
     try:
@@ -377,7 +401,7 @@ def parse_rates_toml(text: str, *, path: str = "<toml>") -> list[FxRate]:
         problems.add(None, "no [[rates]] tables found")
         problems.raise_if_any()
     lines = [i for i, raw in enumerate(text.splitlines(), start=1) if _TOML_RATES_RE.match(raw)]
-    return _rates_from_entries(entries, lines, problems)
+    return _rates_from_entries(entries, lines, problems, latest)
 
 
 def _line_of_toml_error(exc: tomllib.TOMLDecodeError) -> int | None:
@@ -385,7 +409,7 @@ def _line_of_toml_error(exc: tomllib.TOMLDecodeError) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def parse_rates_json(text: str, *, path: str = "<json>") -> list[FxRate]:
+def parse_rates_json(text: str, *, path: str = "<json>", latest: dt.date | None = None) -> list[FxRate]:
     """Rates from JSON text: a list of objects or ``{"rates": [...]}``."""
     problems = _Problems(path)
     try:
@@ -404,10 +428,11 @@ def parse_rates_json(text: str, *, path: str = "<json>") -> list[FxRate]:
     if not isinstance(entries, list) or not entries:
         problems.add(None, "no rates found (expected a list or {\"rates\": [...]})")
         problems.raise_if_any()
-    return _rates_from_entries(entries, _json_item_lines(text), problems)
+    return _rates_from_entries(entries, _json_item_lines(text), problems, latest)
 
 
-def _rates_from_entries(entries: list[Any], lines: list[int], problems: _Problems) -> list[FxRate]:
+def _rates_from_entries(entries: list[Any], lines: list[int], problems: _Problems,
+                        latest: dt.date | None = None) -> list[FxRate]:
     rates: list[FxRate] = []
     seen: dict[tuple[str, str, dt.date], tuple[Decimal, int | None]] = {}
     for i, entry in enumerate(entries):
@@ -415,7 +440,7 @@ def _rates_from_entries(entries: list[Any], lines: list[int], problems: _Problem
         if not isinstance(entry, dict):
             problems.add(line, f"entry {i + 1} is not a table/object")
             continue
-        rate = _row_to_rate(entry, line, problems, seen)
+        rate = _row_to_rate(entry, line, problems, seen, latest)
         if rate is not None:
             rates.append(rate)
     problems.raise_if_any()
@@ -465,8 +490,9 @@ def _json_item_lines(text: str) -> list[int]:
 _PARSERS = {".csv": parse_rates_csv, ".toml": parse_rates_toml, ".json": parse_rates_json}
 
 
-def load_rates(path: str | Path) -> list[FxRate]:
-    """Every rate of a CSV, TOML or JSON rate file (chosen by the file's suffix)."""
+def load_rates(path: str | Path, *, latest: dt.date | None = None) -> list[FxRate]:
+    """Every rate of a CSV, TOML or JSON rate file (chosen by the file's suffix);
+    with ``latest``, a rate dated after that day is a bad row (XD-MAP-014)."""
     p = Path(path)
     parser = _PARSERS.get(p.suffix.lower())
     if parser is None:
@@ -480,7 +506,7 @@ def load_rates(path: str | Path) -> list[FxRate]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("XD-CFG-009", entity=str(p), file=str(p),
                           detail=f"{p}: cannot read the rate file ({exc})") from exc
-    rates = parser(text, path=str(p))
+    rates = parser(text, path=str(p), latest=latest)
     log.info("read %d FX rates from %s", len(rates), p)
     return rates
 

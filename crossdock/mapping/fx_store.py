@@ -23,15 +23,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base, UTCDateTime, utcnow
 from crossdock.errors import ConfigError
-from crossdock.mapping.fx import DEFAULT_PIVOTS, FxRate, FxTable
+from crossdock.mapping.fx import DEFAULT_PIVOTS, RATE_LIMIT, RATE_SCALE, FxRate, FxTable
 
 __all__ = ["RATE_SCALE", "FxRateRecord", "fx_rates", "load_into", "rates_from_db", "table_from_db"]
 
 log = logging.getLogger(__name__)
 
-RATE_SCALE = 8
 _QUANTUM = Decimal(1).scaleb(-RATE_SCALE)
-_MAX_RATE = Decimal(10) ** (18 - RATE_SCALE)
+_MAX_RATE = RATE_LIMIT
 
 T = TypeVar("T")
 
@@ -102,8 +101,8 @@ def _rows(rates: Iterable[FxRate]) -> list[dict[str, Any]]:
     for r in rates:
         if not isinstance(r, FxRate):
             raise TypeError(f"expected FxRate, got {type(r).__name__}")
-        stored = r.rate.quantize(_QUANTUM, rounding=ROUND_HALF_UP)
-        if stored <= 0 or stored >= _MAX_RATE:
+        # compared before rounding: quantize() of a huge rate (1e30) overflows the decimal context
+        if r.rate >= _MAX_RATE or r.rate.quantize(_QUANTUM, rounding=ROUND_HALF_UP) <= 0:
             raise ConfigError(
                 "XD-CFG-009", entity=f"{r.base}/{r.quote}",
                 detail=f"{r.base}/{r.quote} rate {r.rate} on {r.valid_on.isoformat()} does not fit "

@@ -49,6 +49,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
+from crossdock.db.base import INTEGER_MAX
 from crossdock.db.models import (
     Order as OrderRow,
     OrderLine as LineRow,
@@ -838,14 +839,18 @@ def adjust_stock(session: Session, sku: str, warehouse: str, delta: int, reason:
                  now: dt.datetime | None = None) -> StockState:
     """Change on hand by ``delta`` (receipt, count, damage…) with an audit row.
     Refused with XD-INV-005 when on hand would drop below 0 or below what is
-    reserved; XD-INV-004 for a SKU not in the catalogue; XD-WH-001 for an
-    unknown warehouse."""
+    reserved; XD-WH-005 when the change or the new on hand is beyond
+    ``INTEGER_MAX``; XD-INV-004 for a SKU not in the catalogue; XD-WH-001 for
+    an unknown warehouse."""
     if isinstance(delta, bool) or not isinstance(delta, int):
         raise TypeError("delta must be an int")
     if delta == 0:
         raise ValueError("delta must not be 0")
     if not reason:
         raise ValueError("a stock adjustment needs a reason")
+    if abs(delta) > INTEGER_MAX:
+        raise WarehouseError("XD-WH-005", entity=f"sku {sku}",
+                             detail=f"{warehouse}: change {delta:+d} is beyond {INTEGER_MAX:,} units")
     at = now_or(now)
     if session.execute(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku == sku)).first() is None:
         raise InventoryError("XD-INV-004", entity=f"sku {sku}", detail="not in the catalogue")
@@ -855,15 +860,24 @@ def adjust_stock(session: Session, sku: str, warehouse: str, delta: int, reason:
         session.execute(upsert_insert(session, STOCK)
                         .values(sku=sku, warehouse=warehouse, on_hand=0, reserved=0, updated_at=at)
                         .on_conflict_do_nothing(index_elements=["sku", "warehouse"]))
+    # The guards compare columns with numbers computed here, never ``on_hand + delta``:
+    # PostgreSQL would fail on the 4-byte sum before the guard could refuse it.
+    if delta > 0:
+        guards = (STOCK.c.on_hand <= INTEGER_MAX - delta,)
+    else:
+        guards = (STOCK.c.on_hand - STOCK.c.reserved >= -delta, STOCK.c.on_hand >= -delta)
     row = session.execute(
-        update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == warehouse,
-                            STOCK.c.on_hand + delta >= STOCK.c.reserved, STOCK.c.on_hand + delta >= 0)
+        update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == warehouse, *guards)
         .values(on_hand=STOCK.c.on_hand + delta, updated_at=at)
         .returning(STOCK.c.on_hand, STOCK.c.reserved)).first()
     if row is None:
         cur = session.execute(select(STOCK.c.on_hand, STOCK.c.reserved)
                               .where(STOCK.c.sku == sku, STOCK.c.warehouse == warehouse)).first()
         on_hand, reserved = (cur.on_hand, cur.reserved) if cur else (0, 0)
+        if on_hand + delta > INTEGER_MAX:
+            raise WarehouseError("XD-WH-005", entity=f"sku {sku}",
+                                 detail=f"{warehouse}: on hand {on_hand} {delta:+d} would be beyond "
+                                        f"{INTEGER_MAX:,} units", warehouse=warehouse)
         raise InventoryError("XD-INV-005", entity=f"sku {sku}",
                              detail=f"{warehouse}: on hand {on_hand}, reserved {reserved}, change {delta:+d} "
                                     f"({reason})", warehouse=warehouse)

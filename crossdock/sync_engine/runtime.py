@@ -52,19 +52,16 @@ MAX_BACKOFF_S = 30.0
 
 
 def database_error(exc: BaseException) -> DataError | None:
-    """The coded error for a database that cannot be reached or used, or None
-    when ``exc`` is something else (a bug, or a job's own failure)."""
-    if isinstance(exc, DataError) and exc.code in ("XD-DATA-001", "XD-DATA-003"):
-        return exc
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _looks_like_connection(exc)):
-        return DataError("XD-DATA-001", detail=f"{type(exc.orig).__name__}: {str(exc.orig).strip()}"[:300])
+    """The coded error for a database the engine should wait out (down,
+    unreachable, connection lost mid-transaction, busy), or None when ``exc``
+    is something else (a bug, a job's own failure, a database that cannot be
+    written — waiting would not help, the worker stops with its code)."""
+    from crossdock.db.engine import translate_db_error
+
+    coded = exc if isinstance(exc, DataError) else translate_db_error(exc) if isinstance(exc, DBAPIError) else None
+    if coded is not None and coded.code in ("XD-DATA-001", "XD-DATA-003"):
+        return coded
     return None
-
-
-def _looks_like_connection(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(w in text for w in ("connection", "connect", "server closed", "terminating", "could not",
-                                   "unable to open database", "shutdown"))
 
 
 class _BrokerLogGate(logging.Handler):

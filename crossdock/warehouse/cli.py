@@ -127,12 +127,12 @@ def stock_import(
     as_json: bool = _json_opt(),
 ) -> None:
     """Apply a stock file, all or nothing (a bad row is XD-WH-003 and nothing is applied)."""
-    from crossdock.warehouse.stock import import_stock_rows, parse_stock_file, read_stock_file
+    from crossdock.warehouse.stock import import_stock_rows, parse_stock_rows, read_stock_file
 
     cfg, db = _open(as_json)
-    rows = parse_stock_file(read_stock_file(file), path=str(file), default_reason=reason)
+    rows, problems = parse_stock_rows(read_stock_file(file), path=str(file), default_reason=reason)
     actor = _actor()
-    result = db.run_write(lambda s: import_stock_rows(s, rows, path=str(file), actor=actor))
+    result = db.run_write(lambda s: import_stock_rows(s, rows, path=str(file), actor=actor, problems=problems))
     if as_json:
         emit_json(result.to_dict())
         return

@@ -22,9 +22,15 @@ column         required  meaning
 ``bin``        no        bin the SKU lives in (must exist in the warehouse)
 =============  ========  ==========================================================
 
-``reason`` may instead be given once for the whole file (``--reason``). The
-file is read completely and every row checked before anything is written; any
-bad row is XD-WH-003 naming the line, and nothing from the file is applied.
+``reason`` may instead be given once for the whole file (``--reason``).
+Several ``delta`` rows for one SKU and warehouse are movements: they apply in
+file order, each with its reason. An ``on_hand`` row (a count) must be the
+only row for its SKU and warehouse (XD-WH-006, both lines named: which figure
+would be right?). The file is read completely and every row checked before
+anything is written — the values, the rows that conflict, and what each change
+would leave on hand (below what is reserved: XD-INV-005; beyond 2,147,483,647:
+XD-WH-005); any bad row is XD-WH-003 listing every bad line, and nothing from
+the file is applied.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
+from crossdock.db.base import INTEGER_MAX
 from crossdock.db.models import Bin, Order, Product, StockLevel, StockMovement, Warehouse
 from crossdock.errors import ConfigError, CrossdockError, InventoryError, OrderError, WarehouseError
 from crossdock.warehouse.routing import RoutingPreference, WarehouseSite
@@ -111,12 +118,13 @@ def _check_sku(session: Session, sku: str) -> None:
 
 def parse_delta(text: str | int) -> int:
     """``"+12"``, ``"-3"`` or ``"7"`` as an int; XD-CFG-009 otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text
     value = str(text).strip()
     if not _DELTA.match(value):
         raise ConfigError("XD-CFG-009", detail=f"quantity change {text!r}: write a whole number like +12 or -3")
-    return int(value)
+    change = int(value)
+    if abs(change) > INTEGER_MAX:
+        raise WarehouseError("XD-WH-005", detail=f"quantity change {value}: at most {INTEGER_MAX:,} units either way")
+    return change
 
 
 def _reason(reason: str | None) -> str:
@@ -226,7 +234,11 @@ class StockFileRow:
     bin: str | None
 
 
+_LINE = re.compile(r"^line (\d+):")
+
+
 def _bad_file(path: str, problems: Sequence[str]) -> WarehouseError:
+    problems = sorted(problems, key=lambda p: int(m.group(1)) if (m := _LINE.match(p)) else 0)
     shown = "; ".join(problems[:20]) + (f"; … {len(problems) - 20} more" if len(problems) > 20 else "")
     return WarehouseError("XD-WH-003", entity=f"file {path}", detail=shown, problems=list(problems))
 
@@ -234,6 +246,18 @@ def _bad_file(path: str, problems: Sequence[str]) -> WarehouseError:
 def parse_stock_file(text: str, *, path: str = "<csv>", default_reason: str | None = None) -> list[StockFileRow]:
     """Parse a stock CSV (see the module doc). Every problem of every line is
     collected and raised together as XD-WH-003."""
+    rows, problems = parse_stock_rows(text, path=path, default_reason=default_reason)
+    if problems:
+        raise _bad_file(path, problems)
+    return rows
+
+
+def parse_stock_rows(text: str, *, path: str = "<csv>",
+                     default_reason: str | None = None) -> tuple[list[StockFileRow], list[str]]:
+    """The rows of a stock CSV and the problems of its lines (``line N: …``),
+    for :func:`import_stock_rows` to report together with what only the
+    database can tell. A file that cannot be read as a stock file at all (no
+    header, unknown columns, no rows) is XD-WH-003 at once."""
     if text.startswith("\ufeff"):
         text = text[1:]
     first = text.split("\n", 1)[0]
@@ -264,6 +288,7 @@ def parse_stock_file(text: str, *, path: str = "<csv>", default_reason: str | No
         raise _bad_file(path, problems)
 
     rows: list[StockFileRow] = []
+    seen: dict[tuple[str, str], list[tuple[int, bool]]] = {}     # (sku, warehouse) -> [(line, is a count)]
     try:
         for record in reader:
             n = reader.line_num
@@ -284,15 +309,19 @@ def parse_stock_file(text: str, *, path: str = "<csv>", default_reason: str | No
             if delta_text and count_text:
                 problems.append(f"{where}: give delta or on_hand, not both")
             elif delta_text:
-                if _DELTA.match(delta_text):
-                    delta = int(delta_text)
-                else:
+                if not _DELTA.match(delta_text):
                     problems.append(f"{where}: delta {delta_text!r} is not a whole number")
-            elif count_text:
-                if count_text.isdigit():
-                    count = int(count_text)
+                elif abs(int(delta_text)) > INTEGER_MAX:
+                    problems.append(f"{where}: [XD-WH-005] delta {delta_text} is beyond {INTEGER_MAX:,} units")
                 else:
+                    delta = int(delta_text)
+            elif count_text:
+                if not (count_text.isascii() and count_text.isdigit()):
                     problems.append(f"{where}: on_hand {count_text!r} is not a whole number >= 0")
+                elif int(count_text) > INTEGER_MAX:
+                    problems.append(f"{where}: [XD-WH-005] on_hand {count_text} is beyond {INTEGER_MAX:,} units")
+                else:
+                    count = int(count_text)
             else:
                 problems.append(f"{where}: no delta or on_hand")
             reason = cell.get("reason") or (default_reason or "").strip()
@@ -303,15 +332,26 @@ def parse_stock_file(text: str, *, path: str = "<csv>", default_reason: str | No
             bin_code = cell.get("bin") or None
             if delta == 0 and bin_code is None:
                 problems.append(f"{where}: delta 0 changes nothing")
+            if sku and warehouse:
+                problems += _conflict(seen.setdefault((sku, warehouse), []), n, count_text != "", sku, warehouse)
             rows.append(StockFileRow(line=n, sku=sku, warehouse=warehouse, delta=delta, on_hand=count,
                                      reason=reason, reference=(cell.get("reference") or None), bin=bin_code))
     except csv.Error as exc:
         problems.append(f"line {reader.line_num}: {exc}")
-    if problems:
-        raise _bad_file(path, problems)
-    if not rows:
+    if not rows and not problems:
         raise _bad_file(path, ["no rows after the header"])
-    return rows
+    return rows, problems
+
+
+def _conflict(earlier: list[tuple[int, bool]], line: int, is_count: bool, sku: str, warehouse: str) -> list[str]:
+    """XD-WH-006 when a count shares its SKU and warehouse with any other row
+    (``earlier`` holds that key's rows so far; this row is added to it)."""
+    clash = next((first for first, first_is_count in earlier if is_count or first_is_count), None)
+    earlier.append((line, is_count))
+    if clash is None:
+        return []
+    return [f"line {line}: [XD-WH-006] SKU {sku!r} in warehouse {warehouse!r} is counted (on_hand) and has another "
+            f"row on line {clash}; keep one count per SKU and warehouse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,13 +366,15 @@ class ImportResult:
 
 
 def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, path: str = "<csv>",
-                      actor: str | None = None) -> ImportResult:
+                      actor: str | None = None, problems: Sequence[str] = ()) -> ImportResult:
     """Apply parsed rows in the caller's transaction, all or nothing: every
-    row is checked (warehouse, SKU, bin) before the first change, and a
-    change refused while applying (XD-INV-005) becomes XD-WH-003 naming its
-    line — the caller's transaction must then roll back (``Database.write``
-    does that when the error leaves the ``with``)."""
-    problems: list[str] = []
+    row is checked (warehouse, SKU, bin, what it leaves on hand) before the
+    first change, and reported as one XD-WH-003 together with ``problems``
+    (the file's own, from :func:`parse_stock_rows`); a change still refused
+    while applying (XD-INV-005) becomes XD-WH-003 naming its line — the
+    caller's transaction must then roll back (``Database.write`` does that
+    when the error leaves the ``with``)."""
+    problems = list(problems)
     warehouses = set(session.scalars(select(Warehouse.code)))
     skus = sorted({r.sku for r in rows})
     known_skus: set[str] = set()
@@ -347,6 +389,7 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, path: s
             problems.append(f"{where}: [XD-INV-004] SKU {r.sku!r} is not in the catalogue")
         if r.bin and r.warehouse in warehouses and (r.warehouse, r.bin) not in bins:
             problems.append(f"{where}: [XD-WH-004] warehouse {r.warehouse} has no bin {r.bin!r}")
+    problems += _outcome_problems(session, rows, skus)
     if problems:
         raise _bad_file(path, problems)
 
@@ -382,6 +425,31 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, path: s
     return ImportResult(path=str(path), changes=tuple(changes), unchanged=unchanged)
 
 
+def _outcome_problems(session: Session, rows: Sequence[StockFileRow], skus: Sequence[str]) -> list[str]:
+    """What each row would leave on hand, checked before the first change so
+    every refused line is named: below what is reserved or below 0
+    (XD-INV-005), beyond what a stock level holds (XD-WH-005)."""
+    levels: dict[tuple[str, str], tuple[int, int]] = {}
+    for start in range(0, len(skus), _IN_CHUNK):
+        for sku, warehouse, on_hand, reserved in session.execute(
+                select(StockLevel.sku, StockLevel.warehouse, StockLevel.on_hand, StockLevel.reserved)
+                .where(StockLevel.sku.in_(skus[start:start + _IN_CHUNK]))):
+            levels[(sku, warehouse)] = (on_hand, reserved)
+    problems: list[str] = []
+    for r in rows:                      # file order: a SKU's movements apply one after the other
+        on_hand, reserved = levels.get((r.sku, r.warehouse), (0, 0))
+        after = r.on_hand if r.on_hand is not None else on_hand + (r.delta or 0)
+        if after > INTEGER_MAX:
+            problems.append(f"line {r.line}: [XD-WH-005] {r.warehouse}: on hand {on_hand} {after - on_hand:+d} would "
+                            f"be beyond {INTEGER_MAX:,} units")
+        elif after < max(reserved, 0):
+            problems.append(f"line {r.line}: [XD-INV-005] {r.warehouse}: on hand {on_hand}, reserved {reserved}, "
+                            f"change {after - on_hand:+d} ({r.reason})")
+        else:
+            levels[(r.sku, r.warehouse)] = (after, reserved)
+    return problems
+
+
 def read_stock_file(path: str | Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8-sig")
@@ -392,9 +460,8 @@ def read_stock_file(path: str | Path) -> str:
 def import_stock_file(session: Session, path: str | Path, *, default_reason: str | None = None,
                       actor: str | None = None) -> ImportResult:
     """Read, check and apply a stock CSV in the caller's transaction (all or nothing)."""
-    text = read_stock_file(path)
-    rows = parse_stock_file(text, path=str(path), default_reason=default_reason)
-    return import_stock_rows(session, rows, path=str(path), actor=actor)
+    rows, problems = parse_stock_rows(read_stock_file(path), path=str(path), default_reason=default_reason)
+    return import_stock_rows(session, rows, path=str(path), actor=actor, problems=problems)
 
 
 # ----------------------------------------------------------------- reading
@@ -524,6 +591,7 @@ __all__ = [
     "movements",
     "parse_delta",
     "parse_stock_file",
+    "parse_stock_rows",
     "read_stock_file",
     "reserve_routed",
     "routing_preference",

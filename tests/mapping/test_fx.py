@@ -257,3 +257,42 @@ def test_unknown_suffix_and_missing_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_rates(tmp_path / "nowhere.csv")
     assert "not found" in err.value.detail
+
+
+# ------------------------------------------------------------------ what cannot be stored, and the future
+@pytest.mark.parametrize(("rate", "words"), [
+    ("1e30", "too large"), ("10000000000", "too large"), ("inf", "positive"), ("-inf", "positive"),
+    ("nan", "positive"), ("-11.2", "positive"), ("0", "positive"), ("0.000000001", "is 0 at the 8 decimals"),
+])
+def test_a_rate_that_cannot_be_stored_is_a_bad_row_with_its_line(rate, words):
+    with pytest.raises(ConfigError) as err:
+        parse_rates_csv(f"date,base,quote,rate\n2025-01-06,EUR,USD,1.1\n2025-01-06,EUR,GBP,{rate}\n", path="r.csv")
+    assert err.value.code == "XD-CFG-009" and "r.csv, line 3" in err.value.detail and words in err.value.detail
+
+
+def test_the_largest_and_smallest_storable_rates_are_accepted():
+    rates = parse_rates_csv("date,base,quote,rate\n2025-01-06,EUR,USD,9999999999.99999999\n"
+                            "2025-01-06,EUR,GBP,0.000000005\n")
+    assert [r.rate for r in rates] == [D("9999999999.99999999"), D("0.000000005")]   # the second rounds up to 1e-8
+
+
+def test_every_unstorable_rate_of_a_file_is_listed(tmp_path):
+    f = tmp_path / "rates.toml"
+    f.write_text('[[rates]]\ndate = 2025-01-06\nbase = "EUR"\nquote = "USD"\nrate = 1e30\n\n'
+                 '[[rates]]\ndate = 2025-01-06\nbase = "EUR"\nquote = "GBP"\nrate = inf\n\n'
+                 '[[rates]]\ndate = 2025-01-06\nbase = "EUR"\nquote = "JPY"\nrate = nan\n')
+    with pytest.raises(ConfigError) as err:
+        load_rates(f)
+    assert [p["line"] for p in err.value.context["problems"]] == [1, 7, 13]
+
+
+def test_with_a_latest_day_a_rate_dated_after_it_is_xd_map_014_and_that_day_is_fine(tmp_path):
+    f = tmp_path / "rates.csv"
+    f.write_text("date,base,quote,rate\n2025-01-06,EUR,USD,1.1\n2025-01-07,EUR,GBP,0.8\n2025-02-07,EUR,JPY,160\n")
+    assert len(load_rates(f)) == 3                                  # no latest day: a plain parse
+    with pytest.raises(ConfigError) as err:
+        load_rates(f, latest=JAN(6))
+    assert [(p["line"], p.get("code")) for p in err.value.context["problems"]] == [
+        (3, "XD-MAP-014"), (4, "XD-MAP-014")]
+    assert "[XD-MAP-014]" in err.value.detail and "2025-01-07" in err.value.detail
+    assert len(load_rates(f, latest=dt.date(2025, 2, 7))) == 3

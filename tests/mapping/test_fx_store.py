@@ -121,3 +121,16 @@ def test_table_is_registered_on_the_shared_metadata():
     assert Base.metadata.tables["fx_rates"] is fx_rates
     uniques = [c for c in fx_rates.constraints if isinstance(c, sa.UniqueConstraint)]
     assert [[col.name for col in u.columns] for u in uniques] == [["base", "quote", "valid_on"]]
+
+
+def test_a_rate_too_large_for_the_column_is_refused_not_a_crash(tmp_path):
+    # quantize() of 1e30 to 8 decimals overflows the decimal context: compared before rounding
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fx.db'}")
+    try:
+        _create(engine)
+        with pytest.raises(ConfigError) as err:
+            load_into(engine, [FxRate("EUR", "USD", D("1e30"), DAY)])
+        assert err.value.code == "XD-CFG-009" and "inverse" in err.value.detail
+        assert rates_from_db(engine) == []
+    finally:
+        engine.dispose()

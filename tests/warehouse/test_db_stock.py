@@ -278,3 +278,79 @@ def test_reserve_routed_after_a_restock_reserves_what_was_short(seeded):
         result = reserve_routed(s, [order_id])
     assert result[order_id].fully_held
     assert _reserved_in(seeded, order_id) == ["DE"]
+
+
+# ------------------------------------------------------------------ counts given twice, quantities that do not fit
+
+def test_a_sku_counted_twice_is_refused_naming_both_lines(seeded):
+    # Given 19 mugs on hand (the issue: counts 15 and 17 left 13, and exit 0)
+    receive(seeded, "MUG-WHT", "DE", 19)
+    text = ("sku,warehouse,on_hand,delta,reason\n"
+            "MUG-WHT,DE,15,,count\n"
+            "MUG-WHT,DE,17,,count\n"
+            "TEE-BLK-M,CN,4,,count\n"
+            "TEE-BLK-M,CN,,+2,receive\n")
+    # When the file is read
+    with pytest.raises(WarehouseError) as exc:
+        parse_stock_file(text, path="count.csv")
+    # Then both conflicts are named with both lines, and nothing changed
+    assert exc.value.code == "XD-WH-003"
+    problems = exc.value.context["problems"]
+    assert problems[0].startswith("line 3: [XD-WH-006]") and "line 2" in problems[0]
+    assert problems[1].startswith("line 5: [XD-WH-006]") and "line 4" in problems[1]
+    assert _level(seeded, "MUG-WHT", "DE") == (19, 0, None)
+
+
+def test_several_movements_of_one_sku_apply_in_file_order(seeded):
+    receive(seeded, "MUG-WHT", "DE", 2)
+    rows = parse_stock_file("sku,warehouse,delta,reason\nMUG-WHT,DE,+5,receive\nMUG-WHT,DE,-6,damage\n")
+    with seeded.write() as s:
+        import_stock_rows(s, rows)
+    assert _level(seeded, "MUG-WHT", "DE") == (1, 0, None)
+
+
+@pytest.mark.parametrize("row, words", [
+    ("MUG-WHT,DE,2147483648,,count", "on_hand 2147483648 is beyond"),
+    ("MUG-WHT,DE,,+99999999999,receive", "delta +99999999999 is beyond"),
+    ("MUG-WHT,DE,,-2147483648,damage", "delta -2147483648 is beyond"),
+])
+def test_a_quantity_beyond_the_integer_column_is_a_bad_line(row, words):
+    with pytest.raises(WarehouseError) as exc:
+        parse_stock_file(f"sku,warehouse,on_hand,delta,reason\n{row}\n", path="big.csv")
+    assert exc.value.code == "XD-WH-003" and f"line 2: [XD-WH-005] {words}" in exc.value.detail
+
+
+def test_what_a_file_would_leave_on_hand_is_checked_before_sql_and_every_line_listed(seeded):
+    # Given a stock level near the largest an INTEGER column holds (PostgreSQL would fail on more)
+    receive(seeded, "MUG-WHT", "DE", 2_147_483_000)
+    receive(seeded, "TEE-BLK-M", "CN", 3)
+    text = ("sku,warehouse,delta,reason\n"
+            "MUG-WHT,DE,+1000,receive\n"            # 2,147,484,000: beyond the column
+            "TEE-BLK-M,CN,-5,damage\n"              # below zero
+            "TEE-BLK-M,DE,ten,receive\n"            # not a number (found while parsing)
+            "CAP-RED,DE,+1,receive\n")              # fine
+    # When it is imported the way the CLI does (the file's problems and the database's together)
+    from crossdock.warehouse.stock import parse_stock_rows
+
+    rows, problems = parse_stock_rows(text, path="big.csv")
+    with pytest.raises(WarehouseError) as exc:
+        with seeded.write() as s:
+            import_stock_rows(s, rows, path="big.csv", problems=problems)
+    # Then every bad line is named in line order, and nothing was written
+    lines = exc.value.context["problems"]
+    assert [p.split(":")[0] for p in lines] == ["line 2", "line 3", "line 4"]
+    assert "[XD-WH-005]" in lines[0] and "[XD-INV-005]" in lines[1] and "ten" in lines[2]
+    assert _level(seeded, "MUG-WHT", "DE") == (2_147_483_000, 0, None)
+    assert _level(seeded, "CAP-RED", "DE") is None
+
+
+def test_adjust_up_to_the_largest_quantity_and_not_beyond(seeded):
+    receive(seeded, "MUG-WHT", "DE", 2_147_483_000)
+    with seeded.write() as s:
+        assert adjust(s, "MUG-WHT", "DE", "+647", reason="receive").on_hand == 2_147_483_647
+    for change in ("+1", "+99999999999", "-99999999999"):
+        with pytest.raises(WarehouseError) as exc:
+            with seeded.write() as s:
+                adjust(s, "MUG-WHT", "DE", change, reason="receive")
+        assert exc.value.code == "XD-WH-005", change
+    assert _level(seeded, "MUG-WHT", "DE") == (2_147_483_647, 0, None)
