@@ -190,7 +190,8 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
         database_url=values["database"]["url"], broker_url=values["broker"]["url"], ratelimit_url=rl["url"],
         time_scale=rl["time_scale"], ratelimit_plans={k: dict(v) for k, v in rl["plans"].items()
                                                        if {"rate_per_s", "burst"} <= set(v)},
-        rules=values.get("rules") or {}, sync=dict(values["sync"]), labels_dir=values["labels"]["dir"],
+        rules=values.get("rules") or {}, sync=dict(values["sync"]),
+        labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
         sandbox=values.get("sandbox") or {},
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )

@@ -57,9 +57,10 @@ def _database_url(value: str, ctx: Validation) -> str:
     return value
 
 
-def _key_file(value: str, ctx: Validation) -> str:
+def _path(value: str, ctx: Validation) -> str:
+    """A path relative to the configuration file's folder, made absolute."""
     if not value.strip():
-        raise Invalid("must name a file")
+        raise Invalid("must name a file or folder")
     path = Path(value).expanduser()
     if not path.is_absolute() and ctx.base_dir is not None:
         path = Path(ctx.base_dir) / path
@@ -117,7 +118,7 @@ RATELIMIT = Table("ratelimit", "The shared quota budget every process asks befor
 SECRETS = Table("secrets", "Where the key that encrypts secrets comes from. `CROSSDOCK_SECRET_KEY` (a Fernet "
                 "key) wins over the key file; `crossdock config init` writes both the file and this key.", (
     Key("key_file", TEXT, "File holding the Fernet key (relative to this file's folder). It must be "
-        "readable by its owner only (mode 0600), like an ssh key.", default=None, check=_key_file),
+        "readable by its owner only (mode 0600), like an ssh key.", default=None, check=_path),
 ), example='[secrets]\nkey_file = "crossdock.key"')
 
 LABELS = Table("labels", "Shipping labels written by `warehouse ship` and auto-ship.", (

@@ -17,7 +17,7 @@ from __future__ import annotations
 from crossdock.config_schema import BOOL, DATE, INT, NUMBER, TABLE, TEXT, TEXT_LIST, URL, Key, table_of
 
 _CARRIERS = Key("carrier_overrides", table_of(TEXT), "crossdock carrier name = the platform's carrier code, for "
-                "carriers the built-in table does not know or names differently.")
+                "carriers the built-in table does not know or names differently.", default=None)
 
 AMAZON_OPTIONS: tuple[Key, ...] = (
     Key("language_tag", TEXT, "Language of listing text (en_US, de_DE, …); default: the marketplace's.",
