@@ -17,6 +17,7 @@ from crossdock.config_schema import (
     COUNTRY,
     CURRENCY,
     DECIMAL,
+    IDENT,
     INT,
     MONEY,
     NUMBER,
@@ -281,9 +282,9 @@ CHANNEL = Table("NAME", "One platform account in one marketplace. NAME is how co
     'client_secret = {env = "AMAZON_LWA_CLIENT_SECRET"}\nrefresh_token = {encrypted = "gAAAAA…"}'))
 
 CATEGORIES = Table("categories", "Catalogue category → platform category (crossdock.mapping.categories).", (
-    Key("map", table_of(TEXT), "\"Catalogue/Path\" = \"platform category\"; a path without its own entry uses "
+    Key("map", table_of(IDENT), "\"Catalogue/Path\" = \"platform category\"; a path without its own entry uses "
         "its parent's.", default=None),
-    Key("default", TEXT, "Platform category when nothing matches (else XD-MAP-007).", default=None),
+    Key("default", IDENT, "Platform category when nothing matches (else XD-MAP-007).", default=None),
     Key("separator", TEXT, "Separator of catalogue category paths.", default="/"),
 ), fill=False)
 

@@ -139,6 +139,12 @@ def _text_or_table(v: Any) -> Any:
     return v
 
 
+def _ident(v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise Invalid(f"must be text or a whole number, got {v!r}")
+    return v
+
+
 def _money(v: Any) -> Any:
     if not isinstance(v, (str, dict)):
         raise Invalid(f"must be money such as \"1.50 EUR\" or {{amount = \"1.50\", currency = \"EUR\"}}, got {v!r}")
@@ -172,6 +178,8 @@ URL = ValueType("URL", _url)
 COUNTRY = ValueType("country code", _country)
 CURRENCY = ValueType("currency code", _currency)
 TEXT_OR_TABLE = ValueType("text or table", _text_or_table)
+#: An id written as text or as a number (eBay category ids): ``"57990"`` or ``57990``.
+IDENT = ValueType("id (text or whole number)", _ident)
 MONEY = ValueType("money", _money)
 #: A secret reference: ``{env = "VAR"}`` or ``{encrypted = "…"}``; parsed by the caller's ``secret`` hook.
 SECRET = ValueType("secret reference", lambda v: v)

@@ -203,3 +203,17 @@ def test_commands_that_need_no_configuration_work_without_one(tmp_path, monkeypa
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and [p["code"] for p in report["problems"]] == ["XD-CFG-001"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_config_encrypt_uses_the_key_file_of_the_configuration(tmp_path, no_env_key, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert init() == 0
+    capsys.readouterr()
+    monkeypatch.setenv("NEW_SECRET", "shpss_new-client-secret")
+    assert main(["config", "encrypt", "--from-env", "NEW_SECRET"]) == 0
+    line = capsys.readouterr().out.strip()
+    token = tomllib.loads(f"x = {line}")["x"]["encrypted"]
+    from cryptography.fernet import Fernet
+
+    key = (tmp_path / "crossdock.key").read_text().strip()
+    assert Fernet(key.encode()).decrypt(token.encode()) == b"shpss_new-client-secret"

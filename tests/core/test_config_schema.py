@@ -288,3 +288,13 @@ def test_a_key_file_is_never_overwritten(tmp_path):
     secrets.write_key_file(tmp_path / "k")
     with pytest.raises(FileExistsError):
         secrets.write_key_file(tmp_path / "k")
+
+
+def test_listing_rules_accept_what_their_parsers_accept(tmp_path):
+    # eBay category ids may be written as numbers
+    text = (CHANNEL.format(platform="ebay") + "[rules.listings.x.categories]\ndefault = 99\nmap = {Toys = 220}\n"
+            '[rules.listings.x.attributes.rules]\ncondition = {constant = "NEW"}\n'
+            "[rules.listings.x.validation]\ntitle_max_chars = 80\n")
+    cfg, problems = problems_of(tmp_path, text)
+    assert problems == []
+    assert cfg.rules["listings"]["x"]["categories"] == {"default": 99, "map": {"Toys": 220}}
