@@ -61,7 +61,7 @@ def config_init(
     out.print(f"key file {doc['key_file']} ({'new' if doc['key_created'] else 'existing, reused'}, mode 0600): "
               "keep it private and out of version control", markup=False, highlight=False)
     cd = "" if Path(doc["config"]).parent.resolve() == Path.cwd().resolve() else f"cd {Path(doc['config']).parent} && "
-    err.print(f"next: {cd}crossdock config check && crossdock db upgrade", markup=False, highlight=False)
+    err.print(f"next: {cd}crossdock db upgrade && crossdock config check", markup=False, highlight=False)
 
 
 @app.command("check", short_help="Everything a run needs, every problem at once (exit 0 only when a run would start).")

@@ -113,7 +113,7 @@ RATELIMIT = Table("ratelimit", "The shared quota budget every process asks befor
     Key("time_scale", NUMBER, "Platform seconds per real second: 1 against live platforms; the sandbox's "
         "speed-up when rehearsing against `crossdock sandbox serve --time-scale K`.", default=1.0, minimum=0,
         exclusive_minimum=True),
-    Entries("plans", "PLATFORM.OPERATION", PLAN, "Usage plan overrides."),
+    Entries("plans", "PLATFORM.OPERATION", PLAN),
 ))
 
 SECRETS = Table("secrets", "Where the key that encrypts secrets comes from. `CROSSDOCK_SECRET_KEY` (a Fernet "
@@ -166,6 +166,9 @@ SYNC = Table("sync", "The engine: schedules, leases, workers and housekeeping. I
         default=True),
     Key("stuck_s", INT, "How often orders are checked for being stuck (XD-ORD-002, XD-ORD-003).", default=900,
         minimum=1, unit="platform seconds"),
+    Key("stuck_status_s", NUMBER, "An order whose platform status has disagreed with crossdock's this long is "
+        "flagged stuck (XD-ORD-002), e.g. shipped here but never confirmed there.", default=21_600.0, minimum=0,
+        exclusive_minimum=True, unit="platform seconds"),
     Key("token_warning_days", NUMBER, "Warn (XD-AUTH-005) this many days before a credential expires.",
         default=30.0, minimum=0, unit="days"),
 ), check=_sync_check)
@@ -336,7 +339,7 @@ ROUTING = Table("routing", "Which warehouse ships an order (crossdock.warehouse.
 ), fill=False)
 
 RULES = Table("rules", "The seller's rules.", (
-    Entries("listings", "CHANNEL", LISTING_RULES, "Listing rules per channel."),
+    Entries("listings", "CHANNEL", LISTING_RULES),
     SHIPPING, ROUTING,
 ), fill=False)
 
@@ -372,8 +375,8 @@ def _root_check(values: dict[str, Any], ctx: Validation, path: str) -> None:
 
 SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
-    Entries("channels", "NAME", CHANNEL, "Sales channels."),
-    Entries("warehouses", "CODE", WAREHOUSE, "Warehouses."),
+    Entries("channels", "NAME", CHANNEL),
+    Entries("warehouses", "CODE", WAREHOUSE),
     RULES, SYNC, LABELS, SANDBOX,
 ), check=_root_check)
 

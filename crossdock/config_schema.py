@@ -247,12 +247,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Entries:
-    """Named tables of one shape: ``[channels.NAME]``, ``[warehouses.CODE]``."""
+    """Named tables of one shape: ``[channels.NAME]``, ``[warehouses.CODE]``
+(``label`` is the placeholder the reference shows for the name)."""
 
     name: str
     label: str
     entry: Table
-    description: str
 
 
 # ---------------------------------------------------------------- validation
