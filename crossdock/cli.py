@@ -56,8 +56,9 @@ state = State()
 
 
 def _print_version(value: bool) -> None:
-    if value:       # eager: works without a command and without a configuration
-        out.print(f"crossdock {__version__}")
+    # eager: runs while the options are parsed, before a missing command is an error
+    if value:
+        out.print(f"crossdock {__version__}", highlight=False)
         raise typer.Exit(EXIT_OK)
 
 
@@ -66,8 +67,8 @@ def _root(
     config: Optional[str] = typer.Option(None, "--config", "-c", envvar="CROSSDOCK_CONFIG",
                                          help="Configuration file (default ./crossdock.toml)."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging on stderr."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
-                                 callback=_print_version),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
 ) -> None:
     state.config_path = config
     state.verbose = verbose

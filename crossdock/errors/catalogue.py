@@ -133,7 +133,9 @@ _ENTRIES: tuple[ErrorSpec, ...] = (
     E("XD-CFG-009", "Invalid command-line input",
       "A command-line argument or input file has a value crossdock cannot use.",
       ("a malformed date or duration", "a file that is not of the expected kind"),
-      "Check the value against `crossdock COMMAND --help`."),
+      "Check the value against `crossdock COMMAND --help`. For a file or folder named in the message: fix every "
+      "line listed, or make sure it exists, is a file (or a folder) as expected and can be read (and written, "
+      "where crossdock writes), then run the command again."),
     E("XD-CFG-010", "Secret key file is not private",
       "The key file that decrypts crossdock's secrets ([secrets] key_file) may be read or written by "
       "other users (its mode, its owner, or a folder everyone may write to); crossdock refuses to use or "
