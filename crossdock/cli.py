@@ -37,12 +37,10 @@ app = typer.Typer(name="crossdock", no_args_is_help=True, add_completion=False,
 errors_app = typer.Typer(help="The error catalogue: every XD code, what it means and how to fix it.",
                          no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and checks.", no_args_is_help=True)
-config_app = typer.Typer(help="Configuration: check, show, secrets.", no_args_is_help=True)
 logs_app = typer.Typer(help="The sync log: every fetch, push, retry, skip and failure.",
                        invoke_without_command=True)
 app.add_typer(errors_app, name="errors")
 app.add_typer(db_app, name="db")
-app.add_typer(config_app, name="config")
 app.add_typer(logs_app, name="logs")
 
 JSON_OPT = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
@@ -345,69 +343,6 @@ def _safe_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
 
 
-# ------------------------------------------------------------------ config
-@config_app.command("check")
-def config_check(as_json: bool = JSON_OPT) -> None:
-    """Parse the configuration and resolve every secret reference."""
-    from crossdock import config
-
-    state.json = as_json
-    cfg = load_config()
-    problems = config.check(cfg)
-    doc = {"file": str(cfg.path) if cfg.path else None, "channels": sorted(cfg.channels),
-           "warehouses": sorted(cfg.warehouses), "problems": problems, "ok": not problems}
-    if as_json:
-        emit_json(doc)
-    else:
-        out.print(f"config {doc['file'] or '(defaults, no file)'}: {len(cfg.channels)} channel(s), "
-                  f"{len(cfg.warehouses)} warehouse(s)")
-        for p in problems:
-            err.print(f"  [red]{p}[/]", markup=True, highlight=False)
-        out.print("ok" if not problems else f"{len(problems)} problem(s)")
-    if problems:
-        raise typer.Exit(EXIT_USAGE)
-
-
-@config_app.command("show")
-def config_show(as_json: bool = JSON_OPT) -> None:
-    """The effective configuration (secrets shown as references only)."""
-    state.json = as_json
-    cfg = load_config()
-    doc = {
-        "file": str(cfg.path) if cfg.path else None,
-        "database_url": _safe_url(cfg.database_url), "broker_url": _safe_url(cfg.broker_url),
-        "ratelimit_url": _safe_url(cfg.ratelimit_url), "time_scale": cfg.time_scale,
-        "channels": {n: {"platform": c.platform, "account": c.account, "marketplace": c.marketplace,
-                         "currency": c.currency, "country": c.country, "base_url": c.base_url,
-                         "intervals_s": c.intervals_s} for n, c in cfg.channels.items()},
-        "warehouses": {w.code: {"name": w.name, "country": w.country, "bins": w.bins}
-                       for w in cfg.warehouses.values()},
-    }
-    if as_json:
-        emit_json(doc)
-    else:
-        out.print_json(json.dumps(doc))
-
-
-@config_app.command("new-key")
-def config_new_key() -> None:
-    """Print a new key for CROSSDOCK_SECRET_KEY."""
-    from crossdock.secrets import new_key
-
-    out.print(new_key())
-
-
-@config_app.command("encrypt")
-def config_encrypt(env_var: str = typer.Option(..., "--from-env", help="Read the secret from this variable.")) -> None:
-    """Encrypt a secret for the configuration ({encrypted = "…"}) with CROSSDOCK_SECRET_KEY."""
-    from crossdock.secrets import encrypt
-
-    value = os.environ.get(env_var)
-    if not value:
-        fail(ConfigError("XD-CFG-005", detail=f"environment variable {env_var} is not set"))
-    out.print(f'{{encrypted = "{encrypt(value)}"}}')
-
-
 # ------------------------------------------------------------------ sub-apps owned by other packages
 def _mount_optional(module: str, name: str) -> None:
     import importlib
@@ -426,7 +361,8 @@ def _mount_optional(module: str, name: str) -> None:
         register(app)
 
 
-for _module, _name in (("crossdock.sandbox.cli", "sandbox"), ("crossdock.ratelimit.cli", "quota"),
+for _module, _name in (("crossdock.config_cli", "config"),
+                       ("crossdock.sandbox.cli", "sandbox"), ("crossdock.ratelimit.cli", "quota"),
                        ("crossdock.inspect", "inspect"), ("crossdock.workers", "worker"),
                        ("crossdock.warehouse.cli", "warehouse-cli"),
                        ("crossdock.ops_cli", "ops"),

@@ -1,21 +1,33 @@
 """Configuration: one TOML file plus environment overrides.
 
 Where the file comes from: ``--config PATH``, else ``CROSSDOCK_CONFIG``, else
-``./crossdock.toml`` (optional: without it crossdock runs on the embedded
-defaults). ``CROSSDOCK_DATABASE_URL``, ``CROSSDOCK_BROKER_URL`` and
-``CROSSDOCK_RATELIMIT_URL`` override the file. Every problem is reported with
-the file, the key and what is wrong (``XD-CFG-…``); secrets are references
-(:class:`crossdock.secrets.SecretRef`), never plain text.
+``./crossdock.toml``; without one, commands that need a configuration stop
+with XD-CFG-001 (``crossdock config init`` writes one). ``CROSSDOCK_DATABASE_URL``,
+``CROSSDOCK_BROKER_URL`` and ``CROSSDOCK_RATELIMIT_URL`` override the file.
+Every key is declared in :mod:`crossdock.config_keys`, which drives parsing
+and renders the reference (docs/configuration.md). Every problem is reported
+with the file, the key and what is wrong (``XD-CFG-…``); secrets are
+references (:class:`crossdock.secrets.SecretRef`), never plain text.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crossdock import secrets
+from crossdock.config_keys import (
+    DEFAULT_INTERVALS_S,
+    JOBS,
+    PLATFORMS,
+    SCHEMA,
+    SECRET_KEYS,
+)
+from crossdock.config_schema import validate
 from crossdock.errors import ConfigError
 from crossdock.secrets import SecretRef
 
@@ -25,13 +37,8 @@ ENV_DATABASE = "CROSSDOCK_DATABASE_URL"
 ENV_BROKER = "CROSSDOCK_BROKER_URL"
 ENV_RATELIMIT = "CROSSDOCK_RATELIMIT_URL"
 
-PLATFORMS = ("amazon", "ebay", "shopify")
-SECRET_KEYS = frozenset({"client_secret", "refresh_token", "access_token", "password", "trading_token",
-                         "api_key", "webhook_secret"})
-JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking")
-
-DEFAULT_INTERVALS_S = {"orders": 120, "stock": 30, "prices": 900, "listings": 3600, "shipments": 60,
-                       "reconcile": 3600, "tracking": 1800}
+__all__ = ["DEFAULT_INTERVALS_S", "JOBS", "PLATFORMS", "SECRET_KEYS", "ChannelConfig", "Config", "WarehouseConfig",
+           "check", "load", "parse", "parse_all", "read", "resolve_path"]
 
 
 @dataclass
@@ -81,6 +88,7 @@ class Config:
     sync: dict[str, Any] = field(default_factory=dict)
     labels_dir: str = "labels"
     sandbox: dict[str, Any] = field(default_factory=dict)
+    key_file: Path | None = None            # [secrets] key_file, absolute
 
     def channel(self, name: str) -> ChannelConfig:
         try:
@@ -99,51 +107,9 @@ class Config:
             raise WarehouseError("XD-WH-001", detail=f"warehouse {code!r} (known: {known})") from None
 
 
-class _Reader:
-    """Typed access to a TOML table that knows where it is for error messages."""
-
-    def __init__(self, data: dict[str, Any], where: str, file: str) -> None:
-        self.data = data
-        self.where = where
-        self.file = file
-
-    def loc(self, key: str) -> str:
-        return f"{self.file}: {self.where + '.' if self.where else ''}{key}"
-
-    def get(self, key: str, typ: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
-        if key not in self.data:
-            if required:
-                raise ConfigError("XD-CFG-004", detail=f"{self.loc(key)} is required")
-            return default
-        value = self.data[key]
-        if typ is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, typ) or (isinstance(value, bool) and typ in (int, float)):
-            names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
-            raise ConfigError("XD-CFG-003", detail=f"{self.loc(key)} must be {names}, got {value!r}")
-        return value
-
-    def table(self, key: str) -> "_Reader":
-        value = self.get(key, dict, {})
-        return _Reader(value, f"{self.where}.{key}" if self.where else key, self.file)
-
-    def secret(self, key: str) -> SecretRef | None:
-        if key not in self.data:
-            return None
-        value = self.data[key]
-        if isinstance(value, str):
-            raise ConfigError("XD-CFG-006", detail=f"{self.loc(key)} is a plain-text secret; write "
-                                                   f"{key} = {{env = \"VAR\"}} and export VAR")
-        if isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str) and value["env"]:
-            return SecretRef(env=value["env"], where=self.loc(key))
-        if isinstance(value, dict) and set(value) == {"encrypted"} and isinstance(value["encrypted"], str):
-            return SecretRef(encrypted=value["encrypted"], where=self.loc(key))
-        raise ConfigError("XD-CFG-003", detail=f"{self.loc(key)} must be {{env = \"VAR\"}} or "
-                                               f"{{encrypted = \"…\"}}")
-
-
 def resolve_path(path: str | os.PathLike | None) -> tuple[Path | None, bool]:
-    """(path, explicit). An explicit path must exist; the default may not."""
+    """(path, explicit): ``--config``, else ``CROSSDOCK_CONFIG``, else
+    ``./crossdock.toml`` when it exists, else ``None``."""
     if path:
         return Path(path), True
     env = os.environ.get(ENV_CONFIG)
@@ -153,21 +119,29 @@ def resolve_path(path: str | os.PathLike | None) -> tuple[Path | None, bool]:
     return (default if default.exists() else None), False
 
 
-def load(path: str | os.PathLike | None = None, *, env: dict[str, str] | None = None) -> Config:
+def read(path: str | os.PathLike | None = None, *,
+         env: Mapping[str, str] | None = None) -> tuple[Config | None, list[ConfigError]]:
+    """The configuration and every problem found in it (none: ready to use).
+
+    No file found is XD-CFG-001: crossdock never runs on guessed defaults (it
+    would silently create ``./crossdock.sqlite``). The Config is returned even
+    with problems, built from the keys that were valid, so ``config check``
+    can go on to check the services it names."""
     env = os.environ if env is None else env
     file_path, explicit = resolve_path(path)
-    raw: dict[str, Any] = {}
-    if file_path is not None:
-        if not file_path.exists():
-            raise ConfigError("XD-CFG-001", detail=f"{file_path} does not exist"
-                              + (" (from CROSSDOCK_CONFIG)" if not path and explicit else ""))
-        try:
-            raw = tomllib.loads(file_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("XD-CFG-002", detail=f"{file_path}: {exc}") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError("XD-CFG-001", detail=f"{file_path}: {exc}") from exc
-    cfg = parse(raw, file=str(file_path) if file_path else "<defaults>", base_dir=file_path.parent if file_path else None)
+    if file_path is None:
+        return None, [ConfigError("XD-CFG-001", detail=f"no configuration: no {DEFAULT_PATH} in "
+                                                      f"{Path.cwd()}, no --config and no {ENV_CONFIG}")]
+    if not file_path.exists():
+        return None, [ConfigError("XD-CFG-001", detail=f"{file_path} does not exist"
+                                  + (f" (from {ENV_CONFIG})" if not path and explicit else ""))]
+    try:
+        raw = tomllib.loads(file_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        return None, [ConfigError("XD-CFG-002", detail=f"{file_path}: {exc}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigError("XD-CFG-001", detail=f"{file_path}: {exc}")]
+    cfg, problems = parse_all(raw, file=str(file_path), base_dir=file_path.parent)
     cfg.path = file_path
     if env.get(ENV_DATABASE):
         cfg.database_url = env[ENV_DATABASE]
@@ -175,118 +149,75 @@ def load(path: str | os.PathLike | None = None, *, env: dict[str, str] | None = 
         cfg.broker_url = env[ENV_BROKER]
     if env.get(ENV_RATELIMIT):
         cfg.ratelimit_url = env[ENV_RATELIMIT]
+    return cfg, problems
+
+
+def load(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """The configuration, or the first problem as a ConfigError (its detail
+    says how many more ``crossdock config check`` lists). Loading makes the
+    configuration's ``[secrets] key_file`` this process's key source."""
+    cfg, problems = read(path, env=env)
+    if problems:
+        raise _first(problems)
+    assert cfg is not None
+    secrets.use_key_file(cfg.key_file)
     return cfg
 
 
-_KNOWN_TOP = {"database", "broker", "ratelimit", "channels", "warehouses", "rules", "sync", "labels", "sandbox"}
-_KNOWN_CHANNEL = {"platform", "account", "currency", "marketplace", "country", "base_url", "auth_url", "urls",
-                  "client_id", "intervals_s", "stock", "price", "options", "handling_time_h",
-                  "safety_lag_s", "overlap_s"} | SECRET_KEYS
+def _first(problems: list[ConfigError]) -> ConfigError:
+    first = problems[0]
+    if len(problems) == 1:
+        return first
+    more = f" (and {len(problems) - 1} more problem(s): `crossdock config check` lists them all)"
+    return ConfigError(first.code, detail=first.detail + more, **first.context)
 
 
 def parse(raw: dict[str, Any], *, file: str = "<config>", base_dir: Path | None = None) -> Config:
-    top = _Reader(raw, "", file)
-    unknown = set(raw) - _KNOWN_TOP
-    if unknown:
-        raise ConfigError("XD-CFG-003", detail=f"{file}: unknown section(s) {', '.join(sorted(unknown))}; "
-                                               f"known: {', '.join(sorted(_KNOWN_TOP))}")
-    cfg = Config()
-    db = top.table("database")
-    url = db.get("url", str, cfg.database_url)
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and base_dir is not None:
-        rel = url[len("sqlite:///"):]
-        if rel and rel != ":memory:":
-            url = "sqlite:///" + str((base_dir / rel).resolve())
-    cfg.database_url = url
-    cfg.broker_url = top.table("broker").get("url", str, cfg.broker_url)
-    rl = top.table("ratelimit")
-    cfg.ratelimit_url = rl.get("url", str, cfg.ratelimit_url)
-    cfg.time_scale = rl.get("time_scale", float, 1.0)
-    if cfg.time_scale <= 0:
-        raise ConfigError("XD-CFG-003", detail=f"{rl.loc('time_scale')} must be > 0")
-    plans = rl.table("plans")
-    for key in plans.data:
-        p = plans.table(key)
-        rate = p.get("rate_per_s", float, required=True)
-        burst = p.get("burst", float, required=True)
-        if rate <= 0 or burst <= 0:
-            raise ConfigError("XD-CFG-003", detail=f"{p.loc('rate_per_s')}/burst must be > 0")
-        cfg.ratelimit_plans[key] = {"rate_per_s": rate, "burst": burst}
-    channels = top.table("channels")
-    for name in channels.data:
-        cfg.channels[name] = _channel(name, channels.table(name))
-    warehouses = top.table("warehouses")
-    for code in warehouses.data:
-        w = warehouses.table(code)
-        country = w.get("country", str, required=True)
-        _country(country, w.loc("country"))
-        bins = w.get("bins", list, [])
-        if not all(isinstance(b, str) for b in bins):
-            raise ConfigError("XD-CFG-003", detail=f"{w.loc('bins')} must be a list of strings")
-        cfg.warehouses[code] = WarehouseConfig(code=code, name=w.get("name", str, code), country=country.upper(),
-                                               bins=bins, address=w.get("address", dict, {}))
-    cfg.rules = top.get("rules", dict, {})
-    cfg.sync = top.get("sync", dict, {})
-    cfg.labels_dir = top.table("labels").get("dir", str, cfg.labels_dir)
-    cfg.sandbox = top.get("sandbox", dict, {})
+    """A Config from a parsed TOML document; the first problem is raised."""
+    cfg, problems = parse_all(raw, file=file, base_dir=base_dir)
+    if problems:
+        raise _first(problems)
     return cfg
 
 
-def _country(value: str, where: str) -> None:
-    if len(value) != 2 or not value.isalpha():
-        raise ConfigError("XD-CFG-003", detail=f"{where} must be a 2-letter ISO country code, got {value!r}")
-
-
-def _channel(name: str, r: _Reader) -> ChannelConfig:
-    unknown = set(r.data) - _KNOWN_CHANNEL
-    if unknown:
-        raise ConfigError("XD-CFG-003", detail=f"{r.loc(sorted(unknown)[0])}: unknown key "
-                                               f"(known: {', '.join(sorted(_KNOWN_CHANNEL))})")
-    platform = r.get("platform", str, required=True)
-    if platform not in PLATFORMS:
-        raise ConfigError("XD-CFG-003", detail=f"{r.loc('platform')} must be one of {', '.join(PLATFORMS)}, "
-                                               f"got {platform!r}")
-    currency = r.get("currency", str, required=True)
-    if len(currency) != 3 or not currency.isalpha():
-        raise ConfigError("XD-CFG-003", detail=f"{r.loc('currency')} must be an ISO 4217 code, got {currency!r}")
-    country = r.get("country", str)
-    if country:
-        _country(country, r.loc("country"))
-    intervals = dict(DEFAULT_INTERVALS_S)
-    iv = r.table("intervals_s")
-    for job in iv.data:
-        if job not in JOBS:
-            raise ConfigError("XD-CFG-003", detail=f"{iv.loc(job)}: unknown job (known: {', '.join(JOBS)})")
-        value = iv.get(job, int)
-        if value <= 0:
-            raise ConfigError("XD-CFG-003", detail=f"{iv.loc(job)} must be > 0")
-        intervals[job] = value
-    secrets = {k: r.secret(k) for k in SECRET_KEYS if k in r.data and k not in ("client_secret", "refresh_token")}
-    urls = r.get("urls", dict, {})
-    for k, v in urls.items():
-        if not isinstance(v, str):
-            raise ConfigError("XD-CFG-003", detail=f"{r.loc('urls.' + k)} must be a string URL")
-    return ChannelConfig(
-        name=name, platform=platform, account=r.get("account", str, required=True), currency=currency.upper(),
-        marketplace=r.get("marketplace", str), country=country.upper() if country else None,
-        base_url=r.get("base_url", str), auth_url=r.get("auth_url", str), urls=urls,
-        client_id=r.get("client_id", str), client_secret=r.secret("client_secret"),
-        refresh_token=r.secret("refresh_token"), secrets=secrets, intervals_s=intervals,
-        stock=r.get("stock", dict, {}), price=r.get("price", dict, {}), options=r.get("options", dict, {}),
-        handling_time_h=r.get("handling_time_h", int, 48),
-        safety_lag_s=_non_negative(r, "safety_lag_s"), overlap_s=_non_negative(r, "overlap_s"),
+def parse_all(raw: dict[str, Any], *, file: str = "<config>",
+              base_dir: Path | None = None) -> tuple[Config, list[ConfigError]]:
+    """Validate ``raw`` against :data:`crossdock.config_keys.SCHEMA`: the
+    Config built from what was valid, and every problem."""
+    values, problems = validate(SCHEMA, raw, file=file, base_dir=base_dir)
+    rl = values["ratelimit"]
+    cfg = Config(
+        database_url=values["database"]["url"], broker_url=values["broker"]["url"], ratelimit_url=rl["url"],
+        time_scale=rl["time_scale"], ratelimit_plans={k: dict(v) for k, v in rl["plans"].items()
+                                                       if {"rate_per_s", "burst"} <= set(v)},
+        rules=values.get("rules") or {}, sync=dict(values["sync"]),
+        labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
+        sandbox=values.get("sandbox") or {},
+        key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
-
-
-def _non_negative(r: _Reader, key: str) -> float | None:
-    value = r.get(key, float)
-    if value is not None and value < 0:
-        raise ConfigError("XD-CFG-003", detail=f"{r.loc(key)} must be >= 0")
-    return value
+    for code, w in values["warehouses"].items():
+        if "country" in w:
+            cfg.warehouses[code] = WarehouseConfig(code=code, name=w.get("name") or code, country=w["country"],
+                                                   bins=list(w.get("bins") or []), address=dict(w.get("address") or {}))
+    for name, c in values["channels"].items():
+        if not {"platform", "account", "currency"} <= set(c):
+            continue
+        cfg.channels[name] = ChannelConfig(
+            name=name, platform=c["platform"], account=c["account"], currency=c["currency"],
+            marketplace=c.get("marketplace"), country=c.get("country"), base_url=c.get("base_url"),
+            auth_url=c.get("auth_url"), urls=dict(c.get("urls") or {}), client_id=c.get("client_id"),
+            client_secret=c.get("client_secret"), refresh_token=c.get("refresh_token"),
+            secrets={k: c[k] for k in sorted(SECRET_KEYS - {"client_secret", "refresh_token"}) if c.get(k)},
+            intervals_s=dict(c["intervals_s"]), stock=dict(c.get("stock") or {}), price=dict(c.get("price") or {}),
+            options=dict(c.get("options") or {}), handling_time_h=c["handling_time_h"],
+            safety_lag_s=c.get("safety_lag_s"), overlap_s=c.get("overlap_s"))
+    return cfg, problems
 
 
 def check(cfg: Config) -> list[str]:
-    """Deeper checks than parsing: secrets resolvable, URLs usable. Returns problems."""
+    """Deeper checks than parsing: secrets resolvable, URLs usable. Returns the
+    problems' messages (``crossdock config check`` checks much more:
+    :mod:`crossdock.config_check`)."""
     problems: list[str] = []
     for ch in cfg.channels.values():
         for ref in [ch.client_secret, ch.refresh_token, *ch.secrets.values()]:
@@ -296,15 +227,26 @@ def check(cfg: Config) -> list[str]:
                 ref.reveal()
             except ConfigError as exc:
                 problems.append(exc.message)
+    return problems + [exc.message for exc in check_urls(cfg)]
+
+
+BROKER_SCHEMES = ("stub", "redis", "rediss", "amqp", "amqps")
+RATELIMIT_SCHEMES = ("memory", "sql", "redis", "rediss")
+
+
+def check_urls(cfg: Config) -> list[ConfigError]:
+    """XD-CFG-008 for a database, broker or rate-limit URL crossdock cannot use."""
     from crossdock.db.engine import normalise_url
 
+    problems: list[ConfigError] = []
     try:
         normalise_url(cfg.database_url)
     except ConfigError as exc:
-        problems.append(exc.message)
-    for url, allowed, what in ((cfg.broker_url, ("stub", "redis", "rediss", "amqp", "amqps"), ENV_BROKER),
-                               (cfg.ratelimit_url, ("memory", "sql", "redis", "rediss"), ENV_RATELIMIT)):
+        problems.append(exc)
+    for url, allowed, what in ((cfg.broker_url, BROKER_SCHEMES, f"[broker] url / {ENV_BROKER}"),
+                               (cfg.ratelimit_url, RATELIMIT_SCHEMES, f"[ratelimit] url / {ENV_RATELIMIT}")):
         scheme = url.split(":", 1)[0]
         if scheme not in allowed:
-            problems.append(f"[XD-CFG-008] {what}: scheme {scheme!r} not supported (one of {', '.join(allowed)})")
+            problems.append(ConfigError("XD-CFG-008", detail=f"{what}: scheme {scheme!r} not supported "
+                                                            f"(one of {', '.join(allowed)})"))
     return problems

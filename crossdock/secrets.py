@@ -1,18 +1,23 @@
 """Secrets: never stored or logged in plain text.
 
 In configuration a secret is a reference: ``{env = "VAR"}`` (read from the
-environment) or ``{encrypted = "…"}`` (Fernet, key in ``CROSSDOCK_SECRET_KEY``).
-Tokens crossdock stores itself (access and refresh tokens) are encrypted with
-the same key. :func:`redact` scrubs known secrets and token-shaped values from
-anything about to be logged.
+environment) or ``{encrypted = "…"}`` (Fernet). Tokens crossdock stores itself
+(access and refresh tokens) are encrypted with the same key. The key comes
+from ``CROSSDOCK_SECRET_KEY``, else from the key file of the configuration
+loaded last (``[secrets] key_file``; :func:`use_key_file`), which must be
+readable by its owner only, as ssh insists for private keys.
+:func:`redact` scrubs known secrets and token-shaped values from anything
+about to be logged.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -36,15 +41,85 @@ def new_key() -> str:
     return Fernet.generate_key().decode()
 
 
+# ---------------------------------------------------------------- where the key comes from
+_key_file: Path | None = None
+_key_cache: dict[tuple, Fernet] = {}
+
+
+def use_key_file(path: str | os.PathLike | None) -> None:
+    """Make ``path`` this process's key file (``None``: none). Loading a
+    configuration calls it with the configuration's ``[secrets] key_file``."""
+    global _key_file
+    _key_file = Path(path) if path else None
+
+
+def key_file() -> Path | None:
+    return _key_file
+
+
+def key_source() -> str:
+    """Where the key is read from: ``CROSSDOCK_SECRET_KEY``, ``key file PATH`` or ``none``."""
+    if os.environ.get(KEY_ENV):
+        return KEY_ENV
+    return f"key file {_key_file}" if _key_file is not None else "none"
+
+
+def read_key_file(path: str | os.PathLike) -> str:
+    """The key in ``path``; refuses a file that group or others may read or
+    write, or that another user owns (XD-CFG-010), as ssh refuses such a
+    private key."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise ConfigError("XD-CFG-005", detail=f"key file {p} does not exist (make one with "
+                                               "`crossdock config new-key --out FILE`)") from None
+    except OSError as exc:
+        raise ConfigError("XD-CFG-005", detail=f"key file {p}: {exc.strerror}") from exc
+    if os.name == "posix" and stat.S_IMODE(st.st_mode) & 0o077:
+        raise ConfigError("XD-CFG-010", detail=f"key file {p} has mode {stat.S_IMODE(st.st_mode):04o}: others "
+                                               f"may read it; run `chmod 600 {p}`")
+    if os.name == "posix" and st.st_uid not in (os.geteuid(), 0):
+        raise ConfigError("XD-CFG-010", detail=f"key file {p} belongs to another user (uid {st.st_uid})")
+    try:
+        return p.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("XD-CFG-005", detail=f"key file {p} cannot be read: {exc}") from exc
+
+
+def write_key_file(path: str | os.PathLike, key: str | None = None) -> str:
+    """Create ``path`` (mode 0600, never overwriting) holding ``key`` (a new
+    one by default); returns the key."""
+    key = key or new_key()
+    Fernet(key.encode())        # refuse to write something that is not a key
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (key + "\n").encode("ascii"))
+    finally:
+        os.close(fd)
+    return key
+
+
 def _fernet() -> Fernet:
     key = os.environ.get(KEY_ENV)
+    where = KEY_ENV
+    if not key and _key_file is not None:
+        key, where = read_key_file(_key_file), f"key file {_key_file}"
     if not key:
-        raise ConfigError("XD-CFG-005", detail=f"{KEY_ENV} is not set; it encrypts stored tokens "
-                                              f"(make one with `crossdock config new-key`)")
+        raise ConfigError("XD-CFG-005", detail=f"no secret key: set {KEY_ENV} or [secrets] key_file in the "
+                                               f"configuration; it encrypts secrets and stored tokens (make one "
+                                               f"with `crossdock config new-key`)")
+    cached = _key_cache.get((key,))
+    if cached is not None:
+        return cached
     try:
-        return Fernet(key.encode())
+        fernet = Fernet(key.encode())
     except (ValueError, TypeError) as exc:
-        raise ConfigError("XD-CFG-005", detail=f"{KEY_ENV} is not a valid Fernet key") from exc
+        raise ConfigError("XD-CFG-005", detail=f"{where} is not a valid Fernet key") from exc
+    _key_cache.clear()
+    _key_cache[(key,)] = fernet
+    return fernet
 
 
 def encrypt(plain: str) -> str:
@@ -52,10 +127,12 @@ def encrypt(plain: str) -> str:
 
 
 def decrypt(token: str, *, what: str = "secret") -> str:
+    fernet = _fernet()
     try:
-        value = _fernet().decrypt(token.encode()).decode()
+        value = fernet.decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise ConfigError("XD-CFG-005", detail=f"{what} cannot be decrypted with the current {KEY_ENV}") from exc
+        raise ConfigError("XD-CFG-005", detail=f"{what} cannot be decrypted with the current secret key "
+                                               f"({key_source()})") from exc
     remember(value)
     return value
 

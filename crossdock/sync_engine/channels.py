@@ -104,26 +104,22 @@ def _tune_windows(conn: Connector, ch: ChannelConfig) -> Connector:
     return conn
 
 
-def build_connector(ch: ChannelConfig, *, db: Database, budget=None, clock: Clock | None = None,
-                    store: SqlTokenStore | None = None) -> Connector:
-    clock = clock or Clock()
-    store = store or SqlTokenStore(db)
+def connector_settings(ch: ChannelConfig) -> Any:
+    """The platform settings of channel ``ch``, secrets revealed; no I/O
+    besides reading secrets (``crossdock config check`` builds them to find
+    what a run would refuse)."""
     refresh = _secret(ch, "refresh_token", required=ch.platform != "ebay" or "trading_token" not in ch.secrets)
-    if refresh:
-        store.seed_refresh_token(ch.name, refresh)
     opts = dict(ch.options)
     if ch.platform == "amazon":
-        from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
+        from crossdock.connectors.amazon import AmazonSettings
 
-        settings = AmazonSettings(
+        return AmazonSettings(
             channel=ch.name, seller_id=ch.account, marketplace_id=_need(ch, ch.marketplace, "marketplace"),
             client_id=_need(ch, ch.client_id, "client_id"), client_secret=_secret(ch, "client_secret"),
             refresh_token=refresh, currency=ch.currency,
             **({"endpoint": ch.base_url} if ch.base_url else {}), **({"lwa_url": ch.auth_url} if ch.auth_url else {}),
             **opts)
-        return AmazonConnector(settings, store=store, clock=clock, budget=budget)
     if ch.platform == "ebay":
-        from crossdock.connectors.ebay.connector import EbayConnector
         from crossdock.connectors.ebay.settings import EbaySettings
 
         values: dict[str, Any] = {
@@ -138,17 +134,37 @@ def build_connector(ch: ChannelConfig, *, db: Database, budget=None, clock: Cloc
         if ch.auth_url:
             values["token_url"] = ch.auth_url
         values.update(opts)
-        conn = EbayConnector(EbaySettings(**values), token_store=store, clock=clock, budget=budget)
+        return EbaySettings(**values)
+    if ch.platform == "shopify":
+        from crossdock.connectors.shopify import ShopifySettings
+
+        return ShopifySettings(channel=ch.name, shop=ch.account, client_id=_need(ch, ch.client_id, "client_id"),
+                               client_secret=_secret(ch, "client_secret"), currency=ch.currency,
+                               shop_url=ch.base_url, **opts)
+    raise ConfigError("XD-CFG-003", channel=ch.name, detail=f"unknown platform {ch.platform!r}")
+
+
+def build_connector(ch: ChannelConfig, *, db: Database, budget=None, clock: Clock | None = None,
+                    store: SqlTokenStore | None = None) -> Connector:
+    clock = clock or Clock()
+    store = store or SqlTokenStore(db)
+    settings = connector_settings(ch)
+    refresh = _secret(ch, "refresh_token", required=False)
+    if refresh:
+        store.seed_refresh_token(ch.name, refresh)
+    if ch.platform == "amazon":
+        from crossdock.connectors.amazon import AmazonConnector
+
+        return AmazonConnector(settings, store=store, clock=clock, budget=budget)
+    if ch.platform == "ebay":
+        from crossdock.connectors.ebay.connector import EbayConnector
+
+        conn = EbayConnector(settings, token_store=store, clock=clock, budget=budget)
         conn.update_listing_map(_ebay_listing_map(db, ch.name))
         return conn
-    if ch.platform == "shopify":
-        from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings
+    from crossdock.connectors.shopify import ShopifyConnector
 
-        settings = ShopifySettings(channel=ch.name, shop=ch.account, client_id=_need(ch, ch.client_id, "client_id"),
-                                   client_secret=_secret(ch, "client_secret"), currency=ch.currency,
-                                   shop_url=ch.base_url, **opts)
-        return ShopifyConnector(settings, token_store=store, clock=clock, budget=budget)
-    raise ConfigError("XD-CFG-003", channel=ch.name, detail=f"unknown platform {ch.platform!r}")
+    return ShopifyConnector(settings, token_store=store, clock=clock, budget=budget)
 
 
 def _ebay_listing_map(db: Database, channel: str) -> dict[str, dict[str, str]]:

@@ -48,7 +48,8 @@ def test_logs_and_trace_read_events_from_the_configured_database(tmp_path):
         with db.write() as s:
             synclog.record(s, operation="orders.import", outcome="ok", channel="ebay-uk", entity="11-111", entity_type="order")
             synclog.record(s, operation="stock.reserve", outcome="ok", channel="ebay-uk", entity="SKU-9", entity_type="sku")
-    env = {"CROSSDOCK_DATABASE_URL": url}
+    (tmp_path / "crossdock.toml").write_text(f'[database]\nurl = "{url}"\n')
+    env = {}
     proc, doc = run(["logs", "--json", "--channel", "ebay-uk"], cwd=tmp_path, env=env, check_json=True)
     assert proc.returncode == 0 and {e["entity"] for e in doc} == {"11-111", "SKU-9"}
     proc, doc = run(["logs", "trace", "11-111", "--json"], cwd=tmp_path, env=env, check_json=True)
@@ -82,7 +83,8 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_db_upgrade_and_current(tmp_path):
-    env = {"CROSSDOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'y.sqlite'}"}
+    (tmp_path / "crossdock.toml").write_text('[database]\nurl = "sqlite:///elsewhere.sqlite"\n')
+    env = {"CROSSDOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'y.sqlite'}"}     # wins over the file
     proc, doc = run(["db", "upgrade", "--json"], cwd=tmp_path, env=env, check_json=True)
     assert proc.returncode == 0 and doc["from"] is None and doc["to"]
     proc, doc = run(["db", "current", "--json"], cwd=tmp_path, env=env, check_json=True)

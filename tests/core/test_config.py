@@ -92,14 +92,20 @@ def test_bad_config_names_file_key_and_problem(tmp_path, text, code, fragment):
     assert fragment in exc.value.detail
 
 
-def test_missing_explicit_file_is_an_error_but_no_default_file_is_fine(tmp_path, monkeypatch):
+def test_missing_explicit_file_is_an_error_and_so_is_no_file_at_all(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as exc:
         config.load(tmp_path / "nope.toml", env={})
     assert exc.value.code == "XD-CFG-001"
+    # Given a folder without crossdock.toml and no --config / CROSSDOCK_CONFIG (issue 11 §5)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CROSSDOCK_CONFIG", raising=False)
-    cfg = config.load(None, env={})
-    assert cfg.path is None and cfg.channels == {} and cfg.broker_url == "stub://"
+    # When a command loads its configuration, Then it stops with XD-CFG-001 instead of running on
+    # guessed defaults, and no ./crossdock.sqlite appears
+    with pytest.raises(ConfigError) as exc:
+        config.load(None, env={"CROSSDOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    assert exc.value.code == "XD-CFG-001" and "crossdock.toml" in exc.value.detail
+    assert "config init" in exc.value.remedy
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_channel_lists_the_known_ones(tmp_path):

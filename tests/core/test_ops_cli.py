@@ -533,6 +533,7 @@ def test_db_check_cli_exits_1_on_an_error_and_0_on_warnings(cli_db, tmp_path):
 
 def test_db_backup_cli_writes_next_to_the_sqlite_database(tmp_path):
     (tmp_path / "data").mkdir()
+    write_config(tmp_path)
     env = {"CROSSDOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'shop.sqlite'}"}
     proc, doc = run(["db", "backup", "--json"], cwd=tmp_path, env=env, check_json=True)
     assert proc.returncode == 0, proc.stderr
@@ -545,6 +546,7 @@ def test_db_backup_cli_writes_next_to_the_sqlite_database(tmp_path):
 def test_db_backup_cli_without_pg_dump_is_a_clear_data_error(pg_database, tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()
+    write_config(tmp_path)
     env = {"PATH": str(empty), "CROSSDOCK_DATABASE_URL": pg_database.url}
     proc, doc = run(["db", "backup", "--json"], cwd=tmp_path, env=env, check_json=True)
     assert proc.returncode == 1

@@ -26,6 +26,8 @@ def invoke(capsys, monkeypatch, tmp_path):
     """Run `crossdock quota …` through the real entry point (its error handling included)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CROSSDOCK_CONFIG", raising=False)
+    if not (tmp_path / "crossdock.toml").exists():
+        (tmp_path / "crossdock.toml").write_text("# the defaults; the environment names the database\n")
 
     def run(args, env=None):
         for k, v in (env or {}).items():

@@ -1,0 +1,408 @@
+"""``crossdock config init``: write a complete, commented configuration.
+
+With ``--from-sandbox ADMIN_URL`` it reads a running sandbox's description
+(``GET ADMIN_URL/`` = ``Sandbox.describe()``) and writes a working
+configuration for every account in it: one channel per account and
+marketplace, one warehouse, the database, broker and rate-limit URLs, the
+sandbox clock, and every secret encrypted with a new key kept in a key file
+(mode 0600) that ``[secrets] key_file`` names — so crossdock commands in that
+folder work with no environment variable set. Without a sandbox it writes the
+same file with commented example channels to fill in.
+
+:func:`render_config` (pure: description in, TOML text out),
+:func:`sandbox_channels` and :func:`prepare_key` are the pieces the demo can
+use to write its own configuration the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crossdock.config_keys import BROKER_URL, DATABASE_URL, RATELIMIT_URL
+from crossdock.errors import ConfigError, NetError
+
+DEFAULT_KEY_FILE = "crossdock.key"
+#: Orders polled this often (platform seconds) in the written channels: Amazon's getOrders restores
+#: one call a minute per seller (FACTS.md); eBay and Shopify allow frequent polling.
+ORDER_INTERVALS_S = {"amazon": 60, "ebay": 30, "shopify": 30}
+
+__all__ = ["DEFAULT_KEY_FILE", "SandboxChannel", "Warehouse", "fetch_description", "init_config",
+           "prepare_key", "render_config", "sandbox_channels"]
+
+
+@dataclass(frozen=True)
+class SandboxChannel:
+    """One channel of a sandbox account. ``secrets`` are plain values (to be
+    encrypted); ``sandbox_channel`` is the sandbox's own id of the channel
+    (``amazon:SELLER:MARKETPLACE``, as its admin API names channels)."""
+
+    name: str
+    platform: str
+    account: str
+    currency: str
+    client_id: str
+    base_url: str
+    sandbox_channel: str
+    marketplace: str | None = None
+    country: str | None = None
+    auth_url: str | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    code: str = "DE"
+    name: str = "Main warehouse"
+    country: str = "DE"
+    bins: tuple[str, ...] = ("A-01", "A-02", "B-01")
+
+
+# ---------------------------------------------------------------- reading a sandbox
+def fetch_description(admin_url: str, *, timeout_s: float = 10.0) -> dict[str, Any]:
+    """``GET ADMIN_URL/``: the sandbox's description. Unreachable: XD-NET-001;
+    an answer that is not a sandbox description: XD-CFG-012."""
+    import httpx
+
+    url = admin_url.rstrip("/") + "/"
+    try:
+        resp = httpx.get(url, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise NetError("XD-NET-001", detail=f"sandbox admin URL {url}: {type(exc).__name__}: {exc}") from exc
+    try:
+        desc = resp.json()
+    except ValueError:
+        desc = None
+    if resp.status_code != 200 or not is_sandbox_description(desc):
+        raise ConfigError("XD-CFG-012", detail=f"{url} answered HTTP {resp.status_code} without a sandbox "
+                                               "description (use the admin_url `crossdock sandbox serve --json` "
+                                               "prints)")
+    return desc
+
+
+def is_sandbox_description(desc: Any) -> bool:
+    return (isinstance(desc, dict) and isinstance(desc.get("clock"), dict) and "admin_url" in desc
+            and any(isinstance(desc.get(p), dict) for p in ("amazon", "ebay", "shopify")))
+
+
+def _unique(name: str, used: set[str], account: str) -> str:
+    """``name``, else ``name-<account>``, else ``name-<account>-2``, … (readable and unique)."""
+    candidates = [name, f"{name}-{_slug(account)}"]
+    for candidate in candidates:
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+    n = 2
+    while f"{candidates[1]}-{n}" in used:
+        n += 1
+    used.add(f"{candidates[1]}-{n}")
+    return f"{candidates[1]}-{n}"
+
+
+def _slug(text: str) -> str:
+    out = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    return "-".join(part for part in out.split("-") if part) or "x"
+
+
+def sandbox_channels(desc: Mapping[str, Any]) -> list[SandboxChannel]:
+    """A channel for every account and marketplace of the sandbox, with
+    readable unique names (``amazon-us``, ``amazon-de``, ``ebay-gb``,
+    ``shopify-<shop>``)."""
+    from crossdock.mapping.marketplaces import find_amazon_marketplace, find_ebay_marketplace
+
+    used: set[str] = set()
+    out: list[SandboxChannel] = []
+    amazon = desc.get("amazon")
+    if isinstance(amazon, dict):
+        for acct in amazon.get("accounts", []):
+            for mp_id in acct.get("marketplace_ids", []):
+                mp = find_amazon_marketplace(mp_id)
+                country = mp.country if mp else None
+                out.append(SandboxChannel(
+                    name=_unique(f"amazon-{(country or _slug(mp_id)).lower()}", used, acct["seller_id"]),
+                    platform="amazon", account=acct["seller_id"], marketplace=mp_id,
+                    currency=mp.currency if mp else "USD", country=country, client_id=acct["client_id"],
+                    base_url=amazon["base_url"], auth_url=amazon["lwa_url"],
+                    secrets={"client_secret": acct["client_secret"], "refresh_token": acct["refresh_token"]},
+                    sandbox_channel=f"amazon:{acct['seller_id']}:{mp_id}"))
+    ebay = desc.get("ebay")
+    if isinstance(ebay, dict):
+        from crossdock.connectors.ebay.settings import EbaySettings
+
+        for i, acct in enumerate(ebay.get("accounts", [])):
+            market = find_ebay_marketplace(acct["marketplace_id"])
+            country = market.country if market else None
+            # the business policies and location the sandbox accepts (as EbaySettings.from_sandbox sets them)
+            policies = EbaySettings.from_sandbox(desc, account=i)
+            secrets = {"client_secret": acct["client_secret"], "refresh_token": acct["refresh_token"]}
+            if acct.get("trading_token"):
+                secrets["trading_token"] = acct["trading_token"]
+            options: dict[str, Any] = {"dev_id": acct.get("dev_id", "")}
+            for key in ("merchant_location_key", "fulfillment_policy_id", "payment_policy_id", "return_policy_id"):
+                if getattr(policies, key):
+                    options[key] = getattr(policies, key)
+            out.append(SandboxChannel(
+                name=_unique(f"ebay-{(country or _slug(acct['marketplace_id'])).lower()}", used, acct["username"]),
+                platform="ebay", account=acct["username"], marketplace=acct["marketplace_id"],
+                currency=acct.get("currency") or (market.currency if market else "USD"), country=country,
+                client_id=acct["client_id"], base_url=ebay["base_url"],
+                urls={"trading_url": ebay["trading_url"], "token_url": ebay["token_url"]},
+                secrets=secrets, options=options,
+                sandbox_channel=acct.get("channel") or f"ebay:{acct['username']}:{acct['marketplace_id']}"))
+    shopify = desc.get("shopify")
+    if isinstance(shopify, dict):
+        for shop in shopify.get("shops", []):
+            options = {"api_version": shopify.get("api_version", "2026-10")}
+            if shop.get("location_id"):
+                options["location_id"] = shop["location_id"]
+            out.append(SandboxChannel(
+                name=_unique(f"shopify-{_slug(shop['shop'])}", used, shop["shop"]), platform="shopify",
+                account=shop["shop"], currency=shop.get("currency", "EUR"), client_id=shop["client_id"],
+                base_url=f"{str(shopify['base_url']).rstrip('/')}/shops/{shop['shop']}",
+                secrets={"client_secret": shop["client_secret"], "refresh_token": shop["refresh_token"]},
+                options=options, sandbox_channel=f"shopify:{shop['shop']}"))
+    return out
+
+
+# ---------------------------------------------------------------- writing TOML
+def _s(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _v(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _s(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_v(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_k(k)} = {_v(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _k(key: str) -> str:
+    return key if key.replace("-", "").replace("_", "").isalnum() else _s(key)
+
+
+_HEADER = """\
+# crossdock configuration{source}
+#
+# Every key is explained in docs/configuration.md (`crossdock config reference` prints the same).
+# Check it, and everything a run needs, with:   crossdock config check   (--online also refreshes tokens)
+#
+# Secrets are never written here in plain text. Each is a reference: {{encrypted = "…"}} (decrypted with
+# the key in [secrets] key_file, or CROSSDOCK_SECRET_KEY when that is set) or {{env = "VAR"}} (read from
+# the environment). Encrypt a new one with:   VAR=… crossdock config encrypt --from-env VAR
+# Keep the key file out of backups of this file and out of version control: whoever holds both can read
+# every secret. Losing the key makes the stored tokens unreadable (authorise the channels again).
+"""
+
+
+def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], str],
+                  database_url: str = DATABASE_URL, broker_url: str = BROKER_URL,
+                  ratelimit_url: str = RATELIMIT_URL, key_file: str = DEFAULT_KEY_FILE,
+                  warehouse: Warehouse = Warehouse(), channels: list[SandboxChannel] | None = None) -> str:
+    """The configuration's TOML text for sandbox description ``desc`` (``None``:
+    no sandbox, commented example channels). ``encrypt`` turns a secret into
+    its ``{encrypted = …}`` text (``Fernet(key).encrypt``); ``channels``
+    defaults to :func:`sandbox_channels`."""
+    if desc is not None and channels is None:
+        channels = sandbox_channels(desc)
+    source = f" for the sandbox at {desc.get('admin_url')}" if desc else ""
+    lines = [_HEADER.format(source=source)]
+    lines += [
+        "[database]",
+        "# sqlite:///FILE is relative to this file's folder (the embedded default, nothing to install);",
+        "# PostgreSQL: postgresql://user:password@host:5432/crossdock. CROSSDOCK_DATABASE_URL overrides it.",
+        f"url = {_s(database_url)}", "",
+        "[broker]",
+        "# stub:// runs every worker inside one `crossdock worker` process; redis://host:6379/0 or",
+        "# amqp://user:password@host:5672/ share the work between any number of worker processes.",
+        f"url = {_s(broker_url)}", "",
+        "[ratelimit]",
+        "# The API quota budget all processes share: sql:// (the database) or redis://host:6379/1.",
+        f"url = {_s(ratelimit_url)}",
+    ]
+    if desc:
+        lines += ["# The sandbox runs this many platform seconds per real second; live platforms: 1.",
+                  f"time_scale = {_v(float(desc.get('time_scale', 1.0)))}"]
+    lines += ["", "[secrets]",
+              "# The Fernet key that decrypts the {encrypted = …} values below and the tokens crossdock stores.",
+              "# Mode 0600: crossdock refuses a key file others can read (XD-CFG-010).",
+              f"key_file = {_s(key_file)}", ""]
+    lines += ["[sync]",
+              "# The engine's schedules; every key and its default is in docs/configuration.md.",
+              "reconcile = true                # compare every channel with crossdock on its intervals_s.reconcile",
+              "auto_publish = false            # true: publish catalogue products missing on a channel", ""]
+    if desc:
+        clock = desc["clock"]
+        lines += ["[sandbox.clock]",
+                  "# The sandbox's clock, so crossdock's now is the platforms' now. Remove for live platforms.",
+                  f"time_scale = {_v(float(clock['time_scale']))}",
+                  f"origin_real = {_v(float(clock['origin_real']))}",
+                  f"origin_platform = {_v(float(clock['origin_platform']))}", ""]
+    lines += [f"[warehouses.{_k(warehouse.code)}]",
+              "# A stock location; its code is what stock files and `--warehouse` name.",
+              f"name = {_s(warehouse.name)}", f"country = {_s(warehouse.country)}",
+              f"bins = {_v(list(warehouse.bins))}",
+              '# address = { line1 = "Lagerstrasse 4", city = "Leipzig", postal_code = "04109" }   # for labels',
+              ""]
+    if channels:
+        for ch in channels:
+            lines += _channel_lines(ch, encrypt)
+    else:
+        lines += _EXAMPLE_CHANNELS
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_ABOUT = {
+    "amazon": "# Amazon SP-API: one channel per marketplace of the seller ({mp}). getOrders allows one call a\n"
+              "# minute per seller; channels of one seller and region share it (one call reads them all).",
+    "ebay": "# eBay ({mp}): Inventory and Fulfillment APIs with OAuth; the Trading API token reaches listings made\n"
+            "# outside the Inventory API. The business policies are needed to publish new listings.",
+    "shopify": "# Shopify shop {account}: Admin GraphQL API; refresh tokens rotate on every use (crossdock stores the\n"
+               "# newest one itself, the one below is only the first).",
+}
+
+
+def _channel_lines(ch: SandboxChannel, encrypt: Callable[[str], str]) -> list[str]:
+    lines = [f"[channels.{_k(ch.name)}]",
+             _ABOUT[ch.platform].format(mp=ch.marketplace or "", account=ch.account),
+             f"platform = {_s(ch.platform)}", f"account = {_s(ch.account)}"]
+    if ch.marketplace:
+        lines.append(f"marketplace = {_s(ch.marketplace)}")
+    lines.append(f"currency = {_s(ch.currency)}")
+    if ch.country:
+        lines.append(f"country = {_s(ch.country)}")
+    lines.append(f"client_id = {_s(ch.client_id)}")
+    for key in ("client_secret", "refresh_token", "trading_token"):
+        if key in ch.secrets:
+            lines.append(f"{key} = {{encrypted = {_s(encrypt(ch.secrets[key]))}}}")
+    lines.append(f"base_url = {_s(ch.base_url)}")
+    if ch.auth_url:
+        lines.append(f"auth_url = {_s(ch.auth_url)}")
+    if ch.urls:
+        lines.append(f"urls = {_v(ch.urls)}")
+    lines.append(f"intervals_s = {{ orders = {ORDER_INTERVALS_S[ch.platform]} }}   # platform seconds")
+    lines.append('# stock = { buffer = 1, share = "0.5" }   # show half of the free stock, less one unit')
+    lines.append('# price = { markup = "1.15", rounding = "charm:0.99" }')
+    if ch.options:
+        lines += ["", f"[channels.{_k(ch.name)}.options]", _OPTIONS_ABOUT[ch.platform]]
+        lines += [f"{_k(k)} = {_v(v)}" for k, v in ch.options.items()]
+    return lines + [""]
+
+
+_OPTIONS_ABOUT = {
+    "amazon": "# Amazon settings of this channel (docs/configuration.md lists them all).",
+    "ebay": "# dev_id: the application's Dev ID (Trading API). The location and business policies (Seller Hub >\n"
+            "# Account > Business policies) that new offers are published with.",
+    "shopify": "# The Admin API version and the location whose stock crossdock sets.",
+}
+
+
+_EXAMPLE_CHANNELS = """\
+# Sales channels: one table per platform account and marketplace. Uncomment and fill in one per channel;
+# `crossdock config encrypt --from-env VAR` turns a secret in $VAR into an {encrypted = "…"} value.
+#
+# [channels.amazon-de]
+# platform = "amazon"
+# account = "A1SELLERID"                          # Seller Central merchant token
+# marketplace = "A1PA6795UKMFR9"                  # amazon.de
+# currency = "EUR"
+# country = "DE"
+# client_id = "amzn1.application-oa2-client.…"
+# client_secret = {env = "AMAZON_LWA_CLIENT_SECRET"}
+# refresh_token = {encrypted = "…"}
+# intervals_s = { orders = 60 }
+#
+# [channels.ebay-gb]
+# platform = "ebay"
+# account = "seller_user_name"
+# marketplace = "EBAY_GB"
+# currency = "GBP"
+# client_id = "App-ID"
+# client_secret = {encrypted = "…"}                # Cert ID
+# refresh_token = {encrypted = "…"}
+#
+# [channels.ebay-gb.options]                     # the Dev ID and the business policies new offers use
+# dev_id = "…"
+# merchant_location_key = "default"
+# fulfillment_policy_id = "…"
+# payment_policy_id = "…"
+# return_policy_id = "…"
+#
+# [channels.shopify-myshop]
+# platform = "shopify"
+# account = "myshop"                              # myshop.myshopify.com
+# currency = "EUR"
+# client_id = "…"
+# client_secret = {encrypted = "…"}
+# refresh_token = {encrypted = "…"}
+""".splitlines()
+
+
+# ---------------------------------------------------------------- files
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` (0700) or refuse one others may write to (XD-CFG-010)."""
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        return
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if os.name == "posix" and mode & 0o002:
+        raise ConfigError("XD-CFG-010", detail=f"folder {folder} is writable by everyone (mode {mode:04o}); "
+                                               "keep the configuration and its key file in a private folder")
+
+
+def prepare_key(key_path: Path) -> tuple[str, bool]:
+    """(key, created): the key in ``key_path`` when it exists (checked like
+    every key file, so stored tokens stay readable), else a new one written
+    there with mode 0600."""
+    from crossdock.secrets import read_key_file, write_key_file
+
+    _private_folder(key_path.parent)
+    if key_path.exists():
+        return read_key_file(key_path), False
+    return write_key_file(key_path), True
+
+
+def init_config(out: str | os.PathLike, *, admin_url: str | None = None, database_url: str = DATABASE_URL,
+                broker_url: str = BROKER_URL, ratelimit_url: str = RATELIMIT_URL, force: bool = False,
+                key_file: str = DEFAULT_KEY_FILE, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Write the configuration at ``out`` (and its key file beside it);
+    returns what was written. An existing configuration is XD-CFG-011 unless
+    ``force``; an existing key file is reused, never replaced."""
+    from cryptography.fernet import Fernet
+
+    path = Path(out)
+    if path.is_dir():
+        path = path / "crossdock.toml"
+    if path.exists() and not force:
+        raise ConfigError("XD-CFG-011", detail=f"{path} exists; pass --force to replace it (its key file is kept)")
+    desc = fetch_description(admin_url, timeout_s=timeout_s) if admin_url else None
+    folder = path.parent.resolve()
+    _private_folder(folder)
+    key_path = Path(key_file) if Path(key_file).is_absolute() else folder / key_file
+    key, created = prepare_key(key_path)
+    fernet = Fernet(key.encode())
+    channels = sandbox_channels(desc) if desc else []
+    text = render_config(desc, encrypt=lambda v: fernet.encrypt(v.encode()).decode(), database_url=database_url,
+                         broker_url=broker_url, ratelimit_url=ratelimit_url, key_file=key_file, channels=channels)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return {"config": str(path), "key_file": str(key_path), "key_created": created,
+            "sandbox": desc.get("admin_url") if desc else None,
+            "channels": [{"name": c.name, "platform": c.platform, "account": c.account,
+                          "marketplace": c.marketplace, "currency": c.currency} for c in channels],
+            "database": database_url, "broker": broker_url, "ratelimit": ratelimit_url}
