@@ -136,13 +136,16 @@ def fail(exc: CrossdockError) -> None:
 
 def _problem_lines(exc: CrossdockError) -> list[str]:
     """Every problem an error lists (a file's bad rows: ``problems`` in its
-    context, text or {line, message, code}), one line each."""
+    context, text or {line, sku?, column?, message, code}), one line each:
+    ``line 5 (SKU-1): [XD-INV-010] sku: SKU-1 is also on line 2``."""
     lines = []
     for p in exc.context.get("problems") or ():
         if isinstance(p, dict):
-            where = f"line {p['line']}: " if p.get("line") is not None else ""
+            row = f" ({p['sku']})" if p.get("sku") else ""
+            where = f"line {p['line']}{row}: " if p.get("line") is not None else ""
             code = f"[{p['code']}] " if p.get("code") else ""
-            p = f"{where}{code}{p.get('message', '')}"
+            column = f"{p['column']}: " if p.get("column") else ""
+            p = f"{where}{code}{column}{p.get('message', '')}"
         lines.append(str(p))
     return lines
 

@@ -196,8 +196,9 @@ def test_every_database_command_says_xd_data_001_with_the_url_masked(crossdock, 
 
 def test_a_database_down_is_exit_3_for_the_shell_too(tmp_path):
     # the process is the point: what a shell script sees
-    env = {**os.environ, "CROSSDOCK_DATABASE_URL": f"postgresql://crossdock@127.0.0.1:{closed_port()}/crossdock"}
-    env.pop("CROSSDOCK_CONFIG", None)
+    (tmp_path / "crossdock.toml").write_text(
+        f'[database]\nurl = "postgresql://crossdock@127.0.0.1:{closed_port()}/crossdock"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("CROSSDOCK_CONFIG", "CROSSDOCK_DATABASE_URL")}
     proc = subprocess.run([sys.executable, "-m", "crossdock", "stock", "show"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3 and "XD-DATA-001" in proc.stderr and "Traceback" not in proc.stderr
