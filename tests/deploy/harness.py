@@ -150,6 +150,7 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        self.proc.stdout.close()
 
 
 class Proxy:

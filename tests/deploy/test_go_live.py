@@ -89,8 +89,9 @@ def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, worke
         assert done.returncode == 0, done.stderr
         # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
         set_keys(tmp_path / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
-        assert crossdock("config", "check", cwd=tmp_path, env=env).returncode == 0
         assert crossdock("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+        checked = crossdock("config", "check", cwd=tmp_path, env=env)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
         shown = crossdock_json("config", "show", cwd=tmp_path, env=env)
         [warehouse] = list(shown["warehouses"])
         _write_stock(stock_path, warehouse, stock)
