@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ class SandboxChannel:
     urls: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    intervals_s: dict[str, int] | None = None     # None: orders every ORDER_INTERVALS_S[platform]
+    stock: dict[str, Any] | None = None           # the channel's stock rule; None: an example in a comment
 
 
 @dataclass(frozen=True)
@@ -212,11 +214,16 @@ _HEADER = """\
 def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], str],
                   database_url: str = DATABASE_URL, broker_url: str = BROKER_URL,
                   ratelimit_url: str = RATELIMIT_URL, key_file: str = DEFAULT_KEY_FILE,
-                  warehouse: Warehouse = Warehouse(), channels: list[SandboxChannel] | None = None) -> str:
+                  warehouse: Warehouse = Warehouse(), channels: list[SandboxChannel] | None = None,
+                  warehouses: Sequence[Warehouse] | None = None, sync: Mapping[str, Any] | None = None,
+                  extra_tables: Sequence[str] = ()) -> str:
     """The configuration's TOML text for sandbox description ``desc`` (``None``:
     no sandbox, commented example channels). ``encrypt`` turns a secret into
     its ``{encrypted = …}`` text (``Fernet(key).encrypt``); ``channels``
-    defaults to :func:`sandbox_channels`."""
+    defaults to :func:`sandbox_channels`. ``warehouses`` (default: the one
+    ``warehouse``), ``sync`` (keys of ``[sync]`` beside the defaults written
+    here) and ``extra_tables`` (TOML lines appended) are for callers that
+    write a fuller configuration from the same template (``crossdock demo``)."""
     if desc is not None and channels is None:
         channels = sandbox_channels(desc)
     source = f" for the sandbox at {desc.get('admin_url')}" if desc else ""
@@ -241,10 +248,14 @@ def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], st
               "# The Fernet key that decrypts the {encrypted = …} values below and the tokens crossdock stores.",
               "# Mode 0600: crossdock refuses a key file others can read (XD-CFG-010).",
               f"key_file = {_s(key_file)}", ""]
+    sync_values = {"reconcile": True, "auto_publish": False, **(sync or {})}
     lines += ["[sync]",
               "# The engine's schedules; every key and its default is in docs/configuration.md.",
-              "reconcile = true                # compare every channel with crossdock on its intervals_s.reconcile",
-              "auto_publish = false            # true: publish catalogue products missing on a channel", ""]
+              f"reconcile = {_v(sync_values.pop('reconcile'))}"
+              "                # compare every channel with crossdock on its intervals_s.reconcile",
+              f"auto_publish = {_v(sync_values.pop('auto_publish'))}"
+              "            # true: publish catalogue products missing on a channel"]
+    lines += [f"{_k(k)} = {_v(v)}" for k, v in sync_values.items()] + [""]
     if desc:
         clock = desc["clock"]
         lines += ["[sandbox.clock]",
@@ -252,12 +263,14 @@ def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], st
                   f"time_scale = {_v(float(clock['time_scale']))}",
                   f"origin_real = {_v(float(clock['origin_real']))}",
                   f"origin_platform = {_v(float(clock['origin_platform']))}", ""]
-    lines += [f"[warehouses.{_k(warehouse.code)}]",
-              "# A stock location; its code is what stock files and `--warehouse` name.",
-              f"name = {_s(warehouse.name)}", f"country = {_s(warehouse.country)}",
-              f"bins = {_v(list(warehouse.bins))}",
-              '# address = { line1 = "Lagerstrasse 4", city = "Leipzig", postal_code = "04109" }   # for labels',
-              ""]
+    for wh in warehouses or (warehouse,):
+        lines += [f"[warehouses.{_k(wh.code)}]",
+                  "# A stock location; its code is what stock files and `--warehouse` name.",
+                  f"name = {_s(wh.name)}", f"country = {_s(wh.country)}",
+                  f"bins = {_v(list(wh.bins))}",
+                  '# address = { line1 = "Lagerstrasse 4", city = "Leipzig", postal_code = "04109" }   # for labels',
+                  ""]
+    lines += list(extra_tables)
     if channels:
         for ch in channels:
             lines += _channel_lines(ch, encrypt)
@@ -294,8 +307,12 @@ def _channel_lines(ch: SandboxChannel, encrypt: Callable[[str], str]) -> list[st
         lines.append(f"auth_url = {_s(ch.auth_url)}")
     if ch.urls:
         lines.append(f"urls = {_v(ch.urls)}")
-    lines.append(f"intervals_s = {{ orders = {ORDER_INTERVALS_S[ch.platform]} }}   # platform seconds")
-    lines.append('# stock = { buffer = 1, share = "0.5" }   # show half of the free stock, less one unit')
+    intervals = ch.intervals_s or {"orders": ORDER_INTERVALS_S[ch.platform]}
+    lines.append(f"intervals_s = {_v(intervals)}   # platform seconds")
+    if ch.stock:
+        lines.append(f"stock = {_v(ch.stock)}")
+    else:
+        lines.append('# stock = { buffer = 1, share = "0.5" }   # show half of the free stock, less one unit')
     lines.append('# price = { markup = "1.15", rounding = "charm:0.99" }')
     if ch.options:
         lines += ["", f"[channels.{_k(ch.name)}.options]", _OPTIONS_ABOUT[ch.platform]]

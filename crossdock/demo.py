@@ -62,57 +62,48 @@ def _sandbox_channels(desc: dict) -> dict[str, str]:
             "shopify-eu": f"shopify:{shop}"}
 
 
-def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str]) -> Path:
-    amz = desc["amazon"]["accounts"][0]
-    ebay = desc["ebay"]["accounts"][0]
-    shop = desc["shopify"]["shops"][0]
-    env.update({"XD_DEMO_AMAZON_SECRET": amz["client_secret"], "XD_DEMO_AMAZON_REFRESH": amz["refresh_token"],
-                "XD_DEMO_EBAY_SECRET": ebay["client_secret"], "XD_DEMO_EBAY_REFRESH": ebay["refresh_token"],
-                "XD_DEMO_EBAY_TRADING": ebay.get("trading_token") or "",
-                "XD_DEMO_SHOPIFY_SECRET": shop["client_secret"], "XD_DEMO_SHOPIFY_REFRESH": shop["refresh_token"]})
-    clock = desc["clock"]
-    lines = [
-        "# Written by `crossdock demo`: the embedded default against the in-process sandbox.",
-        "# Secrets are environment references (set only inside the demo process).",
-        "[database]", f'url = "{opts.database_url or "sqlite:///crossdock.sqlite"}"', "",
-        "[broker]", 'url = "stub://"', "",
-        "[ratelimit]", 'url = "sql://"', f"time_scale = {opts.time_scale}", "",
-        "[sync]", "coalesce_window_s = 2", "stock_sweep_s = 30", "initial_lookback_s = 600",
-        "auto_ship = true", "auto_ship_s = 120", "tracking_s = 120", "",
-        "[sandbox.carrier]", f"seed = {opts.seed}", "failure_rate = 0.02", "",
-        "[sandbox.clock]", f"time_scale = {clock['time_scale']}", f"origin_real = {clock['origin_real']}",
-        f"origin_platform = {clock['origin_platform']}", "",
-        "[labels]", 'dir = "labels"', "",
-        "[warehouses.CN]", 'name = "Shenzhen"', 'country = "CN"', 'bins = ["A-01", "A-02", "B-01"]', "",
-        "[warehouses.DE]", 'name = "Leipzig"', 'country = "DE"', 'bins = ["R1-01", "R1-02", "R2-01"]', "",
-    ]
-    amazon_common = [f'account = "{amz["seller_id"]}"', f'client_id = "{amz["client_id"]}"',
-                     'client_secret = {env = "XD_DEMO_AMAZON_SECRET"}',
-                     'refresh_token = {env = "XD_DEMO_AMAZON_REFRESH"}',
-                     f'base_url = "{desc["amazon"]["base_url"]}"', f'auth_url = "{desc["amazon"]["lwa_url"]}"']
-    for name, mp, cur, country in (("amazon-us", "ATVPDKIKX0DER", "USD", "US"),
-                                   ("amazon-de", "A1PA6795UKMFR9", "EUR", "DE")):
-        lines += [f"[channels.{name}]", 'platform = "amazon"', f'marketplace = "{mp}"', f'currency = "{cur}"',
-                  f'country = "{country}"', *amazon_common,
-                  f"intervals_s = {{orders = {INTERVALS[name]}}}", f'stock = {{share = "{SHARES[name]}"}}',
-                  "options = {feed_threshold = 20}", ""]
-    lines += ["[channels.ebay-uk]", 'platform = "ebay"', f'account = "{ebay["username"]}"',
-              f'marketplace = "{ebay["marketplace_id"]}"', 'currency = "GBP"', 'country = "GB"',
-              f'client_id = "{ebay["client_id"]}"', 'client_secret = {env = "XD_DEMO_EBAY_SECRET"}',
-              'refresh_token = {env = "XD_DEMO_EBAY_REFRESH"}', 'trading_token = {env = "XD_DEMO_EBAY_TRADING"}',
-              f'base_url = "{desc["ebay"]["base_url"]}"',
-              f'urls = {{trading_url = "{desc["ebay"]["trading_url"]}", token_url = "{desc["ebay"]["token_url"]}"}}',
-              f'options = {{dev_id = "{ebay.get("dev_id", "")}"}}',
-              f"intervals_s = {{orders = {INTERVALS['ebay-uk']}}}", f'stock = {{share = "{SHARES["ebay-uk"]}"}}', ""]
-    lines += ["[channels.shopify-eu]", 'platform = "shopify"', f'account = "{shop["shop"]}"', 'currency = "EUR"',
-              'country = "DE"', f'client_id = "{shop["client_id"]}"',
-              'client_secret = {env = "XD_DEMO_SHOPIFY_SECRET"}', 'refresh_token = {env = "XD_DEMO_SHOPIFY_REFRESH"}',
-              f'base_url = "{desc["shopify"]["base_url"].rstrip("/")}/shops/{shop["shop"]}"',
-              f'options = {{api_version = "{desc["shopify"]["api_version"]}"}}',
-              f"intervals_s = {{orders = {INTERVALS['shopify-eu']}}}", f'stock = {{share = "{SHARES["shopify-eu"]}"}}',
-              ""]
+def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str] | None = None) -> Path:
+    """The demo's configuration, written by the same template as `crossdock
+    config init --from-sandbox` (crossdock.config_init.render_config): the
+    sandbox's channels under the demo's names, with the demo's stock shares and
+    polling intervals, two warehouses, and every secret encrypted with the key
+    in the folder's key file — so `crossdock --config FOLDER/crossdock.toml …`
+    works after the demo with no environment variable set. ``env`` is kept for
+    callers that pass one; nothing needs to be exported any more."""
+    import dataclasses
+
+    from cryptography.fernet import Fernet
+
+    from crossdock.config_init import DEFAULT_KEY_FILE, Warehouse, render_config, sandbox_channels
+    from crossdock.secrets import KEY_ENV, read_key_file, write_key_file
+
+    key_path = folder / DEFAULT_KEY_FILE
+    key = os.environ.get(KEY_ENV) or (read_key_file(key_path) if key_path.exists() else None)
+    if not key_path.exists() or read_key_file(key_path) != key:
+        key_path.unlink(missing_ok=True)
+        key = write_key_file(key_path, key)
+    fernet = Fernet(key.encode())
+    names = {ident: name for name, ident in _sandbox_channels(desc).items()}
+    channels = []
+    for ch in sandbox_channels(desc):
+        if ch.sandbox_channel not in names:
+            continue
+        name = names[ch.sandbox_channel]
+        options = {**ch.options, **({"feed_threshold": 20} if ch.platform == "amazon" else {})}
+        channels.append(dataclasses.replace(ch, name=name, options=options, intervals_s={"orders": INTERVALS[name]},
+                                            stock={"share": SHARES[name]}))
+    text = render_config(
+        desc, encrypt=lambda v: fernet.encrypt(v.encode()).decode(),
+        database_url=opts.database_url or "sqlite:///crossdock.sqlite", channels=channels,
+        warehouses=(Warehouse("CN", "Shenzhen", "CN", ("A-01", "A-02", "B-01")),
+                    Warehouse("DE", "Leipzig", "DE", ("R1-01", "R1-02", "R2-01"))),
+        sync={"coalesce_window_s": 2, "stock_sweep_s": 30, "initial_lookback_s": 600, "auto_ship": True,
+              "auto_ship_s": 120, "tracking_s": 120},
+        extra_tables=["[sandbox.carrier]", "# the sandbox carrier: labels and tracking for auto-ship",
+                      f"seed = {opts.seed}", "failure_rate = 0.02", "", "[labels]", 'dir = "labels"', ""])
     path = folder / "crossdock.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text("# Written by `crossdock demo`: the embedded default against the in-process sandbox.\n"
+                    + text, encoding="utf-8")
     return path
 
 
@@ -273,7 +264,6 @@ def _first_push_down(history: list[tuple[float, int]], own: set[float], after: f
 
 def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
     from crossdock.sandbox.core import Sandbox
-    from crossdock.secrets import new_key
 
     folder = opts.folder.resolve()
     if folder.exists():
@@ -281,7 +271,6 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
             (folder / name).unlink(missing_ok=True)
         shutil.rmtree(folder / "labels", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("CROSSDOCK_SECRET_KEY", new_key())
     started = time.monotonic()
     sb = Sandbox(time_scale=opts.time_scale, seed=opts.seed).start()
     try:

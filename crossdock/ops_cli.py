@@ -417,8 +417,7 @@ def auth_status(within_days: float = typer.Option(DEFAULT_WARNING_DAYS, "--withi
         for col in ("channel", "state", "refresh token", "authorisation", "client secret", "access"):
             table.add_column(col, overflow="fold", no_wrap=col in ("channel", "authorisation", "client secret"))
         for c in doc["channels"]:
-            state = (f"[red]paused {c['paused_code']}[/]" if c["paused"] else
-                 "running" if c["state"] == "running" else "[yellow]stopped[/]")
+            state = f"[red]paused {c['paused_code']}[/]" if c["paused"] else "running"
             refresh = (c["refresh_expires_at"] or "no expiry")[:10] if c["refresh_token_stored"] else "[red]none[/]"
             access = ("to " + c["access_expires_at"][11:16]) if c["access_valid"] else "-"
             table.add_row(escape(c["channel"]), state, refresh,
@@ -1379,7 +1378,8 @@ def _print_status(doc: dict[str, Any]) -> None:
     for col in ("channel", "state", "imported", "lag", "stock queue", "outbox p/f", "fails 24h", "stuck"):
         table.add_column(col, overflow="fold", no_wrap=col in ("channel", "lag", "outbox p/f"))
     for c in doc["channels"].values():
-        state = f"[red]paused {c['paused_code']}[/]" if c["paused"] else "running"
+        state = (f"[red]paused {c['paused_code']}[/]" if c["paused"] else
+                 "running" if c["state"] == "running" else "[yellow]stopped[/]")
         queue = c["stock_queue"]
         stock = f"{queue['dirty_skus']} SKUs, oldest {_age(queue['oldest_age_s'])}" if queue["dirty_skus"] else "-"
         pending = sum(k["pending"] for k in c["outbox"].values())

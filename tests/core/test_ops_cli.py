@@ -606,6 +606,9 @@ def test_auth_cli(cli_db, tmp_path):
         s.get(m.Channel, "amazon-de").paused_code = "XD-AUTH-002"
     proc, doc = run(["auth", "status", "--json"], cwd=tmp_path, db=cli_db, check_json=True)
     assert proc.returncode == 3 and doc["channels"][0]["paused_code"] == "XD-AUTH-002"
+    proc, _ = run(["auth", "status"], cwd=tmp_path, db=cli_db)          # the table a person reads
+    assert proc.returncode == 3 and "XD-AUTH-" in proc.stdout and "paused" in proc.stdout
+    assert "This is a bug" not in proc.stderr
 
     env = {"XD_NEW_REFRESH": "Atzr|brand-new-refresh-token"}
     proc, doc = run(["auth", "set", "amazon-de", "--refresh-token-env", "XD_NEW_REFRESH", "--authorised-on",
