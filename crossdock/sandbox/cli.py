@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
 import sys
 import threading
-import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -37,6 +39,45 @@ def parse_fault(spec: str) -> dict:
     return out
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError("XD-CFG-009", detail=f"{path}: {exc}") from exc
+
+
+def seed_listed_catalogue(sb, catalogue: Path, stock: Path | None) -> int:
+    """A seller who already sells: every product of ``catalogue`` is a sandbox
+    product with the physical stock ``stock`` gives it (summed over
+    warehouses; 0 without), listed on every channel at that whole quantity —
+    more than crossdock's rules will allow, as listings made by hand usually
+    are. Reads the CSV files crossdock itself imports (a few columns of them)."""
+    from crossdock.sandbox.core import CatalogueItem
+
+    physical: dict[str, int] = {}
+    for i, row in enumerate(_rows(stock) if stock else [], start=2):
+        try:
+            physical[row["sku"]] = physical.get(row["sku"], 0) + int(row.get("on_hand") or 0)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError("XD-CFG-009", detail=f"{stock}, line {i}: needs sku and a whole on_hand") from exc
+    items = []
+    for i, row in enumerate(_rows(catalogue), start=2):
+        try:
+            items.append(CatalogueItem(sku=row["sku"], title=row.get("title") or row["sku"],
+                                       price=Decimal(row.get("base_price") or "10.00"),
+                                       currency=row.get("base_currency") or "EUR",
+                                       physical_stock=physical.get(row["sku"], 0)))
+        except (KeyError, InvalidOperation) as exc:
+            raise ConfigError("XD-CFG-009", detail=f"{catalogue}, line {i}: needs sku and a numeric base_price") from exc
+    for item in items:
+        sb.market.seed_item(item)
+    for channel, sim in sb.all_channels().items():
+        for item in items:
+            sim.set_listing(channel, item.sku, item.physical_stock, item.price)
+    return len(items)
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
@@ -48,6 +89,13 @@ def serve(
     fault: Optional[list[str]] = typer.Option(None, "--fault", help="kind[:platform[:probability[:operation]]]; "
                                                                    "repeatable."),
     buyers: float = typer.Option(0.0, "--buyers", help="Orders per sandbox minute on every channel (0 = off)."),
+    buyers_after: float = typer.Option(0.0, "--buyers-after", min=0.0,
+                                       help="Real seconds before the buyers start (time to set crossdock up)."),
+    catalogue: Optional[Path] = typer.Option(None, "--catalogue", help="A crossdock catalogue CSV (sku, title, "
+                                                                       "base_price, base_currency): the seller's "
+                                                                       "products, already listed on every channel."),
+    stock: Optional[Path] = typer.Option(None, "--stock", help="A crossdock stock CSV (sku, on_hand): the "
+                                                               "physical stock; every listing shows all of it."),
     as_json: bool = typer.Option(False, "--json", help="First stdout line: the sandbox description as JSON."),
     for_s: float = typer.Option(0.0, "--for", help="Stop after this many real seconds (0 = until Ctrl-C)."),
 ) -> None:
@@ -69,10 +117,17 @@ def serve(
         sb.start()
     except OSError as exc:
         raise ConfigError("XD-CFG-009", detail=f"cannot listen on {host}:{port}: {exc}") from exc
+    if catalogue is not None:
+        seed_listed_catalogue(sb, catalogue, stock)
     if buyers > 0:
         for ch in sb.all_channels():
             sb.set_buyers(ch, BuyerProfile(orders_per_min=buyers))
-        sb.start_buyers()
+        if buyers_after > 0:
+            starter = threading.Timer(buyers_after, sb.start_buyers)
+            starter.daemon = True
+            starter.start()
+        else:
+            sb.start_buyers()
     desc = sb.describe()
     if as_json:
         sys.stdout.write(json.dumps(desc) + "\n")
