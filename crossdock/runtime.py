@@ -70,6 +70,10 @@ class InProcessWorker:
     def __init__(self, broker: dramatiq.Broker, *, threads: int = 4, queues: set[str] | None = None) -> None:
         self.broker = broker
         self.worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100, queues=queues)
+        # Take only as many messages as there are threads to run them (dramatiq's default takes
+        # twice as many): a wake-up held by a process whose threads are all busy waits there while
+        # another process's threads are idle.
+        self.worker.queue_prefetch = threads
 
     def start(self) -> "InProcessWorker":
         if not getattr(self.broker, "_crossdock_booted", False):

@@ -189,15 +189,17 @@ class SqlTokenStore:
 
 
 def ensure_channels(db: Database, channels) -> None:
-    """Create or update a channels row for each configured channel."""
+    """Create or update a channels row for each configured channel. One
+    ``INSERT … ON CONFLICT DO UPDATE`` per channel: workers starting together
+    on a new database never trip over each other's rows."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    table = Channel.__table__
     with db.write() as s:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
         for ch in channels:
-            row = s.get(Channel, ch.name)
-            if row is None:
-                row = Channel(name=ch.name)
-                s.add(row)
-            row.platform = ch.platform
-            row.account = ch.account
-            row.marketplace = ch.marketplace
-            row.currency = ch.currency
-            row.country = ch.country
+            values = {"platform": ch.platform, "account": ch.account, "marketplace": ch.marketplace,
+                      "currency": ch.currency, "country": ch.country, "updated_at": utcnow()}
+            s.execute(insert(table).values(name=ch.name, created_at=utcnow(), **values)
+                      .on_conflict_do_update(index_elements=["name"], set_=values))

@@ -112,3 +112,39 @@ def test_expiring_credentials_are_reported(db):
                        client_secret_expires_at=NOW + dt.timedelta(days=200)))
     soon = store.expiring(within=dt.timedelta(days=30), now=NOW)
     assert [(x["channel"], x["what"], x["expired"]) for x in soon] == [("shop-eu", "seller_authorisation", False)]
+
+
+def test_workers_starting_together_create_the_channel_rows_once(db):
+    """Given a new database and several workers starting at the same moment,
+    when each creates the configured channels' rows,
+    then none fails on another's insert and each row exists once, up to date."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from crossdock.config import ChannelConfig
+    from crossdock.connectors.tokens import ensure_channels
+    from crossdock.db.models import Channel
+
+    channels = [ChannelConfig(name=f"shop-{i}", platform="shopify", account=f"shop{i}", currency="EUR")
+                for i in range(8)]
+    for round_ in range(3):
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                ensure_channels(db, channels)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Channel)) == 8
+        assert s.get(Channel, "shop-3").account == "shop3"
