@@ -93,7 +93,10 @@ def run_deployment(args: argparse.Namespace, folder: Path, progress) -> dict:
             if w.poll() is None:
                 os.killpg(w.pid, signal.SIGKILL)
         sb.stop()
-        pg.close()
+        if args.keep:
+            print(f"  kept database {pg.url}", file=sys.stderr)
+        else:
+            pg.close()
 
 
 def run_demo(args: argparse.Namespace) -> dict:

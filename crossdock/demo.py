@@ -201,6 +201,7 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
     for e in events:
         own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
     sold: dict[str, int] = {}
+    slowest: list[tuple] = []
     delays: list[float] = []
     by_source: dict[str, list[float]] = {}
     by_target: dict[str, list[float]] = {}
@@ -228,6 +229,7 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
                 continue
             worst = max(worst or 0.0, reached - sale["at"])
             by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
+            slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, sku, sale["at"]))
         if worst is not None:
             delays.append(worst)
             by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
@@ -242,7 +244,10 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
             "never_reached": pending,
             "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()},
             # per receiving platform (every source): where the tail comes from
-            "by_target": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_target.items()}}
+            "by_target": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_target.items()},
+            # the slowest (sale, channel) pairs: where a tail comes from
+            "slowest": [{"delay_s": round(d, 1), "order_id": o, "sold_on": src, "shown_on": dst, "sku": sku,
+                         "sold_at": round(at, 1)} for d, o, src, dst, sku, at in sorted(slowest, reverse=True)[:8]]}
 
 
 def _first_push_down(history: list[tuple[float, int]], own: set[float], after: float,
@@ -382,6 +387,8 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
             placed_by.setdefault(sale["order_id"], sale["channel"])
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}
     shipping = _shipping_summary(db, sb, cfg)
+    propagation = _propagation(sb, sb_channels)
+    _when_imported(db, sb, propagation["slowest"])
     return {
         **shipping,
         "orders_missing": dict(list(missing.items())[:20]),
@@ -394,9 +401,24 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "drift_repaired_at_end": sum(r["repaired"] for r in repaired.values()),
         "api_calls": api_calls,
         "throttled": throttled,
-        "propagation_s": _propagation(sb, sb_channels),
+        "propagation_s": propagation,
         **extra,
     }
+
+
+def _when_imported(db: Database, sb, slowest: list[dict[str, Any]]) -> None:
+    """Add to each of the slowest sales how long after it crossdock imported
+    its order (sandbox seconds): the import's share of the delay; the rest
+    is the push to the other channel."""
+    clock = sb.describe()["clock"]
+    with db.read() as s:
+        imported = dict(s.execute(select(Order.platform_order_id, Order.imported_at)
+                                  .where(Order.platform_order_id.in_([x["order_id"] for x in slowest] or [""]))).all())
+    for x in slowest:
+        at = imported.get(x["order_id"])
+        if at is not None:
+            platform = clock["origin_platform"] + (at.timestamp() - clock["origin_real"]) * clock["time_scale"]
+            x["imported_after_s"] = round(platform - x["sold_at"], 1)
 
 
 def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
