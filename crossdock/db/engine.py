@@ -131,6 +131,29 @@ def sqlite_path(url: str | None) -> Path | None:
     return Path(database).expanduser().absolute()
 
 
+def create_private_sqlite_file(url: str) -> bool:
+    """Create a SQLite database's file empty with mode 0600 (whatever the
+    umask) before SQLite opens it: its -wal and -shm files take the file's
+    mode, so buyers' addresses and encrypted tokens are never readable by
+    other users. An existing file, a missing folder (reported with its code
+    when SQLite opens it), a read-only URI or another database: nothing done.
+    Returns whether a file was created."""
+    path = sqlite_path(url)
+    if path is None or "mode=ro" in url or not path.parent.is_dir():
+        return False
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError:
+        return False            # unwritable folder: SQLite's own error gets its code (XD-DATA-008)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    return True
+
+
 def _sqlite_read_only(path: Path | None) -> str:
     """Which part of a SQLite database cannot be written, in words ('' if none is found)."""
     if path is None:
@@ -242,6 +265,8 @@ class Database:
 
     def __init__(self, url: str = DEFAULT_URL, *, engine: Engine | None = None) -> None:
         self.url = normalise_url(url)
+        if engine is None:
+            create_private_sqlite_file(self.url)
         self.engine = engine or make_engine(self.url)
         self.dialect = self.engine.dialect.name
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -141,3 +141,27 @@ def test_migrations_create_exactly_the_tables_the_models_declare(db):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
+
+
+def test_a_new_sqlite_database_and_its_wal_files_are_private_whatever_the_umask(tmp_path):
+    """Given a permissive umask (0o000), when crossdock creates its SQLite
+    database and writes to it, then the file and its -wal/-shm files are 0600."""
+    import os
+    import stat
+
+    from crossdock.db.engine import Database
+    from crossdock.db.migrate import upgrade
+
+    old = os.umask(0)
+    try:
+        db = Database(f"sqlite:///{tmp_path / 'private.sqlite'}")
+        upgrade(db)
+        with db.write() as s:
+            s.add(m.Warehouse(code="DE", name="Leipzig", country="DE"))
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()
+                 if p.name.startswith("private.sqlite")}
+        db.dispose()
+    finally:
+        os.umask(old)
+    assert "private.sqlite" in modes and "private.sqlite-wal" in modes, modes
+    assert all(mode == 0o600 for mode in modes.values()), {k: oct(v) for k, v in modes.items()}
