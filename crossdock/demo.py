@@ -189,7 +189,10 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
     drops (shares round down, so many sales change nothing for o). The delay
     is until o's listed quantity is lowered by something other than o's own
     sales — the engine's push — or is already at or below the new figure.
-    Cancellations give stock back in the same running count.
+    Cancellations give stock back in the same running count, and a sale its
+    buyer cancelled before a channel showed it is not measured on that channel
+    (the stock came back: there was nothing left to propagate;
+    ``withdrawn_by_cancel`` counts them).
     """
     shares = {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS}
     with sb.market.lock:
@@ -197,6 +200,11 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
                         + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
         history = {k: list(v) for k, v in sb.market.listed_history.items()}
         physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+    cancelled_at: dict[str, float] = {}
+    for e in events:
+        if e["kind"] == "cancel" and e.get("order_id"):
+            cancelled_at.setdefault(e["order_id"], e["at"])
+    withdrawn = 0
     own_sales: dict[tuple[str, str], set[float]] = {}
     for e in events:
         own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
@@ -224,6 +232,10 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
                 continue
             reached = _first_push_down(history.get((other, sku), []), own_sales.get((other, sku), set()),
                                        sale["at"], want_after)
+            cancelled = cancelled_at.get(sale["order_id"])
+            if cancelled is not None and (reached is None or reached > cancelled):
+                withdrawn += 1
+                continue
             if reached is None:
                 pending += 1
                 continue
@@ -241,7 +253,7 @@ def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
         return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
     return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "sales_measured": len(delays),
-            "never_reached": pending,
+            "never_reached": pending, "withdrawn_by_cancel": withdrawn,
             "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()},
             # per receiving platform (every source): where the tail comes from
             "by_target": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_target.items()},

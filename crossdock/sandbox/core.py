@@ -241,7 +241,7 @@ class Market:
         self.cancelled: dict[tuple[str, str], int] = collections.Counter()
         self.listed_history: dict[tuple[str, str], list[tuple[float, int]]] = collections.defaultdict(list)
         self.sales: list[dict] = []   # every sale: {channel, sku, qty, at, order_id}
-        self.cancels: list[dict] = []  # every cancellation: {channel, sku, qty, at}
+        self.cancels: list[dict] = []  # every cancellation: {channel, sku, qty, at, order_id}
 
     def seed_item(self, item: CatalogueItem) -> None:
         with self.lock:
@@ -259,10 +259,11 @@ class Market:
             self.sales.append({"channel": channel, "sku": sku, "qty": qty,
                                "at": self.clock.timestamp(), "order_id": order_id})
 
-    def record_cancel(self, channel: str, sku: str, qty: int) -> None:
+    def record_cancel(self, channel: str, sku: str, qty: int, order_id: str | None = None) -> None:
         with self.lock:
             self.cancelled[(channel, sku)] += qty
-            self.cancels.append({"channel": channel, "sku": sku, "qty": qty, "at": self.clock.timestamp()})
+            self.cancels.append({"channel": channel, "sku": sku, "qty": qty, "at": self.clock.timestamp(),
+                                 "order_id": order_id})
 
     def net_sold(self, sku: str) -> int:
         with self.lock:

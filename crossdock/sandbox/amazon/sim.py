@@ -245,7 +245,7 @@ class AmazonSim(PlatformSim):
                 li = book.get(item.sku)
                 if li is not None:
                     self._set_quantity(order.channel, li, li.quantity + item.quantity)
-                self.market.record_cancel(order.channel, item.sku, item.quantity)
+                self.market.record_cancel(order.channel, item.sku, item.quantity, order_id)
             self.counters["orders_cancelled"] += 1
             return True
 

@@ -330,7 +330,7 @@ class EbaySim(PlatformSim):
             o.modified_at = now
             listings = self.listings[channel]
             for line in o.lines:
-                self.market.record_cancel(channel, line.sku, line.quantity)
+                self.market.record_cancel(channel, line.sku, line.quantity, order_id)
                 l = listings.get(line.sku)
                 if l is not None:
                     l.quantity += line.quantity

@@ -627,7 +627,7 @@ class ShopifySim(PlatformSim):
             self._pending_orders.discard((shop.name, order.id))
             for line, qty in restocked:
                 if line.sku:
-                    self.market.record_cancel(channel, line.sku, qty)
+                    self.market.record_cancel(channel, line.sku, qty, str(order.id))
             self._record_listed(shop, {ln.sku for ln, _ in restocked if ln.sku})
             self._emit(shop, "orders/cancelled", order)
             self._emit(shop, "orders/updated", order)
