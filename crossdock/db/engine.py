@@ -138,6 +138,8 @@ def create_private_sqlite_file(url: str) -> bool:
     other users. An existing file, a missing folder (reported with its code
     when SQLite opens it), a read-only URI or another database: nothing done.
     Returns whether a file was created."""
+    if not url.startswith("sqlite"):
+        return False
     path = sqlite_path(url)
     if path is None or "mode=ro" in url or not path.parent.is_dir():
         return False

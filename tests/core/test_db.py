@@ -165,3 +165,13 @@ def test_a_new_sqlite_database_and_its_wal_files_are_private_whatever_the_umask(
         os.umask(old)
     assert "private.sqlite" in modes and "private.sqlite-wal" in modes, modes
     assert all(mode == 0o600 for mode in modes.values()), {k: oct(v) for k, v in modes.items()}
+
+
+def test_a_postgresql_url_creates_no_file(tmp_path, monkeypatch):
+    """Only a SQLite URL names a file: opening PostgreSQL leaves the working folder alone."""
+    from crossdock.db.engine import Database
+
+    monkeypatch.chdir(tmp_path)
+    db = Database("postgresql://nobody@127.0.0.1:1/xd_no_file_here")
+    db.dispose()
+    assert list(tmp_path.iterdir()) == []
