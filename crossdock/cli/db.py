@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.markup import escape
@@ -16,38 +16,23 @@ group = typer.Typer(help="Database schema and checks.", no_args_is_help=True)
 @group.command("upgrade")
 def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head"), as_json: bool = JSON_OPT) -> None:
     """Create or migrate the database schema."""
-    from crossdock.db.check import masked_url
-    from crossdock.db.engine import Database
-    from crossdock.db.migrate import upgrade
+    from crossdock.db.migrate import upgrade_report
 
     app = Application.of(ctx, json=as_json)
-    url = app.config.database_url
-    db = Database(url)
-    try:
-        before, after = upgrade(db, revision)
-    finally:
-        db.dispose()
+    doc = upgrade_report(app.config.database_url, revision)
     if as_json:
-        app.emit({"database": masked_url(url), "from": before, "to": after})
+        app.emit(doc)
     else:
-        app.out.print(f"database {masked_url(url)}: {before or 'empty'} -> {after}")
+        app.out.print(f"database {doc['database']}: {doc['from'] or 'empty'} -> {doc['to']}")
 
 
 @group.command("current")
 def db_current(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
     """The schema revision of the database and of this crossdock."""
-    from crossdock.db.check import masked_url
-    from crossdock.db.engine import Database
-    from crossdock.db.migrate import current_revision, head_revision
+    from crossdock.db.migrate import revision_report
 
     app = Application.of(ctx, json=as_json)
-    url = app.config.database_url
-    db = Database(url)
-    try:
-        doc: dict[str, Any] = {"database": masked_url(url), "current": current_revision(db), "head": head_revision(db)}
-    finally:
-        db.dispose()
-    doc["up_to_date"] = doc["current"] == doc["head"]
+    doc = revision_report(app.config.database_url)
     if as_json:
         app.emit(doc)
     else:

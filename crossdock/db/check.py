@@ -9,13 +9,13 @@ not. :func:`check_report` builds the document the command prints.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crossdock.db.backup import BACKUP_OP
+from crossdock.db.engine import masked_url
 from crossdock.errors import lookup
 
 if TYPE_CHECKING:
@@ -35,11 +35,6 @@ def _now() -> dt.datetime:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def masked_url(url: str) -> str:
-    """``url`` with its password shown as ``***``."""
-    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
 
 
 @dataclass(frozen=True)
