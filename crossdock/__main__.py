@@ -1,3 +1,3 @@
-from crossdock.cli import entry
+from crossdock.cli.app import entry
 
 entry()

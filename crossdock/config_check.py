@@ -26,12 +26,29 @@ from crossdock.output import EXIT_AUTH_OR_CONNECTION, EXIT_OK, EXIT_USAGE
 
 CONNECT_TIMEOUT_S = 3.0
 
-__all__ = ["CheckReport", "run_check", "safe_url"]
+__all__ = ["CheckReport", "effective_config", "run_check", "safe_url"]
 
 
 def safe_url(url: str) -> str:
     """``url`` with its password hidden."""
     return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
+
+
+def effective_config(cfg: Any) -> dict[str, Any]:
+    """``crossdock config show``: the configuration in effect (environment
+    overrides applied), URLs without passwords, secrets not at all."""
+    return {
+        "file": str(cfg.path) if cfg.path else None,
+        "database_url": safe_url(cfg.database_url), "broker_url": safe_url(cfg.broker_url),
+        "ratelimit_url": safe_url(cfg.ratelimit_url), "time_scale": cfg.time_scale,
+        "key_file": str(cfg.key_file) if cfg.key_file else None,
+        "channels": {n: {"platform": c.platform, "account": c.account, "marketplace": c.marketplace,
+                         "currency": c.currency, "country": c.country, "base_url": c.base_url,
+                         "intervals_s": c.intervals_s} for n, c in cfg.channels.items()},
+        "warehouses": {w.code: {"name": w.name, "country": w.country, "bins": w.bins}
+                       for w in cfg.warehouses.values()},
+        "sync": cfg.sync,
+    }
 
 
 @dataclass
@@ -328,7 +345,7 @@ def _check_online(report: CheckReport, cfg: Any) -> None:
     """Refresh every channel's access token through the token store."""
     from crossdock.db.engine import Database
     from crossdock.db.migrate import ensure_current
-    from crossdock.ops_cli import refresh_channel_token
+    from crossdock.sync_engine.auth_refresh import refresh_channel_token
 
     if any(p["check"] in ("database", "rate limit", "secret key", "config") for p in report.problems):
         report.step("online", False, "skipped: fix the problems above first")

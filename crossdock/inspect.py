@@ -12,8 +12,6 @@ import importlib
 import json
 from pathlib import Path
 
-import typer
-
 from crossdock.errors import ConfigError, MappingError
 
 PLATFORMS = ("amazon", "ebay", "shopify")
@@ -39,24 +37,3 @@ def inspect_file(platform: str, kind: str, path: Path):
         except json.JSONDecodeError as exc:
             raise MappingError("XD-MAP-010", detail=f"{path}: not valid JSON: {exc}") from exc
     return module.inspect_payload(kind, payload)
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("inspect")
-    def inspect(file: Path = typer.Argument(..., help="A raw API response body (JSON, or XML for eBay Trading)."),
-                platform: str = typer.Option(..., "--platform", help="amazon, ebay or shopify."),
-                kind: str = typer.Option(..., "--kind", help="order, orders or listing."),
-                as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON document on stdout."),
-                ) -> None:
-        """Print crossdock's normalised form of a platform payload."""
-        from crossdock.cli import state
-        from crossdock.output import emit_json, out
-
-        state.json = as_json
-        result = inspect_file(platform, kind, file)
-        if as_json:
-            emit_json(result)
-            return
-        items = result if isinstance(result, list) else [result]
-        for item in items:
-            out.print_json(json.dumps(item, default=str))

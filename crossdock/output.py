@@ -2,7 +2,8 @@
 
 - ``--json``: exactly one JSON document on stdout, nothing else there.
 - Human results go to stdout; progress, logs and warnings to stderr, and
-  progress switches off when stderr is not a terminal.
+  progress switches off when stderr is not a terminal (the consoles belong to
+  each invocation: :class:`crossdock.cli.Application`).
 - Exit codes are the named constants below.
 """
 
@@ -14,8 +15,6 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Console
-
 from crossdock.errors.catalogue import (
     EXIT_AUTH_OR_CONNECTION,
     EXIT_FAILED,
@@ -25,10 +24,7 @@ from crossdock.errors.catalogue import (
 )
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_AUTH_OR_CONNECTION", "EXIT_PARTIAL",
-           "out", "err", "emit_json", "to_jsonable"]
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+           "emit_json", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -48,7 +44,3 @@ def to_jsonable(value: Any) -> Any:
 def emit_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(doc), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
-
-
-def progress_enabled() -> bool:
-    return err.is_terminal

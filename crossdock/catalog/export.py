@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
@@ -83,6 +86,22 @@ def export_catalog(session: Session, out: TextIO, *, fmt: str = "csv") -> int:
         out.write(json.dumps(product_record(row), ensure_ascii=False, sort_keys=False))
         n += 1
     out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def export_catalog_file(db: Any, path: str | Path, *, fmt: str = "csv") -> int:
+    """Write every product to the file ``path`` (a temporary file beside it,
+    renamed into place: a failed export leaves no half file); returns how many."""
+    target = Path(path).resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f, db.read() as s:
+            n = export_catalog(s, f, fmt=fmt)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return n
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -68,6 +69,12 @@ def safe_url(url: str) -> str:
     if backend == "sqlite":                 # no password; rendering would escape a file: URI's colon
         return backend + url[url.index("://"):]
     return parsed.set(drivername=backend).render_as_string(hide_password=True)
+
+
+def masked_url(url: str) -> str:
+    """``url`` exactly as given, its password shown as ``***`` (what ``crossdock
+    db …`` print)."""
+    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
 
 
 # ------------------------------------------------------------------ error translation

@@ -1,4 +1,4 @@
-"""Schema migrations (Alembic), run from Python: ``crossdock db upgrade``."""
+"""Schema migrations (Alembic), run from Python: ``crossdock db upgrade|current``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from crossdock.db.engine import Database
+from crossdock.db.engine import Database, masked_url
 from crossdock.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -56,3 +56,25 @@ def ensure_current(db: Database, *, auto_create: bool = True) -> None:
         upgrade(db)
         return
     raise DataError("XD-DATA-002", detail=f"database is at {current or 'no revision'}, this crossdock needs {head}")
+
+
+def upgrade_report(url: str, revision: str = "head") -> dict[str, str | None]:
+    """``crossdock db upgrade``: create or migrate the database at ``url``;
+    the revisions before and after."""
+    db = Database(url)
+    try:
+        before, after = upgrade(db, revision)
+    finally:
+        db.dispose()
+    return {"database": masked_url(url), "from": before, "to": after}
+
+
+def revision_report(url: str) -> dict[str, str | bool | None]:
+    """``crossdock db current``: the schema revision of the database at
+    ``url``, this crossdock's, and whether they agree."""
+    db = Database(url)
+    try:
+        current, head = current_revision(db), head_revision(db)
+    finally:
+        db.dispose()
+    return {"database": masked_url(url), "current": current, "head": head, "up_to_date": current == head}

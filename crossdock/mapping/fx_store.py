@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
@@ -25,7 +26,8 @@ from crossdock.db.base import Base, UTCDateTime, utcnow
 from crossdock.errors import ConfigError
 from crossdock.mapping.fx import DEFAULT_PIVOTS, RATE_LIMIT, RATE_SCALE, FxRate, FxTable
 
-__all__ = ["RATE_SCALE", "FxRateRecord", "fx_rates", "load_into", "rates_from_db", "table_from_db"]
+__all__ = ["RATE_SCALE", "FxRateRecord", "fx_rates", "fx_rates_doc", "load_fx_file", "load_into", "rates_digest",
+           "rates_from_db", "table_from_db"]
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +173,80 @@ def table_from_db(target: _Target, *, pivots: Sequence[str] = DEFAULT_PIVOTS,
                   until: dt.date | None = None) -> FxTable:
     """An :class:`FxTable` of the stored rates."""
     return FxTable(rates_from_db(target, until=until), pivots=pivots)
+
+
+# ---------------------------------------------------------------- crossdock fx load | show
+def rates_digest(rates: Iterable[FxRate]) -> str:
+    """A short hash of a set of dated rates (order and trailing zeros ignored)."""
+    import hashlib
+
+    lines = sorted(f"{r.base}/{r.quote}/{r.valid_on.isoformat()}/{r.rate.normalize()}" for r in rates)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def load_fx_file(db: Any, path: str | Path, *, today: dt.date | None = None,
+                 on_change: Callable[[Session, str, str], list[str]] | None = None) -> dict[str, Any]:
+    """``crossdock fx load``: read a rate file (every row checked first: a bad
+    row is XD-CFG-009 naming the file and line, and nothing is stored; a rate
+    too large or too small to store, or dated after ``today`` (UTC by
+    default) is a bad row too), then store it in ``fx_rates`` with an
+    ``fx.load`` event, in one transaction.
+
+    When the stored rates changed, ``on_change(session, loaded, before)`` runs
+    in that same transaction with digests of the loaded rates and of the
+    table as it stood before (the engine queues price pushes there) and
+    returns the channels it queued prices for; the document then lists them
+    in ``prices_enqueued``."""
+    from crossdock import synclog
+    from crossdock.mapping.fx import load_rates
+
+    rates = load_rates(path, latest=today or dt.datetime.now(dt.timezone.utc).date())
+    pairs = sorted({f"{r.base}/{r.quote}" for r in rates})
+    first, last = min(r.valid_on for r in rates), max(r.valid_on for r in rates)
+    loaded = rates_digest(rates)
+
+    def store(s: Session) -> tuple[int, list[str]]:
+        before = rates_digest(rates_from_db(s))
+        written = load_into(s, rates)
+        enqueued: list[str] = []
+        if on_change is not None and rates_digest(rates_from_db(s)) != before:
+            enqueued = on_change(s, loaded, before)
+        synclog.record(s, operation="fx.load", outcome="ok", entity_type="fx", entity=str(path)[-200:],
+                       message=f"{written} rates for {len(pairs)} pairs from {first.isoformat()} to "
+                               f"{last.isoformat()}"
+                               + (f"; prices to push on {', '.join(enqueued)}" if enqueued else ""),
+                       details={"file": str(path), "rates": written, "pairs": pairs[:200],
+                                "prices_enqueued": enqueued})
+        return written, enqueued
+
+    written, enqueued = db.run_write(store)
+    doc: dict[str, Any] = {"file": str(path), "rates": written, "pairs": pairs, "from": first.isoformat(),
+                           "to": last.isoformat()}
+    if on_change is not None:
+        doc["prices_enqueued"] = enqueued
+    return doc
+
+
+def fx_rates_doc(db: Any, *, pair: str | None = None, every: bool = False,
+                 today: dt.date | None = None) -> dict[str, Any]:
+    """``crossdock fx show``: stored rates, the newest per pair (or ``every``
+    one), with their age in days."""
+    base = quote = None
+    if pair:
+        parts = pair.upper().replace("-", "/").split("/")
+        if len(parts) != 2 or not all(len(p) == 3 and p.isalpha() for p in parts):
+            raise ConfigError("XD-CFG-009", detail=f"--pair {pair!r}: write it as BASE/QUOTE, e.g. EUR/USD")
+        base, quote = parts
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    with db.read() as s:
+        rates = rates_from_db(s)
+    if base:
+        rates = [r for r in rates if r.base == base and r.quote == quote]
+    if not every:
+        newest: dict[tuple[str, str], FxRate] = {}
+        for r in rates:                     # oldest first, so the last one per pair wins
+            newest[(r.base, r.quote)] = r
+        rates = [newest[k] for k in sorted(newest)]
+    rows = [{"base": r.base, "quote": r.quote, "rate": r.rate, "valid_on": r.valid_on.isoformat(),
+             "age_days": (today - r.valid_on).days, "source": r.source} for r in rates]
+    return {"rates": rows, "count": len(rows), "pairs": len({(r["base"], r["quote"]) for r in rows})}

@@ -1,24 +1,20 @@
-"""The CLI as a person runs it: a real process, real exit codes, real stdout."""
+"""The CLI as a person runs it: the real entry point, real exit codes, real
+stdout and stderr (in-process: tests/cli_run.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
+from tests.cli_run import crossdock
 
 
 def run(args, *, cwd, env=None, check_json=False):
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("CROSSDOCK_CONFIG", None)
-    proc = subprocess.run([sys.executable, "-m", "crossdock", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=60)
+    proc = crossdock(*args, cwd=cwd, env=env)
     if check_json:
         return proc, json.loads(proc.stdout)
     return proc, None

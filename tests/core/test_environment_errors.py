@@ -88,7 +88,6 @@ def crossdock(tmp_path, monkeypatch, capsys):
             monkeypatch.delenv("CROSSDOCK_DATABASE_URL", raising=False)
         else:
             monkeypatch.setenv("CROSSDOCK_DATABASE_URL", database)
-        cli_mod.state.json, cli_mod.state.config_path, cli_mod.state.verbose = False, None, 0
         capsys.readouterr()
         code = cli_mod.main(list(args))
         captured = capsys.readouterr()
@@ -414,7 +413,7 @@ def test_a_real_bug_still_says_this_is_a_bug(crossdock, tmp_path, monkeypatch):
     def broken(*_args, **_kwargs):
         return {}["rates"]      # a KeyError: crossdock's fault, not the machine's
 
-    monkeypatch.setattr("crossdock.ops_cli.fx_rates_doc", broken)
+    monkeypatch.setattr("crossdock.mapping.fx_store.fx_rates_doc", broken)
     ran = crossdock("fx", "show")
     assert ran.code == 1 and "This is a bug" in ran.err
 

@@ -1,9 +1,9 @@
 """Operations commands: jobs, auth, fx, db backup/check, sync status.
 
-What depends on the database runs in-process on SQLite and PostgreSQL (``db``
-fixture); the commands run as real processes (exit codes, exactly one JSON
-document on stdout) on an SQLite file, plus PostgreSQL where the backend
-changes what the command does (pg_dump).
+What depends on the database runs on SQLite and PostgreSQL (``db`` fixture);
+the commands run through the real entry point (exit codes, exactly one JSON
+document on stdout; in-process, tests/cli_run.py) on an SQLite file, plus
+PostgreSQL where the backend changes what the command does (pg_dump).
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,21 +24,21 @@ from crossdock import config as config_mod
 from crossdock.connectors.tokens import SqlTokenStore
 from crossdock.db import models as m
 from crossdock.db.engine import Database
-from crossdock.errors import ConfigError, DataError
-from crossdock.ops_cli import (
+from crossdock.connectors.credentials import (
     AMAZON_AUTHORISATION_DAYS,
     AMAZON_CLIENT_SECRET_DAYS,
     auth_status_doc,
-    backup_database,
-    db_check_findings,
-    fx_rates_doc,
-    load_fx_file,
     resume_channel,
-    retry_jobs,
     set_credentials,
-    sync_status_doc,
 )
+from crossdock.db.backup import backup_database
+from crossdock.db.check import db_check_findings
+from crossdock.errors import ConfigError, DataError
+from crossdock.mapping.fx_store import fx_rates_doc, load_fx_file
 from crossdock.sync_engine.dirty import DirtySku
+from crossdock.sync_engine.outbox_admin import retry_jobs
+from crossdock.sync_engine.status import sync_status_doc
+from tests.cli_run import crossdock
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -58,26 +56,12 @@ currency = "GBP"
 trading_token = {env = "XD_TEST_TRADING_TOKEN"}
 """
 
-SYNC_STATUS_WRAPPER = """
-import sys
-import typer
-from crossdock.cli import app, main
-from crossdock.ops_cli import status_command
-group = typer.Typer(no_args_is_help=True)
-group.command("status")(status_command)
-app.add_typer(group, name="sync-test")
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 # ------------------------------------------------------------------ helpers
-def run(args, *, cwd, db=None, env=None, check_json=False, python_c=None):
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("CROSSDOCK_CONFIG", None)
+def run(args, *, cwd, db=None, env=None, check_json=False):
+    env = dict(env or {})
     if db is not None:
-        full_env["CROSSDOCK_DATABASE_URL"] = db.url
-    cmd = [sys.executable, "-c", python_c] if python_c else [sys.executable, "-m", "crossdock"]
-    proc = subprocess.run([*cmd, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+        env["CROSSDOCK_DATABASE_URL"] = db.url
+    proc = crossdock(*args, cwd=cwd, env=env)
     if check_json:
         try:
             return proc, json.loads(proc.stdout)
@@ -504,7 +488,7 @@ def test_sync_status_lag_on_a_scaled_sandbox_clock(sqlite_db, tmp_path):
 # ------------------------------------------------------------------ the commands as a person runs them
 @pytest.fixture
 def cli_db(tmp_path):
-    """An SQLite database file the commands (in their own processes) are pointed at."""
+    """An SQLite database file the commands are pointed at."""
     from crossdock.db.migrate import upgrade
 
     database = Database(f"sqlite:///{tmp_path / 'cli.sqlite'}")
@@ -635,13 +619,11 @@ def test_auth_cli_refuses_bad_input(cli_db, tmp_path, args, env, code):
 
 
 def test_sync_status_command(cli_db, tmp_path):
-    # The lead mounts status_command on the sync group; here it sits on a test group of the real root app.
     seed_channels(cli_db)
     add_job(cli_db, key="x", status="failed", attempts=8, last_code="XD-NET-001")
-    proc, doc = run(["sync-test", "status", "--json"], cwd=tmp_path, db=cli_db, python_c=SYNC_STATUS_WRAPPER,
-                    check_json=True)
+    proc, doc = run(["sync", "status", "--json"], cwd=tmp_path, db=cli_db, check_json=True)
     assert proc.returncode == 0, proc.stderr
     assert set(doc["channels"]) == {"amazon-de", "ebay-uk"} and doc["totals"]["outbox_failed"] == 1
-    proc, _ = run(["sync-test", "status"], cwd=tmp_path, db=cli_db, python_c=SYNC_STATUS_WRAPPER)
+    proc, _ = run(["sync", "status"], cwd=tmp_path, db=cli_db)
     assert proc.returncode == 0 and "amazon-de" in proc.stdout
     assert "crossdock jobs failed" in proc.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from crossdock.ratelimit import Priority
 from crossdock.cli import main
-from crossdock.ratelimit.cli import budget_from_env
+from crossdock.ratelimit.wiring import budget_from_env
 from tests.services import REDIS_URL, require_redis
 
 C = Priority.CRITICAL

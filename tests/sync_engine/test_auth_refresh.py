@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from crossdock.connectors.tokens import SqlTokenStore
 from crossdock.errors import AuthError
-from crossdock.ops_cli import refresh_channel_token
+from crossdock.sync_engine.auth_refresh import refresh_channel_token
+from tests.cli_run import crossdock
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env
 
 
@@ -26,12 +24,8 @@ def test_refresh_gets_a_new_token_for_every_platform_and_never_prints_it(sqlite_
             assert after.access_token and after.access_token != before
             assert docs[name]["refreshed"] and docs[name]["access_expires_at"]
         # the command, as a user runs it: one JSON document, no secret in it
-        full_env = {**os.environ, **env.env}
-        full_env.pop("CROSSDOCK_CONFIG", None)
-        full_env.pop("CROSSDOCK_DATABASE_URL", None)
-        proc = subprocess.run([sys.executable, "-m", "crossdock", "--config", str(env.config_path), "auth",
-                               "refresh", "shopify-eu", "--json"], env=full_env, capture_output=True, text=True,
-                              timeout=120)
+        proc = crossdock("--config", str(env.config_path), "auth", "refresh", "shopify-eu", "--json",
+                         env={**env.env, "CROSSDOCK_DATABASE_URL": None})
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         token = store.load("shopify-eu").access_token

@@ -184,7 +184,7 @@ def test_cancelled_after_ship_completes_the_entry_and_flags_the_order(setup):
         assert {(f.platform_order_id, f.code) for f in flagged} == {(pid, "XD-ORD-007") for pid in placed}
         assert all([p["tracking_number"] for p in f.parcels] == [ships[f.platform_order_id].tracking_number]
                    and not f.parcels[0]["confirmed"] for f in flagged)
-        from crossdock.ops_cli import sync_status_doc
+        from crossdock.sync_engine.status import sync_status_doc
 
         doc = sync_status_doc(env.cfg, env.db, dt.datetime.now(dt.timezone.utc))
         assert doc["totals"]["stuck_orders"]["XD-ORD-007"] == 3

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from crossdock.demo import DemoOptions, run_demo
+from tests.cli_run import crossdock
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +37,10 @@ def test_channels_show_what_they_should_and_pushes_are_batched(demo_summary):
 
 def test_the_demo_folder_answers_logs_trace_and_status(demo_summary):
     cfg = demo_summary["config"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XD_DEMO_")}
+    env = {k: None for k in os.environ if k.startswith("XD_DEMO_")}
 
     def run(*args):
-        proc = subprocess.run([sys.executable, "-m", "crossdock", "--config", cfg, *args], capture_output=True,
-                              text=True, timeout=60, env=env)
+        proc = crossdock("--config", cfg, *args, env=env)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 

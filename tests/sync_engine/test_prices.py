@@ -11,8 +11,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from crossdock.db.models import OutboxEntry
-from crossdock.ops_cli import load_fx_file
+from crossdock.mapping.fx_store import load_fx_file
 from crossdock.sync_engine import catalog_jobs
+from crossdock.sync_engine.fx_prices import reprice_after_fx
 from crossdock.sync_engine.jobs import claim_and_process, reconcile
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env, store_rates
 
@@ -122,10 +123,10 @@ def test_loading_new_fx_rates_enqueues_a_price_push_per_channel(db, tmp_path, mo
         rates.write_text(f"date,base,quote,rate\n{today},EUR,GBP,0.9000\n")
 
         # When it is loaded (as `crossdock fx load` does)
-        doc = load_fx_file(env.db, rates, channels=list(env.cfg.channels))
+        doc = load_fx_file(env.db, rates, on_change=reprice_after_fx(env.cfg.channels))
         # Then one prices job per channel is queued, and loading the same file again queues nothing
         assert doc["prices_enqueued"] == sorted(CHANNELS)
-        assert load_fx_file(env.db, rates, channels=list(env.cfg.channels))["prices_enqueued"] == []
+        assert load_fx_file(env.db, rates, on_change=reprice_after_fx(env.cfg.channels))["prices_enqueued"] == []
         with env.db.read() as s:
             queued = list(s.scalars(select(OutboxEntry).where(OutboxEntry.kind == "prices")))
         assert sorted(e.channel for e in queued) == sorted(CHANNELS)

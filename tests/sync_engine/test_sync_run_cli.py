@@ -1,27 +1,22 @@
-"""``crossdock sync run`` as a user runs it (a subprocess against the sandbox):
-``--json`` prints one JSON document; prices, orders with a shared Amazon poll,
-orders ``--since`` without moving the cursor, and a bad ``--job``."""
+"""``crossdock sync run`` as a user runs it (the real entry point, in-process,
+against the sandbox): ``--json`` prints one JSON document; prices, orders with
+a shared Amazon poll, orders ``--since`` without moving the cursor, and a bad
+``--job``."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
 from crossdock.sync_engine import cursors
+from tests.cli_run import Ran, crossdock
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env
 
 
-def _cli(env, *args: str) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **env.env}
-    full_env.pop("CROSSDOCK_CONFIG", None)
-    full_env.pop("CROSSDOCK_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "crossdock", "--config", str(env.config_path), *args],
-                          env=full_env, capture_output=True, text=True, timeout=120)
+def _cli(env, *args: str) -> Ran:
+    return crossdock("--config", str(env.config_path), *args, env={**env.env, "CROSSDOCK_DATABASE_URL": None})
 
 
 def _run(env, *args: str) -> tuple[int, dict]:

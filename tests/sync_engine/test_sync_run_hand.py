@@ -18,6 +18,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import select
 
+from crossdock.cli import Application
 from crossdock.db.models import Channel, SyncEvent
 from crossdock.sandbox.core import Fault
 from crossdock.sync_engine import cursors
@@ -30,16 +31,16 @@ def _no_outside_config(monkeypatch):
     monkeypatch.delenv("CROSSDOCK_DATABASE_URL", raising=False)
 
 
-def cli(env, capsys, *args: str) -> tuple[int, str, str]:
+def cli(env, capsys, *args: str, obj=None) -> tuple[int, str, str]:
     from crossdock.cli import main
 
-    rc = main(["--config", str(env.config_path), *args])
+    rc = main(["--config", str(env.config_path), *args], obj=obj)
     captured = capsys.readouterr()
     return rc, captured.out, captured.err
 
 
-def cli_json(env, capsys, *args: str) -> tuple[int, dict, str]:
-    rc, out, err = cli(env, capsys, *args, "--json")
+def cli_json(env, capsys, *args: str, obj=None) -> tuple[int, dict, str]:
+    rc, out, err = cli(env, capsys, *args, "--json", obj=obj)
     try:
         return rc, json.loads(out), err
     except json.JSONDecodeError:
@@ -166,11 +167,13 @@ def test_an_import_far_behind_is_caught_up_by_one_command(sqlite_db, tmp_path, m
         placed = env.sb.sims["ebay"].place_order(env.sb_channels["ebay-uk"], [("XD-0001", 1)], buyer_country="GB")
         # ... and stderr is a terminal, so the progress shows
         terminal = io.StringIO()
-        monkeypatch.setattr("crossdock.output.err", Console(file=terminal, force_terminal=True, width=120))
+        on_terminal = Console(file=terminal, force_terminal=True, width=120)
 
         # When orders are imported once for each
-        rc, out, _ = cli(env, capsys, "sync", "run", "--job", "orders", "--channel", "amazon-de")
-        rc_ebay, doc, _ = cli_json(env, capsys, "sync", "run", "--job", "orders", "--channel", "ebay-uk")
+        rc, out, _ = cli(env, capsys, "sync", "run", "--job", "orders", "--channel", "amazon-de",
+                         obj=Application(err=on_terminal))
+        rc_ebay, doc, _ = cli_json(env, capsys, "sync", "run", "--job", "orders", "--channel", "ebay-uk",
+                                   obj=Application(err=on_terminal))
 
         # Then each cursor reached the safety horizon of when the command started, window after window
         assert rc == 0 and rc_ebay == 0
@@ -215,7 +218,7 @@ def test_json_holds_every_channel_of_a_partial_prices_run(sqlite_db, tmp_path, m
 
 
 def test_the_command_offers_exactly_the_jobs_a_hand_run_knows():
-    from crossdock.sync_engine.cli import RUN_JOBS
+    from crossdock.cli.sync import RUN_JOBS
     from crossdock.sync_engine.hand_run import JOB_KINDS
 
     assert RUN_JOBS == tuple(JOB_KINDS)

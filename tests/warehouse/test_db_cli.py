@@ -1,5 +1,6 @@
 """``crossdock stock …`` and ``crossdock warehouse …`` as a person runs them:
-a real process, a real configuration file, real exit codes and stdout."""
+the real entry point (in-process, tests/cli_run.py), a real configuration
+file, real exit codes and stdout."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import io
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from pypdf import PdfReader
 from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
+from tests.cli_run import crossdock
 from tests.warehouse.db_support import OrderSpec, add_order, receive, seed_catalogue
 from tests.warehouse.test_db_shipping import CapturingPrinter
 
@@ -50,9 +50,8 @@ class _Cfg:
 
 
 def run(args, *, cwd):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_") or k == "CROSSDOCK_SECRET_KEY"}
-    proc = subprocess.run([sys.executable, "-m", "crossdock", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {k: None for k in os.environ if k.startswith("CROSSDOCK_") and k != "CROSSDOCK_SECRET_KEY"}
+    proc = crossdock(*args, cwd=cwd, env=env)
     doc = json.loads(proc.stdout) if "--json" in args and proc.stdout.strip() else None
     return proc, doc
 

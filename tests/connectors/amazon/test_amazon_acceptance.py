@@ -8,9 +8,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -32,8 +29,8 @@ from crossdock.errors import AuthError, ConfigError, QuotaError
 from crossdock.models import Money, PriceUpdate, ShipmentConfirmation, StockUpdate
 from crossdock.sandbox.amazon import AmazonSim
 from crossdock.sandbox.core import Fault, Sandbox
+from tests.cli_run import crossdock
 
-REPO = Path(__file__).resolve().parents[3]
 US = "ATVPDKIKX0DER"
 UTC = dt.timezone.utc
 STATUS = {"Pending": "pending", "Unshipped": "unshipped", "PartiallyShipped": "partially_shipped",
@@ -243,10 +240,7 @@ def _sandbox_examples(spec: dict, path: str) -> list[dict]:
 
 
 def _inspect(kind: str, file: Path) -> object:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-m", "crossdock", "inspect", "--platform", "amazon", "--kind", kind,
-                           "--json", str(file)], capture_output=True, text=True, timeout=60, cwd=file.parent,
-                          env=env)
+    proc = crossdock("inspect", "--platform", "amazon", "--kind", kind, "--json", str(file), cwd=file.parent)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)          # exactly one JSON document on stdout
 
@@ -299,9 +293,7 @@ def test_crossdock_inspect_prints_the_spec_sandbox_orders(specs_dir, tmp_path):
 def test_crossdock_inspect_fails_with_xd_map_010_on_an_unreadable_file(tmp_path):
     bad = tmp_path / "truncated.json"
     bad.write_text('{"payload": {"Orders": [')
-    proc = subprocess.run([sys.executable, "-m", "crossdock", "inspect", "--platform", "amazon", "--kind", "orders",
-                           "--json", str(bad)], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = crossdock("inspect", "--platform", "amazon", "--kind", "orders", "--json", str(bad), cwd=tmp_path)
     assert proc.returncode != 0
     assert "XD-MAP-010" in proc.stdout + proc.stderr
 

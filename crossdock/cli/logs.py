@@ -1,0 +1,67 @@
+"""``crossdock logs [trace]``: the sync log, newest first, or one entity's chain."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from crossdock.cli.application import JSON_OPT, Application, parse_since
+
+group = typer.Typer(help="The sync log: every fetch, push, retry, skip and failure.", invoke_without_command=True)
+
+
+def _events_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("at", "channel", "entity", "operation", "outcome", "code", "message"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        style = {"failed": "red", "retry": "yellow", "partial": "yellow", "skipped": "dim"}.get(r["outcome"], "")
+        table.add_row((r["at"] or "")[:23], r["channel"] or "", r["entity"] or "", r["operation"],
+                      f"[{style}]{r['outcome']}[/]" if style else r["outcome"], r["code"] or "",
+                      (r["message"] or "")[:160])
+    return table
+
+
+@group.callback()
+def logs(ctx: typer.Context,
+         channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel."),
+         code: Optional[str] = typer.Option(None, "--code", help="Only this code or area prefix (XD-AUTH)."),
+         since: Optional[str] = typer.Option(None, "--since", help="2h, 30m, 1d or an ISO time."),
+         entity: Optional[str] = typer.Option(None, "--entity", help="Order id, SKU or shipment."),
+         outcome: Optional[str] = typer.Option(None, "--outcome", help="ok, failed, retry, skipped, partial."),
+         limit: int = typer.Option(200, "--limit", min=1, max=100000),
+         as_json: bool = JSON_OPT) -> None:
+    """Recent sync events, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from crossdock import synclog
+
+    app = Application.of(ctx, json=as_json)
+    since_at = parse_since(since)
+    with app.db.read() as s:
+        rows = [synclog.to_dict(e) for e in synclog.query(s, channel=channel, code=code, since=since_at,
+                                                          entity=entity, outcome=outcome, limit=limit)]
+    if as_json:
+        app.emit(rows)
+    else:
+        app.out.print(_events_table(rows, f"sync log ({len(rows)} events, newest first)"))
+
+
+@group.command("trace")
+def logs_trace(ctx: typer.Context,
+               entity_id: str = typer.Argument(..., help="Order id (platform or local), SKU or tracking number."),
+               as_json: bool = JSON_OPT) -> None:
+    """The whole chain for one order, SKU or shipment, oldest first."""
+    from crossdock import synclog
+
+    app = Application.of(ctx, json=as_json)
+    with app.db.read() as s:
+        rows = [synclog.to_dict(e) for e in synclog.trace(s, entity_id)]
+    if as_json:
+        app.emit({"entity": entity_id, "events": rows})
+        return
+    if not rows:
+        app.err.print(f"no events for {entity_id!r}")
+    app.out.print(_events_table(rows, f"trace of {entity_id} ({len(rows)} events, oldest first)"))

@@ -1,0 +1,137 @@
+"""``crossdock stock adjust|import|show|history``: stock per warehouse.
+
+Every command reads the configuration, opens the database and makes the
+configured warehouses and bins exist there first
+(:func:`crossdock.warehouse.operations.open_site`).
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from crossdock.cli.application import JSON_OPT, Application
+from crossdock.db.engine import Database
+
+group = typer.Typer(help="Stock per warehouse: receive, adjust with a reason, import, show, history.",
+                    no_args_is_help=True)
+
+WAREHOUSE_OPT = typer.Option(None, "--warehouse", "-w", help="Only this warehouse.")
+
+
+def site(app: Application) -> Database:
+    """The database with the configured warehouses in it (shared with ``crossdock warehouse``)."""
+    from crossdock.warehouse.operations import open_site
+
+    return open_site(app.db, app.config)
+
+
+def actor() -> str:
+    """Who changes stock from this command line (the audit trail's ``actor``)."""
+    try:
+        return f"cli:{getpass.getuser()}"[:100]
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+@group.command("adjust", context_settings={"ignore_unknown_options": True})
+def stock_adjust(
+    ctx: typer.Context,
+    sku: str = typer.Argument(..., help="Catalogue SKU."),
+    delta: str = typer.Argument(..., help="Change: +12 received, -2 damaged (0 with --bin: move to a bin)."),
+    warehouse: str = typer.Option(..., "--warehouse", "-w", help="Warehouse code."),
+    reason: str = typer.Option(..., "--reason", "-r", help="Why: receive, count, damage, return, …"),
+    reference: Optional[str] = typer.Option(None, "--reference", help="Delivery note, count sheet, …"),
+    bin_code: Optional[str] = typer.Option(None, "--bin", help="Bin the SKU lives in."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Receive or adjust stock of one SKU in one warehouse, with a reason (audit trail)."""
+    from crossdock.warehouse.operations import adjust_stock
+
+    app = Application.of(ctx, json=as_json)
+    result = adjust_stock(site(app), sku, warehouse, delta, reason=reason, reference=reference, bin_code=bin_code,
+                          actor=actor())
+    if as_json:
+        app.emit(result.to_dict())
+        return
+    app.out.print(f"{escape(sku)} @ {escape(warehouse)}: {result.delta:+d} ({escape(result.reason)}) -> on hand "
+                  f"{result.on_hand}, reserved {result.reserved}, available {result.available}"
+                  + (f", bin {escape(result.bin)}" if result.bin else ""), highlight=False)
+
+
+@group.command("import")
+def stock_import(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV: sku, warehouse, delta or on_hand, reason, reference, bin."),
+    reason: Optional[str] = typer.Option(None, "--reason", "-r", help="Reason for rows without one."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Apply a stock file, all or nothing (a bad row is XD-WH-003 and nothing is applied)."""
+    from crossdock.warehouse.operations import import_stock
+
+    app = Application.of(ctx, json=as_json)
+    result = import_stock(site(app), file, reason=reason, actor=actor())
+    if as_json:
+        app.emit(result.to_dict())
+        return
+    app.out.print(f"{file}: {len(result.changes)} change(s) applied, {result.unchanged} unchanged", highlight=False)
+
+
+@group.command("show")
+def stock_show(
+    ctx: typer.Context,
+    sku: Optional[str] = typer.Argument(None, help="Only this SKU."),
+    warehouse: Optional[str] = WAREHOUSE_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Stock per SKU and warehouse: on hand, reserved, available, bin."""
+    from crossdock.warehouse.operations import stock_doc
+
+    app = Application.of(ctx, json=as_json)
+    doc = stock_doc(site(app), sku=sku, warehouse=warehouse)
+    if as_json:
+        app.emit(doc)
+        return
+    rows = doc["levels"]
+    if not rows:
+        app.err.print("no stock recorded" + (f" for {sku}" if sku else ""))
+        return
+    table = Table(title=f"stock ({len(rows)} rows)")
+    for col in ("sku", "title", "warehouse", "bin"):
+        table.add_column(col)
+    for col in ("on hand", "reserved", "available"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(escape(r["sku"]), escape(r["title"][:40]), escape(r["warehouse"]), escape(r["bin"] or "-"),
+                      str(r["on_hand"]), str(r["reserved"]), str(r["available"]))
+    app.out.print(table)
+
+
+@group.command("history")
+def stock_history(
+    ctx: typer.Context,
+    sku: Optional[str] = typer.Argument(None, help="Only this SKU."),
+    warehouse: Optional[str] = WAREHOUSE_OPT,
+    limit: int = typer.Option(100, "--limit", min=1, max=100000),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """The audit trail: every on-hand change with its reason, newest first."""
+    from crossdock.warehouse.operations import history_doc
+
+    app = Application.of(ctx, json=as_json)
+    rows = history_doc(site(app), sku=sku, warehouse=warehouse, limit=limit)
+    if as_json:
+        app.emit(rows)
+        return
+    table = Table(title=f"stock movements ({len(rows)}, newest first)")
+    for col in ("at", "sku", "warehouse", "delta", "reason", "reference", "actor"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row((r["at"] or "")[:19], escape(r["sku"]), escape(r["warehouse"]), f"{r['delta']:+d}",
+                      escape(r["reason"]), escape(r["reference"] or ""), escape(r["actor"] or ""))
+    app.out.print(table)

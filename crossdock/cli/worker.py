@@ -1,0 +1,87 @@
+"""``crossdock worker``: the whole engine, continuously, in this process.
+
+One process runs the actors on ``--threads`` worker threads, the scheduler,
+the outbox relay and housekeeping (:class:`crossdock.sync_engine.runtime.EngineRuntime`).
+Start as many as you like, on as many machines, against one database and one
+broker (``redis://`` or ``amqp://``); with the embedded default (SQLite,
+``stub://``) one worker process runs everything. ``--processes N`` starts N
+such processes from one command (one per core) and stops them together: that
+supervisor stays here, because what it starts is this command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Optional
+
+import typer
+
+from crossdock.cli.application import Application
+from crossdock.output import EXIT_OK
+
+log = logging.getLogger("crossdock.workers")      # the name its log lines have always carried
+
+
+def worker(ctx: typer.Context,
+           threads: int = typer.Option(4, "--threads", "-t", min=1, max=256, help="Worker threads."),
+           processes: int = typer.Option(1, "--processes", "-p", min=1, max=64,
+                                         help="Worker processes started by this command."),
+           queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only consume these broker queues."),
+           ) -> None:
+    """Run the engine continuously: import orders, push stock, prices and shipments on their
+    schedules, hand back the work of dead workers. Stops cleanly on SIGTERM or Ctrl-C."""
+    app = Application.of(ctx)
+    cfg = app.config
+    if processes > 1:
+        raise typer.Exit(_supervise(processes, threads, queues, app.config_path))
+    from crossdock.sync_engine.runtime import EngineRuntime
+
+    out = app.out
+    runtime = EngineRuntime(cfg, threads=threads, queues=set(queues) if queues else None,
+                            on_status=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+
+    def stop(signum: int, frame: object) -> None:
+        if runtime.stopping:
+            return
+        log.warning("%s received: finishing running jobs (up to %.0f s), then stopping",
+                    signal.Signals(signum).name, runtime.stop_timeout_s)
+        runtime.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        runtime.start()
+    except KeyboardInterrupt:      # stopped while waiting for the database
+        out.print("crossdock worker: stopped before the database answered", markup=False, highlight=False)
+        raise typer.Exit(EXIT_OK) from None
+    handed = runtime.run_until_stopped()
+    out.print(f"crossdock worker {runtime.id}: stopped; {handed['jobs']} running job(s) and "
+              f"{handed['skus']} claimed SKU(s) handed back", markup=False, highlight=False)
+    raise typer.Exit(EXIT_OK)
+
+
+def _supervise(processes: int, threads: int, queues: list[str] | None, config_path: str | None) -> int:
+    """Start ``processes`` single-process workers and stop them together."""
+    argv = [sys.executable, "-m", "crossdock"]
+    if config_path:
+        argv += ["--config", os.path.abspath(config_path)]
+    argv += ["worker", "--threads", str(threads)]
+    for q in queues or []:
+        argv += ["--queue", q]
+    children = [subprocess.Popen(argv) for _ in range(processes)]
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while any(c.poll() is None for c in children):
+        time.sleep(0.5)
+    return max(c.returncode or 0 for c in children)

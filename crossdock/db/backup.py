@@ -1,0 +1,178 @@
+"""Database backups: ``crossdock db backup``.
+
+SQLite: the online backup API into ``backups/`` beside the database (one
+self-contained file, checked, fsynced, then renamed into place); PostgreSQL:
+``pg_dump -Fc`` into ``./backups``. Every backup, and every failure, is a sync
+event (``db.backup``): ``db check`` warns (XD-DATA-005) when the newest is old.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from crossdock.errors import DataError
+
+__all__ = ["BACKUP_OP", "backup_database"]
+
+log = logging.getLogger(__name__)
+
+BACKUP_OP = "db.backup"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _unique(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for n in range(1, 1000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise DataError("XD-DATA-007", detail=f"too many backups named like {path}")
+
+
+def _target(to: str | Path | None, default_dir: Path, name: str) -> Path:
+    """Where the backup goes: ``to`` as a folder (existing, or written with a
+    trailing slash) gets the timestamped name; otherwise ``to`` is the file."""
+    as_folder = to is not None and str(to).endswith(("/", os.sep))
+    to = Path(to).expanduser() if to is not None else None
+    if to is None:
+        folder, file_name = default_dir, name
+    elif as_folder or to.is_dir():
+        folder, file_name = to, name
+    else:
+        if to.exists():
+            raise DataError("XD-DATA-007", detail=f"{to} exists; a backup never overwrites a file")
+        folder, file_name = to.parent, to.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError("XD-DATA-007", detail=f"cannot create the backup folder {folder}: {exc}") from exc
+    target = folder / file_name
+    return _unique(target) if to is None or file_name == name else target
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _backup_sqlite(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, dict[str, Any]]:
+    from sqlalchemy.engine import make_url
+
+    from crossdock.db.engine import SQLITE_BUSY_TIMEOUT_MS
+
+    source = make_url(db.url).database
+    if not source or source == ":memory:":
+        raise DataError("XD-DATA-007", detail="an in-memory SQLite database cannot be backed up")
+    source_path = Path(source).resolve()
+    target = _target(to, source_path.parent / "backups", f"{source_path.stem}-{stamp}.sqlite")
+    part = target.with_name(target.name + ".part")
+    try:
+        src = sqlite3.connect(str(source_path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            dst = sqlite3.connect(str(part))
+            try:
+                src.backup(dst)                            # one step: a consistent snapshot, writers keep going
+                dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+                check = dst.execute("PRAGMA quick_check").fetchone()
+                pages = dst.execute("PRAGMA page_count").fetchone()[0]
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        if not check or check[0] != "ok":
+            raise DataError("XD-DATA-007", detail=f"the copy failed its integrity check: {check}")
+        _fsync(part)
+        os.replace(part, target)
+    except sqlite3.Error as exc:
+        part.unlink(missing_ok=True)
+        raise DataError("XD-DATA-007", detail=f"SQLite backup to {target} failed: {exc}") from exc
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DataError("XD-DATA-007", detail=f"cannot write {target}: {exc}") from exc
+    except DataError:
+        part.unlink(missing_ok=True)
+        raise
+    return target, {"pages": pages}
+
+
+def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, dict[str, Any]]:
+    from sqlalchemy.engine import make_url
+
+    from crossdock.secrets import redact
+
+    exe = shutil.which("pg_dump")
+    if exe is None:
+        raise DataError("XD-DATA-007", detail="pg_dump is not on PATH: install the PostgreSQL client tools "
+                                              "(the server's major version or newer) to back up PostgreSQL")
+    url = make_url(db.url)
+    target = _target(to, Path.cwd() / "backups", f"{url.database or 'crossdock'}-{stamp}.dump")
+    part = target.with_name(target.name + ".part")
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)       # not on the command line, where `ps` would show it
+    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    cmd = [exe, "--format=custom", "--no-password", f"--file={part}", f"--dbname={conninfo}"]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DataError("XD-DATA-007", detail=f"cannot run pg_dump: {exc}") from exc
+    if proc.returncode != 0:
+        part.unlink(missing_ok=True)
+        tail = " ".join((proc.stderr or "").strip().splitlines()[-3:])
+        raise DataError("XD-DATA-007", detail=f"pg_dump exited with {proc.returncode}: {redact(tail)[:500]}")
+    try:
+        with open(part, "rb") as fh:
+            magic = fh.read(5)
+        if magic != b"PGDMP":
+            raise DataError("XD-DATA-007", detail=f"pg_dump wrote {part} but it is not a custom-format archive")
+        _fsync(part)
+        os.replace(part, target)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DataError("XD-DATA-007", detail=f"cannot write {target}: {exc}") from exc
+    except DataError:
+        part.unlink(missing_ok=True)
+        raise
+    return target, {"format": "pg_dump custom (restore with pg_restore)"}
+
+
+def backup_database(db: Any, *, to: str | Path | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Back up ``db`` and record it (sync event ``db.backup``). SQLite: online
+    backup API into ``backups/`` next to the database; PostgreSQL: ``pg_dump
+    -Fc`` into ``./backups``. ``to`` is a folder (timestamped name) or a file.
+    A failure is recorded too and raised as XD-DATA-007."""
+    from crossdock import synclog
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    started = time.perf_counter()
+    backend = "sqlite" if db.is_sqlite else "postgresql"
+    try:
+        target, extra = (_backup_sqlite if db.is_sqlite else _backup_postgres)(db, to, stamp)
+    except DataError as exc:
+        synclog.record_now(db, synclog.event_from_error(BACKUP_OP, exc, entity_type="database", entity=backend))
+        raise
+    doc = {"backend": backend, "path": str(target.resolve()), "bytes": target.stat().st_size, "at": _iso(now),
+           "duration_ms": int((time.perf_counter() - started) * 1000), **extra}
+    with db.write() as s:
+        synclog.record(s, operation=BACKUP_OP, outcome="ok", entity_type="database", entity=backend, at=now,
+                       duration_ms=doc["duration_ms"], message=f"backup written to {doc['path']}",
+                       details={"path": doc["path"], "bytes": doc["bytes"], "backend": backend})
+    log.info("database backup written to %s (%d bytes)", doc["path"], doc["bytes"])
+    return doc

@@ -1,0 +1,57 @@
+"""``crossdock auth refresh CHANNEL`` and ``config check --online``: a new
+access token now, through the engine's connector and the shared token store.
+
+The lines that probe a connector for its refresh API carry ``# platform
+branch: registry``: the connector contract gives every platform one refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from crossdock.errors import ConfigError
+
+__all__ = ["refresh_channel_token"]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def refresh_channel_token(cfg: Any, db: Any, channel: str) -> dict[str, Any]:
+    """Get a new access token for ``channel`` now, through the shared token
+    store (row lock / file lock: a worker refreshing at the same moment is not
+    raced, and a rotated refresh token is stored before it is used). The
+    current access token is treated as refused, so the platform is always
+    asked. Raises the platform's XD-AUTH error when it refuses."""
+    from sqlalchemy import select
+
+    from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
+    from crossdock.db.models import Channel
+    from crossdock.ratelimit.wiring import budget_from_config
+    from crossdock.sync_engine.channels import build_connector, clock_from_config
+
+    ch = cfg.channel(channel)
+    ensure_channels(db, cfg.channels.values())
+    store = SqlTokenStore(db)
+    conn = build_connector(ch, db=db, budget=budget_from_config(cfg, db), clock=clock_from_config(cfg), store=store)
+    try:
+        current = store.load(channel).access_token
+        client = getattr(conn, "client", None)  # platform branch: registry
+        auth = getattr(client, "auth", None) or getattr(conn, "auth", None)  # platform branch: registry
+        if hasattr(auth, "refresh"):  # platform branch: registry
+            auth.refresh(rejected=current)  # platform branch: registry
+        elif hasattr(auth, "refresh_rejected"):  # platform branch: registry
+            auth.refresh_rejected(current or "")  # platform branch: registry
+        else:
+            raise ConfigError("XD-CFG-003", channel=channel, detail=f"{ch.platform} has no token refresh")
+    finally:
+        close = getattr(conn, "close", None)
+        if close:
+            close()
+    state = store.load(channel)
+    with db.read() as s:
+        paused = s.scalar(select(Channel.paused_code).where(Channel.name == channel))
+    return {"channel": channel, "refreshed": True, "access_expires_at": _iso(state.access_expires_at),
+            "refresh_expires_at": _iso(state.refresh_expires_at), "paused_code": paused}

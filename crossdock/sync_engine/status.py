@@ -1,0 +1,141 @@
+"""``crossdock sync status``: where each channel stands.
+
+:func:`sync_status_doc` builds the document the command prints (and the web
+console shows): per channel the last order import and its lag on the
+platforms' clock, queued stock pushes, the outbox backlog by kind, failures by
+code in the last 24 h, paused state and stuck orders; the live workers and the
+scheduler's last tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = ["FAILURE_WINDOW_S", "STUCK_ORDER_CODES", "sync_status_doc"]
+
+FAILURE_WINDOW_S = 24 * 3600.0          # failures counted over this window
+# XD-ORD-007: cancelled after it shipped (parcel to intercept; `crossdock warehouse flagged`)
+STUCK_ORDER_CODES = ("XD-ORD-002", "XD-ORD-003", "XD-ORD-007")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _platform_now(cfg: Any, now: dt.datetime) -> dt.datetime:
+    """``now`` on the platforms' clock: cursor positions are platform time,
+    which runs K times faster against a scaled sandbox."""
+    desc = (cfg.sandbox or {}).get("clock") or {}
+    if not desc or desc.get("origin_real") is None:
+        return now
+    ts = float(desc["origin_platform"]) + (now.timestamp() - float(desc["origin_real"])) * float(desc["time_scale"])
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+
+
+def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
+    """Where each channel stands: last order import and its lag, queued stock
+    pushes, outbox backlog by kind, failures by code in the last 24 h, paused
+    state and stuck orders (XD-ORD-002/003/007 from ``orders.flags``)."""
+    from sqlalchemy import String, cast, func, or_, select
+
+    from crossdock.db.models import Channel, Order, SyncCursor, SyncEvent
+    from crossdock.sync_engine import outbox
+    from crossdock.sync_engine.dirty import dirty_backlog
+
+    platform_now = _platform_now(cfg, now)
+    since = now - dt.timedelta(seconds=FAILURE_WINDOW_S)
+    with db.read() as s:
+        rows = {c.name: c for c in s.scalars(select(Channel))}
+        # "orders": windows of changed orders; "orders_created": windows of new orders, for a
+        # channel that polls new orders by creation time (Amazon) — the newer one is how far
+        # new orders are read, the "orders" one how far changes are
+        changes: dict[str, Any] = {}
+        cursors: dict[str, Any] = {}
+        for c in s.scalars(select(SyncCursor).where(SyncCursor.stream.in_(("orders", "orders_created")))):
+            if c.stream == "orders":
+                changes[c.channel] = c
+            if c.channel not in cursors or c.position > cursors[c.channel].position:
+                cursors[c.channel] = c
+        dirty = dirty_backlog(s, now=now)
+        backlog = outbox.backlog(s, now=now)
+        failures = s.execute(select(SyncEvent.channel, SyncEvent.code, func.count())
+                             .where(SyncEvent.at >= since, SyncEvent.outcome.in_(("failed", "retry")),
+                                    SyncEvent.code.is_not(None))
+                             .group_by(SyncEvent.channel, SyncEvent.code)).all()
+        flagged = s.execute(select(Order.channel, Order.flags).where(
+            or_(*(cast(Order.flags, String).like(f"%{code}%") for code in STUCK_ORDER_CODES)))).all()
+
+        from crossdock.sync_engine import liveness
+
+        known_workers = liveness.workers(s, include_stopped_since=now - dt.timedelta(hours=1))
+    dead_after_s = float(cfg.sync.get("worker_dead_after_s", liveness.DEFAULT_DEAD_AFTER_S))
+    alive = [w for w in known_workers if w.alive(now, dead_after_s)]
+    last_tick = max((w.last_tick_at for w in known_workers if w.last_tick_at is not None), default=None)
+    names = sorted(set(cfg.channels) | set(rows))
+
+    def blank(name: str) -> dict[str, Any]:
+        ch, row, cur = cfg.channels.get(name), rows.get(name), cursors.get(name)
+        lag = (platform_now - cur.position).total_seconds() if cur else None
+        return {
+            "channel": name, "platform": ch.platform if ch else (row.platform if row else None),
+            "configured": ch is not None,
+            # "running" only while a worker is alive to run it
+            "state": "paused" if row and row.paused_code else ("running" if alive else "stopped"),
+            "paused": bool(row and row.paused_code), "paused_code": row.paused_code if row else None,
+            "paused_reason": row.paused_reason if row else None, "paused_at": _iso(row.paused_at if row else None),
+            "orders": {"last_success_at": _iso(cur.last_success_at if cur else None),
+                       "position": _iso(cur.position if cur else None),
+                       "lag_s": round(max(0.0, lag), 1) if lag is not None else None,
+                       "changes_position": _iso(changes[name].position if name in changes else None)},
+            "stock_queue": {"dirty_skus": 0, "oldest_age_s": None},
+            "outbox": {}, "failures_24h": {},
+            "stuck_orders": {code: 0 for code in STUCK_ORDER_CODES},
+        }
+
+    channels = {name: blank(name) for name in names}
+    unassigned: dict[str, dict[str, Any]] = {}
+    for name, (count, age) in dirty.items():
+        doc = channels.setdefault(name, blank(name))
+        doc["stock_queue"] = {"dirty_skus": count, "oldest_age_s": round(age, 1)}
+    for b in backlog:
+        if b.channel is None:
+            target = unassigned
+        else:
+            target = channels.setdefault(b.channel, blank(b.channel))["outbox"]
+        kind = target.setdefault(b.kind, {"pending": 0, "running": 0, "failed": 0, "oldest_age_s": None})
+        kind[b.status] = kind.get(b.status, 0) + b.count
+        if b.status in ("pending", "running") and b.oldest_age_s is not None:
+            kind["oldest_age_s"] = round(max(kind["oldest_age_s"] or 0.0, b.oldest_age_s), 1)
+    unassigned_failures: dict[str, int] = {}
+    for channel, code, count in failures:
+        bucket = channels.setdefault(channel, blank(channel))["failures_24h"] if channel else unassigned_failures
+        bucket[code] = bucket.get(code, 0) + int(count)
+    for channel, flags in flagged:
+        doc = channels.setdefault(channel, blank(channel))
+        for code in STUCK_ORDER_CODES:
+            if code in (flags or []):
+                doc["stuck_orders"][code] += 1
+
+    totals = {
+        "paused_channels": sorted(n for n, c in channels.items() if c["paused"]),
+        "stuck_orders": {code: sum(c["stuck_orders"][code] for c in channels.values()) for code in STUCK_ORDER_CODES},
+        "dirty_skus": sum(c["stock_queue"]["dirty_skus"] for c in channels.values()),
+        "outbox_pending": sum(k["pending"] for c in [*channels.values(), {"outbox": unassigned}]
+                              for k in c["outbox"].values()),
+        "outbox_failed": sum(k["failed"] for c in [*channels.values(), {"outbox": unassigned}]
+                             for k in c["outbox"].values()),
+        "failures_24h": sum(sum(c["failures_24h"].values()) for c in channels.values())
+        + sum(unassigned_failures.values()),
+    }
+    doc: dict[str, Any] = {"now": _iso(now), "channels": {n: channels[n] for n in sorted(channels)},
+                           "workers": [w.to_dict(now, dead_after_s) for w in known_workers],
+                           "scheduler": {"running": bool(alive), "workers_alive": len(alive),
+                                         "last_tick_at": _iso(last_tick),
+                                         "last_tick_age_s": round((now - last_tick).total_seconds(), 1)
+                                         if last_tick else None},
+                           "unassigned": {"outbox": unassigned, "failures_24h": unassigned_failures},
+                           "totals": totals}
+    if platform_now != now:
+        doc["platform_now"] = _iso(platform_now)
+    return doc
