@@ -31,6 +31,14 @@ def printable(text: object) -> str:
     return _CONTROL.sub(_escape, s) if _CONTROL.search(s) else s
 
 
+def markup_escape(text: object) -> str:
+    """:func:`printable`, then Rich's markup escape: safe to put inside a Rich
+    markup string (``[ratelimit]`` in a remedy stays text, not a style)."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
 class SafeFormatter(logging.Formatter):
     """A log formatter whose message part never spans lines or carries
     escape sequences (a traceback, added by the formatter itself, still does)."""

@@ -40,6 +40,7 @@ from crossdock.cli import (
 from crossdock.cli.application import Application
 from crossdock.errors import ConfigError, CrossdockError
 from crossdock.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit_json
+from crossdock.textsafe import SafeFormatter, markup_escape, printable
 
 __all__ = ["COMMANDS", "GROUPS", "app", "entry", "environment_error", "main", "report_error"]
 
@@ -87,7 +88,8 @@ def _root(
     ctx.call_on_close(application.close)
     if not logging.root.handlers:   # as logging.basicConfig: a program that set up logging keeps its own
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # platform text in a log message can neither start a new line nor move the cursor
+        handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.root.addHandler(handler)
         logging.root.setLevel(logging.WARNING - 10 * min(verbose, 2))
         # for this invocation only: the next one in the same process logs to its own stderr
@@ -109,10 +111,11 @@ def report_error(application: Application, exc: CrossdockError) -> int:
         where = f"{exc.entity}: " if exc.entity else ""
         err.print(f"  {where}{len(problems)} problems", highlight=False, markup=False)
         for problem in problems:
-            err.print(f"    {problem}", highlight=False, markup=False)
+            err.print(f"    {printable(problem)}", highlight=False, markup=False)
     elif exc.detail:
-        err.print(f"  {exc.detail}", highlight=False, markup=False)
-    err.print(f"  [bold]Remedy:[/] {exc.spec.remedy}", highlight=False)
+        detail = "\n  ".join(printable(line) for line in exc.detail.split("\n"))
+        err.print(f"  {detail}", highlight=False, markup=False)
+    err.print(f"  [bold]Remedy:[/] {markup_escape(exc.spec.remedy)}", highlight=False)
     if exc.spec.command:
         err.print("  [bold]Try:[/] ", end="", highlight=False)
         err.print(exc.spec.command, highlight=False, markup=False)

@@ -13,13 +13,13 @@ import os
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.connectors.credentials import DEFAULT_WARNING_DAYS
 from crossdock.errors import ConfigError
 from crossdock.output import EXIT_AUTH_OR_CONNECTION
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Credentials per channel: expiry, new refresh tokens, paused channels.",
                     no_args_is_help=True)

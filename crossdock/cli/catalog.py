@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.errors import ConfigError
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="The catalogue: import and export products (CSV or JSON), show one, list them.",
                     no_args_is_help=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.errors import ConfigError
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Configuration: init, check, show, reference, secrets.", no_args_is_help=True)
 

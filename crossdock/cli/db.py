@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.output import EXIT_FAILED
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Database schema and checks.", no_args_is_help=True)
 

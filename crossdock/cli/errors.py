@@ -10,6 +10,7 @@ from rich.table import Table
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.errors import CATALOGUE, ConfigError, lookup
 from crossdock.errors.catalogue import AREAS
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="The error catalogue: every XD code, what it means and how to fix it.",
                     no_args_is_help=True)
@@ -32,7 +33,7 @@ def errors_list(ctx: typer.Context,
     table.add_column("title")
     table.add_column("remedy")
     for s in specs:
-        table.add_row(s.code, s.title, s.remedy)
+        table.add_row(s.code, escape(s.title), escape(s.remedy))
     app.out.print(table)
 
 
@@ -52,13 +53,13 @@ def errors_explain(ctx: typer.Context,
         app.emit(spec.to_dict())
         return
     out = app.out
-    out.print(f"[bold]{spec.code}[/]  {spec.title}  [dim]({AREAS[spec.area]})[/]", highlight=False)
-    out.print(f"\n[bold]Meaning[/]\n  {spec.meaning}", highlight=False)
+    out.print(f"[bold]{spec.code}[/]  {escape(spec.title)}  [dim]({AREAS[spec.area]})[/]", highlight=False)
+    out.print(f"\n[bold]Meaning[/]\n  {escape(spec.meaning)}", highlight=False)
     if spec.causes:
         out.print("\n[bold]Likely causes[/]", highlight=False)
         for c in spec.causes:
             out.print(f"  - {c}", highlight=False, markup=False)
-    out.print(f"\n[bold]Remedy[/]\n  {spec.remedy}", highlight=False)
+    out.print(f"\n[bold]Remedy[/]\n  {escape(spec.remedy)}", highlight=False)
     if spec.command:
         out.print("\n[bold]Command[/]", highlight=False)
         out.print(f"  {spec.command}", highlight=False, markup=False)

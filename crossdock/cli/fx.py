@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Exchange rates: load the seller's dated rate file, show what is stored.",
                     no_args_is_help=True)

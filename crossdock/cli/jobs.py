@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.errors import ConfigError
 from crossdock.output import EXIT_PARTIAL
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="The outbox: failed jobs, replay, and what is queued.", no_args_is_help=True)
 

@@ -7,11 +7,11 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.cli.catalog import listings_table
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Listings that exist on the channels: pull and link them to the catalogue, list them.",
                     no_args_is_help=True)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application, parse_since
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="The sync log: every fetch, push, retry, skip and failure.", invoke_without_command=True)
 
@@ -18,9 +19,9 @@ def _events_table(rows: list[dict[str, Any]], title: str) -> Table:
         table.add_column(col, overflow="fold")
     for r in rows:
         style = {"failed": "red", "retry": "yellow", "partial": "yellow", "skipped": "dim"}.get(r["outcome"], "")
-        table.add_row((r["at"] or "")[:23], r["channel"] or "", r["entity"] or "", r["operation"],
-                      f"[{style}]{r['outcome']}[/]" if style else r["outcome"], r["code"] or "",
-                      (r["message"] or "")[:160])
+        table.add_row((r["at"] or "")[:23], escape(r["channel"] or ""), escape(r["entity"] or ""),
+                      escape(r["operation"]), f"[{style}]{r['outcome']}[/]" if style else escape(r["outcome"]),
+                      escape(r["code"] or ""), escape((r["message"] or "")[:160]))
     return table
 
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import Application
 from crossdock.errors import lookup
 from crossdock.output import EXIT_OK
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="API quota per account and operation: rate, burst, what is left, 429s.",
                     no_args_is_help=False, add_completion=False)

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.db.engine import Database
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Stock per warehouse: receive, adjust with a reason, import, show, history.",
                     no_args_is_help=True)

@@ -15,13 +15,14 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from crossdock.cli.application import JSON_OPT, Application, parse_since
 from crossdock.errors import ConfigError
 from crossdock.output import EXIT_PARTIAL
+from crossdock.textsafe import markup_escape as escape
+from crossdock.textsafe import printable
 
 group = typer.Typer(help="The sync engine: run jobs, reconcile channels, see where each channel stands.",
                     no_args_is_help=True)
@@ -179,8 +180,7 @@ def _progress(err: Console, *, enabled: bool) -> Iterator:
 
 def _plain(value: Any) -> Text:
     """Platform and catalogue text as it is: no markup, control characters shown escaped."""
-    text = "" if value is None else str(value)
-    return Text("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text))
+    return Text(printable(value))
 
 
 def _n(count: int, word: str) -> str:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.cli.stock import actor, site
 from crossdock.output import EXIT_PARTIAL
+from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Warehouses: reserve with routing, pick lists, ship with labels, tracking.",
                     no_args_is_help=True)
