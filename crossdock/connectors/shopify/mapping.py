@@ -31,7 +31,6 @@ from crossdock.models import (
     Order,
     OrderLine,
     OrderStatus,
-    Platform,
     Product,
     TaxInfo,
 )
@@ -267,7 +266,7 @@ def parse_order(node: Mapping[str, Any]) -> Order:
         if lines_nodes is None:
             lines_nodes = [e["node"] for e in lines_conn.get("edges") or []]
         return Order(
-            platform=Platform.SHOPIFY, platform_order_id=legacy_id(node["id"]) or "",
+            platform="shopify", platform_order_id=legacy_id(node["id"]) or "",
             platform_status=platform_status(fin, ful, cancelled=cancelled),
             status=order_status(fin, ful, cancelled=cancelled),
             purchased_at=parse_iso(node.get("processedAt") or node["createdAt"]),
@@ -375,7 +374,7 @@ def parse_rest_order(payload: Mapping[str, Any]) -> Order:
             Money(Decimal(str(payload["total_price"])), currency) if payload.get("total_price") and currency else None)
         tax_total = _rest_money(payload.get("total_tax_set"))
         return Order(
-            platform=Platform.SHOPIFY, platform_order_id=str(payload["id"]),
+            platform="shopify", platform_order_id=str(payload["id"]),
             platform_status=platform_status(fin, ful, cancelled=cancelled),
             status=order_status(fin, ful, cancelled=cancelled),
             purchased_at=parse_iso(payload.get("processed_at") or payload["created_at"]),
