@@ -63,7 +63,7 @@ class StatusRule:
         return frozenset(self.when)
 
 
-def rule(status: OrderStatus, **when: str | Iterable[str]) -> StatusRule:
+def rule(status: OrderStatus, /, **when: str | Iterable[str]) -> StatusRule:
     """``rule(SHIPPED, OrderStatus="Shipped")``: this status when every field has one of the values."""
     conds = []
     for f, values in when.items():
