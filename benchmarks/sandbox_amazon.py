@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crossdock.clock import ScaledClock  # noqa: E402
-from crossdock.connectors.amazon import AmazonConnector, AmazonSettings  # noqa: E402
-from crossdock.connectors.base import OrderQuery
+from crossdock.connectors.amazon import AmazonConnector  # noqa: E402
+from crossdock.connectors.base import OrderQuery  # noqa: E402
 from crossdock.errors import CrossdockError  # noqa: E402
 from crossdock.rehearsal import sandbox_settings
 from crossdock.sandbox.core import Sandbox  # noqa: E402

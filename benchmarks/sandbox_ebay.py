@@ -14,7 +14,6 @@ import time
 from decimal import Decimal
 
 from crossdock.connectors.base import OrderQuery
-from crossdock.connectors.ebay import EbayConnector
 from crossdock.models import StockUpdate
 from crossdock.rehearsal import sandbox_connector
 from crossdock.sandbox.core import Sandbox

@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crossdock.clock import ScaledClock  # noqa: E402
-from crossdock.connectors.base import MemoryTokenStore  # noqa: E402, OrderQuery
-from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings  # noqa: E402
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery  # noqa: E402
+from crossdock.connectors.shopify import ShopifyConnector  # noqa: E402
 from crossdock.rehearsal import sandbox_settings, sandbox_token_state  # noqa: E402
 from crossdock.errors import QuotaError  # noqa: E402
 from crossdock.models import StockUpdate  # noqa: E402

@@ -12,7 +12,6 @@ from crossdock.mapping.status import (
     status_map_from_config,
 )
 from crossdock.models import OrderStatus as S
-from crossdock.models import Platform
 
 SPECS = Path("/work/shared/specs")
 

@@ -15,7 +15,7 @@ from crossdock.mapping.validation import (
     validate_listing,
     validate_or_raise,
 )
-from crossdock.models import Money, Platform, Product
+from crossdock.models import Money, Product
 
 
 def img(px: int = 1600, **extra) -> dict:

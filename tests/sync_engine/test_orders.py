@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from crossdock.db import models as m
 from crossdock.mapping.status import status_map_from_config
-from crossdock.models import OrderStatus, Platform
+from crossdock.models import OrderStatus
 from crossdock.sync_engine import inventory, orders
 from crossdock.sync_engine.orders import merge_status
 from crossdock.synclog import order_correlation

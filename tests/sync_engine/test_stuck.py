@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from crossdock.db import models as m
-from crossdock.models import OrderStatus, Platform
+from crossdock.models import OrderStatus
 from crossdock.sync_engine import orders, stuck
 from tests.sync_engine.support import NOW, flags_by_pid, order, seed
 

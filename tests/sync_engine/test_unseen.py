@@ -7,7 +7,6 @@ import datetime as dt
 from sqlalchemy import select
 
 from crossdock.db import models as m
-from crossdock.models import Platform
 from crossdock.sync_engine import inventory, orders, unseen
 from crossdock.sync_engine.dirty import DirtySku
 from tests.sync_engine.support import NOW, order, seed

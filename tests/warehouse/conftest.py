@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crossdock.models import Address, Money, Platform, TaxInfo
+from crossdock.models import Address, Money, TaxInfo
 from crossdock.warehouse.parcel import OrderRef, Parcel, ParcelLine, ShipFrom
 
 WAREHOUSE_ADDRESSES = {

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from crossdock.errors import MappingError
-from crossdock.models import Platform
 from crossdock.warehouse.carrier_codes import (
     KNOWN_CARRIERS,
     PlatformCarrier,

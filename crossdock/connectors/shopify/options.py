@@ -5,7 +5,6 @@ tests/core/test_config_schema.py checks every key against the settings class."""
 
 from __future__ import annotations
 
-from crossdock.config_options import CARRIER_OVERRIDES
 from crossdock.config_schema import BOOL, INT, NUMBER, TEXT, Key, table_of
 
 OPTIONS: tuple[Key, ...] = (

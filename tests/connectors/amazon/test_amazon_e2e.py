@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from crossdock.clock import ScaledClock
-from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
+from crossdock.connectors.amazon import AmazonConnector
 from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.errors import AuthError, CrossdockError, OrderError
 from crossdock.models import Money, OrderStatus, PriceUpdate, Product, ShipmentConfirmation, StockUpdate

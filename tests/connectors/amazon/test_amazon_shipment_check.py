@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from crossdock.clock import ScaledClock
-from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
+from crossdock.connectors.amazon import AmazonConnector
 from crossdock.connectors.amazon.mapping import package_reference_id, units_shipped
 from crossdock.connectors.base import MemoryTokenStore
 from crossdock.errors import PlatformError

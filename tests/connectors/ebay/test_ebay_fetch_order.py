@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from crossdock.connectors.ebay import EbayConnector
 from crossdock.errors import CrossdockError
 from crossdock.models import OrderStatus, ShipmentConfirmation
 from crossdock.rehearsal import sandbox_connector

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from crossdock.clock import ScaledClock
 from crossdock.connectors.base import MemoryTokenStore, OrderQuery
-from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings
+from crossdock.connectors.shopify import ShopifyConnector
 from crossdock.rehearsal import sandbox_settings, sandbox_token_state
 from crossdock.errors import NetError, QuotaError
 from crossdock.models import Order

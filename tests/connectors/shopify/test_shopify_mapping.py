@@ -16,7 +16,7 @@ from graphql.language import FragmentDefinitionNode, OperationDefinitionNode
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify import queries
 from crossdock.errors import MappingError
-from crossdock.models import Address, ListedOffer, Money, OrderLine, OrderStatus, Platform, Product, TaxInfo
+from crossdock.models import Address, ListedOffer, Money, OrderLine, OrderStatus, Product, TaxInfo
 from crossdock.sandbox.shopify import schema as sdl
 from crossdock.sandbox.shopify.cost import CostWalker
 
