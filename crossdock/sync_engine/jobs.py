@@ -32,13 +32,13 @@ from sqlalchemy import func, select, update
 from crossdock import synclog
 from crossdock.clock import Clock, parse_iso
 from crossdock.config import Config
+from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Channel, ChannelListing, Order, Shipment
 from crossdock.errors import ConfigError, CrossdockError, SyncError
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.ratelimit.budget import Priority, job_priority
-from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.models import ShipmentConfirmation, StockUpdate
 from crossdock.sync_engine import cursors, dirty, outbox
 from crossdock.sync_engine.failures import QuotaWait, classify, settle  # noqa: F401 - QuotaWait: jobs' name for it
