@@ -4,11 +4,19 @@ each platform's ``PlatformSpec.settings``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from crossdock.errors import ConfigError
 
 __all__ = ["channel_secret", "required"]
+
+
+@overload
+def channel_secret(ch: Any, name: str, *, required: Literal[True] = ...) -> str: ...
+
+
+@overload
+def channel_secret(ch: Any, name: str, *, required: bool) -> str | None: ...
 
 
 def channel_secret(ch: Any, name: str, *, required: bool = True) -> str | None:

@@ -107,13 +107,14 @@ def platform_carrier(
             code = normalised[key].strip()
             return PlatformCarrier(code, (display_name or DISPLAY_NAMES.get(key) or carrier_name)
                                    if code in table.generic else None)
-    code = table.codes.get(key)
-    if code is None:
+    found = table.codes.get(key)
+    if found is None:
         raise MappingError(
             "XD-MAP-012", entity=f"carrier {carrier_name!r}",
             detail=f"no {table.platform} carrier code for {carrier_name!r}; known: {', '.join(table.codes)}",
             platform=table.platform,
         )
+    code = found
     name = None
     if code in table.generic:
         name = display_name or DISPLAY_NAMES.get(key, carrier_name)

@@ -25,7 +25,7 @@ class ToyshopSimulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> "ToyshopSimulator":
         self._thread.start()
