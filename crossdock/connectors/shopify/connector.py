@@ -499,23 +499,9 @@ class ShopifyConnector(Connector):
         if answer is not None or shipments_of_order != 1:
             return answer
         oid = confirmation.platform_order_id
-        wanted = [(str(line_id), int(qty)) for line_id, qty in confirmation.lines if int(qty) > 0]
         data = self.client.graphql(m.fulfillment_orders_request(oid), priority=Priority.CRITICAL,
                                    entity=f"order {oid}")
-        parsed = m.parse_fulfillment_orders(data)
-        if parsed is None:
-            return None
-        cancelled, fos = parsed
-        if cancelled:
-            return False
-        remaining: dict[str, int] = {}
-        for fo in fos:
-            for li in fo.lines:
-                remaining[li.line_id] = remaining.get(li.line_id, 0) + li.remaining
-        if not wanted:
-            return not any(remaining.values())
-        return all(m.legacy_id(line_id) in remaining and remaining[m.legacy_id(line_id)] == 0
-                   for line_id, _ in wanted)
+        return m.lines_fulfilled(m.parse_fulfillment_orders(data), confirmation.lines)
 
     def tracking_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
         """Does the order hold a fulfillment with this tracking number? An exact answer:

@@ -627,6 +627,26 @@ def parse_tracking_numbers(data: Mapping[str, Any]) -> set[str] | None:
 FULFILLABLE = ("OPEN", "IN_PROGRESS")
 
 
+def lines_fulfilled(parsed: tuple[bool, list[Any]] | None, lines: Sequence[tuple[str, int]]) -> bool | None:
+    """Is a shipment of ``lines`` ((line id, units); none: the whole order) on
+    the order, judged from its fulfillment orders (``parse_fulfillment_orders``)?
+    None when the order is not there; False when it is cancelled; else whether
+    nothing of those lines remains to fulfil."""
+    if parsed is None:
+        return None
+    cancelled, fos = parsed
+    if cancelled:
+        return False
+    remaining: dict[str, int] = {}
+    for fo in fos:
+        for li in fo.lines:
+            remaining[li.line_id] = remaining.get(li.line_id, 0) + li.remaining
+    wanted = [(str(line_id), int(qty)) for line_id, qty in lines if int(qty) > 0]
+    if not wanted:
+        return not any(remaining.values())
+    return all(legacy_id(line_id) in remaining and remaining[legacy_id(line_id)] == 0 for line_id, _ in wanted)
+
+
 def plan_fulfillment(fos: Sequence[FulfillmentOrderInfo], wanted: Sequence[tuple[str, int]]
                      ) -> tuple[dict[str | None, list[tuple[str, list[tuple[str, int]]]]], list[tuple[str, int]]]:
     """Allocate (line id, qty) over the open fulfillment orders, grouped by location
