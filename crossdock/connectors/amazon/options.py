@@ -36,7 +36,7 @@ OPTIONS: tuple[Key, ...] = (
         default=3, minimum=0),
     CARRIER_OVERRIDES,
     Key("order_status_overrides", TABLE, "Amazon order status = crossdock status, over the built-in map "
-        "(crossdock.mapping.status).", default=None),
+        "(crossdock/connectors/amazon/statuses.py).", default=None),
     Key("authorisation_expires_at", DATE, "When the seller's authorisation of the app ends (for XD-AUTH-005 "
         "warnings); or give authorised_at.", default=None),
     Key("authorised_at", DATE, "When the seller authorised the app; the authorisation ends 365 days later.",
