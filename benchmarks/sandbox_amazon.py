@@ -29,8 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crossdock.clock import ScaledClock  # noqa: E402
-from crossdock.connectors.amazon import AmazonConnector, AmazonSettings  # noqa: E402
+from crossdock.connectors.amazon import AmazonConnector  # noqa: E402
+from crossdock.connectors.base import OrderQuery  # noqa: E402
 from crossdock.errors import CrossdockError  # noqa: E402
+from crossdock.rehearsal import sandbox_settings
 from crossdock.sandbox.core import Sandbox  # noqa: E402
 
 US = "ATVPDKIKX0DER"
@@ -49,7 +51,7 @@ def run(n_orders: int, time_scale: float, *, limits: bool) -> tuple[int, float, 
         for _ in range(n_orders):
             sim.place_order(channel, [("BENCH-1", 1)], buyer_country="US")
         time.sleep(125 / time_scale)
-        settings = AmazonSettings.from_sandbox(desc["amazon"], marketplace_id=US)
+        settings = sandbox_settings(desc, "amazon", marketplace=US)
         stored: dict[str, dt.datetime] = {}
         retries = 0
         with AmazonConnector(settings, clock=clock) as conn:
@@ -57,7 +59,7 @@ def run(n_orders: int, time_scale: float, *, limits: bool) -> tuple[int, float, 
             t0_real, t0_platform = time.perf_counter(), clock.timestamp()
             while True:
                 try:
-                    for order in conn.fetch_orders(updated_after=start, updated_before=end, known_updates=stored):
+                    for order in conn.fetch_orders(OrderQuery(start=start, end=end, known_updates=stored)):
                         stored[order.platform_order_id] = order.updated_at
                     break
                 except CrossdockError as exc:

@@ -13,8 +13,9 @@ import json
 import time
 from decimal import Decimal
 
-from crossdock.connectors.ebay import EbayConnector
+from crossdock.connectors.base import OrderQuery
 from crossdock.models import StockUpdate
+from crossdock.rehearsal import sandbox_connector
 from crossdock.sandbox.core import Sandbox
 
 
@@ -32,14 +33,14 @@ def main() -> None:
         skus = [f"BENCH-{i:05d}" for i in range(args.skus)]
         for sku in skus:
             sim.set_listing(channel, sku, 10_000, Decimal("9.99"))
-        conn = EbayConnector.for_sandbox(sb.describe(), listing_map=sim.listing_map(channel))
+        conn = sandbox_connector(sb.describe(), "ebay", bindings=sim.listing_map(channel))
         start = conn.clock.now()
         countries = ("GB", "DE", "FR", "US", "NO", "AU")
         for i in range(args.orders):
             sim.place_order(channel, [(skus[i % len(skus)], 1)], buyer_country=countries[i % len(countries)])
         time.sleep(130 / args.time_scale)
         t0 = time.perf_counter()
-        orders = conn.fetch_orders(updated_after=start, updated_before=conn.window_end())
+        orders = conn.fetch_orders(OrderQuery(start=start, end=conn.window_end()))
         import_s = time.perf_counter() - t0
         updates = [StockUpdate(s, i % 50) for i, s in enumerate(skus)]
         seq = sb.requests.since(0)[-1]["seq"]

@@ -34,8 +34,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crossdock.clock import ScaledClock  # noqa: E402
-from crossdock.connectors.base import MemoryTokenStore  # noqa: E402
-from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings, sandbox_token_state  # noqa: E402
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery  # noqa: E402
+from crossdock.connectors.shopify import ShopifyConnector  # noqa: E402
+from crossdock.rehearsal import sandbox_settings, sandbox_token_state  # noqa: E402
 from crossdock.errors import QuotaError  # noqa: E402
 from crossdock.models import StockUpdate  # noqa: E402
 from crossdock.sandbox.core import CatalogueItem, Sandbox  # noqa: E402
@@ -55,8 +56,8 @@ def setup(time_scale: float, skus: int, *, throttle: bool):
         sim.set_listing(CHANNEL, sku, 1000)
     desc = sb.describe()
     clock = ScaledClock.from_description(desc["clock"])
-    conn = ShopifyConnector(ShopifySettings.from_sandbox(desc["shopify"]),
-                            token_store=MemoryTokenStore([sandbox_token_state(desc["shopify"])]), clock=clock)
+    conn = ShopifyConnector(sandbox_settings(desc, "shopify"),
+                            token_store=MemoryTokenStore([sandbox_token_state(desc, "shopify")]), clock=clock)
     return sb, sim, clock, conn
 
 
@@ -72,7 +73,7 @@ def import_orders(sb, sim, clock, conn, n: int) -> dict:
     got: dict[str, object] = {}
     while True:
         try:
-            orders = conn.fetch_orders(updated_after=start, updated_before=until)
+            orders = conn.fetch_orders(OrderQuery(start=start, end=until))
             break
         except QuotaError as exc:
             time.sleep(exc.retry_after_s or 0.1)   # retry_after_s is in real seconds

@@ -23,7 +23,6 @@ from crossdock import secrets
 from crossdock.config_keys import (
     DEFAULT_INTERVALS_S,
     JOBS,
-    PLATFORMS,
     SCHEMA,
     SECRET_KEYS,
 )
@@ -37,7 +36,7 @@ ENV_DATABASE = "CROSSDOCK_DATABASE_URL"
 ENV_BROKER = "CROSSDOCK_BROKER_URL"
 ENV_RATELIMIT = "CROSSDOCK_RATELIMIT_URL"
 
-__all__ = ["DEFAULT_INTERVALS_S", "JOBS", "PLATFORMS", "SECRET_KEYS", "ChannelConfig", "Config", "WarehouseConfig",
+__all__ = ["DEFAULT_INTERVALS_S", "JOBS", "SECRET_KEYS", "ChannelConfig", "Config", "WarehouseConfig",
            "check", "load", "parse", "parse_all", "read", "resolve_path"]
 
 

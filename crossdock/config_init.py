@@ -20,43 +20,21 @@ import json
 import os
 import stat
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crossdock.config_keys import BROKER_URL, DATABASE_URL, RATELIMIT_URL
 from crossdock.errors import ConfigError, NetError
+from crossdock.platforms import platform as platform_spec
+from crossdock.platforms import platforms
+from crossdock.platforms.spec import ConfigTemplate
+from crossdock.sandbox.channels import SandboxChannel, is_sandbox_description, sandbox_channels
 
 DEFAULT_KEY_FILE = "crossdock.key"
-#: Orders polled this often (platform seconds) in the written channels: Amazon's getOrders restores
-#: one call a minute per seller (FACTS.md); eBay and Shopify allow frequent polling.
-ORDER_INTERVALS_S = {"amazon": 60, "ebay": 30, "shopify": 30}
 
 __all__ = ["DEFAULT_KEY_FILE", "SandboxChannel", "Warehouse", "fetch_description", "init_config",
            "prepare_key", "render_config", "sandbox_channels"]
-
-
-@dataclass(frozen=True)
-class SandboxChannel:
-    """One channel of a sandbox account. ``secrets`` are plain values (to be
-    encrypted); ``sandbox_channel`` is the sandbox's own id of the channel
-    (``amazon:SELLER:MARKETPLACE``, as its admin API names channels)."""
-
-    name: str
-    platform: str
-    account: str
-    currency: str
-    client_id: str
-    base_url: str
-    sandbox_channel: str
-    marketplace: str | None = None
-    country: str | None = None
-    auth_url: str | None = None
-    urls: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    intervals_s: dict[str, int] | None = None     # None: orders every ORDER_INTERVALS_S[platform]
-    stock: dict[str, Any] | None = None           # the channel's stock rule; None: an example in a comment
 
 
 @dataclass(frozen=True)
@@ -87,90 +65,6 @@ def fetch_description(admin_url: str, *, timeout_s: float = 10.0) -> dict[str, A
                                                "description (use the admin_url `crossdock sandbox serve --json` "
                                                "prints)")
     return desc
-
-
-def is_sandbox_description(desc: Any) -> bool:
-    return (isinstance(desc, dict) and isinstance(desc.get("clock"), dict) and "admin_url" in desc
-            and any(isinstance(desc.get(p), dict) for p in ("amazon", "ebay", "shopify")))
-
-
-def _unique(name: str, used: set[str], account: str) -> str:
-    """``name``, else ``name-<account>``, else ``name-<account>-2``, … (readable and unique)."""
-    candidates = [name, f"{name}-{_slug(account)}"]
-    for candidate in candidates:
-        if candidate not in used:
-            used.add(candidate)
-            return candidate
-    n = 2
-    while f"{candidates[1]}-{n}" in used:
-        n += 1
-    used.add(f"{candidates[1]}-{n}")
-    return f"{candidates[1]}-{n}"
-
-
-def _slug(text: str) -> str:
-    out = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
-    return "-".join(part for part in out.split("-") if part) or "x"
-
-
-def sandbox_channels(desc: Mapping[str, Any]) -> list[SandboxChannel]:
-    """A channel for every account and marketplace of the sandbox, with
-    readable unique names (``amazon-us``, ``amazon-de``, ``ebay-gb``,
-    ``shopify-<shop>``)."""
-    from crossdock.mapping.marketplaces import find_amazon_marketplace, find_ebay_marketplace
-
-    used: set[str] = set()
-    out: list[SandboxChannel] = []
-    amazon = desc.get("amazon")
-    if isinstance(amazon, dict):
-        for acct in amazon.get("accounts", []):
-            for mp_id in acct.get("marketplace_ids", []):
-                mp = find_amazon_marketplace(mp_id)
-                country = mp.country if mp else None
-                out.append(SandboxChannel(
-                    name=_unique(f"amazon-{(country or _slug(mp_id)).lower()}", used, acct["seller_id"]),
-                    platform="amazon", account=acct["seller_id"], marketplace=mp_id,
-                    currency=mp.currency if mp else "USD", country=country, client_id=acct["client_id"],
-                    base_url=amazon["base_url"], auth_url=amazon["lwa_url"],
-                    secrets={"client_secret": acct["client_secret"], "refresh_token": acct["refresh_token"]},
-                    sandbox_channel=f"amazon:{acct['seller_id']}:{mp_id}"))
-    ebay = desc.get("ebay")
-    if isinstance(ebay, dict):
-        from crossdock.connectors.ebay.settings import EbaySettings
-
-        for i, acct in enumerate(ebay.get("accounts", [])):
-            market = find_ebay_marketplace(acct["marketplace_id"])
-            country = market.country if market else None
-            # the business policies and location the sandbox accepts (as EbaySettings.from_sandbox sets them)
-            policies = EbaySettings.from_sandbox(desc, account=i)
-            secrets = {"client_secret": acct["client_secret"], "refresh_token": acct["refresh_token"]}
-            if acct.get("trading_token"):
-                secrets["trading_token"] = acct["trading_token"]
-            options: dict[str, Any] = {"dev_id": acct.get("dev_id", "")}
-            for key in ("merchant_location_key", "fulfillment_policy_id", "payment_policy_id", "return_policy_id"):
-                if getattr(policies, key):
-                    options[key] = getattr(policies, key)
-            out.append(SandboxChannel(
-                name=_unique(f"ebay-{(country or _slug(acct['marketplace_id'])).lower()}", used, acct["username"]),
-                platform="ebay", account=acct["username"], marketplace=acct["marketplace_id"],
-                currency=acct.get("currency") or (market.currency if market else "USD"), country=country,
-                client_id=acct["client_id"], base_url=ebay["base_url"],
-                urls={"trading_url": ebay["trading_url"], "token_url": ebay["token_url"]},
-                secrets=secrets, options=options,
-                sandbox_channel=acct.get("channel") or f"ebay:{acct['username']}:{acct['marketplace_id']}"))
-    shopify = desc.get("shopify")
-    if isinstance(shopify, dict):
-        for shop in shopify.get("shops", []):
-            options = {"api_version": shopify.get("api_version", "2026-10")}
-            if shop.get("location_id"):
-                options["location_id"] = shop["location_id"]
-            out.append(SandboxChannel(
-                name=_unique(f"shopify-{_slug(shop['shop'])}", used, shop["shop"]), platform="shopify",
-                account=shop["shop"], currency=shop.get("currency", "EUR"), client_id=shop["client_id"],
-                base_url=f"{str(shopify['base_url']).rstrip('/')}/shops/{shop['shop']}",
-                secrets={"client_secret": shop["client_secret"], "refresh_token": shop["refresh_token"]},
-                options=options, sandbox_channel=f"shopify:{shop['shop']}"))
-    return out
 
 
 # ---------------------------------------------------------------- writing TOML
@@ -275,23 +169,18 @@ def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], st
         for ch in channels:
             lines += _channel_lines(ch, encrypt)
     else:
-        lines += _EXAMPLE_CHANNELS
+        lines += _example_channels()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-_ABOUT = {
-    "amazon": "# Amazon SP-API: one channel per marketplace of the seller ({mp}). getOrders allows one call a\n"
-              "# minute per seller; channels of one seller and region share it (one call reads them all).",
-    "ebay": "# eBay ({mp}): Inventory and Fulfillment APIs with OAuth; the Trading API token reaches listings made\n"
-            "# outside the Inventory API. The business policies are needed to publish new listings.",
-    "shopify": "# Shopify shop {account}: Admin GraphQL API; refresh tokens rotate on every use (crossdock stores the\n"
-               "# newest one itself, the one below is only the first).",
-}
+def _template(platform: str) -> ConfigTemplate:
+    spec = platform_spec(platform)
+    return spec.config_template or ConfigTemplate(about=f"# {spec.title} ({{mp}}{{account}})")
 
 
 def _channel_lines(ch: SandboxChannel, encrypt: Callable[[str], str]) -> list[str]:
     lines = [f"[channels.{_k(ch.name)}]",
-             _ABOUT[ch.platform].format(mp=ch.marketplace or "", account=ch.account),
+             _template(ch.platform).about.format(mp=ch.marketplace or "", account=ch.account),
              f"platform = {_s(ch.platform)}", f"account = {_s(ch.account)}"]
     if ch.marketplace:
         lines.append(f"marketplace = {_s(ch.marketplace)}")
@@ -307,7 +196,7 @@ def _channel_lines(ch: SandboxChannel, encrypt: Callable[[str], str]) -> list[st
         lines.append(f"auth_url = {_s(ch.auth_url)}")
     if ch.urls:
         lines.append(f"urls = {_v(ch.urls)}")
-    intervals = ch.intervals_s or {"orders": ORDER_INTERVALS_S[ch.platform]}
+    intervals = ch.intervals_s or {"orders": _template(ch.platform).orders_every_s}
     lines.append(f"intervals_s = {_v(intervals)}   # platform seconds")
     if ch.stock:
         lines.append(f"stock = {_v(ch.stock)}")
@@ -315,58 +204,25 @@ def _channel_lines(ch: SandboxChannel, encrypt: Callable[[str], str]) -> list[st
         lines.append('# stock = { buffer = 1, share = "0.5" }   # show half of the free stock, less one unit')
     lines.append('# price = { markup = "1.15", rounding = "charm:0.99" }')
     if ch.options:
-        lines += ["", f"[channels.{_k(ch.name)}.options]", _OPTIONS_ABOUT[ch.platform]]
+        about = _template(ch.platform).options_about
+        lines += ["", f"[channels.{_k(ch.name)}.options]", *([about] if about else [])]
         lines += [f"{_k(k)} = {_v(v)}" for k, v in ch.options.items()]
     return lines + [""]
 
 
-_OPTIONS_ABOUT = {
-    "amazon": "# Amazon settings of this channel (docs/configuration.md lists them all).",
-    "ebay": "# dev_id: the application's Dev ID (Trading API). The location and business policies (Seller Hub >\n"
-            "# Account > Business policies) that new offers are published with.",
-    "shopify": "# The Admin API version and the location whose stock crossdock sets.",
-}
+_EXAMPLE_HEADER = [
+    "# Sales channels: one table per platform account and marketplace. Uncomment and fill in one per channel;",
+    "# `crossdock config encrypt --from-env VAR` turns a secret in $VAR into an {encrypted = \"…\"} value.",
+]
 
 
-_EXAMPLE_CHANNELS = """\
-# Sales channels: one table per platform account and marketplace. Uncomment and fill in one per channel;
-# `crossdock config encrypt --from-env VAR` turns a secret in $VAR into an {encrypted = "…"} value.
-#
-# [channels.amazon-de]
-# platform = "amazon"
-# account = "A1SELLERID"                          # Seller Central merchant token
-# marketplace = "A1PA6795UKMFR9"                  # amazon.de
-# currency = "EUR"
-# country = "DE"
-# client_id = "amzn1.application-oa2-client.…"
-# client_secret = {env = "AMAZON_LWA_CLIENT_SECRET"}
-# refresh_token = {encrypted = "…"}
-# intervals_s = { orders = 60 }
-#
-# [channels.ebay-gb]
-# platform = "ebay"
-# account = "seller_user_name"
-# marketplace = "EBAY_GB"
-# currency = "GBP"
-# client_id = "App-ID"
-# client_secret = {encrypted = "…"}                # Cert ID
-# refresh_token = {encrypted = "…"}
-#
-# [channels.ebay-gb.options]                     # the Dev ID and the business policies new offers use
-# dev_id = "…"
-# merchant_location_key = "default"
-# fulfillment_policy_id = "…"
-# payment_policy_id = "…"
-# return_policy_id = "…"
-#
-# [channels.shopify-myshop]
-# platform = "shopify"
-# account = "myshop"                              # myshop.myshopify.com
-# currency = "EUR"
-# client_id = "…"
-# client_secret = {encrypted = "…"}
-# refresh_token = {encrypted = "…"}
-""".splitlines()
+def _example_channels() -> list[str]:
+    """The commented example channels of the template: each platform's own."""
+    lines = list(_EXAMPLE_HEADER)
+    for spec in platforms():
+        if spec.config_template is not None and spec.config_template.example:
+            lines += ["#", *spec.config_template.example]
+    return lines
 
 
 # ---------------------------------------------------------------- files

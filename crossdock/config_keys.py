@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from crossdock.config_options import PLATFORM_OPTIONS, PLATFORM_URLS
+from crossdock.platforms.registry import find as find_platform
+from crossdock.platforms.registry import names as platform_names
 from crossdock.config_schema import (
     BOOL,
     COUNTRY,
@@ -35,7 +37,6 @@ from crossdock.config_schema import (
     table_of,
 )
 
-PLATFORMS = ("amazon", "ebay", "shopify")
 #: Jobs with a per-channel interval (``[channels.NAME.intervals_s]``).
 JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking")
 DEFAULT_INTERVALS_S = {"orders": 120, "stock": 30, "prices": 900, "listings": 3600, "shipments": 60,
@@ -253,7 +254,7 @@ OPTIONS = Table("options", "Platform settings passed to the channel's connector.
 
 CHANNEL = Table("NAME", "One platform account in one marketplace. NAME is how commands name the channel "
                 "(`--channel amazon-de`).", (
-    Key("platform", TEXT, "The platform.", required=True, choices=PLATFORMS),
+    Key("platform", TEXT, "The platform.", required=True, choices=platform_names),
     Key("account", TEXT, "Amazon: the seller (merchant) id; eBay: the seller's user name; Shopify: the shop "
         "name (`NAME.myshopify.com`).", required=True),
     Key("currency", CURRENCY, "Currency prices are pushed in.", required=True),
@@ -357,7 +358,7 @@ def _root_check(values: dict[str, Any], ctx: Validation, path: str) -> None:
                                       f"{', '.join(sorted(channels)) or 'none configured'})", key=where)
             continue
         platform = channels[name].get("platform")
-        if platform not in PLATFORMS:
+        if find_platform(platform) is None:
             continue
         from crossdock.mapping.attributes import attribute_mapping_from_config
         from crossdock.mapping.categories import category_mapping_from_config

@@ -199,7 +199,8 @@ class Key:
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
-    choices: tuple[Any, ...] | None = None
+    #: The allowed values, or a function giving them when they are only known at run time (platform names).
+    choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] | None = None
     unit: str | None = None
     check: Callable[[Any, "Validation"], Any] | None = None
 
@@ -207,10 +208,14 @@ class Key:
     def secret(self) -> bool:
         return self.type is SECRET
 
+    def allowed_values(self) -> tuple[Any, ...] | None:
+        return self.choices() if callable(self.choices) else self.choices
+
     def allowed(self) -> str:
         """The allowed values, as the reference and the messages say them."""
-        if self.choices is not None:
-            return "one of " + ", ".join(str(c) for c in self.choices)
+        choices = self.allowed_values()
+        if choices is not None:
+            return "one of " + ", ".join(str(c) for c in choices)
         if self.minimum is not None and self.maximum is not None:
             return f"{self.minimum:g} to {self.maximum:g}"
         if self.minimum is not None:
@@ -285,8 +290,9 @@ def _check_key(key: Key, value: Any, path: str, ctx: Validation) -> Any:
         if key.secret:
             return _secret(key.name, value, ctx.loc(path))
         value = key.type.parse(value)
-        if key.choices is not None and value not in key.choices:
-            raise Invalid(f"must be one of {', '.join(str(c) for c in key.choices)}, got {value!r}")
+        choices = key.allowed_values()
+        if choices is not None and value not in choices:
+            raise Invalid(f"must be one of {', '.join(str(c) for c in choices)}, got {value!r}")
         if key.minimum is not None and isinstance(value, (int, float)):
             low = value <= key.minimum if key.exclusive_minimum else value < key.minimum
             if low:

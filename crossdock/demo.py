@@ -28,16 +28,17 @@ from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
 from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
+from crossdock.sandbox.scenario import DEMO_CHANNELS, confirmations_per_order, sandbox_ids, seed_listing
 
-CHANNELS = ("amazon-us", "amazon-de", "ebay-uk", "shopify-eu")
+# The rehearsal's channels, shares, buyers and polling intervals are sandbox data
+# (crossdock.sandbox.scenario): the demo itself names no platform.
+CHANNELS = tuple(ch.name for ch in DEMO_CHANNELS)
 # Share of available stock each channel may list: the shares add up to 1, so the
 # channels together never show more than there is.
-SHARES = {"amazon-us": "0.3", "amazon-de": "0.2", "ebay-uk": "0.25", "shopify-eu": "0.25"}
-BUYER_COUNTRIES = {"amazon-us": ("US", "US", "CA"), "amazon-de": ("DE", "DE", "FR", "AT"),
-                   "ebay-uk": ("GB", "GB", "IE", "DE"), "shopify-eu": ("DE", "FR", "NL", "IT")}
-# Order import intervals in platform seconds: Amazon's getOrders restores one
-# token a minute (FACTS.md), eBay and Shopify allow frequent polling.
-INTERVALS = {"amazon-us": 60, "amazon-de": 60, "ebay-uk": 10, "shopify-eu": 3}
+SHARES = {ch.name: ch.share for ch in DEMO_CHANNELS}
+BUYER_COUNTRIES = {ch.name: ch.buyer_countries for ch in DEMO_CHANNELS}
+INTERVALS = {ch.name: ch.orders_every_s for ch in DEMO_CHANNELS}
+_SCENARIO = {ch.name: ch for ch in DEMO_CHANNELS}
 
 
 @dataclass
@@ -53,13 +54,8 @@ class DemoOptions:
 
 
 def _sandbox_channels(desc: dict) -> dict[str, str]:
-    amz = desc["amazon"]["accounts"][0]
-    seller = amz["seller_id"]
-    ebay = desc["ebay"]["accounts"][0]
-    shop = desc["shopify"]["shops"][0]["shop"]
-    return {"amazon-us": f"amazon:{seller}:ATVPDKIKX0DER", "amazon-de": f"amazon:{seller}:A1PA6795UKMFR9",
-            "ebay-uk": ebay.get("channel") or f"ebay:{ebay['username']}:{ebay['marketplace_id']}",
-            "shopify-eu": f"shopify:{shop}"}
+    """Demo channel name → the sandbox's id of that channel."""
+    return sandbox_ids(desc)
 
 
 def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str] | None = None) -> Path:
@@ -89,7 +85,7 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
         if ch.sandbox_channel not in names:
             continue
         name = names[ch.sandbox_channel]
-        options = {**ch.options, **({"feed_threshold": 20} if ch.platform == "amazon" else {})}
+        options = {**ch.options, **_SCENARIO[name].options}
         channels.append(dataclasses.replace(ch, name=name, options=options, intervals_s={"orders": INTERVALS[name]},
                                             stock={"share": SHARES[name]}))
     text = render_config(
@@ -138,27 +134,17 @@ def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str])
     for sku, qty in stock.items():
         sb.market.seed_item(CatalogueItem(sku=sku, title=sku, price=Decimal("19.99"), currency="EUR",
                                           physical_stock=qty, hs_code="691200", country_of_origin="CN"))
-    ebay = sb.sims["ebay"]
-    legacy = {f"XD-{i + 1:04d}" for i in range(opts.skus) if i % 5 == 4}   # 20% made outside the Inventory API
     with db.write() as s:
         for name in CHANNELS:
             ch = cfg.channel(name)
             rule = stock_rule_from_config(ch.stock, where=f"channels.{name}.stock")
-            sim = sb.sims[ch.platform]
-            for sku, qty in stock.items():
+            for index, (sku, qty) in enumerate(stock.items()):
                 shown = listed_quantity(qty, rule)
                 price = Decimal("19.99") if ch.currency != "JPY" else Decimal("2999")
-                if ch.platform == "ebay" and sku in legacy:
-                    ebay.mark_legacy(sb_channels[name], sku)
-                sim.set_listing(sb_channels[name], sku, shown, price)
-                row = ChannelListing(channel=name, sku=sku, last_pushed_qty=shown, status="active",
-                                     last_pushed_price=price, last_pushed_currency=ch.currency)
-                if ch.platform == "ebay":
-                    ref = ebay.listing_map(sb_channels[name])[sku]
-                    row.kind = ref["kind"]
-                    row.listing_id = ref.get("item_id")
-                    row.offer_id = ref.get("offer_id")
-                s.add(row)
+                listing_id, ids = seed_listing(sb, _SCENARIO[name], sb_channels[name], sku, index, shown, price)
+                s.add(ChannelListing(channel=name, sku=sku, last_pushed_qty=shown, status="active",
+                                     last_pushed_price=price, last_pushed_currency=ch.currency,
+                                     listing_id=listing_id, platform_ids=ids))
     return stock
 
 
@@ -446,19 +432,7 @@ def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
                                           Shipment.label_paths, Order.platform_order_id, Order.channel,
                                           Order.flags)
                                    .join(Order, Order.id == Shipment.order_id)))
-    confirms: dict[str, int] = {}
-    for e in sb.requests.since(0, limit=10**9):
-        if e["operation"] in ("confirmShipment", "createShippingFulfillment") and 200 <= e["status"] < 300:
-            oid = e["path"].split("/order")[-1].split("/")[1]
-            confirms[oid] = confirms.get(oid, 0) + 1
-    shop = sb.sims["shopify"]
-    with shop.lock:
-        for st in shop.shops.values():
-            for f in st.fulfillments.values():
-                order = st.orders.get(f.order_id)
-                name = getattr(order, "name", None) if order is not None else None
-                for key in {str(f.order_id), f"gid://shopify/Order/{f.order_id}", str(name)}:
-                    confirms[key] = confirms.get(key, 0) + 1
+    confirms = confirmations_per_order(sb)
     from crossdock.db.models import OutboxEntry
 
     with db.read() as s:

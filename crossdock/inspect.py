@@ -2,25 +2,26 @@
 
 Support staff paste the body of a real API response into a file and see the
 normalised orders or listings, or the code that explains why it can't be read.
-The normalising itself is each connector's pure mapping
-(``crossdock.connectors.<platform>.inspect``).
+The normalising itself is each platform's pure mapping (its
+``PlatformSpec.inspect``, in ``crossdock/connectors/<platform>/inspect.py``).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 from crossdock.errors import ConfigError, MappingError
+from crossdock.platforms import registry
 
-PLATFORMS = ("amazon", "ebay", "shopify")
 KINDS = ("order", "orders", "listing")
 
 
 def inspect_file(platform: str, kind: str, path: Path):
-    if platform not in PLATFORMS:
-        raise ConfigError("XD-CFG-009", detail=f"--platform {platform!r}: one of {', '.join(PLATFORMS)}")
+    spec = registry.find(platform)
+    if spec is None or spec.inspect is None:
+        known = [p.name for p in registry.platforms() if p.inspect is not None]
+        raise ConfigError("XD-CFG-009", detail=f"--platform {platform!r}: one of {', '.join(known)}")
     if kind not in KINDS:
         raise ConfigError("XD-CFG-009", detail=f"--kind {kind!r}: one of {', '.join(KINDS)}")
     try:
@@ -29,11 +30,10 @@ def inspect_file(platform: str, kind: str, path: Path):
         raise ConfigError("XD-CFG-009", detail=f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError("XD-MAP-010", detail=f"{path}: {exc}") from exc
-    module = importlib.import_module(f"crossdock.connectors.{platform}.inspect")
     payload: object = raw
     if raw.lstrip().startswith(("{", "[")):
         try:
             payload = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise MappingError("XD-MAP-010", detail=f"{path}: not valid JSON: {exc}") from exc
-    return module.inspect_payload(kind, payload)
+    return spec.inspect(kind, payload)

@@ -16,10 +16,10 @@ from enum import Enum
 from typing import Any
 
 
-class Platform(str, Enum):
-    AMAZON = "amazon"
-    EBAY = "ebay"
-    SHOPIFY = "shopify"
+#: A platform's registered name (``platform = "…"`` of a channel): what
+#: :func:`crossdock.platforms.platform` knows it by. Platforms are plug-ins
+#: (:mod:`crossdock.platforms`), so the name is open text, not an enum.
+Platform = str
 
 
 class OrderStatus(str, Enum):
@@ -125,8 +125,11 @@ class ListedOffer:
 class StockUpdate:
     sku: str
     quantity: int                        # absolute quantity to show
-    listing_id: str | None = None        # platform id when the platform needs it
+    listing_id: str | None = None        # the listing's id as people see it (ASIN, ItemID, variant id)
     expected_current: int | None = None  # for compare-and-set (Shopify changeFromQuantity)
+    #: The listing's binding as its connector stored it (``channel_listings.platform_ids``),
+    #: passed through by the engine untouched.
+    platform_ids: Mapping[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,7 @@ class PriceUpdate:
     sku: str
     price: Money
     listing_id: str | None = None
+    platform_ids: Mapping[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,10 @@ class ItemResult:
     ok: bool
     code: str | None = None             # XD-… code when not ok
     message: str | None = None
+    #: ids the platform gave the listing (publish): stored as the listing's ``platform_ids``,
+    #: and its id as people see it (ASIN, ItemID …) when the platform gave one.
+    platform_ids: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+    listing_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,14 +107,15 @@ def export_catalog_file(db: Any, path: str | Path, *, fmt: str = "csv") -> int:
 
 # ------------------------------------------------------------------ show / list
 def _listing_dict(row: ChannelListing) -> dict[str, Any]:
-    return {"channel": row.channel, "sku": row.sku, "listing_id": row.listing_id, "offer_id": row.offer_id,
-            "inventory_item_id": row.inventory_item_id, "kind": row.kind, "status": row.status,
+    ids = dict(row.platform_ids or {})
+    return {"channel": row.channel, "sku": row.sku, "listing_id": row.listing_id, "kind": ids.get("kind"),
+            "status": row.status,
             "last_pushed_qty": row.last_pushed_qty, "listed_qty_seen": row.listed_qty_seen,
             "last_pushed_price": C.price_text(row.last_pushed_price), "last_pushed_currency": row.last_pushed_currency,
             "listed_price_seen": C.price_text(row.listed_price_seen),
             "seen_at": row.seen_at.isoformat() if row.seen_at else None,
             "last_pushed_at": row.last_pushed_at.isoformat() if row.last_pushed_at else None,
-            "platform_ids": dict(row.platform_ids or {})}
+            "platform_ids": ids}
 
 
 def show_product(session: Session, sku: str) -> dict[str, Any]:

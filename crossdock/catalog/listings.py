@@ -25,7 +25,12 @@ are in ``channel_listings``, ``crossdock sync reconcile`` checks them too. The
 report lists that drift per channel.
 
 **link** ties one SKU to one listing id by hand, for the odd listing whose SKU
-on the platform differs; the id is checked on the platform first.
+on the platform differs; the id is checked on the platform first
+(``Connector.find_listing``).
+
+A linked row keeps the listing's ``listing_id`` (the id a person reads) and
+the ids its connector gave (``platform_ids``, the connector's binding, stored
+as they are and handed back to the connector).
 """
 
 from __future__ import annotations
@@ -239,12 +244,10 @@ def _ids(offer: ListedOffer, current: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row_values(offer: ListedOffer, currency: str, now) -> dict[str, Any]:
-    ids = offer.ids or {}
     price = offer.price
     same_currency = price is not None and price.currency == currency
     return {"listing_id": str(offer.listing_id) if offer.listing_id else None,
-            "offer_id": ids.get("offer_id"), "inventory_item_id": ids.get("inventory_item_id"),
-            "kind": ids.get("kind"), "status": crossdock_status(offer.status),
+            "status": crossdock_status(offer.status),
             "last_pushed_qty": offer.quantity, "last_pushed_at": now if offer.quantity is not None else None,
             "last_pushed_price": price.amount if same_currency else None,
             "last_pushed_currency": price.currency if same_currency else None,
@@ -258,9 +261,8 @@ def _refresh(row: Any, offer: ListedOffer, values: dict[str, Any], now) -> dict[
     out: dict[str, Any] = {"_id": row.id, "status": values["status"], "listed_qty_seen": values["listed_qty_seen"],
                            "listed_price_seen": values["listed_price_seen"], "seen_at": now,
                            "platform_ids": _ids(offer, dict(row.platform_ids or {}))}
-    for key in ("listing_id", "offer_id", "inventory_item_id", "kind"):
-        if values[key]:
-            out[key] = values[key]
+    if values["listing_id"]:
+        out["listing_id"] = values["listing_id"]
     if offer.quantity is not None and row.last_pushed_qty != offer.quantity:
         # what the channel shows now is the best knowledge; the planner compares its target with it
         out["last_pushed_qty"], out["last_pushed_at"] = offer.quantity, now
@@ -308,41 +310,15 @@ def list_listings(session: Session, *, channel: str | None = None, sku: str | No
 
 # ------------------------------------------------------------------ link
 def _find_on_platform(ctx: Any, channel: str, sku: str, listing_id: str) -> ListedOffer:
-    """The listing ``listing_id`` as the channel shows it, read through the
-    connector: eBay by ``GetItem`` (any listing has an ItemID), Amazon and
-    Shopify by a full read (they address listings by SKU, not by id).
-    XD-PLATFORM-002 when the channel has no such listing; XD-INV-011 when the
-    platform addresses it by a SKU other than ``sku`` (only an eBay legacy
-    listing is pushed to by its ItemID)."""
-    conn = ctx.connectors.get(channel)
-    platform = ctx.platform(channel)
-    if platform == "ebay":
-        from crossdock.connectors.ebay import mapping as ebay_mapping
-
-        item = ebay_mapping.parse_trading_item(conn.trading.get_item(listing_id))
-        if item.sku:
-            mine = [o for o in conn.read_listings([item.sku]) if o.listing_id == item.listing_id]
-            if mine:                                   # an Inventory-API listing: addressed by its SKU
-                offer = mine[0]
-                if offer.sku != sku:
-                    raise InventoryError(CONFLICT, channel=channel, entity=f"sku {sku}",
-                                         detail=f"listing {listing_id} is the Inventory-API offer of SKU "
-                                                f"{offer.sku}; eBay addresses it by that SKU")
-                return offer
-        return ListedOffer(sku=sku, quantity=item.quantity, price=item.price, listing_id=item.listing_id,
-                           status=item.status, title=item.title, ids=item.ids)
-    wanted = listing_id.rsplit("/", 1)[-1]
-    for offer in conn.read_listings(None):
-        ids = {str(v).rsplit("/", 1)[-1] for v in (offer.ids or {}).values()}
-        if offer.listing_id == wanted or wanted in ids:
-            if offer.sku != sku:
-                raise InventoryError(CONFLICT, channel=channel, entity=f"sku {sku}",
-                                     detail=f"listing {listing_id} has SKU {offer.sku or '(none)'} on {channel}, and "
-                                            f"{platform} addresses listings by SKU: change the SKU on the platform "
-                                            "(then `crossdock listings pull`)")
-            return offer
-    raise PlatformError("XD-PLATFORM-002", channel=channel, entity=f"listing {listing_id}",
-                        detail=f"{channel} has no listing {listing_id}")
+    """The listing ``listing_id`` as the channel shows it, as it would be linked
+    to ``sku`` (``Connector.find_listing``). XD-PLATFORM-002 when the channel has
+    no such listing; XD-INV-011 when the platform addresses it by a SKU other
+    than ``sku``."""
+    offer = ctx.connectors.get(channel).find_listing(listing_id, sku=sku)
+    if offer is None:
+        raise PlatformError("XD-PLATFORM-002", channel=channel, entity=f"listing {listing_id}",
+                            detail=f"{channel} has no listing {listing_id}")
+    return offer
 
 
 def link_listing(ctx: Any, sku: str, channel: str, listing_id: str) -> dict[str, Any]:
@@ -380,10 +356,8 @@ def link_listing(ctx: Any, sku: str, channel: str, listing_id: str) -> dict[str,
                        message=f"linked to listing {offer.listing_id}"
                                + (f" (was {previous})" if previous and previous != offer.listing_id else ""),
                        details={"listing_id": offer.listing_id, "previous": previous, "ids": dict(offer.ids or {})})
-    update_map = getattr(ctx.connectors.get(channel), "update_listing_map", None)
+    ctx.connectors.get(channel).bind_listings({sku: dict(offer.ids or {})})
     kind = (offer.ids or {}).get("kind")
-    if callable(update_map) and kind:
-        update_map({sku: {k: v for k, v in (offer.ids or {}).items() if k in ("kind", "offer_id", "item_id")}})
     return {"channel": channel, "sku": sku, "listing_id": offer.listing_id, "previous": previous,
             "kind": kind, "quantity": offer.quantity,
             "price": offer.price.to_dict() if offer.price is not None else None, "marked_dirty": marked}

@@ -1,8 +1,10 @@
-"""What every connector offers the sync engine, and the credentials seam.
+"""The credentials seam, and what every connector offers the sync engine.
 
 A connector turns normalised data (crossdock.models) into platform calls and
 platform payloads into normalised data. The engine decides *what* to do; the
 connector decides *how* a platform wants it (batch sizes, feeds vs patches).
+The contract itself is :class:`~crossdock.connectors.contract.Connector`
+(re-exported here).
 """
 
 from __future__ import annotations
@@ -10,18 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Protocol, Sequence, runtime_checkable
-
-from crossdock.models import (
-    ItemResult,
-    ListedOffer,
-    Order,
-    Platform,
-    PriceUpdate,
-    Product,
-    ShipmentConfirmation,
-    StockUpdate,
-)
+from typing import Callable, Iterable, Protocol
 
 
 @dataclass(frozen=True)
@@ -106,27 +97,7 @@ class MemoryTokenStore:
             return new
 
 
-@runtime_checkable
-class Connector(Protocol):
-    """The operations the sync engine calls on every platform."""
+from crossdock.connectors.contract import Connector, ConnectorDeps, OrderQuery  # noqa: E402 - after TokenStore
 
-    platform: Platform
-    channel: str
-
-    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> Iterable[Order]:
-        """Every order created or changed in the window, with lines. Raises on
-        any failure (never returns a partial window as if complete)."""
-
-    def push_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
-        """Absolute quantities, in the fewest calls the platform allows."""
-
-    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]: ...
-
-    def publish_listing(self, product: Product) -> ItemResult: ...
-
-    def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None: ...
-
-    def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]: ...
-
-    def stock_calls_needed(self, n_updates: int) -> int:
-        """The fewest calls the platform's batch limits allow for ``n_updates`` stock changes."""
+__all__ = ["Connector", "ConnectorDeps", "MemoryTokenStore", "OrderQuery", "RefreshResult", "TokenState",
+           "TokenStore"]

@@ -6,10 +6,10 @@ the warning window; 002/003/004/009 once expired), storing a new refresh
 token (encrypted, replacing the old grant) with the dates that follow from it,
 and clearing a channel's pause. Never reads or shows a token's value.
 
-Credential lifetimes (FACTS.md): Amazon seller authorisation 365 days, LWA
-client secret 180 days; eBay OAuth refresh token and Trading Auth'n'Auth token
-about 18 months. The lines that branch on a platform's name carry
-``# platform branch: registry``: they move to each platform's spec.
+What expires when is each platform's ``PlatformSpec.credentials``
+(:class:`crossdock.platforms.spec.CredentialLifetimes`): e.g. Amazon's seller
+authorisation (365 days) and LWA client secret (180 days), eBay's refresh and
+Trading API tokens (about 18 months); nothing here names a platform.
 """
 
 from __future__ import annotations
@@ -21,25 +21,18 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from crossdock.errors import ConfigError, lookup
+from crossdock.platforms import platform as platform_spec
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 __all__ = [
-    "AMAZON_AUTHORISATION_DAYS",
-    "AMAZON_CLIENT_SECRET_DAYS",
     "DEFAULT_WARNING_DAYS",
-    "EBAY_REFRESH_TOKEN_S",
-    "EBAY_TRADING_TOKEN_S",
     "auth_status_doc",
     "resume_channel",
     "set_credentials",
 ]
 
-AMAZON_AUTHORISATION_DAYS = 365         # platform branch: registry
-AMAZON_CLIENT_SECRET_DAYS = 180         # platform branch: registry
-EBAY_REFRESH_TOKEN_S = 47_304_000       # platform branch: registry
-EBAY_TRADING_TOKEN_S = 47_304_000       # platform branch: registry
 DEFAULT_WARNING_DAYS = 30
 
 
@@ -57,7 +50,7 @@ _WHAT_TEXT = {"refresh_token": "refresh token", "seller_authorisation": "seller 
               "client_secret": "client secret", "trading_token": "Trading API token"}
 
 
-def _trading_token_expiry(s: Session, channel: str) -> dt.datetime | None:
+def _extra_token_expiry(s: Session, channel: str) -> dt.datetime | None:
     """The Trading token's hard expiry recorded by the newest ``auth set --token-env``."""
     from sqlalchemy import select
 
@@ -107,22 +100,23 @@ def auth_status_doc(cfg: Any, db: Any, now: dt.datetime, *, within_days: float =
         rows = {c.name: c for c in s.scalars(select(Channel).where(Channel.name.in_(sorted(cfg.channels) or [""])))}
         creds = {c.channel: c for c in s.scalars(select(Credential)
                                                  .where(Credential.channel.in_(sorted(cfg.channels) or [""])))}
-        trading = {name: _trading_token_expiry(s, name) for name, ch in cfg.channels.items()
-                   if ch.platform == "ebay"}  # platform branch: registry
+        extra = {name: _extra_token_expiry(s, name) for name, ch in cfg.channels.items()
+                 if platform_spec(ch.platform).credentials.extra_token}
     horizon = now + dt.timedelta(days=within_days)
     for name in sorted(cfg.channels):
         ch = cfg.channels[name]
         row, cred = rows.get(name), creds.get(name)
         warnings = [_warning(name, item["what"], item["expires_at"], now)
                     for item in sorted(by_channel.get(name, []), key=lambda i: i["expires_at"])]
-        trading_at = trading.get(name)
-        if trading_at is not None and trading_at <= horizon:
-            warnings.append(_warning(name, "trading_token", trading_at, now))
+        lifetimes = platform_spec(ch.platform).credentials
+        trading_at = extra.get(name)
+        if trading_at is not None and trading_at <= horizon and lifetimes.extra_token:
+            warnings.append(_warning(name, lifetimes.extra_token, trading_at, now))
         notes = []
-        if ch.platform == "amazon" and (cred is None or cred.authorisation_expires_at is None):  # platform branch: registry
+        if lifetimes.seller_authorisation_days is not None and (cred is None or cred.authorisation_expires_at is None):
             notes.append("seller authorisation date unknown: record it with "
                          f"`crossdock auth set {name} --refresh-token-env VAR --authorised-on DATE`")
-        if ch.platform == "amazon" and (cred is None or cred.client_secret_expires_at is None):  # platform branch: registry
+        if lifetimes.client_secret_days is not None and (cred is None or cred.client_secret_expires_at is None):
             notes.append("client secret rotation date unknown: record it with "
                          "`--client-secret-rotated-on DATE` on `crossdock auth set`")
         access_valid = bool(cred and cred.access_token_enc and cred.access_expires_at
@@ -223,17 +217,19 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
     if refresh_token is None and trading_token is None:
         raise ConfigError("XD-CFG-009", detail="give --refresh-token-env VAR (OAuth/LWA) and/or --token-env VAR "
                                                "(eBay Trading API)")
-    if trading_token is not None and platform != "ebay":  # platform branch: registry
-        raise ConfigError("XD-CFG-009", channel=name, detail="--token-env is for eBay Trading API tokens")
-    if client_secret_rotated_at is not None and platform != "amazon":  # platform branch: registry
+    lifetimes = platform_spec(platform).credentials
+    if trading_token is not None and lifetimes.extra_token != "trading_token":
+        raise ConfigError("XD-CFG-009", channel=name, detail=f"--token-env is for a Trading API token; {platform} "
+                                                             "channels have none")
+    if client_secret_rotated_at is not None and lifetimes.client_secret_days is None:
         raise ConfigError("XD-CFG-009", channel=name,
-                          detail="--client-secret-rotated-on is for Amazon (LWA secrets must be rotated every "
-                                 f"{AMAZON_CLIENT_SECRET_DAYS} days); {platform} has no such rule")
+                          detail=f"--client-secret-rotated-on is for platforms whose client secret must be rotated "
+                                 f"on a schedule; {platform} has no such rule")
     if client_secret_rotated_at is not None and refresh_token is None:
         raise ConfigError("XD-CFG-009", detail="--client-secret-rotated-on goes with --refresh-token-env")
-    if authorised_at is not None and platform == "shopify":  # platform branch: registry
+    if authorised_at is not None and not lifetimes.authorisation_dated:
         raise ConfigError("XD-CFG-009", channel=name,
-                          detail="--authorised-on: Shopify refresh tokens rotate on every use and have no "
+                          detail=f"--authorised-on: {platform} refresh tokens rotate on every use and have no "
                                  "authorisation date to track")
     if trading_token is not None:
         _check_trading_token_reference(ch, trading_token_env or "VAR", trading_token)
@@ -248,15 +244,11 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
                 current = s.get(Credential, name)
                 kept_secret = current.client_secret_expires_at if current else None
                 kept_auth = current.authorisation_expires_at if current else None
-            refresh_expires = None
-            authorisation_expires = kept_auth
-            client_secret_expires = kept_secret
-            if platform == "amazon":  # platform branch: registry
-                authorisation_expires = granted_at + dt.timedelta(days=AMAZON_AUTHORISATION_DAYS)
-                if client_secret_rotated_at is not None:
-                    client_secret_expires = client_secret_rotated_at + dt.timedelta(days=AMAZON_CLIENT_SECRET_DAYS)
-            elif platform == "ebay":  # platform branch: registry
-                refresh_expires = granted_at + dt.timedelta(seconds=EBAY_REFRESH_TOKEN_S)
+            dates = lifetimes.on_grant(granted_at, client_secret_rotated_at=client_secret_rotated_at,
+                                       kept_authorisation=kept_auth, kept_client_secret=kept_secret)
+            refresh_expires = dates.refresh_expires_at
+            authorisation_expires = dates.authorisation_expires_at
+            client_secret_expires = dates.client_secret_expires_at
             store.save(TokenState(channel=name, refresh_token=refresh_token, refresh_expires_at=refresh_expires,
                                   authorisation_expires_at=authorisation_expires,
                                   client_secret_expires_at=client_secret_expires))
@@ -265,7 +257,7 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
                        "client_secret_expires_at": _iso(client_secret_expires)})
     if trading_token is not None:
         result["trading_token"] = "verified"
-        result["trading_token_expires_at"] = _iso(granted_at + dt.timedelta(seconds=EBAY_TRADING_TOKEN_S))
+        result["trading_token_expires_at"] = _iso(lifetimes.extra_token_expires_at(granted_at))
 
     # Event details are redacted by key name (anything with "token" or "secret"), so the dates go under
     # neutral keys; auth status reads the Trading token's expiry back from here.

@@ -31,7 +31,7 @@ class Budget(Protocol):
                 priority: Any = None, timeout_s: float | None = None) -> None: ...
 
     def on_response(self, platform: str, account: str, operation: str, *, status: int,
-                    headers: Mapping[str, str] | None = None, shopify_cost: Mapping | None = None) -> None: ...
+                    headers: Mapping[str, str] | None = None, cost_report: Mapping | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,14 @@ def send(
     budget: Budget | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     platform_error: Callable[[httpx.Response, CallContext], CrossdockError | None] | None = None,
-    shopify_cost: Callable[[httpx.Response], Mapping | None] | None = None,
+    cost_report: Callable[[httpx.Response], Mapping | None] | None = None,
 ) -> httpx.Response:
     """Send one request and return a 2xx response whose body is not HTML.
 
     ``platform_error(resp, ctx)`` lets a connector turn the platform's own error
-    body into a precise code (it may return None to fall back to the table).
+    body into a precise code (it may return None to fall back to the table);
+    ``cost_report(resp)`` what the body says a call cost (the budget reads it
+    with the platform's ``read_quota``).
     """
     if budget is not None:
         budget.acquire(ctx.platform, ctx.account, ctx.operation, cost=ctx.cost, priority=ctx.priority)
@@ -113,9 +115,9 @@ def send(
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.debug("%s %s %s -> %s in %.0f ms", ctx.channel, ctx.operation, request.url.path, resp.status_code, elapsed_ms)
     if budget is not None:
-        cost_info = shopify_cost(resp) if shopify_cost else None
+        cost_info = cost_report(resp) if cost_report else None
         budget.on_response(ctx.platform, ctx.account, ctx.operation, status=resp.status_code,
-                           headers=resp.headers, shopify_cost=cost_info)
+                           headers=resp.headers, cost_report=cost_info)
     check(resp, ctx, platform_error=platform_error)
     return resp
 

@@ -87,7 +87,14 @@ class Product(Base):
 
 
 class ChannelListing(Base):
-    """SKU <-> platform listing/offer/variant ids, and what was last pushed."""
+    """SKU <-> a platform listing, and what was last pushed.
+
+    ``platform_ids`` is the listing's binding as its connector gave it (OCA's
+    binder: eBay's kind, offer and item ids, Shopify's variant, product and
+    inventory item gids, Amazon's ASIN …), stored and passed back untouched;
+    only the connector reads inside it. ``listing_id`` is the one id a person
+    reads and types (``listings list``, ``listings link --listing-id``): the
+    ASIN, eBay ItemID or Shopify variant id."""
 
     __tablename__ = "channel_listings"
     __table_args__ = (UniqueConstraint("channel", "sku"),
@@ -96,10 +103,7 @@ class ChannelListing(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(ForeignKey("channels.name", ondelete="CASCADE"))
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
-    listing_id: Mapped[str | None] = mapped_column(String(128))     # ASIN / eBay item or offer / Shopify variant
-    offer_id: Mapped[str | None] = mapped_column(String(128))
-    inventory_item_id: Mapped[str | None] = mapped_column(String(128))
-    kind: Mapped[str | None] = mapped_column(String(32))            # e.g. ebay "inventory" | "trading"
+    listing_id: Mapped[str | None] = mapped_column(String(128))     # as people see it: ASIN, ItemID, variant id
     platform_ids: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(32), default="active")
     last_pushed_qty: Mapped[int | None] = mapped_column(Integer)

@@ -1,13 +1,11 @@
 """Platform order status → :class:`crossdock.models.OrderStatus`, as data.
 
 A platform's status is read as *signals* (field → value) from either the raw
-status string or the order payload itself:
-
-- Amazon: ``OrderStatus`` (ordersV0 ``Order.OrderStatus``);
-- eBay: ``orderFulfillmentStatus``, ``cancelState`` (from
-  ``cancelStatus.cancelState``) and ``orderPaymentStatus``;
-- Shopify: ``displayFulfillmentStatus``, ``displayFinancialStatus`` and
-  ``cancelled`` (``"true"`` when ``cancelledAt`` is set).
+status string or the order payload itself. Each platform declares its map (its
+fields, the values each may take and the rules) in its own folder
+(``crossdock/connectors/<platform>/statuses.py``), with an ``extra_signals``
+hook for signals nested in the payload; :func:`default_status_map` finds it
+through the platform registry.
 
 A :class:`StatusMap` is an ordered list of rules (conditions → status); the
 first rule whose conditions all hold wins. Every value a map knows is listed;
@@ -31,15 +29,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from crossdock.errors import ConfigError, MappingError
-from crossdock.models import OrderStatus, Platform
+from crossdock.models import OrderStatus
 
 __all__ = [
     "StatusMap",
     "StatusRule",
+    "rule",
     "default_status_map",
     "map_order_status",
     "parse_order_status",
@@ -63,7 +63,8 @@ class StatusRule:
         return frozenset(self.when)
 
 
-def _rule(status: OrderStatus, **when: str | Iterable[str]) -> StatusRule:
+def rule(status: OrderStatus, /, **when: str | Iterable[str]) -> StatusRule:
+    """``rule(SHIPPED, OrderStatus="Shipped")``: this status when every field has one of the values."""
     conds = []
     for f, values in when.items():
         vals = [values] if isinstance(values, str) else list(values)
@@ -73,10 +74,12 @@ def _rule(status: OrderStatus, **when: str | Iterable[str]) -> StatusRule:
 
 @dataclass(frozen=True, slots=True)
 class StatusMap:
-    platform: Platform
+    platform: str
     primary_field: str
     rules: tuple[StatusRule, ...]
     known: Mapping[str, frozenset[str]]          # field → every value it may take (casefolded)
+    #: Signals nested in an order payload (eBay ``cancelStatus.cancelState``): payload → {field: value}.
+    extra_signals: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     # ------------------------------------------------------------ reading raw input
     def signals(self, raw: str | Mapping[str, Any]) -> dict[str, str]:
@@ -88,12 +91,10 @@ class StatusMap:
             for f in self.known:
                 if raw.get(f) is not None:
                     found[f] = raw[f]
-            if self.platform is Platform.EBAY and "cancelState" not in found:
-                cancel = raw.get("cancelStatus")
-                if isinstance(cancel, Mapping) and cancel.get("cancelState") is not None:
-                    found["cancelState"] = cancel["cancelState"]
-            if self.platform is Platform.SHOPIFY and "cancelled" not in found and "cancelledAt" in raw:
-                found["cancelled"] = "true" if raw.get("cancelledAt") else "false"
+            if self.extra_signals is not None:
+                for f, value in self.extra_signals(raw).items():
+                    if f not in found and value is not None:
+                        found[f] = value
         else:
             raise MappingError("XD-MAP-010", detail=f"order status must be text or an order "
                                                     f"object, got {type(raw).__name__}")
@@ -102,7 +103,7 @@ class StatusMap:
             if isinstance(value, bool):
                 value = "true" if value else "false"
             if not isinstance(value, str):
-                raise MappingError("XD-MAP-010", detail=f"{self.platform.value} {f} is "
+                raise MappingError("XD-MAP-010", detail=f"{self.platform} {f} is "
                                                         f"{value!r}, expected text")
             out[f] = value.strip().casefold()
         return out
@@ -115,21 +116,21 @@ class StatusMap:
         signals = self.signals(raw)
         if not signals.get(self.primary_field):
             raise MappingError("XD-MAP-010", channel=channel, entity=entity,
-                               detail=f"no {self.primary_field} in the {self.platform.value} order")
+                               detail=f"no {self.primary_field} in the {self.platform} order")
         for f, value in signals.items():
             if f in self.known and value not in self.known[f]:
                 raise MappingError(
                     "XD-MAP-011", channel=channel, entity=entity,
-                    detail=f"{self.platform.value} {f} {_original(raw, f, self)!r} has no mapping",
-                    platform=self.platform.value, field=f, value=_original(raw, f, self))
+                    detail=f"{self.platform} {f} {_original(raw, f, self)!r} has no mapping",
+                    platform=self.platform, field=f, value=_original(raw, f, self))
         for rule in self.rules:
             if rule.matches(signals):
                 return rule.status
         raise MappingError(
             "XD-MAP-011", channel=channel, entity=entity,
-            detail=f"no {self.platform.value} status rule matches "
+            detail=f"no {self.platform} status rule matches "
                    + ", ".join(f"{f}={v}" for f, v in sorted(signals.items())),
-            platform=self.platform.value, signals=signals)
+            platform=self.platform, signals=signals)
 
     # ------------------------------------------------------------ overrides
     def with_overrides(self, overrides: Mapping[str, Any] | None, *,
@@ -170,7 +171,7 @@ class StatusMap:
                 field_name = fields.get(name.strip().casefold())
                 if field_name is None:
                     raise ConfigError("XD-CFG-003", detail=f"{where}: {name.strip()!r} is not a "
-                                                           f"{self.platform.value} status field "
+                                                           f"{self.platform} status field "
                                                            f"(use {', '.join(self.known)})")
             else:
                 field_name, values = self.primary_field, part
@@ -185,8 +186,8 @@ class StatusMap:
 def _original(raw: Any, f: str, smap: StatusMap) -> Any:
     if isinstance(raw, str):
         return raw
-    if f == "cancelState" and "cancelState" not in raw and isinstance(raw.get("cancelStatus"), Mapping):
-        return raw["cancelStatus"].get("cancelState")
+    if f not in raw and smap.extra_signals is not None:
+        return smap.extra_signals(raw).get(f)
     return raw.get(f)
 
 
@@ -203,95 +204,22 @@ def parse_order_status(value: Any, *, where: str) -> OrderStatus:
                                            f"(use {', '.join(s.value for s in OrderStatus)})")
 
 
-# ---------------------------------------------------------------- defaults
-S = OrderStatus
+# ---------------------------------------------------------------- each platform's own
+def default_status_map(platform: str) -> StatusMap:
+    """The platform's map (its ``PlatformSpec.statuses``); XD-CFG-003 for an unknown platform."""
+    from crossdock.platforms import registry
 
-_AMAZON = StatusMap(
-    platform=Platform.AMAZON,
-    primary_field="OrderStatus",
-    rules=(
-        _rule(S.PENDING, OrderStatus="PendingAvailability"),   # pre-order, not yet payable
-        _rule(S.PENDING, OrderStatus="Pending"),               # payment not authorised yet
-        _rule(S.UNSHIPPED, OrderStatus="Unshipped"),
-        _rule(S.PARTIALLY_SHIPPED, OrderStatus="PartiallyShipped"),
-        _rule(S.SHIPPED, OrderStatus="Shipped"),
-        _rule(S.SHIPPED, OrderStatus="InvoiceUnconfirmed"),    # shipped, invoice not confirmed
-        _rule(S.CANCELLED, OrderStatus="Canceled"),
-        _rule(S.CANCELLED, OrderStatus="Unfulfillable"),       # MCF order that cannot be filled
-    ),
-    known={"OrderStatus": frozenset(v.casefold() for v in (
-        "PendingAvailability", "Pending", "Unshipped", "PartiallyShipped", "Shipped",
-        "InvoiceUnconfirmed", "Canceled", "Unfulfillable"))},
-)
-
-_EBAY = StatusMap(
-    platform=Platform.EBAY,
-    primary_field="orderFulfillmentStatus",
-    rules=(
-        _rule(S.CANCELLED, cancelState="CANCELED"),
-        _rule(S.PENDING, orderFulfillmentStatus="NOT_STARTED",
-              orderPaymentStatus=("PENDING", "FAILED")),
-        _rule(S.UNSHIPPED, orderFulfillmentStatus="NOT_STARTED"),
-        _rule(S.PARTIALLY_SHIPPED, orderFulfillmentStatus="IN_PROGRESS"),
-        _rule(S.SHIPPED, orderFulfillmentStatus="FULFILLED"),
-    ),
-    known={
-        "orderFulfillmentStatus": frozenset({"not_started", "in_progress", "fulfilled"}),
-        # IN_PROGRESS = a cancel request is open; the order stays as it is until CANCELED.
-        "cancelState": frozenset({"none_requested", "in_progress", "canceled"}),
-        "orderPaymentStatus": frozenset({"pending", "failed", "paid", "partially_refunded",
-                                         "fully_refunded"}),
-    },
-)
-
-_SHOPIFY_OPEN = ("UNFULFILLED", "OPEN", "SCHEDULED", "ON_HOLD", "IN_PROGRESS",
-                 "PENDING_FULFILLMENT", "REQUEST_DECLINED", "RESTOCKED")
-
-_SHOPIFY = StatusMap(
-    platform=Platform.SHOPIFY,
-    primary_field="displayFulfillmentStatus",
-    rules=(
-        _rule(S.CANCELLED, cancelled="true"),
-        _rule(S.CANCELLED, displayFinancialStatus=("VOIDED", "REFUNDED"),
-              displayFulfillmentStatus=_SHOPIFY_OPEN),
-        _rule(S.SHIPPED, displayFulfillmentStatus=("FULFILLED", "FULFILLMENT_NOT_REQUIRED")),
-        _rule(S.PARTIALLY_SHIPPED, displayFulfillmentStatus="PARTIALLY_FULFILLED"),
-        _rule(S.PENDING, displayFinancialStatus=("PENDING", "PARTIALLY_PAID", "EXPIRED"),
-              displayFulfillmentStatus=_SHOPIFY_OPEN),
-        _rule(S.UNSHIPPED, displayFulfillmentStatus=_SHOPIFY_OPEN),
-    ),
-    known={
-        "displayFulfillmentStatus": frozenset(v.casefold() for v in (
-            *_SHOPIFY_OPEN, "FULFILLED", "FULFILLMENT_NOT_REQUIRED", "PARTIALLY_FULFILLED")),
-        "displayFinancialStatus": frozenset(v.casefold() for v in (
-            "AUTHORIZED", "EXPIRED", "PAID", "PARTIALLY_PAID", "PARTIALLY_REFUNDED", "PENDING",
-            "REFUNDED", "VOIDED")),
-        "cancelled": frozenset({"true", "false"}),
-    },
-)
-
-_DEFAULTS = {Platform.AMAZON: _AMAZON, Platform.EBAY: _EBAY, Platform.SHOPIFY: _SHOPIFY}
+    return registry.platform(platform).statuses
 
 
-def _platform(platform: Platform | str) -> Platform:
-    try:
-        return Platform(platform)
-    except ValueError:
-        raise ConfigError("XD-CFG-003", detail=f"unknown platform {platform!r} (use "
-                                               f"{', '.join(p.value for p in Platform)})") from None
-
-
-def default_status_map(platform: Platform | str) -> StatusMap:
-    return _DEFAULTS[_platform(platform)]
-
-
-def status_map_from_config(platform: Platform | str, overrides: Mapping[str, Any] | None, *,
+def status_map_from_config(platform: str | StatusMap, overrides: Mapping[str, Any] | None, *,
                            where: str) -> StatusMap:
-    """The platform's default map with the channel's overrides (ConfigError XD-CFG-003)."""
-    return default_status_map(platform).with_overrides(overrides, where=where)
+    """The platform's map (or ``platform`` itself, a map) with the channel's overrides (ConfigError XD-CFG-003)."""
+    base = platform if isinstance(platform, StatusMap) else default_status_map(platform)
+    return base.with_overrides(overrides, where=where)
 
 
-def map_order_status(platform: Platform | str, raw: str | Mapping[str, Any], *,
+def map_order_status(platform: str | StatusMap, raw: str | Mapping[str, Any], *,
                      overrides: Mapping[str, Any] | None = None, channel: str | None = None,
                      order_id: str | None = None) -> OrderStatus:
     """One-shot mapping; build a :class:`StatusMap` once when mapping many orders."""

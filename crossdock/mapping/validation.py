@@ -10,15 +10,12 @@ Codes: XD-MAP-001 required attribute missing, 002 title too long, 003 price
 missing or not above zero, 004 currency is not the marketplace's, 007 no
 category mapping, 008 image count or size.
 
-Default platform rules (:data:`DEFAULT_RULES`, each overridable per channel
-with :func:`platform_rules_from_config`):
-
-- Amazon: title ≤ 200 characters, ≤ 9 images (main + 8 others), requires
-  ``brand``, ``item_name`` (or the title), ``product_type`` (or a category
-  mapping) and ``condition_type`` (or ``condition``);
-- eBay: title ≤ 80, 1–24 images, 500 px on the longest side, requires
-  ``condition`` and a category id (attribute ``category_id`` or a mapping);
-- Shopify: title ≤ 255, ≤ 250 images.
+Each platform declares its default rules in its own folder (its
+``PlatformSpec.listing_rules``; :data:`DEFAULT_RULES` reads them all through the
+platform registry), each overridable per channel with
+:func:`platform_rules_from_config`. For example Amazon: title ≤ 200 characters,
+≤ 9 images, requires ``brand``, ``item_name`` (or the title), ``product_type``
+(or a category mapping) and ``condition_type`` (or ``condition``).
 
 A required name ``a|b`` is met by either. A name is met by a non-empty
 attribute (after the channel's attribute mapping) or a non-empty product
@@ -37,7 +34,8 @@ from crossdock.mapping.attributes import AttributeMapping, map_attributes
 from crossdock.mapping.categories import CategoryMapping
 from crossdock.mapping.marketplaces import marketplace_currency
 from crossdock.mapping.money import normalise_currency
-from crossdock.models import Money, Platform, Product
+from crossdock.models import Money, Product
+from crossdock.platforms.registry import RegistryView
 
 __all__ = [
     "DEFAULT_RULES",
@@ -64,7 +62,7 @@ class ValidationIssue:
 
 @dataclass(frozen=True, slots=True)
 class PlatformRules:
-    platform: Platform
+    platform: str
     title_max_chars: int | None = None
     min_images: int = 0
     max_images: int | None = None
@@ -74,17 +72,9 @@ class PlatformRules:
     category_attribute: str | None = None           # met by a category mapping
 
 
-DEFAULT_RULES: Mapping[Platform, PlatformRules] = {
-    Platform.AMAZON: PlatformRules(
-        Platform.AMAZON, title_max_chars=200, max_images=9,
-        required_attributes=("brand", "item_name|title", "product_type",
-                             "condition_type|condition"),
-        category_attribute="product_type"),
-    Platform.EBAY: PlatformRules(
-        Platform.EBAY, title_max_chars=80, min_images=1, max_images=24, min_image_px=500,
-        required_attributes=("condition", "category_id"), category_attribute="category_id"),
-    Platform.SHOPIFY: PlatformRules(Platform.SHOPIFY, title_max_chars=255, max_images=250),
-}
+#: platform name → its default rules (each platform's ``PlatformSpec.listing_rules``).
+DEFAULT_RULES: Mapping[str, PlatformRules] = RegistryView(
+    lambda spec: {spec.name: spec.listing_rules or PlatformRules(spec.name)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,27 +82,26 @@ class ListingChannel:
     """What validation needs to know about the channel a listing goes to."""
 
     channel: str
-    platform: Platform
+    platform: str
     currency: str                                   # the marketplace's currency
     categories: CategoryMapping | None = None
     attributes: AttributeMapping | None = None
     rules: PlatformRules | None = None              # None → DEFAULT_RULES[platform]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "platform", Platform(self.platform))
+        object.__setattr__(self, "platform", str(self.platform))
         object.__setattr__(self, "currency",
                            normalise_currency(self.currency, where=f"channels.{self.channel}.currency"))
 
     @classmethod
-    def for_marketplace(cls, channel: str, platform: Platform | str, marketplace_id: str,
+    def for_marketplace(cls, channel: str, platform: str, marketplace_id: str,
                         **kwargs: Any) -> ListingChannel:
-        """A channel whose currency is the Amazon / eBay marketplace's own."""
-        return cls(channel, Platform(platform), marketplace_currency(platform, marketplace_id),
-                   **kwargs)
+        """A channel whose currency is its marketplace's own."""
+        return cls(channel, platform, marketplace_currency(platform, marketplace_id), **kwargs)
 
     @property
     def effective_rules(self) -> PlatformRules:
-        return self.rules or DEFAULT_RULES[self.platform]
+        return self.rules or _default_rules(self.platform)
 
 
 def _present(value: Any) -> bool:
@@ -133,7 +122,7 @@ def validate_listing(product: Product, channel: ListingChannel, *,
     without it the product's own price is checked.
     """
     rules = channel.effective_rules
-    name = channel.platform.value
+    name = channel.platform
     issues: list[ValidationIssue] = []
 
     def add(code: str, where: str, message: str) -> None:
@@ -277,14 +266,22 @@ def _names(value: Any, *, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def platform_rules_from_config(platform: Platform | str, d: Mapping[str, Any] | None, *,
+def _default_rules(platform: str) -> PlatformRules:
+    """The platform's own rules; XD-CFG-003 for an unknown platform."""
+    from crossdock.platforms import registry
+
+    spec = registry.platform(platform)
+    return spec.listing_rules or PlatformRules(spec.name)
+
+
+def platform_rules_from_config(platform: str, d: Mapping[str, Any] | None, *,
                                where: str) -> PlatformRules:
     """The platform's default rules with the keys given in ``d`` replaced.
 
     ``required_by_category`` is a table of platform category id → list of
     attribute names; it is merged over the defaults category by category.
     """
-    base = DEFAULT_RULES[Platform(platform)]
+    base = _default_rules(platform)
     if not d:
         return base
     if not isinstance(d, Mapping):

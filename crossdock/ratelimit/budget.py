@@ -347,7 +347,7 @@ class QuotaBudget:
 
     def on_response(self, platform: str, account: str, operation: str, *, status: int,
                     headers: Mapping[str, str] | None = None,
-                    shopify_cost: Mapping[str, Any] | None = None, throttled: bool = False,
+                    cost_report: Mapping[str, Any] | None = None, throttled: bool = False,
                     daily_limit_reached: bool = False,
                     exhausted_listing_ids: Iterable[str] = ()) -> None:
         """Learn from a response.
@@ -364,7 +364,7 @@ class QuotaBudget:
         plan = self.plan(platform, operation)
         ref = BucketRef(platform, account, plan.bucket)
         quota = read_response(platform, status=status, headers=headers,
-                              shopify_cost_ext=shopify_cost, throttled=throttled)
+                              cost_report=cost_report, throttled=throttled)
         adjusts: list[WindowAdjust] = []
         exhausted = tuple(exhausted_listing_ids)
         if daily_limit_reached or exhausted:

@@ -1,12 +1,16 @@
-"""Default usage plans: the published rate limits of each platform, as data.
+"""Usage plans: the published rate limits of each platform, as data.
 
 A :class:`UsagePlan` is a token bucket (``rate_per_s`` tokens restored per second,
 ``burst`` = bucket size) plus the long-window budgets (:class:`LongWindow`, e.g.
 eBay's daily call limits) that the same call is charged against.
 
-Figures come from ``FACTS.md`` and the official specs beside it. Figures marked
-``uncertain=True`` could not be confirmed from an official page; they are
-defaults only, and every plan and window can be overridden in configuration::
+Each platform declares its plans and windows in its own folder
+(``PlatformSpec.usage_plans`` / ``long_windows``, from ``FACTS.md`` and the
+official specs beside it); :data:`DEFAULT_PLANS` and :data:`DEFAULT_WINDOWS`
+read them all through the platform registry, keyed ``(platform, name)``.
+Figures marked ``uncertain=True`` could not be confirmed from an official
+page; they are defaults only, and every plan and window can be overridden in
+configuration::
 
     overrides = {
         "plans": {
@@ -34,12 +38,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from crossdock.errors import ConfigError
+from crossdock.platforms.registry import RegistryView, find
 
 Scope = Literal["account", "app", "listing"]
-
-_AMAZON = "Amazon SP-API usage plan (FACTS.md, specs/amazon)"
-_EBAY_PACING = "crossdock pacing: eBay publishes daily quotas, not a per-second rate"
-_SHOPIFY = "Shopify Admin API (FACTS.md)"
 
 
 @dataclass(frozen=True)
@@ -85,126 +86,12 @@ class UsagePlan:
         return self.pinned_rate or self.pinned_burst
 
 
-def _amz(rate_per_s: float, burst: float) -> UsagePlan:
-    return UsagePlan(rate_per_s, burst, source=_AMAZON)
-
-
-def _ebay(*windows: str, rate_per_s: float = 10.0, burst: float = 20.0) -> UsagePlan:
-    return UsagePlan(rate_per_s, burst, windows=windows, uncertain=True, source=_EBAY_PACING)
-
-
-_TRADING = ("trading_daily",)
-_REVISES_TRADING = ("trading_daily", "listing_revisions")
-_INVENTORY = ("inventory_daily",)
-_REVISES_INVENTORY = ("inventory_daily", "listing_revisions")
-_FULFILLMENT = ("fulfillment_daily",)
-
-DEFAULT_PLANS: Mapping[tuple[str, str], UsagePlan] = MappingProxyType({
-    # ------------------------------------------------------------- Amazon
-    ("amazon", "getOrders"): _amz(0.0167, 20),
-    ("amazon", "searchOrders"): _amz(0.0056, 20),
-    ("amazon", "getOrder"): _amz(0.5, 30),
-    ("amazon", "getOrderItems"): _amz(0.5, 30),
-    ("amazon", "getOrderAddress"): _amz(0.5, 30),
-    ("amazon", "getOrderBuyerInfo"): _amz(0.5, 30),
-    ("amazon", "getOrderItemsBuyerInfo"): _amz(0.5, 30),
-    ("amazon", "getOrderRegulatedInfo"): _amz(0.5, 30),
-    ("amazon", "updateVerificationStatus"): _amz(0.5, 30),
-    ("amazon", "updateShipmentStatus"): _amz(5, 15),
-    ("amazon", "confirmShipment"): _amz(2, 10),
-    ("amazon", "createFeedDocument"): _amz(0.5, 15),
-    ("amazon", "createFeed"): _amz(0.0083, 15),
-    ("amazon", "getFeed"): _amz(2, 15),
-    ("amazon", "getFeeds"): _amz(0.0222, 10),
-    ("amazon", "cancelFeed"): _amz(2, 15),
-    ("amazon", "getFeedDocument"): _amz(0.0222, 10),
-    ("amazon", "getListingsItem"): _amz(5, 10),
-    ("amazon", "putListingsItem"): _amz(5, 10),
-    ("amazon", "patchListingsItem"): _amz(5, 5),
-    ("amazon", "deleteListingsItem"): _amz(5, 5),
-    ("amazon", "searchListingsItems"): _amz(5, 5),
-    ("amazon", "getInventorySummaries"): _amz(2, 2),
-    ("amazon", "createRestrictedDataToken"): _amz(1, 10),
-    # Login with Amazon token endpoint: no published limit.
-    ("amazon", "lwaToken"): UsagePlan(1, 10, uncertain=True,
-                                      source="crossdock pacing: LWA publishes no limit"),
-    # --------------------------------------------------------------- eBay
-    # Fulfillment API (REST)
-    ("ebay", "getOrders"): _ebay(*_FULFILLMENT),
-    ("ebay", "getOrder"): _ebay(*_FULFILLMENT),
-    ("ebay", "createShippingFulfillment"): _ebay(*_FULFILLMENT),
-    ("ebay", "getShippingFulfillments"): _ebay(*_FULFILLMENT),
-    ("ebay", "getShippingFulfillment"): _ebay(*_FULFILLMENT),
-    ("ebay", "issueRefund"): _ebay(*_FULFILLMENT),
-    # Inventory API (REST); the revising calls also count per listing.
-    ("ebay", "bulkUpdatePriceQuantity"): _ebay(*_REVISES_INVENTORY),
-    ("ebay", "updateOffer"): _ebay(*_REVISES_INVENTORY),
-    ("ebay", "createOrReplaceInventoryItem"): _ebay(*_REVISES_INVENTORY),
-    ("ebay", "bulkCreateOrReplaceInventoryItem"): _ebay(*_REVISES_INVENTORY),
-    ("ebay", "publishOffer"): _ebay(*_REVISES_INVENTORY),
-    ("ebay", "bulkPublishOffer"): _ebay(*_REVISES_INVENTORY),
-    ("ebay", "getInventoryItem"): _ebay(*_INVENTORY),
-    ("ebay", "getInventoryItems"): _ebay(*_INVENTORY),
-    ("ebay", "bulkGetInventoryItem"): _ebay(*_INVENTORY),
-    ("ebay", "getOffers"): _ebay(*_INVENTORY),
-    ("ebay", "getOffer"): _ebay(*_INVENTORY),
-    ("ebay", "createOffer"): _ebay(*_INVENTORY),
-    ("ebay", "bulkCreateOffer"): _ebay(*_INVENTORY),
-    ("ebay", "withdrawOffer"): _ebay(*_INVENTORY),
-    ("ebay", "getInventoryLocations"): _ebay(*_INVENTORY),
-    # Developer Analytics API: reports the real quotas at run time.
-    ("ebay", "getRateLimits"): _ebay("analytics_daily"),
-    ("ebay", "getUserRateLimits"): _ebay("analytics_daily"),
-    # Trading API (XML). Any other CamelCase operation gets the "_trading" plan.
-    ("ebay", "_trading"): _ebay(*_TRADING),
-    ("ebay", "GetOrders"): _ebay(*_TRADING),
-    ("ebay", "GetItem"): _ebay(*_TRADING),
-    ("ebay", "CompleteSale"): _ebay(*_TRADING),
-    ("ebay", "ReviseInventoryStatus"): _ebay(*_REVISES_TRADING, "revise_inventory_status_15s"),
-    ("ebay", "ReviseFixedPriceItem"): _ebay(*_REVISES_TRADING),
-    ("ebay", "ReviseItem"): _ebay(*_REVISES_TRADING),
-    # OAuth token endpoint: per-application daily limits by grant type.
-    ("ebay", "oauthRefreshToken"): _ebay("oauth_refresh_daily", rate_per_s=1, burst=10),
-    ("ebay", "oauthClientCredentials"): _ebay("oauth_client_credentials_daily",
-                                              rate_per_s=1, burst=10),
-    ("ebay", "oauthAuthorizationCode"): _ebay("oauth_authorization_code_daily",
-                                              rate_per_s=1, burst=10),
-    # ------------------------------------------------------------ Shopify
-    # GraphQL: one cost-weighted bucket per shop; every query draws from it.
-    # Bucket size is read from throttleStatus.maximumAvailable at run time.
-    ("shopify", "graphql"): UsagePlan(100, 1000, bucket="graphql", max_cost=1000, source=_SHOPIFY),
-    # Legacy REST: leaky bucket 40 requests, 2/s (standard plan).
-    ("shopify", "rest"): UsagePlan(2, 40, bucket="rest", source=_SHOPIFY),
-    ("shopify", "token"): UsagePlan(1, 10, uncertain=True,
-                                    source="crossdock pacing: Shopify publishes no token-endpoint limit"),
-})
-
-DEFAULT_WINDOWS: Mapping[tuple[str, str], LongWindow] = MappingProxyType({
-    ("ebay", "trading_daily"): LongWindow(
-        5_000, tz="America/Los_Angeles",
-        source="eBay Trading API default call limit (FACTS.md); day in Pacific time"),
-    ("ebay", "inventory_daily"): LongWindow(
-        2_000_000, tz="America/Los_Angeles", uncertain=True,
-        source="eBay Sell Inventory API daily limit (FACTS.md, uncertain)"),
-    ("ebay", "fulfillment_daily"): LongWindow(
-        100_000, tz="America/Los_Angeles", uncertain=True,
-        source="eBay Sell Fulfillment API daily limit (FACTS.md, uncertain)"),
-    ("ebay", "analytics_daily"): LongWindow(
-        5_000, tz="America/Los_Angeles", uncertain=True,
-        source="eBay Developer Analytics API daily limit (eBay call-limits page)"),
-    ("ebay", "listing_revisions"): LongWindow(
-        250, tz="America/Los_Angeles", scope="listing", code="XD-QUOTA-004",
-        source="eBay: a listing can be revised at most 250 times per calendar day (FACTS.md)"),
-    ("ebay", "revise_inventory_status_15s"): LongWindow(
-        6_000, window_s=15.0,
-        source="eBay ReviseInventoryStatus: at most 6,000 calls per seller per 15 s (FACTS.md)"),
-    ("ebay", "oauth_refresh_daily"): LongWindow(
-        50_000, scope="app", source="eBay OAuth refresh_token grant: 50,000/day per app (FACTS.md)"),
-    ("ebay", "oauth_client_credentials_daily"): LongWindow(
-        1_000, scope="app", source="eBay OAuth client_credentials grant: 1,000/day per app"),
-    ("ebay", "oauth_authorization_code_daily"): LongWindow(
-        10_000, scope="app", source="eBay OAuth authorization_code grant: 10,000/day per app"),
-})
+#: (platform, operation) → plan, of every known platform.
+DEFAULT_PLANS: Mapping[tuple[str, str], UsagePlan] = RegistryView(
+    lambda spec: {(spec.name, op): plan for op, plan in spec.usage_plans.items()})
+#: (platform, window name) → long window, of every known platform.
+DEFAULT_WINDOWS: Mapping[tuple[str, str], LongWindow] = RegistryView(
+    lambda spec: {(spec.name, name): window for name, window in spec.long_windows.items()})
 
 _PLAN_KEYS = {f.name for f in dataclasses.fields(UsagePlan)} - {"pinned_rate", "pinned_burst"}
 _WINDOW_KEYS = {f.name for f in dataclasses.fields(LongWindow)} - {"pinned"}
@@ -243,12 +130,11 @@ def _default_plan(platform: str, operation: str,
     plan = plans.get((platform, operation))
     if plan is not None:
         return plan
-    if platform == "shopify" and ("shopify", "graphql") in plans:
-        # Every GraphQL query of a shop draws from the same cost bucket.
-        return plans[("shopify", "graphql")]
-    if platform == "ebay" and operation[:1].isupper() and ("ebay", "_trading") in plans:
-        return plans[("ebay", "_trading")]
-    return None
+    # an operation without a plan of its own may draw from another one of its platform
+    # (every Shopify GraphQL query from "graphql"; eBay Trading calls from "_trading")
+    spec = find(platform)
+    fallback = spec.fallback_plan(operation) if spec is not None and spec.fallback_plan is not None else None
+    return plans.get((platform, fallback)) if fallback else None
 
 
 def plan_for(platform: str, operation: str, *, overrides: Mapping[str, Any] | None = None,

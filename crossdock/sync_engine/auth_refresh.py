@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from crossdock.errors import ConfigError
 
 __all__ = ["refresh_channel_token"]
 
@@ -38,18 +37,9 @@ def refresh_channel_token(cfg: Any, db: Any, channel: str) -> dict[str, Any]:
     conn = build_connector(ch, db=db, budget=budget_from_config(cfg, db), clock=clock_from_config(cfg), store=store)
     try:
         current = store.load(channel).access_token
-        client = getattr(conn, "client", None)  # platform branch: registry
-        auth = getattr(client, "auth", None) or getattr(conn, "auth", None)  # platform branch: registry
-        if hasattr(auth, "refresh"):  # platform branch: registry
-            auth.refresh(rejected=current)  # platform branch: registry
-        elif hasattr(auth, "refresh_rejected"):  # platform branch: registry
-            auth.refresh_rejected(current or "")  # platform branch: registry
-        else:
-            raise ConfigError("XD-CFG-003", channel=channel, detail=f"{ch.platform} has no token refresh")
+        conn.refresh_access_token(rejected=current)
     finally:
-        close = getattr(conn, "close", None)
-        if close:
-            close()
+        conn.close()
     state = store.load(channel)
     with db.read() as s:
         paused = s.scalar(select(Channel.paused_code).where(Channel.name == channel))

@@ -20,8 +20,9 @@ without a listing on the channel, and listings left ``draft`` or
 ``rejected``, are checked against the channel's listing rules
 (:mod:`crossdock.mapping.validation`, with the price the channel would get)
 and published with ``publish_listing``. The listing row records the outcome:
-``active`` with the platform ids the connector learnt, or ``rejected`` with
-the code and message in ``platform_ids["rejection"]`` (a rejected listing is
+``active`` with the ids the connector gave (its ``platform_ids``, stored as
+they are), or ``rejected`` with the code and message in
+``platform_ids["rejection"]`` (a rejected listing is
 tried again on the next run). A published listing is marked dirty in the
 same transaction (:func:`~crossdock.sync_engine.dirty.mark_dirty`), so the
 stock push gives it its quantity: listings are published without one.
@@ -162,7 +163,7 @@ def _active_listings(session: Session, ctx: EngineContext, channel: str,
                      skus: Sequence[str] | None) -> list[_Priced]:
     """The channel's active listings (of ``skus``) with their product's base price."""
     L, P = ChannelListing, ProductRow
-    stmt = (select(L.sku, L.kind, L.listing_id, L.offer_id, L.inventory_item_id, L.last_pushed_price,
+    stmt = (select(L.sku, L.listing_id, L.platform_ids, L.last_pushed_price,
                    L.last_pushed_currency, P.base_price, P.base_currency)
             .join(P, P.sku == L.sku).where(L.channel == channel, L.status == ACTIVE))
     rows = []
@@ -176,8 +177,9 @@ def _active_listings(session: Session, ctx: EngineContext, channel: str,
     for r in sorted(rows, key=lambda r: r.sku):
         base = (Money(Decimal(r.base_price), r.base_currency)
                 if r.base_price is not None and r.base_currency else None)
-        out.append(_Priced(ListingState(channel=channel, sku=r.sku, platform=platform, kind=r.kind,
-                                        listing_id=r.inventory_item_id or r.offer_id or r.listing_id,
+        ids = dict(r.platform_ids or {})
+        out.append(_Priced(ListingState(channel=channel, sku=r.sku, platform=platform, kind=ids.get("kind"),
+                                        listing_id=r.listing_id, platform_ids=ids,
                                         last_pushed_price=r.last_pushed_price,
                                         last_pushed_currency=r.last_pushed_currency), base))
     return out
@@ -305,17 +307,6 @@ def _product(row: ProductRow) -> Product:
                    weight_g=row.weight_g, hs_code=row.hs_code, country_of_origin=row.country_of_origin)
 
 
-def _known_ids(conn: Any, sku: str) -> dict[str, str | None]:
-    """Ids a connector learnt while publishing ``sku``. The eBay connector keeps
-    a listing map (kind, offer id, item id); the row must carry the kind and
-    offer id, or a later push would take the item id for a legacy listing."""
-    listing_map = getattr(conn, "listing_map", None)
-    ref = listing_map().get(sku) if callable(listing_map) else None
-    if not isinstance(ref, Mapping):
-        return {}
-    return {"kind": ref.get("kind"), "offer_id": ref.get("offer_id"), "listing_id": ref.get("item_id")}
-
-
 def _upsert_listing(session: Session, channel: str, sku: str, **values: Any) -> None:
     L = ChannelListing
     session.execute(upsert_insert(session, L.__table__).values(channel=channel, sku=sku, status=values["status"],
@@ -330,20 +321,25 @@ def _platform_ids(session: Session, channel: str, sku: str) -> dict[str, Any]:
     return dict(current or {})
 
 
-def _record_published(session: Session, channel: str, sku: str, price: Money, ids: Mapping[str, Any],
-                      message: str | None) -> None:
+def _record_published(session: Session, channel: str, sku: str, price: Money, result: ItemResult) -> None:
+    """The listing is on the platform: the ids its connector gave are its binding (``platform_ids``)."""
+    ids = {k: v for k, v in (result.platform_ids or {}).items() if v}
     platform_ids = _platform_ids(session, channel, sku)
     platform_ids.pop("rejection", None)
+    platform_ids.update(ids)
     values: dict[str, Any] = {"status": ACTIVE, "platform_ids": platform_ids, "last_pushed_price": price.amount,
                               "last_pushed_currency": price.currency, "last_pushed_qty": None}
-    values.update({k: v for k, v in ids.items() if v})
+    if result.listing_id:
+        values["listing_id"] = result.listing_id
+    message = result.message
     _upsert_listing(session, channel, sku, **values)
     # published without a quantity: the stock push gives it one, in this transaction's outbox entries
     dirty.mark_dirty(session, [sku])
     synclog.record(session, operation="listing.publish", outcome="ok", channel=channel, entity_type="sku",
                    entity=sku, message=f"published at {price.amount} {price.currency}"
                                        + (f" ({message})" if message else ""),
-                   details={"price": price.to_dict(), **{k: v for k, v in ids.items() if v}})
+                   details={"price": price.to_dict(), **ids,
+                            **({"listing_id": result.listing_id} if result.listing_id else {})})
 
 
 def _record_rejected(session: Session, channel: str, sku: str, code: str, message: str,
@@ -417,7 +413,7 @@ def publish_listings(ctx: EngineContext, channel: str, skus: Sequence[str] | Non
                 reject(row.sku, result.code or "XD-PLATFORM-003", result.message or "rejected by the platform")
                 continue
             with ctx.db.write() as s:
-                _record_published(s, channel, row.sku, price, _known_ids(conn, row.sku), result.message)
+                _record_published(s, channel, row.sku, price, result)
             published.append(row.sku)
     if published:
         _read_back_ids(ctx, channel, conn, published)

@@ -309,16 +309,16 @@ def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[
     out: list[ListingState] = []
     for part in chunks(sorted(set(skus))):
         for r in session.execute(
-                select(LISTINGS.c.sku, LISTINGS.c.listing_id, LISTINGS.c.offer_id, LISTINGS.c.inventory_item_id,
-                       LISTINGS.c.kind, LISTINGS.c.last_pushed_qty, LISTINGS.c.listed_qty_seen,
-                       LISTINGS.c.last_pushed_price, LISTINGS.c.last_pushed_currency, LISTINGS.c.status)
+                select(LISTINGS.c.sku, LISTINGS.c.listing_id, LISTINGS.c.platform_ids, LISTINGS.c.last_pushed_qty,
+                       LISTINGS.c.listed_qty_seen, LISTINGS.c.last_pushed_price, LISTINGS.c.last_pushed_currency,
+                       LISTINGS.c.status)
                 .where(LISTINGS.c.channel == channel, LISTINGS.c.sku.in_(part))):
             if r.status in INACTIVE_LISTING_STATUSES:
                 continue
+            ids = dict(r.platform_ids or {})     # the connector's binding, passed through untouched
             out.append(ListingState(
-                channel=channel, sku=r.sku, platform=platform, kind=r.kind,
-                listing_id=r.inventory_item_id or r.offer_id or r.listing_id,
-                last_pushed_qty=r.last_pushed_qty, listed_qty_seen=r.listed_qty_seen,
+                channel=channel, sku=r.sku, platform=platform, kind=ids.get("kind"), listing_id=r.listing_id,
+                platform_ids=ids, last_pushed_qty=r.last_pushed_qty, listed_qty_seen=r.listed_qty_seen,
                 last_pushed_price=r.last_pushed_price, last_pushed_currency=r.last_pushed_currency))
     return sorted(out, key=lambda s: s.sku)
 

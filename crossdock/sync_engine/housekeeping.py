@@ -120,7 +120,7 @@ def scheduled_reconcile(ctx: Any, channel: str) -> dict[str, Any]:
     if not drift:
         return {**result, "handed_to_push": 0}
     conn = ctx.connectors.get(channel)
-    late_sales = bool(getattr(conn, "unseen_sales_s", 0))
+    late_sales = bool(conn.unseen_sales_s)
     with ctx.db.write() as s:
         waiting = set(s.scalars(select(dirty.DIRTY.c.sku).where(dirty.DIRTY.c.channel == channel)))
         drift = [d for d in drift if d["sku"] not in waiting]

@@ -21,7 +21,6 @@ sync run``):
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import logging
 import threading
 from collections import Counter
@@ -33,6 +32,7 @@ from sqlalchemy import func, select, update
 from crossdock import synclog
 from crossdock.clock import Clock, parse_iso
 from crossdock.config import Config
+from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Channel, ChannelListing, Order, Shipment
@@ -112,11 +112,10 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
     from crossdock.sync_engine.channels import order_import_group
 
     group = [c for c in order_import_group(ctx.cfg, channel) if c == channel or not paused(ctx.db, c)]
-    conn = ctx.connectors.get(channel)
+    conn: Connector = ctx.connectors.get(channel)
     now = conn.clock.now()
-    params = inspect.signature(conn.fetch_orders).parameters
     with ctx.db.read() as s:
-        stream, family = _order_stream(s, conn, group, now, "family" in params)
+        stream, family = _order_stream(s, conn, group, now)
         positions = {c: (cur.position if (cur := cursors.get_cursor(s, c, stream)) else None) for c in group}
     # one window for the group: from the member furthest behind (a member new
     # to the group starts from its own look-back); re-read orders are skipped
@@ -132,21 +131,20 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
                                  initial_lookback_s=ctx.initial_lookback_s)
     if window is None:
         return {"skipped": "nothing new yet", "more": False}
-    kwargs: dict[str, Any] = {"family": family} if family else {}
-    if len(group) > 1 and "siblings" in params:
-        kwargs["siblings"] = [ctx.connectors.get(c) for c in group if c != channel]
-    else:
-        group = [channel]
-    if "known_updates" in params:
+    siblings = tuple(ctx.connectors.get(c) for c in group if c != channel)
+    known: dict[str, dt.datetime] = {}
+    if conn.uses_known_orders:
         # orders stored in the last few days: a window re-reads them when their status moves
-        # (Amazon: shipped, paid), and a known order needs no second getOrderItems
+        # (Amazon: shipped, paid), and a known order needs no second read of its lines
         since = window.start - dt.timedelta(seconds=KNOWN_ORDERS_LOOKBACK_S)
         with ctx.db.read() as s:
-            kwargs["known_updates"] = dict(s.execute(
+            known = dict(s.execute(
                 select(Order.platform_order_id, Order.platform_updated_at)
                 .where(Order.channel.in_(group), Order.platform_updated_at >= since)).all())
+    query = OrderQuery(window.start, window.end, created=family == "Created", known_updates=known,
+                       siblings=siblings)
     with synclog.timed() as t:
-        orders = list(conn.fetch_orders(updated_after=window.start, updated_before=window.end, **kwargs))
+        orders = list(conn.fetch_orders(query))
     by_channel: dict[str, list] = {c: [] for c in group}
     owner = {ctx.cfg.channel(c).marketplace: c for c in group} if len(group) > 1 else {}
     for o in orders:
@@ -180,11 +178,10 @@ def import_orders(ctx: EngineContext, channel: str) -> dict:
 CREATED_STREAM = "orders_created"
 
 
-def max_window_s(conn) -> float:
+def max_window_s(conn: Connector) -> float:
     """The widest import window for ``conn``'s platform (``conn.max_window_s``,
-    set from :data:`~crossdock.sync_engine.channels.IMPORT_WINDOWS`, else
-    :data:`MAX_WINDOW_S`)."""
-    return float(getattr(conn, "max_window_s", None) or MAX_WINDOW_S)
+    set from its ``PlatformSpec.windows``, else :data:`MAX_WINDOW_S`)."""
+    return float(conn.max_window_s or MAX_WINDOW_S)
 
 
 def _updated_position(ctx: EngineContext, group) -> dt.datetime | None:
@@ -193,7 +190,7 @@ def _updated_position(ctx: EngineContext, group) -> dt.datetime | None:
     return None if any(p is None for p in positions) else min(positions)
 
 
-def _order_stream(session, conn, group, now: dt.datetime, supports_family: bool) -> tuple[str, str | None]:
+def _order_stream(session, conn: Connector, group, now: dt.datetime) -> tuple[str, str | None]:
     """Which window this run reads: ("orders", None/"LastUpdated") — every
     order changed — or (CREATED_STREAM, "Created") — new orders only.
 
@@ -205,8 +202,8 @@ def _order_stream(session, conn, group, now: dt.datetime, supports_family: bool)
     and reads changes (cancellations, payments) by LastUpdated every
     ``order_changes_every_s`` platform seconds. Both windows read new orders;
     every order is stored once (deduplicated by id and LastUpdateDate)."""
-    every = float(getattr(conn, "order_changes_every_s", 0) or 0)
-    if not supports_family or every <= 0:
+    every = float(conn.order_changes_every_s or 0)
+    if every <= 0:
         return "orders", None
     positions = [cur.position if (cur := cursors.get_cursor(session, c, "orders")) else None for c in group]
     if any(p is None for p in positions):
@@ -372,7 +369,7 @@ def _most_common_code(results) -> str | None:
 UNSEEN_READ_MAX = 10
 
 
-def _find_unseen_sales(ctx: EngineContext, channel: str, conn) -> dict[str, int]:
+def _find_unseen_sales(ctx: EngineContext, channel: str, conn: Connector) -> dict[str, int]:
     """Before pushing to a channel whose orders show up minutes late but whose
     listings drop at once (``conn.unseen_sales_s`` > 0: Amazon), read the
     SKUs about to be pushed back: a listing showing less than crossdock
@@ -382,7 +379,7 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn) -> dict[str, int]
     availability. A failing read only skips the check."""
     from crossdock.sync_engine import unseen
 
-    if not getattr(conn, "unseen_sales_s", 0) or not ctx.cfg.sync.get("detect_unseen_sales", True):
+    if not conn.unseen_sales_s or not ctx.cfg.sync.get("detect_unseen_sales", True):
         return {}
     with ctx.db.read() as s:
         skus = dirty.peek_dirty(s, channel, limit=UNSEEN_READ_MAX + 1)
@@ -547,77 +544,13 @@ def _tried_before(ctx: EngineContext, entry: outbox.ClaimedEntry) -> bool:
         return s.scalar(select(OutboxEntry.last_error).where(OutboxEntry.id == entry.id)) is not None
 
 
-def shipment_on_platform(conn: Any, platform: str, confirmation: ShipmentConfirmation, *,
-                         shipments_of_order: int = 1) -> bool | None:
-    """Does the channel already hold this shipment? True / False, or None
-    when it cannot tell (then the confirmation is sent and the platform's own
-    answer decides).
-
-    A connector's own ``shipment_confirmed(platform_order_id, tracking_number)``
-    answers first when it has one: Shopify's is exact (fulfillments carry the
-    tracking number), Amazon's can only say False (nothing of the order shipped)
-    or None. When it cannot tell (None), or has no such method, from the reads
-    connectors offer:
-
-    - eBay: ``getOrder`` lists the order's shipping fulfillments, named after
-      their tracking number — an exact answer;
-    - Amazon (``fetch_order``) and Shopify (fulfillment orders): neither read
-      names tracking numbers, so the units are compared: the shipment is on the
-      channel when every unit of its lines shows as shipped / fulfilled. That
-      only identifies *this* shipment when it is the order's only one; with
-      several, None (Amazon names a package after its tracking number, so a
-      repeat there is recognised by Amazon itself).
-    """
-    own = getattr(conn, "shipment_confirmed", None)
-    if callable(own):
-        answer = own(confirmation.platform_order_id, confirmation.tracking_number)
-        if answer is not None:
-            return answer
-    oid = confirmation.platform_order_id
-    if platform == "ebay" and hasattr(conn, "rest"):
-        from crossdock.connectors.ebay import mapping as ebay_mapping
-
-        order = conn.rest.get_order(oid)
-        return confirmation.tracking_number in ebay_mapping.fulfillment_ids(order)
-    if shipments_of_order != 1:
-        return None
-    wanted = [(str(line_id), int(qty)) for line_id, qty in confirmation.lines if int(qty) > 0]
-    if platform == "shopify" and hasattr(conn, "client"):
-        from crossdock.connectors.shopify import mapping as shopify_mapping
-
-        data = conn.client.graphql(shopify_mapping.fulfillment_orders_request(oid), priority=Priority.CRITICAL,
-                                   entity=f"order {oid}")
-        parsed = shopify_mapping.parse_fulfillment_orders(data)
-        if parsed is None:
-            return None
-        cancelled, fos = parsed
-        if cancelled:
-            return False
-        remaining: Counter = Counter()
-        for fo in fos:
-            for li in fo.lines:
-                remaining[li.line_id] += li.remaining
-        if not wanted:
-            return not any(remaining.values())
-        return all(shopify_mapping.legacy_id(line_id) in remaining
-                   and remaining[shopify_mapping.legacy_id(line_id)] == 0 for line_id, _ in wanted)
-    fetch_order = getattr(conn, "fetch_order", None)
-    if callable(fetch_order):
-        from crossdock.models import OrderStatus
-
-        order = fetch_order(oid)
-        if not wanted:
-            return order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-        shipped = {ln.platform_line_id: ln.quantity_shipped for ln in order.lines}
-        return all(shipped.get(line_id, 0) >= qty for line_id, qty in wanted)
-    return None
-
-
-def _ask_platform(conn: Any, platform: str, confirmation: ShipmentConfirmation, shipments_of_order: int, *,
+def _ask_platform(conn: Connector, confirmation: ShipmentConfirmation, shipments_of_order: int, *,
                   channel: str) -> bool | None:
-    """:func:`shipment_on_platform`, where a failing read means "cannot tell"."""
+    """Does the channel already hold this shipment (``Connector.shipment_confirmed``:
+    True / False, or None when it cannot tell), where a failing read means
+    "cannot tell"."""
     try:
-        return shipment_on_platform(conn, platform, confirmation, shipments_of_order=shipments_of_order)
+        return conn.shipment_confirmed(confirmation, shipments_of_order=shipments_of_order)
     except CrossdockError as exc:
         if exc.code.startswith(("XD-QUOTA", "XD-AUTH")):
             raise                      # wait for quota / pause the channel, as for the confirmation itself
@@ -633,7 +566,7 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
     A worker can die after the platform accepted the confirmation and before
     ``confirmed_at`` was written; the entry then runs again. So a run that
     follows an earlier attempt first asks the channel whether it already holds
-    the shipment (:func:`shipment_on_platform`) and then only records it, and
+    the shipment (``Connector.shipment_confirmed``) and then only records it, and
     a refusal that may mean "already shipped" is checked the same way before
     the entry is failed.
 
@@ -654,8 +587,7 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
             return {"skipped": "already confirmed"}
         shipments_of_order = s.scalar(select(func.count()).select_from(Shipment)
                                       .where(Shipment.order_id == shipment.order_id)) or 0
-    conn = ctx.connectors.get(channel)
-    platform = ctx.platform(channel)
+    conn: Connector = ctx.connectors.get(channel)
     confirmation = ShipmentConfirmation(
         platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
         shipped_at=parse_iso(p["shipped_at"]) if p.get("shipped_at") else conn.clock.now(),
@@ -665,13 +597,13 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
     cancelled: tuple[Any, CrossdockError] | None = None      # (the order as the channel shows it, the refusal)
     with synclog.timed() as t:
         if _tried_before(ctx, entry):
-            already = _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is True
+            already = _ask_platform(conn, confirmation, shipments_of_order, channel=channel) is True
         if not already:
             try:
                 conn.confirm_shipment(confirmation)
             except CrossdockError as exc:
                 if exc.code in _MAYBE_ALREADY_SHIPPED and \
-                        _ask_platform(conn, platform, confirmation, shipments_of_order, channel=channel) is True:
+                        _ask_platform(conn, confirmation, shipments_of_order, channel=channel) is True:
                     already = True
                     log.info("%s: order %s refused the confirmation (%s) but already holds shipment %s",
                              channel, p["platform_order_id"], exc.code, shipment_id)
@@ -700,24 +632,24 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict:
 _MAYBE_CANCELLED = frozenset({"XD-ORD-006", "XD-PLATFORM-007"})
 
 
-def _cancelled_on_channel(conn: Any, refusal: CrossdockError, platform_order_id: str, *, channel: str) -> Any:
+def _cancelled_on_channel(conn: Connector, refusal: CrossdockError, platform_order_id: str, *,
+                          channel: str) -> Any:
     """After a refusal that may mean "cancelled": the order as the channel shows
     it now (``fetch_order``) when it is cancelled there, else None (not
     cancelled, not readable, or the connector cannot read one order)."""
     from crossdock.models import OrderStatus
 
-    fetch_order = getattr(conn, "fetch_order", None)
-    if refusal.code not in _MAYBE_CANCELLED or not callable(fetch_order):
+    if refusal.code not in _MAYBE_CANCELLED:
         return None
     try:
-        order = fetch_order(platform_order_id)
+        order = conn.fetch_order(platform_order_id)
     except CrossdockError as exc:
         if exc.code.startswith(("XD-QUOTA", "XD-AUTH")):
             raise                      # wait for quota / pause the channel; the entry runs again
         log.warning("%s: order %s refused the confirmation (%s) and could not be read back (%s)", channel,
                     platform_order_id, refusal.code, exc.code)
         return None
-    return order if order.status == OrderStatus.CANCELLED else None
+    return order if order is not None and order.status == OrderStatus.CANCELLED else None
 
 
 def apply_platform_order(ctx: EngineContext, channel: str, order: Any) -> Any:

@@ -18,12 +18,12 @@ kept what it read; running it again is harmless.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from typing import Any, Callable
 
 from sqlalchemy import select
 
 from crossdock import synclog
+from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
 from crossdock.sync_engine.jobs import EngineContext, max_window_s, store_orders
 
@@ -35,25 +35,24 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime, *,
     """Import the orders of ``channel`` changed from ``since`` up to the
     safety horizon, without moving its cursor (see module doc).
     ``on_window(end, horizon)`` is told after each stored window (progress)."""
-    conn = ctx.connectors.get(channel)
-    horizon = conn.clock.now() - dt.timedelta(seconds=float(getattr(conn, "safety_lag_s", 0.0)))
+    conn: Connector = ctx.connectors.get(channel)
+    horizon = conn.clock.now() - dt.timedelta(seconds=float(conn.safety_lag_s))
     out: dict[str, Any] = {"since": since.isoformat(), "until": horizon.isoformat(), "windows": 0, "read": 0,
                            "new": 0, "updated": 0, "cursor": "unchanged"}
     if since >= horizon:
         out["skipped"] = "--since is not before the latest time the platform may be read up to"
         return out
-    known = "known_updates" in inspect.signature(conn.fetch_orders).parameters
     start = since
     while start < horizon:
         end = min(horizon, start + dt.timedelta(seconds=max_window_s(conn)))
-        kwargs: dict[str, Any] = {}
-        if known:
+        known: dict[str, dt.datetime] = {}
+        if conn.uses_known_orders:
             with ctx.db.read() as s:
-                kwargs["known_updates"] = dict(s.execute(
+                known = dict(s.execute(
                     select(Order.platform_order_id, Order.platform_updated_at)
                     .where(Order.channel == channel, Order.platform_updated_at >= start)).all())
         with synclog.timed() as t:
-            orders = list(conn.fetch_orders(updated_after=start, updated_before=end, **kwargs))
+            orders = list(conn.fetch_orders(OrderQuery(start, end, known_updates=known)))
         with ctx.db.write() as s:
             result = store_orders(s, channel, orders, conn.clock)
             synclog.record(s, operation="orders.backfill", outcome="ok", channel=channel, entity_type="channel",

@@ -7,16 +7,13 @@ what the channel shows become :class:`~crossdock.models.StockUpdate` (always
 absolute). Zeros sort first so they leave in the first call.
 
 Batching follows a :class:`BatchPolicy` per channel / platform / listing kind,
-given as a parameter map (the figures in :data:`FACTS_BATCH_POLICIES` come from
-the platform facts; a seller can override them):
-
-- Shopify ``inventorySetQuantities``: 250 per call;
-- eBay Inventory ``bulk_update_price_quantity``: 25; Trading
-  ``ReviseInventoryStatus``: 4 (listings created outside the Inventory API);
-- Amazon: ``patchListingsItem`` one SKU per call up to ``bulk_threshold``
-  changes, above that a JSON_LISTINGS_FEED of up to 25,000 messages; zeros
-  still go out by patch first (a feed takes minutes to process) unless there
-  are more zeros than the threshold.
+given as a parameter map. :data:`FACTS_BATCH_POLICIES` holds each platform's
+own figures (its ``PlatformSpec.batch_policy`` and ``kind_policies``, keyed
+``platform`` and ``platform:kind``, from the platform facts; a seller can
+override them). A policy with a bulk path (Amazon's feeds) sends more changes
+than ``bulk_threshold`` in bulk calls, but zeros still go out by the normal
+path first (a feed takes minutes to process) unless there are more zeros than
+the threshold.
 
 Prices: base price + the channel's :class:`~crossdock.mapping.pricing.PriceRule`
 through :func:`~crossdock.mapping.pricing.compute_price`; a
@@ -38,6 +35,8 @@ from crossdock.mapping.fx import FxTable
 from crossdock.mapping.inventory_rules import ChannelStockRule, listed_quantity
 from crossdock.mapping.pricing import PriceRule, compute_price
 from crossdock.models import Money, PriceUpdate, StockUpdate
+from crossdock.platforms.registry import RegistryView
+from crossdock.platforms.spec import BatchPolicy
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +67,9 @@ class ListingState:
     channel: str
     sku: str
     platform: str | None = None
-    kind: str | None = None                 # e.g. eBay "inventory" | "trading"
+    kind: str | None = None                 # the listing's kind, when its platform batches kinds apart
     listing_id: str | None = None
+    platform_ids: Mapping[str, object] | None = field(default=None, hash=False)
     last_pushed_qty: int | None = None
     listed_qty_seen: int | None = None
     last_pushed_price: Decimal | None = None
@@ -81,29 +81,10 @@ class ListingState:
         return self.last_pushed_qty if self.last_pushed_qty is not None else self.listed_qty_seen
 
 
-@dataclass(frozen=True, slots=True)
-class BatchPolicy:
-    max_items: int                          # items per call on the normal path
-    bulk_threshold: int | None = None       # more changes than this → bulk path (Amazon feed)
-    bulk_max_items: int | None = None       # items per bulk call
-    zeros_first_fast: bool = True           # with a bulk path, zeros still go by the normal path first
-
-    def __post_init__(self) -> None:
-        if self.max_items < 1:
-            raise ValueError("max_items must be at least 1")
-        if (self.bulk_threshold is None) != (self.bulk_max_items is None):
-            raise ValueError("bulk_threshold and bulk_max_items go together")
-        if self.bulk_threshold is not None and (self.bulk_threshold < 0 or self.bulk_max_items < 1):
-            raise ValueError("bulk_threshold must be >= 0 and bulk_max_items >= 1")
-
-
-FACTS_BATCH_POLICIES: Mapping[str, BatchPolicy] = {
-    "amazon": BatchPolicy(max_items=1, bulk_threshold=20, bulk_max_items=25_000),
-    "ebay": BatchPolicy(max_items=25),
-    "ebay:inventory": BatchPolicy(max_items=25),
-    "ebay:trading": BatchPolicy(max_items=4),
-    "shopify": BatchPolicy(max_items=250),
-}
+#: Each platform's batch figures: ``platform`` and ``platform:kind`` → policy.
+FACTS_BATCH_POLICIES: Mapping[str, BatchPolicy] = RegistryView(
+    lambda spec: {spec.name: spec.batch_policy,
+                  **{f"{spec.name}:{kind}": policy for kind, policy in spec.kind_policies.items()}})
 
 Item = TypeVar("Item", StockUpdate, PriceUpdate)
 
@@ -248,7 +229,7 @@ def plan_stock_pushes(availability: Mapping[str, int], listings: Iterable[Listin
             continue
         changed.append((listing, StockUpdate(
             sku=listing.sku, quantity=qty, listing_id=listing.listing_id,
-            expected_current=listing.shown_qty if compare_and_set else None)))
+            expected_current=listing.shown_qty if compare_and_set else None, platform_ids=listing.platform_ids)))
     grouped = _group((lst for lst, _ in changed), policies)
     by_listing = {(lst.channel, lst.sku): upd for lst, upd in changed}
     out: dict[str, ChannelPlan[StockUpdate]] = {}
@@ -305,7 +286,8 @@ def plan_prices(base_prices: Mapping[str, Money], listings: Iterable[ListingStat
                 and Decimal(listing.last_pushed_price) == price.amount
                 and (listing.last_pushed_currency or currency) == price.currency):
             continue
-        changed.append((listing, PriceUpdate(sku=listing.sku, price=price, listing_id=listing.listing_id)))
+        changed.append((listing, PriceUpdate(sku=listing.sku, price=price, listing_id=listing.listing_id,
+                                             platform_ids=listing.platform_ids)))
     grouped = _group((lst for lst, _ in changed), policies or {"default": 1})
     by_listing = {(lst.channel, lst.sku): upd for lst, upd in changed}
     plans: dict[str, ChannelPlan[PriceUpdate]] = {}

@@ -104,9 +104,7 @@ def look_before_booking(ctx: EngineContext, order) -> str:
     cannot be read now — paused, out of quota, credentials or network failing).
     Either way no label is bought blind: the order stays ready for the next
     run, or `crossdock warehouse ship` ships it by hand. A connector that
-    cannot read one order ships as before (SHIP)."""
-    import inspect
-
+    cannot read one order (``fetch_order`` gives None) ships as before (SHIP)."""
     from sqlalchemy import select
 
     from crossdock import synclog
@@ -121,16 +119,16 @@ def look_before_booking(ctx: EngineContext, order) -> str:
         log.info("auto-ship %s: channel paused (%s); not shipped until it can be read", order.ref, code)
         return UNREADABLE
     try:
-        fetch_order = getattr(ctx.connectors.get(order.channel), "fetch_order", None)
-        if not callable(fetch_order):
+        conn = ctx.connectors.get(order.channel)
+        # the order alone tells whether it is still open (Amazon: getOrder without its items);
+        # its lines are read only for a cancel, when a connector left them out
+        fresh = conn.fetch_order(order.platform_order_id, with_items=False)
+        if fresh is None:
             return SHIP
-        if "with_items" in inspect.signature(fetch_order).parameters:
-            # Amazon: getOrder alone tells whether it is still open; items only for a cancel
-            fresh = fetch_order(order.platform_order_id, with_items=False)
-            if fresh.status == OrderStatus.CANCELLED:
-                fresh = fetch_order(order.platform_order_id)
-        else:
-            fresh = fetch_order(order.platform_order_id)
+        if fresh.status == OrderStatus.CANCELLED and not fresh.lines:
+            fresh = conn.fetch_order(order.platform_order_id)
+            if fresh is None:
+                return SHIP
     except CrossdockError as exc:
         log.info("auto-ship %s: order not read back (%s); not shipped this run", order.ref, exc.code)
         synclog.record_now(ctx.db, synclog.event_from_error(

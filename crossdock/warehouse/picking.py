@@ -31,9 +31,15 @@ from crossdock.warehouse.labels import PickItem, PickRow, aggregate_pick_rows, p
 
 log = logging.getLogger(__name__)
 
+
+def fulfilled_by_platform(fulfillment_channel: str | None) -> bool:
+    """Fulfilled by the marketplace itself (a platform's ``fulfilled_by_platform``,
+    e.g. Amazon FBA): nothing for our warehouse to pick."""
+    from crossdock.platforms import platforms
+
+    return any(spec.fulfils(fulfillment_channel) for spec in platforms())
+
 READY_STATUSES: tuple[str, ...] = ("unshipped", "partially_shipped")
-#: Fulfilled by the marketplace (Amazon FBA): nothing for our warehouse to pick.
-MARKETPLACE_FULFILLED = frozenset({"afn", "amazon"})
 _IN_CHUNK = 900
 
 
@@ -122,7 +128,7 @@ def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[R
     problems: list[str] = []
     if order.local_status not in READY_STATUSES:
         problems.append(f"status is {order.local_status!r}, not one of {', '.join(READY_STATUSES)}")
-    if (order.fulfillment_channel or "").strip().lower() in MARKETPLACE_FULFILLED:
+    if fulfilled_by_platform(order.fulfillment_channel):
         problems.append(f"fulfilled by the marketplace ({order.fulfillment_channel})")
     active = {r.order_line_id: r for r in reservations if r.status == "active"}
     todo: list[tuple[OrderLine, int]] = []

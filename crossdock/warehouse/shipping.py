@@ -68,7 +68,8 @@ from crossdock.errors import (
     OrderError,
     ShippingError,
 )
-from crossdock.models import Address, Money, Platform, TaxInfo, TrackingEvent
+from crossdock.models import Address, Money, TaxInfo, TrackingEvent
+from crossdock.platforms import find as find_platform
 from crossdock.warehouse.carriers.base import Carrier, CreatedShipment
 from crossdock.warehouse.customs import (
     CustomsCategory,
@@ -392,12 +393,7 @@ def _plan(session: Session, order: Order, ident: _OrderIdent, *, cfg: Any, optio
     assert ready.warehouse is not None
 
     channel = session.get(Channel, order.channel)
-    platform = None
-    if channel is not None:
-        try:
-            platform = Platform(channel.platform)
-        except ValueError:
-            platform = None
+    platform = channel.platform if channel is not None and find_platform(channel.platform) is not None else None
     skus = sorted({ln.sku for ln, _q in ready.lines if ln.sku})
     products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus or ["\x00"])))}
     currency = order.currency or (channel.currency if channel else None) or "EUR"

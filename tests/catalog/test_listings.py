@@ -78,13 +78,15 @@ def test_pull_links_by_sku_reports_unknown_and_conflicts_and_reconcile_sees_the_
 
         # And each new row holds the platform's ids and what the channel shows now
         ebay = env.rows("ebay-uk")
-        assert (ebay["C"].kind, ebay["C"].listing_id) == ("trading", env.item_id("C"))
+        assert (ebay["C"].platform_ids["kind"], ebay["C"].listing_id) == ("trading", env.item_id("C"))
         assert (ebay["C"].last_pushed_qty, ebay["C"].listed_qty_seen, ebay["C"].status) == (7, 7, "active")
-        assert ebay["A"].kind == "inventory" and ebay["A"].offer_id and ebay["A"].listing_id == env.item_id("A")
+        assert ebay["A"].platform_ids["kind"] == "inventory" and ebay["A"].platform_ids["offer_id"] \
+            and ebay["A"].listing_id == env.item_id("A")
         assert env.rows("amazon-de")["A"].listing_id.startswith("B0")
         assert env.rows("amazon-de")["B"].listing_id == "B000WRONG1"       # a conflict is left alone
         shop = env.rows("shopify-eu")["D"]
-        assert shop.inventory_item_id.startswith("gid://shopify/InventoryItem/") and shop.last_pushed_qty == 1
+        assert shop.platform_ids["inventory_item_id"].startswith("gid://shopify/InventoryItem/") \
+            and shop.last_pushed_qty == 1
         assert "DUP" not in env.rows("shopify-eu")
 
         # And the linked SKUs are marked dirty, so the engine pushes them
@@ -119,7 +121,7 @@ def test_pull_links_by_sku_reports_unknown_and_conflicts_and_reconcile_sees_the_
             old = s.get(Product, "LEG-UNK")
         assert (kettle.title, kettle.base_price, kettle.base_currency) == ("Copper kettle", Decimal("21.5000"), "EUR")
         assert (old.title, old.base_price, old.base_currency) == ("Old stock", Decimal("4.2000"), "GBP")
-        assert env.rows("ebay-uk")["LEG-UNK"].kind == "trading"
+        assert env.rows("ebay-uk")["LEG-UNK"].platform_ids["kind"] == "trading"
         # an adopted SKU has no stock in crossdock: it is drift until stock is imported
         assert {d["sku"]: d["expected"] for d in ch["amazon-de"]["drift"]}.get("UNK-AMZ") == 0
 
@@ -137,7 +139,7 @@ def test_link_by_listing_id_and_its_refusals(db, tmp_path, monkeypatch):
         # Then the row points at the ItemID and the SKU is marked for a push
         assert (done["listing_id"], done["kind"], done["quantity"], done["previous"]) == (item, "trading", 5, None)
         row = env.rows("ebay-uk")["NEW-NAME"]
-        assert (row.kind, row.listing_id, row.last_pushed_qty) == ("trading", item, 5)
+        assert (row.platform_ids["kind"], row.listing_id, row.last_pushed_qty) == ("trading", item, 5)
         assert ("ebay-uk", "NEW-NAME") in env.dirty()
         # And the engine's push reaches that listing by its ItemID
         jobs.push_stock(env.ctx, "ebay-uk")

@@ -24,13 +24,12 @@ from crossdock import config as config_mod
 from crossdock.connectors.tokens import SqlTokenStore
 from crossdock.db import models as m
 from crossdock.db.engine import Database
-from crossdock.connectors.credentials import (
-    AMAZON_AUTHORISATION_DAYS,
-    AMAZON_CLIENT_SECRET_DAYS,
-    auth_status_doc,
-    resume_channel,
-    set_credentials,
-)
+from crossdock.connectors.credentials import auth_status_doc, resume_channel, set_credentials
+from crossdock.platforms import platform
+
+# Amazon's lifetimes, as its platform folder declares them (365 and 180 days)
+AMAZON_AUTHORISATION_DAYS = platform("amazon").credentials.seller_authorisation_days
+AMAZON_CLIENT_SECRET_DAYS = platform("amazon").credentials.client_secret_days
 from crossdock.db.backup import backup_database
 from crossdock.db.check import db_check_findings
 from crossdock.errors import ConfigError, DataError

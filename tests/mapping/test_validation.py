@@ -15,7 +15,7 @@ from crossdock.mapping.validation import (
     validate_listing,
     validate_or_raise,
 )
-from crossdock.models import Money, Platform, Product
+from crossdock.models import Money, Product
 
 
 def img(px: int = 1600, **extra) -> dict:
@@ -25,7 +25,7 @@ def img(px: int = 1600, **extra) -> dict:
 @pytest.fixture
 def ebay_us() -> ListingChannel:
     return ListingChannel.for_marketplace(
-        "ebay-us", Platform.EBAY, "EBAY_US",
+        "ebay-us", "ebay", "EBAY_US",
         categories=CategoryMapping("ebay-us", {"Clothing/Shirts": "57990"}))
 
 
@@ -104,15 +104,15 @@ def test_amazon_required_attributes(amazon_de):
 
 
 def test_title_limits_per_platform():
-    assert DEFAULT_RULES[Platform.AMAZON].title_max_chars == 200
-    assert DEFAULT_RULES[Platform.EBAY].title_max_chars == 80
-    shop = ListingChannel("shop", Platform.SHOPIFY, "GBP")
+    assert DEFAULT_RULES["amazon"].title_max_chars == 200
+    assert DEFAULT_RULES["ebay"].title_max_chars == 80
+    shop = ListingChannel("shop", "shopify", "GBP")
     ok = good_product(title="T" * 255, price=Money(D("5"), "GBP"), category=None)
     assert validate_listing(ok, shop) == []
     too_long = good_product(title="T" * 256, price=Money(D("5"), "GBP"))
     assert [i.code for i in validate_listing(too_long, shop)] == ["XD-MAP-002"]
     # 200 characters are fine on Amazon, 201 are not
-    amazon = ListingChannel("az", Platform.AMAZON, "EUR", categories=CategoryMapping("az", default="SHIRT"))
+    amazon = ListingChannel("az", "amazon", "EUR", categories=CategoryMapping("az", default="SHIRT"))
     assert validate_listing(good_product(title="A" * 200, price=Money(D("5"), "EUR")), amazon) == []
     assert validate_listing(good_product(title="A" * 201, price=Money(D("5"), "EUR")), amazon)[0].code \
         == "XD-MAP-002"
@@ -143,7 +143,7 @@ def test_attribute_mapping_feeds_validation(amazon_de):
         "brand": {"rename": "manufacturer"},
         "model": {"rename": "model_number", "required": True},
     }}, where="w")
-    channel = ListingChannel("amazon-de", Platform.AMAZON, "EUR",
+    channel = ListingChannel("amazon-de", "amazon", "EUR",
                              categories=amazon_de.categories, attributes=mapping)
     product = good_product(price=Money(D("9"), "EUR"),
                            attributes={"manufacturer": "Acme", "condition_type": "new_new"})
@@ -155,11 +155,11 @@ def test_attribute_mapping_feeds_validation(amazon_de):
 
 
 def test_required_by_category_from_config(ebay_us):
-    rules = platform_rules_from_config(Platform.EBAY, {
+    rules = platform_rules_from_config("ebay", {
         "required_by_category": {"57990": ["Size", "Brand|brand"]},
         "max_images": 12,
     }, where="channels.ebay-us.validation")
-    channel = ListingChannel("ebay-us", Platform.EBAY, "USD", categories=ebay_us.categories,
+    channel = ListingChannel("ebay-us", "ebay", "USD", categories=ebay_us.categories,
                              rules=rules)
     issues = validate_listing(good_product(), channel)
     assert [(i.code, i.field) for i in issues] == [("XD-MAP-001", "attributes.Size")]

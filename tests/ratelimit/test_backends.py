@@ -63,7 +63,7 @@ def test_shopify_throttle_status_adoption(store, account):
     budget = store.budget(plans={("shopify", "graphql"): UsagePlan(SLOW, 1000, bucket="graphql",
                                                                    max_cost=1000)})
     assert budget.try_acquire("shopify", account, "orders", cost=500, priority=C) == 0
-    budget.on_response("shopify", account, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", account, "orders", status=200, cost_report={
         "requestedQueryCost": 500, "actualQueryCost": 200,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1850,
                            "restoreRate": 0.002}})
@@ -71,14 +71,14 @@ def test_shopify_throttle_status_adoption(store, account):
     assert entry["burst"] == 2000.0 and entry["rate_per_s"] == 0.002
     # 500 left + 1000 more room in a bucket twice the planned size + 300 refunded
     assert entry["available"] == pytest.approx(1800, abs=0.1)
-    budget.on_response("shopify", account, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", account, "orders", status=200, cost_report={
         "requestedQueryCost": 10, "actualQueryCost": 10,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 100,
                            "restoreRate": 0.002}})
     wait_ms = budget.try_acquire("shopify", account, "orders", cost=150, priority=C)
     assert 24_900_000 <= wait_ms <= 25_000_000  # 50 points at 0.002/s
     # a THROTTLED answer (no actual cost, not enough points) empties the bucket
-    budget.on_response("shopify", account, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", account, "orders", status=200, cost_report={
         "requestedQueryCost": 150, "actualQueryCost": None,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 100,
                            "restoreRate": 0.002}})
@@ -195,13 +195,13 @@ def test_configured_values_are_pinned_adopted_values_only_lower_them(store, acco
                           overrides={"plans": {"shopify.graphql": {"rate_per_s": 0.002}}})
     status = {"maximumAvailable": 400.0, "currentlyAvailable": 400, "restoreRate": 0.004}
     # When the shop reports a higher restore rate and a bigger bucket
-    budget.on_response("shopify", account, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", account, "orders", status=200, cost_report={
         "requestedQueryCost": 1, "actualQueryCost": 1, "throttleStatus": status})
     [entry] = budget.snapshot()
     # Then the bucket grows but the configured rate is kept
     assert (entry["rate_per_s"], entry["burst"]) == (0.002, 400.0)
     # and a lower reported rate is adopted
-    budget.on_response("shopify", account, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", account, "orders", status=200, cost_report={
         "requestedQueryCost": 1, "actualQueryCost": 1,
         "throttleStatus": {**status, "restoreRate": 0.001}})
     [entry] = budget.snapshot()

@@ -70,7 +70,7 @@ def test_shopify_throttle_status_adoption_and_refund(budget, clock):
     assert budget.try_acquire("shopify", shop, "orders", cost=800, priority=C) == 0  # 200 left
     # When the response says the query cost 100 of the 800 requested, on a Plus
     # shop (bucket 10,000, 1,000 points/s) with 9,000 available
-    budget.on_response("shopify", shop, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", shop, "orders", status=200, cost_report={
         "requestedQueryCost": 800, "actualQueryCost": 100,
         "throttleStatus": {"maximumAvailable": 10000.0, "currentlyAvailable": 9000,
                            "restoreRate": 1000.0}})
@@ -84,7 +84,7 @@ def test_shopify_throttle_status_adoption_and_refund(budget, clock):
     clock.advance(100)
     assert budget.snapshot()[0]["available"] == 10000.0
     # The server's view caps ours: it says only 50 points are left
-    budget.on_response("shopify", shop, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", shop, "orders", status=200, cost_report={
         "requestedQueryCost": 10, "actualQueryCost": 10,
         "throttleStatus": {"maximumAvailable": 10000.0, "currentlyAvailable": 50,
                            "restoreRate": 1000.0}})
@@ -92,7 +92,7 @@ def test_shopify_throttle_status_adoption_and_refund(budget, clock):
 
 
 def test_shopify_throttled_response_empties_the_bucket(budget, clock):
-    budget.on_response("shopify", "s.example", "orders", status=200, shopify_cost={
+    budget.on_response("shopify", "s.example", "orders", status=200, cost_report={
         "requestedQueryCost": 300, "actualQueryCost": None,
         "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 120,
                            "restoreRate": 100.0}})

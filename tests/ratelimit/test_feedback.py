@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crossdock.ratelimit.feedback import (
-    ServerQuota,
-    amazon_rate,
-    parse_retry_after,
-    read_response,
-    shopify_cost,
-    shopify_throttled,
-)
+from crossdock.connectors.amazon.quota import amazon_rate
+from crossdock.connectors.shopify.quota import shopify_cost, shopify_throttled
+from crossdock.ratelimit.feedback import ServerQuota, parse_retry_after, read_response
 
 # extensions.cost of a successful Shopify Admin GraphQL response
 SHOPIFY_OK_COST = {
@@ -69,7 +64,7 @@ def test_read_response_per_platform():
     assert read_response("shopify", status=429, headers={
         "Retry-After": "2.0", "X-Shopify-Shop-Api-Call-Limit": "40/40"}) == ServerQuota(
         burst=40.0, available=0.0, throttled=True, retry_after_s=2.0)
-    assert read_response("shopify", status=200, shopify_cost_ext=SHOPIFY_OK_COST).refund == 210.0
+    assert read_response("shopify", status=200, cost_report=SHOPIFY_OK_COST).refund == 210.0
     # Retry-After on a non-throttle answer is not about quota
     assert read_response("ebay", status=503, headers={"Retry-After": "30"}) == ServerQuota()
     assert read_response("ebay", status=200, throttled=True).throttled

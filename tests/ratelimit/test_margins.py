@@ -81,7 +81,7 @@ def test_a_bigger_bucket_reported_by_the_shop_is_usable_at_once(clock):
     # Given the planned 1,000-point bucket with 600 used
     assert budget.try_acquire("shopify", shop, "orders", cost=600, priority=C) == 0
     # When the shop says its bucket holds 2,000 (1,500 available now)
-    budget.on_response("shopify", shop, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", shop, "orders", status=200, cost_report={
         "requestedQueryCost": 600, "actualQueryCost": 600,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1500,
                            "restoreRate": 100.0}})
@@ -90,7 +90,7 @@ def test_a_bigger_bucket_reported_by_the_shop_is_usable_at_once(clock):
     assert (entry["burst"], entry["available"]) == (2000.0, 1400.0)
     assert budget.try_acquire("shopify", shop, "orders", cost=1000, priority=C) == 0
     # and a smaller bucket takes the same amount away (never below empty)
-    budget.on_response("shopify", shop, "orders", status=200, shopify_cost={
+    budget.on_response("shopify", shop, "orders", status=200, cost_report={
         "requestedQueryCost": 1, "actualQueryCost": 1,
         "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 900,
                            "restoreRate": 100.0}})
@@ -102,7 +102,7 @@ def test_a_pinned_bucket_size_does_not_grow(clock):
     budget = QuotaBudget(MemoryBackend(clock=clock), overrides={
         "plans": {"shopify.graphql": {"burst": 1000}}})
     assert budget.try_acquire("shopify", "s", "orders", cost=600, priority=C) == 0
-    budget.on_response("shopify", "s", "orders", status=200, shopify_cost={
+    budget.on_response("shopify", "s", "orders", status=200, cost_report={
         "requestedQueryCost": 600, "actualQueryCost": 600,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1500,
                            "restoreRate": 100.0}})

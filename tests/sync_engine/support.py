@@ -49,7 +49,7 @@ def seed(db: Database, *, stock: Mapping[tuple[str, str], int] | None = None,
 
 def order(pid: str, lines: Iterable[tuple[str | None, int]] = (("SKU-1", 1),), *,
           status: OrderStatus = OrderStatus.UNSHIPPED, platform_status: str | None = None,
-          platform: Platform = Platform.EBAY, updated_at: dt.datetime = NOW, purchased_at: dt.datetime | None = None,
+          platform: Platform = "ebay", updated_at: dt.datetime = NOW, purchased_at: dt.datetime | None = None,
           ship_by: dt.datetime | None = None, fulfillment_channel: str | None = None,
           buyer_country: str = "US") -> Order:
     default_status = {OrderStatus.UNSHIPPED: "NOT_STARTED", OrderStatus.CANCELLED: "CANCELLED",

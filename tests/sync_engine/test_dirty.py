@@ -150,7 +150,7 @@ def test_a_push_run_end_to_end_zeros_first_and_failures_retried(db):
     seed(db, stock={(s, "DE"): 2 for s in skus}, listings={"ebay-us": skus},
          last_pushed={("ebay-us", s): 2 for s in skus})
     with db.write() as s:
-        s.execute(m.ChannelListing.__table__.update().values(kind="trading"))
+        s.execute(m.ChannelListing.__table__.update().values(platform_ids={"kind": "trading"}))
         orders.upsert_orders(s, "ebay-us", [order("O1", [("SKU-5", 2), ("SKU-6", 2), ("SKU-1", 1)])], now=NOW)
         for sku in ("SKU-2", "SKU-3", "SKU-4"):
             inventory.adjust_stock(s, sku, "DE", 1, "received", now=NOW)

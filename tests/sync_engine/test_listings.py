@@ -63,7 +63,7 @@ def test_publish_validates_records_and_the_stock_push_gives_the_quantity(db, tmp
             assert row.last_pushed_qty is None          # unknown until the stock push
             assert env.dirty_count(ch, "NEW-SHIRT") == 1     # marked with the listing, in its transaction
         ebay_row = env.listing("ebay-uk", "NEW-SHIRT")
-        assert ebay_row.kind == "inventory" and ebay_row.offer_id
+        assert ebay_row.platform_ids["kind"] == "inventory" and ebay_row.platform_ids["offer_id"]
         # ... and no buyer can buy it yet: it was published without a quantity
         assert all(env.listed(ch).get("NEW-SHIRT", 0) == 0 for ch in CHANNELS)
 

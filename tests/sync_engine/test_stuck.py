@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from crossdock.db import models as m
-from crossdock.models import OrderStatus, Platform
+from crossdock.models import OrderStatus
 from crossdock.sync_engine import orders, stuck
 from tests.sync_engine.support import NOW, flags_by_pid, order, seed
 
@@ -72,7 +72,7 @@ def test_unshipped_past_handling_time_per_channel_and_ship_by(db):
     seed(db, stock={("SKU-1", "DE"): 10})
     upsert(db, order("E1", purchased_at=NOW - T(hours=25)), order("E2", purchased_at=NOW - T(hours=23)),
            order("E3", purchased_at=NOW - T(hours=1), ship_by=NOW - T(minutes=1)))
-    upsert(db, order("A1", purchased_at=NOW - T(hours=30), platform=Platform.AMAZON,
+    upsert(db, order("A1", purchased_at=NOW - T(hours=30), platform="amazon",
                      platform_status="Unshipped"), channel="amazon-de")
     report = scan(db, NOW)
     assert sorted((s.platform_order_id, s.code) for s in report.stuck) == [("E1", "XD-ORD-003"),

@@ -7,7 +7,6 @@ import datetime as dt
 from sqlalchemy import select
 
 from crossdock.db import models as m
-from crossdock.models import Platform
 from crossdock.sync_engine import inventory, orders, unseen
 from crossdock.sync_engine.dirty import DirtySku
 from tests.sync_engine.support import NOW, order, seed
@@ -71,7 +70,7 @@ def test_the_imported_order_releases_the_held_units_and_its_reservation_takes_ov
     from crossdock.sync_engine.jobs import _explain_unseen
 
     for pid in ("A-1", "A-2"):
-        o = order(pid, [("SKU-1", 1)], platform=Platform.AMAZON, updated_at=NOW + T(minutes=2))
+        o = order(pid, [("SKU-1", 1)], platform="amazon", updated_at=NOW + T(minutes=2))
         with db.write() as s:
             result = orders.upsert_orders(s, "amazon-de", [o], now=NOW + T(minutes=2))
             _explain_unseen(s, "amazon-de", [o], result)

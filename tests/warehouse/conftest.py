@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crossdock.models import Address, Money, Platform, TaxInfo
+from crossdock.models import Address, Money, TaxInfo
 from crossdock.warehouse.parcel import OrderRef, Parcel, ParcelLine, ShipFrom
 
 WAREHOUSE_ADDRESSES = {
@@ -48,7 +48,7 @@ def make_parcel() -> Callable[..., Parcel]:
             ship_from=ShipFrom(origin, origin, WAREHOUSE_ADDRESSES.get(origin, Address(country_code=origin))),
             ship_to=ship_to or BUYERS[destination],
             lines=lines or (line(),),
-            order=OrderRef("amazon-de", order_id, platform=Platform.AMAZON),
+            order=OrderRef("amazon-de", order_id, platform="amazon"),
             tax=tax,
             weight_g=weight_g,
         )

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from crossdock.errors import MappingError
-from crossdock.models import Platform
 from crossdock.warehouse.carrier_codes import (
     KNOWN_CARRIERS,
     PlatformCarrier,
@@ -14,20 +13,20 @@ from crossdock.warehouse.carrier_codes import (
 
 
 @pytest.mark.parametrize("platform, carrier, code", [
-    (Platform.AMAZON, "royal_mail", "Royal Mail"),
-    (Platform.AMAZON, "dhl_express", "DHL Express"),
-    (Platform.AMAZON, "china_post", "China Post"),
-    (Platform.AMAZON, "4px", "4PX"),
-    (Platform.AMAZON, "yamato", "YamatoTransport"),
-    (Platform.AMAZON, "sf_express", "SF Express"),
-    (Platform.EBAY, "royal_mail", "RoyalMail"),
-    (Platform.EBAY, "dhl_express", "DHLEXPRESS"),
-    (Platform.EBAY, "4px", "FourPX"),
-    (Platform.EBAY, "yanwen", "YANWEN"),
-    (Platform.EBAY, "fedex", "FedEx"),
-    (Platform.SHOPIFY, "dhl_express", "DHL Express"),
-    (Platform.SHOPIFY, "yamato", "Yamato (EN)"),
-    (Platform.SHOPIFY, "usps", "USPS"),
+    ("amazon", "royal_mail", "Royal Mail"),
+    ("amazon", "dhl_express", "DHL Express"),
+    ("amazon", "china_post", "China Post"),
+    ("amazon", "4px", "4PX"),
+    ("amazon", "yamato", "YamatoTransport"),
+    ("amazon", "sf_express", "SF Express"),
+    ("ebay", "royal_mail", "RoyalMail"),
+    ("ebay", "dhl_express", "DHLEXPRESS"),
+    ("ebay", "4px", "FourPX"),
+    ("ebay", "yanwen", "YANWEN"),
+    ("ebay", "fedex", "FedEx"),
+    ("shopify", "dhl_express", "DHL Express"),
+    ("shopify", "yamato", "Yamato (EN)"),
+    ("shopify", "usps", "USPS"),
     ("amazon", "UPS", "UPS"),
     ("EBAY", "Royal Mail", "RoyalMail"),
     ("shopify", "china-post", "China Post"),
@@ -37,7 +36,7 @@ def test_platform_codes(platform, carrier, code):
 
 
 def test_every_known_carrier_maps_on_every_platform():
-    for platform in Platform:
+    for platform in ("amazon", "ebay", "shopify"):
         for carrier in KNOWN_CARRIERS:
             assert platform_carrier_code(platform, carrier).strip()
 

@@ -31,11 +31,15 @@ import httpx
 
 from crossdock.clock import Clock, parse_iso
 from crossdock.connectors.amazon import mapping as M
+from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.client import SpApiClient
 from crossdock.connectors.amazon.settings import AmazonSettings
+from crossdock.connectors.amazon.statuses import STATUSES
 from crossdock.connectors.base import TokenStore
+from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
 from crossdock.errors import AuthError, MappingError, NetError, OrderError, PlatformError, ShippingError
+from crossdock.mapping.carriers import CarrierTable, platform_carrier
 from crossdock.mapping.status import status_map_from_config
 from crossdock.mapping.validation import ListingChannel, validate_or_raise
 from crossdock.models import (
@@ -43,13 +47,11 @@ from crossdock.models import (
     ItemResult,
     ListedOffer,
     Order,
-    Platform,
     PriceUpdate,
     Product,
     ShipmentConfirmation,
     StockUpdate,
 )
-from crossdock.warehouse.carrier_codes import platform_carrier
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,10 @@ CALLS_PER_FEED = 4
 ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 
 
-class AmazonConnector:
+class AmazonConnector(Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
 
-    platform = Platform.AMAZON
+    platform = "amazon"
     #: Window ends must be this far behind the platform clock (Amazon rejects
     #: CreatedBefore/LastUpdatedBefore within two minutes of the request).
     safety_lag_s: float = 120.0
@@ -74,6 +76,9 @@ class AmazonConnector:
     #: order only minutes later: the engine reads listings back before a
     #: stock push to find those sales (sync_engine/unseen.py).
     unseen_sales_s: float = 240.0
+    #: An order stored unchanged is skipped, and a changed one read without its items
+    #: unless the change touches lines: getOrderItems (0.5/s) is the ingest bottleneck.
+    uses_known_orders = True
 
     @property
     def order_changes_every_s(self) -> float:
@@ -90,7 +95,7 @@ class AmazonConnector:
         self.client = SpApiClient(settings, store=store, clock=self.clock, budget=budget, transport=transport,
                                   sleep=sleep)
         self._sleep = sleep
-        self._status_map = status_map_from_config(Platform.AMAZON, settings.order_status_overrides,
+        self._status_map = status_map_from_config(STATUSES, settings.order_status_overrides,
                                                   where=f"channels.{settings.channel}.order_status")
         self._rdt: tuple[str, float] | None = None
 
@@ -101,39 +106,36 @@ class AmazonConnector:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "AmazonConnector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def refresh_access_token(self, *, rejected: str | None = None) -> None:
+        self.client.auth.refresh(rejected=rejected)
 
     # ------------------------------------------------------------ orders
     def latest_window_end(self) -> dt.datetime:
         """The latest ``updated_before`` Amazon accepts right now."""
-        return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
+        return self.window_end()
 
-    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime,
-                     known_updates: Mapping[str, dt.datetime] | None = None,
-                     siblings: Sequence["AmazonConnector"] = (), family: str = "LastUpdated") -> Iterator[Order]:
-        """Every order created or changed in [updated_after, updated_before]
-        with its lines, each once. Orders are yielded as they are complete;
-        the window is complete only when iteration ends without an exception
-        (an error mid-window raises, it never ends the iteration early).
-        ``known_updates`` (order id -> LastUpdateDate already stored) skips
-        unchanged orders, and reads a changed one without its items unless
-        the change touches lines (:data:`ITEMS_ON_CHANGE`): its lines are
-        stored already, and getOrderItems (0.5/s) is the ingest bottleneck.
+    def fetch_orders(self, query: OrderQuery) -> Iterator[Order]:
+        """Every order created or changed in [query.start, query.end] with its
+        lines, each once. Orders are yielded as they are complete; the window
+        is complete only when iteration ends without an exception (an error
+        mid-window raises, it never ends the iteration early).
+        ``query.known_updates`` (order id -> LastUpdateDate already stored)
+        skips unchanged orders, and reads a changed one without its items
+        unless the change touches lines (:data:`ITEMS_ON_CHANGE`): its lines
+        are stored already, and getOrderItems (0.5/s) is the ingest bottleneck.
 
-        ``siblings``: connectors of the same seller in other marketplaces of
-        the same region. getOrders' quota (one call a minute, FACTS.md) is per
-        seller and application, not per marketplace, so one call names every
-        marketplace (up to 50) and each order is parsed as its marketplace's
-        channel; polling each marketplace separately would halve how often
-        each is read.
+        ``query.siblings``: connectors of the same seller in other marketplaces
+        of the same region. getOrders' quota (one call a minute, FACTS.md) is
+        per seller and application, not per marketplace, so one call names
+        every marketplace (up to 50) and each order is parsed as its
+        marketplace's channel; polling each marketplace separately would halve
+        how often each is read.
 
-        ``family``: "LastUpdated" (default) reads orders changed in the
-        window, "Created" orders placed in it (``updated_*`` are then
-        creation times); see ``order_changes_every_s``."""
+        ``query.created``: orders placed in the window (CreatedAfter/Before)
+        instead of changed in it; see ``order_changes_every_s``."""
+        updated_after, updated_before = query.start, query.end
+        known_updates, siblings = query.known_updates, query.siblings
+        family = "Created" if query.created else "LastUpdated"
         limit = self.latest_window_end()
         if updated_before > limit:
             wait_s = (updated_before - limit).total_seconds()
@@ -142,8 +144,10 @@ class AmazonConnector:
                                     f"of Amazon's now; ask again in {wait_s:.0f} s (platform time)")
         if updated_after >= updated_before:
             return iter(())
-        by_marketplace = {self.settings.marketplace_id: self}
+        by_marketplace: dict[str, AmazonConnector] = {self.settings.marketplace_id: self}
         for other in siblings:
+            if not isinstance(other, AmazonConnector):
+                raise ValueError(f"{other.channel} is not an Amazon channel")
             if other.settings.seller_id != self.settings.seller_id or other.settings.endpoint != self.settings.endpoint:
                 raise ValueError(f"{other.channel} is not a marketplace of {self.channel}'s seller and region")
             by_marketplace.setdefault(other.settings.marketplace_id, other)
@@ -195,7 +199,7 @@ class AmazonConnector:
             if not token:
                 return items
 
-    def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order:
+    def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order | None:
         """One order with its lines (getOrder + getOrderItems); ``with_items=False``:
         getOrder only, no lines (a status check)."""
         body = self.client.get_order(order_id)
@@ -381,7 +385,7 @@ class AmazonConnector:
             **product.attributes,
             "product_type": M.listing_product_type(product, default=s.product_type),
             "condition_type": M.listing_condition(product)})
-        validate_or_raise(view, ListingChannel(self.channel, Platform.AMAZON, s.currency or ""))
+        validate_or_raise(view, ListingChannel(self.channel, self.platform, s.currency or ""))
 
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
         """What the marketplace shows now. A SKU Amazon does not know comes back
@@ -413,7 +417,7 @@ class AmazonConnector:
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:
         """confirmShipment with Amazon's carrier code ("Other" + carrierName for
         a carrier without one). No lines = every unshipped unit of the order."""
-        carrier = platform_carrier(Platform.AMAZON, confirmation.carrier,
+        carrier = platform_carrier(CarrierTable(self.platform, CARRIER_CODES), confirmation.carrier,
                                    overrides=self.settings.carrier_overrides)
         oid = confirmation.platform_order_id
         order_items = None if confirmation.lines else self._order_items(oid)
@@ -425,7 +429,16 @@ class AmazonConnector:
                                        carrier_code=carrier.code, carrier_name=carrier.name, items=items)
         self.client.confirm_shipment(oid, body)
 
-    def shipment_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
+    def shipment_confirmed(self, confirmation: ShipmentConfirmation, *, shipments_of_order: int = 1) -> bool | None:
+        """Is this shipment confirmed on Amazon? From :meth:`package_confirmed`
+        (False exactly when nothing of the order shipped), else from the units
+        of the order's only shipment (``Connector.confirmed_by_units``), else None."""
+        answer = self.package_confirmed(confirmation.platform_order_id, confirmation.tracking_number)
+        if answer is not None:
+            return answer
+        return self.confirmed_by_units(confirmation, shipments_of_order=shipments_of_order)
+
+    def package_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
         """Is the package with ``tracking_number`` confirmed on Amazon? False, or None
         when a read cannot tell — never True.
 
@@ -438,9 +451,8 @@ class AmazonConnector:
           package's units shipped when it accepts it, so no package of the order is
           there, this one included (a cancelled order has shipped nothing, too);
         - some units shipped → None: they may be this package's, another package's, or
-          confirmed in Seller Central; units cannot tell which. The engine then compares
-          the units of an order's only shipment itself
-          (:func:`crossdock.sync_engine.jobs.shipment_on_platform`).
+          confirmed in Seller Central; units cannot tell which. :meth:`shipment_confirmed`
+          then compares the units of an order's only shipment.
 
         The one thing that does tell a package apart is the write: confirmShipment names
         the package with a ``packageReferenceId`` derived from the tracking number

@@ -32,7 +32,7 @@ from typing import Any
 from crossdock.clock import iso, parse_iso
 from crossdock.errors import MappingError
 from crossdock.mapping.money import quantize
-from crossdock.mapping.status import StatusMap, default_status_map
+from crossdock.mapping.status import StatusMap
 from crossdock.models import (
     Address,
     ItemResult,
@@ -40,7 +40,6 @@ from crossdock.models import (
     Money,
     Order,
     OrderLine,
-    Platform,
     PriceUpdate,
     Product,
     ShipmentConfirmation,
@@ -225,12 +224,14 @@ def parse_order(raw: Mapping[str, Any], items: Sequence[Mapping[str, Any]] | Non
     if not isinstance(raw, Mapping) or not raw.get("AmazonOrderId"):
         raise MappingError("XD-MAP-010", channel=channel, detail=f"not an Amazon order: {str(raw)[:200]}")
     oid = str(raw["AmazonOrderId"])
-    smap = status_map or default_status_map(Platform.AMAZON)
+    from crossdock.connectors.amazon.statuses import STATUSES
+
+    smap = status_map or STATUSES
     status = smap.map(raw, channel=channel, order_id=oid)
     lines = [parse_line(i, order_id=oid) for i in (items or [])]
     address = parse_address(raw.get("ShippingAddress"))
     return Order(
-        platform=Platform.AMAZON,
+        platform="amazon",
         platform_order_id=oid,
         platform_status=str(raw["OrderStatus"]),
         status=status,

@@ -16,7 +16,7 @@ from typing import Any
 
 from crossdock.clock import parse_iso
 from crossdock.errors import ConfigError
-from crossdock.mapping.marketplaces import find_amazon_marketplace
+from crossdock.connectors.amazon.marketplaces import find_amazon_marketplace
 
 #: SP-API endpoints per region.
 ENDPOINTS = MappingProxyType({
@@ -139,20 +139,6 @@ class AmazonSettings:
     def rate(self, operation: str) -> float | None:
         plan = self.usage_plans.get(operation)
         return plan[0] if plan else None
-
-    @classmethod
-    def from_sandbox(cls, block: Mapping[str, Any], *, marketplace_id: str, account: int | str = 0,
-                     channel: str | None = None, **options: Any) -> "AmazonSettings":
-        """Settings for a channel of the sandbox's ``amazon`` describe() block."""
-        accounts = block["accounts"]
-        if isinstance(account, int):
-            acct = accounts[account]
-        else:
-            acct = next(a for a in accounts if a["seller_id"] == account)
-        return cls(channel=channel or f"amazon:{acct['seller_id']}:{marketplace_id}",
-                   seller_id=acct["seller_id"], marketplace_id=marketplace_id, client_id=acct["client_id"],
-                   client_secret=acct["client_secret"], refresh_token=acct["refresh_token"],
-                   endpoint=block["base_url"], lwa_url=block["lwa_url"], **options)
 
 
 def _as_utc(value: Any, *, channel: str, name: str) -> dt.datetime | None:

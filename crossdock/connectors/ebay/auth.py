@@ -54,9 +54,10 @@ class EbayAuth:
             return state.access_token  # type: ignore[return-value]
         return self._refresh(lambda s: not self._valid(s))
 
-    def refresh_rejected(self, rejected: str) -> str:
-        """eBay refused ``rejected`` (401 / 931): get a new token unless another worker already did."""
-        return self._refresh(lambda s: s.access_token == rejected or not self._valid(s))
+    def refresh(self, *, rejected: str | None = None) -> str:
+        """A new token under the store's lock. ``rejected`` is the token eBay just
+        refused (401 / 931): if another worker already replaced it, that token is used."""
+        return self._refresh(lambda s: (rejected is not None and s.access_token == rejected) or not self._valid(s))
 
     def _refresh(self, still_needed) -> str:
         state = self.store.refresh(self.settings.channel, self._call_token_endpoint, still_needed=still_needed)

@@ -86,7 +86,7 @@ class EbayRestClient:
             except AuthError as exc:
                 if attempt == 1 and exc.context.get("error_id") == 1001:
                     log.info("%s: %s answered 1001 (invalid token); refreshing once", s.channel, operation)
-                    token = self.auth.refresh_rejected(token)
+                    token = self.auth.refresh(rejected=token)
                     continue
                 raise
             except QuotaError as exc:
@@ -227,7 +227,7 @@ class EbayTradingClient:
         def check(resp: requests.Response) -> None:
             if self.budget is not None:
                 self.budget.on_response("ebay", ctx.account, ctx.operation, status=resp.status_code,
-                                        headers=dict(resp.headers), shopify_cost=None)
+                                        headers=dict(resp.headers))
             ctype = resp.headers.get("Content-Type", "")
             head = resp.content[:64].lstrip().lower()
             html = "html" in ctype or head.startswith(b"<!doctype html") or head.startswith(b"<html")
@@ -288,7 +288,7 @@ class EbayTradingClient:
                 reply = exc.response.dict() if exc.response is not None and hasattr(exc.response, "dict") else {}
                 errors = [e for e in as_list(reply.get("Errors")) if isinstance(e, Mapping)]
                 if iaf and attempt == 1 and TRADING_REFRESH_CODES & set(codes):
-                    iaf = self.auth.refresh_rejected(iaf)
+                    iaf = self.auth.refresh(rejected=iaf)
                     continue
                 call_level = [e for e in errors if e.get("SeverityCode") != "Warning"
                               and not (per_item and e.get("ErrorParameters"))]

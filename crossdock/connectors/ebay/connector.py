@@ -35,21 +35,24 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from requests.adapters import BaseAdapter
 
-from crossdock.clock import Clock, ScaledClock
-from crossdock.connectors.base import MemoryTokenStore, TokenState, TokenStore
+from crossdock.clock import Clock
+from crossdock.connectors.base import TokenStore
+from crossdock.connectors.contract import Connector, ListingBindings, OrderQuery
 from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
+from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
 from crossdock.connectors.ebay.mapping import ListingRef
 from crossdock.connectors.ebay.settings import EbaySettings
 from crossdock.connectors.http import Budget
 from crossdock.errors import CrossdockError, MappingError, NetError, OrderError, PlatformError, ShippingError
+from crossdock.mapping.carriers import CarrierTable, platform_carrier_code
+from crossdock.mapping.validation import ListingChannel, validate_or_raise
 from crossdock.models import (
     ItemResult,
     ListedOffer,
     Money,
     Order,
-    Platform,
     PriceUpdate,
     Product,
     ShipmentConfirmation,
@@ -63,8 +66,8 @@ _BATCH_ERRORS = (NetError, PlatformError)     # a batch fails, the run goes on
 _CLOCK_TOLERANCE_S = 1.0
 
 
-class EbayConnector:
-    platform = Platform.EBAY
+class EbayConnector(Connector):
+    platform = "ebay"
     safety_lag_s: float = 120.0     # eBay: poll up to now − 2 min
     overlap_s: float = 120.0        # eBay: start at last run − 2 min
     max_window_restarts = 3
@@ -83,30 +86,11 @@ class EbayConnector:
         self.listings: dict[str, ListingRef] = {}
         self.update_listing_map(listing_map or {})
 
-    @classmethod
-    def for_sandbox(cls, description: Mapping[str, Any], *, account: int | str = 0,
-                    token_store: TokenStore | None = None, budget: Budget | None = None,
-                    listing_map: ListingMap | None = None, transport: httpx.BaseTransport | None = None,
-                    **setting_overrides: Any) -> "EbayConnector":
-        """A connector on a running sandbox: settings, its clock, and a store seeded with the refresh token."""
-        settings = EbaySettings.from_sandbox(description, account=account, **setting_overrides)
-        block = description.get("ebay", description)
-        acct = next(a for a in block["accounts"] if a["username"] == settings.username)
-        store = token_store or MemoryTokenStore()
-        if not store.load(settings.channel).refresh_token:
-            store.save(TokenState(channel=settings.channel, refresh_token=acct["refresh_token"]))
-        clock = ScaledClock.from_description(description["clock"]) if "clock" in description else Clock()
-        return cls(settings, token_store=store, clock=clock, budget=budget, transport=transport,
-                   listing_map=listing_map)
-
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "EbayConnector":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def refresh_access_token(self, *, rejected: str | None = None) -> None:
+        self.auth.refresh(rejected=rejected)
 
     # ------------------------------------------------------------------ listing map
     def update_listing_map(self, entries: ListingMap) -> None:
@@ -115,6 +99,25 @@ class EbayConnector:
 
     def listing_map(self) -> dict[str, dict[str, str]]:
         return {sku: ref.to_dict() for sku, ref in self.listings.items()}
+
+    def bind_listings(self, bindings: ListingBindings) -> None:
+        """Listings' ``platform_ids`` as stored: those naming a kind (``inventory``
+        with its offer and item ids, ``trading`` with its ItemID) join the map."""
+        self.update_listing_map({sku: ids for sku, ids in bindings.items()
+                                 if ids.get("kind") in ("inventory", "trading")
+                                 and (ids.get("kind") == "inventory" or ids.get("item_id"))})
+
+    def _ref_of(self, update: StockUpdate | PriceUpdate) -> ListingRef:
+        """The listing an update goes to: its binding (``platform_ids``) when it
+        names a kind, else :meth:`resolve` from the map and ``listing_id``."""
+        ids = update.platform_ids or {}
+        if ids.get("kind") in ("inventory", "trading") and (ids.get("kind") == "inventory" or ids.get("item_id")):
+            ref = ListingRef.parse(ids)
+            known = self.listings.get(update.sku)
+            if ref.kind == "inventory" and not ref.offer_id and known is not None and known.kind == "inventory":
+                return known
+            return ref
+        return self.resolve(update.sku, update.listing_id)
 
     def resolve(self, sku: str, listing_id: str | None = None) -> ListingRef:
         if listing_id:
@@ -157,7 +160,10 @@ class EbayConnector:
         """The latest window end eBay's polling advice allows now."""
         return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
 
-    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> list[Order]:
+    def fetch_orders(self, query: OrderQuery) -> list[Order]:
+        """Orders changed in the window (``lastmodifieddate``); eBay has no
+        window by creation time (``order_changes_every_s`` stays 0)."""
+        updated_after, updated_before = query.start, query.end
         latest = self.window_end()
         if updated_before > latest + dt.timedelta(seconds=_CLOCK_TOLERANCE_S):
             too_new = (updated_before - latest).total_seconds()
@@ -196,7 +202,7 @@ class EbayConnector:
         raise OrderError("XD-ORD-001", channel=self.channel,
                          detail=f"the order set kept changing while paging {self.max_window_restarts} times")
 
-    def fetch_order(self, order_id: str) -> Order:
+    def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order:
         """One order as eBay shows it now, with its lines (Fulfillment ``getOrder``)."""
         return mapping.parse_order(self.rest.get_order(order_id))
 
@@ -211,7 +217,7 @@ class EbayConnector:
             if latest[u.sku] != i:
                 continue
             try:
-                ref = self.resolve(u.sku, u.listing_id)
+                ref = self._ref_of(u)
             except MappingError as exc:
                 results[i] = ItemResult(u.sku, False, exc.code, exc.detail)
                 continue
@@ -342,23 +348,8 @@ class EbayConnector:
 
     # ------------------------------------------------------------------ listings
     def _validate(self, product: Product, price: Money | None) -> None:
-        try:
-            from crossdock.mapping.validation import ListingChannel, validate_or_raise
-        except ImportError:   # pragma: no cover - the validation module ships with crossdock
-            validate_or_raise = None
-        if validate_or_raise is not None:
-            validate_or_raise(product, ListingChannel.for_marketplace(self.channel, "ebay", self.settings.marketplace_id),
-                              price=price)
-            return
-        if not product.title or len(product.title) > 80:
-            raise MappingError("XD-MAP-002", channel=self.channel, entity=f"sku {product.sku}",
-                               detail="eBay titles are 1–80 characters")
-        if price is None or price.amount <= 0:
-            raise MappingError("XD-MAP-003", channel=self.channel, entity=f"sku {product.sku}", detail="no price > 0")
-        if price.currency != self.settings.currency:
-            raise MappingError("XD-MAP-004", channel=self.channel, entity=f"sku {product.sku}",
-                               detail=f"price in {price.currency}; eBay {self.settings.marketplace_id} uses "
-                                      f"{self.settings.currency}")
+        validate_or_raise(product, ListingChannel.for_marketplace(self.channel, self.platform,
+                                                                  self.settings.marketplace_id), price=price)
 
     def publish_listing(self, product: Product) -> ItemResult:
         """createOrReplaceInventoryItem, then createOffer/updateOffer, then publishOffer.
@@ -399,8 +390,10 @@ class EbayConnector:
                           else self.rest.publish_offer(str(ref.offer_id)))
         except PlatformError as exc:
             return ItemResult(product.sku, False, exc.code, exc.detail)
-        self.listings[product.sku] = ListingRef("inventory", offer_id=ref.offer_id, item_id=listing_id)
-        return ItemResult(product.sku, True, message=f"listing {listing_id}")
+        bound = ListingRef("inventory", offer_id=ref.offer_id, item_id=listing_id)
+        self.listings[product.sku] = bound
+        return ItemResult(product.sku, True, message=f"listing {listing_id}", platform_ids=bound.to_dict(),
+                          listing_id=str(listing_id) if listing_id else None)
 
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
         """What buyers see: ``getOffers`` per Inventory-API SKU, Trading ``GetItem``
@@ -409,6 +402,31 @@ class EbayConnector:
         if skus is None:
             return self._read_all()
         return [self._read_one(sku) for sku in dict.fromkeys(skus)]
+
+    def find_listing(self, listing_id: str, *, sku: str) -> ListedOffer | None:
+        """Any eBay listing has an ItemID: Trading ``GetItem`` finds it. An
+        Inventory-API listing is addressed by its SKU (XD-INV-011 when that is
+        not ``sku``); a legacy listing by its ItemID, so it links to ``sku``
+        whatever SKU it carries."""
+        from crossdock.errors import InventoryError
+
+        try:
+            item = mapping.parse_trading_item(self.trading.get_item(listing_id))
+        except PlatformError as exc:
+            if exc.code == "XD-PLATFORM-002":
+                return None
+            raise
+        if item.sku:
+            mine = [o for o in self.read_listings([item.sku]) if o.listing_id == item.listing_id]
+            if mine:                                   # an Inventory-API listing: addressed by its SKU
+                offer = mine[0]
+                if offer.sku != sku:
+                    raise InventoryError("XD-INV-011", channel=self.channel, entity=f"sku {sku}",
+                                         detail=f"listing {listing_id} is the Inventory-API offer of SKU "
+                                                f"{offer.sku}; eBay addresses it by that SKU")
+                return offer
+        return ListedOffer(sku=sku, quantity=item.quantity, price=item.price, listing_id=item.listing_id,
+                           status=item.status, title=item.title, ids=item.ids)
 
     def _read_one(self, sku: str) -> ListedOffer:
         ref = self.listings.get(sku) or ListingRef("inventory")
@@ -496,13 +514,18 @@ class EbayConnector:
         return list(self._inventory_items())
 
     # ------------------------------------------------------------------ shipments
+    def shipment_confirmed(self, confirmation: ShipmentConfirmation, *, shipments_of_order: int = 1) -> bool | None:
+        """``getOrder`` lists the order's shipping fulfillments, named after their
+        tracking number: an exact answer, whatever the number of shipments."""
+        order = self.rest.get_order(confirmation.platform_order_id)
+        return confirmation.tracking_number in mapping.fulfillment_ids(order)
+
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str | None:
         """createShippingFulfillment; returns eBay's fulfillment id. Repeating a
         confirmation eBay already holds (34500, same carrier and tracking) is a no-op."""
-        from crossdock.warehouse.carrier_codes import platform_carrier_code
-
         c = confirmation
-        code = platform_carrier_code(Platform.EBAY, c.carrier, overrides=self.settings.carrier_overrides or None)
+        code = platform_carrier_code(CarrierTable(self.platform, CARRIER_CODES), c.carrier,
+                                     overrides=self.settings.carrier_overrides or None)
         lines = list(c.lines)
         if not lines:
             order = self.rest.get_order(c.platform_order_id)

@@ -45,7 +45,6 @@ from crossdock.models import (
     Order,
     OrderLine,
     OrderStatus,
-    Platform,
     Product,
     TaxInfo,
 )
@@ -272,7 +271,7 @@ def parse_order(payload: Mapping[str, Any]) -> Order:
                        None)
     program = payload.get("program") or {}
     return Order(
-        platform=Platform.EBAY, platform_order_id=str(payload["orderId"]), platform_status=platform_status,
+        platform="ebay", platform_order_id=str(payload["orderId"]), platform_status=platform_status,
         status=status, purchased_at=created, updated_at=modified,
         total=money_from((payload.get("pricingSummary") or {}).get("total")),
         buyer_country=(ship_to.country_code if ship_to and ship_to.country_code else tax_country),
@@ -332,7 +331,7 @@ def parse_trading_order(o: Mapping[str, Any], *, marketplace_id: str | None = No
                       postal_code=addr.get("PostalCode"), phone=addr.get("Phone"))
     modified = (o.get("CheckoutStatus") or {}).get("LastModifiedTime") or o["CreatedTime"]
     return Order(
-        platform=Platform.EBAY, platform_order_id=str(o["OrderID"]), platform_status=raw_status, status=status,
+        platform="ebay", platform_order_id=str(o["OrderID"]), platform_status=raw_status, status=status,
         purchased_at=_time(o["CreatedTime"], "CreatedTime"), updated_at=_time(modified, "LastModifiedTime"),
         total=total, buyer_country=addr.get("Country"), marketplace_id=marketplace_id, lines=lines,
         tax=merge_tax(l.tax for l in lines), shipping_address=ship_to, fulfillment_channel="SELLER",

@@ -67,7 +67,7 @@ class EbaySettings:
     throttle_wait_s: float = 60.0               # platform s; a 429 while calls remain (short-term limit)
 
     def __post_init__(self) -> None:
-        from crossdock.mapping.marketplaces import find_ebay_marketplace
+        from crossdock.connectors.ebay.marketplaces import find_ebay_marketplace
 
         object.__setattr__(self, "refresh_token_expires_at", _as_utc(self.refresh_token_expires_at,
                                                                      channel=self.channel))
@@ -95,30 +95,6 @@ class EbaySettings:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="inventory_batch_size must be 1..25")
         if not 1 <= self.trading_batch_size <= 4:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="trading_batch_size must be 1..4")
-
-    @classmethod
-    def from_sandbox(cls, description: Mapping[str, Any], *, account: int | str = 0,
-                     **overrides: Any) -> "EbaySettings":
-        """Settings for an account of a running sandbox (``Sandbox.describe()`` or its ``ebay`` block)."""
-        block = description.get("ebay", description)
-        accounts = block["accounts"]
-        if isinstance(account, int):
-            acct = accounts[account]
-        else:
-            acct = next((a for a in accounts if account in (a["username"], a.get("channel"))), None)
-            if acct is None:
-                raise ConfigError("XD-CFG-007", detail=f"no eBay sandbox account {account!r}")
-        values: dict[str, Any] = {
-            "channel": acct.get("channel") or f"ebay:{acct['username']}:{acct['marketplace_id']}",
-            "username": acct["username"], "client_id": acct["client_id"],
-            "client_secret": acct["client_secret"], "trading_token": acct.get("trading_token"),
-            "dev_id": acct.get("dev_id", ""), "marketplace_id": acct["marketplace_id"],
-            "base_url": block["base_url"], "trading_url": block["trading_url"], "token_url": block["token_url"],
-            "merchant_location_key": "default", "fulfillment_policy_id": "6196932000",
-            "payment_policy_id": "6196933000", "return_policy_id": "6196934000",
-        }
-        values.update(overrides)
-        return cls(**values)
 
 
 def _as_utc(value: Any, *, channel: str) -> dt.datetime | None:

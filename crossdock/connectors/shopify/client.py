@@ -135,7 +135,7 @@ class ShopifyClient:
             try:
                 self.calls += 1
                 resp = send(self.http, http_request, ctx, budget=self.budget, timeout_s=self.settings.timeout_s,
-                            platform_error=platform_error, shopify_cost=shopify_cost)
+                            platform_error=platform_error, cost_report=shopify_cost)
             except AuthError as exc:
                 if exc.code == "XD-AUTH-001" and attempt == 1:
                     log.info("%s: access token rejected; refreshing once and retrying", self.settings.channel)

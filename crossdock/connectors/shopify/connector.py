@@ -31,7 +31,7 @@ How each operation uses the platform:
   the variant update.
 * **shipments** — the order's open fulfillment orders are read, the requested
   lines allocated over them, and ``fulfillmentCreate`` is sent per location with
-  ``trackingInfo`` (carrier name from ``crossdock.warehouse.carrier_codes``).
+  ``trackingInfo`` (company names from :mod:`.carriers`).
   Whether a shipment is already on Shopify is read from the order's fulfillments,
   which carry its tracking number (:meth:`ShopifyConnector.shipment_confirmed`).
 
@@ -58,18 +58,21 @@ import httpx
 
 from crossdock.clock import Clock
 from crossdock.connectors.base import TokenStore
+from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify import queries
+from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
 from crossdock.connectors.shopify.errors import user_error_code
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.errors import MappingError, OrderError, PlatformError, ShippingError
+from crossdock.mapping.carriers import CarrierTable, platform_carrier, tracking_url
+from crossdock.mapping.validation import ListingChannel, validate_or_raise
 from crossdock.models import (
     ItemResult,
     ListedOffer,
     Order,
-    Platform,
     PriceUpdate,
     Product,
     ShipmentConfirmation,
@@ -83,10 +86,10 @@ STALE = ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE")
 ORDER_LINES_PAGE = 50
 
 
-class ShopifyConnector:
+class ShopifyConnector(Connector):
     """crossdock's Connector for one Shopify shop."""
 
-    platform = Platform.SHOPIFY
+    platform = "shopify"
     #: The search index trails writes; never ask for orders updated more recently than this.
     safety_lag_s: float = 120.0
     #: How far the engine should re-read before its cursor (duplicates are harmless: ids dedupe).
@@ -106,6 +109,9 @@ class ShopifyConnector:
 
     def close(self) -> None:
         self.client.close()
+
+    def refresh_access_token(self, *, rejected: str | None = None) -> None:
+        self.client.auth.refresh(rejected=rejected)
 
     # --- SKU resolution -------------------------------------------------------------------
     def _remember(self, refs: Iterable[m.VariantRef]) -> None:
@@ -175,7 +181,10 @@ class ShopifyConnector:
         """The latest ``updated_before`` :meth:`fetch_orders` accepts now."""
         return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
 
-    def fetch_orders(self, *, updated_after: dt.datetime, updated_before: dt.datetime) -> list[Order]:
+    def fetch_orders(self, query: OrderQuery) -> list[Order]:
+        """Orders updated in the window (``updated_at`` search); Shopify reads no
+        window by creation time (``order_changes_every_s`` stays 0)."""
+        updated_after, updated_before = query.start, query.end
         limit = self.window_end()
         if updated_before > limit + dt.timedelta(seconds=1):
             too_new = (updated_before - limit).total_seconds()
@@ -203,7 +212,7 @@ class ShopifyConnector:
             after = page.end_cursor
         return sorted(seen.values(), key=lambda o: (o.updated_at, o.platform_order_id))
 
-    def fetch_order(self, order_id: str) -> Order:
+    def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order:
         """One order as Shopify shows it now, with every line (``order(id:)`` with the
         import's fields; more lines than ``line_items_page_size`` are paged in). Not found
         (or not visible to this app: older than 60 days without ``read_all_orders``) is
@@ -389,21 +398,7 @@ class ShopifyConnector:
     def _validate(self, product: Product) -> None:
         if not product.sku or not product.sku.strip():
             raise MappingError("XD-MAP-001", channel=self.channel, detail="the product has no SKU")
-        try:
-            from crossdock.mapping.validation import ListingChannel, validate_or_raise
-        except ImportError:  # pragma: no cover - the module ships with crossdock; kept for partial installs
-            if len(product.title or "") > 255:
-                raise MappingError("XD-MAP-002", channel=self.channel, entity=f"sku {product.sku}",
-                                   detail="title longer than 255 characters") from None
-            if product.price is None or product.price.amount <= 0:
-                raise MappingError("XD-MAP-003", channel=self.channel, entity=f"sku {product.sku}",
-                                   detail="price missing or not above zero") from None
-            if product.price.currency != self.settings.currency:
-                raise MappingError("XD-MAP-004", channel=self.channel, entity=f"sku {product.sku}",
-                                   detail=f"price in {product.price.currency}, shop sells in "
-                                          f"{self.settings.currency}") from None
-            return
-        validate_or_raise(product, ListingChannel(self.channel, Platform.SHOPIFY, self.settings.currency),
+        validate_or_raise(product, ListingChannel(self.channel, self.platform, self.settings.currency),
                           price=product.price)
 
     def publish_listing(self, product: Product) -> ItemResult:
@@ -435,11 +430,15 @@ class ShopifyConnector:
         if payload.get("userErrors"):
             return self._rejected(product.sku, payload["userErrors"])
         variants = payload.get("productVariants") or []
+        ids = None
         if variants:
             v = variants[0]
-            self._remember([m.VariantRef(sku=product.sku, variant_id=v["id"], product_id=product_id,
-                                         inventory_item_id=v["inventoryItem"]["id"],
-                                         price=product.price.amount if product.price else None)])
+            ref = m.VariantRef(sku=product.sku, variant_id=v["id"], product_id=product_id,
+                               inventory_item_id=v["inventoryItem"]["id"],
+                               price=product.price.amount if product.price else None)
+            self._remember([ref])
+            ids = {"variant_id": ref.variant_id, "product_id": ref.product_id,
+                   "inventory_item_id": ref.inventory_item_id}
         else:
             self.forget(product.sku)
         if product.quantity is not None:
@@ -447,7 +446,7 @@ class ShopifyConnector:
             if not stock.ok:
                 return ItemResult(product.sku, False, stock.code, f"listed, but stock not set: {stock.message}")
         verb = "updated" if existing is not None else "created"
-        return ItemResult(product.sku, True, message=f"{verb} {product_id}")
+        return ItemResult(product.sku, True, message=f"{verb} {product_id}", platform_ids=ids)
 
     @staticmethod
     def _rejected(sku: str, errors: list[dict]) -> ItemResult:
@@ -456,9 +455,8 @@ class ShopifyConnector:
 
     # --- shipments ----------------------------------------------------------------------------------
     def _carrier(self, name: str, number: str, url: str | None) -> tuple[str, str | None]:
-        from crossdock.warehouse.carrier_codes import platform_carrier, tracking_url
-
-        pc = platform_carrier(Platform.SHOPIFY, name, overrides=self.settings.carrier_overrides)
+        pc = platform_carrier(CarrierTable(self.platform, CARRIER_CODES), name,
+                              overrides=self.settings.carrier_overrides)
         company = pc.name if pc.name else pc.code
         return company, url or tracking_url(name, number)
 
@@ -492,7 +490,20 @@ class ShopifyConnector:
                 raise PlatformError("XD-PLATFORM-007", channel=self.channel, entity=entity,
                                     detail=f"fulfillmentCreate at {location}: {text}")
 
-    def shipment_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
+    def shipment_confirmed(self, confirmation: ShipmentConfirmation, *, shipments_of_order: int = 1) -> bool | None:
+        """Is this shipment on Shopify? :meth:`tracking_confirmed` answers exactly;
+        when it cannot (no such order visible), the order's only shipment is
+        compared with its fulfillment orders: it is there when nothing of its
+        lines remains to fulfil (a cancelled order holds none)."""
+        answer = self.tracking_confirmed(confirmation.platform_order_id, confirmation.tracking_number)
+        if answer is not None or shipments_of_order != 1:
+            return answer
+        oid = confirmation.platform_order_id
+        data = self.client.graphql(m.fulfillment_orders_request(oid), priority=Priority.CRITICAL,
+                                   entity=f"order {oid}")
+        return m.lines_fulfilled(m.parse_fulfillment_orders(data), confirmation.lines)
+
+    def tracking_confirmed(self, platform_order_id: str, tracking_number: str) -> bool | None:
         """Does the order hold a fulfillment with this tracking number? An exact answer:
         :meth:`confirm_shipment` sends the parcel's tracking number as ``trackingInfo.number``
         of every fulfillment it creates, and ``Order.fulfillments`` lists them with it

@@ -31,7 +31,6 @@ from crossdock.models import (
     Order,
     OrderLine,
     OrderStatus,
-    Platform,
     Product,
     TaxInfo,
 )
@@ -267,7 +266,7 @@ def parse_order(node: Mapping[str, Any]) -> Order:
         if lines_nodes is None:
             lines_nodes = [e["node"] for e in lines_conn.get("edges") or []]
         return Order(
-            platform=Platform.SHOPIFY, platform_order_id=legacy_id(node["id"]) or "",
+            platform="shopify", platform_order_id=legacy_id(node["id"]) or "",
             platform_status=platform_status(fin, ful, cancelled=cancelled),
             status=order_status(fin, ful, cancelled=cancelled),
             purchased_at=parse_iso(node.get("processedAt") or node["createdAt"]),
@@ -375,7 +374,7 @@ def parse_rest_order(payload: Mapping[str, Any]) -> Order:
             Money(Decimal(str(payload["total_price"])), currency) if payload.get("total_price") and currency else None)
         tax_total = _rest_money(payload.get("total_tax_set"))
         return Order(
-            platform=Platform.SHOPIFY, platform_order_id=str(payload["id"]),
+            platform="shopify", platform_order_id=str(payload["id"]),
             platform_status=platform_status(fin, ful, cancelled=cancelled),
             status=order_status(fin, ful, cancelled=cancelled),
             purchased_at=parse_iso(payload.get("processed_at") or payload["created_at"]),
@@ -626,6 +625,26 @@ def parse_tracking_numbers(data: Mapping[str, Any]) -> set[str] | None:
 
 
 FULFILLABLE = ("OPEN", "IN_PROGRESS")
+
+
+def lines_fulfilled(parsed: tuple[bool, list[Any]] | None, lines: Sequence[tuple[str, int]]) -> bool | None:
+    """Is a shipment of ``lines`` ((line id, units); none: the whole order) on
+    the order, judged from its fulfillment orders (``parse_fulfillment_orders``)?
+    None when the order is not there; False when it is cancelled; else whether
+    nothing of those lines remains to fulfil."""
+    if parsed is None:
+        return None
+    cancelled, fos = parsed
+    if cancelled:
+        return False
+    remaining: dict[str, int] = {}
+    for fo in fos:
+        for li in fo.lines:
+            remaining[li.line_id] = remaining.get(li.line_id, 0) + li.remaining
+    wanted = [(str(line_id), int(qty)) for line_id, qty in lines if int(qty) > 0]
+    if not wanted:
+        return not any(remaining.values())
+    return all(legacy_id(line_id) in remaining and remaining[legacy_id(line_id)] == 0 for line_id, _ in wanted)
 
 
 def plan_fulfillment(fos: Sequence[FulfillmentOrderInfo], wanted: Sequence[tuple[str, int]]

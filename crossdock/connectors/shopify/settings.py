@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from crossdock.connectors.base import TokenState
 from crossdock.errors import ConfigError
 
 MAX_PAGE = 250          # Shopify caps every connection page and input array at 250
@@ -76,32 +74,3 @@ class ShopifySettings:
     @property
     def shop_domain(self) -> str:
         return f"{self.shop}.myshopify.com"
-
-    @classmethod
-    def from_sandbox(cls, description: Mapping[str, Any], *, shop: str | None = None,
-                     channel: str | None = None, **overrides: Any) -> "ShopifySettings":
-        """Settings for a shop of the sandbox's ``describe()["shopify"]`` block."""
-        block = _shop_block(description, shop)
-        return cls(channel=channel or f"shopify:{block['shop']}", shop=block["shop"],
-                   client_id=block["client_id"], client_secret=block["client_secret"],
-                   currency=block.get("currency", "EUR"), api_version=description.get("api_version", "2026-10"),
-                   shop_url=f"{str(description['base_url']).rstrip('/')}/shops/{block['shop']}",
-                   location_id=block.get("location_id"), **overrides)
-
-
-def sandbox_token_state(description: Mapping[str, Any], *, shop: str | None = None,
-                        channel: str | None = None) -> TokenState:
-    """The initial TokenState for a sandbox shop. The access token's expiry is
-    not published, so it is treated as unknown: the first call refreshes it."""
-    block = _shop_block(description, shop)
-    return TokenState(channel=channel or f"shopify:{block['shop']}", access_token=block["access_token"],
-                      access_expires_at=None, refresh_token=block["refresh_token"])
-
-
-def _shop_block(description: Mapping[str, Any], shop: str | None) -> Mapping[str, Any]:
-    shops = description.get("shops") or []
-    for block in shops:
-        if shop is None or block.get("shop") == shop:
-            return block
-    raise ConfigError("XD-CFG-007", detail=f"no shop {shop!r} in the sandbox description "
-                                           f"(shops: {[b.get('shop') for b in shops]})")

@@ -21,12 +21,13 @@ from sqlalchemy import select
 from crossdock.clock import Clock, ScaledClock
 from crossdock.config import ChannelConfig
 from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
-from crossdock.connectors.base import MemoryTokenStore
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery
 from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
 from crossdock.db.engine import Database
 from crossdock.db.models import Credential
 from crossdock.errors import AuthError, ConfigError, QuotaError
 from crossdock.models import Money, PriceUpdate, ShipmentConfirmation, StockUpdate
+from crossdock.rehearsal import sandbox_settings
 from crossdock.sandbox.amazon import AmazonSim
 from crossdock.sandbox.core import Fault, Sandbox
 from tests.cli_run import crossdock
@@ -54,12 +55,12 @@ class Env:
         return f"amazon:{self.seller(n)}:{US}"
 
     def connector(self, store, *, account: int = 0, sleep=time.sleep, **options) -> AmazonConnector:
-        settings = AmazonSettings.from_sandbox(self.block, marketplace_id=US, account=account, **options)
+        settings = sandbox_settings(self.desc, "amazon", marketplace=US, account=account, **options)
         return AmazonConnector(settings, store=store, clock=self.clock, sleep=sleep)
 
     def window(self, conn: AmazonConnector) -> dict:
         end = conn.latest_window_end()
-        return {"updated_after": end - dt.timedelta(hours=2), "updated_before": end}
+        return {"start": end - dt.timedelta(hours=2), "end": end}
 
     def settle(self) -> None:
         """Let placed orders fall behind Amazon's two-minute rule."""
@@ -93,7 +94,7 @@ def test_import_push_and_ship_on_the_sql_token_store(sqlite_db, tmp_path):
         authorised = dt.datetime(2026, 2, 1, tzinfo=UTC)
         with env.connector(store, authorised_at=authorised, client_secret_rotated_at="2026-01-15") as conn:
             # When it imports, pushes stock and prices and confirms a shipment
-            orders = {o.platform_order_id: o for o in conn.fetch_orders(**env.window(conn))}
+            orders = {o.platform_order_id: o for o in conn.fetch_orders(OrderQuery(**env.window(conn)))}
             stock = conn.push_stock([StockUpdate("Q-0", 9), StockUpdate("Q-1", 8)])
             prices = conn.push_prices([PriceUpdate("Q-2", Money(Decimal("13.10"), "USD"))])
             oid = next(iter(placed))
@@ -138,7 +139,7 @@ def test_an_access_token_expiring_mid_run_is_refreshed_through_the_sql_store(sql
             known: dict = {}          # as the engine does: orders already stored are not read again
             while time.monotonic() < deadline:
                 env.sim.place_order(env.channel(), [("T-1", 1)], buyer_country="US")
-                for order in conn.fetch_orders(**env.window(conn), known_updates=known):
+                for order in conn.fetch_orders(OrderQuery(**env.window(conn), known_updates=known)):
                     known[order.platform_order_id] = order.updated_at
                 assert conn.push_stock([StockUpdate("T-1", 400 - n)])[0].ok
                 n += 1
@@ -166,14 +167,14 @@ def test_a_revoked_channel_stops_with_xd_auth_and_the_other_keeps_running(sqlite
             good_version = store.load(env.channel(1)).version
             # Then every call for that channel is XD-AUTH-002, a code that pauses the channel …
             for call in (lambda: bad.push_stock([StockUpdate("R-1", 5)]),
-                         lambda: list(bad.fetch_orders(**env.window(bad)))):
+                         lambda: list(bad.fetch_orders(OrderQuery(**env.window(bad))))):
                 with pytest.raises(AuthError) as err:
                     call()
                 assert err.value.code == "XD-AUTH-002" and err.value.channel == env.channel(0)
             # … while the other channel imports and pushes as before, on its own tokens
             oid = env.sim.place_order(env.channel(1), [("R-1", 2)], buyer_country="US")
             env.settle()
-            assert oid in {o.platform_order_id for o in good.fetch_orders(**env.window(good))}
+            assert oid in {o.platform_order_id for o in good.fetch_orders(OrderQuery(**env.window(good)))}
             assert good.push_stock([StockUpdate("R-1", 20)])[0].ok
             assert env.sim.listed(env.channel(1))["R-1"] == 20 and env.sim.listed(env.channel(0))["R-1"] == 29
             assert store.load(env.channel(1)).version == good_version
@@ -185,10 +186,10 @@ def test_throttling_on_the_sandbox_is_xd_quota_001_with_the_wait():
         env = Env(sb)
         slept: list[float] = []
         with env.connector(MemoryTokenStore(), sleep=slept.append) as conn:
-            list(conn.fetch_orders(**env.window(conn)))
+            list(conn.fetch_orders(OrderQuery(**env.window(conn))))
             sb.faults.add(Fault(kind="throttle", platform="amazon", operation="getOrders", count=4))
             with pytest.raises(QuotaError) as err:
-                list(conn.fetch_orders(**env.window(conn)))
+                list(conn.fetch_orders(OrderQuery(**env.window(conn))))
         # getOrders restores one request every 1/0.0167 platform s: that, in real seconds
         wait = env.clock.to_real_s(1 / 0.0167)
         assert err.value.code == "XD-QUOTA-001" and err.value.retry_after_s == pytest.approx(wait)
@@ -215,9 +216,9 @@ def test_every_call_goes_out_with_a_timeout():
         oid = env.sim.place_order(env.channel(), [("W-0", 1)], buyer_country="US")
         env.settle()
         transport = RecordingTransport()
-        settings = AmazonSettings.from_sandbox(env.block, marketplace_id=US, timeout_s=7.5, feed_poll_s=15)
+        settings = sandbox_settings(env.desc, "amazon", marketplace=US, timeout_s=7.5, feed_poll_s=15)
         with AmazonConnector(settings, store=MemoryTokenStore(), clock=env.clock, transport=transport) as conn:
-            list(conn.fetch_orders(**env.window(conn)))
+            list(conn.fetch_orders(OrderQuery(**env.window(conn))))
             conn.fetch_shipping_address(oid)
             conn.push_stock([StockUpdate("W-1", 3)])                                   # patch
             conn.push_prices([PriceUpdate(f"W-{n}", Money(Decimal("5.00"), "USD")) for n in range(12)])  # feed
@@ -314,7 +315,7 @@ def test_credential_end_dates_are_recorded_and_warned_about(caplog):
             200, json={"payload": {"Orders": []}}))
         with caplog.at_level("WARNING"), AmazonConnector(settings, store=store) as conn:
             end = conn.latest_window_end()
-            assert list(conn.fetch_orders(updated_after=end - dt.timedelta(hours=1), updated_before=end)) == []
+            assert list(conn.fetch_orders(OrderQuery(start=end - dt.timedelta(hours=1), end=end))) == []
     state = store.load("amazon-us")
     assert state.authorisation_expires_at == settings.authorisation_expires_at
     assert state.client_secret_expires_at.date() == (now - dt.timedelta(days=170)).date() + dt.timedelta(days=180)

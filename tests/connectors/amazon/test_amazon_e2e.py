@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from crossdock.clock import ScaledClock
-from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
-from crossdock.connectors.base import MemoryTokenStore, TokenState
+from crossdock.connectors.amazon import AmazonConnector
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.errors import AuthError, CrossdockError, OrderError
 from crossdock.models import Money, OrderStatus, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
+from crossdock.rehearsal import sandbox_settings
 from crossdock.sandbox.core import Sandbox
 
 US = "ATVPDKIKX0DER"
@@ -40,7 +41,7 @@ class Env:
 
     def connector(self, mp: str = US, *, store=None, **options) -> AmazonConnector:
         options.setdefault("feed_poll_s", 15)
-        settings = AmazonSettings.from_sandbox(self.block, marketplace_id=mp, **options)
+        settings = sandbox_settings(self.desc, "amazon", marketplace=mp, **options)
         return AmazonConnector(settings, store=store or MemoryTokenStore(), clock=self.clock)
 
     def settle(self, platform_s: float) -> None:
@@ -53,7 +54,7 @@ class Env:
         return self.sb.requests.since(0, platform="amazon", operation=operation, limit=100_000)
 
     def window(self, conn: AmazonConnector) -> dict:
-        return {"updated_after": self.start, "updated_before": conn.latest_window_end()}
+        return {"start": self.start, "end": conn.latest_window_end()}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_import_orders_with_every_page_and_line(env):
     before = len(env.log("getOrders"))
     # When the connector imports the window five orders per page
     with env.connector(page_size=5) as conn:
-        orders = list(conn.fetch_orders(**env.window(conn)))
+        orders = list(conn.fetch_orders(OrderQuery(**env.window(conn))))
     # Then every order comes once, with its lines, money and buyer country
     mine = {o.platform_order_id: o for o in orders if o.platform_order_id in placed}
     assert set(mine) == set(placed) and len(orders) == len({o.platform_order_id for o in orders})
@@ -108,7 +109,7 @@ def test_eu_order_keeps_ioss_data(env):
     oid = env.sim.place_order(env.channel(DE), [("E-05", 2)], buyer_country="IT")
     env.settle(200)
     with env.connector(DE) as conn:
-        order = next(o for o in conn.fetch_orders(**env.window(conn)) if o.platform_order_id == oid)
+        order = next(o for o in conn.fetch_orders(OrderQuery(**env.window(conn))) if o.platform_order_id == oid)
         assert order.total == Money(Decimal("29.00"), "EUR") and order.buyer_country == "IT"
         assert order.tax.scheme == "IOSS" and order.tax.ioss_number and order.tax.model == "MarketplaceFacilitator"
         assert order.lines[0].tax.tax_amount == Money(Decimal("5.23"), "EUR")      # 22 % Italian VAT inside
@@ -121,10 +122,10 @@ def test_known_orders_are_not_fetched_again(env):
     oid = env.sim.place_order(env.channel(US), [("E-01", 1)], buyer_country="US")
     env.settle(200)
     with env.connector() as conn:
-        orders = list(conn.fetch_orders(**env.window(conn)))
+        orders = list(conn.fetch_orders(OrderQuery(**env.window(conn))))
         known = {o.platform_order_id: o.updated_at for o in orders}
         calls = len(env.log("getOrderItems"))
-        assert list(conn.fetch_orders(**env.window(conn), known_updates=known)) == []
+        assert list(conn.fetch_orders(OrderQuery(**env.window(conn), known_updates=known))) == []
         assert len(env.log("getOrderItems")) == calls
         assert oid in known
 
@@ -135,12 +136,12 @@ def test_a_known_order_that_only_changed_status_is_read_without_its_items(env):
     cancelled = env.sim.place_order(env.channel(US), [("E-02", 1)], buyer_country="US")
     env.settle(200)
     with env.connector() as conn:
-        known = {o.platform_order_id: o.updated_at for o in conn.fetch_orders(**env.window(conn))}
+        known = {o.platform_order_id: o.updated_at for o in conn.fetch_orders(OrderQuery(**env.window(conn)))}
         conn.confirm_shipment(ShipmentConfirmation(shipped, "ups", "1Z009", env.clock.now()))
         env.sim.cancel_order(cancelled)
         env.settle(200)
         calls = len(env.log("getOrderItems"))
-        changed = {o.platform_order_id: o for o in conn.fetch_orders(**env.window(conn), known_updates=known)}
+        changed = {o.platform_order_id: o for o in conn.fetch_orders(OrderQuery(**env.window(conn), known_updates=known))}
     # Then both come back with their new status; only the cancel (units back on sale) reads items again
     assert changed[shipped].platform_status == "Shipped" and changed[shipped].lines == []
     assert changed[cancelled].platform_status == "Canceled" and [ln.sku for ln in changed[cancelled].lines] == ["E-02"]
@@ -150,7 +151,7 @@ def test_a_known_order_that_only_changed_status_is_read_without_its_items(env):
 def test_window_end_must_respect_the_two_minute_rule(env):
     with env.connector() as conn:
         with pytest.raises(OrderError) as err:
-            conn.fetch_orders(updated_after=env.start, updated_before=env.clock.now())
+            conn.fetch_orders(OrderQuery(start=env.start, end=env.clock.now()))
         assert err.value.code == "XD-ORD-001"
         assert err.value.retry_after_s == pytest.approx(120 / SCALE, abs=0.05)
 
@@ -259,7 +260,7 @@ def test_an_access_token_expiring_mid_run_is_refreshed_without_a_failed_call():
             imported: dict = {}      # as the engine does: stored orders are not read again
             while time.monotonic() < deadline:
                 env.sim.place_order(env.channel(US), [("T-1", 1)], buyer_country="US")
-                for o in conn.fetch_orders(**env.window(conn), known_updates=imported):
+                for o in conn.fetch_orders(OrderQuery(**env.window(conn), known_updates=imported)):
                     imported[o.platform_order_id] = o.updated_at
                 time.sleep(0.02)
             # Then it refreshed ahead of expiry and Amazon never refused a call
@@ -273,9 +274,9 @@ def test_an_access_token_expiring_mid_run_is_refreshed_without_a_failed_call():
 def test_a_token_expired_by_amazon_is_refreshed_and_the_call_retried(fresh_env):
     env = fresh_env
     with env.connector() as conn:
-        list(conn.fetch_orders(**env.window(conn)))
+        list(conn.fetch_orders(OrderQuery(**env.window(conn))))
         env.admin("POST", "/auth/amazon/expire_access_tokens", json={})
-        assert list(conn.fetch_orders(**env.window(conn))) == []
+        assert list(conn.fetch_orders(OrderQuery(**env.window(conn)))) == []
         assert conn.client.auth.refreshes == 2
         assert [e["status"] for e in env.log("getOrders")] == [200, 403, 200]
 
@@ -283,10 +284,10 @@ def test_a_token_expired_by_amazon_is_refreshed_and_the_call_retried(fresh_env):
 def test_revoked_refresh_token_is_auth_002(fresh_env):
     env = fresh_env
     with env.connector() as conn:
-        list(conn.fetch_orders(**env.window(conn)))
+        list(conn.fetch_orders(OrderQuery(**env.window(conn))))
         env.admin("POST", "/auth/amazon/revoke_refresh_token", json={})
         with pytest.raises(AuthError) as err:
-            list(conn.fetch_orders(**env.window(conn)))
+            list(conn.fetch_orders(OrderQuery(**env.window(conn))))
         assert err.value.code == "XD-AUTH-002"
         with pytest.raises(AuthError):
             conn.push_stock([StockUpdate("F-1", 1)])
@@ -299,7 +300,7 @@ def test_lapsed_authorisation_is_auth_003(fresh_env):
 
     store = MemoryTokenStore([TokenState(channel=env.channel(US), authorisation_expires_at=parse_iso(lapsed))])
     with env.connector(store=store) as conn, pytest.raises(AuthError) as err:
-        list(conn.fetch_orders(**env.window(conn)))
+        list(conn.fetch_orders(OrderQuery(**env.window(conn))))
     assert err.value.code == "XD-AUTH-003"
 
 
@@ -328,7 +329,7 @@ def test_a_503_storm_loses_no_order_and_imports_each_once(fresh_env):
         window = env.window(conn)
         for _attempt in range(80):
             try:
-                for order in conn.fetch_orders(**window, known_updates={k: v.updated_at for k, v in stored.items()}):
+                for order in conn.fetch_orders(OrderQuery(**window, known_updates={k: v.updated_at for k, v in stored.items()})):
                     yielded[order.platform_order_id] += 1
                     stored[order.platform_order_id] = order
                 break

@@ -15,7 +15,7 @@ import respx
 
 from crossdock.clock import Clock
 from crossdock.connectors.amazon import AmazonConnector
-from crossdock.connectors.base import MemoryTokenStore, TokenState
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.errors import AuthError, MappingError, NetError, OrderError, PlatformError, QuotaError, ShippingError
 from crossdock.models import Money, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
 
@@ -37,7 +37,7 @@ class FakeBudget:
     def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
         self.acquired.append((platform, account, operation))
 
-    def on_response(self, platform, account, operation, *, status, headers=None, shopify_cost=None):
+    def on_response(self, platform, account, operation, *, status, headers=None, cost_report=None):
         self.responses.append((operation, status, (headers or {}).get("x-amzn-ratelimit-limit")))
 
 
@@ -55,7 +55,7 @@ def conn(settings, sleeps):
 
 def _window(conn):
     end = conn.latest_window_end()
-    return {"updated_after": end - dt.timedelta(hours=1), "updated_before": end}
+    return {"start": end - dt.timedelta(hours=1), "end": end}
 
 
 def _empty_orders():
@@ -67,7 +67,7 @@ def test_expired_token_is_refreshed_once_and_the_call_retried(conn, fixture):
     lwa = respx.post(LWA).mock(side_effect=[lwa_ok("Atza|one"), lwa_ok("Atza|two")])
     route = respx.get(ORDERS).mock(side_effect=[
         httpx.Response(403, json=fixture("error_token_expired.json")), _empty_orders()])
-    assert list(conn.fetch_orders(**_window(conn))) == []
+    assert list(conn.fetch_orders(OrderQuery(**_window(conn)))) == []
     assert lwa.call_count == 2 and route.call_count == 2
     assert route.calls[0].request.headers["x-amz-access-token"] == "Atza|one"
     assert route.calls[1].request.headers["x-amz-access-token"] == "Atza|two"
@@ -80,7 +80,7 @@ def test_a_fresh_token_rejected_again_is_auth_001(conn, fixture):
     respx.post(LWA).mock(side_effect=[lwa_ok("Atza|one"), lwa_ok("Atza|two")])
     respx.get(ORDERS).mock(return_value=httpx.Response(403, json=fixture("error_token_revoked.json")))
     with pytest.raises(AuthError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-AUTH-001" and "freshly refreshed" in err.value.detail
 
 
@@ -90,7 +90,7 @@ def test_revoked_refresh_token_is_auth_002(conn, fixture):
                                       httpx.Response(400, json=fixture("lwa_invalid_grant.json"))])
     respx.get(ORDERS).mock(return_value=httpx.Response(403, json=fixture("error_token_revoked.json")))
     with pytest.raises(AuthError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-AUTH-002" and "invalid_grant" in err.value.detail
     assert "Atzr|refresh" not in str(err.value.to_dict())
 
@@ -101,7 +101,7 @@ def test_invalid_grant_after_the_authorisation_end_date_is_auth_003(settings, fi
                                          authorisation_expires_at=dt.datetime.now(UTC) - dt.timedelta(days=1))])
     respx.post(LWA).mock(return_value=httpx.Response(400, json=fixture("lwa_invalid_grant.json")))
     with AmazonConnector(settings, store=store) as conn, pytest.raises(AuthError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-AUTH-003"
 
 
@@ -109,7 +109,7 @@ def test_invalid_grant_after_the_authorisation_end_date_is_auth_003(settings, fi
 def test_rejected_client_secret_is_auth_004(conn, fixture):
     respx.post(LWA).mock(return_value=httpx.Response(401, json=fixture("lwa_invalid_client.json")))
     with pytest.raises(AuthError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-AUTH-004"
 
 
@@ -118,12 +118,12 @@ def test_throttling_is_waited_out_then_reported(conn, fixture, sleeps):
     respx.post(LWA).mock(return_value=lwa_ok())
     quota = httpx.Response(429, json=fixture("error_quota_exceeded.json"))
     route = respx.get(ORDERS).mock(side_effect=[quota, quota, _empty_orders()])
-    assert list(conn.fetch_orders(**_window(conn))) == []
+    assert list(conn.fetch_orders(OrderQuery(**_window(conn)))) == []
     assert route.call_count == 3
     assert sleeps == [pytest.approx(1 / 0.0167)] * 2          # one token at getOrders' rate, in real seconds
     respx.get(ORDERS).mock(return_value=quota)
     with pytest.raises(QuotaError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-QUOTA-001" and err.value.retry_after_s == pytest.approx(59.88, abs=0.01)
 
 
@@ -133,20 +133,20 @@ def test_html_503_and_malformed_bodies_are_never_an_empty_result(conn):
     respx.get(ORDERS).mock(return_value=httpx.Response(
         503, text="<!DOCTYPE html><html><body>Service Unavailable</body></html>", headers={"content-type": "text/html"}))
     with pytest.raises(NetError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-NET-003"
     respx.get(ORDERS).mock(return_value=httpx.Response(200, text="<html>maintenance</html>"))
     with pytest.raises(NetError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-NET-004"
     respx.get(ORDERS).mock(return_value=httpx.Response(200, content=b'{"payload":{"Orders":[',
                                                          headers={"content-type": "application/json"}))
     with pytest.raises(NetError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-NET-004"
     respx.get(ORDERS).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(NetError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-NET-002"
 
 
@@ -158,7 +158,7 @@ def test_failure_on_an_items_page_raises_mid_window(conn, fixture):
         httpx.Response(200, json=fixture("getOrderItems_200.json")), httpx.Response(500, text="oops")])
     seen = []
     with pytest.raises(NetError):
-        for order in conn.fetch_orders(**_window(conn)):
+        for order in conn.fetch_orders(OrderQuery(**_window(conn))):
             seen.append(order.platform_order_id)
     assert seen == ["902-1845936-5435065"]
 
@@ -167,16 +167,16 @@ def test_failure_on_an_items_page_raises_mid_window(conn, fixture):
 def test_two_minute_rule_and_window_end_checks(conn):
     respx.post(LWA).mock(return_value=lwa_ok())
     with pytest.raises(OrderError) as err:
-        conn.fetch_orders(updated_after=dt.datetime(2026, 1, 1, tzinfo=UTC), updated_before=Clock().now())
+        conn.fetch_orders(OrderQuery(start=dt.datetime(2026, 1, 1, tzinfo=UTC), end=Clock().now()))
     assert err.value.code == "XD-ORD-001" and 110 < err.value.retry_after_s <= 121
-    assert list(conn.fetch_orders(updated_after=conn.latest_window_end(),
-                                  updated_before=conn.latest_window_end() - dt.timedelta(seconds=1))) == []
+    assert list(conn.fetch_orders(OrderQuery(start=conn.latest_window_end(),
+                                  end=conn.latest_window_end() - dt.timedelta(seconds=1)))) == []
     rule = {"errors": [{"code": "InvalidInput", "message": "The input you have submitted is not valid. ... please "
                         "provide a date that is at least 2 minutes before current time and try again.",
                         "details": ""}]}
     respx.get(ORDERS).mock(return_value=httpx.Response(400, json=rule))
     with pytest.raises(OrderError) as err:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-ORD-001"
 
 
@@ -295,7 +295,7 @@ def test_budget_is_asked_before_and_told_after_every_call(settings):
     respx.post(LWA).mock(return_value=lwa_ok())
     respx.get(ORDERS).mock(return_value=_empty_orders())
     with AmazonConnector(settings, budget=budget) as conn:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert budget.acquired == [("amazon", "A1SELLERSANDBOX", "getOrders")]
     assert budget.responses == [("getOrders", 200, "0.0167")]
 
@@ -306,7 +306,7 @@ def test_one_refresh_serves_concurrent_callers(settings):
     respx.get(ORDERS).mock(return_value=_empty_orders())
     store = MemoryTokenStore()
     conns = [AmazonConnector(settings, store=store) for _ in range(4)]
-    threads = [threading.Thread(target=lambda c=c: list(c.fetch_orders(**_window(c)))) for c in conns]
+    threads = [threading.Thread(target=lambda c=c: list(c.fetch_orders(OrderQuery(**_window(c))))) for c in conns]
     for t in threads:
         t.start()
     for t in threads:
@@ -323,12 +323,12 @@ def test_token_is_refreshed_a_margin_before_expiry(settings):
     respx.get(ORDERS).mock(return_value=_empty_orders())
     clock = FakeClock()
     with AmazonConnector(settings, clock=clock) as conn:
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
         clock.advance(3600 - settings.refresh_margin_s - 10)
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
         assert lwa.call_count == 1
         clock.advance(20)           # now inside the margin: refresh before Amazon would refuse
-        list(conn.fetch_orders(**_window(conn)))
+        list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert lwa.call_count == 2
 
 
@@ -360,7 +360,7 @@ def test_a_local_budget_wait_goes_straight_back_to_the_caller(settings, sleeps):
     route = respx.get(ORDERS).mock(return_value=_empty_orders())
     with AmazonConnector(settings, budget=WaitingBudget(), sleep=sleeps.append) as conn:
         with pytest.raises(QuotaError) as err:
-            list(conn.fetch_orders(**_window(conn)))
+            list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-QUOTA-003" and err.value.retry_after_s == 2.5
     assert sleeps == [] and route.call_count == 0
 
@@ -369,6 +369,6 @@ def test_the_connector_meets_the_engine_protocol(conn):
     from crossdock.connectors.base import Connector
 
     assert isinstance(conn, Connector)
-    assert conn.platform.value == "amazon" and conn.channel == "amazon-us"
+    assert conn.platform == "amazon" and conn.channel == "amazon-us"
     assert conn.safety_lag_s == 120 and conn.overlap_s >= 0
     assert [conn.stock_calls_needed(n) for n in (0, 1, 10, 11, 25_000, 25_001)] == [0, 1, 10, 4, 4, 8]

@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 
 from crossdock.clock import ScaledClock
-from crossdock.connectors.amazon import AmazonConnector, AmazonSettings
+from crossdock.connectors.amazon import AmazonConnector
 from crossdock.connectors.amazon.mapping import package_reference_id, units_shipped
 from crossdock.connectors.base import MemoryTokenStore
 from crossdock.errors import PlatformError
 from crossdock.models import ShipmentConfirmation
+from crossdock.rehearsal import sandbox_settings
 from crossdock.sandbox.core import Sandbox
-from crossdock.sync_engine.jobs import shipment_on_platform
 
 US = "ATVPDKIKX0DER"
 SCALE = 600.0
@@ -32,7 +32,7 @@ def amazon():
     channel = f"amazon:{desc['accounts'][0]['seller_id']}:{US}"
     for n in range(4):
         sim.set_listing(channel, f"K-{n}", 50, Decimal("10.00") + n)
-    conn = AmazonConnector(AmazonSettings.from_sandbox(desc, marketplace_id=US), store=MemoryTokenStore(),
+    conn = AmazonConnector(sandbox_settings(sb.describe(), "amazon", marketplace=US), store=MemoryTokenStore(),
                            clock=ScaledClock.from_description(sb.describe()["clock"]))
     yield sb, sim, channel, conn
     conn.close()
@@ -55,13 +55,13 @@ def test_nothing_shipped_is_an_exact_no_anything_shipped_cannot_be_told(amazon):
     items = {i.sku: i.order_item_id for i in sim.orders[oid].items}
     # Given an order with nothing confirmed: no package of it is on Amazon
     before = _calls(sb, "getOrder")
-    assert conn.shipment_confirmed(oid, "1Z0001") is False
+    assert conn.package_confirmed(oid, "1Z0001") is False
     assert _calls(sb, "getOrder") == before + 1                 # one getOrder, no getOrderItems
     # When one package is confirmed
     conn.confirm_shipment(ShipmentConfirmation(oid, "ups", "1Z0001", conn.clock.now(), lines=((items["K-0"], 2),)))
     # Then units show as shipped, but no read says which package shipped them: not for ours, not for another
-    assert conn.shipment_confirmed(oid, "1Z0001") is None
-    assert conn.shipment_confirmed(oid, "OTHER999") is None
+    assert conn.package_confirmed(oid, "1Z0001") is None
+    assert conn.package_confirmed(oid, "OTHER999") is None
 
 
 def test_the_engine_check_compares_units_only_for_an_order_s_only_shipment(amazon):
@@ -69,17 +69,17 @@ def test_the_engine_check_compares_units_only_for_an_order_s_only_shipment(amazo
     oid = _unshipped_order(sim, channel, [("K-2", 1)])
     item = sim.orders[oid].items[0].order_item_id
     confirmation = ShipmentConfirmation(oid, "usps", "9400100", conn.clock.now(), lines=((item, 1),))
-    assert shipment_on_platform(conn, "amazon", confirmation, shipments_of_order=1) is False
+    assert conn.shipment_confirmed(confirmation, shipments_of_order=1) is False
     conn.confirm_shipment(confirmation)
-    assert shipment_on_platform(conn, "amazon", confirmation, shipments_of_order=1) is True
-    assert shipment_on_platform(conn, "amazon", confirmation, shipments_of_order=2) is None
+    assert conn.shipment_confirmed(confirmation, shipments_of_order=1) is True
+    assert conn.shipment_confirmed(confirmation, shipments_of_order=2) is None
 
 
 def test_a_cancelled_order_has_no_package(amazon):
     sb, sim, channel, conn = amazon
     oid = _unshipped_order(sim, channel, [("K-3", 1)])
     assert sim.cancel_order(oid)
-    assert conn.shipment_confirmed(oid, "1Z0009") is False
+    assert conn.package_confirmed(oid, "1Z0009") is False
     # and the channel refuses a confirmation for it (what the engine then reads back)
     item = sim.orders[oid].items[0].order_item_id
     with pytest.raises(PlatformError) as e:

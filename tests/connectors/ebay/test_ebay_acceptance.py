@@ -18,12 +18,13 @@ from requests.adapters import HTTPAdapter
 
 from crossdock.clock import ScaledClock
 from crossdock.config import ChannelConfig
-from crossdock.connectors.base import MemoryTokenStore, TokenState
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.connectors.ebay import EbayConnector
 from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
 from crossdock.db.engine import Database
 from crossdock.errors import AuthError, NetError, QuotaError
 from crossdock.models import Money, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
+from crossdock.rehearsal import sandbox_clock, sandbox_connector, sandbox_settings
 from crossdock.sandbox.core import Fault, Sandbox
 from tests.connectors.ebay.conftest import BASE, NOW
 
@@ -67,13 +68,13 @@ def test_import_push_and_ship_on_the_sql_token_store(sqlite_db):
         skus = seed(sim, acct.channel, 4, legacy=1)
         store = sql_store(sqlite_db, acct)
         consent_ends = dt.datetime(2027, 6, 30, tzinfo=UTC)
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, token_store=store,
-                                         listing_map=sim.listing_map(acct.channel),
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username, store=store,
+                                         bindings=sim.listing_map(acct.channel),
                                          refresh_token_expires_at=consent_ends)
         try:
             start = conn.clock.now() - dt.timedelta(seconds=1)
             placed = {sim.place_order(acct.channel, [(skus[i], 1)], buyer_country=c) for i, c in enumerate("DE FR".split())}
-            orders = {o.platform_order_id: o for o in conn.fetch_orders(updated_after=start, updated_before=settle(conn))}
+            orders = {o.platform_order_id: o for o in conn.fetch_orders(OrderQuery(start=start, end=settle(conn)))}
             stock = conn.push_stock([StockUpdate(s, 7) for s in skus])
             prices = conn.push_prices([PriceUpdate(s, GBP("13.40")) for s in skus])
             oid = next(iter(placed))
@@ -91,8 +92,8 @@ def test_import_push_and_ship_on_the_sql_token_store(sqlite_db):
         assert [(x["channel"], x["what"]) for x in soon] == [(acct.channel, "refresh_token")]
         # a worker with its own engine on the same database uses the stored token
         other = Database(sqlite_db.url)
-        again = EbayConnector.for_sandbox(sb.describe(), account=acct.username, token_store=SqlTokenStore(other),
-                                          listing_map=sim.listing_map(acct.channel))
+        again = sandbox_connector(sb.describe(), "ebay", account=acct.username, store=SqlTokenStore(other),
+                                          bindings=sim.listing_map(acct.channel))
         try:
             assert again.read_listings([skus[0]])[0].quantity == 7 and again.auth.refreshes == 0
         finally:
@@ -107,8 +108,8 @@ def test_an_access_token_expiring_mid_run_is_refreshed_through_the_sql_store(sql
         acct = sim.accounts[0]
         skus = seed(sim, acct.channel, 3, legacy=1)
         store = sql_store(sqlite_db, acct)
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, token_store=store,
-                                         listing_map=sim.listing_map(acct.channel))
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username, store=store,
+                                         bindings=sim.listing_map(acct.channel))
         try:
             deadline = time.monotonic() + 1.8
             n = 0
@@ -131,10 +132,10 @@ def test_a_revoked_channel_stops_with_xd_auth_and_the_other_keeps_running(sqlite
         store = sql_store(sqlite_db, bad_acct, good_acct)
         bad_skus, good_skus = seed(sim, bad_acct.channel, 2, legacy=1), seed(sim, good_acct.channel, 2, legacy=1)
         desc = sb.describe()
-        bad = EbayConnector.for_sandbox(desc, account=bad_acct.username, token_store=store,
-                                        listing_map=sim.listing_map(bad_acct.channel))
-        good = EbayConnector.for_sandbox(desc, account=good_acct.username, token_store=store,
-                                         listing_map=sim.listing_map(good_acct.channel))
+        bad = sandbox_connector(desc, "ebay", account=bad_acct.username, store=store,
+                                        bindings=sim.listing_map(bad_acct.channel))
+        good = sandbox_connector(desc, "ebay", account=good_acct.username, store=store,
+                                         bindings=sim.listing_map(good_acct.channel))
         try:
             assert all(r.ok for r in bad.push_stock([StockUpdate(s, 3) for s in bad_skus]))
             start = good.clock.now() - dt.timedelta(seconds=1)
@@ -146,8 +147,8 @@ def test_a_revoked_channel_stops_with_xd_auth_and_the_other_keeps_running(sqlite
             assert err.value.code == "XD-AUTH-002" and err.value.channel == bad_acct.channel
             # Then the other seller's channel imports and pushes as before
             oid = sim.place_order(good_acct.channel, [(good_skus[0], 1)], buyer_country="AT")
-            assert [o.platform_order_id for o in good.fetch_orders(updated_after=start,
-                                                                  updated_before=settle(good))] == [oid]
+            assert [o.platform_order_id for o in good.fetch_orders(OrderQuery(start=start,
+                                                                  end=settle(good)))] == [oid]
             assert all(r.ok for r in good.push_stock([StockUpdate(s, 11) for s in good_skus]))
             assert sim.listed(good_acct.channel) == {s: 11 for s in good_skus}
             assert sim.listed(bad_acct.channel) == {s: 3 for s in bad_skus}
@@ -165,8 +166,8 @@ def test_a_used_up_daily_limit_waits_until_ebays_reset():
         acct = sim.accounts[0]
         skus = seed(sim, acct.channel, 2, legacy=1)
         sim.configure(inventory_daily_limit=2, trading_daily_limit=1)
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username,
-                                         listing_map=sim.listing_map(acct.channel))
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username,
+                                         bindings=sim.listing_map(acct.channel))
         try:
             assert conn.push_stock([StockUpdate(skus[1], 4)])[0].ok            # the one Trading call of the day
             with pytest.raises(QuotaError) as trading:
@@ -191,7 +192,7 @@ def test_a_throttled_call_with_calls_left_waits_the_short_time():
         sim = sb.sims["ebay"]
         acct = sim.accounts[0]
         skus = seed(sim, acct.channel, 1)
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, throttle_wait_s=90)
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username, throttle_wait_s=90)
         sb.faults.add(Fault(kind="throttle", platform="ebay", operation="bulkUpdatePriceQuantity", count=1))
         try:
             with pytest.raises(QuotaError) as err:
@@ -286,14 +287,17 @@ def test_every_rest_and_trading_call_goes_out_with_a_timeout():
         acct = sim.accounts[0]
         skus = seed(sim, acct.channel, 3, legacy=1)
         transport, adapter = RecordingTransport(), RecordingAdapter()
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, transport=transport,
-                                         listing_map={s: r for s, r in sim.listing_map(acct.channel).items()
-                                                      if r["kind"] == "trading"}, timeout_s=6.5)
+        conn = EbayConnector(sandbox_settings(sb.describe(), "ebay", account=acct.username, timeout_s=6.5),
+                             token_store=MemoryTokenStore([TokenState(channel=acct.channel,
+                                                                      refresh_token=acct.refresh_token)]),
+                             clock=sandbox_clock(sb.describe()), transport=transport,
+                             listing_map={s: r for s, r in sim.listing_map(acct.channel).items()
+                                          if r["kind"] == "trading"})
         conn.trading.adapter = adapter
         try:
             start = conn.clock.now() - dt.timedelta(seconds=1)
             oid = sim.place_order(acct.channel, [(skus[0], 1)], buyer_country="FR")
-            conn.fetch_orders(updated_after=start, updated_before=settle(conn))
+            conn.fetch_orders(OrderQuery(start=start, end=settle(conn)))
             conn.push_stock([StockUpdate(s, 2) for s in skus])
             conn.push_prices([PriceUpdate(s, GBP("14.00")) for s in skus])
             conn.read_listings(skus)
@@ -317,8 +321,8 @@ def test_a_call_that_outlives_its_timeout_is_xd_net_002():
         sim = sb.sims["ebay"]
         acct = sim.accounts[0]
         skus = seed(sim, acct.channel, 2, legacy=1)
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, timeout_s=0.3,
-                                         listing_map=sim.listing_map(acct.channel))
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username, timeout_s=0.3,
+                                         bindings=sim.listing_map(acct.channel))
         try:
             conn.read_listings([skus[0]])                 # token fetched before the faults
             sb.faults.add(Fault(kind="timeout", platform="ebay", operation="getOrders", delay_s=1.0, count=1))
@@ -328,7 +332,7 @@ def test_a_call_that_outlives_its_timeout_is_xd_net_002():
             started = time.monotonic()
             # Then the REST window raises (it is not read as empty) …
             with pytest.raises(NetError) as err:
-                conn.fetch_orders(updated_after=end - dt.timedelta(hours=1), updated_before=end)
+                conn.fetch_orders(OrderQuery(start=end - dt.timedelta(hours=1), end=end))
             assert err.value.code == "XD-NET-002"
             # … and the Trading batch fails its item, while the Inventory-API batch goes through
             results = conn.push_stock([StockUpdate(s, 1) for s in skus])
@@ -376,7 +380,7 @@ def test_a_listing_linked_after_the_map_was_built_is_found_by_its_offer_or_item_
         skus = seed(sim, acct.channel, 3, legacy=1)
         refs = sim.listing_map(acct.channel)
         # Given a connector whose listing map is empty (built before the listings were linked)
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, listing_map={})
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username, bindings={})
         try:
             # When stock is pushed naming each listing by the id crossdock stored for it
             ids = {s: refs[s].get("offer_id") or refs[s]["item_id"] for s in skus}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from crossdock.connectors.base import MemoryTokenStore, TokenState
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.errors import AuthError, MappingError, NetError, OrderError, PlatformError, QuotaError
 from crossdock.models import ItemResult, Money, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
 
@@ -64,7 +64,7 @@ def request_xml(req) -> ET.Element:
 def test_fetch_orders_builds_the_window_request(api, connector, load):
     route = api.get("/sell/fulfillment/v1/order").mock(return_value=httpx.Response(200, json=load("orders_page.json")))
     before = NOW - dt.timedelta(minutes=3)
-    orders = connector.fetch_orders(updated_after=before - dt.timedelta(hours=1), updated_before=before)
+    orders = connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before))
     req = route.calls.last.request
     assert parse_qs(req.url.query.decode()) == {
         "filter": ["lastmodifieddate:[2025-03-14T09:27:00.000Z..2025-03-14T10:27:00.000Z]"],
@@ -76,7 +76,7 @@ def test_fetch_orders_builds_the_window_request(api, connector, load):
 def test_fetch_orders_refuses_a_window_ending_after_now_minus_two_minutes(api, connector):
     route = api.get("/sell/fulfillment/v1/order")
     with pytest.raises(OrderError) as info:
-        connector.fetch_orders(updated_after=NOW - dt.timedelta(hours=1), updated_before=NOW - dt.timedelta(seconds=60))
+        connector.fetch_orders(OrderQuery(start=NOW - dt.timedelta(hours=1), end=NOW - dt.timedelta(seconds=60)))
     assert info.value.code == "XD-ORD-001" and info.value.retry_after_s == pytest.approx(60)
     assert not route.called
     assert connector.window_end() == NOW - dt.timedelta(seconds=120)
@@ -89,7 +89,7 @@ def test_fetch_orders_pages_again_when_the_set_moves(api, connector, load):
     api.get("/sell/fulfillment/v1/order").mock(side_effect=[
         httpx.Response(200, json=first), httpx.Response(200, json=moved), httpx.Response(200, json=page)])
     before = NOW - dt.timedelta(minutes=5)
-    orders = connector.fetch_orders(updated_after=before - dt.timedelta(hours=1), updated_before=before)
+    orders = connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before))
     assert sorted(o.platform_order_id for o in orders) == ["12-01234-56789", "27-11234-99012"]
 
 
@@ -100,10 +100,10 @@ def test_get_orders_error_is_raised_never_an_empty_window(api, connector):
                        headers={"Content-Type": "text/html"})])
     before = NOW - dt.timedelta(minutes=5)
     with pytest.raises(PlatformError) as info:
-        connector.fetch_orders(updated_after=before - dt.timedelta(hours=1), updated_before=before)
+        connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before))
     assert info.value.code == "XD-PLATFORM-001" and "30850" in info.value.detail
     with pytest.raises(NetError) as info:
-        connector.fetch_orders(updated_after=before - dt.timedelta(hours=1), updated_before=before)
+        connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before))
     assert info.value.code == "XD-NET-003"
 
 
@@ -114,7 +114,7 @@ def test_invalid_token_is_refreshed_once_then_retried(api, connector, store):
     orders = api.get("/sell/fulfillment/v1/order").mock(side_effect=[
         ebay_error(401, 1001, "Invalid access token", "OAuth"), httpx.Response(200, json={"total": 0, "orders": []})])
     before = NOW - dt.timedelta(minutes=5)
-    assert connector.fetch_orders(updated_after=before - dt.timedelta(hours=1), updated_before=before) == []
+    assert connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before)) == []
     form = parse_qs(token.calls.last.request.content.decode())
     assert form["grant_type"] == ["refresh_token"] and form["refresh_token"] == ["RT-1"]
     assert "sell.fulfillment" in form["scope"][0]
@@ -131,7 +131,7 @@ def test_token_rejected_after_refresh_is_xd_auth_001(api, connector):
     api.get("/sell/fulfillment/v1/order").mock(return_value=ebay_error(401, 1001, "Invalid access token", "OAuth"))
     before = NOW - dt.timedelta(minutes=5)
     with pytest.raises(AuthError) as info:
-        connector.fetch_orders(updated_after=before - dt.timedelta(hours=1), updated_before=before)
+        connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before))
     assert info.value.code == "XD-AUTH-001"
 
 
@@ -380,7 +380,7 @@ class RecordingBudget:
     def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
         self.events.append(("acquire", platform, account, operation))
 
-    def on_response(self, platform, account, operation, *, status, headers=None, shopify_cost=None):
+    def on_response(self, platform, account, operation, *, status, headers=None, cost_report=None):
         self.events.append(("response", platform, account, operation, status))
 
 

@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import pytest
 
+from crossdock.connectors.base import OrderQuery
 from crossdock.connectors.ebay import EbayConnector
 from crossdock.errors import AuthError, NetError, QuotaError
 from crossdock.models import Money, OrderStatus, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
+from crossdock.rehearsal import sandbox_connector
 from crossdock.sandbox.core import Fault, Sandbox
 
 GBP = lambda v: Money(Decimal(v), "GBP")  # noqa: E731
@@ -35,7 +37,7 @@ def seller(sb):
     made = []
 
     def connect(**kw) -> EbayConnector:
-        conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username, **kw)
+        conn = sandbox_connector(sb.describe(), "ebay", account=acct.username, **kw)
         made.append(conn)
         return conn
 
@@ -67,7 +69,7 @@ def test_import_orders_cross_border(seller):
     start = conn.clock.now() - dt.timedelta(seconds=1)
     ids = {c: sim.place_order(acct.channel, [(skus[i % 3], 1)], buyer_country=c)
            for i, c in enumerate(["DE", "GB", "NO", "US"])}
-    orders = {o.platform_order_id: o for o in conn.fetch_orders(updated_after=start, updated_before=settle(conn))}
+    orders = {o.platform_order_id: o for o in conn.fetch_orders(OrderQuery(start=start, end=settle(conn)))}
     assert set(orders) == set(ids.values())
     de = orders[ids["DE"]]
     assert (de.buyer_country, de.marketplace_id, de.status) == ("DE", "EBAY_DE", OrderStatus.UNSHIPPED)
@@ -79,7 +81,7 @@ def test_import_orders_cross_border(seller):
 def test_push_stock_and_prices_to_a_mix_of_listings(seller, sb):
     sim, acct, connect = seller
     skus = seed(sim, acct.channel, 30, legacy=6)
-    conn = connect(listing_map={s: r for s, r in sim.listing_map(acct.channel).items() if r["kind"] == "trading"})
+    conn = connect(bindings={s: r for s, r in sim.listing_map(acct.channel).items() if r["kind"] == "trading"})
     seq = sb.requests.since(0)[-1]["seq"] if sb.requests.since(0) else 0
     updates = [StockUpdate(s, i % 7) for i, s in enumerate(skus)]
     assert conn.stock_calls_for(updates) == conn.stock_calls_needed(30) == 1 + 2
@@ -108,7 +110,7 @@ def test_confirm_shipment_and_see_it_imported(seller):
     assert fid == "JD014600006281234567"
     assert sim.orders[acct.username][oid].fulfillment_status == "FULFILLED"
     assert conn.confirm_shipment(ShipmentConfirmation(oid, "dhl", "JD014600006281234567", conn.clock.now())) == fid
-    [order] = conn.fetch_orders(updated_after=start, updated_before=settle(conn))
+    [order] = conn.fetch_orders(OrderQuery(start=start, end=settle(conn)))
     assert order.status is OrderStatus.SHIPPED and order.lines[0].quantity_shipped == 2
 
 
@@ -133,7 +135,7 @@ def test_access_token_expiring_mid_run_is_refreshed_without_a_failed_call():
         sim.configure(access_token_ttl_s=600)
         ch = sim.channels()[0]
         skus = seed(sim, ch, 4, legacy=1)
-        conn = EbayConnector.for_sandbox(sandbox.describe(), listing_map=sim.listing_map(ch))
+        conn = sandbox_connector(sandbox.describe(), "ebay", bindings=sim.listing_map(ch))
         try:
             # When the connector keeps working for ~3 token lifetimes
             deadline = time.time() + 2.6
@@ -153,7 +155,7 @@ def test_access_token_expiring_mid_run_is_refreshed_without_a_failed_call():
 def test_revoked_refresh_token_and_expired_consent(seller, sb):
     sim, acct, connect = seller
     skus = seed(sim, acct.channel, 1, legacy=1)
-    conn = connect(listing_map=sim.listing_map(acct.channel))
+    conn = connect(bindings=sim.listing_map(acct.channel))
     assert conn.push_stock([StockUpdate(skus[0], 3)])[0].ok
     # When the seller revokes the app and the current access token dies
     sim.auth_scenario("revoke_refresh_token", acct.username)
@@ -194,7 +196,7 @@ def test_html_503_storm_loses_no_order_and_imports_each_once(seller, sb):
         start = cursor - dt.timedelta(seconds=conn.overlap_s)
         for _attempt in range(50):
             try:
-                window = conn.fetch_orders(updated_after=start, updated_before=end)
+                window = conn.fetch_orders(OrderQuery(start=start, end=end))
                 break
             except NetError as exc:
                 assert exc.code == "XD-NET-003"
@@ -220,7 +222,7 @@ def test_html_503_storm_loses_no_order_and_imports_each_once(seller, sb):
 def test_throttling_is_a_quota_error(seller, sb):
     sim, acct, connect = seller
     skus = seed(sim, acct.channel, 2, legacy=1)
-    conn = connect(listing_map=sim.listing_map(acct.channel))
+    conn = connect(bindings=sim.listing_map(acct.channel))
     sb.faults.add(Fault(kind="throttle", platform="ebay", operation="bulkUpdatePriceQuantity", count=1))
     with pytest.raises(QuotaError) as info:
         conn.push_stock([StockUpdate(skus[0], 1)])

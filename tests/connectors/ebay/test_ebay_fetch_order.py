@@ -8,11 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from crossdock.connectors.ebay import EbayConnector
 from crossdock.errors import CrossdockError
 from crossdock.models import OrderStatus, ShipmentConfirmation
+from crossdock.rehearsal import sandbox_connector
 from crossdock.sandbox.core import Sandbox
-from crossdock.sync_engine.jobs import shipment_on_platform
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def ebay():
     acct = sim.add_account("EBAY_GB")
     for sku in ("F-1", "F-2"):
         sim.set_listing(acct.channel, sku, 10, Decimal("12.00"))
-    conn = EbayConnector.for_sandbox(sb.describe(), account=acct.username)
+    conn = sandbox_connector(sb.describe(), "ebay", account=acct.username)
     yield sim, acct, conn
     conn.close()
     sb.stop()
@@ -42,7 +41,7 @@ def test_fetch_order_shows_a_cancel_at_once(ebay):
         conn.confirm_shipment(ShipmentConfirmation(oid, "royal_mail", "RM0001GB", conn.clock.now(),
                                                    lines=((line, 2),)))
     assert e.value.code == "XD-ORD-006"
-    assert shipment_on_platform(conn, "ebay", ShipmentConfirmation(oid, "royal_mail", "RM0001GB",
+    assert conn.shipment_confirmed(ShipmentConfirmation(oid, "royal_mail", "RM0001GB",
                                                                    conn.clock.now())) is False
 
 

@@ -8,8 +8,9 @@ import time
 from decimal import Decimal
 
 from crossdock.clock import ScaledClock
-from crossdock.connectors.base import MemoryTokenStore
-from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings, sandbox_token_state
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery
+from crossdock.connectors.shopify import ShopifyConnector
+from crossdock.rehearsal import sandbox_settings, sandbox_token_state
 from crossdock.errors import NetError, QuotaError
 from crossdock.models import Order
 from crossdock.sandbox.core import CatalogueItem, Sandbox
@@ -30,8 +31,8 @@ class ShopifyEnv:
                                                    hs_code="420292", country_of_origin="IT"))
             self.sim.set_listing(CHANNEL, sku, 50)
         self.clock = ScaledClock.from_description(self.desc["clock"])
-        self.settings = ShopifySettings.from_sandbox(self.desc["shopify"], **settings_overrides)
-        self.store = MemoryTokenStore([sandbox_token_state(self.desc["shopify"])])
+        self.settings = sandbox_settings(self.desc, "shopify", **settings_overrides)
+        self.store = MemoryTokenStore([sandbox_token_state(self.desc, "shopify")])
         self.conn = ShopifyConnector(self.settings, token_store=self.store, clock=self.clock, budget=budget)
 
     def requests(self, **filters) -> list[dict]:
@@ -73,8 +74,8 @@ def import_until(conn: ShopifyConnector, importer: Importer, *, cursor: dt.datet
         assert tries <= max_tries, f"gave up after {max_tries} tries: {importer.failures[-3:]}"
         end = min(until, conn.window_end())
         try:
-            orders = conn.fetch_orders(updated_after=cursor - dt.timedelta(seconds=conn.overlap_s),
-                                       updated_before=end)
+            orders = conn.fetch_orders(OrderQuery(start=cursor - dt.timedelta(seconds=conn.overlap_s),
+                                       end=end))
         except (NetError, QuotaError) as exc:
             importer.failures.append(exc.code)
             time.sleep(0.01)

@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from crossdock.clock import Clock, ScaledClock
 from crossdock.config import ChannelConfig
-from crossdock.connectors.base import MemoryTokenStore, TokenState
-from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings, sandbox_token_state
+from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
+from crossdock.connectors.shopify import ShopifyConnector, ShopifySettings
+from crossdock.rehearsal import sandbox_settings, sandbox_token_state
 from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
 from crossdock.db.engine import Database
 from crossdock.db.models import Credential
@@ -66,12 +67,12 @@ def sql_store(db: Database, desc: dict, *shops: str) -> SqlTokenStore:
                          for s in shops])
     store = SqlTokenStore(db)
     for shop in shops:
-        store.save(sandbox_token_state(desc["shopify"], shop=shop))
+        store.save(sandbox_token_state(desc, "shopify", account=shop))
     return store
 
 
 def connector(desc: dict, store, *, shop: str, **options) -> ShopifyConnector:
-    settings = ShopifySettings.from_sandbox(desc["shopify"], shop=shop, **options)
+    settings = sandbox_settings(desc, "shopify", account=shop, **options)
     return ShopifyConnector(settings, token_store=store, clock=ScaledClock.from_description(desc["clock"]))
 
 
@@ -95,8 +96,8 @@ def test_import_push_and_ship_on_the_sql_token_store(sqlite_db):
                   sim.place_order(channel, [(SKUS[1], 1), (SKUS[2], 1)], buyer_country="CH")}
         time.sleep(clock.to_real_s(conn.safety_lag_s + 5))
         try:
-            orders = {o.platform_order_id: o for o in conn.fetch_orders(updated_after=start,
-                                                                     updated_before=conn.window_end())}
+            orders = {o.platform_order_id: o for o in conn.fetch_orders(OrderQuery(start=start,
+                                                                     end=conn.window_end()))}
             stock = conn.push_stock([StockUpdate(s, 30) for s in SKUS])
             prices = conn.push_prices([PriceUpdate(SKUS[0], eur("24.90"))])
             oid = sorted(placed)[0]
@@ -207,7 +208,7 @@ def test_a_revoked_shop_stops_with_xd_auth_and_the_other_keeps_running(sqlite_db
             # Then the other shop imports and pushes as before
             oid = sim.place_order("shopify:shop-south", [(SKUS[1], 3)], buyer_country="DE")
             time.sleep(good.clock.to_real_s(good.safety_lag_s + 5))
-            orders = good.fetch_orders(updated_after=start, updated_before=good.window_end())
+            orders = good.fetch_orders(OrderQuery(start=start, end=good.window_end()))
             assert [o.platform_order_id for o in orders] == [oid]
             assert all(r.ok for r in good.push_stock([StockUpdate(s, 12) for s in SKUS]))
             assert sim.listed("shopify:shop-south") == {s: 12 for s in SKUS}
@@ -257,7 +258,7 @@ def test_a_failed_second_page_fails_the_whole_window(conn, failure, error, code)
     route = respx.post(GRAPHQL).mock(side_effect=handler)
     end = conn.window_end()
     with pytest.raises(error) as e:
-        conn.fetch_orders(updated_after=end - dt.timedelta(hours=1), updated_before=end)
+        conn.fetch_orders(OrderQuery(start=end - dt.timedelta(hours=1), end=end))
     assert e.value.code == code
     assert any(_query(c.request)["variables"].get("after") for c in route.calls)   # page one was read
     if code == "XD-QUOTA-001":
@@ -332,16 +333,16 @@ def test_every_call_goes_out_with_a_timeout():
     try:
         desc = sb.describe()
         transport = RecordingTransport()
-        settings = ShopifySettings.from_sandbox(desc["shopify"], timeout_s=4.5)
+        settings = sandbox_settings(desc, "shopify", timeout_s=4.5)
         channel = settings.channel
-        conn = ShopifyConnector(settings, token_store=MemoryTokenStore([sandbox_token_state(desc["shopify"])]),
+        conn = ShopifyConnector(settings, token_store=MemoryTokenStore([sandbox_token_state(desc, "shopify")]),
                                 clock=ScaledClock.from_description(desc["clock"]), transport=transport)
         sim = sb.sims["shopify"]
         try:
             start = conn.clock.now() - dt.timedelta(minutes=5)
             oid = sim.place_order(channel, [(SKUS[0], 1)], buyer_country="IT")
             time.sleep(conn.clock.to_real_s(conn.safety_lag_s + 5))
-            conn.fetch_orders(updated_after=start, updated_before=conn.window_end())
+            conn.fetch_orders(OrderQuery(start=start, end=conn.window_end()))
             conn.push_stock([StockUpdate(s, 9) for s in SKUS])
             conn.push_prices([PriceUpdate(SKUS[1], eur("30.00"))])
             conn.read_listings()

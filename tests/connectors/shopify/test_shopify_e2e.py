@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crossdock.connectors.base import Connector
+from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.errors import AuthError, MappingError, OrderError
 from crossdock.models import (
     Money,
@@ -55,7 +55,7 @@ def test_import_orders_in_windows_each_once_with_lines(env):
     assert len(env.requests(operation="graphql")) >= 4
     # a window that ends too close to "now" is refused: the search index trails writes
     with pytest.raises(OrderError) as e:
-        env.conn.fetch_orders(updated_after=start, updated_before=env.clock.now())
+        env.conn.fetch_orders(OrderQuery(start=start, end=env.clock.now()))
     assert e.value.code == "XD-ORD-001" and e.value.retry_after_s > 0
 
 

@@ -38,8 +38,8 @@ class RecordingBudget:
     def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
         self.acquired.append((operation, cost))
 
-    def on_response(self, platform, account, operation, *, status, headers=None, shopify_cost=None):
-        self.responses.append({"operation": operation, "status": status, "shopify_cost": shopify_cost})
+    def on_response(self, platform, account, operation, *, status, headers=None, cost_report=None):
+        self.responses.append({"operation": operation, "status": status, "shopify_cost": cost_report})
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from graphql.language import FragmentDefinitionNode, OperationDefinitionNode
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify import queries
 from crossdock.errors import MappingError
-from crossdock.models import Address, ListedOffer, Money, OrderLine, OrderStatus, Platform, Product, TaxInfo
+from crossdock.models import Address, ListedOffer, Money, OrderLine, OrderStatus, Product, TaxInfo
 from crossdock.sandbox.shopify import schema as sdl
 from crossdock.sandbox.shopify.cost import CostWalker
 
@@ -150,7 +150,7 @@ def test_orders_page_parses_to_orders():
     assert page.more_lines == [("6100000000002", "eyJsYXN0X2lkIjoxNTIwMDAwMDAwMDAwMywibGFzdF92YWx1ZSI6MTUyMDAwMDAwMDAwMDN9")]
     fr, ch, de = page.orders
     assert (fr.platform, fr.platform_order_id, fr.platform_status, fr.status) == (
-        Platform.SHOPIFY, "6100000000001", "PAID/UNFULFILLED", OrderStatus.UNSHIPPED)
+        "shopify", "6100000000001", "PAID/UNFULFILLED", OrderStatus.UNSHIPPED)
     assert fr.purchased_at == dt.datetime(2026, 11, 20, 9, 58, 11, tzinfo=UTC)
     assert fr.updated_at == dt.datetime(2026, 11, 20, 10, 2, 40, tzinfo=UTC)
     assert fr.total == eur("59.8") and fr.buyer_country == "FR"

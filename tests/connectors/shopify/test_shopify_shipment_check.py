@@ -10,7 +10,6 @@ import pytest
 from crossdock.connectors.shopify import mapping as m
 from crossdock.errors import MappingError, PlatformError
 from crossdock.models import OrderStatus, ShipmentConfirmation
-from crossdock.sync_engine.jobs import shipment_on_platform
 from tests.connectors.shopify.shopify_env import CHANNEL, SKUS
 
 
@@ -19,27 +18,27 @@ def test_shipment_confirmed_finds_the_fulfillment_by_its_tracking_number(env):
     oid = env.sim.place_order(CHANNEL, [("SKU-5", 3), ("SKU-6", 1)], buyer_country="AT")
     order = env.sim.shops["crossdock-eu"].orders[int(oid)]
     line5 = str(next(ln.id for ln in order.lines if ln.sku == "SKU-5"))
-    assert env.conn.shipment_confirmed(oid, "1Z0001") is False            # nothing fulfilled yet
+    assert env.conn.tracking_confirmed(oid, "1Z0001") is False            # nothing fulfilled yet
     before = len(env.requests(operation="graphql"))
     env.conn.confirm_shipment(ShipmentConfirmation(oid, "ups", "1Z0001", env.clock.now(), lines=((line5, 2),)))
     # Then each parcel is recognised by its own number, and only by it
-    assert env.conn.shipment_confirmed(oid, "1Z0001") is True
-    assert env.conn.shipment_confirmed(oid, " 1Z0001 ") is True
-    assert env.conn.shipment_confirmed(oid, "GLS0002") is False
+    assert env.conn.tracking_confirmed(oid, "1Z0001") is True
+    assert env.conn.tracking_confirmed(oid, " 1Z0001 ") is True
+    assert env.conn.tracking_confirmed(oid, "GLS0002") is False
     env.conn.confirm_shipment(ShipmentConfirmation(oid, "gls", "GLS0002", env.clock.now()))
-    assert env.conn.shipment_confirmed(oid, "GLS0002") is True
+    assert env.conn.tracking_confirmed(oid, "GLS0002") is True
     # one cheap query per check (the sandbox validates it against the Admin API schema and costs it)
     checks = env.requests(operation="graphql")[before:]
     assert all(r["status"] == 200 for r in checks)
     # and the engine's check takes the connector's exact answer, whatever the other parcels
     confirmation = ShipmentConfirmation(oid, "ups", "1Z0001", env.clock.now(), lines=((line5, 2),))
-    assert shipment_on_platform(env.conn, "shopify", confirmation, shipments_of_order=2) is True
+    assert env.conn.shipment_confirmed(confirmation, shipments_of_order=2) is True
     other = ShipmentConfirmation(oid, "dhl", "JD404", env.clock.now(), lines=((line5, 1),))
-    assert shipment_on_platform(env.conn, "shopify", other, shipments_of_order=3) is False
+    assert env.conn.shipment_confirmed(other, shipments_of_order=3) is False
 
 
 def test_shipment_confirmed_cannot_tell_for_an_order_shopify_does_not_show(env):
-    assert env.conn.shipment_confirmed("999999999", "1Z0001") is None
+    assert env.conn.tracking_confirmed("999999999", "1Z0001") is None
 
 
 def test_tracking_numbers_of_cancelled_or_failed_fulfillments_do_not_count():

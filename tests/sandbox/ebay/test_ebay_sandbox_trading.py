@@ -143,12 +143,12 @@ def test_get_my_ebay_selling_pages_every_active_listing_of_the_seller(ebay):
 
 
 def test_get_my_ebay_selling_through_the_connector_parses(ebay):
-    from crossdock.connectors.ebay import EbayConnector
     from crossdock.connectors.ebay import mapping as m
+    from crossdock.rehearsal import sandbox_connector
 
     a = ebay.fresh_account()
     skus = ebay.skus(3, qty=2, legacy=3, channel=a["channel"])
-    conn = EbayConnector.for_sandbox(ebay.sb.describe(), account=a["username"])
+    conn = sandbox_connector(ebay.sb.describe(), "ebay", account=a["username"])
     try:
         offers, pages = m.parse_active_list(conn.trading.get_my_ebay_selling(m.active_list_request(1)))
     finally:

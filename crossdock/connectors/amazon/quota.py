@@ -1,0 +1,59 @@
+"""Amazon SP-API quota: the published usage plans (FACTS.md, specs/amazon) and
+what a response says about them (``x-amzn-RateLimit-Limit``: the rate applied,
+best effort; a 429 has no Retry-After, so the bucket waits one token's refill)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crossdock.platforms.spec import QuotaReading
+from crossdock.ratelimit.feedback import number
+from crossdock.ratelimit.plans import UsagePlan
+
+_SOURCE = "Amazon SP-API usage plan (FACTS.md, specs/amazon)"
+
+
+def _amz(rate_per_s: float, burst: float) -> UsagePlan:
+    return UsagePlan(rate_per_s, burst, source=_SOURCE)
+
+
+USAGE_PLANS: dict[str, UsagePlan] = {
+    "getOrders": _amz(0.0167, 20),
+    "searchOrders": _amz(0.0056, 20),
+    "getOrder": _amz(0.5, 30),
+    "getOrderItems": _amz(0.5, 30),
+    "getOrderAddress": _amz(0.5, 30),
+    "getOrderBuyerInfo": _amz(0.5, 30),
+    "getOrderItemsBuyerInfo": _amz(0.5, 30),
+    "getOrderRegulatedInfo": _amz(0.5, 30),
+    "updateVerificationStatus": _amz(0.5, 30),
+    "updateShipmentStatus": _amz(5, 15),
+    "confirmShipment": _amz(2, 10),
+    "createFeedDocument": _amz(0.5, 15),
+    "createFeed": _amz(0.0083, 15),
+    "getFeed": _amz(2, 15),
+    "getFeeds": _amz(0.0222, 10),
+    "cancelFeed": _amz(2, 15),
+    "getFeedDocument": _amz(0.0222, 10),
+    "getListingsItem": _amz(5, 10),
+    "putListingsItem": _amz(5, 10),
+    "patchListingsItem": _amz(5, 5),
+    "deleteListingsItem": _amz(5, 5),
+    "searchListingsItems": _amz(5, 5),
+    "getInventorySummaries": _amz(2, 2),
+    "createRestrictedDataToken": _amz(1, 10),
+    # Login with Amazon token endpoint: no published limit.
+    "lwaToken": UsagePlan(1, 10, uncertain=True, source="crossdock pacing: LWA publishes no limit"),
+}
+
+
+def amazon_rate(headers: Mapping[str, str] | None) -> float | None:
+    """The applied rate from ``x-amzn-RateLimit-Limit``, None if absent or unusable."""
+    lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    rate = number(lowered.get("x-amzn-ratelimit-limit"))
+    return rate if rate is not None and rate > 0 else None
+
+
+def read_quota(headers: Mapping[str, str], cost_report: Mapping[str, Any] | None) -> QuotaReading:
+    return QuotaReading(rate_per_s=amazon_rate(headers))

@@ -1,0 +1,26 @@
+"""The crossdock channels a running Amazon simulator offers: one per seller
+and marketplace, as plain channel configuration (``[channels.NAME]`` keys;
+secrets in plain text, for the caller to encrypt)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crossdock.sandbox.amazon.constants import MARKETPLACES
+
+
+def channel_configs(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``block``: the simulator's part of the sandbox description."""
+    out = []
+    for acct in block.get("accounts", []):
+        for mp_id in acct.get("marketplace_ids", []):
+            mp = MARKETPLACES.get(mp_id)
+            country = mp.country if mp else None
+            out.append({
+                "name": f"amazon-{(country or mp_id).lower()}", "platform": "amazon", "account": acct["seller_id"],
+                "marketplace": mp_id, "currency": mp.currency if mp else "USD", "country": country,
+                "client_id": acct["client_id"], "base_url": block["base_url"], "auth_url": block["lwa_url"],
+                "secrets": {"client_secret": acct["client_secret"], "refresh_token": acct["refresh_token"]},
+                "sandbox_channel": f"amazon:{acct['seller_id']}:{mp_id}"})
+    return out
