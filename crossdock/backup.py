@@ -4,6 +4,10 @@ SQLite: the online backup API into ``backups/`` beside the database (one
 self-contained file, checked, fsynced, then renamed into place); PostgreSQL:
 ``pg_dump -Fc`` into ``./backups``. Every backup, and every failure, is a sync
 event (``db.backup``): ``db check`` warns (XD-DATA-005) when the newest is old.
+
+A backup is an operation on the database that the sync log records, so it sits
+above both ``crossdock.db`` and ``crossdock.synclog`` (which stores its events
+through ``crossdock.db``), not inside ``crossdock.db``.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from crossdock import synclog
+from crossdock.db.check import BACKUP_OP
 from crossdock.errors import DataError
 
 __all__ = ["BACKUP_OP", "backup_database"]
 
 log = logging.getLogger(__name__)
-
-BACKUP_OP = "db.backup"
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -157,8 +161,6 @@ def backup_database(db: Any, *, to: str | Path | None = None, now: dt.datetime |
     backup API into ``backups/`` next to the database; PostgreSQL: ``pg_dump
     -Fc`` into ``./backups``. ``to`` is a folder (timestamped name) or a file.
     A failure is recorded too and raised as XD-DATA-007."""
-    from crossdock import synclog
-
     now = now or dt.datetime.now(dt.timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     started = time.perf_counter()
