@@ -20,7 +20,8 @@ from crossdock.errors import lookup
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["BACKUP_MAX_AGE_S", "BACKUP_OP", "CHECKS", "Finding", "check_report", "db_check_findings", "sqlite_file_findings"]
+__all__ = ["BACKUP_MAX_AGE_S", "BACKUP_OP", "CHECKS", "Finding", "check_report", "db_check_findings",
+           "sqlite_file_findings"]
 
 #: The sync-log operation of a backup (:mod:`crossdock.backup` records it); the
 #: newest one with outcome "ok" dates the last backup.
