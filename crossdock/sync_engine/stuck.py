@@ -171,29 +171,29 @@ def find_stuck(session: Session, now: dt.datetime | None = None, *, status_thres
         updates = []
         events = []
         for part in chunks(touched):   # lock in id order, re-read flags under the lock
-            for r in session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel,
-                                            ORDERS.c.platform_order_id)
-                                     .where(ORDERS.c.id.in_(part)).order_by(ORDERS.c.id).with_for_update()):
-                flags = list(r.flags or [])
+            for locked in session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel,
+                                                 ORDERS.c.platform_order_id)
+                                          .where(ORDERS.c.id.in_(part)).order_by(ORDERS.c.id).with_for_update()):
+                flags = list(locked.flags or [])
                 new_flags = list(flags)
                 for code in STUCK_CODES:
-                    hit = stuck.get((r.id, code))
+                    hit = stuck.get((locked.id, code))
                     if hit and code not in new_flags:
                         new_flags.append(code)
                         newly.append(hit)
                         events.append(event_row(
-                            operation="order.stuck", outcome="failed", at=at, channel=r.channel,
-                            entity_type="order", entity=r.platform_order_id, code=code, message=hit.detail,
-                            details={"order_id": r.id, "since": hit.since.isoformat()}))
+                            operation="order.stuck", outcome="failed", at=at, channel=locked.channel,
+                            entity_type="order", entity=locked.platform_order_id, code=code, message=hit.detail,
+                            details={"order_id": locked.id, "since": hit.since.isoformat()}))
                     elif not hit and code in new_flags:
                         new_flags.remove(code)
-                        cleared.append((r.id, code))
+                        cleared.append((locked.id, code))
                         events.append(event_row(
-                            operation="order.stuck", outcome="ok", at=at, channel=r.channel,
-                            entity_type="order", entity=r.platform_order_id,
-                            message=f"{code} cleared: no longer stuck", details={"order_id": r.id}))
+                            operation="order.stuck", outcome="ok", at=at, channel=locked.channel,
+                            entity_type="order", entity=locked.platform_order_id,
+                            message=f"{code} cleared: no longer stuck", details={"order_id": locked.id}))
                 if new_flags != flags:
-                    updates.append({"oid": r.id, "flags": new_flags})
+                    updates.append({"oid": locked.id, "flags": new_flags})
         if updates:
             session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid"))
                             .values(flags=bindparam("flags")), updates)
