@@ -23,8 +23,7 @@ def register(sim: EbaySim) -> None:
         if tok is None:
             return render.invalid_access_token()
         if user and tok.app:
-            return render.rest_error(403, 1100, "ACCESS", "Access denied",
-                                     long_message="Insufficient permissions to fulfill the request.")
+            return render.access_denied()
         now = clock.timestamp()
         reset = iso_ms((day_index(now) + 1) * DAY_S)
         rows = []

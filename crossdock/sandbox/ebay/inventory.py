@@ -30,6 +30,15 @@ def _inv_err(error_id: int, message: str, *params: tuple[str, str]) -> dict:
     return err
 
 
+def _json_object(req: Request) -> dict[str, Any] | None:
+    """The request body when it is a JSON object."""
+    try:
+        body = req.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def register(sim: EbaySim) -> None:  # noqa: C901 - one registration function per API family
     clock = sim.clock
 
@@ -67,11 +76,8 @@ def register(sim: EbaySim) -> None:  # noqa: C901 - one registration function pe
 
     @sim.rest_op("POST", INV + "/bulk_update_price_quantity", "bulkUpdatePriceQuantity", "sell.inventory")
     def bulk_update(req: Request, acct: Account) -> Response:  # noqa: C901
-        try:
-            body = req.json()
-        except ValueError:
-            body = None
-        reqs = body.get("requests") if isinstance(body, dict) else None
+        body = _json_object(req)
+        reqs = body.get("requests") if body is not None else None
         if not isinstance(reqs, list) or not reqs or len(reqs) > 25:
             return _inv_error(400, 25709, "Invalid value for requests. Provide between 1 and 25 requests.",
                               parameters=[("fieldName", "requests")])
@@ -197,11 +203,8 @@ def register(sim: EbaySim) -> None:  # noqa: C901 - one registration function pe
         if not req.headers.get("Content-Language"):
             return _inv_error(400, 25709, "Invalid value for header Content-Language.",
                               parameters=[("fieldName", "Content-Language")])
-        try:
-            body = req.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or len(sku) > 50:
+        body = _json_object(req)
+        if body is None or len(sku) > 50:
             return _inv_error(400, 25002, "A user error has occurred. The request body or SKU is not valid.")
         product = body.get("product") or {}
         title = str(product.get("title") or "")
@@ -287,11 +290,8 @@ def register(sim: EbaySim) -> None:  # noqa: C901 - one registration function pe
 
     @sim.rest_op("POST", INV + "/offer", "createOffer", "sell.inventory")
     def create_offer(req: Request, acct: Account) -> Response:
-        try:
-            body = req.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = _json_object(req)
+        if body is None:
             return _inv_error(400, 25709, "Invalid value for offer.")
         sku = str(body.get("sku") or "")
         if body.get("marketplaceId") != acct.marketplace_id:
@@ -317,11 +317,8 @@ def register(sim: EbaySim) -> None:  # noqa: C901 - one registration function pe
 
     @sim.rest_op("PUT", INV + "/offer/{offerId}", "updateOffer", "sell.inventory")
     def update_offer(req: Request, acct: Account) -> Response:
-        try:
-            body = req.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = _json_object(req)
+        if body is None:
             return _inv_error(400, 25709, "Invalid value for offer.")
         with sim.lock:
             l = by_offer(acct, req.path_params["offerId"])

@@ -49,6 +49,12 @@ def invalid_access_token() -> Response:
                                    "request header.")
 
 
+def access_denied() -> Response:
+    """REST 403 for an application token on a user API (errorId 1100)."""
+    return rest_error(403, 1100, "ACCESS", "Access denied",
+                      long_message="Insufficient permissions to fulfill the request.")
+
+
 def too_many_requests() -> Response:
     """REST 429 as eBay sends it when a call limit is used up (errorId 2001)."""
     return rest_error(429, 2001, "ACCESS", "Too many requests. The request limit has been reached "

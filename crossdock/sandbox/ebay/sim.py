@@ -158,8 +158,7 @@ class EbaySim(PlatformSim):
                 if tok is None:
                     return render.invalid_access_token()
                 if user_token and tok.app:
-                    return render.rest_error(403, 1100, "ACCESS", "Access denied",
-                                             long_message="Insufficient permissions to fulfill the request.")
+                    return render.access_denied()
                 acct = self.account(tok.username)
                 if not self.quota.take(acct.username, api, self.api_limit(api), self.clock.timestamp()):
                     return render.too_many_requests()
