@@ -44,6 +44,7 @@ class Creds:
 
 
 def issue_tokens(sim: ShopifySim, shop: str, now: float, *, predecessor: str | None = None) -> tuple[str, str]:
+    """A new access and refresh token for ``shop`` (``predecessor``: the refresh token exchanged)."""
     access, refresh = "shpat_" + sim.random_hex(16), "shprt_" + sim.random_hex(16)
     sim.access_tokens[access] = AccessRec(shop, now + sim.access_token_ttl_s, minted_by=predecessor)
     sim.refresh_tokens[refresh] = RefreshRec(shop, now + sim.refresh_token_ttl_s, predecessor=predecessor)

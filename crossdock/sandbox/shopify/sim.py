@@ -185,7 +185,9 @@ class ShopifySim(PlatformSim):
     def client_secret_for(self, shop: str) -> str:
         return self.creds[shop].client_secret
 
+    # --- which shop a request is for ----------------------------------------------------
     def shop_hint(self, req: Request) -> str | None:
+        """The shop the request names by path prefix or Host header (None: neither)."""
         shop = req.path_params.get("shop")
         if shop:
             return shop
@@ -213,6 +215,7 @@ class ShopifySim(PlatformSim):
                 functools.partial(oauth.token_endpoint, self))
 
     def unknown_shop(self, hint: str | None) -> Response | None:
+        """Shopify's 404 for a shop the sandbox does not have (None: known or not named)."""
         if hint is not None and hint not in self.shops:
             return json_response({"errors": "Not Found"}, 404)
         return None
@@ -430,6 +433,7 @@ class ShopifySim(PlatformSim):
             return gid("WebhookSubscription", w.id)
 
     def emit(self, shop: Shop, topic: str, obj: Any) -> None:
+        """Queue a webhook of ``topic`` about ``obj`` to every subscription of the shop to it."""
         subs = [w for w in shop.subscriptions.values() if WEBHOOK_TOPICS.get(w.topic) == topic]
         if not subs:
             return
@@ -446,6 +450,7 @@ class ShopifySim(PlatformSim):
                                   now=now)
 
     def record_listed(self, shop: Shop, skus: set[str]) -> None:
+        """Tell the market what the shop now shows for ``skus``."""
         listed = shop.listed()
         channel = f"shopify:{shop.name}"
         for sku in skus:

@@ -52,8 +52,10 @@ class Ctx:
 
 
 def connection(items: Iterable[Any], *, key: Callable[[Any], tuple], node: Callable[[Any], Any],
-          first: int | None = None, after: str | None = None, last: int | None = None,
-          before: str | None = None, reverse: bool = False, **_: Any) -> dict:
+               first: int | None = None, after: str | None = None, last: int | None = None,
+               before: str | None = None, reverse: bool = False, **_: Any) -> dict:
+    """A Relay connection (edges, nodes, pageInfo) of ``items`` in ``key`` order, paged by the
+    field's arguments; ``node`` makes each item's resolver."""
     try:
         page = paginate(list(items), key=key, first=first, after=after, last=last, before=before,
                         reverse=bool(reverse))
@@ -65,6 +67,7 @@ def connection(items: Iterable[Any], *, key: Callable[[Any], tuple], node: Calla
 
 
 def by_id(x: Any) -> tuple[int, int]:
+    """Sort key of a record by its id alone."""
     return (x.id, x.id)
 
 

@@ -40,7 +40,7 @@ class CatalogueMutations(RootPart):
         name, reason = input["name"], input["reason"]
         if name not in ("available", "on_hand"):
             errors.append(user_error("INVALID_NAME", ["input", "name"],
-                              "The quantity name must be either 'available' or 'on_hand'."))
+                                     "The quantity name must be either 'available' or 'on_hand'."))
         if reason not in VALID_REASONS:
             errors.append(user_error("INVALID_REASON", ["input", "reason"], "The specified reason is invalid."))
         strict = sdl.requires_change_from_quantity(ctx.version)
@@ -53,52 +53,53 @@ class CatalogueMutations(RootPart):
             loc_id = parse_gid(q["locationId"], "Location")
             if item_id is None or item_id not in shop.items:
                 errors.append(user_error("INVALID_INVENTORY_ITEM", path + ["inventoryItemId"],
-                                  "The specified inventory item could not be found."))
+                                         "The specified inventory item could not be found."))
                 continue
             if loc_id is None or loc_id not in shop.locations:
                 errors.append(user_error("INVALID_LOCATION", path + ["locationId"],
-                                  "The specified location could not be found."))
+                                         "The specified location could not be found."))
                 continue
             if (item_id, loc_id) in seen_pairs:
                 errors.append(user_error("NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", path,
-                                  "The combination of inventoryItemId and locationId must be unique."))
+                                         "The combination of inventoryItemId and locationId must be unique."))
                 continue
             seen_pairs.add((item_id, loc_id))
             lvl = shop.levels.get((item_id, loc_id))
             if lvl is None:
                 errors.append(user_error("ITEM_NOT_STOCKED_AT_LOCATION", path + ["locationId"],
-                                  "The specified inventory item is not stocked at the location."))
+                                         "The specified inventory item is not stocked at the location."))
                 continue
             qty = q["quantity"]
             if qty < 0:
-                errors.append(user_error("INVALID_QUANTITY_NEGATIVE", path + ["quantity"], "The quantity can't be negative."))
+                errors.append(user_error("INVALID_QUANTITY_NEGATIVE", path + ["quantity"],
+                                         "The quantity can't be negative."))
                 continue
             if qty > 1_000_000_000:
                 errors.append(user_error("INVALID_QUANTITY_TOO_HIGH", path + ["quantity"],
-                                  "The total quantity can't be higher than 1,000,000,000."))
+                                         "The total quantity can't be higher than 1,000,000,000."))
                 continue
             current = lvl.quantity(name) if name in ("available", "on_hand") else None
             if "changeFromQuantity" in q and q["changeFromQuantity"] is not None:
                 if current != q["changeFromQuantity"]:
                     errors.append(user_error("CHANGE_FROM_QUANTITY_STALE", path + ["changeFromQuantity"],
-                                      "The changeFromQuantity value does not match persisted value."))
+                                             "The changeFromQuantity value does not match persisted value."))
                     continue
             elif "changeFromQuantity" in q:
                 pass  # explicit null: the caller opted out of the check
             elif strict:
                 errors.append(user_error("COMPARE_QUANTITY_REQUIRED", path + ["changeFromQuantity"],
-                                  "The changeFromQuantity argument must be given to each quantity; pass null to "
-                                  "opt out of the check."))
+                                         "The changeFromQuantity argument must be given to each quantity; pass null to "
+                                         "opt out of the check."))
                 continue
             elif q.get("compareQuantity") is not None:
                 if current != q["compareQuantity"]:
                     errors.append(user_error("COMPARE_QUANTITY_STALE", path + ["compareQuantity"],
-                                      "The compareQuantity value does not match persisted value."))
+                                             "The compareQuantity value does not match persisted value."))
                     continue
             elif not ignore_compare:
                 errors.append(user_error("COMPARE_QUANTITY_REQUIRED", path + ["compareQuantity"],
-                                  "The compareQuantity argument must be given to each quantity or ignored using "
-                                  "ignoreCompareQuantity."))
+                                         "The compareQuantity argument must be given to each quantity or ignored using "
+                                         "ignoreCompareQuantity."))
                 continue
             plan.append((item_id, loc_id, qty))
         if errors:
@@ -144,12 +145,13 @@ class CatalogueMutations(RootPart):
             path = ["variants", str(i)]
             if not vin.get("id"):
                 errors.append(user_error("PRODUCT_VARIANT_ID_MISSING", path + ["id"],
-                                  "Product variant is missing ID attribute"))
+                                         "Product variant is missing ID attribute"))
                 continue
             vid = parse_gid(vin["id"], "ProductVariant")
             v = shop.variants.get(vid or -1)
             if v is None or v.product_id != product.id:
-                errors.append(user_error("PRODUCT_VARIANT_DOES_NOT_EXIST", path + ["id"], "Product variant does not exist"))
+                errors.append(user_error("PRODUCT_VARIANT_DOES_NOT_EXIST", path + ["id"],
+                                         "Product variant does not exist"))
                 continue
             price = compare_at = None
             try:
@@ -162,7 +164,7 @@ class CatalogueMutations(RootPart):
                 continue
             if price is not None and (price < 0 or not price.is_finite()):
                 errors.append(user_error("GREATER_THAN_OR_EQUAL_TO", path + ["price"],
-                                  "Price must be greater than or equal to 0"))
+                                         "Price must be greater than or equal to 0"))
                 continue
             inv = vin.get("inventoryItem") or {}
             new_sku = inv.get("sku")
@@ -171,7 +173,7 @@ class CatalogueMutations(RootPart):
                 if clash is not None and clash.id != v.id:
                     # Shopify allows duplicate SKUs but warns; the sandbox keeps SKUs unique so mapping is exact.
                     errors.append(user_error("MUST_BE_UNIQUE", path + ["inventoryItem", "sku"],
-                                      f"SKU {new_sku} is already used by another variant in this shop"))
+                                             f"SKU {new_sku} is already used by another variant in this shop"))
                     continue
             plan.append((v, vin, price, compare_at))
         if errors and not allowPartialUpdates:
