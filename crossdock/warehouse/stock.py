@@ -252,7 +252,7 @@ def movements(session: Session, *, sku: str | None = None, warehouse: str | None
 
 
 def movement_to_dict(m: StockMovement) -> dict[str, Any]:
-    return {"id": m.id, "at": m.created_at.isoformat() if m.created_at else None, "sku": m.sku,
+    return {"id": m.id, "at": m.created_at.isoformat(), "sku": m.sku,
             "warehouse": m.warehouse, "delta": m.delta, "reason": m.reason, "reference": m.reference,
             "actor": m.actor}
 
