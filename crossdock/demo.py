@@ -154,7 +154,7 @@ def _load_sample_rates(db: Database, today) -> None:
     own with `crossdock fx load FILE`."""
     from dataclasses import replace
 
-    from crossdock.mapping.fx import load_rates, sample_rates_path
+    from crossdock.mapping.fx_files import load_rates, sample_rates_path
     from crossdock.mapping.fx_store import load_into
 
     latest: dict[tuple[str, str], Any] = {}

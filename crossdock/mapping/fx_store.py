@@ -198,7 +198,7 @@ def load_fx_file(db: Any, path: str | Path, *, today: dt.date | None = None,
     returns the channels it queued prices for; the document then lists them
     in ``prices_enqueued``."""
     from crossdock import synclog
-    from crossdock.mapping.fx import load_rates
+    from crossdock.mapping.fx_files import load_rates
 
     rates = load_rates(path, latest=today or dt.datetime.now(dt.timezone.utc).date())
     pairs = sorted({f"{r.base}/{r.quote}" for r in rates})
