@@ -380,7 +380,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         imported = s.scalar(select(func.count()).select_from(Order))
         have = set(s.scalars(select(Order.platform_order_id)))
     with sb.market.lock:
-        placed_by = {}
+        placed_by: dict[str, str] = {}
         for sale in sb.market.sales:
             placed_by.setdefault(sale["order_id"], sale["channel"])
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from crossdock.errors import ConfigError
 from crossdock.mapping.fx import DEFAULT_PIVOTS, RATE_LIMIT, RATE_SCALE, FxRate, FxTable
@@ -54,6 +54,12 @@ class _Problems:
 
     def add(self, line: int | None, message: str, code: str | None = None) -> None:
         self.items.append((line, message, code))
+
+    def fail(self, line: int | None, message: str) -> NoReturn:
+        """Add a problem that ends the reading, and raise."""
+        self.add(line, message)
+        self.raise_if_any()
+        raise AssertionError("unreachable")
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -100,10 +106,10 @@ def _row_to_rate(row: Mapping[str, Any], line: int | None, problems: _Problems,
                            "on or after the day it becomes valid", FUTURE_RATE)
         return None
     codes = []
-    for key in ("base", "quote"):
-        value = row[key]
+    for side in ("base", "quote"):
+        value = row[side]
         if not isinstance(value, str) or value.strip().upper() not in MINOR_UNITS:
-            problems.add(line, f"{key} {value!r} is not an ISO 4217 currency code")
+            problems.add(line, f"{side} {value!r} is not an ISO 4217 currency code")
             return None
         codes.append(value.strip().upper())
     base, quote = codes
@@ -190,16 +196,13 @@ def parse_rates_toml(text: str, *, path: str = "<toml>", latest: dt.date | None 
     try:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        problems.add(_line_of_toml_error(exc), f"not valid TOML ({exc})")
-        problems.raise_if_any()
-        raise AssertionError("unreachable") from exc
+        problems.fail(_line_of_toml_error(exc), f"not valid TOML ({exc})")
     entries = doc.get("rates")
     extra = sorted(set(doc) - {"rates"})
     if extra:
         problems.add(None, f"unknown top-level key(s) {', '.join(extra)}; write rates as [[rates]]")
     if not isinstance(entries, list) or not entries:
-        problems.add(None, "no [[rates]] tables found")
-        problems.raise_if_any()
+        problems.fail(None, "no [[rates]] tables found")
     lines = [i for i, raw in enumerate(text.splitlines(), start=1) if _TOML_RATES_RE.match(raw)]
     return _rates_from_entries(entries, lines, problems, latest)
 
@@ -215,9 +218,7 @@ def parse_rates_json(text: str, *, path: str = "<json>", latest: dt.date | None 
     try:
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        problems.add(exc.lineno, f"not valid JSON ({exc.msg})")
-        problems.raise_if_any()
-        raise AssertionError("unreachable") from exc
+        problems.fail(exc.lineno, f"not valid JSON ({exc.msg})")
     if isinstance(doc, dict):
         extra = sorted(set(doc) - {"rates"})
         if extra:
@@ -226,8 +227,7 @@ def parse_rates_json(text: str, *, path: str = "<json>", latest: dt.date | None 
     else:
         entries = doc
     if not isinstance(entries, list) or not entries:
-        problems.add(None, "no rates found (expected a list or {\"rates\": [...]})")
-        problems.raise_if_any()
+        problems.fail(None, "no rates found (expected a list or {\"rates\": [...]})")
     return _rates_from_entries(entries, _json_item_lines(text), problems, latest)
 
 
