@@ -253,7 +253,8 @@ def _json_item_lines(text: str) -> list[int]:
     ws = re.compile(r"\s*")
 
     def skip(i: int) -> int:
-        return ws.match(text, i).end()  # type: ignore[union-attr]
+        m = ws.match(text, i)           # \s* matches at any position, even the end
+        return m.end() if m else i
 
     def array_items(i: int) -> list[int]:
         out: list[int] = []
