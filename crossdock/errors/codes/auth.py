@@ -1,8 +1,4 @@
-"""The XD-AUTH codes: authorisation and tokens.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-AUTH codes: authorisation and tokens."""
 
 from __future__ import annotations
 

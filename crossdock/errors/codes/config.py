@@ -1,8 +1,4 @@
-"""The XD-CFG codes: configuration.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-CFG codes: configuration."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-DATA codes: storage, migrations and backups.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-DATA codes: storage, migrations and backups."""
 
 from __future__ import annotations
 

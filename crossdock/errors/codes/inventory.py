@@ -1,8 +1,4 @@
-"""The XD-INV codes: inventory, reservations and overselling.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-INV codes: inventory, reservations and overselling."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-MAP codes: mapping, validation, currency and tax.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-MAP codes: mapping, validation, currency and tax."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-NET codes: network and platform availability.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-NET codes: network and platform availability."""
 
 from __future__ import annotations
 

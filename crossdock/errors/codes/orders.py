@@ -1,8 +1,4 @@
-"""The XD-ORD codes: order import and order state.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-ORD codes: order import and order state."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-PLATFORM codes: platform rejected a request.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-PLATFORM codes: platform rejected a request."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-QUOTA codes: aPI quota and throttling.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-QUOTA codes: aPI quota and throttling."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-SHIP codes: shipments, labels and tracking.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-SHIP codes: shipments, labels and tracking."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The XD-SYNC codes: sync engine, jobs and scheduling.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-SYNC codes: sync engine, jobs and scheduling."""
 
 from __future__ import annotations
 

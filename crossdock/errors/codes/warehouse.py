@@ -1,8 +1,4 @@
-"""The XD-WH codes: warehouse operations.
-
-One family of :mod:`crossdock.errors.catalogue`. A code is never renamed,
-reused or removed; a new code goes at the end.
-"""
+"""The XD-WH codes: warehouse operations."""
 
 from __future__ import annotations
 
