@@ -154,7 +154,7 @@ def _load_sample_rates(db: Database, today) -> None:
     own with `crossdock fx load FILE`."""
     from dataclasses import replace
 
-    from crossdock.mapping.fx import load_rates, sample_rates_path
+    from crossdock.mapping.fx_files import load_rates, sample_rates_path
     from crossdock.mapping.fx_store import load_into
 
     latest: dict[tuple[str, str], Any] = {}
@@ -380,7 +380,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         imported = s.scalar(select(func.count()).select_from(Order))
         have = set(s.scalars(select(Order.platform_order_id)))
     with sb.market.lock:
-        placed_by = {}
+        placed_by: dict[str, str] = {}
         for sale in sb.market.sales:
             placed_by.setdefault(sale["order_id"], sale["channel"])
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}

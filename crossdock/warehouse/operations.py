@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
 from crossdock.errors import ConfigError, ShippingError
-from crossdock.warehouse import stock
+from crossdock.warehouse import stock, stock_file
 
 __all__ = ["adjust_stock", "carrier_from_config", "history_doc", "import_stock", "open_site",
            "picklists_doc", "reprint_label", "reserve_open_orders", "ship", "stock_doc",
@@ -69,10 +69,13 @@ def adjust_stock(db: Database, sku: str, warehouse: str, delta: str, *, reason: 
                                                bin=bin_code, actor=actor))
 
 
-def import_stock(db: Database, path: Path, *, reason: str | None = None, actor: str | None = None) -> stock.ImportResult:
+def import_stock(db: Database, path: Path, *, reason: str | None = None,
+                 actor: str | None = None) -> stock_file.ImportResult:
     """``stock import``: a stock file, all or nothing (a bad row is XD-WH-003)."""
-    rows, problems = stock.parse_stock_rows(stock.read_stock_file(path), path=str(path), default_reason=reason)
-    return db.run_write(lambda s: stock.import_stock_rows(s, rows, path=str(path), actor=actor, problems=problems))
+    rows, problems = stock_file.parse_stock_rows(stock_file.read_stock_file(path), path=str(path),
+                                                 default_reason=reason)
+    return db.run_write(lambda s: stock_file.import_stock_rows(s, rows, path=str(path), actor=actor,
+                                                               problems=problems))
 
 
 def stock_doc(db: Database, *, sku: str | None = None, warehouse: str | None = None) -> dict[str, Any]:
