@@ -123,3 +123,19 @@ def test_an_unknown_job_kind_is_an_error_with_a_code_never_a_skip(cfg):
     finally:
         ctx.db.dispose()
 
+
+
+def test_the_cli_prints_the_table_and_checks_kinds_against_it(tmp_path):
+    from tests.cli_run import crossdock
+
+    from crossdock.sync_engine.jobs import table_doc
+
+    # `crossdock jobs kinds --json` is the table's document, needing no configuration
+    ran = crossdock("jobs", "kinds", "--json", cwd=tmp_path)
+    assert ran.returncode == 0 and ran.doc == table_doc()
+    orders = ran.doc["jobs"][0]
+    assert (orders["kind"], orders["priority"], orders["hand_run"]) == ("orders", "critical", "orders")
+    assert orders["schedule"]["interval"] == "channels.NAME.intervals_s.orders"
+    # a --kind filter naming no job is a usage error, before any database is opened
+    ran = crossdock("jobs", "failed", "--kind", "push_stok", cwd=tmp_path)
+    assert ran.returncode == 2 and "XD-CFG-009" in ran.stderr and "push_stock" in ran.stderr
