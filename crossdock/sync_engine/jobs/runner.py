@@ -71,6 +71,13 @@ def job_spec(kind: str, *, channel: str | None = None) -> JobSpec:
     return spec
 
 
+def _for_all_channels(kind: str) -> bool:
+    from crossdock.sync_engine.jobs import JOBS
+
+    spec = JOBS.get(kind)
+    return spec is not None and spec.schedule is not None and not spec.schedule.per_channel
+
+
 def run_entry(ctx: EngineContext, entry: outbox.ClaimedEntry) -> Mapping[str, object]:
     """Run ``entry`` with its job (:data:`~crossdock.sync_engine.jobs.JOBS`), at the job's quota priority."""
     spec = job_spec(entry.kind, channel=entry.channel)
@@ -82,8 +89,8 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
     """Run one claimed entry and settle it in the outbox. Returns the outcome.
     A failure is classified and settled by :mod:`~crossdock.sync_engine.failures`,
     the same path ``crossdock sync run`` takes. An entry of a paused channel
-    waits (a job for no channel — the stock sweep, auto-ship — never does)."""
-    code = paused(ctx.db, entry.channel)
+    waits (a job for all channels — the stock sweep, auto-ship — never does)."""
+    code = None if _for_all_channels(entry.kind) else paused(ctx.db, entry.channel)
     now = utcnow()
     if code:
         outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=now + dt.timedelta(seconds=PAUSED_RECHECK_S))
