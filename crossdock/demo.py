@@ -363,7 +363,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     database: the last tracking poll and a final reconcile (repair, then
     check) run here, with ``ctx`` (an EngineContext on the same database)."""
     from crossdock.sync_engine.jobs import reconcile
-    from crossdock.sync_engine.shipping_jobs import poll_tracking_job
+    from crossdock.sync_engine.jobs.tracking import poll_tracking_job
 
     sb_channels = _sandbox_channels(sb.describe())
 

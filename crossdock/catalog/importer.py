@@ -20,7 +20,7 @@ same transaction:
   SKUs), so the worker pushes the new quantities;
 - ``base_price`` or ``base_currency`` changed → one ``prices`` outbox entry per
   channel listing such a SKU (idempotency key per import and channel), so the
-  worker runs the price push (:func:`crossdock.sync_engine.catalog_jobs.push_prices`).
+  worker runs the price push (:func:`crossdock.sync_engine.jobs.prices.push_prices`).
 """
 
 from __future__ import annotations
