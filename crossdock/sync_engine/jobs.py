@@ -41,8 +41,9 @@ from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.ratelimit.budget import Priority, job_priority
 from crossdock.models import ShipmentConfirmation, StockUpdate
 from crossdock.sync_engine import cursors, dirty, outbox
+from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.failures import QuotaWait, classify, settle  # noqa: F401 - QuotaWait: jobs' name for it
-from crossdock.sync_engine.orders import upsert_orders
+from crossdock.sync_engine.orders import store_orders
 from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, BatchPolicy, calls_for
 
 log = logging.getLogger(__name__)
@@ -212,74 +213,6 @@ def _order_stream(session, conn: Connector, group, now: dt.datetime) -> tuple[st
     return ("orders", "LastUpdated") if behind >= every else (CREATED_STREAM, "Created")
 
 
-def store_orders(session, channel: str, orders, clock: Clock):
-    """Store orders read from ``channel`` (an import window, a back-fill, one
-    order read back): :func:`upsert_orders` (status, reservations, events),
-    then what the platform did to its own listings (:func:`_follow_platform_quantities`)
-    and the unseen sales the new orders explain (:func:`_explain_unseen`).
-    Returns the :class:`~crossdock.sync_engine.orders.UpsertResult`."""
-    result = upsert_orders(session, channel, orders)
-    _follow_platform_quantities(session, channel, orders, result, clock)
-    _explain_unseen(session, channel, orders, result)
-    return result
-
-
-def _explain_unseen(session, channel: str, orders, result) -> None:
-    """New orders explain units held as unseen sales of their channel
-    (:mod:`crossdock.sync_engine.unseen`); their reservations hold them now."""
-    from crossdock.sync_engine import unseen
-
-    new = set(result.new_ids)
-    lines = [(line.sku, line.quantity) for o in orders
-             if result.order_ids.get(o.platform_order_id) in new and o.fulfillment_channel != "AFN"
-             for line in o.lines if line.sku]
-    if lines:
-        unseen.consume(session, channel, lines)
-
-
-def _follow_platform_quantities(session, channel: str, orders, result, clock: Clock) -> None:
-    """A platform lowers a listing's quantity itself when it sells and raises it
-    again when an order is cancelled. Apply the same change to what we know
-    the channel shows (``last_pushed_qty``), so the planner compares its target
-    with what the channel really shows — and never re-raises a channel whose
-    own sale it has just learnt about to a quantity computed without it.
-
-    Only a change made after our last push started counts: an absolute push
-    that reached the platform after the sale already overwrote the platform's
-    own decrement."""
-    from crossdock.models import OrderStatus
-
-    new = set(result.new_ids)
-    changed = set(result.status_changed)
-    delta: dict[tuple[str, dt.datetime], int] = Counter()
-    for o in orders:
-        oid = result.order_ids.get(o.platform_order_id)
-        if oid is None:
-            continue
-        cancelled = o.status == OrderStatus.CANCELLED
-        sign = -1 if (oid in new and not cancelled) else 1 if (oid in changed and oid not in new and cancelled) else 0
-        if sign:
-            happened = clock.to_real(o.purchased_at if sign < 0 else o.updated_at)
-            for line in o.lines:
-                if line.sku:
-                    delta[(line.sku, happened)] += sign * line.quantity
-    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
-    for (sku, happened), d in sorted(delta.items()):
-        if d:
-            session.execute(
-                update(ChannelListing)
-                .where(ChannelListing.channel == channel, ChannelListing.sku == sku,
-                       ChannelListing.last_pushed_qty.is_not(None),
-                       (ChannelListing.last_pushed_at.is_(None)) | (ChannelListing.last_pushed_at < happened))
-                .values(last_pushed_qty=greatest(ChannelListing.last_pushed_qty + d, 0)))
-    # A cancel puts the units back on sale on its channel. When the order had
-    # already shipped (its stock consumed) nothing else marks the SKU, and the
-    # channel would show more than crossdock allows until a reconcile.
-    restored = sorted({sku for (sku, _), d in delta.items() if d > 0})
-    if restored:
-        dirty.mark_dirty(session, restored)
-
-
 # ---------------------------------------------------------------- stock
 def _retryable(code: str | None) -> bool:
     if not code:
@@ -404,28 +337,16 @@ def _forget_shown(db: Database, channel: str, skus: list[str]) -> dict[str, int 
     even apply them after its own sales — so the run that takes the SKUs over
     pushes them whatever crossdock believed before. Returns the beliefs, to put
     back for updates the platform refused."""
-    from crossdock.sync_engine._sql import chunks
-
-    believed: dict[str, int | None] = {}
     if not skus:
-        return believed
+        return {}
     with db.write() as s:
-        for part in chunks(sorted(set(skus))):
-            where = (ChannelListing.channel == channel, ChannelListing.sku.in_(part))
-            believed.update(s.execute(select(ChannelListing.sku, ChannelListing.last_pushed_qty).where(*where)).all())
-            s.execute(update(ChannelListing).where(*where).values(last_pushed_qty=None))
-    return believed
+        return shows.forget(s, channel, skus)
 
 
 def _restore_shown(session, channel: str, believed: dict[str, int | None]) -> None:
     """Updates the platform refused changed nothing: the belief before stands
     (unless another run recorded a newer one meanwhile)."""
-    for sku, qty in sorted(believed.items()):
-        if qty is not None:
-            session.execute(update(ChannelListing)
-                            .where(ChannelListing.channel == channel, ChannelListing.sku == sku,
-                                   ChannelListing.last_pushed_qty.is_(None))
-                            .values(last_pushed_qty=qty))
+    shows.restore(session, channel, believed)
 
 
 def sweep_stock(ctx: EngineContext) -> dict:
@@ -497,7 +418,7 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
         ok = {r.sku for r in results if r.ok}
         repaired = len(ok)
         with ctx.db.write() as s:
-            dirty.record_stock_pushed(s, channel, [u for u in updates if u.sku in ok])
+            shows.record_pushed(s, channel, [u for u in updates if u.sku in ok])
     prices_repaired = 0
     if apply and price_drift:
         pushed = catalog_jobs.push_prices(ctx, channel, skus=[d["sku"] for d in price_drift], force=True)
