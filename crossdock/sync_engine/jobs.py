@@ -39,7 +39,7 @@ from crossdock.db.models import Channel, ChannelListing, Order, Shipment
 from crossdock.errors import ConfigError, CrossdockError, SyncError
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.ratelimit.budget import Priority, job_priority
-from crossdock.models import ShipmentConfirmation, StockUpdate
+from crossdock.models import ShipmentConfirmation
 from crossdock.sync_engine import cursors, dirty, outbox
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.failures import QuotaWait, classify, settle  # noqa: F401 - QuotaWait: jobs' name for it
@@ -384,9 +384,11 @@ def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None
 
 def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
     """Read back listed quantities and prices; report drift; with ``apply``
-    push the expected absolute quantities for every SKU whose quantity
-    drifted, and the expected prices (``catalog_jobs.push_prices``, forced)
-    for every SKU whose price drifted.
+    hand every SKU whose quantity drifted to the stock push (recorded as
+    showing what was read, marked dirty, and the channel's push job run now,
+    behind its per-(channel, SKU) claim: ``repaired`` counts those it pushed),
+    and push the expected prices (``catalog_jobs.push_prices``, forced) for
+    every SKU whose price drifted.
 
     The expected price is what the channel's price rule gives today
     (``catalog_jobs.expected_prices``); a SKU whose price cannot be computed
@@ -411,14 +413,18 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
             price_drift.append({"sku": sku, "expected": str(price.amount), "currency": price.currency,
                                 "listed": str(listed.amount) if listed is not None else None,
                                 "listed_currency": listed.currency if listed is not None else None})
-    repaired = 0
+    fixed: set[str] = set()
     if apply and drift:
-        updates = [StockUpdate(sku=d["sku"], quantity=d["expected"]) for d in drift]
-        results = conn.push_stock(updates)
-        ok = {r.sku for r in results if r.ok}
-        repaired = len(ok)
+        # the stock push repairs them, behind its per-(channel, SKU) claim: what the channel shows
+        # is recorded, the SKUs marked dirty, and the push job run for the channel now
+        handed = utcnow()
         with ctx.db.write() as s:
-            shows.record_pushed(s, channel, [u for u in updates if u.sku in ok])
+            shows.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in drift})
+            dirty.mark_dirty(s, [d["sku"] for d in drift])
+        push_stock(ctx, channel)
+        with ctx.db.read() as s:
+            fixed = shows.pushed_since(s, channel, [d["sku"] for d in drift], since=handed)
+    repaired = len(fixed)
     prices_repaired = 0
     if apply and price_drift:
         pushed = catalog_jobs.push_prices(ctx, channel, skus=[d["sku"] for d in price_drift], force=True)
@@ -428,7 +434,8 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> dict:
             synclog.record(s, operation="reconcile", outcome="ok" if apply else "partial", channel=channel,
                            entity_type="sku", entity=d["sku"], code="XD-INV-002",
                            message=f"expected {d['expected']}, listed {d['listed']}"
-                                   + (" (repaired)" if apply else ""),
+                                   + ((" (repaired)" if d["sku"] in fixed else " (left to the stock push)")
+                                      if apply else ""),
                            details=d)
         for d in price_drift:
             listed_text = f"{d['listed']} {d['listed_currency']}" if d["listed"] is not None else "no price"

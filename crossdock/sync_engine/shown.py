@@ -28,8 +28,8 @@ from crossdock.models import StockUpdate
 from crossdock.sync_engine._sql import chunks, dialect, now_or
 from crossdock.sync_engine._tables import LISTINGS
 
-__all__ = ["adopt_listed", "follow_platform_change", "forget", "pulled", "record_pushed", "record_read_back",
-           "restore", "seed"]
+__all__ = ["adopt_listed", "follow_platform_change", "forget", "pulled", "pushed_since", "record_pushed",
+           "record_read_back", "restore", "seed"]
 
 _C = LISTINGS.c
 
@@ -50,6 +50,16 @@ def record_pushed(session: Session, channel: str, updates: Iterable[StockUpdate]
     session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
                     .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at")), params)
     return len(params)
+
+
+def pushed_since(session: Session, channel: str, skus: Iterable[str], *, since: dt.datetime) -> set[str]:
+    """Which of ``skus`` a push has set on the channel at or after ``since``
+    (accepted quantities only: a refused push restores the belief, not the time)."""
+    out: set[str] = set()
+    for part in chunks(sorted(set(skus))):
+        out.update(session.scalars(select(_C.sku).where(_C.channel == channel, _C.sku.in_(part),
+                                                        _C.last_pushed_qty.is_not(None), _C.last_pushed_at >= since)))
+    return out
 
 
 def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int | None]:
