@@ -351,8 +351,9 @@ def link_listing(ctx: Any, sku: str, channel: str, listing_id: str) -> dict[str,
         else:
             s.execute(update(LISTINGS).where(LISTINGS.c.id == row.id)
                       .values(**values, platform_ids=_ids(offer, dict(row.platform_ids or {}))))
-        from crossdock.sync_engine import dirty
+        from crossdock.sync_engine import dirty, shown
 
+        shown.linked(s, channel, sku, offer.quantity, now=now)
         marked = dirty.mark_dirty(s, [sku]).marked
         synclog.record(s, operation="listings.link", outcome="ok", channel=channel, entity_type="sku", entity=sku,
                        message=f"linked to listing {offer.listing_id}"

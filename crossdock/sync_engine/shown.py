@@ -28,7 +28,7 @@ from crossdock.models import StockUpdate
 from crossdock.sync_engine._sql import chunks, dialect, now_or
 from crossdock.sync_engine._tables import LISTINGS
 
-__all__ = ["adopt_listed", "follow_platform_change", "forget", "pulled", "pushed_since", "record_pushed",
+__all__ = ["adopt_listed", "follow_platform_change", "forget", "linked", "pulled", "pushed_since", "record_pushed",
            "record_read_back", "restore", "seed"]
 
 _C = LISTINGS.c
@@ -129,6 +129,15 @@ def pulled(session: Session, channel: str, shown: Mapping[str, int | None], *, n
                             .where(*_listing(channel, sku),
                                    _C.last_pushed_qty.is_(None) | (_C.last_pushed_qty != qty))
                             .values(last_pushed_qty=qty, last_pushed_at=now))
+
+
+def linked(session: Session, channel: str, sku: str, quantity: int | None, *, now: dt.datetime) -> None:
+    """``crossdock listings link`` tied the SKU to a listing read just now: what
+    crossdock believed of the one before no longer applies; the listing shows
+    ``quantity`` as of ``now`` (None: it gave none, so it is unknown)."""
+    session.execute(update(LISTINGS).where(*_listing(channel, sku))
+                    .values(last_pushed_qty=quantity, listed_qty_seen=quantity,
+                            last_pushed_at=now if quantity is not None else None))
 
 
 def seed(session: Session, channel: str, shown: Mapping[str, int]) -> None:
