@@ -34,8 +34,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, bindparam, delete, func, \
-    or_, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base, utcnow
@@ -155,7 +168,7 @@ def _enqueue_run(session: Session, channel: str, *, tag: str, at: dt.datetime, a
                           priority=priority, available_at=available_at, now=at)
 
 
-def _unclaimed(at: dt.datetime):
+def _unclaimed(at: dt.datetime) -> ColumnElement[bool]:
     """Rows no live push run holds (never claimed, or the claim expired)."""
     return or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
 
