@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from crossdock.mapping.inventory_rules import available_to_sell
 from crossdock.sync_engine._sql import chunks
-from crossdock.sync_engine._tables import PRODUCTS, STOCK, table
+from crossdock.sync_engine._tables import PRODUCTS, STOCK
 from crossdock.sync_engine.unseen import UnseenSale
 
-UNSEEN = table(UnseenSale)
+UNSEEN = UnseenSale.__table__
 
 __all__ = ["availability_snapshot", "available", "unseen_held"]
 

@@ -42,7 +42,6 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    bindparam,
     delete,
     func,
     or_,
@@ -58,8 +57,8 @@ from crossdock.errors import lookup
 from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.models import StockUpdate
 from crossdock.sync_engine import outbox, shown
-from crossdock.sync_engine._sql import bulk_insert, chunks, event_row, insert_events, now_or
-from crossdock.sync_engine._tables import CHANNELS, LISTINGS, rowcount, table
+from crossdock.sync_engine._sql import bulk_insert, changed, chunks, event_row, insert_events, now_or
+from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.planner import BatchPolicy, ChannelPlan, ListingState, plan_stock_pushes
 
@@ -115,7 +114,7 @@ class DirtySku(Base):
     claimed_until: Mapped[dt.datetime | None]
 
 
-DIRTY = table(DirtySku)
+DIRTY = DirtySku.__table__
 # A new mark on a dirty (channel, SKU): bump the version (a push in flight must not ack it) and keep
 # dirty_since. A claim is KEPT: pushes of one (channel, SKU) never overlap, or an older absolute
 # quantity still in flight could reach the platform after a newer one and stay there. The run holding
@@ -315,11 +314,10 @@ def ack_dirty(session: Session, marks: Sequence[DirtyMark]) -> int:
     they were taken. Returns how many rows were deleted."""
     if not marks:
         return 0
-    stmt = delete(DIRTY).where(DIRTY.c.channel == bindparam("c"), DIRTY.c.sku == bindparam("s"),
-                               DIRTY.c.version == bindparam("v"))
     done = 0
     for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
-        done += rowcount(session.execute(stmt, {"c": m.channel, "s": m.sku, "v": m.version}))
+        done += changed(session, delete(DIRTY).where(DIRTY.c.channel == m.channel, DIRTY.c.sku == m.sku,
+                                                     DIRTY.c.version == m.version))
     return done
 
 
@@ -339,9 +337,9 @@ def release_claims_of(session: Session, worker_id: str) -> int:
     """Every dirty SKU claimed by ``worker_id`` (a process id ``host:pid``, or
     one of its threads) is free again: that worker stopped or died."""
     prefix = worker_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return rowcount(session.execute(update(DIRTY).where(or_(DIRTY.c.claimed_by == worker_id,
-                                                            DIRTY.c.claimed_by.like(f"{prefix}:%", escape="\\")))
-                                    .values(claimed_by=None, claimed_until=None)))
+    return changed(session, update(DIRTY).where(or_(DIRTY.c.claimed_by == worker_id,
+                                                    DIRTY.c.claimed_by.like(f"{prefix}:%", escape="\\")))
+                   .values(claimed_by=None, claimed_until=None))
 
 
 def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[ListingState]:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from crossdock.db.base import Base
 from crossdock.db.models import BigId
 from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, upsert_insert
-from crossdock.sync_engine._tables import LISTINGS, table
+from crossdock.sync_engine._tables import LISTINGS
 from crossdock.sync_engine.shown import record_read_back
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class UnseenSale(Base):
     updated_at: Mapped[dt.datetime]
 
 
-UNSEEN = table(UnseenSale)
+UNSEEN = UnseenSale.__table__
 
 
 def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, settle_real_s: float,

@@ -28,7 +28,8 @@ from crossdock.sync_engine._sql import (
     now_or,
     upsert_insert,
 )
-from crossdock.sync_engine._tables import LINES, ORDERS, PRODUCTS, RES, STOCK, rowcount
+from crossdock.sync_engine._sql import changed as rows_changed
+from crossdock.sync_engine._tables import LINES, ORDERS, PRODUCTS, RES, STOCK
 from crossdock.sync_engine.inventory._shared import (
     ACTIVE,
     ALREADY,
@@ -103,10 +104,9 @@ def reserve_order(session: Session, order_id: int, *, chooser: WarehouseChooser 
         if wh is None:
             outcomes[line_id] = LineOutcome(line_id, sku, None, qty, SHORT)
             continue
-        got = rowcount(session.execute(
-            update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh,
-                                STOCK.c.on_hand - STOCK.c.reserved >= qty)
-            .values(reserved=STOCK.c.reserved + qty, updated_at=at)))
+        got = rows_changed(session, update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh,
+                                                        STOCK.c.on_hand - STOCK.c.reserved >= qty)
+                           .values(reserved=STOCK.c.reserved + qty, updated_at=at))
         if got != 1:
             outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, SHORT)
             continue

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from crossdock.errors import DataError, InventoryError
 from crossdock.sync_engine import dirty
-from crossdock.sync_engine._sql import event_row, insert_events, now_or
-from crossdock.sync_engine._tables import LINES, MOVES, RES, STOCK, rowcount
+from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or
+from crossdock.sync_engine._tables import LINES, MOVES, RES, STOCK
 from crossdock.sync_engine.inventory._reserve import mark_changed
 from crossdock.sync_engine.inventory._shared import (
     ACTIVE,
@@ -46,8 +46,8 @@ def release_order(session: Session, order_id: int, *, reason: str = "cancelled",
     settled = []
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for r in active_reservations(session, order.id):
-        n = rowcount(session.execute(update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE)
-                                     .values(status=RELEASED, updated_at=at)))
+        n = changed(session, update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE)
+                    .values(status=RELEASED, updated_at=at))
         if n == 1:
             settled.append(Settled(r.id, r.order_line_id, r.sku, r.warehouse, r.quantity))
             totals[(r.sku, r.warehouse)] += r.quantity
@@ -80,18 +80,16 @@ def _consume(session: Session, order: Any, rows: Sequence[Any], at: dt.datetime,
                                  detail=f"cannot ship {q} of a reservation for {r.quantity} "
                                         f"(order {order.platform_order_id}, line {r.order_line_id})")
         if q == r.quantity:
-            n = rowcount(session.execute(update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE)
-                                         .values(status=CONSUMED, updated_at=at)))
+            n = changed(session, update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE)
+                        .values(status=CONSUMED, updated_at=at))
         else:
-            n = rowcount(session.execute(update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE,
-                                                           RES.c.quantity > q)
-                                         .values(quantity=RES.c.quantity - q, updated_at=at)))
+            n = changed(session, update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE, RES.c.quantity > q)
+                        .values(quantity=RES.c.quantity - q, updated_at=at))
         if n != 1:
             continue  # settled concurrently
-        got = rowcount(session.execute(
-            update(STOCK).where(STOCK.c.sku == r.sku, STOCK.c.warehouse == r.warehouse,
-                                STOCK.c.reserved >= q, STOCK.c.on_hand >= q)
-            .values(on_hand=STOCK.c.on_hand - q, reserved=STOCK.c.reserved - q, updated_at=at)))
+        got = changed(session, update(STOCK).where(STOCK.c.sku == r.sku, STOCK.c.warehouse == r.warehouse,
+                                                   STOCK.c.reserved >= q, STOCK.c.on_hand >= q)
+                      .values(on_hand=STOCK.c.on_hand - q, reserved=STOCK.c.reserved - q, updated_at=at))
         if got != 1:
             raise DataError("XD-DATA-006", entity=f"sku {r.sku}",
                             detail=f"{r.warehouse}: reservation {r.id} for {q} is not covered by the stock row")
