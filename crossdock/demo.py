@@ -108,6 +108,7 @@ def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str])
     initial listings in the sandbox."""
     from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
     from crossdock.sandbox.core import CatalogueItem
+    from crossdock.sync_engine.shown import seed as seed_shown
 
     from crossdock.connectors.tokens import ensure_channels
 
@@ -138,13 +139,16 @@ def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str])
         for name in CHANNELS:
             ch = cfg.channel(name)
             rule = stock_rule_from_config(ch.stock, where=f"channels.{name}.stock")
+            seeded: dict[str, int] = {}
             for index, (sku, qty) in enumerate(stock.items()):
-                shown = listed_quantity(qty, rule)
+                shown = seeded[sku] = listed_quantity(qty, rule)
                 price = Decimal("19.99") if ch.currency != "JPY" else Decimal("2999")
                 listing_id, ids = seed_listing(sb, _SCENARIO[name], sb_channels[name], sku, index, shown, price)
-                s.add(ChannelListing(channel=name, sku=sku, last_pushed_qty=shown, status="active",
+                s.add(ChannelListing(channel=name, sku=sku, status="active",
                                      last_pushed_price=price, last_pushed_currency=ch.currency,
                                      listing_id=listing_id, platform_ids=ids))
+            s.flush()
+            seed_shown(s, name, seeded)
     return stock
 
 

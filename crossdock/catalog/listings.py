@@ -212,6 +212,11 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
             s.execute(insert(LISTINGS), new_rows)
         for values in refreshed:
             s.execute(update(LISTINGS).where(LISTINGS.c.id == values.pop("_id")).values(**values))
+        # what the channel shows now is the best knowledge; the planner compares its target with it
+        from crossdock.sync_engine import shown
+
+        shown.pulled(s, channel, {d["sku"]: d["quantity"] for d in (*report.linked_new, *report.linked_already)},
+                     now=now)
         seen = set(by_sku)
         report.missing = [{"sku": r.sku, "listing_id": r.listing_id, "status": r.status}
                           for r in sorted(rows.values(), key=lambda r: r.sku)
@@ -248,24 +253,21 @@ def _row_values(offer: ListedOffer, currency: str, now) -> dict[str, Any]:
     pushed = price if price is not None and price.currency == currency else None
     return {"listing_id": str(offer.listing_id) if offer.listing_id else None,
             "status": crossdock_status(offer.status),
-            "last_pushed_qty": offer.quantity, "last_pushed_at": now if offer.quantity is not None else None,
             "last_pushed_price": pushed.amount if pushed is not None else None,
             "last_pushed_currency": pushed.currency if pushed is not None else None,
-            "listed_qty_seen": offer.quantity, "listed_price_seen": price.amount if price is not None else None,
+            "listed_price_seen": price.amount if price is not None else None,
             "seen_at": now}
 
 
 def _refresh(row: Any, offer: ListedOffer, values: dict[str, Any], now) -> dict[str, Any]:
-    """The update of an already linked row: what the channel shows now and the
-    ids it gives; crossdock's last pushed price stays (the price push decides)."""
-    out: dict[str, Any] = {"_id": row.id, "status": values["status"], "listed_qty_seen": values["listed_qty_seen"],
+    """The update of an already linked row: the price it shows and the ids it
+    gives (its quantity: :func:`crossdock.sync_engine.shown.pulled`);
+    crossdock's last pushed price stays (the price push decides)."""
+    out: dict[str, Any] = {"_id": row.id, "status": values["status"],
                            "listed_price_seen": values["listed_price_seen"], "seen_at": now,
                            "platform_ids": _ids(offer, dict(row.platform_ids or {}))}
     if values["listing_id"]:
         out["listing_id"] = values["listing_id"]
-    if offer.quantity is not None and row.last_pushed_qty != offer.quantity:
-        # what the channel shows now is the best knowledge; the planner compares its target with it
-        out["last_pushed_qty"], out["last_pushed_at"] = offer.quantity, now
     return out
 
 
@@ -350,8 +352,9 @@ def link_listing(ctx: Any, sku: str, channel: str, listing_id: str) -> dict[str,
         else:
             s.execute(update(LISTINGS).where(LISTINGS.c.id == row.id)
                       .values(**values, platform_ids=_ids(offer, dict(row.platform_ids or {}))))
-        from crossdock.sync_engine import dirty
+        from crossdock.sync_engine import dirty, shown
 
+        shown.linked(s, channel, sku, offer.quantity, now=now)
         marked = dirty.mark_dirty(s, [sku]).marked
         synclog.record(s, operation="listings.link", outcome="ok", channel=channel, entity_type="sku", entity=sku,
                        message=f"linked to listing {offer.listing_id}"

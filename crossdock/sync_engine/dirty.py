@@ -31,20 +31,35 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, bindparam, delete, func, \
-    or_, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
-from crossdock.db.models import BigId, ChannelListing, Channel
+from crossdock.db.models import BigId
 from crossdock.errors import lookup
 from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.models import StockUpdate
-from crossdock.sync_engine import outbox
-from crossdock.sync_engine._sql import bulk_insert, chunks, event_row, insert_events, now_or
+from crossdock.sync_engine import outbox, shown
+from crossdock.sync_engine._sql import bulk_insert, changed, chunks, event_row, insert_events, now_or
+from crossdock.sync_engine._tables import CHANNELS, LISTINGS
+from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.planner import BatchPolicy, ChannelPlan, ListingState, plan_stock_pushes
 
 log = logging.getLogger(__name__)
@@ -53,7 +68,7 @@ PUSH_STOCK = "push_stock"
 DEFAULT_WINDOW_S = 10.0
 DEFAULT_LEASE_S = 300.0
 # Listings no stock push goes to: gone from the channel, or never published there
-# (a draft, or refused by the platform's rules: see catalog_jobs.publish_listings).
+# (a draft, or refused by the platform's rules: see jobs.listings.publish_listings).
 INACTIVE_LISTING_STATUSES = ("ended", "deleted", "removed", "inactive", "draft", "rejected")
 
 __all__ = [
@@ -62,6 +77,7 @@ __all__ = [
     "DirtyMark",
     "DirtySku",
     "MarkResult",
+    "PendingMarks",
     "StockPush",
     "ack_dirty",
     "dirty_backlog",
@@ -70,7 +86,6 @@ __all__ = [
     "mark_dirty",
     "peek_dirty",
     "prepare_stock_push",
-    "record_stock_pushed",
     "release_claims_of",
     "release_dirty",
     "sweep",
@@ -106,8 +121,6 @@ DIRTY = DirtySku.__table__
 # the claim gives the changed row back when it finishes and wakes the next run (finish_stock_push).
 _REMARK = ("ON CONFLICT (channel, sku) DO UPDATE SET version = dirty_skus.version + 1, zero = excluded.zero, "
            "marked_at = excluded.marked_at")
-LISTINGS = ChannelListing.__table__
-CHANNELS = Channel.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +167,7 @@ def _enqueue_run(session: Session, channel: str, *, tag: str, at: dt.datetime, a
                           priority=priority, available_at=available_at, now=at)
 
 
-def _unclaimed(at: dt.datetime):
+def _unclaimed(at: dt.datetime) -> ColumnElement[bool]:
     """Rows no live push run holds (never claimed, or the claim expired)."""
     return or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
 
@@ -201,12 +214,10 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
     if not listings:
         return MarkResult(0, (), (), ())
     if available is None or any(s not in available for s in wanted):
-        from crossdock.sync_engine.inventory import availability_snapshot
-
         known = dict(available or {})
         known.update(availability_snapshot(session, [s for s in wanted if s not in known]))
         available = known
-    rows = []
+    rows: list[dict[str, Any]] = []
     zero_skus: set[str] = set()
     urgent_channels: set[str] = set()
     for channel, sku, last_pushed in sorted(listings):
@@ -217,7 +228,7 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
         rows.append({"channel": channel, "sku": sku, "version": 1, "zero": zero, "dirty_since": at,
                      "marked_at": at})
     bulk_insert(session, DIRTY, rows, on_conflict_sql=_REMARK)
-    channels = sorted({r["channel"] for r in rows})
+    channels = sorted({channel for channel, _, _ in listings})
     for channel in channels:
         _enqueue_window(session, channel, at, window_s)
     urgent = []
@@ -230,6 +241,35 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
                  ", ".join(sorted(urgent_channels)))
     return MarkResult(marked=len(rows), channels=tuple(channels), urgent=tuple(urgent),
                       zero_skus=tuple(sorted(zero_skus)))
+
+
+@dataclass
+class PendingMarks:
+    """SKUs whose availability a transaction changed, gathered as it goes and
+    marked at its end with ONE :func:`mark_dirty` (a transaction that stores
+    orders reserves, releases and follows the platform's own changes: each
+    step adds here, the caller calls :meth:`flush` once). ``available`` holds
+    what a step already knows (SKU → available to sell after it); a SKU added
+    later without a figure is read again at the flush."""
+
+    skus: set[str] = field(default_factory=set)
+    available: dict[str, int] = field(default_factory=dict)
+
+    def add(self, skus: Iterable[str], *, available: Mapping[str, int] | None = None) -> None:
+        for sku in skus:
+            self.skus.add(sku)
+            if available is not None and sku in available:
+                self.available[sku] = available[sku]
+            else:
+                self.available.pop(sku, None)       # an earlier figure is out of date now
+
+    def flush(self, session: Session, *, now: dt.datetime | None = None) -> MarkResult:
+        """Mark everything gathered (nothing gathered: no call) and start again."""
+        if not self.skus:
+            return MarkResult(0, (), (), ())
+        result = mark_dirty(session, self.skus, available=self.available, now=now)
+        self.skus, self.available = set(), {}
+        return result
 
 
 @contextlib.contextmanager
@@ -274,11 +314,10 @@ def ack_dirty(session: Session, marks: Sequence[DirtyMark]) -> int:
     they were taken. Returns how many rows were deleted."""
     if not marks:
         return 0
-    stmt = delete(DIRTY).where(DIRTY.c.channel == bindparam("c"), DIRTY.c.sku == bindparam("s"),
-                               DIRTY.c.version == bindparam("v"))
     done = 0
     for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
-        done += session.execute(stmt, {"c": m.channel, "s": m.sku, "v": m.version}).rowcount
+        done += changed(session, delete(DIRTY).where(DIRTY.c.channel == m.channel, DIRTY.c.sku == m.sku,
+                                                     DIRTY.c.version == m.version))
     return done
 
 
@@ -298,9 +337,9 @@ def release_claims_of(session: Session, worker_id: str) -> int:
     """Every dirty SKU claimed by ``worker_id`` (a process id ``host:pid``, or
     one of its threads) is free again: that worker stopped or died."""
     prefix = worker_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return session.execute(update(DIRTY).where(or_(DIRTY.c.claimed_by == worker_id,
-                                                   DIRTY.c.claimed_by.like(f"{prefix}:%", escape="\\")))
-                           .values(claimed_by=None, claimed_until=None)).rowcount
+    return changed(session, update(DIRTY).where(or_(DIRTY.c.claimed_by == worker_id,
+                                                    DIRTY.c.claimed_by.like(f"{prefix}:%", escape="\\")))
+                   .values(claimed_by=None, claimed_until=None))
 
 
 def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[ListingState]:
@@ -321,20 +360,6 @@ def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[
                 platform_ids=ids, last_pushed_qty=r.last_pushed_qty, listed_qty_seen=r.listed_qty_seen,
                 last_pushed_price=r.last_pushed_price, last_pushed_currency=r.last_pushed_currency))
     return sorted(out, key=lambda s: s.sku)
-
-
-def record_stock_pushed(session: Session, channel: str, updates: Iterable[StockUpdate], *,
-                        now: dt.datetime | None = None) -> int:
-    """Remember what the channel now shows (call with the updates the
-    platform accepted, in the transaction that acks the marks)."""
-    at = now_or(now)
-    params = [{"c": channel, "s": u.sku, "q": u.quantity, "at": at} for u in updates]
-    if not params:
-        return 0
-    stmt = (update(LISTINGS).where(LISTINGS.c.channel == bindparam("c"), LISTINGS.c.sku == bindparam("s"))
-            .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at")))
-    session.execute(stmt, params)
-    return len(params)
 
 
 def sweep(session: Session, *, window_s: float | None = None, now: dt.datetime | None = None) -> list[str]:
@@ -380,8 +405,6 @@ def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: Chan
     """Take the channel's dirty SKUs and plan absolute quantities from the
     availability *now* (zeros first, batched by ``policies``). Then the caller
     makes the platform calls and reports with :func:`finish_stock_push`."""
-    from crossdock.sync_engine.inventory import availability_snapshot
-
     marks = take_dirty(db, channel, worker_id=worker_id, lease_s=lease_s, limit=limit, now=now)
     if not marks:
         return StockPush(channel, worker_id, (), None)
@@ -416,7 +439,7 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
     done = [m for m in push.marks if m.sku not in planned or m.sku in ok]
     retry = [m for m in push.marks if m.sku in planned and m.sku not in ok]
     with _tx(db) as session:
-        record_stock_pushed(session, push.channel, accepted, now=at)
+        shown.record_pushed(session, push.channel, accepted, now=at)
         acked = ack_dirty(session, done)
         # rows not deleted — failed, or marked again during the push — go back to the pool,
         # and the next run is woken for them (their own window entry may have come and gone

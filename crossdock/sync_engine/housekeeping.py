@@ -22,10 +22,10 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from crossdock.db.models import ChannelListing, SyncEvent
-from crossdock.sync_engine import dirty, liveness
+from crossdock.db.models import SyncEvent
+from crossdock.sync_engine import dirty, liveness, shown
 from crossdock.sync_engine._sql import event_row, insert_events
 
 log = logging.getLogger(__name__)
@@ -129,9 +129,7 @@ def scheduled_reconcile(ctx: Any, channel: str) -> dict[str, Any]:
             held = unseen.detect(s, channel, {d["sku"]: d["listed"] for d in drift if d["listed"] < d["expected"]},
                                  settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
         repush = [d for d in drift if d["sku"] not in held and (d["listed"] > d["expected"] or not late_sales)]
-        for d in repush:
-            s.execute(update(ChannelListing).where(ChannelListing.channel == channel, ChannelListing.sku == d["sku"])
-                      .values(last_pushed_qty=d["listed"], listed_qty_seen=d["listed"]))
+        shown.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in repush})
         marked = sorted({d["sku"] for d in repush} | set(held))
         if marked:
             dirty.mark_dirty(s, marked)

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from crossdock import synclog
 from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
-from crossdock.sync_engine.jobs import EngineContext, max_window_s, store_orders
+from crossdock.sync_engine.jobs import EngineContext, max_window_s
+from crossdock.sync_engine.orders import store_orders
 
 __all__ = ["import_orders_since"]
 

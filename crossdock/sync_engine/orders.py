@@ -1,5 +1,11 @@
 """Storing imported orders: dedupe, status changes, stock effects. Bulk.
 
+:func:`store_orders` is how every order read from a channel is stored (an
+import window, a back-fill, one order read back): :func:`upsert_orders`, then
+what the platform did to its own listings (:func:`follow_platform_quantities`)
+and the unseen sales the new orders explain (:func:`explain_unseen`), with
+ONE :func:`~crossdock.sync_engine.dirty.mark_dirty` for all of it at the end.
+
 :func:`upsert_orders` stores a page of normalised orders of one channel in
 the caller's transaction:
 
@@ -34,7 +40,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -43,11 +50,11 @@ from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from crossdock.clock import Clock
 from crossdock.synclog import correlation_id, order_correlation
-from crossdock.db.models import Order as OrderRow, OrderLine as LineRow
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Address, Order, OrderStatus
-from crossdock.sync_engine import inventory
+from crossdock.sync_engine import dirty, inventory, shown, unseen
 from crossdock.sync_engine._sql import (
     EVENT_COLS,
     EVENTS,
@@ -62,12 +69,10 @@ from crossdock.sync_engine._sql import (
     now_or,
     upsert_insert,
 )
+from crossdock.sync_engine._tables import LINES, ORDERS
 from crossdock.sync_engine.inventory import LineInput, OrderInput
 
 log = logging.getLogger(__name__)
-
-ORDERS = OrderRow.__table__
-LINES = LineRow.__table__
 
 # How far along an order is; local status only moves to a higher rank
 # (cancelled/returned from the platform always apply).
@@ -83,7 +88,8 @@ SHIPPED_STATES = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 # Flags that describe a status problem; a status change clears them (stuck.py sets them again if needed).
 STATUS_FLAGS = ("XD-ORD-002", "XD-ORD-003")
 
-__all__ = ["STATUS_RANK", "UpsertResult", "merge_status", "upsert_orders"]
+__all__ = ["STATUS_RANK", "UpsertResult", "explain_unseen", "follow_platform_quantities", "merge_status",
+           "store_orders", "upsert_orders"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +121,7 @@ def merge_status(local: str | None, platform: str) -> str:
 
 def _local_status(o: Order, status_map: StatusMap | None, channel: str) -> str:
     if status_map is None:
-        return o.status.value if isinstance(o.status, OrderStatus) else OrderStatus(o.status).value
+        return OrderStatus(o.status).value          # a member, or its value from a connector
     raw: Any = o.raw if o.raw else o.platform_status
     return status_map.map(raw, channel=channel, order_id=o.platform_order_id).value
 
@@ -218,12 +224,16 @@ def _find_existing(session: Session, channel: str, pids: list[str]) -> dict[str,
 def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                   status_map: StatusMap | None = None, reserve: bool = True,
                   chooser: inventory.WarehouseChooser | None = None, events: bool = True,
-                  now: dt.datetime | None = None) -> UpsertResult:
+                  marks: dirty.PendingMarks | None = None, now: dt.datetime | None = None) -> UpsertResult:
     """Store ``orders`` of ``channel`` (see module doc). ``status_map`` maps
     the platform status with the seller's overrides; without it each order's
     ``status`` is used as the connector mapped it. ``reserve=False`` stores
-    without touching stock (e.g. a back-fill of old orders)."""
+    without touching stock (e.g. a back-fill of old orders). ``marks``: the
+    caller gathers the SKUs to mark dirty and marks them once (without it,
+    they are marked here)."""
     at = now_or(now)
+    own_marks = marks is None
+    pending = dirty.PendingMarks() if marks is None else marks
     latest: dict[str, Order] = {}
     for o in orders:
         cur = latest.get(o.platform_order_id)
@@ -255,8 +265,8 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         else:
             # a concurrent importer stored some first (PostgreSQL; SQLite cannot: we hold the write lock)
             stored: set[int] = set()
-            for part in chunks(sorted(ids.values())):
-                stored.update(session.execute(select(ORDERS.c.id).where(ORDERS.c.id.in_(part))).scalars())
+            for id_part in chunks(sorted(ids.values())):
+                stored.update(session.execute(select(ORDERS.c.id).where(ORDERS.c.id.in_(id_part))).scalars())
             new_ids = {p: oid for p, oid in ids.items() if oid in stored}
             raced = [p for p in to_insert if p not in new_ids]
             if raced:  # stored meanwhile by a concurrent importer: handle as known orders
@@ -322,14 +332,13 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         ins = upsert_insert(session, LINES)
         stmt = ins.on_conflict_do_update(index_elements=["order_id", "platform_line_id"],
                                          set_={"quantity_shipped": ins.excluded.quantity_shipped})
-        for part in chunks(line_upserts, 2000):
-            session.execute(stmt, part)
+        for batch in chunks(line_upserts, 2000):
+            session.execute(stmt, batch)
 
     # ---- stock effects
     reservations: dict[int, inventory.ReservationResult] = {}
     released: dict[int, inventory.SettleResult] = {}
     consumed: dict[int, inventory.SettleResult] = {}
-    availability_changed: set[str] = set()
     if reserve:
         to_release = [oid for oid, _, old, new in changed
                       if new in TERMINAL_FROM_PLATFORM and old not in TERMINAL_FROM_PLATFORM]
@@ -345,16 +354,13 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             skus |= {line.sku for pid in updated_pids for line in latest[pid].lines if line.sku}
             skus |= inventory.active_reservation_skus(session, to_release + to_consume)
             inventory.lock_stock(session, skus)
+        pid_of = {oid: pid for oid, pid, _, _ in changed}
         for oid in sorted(to_release):
-            order = inventory._lock_order(session, oid)
-            released[oid], released_skus = inventory._release(session, order, at, "cancelled on the platform")
-            availability_changed |= released_skus
+            released[oid] = inventory.release_order(session, oid, reason="cancelled on the platform",
+                                                    marks=pending, now=at)
         for oid in sorted(to_consume):
-            order = inventory._lock_order(session, oid)
-            consumed[oid] = inventory._consume(
-                session, order, inventory._active_reservations(session, oid), at, quantity=None,
-                reference=f"order {channel}:{order.platform_order_id} shipped (reported by the platform)",
-                actor=None)
+            consumed[oid] = inventory.consume_order(
+                session, oid, reference=f"order {channel}:{pid_of[oid]} shipped (reported by the platform)", now=at)
         inputs = inventory.load_order_inputs(session, to_reserve) if to_reserve else []
         for pid, oid in new_ids.items():      # built from memory: nothing to read back
             o = latest[pid]
@@ -364,9 +370,10 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                 fulfillment_channel=o.fulfillment_channel, fresh=True,
                 lines=tuple([LineInput(lid, ln.sku, ln.quantity, ln.quantity_shipped)
                              for ln, lid in zip(o.lines, new_line_ids[pid])])))
-        # reserves, and marks dirty every SKU whose availability moved (released ones included)
         reservations = inventory.reserve_loaded(session, inputs, chooser=chooser, ok_events=False,
-                                                also_mark=availability_changed, now=at)
+                                                marks=pending, now=at)
+    if own_marks:
+        pending.flush(session, now=at)
 
     # ---- events (bound tuples in EVENT_COLS order: one executemany)
     if events:
@@ -377,12 +384,12 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             status, n = local[pid], len(o.lines)
             details: dict[str, Any] = {"order_id": oid, "status": status, "lines": n}
             message = f"{o.platform_status} → {status}, {n} lines"
-            r = reservations.get(oid)
-            if r is not None:
-                if r.skipped_reason:
-                    details["reservation"] = r.skipped_reason
+            res = reservations.get(oid)
+            if res is not None:
+                if res.skipped_reason:
+                    details["reservation"] = res.skipped_reason
                 else:
-                    held = [x for x in r.lines if x.status == inventory.RESERVED]
+                    held = [x for x in res.lines if x.status == inventory.RESERVED]
                     details["reserved_lines"] = len(held)
                     if held:
                         message += "; reserved " + ", ".join([f"{x.sku} x{x.quantity} @ {x.warehouse}"
@@ -406,3 +413,60 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     return UpsertResult(new=len(new_ids), updated=len(updates), unchanged=unchanged, order_ids=order_ids,
                         new_ids=tuple(sorted(new_ids.values())), status_changed=tuple(c[0] for c in changed),
                         reservations=reservations, released=released, consumed=consumed)
+
+
+def store_orders(session: Session, channel: str, orders: Sequence[Order], clock: Clock) -> UpsertResult:
+    """Store orders read from ``channel`` (an import window, a back-fill, one
+    order read back): :func:`upsert_orders` (status, reservations, events),
+    then what the platform did to its own listings
+    (:func:`follow_platform_quantities`) and the unseen sales the new orders
+    explain (:func:`explain_unseen`); every SKU whose availability or listing
+    moved is marked dirty ONCE, at the end."""
+    marks = dirty.PendingMarks()
+    result = upsert_orders(session, channel, orders, marks=marks)
+    follow_platform_quantities(session, channel, orders, result, clock, marks=marks)
+    explain_unseen(session, channel, orders, result)
+    marks.flush(session)
+    return result
+
+
+def explain_unseen(session: Session, channel: str, orders: Iterable[Order], result: UpsertResult) -> None:
+    """New orders explain units held as unseen sales of their channel
+    (:mod:`crossdock.sync_engine.unseen`); their reservations hold them now."""
+    new = set(result.new_ids)
+    lines = [(line.sku, line.quantity) for o in orders
+             if result.order_ids.get(o.platform_order_id) in new and o.fulfillment_channel != "AFN"
+             for line in o.lines if line.sku]
+    if lines:
+        unseen.consume(session, channel, lines)
+
+
+def follow_platform_quantities(session: Session, channel: str, orders: Iterable[Order], result: UpsertResult,
+                               clock: Clock, *, marks: dirty.PendingMarks) -> None:
+    """A platform lowers a listing's quantity itself when it sells and raises it
+    again when an order is cancelled. Apply the same change to what we know
+    the channel shows (:func:`crossdock.sync_engine.shown.follow_platform_change`),
+    so the planner compares its target with what the channel really shows —
+    and never re-raises a channel whose own sale it has just learnt about to a
+    quantity computed without it.
+
+    A cancel puts the units back on sale on its channel. When the order had
+    already shipped (its stock consumed) nothing else marks the SKU, and the
+    channel would show more than crossdock allows until a reconcile: the
+    restored SKUs go to ``marks``."""
+    new = set(result.new_ids)
+    changed = set(result.status_changed)
+    delta: Counter[tuple[str, dt.datetime]] = Counter()
+    for o in orders:
+        oid = result.order_ids.get(o.platform_order_id)
+        if oid is None:
+            continue
+        cancelled = o.status == OrderStatus.CANCELLED
+        sign = -1 if (oid in new and not cancelled) else 1 if (oid in changed and oid not in new and cancelled) else 0
+        if sign:
+            happened = clock.to_real(o.purchased_at if sign < 0 else o.updated_at)
+            for line in o.lines:
+                if line.sku:
+                    delta[(line.sku, happened)] += sign * line.quantity
+    shown.follow_platform_change(session, channel, delta)
+    marks.add(sorted({sku for (sku, _), d in delta.items() if d > 0}))

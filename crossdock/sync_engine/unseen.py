@@ -12,7 +12,8 @@ show for the SKUs it is about to push (cheap: a few getListingsItem calls on
 their own quota). A listing showing fewer units than crossdock last pushed,
 with no push in flight and the last push settled, has sold units crossdock
 has not seen. They are held here, per channel and SKU, and subtracted from
-the availability every channel is given (:func:`held`), until:
+the availability every channel is given
+(:func:`crossdock.sync_engine.availability.unseen_held` reads them), until:
 
 - the channel's order import brings the order: :func:`consume` takes the
   units off in the import's transaction (its reservation now holds them);
@@ -31,12 +32,14 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, delete, func, select, update
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base
-from crossdock.db.models import BigId, ChannelListing
+from crossdock.db.models import BigId
 from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, upsert_insert
+from crossdock.sync_engine._tables import LISTINGS
+from crossdock.sync_engine.shown import record_read_back
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ SETTLE_S = 30.0
 #: them are let go. Amazon shows an order within about 3.5 minutes.
 MAX_AGE_S = 600.0
 
-__all__ = ["MAX_AGE_S", "SETTLE_S", "UnseenSale", "consume", "detect", "expire", "held"]
+__all__ = ["MAX_AGE_S", "SETTLE_S", "UnseenSale", "consume", "detect", "expire"]
 
 
 class UnseenSale(Base):
@@ -66,17 +69,6 @@ class UnseenSale(Base):
 
 
 UNSEEN = UnseenSale.__table__
-LISTINGS = ChannelListing.__table__
-
-
-def held(session: Session, skus: Iterable[str]) -> dict[str, int]:
-    """SKU → units held for unseen sales (all channels)."""
-    out: dict[str, int] = {}
-    for part in chunks(sorted(set(skus))):
-        out.update((sku, int(q)) for sku, q in session.execute(
-            select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(UNSEEN.c.sku.in_(part))
-            .group_by(UNSEEN.c.sku)))
-    return out
 
 
 def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, settle_real_s: float,
@@ -90,14 +82,14 @@ def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, s
     availability)."""
     at = now_or(now)
     found: dict[str, int] = {}
-    wanted = sorted(s for s, q in shown.items() if q is not None)
-    for part in chunks(wanted):
+    read = {s: int(q) for s, q in shown.items() if q is not None}
+    for part in chunks(sorted(read)):
         rows = session.execute(
             select(LISTINGS.c.sku, LISTINGS.c.last_pushed_qty, LISTINGS.c.last_pushed_at)
             .where(LISTINGS.c.channel == channel, LISTINGS.c.sku.in_(part),
                    LISTINGS.c.last_pushed_qty.is_not(None))).all()
         for sku, believed, pushed_at in rows:
-            q = int(shown[sku])
+            q = read[sku]
             if q >= believed:
                 continue
             if pushed_at is not None and (at - pushed_at).total_seconds() < settle_real_s:
@@ -111,9 +103,8 @@ def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, s
         session.execute(stmt.on_conflict_do_update(
             index_elements=["channel", "sku"],
             set_={"quantity": UNSEEN.c.quantity + stmt.excluded.quantity, "updated_at": stmt.excluded.updated_at}))
-        # the channel shows this now; the order, when it comes, must not lower it again
-        session.execute(update(LISTINGS).where(LISTINGS.c.channel == channel, LISTINGS.c.sku == sku)
-                        .values(last_pushed_qty=int(shown[sku]), last_pushed_at=at))
+    # the channel shows this now; the order, when it comes, must not lower it again
+    record_read_back(session, channel, {sku: read[sku] for sku in found}, at=at)
     insert_events(session, [event_row(
         operation="stock.unseen_sale", outcome="ok", at=at, channel=channel, entity_type="sku", entity=sku,
         message=f"{channel} shows {units} unit(s) fewer than pushed: a sale its order API does not show yet; "
@@ -128,13 +119,13 @@ def consume(session: Session, channel: str, lines: Iterable[tuple[str, int]], *,
     """New orders of ``channel`` arrived with these (SKU, units): they explain
     held units, which are released (their reservation holds the stock now).
     Returns SKU → units released."""
-    want: Counter = Counter()
+    want: Counter[str] = Counter()
     for sku, qty in lines:
         if sku and qty > 0:
             want[sku] += int(qty)
     if not want:
         return {}
-    rows = {}
+    rows: dict[str, tuple[int, int]] = {}
     for part in chunks(sorted(want)):
         rows.update((sku, (rid, q)) for rid, sku, q in session.execute(
             select(UNSEEN.c.id, UNSEEN.c.sku, UNSEEN.c.quantity)

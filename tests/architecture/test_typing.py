@@ -32,14 +32,6 @@ _REASON = re.compile(r"^\s*#\s*\S.*[A-Za-z]{3}")
 NOT_YET_EXPLAINED: frozenset[tuple[str, str]] = frozenset({
     ("crossdock/connectors/ebay/auth.py", "return state.access_token"),
     ("crossdock/connectors/ebay/client.py", "def send(self, request, **kwargs):"),
-    ("crossdock/mapping/fx.py", "return ws.match(text, i).end()"),
-    ("crossdock/sandbox/ebay/render.py", "resp.throttled = True"),
-    ("crossdock/sandbox/ebay/sim.py", "tok.app = app"),
-    ("crossdock/sandbox/ebay/trading.py", "req._xml = root"),
-    ("crossdock/sandbox/shopify/sim.py", "resp.throttled = True"),
-    ("crossdock/warehouse/carriers/sandbox.py", "return weight"),
-    ("crossdock/warehouse/parcel.py", "return sum(weights) + self.packaging_weight_g"),
-    ("crossdock/warehouse/shipping.py", "known = {f for f in cls.__dataclass_fields__}"),
 })
 
 

@@ -9,6 +9,7 @@ from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.sync_engine import dirty, inventory, orders, outbox
 from crossdock.sync_engine.dirty import DirtySku
 from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, plan_stock_pushes
+from crossdock.sync_engine.shown import record_pushed
 from tests.sync_engine.support import NOW, order, seed
 
 T = dt.timedelta
@@ -95,7 +96,7 @@ def test_push_run_takes_all_marks_and_only_acks_unchanged_ones(db):
         plan = plan_stock_pushes(avail, states, {"shopify-eu": ChannelStockRule()}, FACTS_BATCH_POLICIES)
         pushed = plan["shopify-eu"].updates
         assert dirty.ack_dirty(s, taken) == 2
-        dirty.record_stock_pushed(s, "shopify-eu", pushed, now=NOW + T(seconds=2))
+        record_pushed(s, "shopify-eu", pushed, now=NOW + T(seconds=2))
 
     # Then SKU-3 stays dirty (version moved); no other run pushes it while run-1 holds it (an older
     # quantity in flight must not land after a newer one), and once run-1 gives it back it is free

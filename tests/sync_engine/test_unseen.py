@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from crossdock.db import models as m
-from crossdock.sync_engine import inventory, orders, unseen
+from crossdock.sync_engine import availability, inventory, orders, unseen
 from crossdock.sync_engine.dirty import DirtySku
 from tests.sync_engine.support import NOW, order, seed
 
@@ -44,7 +44,7 @@ def test_a_listing_showing_less_than_pushed_holds_the_units_from_every_channel(d
     # And a second drop adds to what is held
     with db.write() as s:
         assert unseen.detect(s, "amazon-de", {"SKU-1": 3}, settle_real_s=30, now=NOW + T(minutes=1)) == {"SKU-1": 1}
-        assert unseen.held(s, ["SKU-1"]) == {"SKU-1": 3}
+        assert availability.unseen_held(s, ["SKU-1"]) == {"SKU-1": 3}
 
 
 def test_a_drop_right_after_a_push_or_during_one_is_not_a_sale(db):
@@ -58,7 +58,7 @@ def test_a_drop_right_after_a_push_or_during_one_is_not_a_sale(db):
                   .values(last_pushed_qty=None))                         # a push is in flight
     with db.write() as s:
         assert unseen.detect(s, "amazon-de", {"SKU-1": 2, "SKU-2": 1}, settle_real_s=30, now=NOW) == {}
-        assert unseen.held(s, ["SKU-1", "SKU-2"]) == {}
+        assert availability.unseen_held(s, ["SKU-1", "SKU-2"]) == {}
 
 
 def test_the_imported_order_releases_the_held_units_and_its_reservation_takes_over(db):
@@ -67,16 +67,14 @@ def test_the_imported_order_releases_the_held_units_and_its_reservation_takes_ov
     with db.write() as s:
         unseen.detect(s, "amazon-de", {"SKU-1": 4}, settle_real_s=30, now=NOW)
     # When the order arrives (one line of 1 unit, then another of 1) and is stored
-    from crossdock.sync_engine.jobs.orders import _explain_unseen
-
     for pid in ("A-1", "A-2"):
         o = order(pid, [("SKU-1", 1)], platform="amazon", updated_at=NOW + T(minutes=2))
         with db.write() as s:
             result = orders.upsert_orders(s, "amazon-de", [o], now=NOW + T(minutes=2))
-            _explain_unseen(s, "amazon-de", [o], result)
+            orders.explain_unseen(s, "amazon-de", [o], result)
     # Then nothing is held any more, and availability counts the two reservations once
     with db.read() as s:
-        assert unseen.held(s, ["SKU-1"]) == {}
+        assert availability.unseen_held(s, ["SKU-1"]) == {}
         assert inventory.availability_snapshot(s, ["SKU-1"]) == {"SKU-1": 18}
 
 
@@ -90,7 +88,7 @@ def test_units_no_order_explains_are_released_with_a_code_and_pushed_again(db):
         released = unseen.expire(s, max_age_real_s=600, now=NOW + T(seconds=601))
     assert released == ["SKU-2"]
     with db.read() as s:
-        assert unseen.held(s, ["SKU-2"]) == {}
+        assert availability.unseen_held(s, ["SKU-2"]) == {}
         codes = s.scalars(select(m.SyncEvent.code).where(m.SyncEvent.operation == "stock.unseen_sale",
                                                          m.SyncEvent.outcome == "partial")).all()
         assert list(codes) == ["XD-INV-007"]
@@ -131,7 +129,7 @@ def test_an_amazon_sale_not_yet_in_get_orders_reaches_the_other_channels_with_th
                 time.sleep(0.02)
             with db.read() as s:
                 amazon_orders = s.scalar(select(m.Order.id).where(m.Order.channel == "amazon-us"))
-                held = unseen.held(s, [sku])
+                held = availability.unseen_held(s, [sku])
             shown = sb.sims["shopify"].listed(chans["shopify-eu"]).get(sku)
         finally:
             ctx.connectors.close()

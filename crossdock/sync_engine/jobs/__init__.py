@@ -25,8 +25,9 @@ from crossdock.sync_engine.jobs.auto_ship import AUTO_SHIP, auto_ship
 from crossdock.sync_engine.jobs.batches import BatchSend
 from crossdock.sync_engine.jobs.context import EngineContext, EngineStats, configured_lease_s
 from crossdock.sync_engine.jobs.listings import LISTINGS, listings_job, publish_listings
+from crossdock.sync_engine.orders import store_orders
 from crossdock.sync_engine.jobs.orders import IMPORT_ORDERS, import_orders, max_window_s, order_poll_group, \
-    orders_job, store_orders
+    orders_job
 from crossdock.sync_engine.jobs.prices import PRICES, expected_prices, prices_job, push_prices
 from crossdock.sync_engine.jobs.reconcile import RECONCILE, reconcile, reconcile_job
 from crossdock.sync_engine.jobs.runner import claim_and_process, job_spec, pause_channel, paused, process, \

@@ -50,7 +50,7 @@ from crossdock.mapping.pricing import compute_price
 from crossdock.mapping.validation import ListingChannel, platform_rules_from_config, validate_listing
 from crossdock.models import ItemResult, Money, Product
 from crossdock.ratelimit.budget import Priority, job_priority
-from crossdock.sync_engine import dirty, outbox
+from crossdock.sync_engine import dirty, outbox, shown
 from crossdock.sync_engine._sql import chunks, upsert_insert
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.prices import ACTIVE, fx_table, price_rule, today_on_platform
@@ -148,11 +148,12 @@ def _record_published(session: Session, channel: str, sku: str, price: Money, re
     platform_ids.pop("rejection", None)
     platform_ids.update(ids)
     values: dict[str, Any] = {"status": ACTIVE, "platform_ids": platform_ids, "last_pushed_price": price.amount,
-                              "last_pushed_currency": price.currency, "last_pushed_qty": None}
+                              "last_pushed_currency": price.currency}
     if result.listing_id:
         values["listing_id"] = result.listing_id
     message = result.message
     _upsert_listing(session, channel, sku, **values)
+    shown.forget(session, channel, [sku])
     # published without a quantity: the stock push gives it one, in this transaction's outbox entries
     dirty.mark_dirty(session, [sku])
     synclog.record(session, operation="listing.publish", outcome="ok", channel=channel, entity_type="sku",

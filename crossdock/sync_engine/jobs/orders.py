@@ -4,27 +4,24 @@ sharing its order poll), stored through one path (:func:`store_orders`)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Sequence
 from typing import TypedDict
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
-from crossdock.clock import Clock
 from crossdock.config import Config
 from crossdock.connectors.base import Connector, OrderQuery
-from crossdock.db.models import ChannelListing, Order
+from crossdock.db.models import Order
 from crossdock.models import Order as PlatformOrder
-from crossdock.sync_engine import cursors, dirty, outbox
+from crossdock.sync_engine import cursors, outbox
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
-from crossdock.sync_engine.orders import UpsertResult, upsert_orders
+from crossdock.sync_engine.orders import store_orders
 
 __all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "max_window_s", "order_poll_group",
-           "orders_job",
-           "store_orders"]
+           "orders_job"]
 
 IMPORT_ORDERS = "orders"
 MAX_WINDOW_S = 6 * 3600.0
@@ -155,76 +152,6 @@ def _order_stream(session: Session, conn: Connector, group: Sequence[str],
         return "orders", "LastUpdated"
     behind = (now - min(known)).total_seconds() - conn.safety_lag_s
     return ("orders", "LastUpdated") if behind >= every else (CREATED_STREAM, "Created")
-
-
-def store_orders(session: Session, channel: str, orders: Sequence[PlatformOrder], clock: Clock) -> UpsertResult:
-    """Store orders read from ``channel`` (an import window, a back-fill, one
-    order read back): :func:`upsert_orders` (status, reservations, events),
-    then what the platform did to its own listings (:func:`_follow_platform_quantities`)
-    and the unseen sales the new orders explain (:func:`_explain_unseen`).
-    Returns the :class:`~crossdock.sync_engine.orders.UpsertResult`."""
-    result = upsert_orders(session, channel, orders)
-    _follow_platform_quantities(session, channel, orders, result, clock)
-    _explain_unseen(session, channel, orders, result)
-    return result
-
-
-def _explain_unseen(session: Session, channel: str, orders: Sequence[PlatformOrder], result: UpsertResult) -> None:
-    """New orders explain units held as unseen sales of their channel
-    (:mod:`crossdock.sync_engine.unseen`); their reservations hold them now."""
-    from crossdock.sync_engine import unseen
-
-    new = set(result.new_ids)
-    lines = [(line.sku, line.quantity) for o in orders
-             if result.order_ids.get(o.platform_order_id) in new and o.fulfillment_channel != "AFN"
-             for line in o.lines if line.sku]
-    if lines:
-        unseen.consume(session, channel, lines)
-
-
-def _follow_platform_quantities(session: Session, channel: str, orders: Sequence[PlatformOrder],
-                                result: UpsertResult, clock: Clock) -> None:
-    """A platform lowers a listing's quantity itself when it sells and raises it
-    again when an order is cancelled. Apply the same change to what we know
-    the channel shows (``last_pushed_qty``), so the planner compares its target
-    with what the channel really shows — and never re-raises a channel whose
-    own sale it has just learnt about to a quantity computed without it.
-
-    Only a change made after our last push started counts: an absolute push
-    that reached the platform after the sale already overwrote the platform's
-    own decrement."""
-    from crossdock.models import OrderStatus
-
-    new = set(result.new_ids)
-    changed = set(result.status_changed)
-    delta: dict[tuple[str, dt.datetime], int] = Counter()
-    for o in orders:
-        oid = result.order_ids.get(o.platform_order_id)
-        if oid is None:
-            continue
-        cancelled = o.status == OrderStatus.CANCELLED
-        sign = -1 if (oid in new and not cancelled) else 1 if (oid in changed and oid not in new and cancelled) else 0
-        if sign:
-            happened = clock.to_real(o.purchased_at if sign < 0 else o.updated_at)
-            for line in o.lines:
-                if line.sku:
-                    delta[(line.sku, happened)] += sign * line.quantity
-    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
-    for (sku, happened), d in sorted(delta.items()):
-        if d:
-            session.execute(
-                update(ChannelListing)
-                .where(ChannelListing.channel == channel, ChannelListing.sku == sku,
-                       ChannelListing.last_pushed_qty.is_not(None),
-                       (ChannelListing.last_pushed_at.is_(None)) | (ChannelListing.last_pushed_at < happened))
-                .values(last_pushed_qty=greatest(ChannelListing.last_pushed_qty + d, 0)))
-    # A cancel puts the units back on sale on its channel. When the order had
-    # already shipped (its stock consumed) nothing else marks the SKU, and the
-    # channel would show more than crossdock allows until a reconcile.
-    restored = sorted({sku for (sku, _), d in delta.items() if d > 0})
-    if restored:
-        dirty.mark_dirty(session, restored)
-
 
 
 def order_poll_group(cfg: Config, channel: str) -> tuple[str, ...]:

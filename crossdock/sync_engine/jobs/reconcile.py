@@ -3,7 +3,8 @@ compare it with what crossdock expects.
 
 A scheduled run (no ``apply`` in its entry) hands what drifted to the stock
 push (:func:`crossdock.sync_engine.housekeeping.scheduled_reconcile`); a run
-asked for with ``apply`` (``crossdock sync reconcile --apply``) repairs it.
+asked for with ``apply`` (``crossdock sync reconcile --apply``) marks it dirty and runs
+the channel's stock push at once.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from crossdock import synclog
-from crossdock.models import StockUpdate
+from crossdock.db.base import utcnow
 from crossdock.sync_engine import dirty, outbox
+from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.prices import expected_prices, push_prices
-from crossdock.sync_engine.jobs.stock import expected_quantities
+from crossdock.sync_engine.jobs.stock import expected_quantities, push_stock
 
 __all__ = ["RECONCILE", "ReconcileResult", "reconcile", "reconcile_job"]
 
@@ -35,8 +37,10 @@ class ReconcileResult(TypedDict):
 
 def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> ReconcileResult:
     """Read back listed quantities and prices; report drift; with ``apply``
-    push the expected absolute quantities for every SKU whose quantity
-    drifted, and the expected prices (:func:`~crossdock.sync_engine.jobs.prices.push_prices`, forced)
+    hand every SKU whose quantity drifted to the stock push (recorded as
+    showing what was read, marked dirty, and the channel's push job run now,
+    behind its per-(channel, SKU) claim: ``repaired`` counts those it pushed),
+    and push the expected prices (:func:`~crossdock.sync_engine.jobs.prices.push_prices`, forced)
     for every SKU whose price drifted.
 
     The expected price is what the channel's price rule gives today
@@ -60,14 +64,18 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> Recon
             price_drift.append({"sku": sku, "expected": str(price.amount), "currency": price.currency,
                                 "listed": str(listed.amount) if listed is not None else None,
                                 "listed_currency": listed.currency if listed is not None else None})
-    repaired = 0
+    fixed: set[str] = set()
     if apply and drift:
-        updates = [StockUpdate(sku=d["sku"], quantity=d["expected"]) for d in drift]
-        results = conn.push_stock(updates)
-        ok = {r.sku for r in results if r.ok}
-        repaired = len(ok)
+        # the stock push repairs them, behind its per-(channel, SKU) claim: what the channel shows
+        # is recorded, the SKUs marked dirty, and the push job run for the channel now
+        handed = utcnow()
         with ctx.db.write() as s:
-            dirty.record_stock_pushed(s, channel, [u for u in updates if u.sku in ok])
+            shows.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in drift})
+            dirty.mark_dirty(s, [d["sku"] for d in drift])
+        push_stock(ctx, channel)
+        with ctx.db.read() as s:
+            fixed = shows.pushed_since(s, channel, [d["sku"] for d in drift], since=handed)
+    repaired = len(fixed)
     prices_repaired = 0
     if apply and price_drift:
         pushed = push_prices(ctx, channel, skus=[d["sku"] for d in price_drift], force=True)
@@ -77,7 +85,8 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> Recon
             synclog.record(s, operation="reconcile", outcome="ok" if apply else "partial", channel=channel,
                            entity_type="sku", entity=d["sku"], code="XD-INV-002",
                            message=f"expected {d['expected']}, listed {d['listed']}"
-                                   + (" (repaired)" if apply else ""),
+                                   + ((" (repaired)" if d["sku"] in fixed else " (left to the stock push)")
+                                      if apply else ""),
                            details=d)
         for d in price_drift:
             listed_text = f"{d['listed']} {d['listed_currency']}" if d["listed"] is not None else "no price"

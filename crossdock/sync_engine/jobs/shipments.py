@@ -22,7 +22,7 @@ from crossdock.models import Order as PlatformOrder
 from crossdock.models import ShipmentConfirmation
 from crossdock.sync_engine import dirty, outbox
 from crossdock.sync_engine.jobs.context import EngineContext
-from crossdock.sync_engine.jobs.orders import store_orders
+from crossdock.sync_engine.orders import store_orders
 from crossdock.sync_engine.orders import UpsertResult
 
 log = logging.getLogger(__name__)

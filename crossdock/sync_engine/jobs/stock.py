@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TypedDict
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crossdock.connectors.base import Connector
@@ -21,6 +21,7 @@ from crossdock.errors.catalogue import ACTION_FAIL
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
 from crossdock.sync_engine import dirty, outbox
+from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
 from crossdock.sync_engine.jobs.context import EngineContext, configured_lease_s, entry_channel
 from crossdock.sync_engine.planner import calls_for
@@ -147,28 +148,16 @@ def _forget_shown(db: Database, channel: str, skus: list[str]) -> dict[str, int 
     even apply them after its own sales — so the run that takes the SKUs over
     pushes them whatever crossdock believed before. Returns the beliefs, to put
     back for updates the platform refused."""
-    from crossdock.sync_engine._sql import chunks
-
-    believed: dict[str, int | None] = {}
     if not skus:
-        return believed
+        return {}
     with db.write() as s:
-        for part in chunks(sorted(set(skus))):
-            where = (ChannelListing.channel == channel, ChannelListing.sku.in_(part))
-            believed.update(s.execute(select(ChannelListing.sku, ChannelListing.last_pushed_qty).where(*where)).all())
-            s.execute(update(ChannelListing).where(*where).values(last_pushed_qty=None))
-    return believed
+        return shows.forget(s, channel, skus)
 
 
 def _restore_shown(session: Session, channel: str, believed: dict[str, int | None]) -> None:
     """Updates the platform refused changed nothing: the belief before stands
     (unless another run recorded a newer one meanwhile)."""
-    for sku, qty in sorted(believed.items()):
-        if qty is not None:
-            session.execute(update(ChannelListing)
-                            .where(ChannelListing.channel == channel, ChannelListing.sku == sku,
-                                   ChannelListing.last_pushed_qty.is_(None))
-                            .values(last_pushed_qty=qty))
+    shows.restore(session, channel, believed)
 
 
 def sweep_stock(ctx: EngineContext) -> SweepResult:

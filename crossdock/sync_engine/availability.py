@@ -1,0 +1,59 @@
+"""What a SKU has available to sell, read in one place.
+
+    available to sell = Σ on hand − Σ reserved − units held for unseen sales − safety stock
+                        (never below 0)
+
+The reservations (:mod:`crossdock.sync_engine.inventory`) and the dirty marks
+(:mod:`crossdock.sync_engine.dirty`) both need this number; neither owns it,
+so both import it from here and not from each other. The units held for
+sales a channel made that its order import has not brought yet are written
+by :mod:`crossdock.sync_engine.unseen`; this module only reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crossdock.mapping.inventory_rules import available_to_sell
+from crossdock.sync_engine._sql import chunks
+from crossdock.sync_engine._tables import PRODUCTS, STOCK
+from crossdock.sync_engine.unseen import UnseenSale
+
+UNSEEN = UnseenSale.__table__
+
+__all__ = ["availability_snapshot", "available", "unseen_held"]
+
+
+def unseen_held(session: Session, skus: Iterable[str]) -> dict[str, int]:
+    """SKU → units held for unseen sales (all channels); SKUs holding none are left out."""
+    out: dict[str, int] = {}
+    for part in chunks(sorted(set(skus))):
+        out.update((sku, int(q)) for sku, q in session.execute(
+            select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(UNSEEN.c.sku.in_(part))
+            .group_by(UNSEEN.c.sku)))
+    return out
+
+
+def availability_snapshot(session: Session, skus: Iterable[str]) -> dict[str, int]:
+    """SKU → available to sell across warehouses (0 for unknown SKUs), less
+    the units a channel has sold that its order import has not brought yet."""
+    wanted = sorted(set(skus))
+    out = {sku: 0 for sku in wanted}
+    for part in chunks(wanted):
+        totals = {r.sku: (int(r.on_hand), int(r.reserved)) for r in session.execute(
+            select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"),
+                   func.sum(STOCK.c.reserved).label("reserved"))
+            .where(STOCK.c.sku.in_(part)).group_by(STOCK.c.sku))}
+        unseen = unseen_held(session, part)
+        for sku, safety in session.execute(select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock)
+                                           .where(PRODUCTS.c.sku.in_(part))):
+            on_hand, reserved = totals.get(sku, (0, 0))
+            out[sku] = available_to_sell(on_hand, reserved + unseen.get(sku, 0), safety or 0)
+    return out
+
+
+def available(session: Session, sku: str) -> int:
+    return availability_snapshot(session, [sku])[sku]

@@ -1,0 +1,381 @@
+"""Reserving stock for orders: one order (:func:`reserve_order`) or many in
+one pass (:func:`reserve_orders`, :func:`reserve_loaded`, used by the order
+import). See :mod:`crossdock.sync_engine.inventory` for the guarantees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
+
+from crossdock.errors import DataError
+from crossdock.sync_engine import dirty
+from crossdock.sync_engine._sql import (
+    bind_value,
+    chunks,
+    execute_many,
+    in_values,
+    insert_events,
+    insert_tuples,
+    is_postgres,
+    lookup_chunk,
+    now_or,
+    upsert_insert,
+)
+from crossdock.sync_engine._sql import changed as rows_changed
+from crossdock.sync_engine._tables import LINES, ORDERS, PRODUCTS, RES, STOCK
+from crossdock.sync_engine.inventory._shared import (
+    ACTIVE,
+    ALREADY,
+    NO_SKU,
+    NOTHING,
+    RES_COLS,
+    RESERVATION_FLAGS,
+    RESERVED,
+    SHORT,
+    UNKNOWN_SKU,
+    LineInput,
+    LineOutcome,
+    OrderInput,
+    ReservationResult,
+    WarehouseChooser,
+    best_warehouse,
+    choose_warehouses,
+    classify,
+    flag_codes,
+    lock_order,
+    new_flags,
+    not_reservable,
+    ok_event,
+    order_context,
+    problem_events,
+    set_flags,
+)
+
+log = logging.getLogger(__name__)
+
+
+def mark_changed(session: Session, marks: dirty.PendingMarks | None, skus: Iterable[str], *,
+                 available: Mapping[str, int] | None = None, at: dt.datetime) -> None:
+    """SKUs whose availability this transaction changed: marked dirty now, or
+    gathered in the caller's ``marks`` for its one mark at the end."""
+    skus = set(skus)
+    if marks is not None:
+        marks.add(skus, available=available)
+    elif skus:
+        dirty.mark_dirty(session, skus, available=available, now=at)
+
+
+# ---------------------------------------------------------------- reserve one order
+def reserve_order(session: Session, order_id: int, *, chooser: WarehouseChooser | None = None,
+                  marks: dirty.PendingMarks | None = None, now: dt.datetime | None = None) -> ReservationResult:
+    """Reserve every unreserved line of an imported order (see
+    :mod:`crossdock.sync_engine.inventory`). ``marks``: gather the SKUs to mark
+    dirty there instead of marking them now."""
+    at = now_or(now)
+    order = lock_order(session, order_id)
+    reason = not_reservable(order)
+    if reason:
+        return ReservationResult(order_id, skipped_reason=reason)
+    lines = session.execute(select(LINES.c.id, LINES.c.sku, LINES.c.quantity, LINES.c.quantity_shipped)
+                            .where(LINES.c.order_id == order_id).order_by(LINES.c.id)).all()
+    line_ids = [line.id for line in lines]
+    reserved_ids = set(session.execute(select(RES.c.order_line_id)
+                                       .where(RES.c.order_line_id.in_(line_ids))).scalars()) if line_ids else set()
+    skus = sorted({line.sku for line in lines if line.sku})
+    known = set(session.execute(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku.in_(skus))).scalars()) if skus else set()
+    outcomes, todo = classify(lines, reserved_ids, known)
+    free: dict[str, dict[str, int]] = defaultdict(dict)
+    if todo:
+        for r in session.execute(select(STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand - STOCK.c.reserved)
+                                 .where(STOCK.c.sku.in_(sorted({line.sku for line, _ in todo})))):
+            free[r[0]][r[1]] = int(r[2])
+    choice = choose_warehouses(order_context(order), todo, free, chooser)
+    plan = sorted(((line.sku, choice.get(line.sku), line.id, qty) for line, qty in todo),
+                  key=lambda p: (p[0], p[1] or "", p[2]))
+    changed: set[str] = set()
+    for sku, wh, line_id, qty in plan:
+        if wh is None:
+            outcomes[line_id] = LineOutcome(line_id, sku, None, qty, SHORT)
+            continue
+        got = rows_changed(session, update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh,
+                                                        STOCK.c.on_hand - STOCK.c.reserved >= qty)
+                           .values(reserved=STOCK.c.reserved + qty, updated_at=at))
+        if got != 1:
+            outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, SHORT)
+            continue
+        new = session.execute(
+            upsert_insert(session, RES).values(order_line_id=line_id, sku=sku, warehouse=wh, quantity=qty,
+                                               status=ACTIVE, created_at=at, updated_at=at)
+            .on_conflict_do_nothing(index_elements=["order_line_id"]).returning(RES.c.id)).first()
+        if new is not None:
+            outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, RESERVED)
+            changed.add(sku)
+        else:  # a concurrent transaction reserved this line first: undo ours
+            session.execute(update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh)
+                            .values(reserved=STOCK.c.reserved - qty, updated_at=at))
+            outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, ALREADY)
+    ordered = tuple(outcomes[i] for i in line_ids)
+    flags, added, removed = new_flags(order.flags, flag_codes(ordered))
+    if added or removed:
+        set_flags(session, [(order.id, flags)])
+    events = problem_events(order, ordered, added, at)
+    reserved = [o for o in ordered if o.status == RESERVED]
+    if reserved:
+        events.append(ok_event(order, reserved, at))
+    insert_events(session, events)
+    mark_changed(session, marks, changed, at=at)
+    if added:
+        log.warning("order %s (%s): flagged %s", order.platform_order_id, order.channel, ", ".join(added))
+    return ReservationResult(order_id, ordered, added, removed)
+
+
+# ---------------------------------------------------------------- reserve many orders (bulk)
+def load_order_inputs(session: Session, order_ids: Iterable[int]) -> list[OrderInput]:
+    """Lock the orders (id order) and read them with their lines."""
+    ids = sorted(set(order_ids))
+    rows: list[Row[*tuple[Any, ...]]] = []
+    for part in chunks(ids):
+        rows.extend(session.execute(
+            select(ORDERS.c.id, ORDERS.c.channel, ORDERS.c.platform_order_id, ORDERS.c.buyer_country,
+                   ORDERS.c.warehouse, ORDERS.c.flags, ORDERS.c.local_status, ORDERS.c.fulfillment_channel,
+                   ORDERS.c.purchased_at)
+            .where(ORDERS.c.id.in_(part)).order_by(ORDERS.c.id).with_for_update()).all())
+    lines: dict[int, list[LineInput]] = defaultdict(list)
+    for part in chunks([r.id for r in rows if not not_reservable(r)]):
+        for ln in session.execute(
+                select(LINES.c.id, LINES.c.order_id, LINES.c.sku, LINES.c.quantity, LINES.c.quantity_shipped)
+                .where(LINES.c.order_id.in_(part)).order_by(LINES.c.order_id, LINES.c.id)):
+            lines[ln.order_id].append(LineInput(ln.id, ln.sku, int(ln.quantity), int(ln.quantity_shipped or 0)))
+    return [OrderInput(id=r.id, channel=r.channel, platform_order_id=r.platform_order_id,
+                       local_status=r.local_status, purchased_at=r.purchased_at, lines=tuple(lines.get(r.id, ())),
+                       buyer_country=r.buyer_country, warehouse=r.warehouse,
+                       fulfillment_channel=r.fulfillment_channel, flags=tuple(r.flags or ()))
+            for r in rows]
+
+
+def reserve_orders(session: Session, order_ids: Iterable[int], *, chooser: WarehouseChooser | None = None,
+                   ok_events: bool = True, marks: dirty.PendingMarks | None = None,
+                   now: dt.datetime | None = None) -> dict[int, ReservationResult]:
+    """Reserve many orders in one pass, first come first served (purchase
+    time, then order id): stock rows are locked ``FOR UPDATE`` in (SKU,
+    warehouse) order and allocated in memory, then each (SKU, warehouse) total
+    is applied with the conditional UPDATE. Same outcomes, flags and events as
+    :func:`reserve_order`; ``ok_events=False`` leaves the success events to
+    the caller (the order import puts them in its own per-order event)."""
+    return reserve_loaded(session, load_order_inputs(session, order_ids), chooser=chooser, ok_events=ok_events,
+                          marks=marks, now=now)
+
+
+_FIRST_COME = attrgetter("purchased_at", "id")
+_RESERVE_SQL = ("UPDATE stock_levels SET reserved = reserved + ?, updated_at = ? "
+                "WHERE id = ? AND on_hand - reserved >= ?")
+_RESERVE_PG = ("UPDATE stock_levels AS s SET reserved = s.reserved + v.q, updated_at = %s "
+               "FROM unnest(%s::bigint[], %s::integer[]) AS v(id, q) "
+               "WHERE s.id = v.id AND s.on_hand - s.reserved >= v.q")
+
+
+def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: WarehouseChooser | None = None,
+                   ok_events: bool = True, marks: dirty.PendingMarks | None = None,
+                   now: dt.datetime | None = None) -> dict[int, ReservationResult]:
+    """:func:`reserve_orders` for orders the caller already holds (locked) in
+    memory. ``marks``: the caller's transaction gathers its SKUs to mark dirty
+    there (one :func:`~crossdock.sync_engine.dirty.mark_dirty` per transaction);
+    without it the reserved SKUs are marked here."""
+    at = now_or(now)
+    results: dict[int, ReservationResult] = {}
+    open_orders = []
+    for o in sorted(orders, key=_FIRST_COME):   # first come, first served
+        reason = not_reservable(o)
+        if reason:
+            results[o.id] = ReservationResult(o.id, skipped_reason=reason)
+        else:
+            open_orders.append(o)
+    if not open_orders:
+        return results
+    step = lookup_chunk(session)
+    reserved_ids: set[int] = set()
+    for part in chunks([ln.id for o in open_orders if not o.fresh for ln in o.lines], step):
+        reserved_ids.update(session.execute(select(RES.c.order_line_id)
+                                            .where(in_values(session, RES.c.order_line_id, part))).scalars())
+    skus = sorted({ln.sku for o in open_orders for ln in o.lines if ln.sku})
+    safety: dict[str, int] = {}
+    for sku_part in chunks(skus, step):
+        safety.update((s, n or 0) for s, n in session.execute(
+            select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(in_values(session, PRODUCTS.c.sku, sku_part))))
+    known = safety
+
+    # Lock the stock rows of every SKU with something to reserve; chunks are in SKU order, rows in
+    # (SKU, warehouse) order: a fixed lock order.
+    needed = sorted({ln.sku for o in open_orders for ln in o.lines
+                     if ln.sku in known and ln.id not in reserved_ids
+                     and int(ln.quantity) - int(ln.quantity_shipped or 0) > 0})
+    free: dict[str, dict[str, int]] = defaultdict(dict)
+    row_ids: dict[tuple[str, str], int] = {}
+    on_hand: dict[tuple[str, str], int] = {}
+    for sku_part in chunks(needed, step):
+        for rid, sku, wh, oh, rsv in session.execute(
+                select(STOCK.c.id, STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand, STOCK.c.reserved)
+                .where(in_values(session, STOCK.c.sku, sku_part)).order_by(STOCK.c.sku, STOCK.c.warehouse)
+                .with_for_update()):
+            free[sku][wh] = int(oh) - int(rsv)
+            row_ids[(sku, wh)] = rid
+            on_hand[(sku, wh)] = int(oh)
+
+    # Allocate in memory, order by order, each order's lines in line order (lines of one SKU compete in
+    # line-id order; lines of different SKUs do not compete).
+    delta: dict[tuple[str, str], int] = defaultdict(int)
+    alloc: list[tuple[int, int, str, str, int, bool]] = []     # (order id, line id, sku, wh, qty, fresh)
+    allocated: list[tuple[Any, list[LineOutcome], set[str]]] = []
+    # The default choice for a SKU stocked in one warehouse is that warehouse, whatever is free there.
+    only = {sku: next(iter(per_wh)) for sku, per_wh in free.items() if len(per_wh) == 1}
+    for o in open_orders:
+        fixed = o.warehouse
+        choice: Mapping[str, str | None] | None = None
+        if chooser is not None and not fixed:
+            need: dict[str, int] = defaultdict(int)
+            for ln in o.lines:
+                q = int(ln.quantity) - int(ln.quantity_shipped or 0)
+                if q > 0 and ln.sku in known and ln.id not in reserved_ids:
+                    need[ln.sku] += q
+            choice = chooser(order_context(o), need, free) if need else {}   # choosers read ``free``, never change it
+        most_free: dict[str, str | None] = {}      # the default choice, made per SKU before its first line
+        outcomes: list[LineOutcome] = []
+        codes: set[str] = set()
+        for ln in o.lines:
+            lid, sku = ln.id, ln.sku
+            q = int(ln.quantity) - int(ln.quantity_shipped or 0)
+            if lid in reserved_ids:
+                outcomes.append(LineOutcome(lid, sku, None, max(q, 0), ALREADY))
+            elif q <= 0:
+                outcomes.append(LineOutcome(lid, sku, None, 0, NOTHING))
+            elif not sku:
+                outcomes.append(LineOutcome(lid, None, None, q, NO_SKU))
+                codes.add("XD-ORD-004")
+            elif sku not in known:
+                outcomes.append(LineOutcome(lid, sku, None, q, UNKNOWN_SKU))
+                codes.add("XD-INV-004")
+            else:
+                if fixed:
+                    wh = fixed
+                elif choice is not None:
+                    wh = choice.get(sku)
+                elif sku in only:
+                    wh = only[sku]
+                elif sku in most_free:
+                    wh = most_free[sku]
+                else:
+                    wh = most_free[sku] = best_warehouse(free.get(sku))
+                per_wh = free[sku]
+                if wh is not None and per_wh.get(wh, 0) >= q:
+                    per_wh[wh] -= q
+                    delta[(sku, wh)] += q
+                    alloc.append((o.id, lid, sku, wh, q, o.fresh))
+                    outcomes.append(LineOutcome(lid, sku, wh, q, RESERVED))
+                else:
+                    outcomes.append(LineOutcome(lid, sku, wh, q, SHORT))
+                    codes.add("XD-INV-001")
+        allocated.append((o, outcomes, codes))
+
+    # The conditional UPDATE for every (SKU, warehouse) total (the rows are locked, so each must apply):
+    # one executemany on SQLite, one statement on PostgreSQL; then a check that every row now holds
+    # exactly what was allocated.
+    keys = sorted(k for k, q in delta.items() if q)
+    at_b = bind_value(session, STOCK.c.updated_at, at)
+    if keys:
+        if is_postgres(session):
+            session.connection().exec_driver_sql(_RESERVE_PG, (at_b, [row_ids[k] for k in keys],
+                                                               [delta[k] for k in keys]))
+        else:
+            execute_many(session, _RESERVE_SQL, [(delta[k], at_b, row_ids[k], delta[k]) for k in keys])
+        expected = {row_ids[k]: on_hand[k] - free[k[0]][k[1]] for k in keys}
+        for part in chunks(sorted(expected), step):
+            for rid, reserved in session.execute(select(STOCK.c.id, STOCK.c.reserved)
+                                                 .where(in_values(session, STOCK.c.id, part))):
+                if reserved != expected[rid]:
+                    raise DataError("XD-DATA-006", entity=f"stock row {rid}",
+                                    detail=f"reserved is {reserved}, expected {expected[rid]} after reserving "
+                                           "under a row lock")
+    fresh = [a for a in alloc if a[5]]
+    known_lines = [a for a in alloc if not a[5]]
+    for batch in chunks(fresh, 5000):
+        # lines inserted in this very transaction: no one else can have reserved them
+        insert_tuples(session, RES, RES_COLS, [(lid, sku, wh, q, ACTIVE, at_b, at_b)
+                                               for _, lid, sku, wh, q, _ in batch], converted=True)
+    if known_lines:
+        ins = (upsert_insert(session, RES).on_conflict_do_nothing(index_elements=["order_line_id"])
+               .returning(RES.c.order_line_id))
+        inserted: set[int] = set()
+        for batch in chunks(known_lines, 2000):
+            inserted.update(session.execute(ins, [
+                {"order_line_id": lid, "sku": sku, "warehouse": wh, "quantity": q, "status": ACTIVE,
+                 "created_at": at, "updated_at": at} for _, lid, sku, wh, q, _ in batch]).scalars())
+        lost = [a for a in known_lines if a[1] not in inserted]
+        if lost:  # reserved concurrently by another transaction: undo ours
+            undo: dict[tuple[str, str], int] = defaultdict(int)
+            lost_lines = {a[1]: a for a in lost}
+            for oid, lid, sku, wh, q, _ in lost:
+                undo[(sku, wh)] += q
+                free[sku][wh] += q
+            for _, outcomes, _ in allocated:
+                for i, x in enumerate(outcomes):
+                    if x.line_id in lost_lines:
+                        outcomes[i] = LineOutcome(x.line_id, x.sku, x.warehouse, x.quantity, ALREADY)
+            for key in sorted(undo):
+                session.execute(update(STOCK).where(STOCK.c.id == row_ids[key])
+                                .values(reserved=STOCK.c.reserved - undo[key], updated_at=at))
+            for key, q in undo.items():
+                delta[key] -= q
+
+    flag_updates: list[tuple[int, list[Any]]] = []
+    events: list[dict[str, Any]] = []
+    for o, outcomes, codes in allocated:
+        ordered = tuple(outcomes)
+        if codes or (o.flags and any(f in RESERVATION_FLAGS for f in o.flags)):
+            flags, added, removed = new_flags(list(o.flags), codes)
+            if added or removed:
+                flag_updates.append((o.id, flags))
+            events.extend(problem_events(o, ordered, added, at))
+        else:
+            added = removed = ()
+        if ok_events:
+            reserved = [x for x in ordered if x.status == RESERVED]
+            if reserved:
+                events.append(ok_event(o, reserved, at))
+        results[o.id] = ReservationResult(o.id, ordered, added, removed)
+    set_flags(session, flag_updates)
+    insert_events(session, events)
+    changed = {key[0] for key, q in delta.items() if q}
+    avail = {sku: max(0, sum(free[sku].values()) - safety.get(sku, 0)) for sku in changed}
+    mark_changed(session, marks, changed, available=avail, at=at)
+    short = sum(1 for _, _, codes in allocated if "XD-INV-001" in codes)
+    if short:
+        log.warning("reserved %d orders, %d short of stock (XD-INV-001)", len(open_orders), short)
+    return results
+
+
+def lock_stock(session: Session, skus: Iterable[str]) -> None:
+    """Lock every stock row of ``skus`` in (SKU, warehouse) order (PostgreSQL
+    ``FOR UPDATE``; SQLite already holds the write lock). A transaction that
+    touches stock of many orders calls this first so that it never waits for
+    a row while holding another out of order."""
+    if not is_postgres(session):
+        return
+    for part in chunks(sorted(set(skus))):
+        session.execute(select(STOCK.c.id).where(STOCK.c.sku.in_(part))
+                        .order_by(STOCK.c.sku, STOCK.c.warehouse).with_for_update()).all()
+
+
+def active_reservation_skus(session: Session, order_ids: Iterable[int]) -> set[str]:
+    out: set[str] = set()
+    for part in chunks(sorted(set(order_ids))):
+        out.update(session.execute(
+            select(RES.c.sku).join(LINES, LINES.c.id == RES.c.order_line_id)
+            .where(LINES.c.order_id.in_(part), RES.c.status == ACTIVE).distinct()).scalars())
+    return out

@@ -1,0 +1,138 @@
+"""Settling reservations: release on cancel, consume on ship (private; see
+:mod:`crossdock.sync_engine.inventory`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
+
+from crossdock.errors import DataError, InventoryError
+from crossdock.sync_engine import dirty
+from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or
+from crossdock.sync_engine._tables import LINES, MOVES, RES, STOCK
+from crossdock.sync_engine.inventory._reserve import mark_changed
+from crossdock.sync_engine.inventory._shared import (
+    ACTIVE,
+    CONSUMED,
+    RELEASED,
+    Settled,
+    SettleResult,
+    lock_order,
+)
+
+
+def active_reservations(session: Session, order_id: int, line_id: int | None = None) -> list[Row[*tuple[Any, ...]]]:
+    stmt = (select(RES.c.id, RES.c.order_line_id, RES.c.sku, RES.c.warehouse, RES.c.quantity)
+            .join(LINES, LINES.c.id == RES.c.order_line_id)
+            .where(LINES.c.order_id == order_id, RES.c.status == ACTIVE)
+            .order_by(RES.c.sku, RES.c.warehouse, RES.c.id))
+    if line_id is not None:
+        stmt = stmt.where(RES.c.order_line_id == line_id)
+    return list(session.execute(stmt).all())
+
+
+def release_order(session: Session, order_id: int, *, reason: str = "cancelled",
+                  marks: dirty.PendingMarks | None = None, now: dt.datetime | None = None) -> SettleResult:
+    """Cancel: active reservations → released, stock reserved −= quantity.
+    A second call releases nothing (XD-INV-006 skipped event). ``marks``:
+    gather the released SKUs there instead of marking them dirty now."""
+    at = now_or(now)
+    order = lock_order(session, order_id)
+    settled = []
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for r in active_reservations(session, order.id):
+        n = changed(session, update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE)
+                    .values(status=RELEASED, updated_at=at))
+        if n == 1:
+            settled.append(Settled(r.id, r.order_line_id, r.sku, r.warehouse, r.quantity))
+            totals[(r.sku, r.warehouse)] += r.quantity
+    for (sku, wh) in sorted(totals):
+        session.execute(update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh)
+                        .values(reserved=STOCK.c.reserved - totals[(sku, wh)], updated_at=at))
+    result = SettleResult(order.id, tuple(settled))
+    if settled:
+        insert_events(session, [event_row(
+            operation="stock.release", outcome="ok", at=at, channel=order.channel, entity_type="order",
+            entity=order.platform_order_id, message=f"{reason}: " + ", ".join(
+                f"{s.sku} x{s.quantity} @ {s.warehouse}" for s in settled), details={"order_id": order.id})])
+    else:
+        insert_events(session, [event_row(
+            operation="stock.release", outcome="skipped", at=at, channel=order.channel, entity_type="order",
+            entity=order.platform_order_id, code="XD-INV-006",
+            message=f"{reason}: no active reservation", details={"order_id": order.id})])
+    mark_changed(session, marks, result.skus, at=at)
+    return result
+
+
+def _consume(session: Session, order: Any, rows: Sequence[Any], at: dt.datetime, *, quantity: int | None,
+             reference: str | None, actor: str | None) -> SettleResult:
+    settled = []
+    moves = []
+    for r in rows:
+        q = r.quantity if quantity is None else quantity
+        if q <= 0 or q > r.quantity:
+            raise InventoryError("XD-INV-005", entity=f"sku {r.sku}",
+                                 detail=f"cannot ship {q} of a reservation for {r.quantity} "
+                                        f"(order {order.platform_order_id}, line {r.order_line_id})")
+        if q == r.quantity:
+            n = changed(session, update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE)
+                        .values(status=CONSUMED, updated_at=at))
+        else:
+            n = changed(session, update(RES).where(RES.c.id == r.id, RES.c.status == ACTIVE, RES.c.quantity > q)
+                        .values(quantity=RES.c.quantity - q, updated_at=at))
+        if n != 1:
+            continue  # settled concurrently
+        got = changed(session, update(STOCK).where(STOCK.c.sku == r.sku, STOCK.c.warehouse == r.warehouse,
+                                                   STOCK.c.reserved >= q, STOCK.c.on_hand >= q)
+                      .values(on_hand=STOCK.c.on_hand - q, reserved=STOCK.c.reserved - q, updated_at=at))
+        if got != 1:
+            raise DataError("XD-DATA-006", entity=f"sku {r.sku}",
+                            detail=f"{r.warehouse}: reservation {r.id} for {q} is not covered by the stock row")
+        settled.append(Settled(r.id, r.order_line_id, r.sku, r.warehouse, q))
+        moves.append({"sku": r.sku, "warehouse": r.warehouse, "delta": -q, "reason": "shipped",
+                      "reference": reference or f"order {order.channel}:{order.platform_order_id} "
+                                                f"line {r.order_line_id}",
+                      "actor": actor, "created_at": at})
+    if moves:
+        session.execute(MOVES.insert(), moves)
+        insert_events(session, [event_row(
+            operation="stock.consume", outcome="ok", at=at, channel=order.channel, entity_type="order",
+            entity=order.platform_order_id,
+            message="shipped: " + ", ".join(f"{s.sku} x{s.quantity} @ {s.warehouse}" for s in settled),
+            details={"order_id": order.id})])
+    else:
+        insert_events(session, [event_row(
+            operation="stock.consume", outcome="skipped", at=at, channel=order.channel, entity_type="order",
+            entity=order.platform_order_id, code="XD-INV-006", message="no active reservation to ship from",
+            details={"order_id": order.id})])
+    return SettleResult(order.id, tuple(settled))
+
+
+def consume_order(session: Session, order_id: int, *, reference: str | None = None, actor: str | None = None,
+                  now: dt.datetime | None = None) -> SettleResult:
+    """Ship: every active reservation → consumed; on hand and reserved both
+    drop by its quantity; one ``stock_movements`` row (reason "shipped") each."""
+    at = now_or(now)
+    order = lock_order(session, order_id)
+    return _consume(session, order, active_reservations(session, order_id), at, quantity=None,
+                    reference=reference, actor=actor)
+
+
+def consume_line(session: Session, order_line_id: int, *, quantity: int | None = None,
+                 reference: str | None = None, actor: str | None = None,
+                 now: dt.datetime | None = None) -> SettleResult:
+    """Ship one line: all of its reservation, or ``quantity`` of it (a partial
+    shipment leaves the rest reserved)."""
+    at = now_or(now)
+    order_id = session.execute(select(LINES.c.order_id).where(LINES.c.id == order_line_id)).scalar()
+    if order_id is None:
+        raise InventoryError("XD-INV-006", entity=f"order line {order_line_id}", detail="no such order line")
+    order = lock_order(session, order_id)
+    return _consume(session, order, active_reservations(session, order_id, order_line_id), at,
+                    quantity=quantity, reference=reference, actor=actor)
+

@@ -1,0 +1,148 @@
+"""What each channel shows for a listing, as far as crossdock knows: the one writer.
+
+Three columns of ``channel_listings`` hold it:
+
+- ``last_pushed_qty`` — the quantity the channel shows now, as crossdock
+  believes (NULL: unknown, e.g. while a push is in flight);
+- ``last_pushed_at`` — when that belief was last set from a push or a read
+  back (a sale on the platform after it is the platform's own change);
+- ``listed_qty_seen`` — the quantity last read back from the channel.
+
+The planner compares its target with that belief (``ListingState.shown_qty``),
+:func:`~crossdock.sync_engine.dirty.mark_dirty` reads it to spot a zero, and
+:mod:`~crossdock.sync_engine.unseen` compares it with a read back. Every
+change to it goes through one of the named functions below, each in the
+caller's transaction; ``tests/architecture/test_shown_owner.py`` fails on a
+write anywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from crossdock.models import StockUpdate
+from crossdock.sync_engine._sql import chunks, dialect, now_or
+from crossdock.sync_engine._tables import LISTINGS
+
+__all__ = ["adopt_listed", "follow_platform_change", "forget", "linked", "pulled", "pushed_since", "record_pushed",
+           "record_read_back", "restore", "seed"]
+
+_C = LISTINGS.c
+
+
+def _listing(channel: str, sku: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return _C.channel == channel, _C.sku == sku
+
+
+def record_pushed(session: Session, channel: str, updates: Iterable[StockUpdate], *,
+                  now: dt.datetime | None = None) -> int:
+    """The channel accepted these quantities (call in the transaction that
+    acks the push's dirty marks; ``now``: when the push started, so a sale
+    after it is not overwritten by it). Returns the listings updated."""
+    at = now_or(now)
+    params = [{"c": channel, "s": u.sku, "q": u.quantity, "at": at} for u in updates]
+    if not params:
+        return 0
+    session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
+                    .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at")), params)
+    return len(params)
+
+
+def pushed_since(session: Session, channel: str, skus: Iterable[str], *, since: dt.datetime) -> set[str]:
+    """Which of ``skus`` a push has set on the channel at or after ``since``
+    (accepted quantities only: a refused push restores the belief, not the time)."""
+    out: set[str] = set()
+    for part in chunks(sorted(set(skus))):
+        out.update(session.scalars(select(_C.sku).where(_C.channel == channel, _C.sku.in_(part),
+                                                        _C.last_pushed_qty.is_not(None), _C.last_pushed_at >= since)))
+    return out
+
+
+def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int | None]:
+    """What the channel shows for ``skus`` is unknown from now on (a push is
+    about to go out, or a listing was published without a quantity). Returns
+    the beliefs before, for :func:`restore`."""
+    believed: dict[str, int | None] = {}
+    for part in chunks(sorted(set(skus))):
+        where = (_C.channel == channel, _C.sku.in_(part))
+        believed.update((sku, qty) for sku, qty in session.execute(select(_C.sku, _C.last_pushed_qty).where(*where)))
+        session.execute(update(LISTINGS).where(*where).values(last_pushed_qty=None))
+    return believed
+
+
+def restore(session: Session, channel: str, believed: Mapping[str, int | None]) -> None:
+    """Pushes the platform refused changed nothing: the belief from before
+    :func:`forget` stands again (unless another run recorded a newer one)."""
+    for sku, qty in sorted(believed.items()):
+        if qty is not None:
+            session.execute(update(LISTINGS).where(*_listing(channel, sku), _C.last_pushed_qty.is_(None))
+                            .values(last_pushed_qty=qty))
+
+
+def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple[str, dt.datetime], int]) -> None:
+    """The platform changed its own listings: ``(SKU, when, real time)`` →
+    units (negative: it sold them, positive: a cancel put them back). Applied
+    to what the channel is believed to show (never below 0), but only where
+    the change came after the last push started: an absolute push that reached
+    the platform after the sale already overwrote the platform's decrement."""
+    greatest = func.max if dialect(session) == "sqlite" else func.greatest
+    for (sku, happened), d in sorted(deltas.items()):
+        if d:
+            session.execute(
+                update(LISTINGS)
+                .where(*_listing(channel, sku), _C.last_pushed_qty.is_not(None),
+                       _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened))
+                .values(last_pushed_qty=greatest(_C.last_pushed_qty + d, 0)))
+
+
+def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *, at: dt.datetime) -> None:
+    """The channel was read back showing these quantities at ``at``, and that
+    is what it shows now (a sale its order API does not show yet: the order,
+    when it comes, must not lower it again)."""
+    for sku, qty in sorted(shown.items()):
+        session.execute(update(LISTINGS).where(*_listing(channel, sku))
+                        .values(last_pushed_qty=int(qty), last_pushed_at=at))
+
+
+def adopt_listed(session: Session, channel: str, listed: Mapping[str, int | None]) -> None:
+    """A reconcile read these quantities back (None: the channel did not list
+    the SKU): that is what the channel shows, seen and believed, so the next
+    stock push compares its target with it. ``last_pushed_at`` stays: no push
+    happened."""
+    for sku, qty in sorted(listed.items()):
+        session.execute(update(LISTINGS).where(*_listing(channel, sku))
+                        .values(last_pushed_qty=qty, listed_qty_seen=qty))
+
+
+def pulled(session: Session, channel: str, shown: Mapping[str, int | None], *, now: dt.datetime) -> None:
+    """``crossdock listings pull`` read these listings: the quantity each shows
+    is seen, and believed as of ``now`` where the channel gave one that
+    differs from the belief (a listing without a quantity leaves it)."""
+    for sku, qty in sorted(shown.items()):
+        session.execute(update(LISTINGS).where(*_listing(channel, sku)).values(listed_qty_seen=qty))
+        if qty is not None:
+            session.execute(update(LISTINGS)
+                            .where(*_listing(channel, sku),
+                                   _C.last_pushed_qty.is_(None) | (_C.last_pushed_qty != qty))
+                            .values(last_pushed_qty=qty, last_pushed_at=now))
+
+
+def linked(session: Session, channel: str, sku: str, quantity: int | None, *, now: dt.datetime) -> None:
+    """``crossdock listings link`` tied the SKU to a listing read just now: what
+    crossdock believed of the one before no longer applies; the listing shows
+    ``quantity`` as of ``now`` (None: it gave none, so it is unknown)."""
+    session.execute(update(LISTINGS).where(*_listing(channel, sku))
+                    .values(last_pushed_qty=quantity, listed_qty_seen=quantity,
+                            last_pushed_at=now if quantity is not None else None))
+
+
+def seed(session: Session, channel: str, shown: Mapping[str, int]) -> None:
+    """Listings created showing these quantities (the demo's seeded sandbox)."""
+    if shown:
+        session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
+                        .values(last_pushed_qty=bindparam("q")),
+                        [{"c": channel, "s": sku, "q": qty} for sku, qty in sorted(shown.items())])
