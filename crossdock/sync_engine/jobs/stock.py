@@ -18,11 +18,13 @@ from crossdock.db.engine import Database
 from crossdock.db.models import ChannelListing
 from crossdock.errors import CrossdockError, lookup
 from crossdock.errors.catalogue import ACTION_FAIL
-from crossdock.mapping.inventory_rules import stock_rule_from_config
+from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
-from crossdock.sync_engine import dirty, outbox
+from crossdock.sync_engine import dirty, outbox, unseen
+from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
+from crossdock.sync_engine.jobs.listings import NOT_LISTED_STATUSES
 from crossdock.sync_engine.jobs.context import EngineContext, configured_lease_s, entry_channel
 from crossdock.sync_engine.planner import calls_for
 
@@ -121,7 +123,6 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn: Connector) -> dic
     every channel (:mod:`crossdock.sync_engine.unseen`) and the SKUs marked
     dirty again, so this run and the other channels' runs push the lower
     availability. A failing read only skips the check."""
-    from crossdock.sync_engine import unseen
 
     if not conn.unseen_sales_s or not ctx.cfg.sync.get("detect_unseen_sales", True):
         return {}
@@ -161,7 +162,6 @@ def _restore_shown(session: Session, channel: str, believed: dict[str, int | Non
 
 
 def sweep_stock(ctx: EngineContext) -> SweepResult:
-    from crossdock.sync_engine import unseen
 
     with ctx.db.write() as s:
         released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S))
@@ -174,9 +174,6 @@ def sweep_stock(ctx: EngineContext) -> SweepResult:
 def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None = None) -> dict[str, int]:
     """What the channel should show now for each listed SKU (listings ended on
     the platform or not published yet — draft, rejected — are left out)."""
-    from crossdock.mapping.inventory_rules import listed_quantity
-    from crossdock.sync_engine.jobs.listings import NOT_LISTED_STATUSES
-    from crossdock.sync_engine.inventory import availability_snapshot
 
     ch = ctx.cfg.channel(channel)
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
