@@ -29,7 +29,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -40,6 +40,7 @@ from crossdock.connectors.base import TokenStore
 from crossdock.connectors.contract import Connector, ListingBindings, OrderQuery
 from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
+from crossdock.connectors.ebay.binder import ListingBinder, ListingMap
 from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
 from crossdock.connectors.ebay.mapping import ListingRef
@@ -61,7 +62,6 @@ from crossdock.models import (
 
 log = logging.getLogger(__name__)
 
-ListingMap = Mapping[str, "ListingRef | Mapping[str, Any] | str"]
 _BATCH_ERRORS = (NetError, PlatformError)     # a batch fails, the run goes on
 _CLOCK_TOLERANCE_S = 1.0
 
@@ -83,8 +83,8 @@ class EbayConnector(Connector):
         self.rest = EbayRestClient(settings, self.auth, self.http, budget=budget)
         self.trading = EbayTradingClient(settings, self.auth, budget=budget, adapter=trading_adapter,
                                          quota_wait=self.rest.quota_wait)
-        self.listings: dict[str, ListingRef] = {}
-        self.update_listing_map(listing_map or {})
+        self.binder = ListingBinder(self.rest, listing_map or {})
+        self.listings = self.binder.refs
 
     def close(self) -> None:
         self.http.close()
@@ -92,68 +92,18 @@ class EbayConnector(Connector):
     def refresh_access_token(self, *, rejected: str | None = None) -> None:
         self.auth.refresh(rejected=rejected)
 
-    # ------------------------------------------------------------------ listing map
+    # ------------------------------------------------------------------ listing map (:class:`ListingBinder`)
     def update_listing_map(self, entries: ListingMap) -> None:
-        for sku, value in entries.items():
-            self.listings[str(sku)] = ListingRef.parse(value)
+        self.binder.update(entries)
 
     def listing_map(self) -> dict[str, dict[str, str]]:
-        return {sku: ref.to_dict() for sku, ref in self.listings.items()}
+        return self.binder.as_dict()
 
     def bind_listings(self, bindings: ListingBindings) -> None:
-        """Listings' ``platform_ids`` as stored: those naming a kind (``inventory``
-        with its offer and item ids, ``trading`` with its ItemID) join the map."""
-        self.update_listing_map({sku: ids for sku, ids in bindings.items()
-                                 if ids.get("kind") in ("inventory", "trading")
-                                 and (ids.get("kind") == "inventory" or ids.get("item_id"))})
-
-    def _ref_of(self, update: StockUpdate | PriceUpdate) -> ListingRef:
-        """The listing an update goes to: its binding (``platform_ids``) when it
-        names a kind, else :meth:`resolve` from the map and ``listing_id``."""
-        ids = update.platform_ids or {}
-        if ids.get("kind") in ("inventory", "trading") and (ids.get("kind") == "inventory" or ids.get("item_id")):
-            ref = ListingRef.parse(ids)
-            known = self.listings.get(update.sku)
-            if ref.kind == "inventory" and not ref.offer_id and known is not None and known.kind == "inventory":
-                return known
-            return ref
-        return self.resolve(update.sku, update.listing_id)
+        self.binder.bind(bindings)
 
     def resolve(self, sku: str, listing_id: str | None = None) -> ListingRef:
-        if listing_id:
-            if listing_id.startswith(("inventory", "trading:")):
-                ref = ListingRef.parse(listing_id)
-                known = self.listings.get(sku)
-                if ref.kind == "inventory" and not ref.offer_id and known and known.kind == "inventory":
-                    return known
-                return ref
-            for ref in self.listings.values():
-                if listing_id in (ref.item_id, ref.offer_id):
-                    return ref
-            known = self.listings.get(sku)
-            if known is not None:
-                return known
-            # an id linked after this connector's map was built (listings pull, publish): ask eBay once
-            ref = self._discover(sku, listing_id)
-            self.listings[sku] = ref
-            return ref
-        return self.listings.get(sku) or ListingRef("inventory")
-
-    def _discover(self, sku: str, listing_id: str) -> ListingRef:
-        """``listing_id`` is an offer (Inventory API) of ``sku``, or else a
-        legacy ItemID: one getOffers call tells."""
-        try:
-            offers = self.rest.get_offers(sku).get("offers") or []
-        except PlatformError as exc:
-            if exc.code != "XD-PLATFORM-002":
-                raise
-            offers = []
-        for offer in offers:
-            ids = {str(offer.get("offerId") or ""), str((offer.get("listing") or {}).get("listingId") or "")}
-            if listing_id in ids:
-                return ListingRef("inventory", offer_id=str(offer.get("offerId")),
-                                  item_id=(offer.get("listing") or {}).get("listingId"))
-        return ListingRef("trading", item_id=listing_id)
+        return self.binder.resolve(sku, listing_id)
 
     # ------------------------------------------------------------------ orders
     def window_end(self) -> dt.datetime:
@@ -217,7 +167,7 @@ class EbayConnector(Connector):
             if latest[u.sku] != i:
                 continue
             try:
-                ref = self._ref_of(u)
+                ref = self.binder.ref_of(u)
             except MappingError as exc:
                 results[i] = ItemResult(u.sku, False, exc.code, exc.detail)
                 continue
@@ -273,7 +223,7 @@ class EbayConnector(Connector):
                 inv_ready.append((i, u, ref))
                 continue
             try:
-                found = self._find_offer(u.sku)
+                found = self.binder.find_offer(u.sku)
             except _BATCH_ERRORS as exc:
                 results[i] = ItemResult(u.sku, False, exc.code, str(exc))
                 continue
@@ -305,23 +255,6 @@ class EbayConnector(Connector):
             per_sku = mapping.parse_revise_inventory_status(reply, [(u.sku, ref.item_id) for _, u, ref in batch])
             for i, u, _ in batch:
                 results[i] = per_sku[u.sku]
-
-    def _find_offer(self, sku: str) -> tuple[ListingRef, str | None] | None:
-        """The SKU's fixed-price offer and its status via getOffers (remembered in the listing map)."""
-        try:
-            payload = self.rest.get_offers(sku)
-        except PlatformError as exc:
-            if exc.code == "XD-PLATFORM-002":
-                return None
-            raise
-        offers = [o for o in payload.get("offers") or [] if o.get("format", "FIXED_PRICE") == "FIXED_PRICE"]
-        if not offers:
-            return None
-        offer = offers[0]
-        ref = ListingRef("inventory", offer_id=str(offer["offerId"]),
-                         item_id=(offer.get("listing") or {}).get("listingId"))
-        self.listings[sku] = ref
-        return ref, offer.get("status")
 
     def stock_calls_needed(self, n_updates: int) -> int:
         """Calls for ``n_updates`` stock changes: Inventory-API listings go 25 per
@@ -379,7 +312,7 @@ class EbayConnector(Connector):
                                    policies=policies)
         try:
             self.rest.put_inventory_item(product.sku, mapping.inventory_item_body(product, quantity=qty))
-            found = (known, None) if known is not None and known.offer_id else self._find_offer(product.sku)
+            found = (known, None) if known is not None and known.offer_id else self.binder.find_offer(product.sku)
             if found is None:
                 ref, published = ListingRef("inventory", offer_id=self.rest.create_offer(offer)), False
             else:
