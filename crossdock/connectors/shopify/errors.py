@@ -101,12 +101,11 @@ def throttle_wait_s(cost: Mapping[str, Any] | None) -> float | None:
 
 def graphql_error(payload: Mapping[str, Any], ctx: CallContext) -> CrossdockError | None:
     """The crossdock error for a body with top-level ``errors``, or None when there are none."""
-    errors = payload.get("errors")
-    if not errors:
+    raw = payload.get("errors")
+    if not raw:
         return None
-    if isinstance(errors, (str, Mapping)):
-        errors = [{"message": str(errors)}]
-    first = errors[0] if isinstance(errors[0], Mapping) else {"message": str(errors[0])}
+    errors: list[Any] = [{"message": str(raw)}] if isinstance(raw, (str, Mapping)) else list(raw)
+    first: Mapping[str, Any] = errors[0] if isinstance(errors[0], Mapping) else {"message": str(errors[0])}
     known = next((e for e in errors if isinstance(e, Mapping) and (e.get("extensions") or {}).get("code")
                   in GRAPHQL_CODES), None)
     chosen = known or first

@@ -75,7 +75,7 @@ def decode_document(content: bytes, compression: str | None) -> Any:
         raise MappingError("XD-MAP-010", detail=f"processing report is not JSON: {exc}") from exc
 
 
-def report_results(report: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]) -> list[ItemResult]:
+def report_results(report: object, messages: Sequence[Mapping[str, Any]]) -> list[ItemResult]:
     """Per-SKU outcome of a DONE feed from its processing report: a message
     with an ERROR issue failed (XD-PLATFORM-003); WARNING/INFO do not fail it.
     Feed-level ERROR issues (no messageId) fail every message when the summary

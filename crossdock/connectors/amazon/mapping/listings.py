@@ -125,7 +125,7 @@ def submission_result(body: Mapping[str, Any], *, sku: str) -> ItemResult:
 # ------------------------------------------------------------------ listings: read back
 
 
-def parse_listing(body: Mapping[str, Any], *, marketplace_id: str) -> ListedOffer:
+def parse_listing(body: object, *, marketplace_id: str) -> ListedOffer:
     """A getListingsItem ``Item`` as the offer shown in ``marketplace_id``."""
     if not isinstance(body, Mapping) or not body.get("sku"):
         raise MappingError("XD-MAP-010", detail=f"not a listings item: {str(body)[:200]}")

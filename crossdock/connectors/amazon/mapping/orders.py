@@ -155,7 +155,7 @@ def parse_address(raw: Mapping[str, Any] | None) -> Address | None:
                    phone=raw.get("Phone"))
 
 
-def parse_order(raw: Mapping[str, Any], items: Sequence[Mapping[str, Any]] | None = None, *,
+def parse_order(raw: object, items: Sequence[Mapping[str, Any]] | None = None, *,
                 channel: str | None = None, status_map: StatusMap | None = None,
                 keep_raw: bool = True) -> Order:
     """One ordersV0 ``Order`` (plus its ``OrderItems`` when fetched) as an Order."""
