@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence, TypeVar
 
 from crossdock.clock import parse_iso
 from crossdock.errors import MappingError
 from crossdock.models import (
     Money,
 )
+
+T = TypeVar("T")
 
 CENT = Decimal("0.01")
 FACILITATOR = "MarketplaceFacilitator"
@@ -29,14 +31,14 @@ def iso_ms(value: dt.datetime) -> str:
     return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> list[Any]:
     """ebaysdk gives one element as a dict and several as a list."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -80,7 +82,7 @@ def _time(text: Any, what: str) -> dt.datetime:
 
 
 # ------------------------------------------------------------------ raw XML (inspect)
-def xml_to_dict(text: str | bytes) -> dict:
+def xml_to_dict(text: str | bytes) -> dict[str, Any]:
     """Trading XML → the dict shape of ebaysdk's ``response.dict()`` (root included)."""
     try:
         root = ET.fromstring(text)
@@ -88,7 +90,8 @@ def xml_to_dict(text: str | bytes) -> dict:
         raise _bad(f"unreadable XML: {exc}", exc) from exc
 
     def tag(e: ET.Element) -> str:
-        return e.tag.split("}", 1)[1] if isinstance(e.tag, str) and "}" in e.tag else str(e.tag)
+        name = str(e.tag)
+        return name.split("}", 1)[1] if "}" in name else name
 
     def conv(e: ET.Element) -> Any:
         children = list(e)

@@ -15,7 +15,7 @@ def rate_limit_params(api_context: str, api_name: str) -> dict[str, str]:
     return {"api_context": api_context, "api_name": api_name}
 
 
-def rate_limit_reset(payload: Mapping[str, Any], *, api_context: str, api_name: str,
+def rate_limit_reset(payload: object, *, api_context: str, api_name: str,
                      resource: str | None = None) -> tuple[dt.datetime | None, int | None]:
     """``(reset, remaining)`` of an API's call limit from a Developer Analytics
     answer: the used-up rate's reset when one is used up (the latest, if

@@ -16,6 +16,13 @@ from crossdock.connectors.ebay.mapping.common import (
     money_from,
     money_from_trading,
 )
+from crossdock.connectors.ebay.mapping.shapes import (
+    GetMyeBaySellingRequest,
+    InventoryItem,
+    InventoryProduct,
+    ListingPolicies,
+    OfferDetails,
+)
 from crossdock.errors import MappingError
 from crossdock.models import (
     ListedOffer,
@@ -77,7 +84,7 @@ def image_urls(images: Sequence[Any]) -> list[str]:
 
 def aspects(attributes: Mapping[str, Any]) -> dict[str, list[str]]:
     raw = attributes.get("aspects") or {}
-    out = {}
+    out: dict[str, list[str]] = {}
     if isinstance(raw, Mapping):
         for name, value in raw.items():
             values = value if isinstance(value, (list, tuple)) else [value]
@@ -87,32 +94,32 @@ def aspects(attributes: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def inventory_item_body(product: Product, *, quantity: int) -> dict:
+def inventory_item_body(product: Product, *, quantity: int) -> InventoryItem:
     """createOrReplaceInventoryItem body."""
-    prod: dict[str, Any] = {"title": product.title, "description": product.description or product.title,
-                            "imageUrls": image_urls(product.images)}
+    prod = InventoryProduct(title=product.title, description=product.description or product.title,
+                            imageUrls=image_urls(product.images))
     asp = aspects(product.attributes)
     if asp:
         prod["aspects"] = asp
-    body: dict[str, Any] = {"product": prod, "condition": str(product.attributes.get("condition", "NEW")),
-                            "availability": {"shipToLocationAvailability": {"quantity": int(quantity)}}}
+    body = InventoryItem(product=prod, condition=str(product.attributes.get("condition", "NEW")),
+                         availability={"shipToLocationAvailability": {"quantity": int(quantity)}})
     if product.weight_g:
         body["packageWeightAndSize"] = {"weight": {"value": product.weight_g, "unit": "GRAM"}}
     return body
 
 
 def offer_body(product: Product, *, marketplace_id: str, quantity: int, price: Money, category_id: str,
-               merchant_location_key: str, policies: Mapping[str, str]) -> dict:
+               merchant_location_key: str, policies: ListingPolicies) -> OfferDetails:
     """createOffer / updateOffer body for a fixed-price GTC listing."""
     return {"sku": product.sku, "marketplaceId": marketplace_id, "format": "FIXED_PRICE",
             "availableQuantity": int(quantity), "categoryId": str(category_id),
             "listingDescription": product.description or product.title, "listingDuration": "GTC",
-            "listingPolicies": dict(policies), "merchantLocationKey": merchant_location_key,
+            "listingPolicies": policies, "merchantLocationKey": merchant_location_key,
             "pricingSummary": {"price": {"value": str(price.amount.quantize(CENT, ROUND_HALF_UP)),
                                          "currency": price.currency}}}
 
 
-def parse_offer(offer: Mapping[str, Any]) -> ListedOffer:
+def parse_offer(offer: object) -> ListedOffer:
     """An Inventory API offer → what the channel shows (quantity, price, listing id)."""
     if not isinstance(offer, Mapping) or "sku" not in offer:
         raise _bad("not an eBay offer (no sku)")
@@ -125,7 +132,7 @@ def parse_offer(offer: Mapping[str, Any]) -> ListedOffer:
                        status=listing.get("listingStatus") or offer.get("status"), ids=ref.to_dict())
 
 
-def parse_inventory_item(item: Mapping[str, Any], currency: str | None = None) -> ListedOffer:
+def parse_inventory_item(item: object, currency: str | None = None) -> ListedOffer:
     """An inventory item (no price on it: the price lives on the offer)."""
     if not isinstance(item, Mapping) or "sku" not in item:
         raise _bad("not an eBay inventory item (no sku)")
@@ -134,7 +141,7 @@ def parse_inventory_item(item: Mapping[str, Any], currency: str | None = None) -
                        status="INVENTORY_ITEM")
 
 
-def parse_trading_item(reply: Mapping[str, Any], *, sku: str | None = None) -> ListedOffer:
+def parse_trading_item(reply: object, *, sku: str | None = None) -> ListedOffer:
     """Trading ``GetItem`` reply → ListedOffer (available = Quantity − QuantitySold)."""
     item = reply.get("GetItemResponse", reply).get("Item") if isinstance(reply, Mapping) else None
     if not isinstance(item, Mapping) or "ItemID" not in item:
@@ -157,7 +164,7 @@ ACTIVE_LIST_PAGE = 200          # GetMyeBaySelling ActiveList: EntriesPerPage 1.
 ACTIVE_LIST_MAX_PAGES = 125     # eBay returns at most 25,000 items (125 pages of 200)
 
 
-def active_list_request(page: int, *, per_page: int = ACTIVE_LIST_PAGE) -> dict:
+def active_list_request(page: int, *, per_page: int = ACTIVE_LIST_PAGE) -> GetMyeBaySellingRequest:
     """ebaysdk data for ``GetMyeBaySelling``: one page of the Active list only."""
     if not 1 <= per_page <= ACTIVE_LIST_PAGE or page < 1:
         raise ValueError("ActiveList pages are 1.. with 1..200 entries each")
@@ -174,7 +181,7 @@ def _int(value: Any, what: str) -> int | None:
         raise _bad(f"bad {what} {value!r}", exc) from exc
 
 
-def parse_active_list(reply: Mapping[str, Any]) -> tuple[list[ListedOffer], int]:
+def parse_active_list(reply: object) -> tuple[list[ListedOffer], int]:
     """One ``GetMyeBaySelling`` page → (what each active listing shows, total pages).
 
     Every active listing comes back, whatever created it (Seller Hub, Trading,

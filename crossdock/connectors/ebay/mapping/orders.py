@@ -84,8 +84,8 @@ def tax_info(taxes: Sequence[Mapping[str, Any]]) -> TaxInfo | None:
     return TaxInfo(model=FACILITATOR, ioss_number=ref_value, scheme=ref_name, tax_amount=total)
 
 
-def merge_tax(infos: Iterable[TaxInfo | None]) -> TaxInfo | None:
-    infos = [i for i in infos if i is not None]
+def merge_tax(maybe: Iterable[TaxInfo | None]) -> TaxInfo | None:
+    infos = [i for i in maybe if i is not None]
     if not infos:
         return None
     amounts = [i.tax_amount for i in infos if i.tax_amount is not None]
@@ -122,7 +122,7 @@ def _address(contact: Mapping[str, Any] | None) -> Address | None:
                    postal_code=a.get("postalCode"), phone=(contact.get("primaryPhone") or {}).get("phoneNumber"))
 
 
-def parse_order(payload: Mapping[str, Any]) -> Order:
+def parse_order(payload: object) -> Order:
     """One Fulfillment API ``Order``."""
     if not isinstance(payload, Mapping) or "orderId" not in payload or "creationDate" not in payload:
         raise _bad("not an eBay Fulfillment order (no orderId/creationDate)")
@@ -155,7 +155,7 @@ def parse_order(payload: Mapping[str, Any]) -> Order:
         raw=dict(payload))
 
 
-def parse_orders_page(payload: Mapping[str, Any]) -> tuple[list[Order], int | None, bool]:
+def parse_orders_page(payload: object) -> tuple[list[Order], int | None, bool]:
     """(orders, total, has_next) of an ``OrderSearchPagedCollection``."""
     if not isinstance(payload, Mapping) or not isinstance(payload.get("orders", []), list):
         raise _bad("not an eBay OrderSearchPagedCollection")
@@ -171,7 +171,7 @@ TRADING_STATUS = {"Active": OrderStatus.PENDING, "Completed": OrderStatus.UNSHIP
                   "Shipped": OrderStatus.SHIPPED, "Authenticated": OrderStatus.UNSHIPPED}
 
 
-def parse_trading_order(o: Mapping[str, Any], *, marketplace_id: str | None = None) -> Order:
+def parse_trading_order(o: object, *, marketplace_id: str | None = None) -> Order:
     """One Trading ``GetOrders`` ``Order`` (ebaysdk dict shape)."""
     if not isinstance(o, Mapping) or "OrderID" not in o or "CreatedTime" not in o:
         raise _bad("not a Trading Order (no OrderID/CreatedTime)")

@@ -7,11 +7,12 @@ import datetime as dt
 from typing import Any, Mapping, Sequence
 
 from crossdock.connectors.ebay.mapping.common import iso_ms
+from crossdock.connectors.ebay.mapping.shapes import ShippingFulfillmentDetails
 
 
 # ------------------------------------------------------------------ shipments
 def shipping_fulfillment_body(lines: Sequence[tuple[str, int]], *, carrier_code: str, tracking_number: str,
-                              shipped_at: dt.datetime) -> dict:
+                              shipped_at: dt.datetime) -> ShippingFulfillmentDetails:
     return {"lineItems": [{"lineItemId": lid, "quantity": int(q)} for lid, q in lines],
             "shippedDate": iso_ms(shipped_at), "shippingCarrierCode": carrier_code,
             "trackingNumber": tracking_number}

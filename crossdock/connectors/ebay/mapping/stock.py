@@ -10,6 +10,12 @@ from typing import Any, Mapping, Sequence
 from crossdock.connectors.ebay.errors import bulk_error, trading_item_error
 from crossdock.connectors.ebay.mapping.common import CENT, _bad, as_list
 from crossdock.connectors.ebay.mapping.listings import ListingRef
+from crossdock.connectors.ebay.mapping.shapes import (
+    BulkPriceQuantity,
+    InventoryStatus,
+    PriceQuantity,
+    ReviseInventoryStatusRequest,
+)
 from crossdock.models import (
     ItemResult,
     Money,
@@ -17,33 +23,33 @@ from crossdock.models import (
 
 
 # ------------------------------------------------------------------ stock and prices: requests
-def bulk_stock_body(items: Sequence[tuple[str, ListingRef, int]]) -> dict:
+def bulk_stock_body(items: Sequence[tuple[str, ListingRef, int]]) -> BulkPriceQuantity:
     """``bulk_update_price_quantity`` for absolute quantities: the inventory item's
     ship-to-home total and, when the offer id is known, the offer's available quantity."""
-    reqs = []
+    reqs: list[PriceQuantity] = []
     for sku, ref, qty in items:
-        r: dict[str, Any] = {"sku": sku, "shipToLocationAvailability": {"quantity": int(qty)}}
+        r = PriceQuantity(sku=sku, shipToLocationAvailability={"quantity": int(qty)})
         if ref.offer_id:
             r["offers"] = [{"offerId": ref.offer_id, "availableQuantity": int(qty)}]
         reqs.append(r)
     return {"requests": reqs}
 
 
-def bulk_price_body(items: Sequence[tuple[str, str, Money]]) -> dict:
+def bulk_price_body(items: Sequence[tuple[str, str, Money]]) -> BulkPriceQuantity:
     """``bulk_update_price_quantity`` for prices: (sku, offerId, price)."""
     return {"requests": [{"sku": sku, "offers": [{"offerId": offer_id, "price": {
         "value": str(price.amount.quantize(CENT, ROUND_HALF_UP)), "currency": price.currency}}]}
         for sku, offer_id, price in items]}
 
 
-def parse_bulk_response(payload: Mapping[str, Any], skus: Sequence[str]) -> dict[str, ItemResult]:
+def parse_bulk_response(payload: object, skus: Sequence[str]) -> dict[str, ItemResult]:
     """Per-SKU outcome: ok only if every response entry of the SKU says 200."""
     if not isinstance(payload, Mapping) or not isinstance(payload.get("responses"), list):
         raise _bad("not a BulkPriceQuantityResponse")
     by_sku: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for r in payload["responses"]:
         by_sku[str(r.get("sku") or "")].append(r)
-    out = {}
+    out: dict[str, ItemResult] = {}
     for sku in skus:
         entries = by_sku.get(sku)
         if not entries:
@@ -59,13 +65,14 @@ def parse_bulk_response(payload: Mapping[str, Any], skus: Sequence[str]) -> dict
     return out
 
 
-def revise_inventory_status_data(items: Sequence[tuple[str, str, int | None, Money | None]]) -> dict:
+def revise_inventory_status_data(items: Sequence[tuple[str, str, int | None, Money | None]]
+                                 ) -> ReviseInventoryStatusRequest:
     """ebaysdk data for ``ReviseInventoryStatus``: (sku, ItemID, quantity, price), ≤ 4 items."""
     if len(items) > 4:
         raise ValueError("ReviseInventoryStatus takes at most 4 InventoryStatus")
-    statuses = []
+    statuses: list[InventoryStatus] = []
     for _sku, item_id, qty, price in items:
-        st: dict[str, Any] = {"ItemID": item_id}
+        st = InventoryStatus(ItemID=item_id)
         if price is not None:
             st["StartPrice"] = str(price.amount.quantize(CENT, ROUND_HALF_UP))
         if qty is not None:
@@ -85,7 +92,7 @@ def parse_revise_inventory_status(reply: Mapping[str, Any],
             continue
         params = [p.get("Value") for p in as_list(e.get("ErrorParameters")) if isinstance(p, Mapping)]
         (errors[str(params[0])] if params else unnamed).append(e)
-    out = {}
+    out: dict[str, ItemResult] = {}
     for sku, item_id in items:
         if item_id in errors:
             code, message = trading_item_error(errors[item_id][0])
