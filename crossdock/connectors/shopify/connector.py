@@ -48,6 +48,8 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
 
 import httpx
 
@@ -236,9 +238,10 @@ class ShopifyConnector(Connector):
                 break
             by_index = {ue.index: ue for ue in errors if ue.index is not None and 0 <= ue.index < len(pending)}
             if len(by_index) < len(errors):     # an error about the whole call: nothing was applied
-                ue = next(ue for ue in errors if ue.index is None or ue.index not in by_index)
+                whole = next(ue for ue in errors if ue.index is None or ue.index not in by_index)
                 for e in pending:
-                    out[e.sku] = ItemResult(e.sku, False, user_error_code(ue.code), f"{ue.code}: {ue.message}")
+                    out[e.sku] = ItemResult(e.sku, False, user_error_code(whole.code),
+                                            f"{whole.code}: {whole.message}")
                 break
             next_round: list[m.StockEntry] = []
             stale: list[m.StockEntry] = []
@@ -285,7 +288,7 @@ class ShopifyConnector(Connector):
             else:
                 todo.append(i)
         refs = self.resolve([updates[i].sku for i in todo], priority=Priority.PRICE) if todo else {}
-        by_product: dict[str, list[tuple[str, str, object]]] = {}
+        by_product: dict[str, list[tuple[str, str, Decimal]]] = {}
         index_of: dict[str, int] = {}
         for i in todo:
             u = updates[i]
@@ -390,7 +393,7 @@ class ShopifyConnector(Connector):
         return ItemResult(product.sku, True, message=f"{verb} {product_id}", platform_ids=ids)
 
     @staticmethod
-    def _rejected(sku: str, errors: list[dict]) -> ItemResult:
+    def _rejected(sku: str, errors: list[dict[str, Any]]) -> ItemResult:
         text = "; ".join(f"{'.'.join(e.get('field') or [])}: {e.get('message')}" for e in errors)
         return ItemResult(sku, False, "XD-PLATFORM-003", text)
 

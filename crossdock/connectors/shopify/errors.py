@@ -110,7 +110,8 @@ def graphql_error(payload: Mapping[str, Any], ctx: CallContext) -> CrossdockErro
                   in GRAPHQL_CODES), None)
     chosen = known or first
     code_name = (chosen.get("extensions") or {}).get("code")
-    cls, code = GRAPHQL_CODES.get(code_name, (PlatformError, "XD-PLATFORM-001"))
+    cls, code = (GRAPHQL_CODES.get(code_name, (PlatformError, "XD-PLATFORM-001")) if isinstance(code_name, str)
+                 else (PlatformError, "XD-PLATFORM-001"))
     messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping))[:500]
     wait = throttle_wait_s((payload.get("extensions") or {}).get("cost")) if code_name == "THROTTLED" else None
     return cls(code, channel=ctx.channel, entity=ctx.entity, operation=ctx.operation, retry_after_s=wait,

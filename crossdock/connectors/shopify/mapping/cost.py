@@ -64,7 +64,8 @@ def _page_size(node: FieldNode, vars_: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _field_cost(nodes: list[FieldNode], frags, vars_) -> int:
+def _field_cost(nodes: list[FieldNode], frags: Mapping[str, FragmentDefinitionNode],
+                vars_: Mapping[str, Any]) -> int:
     node = nodes[0]
     if node.name.value.startswith("__") or not any(n.selection_set for n in nodes):
         return 0
@@ -83,7 +84,8 @@ def _field_cost(nodes: list[FieldNode], frags, vars_) -> int:
     return 1 + sum(_field_cost(c, frags, vars_) for c in _children(nodes, frags).values())
 
 
-def _nested_connections(nodes: list[FieldNode], frags, vars_) -> int:
+def _nested_connections(nodes: list[FieldNode], frags: Mapping[str, FragmentDefinitionNode],
+                        vars_: Mapping[str, Any]) -> int:
     total = 0
     for sub in _children(nodes, frags).values():
         if not any(n.selection_set for n in sub):

@@ -135,6 +135,11 @@ def _address(a: Mapping[str, Any] | None) -> Address | None:
                    postal_code=a.get("zip"), phone=a.get("phone"))
 
 
+def _ident(payload: object) -> object:
+    """The id an unreadable order names, for the error (a caller may pass anything)."""
+    return payload.get("id") if isinstance(payload, Mapping) else "?"
+
+
 def parse_order(node: Mapping[str, Any]) -> Order:
     """One GraphQL ``Order`` node (see :data:`queries.ORDER_FIELDS`)."""
     try:
@@ -159,7 +164,7 @@ def parse_order(node: Mapping[str, Any]) -> Order:
     except MappingError:
         raise
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-        raise MappingError("XD-MAP-010", entity=f"order {node.get('id') if isinstance(node, Mapping) else '?'}",
+        raise MappingError("XD-MAP-010", entity=f"order {_ident(node)}",
                            detail=f"Shopify Order node: {type(exc).__name__}: {exc}") from exc
 
 
@@ -168,7 +173,7 @@ class OrdersPage:
     orders: list[Order]
     has_next: bool
     end_cursor: str | None
-    more_lines: list[tuple[str, str]] = field(default_factory=list)   # (order id, lines end cursor)
+    more_lines: list[tuple[str, str | None]] = field(default_factory=list)   # (order id, lines end cursor)
 
 
 def parse_orders_page(data: Mapping[str, Any]) -> OrdersPage:
@@ -180,7 +185,8 @@ def parse_orders_page(data: Mapping[str, Any]) -> OrdersPage:
         info = conn["pageInfo"]
     except (KeyError, TypeError) as exc:
         raise MappingError("XD-MAP-010", detail=f"Shopify orders page: {type(exc).__name__}: {exc}") from exc
-    orders, more = [], []
+    orders: list[Order] = []
+    more: list[tuple[str, str | None]] = []
     for n in nodes:
         order = parse_order(n)
         orders.append(order)
@@ -201,7 +207,7 @@ def parse_single_order(data: Mapping[str, Any]) -> tuple[Order, str | None] | No
     return order, (li.get("endCursor") if li.get("hasNextPage") else None)
 
 
-def parse_order_lines(data: Mapping[str, Any]) -> tuple[list[OrderLine], list[dict], bool, str | None]:
+def parse_order_lines(data: Mapping[str, Any]) -> tuple[list[OrderLine], list[dict[str, Any]], bool, str | None]:
     try:
         conn = data["order"]["lineItems"]
         nodes = conn["nodes"]
@@ -267,6 +273,5 @@ def parse_rest_order(payload: Mapping[str, Any]) -> Order:
     except MappingError:
         raise
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-        ident = payload.get("id") if isinstance(payload, Mapping) else "?"
-        raise MappingError("XD-MAP-010", entity=f"order {ident}",
+        raise MappingError("XD-MAP-010", entity=f"order {_ident(payload)}",
                            detail=f"Shopify webhook order: {type(exc).__name__}: {exc}") from exc

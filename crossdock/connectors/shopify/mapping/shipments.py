@@ -90,7 +90,8 @@ def lines_fulfilled(parsed: tuple[bool, list[Any]] | None, lines: Sequence[tuple
     wanted = [(str(line_id), int(qty)) for line_id, qty in lines if int(qty) > 0]
     if not wanted:
         return not any(remaining.values())
-    return all(legacy_id(line_id) in remaining and remaining[legacy_id(line_id)] == 0 for line_id, _ in wanted)
+    ids = [legacy_id(line_id) for line_id, _ in wanted]
+    return all(lid is not None and remaining.get(lid) == 0 for lid in ids)
 
 
 def plan_fulfillment(fos: Sequence[FulfillmentOrderInfo], wanted: Sequence[tuple[str, int]]
