@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -39,7 +39,7 @@ from crossdock.connectors.amazon.mapping import to_json_bytes
 from crossdock.connectors.amazon.settings import AmazonSettings
 from crossdock.connectors.base import MemoryTokenStore, TokenStore
 from crossdock.connectors.http import Budget, CallContext, json_body, send
-from crossdock.errors import AuthError, PlatformError, QuotaError
+from crossdock.errors import AuthError, CrossdockError, PlatformError, QuotaError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class SpApiClient:
 
     def __init__(self, settings: AmazonSettings, *, store: TokenStore | None = None, clock: Clock | None = None,
                  budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep=time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self.budget = budget
@@ -111,7 +111,7 @@ class SpApiClient:
                          throttled, s.max_throttle_retries)
                 self._sleep(wait)
 
-    def _error(self, resp: httpx.Response, ctx: CallContext):
+    def _error(self, resp: httpx.Response, ctx: CallContext) -> CrossdockError | None:
         return error_for(resp, ctx, rate_per_s=self.settings.rate(ctx.operation), clock=self.clock)
 
     def _json(self, resp: httpx.Response, operation: str) -> Any:
