@@ -51,8 +51,8 @@ class EbayAuth:
     def access_token(self) -> str:
         """A token valid for at least ``refresh_margin_s`` more seconds."""
         state = self.store.load(self.settings.channel)
-        if self._valid(state):
-            return state.access_token  # type: ignore[return-value]
+        if self._valid(state) and state.access_token:     # valid implies a token; the type does not say so
+            return state.access_token
         return self._refresh(lambda s: not self._valid(s))
 
     def refresh(self, *, rejected: str | None = None) -> str:
