@@ -200,7 +200,7 @@ class AmazonConnector(Connector):
         """One order with its lines (getOrder + getOrderItems); ``with_items=False``:
         getOrder only, no lines (a status check)."""
         body = self.client.get_order(order_id)
-        raw = body.get("payload") if isinstance(body, dict) else None
+        raw = body.get("payload")
         if not isinstance(raw, dict):
             raise MappingError("XD-MAP-010", channel=self.channel, entity=f"order {order_id}",
                                detail="getOrder: no payload")
@@ -461,7 +461,7 @@ class AmazonConnector(Connector):
 
         One getOrder call (0.5/s, burst 30) through the quota budget."""
         body = self.client.get_order(platform_order_id)
-        shipped = M.units_shipped(body.get("payload") if isinstance(body, dict) else None)
+        shipped = M.units_shipped(body.get("payload"))
         if shipped is None:
             return None
         return False if shipped == 0 else None
