@@ -1,7 +1,7 @@
 """The Amazon connector's only network code: a thin httpx client for SP-API.
 
-Why not python-amazon-sp-api for I/O (it is pinned and the sandbox tests prove
-it works against the sandbox): in 2.1.x
+Why not python-amazon-sp-api for I/O (a pinned test dependency: the sandbox
+tests prove it works against the sandbox; docs/dependencies.md): in 2.1.x
 
 - an HTML 5xx body parses to an empty ``ApiResponse`` instead of an error, so
   a maintenance page reads as "no orders" — an import window would be marked

@@ -1,7 +1,7 @@
 """The only module of the Shopify connector that does I/O: one httpx.Client.
 
-Why not ShopifyAPI for I/O (it is a dependency, and the sandbox test proves it
-works against the sandbox): its GraphQL call is a bare ``urllib`` request with
+Why not ShopifyAPI for I/O (a test dependency: the sandbox test proves it
+works against the sandbox; docs/dependencies.md): its GraphQL call is a bare ``urllib`` request with
 no timeout, no handling of the cost-based throttle (``extensions.cost``,
 THROTTLED with HTTP 200) and no refresh of expiring offline tokens; its
 session state is thread-local with a global fallback, which is wrong for
