@@ -24,7 +24,8 @@ only by ItemID through ``ReviseInventoryStatus``). Its string form, usable as
 ``StockUpdate.listing_id`` / ``PriceUpdate.listing_id``, is
 ``inventory:<offerId>``, ``inventory`` or ``trading:<ItemID>``.
 
-One module per kind of operation (common, orders, listings, stock, shipments, limits); the names below are the
+One module per kind of operation (common, orders, listings, stock, shipments, limits; the typed request
+bodies in shapes); the names below are the
 public surface the connector, its client and the tests use.
 """
 
