@@ -165,9 +165,9 @@ def _progress(err: Console, *, enabled: bool) -> Iterator:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as bar:
         def on_progress(channel: str, fraction: float, text: str) -> None:

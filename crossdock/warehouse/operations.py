@@ -21,8 +21,8 @@ from crossdock.db.engine import Database
 from crossdock.errors import ConfigError, ShippingError
 from crossdock.warehouse import stock
 
-__all__ = ["adjust_stock", "carrier_from_config", "flagged_doc", "history_doc", "import_stock", "open_site",
-           "picklists_doc", "reprint_label", "reserve_open_orders", "resolve_cancelled", "ship", "stock_doc",
+__all__ = ["adjust_stock", "carrier_from_config", "history_doc", "import_stock", "open_site",
+           "picklists_doc", "reprint_label", "reserve_open_orders", "ship", "stock_doc",
            "track", "warehouses_doc"]
 
 _CARRIER_OPTIONS = {"seed", "failure_rate", "stall_rate", "time_scale", "stage_hours", "currency", "max_weight_g"}
@@ -203,27 +203,3 @@ def track(db: Database, cfg: Any, *, stale_days: float | None = None):
     return poll_tracking(db, lambda name: carrier_from_config(name, cfg), _now(),
                          max_silence_days=stale_days or opts.stale_after_days)
 
-
-def flagged_doc(db: Database, *, channel: str | None = None) -> list[dict[str, Any]]:
-    """``warehouse flagged``: orders cancelled after they shipped (XD-ORD-007)
-    and parcels gone silent (XD-SHIP-002), with their parcels."""
-    from crossdock.sync_engine.stuck import flagged_orders
-
-    with db.read() as s:
-        return [f.to_dict() for f in flagged_orders(s, channel=channel)]
-
-
-def resolve_cancelled(db: Database, order: str, *, note: str | None = None,
-                      actor: str | None = None) -> dict[str, Any]:
-    """``warehouse resolve``: clear an order's XD-ORD-007 flag once its parcel
-    was intercepted or came back."""
-    from crossdock.sync_engine.stuck import CANCELLED_AFTER_SHIP, resolve_flag
-    from crossdock.warehouse.shipping import find_order
-
-    def run(s: Session) -> tuple[str, str, bool]:
-        found = find_order(s, order)
-        return found.channel, found.platform_order_id, resolve_flag(s, found.id, CANCELLED_AFTER_SHIP,
-                                                                    actor=actor, note=note)
-
-    channel, pid, cleared = db.run_write(run)
-    return {"channel": channel, "platform_order_id": pid, "code": CANCELLED_AFTER_SHIP, "cleared": cleared}
