@@ -77,7 +77,8 @@ class MemoryTokenStore:
     def save(self, state: TokenState) -> None:
         self._states[state.channel] = state
 
-    def refresh(self, channel: str, fn, *, still_needed) -> TokenState:
+    def refresh(self, channel: str, fn: Callable[[TokenState], RefreshResult], *,
+                still_needed: Callable[[TokenState], bool]) -> TokenState:
         with self._lock(channel):
             current = self.load(channel)
             if not still_needed(current):

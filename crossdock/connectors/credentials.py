@@ -80,22 +80,22 @@ def _warning(channel: str, what: str, expires_at: dt.datetime, now: dt.datetime)
             "command": (spec.command or "").replace("CHANNEL", channel) or None}
 
 
-def auth_status_doc(cfg: Any, db: Any, now: dt.datetime, *, within_days: float = DEFAULT_WARNING_DAYS) -> dict:
+def auth_status_doc(cfg: Any, db: Any, now: dt.datetime, *, within_days: float = DEFAULT_WARNING_DAYS) -> dict[str, Any]:
     """Per configured channel: stored credential expiries, access token, paused
     state, and warnings (XD-AUTH-005 within the window; 002/003/004/009 when
     already expired). Never reads or shows a token's value."""
     from sqlalchemy import select
 
-    from crossdock.connectors.tokens import SqlTokenStore
+    from crossdock.connectors.tokens import ExpiringCredential, SqlTokenStore
     from crossdock.db.models import Channel, Credential
 
     store = SqlTokenStore(db)
     expiring = store.expiring(within=dt.timedelta(days=within_days), now=now)
-    by_channel: dict[str, list[dict]] = defaultdict(list)
+    by_channel: dict[str, list[ExpiringCredential]] = defaultdict(list)
     for item in expiring:
         by_channel[item["channel"]].append(item)
     channels = []
-    all_warnings: list[dict] = []
+    all_warnings: list[dict[str, Any]] = []
     with db.read() as s:
         rows = {c.name: c for c in s.scalars(select(Channel).where(Channel.name.in_(sorted(cfg.channels) or [""])))}
         creds = {c.channel: c for c in s.scalars(select(Credential)

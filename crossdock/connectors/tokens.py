@@ -28,7 +28,8 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
-from typing import Callable, Iterator
+from collections.abc import Iterable
+from typing import Callable, Iterator, Protocol, TypedDict
 
 from sqlalchemy import select
 
@@ -72,6 +73,15 @@ def _write(row: Credential, state: TokenState) -> None:
     row.refresh_expires_at = state.refresh_expires_at
     row.authorisation_expires_at = state.authorisation_expires_at
     row.client_secret_expires_at = state.client_secret_expires_at
+
+
+class ExpiringCredential(TypedDict):
+    """A stored credential end date within the warning horizon (XD-AUTH-005)."""
+
+    channel: str
+    what: str                   # refresh_token | seller_authorisation | client_secret
+    expires_at: dt.datetime
+    expired: bool
 
 
 class SqlTokenStore:
@@ -171,35 +181,45 @@ class SqlTokenStore:
             version=current.version + 1,
         )
 
-    def expiring(self, *, within: dt.timedelta, now: dt.datetime | None = None) -> list[dict]:
+    def expiring(self, *, within: dt.timedelta, now: dt.datetime | None = None) -> list[ExpiringCredential]:
         """Credentials whose refresh token, seller authorisation or client
         secret expires within ``within`` (for XD-AUTH-005 warnings)."""
         now = now or utcnow()
         horizon = now + within
-        out = []
+        out: list[ExpiringCredential] = []
         with self.db.read() as s:
             for row in s.scalars(select(Credential)):
                 for what, when in (("refresh_token", row.refresh_expires_at),
                                    ("seller_authorisation", row.authorisation_expires_at),
                                    ("client_secret", row.client_secret_expires_at)):
                     if when is not None and when <= horizon:
-                        out.append({"channel": row.channel, "what": what, "expires_at": when,
-                                    "expired": when <= now})
+                        out.append(ExpiringCredential(channel=row.channel, what=what, expires_at=when,
+                                                      expired=when <= now))
         return out
 
 
-def ensure_channels(db: Database, channels) -> None:
+class ChannelRow(Protocol):
+    """What ``ensure_channels`` reads of a configured channel (a ``ChannelConfig``)."""
+
+    name: str
+    platform: str
+    account: str
+    currency: str
+    marketplace: str | None
+    country: str | None
+
+
+def ensure_channels(db: Database, channels: Iterable[ChannelRow]) -> None:
     """Create or update a channels row for each configured channel. One
     ``INSERT … ON CONFLICT DO UPDATE`` per channel: workers starting together
     on a new database never trip over each other's rows."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    table = Channel.__table__
     with db.write() as s:
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
         for ch in channels:
             values = {"platform": ch.platform, "account": ch.account, "marketplace": ch.marketplace,
                       "currency": ch.currency, "country": ch.country, "updated_at": utcnow()}
-            s.execute(insert(table).values(name=ch.name, created_at=utcnow(), **values)
+            s.execute(insert(Channel).values(name=ch.name, created_at=utcnow(), **values)
                       .on_conflict_do_update(index_elements=["name"], set_=values))

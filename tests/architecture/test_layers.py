@@ -25,8 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "crossdock"
-#: (file, imported module) pairs allowed for a while; empty since the CLI became a package.
-NOT_YET_MOVED: frozenset[tuple[str, str]] = frozenset()
+
 
 
 def _type_checking_only(tree: ast.AST) -> set[int]:
@@ -61,8 +60,6 @@ def _broken(folder: str, *, forbidden: tuple[str, ...] = (), only: tuple[str, ..
     for path in sorted((PACKAGE / folder).rglob("*.py")):
         rel = path.relative_to(REPO).as_posix()
         for module in imports(path):
-            if (rel, module) in NOT_YET_MOVED or (rel, module.rsplit(".", 1)[0]) in NOT_YET_MOVED:
-                continue
             bad = _under(module, forbidden) if only is None else not _under(module, only)
             if bad and not (only is not None and module in ("crossdock",)):
                 found.append(f"{rel} imports {module}")
@@ -88,7 +85,3 @@ def test_the_sandbox_imports_nothing_of_the_engine():
     assert _broken("sandbox", only=("crossdock.sandbox", "crossdock.clock", "crossdock.errors",
                                     "crossdock.models")) == []
 
-
-def test_the_not_yet_moved_imports_are_still_there():
-    for rel, module in sorted(NOT_YET_MOVED):
-        assert module in imports(REPO / rel), f"{rel} no longer imports {module}: remove it from NOT_YET_MOVED"

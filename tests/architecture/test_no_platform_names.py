@@ -20,10 +20,7 @@ never compared with data (a docstring that *is* exactly a platform's name would
 be exempt too, and would be odd). Comments are not in the syntax tree.
 
 Allowed: ``crossdock/connectors/<platform>/`` of each built-in platform and
-``crossdock/sandbox/``. :data:`NOT_YET_MOVED` holds files another change is
-restructuring (the CLI becomes a package): their platform branches are listed
-in that change's report with the registry call that replaces each, and the list
-must become empty when it is merged.
+``crossdock/sandbox/``.
 """
 
 from __future__ import annotations
@@ -39,9 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "crossdock"
 NAMES = tuple(module.rsplit(".", 1)[1] for module in BUILTIN)
 ALLOWED = tuple(PACKAGE / "connectors" / name for name in NAMES) + (PACKAGE / "sandbox",)
-#: TEMPORARY — files of the CLI restructuring (issue 12), switched to the registry when it is merged.
-#: The lead empties this list.
-NOT_YET_MOVED: frozenset[str] = frozenset()
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -88,20 +82,12 @@ def test_no_module_outside_the_platform_folders_names_a_platform():
     broken = {}
     for path in _modules():
         rel = path.relative_to(REPO).as_posix()
-        if rel in NOT_YET_MOVED:
-            continue
         found = offences(path)
         if found:
             broken[rel] = found
     assert broken == {}, "platform names outside the platform folders:\n" + "\n".join(
         f"{rel}:{line}" for rel, lines in broken.items() for line in lines)
 
-
-def test_the_not_yet_moved_files_still_need_their_exemption():
-    """An exemption nobody needs any more is taken off the list."""
-    for rel in sorted(NOT_YET_MOVED):
-        path = REPO / rel
-        assert path.exists() and offences(path), f"{rel} needs no exemption: remove it from NOT_YET_MOVED"
 
 
 @pytest.mark.parametrize("source, expected", [

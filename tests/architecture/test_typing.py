@@ -26,14 +26,6 @@ _IGNORE = re.compile(r"#\s*type:\s*ignore\b(?P<codes>\[[^\]]*\])?(?P<rest>.*)$")
 _CODES = re.compile(r"^\[\s*[a-z][a-z0-9-]*(\s*,\s*[a-z][a-z0-9-]*)*\s*\]$")
 _REASON = re.compile(r"^\s*#\s*\S.*[A-Za-z]{3}")
 
-#: (file, the code before the comment) of exemptions written before this test, in
-#: files other branches of issue 12 are editing: each gets its reason (or goes)
-#: there, and leaves this set at the merge.
-NOT_YET_EXPLAINED: frozenset[tuple[str, str]] = frozenset({
-    ("crossdock/connectors/ebay/auth.py", "return state.access_token"),
-    ("crossdock/connectors/ebay/client.py", "def send(self, request, **kwargs):"),
-})
-
 
 def ignore_problem(comment: str) -> str | None:
     """What is wrong with a comment's ``# type: ignore``: None when it names
@@ -77,14 +69,8 @@ def _ignores_without_reason() -> list[tuple[str, str, str]]:
 
 
 def test_every_type_ignore_names_its_error_and_says_why():
-    found = [msg for rel, code, msg in _ignores_without_reason() if (rel, code) not in NOT_YET_EXPLAINED]
+    found = [msg for _rel, _code, msg in _ignores_without_reason()]
     assert found == []
-
-
-def test_the_not_yet_explained_ignores_are_still_there():
-    still = {(rel, code) for rel, code, _msg in _ignores_without_reason()}
-    gone = sorted(NOT_YET_EXPLAINED - still)
-    assert gone == [], f"explained or removed now: take them out of NOT_YET_EXPLAINED: {gone}"
 
 
 def test_no_module_is_exempted_wholesale():

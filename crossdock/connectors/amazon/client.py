@@ -1,7 +1,7 @@
 """The Amazon connector's only network code: a thin httpx client for SP-API.
 
-Why not python-amazon-sp-api for I/O (it is pinned and the sandbox tests prove
-it works against the sandbox): in 2.1.x
+Why not python-amazon-sp-api for I/O (a pinned test dependency: the sandbox
+tests prove it works against the sandbox; docs/dependencies.md): in 2.1.x
 
 - an HTML 5xx body parses to an empty ``ApiResponse`` instead of an error, so
   a maintenance page reads as "no orders" — an import window would be marked
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -39,7 +39,8 @@ from crossdock.connectors.amazon.mapping import to_json_bytes
 from crossdock.connectors.amazon.settings import AmazonSettings
 from crossdock.connectors.base import MemoryTokenStore, TokenStore
 from crossdock.connectors.http import Budget, CallContext, json_body, send
-from crossdock.errors import AuthError, PlatformError, QuotaError
+from crossdock.connectors.jsondoc import Payload
+from crossdock.errors import AuthError, CrossdockError, MappingError, PlatformError, QuotaError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class SpApiClient:
 
     def __init__(self, settings: AmazonSettings, *, store: TokenStore | None = None, clock: Clock | None = None,
                  budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep=time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self.budget = budget
@@ -111,31 +112,36 @@ class SpApiClient:
                          throttled, s.max_throttle_retries)
                 self._sleep(wait)
 
-    def _error(self, resp: httpx.Response, ctx: CallContext):
+    def _error(self, resp: httpx.Response, ctx: CallContext) -> CrossdockError | None:
         return error_for(resp, ctx, rate_per_s=self.settings.rate(ctx.operation), clock=self.clock)
 
-    def _json(self, resp: httpx.Response, operation: str) -> Any:
+    def _json(self, resp: httpx.Response, operation: str) -> Payload:
+        """The body of an answer: SP-API answers every call used here with a JSON object."""
         ctx = CallContext(platform="amazon", account=self.settings.seller_id, channel=self.settings.channel,
                           operation=operation)
-        return json_body(resp, ctx)
+        body = json_body(resp, ctx)
+        if not isinstance(body, dict):
+            raise MappingError("XD-MAP-010", channel=self.settings.channel, operation=operation,
+                               detail=f"{operation}: the answer is not a JSON object")
+        return body
 
     def _get(self, operation: str, path: str, params: Mapping[str, str] | None = None, *,
-             token: str | None = None, entity: str | None = None) -> Any:
+             token: str | None = None, entity: str | None = None) -> Payload:
         return self._json(self.call(operation, "GET", path, params=params, token=token, entity=entity), operation)
 
     # ------------------------------------------------------------ orders
-    def get_orders(self, params: Mapping[str, str]) -> Any:
+    def get_orders(self, params: Mapping[str, str]) -> Payload:
         return self._get("getOrders", "/orders/v0/orders", params)
 
-    def get_order(self, order_id: str) -> Any:
+    def get_order(self, order_id: str) -> Payload:
         return self._get("getOrder", f"/orders/v0/orders/{order_id}", entity=f"order {order_id}")
 
-    def get_order_items(self, order_id: str, next_token: str | None = None) -> Any:
+    def get_order_items(self, order_id: str, next_token: str | None = None) -> Payload:
         params = {"NextToken": next_token} if next_token else None
         return self._get("getOrderItems", f"/orders/v0/orders/{order_id}/orderItems", params,
                          entity=f"order {order_id}")
 
-    def get_order_address(self, order_id: str, *, rdt: str) -> Any:
+    def get_order_address(self, order_id: str, *, rdt: str) -> Payload:
         return self._get("getOrderAddress", f"/orders/v0/orders/{order_id}/address", token=rdt,
                          entity=f"order {order_id}")
 
@@ -143,7 +149,7 @@ class SpApiClient:
         self.call("confirmShipment", "POST", f"/orders/v0/orders/{order_id}/shipmentConfirmation", body=body,
                   entity=f"order {order_id}")
 
-    def create_rdt(self, body: Mapping[str, Any]) -> Any:
+    def create_rdt(self, body: Mapping[str, Any]) -> Payload:
         resp = self.call("createRestrictedDataToken", "POST", "/tokens/2021-03-01/restrictedDataToken", body=body)
         return self._json(resp, "createRestrictedDataToken")
 
@@ -153,26 +159,26 @@ class SpApiClient:
 
         return f"/listings/2021-08-01/items/{quote(self.settings.seller_id, safe='')}/{quote(sku, safe='')}"
 
-    def get_listing(self, sku: str, params: Mapping[str, str]) -> Any:
+    def get_listing(self, sku: str, params: Mapping[str, str]) -> Payload:
         return self._get("getListingsItem", self._item_path(sku), params, entity=f"sku {sku}")
 
-    def put_listing(self, sku: str, params: Mapping[str, str], body: Mapping[str, Any]) -> Any:
+    def put_listing(self, sku: str, params: Mapping[str, str], body: Mapping[str, Any]) -> Payload:
         resp = self.call("putListingsItem", "PUT", self._item_path(sku), params=params, body=body, entity=f"sku {sku}")
         return self._json(resp, "putListingsItem")
 
-    def patch_listing(self, sku: str, params: Mapping[str, str], body: Mapping[str, Any]) -> Any:
+    def patch_listing(self, sku: str, params: Mapping[str, str], body: Mapping[str, Any]) -> Payload:
         resp = self.call("patchListingsItem", "PATCH", self._item_path(sku), params=params, body=body,
                          entity=f"sku {sku}")
         return self._json(resp, "patchListingsItem")
 
-    def search_listings(self, params: Mapping[str, str]) -> Any:
+    def search_listings(self, params: Mapping[str, str]) -> Payload:
         from urllib.parse import quote
 
         return self._get("searchListingsItems", f"/listings/2021-08-01/items/{quote(self.settings.seller_id)}",
                          params)
 
     # ------------------------------------------------------------ feeds
-    def create_feed_document(self, content_type: str) -> Any:
+    def create_feed_document(self, content_type: str) -> Payload:
         resp = self.call("createFeedDocument", "POST", "/feeds/2021-06-30/documents",
                          body={"contentType": content_type})
         return self._json(resp, "createFeedDocument")
@@ -192,13 +198,13 @@ class SpApiClient:
                     platform_error=_s3_error)
         return resp.content
 
-    def create_feed(self, body: Mapping[str, Any]) -> Any:
+    def create_feed(self, body: Mapping[str, Any]) -> Payload:
         return self._json(self.call("createFeed", "POST", "/feeds/2021-06-30/feeds", body=body), "createFeed")
 
-    def get_feed(self, feed_id: str) -> Any:
+    def get_feed(self, feed_id: str) -> Payload:
         return self._get("getFeed", f"/feeds/2021-06-30/feeds/{feed_id}", entity=f"feed {feed_id}")
 
-    def get_feed_document(self, document_id: str) -> Any:
+    def get_feed_document(self, document_id: str) -> Payload:
         return self._get("getFeedDocument", f"/feeds/2021-06-30/documents/{document_id}",
                          entity=f"feed document {document_id}")
 

@@ -25,7 +25,8 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
@@ -61,6 +62,8 @@ CALLS_PER_FEED = 4
 #: quantities per line (a partial shipment), units back on sale (a cancel).
 ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 
+U = TypeVar("U", bound=StockUpdate | PriceUpdate)
+
 
 class AmazonConnector(Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
@@ -80,17 +83,15 @@ class AmazonConnector(Connector):
     #: unless the change touches lines: getOrderItems (0.5/s) is the ingest bottleneck.
     uses_known_orders = True
 
-    @property
-    def order_changes_every_s(self) -> float:
-        """New orders are polled by creation time; changes to known orders
-        (payment, cancellation) by LastUpdated this often (platform seconds;
-        ``options.order_changes_every_s``, 0 = always by LastUpdated)."""
-        return self.settings.order_changes_every_s
-
     def __init__(self, settings: AmazonSettings, *, store: TokenStore | None = None, clock: Clock | None = None,
                  budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep=time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
+        self.channel = settings.channel
+        #: New orders are polled by creation time; changes to known orders (payment,
+        #: cancellation) by LastUpdated this often (platform seconds;
+        #: ``options.order_changes_every_s``, 0 = always by LastUpdated).
+        self.order_changes_every_s = settings.order_changes_every_s
         self.clock = clock or Clock()
         self.client = SpApiClient(settings, store=store, clock=self.clock, budget=budget, transport=transport,
                                   sleep=sleep)
@@ -98,10 +99,6 @@ class AmazonConnector(Connector):
         self._status_map = status_map_from_config(STATUSES, settings.order_status_overrides,
                                                   where=f"channels.{settings.channel}.order_status")
         self._rdt: tuple[str, float] | None = None
-
-    @property
-    def channel(self) -> str:
-        return self.settings.channel
 
     def close(self) -> None:
         self.client.close()
@@ -190,8 +187,8 @@ class AmazonConnector(Connector):
         log.info("%s: order window %s..%s: %d orders in %d pages", self.channel, after.isoformat(),
                  before.isoformat(), len(seen), pages)
 
-    def _order_items(self, order_id: str) -> list[dict]:
-        items: list[dict] = []
+    def _order_items(self, order_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         token = None
         while True:
             _, page, token = M.parse_items_page(self.client.get_order_items(order_id, token))
@@ -203,7 +200,7 @@ class AmazonConnector(Connector):
         """One order with its lines (getOrder + getOrderItems); ``with_items=False``:
         getOrder only, no lines (a status check)."""
         body = self.client.get_order(order_id)
-        raw = body.get("payload") if isinstance(body, dict) else None
+        raw = body.get("payload")
         if not isinstance(raw, dict):
             raise MappingError("XD-MAP-010", channel=self.channel, entity=f"order {order_id}",
                                detail="getOrder: no payload")
@@ -253,7 +250,7 @@ class AmazonConnector(Connector):
         error raises (the push is idempotent: retry it whole)."""
         latest = _last_per_sku(updates)
         results: dict[str, ItemResult] = {}
-        valid = []
+        valid: list[StockUpdate] = []
         for u in latest.values():
             if u.quantity < 0:
                 results[u.sku] = ItemResult(sku=u.sku, ok=False, code="XD-INV-005",
@@ -268,7 +265,7 @@ class AmazonConnector(Connector):
         zero or negative XD-MAP-003, without a call)."""
         latest = _last_per_sku(updates)
         results: dict[str, ItemResult] = {}
-        valid = []
+        valid: list[PriceUpdate] = []
         for u in latest.values():
             if u.price.currency != self.settings.currency:
                 results[u.sku] = ItemResult(sku=u.sku, ok=False, code="XD-MAP-004",
@@ -288,14 +285,14 @@ class AmazonConnector(Connector):
         if len(updates) > self.settings.feed_threshold:
             return self._push_by_feed(updates)
         s = self.settings
-        out = {}
+        out: dict[str, ItemResult] = {}
         for u in updates:
             patches = M.stock_patches(u) if isinstance(u, StockUpdate) else \
                 M.price_patches(u, marketplace_id=s.marketplace_id)
             out[u.sku] = self._patch(u.sku, patches)
         return out
 
-    def _patch(self, sku: str, patches: list[dict]) -> ItemResult:
+    def _patch(self, sku: str, patches: list[dict[str, Any]]) -> ItemResult:
         s = self.settings
         try:
             body = self.client.patch_listing(sku, M.listing_params(marketplace_id=s.marketplace_id),
@@ -307,14 +304,14 @@ class AmazonConnector(Connector):
     def _push_by_feed(self, updates: Sequence[StockUpdate | PriceUpdate]) -> dict[str, ItemResult]:
         s = self.settings
         messages = M.feed_messages(updates, marketplace_id=s.marketplace_id, product_type=s.product_type)
-        submitted = []
+        submitted: list[tuple[str, list[Mapping[str, Any]]]] = []
         for content, batch in M.feed_chunks(messages, seller_id=s.seller_id, max_messages=s.max_feed_messages,
                                             max_bytes=s.max_feed_bytes):
             submitted.append((self.submit_feed(content), batch))
-        out = {}
-        for feed_id, batch in submitted:
+        out: dict[str, ItemResult] = {}
+        for feed_id, sent in submitted:
             report = self.feed_report(feed_id)
-            for r in M.report_results(report, batch):
+            for r in M.report_results(report, sent):
                 out[r.sku] = r
         return out
 
@@ -327,7 +324,7 @@ class AmazonConnector(Connector):
         log.info("%s: feed %s submitted (%d bytes)", self.channel, feed["feedId"], len(content))
         return str(feed["feedId"])
 
-    def feed_report(self, feed_id: str) -> dict:
+    def feed_report(self, feed_id: str) -> dict[str, Any]:
         """Wait for the feed to finish and return its processing report.
         FATAL/CANCELLED is XD-PLATFORM-004 (retryable: resubmit); still not
         done after ``feed_timeout_s`` is XD-NET-002."""
@@ -352,7 +349,7 @@ class AmazonConnector(Connector):
                                detail=f"feed {feed_id} still {status} after {s.feed_timeout_s:.0f} s", feed_id=feed_id)
             self._sleep(self.clock.to_real_s(s.feed_poll_s))
 
-    def _read_report(self, feed: Mapping) -> dict:
+    def _read_report(self, feed: Mapping[str, Any]) -> dict[str, Any]:
         doc = self.client.get_feed_document(str(feed["resultFeedDocumentId"]))
         content = self.client.download_document(doc["url"])
         report = M.decode_document(content, doc.get("compressionAlgorithm"))
@@ -394,7 +391,7 @@ class AmazonConnector(Connector):
         s = self.settings
         params = M.listing_params(marketplace_id=s.marketplace_id, included=M.LISTING_INCLUDED)
         if skus is None:
-            out = []
+            out: list[ListedOffer] = []
             page_params = {**params, "pageSize": "20"}
             while True:
                 body = self.client.search_listings(page_params)
@@ -464,14 +461,14 @@ class AmazonConnector(Connector):
 
         One getOrder call (0.5/s, burst 30) through the quota budget."""
         body = self.client.get_order(platform_order_id)
-        shipped = M.units_shipped(body.get("payload") if isinstance(body, dict) else None)
+        shipped = M.units_shipped(body.get("payload"))
         if shipped is None:
             return None
         return False if shipped == 0 else None
 
 
-def _last_per_sku(updates):
-    out = {}
+def _last_per_sku(updates: Iterable[U]) -> dict[str, U]:
+    out: dict[str, U] = {}
     for u in updates:
         out[u.sku] = u
     return out

@@ -29,23 +29,24 @@ import enum
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from crossdock.connectors.amazon import mapping as M
+from crossdock.connectors.jsondoc import JsonObject, JsonValue
 from crossdock.errors import ConfigError, MappingError
 from crossdock.models import Money
 
 KINDS = ("order", "orders", "listing")
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: object) -> JsonValue:
     """Normalised models as plain JSON data (Decimal as text, times ISO 8601)."""
     if isinstance(value, Money):
-        return value.to_dict()
+        return to_jsonable(value.to_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "raw"}
     if isinstance(value, enum.Enum):
-        return value.value
+        return to_jsonable(value.value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -54,10 +55,12 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
-def _load(payload: Any) -> Any:
+def _load(payload: object) -> object:
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8", errors="replace")
     if isinstance(payload, str):
@@ -70,17 +73,17 @@ def _load(payload: Any) -> Any:
     return payload
 
 
-def _unwrap(data: Any) -> Any:
+def _unwrap(data: object) -> object:
     if isinstance(data, Mapping) and data.get("errors") and "payload" not in data:
         raise MappingError("XD-MAP-010", detail=f"the file is an Amazon error response: {data['errors']!r}")
     return data.get("payload", data) if isinstance(data, Mapping) else data
 
 
-def _is_order(obj: Any) -> bool:
+def _is_order(obj: object) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(obj, Mapping) and "AmazonOrderId" in obj and "OrderStatus" in obj
 
 
-def inspect_payload(kind: str, payload: dict | list | str | bytes) -> list[dict] | dict:
+def inspect_payload(kind: str, payload: object) -> JsonValue:
     if kind not in KINDS:
         raise ConfigError("XD-CFG-009", detail=f"unknown kind {kind!r} for amazon; one of {', '.join(KINDS)}")
     data = _load(payload)
@@ -96,7 +99,7 @@ def inspect_payload(kind: str, payload: dict | list | str | bytes) -> list[dict]
         raise MappingError("XD-MAP-010", detail=f"unreadable Amazon {kind} payload: {exc!r}") from exc
 
 
-def _orders(data: Any) -> list[dict]:
+def _orders(data: object) -> list[JsonValue]:
     body = _unwrap(data)
     if isinstance(body, list):
         raw_orders = body
@@ -109,13 +112,16 @@ def _orders(data: Any) -> list[dict]:
     return [to_jsonable(M.parse_order(o, keep_raw=False)) for o in raw_orders]
 
 
-def _order(data: Any) -> dict:
+def _order(data: object) -> JsonValue:
     body = _unwrap(data)
     if isinstance(body, Mapping) and "order" in body and "items" in body:
         order_raw, items = _unwrap(body["order"]), _unwrap(body["items"])
         if isinstance(items, Mapping):
             items = items.get("OrderItems")
-        return to_jsonable(M.parse_order(order_raw, items or [], keep_raw=False))
+        rows = items or []
+        if not isinstance(rows, list):
+            raise MappingError("XD-MAP-010", detail="the order's items are not a list of OrderItems")
+        return to_jsonable(M.parse_order(order_raw, rows, keep_raw=False))
     if _is_order(body):
         return to_jsonable(M.parse_order(body, body.get("OrderItems") or [], keep_raw=False))
     if isinstance(body, Mapping) and isinstance(body.get("OrderItems"), list):
@@ -124,8 +130,8 @@ def _order(data: Any) -> dict:
         currencies = sorted({ln.unit_price.currency for ln in lines if ln.unit_price})
         total = None
         if len(currencies) == 1:
-            total = Money(sum((M.parse_money(i.get("ItemPrice"), where="ItemPrice").amount
-                               for i in body["OrderItems"] if i.get("ItemPrice")), Decimal("0")), currencies[0])
+            prices = [M.parse_money(i["ItemPrice"], where="ItemPrice") for i in body["OrderItems"] if i.get("ItemPrice")]
+            total = Money(sum((p.amount for p in prices if p is not None), Decimal("0")), currencies[0])
         # getOrderItems does not carry the order's status: it is shown as unknown (null),
         # as for any field the payload lacks; {"order": …, "items": …} gives the full order.
         return {"platform": "amazon", "platform_order_id": oid, "platform_status": None, "status": None,
@@ -135,7 +141,7 @@ def _order(data: Any) -> dict:
     raise MappingError("XD-MAP-010", detail="expected a getOrderItems or getOrder response")
 
 
-def _listing(data: Any) -> dict:
+def _listing(data: object) -> JsonObject:
     body = _unwrap(data)
     if not isinstance(body, Mapping) or not body.get("sku"):
         raise MappingError("XD-MAP-010", detail="expected a getListingsItem response (an Item with sku)")
@@ -145,12 +151,13 @@ def _listing(data: Any) -> dict:
             mp = entry.get("marketplaceId")
             if mp and mp not in marketplaces:
                 marketplaces.append(mp)
-    offers = []
+    offers: list[JsonValue] = []
     for mp in marketplaces:
         offer = to_jsonable(M.parse_listing(body, marketplace_id=mp))
+        assert isinstance(offer, dict)          # a ListedOffer is a dataclass
         offers.append({"marketplace_id": mp, **offer})
     return {"sku": body["sku"], "offers": offers}
 
 
-def dumps(result: Any) -> str:
+def dumps(result: JsonValue) -> str:
     return json.dumps(result, indent=2, ensure_ascii=False)

@@ -7,7 +7,7 @@ from channel configuration); :func:`find_amazon_marketplace` tests without raisi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from crossdock.errors import ConfigError
@@ -27,8 +27,8 @@ class AmazonMarketplace:
     domain: str
 
 
-def _index(items, attr):
-    return {getattr(i, attr): i for i in items}
+def _index(items: Iterable[AmazonMarketplace]) -> dict[str, AmazonMarketplace]:
+    return {i.marketplace_id: i for i in items}
 
 
 _A = AmazonMarketplace
@@ -56,14 +56,14 @@ AMAZON_MARKETPLACES: Mapping[str, AmazonMarketplace] = _index((
     _A("A19VAU5U5O7RUS", "SG", "SGD", "Singapore", "FE", "amazon.sg"),
     _A("A39IBJ37TRP1C6", "AU", "AUD", "Australia", "FE", "amazon.com.au"),
     _A("A1VC38T7YXB528", "JP", "JPY", "Japan", "FE", "amazon.co.jp"),
-), "marketplace_id")
+))
 
 
-def find_amazon_marketplace(marketplace_id: str) -> AmazonMarketplace | None:
+def find_amazon_marketplace(marketplace_id: object) -> AmazonMarketplace | None:
     return AMAZON_MARKETPLACES.get(marketplace_id.strip()) if isinstance(marketplace_id, str) else None
 
 
-def amazon_marketplace(marketplace_id: str) -> AmazonMarketplace:
+def amazon_marketplace(marketplace_id: object) -> AmazonMarketplace:
     found = find_amazon_marketplace(marketplace_id)
     if found is None:
         raise ConfigError("XD-CFG-003", detail=f"{marketplace_id!r} is not a known Amazon "

@@ -67,7 +67,7 @@ class AmazonSettings:
     client_id: str
     client_secret: str = field(repr=False)
     refresh_token: str = field(repr=False)
-    endpoint: str | None = None
+    endpoint: str = ""            # "": the marketplace region's production endpoint
     lwa_url: str = LWA_URL
     currency: str | None = None
     language_tag: str | None = None
@@ -111,9 +111,7 @@ class AmazonSettings:
         if mp is None:
             raise ConfigError("XD-CFG-003", channel=self.channel,
                               detail=f"unknown Amazon marketplace id {self.marketplace_id!r}")
-        if self.endpoint is None:
-            object.__setattr__(self, "endpoint", ENDPOINTS[mp.region])
-        object.__setattr__(self, "endpoint", self.endpoint.rstrip("/"))
+        object.__setattr__(self, "endpoint", (self.endpoint or ENDPOINTS[mp.region]).rstrip("/"))
         if self.currency is None:
             object.__setattr__(self, "currency", mp.currency)
         if self.language_tag is None:

@@ -21,6 +21,7 @@ import base64
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import httpx
 
@@ -50,8 +51,8 @@ class EbayAuth:
     def access_token(self) -> str:
         """A token valid for at least ``refresh_margin_s`` more seconds."""
         state = self.store.load(self.settings.channel)
-        if self._valid(state):
-            return state.access_token  # type: ignore[return-value]
+        if self._valid(state) and state.access_token:     # valid implies a token; the type does not say so
+            return state.access_token
         return self._refresh(lambda s: not self._valid(s))
 
     def refresh(self, *, rejected: str | None = None) -> str:
@@ -59,7 +60,7 @@ class EbayAuth:
         refused (401 / 931): if another worker already replaced it, that token is used."""
         return self._refresh(lambda s: (rejected is not None and s.access_token == rejected) or not self._valid(s))
 
-    def _refresh(self, still_needed) -> str:
+    def _refresh(self, still_needed: Callable[[TokenState], bool]) -> str:
         state = self.store.refresh(self.settings.channel, self._call_token_endpoint, still_needed=still_needed)
         if not state.access_token:
             raise AuthError("XD-AUTH-001", channel=self.settings.channel, detail="token store returned no token")

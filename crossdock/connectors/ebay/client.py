@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,9 +32,21 @@ from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
 from crossdock.connectors.ebay.errors import TRADING_REFRESH_CODES, rest_platform_error, trading_call_error
 from crossdock.connectors.ebay.mapping import as_list
+from crossdock.connectors.ebay.mapping.shapes import (
+    BulkPriceQuantity,
+    GetMyeBaySellingRequest,
+    InventoryItem,
+    OfferDetails,
+    ReviseInventoryStatusRequest,
+    ShippingFulfillmentDetails,
+)
 from crossdock.connectors.ebay.settings import EbaySettings
 from crossdock.connectors.http import Budget, CallContext, json_body, send
-from crossdock.errors import AuthError, CrossdockError, NetError, PlatformError, QuotaError
+from crossdock.connectors.jsondoc import Payload
+from crossdock.errors import AuthError, CrossdockError, MappingError, NetError, PlatformError, QuotaError
+
+if TYPE_CHECKING:
+    from ebaysdk.trading import Connection
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +69,15 @@ ANALYTICS = "/developer/analytics/v1_beta"
 #: path prefix -> (api_context, api_name) in the Developer Analytics API
 ANALYTICS_APIS = ((FULFILLMENT, ("sell", "fulfillment")), (INVENTORY, ("sell", "inventory")))
 TRADING_API = ("TradingAPI", "TradingAPI")
+#: The data of one Trading call, as ebaysdk turns it into XML.
+TradingRequest = ReviseInventoryStatusRequest | GetMyeBaySellingRequest | Mapping[str, str]
+
+
+class QuotaWait(Protocol):
+    """:meth:`EbayRestClient.quota_wait`: real seconds to wait after a call-limit refusal."""
+
+    def __call__(self, api_context: str, api_name: str, *, resource: str | None = None, daily: bool,
+                 lookup: bool = True) -> float: ...
 
 
 class EbayRestClient:
@@ -132,52 +153,57 @@ class EbayRestClient:
                     api_context, api_name, wait_s)
         return self.auth.clock.to_real_s(wait_s)
 
-    def get_user_rate_limits(self, api_context: str, api_name: str) -> dict:
+    def get_user_rate_limits(self, api_context: str, api_name: str) -> Payload:
         resp = self.call("GET", ANALYTICS + "/user_rate_limit/", "getUserRateLimits",
                          params=mapping.rate_limit_params(api_context, api_name))
         return self.json(resp, "getUserRateLimits")
 
-    def json(self, resp: httpx.Response, operation: str) -> Any:
-        return json_body(resp, CallContext("ebay", self.settings.username, self.settings.channel, operation))
+    def json(self, resp: httpx.Response, operation: str) -> Payload:
+        """The body of a REST answer: eBay answers every call used here with a JSON object."""
+        body = json_body(resp, CallContext("ebay", self.settings.username, self.settings.channel, operation))
+        if not isinstance(body, dict):
+            raise MappingError("XD-MAP-010", channel=self.settings.channel, operation=operation,
+                               detail=f"{operation}: the answer is not a JSON object")
+        return body
 
     # --- Fulfillment
-    def get_orders(self, params: Mapping[str, str]) -> dict:
+    def get_orders(self, params: Mapping[str, str]) -> Payload:
         return self.json(self.call("GET", FULFILLMENT + "/order", "getOrders", params=params), "getOrders")
 
-    def get_order(self, order_id: str) -> dict:
+    def get_order(self, order_id: str) -> Payload:
         return self.json(self.call("GET", f"{FULFILLMENT}/order/{order_id}", "getOrder", entity=f"order {order_id}"),
                          "getOrder")
 
-    def create_shipping_fulfillment(self, order_id: str, body: dict) -> httpx.Response:
+    def create_shipping_fulfillment(self, order_id: str, body: ShippingFulfillmentDetails) -> httpx.Response:
         return self.call("POST", f"{FULFILLMENT}/order/{order_id}/shipping_fulfillment",
                          "createShippingFulfillment", json=body, entity=f"order {order_id}")
 
     # --- Inventory
-    def bulk_update_price_quantity(self, body: dict) -> dict:
+    def bulk_update_price_quantity(self, body: BulkPriceQuantity) -> Payload:
         return self.json(self.call("POST", INVENTORY + "/bulk_update_price_quantity", "bulkUpdatePriceQuantity",
                                    json=body), "bulkUpdatePriceQuantity")
 
-    def get_inventory_items(self, *, limit: int, offset: int) -> dict:
+    def get_inventory_items(self, *, limit: int, offset: int) -> Payload:
         return self.json(self.call("GET", INVENTORY + "/inventory_item", "getInventoryItems",
                                    params={"limit": str(limit), "offset": str(offset)}), "getInventoryItems")
 
-    def get_offers(self, sku: str) -> dict:
+    def get_offers(self, sku: str) -> Payload:
         return self.json(self.call("GET", INVENTORY + "/offer", "getOffers",
                                    params={"sku": sku, "marketplace_id": self.settings.marketplace_id},
                                    entity=f"sku {sku}"), "getOffers")
 
-    def put_inventory_item(self, sku: str, body: dict) -> None:
+    def put_inventory_item(self, sku: str, body: InventoryItem) -> None:
         from urllib.parse import quote
 
         self.call("PUT", f"{INVENTORY}/inventory_item/{quote(sku, safe='')}", "createOrReplaceInventoryItem",
                   json=body, entity=f"sku {sku}", content_language=True)
 
-    def create_offer(self, body: dict) -> str:
-        resp = self.call("POST", INVENTORY + "/offer", "createOffer", json=body, entity=f"sku {body.get('sku')}",
+    def create_offer(self, body: OfferDetails) -> str:
+        resp = self.call("POST", INVENTORY + "/offer", "createOffer", json=body, entity=f"sku {body['sku']}",
                          content_language=True)
         return str(self.json(resp, "createOffer")["offerId"])
 
-    def update_offer(self, offer_id: str, body: dict) -> None:
+    def update_offer(self, offer_id: str, body: OfferDetails) -> None:
         self.call("PUT", f"{INVENTORY}/offer/{offer_id}", "updateOffer", json=body, entity=f"offer {offer_id}",
                   content_language=True)
 
@@ -196,8 +222,13 @@ class _GuardAdapter(HTTPAdapter):
         self.inner = inner
         self.check = check
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        resp = self.inner.send(request, **kwargs) if self.inner is not None else super().send(request, **kwargs)
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: float | tuple[float | None, float | None] | None = None, verify: bool | str = True,
+             cert: str | tuple[str, str] | None = None, proxies: dict[str, str] | None = None) -> requests.Response:
+        if self.inner is not None:
+            resp = self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        else:
+            resp = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         self.check(resp)
         return resp
 
@@ -209,7 +240,7 @@ class _GuardAdapter(HTTPAdapter):
 class EbayTradingClient:
     def __init__(self, settings: EbaySettings, auth: EbayAuth, *, budget: Budget | None = None,
                  adapter: BaseAdapter | None = None,
-                 quota_wait: Callable[..., float] | None = None) -> None:
+                 quota_wait: QuotaWait | None = None) -> None:
         self.settings = settings
         self.auth = auth
         self.budget = budget
@@ -252,7 +283,7 @@ class EbayTradingClient:
 
         return check
 
-    def _connection(self, ctx: CallContext, iaf_token: str | None):
+    def _connection(self, ctx: CallContext, iaf_token: str | None) -> Connection:
         from ebaysdk.trading import Connection
 
         s = self.settings
@@ -267,7 +298,8 @@ class EbayTradingClient:
         api.session.mount("https://", guard)
         return api
 
-    def execute(self, call: str, data: dict, *, entity: str | None = None, per_item: bool = False) -> dict:
+    def execute(self, call: str, data: TradingRequest, *, entity: str | None = None,
+                per_item: bool = False) -> Payload:
         """The reply dict of one Trading call. Failures raise, except — with
         ``per_item`` (batch calls) — errors that name an item in ``ErrorParameters``,
         which stay in the reply for the caller to map item by item."""
@@ -282,7 +314,7 @@ class EbayTradingClient:
                 self.budget.acquire("ebay", s.username, call, cost=1)
             try:
                 response = api.execute(call, data)
-                reply = response.dict()
+                reply: Payload = response.dict()
             except EbaySdkError as exc:
                 codes = list(api.response_codes())
                 reply = exc.response.dict() if exc.response is not None and hasattr(exc.response, "dict") else {}
@@ -312,12 +344,12 @@ class EbayTradingClient:
             return reply
         raise AssertionError("unreachable")
 
-    def revise_inventory_status(self, data: dict) -> dict:
+    def revise_inventory_status(self, data: ReviseInventoryStatusRequest) -> Payload:
         return self.execute("ReviseInventoryStatus", data, per_item=True)
 
-    def get_item(self, item_id: str) -> dict:
+    def get_item(self, item_id: str) -> Payload:
         return self.execute("GetItem", {"ItemID": item_id}, entity=f"item {item_id}")
 
-    def get_my_ebay_selling(self, data: dict) -> dict:
+    def get_my_ebay_selling(self, data: GetMyeBaySellingRequest) -> Payload:
         """One page of ``GetMyeBaySelling`` (``mapping.active_list_request``)."""
         return self.execute("GetMyeBaySelling", data)

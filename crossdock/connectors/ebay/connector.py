@@ -10,13 +10,9 @@ refused with XD-ORD-001 rather than silently shortened.
 Stock and prices: Inventory-API listings in ``bulk_update_price_quantity``
 batches of 25; legacy listings (created outside the Inventory API) in Trading
 ``ReviseInventoryStatus`` batches of 4 through ebaysdk. Which is which comes
-from the listing map (``sku -> {"kind": "inventory", "offer_id"?, "item_id"?} |
-{"kind": "trading", "item_id"}``, see :class:`~crossdock.connectors.ebay.mapping.ListingRef`),
-or per update from ``StockUpdate.listing_id`` / ``PriceUpdate.listing_id``
-(``inventory:<offerId>``, ``inventory``, ``trading:<ItemID>``; a bare id is
-looked up in the map by ItemID/offerId and otherwise taken as a legacy
-ItemID). A SKU the map does not know is treated as an Inventory-API listing
-(stock needs no offer id; a price looks the offer up once with ``getOffers``).
+from the listing map (:mod:`.binder`); a SKU it does not know is an
+Inventory-API listing (stock needs no offer id; a price looks the offer up
+once with ``getOffers``).
 
 Failures: authorisation and quota errors raise (they stop the whole channel);
 a network or platform failure of one batch call marks that batch's items
@@ -29,7 +25,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -40,9 +36,11 @@ from crossdock.connectors.base import TokenStore
 from crossdock.connectors.contract import Connector, ListingBindings, OrderQuery
 from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
+from crossdock.connectors.ebay.binder import ListingBinder, ListingMap
 from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
 from crossdock.connectors.ebay.mapping import ListingRef
+from crossdock.connectors.ebay.mapping.shapes import ListingPolicies
 from crossdock.connectors.ebay.settings import EbaySettings
 from crossdock.connectors.http import Budget
 from crossdock.errors import CrossdockError, MappingError, NetError, OrderError, PlatformError, ShippingError
@@ -61,7 +59,9 @@ from crossdock.models import (
 
 log = logging.getLogger(__name__)
 
-ListingMap = Mapping[str, "ListingRef | Mapping[str, Any] | str"]
+U = TypeVar("U", bound=StockUpdate | PriceUpdate)
+#: (index in the caller's list, the update, the listing it goes to)
+Routed = tuple[int, U, ListingRef]
 _BATCH_ERRORS = (NetError, PlatformError)     # a batch fails, the run goes on
 _CLOCK_TOLERANCE_S = 1.0
 
@@ -83,8 +83,8 @@ class EbayConnector(Connector):
         self.rest = EbayRestClient(settings, self.auth, self.http, budget=budget)
         self.trading = EbayTradingClient(settings, self.auth, budget=budget, adapter=trading_adapter,
                                          quota_wait=self.rest.quota_wait)
-        self.listings: dict[str, ListingRef] = {}
-        self.update_listing_map(listing_map or {})
+        self.binder = ListingBinder(self.rest, listing_map or {})
+        self.listings = self.binder.refs
 
     def close(self) -> None:
         self.http.close()
@@ -92,68 +92,18 @@ class EbayConnector(Connector):
     def refresh_access_token(self, *, rejected: str | None = None) -> None:
         self.auth.refresh(rejected=rejected)
 
-    # ------------------------------------------------------------------ listing map
+    # ------------------------------------------------------------------ listing map (:class:`ListingBinder`)
     def update_listing_map(self, entries: ListingMap) -> None:
-        for sku, value in entries.items():
-            self.listings[str(sku)] = ListingRef.parse(value)
+        self.binder.update(entries)
 
     def listing_map(self) -> dict[str, dict[str, str]]:
-        return {sku: ref.to_dict() for sku, ref in self.listings.items()}
+        return self.binder.as_dict()
 
     def bind_listings(self, bindings: ListingBindings) -> None:
-        """Listings' ``platform_ids`` as stored: those naming a kind (``inventory``
-        with its offer and item ids, ``trading`` with its ItemID) join the map."""
-        self.update_listing_map({sku: ids for sku, ids in bindings.items()
-                                 if ids.get("kind") in ("inventory", "trading")
-                                 and (ids.get("kind") == "inventory" or ids.get("item_id"))})
-
-    def _ref_of(self, update: StockUpdate | PriceUpdate) -> ListingRef:
-        """The listing an update goes to: its binding (``platform_ids``) when it
-        names a kind, else :meth:`resolve` from the map and ``listing_id``."""
-        ids = update.platform_ids or {}
-        if ids.get("kind") in ("inventory", "trading") and (ids.get("kind") == "inventory" or ids.get("item_id")):
-            ref = ListingRef.parse(ids)
-            known = self.listings.get(update.sku)
-            if ref.kind == "inventory" and not ref.offer_id and known is not None and known.kind == "inventory":
-                return known
-            return ref
-        return self.resolve(update.sku, update.listing_id)
+        self.binder.bind(bindings)
 
     def resolve(self, sku: str, listing_id: str | None = None) -> ListingRef:
-        if listing_id:
-            if listing_id.startswith(("inventory", "trading:")):
-                ref = ListingRef.parse(listing_id)
-                known = self.listings.get(sku)
-                if ref.kind == "inventory" and not ref.offer_id and known and known.kind == "inventory":
-                    return known
-                return ref
-            for ref in self.listings.values():
-                if listing_id in (ref.item_id, ref.offer_id):
-                    return ref
-            known = self.listings.get(sku)
-            if known is not None:
-                return known
-            # an id linked after this connector's map was built (listings pull, publish): ask eBay once
-            ref = self._discover(sku, listing_id)
-            self.listings[sku] = ref
-            return ref
-        return self.listings.get(sku) or ListingRef("inventory")
-
-    def _discover(self, sku: str, listing_id: str) -> ListingRef:
-        """``listing_id`` is an offer (Inventory API) of ``sku``, or else a
-        legacy ItemID: one getOffers call tells."""
-        try:
-            offers = self.rest.get_offers(sku).get("offers") or []
-        except PlatformError as exc:
-            if exc.code != "XD-PLATFORM-002":
-                raise
-            offers = []
-        for offer in offers:
-            ids = {str(offer.get("offerId") or ""), str((offer.get("listing") or {}).get("listingId") or "")}
-            if listing_id in ids:
-                return ListingRef("inventory", offer_id=str(offer.get("offerId")),
-                                  item_id=(offer.get("listing") or {}).get("listingId"))
-        return ListingRef("trading", item_id=listing_id)
+        return self.binder.resolve(sku, listing_id)
 
     # ------------------------------------------------------------------ orders
     def window_end(self) -> dt.datetime:
@@ -207,17 +157,19 @@ class EbayConnector(Connector):
         return mapping.parse_order(self.rest.get_order(order_id))
 
     # ------------------------------------------------------------------ stock and prices
-    def _split(self, updates: Sequence[Any]) -> tuple[list, list, dict[int, ItemResult]]:
+    def _split(self, updates: Sequence[U]) -> tuple[list[Routed[U]], list[Routed[U]], dict[int, ItemResult]]:
         """(inventory [(index, update, ref)], trading [...], early results) — the last update of a SKU wins."""
         latest: dict[str, int] = {}
         for i, u in enumerate(updates):
             latest[u.sku] = i
-        inventory, trading, results = [], [], {}
+        inventory: list[Routed[U]] = []
+        trading: list[Routed[U]] = []
+        results: dict[int, ItemResult] = {}
         for i, u in enumerate(updates):
             if latest[u.sku] != i:
                 continue
             try:
-                ref = self._ref_of(u)
+                ref = self.binder.ref_of(u)
             except MappingError as exc:
                 results[i] = ItemResult(u.sku, False, exc.code, exc.detail)
                 continue
@@ -225,11 +177,11 @@ class EbayConnector(Connector):
         return inventory, trading, results
 
     @staticmethod
-    def _fill(updates: Sequence[Any], results: dict[int, ItemResult]) -> list[ItemResult]:
+    def _fill(updates: Sequence[StockUpdate | PriceUpdate], results: dict[int, ItemResult]) -> list[ItemResult]:
         by_sku = {updates[i].sku: r for i, r in results.items()}
         return [results.get(i) or by_sku[u.sku] for i, u in enumerate(updates)]
 
-    def _batch_failed(self, batch: Iterable[tuple[int, Any, ListingRef]], exc: CrossdockError,
+    def _batch_failed(self, batch: Iterable[Routed[StockUpdate | PriceUpdate]], exc: CrossdockError,
                       results: dict[int, ItemResult]) -> None:
         log.warning("%s: batch of %s failed: %s", self.channel, exc.context.get("operation"), exc)
         for i, u, _ in batch:
@@ -267,13 +219,13 @@ class EbayConnector(Connector):
                 results[i] = ItemResult(u.sku, False, "XD-MAP-003", f"price {u.price.amount} is not above zero")
             else:
                 priced.append((i, u, ref))
-        inv_ready = []
+        inv_ready: list[Routed[PriceUpdate]] = []
         for i, u, ref in (p for p in priced if p[2].kind == "inventory"):
             if ref.offer_id:
                 inv_ready.append((i, u, ref))
                 continue
             try:
-                found = self._find_offer(u.sku)
+                found = self.binder.find_offer(u.sku)
             except _BATCH_ERRORS as exc:
                 results[i] = ItemResult(u.sku, False, exc.code, str(exc))
                 continue
@@ -282,7 +234,7 @@ class EbayConnector(Connector):
                 continue
             inv_ready.append((i, u, found[0]))
         for batch in mapping.chunks(inv_ready, self.settings.inventory_batch_size):
-            body = mapping.bulk_price_body([(u.sku, ref.offer_id, u.price) for _, u, ref in batch])
+            body = mapping.bulk_price_body([(u.sku, str(ref.offer_id), u.price) for _, u, ref in batch])
             try:
                 per_sku = mapping.parse_bulk_response(self.rest.bulk_update_price_quantity(body),
                                                       [u.sku for _, u, _ in batch])
@@ -294,34 +246,18 @@ class EbayConnector(Connector):
         self._trading_batches([p for p in priced if p[2].kind == "trading"], results, lambda u: (None, u.price))
         return self._fill(updates, results)
 
-    def _trading_batches(self, items: list, results: dict[int, ItemResult], values) -> None:
+    def _trading_batches(self, items: Sequence[Routed[U]], results: dict[int, ItemResult],
+                         values: Callable[[U], tuple[int | None, Money | None]]) -> None:
         for batch in mapping.chunks(items, self.settings.trading_batch_size):
-            rows = [(u.sku, ref.item_id, *values(u)) for _, u, ref in batch]
+            rows = [(u.sku, str(ref.item_id), *values(u)) for _, u, ref in batch]
             try:
                 reply = self.trading.revise_inventory_status(mapping.revise_inventory_status_data(rows))
             except _BATCH_ERRORS as exc:
                 self._batch_failed(batch, exc, results)
                 continue
-            per_sku = mapping.parse_revise_inventory_status(reply, [(u.sku, ref.item_id) for _, u, ref in batch])
+            per_sku = mapping.parse_revise_inventory_status(reply, [(u.sku, str(ref.item_id)) for _, u, ref in batch])
             for i, u, _ in batch:
                 results[i] = per_sku[u.sku]
-
-    def _find_offer(self, sku: str) -> tuple[ListingRef, str | None] | None:
-        """The SKU's fixed-price offer and its status via getOffers (remembered in the listing map)."""
-        try:
-            payload = self.rest.get_offers(sku)
-        except PlatformError as exc:
-            if exc.code == "XD-PLATFORM-002":
-                return None
-            raise
-        offers = [o for o in payload.get("offers") or [] if o.get("format", "FIXED_PRICE") == "FIXED_PRICE"]
-        if not offers:
-            return None
-        offer = offers[0]
-        ref = ListingRef("inventory", offer_id=str(offer["offerId"]),
-                         item_id=(offer.get("listing") or {}).get("listingId"))
-        self.listings[sku] = ref
-        return ref, offer.get("status")
 
     def stock_calls_needed(self, n_updates: int) -> int:
         """Calls for ``n_updates`` stock changes: Inventory-API listings go 25 per
@@ -374,12 +310,15 @@ class EbayConnector(Connector):
                                       + ", ".join(missing + ([] if s.merchant_location_key else ["merchant_location_key"])))
         qty = product.quantity if product.quantity is not None else 0
         assert price is not None
+        chosen = ListingPolicies(fulfillmentPolicyId=str(policies["fulfillmentPolicyId"]),
+                                 paymentPolicyId=str(policies["paymentPolicyId"]),
+                                 returnPolicyId=str(policies["returnPolicyId"]))
         offer = mapping.offer_body(product, marketplace_id=s.marketplace_id, quantity=qty, price=price,
                                    category_id=category, merchant_location_key=s.merchant_location_key,
-                                   policies=policies)
+                                   policies=chosen)
         try:
             self.rest.put_inventory_item(product.sku, mapping.inventory_item_body(product, quantity=qty))
-            found = (known, None) if known is not None and known.offer_id else self._find_offer(product.sku)
+            found = (known, None) if known is not None and known.offer_id else self.binder.find_offer(product.sku)
             if found is None:
                 ref, published = ListingRef("inventory", offer_id=self.rest.create_offer(offer)), False
             else:

@@ -75,8 +75,8 @@ def rest_code(error: Mapping[str, Any], *, status: int | None = None,
               operation: str | None = None) -> tuple[ErrorClass, str]:
     """The crossdock class and code of one REST ``errors[]`` entry."""
     try:
-        error_id = int(error.get("errorId"))
-    except (TypeError, ValueError):
+        error_id: int | None = int(error["errorId"])
+    except (KeyError, TypeError, ValueError):
         error_id = None
     message = str(error.get("longMessage") or error.get("message") or "")
     if _is_revision_limit(error_id, message):
@@ -156,8 +156,8 @@ def trading_code(code: int | None) -> tuple[ErrorClass, str]:
 def trading_item_error(error: Mapping[str, Any]) -> tuple[str, str]:
     """(code, message) for an item-level Trading error (one with ErrorParameters)."""
     try:
-        num = int(error.get("ErrorCode"))
-    except (TypeError, ValueError):
+        num: int | None = int(error["ErrorCode"])
+    except (KeyError, TypeError, ValueError):
         num = None
     _, code = trading_code(num)
     return code, f"{num} {error.get('LongMessage') or error.get('ShortMessage') or ''}".strip()[:300]

@@ -16,16 +16,17 @@ from enum import Enum
 from typing import Any, Mapping
 
 from crossdock.connectors.ebay import mapping
+from crossdock.connectors.jsondoc import JsonValue
 from crossdock.errors import MappingError
 
 KINDS = ("order", "orders", "listing")
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> JsonValue:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "raw"}
     if isinstance(value, Enum):
-        return value.value
+        return jsonable(value.value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -34,10 +35,12 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
-def _load(payload: dict | str | bytes) -> tuple[dict | list, bool]:
+def _load(payload: object) -> tuple[object, bool]:
     """(data, is_trading_xml)"""
     if isinstance(payload, (dict, list)):
         return payload, False
@@ -56,7 +59,7 @@ def _trading_body(data: Mapping[str, Any], call: str) -> Mapping[str, Any] | Non
     return body if isinstance(body, Mapping) else None
 
 
-def inspect_payload(kind: str, payload: dict | str | bytes) -> list[dict] | dict:
+def inspect_payload(kind: str, payload: object) -> JsonValue:
     if kind not in KINDS:
         raise MappingError("XD-MAP-010", detail=f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     data, xml = _load(payload)

@@ -6,7 +6,7 @@ ConfigError XD-CFG-003; :func:`find_ebay_marketplace` tests without raising.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from crossdock.errors import ConfigError
@@ -25,8 +25,8 @@ class EbayMarketplace:
     other_site_ids: tuple[int, ...] = ()   # second-language sites of the same marketplace
 
 
-def _index(items, attr):
-    return {getattr(i, attr): i for i in items}
+def _index(items: Iterable[EbayMarketplace]) -> dict[str, EbayMarketplace]:
+    return {i.marketplace_id: i for i in items}
 
 
 _E = EbayMarketplace
@@ -50,7 +50,7 @@ EBAY_MARKETPLACES: Mapping[str, EbayMarketplace] = _index((
     _E("EBAY_PH", 211, "PH", "PHP", "eBay Philippines"),
     _E("EBAY_PL", 212, "PL", "PLN", "eBay Poland"),
     _E("EBAY_SG", 216, "SG", "SGD", "eBay Singapore"),
-), "marketplace_id")
+))
 
 _EBAY_BY_SITE: Mapping[int, EbayMarketplace] = {
     site: m for m in EBAY_MARKETPLACES.values() for site in (m.site_id, *m.other_site_ids)
@@ -58,13 +58,13 @@ _EBAY_BY_SITE: Mapping[int, EbayMarketplace] = {
 }
 
 
-def find_ebay_marketplace(marketplace_id: str) -> EbayMarketplace | None:
+def find_ebay_marketplace(marketplace_id: object) -> EbayMarketplace | None:
     if not isinstance(marketplace_id, str):
         return None
     return EBAY_MARKETPLACES.get(marketplace_id.strip().upper())
 
 
-def ebay_marketplace(marketplace_id: str) -> EbayMarketplace:
+def ebay_marketplace(marketplace_id: object) -> EbayMarketplace:
     found = find_ebay_marketplace(marketplace_id)
     if found is None:
         raise ConfigError("XD-CFG-003", detail=f"{marketplace_id!r} is not a supported eBay "
@@ -72,7 +72,7 @@ def ebay_marketplace(marketplace_id: str) -> EbayMarketplace:
     return found
 
 
-def ebay_marketplace_for_site(site_id: int) -> EbayMarketplace:
+def ebay_marketplace_for_site(site_id: object) -> EbayMarketplace:
     found = _EBAY_BY_SITE.get(site_id) if isinstance(site_id, int) else None
     if found is None:
         raise ConfigError("XD-CFG-003", detail=f"{site_id!r} is not a known eBay site id")

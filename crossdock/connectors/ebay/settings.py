@@ -83,10 +83,11 @@ class EbaySettings:
         if market is None and (self.currency is None or self.site_id is None):
             raise ConfigError("XD-CFG-003", channel=self.channel,
                               detail=f"unknown eBay marketplace {self.marketplace_id!r}; set currency and site_id")
-        if self.currency is None:
-            object.__setattr__(self, "currency", market.currency)
-        if self.site_id is None:
-            object.__setattr__(self, "site_id", market.site_id)
+        if market is not None:      # else both are set (checked above)
+            if self.currency is None:
+                object.__setattr__(self, "currency", market.currency)
+            if self.site_id is None:
+                object.__setattr__(self, "site_id", market.site_id)
         if self.content_language is None:
             object.__setattr__(self, "content_language", CONTENT_LANGUAGE.get(self.marketplace_id, "en-US"))
         if not 1 <= self.orders_page_size <= 200:

@@ -1,7 +1,7 @@
 """The only module of the Shopify connector that does I/O: one httpx.Client.
 
-Why not ShopifyAPI for I/O (it is a dependency, and the sandbox test proves it
-works against the sandbox): its GraphQL call is a bare ``urllib`` request with
+Why not ShopifyAPI for I/O (a test dependency: the sandbox test proves it
+works against the sandbox; docs/dependencies.md): its GraphQL call is a bare ``urllib`` request with
 no timeout, no handling of the cost-based throttle (``extensions.cost``,
 THROTTLED with HTTP 200) and no refresh of expiring offline tokens; its
 session state is thread-local with a global fallback, which is wrong for
@@ -26,8 +26,13 @@ import httpx
 from crossdock.clock import Clock
 from crossdock.connectors.base import TokenStore
 from crossdock.connectors.http import Budget, CallContext, json_body, send
+from crossdock.connectors.jsondoc import Payload
 from crossdock.connectors.shopify.auth import ShopifyAuth
-from crossdock.connectors.shopify.errors import graphql_error, platform_error, unreadable
+from crossdock.connectors.shopify.errors import (
+    graphql_error,
+    platform_error,
+    unreadable,
+)
 from crossdock.connectors.shopify.mapping import estimate_cost
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.errors import AuthError, QuotaError
@@ -72,7 +77,7 @@ class ShopifyClient:
         self.http.close()
 
     def graphql(self, request: Mapping[str, Any], *, priority: Priority = Priority.NORMAL,
-                entity: str | None = None) -> dict:
+                entity: str | None = None) -> Payload:
         """POST one ``{"query", "variables"}`` body; returns ``data`` or raises the crossdock error.
 
         Waiting for points is not a failure: before a call the client waits
@@ -124,7 +129,8 @@ class ShopifyClient:
         except (KeyError, TypeError, ValueError):
             pass
 
-    def _send(self, request: Mapping[str, Any], *, cost: float, priority: Priority, entity: str | None) -> dict:
+    def _send(self, request: Mapping[str, Any], *, cost: float, priority: Priority,
+              entity: str | None) -> Payload:
         for attempt in (1, 2):
             token = self.auth.access_token()
             ctx = CallContext(platform="shopify", account=self.settings.shop, channel=self.settings.channel,

@@ -35,12 +35,8 @@ How each operation uses the platform:
   Whether a shipment is already on Shopify is read from the order's fulfillments,
   which carry its tracking number (:meth:`ShopifyConnector.shipment_confirmed`).
 
-SKU resolution cache: Shopify addresses stock by inventory item id and prices
-by variant and product id. ``productVariants(query: "sku:…")`` resolves up to
-``sku_batch_size`` SKUs per query; the result (variant, product, inventory item
-ids) is cached per SKU for ``sku_cache_ttl_s`` platform seconds, refreshed by
-every ``read_listings`` and dropped when Shopify says an id no longer exists.
-The location is ``settings.location_id`` or the shop's first active location.
+SKU resolution: :mod:`.variants` (variant, product and inventory item ids per
+SKU, cached; the location stock is set at).
 """
 
 from __future__ import annotations
@@ -49,10 +45,11 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
 
 import httpx
 
@@ -61,11 +58,11 @@ from crossdock.connectors.base import TokenStore
 from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
 from crossdock.connectors.shopify import mapping as m
-from crossdock.connectors.shopify import queries
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
 from crossdock.connectors.shopify.errors import user_error_code
 from crossdock.connectors.shopify.settings import ShopifySettings
+from crossdock.connectors.shopify.variants import VariantIds
 from crossdock.errors import MappingError, OrderError, PlatformError, ShippingError
 from crossdock.mapping.carriers import CarrierTable, platform_carrier, tracking_url
 from crossdock.mapping.validation import ListingChannel, validate_or_raise
@@ -103,9 +100,7 @@ class ShopifyConnector(Connector):
         self.clock = clock
         self.client = client or ShopifyClient(settings, store=token_store, clock=clock, budget=budget,
                                               transport=transport, sleep=sleep)
-        self._refs: dict[str, tuple[m.VariantRef, float]] = {}
-        self._lock = threading.Lock()
-        self._location_id = settings.location_id
+        self.skus = VariantIds(settings, self.client, clock)
 
     def close(self) -> None:
         self.client.close()
@@ -113,68 +108,16 @@ class ShopifyConnector(Connector):
     def refresh_access_token(self, *, rejected: str | None = None) -> None:
         self.client.auth.refresh(rejected=rejected)
 
-    # --- SKU resolution -------------------------------------------------------------------
-    def _remember(self, refs: Iterable[m.VariantRef]) -> None:
-        now = self.clock.timestamp()
-        with self._lock:
-            for r in refs:
-                self._refs[r.sku] = (r, now)
-
+    # --- SKU resolution (the ids live in :class:`~crossdock.connectors.shopify.variants.VariantIds`) ---
     def forget(self, sku: str) -> None:
-        with self._lock:
-            self._refs.pop(sku, None)
-
-    def _cached(self, sku: str) -> m.VariantRef | None:
-        with self._lock:
-            hit = self._refs.get(sku)
-        if hit is None or self.clock.timestamp() - hit[1] > self.settings.sku_cache_ttl_s:
-            return None
-        return hit[0]
+        self.skus.forget(sku)
 
     def location_id(self) -> str:
-        if self._location_id is None:
-            data = self.client.graphql({"query": queries.LOCATIONS, "variables": {}})
-            nodes = (data.get("locations") or {}).get("nodes") or []
-            active = [n for n in nodes if n.get("isActive")]
-            if not active:
-                raise PlatformError("XD-PLATFORM-002", channel=self.channel, detail="the shop has no active location")
-            self._location_id = active[0]["id"]
-        return self._location_id
-
-    def _lookup(self, skus: Sequence[str], *, priority: Priority) -> dict[str, m.VariantRef]:
-        """Ask Shopify (no cache) for these SKUs; exact matches only."""
-        found: dict[str, m.VariantRef] = {}
-        wanted = list(dict.fromkeys(skus))
-        loc = self.location_id()
-        for i in range(0, len(wanted), self.settings.sku_batch_size):
-            batch = wanted[i:i + self.settings.sku_batch_size]
-            after = None
-            while True:
-                first = min(m.MAX_FIRST, 2 * len(batch))
-                data = self.client.graphql(m.variants_request(batch, location_id=loc, first=first, after=after),
-                                           priority=priority)
-                refs, has_next, after = m.parse_variants(data)
-                for r in refs:
-                    if r.sku in batch:
-                        found[r.sku] = r
-                if not has_next or all(s in found for s in batch):
-                    break
-        self._remember(found.values())
-        return found
+        return self.skus.location_id()
 
     def resolve(self, skus: Sequence[str], *, priority: Priority = Priority.NORMAL) -> dict[str, m.VariantRef]:
         """SKU -> ids, from the cache when fresh; SKUs Shopify does not know are absent."""
-        out: dict[str, m.VariantRef] = {}
-        missing = []
-        for s in dict.fromkeys(skus):
-            ref = self._cached(s)
-            if ref is None:
-                missing.append(s)
-            else:
-                out[s] = ref
-        if missing:
-            out.update(self._lookup(missing, priority=priority))
-        return out
+        return self.skus.resolve(skus, priority=priority)
 
     # --- orders ---------------------------------------------------------------------------
     def window_end(self) -> dt.datetime:
@@ -295,9 +238,10 @@ class ShopifyConnector(Connector):
                 break
             by_index = {ue.index: ue for ue in errors if ue.index is not None and 0 <= ue.index < len(pending)}
             if len(by_index) < len(errors):     # an error about the whole call: nothing was applied
-                ue = next(ue for ue in errors if ue.index is None or ue.index not in by_index)
+                whole = next(ue for ue in errors if ue.index is None or ue.index not in by_index)
                 for e in pending:
-                    out[e.sku] = ItemResult(e.sku, False, user_error_code(ue.code), f"{ue.code}: {ue.message}")
+                    out[e.sku] = ItemResult(e.sku, False, user_error_code(whole.code),
+                                            f"{whole.code}: {whole.message}")
                 break
             next_round: list[m.StockEntry] = []
             stale: list[m.StockEntry] = []
@@ -313,7 +257,7 @@ class ShopifyConnector(Connector):
                     if code == "XD-PLATFORM-002":
                         self.forget(e.sku)
             if stale:
-                fresh = self._lookup([e.sku for e in stale], priority=Priority.STOCK)
+                fresh = self.skus.lookup([e.sku for e in stale], priority=Priority.STOCK)
                 for e in stale:
                     reread.add(e.sku)
                     ref = fresh.get(e.sku)
@@ -344,7 +288,7 @@ class ShopifyConnector(Connector):
             else:
                 todo.append(i)
         refs = self.resolve([updates[i].sku for i in todo], priority=Priority.PRICE) if todo else {}
-        by_product: dict[str, list[tuple[str, str, object]]] = {}
+        by_product: dict[str, list[tuple[str, str, Decimal]]] = {}
         index_of: dict[str, int] = {}
         for i in todo:
             u = updates[i]
@@ -436,7 +380,7 @@ class ShopifyConnector(Connector):
             ref = m.VariantRef(sku=product.sku, variant_id=v["id"], product_id=product_id,
                                inventory_item_id=v["inventoryItem"]["id"],
                                price=product.price.amount if product.price else None)
-            self._remember([ref])
+            self.skus.remember([ref])
             ids = {"variant_id": ref.variant_id, "product_id": ref.product_id,
                    "inventory_item_id": ref.inventory_item_id}
         else:
@@ -449,7 +393,7 @@ class ShopifyConnector(Connector):
         return ItemResult(product.sku, True, message=f"{verb} {product_id}", platform_ids=ids)
 
     @staticmethod
-    def _rejected(sku: str, errors: list[dict]) -> ItemResult:
+    def _rejected(sku: str, errors: list[dict[str, Any]]) -> ItemResult:
         text = "; ".join(f"{'.'.join(e.get('field') or [])}: {e.get('message')}" for e in errors)
         return ItemResult(sku, False, "XD-PLATFORM-003", text)
 
@@ -522,7 +466,7 @@ class ShopifyConnector(Connector):
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
         cur = self.settings.currency
         if skus is not None:
-            found = self._lookup(list(skus), priority=Priority.NORMAL) if skus else {}
+            found = self.skus.lookup(list(skus), priority=Priority.NORMAL) if skus else {}
             return [m.listed_offer(found[s], cur) for s in dict.fromkeys(skus) if s in found]
         offers: list[ListedOffer] = []
         after = None
@@ -531,7 +475,7 @@ class ShopifyConnector(Connector):
             data = self.client.graphql(m.variants_request(None, location_id=loc, first=100, after=after),
                                        priority=Priority.NORMAL)
             refs, has_next, after = m.parse_variants(data)
-            self._remember(refs)
+            self.skus.remember(refs)
             offers.extend(m.listed_offer(r, cur) for r in refs)
             if not has_next:
                 return offers

@@ -101,17 +101,17 @@ def throttle_wait_s(cost: Mapping[str, Any] | None) -> float | None:
 
 def graphql_error(payload: Mapping[str, Any], ctx: CallContext) -> CrossdockError | None:
     """The crossdock error for a body with top-level ``errors``, or None when there are none."""
-    errors = payload.get("errors")
-    if not errors:
+    raw = payload.get("errors")
+    if not raw:
         return None
-    if isinstance(errors, (str, Mapping)):
-        errors = [{"message": str(errors)}]
-    first = errors[0] if isinstance(errors[0], Mapping) else {"message": str(errors[0])}
+    errors: list[Any] = [{"message": str(raw)}] if isinstance(raw, (str, Mapping)) else list(raw)
+    first: Mapping[str, Any] = errors[0] if isinstance(errors[0], Mapping) else {"message": str(errors[0])}
     known = next((e for e in errors if isinstance(e, Mapping) and (e.get("extensions") or {}).get("code")
                   in GRAPHQL_CODES), None)
     chosen = known or first
     code_name = (chosen.get("extensions") or {}).get("code")
-    cls, code = GRAPHQL_CODES.get(code_name, (PlatformError, "XD-PLATFORM-001"))
+    cls, code = (GRAPHQL_CODES.get(code_name, (PlatformError, "XD-PLATFORM-001")) if isinstance(code_name, str)
+                 else (PlatformError, "XD-PLATFORM-001"))
     messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping))[:500]
     wait = throttle_wait_s((payload.get("extensions") or {}).get("cost")) if code_name == "THROTTLED" else None
     return cls(code, channel=ctx.channel, entity=ctx.entity, operation=ctx.operation, retry_after_s=wait,

@@ -22,27 +22,32 @@ from enum import Enum
 from typing import Any
 
 from crossdock.connectors.shopify import mapping as m
+from crossdock.connectors.jsondoc import JsonObject, JsonValue
 from crossdock.errors import MappingError
+from crossdock.models import Order
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> JsonValue:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, Enum):
-        return value.value
+        return _plain(value.value)
     if is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in asdict(value).items()}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
-def _order_dict(order) -> dict:
+def _order_dict(order: Order) -> JsonObject:
     d = _plain(order)
+    assert isinstance(d, dict)          # an Order is a dataclass
     d.pop("raw", None)
     return d
 
@@ -52,30 +57,31 @@ def _unwrap_data(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else payload
 
 
-def _one_order(node: Any) -> dict:
+def _one_order(node: object) -> JsonObject:
     if not isinstance(node, Mapping):
         raise MappingError("XD-MAP-010", detail="an order must be a JSON object")
-    if isinstance(node.get("order"), Mapping):
-        node = node["order"]
-    if "line_items" in node or "admin_graphql_api_id" in node or "financial_status" in node:
-        return _order_dict(m.parse_rest_order(node))
-    return _order_dict(m.parse_order(node))
+    inner = node.get("order")
+    order: Mapping[str, Any] = inner if isinstance(inner, Mapping) else node
+    if "line_items" in order or "admin_graphql_api_id" in order or "financial_status" in order:
+        return _order_dict(m.parse_rest_order(order))
+    return _order_dict(m.parse_order(order))
 
 
-def _nodes(conn: Any) -> list:
+def _nodes(conn: object) -> list[Any]:
     if isinstance(conn, list):
         return conn
     if not isinstance(conn, Mapping):
         raise MappingError("XD-MAP-010", detail="expected a connection with nodes or edges")
-    if isinstance(conn.get("nodes"), list):
-        return conn["nodes"]
+    nodes = conn.get("nodes")
+    if isinstance(nodes, list):
+        return nodes
     if isinstance(conn.get("edges"), list):
         return [e.get("node") for e in conn["edges"] if isinstance(e, Mapping)]
     raise MappingError("XD-MAP-010", detail="expected a connection with nodes or edges")
 
 
-def inspect_payload(kind: str, payload: dict | list | str) -> list[dict] | dict:
-    if isinstance(payload, str):
+def inspect_payload(kind: str, payload: object) -> JsonValue:
+    if isinstance(payload, (str, bytes)):
         try:
             payload = json.loads(payload)
         except ValueError as exc:
@@ -85,12 +91,14 @@ def inspect_payload(kind: str, payload: dict | list | str) -> list[dict] | dict:
             return _one_order(_unwrap_data(payload))
         raise MappingError("XD-MAP-010", detail="an order payload must be a JSON object")
     if kind == "orders":
+        conn: object
         if isinstance(payload, Mapping):
             inner = _unwrap_data(payload)
-            conn = inner.get("orders") if isinstance(inner, Mapping) and "orders" in inner else inner
+            conn = inner.get("orders") if "orders" in inner else inner
         else:
             conn = payload
-        return [_one_order(n) for n in _nodes(conn)]
+        orders: list[JsonValue] = [_one_order(n) for n in _nodes(conn)]
+        return orders
     if kind == "listing":
         currency = None
         if isinstance(payload, Mapping):

@@ -244,7 +244,7 @@ def test_price_errors_per_item(conn):
 
     respx.post(GRAPHQL).mock(side_effect=handler)
     # B and C share product 2: C is rejected, so B (not applied: all or nothing) is resent alone
-    conn._remember([VariantRef("A", "gid://shopify/ProductVariant/1", "gid://shopify/Product/1",
+    conn.skus.remember([VariantRef("A", "gid://shopify/ProductVariant/1", "gid://shopify/Product/1",
                                "gid://shopify/InventoryItem/1"),
                     VariantRef("B", "gid://shopify/ProductVariant/2", "gid://shopify/Product/2",
                                "gid://shopify/InventoryItem/2"),
