@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "crossdock"
 
 
-
 def _type_checking_only(tree: ast.AST) -> set[int]:
     out: set[int] = set()
     for node in ast.walk(tree):
