@@ -25,6 +25,9 @@ class ConnectorSource(Protocol):
 
     def get(self, channel: str) -> Connector: ...
 
+    def close(self) -> None:
+        """Close every connector handed out (their HTTP clients)."""
+
 
 @dataclass
 class EngineStats:
