@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from crossdock.config import Config
     from crossdock.db.engine import Database
     from crossdock.sync_engine.engine import EngineContext
+    from crossdock.warehouse.ledger import Ledger
 
 __all__ = ["JSON_OPT", "Application", "parse_since"]
 
@@ -97,6 +98,14 @@ class Application:
             yield ctx
         finally:
             ctx.connectors.close()
+
+    @property
+    def ledger(self) -> Ledger:
+        """The stock ledger and outbox the warehouse commands write through:
+        the engine's (the warehouse never imports the engine itself)."""
+        from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
+
+        return ENGINE_LEDGER
 
     def close(self) -> None:
         """Release the database's connections (the invocation is over)."""

@@ -55,7 +55,7 @@ def stock_adjust(
 
     app = Application.of(ctx, json=as_json)
     result = adjust_stock(site(app), sku, warehouse, delta, reason=reason, reference=reference, bin_code=bin_code,
-                          actor=actor())
+                          actor=actor(), ledger=app.ledger)
     if as_json:
         app.emit(result.to_dict())
         return
@@ -75,7 +75,7 @@ def stock_import(
     from crossdock.warehouse.operations import import_stock
 
     app = Application.of(ctx, json=as_json)
-    result = import_stock(site(app), file, reason=reason, actor=actor())
+    result = import_stock(site(app), file, reason=reason, actor=actor(), ledger=app.ledger)
     if as_json:
         app.emit(result.to_dict())
         return

@@ -54,7 +54,7 @@ def warehouse_reserve(
     from crossdock.warehouse.operations import reserve_open_orders
 
     app = Application.of(ctx, json=as_json)
-    rows = reserve_open_orders(site(app), app.config, order)
+    rows = reserve_open_orders(site(app), app.config, order, ledger=app.ledger)
     if as_json:
         app.emit(rows)
         return
@@ -117,7 +117,7 @@ def warehouse_ship(
 
     app = Application.of(ctx, json=as_json)
     result = ship(site(app), app.config, order, carrier=carrier, service=service, tracking=tracking, printer=printer,
-                  printer_dpi=printer_dpi, labels_dir=labels_dir)
+                  printer_dpi=printer_dpi, labels_dir=labels_dir, ledger=app.ledger)
     out, err = app.out, app.err
     if as_json:
         app.emit(result.to_dict())

@@ -4,7 +4,9 @@ Each takes the database (and the configuration where it matters) and returns
 the command's document, or the result object whose ``to_dict()`` is that
 document: the CLI prints it with ``--json`` and renders the same data as text
 (so will the web console). The configured warehouses and bins are made to
-exist in the database first (:func:`open_site`).
+exist in the database first (:func:`open_site`). The commands that change
+stock or ship take the :class:`~crossdock.warehouse.ledger.Ledger` to write
+through (the CLI passes the engine's).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from crossdock.db.engine import Database
 from crossdock.errors import ConfigError, ShippingError
 from crossdock.warehouse import stock, stock_file
+from crossdock.warehouse.ledger import Ledger
 
 __all__ = ["adjust_stock", "carrier_from_config", "history_doc", "import_stock", "open_site",
            "picklists_doc", "reprint_label", "reserve_open_orders", "ship", "stock_doc",
@@ -62,20 +65,20 @@ def carrier_from_config(name: str, cfg: Any, *, clock: Callable[[], dt.datetime]
 
 # ------------------------------------------------------------------ stock
 def adjust_stock(db: Database, sku: str, warehouse: str, delta: str, *, reason: str, reference: str | None = None,
-                 bin_code: str | None = None, actor: str | None = None) -> stock.StockChange:
+                 bin_code: str | None = None, actor: str | None = None, ledger: Ledger) -> stock.StockChange:
     """``stock adjust``: receive or adjust one SKU in one warehouse (``delta``: ``+12``, ``-2``)."""
     change = stock.parse_delta(delta)
     return db.run_write(lambda s: stock.adjust(s, sku, warehouse, change, reason=reason, reference=reference,
-                                               bin=bin_code, actor=actor))
+                                               bin=bin_code, actor=actor, ledger=ledger))
 
 
 def import_stock(db: Database, path: Path, *, reason: str | None = None,
-                 actor: str | None = None) -> stock_file.ImportResult:
+                 actor: str | None = None, ledger: Ledger) -> stock_file.ImportResult:
     """``stock import``: a stock file, all or nothing (a bad row is XD-WH-003)."""
     rows, problems = stock_file.parse_stock_rows(stock_file.read_stock_file(path), path=str(path),
                                                  default_reason=reason)
-    return db.run_write(lambda s: stock_file.import_stock_rows(s, rows, path=str(path), actor=actor,
-                                                               problems=problems))
+    return db.run_write(lambda s: stock_file.import_stock_rows(s, rows, ledger=ledger, path=str(path),
+                                                               actor=actor, problems=problems))
 
 
 def stock_doc(db: Database, *, sku: str | None = None, warehouse: str | None = None) -> dict[str, Any]:
@@ -106,7 +109,8 @@ def warehouses_doc(db: Database) -> list[dict[str, Any]]:
                 for w in s.scalars(select(Warehouse).order_by(Warehouse.code))]
 
 
-def reserve_open_orders(db: Database, cfg: Any, order: str | None = None) -> list[dict[str, Any]]:
+def reserve_open_orders(db: Database, cfg: Any, order: str | None = None, *,
+                        ledger: Ledger) -> list[dict[str, Any]]:
     """``warehouse reserve``: reserve stock for one order, or every open one,
     with the configured routing; per order what is held where."""
     from crossdock.db.models import Order, Reservation
@@ -118,7 +122,7 @@ def reserve_open_orders(db: Database, cfg: Any, order: str | None = None) -> lis
             ids = [find_order(s, order).id]
         else:
             ids = list(s.scalars(select(Order.id).where(Order.local_status.in_(READY_STATUSES))))
-        results = stock.reserve_routed(s, ids, cfg=cfg)
+        results = stock.reserve_routed(s, ids, ledger=ledger, cfg=cfg)
         refs = {o.id: (o.channel, o.platform_order_id)
                 for o in s.scalars(select(Order).where(Order.id.in_(list(results) or [-1])))}
         line_ids = [ln.line_id for r in results.values() for ln in r.lines]
@@ -155,14 +159,15 @@ def picklists_doc(db: Database, *, warehouse: str | None = None, limit: int | No
 
 def ship(db: Database, cfg: Any, order: str, *, carrier: str | None = None, service: str | None = None,
          tracking: str | None = None, printer: str | None = None, printer_dpi: int | None = None,
-         labels_dir: Path | None = None):
+         labels_dir: Path | None = None, ledger: Ledger):
     """``warehouse ship``: book the parcel, write the labels, consume the
     reservation and queue the channel confirmation (a :class:`ShipResult`)."""
     from crossdock.warehouse.shipping import ShippingOptions, ship_order
 
     opts = ShippingOptions.from_config(cfg)
     return ship_order(
-        db, order, carrier=carrier_from_config(carrier or opts.carrier, cfg), service=service or opts.service,
+        db, order, carrier=carrier_from_config(carrier or opts.carrier, cfg), ledger=ledger,
+        service=service or opts.service,
         labels_dir=labels_dir or Path(cfg.labels_dir), printer=printer or opts.printer,
         printer_dpi=printer_dpi, tracking_number=tracking, clock=_now, cfg=cfg, options=opts)
 

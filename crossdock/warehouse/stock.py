@@ -1,12 +1,13 @@
 """Stock in the database: warehouses and bins, receiving and adjustments,
 the stock view, and routing an order to a warehouse.
 
-Every on-hand change goes through the engine's
-:func:`crossdock.sync_engine.inventory.adjust_stock` (one ``stock_movements``
-row with the reason: the audit trail; XD-INV-005 when on hand would go
-negative or below what is reserved) and then marks the SKU dirty, so the new
-availability reaches every channel. Functions take the caller's Session: the
-change, its audit row, the stock push and the sync event commit together.
+Every on-hand change goes through the :class:`~crossdock.warehouse.ledger.Ledger`
+the caller hands in (the engine's, :data:`crossdock.sync_engine.warehouse_ledger.ENGINE_LEDGER`):
+one ``stock_movements`` row with the reason (the audit trail; XD-INV-005 when
+on hand would go negative or below what is reserved), and the SKU marked
+dirty, so the new availability reaches every channel. Functions take the
+caller's Session: the change, its audit row, the stock push and the sync
+event commit together.
 
 Stock files (``crossdock stock import FILE.csv``) are read and applied by
 :mod:`crossdock.warehouse.stock_file`.
@@ -27,6 +28,7 @@ from crossdock import synclog
 from crossdock.db.base import INTEGER_MAX
 from crossdock.db.models import Bin, Order, Product, StockLevel, StockMovement, Warehouse
 from crossdock.errors import ConfigError, InventoryError, OrderError, WarehouseError
+from crossdock.warehouse.ledger import Ledger, ReservationOutcome
 from crossdock.warehouse.routing import RoutingPreference, WarehouseSite
 
 log = logging.getLogger(__name__)
@@ -139,14 +141,12 @@ def stock_level(session: Session, sku: str, warehouse: str) -> StockLevel | None
 
 
 def apply_change(session: Session, sku: str, warehouse: str, delta: int, *, reason: str, reference: str | None,
-                 bin_code: str | None, actor: str | None) -> StockChange:
+                 bin_code: str | None, actor: str | None, ledger: Ledger) -> StockChange:
     """One checked change (:func:`adjust` and stock files check first): the
-    engine's ``adjust_stock`` (audit row, sync event, stock push) for the
+    ledger's ``adjust_stock`` (audit row, sync event, stock push) for the
     quantity, then the bin."""
-    from crossdock.sync_engine.inventory import adjust_stock
-
     if delta:
-        adjust_stock(session, sku, warehouse, delta, reason, reference, actor=actor)
+        ledger.adjust_stock(session, sku, warehouse, delta, reason, reference, actor=actor)
     level = stock_level(session, sku, warehouse)
     if bin_code is not None and (level is None or level.bin != bin_code):
         if level is None:
@@ -174,6 +174,7 @@ def adjust(
     reference: str | None = None,
     bin: str | None = None,  # noqa: A002 - the domain word
     actor: str | None = None,
+    ledger: Ledger,
 ) -> StockChange:
     """Receive (+), write off (-) or move to a bin (``delta`` 0 with ``bin``).
 
@@ -191,7 +192,8 @@ def adjust(
         _check_bin(session, warehouse, bin_code)
     if change == 0 and bin_code is None:
         raise ConfigError("XD-CFG-009", detail="nothing to change: give a non-zero quantity or --bin")
-    result = apply_change(session, sku, warehouse, change, reason=why, reference=ref, bin_code=bin_code, actor=actor)
+    result = apply_change(session, sku, warehouse, change, reason=why, reference=ref, bin_code=bin_code, actor=actor,
+                          ledger=ledger)
     log.info("stock %s@%s %+d (%s) -> on hand %d", sku, warehouse, change, why, result.on_hand)
     return result
 
@@ -279,33 +281,32 @@ def warehouse_sites(session: Session) -> list[WarehouseSite]:
             session.execute(select(Warehouse.code, Warehouse.country).order_by(Warehouse.code))]
 
 
-def reserve_routed(session: Session, order_ids: int | Iterable[int], *, cfg: Any = None,
-                   preference: RoutingPreference | None = None) -> dict[int, Any]:
+def reserve_routed(session: Session, order_ids: int | Iterable[int], *, ledger: Ledger, cfg: Any = None,
+                   preference: RoutingPreference | None = None) -> dict[int, ReservationOutcome]:
     """Reserve orders with the configured routing: each order goes to the
     first warehouse (by :class:`RoutingPreference`, see
-    :mod:`crossdock.warehouse.routing`) that can fill all of it. Uses the
-    engine's ``reserve_order`` with ``routing_chooser``, oldest purchase
-    first (lines already reserved are left alone). When no single
-    warehouse can fill an order, the engine falls back to reserving each SKU
-    where most is free; such a split order is not ready to ship
+    :mod:`crossdock.warehouse.routing`) that can fill all of it, through the
+    ledger's ``reserve_routed``, oldest purchase first (lines already
+    reserved are left alone). When no single warehouse can fill an order,
+    the ledger falls back to reserving each SKU where most is free; such a
+    split order is not ready to ship
     (:func:`crossdock.warehouse.picking.readiness` says why). Each order's
-    events carry its correlation id. Returns order id → ReservationResult."""
-    from crossdock.sync_engine.inventory import reserve_order, routing_chooser
+    events carry its correlation id. Returns order id → its outcome."""
     from crossdock.warehouse.shipping import order_correlation_id
 
     ids = [order_ids] if isinstance(order_ids, int) else sorted(set(order_ids))
     pref = preference if preference is not None else routing_preference(cfg)
-    chooser = routing_chooser(warehouse_sites(session), pref)
+    sites = warehouse_sites(session)
     orders = []
     for order_id in ids:
         order = session.get(Order, order_id)
         if order is None:
             raise OrderError("XD-ORD-005", entity=f"order {order_id}", detail="no order with that id")
         orders.append(order)
-    results: dict[int, Any] = {}
+    results: dict[int, ReservationOutcome] = {}
     for order in sorted(orders, key=lambda o: (o.purchased_at, o.id)):
         with synclog.correlation(order_correlation_id(session, order)):
-            results[order.id] = reserve_order(session, order.id, chooser=chooser)
+            results[order.id] = ledger.reserve_routed(session, order.id, sites=sites, preference=pref)
     return results
 
 

@@ -1,6 +1,7 @@
 """Stock files (``crossdock stock import FILE.csv``): read, checked and applied
 in the caller's transaction, all or nothing; each change goes through
-:func:`crossdock.warehouse.stock.apply_change`. One header line, columns:
+:func:`crossdock.warehouse.stock.apply_change`, through the caller's
+:class:`~crossdock.warehouse.ledger.Ledger`. One header line, columns:
 
 =============  ========  ==========================================================
 column         required  meaning
@@ -43,6 +44,7 @@ from crossdock import synclog
 from crossdock.db.base import INTEGER_MAX
 from crossdock.db.models import Bin, Product, StockLevel, Warehouse
 from crossdock.errors import CrossdockError, WarehouseError
+from crossdock.warehouse.ledger import Ledger
 from crossdock.warehouse.stock import (
     DELTA_RE,
     MAX_REASON_LEN,
@@ -201,7 +203,7 @@ class ImportResult:
                 "unchanged": self.unchanged, "changes": [c.to_dict() for c in self.changes]}
 
 
-def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, path: str = "<csv>",
+def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, ledger: Ledger, path: str = "<csv>",
                       actor: str | None = None, problems: Sequence[str] = ()) -> ImportResult:
     """Apply parsed rows in the caller's transaction, all or nothing: every
     row is checked (warehouse, SKU, bin, what it leaves on hand) before the
@@ -247,7 +249,7 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, path: s
         reference = (r.reference or f"{name}:{r.line}")[:MAX_REFERENCE_LEN]
         try:
             change = apply_change(session, r.sku, r.warehouse, delta, reason=r.reason, reference=reference,
-                                  bin_code=r.bin, actor=actor)
+                                  bin_code=r.bin, actor=actor, ledger=ledger)
         except CrossdockError as exc:
             raise _bad_file(path, [f"line {r.line}: [{exc.code}] {exc.detail or exc.title}"]) from exc
         changes.append(change)
@@ -293,11 +295,11 @@ def read_stock_file(path: str | Path) -> str:
         raise WarehouseError("XD-WH-003", entity=f"file {path}", detail=f"cannot read: {exc}") from exc
 
 
-def import_stock_file(session: Session, path: str | Path, *, default_reason: str | None = None,
+def import_stock_file(session: Session, path: str | Path, *, ledger: Ledger, default_reason: str | None = None,
                       actor: str | None = None) -> ImportResult:
     """Read, check and apply a stock CSV in the caller's transaction (all or nothing)."""
     rows, problems = parse_stock_rows(read_stock_file(path), path=str(path), default_reason=default_reason)
-    return import_stock_rows(session, rows, path=str(path), actor=actor, problems=problems)
+    return import_stock_rows(session, rows, ledger=ledger, path=str(path), actor=actor, problems=problems)
 
 __all__ = [
     "FILE_COLUMNS",

@@ -68,10 +68,12 @@ def seed_catalogue(db, *, listed: bool = True) -> None:
 
 
 def receive(db, sku: str, warehouse: str, qty: int, *, bin_code: str | None = None) -> None:
+    from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
     from crossdock.warehouse.stock import adjust
 
     with db.write() as s:
-        adjust(s, sku, warehouse, qty, reason="receive", reference="seed", bin=bin_code)
+        adjust(s, sku, warehouse, qty, reason="receive", reference="seed", bin=bin_code,
+               ledger=ENGINE_LEDGER)
 
 
 @dataclass
@@ -90,6 +92,7 @@ class OrderSpec:
 def add_order(db, spec: OrderSpec, *, reserve: bool = True, cfg: Any = None) -> int:
     """Store an order as the importer would (with an ``orders.import`` event
     under a fresh correlation id) and, by default, reserve it with routing."""
+    from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
     from crossdock.warehouse.stock import reserve_routed
 
     with synclog.correlation(synclog.new_correlation_id()):
@@ -113,7 +116,7 @@ def add_order(db, spec: OrderSpec, *, reserve: bool = True, cfg: Any = None) -> 
             order_id = order.id
     if reserve:
         with db.write() as s:
-            reserve_routed(s, order_id, cfg=cfg)
+            reserve_routed(s, order_id, ledger=ENGINE_LEDGER, cfg=cfg)
     return order_id
 
 

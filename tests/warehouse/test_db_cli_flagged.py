@@ -10,6 +10,7 @@ from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
 from crossdock.db.models import Order
+from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
 from crossdock.warehouse.carriers import get_carrier
 from crossdock.warehouse.shipping import ship_order
 from tests.warehouse.db_support import OrderSpec, add_order, receive, seed_catalogue
@@ -27,7 +28,7 @@ def test_flagged_lists_an_order_cancelled_after_it_shipped_until_it_is_resolved(
     add_order(db, OrderSpec(PID, buyer="DE"), cfg=_Cfg())
     try:
         # Given an order shipped from the warehouse ...
-        ship_order(db, PID, carrier=get_carrier("dhl"), tracking_number="JD014600007777",
+        ship_order(db, PID, carrier=get_carrier("dhl"), ledger=ENGINE_LEDGER, tracking_number="JD014600007777",
                    labels_dir=tmp_path / "labels")
         # ... that the confirmation job found cancelled on the channel (it sets the flag)
         with db.write() as s:

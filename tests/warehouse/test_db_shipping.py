@@ -29,6 +29,7 @@ from crossdock.db.models import (
     TrackingEvent,
 )
 from crossdock.errors import CrossdockError, InventoryError, ShippingError
+from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
 from crossdock.warehouse.carriers import ManualCarrier, SandboxCarrier
 from crossdock.warehouse.shipping import (
     ShippingOptions,
@@ -122,7 +123,7 @@ def shop(db):
 
 def _ship(db, order, tmp_path, clock, carrier=None, **kw):
     carrier = carrier or SandboxCarrier(seed=7, clock=clock)
-    return ship_order(db, order, carrier=carrier, service=kw.pop("service", "standard"),
+    return ship_order(db, order, carrier=carrier, ledger=ENGINE_LEDGER, service=kw.pop("service", "standard"),
                       labels_dir=tmp_path / "labels", clock=clock, cfg=kw.pop("cfg", Cfg()), **kw)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from crossdock.db.models import Bin, OutboxEntry, Reservation, StockLevel, StockMovement, SyncEvent, Warehouse
 from crossdock.errors import ConfigError, InventoryError, WarehouseError
 from crossdock.sync_engine.dirty import DirtySku
+from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
 from crossdock.warehouse.stock import (
     adjust,
     movements,
@@ -53,10 +54,10 @@ def test_configured_warehouses_and_bins_are_created_once(db):
 def test_receive_and_write_off_leave_an_audit_trail_and_reach_the_channel(seeded):
     db = seeded
     with db.write() as s:
-        first = adjust(s, "TEE-BLK-M", "CN", "+12", reason="receive", reference="PO-1001", bin="A-1-2",
+        first = adjust(s, "TEE-BLK-M", "CN", "+12", ledger=ENGINE_LEDGER, reason="receive", reference="PO-1001", bin="A-1-2",
                        actor="cli:alice")
     with db.write() as s:
-        second = adjust(s, "TEE-BLK-M", "CN", -2, reason="damage", actor="cli:bob")
+        second = adjust(s, "TEE-BLK-M", "CN", -2, ledger=ENGINE_LEDGER, reason="damage", actor="cli:bob")
     assert (first.on_hand, first.bin) == (12, "A-1-2")
     assert (second.on_hand, second.available, second.delta) == (10, 10, -2)
     with db.read() as s:
@@ -76,7 +77,7 @@ def test_a_change_below_what_is_reserved_is_refused_and_changes_nothing(seeded):
     assert _level(db, "MUG-WHT", "DE") == (3, 2, None)
     with pytest.raises(InventoryError) as exc:
         with db.write() as s:
-            adjust(s, "MUG-WHT", "DE", -2, reason="count")
+            adjust(s, "MUG-WHT", "DE", -2, ledger=ENGINE_LEDGER, reason="count")
     assert exc.value.code == "XD-INV-005"
     assert _level(db, "MUG-WHT", "DE") == (3, 2, None)
     assert count(db, StockMovement, StockMovement.reason == "count") == 0
@@ -93,7 +94,7 @@ def test_bad_adjustments_name_the_problem(seeded, kwargs, code):
     kwargs = {"reason": "receive", **kwargs}
     with pytest.raises((WarehouseError, InventoryError, ConfigError)) as exc:
         with seeded.write() as s:
-            adjust(s, kwargs.pop("sku"), kwargs.pop("warehouse"), kwargs.pop("delta"), **kwargs)
+            adjust(s, kwargs.pop("sku"), kwargs.pop("warehouse"), kwargs.pop("delta"), ledger=ENGINE_LEDGER, **kwargs)
     assert exc.value.code == code
     assert count(seeded, StockMovement) == 0
 
@@ -101,7 +102,7 @@ def test_bad_adjustments_name_the_problem(seeded, kwargs, code):
 def test_delta_zero_with_a_bin_moves_the_sku_without_a_movement(seeded):
     receive(seeded, "TEE-BLK-M", "CN", 4, bin_code="A-1-1")
     with seeded.write() as s:
-        moved = adjust(s, "TEE-BLK-M", "CN", "0", reason="relocate", bin="B-1-1")
+        moved = adjust(s, "TEE-BLK-M", "CN", "0", ledger=ENGINE_LEDGER, reason="relocate", bin="B-1-1")
     assert (moved.on_hand, moved.bin) == (4, "B-1-1")
     assert count(seeded, StockMovement) == 1
 
@@ -130,7 +131,7 @@ TEE-BLK-M,DE,5,,receive,,
 def test_a_stock_file_is_applied_with_reasons_and_references(seeded):
     rows = parse_stock_file(GOOD_FILE, path="stock/march.csv")
     with seeded.write() as s:
-        result = import_stock_rows(s, rows, path="stock/march.csv", actor="cli:alice")
+        result = import_stock_rows(s, rows, ledger=ENGINE_LEDGER, path="stock/march.csv", actor="cli:alice")
     assert result.to_dict()["applied"] == 4 and result.unchanged == 0
     assert _level(seeded, "TEE-BLK-M", "CN") == (19, 0, "A-2-1")
     assert _level(seeded, "MUG-WHT", "DE") == (15, 0, "R1-02")
@@ -148,7 +149,7 @@ def test_a_counted_quantity_that_matches_changes_nothing(seeded):
     receive(seeded, "MUG-WHT", "DE", 15)
     rows = parse_stock_file("sku;warehouse;on_hand;reason\nMUG-WHT;DE;15;count\n")   # ';' as some locales write
     with seeded.write() as s:
-        result = import_stock_rows(s, rows)
+        result = import_stock_rows(s, rows, ledger=ENGINE_LEDGER)
     assert (len(result.changes), result.unchanged) == (0, 1)
     assert count(seeded, StockMovement) == 1
 
@@ -188,7 +189,7 @@ def test_a_bad_row_means_nothing_from_the_file_is_applied(seeded):
     # When it is imported
     with pytest.raises(WarehouseError) as exc:
         with seeded.write() as s:
-            import_stock_rows(s, rows, path="bad.csv")
+            import_stock_rows(s, rows, ledger=ENGINE_LEDGER, path="bad.csv")
     # Then every bad row is named, and nothing at all changed
     assert exc.value.code == "XD-WH-003"
     assert "line 4: [XD-INV-004]" in exc.value.detail and "line 5: [XD-WH-004]" in exc.value.detail
@@ -202,7 +203,7 @@ def test_a_row_refused_while_applying_rolls_back_the_whole_file(seeded):
                             path="writeoff.csv")
     with pytest.raises(WarehouseError) as exc:
         with seeded.write() as s:
-            import_stock_rows(s, rows, path="writeoff.csv")
+            import_stock_rows(s, rows, ledger=ENGINE_LEDGER, path="writeoff.csv")
     assert exc.value.code == "XD-WH-003" and "line 3: [XD-INV-005]" in exc.value.detail
     # Then the tees received on line 2 were not kept either
     assert _level(seeded, "TEE-BLK-M", "CN") is None
@@ -274,7 +275,7 @@ def test_reserve_routed_after_a_restock_reserves_what_was_short(seeded):
     assert _reserved_in(seeded, order_id) == []
     receive(seeded, "TEE-BLK-M", "DE", 2)
     with seeded.write() as s:
-        result = reserve_routed(s, [order_id])
+        result = reserve_routed(s, [order_id], ledger=ENGINE_LEDGER)
     assert result[order_id].fully_held
     assert _reserved_in(seeded, order_id) == ["DE"]
 
@@ -304,7 +305,7 @@ def test_several_movements_of_one_sku_apply_in_file_order(seeded):
     receive(seeded, "MUG-WHT", "DE", 2)
     rows = parse_stock_file("sku,warehouse,delta,reason\nMUG-WHT,DE,+5,receive\nMUG-WHT,DE,-6,damage\n")
     with seeded.write() as s:
-        import_stock_rows(s, rows)
+        import_stock_rows(s, rows, ledger=ENGINE_LEDGER)
     assert _level(seeded, "MUG-WHT", "DE") == (1, 0, None)
 
 
@@ -334,7 +335,7 @@ def test_what_a_file_would_leave_on_hand_is_checked_before_sql_and_every_line_li
     rows, problems = parse_stock_rows(text, path="big.csv")
     with pytest.raises(WarehouseError) as exc:
         with seeded.write() as s:
-            import_stock_rows(s, rows, path="big.csv", problems=problems)
+            import_stock_rows(s, rows, ledger=ENGINE_LEDGER, path="big.csv", problems=problems)
     # Then every bad line is named in line order, and nothing was written
     lines = exc.value.context["problems"]
     assert [p.split(":")[0] for p in lines] == ["line 2", "line 3", "line 4"]
@@ -346,10 +347,10 @@ def test_what_a_file_would_leave_on_hand_is_checked_before_sql_and_every_line_li
 def test_adjust_up_to_the_largest_quantity_and_not_beyond(seeded):
     receive(seeded, "MUG-WHT", "DE", 2_147_483_000)
     with seeded.write() as s:
-        assert adjust(s, "MUG-WHT", "DE", "+647", reason="receive").on_hand == 2_147_483_647
+        assert adjust(s, "MUG-WHT", "DE", "+647", ledger=ENGINE_LEDGER, reason="receive").on_hand == 2_147_483_647
     for change in ("+1", "+99999999999", "-99999999999"):
         with pytest.raises(WarehouseError) as exc:
             with seeded.write() as s:
-                adjust(s, "MUG-WHT", "DE", change, reason="receive")
+                adjust(s, "MUG-WHT", "DE", change, ledger=ENGINE_LEDGER, reason="receive")
         assert exc.value.code == "XD-WH-005", change
     assert _level(seeded, "MUG-WHT", "DE") == (2_147_483_647, 0, None)

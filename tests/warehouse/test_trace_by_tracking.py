@@ -8,6 +8,7 @@ import json
 import pytest
 
 from crossdock import synclog
+from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
 from crossdock.warehouse.carriers import ManualCarrier, SandboxCarrier
 from crossdock.warehouse.shipping import ship_order
 from tests.warehouse.db_support import T0, FakeClock, OrderSpec, add_order, receive, seed_catalogue
@@ -32,9 +33,11 @@ def shipped(db, tmp_path):
     clock = FakeClock(T0)
     add_order(db, OrderSpec("302-7000001-0000001", buyer="DE"))
     add_order(db, OrderSpec("302-7000002-0000002", buyer="DE"))
-    manual = ship_order(db, "302-7000001-0000001", carrier=ManualCarrier("dhl", clock=clock), service="standard",
+    manual = ship_order(db, "302-7000001-0000001", carrier=ManualCarrier("dhl", clock=clock), ledger=ENGINE_LEDGER,
+                        service="standard",
                         tracking_number="JD014600006281", labels_dir=tmp_path / "labels", clock=clock, cfg=Cfg())
-    other = ship_order(db, "302-7000002-0000002", carrier=SandboxCarrier(seed=7, clock=clock), service="standard",
+    other = ship_order(db, "302-7000002-0000002", carrier=SandboxCarrier(seed=7, clock=clock), ledger=ENGINE_LEDGER,
+                       service="standard",
                        labels_dir=tmp_path / "labels", clock=clock, cfg=Cfg())
     assert manual.tracking_number == "JD014600006281" and other.tracking_number != manual.tracking_number
     return db, manual, other

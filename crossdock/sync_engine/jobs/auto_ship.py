@@ -76,6 +76,7 @@ def labels_dir(ctx: EngineContext) -> Path:
 
 
 def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, limit: int = 50) -> AutoShipResult:
+    from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
     from crossdock.warehouse.picking import ready_orders
     from crossdock.warehouse.shipping import ship_order
 
@@ -97,8 +98,8 @@ def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, l
                 unreadable.add(order.channel)
             continue
         try:
-            ship_order(ctx.db, order.order_id, carrier=carrier, labels_dir=labels_dir(ctx), clock=ctx.clock.now,
-                       cfg=ctx.cfg)
+            ship_order(ctx.db, order.order_id, carrier=carrier, ledger=ENGINE_LEDGER, labels_dir=labels_dir(ctx),
+                       clock=ctx.clock.now, cfg=ctx.cfg)
             shipped += 1
         except CrossdockError as exc:   # the order stays ready, its reservation intact; next run retries
             failed += 1

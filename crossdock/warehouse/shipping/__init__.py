@@ -16,8 +16,10 @@ order ready to ship with its reservation intact:
    consumed (on hand and reserved both go down), the order marked
    ``shipped``, the channel confirmation enqueued in the outbox
    (``confirm_shipment:<shipment id>``: never confirmed twice) and the sync
-   events. The order row is locked and re-checked first, so two concurrent
-   ``ship`` commands give one shipment and XD-SHIP-005 for the other.
+   events; the reservation and the confirmation go through the
+   :class:`~crossdock.warehouse.ledger.Ledger` the caller hands in. The
+   order row is locked and re-checked first, so two concurrent ``ship``
+   commands give one shipment and XD-SHIP-005 for the other.
 
 When steps 1-3 fail, only a failed sync event is written. Printing to a
 network printer (TCP 9100) comes after the commit: a dead printer does not

@@ -21,6 +21,7 @@ from crossdock.models import Money
 from crossdock.warehouse.carriers.base import Carrier, CreatedShipment
 from crossdock.warehouse.customs import CustomsDeclaration
 from crossdock.warehouse.labels import LabelData, render_pdf, render_zpl, write_label
+from crossdock.warehouse.ledger import Ledger, ShipmentConfirmation
 from crossdock.warehouse.picking import readiness
 from crossdock.warehouse.printer import NetworkPrinter
 from crossdock.warehouse.shipping.options import LABEL_DPIS, ShippingOptions
@@ -106,6 +107,7 @@ def ship_order(
     order_id: str | int,
     *,
     carrier: Carrier,
+    ledger: Ledger,
     service: str | None = None,
     labels_dir: str | Path,
     printer: str | None = None,
@@ -118,10 +120,13 @@ def ship_order(
     """Ship one order (see :mod:`crossdock.warehouse.shipping` for the steps and guarantees).
 
     ``order_id`` is a platform order id, ``channel/platform-id`` or the local
-    id. ``tracking_number`` is for manual carriers. Raises the step's error
-    (XD-ORD-005/006, XD-INV-001 not ready, XD-SHIP-004 customs, XD-SHIP-001
-    carrier, XD-SHIP-003 label, XD-SHIP-005 already shipped); a printer
-    failure is returned in ``print_error`` instead, since the parcel is shipped.
+    id. ``tracking_number`` is for manual carriers. ``ledger`` consumes the
+    reservation and queues the channel confirmation (the engine's
+    :data:`~crossdock.sync_engine.warehouse_ledger.ENGINE_LEDGER`). Raises
+    the step's error (XD-ORD-005/006, XD-INV-001 not ready, XD-SHIP-004
+    customs, XD-SHIP-001 carrier, XD-SHIP-003 label, XD-SHIP-005 already
+    shipped); a printer failure is returned in ``print_error`` instead, since
+    the parcel is shipped.
     """
     opts = options or ShippingOptions.from_config(cfg)
     service = service or opts.service
@@ -177,7 +182,8 @@ def ship_order(
     try:
         with synclog.correlation(ident.correlation_id):     # the engine's stock events join the chain
             shipment_id, enqueued = db.run_write(lambda s: _record(s, plan, created, paths, service=service,
-                                                                    shipped_at=shipped_at, ms=t.ms))
+                                                                    shipped_at=shipped_at, ms=t.ms,
+                                                                    ledger=ledger))
     except CrossdockError as exc:
         outcome = "skipped" if exc.code == "XD-SHIP-005" else "failed"
         synclog.record_now(db, ident.failure("shipment.create", exc, outcome=outcome, details={
@@ -211,9 +217,7 @@ def ship_order(
 
 
 def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: dict[str, str], *, service: str,
-            shipped_at: dt.datetime, ms: int) -> tuple[int, bool]:
-    from crossdock.sync_engine import outbox
-
+            shipped_at: dt.datetime, ms: int, ledger: Ledger) -> tuple[int, bool]:
     ident = plan.ident
     order = session.get(Order, ident.order_id, with_for_update=True, populate_existing=True)
     if order is None:
@@ -245,7 +249,8 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     session.add(shipment)
     session.flush()
 
-    _consume(session, order.id, reference=f"shipment {shipment.id} {created.carrier} {created.tracking_number}")
+    ledger.consume_order(session, order.id,
+                         reference=f"shipment {shipment.id} {created.carrier} {created.tracking_number}")
     shipped_qty = {line_id: qty for line_id, _pl, qty in plan.lines}
     for line in lines:
         if line.id in shipped_qty:
@@ -253,7 +258,7 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     order.local_status = "shipped"
     order.status_changed_at = shipped_at
 
-    payload = {
+    payload: ShipmentConfirmation = {
         "shipment_id": shipment.id, "order_id": order.id, "channel": order.channel,
         "platform_order_id": order.platform_order_id, "carrier": created.carrier,
         "service": created.service or service, "tracking_number": created.tracking_number,
@@ -261,9 +266,7 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
         "lines": [[pl, qty] for _lid, pl, qty in plan.lines], "warehouse": plan.warehouse,
     }
     key = f"{CONFIRM_SHIPMENT}:{shipment.id}"
-    enqueued = outbox.enqueue(session, CONFIRM_SHIPMENT, channel=order.channel, entity=order.platform_order_id,
-                              payload=payload, idempotency_key=key, priority=outbox.PRIORITY_URGENT,
-                              correlation_id=ident.correlation_id)
+    enqueued = ledger.queue_confirmation(session, payload, key=key, correlation_id=ident.correlation_id)
 
     customs = plan.customs
     synclog.record(session, ident.event("label.create", "ok", details={
@@ -278,12 +281,6 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     synclog.record(session, ident.event("shipment.confirm.queued", "ok" if enqueued else "skipped", details={
         "idempotency_key": key, "shipment_id": shipment.id}))
     return shipment.id, enqueued
-
-
-def _consume(session: Session, order_id: int, *, reference: str) -> None:
-    from crossdock.sync_engine.inventory import consume_order
-
-    consume_order(session, order_id, reference=reference)
 
 
 __all__ = ["CONFIRM_SHIPMENT", "ShipResult", "print_label", "ship_order"]
