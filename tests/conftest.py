@@ -70,3 +70,14 @@ def sqlite_db(tmp_path):
     upgrade(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def no_transient_retries():
+    """Calls made in the test are not retried within the call (``http.send``
+    gives up on the first 5xx / reset / timeout): for tests of what a job or
+    an import window does with such a failure."""
+    from crossdock.connectors.http import TransientRetry, transient_retries
+
+    with transient_retries(TransientRetry(attempts=1)):
+        yield

@@ -16,7 +16,13 @@ an outbox entry) or a person does (``crossdock sync run``):
 Waiting for quota is not a failure of the entry (no attempt used), but it is
 written to the log with its code (XD-QUOTA-001 throttled by the platform,
 XD-QUOTA-003 no local budget …), so throttles can be found with
-``crossdock logs --code XD-QUOTA``.
+``crossdock logs --code XD-QUOTA``. The wait is
+:class:`~crossdock.ratelimit.waits.QuotaWait` (re-exported here), raised by
+the connectors' ``http.send`` when the budget has no quota now: a QUOTA
+error like any other, so the catalogue's ``wait`` action and its
+``retry_after_s`` decide, with no special case. The released entry is the
+durable schedule; the relay wakes a worker when it is due
+(:mod:`crossdock.sync_engine.actors`).
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from crossdock import synclog
 from crossdock.db.base import utcnow
-from crossdock.errors import CrossdockError, QuotaError, SyncError
+from crossdock.errors import CrossdockError, SyncError
 from crossdock.errors.catalogue import ACTION_FAIL, ACTION_PAUSE, ACTION_RETRY, ACTION_WAIT
+from crossdock.ratelimit.waits import QuotaWait
 
 if TYPE_CHECKING:
     from crossdock.sync_engine.jobs import EngineContext
@@ -51,14 +58,6 @@ DEFAULT_QUOTA_WAIT_S = 1.0
 # The engine's outcome names (jobs.process's return value) per action.
 _OUTCOMES = {ACTION_WAIT: "quota_wait", ACTION_PAUSE: "paused", ACTION_RETRY: "retry", ACTION_FAIL: "failed",
              CRASH: "crashed"}
-
-
-class QuotaWait(Exception):
-    """The job could not get quota now; release the entry until ``delay_s`` passed."""
-
-    def __init__(self, delay_s: float) -> None:
-        super().__init__(f"quota wait {delay_s:.2f} s")
-        self.delay_s = delay_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +92,9 @@ class Failure:
 
 def classify(exc: BaseException, *, attempts: int = 0, channel: str | None = None) -> Failure:
     """What to do with ``exc``, raised by a job for ``channel`` on its
-    attempt ``attempts + 1`` (see module doc). Pure: reads the catalogue."""
-    if isinstance(exc, QuotaWait):
-        error = QuotaError("XD-QUOTA-003", channel=channel, retry_after_s=exc.delay_s,
-                           detail=f"next quota in {exc.delay_s:.2f} s")
-        return Failure(error, ACTION_WAIT, exc.delay_s)
+    attempt ``attempts + 1`` (see module doc). Pure: reads the catalogue's
+    ``action`` of the error's code (a :class:`QuotaWait` is XD-QUOTA-00x:
+    ``wait``, for its ``delay_s``)."""
     if not isinstance(exc, CrossdockError):
         error = SyncError("XD-SYNC-001", channel=channel, detail=f"{type(exc).__name__}: {exc}"[:500])
         return Failure(error, CRASH, CRASH_RETRY_S, cause=exc)
