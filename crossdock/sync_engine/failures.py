@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crossdock import synclog
@@ -58,6 +59,19 @@ DEFAULT_QUOTA_WAIT_S = 1.0
 # The engine's outcome names (jobs.process's return value) per action.
 _OUTCOMES = {ACTION_WAIT: "quota_wait", ACTION_PAUSE: "paused", ACTION_RETRY: "retry", ACTION_FAIL: "failed",
              CRASH: "crashed"}
+
+
+def _backoff_s(exc: CrossdockError, attempts: int) -> float:
+    return exc.retry_after_s if exc.retry_after_s is not None else min(60.0, 2.0 ** (attempts + 1))
+
+
+# When to try again, per action: (error, attempts used) -> seconds, None for "not on its own".
+_DELAY_S: dict[str, Callable[[CrossdockError, int], float | None]] = {
+    ACTION_WAIT: lambda exc, _: exc.retry_after_s if exc.retry_after_s is not None else DEFAULT_QUOTA_WAIT_S,
+    ACTION_PAUSE: lambda exc, _: PAUSED_RECHECK_S,
+    ACTION_RETRY: _backoff_s,
+    ACTION_FAIL: lambda exc, _: None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +112,10 @@ def classify(exc: BaseException, *, attempts: int = 0, channel: str | None = Non
     if not isinstance(exc, CrossdockError):
         error = SyncError("XD-SYNC-001", channel=channel, detail=f"{type(exc).__name__}: {exc}"[:500])
         return Failure(error, CRASH, CRASH_RETRY_S, cause=exc)
-    action = exc.spec.action
+    action = exc.spec.action or ACTION_FAIL           # always set: ErrorSpec defaults it by area
     if action == ACTION_PAUSE and not channel:
         action = ACTION_RETRY if exc.retryable else ACTION_FAIL     # nothing to pause: an ordinary failure
-    if action == ACTION_WAIT:
-        delay = exc.retry_after_s if exc.retry_after_s is not None else DEFAULT_QUOTA_WAIT_S
-    elif action == ACTION_PAUSE:
-        delay = PAUSED_RECHECK_S
-    elif action == ACTION_RETRY:
-        delay = exc.retry_after_s if exc.retry_after_s is not None else min(60.0, 2.0 ** (attempts + 1))
-    else:
-        delay = None
+    delay = _DELAY_S[action](exc, attempts)
     return Failure(exc, action, delay)
 
 
@@ -125,7 +132,7 @@ def settle(ctx: EngineContext, failure: Failure, *, kind: str, channel: str | No
     error = failure.error
     if failure.action == CRASH:
         log.error("job %s%s crashed", kind, f" for {channel}" if channel else "", exc_info=failure.cause)
-    if failure.action == ACTION_PAUSE:
+    if failure.action == ACTION_PAUSE and channel is not None:    # classify pauses only a named channel
         pause_channel(ctx.db, channel, error)                  # logged as channel.pause with the code
     if entry is None:
         if failure.action != ACTION_PAUSE:
