@@ -32,10 +32,13 @@ from crossdock.errors import QuotaError
 if TYPE_CHECKING:
     from crossdock.ratelimit.budget import Grant
 
-__all__ = ["QUOTA_WAIT", "QuotaWait", "inline_waits", "wait_or_raise"]
+__all__ = ["PERSON_WAIT_S", "QUOTA_WAIT", "QuotaWait", "inline_waits", "wait_or_raise"]
 
 #: The code of an ordinary wait for the local budget.
 QUOTA_WAIT = "XD-QUOTA-003"
+#: The longest quota wait a person's one-off command sleeps through (real
+#: seconds): a run cut short by pacing would only be started again.
+PERSON_WAIT_S = 60.0
 
 
 class QuotaWait(QuotaError):

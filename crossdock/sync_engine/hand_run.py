@@ -22,7 +22,8 @@ behaving like the engine's own runs.
   each window.
 - **Short quota waits are waited out.** Unlike a worker, whose thread is
   freed at once (:class:`~crossdock.ratelimit.waits.QuotaWait`), a hand run
-  sleeps through a quota wait up to :data:`HAND_RUN_QUOTA_WAIT_S`: a person
+  sleeps through a quota wait up to
+  :data:`~crossdock.ratelimit.waits.PERSON_WAIT_S`: a person
   is waiting for this one command, and a run cut short by pacing would only
   be started again.
 """
@@ -43,16 +44,12 @@ from crossdock.db.models import Channel, OutboxEntry
 from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import ACTION_PAUSE, EXIT_OK, EXIT_PARTIAL
 from crossdock.ratelimit.budget import Priority, job_priority
-from crossdock.ratelimit.waits import inline_waits
+from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
 from crossdock.sync_engine import jobs, outbox
 from crossdock.sync_engine.failures import Failure, classify, settle
 from crossdock.sync_engine.jobs import EngineContext
 
 __all__ = ["JOB_KINDS", "OUTCOMES", "RUN_JOBS", "ChannelResult", "RunReport", "run_job"]
-
-#: A person waiting for one command rather waits out a quota wait this long
-#: (real seconds) than gets a half-done run; a worker never waits (QuotaWait).
-HAND_RUN_QUOTA_WAIT_S = 60.0
 
 #: ``--job`` → the outbox kind the engine runs it as (its log rows are ``job.KIND``).
 JOB_KINDS = {"orders": jobs.IMPORT_ORDERS, "stock": jobs.PUSH_STOCK, "prices": "prices", "listings": "listings",
@@ -139,7 +136,7 @@ def run_job(ctx: EngineContext, job: str, names: Sequence[str], *, since: dt.dat
             row.outcome, row.failure = PAUSED, _paused_failure(ctx, name, code)
             continue
         with synclog.correlation(synclog.new_correlation_id()), \
-                job_priority(jobs.JOB_PRIORITY.get(kind, Priority.NORMAL)), inline_waits(HAND_RUN_QUOTA_WAIT_S):
+                job_priority(jobs.JOB_PRIORITY.get(kind, Priority.NORMAL)), inline_waits(PERSON_WAIT_S):
             try:
                 _JOBS[job](ctx, name, row, since=since, skus=skus, progress=progress)
             except Exception as exc:  # noqa: BLE001 - contained per channel, as the engine contains a job
