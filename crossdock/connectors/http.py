@@ -36,8 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
-from tenacity import wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
 
 from crossdock.errors import AuthError, CrossdockError, NetError, PlatformError, QuotaError
 from crossdock.ratelimit.budget import Grant, Priority
@@ -114,8 +121,8 @@ class TransientRetry:
                      getattr(exc, "code", type(exc).__name__), wait, state.attempt_number + 1, self.attempts)
 
         return Retrying(stop=stop_after_attempt(self.attempts) | stop_after_delay(self.give_up_after_s),
-                        wait=wait_exponential_jitter(multiplier=self.first_wait_s, max=self.max_wait_s,
-                                                     jitter=self.jitter_s),
+                        wait=wait_exponential(multiplier=self.first_wait_s, max=self.max_wait_s)
+                        + wait_random(0, self.jitter_s),
                         retry=retry_if_exception(transient), sleep=self.sleep, before_sleep=before_sleep,
                         reraise=True)
 

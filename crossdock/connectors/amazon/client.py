@@ -174,7 +174,8 @@ class SpApiClient:
         s = self.settings
         ctx = CallContext(platform="amazon", account=s.seller_id, channel=s.channel, operation="uploadFeedDocument")
         request = self.http.build_request("PUT", url, content=content, headers={"Content-Type": content_type})
-        send(self.http, request, ctx, timeout_s=max(s.timeout_s, 120.0), platform_error=_s3_error, sleep=self._sleep)
+        send(self.http, request, ctx, timeout_s=max(s.timeout_s, 120.0), platform_error=_s3_error,
+             sleep=self._sleep)
 
     def download_document(self, url: str) -> bytes:
         s = self.settings
