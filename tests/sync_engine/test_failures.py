@@ -62,7 +62,9 @@ def _events(env, **where) -> list[SyncEvent]:
         return list(s.scalars(stmt))
 
 
-def test_the_engine_logs_a_throttle_and_a_network_failure_with_their_codes(sqlite_db, tmp_path, monkeypatch):
+def test_the_engine_logs_a_throttle_and_a_network_failure_with_their_codes(sqlite_db, tmp_path, monkeypatch,
+                                                                       quota_waits_slept):
+    # (quota_waits_slept: the rerun forced due at once waits for the budget, which heard the 429)
     with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
         # Given eBay's getOrders answers one 429, then HTML 503 pages
         env.sb.faults.add(Fault("throttle", platform="ebay", operation="getOrders", count=1))
