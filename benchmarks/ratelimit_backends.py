@@ -81,7 +81,7 @@ def main() -> int:
     wanted = args.backends.split(",")
     from sqlalchemy import create_engine
 
-    from crossdock.ratelimit.backends.sql import create_tables
+    from crossdock.ratelimit.backends.sql_tables import create_tables
 
     pg_admin = os.environ.get("CROSSDOCK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CROSSDOCK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

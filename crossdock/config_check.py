@@ -221,10 +221,10 @@ def _check_database(report: CheckReport, url: str):
         if _sqlite_to_create(url):
             report.step("database", True, f"{shown}: does not exist yet; the first command creates it")
         else:
-            exc = DataError("XD-DATA-001", detail=f"{shown}: folder {path.parent} does not exist or is not "
-                                                  "writable")
-            report.problem("database", exc)
-            report.step("database", False, exc.message)
+            missing = DataError("XD-DATA-001", detail=f"{shown}: folder {path.parent} does not exist or is not "
+                                                      "writable")
+            report.problem("database", missing)
+            report.step("database", False, missing.message)
         return None
     try:
         if path is not None:
@@ -244,9 +244,9 @@ def _check_database(report: CheckReport, url: str):
         report.step("database", True, f"{shown}: at revision {current or 'none (created on first use)'}, "
                                       f"head {head}")
         return db
-    exc = DataError("XD-DATA-002", detail=f"{shown} is at {current or 'no revision'}, this crossdock needs {head}")
-    report.problem("database", exc)
-    report.step("database", False, exc.message)
+    behind = DataError("XD-DATA-002", detail=f"{shown} is at {current or 'no revision'}, this crossdock needs {head}")
+    report.problem("database", behind)
+    report.step("database", False, behind.message)
     db.dispose()
     return None
 

@@ -154,7 +154,7 @@ def _load_sample_rates(db: Database, today) -> None:
     own with `crossdock fx load FILE`."""
     from dataclasses import replace
 
-    from crossdock.mapping.fx import load_rates, sample_rates_path
+    from crossdock.mapping.fx_files import load_rates, sample_rates_path
     from crossdock.mapping.fx_store import load_into
 
     latest: dict[tuple[str, str], Any] = {}
@@ -364,7 +364,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     check) run here, with ``ctx`` (an EngineContext on the same database)."""
     from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
     from crossdock.sync_engine.jobs import reconcile
-    from crossdock.sync_engine.shipping_jobs import poll_tracking_job
+    from crossdock.sync_engine.jobs.tracking import poll_tracking_job
 
     sb_channels = _sandbox_channels(sb.describe())
 
@@ -382,7 +382,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         imported = s.scalar(select(func.count()).select_from(Order))
         have = set(s.scalars(select(Order.platform_order_id)))
     with sb.market.lock:
-        placed_by = {}
+        placed_by: dict[str, str] = {}
         for sale in sb.market.sales:
             placed_by.setdefault(sale["order_id"], sale["channel"])
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}

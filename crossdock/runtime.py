@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from urllib.parse import urlsplit
 
 import dramatiq
@@ -25,6 +26,8 @@ from crossdock.errors import ConfigError
 log = logging.getLogger(__name__)
 
 _current_url: str | None = None
+#: Brokers that have emitted ``process_boot`` (once each, however many workers start on them).
+_booted: weakref.WeakSet[dramatiq.Broker] = weakref.WeakSet()
 
 #: Redis key namespace of the broker (default "crossdock"): several installations
 #: or test runs share one Redis without seeing each other's messages.
@@ -76,10 +79,10 @@ class InProcessWorker:
         self.worker.queue_prefetch = threads
 
     def start(self) -> "InProcessWorker":
-        if not getattr(self.broker, "_crossdock_booted", False):
+        if self.broker not in _booted:
             # what dramatiq's CLI does in each worker process: arms TimeLimit's watchdog
             self.broker.emit_after("process_boot")
-            self.broker._crossdock_booted = True
+            _booted.add(self.broker)
         self.worker.start()
         return self
 

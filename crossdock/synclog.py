@@ -140,7 +140,7 @@ class timed:
 
 
 def to_dict(e: SyncEvent) -> dict[str, Any]:
-    return {"id": e.id, "at": e.at.isoformat() if e.at else None, "correlation_id": e.correlation_id,
+    return {"id": e.id, "at": e.at.isoformat(), "correlation_id": e.correlation_id,
             "channel": e.channel, "entity_type": e.entity_type, "entity": e.entity, "operation": e.operation,
             "outcome": e.outcome, "code": e.code, "message": e.message, "attempt": e.attempt,
             "duration_ms": e.duration_ms, "details": e.details}

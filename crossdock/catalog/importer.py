@@ -20,7 +20,7 @@ same transaction:
   SKUs), so the worker pushes the new quantities;
 - ``base_price`` or ``base_currency`` changed → one ``prices`` outbox entry per
   channel listing such a SKU (idempotency key per import and channel), so the
-  worker runs the price push (:func:`crossdock.sync_engine.catalog_jobs.push_prices`).
+  worker runs the price push (:func:`crossdock.sync_engine.jobs.prices.push_prices`).
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class _SeenSkus:
         session.execute(text(f"CREATE TEMPORARY TABLE {self.NAME} (sku VARCHAR({C.SKU_MAX}) PRIMARY KEY, "
                              f"at INTEGER NOT NULL)" + (" ON COMMIT DROP" if self.pg else "")))
 
-    def add(self, rows: Sequence[tuple[str, int]]) -> dict[str, int]:
+    def add(self, rows: Sequence[tuple[str, int]]) -> dict[int, int]:
         """Record (sku, position) pairs; returns the position → first position of
         every pair whose SKU was seen before (in this batch or an earlier one)."""
         first: dict[str, int] = {}
@@ -214,9 +214,9 @@ class _SeenSkus:
             else:
                 first[sku] = at
         if first:
-            known = dict(self.session.execute(
+            known: dict[str, int] = {sku: at for sku, at in self.session.execute(
                 text(f"SELECT sku, at FROM {self.NAME} WHERE sku IN :skus").bindparams(
-                    bindparam("skus", expanding=True)), {"skus": list(first)}).all())
+                    bindparam("skus", expanding=True)), {"skus": list(first)})}
             for sku, at in list(first.items()):
                 if sku in known:
                     dups[at] = known[sku]

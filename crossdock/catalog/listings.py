@@ -245,12 +245,12 @@ def _ids(offer: ListedOffer, current: dict[str, Any]) -> dict[str, Any]:
 
 def _row_values(offer: ListedOffer, currency: str, now) -> dict[str, Any]:
     price = offer.price
-    same_currency = price is not None and price.currency == currency
+    pushed = price if price is not None and price.currency == currency else None
     return {"listing_id": str(offer.listing_id) if offer.listing_id else None,
             "status": crossdock_status(offer.status),
             "last_pushed_qty": offer.quantity, "last_pushed_at": now if offer.quantity is not None else None,
-            "last_pushed_price": price.amount if same_currency else None,
-            "last_pushed_currency": price.currency if same_currency else None,
+            "last_pushed_price": pushed.amount if pushed is not None else None,
+            "last_pushed_currency": pushed.currency if pushed is not None else None,
             "listed_qty_seen": offer.quantity, "listed_price_seen": price.amount if price is not None else None,
             "seen_at": now}
 
@@ -281,7 +281,8 @@ def _adopted(offer: ListedOffer, now) -> dict[str, Any]:
     return {"sku": offer.sku, "title": C._CONTROL.sub(" ", title), "description": "", "category": None,
             "brand": None, "attributes": {}, "images": [], "weight_g": None, "hs_code": None,
             "country_of_origin": None, "base_price": amount,
-            "base_currency": price.currency if amount is not None else None, "safety_stock": 0,
+            "base_currency": price.currency if price is not None and amount is not None else None,
+            "safety_stock": 0,
             "created_at": now, "updated_at": now}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -58,7 +59,7 @@ GROUPS: dict[str, typer.Typer] = {
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group,
 }
-COMMANDS = {"demo": sync.demo, "worker": worker.worker, "inspect": inspect.inspect}
+COMMANDS: dict[str, Callable[..., None]] = {"demo": sync.demo, "worker": worker.worker, "inspect": inspect.inspect}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None, *, obj: Application | None = None) -> in
             application.json = application.json or "--json" in args     # refused before the command read its options
             return report_error(application, coded)
         show = getattr(exc, "show", None)
-        if isinstance(exc, typer.TyperException) or (show and hasattr(exc, "exit_code")):
+        if callable(show) and (isinstance(exc, typer.TyperException) or hasattr(exc, "exit_code")):
             if type(exc).__name__ == "NoArgsIsHelpError":
                 show()
                 return EXIT_OK

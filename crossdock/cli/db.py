@@ -46,7 +46,7 @@ def db_backup(ctx: typer.Context,
                                                                   "file inside) or a new file."),
               as_json: bool = JSON_OPT) -> None:
     """Back up the database: SQLite online backup, PostgreSQL pg_dump -Fc."""
-    from crossdock.db.backup import backup_database
+    from crossdock.backup import backup_database
 
     app = Application.of(ctx, json=as_json)
     doc = backup_database(app.db, to=to)

@@ -31,15 +31,49 @@ def _jobs_table(rows: list[dict[str, Any]], title: str, *, failed: bool) -> Tabl
     return table
 
 
+def _known_kind(kind: str | None) -> None:
+    """``--kind`` names a row of the job table (before the database is opened)."""
+    if kind is None:
+        return
+    from crossdock.sync_engine.jobs import JOBS
+
+    if kind not in JOBS:
+        raise ConfigError("XD-CFG-009", detail=f"--kind {kind!r}: one of {', '.join(JOBS)}")
+
+
+@group.command("kinds")
+def jobs_kinds(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
+    """Every job kind the engine runs: its quota priority, its schedule and where its interval is configured."""
+    from crossdock.sync_engine.jobs import table_doc
+
+    app = Application.of(ctx, json=as_json)
+    doc = table_doc()
+    if as_json:
+        app.emit(doc)
+        return
+    table = Table(title="job kinds")
+    for col in ("kind", "priority", "schedule", "interval", "default", "switch", "sync run"):
+        table.add_column(col, overflow="fold")
+    for job in doc["jobs"]:
+        sched = job["schedule"] or {}
+        where = ("per channel" if sched.get("per_channel") else "all channels") if sched else "on demand"
+        switch = f"{sched['enabled_by']} (default {str(sched['enabled_default']).lower()})" \
+            if sched.get("enabled_by") else "-"
+        table.add_row(job["kind"], job["priority"], where, sched.get("interval") or "-",
+                      f"{sched['default_s']} s" if sched else "-", switch, job["hand_run"] or "-")
+    app.out.print(table)
+
+
 @group.command("failed")
 def jobs_failed(ctx: typer.Context,
                 channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel."),
-                kind: Optional[str] = typer.Option(None, "--kind", help="Only this job kind (push_stock, …)."),
+                kind: Optional[str] = typer.Option(None, "--kind", help="Only this job kind (`crossdock jobs kinds`)."),
                 limit: int = typer.Option(500, "--limit", min=1, max=100_000),
                 as_json: bool = JSON_OPT) -> None:
     """Jobs that used up their retries (XD-SYNC-001), newest failure first."""
     from crossdock.sync_engine.outbox_admin import failed_doc
 
+    _known_kind(kind)
     app = Application.of(ctx, json=as_json)
     doc = failed_doc(app.db, channel=channel, kind=kind, limit=limit)
     if as_json:
@@ -57,7 +91,7 @@ def jobs_failed(ctx: typer.Context,
 def jobs_list(ctx: typer.Context,
               status: Optional[str] = typer.Option(None, "--status", help="pending, running, done or failed."),
               channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel."),
-              kind: Optional[str] = typer.Option(None, "--kind", help="Only this job kind."),
+              kind: Optional[str] = typer.Option(None, "--kind", help="Only this job kind (`crossdock jobs kinds`)."),
               limit: int = typer.Option(200, "--limit", min=1, max=100_000),
               as_json: bool = JSON_OPT) -> None:
     """Outbox entries, most recently changed first."""
@@ -66,6 +100,7 @@ def jobs_list(ctx: typer.Context,
     app = Application.of(ctx, json=as_json)
     if status is not None and status not in STATUSES:       # before the database is opened
         raise ConfigError("XD-CFG-009", detail=f"--status {status!r}: one of {', '.join(STATUSES)}")
+    _known_kind(kind)
     doc = jobs_doc(app.db, status=status, channel=channel, kind=kind, limit=limit)
     if as_json:
         app.emit(doc)

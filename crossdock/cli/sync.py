@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,9 +27,17 @@ from crossdock.textsafe import printable
 group = typer.Typer(help="The sync engine: run jobs, reconcile channels, see where each channel stands.",
                     no_args_is_help=True)
 
-# the jobs of crossdock.sync_engine.hand_run.JOB_KINDS (not imported here: the CLI starts without the engine;
-# tests/sync_engine/test_sync_run_hand.py holds them equal)
-RUN_JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile")
+
+
+def __getattr__(name: str) -> Any:
+    """``RUN_JOBS``: the jobs ``sync run`` offers — the job table's rows with a
+    hand-run name (:data:`crossdock.sync_engine.hand_run.RUN_JOBS`), read when
+    asked for: the CLI starts without the engine."""
+    if name == "RUN_JOBS":
+        from crossdock.sync_engine.hand_run import RUN_JOBS
+
+        return RUN_JOBS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "skipped": "dim", "paused": "bold red", "failed": "bold red"}
 
@@ -66,7 +74,7 @@ def reconcile(ctx: typer.Context, channel: str = typer.Argument(...),
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _print_reconcile(out: Console, channel: str, result: dict[str, Any]) -> None:
+def _print_reconcile(out: Console, channel: str, result: Mapping[str, Any]) -> None:
     out.print(f"{channel}: {result['checked']} SKUs checked, {len(result['drift'])} drifted, "
               f"{result['repaired']} repaired", markup=False, highlight=False)
     for d in result["drift"][:200]:
@@ -85,7 +93,7 @@ def _print_reconcile(out: Console, channel: str, result: dict[str, Any]) -> None
 @group.command("run")
 def run(ctx: typer.Context,
         channel: Optional[str] = typer.Option(None, "--channel"),
-        job: str = typer.Option("orders", "--job", help=", ".join(RUN_JOBS) + "."),
+        job: str = typer.Option("orders", "--job", help="The job: its \"sync run\" name in `crossdock jobs kinds`."),
         since: Optional[str] = typer.Option(
             None, "--since", help="orders only: read again from this time (2h, 30m, 1d or ISO, platform "
                                   "time) up to now; the cursor is not moved."),
@@ -108,7 +116,7 @@ def run(ctx: typer.Context,
     skipped, and the run goes on with the others. Exit 0 when every channel
     is ok, 4 when some failed or were partly done (each named on stderr), and
     the worst failure's exit status when every channel failed."""
-    from crossdock.sync_engine.hand_run import run_job
+    from crossdock.sync_engine.hand_run import RUN_JOBS, run_job
 
     app = Application.of(ctx, json=as_json)
     if job not in RUN_JOBS:
@@ -165,9 +173,9 @@ def _progress(err: Console, *, enabled: bool) -> Iterator:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as bar:
         def on_progress(channel: str, fraction: float, text: str) -> None:

@@ -193,7 +193,7 @@ def warehouse_flagged(
 ) -> None:
     """Orders the warehouse must act on: cancelled after they shipped (XD-ORD-007:
     intercept the parcel or expect a return) and parcels gone silent (XD-SHIP-002)."""
-    from crossdock.warehouse.operations import flagged_doc
+    from crossdock.sync_engine.stuck import flagged_doc
 
     app = Application.of(ctx, json=as_json)
     rows = flagged_doc(site(app), channel=channel)
@@ -225,7 +225,7 @@ def warehouse_resolve(
 ) -> None:
     """Clear an order's XD-ORD-007 flag once its parcel was intercepted or came back
     (restock returned goods with `crossdock stock adjust`)."""
-    from crossdock.warehouse.operations import resolve_cancelled
+    from crossdock.sync_engine.stuck import resolve_cancelled
 
     app = Application.of(ctx, json=as_json)
     doc = resolve_cancelled(site(app), order, note=note, actor=actor())

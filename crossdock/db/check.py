@@ -14,15 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crossdock.db.backup import BACKUP_OP
 from crossdock.db.engine import masked_url
 from crossdock.errors import lookup
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["BACKUP_MAX_AGE_S", "CHECKS", "Finding", "check_report", "db_check_findings", "sqlite_file_findings"]
+__all__ = ["BACKUP_MAX_AGE_S", "BACKUP_OP", "CHECKS", "Finding", "check_report", "db_check_findings",
+           "sqlite_file_findings"]
 
+#: The sync-log operation of a backup (:mod:`crossdock.backup` records it); the
+#: newest one with outcome "ok" dates the last backup.
+BACKUP_OP = "db.backup"
 BACKUP_MAX_AGE_S = 24 * 3600.0          # XD-DATA-005 beyond this
 OUTBOX_OVERDUE_S = 3600.0               # pending work due longer than this → XD-SYNC-005
 SAMPLE_SIZE = 20                        # rows named per finding

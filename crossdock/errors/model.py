@@ -3,6 +3,7 @@ support person needs (channel, entity, detail) and never a secret."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from crossdock.errors.catalogue import ErrorSpec, lookup
@@ -84,12 +85,19 @@ class CrossdockError(Exception):
             out["context"] = {k: _plain(v) for k, v in self.context.items()}
         return out
 
-    def __reduce__(self):  # keep errors picklable across processes / brokers
+    def __reduce__(self) -> tuple[Callable[..., CrossdockError], _Pickled]:
+        # keep errors picklable across processes / brokers
         return (_rebuild, (type(self), self.code, self.detail, self.channel, self.entity,
                            self.retry_after_s, self.context))
 
 
-def _rebuild(cls, code, detail, channel, entity, retry_after_s, context):
+# What pickling keeps of an error: its class, code, detail, channel, entity,
+# retry_after_s and context.
+_Pickled = tuple[type[CrossdockError], str, str, str | None, str | None, float | None, dict[str, Any]]
+
+
+def _rebuild(cls: type[CrossdockError], code: str, detail: str, channel: str | None, entity: str | None,
+             retry_after_s: float | None, context: dict[str, Any]) -> CrossdockError:
     return cls(code, detail=detail, channel=channel, entity=entity,
                retry_after_s=retry_after_s, **context)
 

@@ -16,7 +16,8 @@ from crossdock.mapping.attributes import (
     map_attributes,
 )
 from crossdock.mapping.categories import CategoryMapping, category_mapping_from_config
-from crossdock.mapping.fx import FxQuote, FxRate, FxTable, load_rates, load_table
+from crossdock.mapping.fx import FxQuote, FxRate, FxTable
+from crossdock.mapping.fx_files import load_rates, load_table
 from crossdock.mapping.inventory_rules import (
     ChannelStockRule,
     available_to_sell,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from crossdock.errors import ConfigError, MappingError
+from crossdock.mapping.checks import is_text
 from crossdock.models import Money, Product
 
 __all__ = [
@@ -102,7 +103,7 @@ class AttributeRule:
     required: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.target, str) or not self.target.strip():
+        if not is_text(self.target):
             raise ConfigError("XD-CFG-003", detail="attribute rule without a target name")
         if self.kind == "rename":
             if not isinstance(self.source, str) or not _NAME.match(self.source.strip()):

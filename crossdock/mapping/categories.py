@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crossdock.errors import ConfigError, MappingError
+from crossdock.mapping.checks import is_text
 
 __all__ = ["CategoryMapping", "category_mapping_from_config"]
 
@@ -46,10 +47,10 @@ class CategoryMapping:
             raise ConfigError("XD-CFG-003", detail="categories.separator: cannot be empty")
         index: dict[str, str] = {}
         for source, target in self.mapping.items():
-            if not isinstance(source, str) or not source.strip():
+            if not is_text(source):
                 raise ConfigError("XD-CFG-003", detail=f"categories.map: empty category name "
                                                        f"for channel {self.channel}")
-            if not isinstance(target, str) or not target.strip():
+            if not is_text(target):
                 raise ConfigError("XD-CFG-003", detail=f"categories.map.{source}: platform "
                                                        f"category must be non-empty text")
             key = _norm(source, self.separator)

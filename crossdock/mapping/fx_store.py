@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Date, Integer, Numeric, String, TypeDecorator, UniqueConstraint, select
@@ -80,7 +80,7 @@ class FxRateRecord(Base):
         return FxRate(self.base, self.quote, self.rate, self.valid_on, self.source)
 
 
-fx_rates = FxRateRecord.__table__
+fx_rates = Base.metadata.tables[FxRateRecord.__tablename__]
 
 _Target = Engine | Connection | Session
 
@@ -128,11 +128,10 @@ def load_into(target: _Target, rates: Iterable[FxRate]) -> int:
     def run(conn: Connection) -> int:
         name = conn.dialect.name
         if name in ("sqlite", "postgresql"):
-            if name == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert
-            stmt = insert(fx_rates)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = (sqlite_insert if name == "sqlite" else pg_insert)(fx_rates)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[fx_rates.c.base, fx_rates.c.quote, fx_rates.c.valid_on],
                 set_={"rate": stmt.excluded.rate, "source": stmt.excluded.source,
@@ -198,7 +197,7 @@ def load_fx_file(db: Any, path: str | Path, *, today: dt.date | None = None,
     returns the channels it queued prices for; the document then lists them
     in ``prices_enqueued``."""
     from crossdock import synclog
-    from crossdock.mapping.fx import load_rates
+    from crossdock.mapping.fx_files import load_rates
 
     rates = load_rates(path, latest=today or dt.datetime.now(dt.timezone.utc).date())
     pairs = sorted({f"{r.base}/{r.quote}" for r in rates})

@@ -20,6 +20,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from crossdock.errors import ConfigError
+from crossdock.mapping.checks import is_count
 from crossdock.mapping.money import to_decimal
 
 __all__ = ["ChannelStockRule", "available_to_sell", "listed_quantity", "stock_rule_from_config"]
@@ -38,12 +39,10 @@ class ChannelStockRule:
     share: Decimal = Decimal(1)
 
     def __post_init__(self) -> None:
-        if isinstance(self.buffer, bool) or not isinstance(self.buffer, int) or self.buffer < 0:
+        if not is_count(self.buffer):
             raise ConfigError("XD-CFG-003", detail=f"buffer: must be a whole number, 0 or more "
                                                    f"(got {self.buffer!r})")
-        if self.max_listed is not None and (
-                isinstance(self.max_listed, bool) or not isinstance(self.max_listed, int)
-                or self.max_listed < 0):
+        if self.max_listed is not None and not is_count(self.max_listed):
             raise ConfigError("XD-CFG-003", detail=f"max_listed: must be a whole number, 0 or "
                                                    f"more (got {self.max_listed!r})")
         if isinstance(self.share, float):
@@ -96,7 +95,7 @@ def stock_rule_from_config(d: Mapping[str, Any] | None, *, where: str) -> Channe
     for name in ("buffer", "max_listed"):
         if name in d and d[name] is not None:
             value = d[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_count(value):
                 raise ConfigError("XD-CFG-003", detail=f"{where}.{name}: must be a whole number, "
                                                        f"0 or more (got {value!r})",
                                   key=f"{where}.{name}")

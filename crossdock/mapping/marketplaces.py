@@ -31,7 +31,7 @@ EU_MEMBER_STATES: frozenset[str] = frozenset(
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}   # Amazon's UK; the EU's VAT prefix for Greece
 
 
-def normalise_country(country: str) -> str:
+def normalise_country(country: object) -> str:
     """ISO 3166-1 alpha-2, upper case; ``UK`` → ``GB`` and ``EL`` → ``GR``."""
     if not isinstance(country, str) or len(country.strip()) != 2 or not country.strip().isalpha():
         raise ConfigError("XD-CFG-003", detail=f"{country!r} is not a two-letter country code")

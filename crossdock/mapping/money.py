@@ -80,7 +80,7 @@ CHARM_ENDINGS: Mapping[str, Decimal] = {
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 
 
-def is_known_currency(currency: str) -> bool:
+def is_known_currency(currency: object) -> bool:
     return isinstance(currency, str) and currency.upper() in MINOR_UNITS
 
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from crossdock.errors import ConfigError, MappingError
+from crossdock.mapping.checks import is_count
 from crossdock.mapping.fx import FxQuote, FxTable
 from crossdock.mapping.money import (
     RoundingStyle,
@@ -93,9 +94,7 @@ class PriceRule:
                 and self.floor.amount > self.ceiling.amount):
             raise ConfigError("XD-CFG-003", detail=f"floor {self.floor.amount} is above ceiling "
                                                    f"{self.ceiling.amount} {self.ceiling.currency}")
-        if self.fx_max_age_days is not None and (
-                isinstance(self.fx_max_age_days, bool) or not isinstance(self.fx_max_age_days, int)
-                or self.fx_max_age_days < 0):
+        if self.fx_max_age_days is not None and not is_count(self.fx_max_age_days):
             raise ConfigError("XD-CFG-003", detail="fx_max_age_days: must be a whole number of "
                                                    f"days, 0 or more (got {self.fx_max_age_days!r})")
         parse_rounding(self.rounding, where="rounding")
@@ -271,7 +270,7 @@ def price_rule_from_config(d: Mapping[str, Any] | None, *, where: str) -> PriceR
             kwargs["rounding"] = rounding
     if "fx_max_age_days" in d:
         age = d["fx_max_age_days"]
-        if age is not None and (isinstance(age, bool) or not isinstance(age, int) or age < 0):
+        if age is not None and not is_count(age):
             raise ConfigError("XD-CFG-003", detail=f"{where}.fx_max_age_days: must be a whole "
                                                    f"number of days, 0 or more (got {age!r})",
                               key=f"{where}.fx_max_age_days")

@@ -64,6 +64,13 @@ class BatchPolicy:
         if self.bulk_threshold is not None and (self.bulk_threshold < 0 or (self.bulk_max_items or 0) < 1):
             raise ValueError("bulk_threshold must be >= 0 and bulk_max_items >= 1")
 
+    @property
+    def bulk(self) -> tuple[int, int] | None:
+        """(``bulk_threshold``, ``bulk_max_items``), or None without a bulk path."""
+        if self.bulk_threshold is None or self.bulk_max_items is None:
+            return None
+        return self.bulk_threshold, self.bulk_max_items
+
 
 @dataclass(frozen=True, slots=True)
 class ImportWindows:

@@ -25,15 +25,12 @@ K (bursts unchanged) and long windows last 1/K as long.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
-import enum
 import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +46,8 @@ from crossdock.ratelimit.backends.base import (
     WindowAdjust,
     WindowCharge,
     WindowRef,
+    WindowRow,
+    WindowState,
 )
 from crossdock.ratelimit.feedback import read_response
 from crossdock.ratelimit.plans import (
@@ -60,6 +59,22 @@ from crossdock.ratelimit.plans import (
     plan_for,
     window_for,
 )
+from crossdock.ratelimit.priority import (
+    Priority,
+    job_priority,
+    priority_names,
+    reserve_table,
+    resolve_priority,
+)
+
+__all__ = [
+    "DEFAULT_ARRIVAL_JITTER_S",
+    "DEFAULT_RATE_HEADROOM",
+    "Grant",
+    "Priority",
+    "QuotaBudget",
+    "job_priority",
+]
 
 log = logging.getLogger(__name__)
 
@@ -90,36 +105,6 @@ QUOTA_LISTING = "XD-QUOTA-004"
 QUOTA_TOO_EXPENSIVE = "XD-QUOTA-005"
 
 
-class Priority(enum.IntEnum):
-    """Who goes first when quota is short (higher value = more important)."""
-
-    CONTENT = 10  # listing titles, descriptions, images
-    PRICE = 20
-    NORMAL = 25  # plumbing not tied to one purpose; prefer passing the job's priority
-    STOCK = 30
-    CRITICAL = 40  # order import, shipment confirmation
-
-
-_job_priority: contextvars.ContextVar[Priority] = contextvars.ContextVar("crossdock_priority",
-                                                                       default=Priority.NORMAL)
-
-
-@contextlib.contextmanager
-def job_priority(priority: Priority) -> Iterator[None]:
-    """The priority of the calls made inside (a connector call that names no
-    priority takes its job's: order import and shipment confirmation CRITICAL,
-    stock STOCK, …)."""
-    token = _job_priority.set(priority)
-    try:
-        yield
-    finally:
-        _job_priority.reset(token)
-
-
-def _resolve(priority: Priority | None) -> Priority:
-    return _job_priority.get() if priority is None else Priority(priority)
-
-
 @dataclass(frozen=True)
 class Grant:
     """The answer to one request for quota."""
@@ -136,28 +121,6 @@ class Grant:
     @property
     def wait_s(self) -> float:
         return self.wait_ms / 1000.0
-
-
-def _reserve_table(values: Mapping[str, float], *, what: str) -> dict[Priority, float]:
-    table: dict[Priority, float] = {}
-    for key, value in values.items():
-        name = str(key)
-        if name not in Priority.__members__:
-            raise ConfigError("XD-CFG-003", detail=f"ratelimit.reserve.{what}: unknown priority "
-                                                   f"{key!r} (use {', '.join(Priority.__members__)})")
-        fraction = float(value)
-        if not 0.0 <= fraction < 1.0:
-            raise ConfigError("XD-CFG-003", detail=f"ratelimit.reserve.{what}.{name.lower()} must be "
-                                                   f"in [0, 1), got {value!r}")
-        table[Priority[name]] = fraction
-    for p in Priority:
-        table.setdefault(p, 0.0)
-    return table
-
-
-def _names(values: Mapping[Any, float] | None) -> dict[str, float]:
-    return {(k.name if isinstance(k, Priority) else str(k).upper()): v
-            for k, v in (values or {}).items()}
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -213,9 +176,9 @@ class QuotaBudget:
             reserve = self._overrides.get("reserve")  # [ratelimit.reserve] in the config
         policy = reserve if isinstance(reserve, ReservePolicy) else ReservePolicy()
         raw = reserve if isinstance(reserve, Mapping) else {}
-        self.bucket_reserve = _reserve_table({**_names(policy.bucket), **_names(raw.get("bucket"))},
+        self.bucket_reserve = reserve_table({**priority_names(policy.bucket), **priority_names(raw.get("bucket"))},
                                              what="bucket")
-        self.window_reserve = _reserve_table({**_names(policy.window), **_names(raw.get("window"))},
+        self.window_reserve = reserve_table({**priority_names(policy.window), **priority_names(raw.get("window"))},
                                              what="window")
         self._sleep = sleep
         self._monotonic = monotonic
@@ -290,7 +253,7 @@ class QuotaBudget:
         against its 250-a-day budget. Raises QuotaError XD-QUOTA-005 when the
         cost can never fit (Shopify: above 1,000 points or the bucket size).
         """
-        priority = _resolve(priority)
+        priority = resolve_priority(priority)
         if not cost > 0 or math.isinf(cost):
             raise ValueError(f"cost must be a positive number, got {cost!r}")
         plan = self.plan(platform, operation)
@@ -450,8 +413,8 @@ class QuotaBudget:
         out.extend(self._window_entries(snap.windows, now_s))
         return out
 
-    def _window_entries(self, rows: Iterable[Any], now_s: float) -> list[dict[str, Any]]:
-        grouped: dict[tuple[str, str, str], list[Any]] = {}
+    def _window_entries(self, rows: Iterable[WindowRow], now_s: float) -> list[dict[str, Any]]:
+        grouped: dict[tuple[str, str, str], list[WindowRow]] = {}
         for row in rows:
             grouped.setdefault((row.ref.platform, row.ref.account, row.ref.name), []).append(row)
         out: list[dict[str, Any]] = []
@@ -500,5 +463,5 @@ class QuotaBudget:
         self.backend.close()
 
 
-def _state(rows: Iterable[Any], subject: str) -> Any:
+def _state(rows: Iterable[WindowRow], subject: str) -> WindowState:
     return next(r.state for r in rows if r.ref.subject == subject)

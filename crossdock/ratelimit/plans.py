@@ -229,7 +229,7 @@ class ReservePolicy:
 
     ``bucket[p] = 0.5`` means priority ``p`` is refused once taking its cost
     would leave less than 50 % of the bucket; the rest is kept for more
-    important work. Keys are :class:`~crossdock.ratelimit.budget.Priority` names.
+    important work. Keys are :class:`~crossdock.ratelimit.priority.Priority` names.
     """
 
     bucket: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({

@@ -6,21 +6,40 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from crossdock.errors import ConfigError, lookup
-
 from crossdock.ratelimit.backends import backend_from_url
 from crossdock.ratelimit.budget import DEFAULT_ARRIVAL_JITTER_S, DEFAULT_RATE_HEADROOM, QuotaBudget
 
-__all__ = ["budget_from_config", "budget_from_env", "quota_doc", "uses_database"]
+if TYPE_CHECKING:
+    from crossdock.db.engine import Database
+
+__all__ = ["QuotaSettings", "budget_from_config", "budget_from_env", "quota_doc", "uses_database"]
 
 DEFAULT_RATELIMIT_URL = "sql://"
 DEFAULT_DATABASE_URL = "sqlite:///crossdock.sqlite"
 
 
-def budget_from_config(cfg, db=None, *, time_scale: float | None = None, key_prefix: str | None = None) -> QuotaBudget:
+class QuotaSettings(Protocol):
+    """What the budget reads of the configuration (:class:`crossdock.config.Config`)."""
+
+    @property
+    def ratelimit_url(self) -> str: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+    @property
+    def time_scale(self) -> float: ...
+
+    @property
+    def ratelimit_plans(self) -> Mapping[str, Mapping[str, float]]: ...
+
+
+def budget_from_config(cfg: QuotaSettings, db: Database | None = None, *, time_scale: float | None = None,
+                       key_prefix: str | None = None) -> QuotaBudget:
     engine = None
     if urlsplit(cfg.ratelimit_url).scheme.lower() == "sql":
         if db is None:
@@ -34,12 +53,13 @@ def budget_from_config(cfg, db=None, *, time_scale: float | None = None, key_pre
                        arrival_jitter_s=DEFAULT_ARRIVAL_JITTER_S)
 
 
-def uses_database(cfg: Any) -> bool:
+def uses_database(cfg: QuotaSettings) -> bool:
     """The budget lives in crossdock's database (``sql://``)."""
     return urlsplit(cfg.ratelimit_url).scheme.lower() == "sql"
 
 
-def quota_doc(cfg: Any, db: Any = None, *, platform: str | None = None, account: str | None = None) -> dict[str, Any]:
+def quota_doc(cfg: QuotaSettings, db: Database | None = None, *, platform: str | None = None,
+              account: str | None = None) -> dict[str, Any]:
     """``crossdock quota``: per account and operation the bucket (rate, burst,
     available now, calls and 429s in the last hour, next token at) and the
     long windows, optionally of one ``platform`` / ``account`` (an entry for

@@ -5,7 +5,7 @@ benchmarks and operators rehearsing rules."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crossdock.sandbox.core import BuyerProfile, CatalogueItem, Fault
 from crossdock.sandbox.http import App, Request, Response, json_response
@@ -32,11 +32,10 @@ def build_admin_app(sb: "Sandbox") -> App:
 
     @app.route("GET", "/stats")
     def stats(req: Request) -> Response:
-        out = {"api": sb.stats.as_dict(), "market": sb.market.summary(), "time_scale": sb.time_scale}
+        out: dict[str, Any] = {"api": sb.stats.as_dict(), "market": sb.market.summary(),
+                               "time_scale": sb.time_scale}
         for name, sim in sb.sims.items():
-            extra = getattr(sim, "extra_stats", None)
-            if extra:
-                out.setdefault("platforms", {})[name] = extra()
+            out.setdefault("platforms", {})[name] = sim.extra_stats()
         return json_response(out)
 
     @app.route("POST", "/stats/reset")
@@ -119,8 +118,8 @@ def build_admin_app(sb: "Sandbox") -> App:
         """One order now: {"channel": …} -> {"order_id": …}."""
         body = req.json() or {}
         channel = body.get("channel")
-        sim = sb.all_channels().get(channel)
-        if sim is None:
+        sim = sb.all_channels().get(channel) if isinstance(channel, str) else None
+        if sim is None or not isinstance(channel, str):
             return _bad(f"unknown channel {channel!r}")
         return json_response({"order_id": sb.buy_once(channel, sim)})
 

@@ -51,6 +51,8 @@ class Request:
     body: bytes
     path_params: dict[str, str] = field(default_factory=dict)
     client: str = ""
+    #: What a handler worked out from the request and later steps read again (a parsed body).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         vals = self.query.get(name)
@@ -80,6 +82,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0          # sandbox faults: answer late
     drop: bool = False            # sandbox faults: close the connection without answering
+    #: The platform refused the call for quota in the body, not by status (Shopify's GraphQL
+    #: THROTTLED, eBay Trading's usage-limit error): counted as throttled in the stats.
+    throttled: bool = False
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -188,16 +193,21 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        self.send_response(resp.status)
+        self.wfile.write(self._head(resp) + (b"" if self.command == "HEAD" else resp.body))
+
+    def _head(self, resp: Response) -> bytes:
+        """Status line and headers as ``send_response``/``send_header`` write them, built here so
+        head and body go out in one write: two small writes on a keep-alive connection meet
+        Nagle + delayed ACK and cost ~40 ms per response."""
+        phrase = self.responses[resp.status][0] if resp.status in self.responses else ""
+        lines = [f"{self.protocol_version} {resp.status} {phrase}", f"Server: {self.version_string()}",
+                 f"Date: {self.date_time_string()}"]
         for k, v in resp.headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(resp.body)))
-        # One write for head and body: two small writes on a keep-alive
-        # connection meet Nagle + delayed ACK and cost ~40 ms per response.
-        self._headers_buffer.append(b"\r\n")
-        if self.command != "HEAD":
-            self._headers_buffer.append(resp.body)
-        self.flush_headers()
+            lines.append(f"{k}: {v}")
+            if k.lower() == "connection" and v.lower() == "close":
+                self.close_connection = True
+        lines.append(f"Content-Length: {len(resp.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

@@ -19,7 +19,9 @@ from sqlalchemy import JSON, func, select, text
 from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
 
 from crossdock.db.base import UTCDateTime, utcnow
 from crossdock.db.models import SyncEvent
@@ -86,6 +88,16 @@ def event_row(*, operation: str, outcome: str, at: dt.datetime, channel: str | N
     return {"at": at, "correlation_id": correlation or correlation_id(), "channel": channel, "entity_type": entity_type,
             "entity": entity, "operation": operation, "outcome": outcome, "code": code, "message": message,
             "attempt": attempt, "duration_ms": duration_ms, "details": details}
+
+
+def changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed.
+    ``Session.execute`` is typed to return a plain ``Result``; for DML it
+    is the ``CursorResult`` that carries the count."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} carries no row count: not an UPDATE or DELETE")
+    return result.rowcount
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -155,10 +167,12 @@ def _json_text(dialect: Any, generic: Callable[[Any], Any]) -> Callable[[Any], A
         return None
     from json import encoder
 
-    if encoder.c_make_encoder is None:  # pragma: no cover - CPython always has it
+    # typeshed leaves the C accelerator out of json.encoder's public names
+    make_encoder: Callable[..., Callable[[Any, int], Iterable[str]]] | None = getattr(encoder, "c_make_encoder", None)
+    if make_encoder is None:  # pragma: no cover - CPython always has it
         return None
     try:
-        encode = encoder.c_make_encoder(None, json.JSONEncoder().default, encoder.encode_basestring_ascii, None,
+        encode = make_encoder(None, json.JSONEncoder().default, encoder.encode_basestring_ascii, None,
                                         ": ", ", ", False, False, True)
     except TypeError:  # pragma: no cover - a different interpreter's signature: keep Core's
         return None
@@ -175,8 +189,9 @@ def _json_text(dialect: Any, generic: Callable[[Any], Any]) -> Callable[[Any], A
 _DATETIME_PROBES = (dt.datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=_UTC), dt.datetime(1999, 12, 31, tzinfo=_UTC),
                     dt.datetime(2026, 3, 29, 1, 59, 59, 7, tzinfo=dt.timezone(dt.timedelta(hours=-7, minutes=-30))),
                     None)
-_JSON_PROBES = ({"name": "Amélie \"Dupont\"\n", "n": 1, "x": 1.5, "ok": True, "none": None, "tags": ["a", 2]},
-                [], {}, [{"nested": {"k": [1, 2.25e-7, False]}}], None, "text", 3)
+_JSON_PROBES: tuple[Any, ...] = (
+    {"name": "Amélie \"Dupont\"\n", "n": 1, "x": 1.5, "ok": True, "none": None, "tags": ["a", 2]},
+    [], {}, [{"nested": {"k": [1, 2.25e-7, False]}}], None, "text", 3)
 
 
 def _fast(dialect: Any, column_type: Any, generic: Callable[[Any], Any]

@@ -15,28 +15,16 @@ import time
 from crossdock.config import Config
 from crossdock.db.engine import Database
 from crossdock.sync_engine import dirty, outbox, scheduler
-from crossdock.sync_engine import shipping_jobs  # noqa: F401 - registers the warehouse jobs
-from crossdock.sync_engine import catalog_jobs  # noqa: F401 - registers the prices and listings jobs
-from crossdock.sync_engine import housekeeping
 from crossdock.sync_engine.channels import ConnectorPool, clock_from_config
-from crossdock.sync_engine.jobs import EXTRA_JOBS, IMPORT_ORDERS, RECONCILE, STOCK_SWEEP, EngineContext, \
-    claim_and_process
-
-EXTRA_JOBS[housekeeping.HOUSEKEEPING] = housekeeping.housekeeping_job
-EXTRA_JOBS[housekeeping.STUCK] = housekeeping.stuck_job
+from crossdock.sync_engine.jobs import JOBS, EngineContext, JobSpec, claim_and_process
 
 log = logging.getLogger(__name__)
 
-# Jobs the scheduler fires per channel (config intervals_s, platform seconds).
-# Prices run on their interval (a no-op making no call when nothing changed);
-# publishing listings is opt-in ([sync] auto_publish = true): it creates
-# listings for every catalogue product the channel lacks.
-# Reconcile reads every listing back on its interval ([sync] reconcile = false turns it off);
-# its first run waits one interval (a worker that just started has nothing to repair yet).
-SCHEDULED_JOBS = (IMPORT_ORDERS, "prices", "listings", RECONCILE)
+# Jobs the scheduler fires per channel (config intervals_s, platform seconds): the job table's.
+SCHEDULED_JOBS = tuple(kind for kind, spec in JOBS.items()
+                       if spec.schedule is not None and spec.schedule.per_channel)
 # Jobs that are the engine's own rounds, not work someone waits for (see Engine.idle).
-ROUNDS = (IMPORT_ORDERS, STOCK_SWEEP, "shipments", "tracking", "prices", "listings", RECONCILE,
-          housekeeping.HOUSEKEEPING, housekeeping.STUCK)
+ROUNDS = tuple(kind for kind, spec in JOBS.items() if spec.round)
 
 
 def context_from_config(cfg: Config | None = None, db: Database | None = None) -> EngineContext:
@@ -103,45 +91,49 @@ class Engine:
 
 
 def schedule_specs(cfg: Config) -> list[scheduler.ScheduleSpec]:
-    """Every schedule the configuration asks for: per channel the order import
-    (one per shared order poll), prices, listings (opt-in) and reconcile; the
-    stock sweep, auto-ship (opt-in), tracking polls, stuck-order checks and
-    housekeeping once for all."""
-    from crossdock.sync_engine.channels import order_import_group
-
+    """Every schedule the configuration asks for, from the job table
+    (:data:`~crossdock.sync_engine.jobs.JOBS`, ``JobSpec.schedule``): per channel
+    on its ``intervals_s`` (the order import once per shared order poll), the
+    others once for all on their ``[sync]`` interval; opt-in jobs enabled by
+    their ``[sync]`` switch."""
     specs: list[scheduler.ScheduleSpec] = []
-    sync = cfg.sync
-    for name, ch in sorted(cfg.channels.items()):
-        for job in SCHEDULED_JOBS:
-            every = ch.intervals_s[job]
-            enabled = True
-            first = 0
-            if job == IMPORT_ORDERS:
-                # channels sharing one order poll: the leader's schedule imports them all,
-                # as often as the most frequent of them asks
-                group = order_import_group(cfg, name)
-                enabled = group[0] == name
-                every = min(cfg.channel(c).intervals_s[job] for c in group)
-            if job == "listings":
-                enabled = bool(sync.get("auto_publish", False))
-            if job == RECONCILE:
-                enabled = bool(sync.get("reconcile", True))
-                first = int(every)
-            specs.append(scheduler.ScheduleSpec(name=f"{job}:{name}", job=job, channel=name,
-                                                interval_s=int(every), enabled=enabled, first_after_s=first))
-    specs.append(scheduler.ScheduleSpec(name="stock-sweep", job=STOCK_SWEEP, channel=None,
-                                        interval_s=int(sync.get("stock_sweep_s", 30))))
-    specs.append(scheduler.ScheduleSpec(name="auto-ship", job="shipments", channel=None,
-                                        interval_s=int(sync.get("auto_ship_s", 60)),
-                                        enabled=bool(sync.get("auto_ship", False))))
-    specs.append(scheduler.ScheduleSpec(name="tracking", job="tracking", channel=None,
-                                        interval_s=int(sync.get("tracking_s", 1800))))
-    stuck_s = int(sync.get("stuck_s", housekeeping.DEFAULT_STUCK_S))
-    specs.append(scheduler.ScheduleSpec(name="stuck-orders", job=housekeeping.STUCK, channel=None,
-                                        interval_s=stuck_s, first_after_s=stuck_s))
-    specs.append(scheduler.ScheduleSpec(name="housekeeping", job=housekeeping.HOUSEKEEPING, channel=None,
-                                        interval_s=int(sync.get("housekeeping_s", housekeeping.DEFAULT_HOUSEKEEPING_S))))
+    for kind, job in JOBS.items():
+        if job.schedule is None:
+            continue
+        if job.schedule.per_channel:
+            specs.extend(_channel_schedule(cfg, kind, job, name) for name in sorted(cfg.channels))
+        else:
+            specs.append(_global_schedule(cfg, kind, job))
     return specs
+
+
+def _channel_interval_s(cfg: Config, channel: str, job: JobSpec) -> int:
+    assert job.schedule is not None
+    return int(cfg.channel(channel).intervals_s.get(job.schedule.interval_key, job.schedule.every_s))
+
+
+def _channel_schedule(cfg: Config, kind: str, job: JobSpec, channel: str) -> scheduler.ScheduleSpec:
+    sched = job.schedule
+    assert sched is not None and sched.per_channel
+    every = _channel_interval_s(cfg, channel, job)
+    enabled = sched.enabled(cfg.sync)
+    if sched.shared_by is not None:
+        # channels sharing one run: the leader's schedule serves them all,
+        # as often as the most frequent of them asks
+        group = sched.shared_by(cfg, channel)
+        enabled = enabled and group[0] == channel
+        every = min(_channel_interval_s(cfg, c, job) for c in group)
+    return scheduler.ScheduleSpec(name=f"{kind}:{channel}", job=kind, channel=channel, interval_s=every,
+                                  enabled=enabled, first_after_s=every if sched.first_after_interval else 0)
+
+
+def _global_schedule(cfg: Config, kind: str, job: JobSpec) -> scheduler.ScheduleSpec:
+    sched = job.schedule
+    assert sched is not None and sched.name is not None
+    every = int(cfg.sync.get(sched.interval_key, sched.every_s))
+    return scheduler.ScheduleSpec(name=sched.name, job=kind, channel=None, interval_s=every,
+                                  enabled=sched.enabled(cfg.sync),
+                                  first_after_s=every if sched.first_after_interval else 0)
 
 
 def enqueue_unless_queued(session, schedule, scheduled_for, missed_runs) -> bool:

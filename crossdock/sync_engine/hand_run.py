@@ -43,17 +43,19 @@ from crossdock.clock import parse_iso
 from crossdock.db.models import Channel, OutboxEntry
 from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import ACTION_PAUSE, EXIT_OK, EXIT_PARTIAL
-from crossdock.ratelimit.budget import Priority, job_priority
+from crossdock.ratelimit.budget import job_priority
 from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
 from crossdock.sync_engine import jobs, outbox
 from crossdock.sync_engine.failures import Failure, classify, settle
-from crossdock.sync_engine.jobs import EngineContext
+from crossdock.sync_engine.jobs import JOBS, EngineContext
+from crossdock.sync_engine.jobs.listings import publish_listings
+from crossdock.sync_engine.jobs.prices import push_prices
 
 __all__ = ["JOB_KINDS", "OUTCOMES", "RUN_JOBS", "ChannelResult", "RunReport", "run_job"]
 
-#: ``--job`` → the outbox kind the engine runs it as (its log rows are ``job.KIND``).
-JOB_KINDS = {"orders": jobs.IMPORT_ORDERS, "stock": jobs.PUSH_STOCK, "prices": "prices", "listings": "listings",
-             "shipments": jobs.CONFIRM_SHIPMENT, "reconcile": jobs.RECONCILE}
+#: ``--job`` → the outbox kind the engine runs it as (its log rows are ``job.KIND``): the job
+#: table's rows with a ``hand_run`` name.
+JOB_KINDS = {spec.hand_run: kind for kind, spec in JOBS.items() if spec.hand_run}
 RUN_JOBS = tuple(JOB_KINDS)
 
 OK, PARTIAL, SKIPPED, PAUSED, FAILED = "ok", "partial", "skipped", "paused", "failed"
@@ -136,7 +138,7 @@ def run_job(ctx: EngineContext, job: str, names: Sequence[str], *, since: dt.dat
             row.outcome, row.failure = PAUSED, _paused_failure(ctx, name, code)
             continue
         with synclog.correlation(synclog.new_correlation_id()), \
-                job_priority(jobs.JOB_PRIORITY.get(kind, Priority.NORMAL)), inline_waits(PERSON_WAIT_S):
+                job_priority(JOBS[kind].priority), inline_waits(PERSON_WAIT_S):
             try:
                 _JOBS[job](ctx, name, row, since=since, skus=skus, progress=progress)
             except Exception as exc:  # noqa: BLE001 - contained per channel, as the engine contains a job
@@ -201,9 +203,7 @@ def _stock(ctx: EngineContext, channel: str, row: ChannelResult, **_) -> None:
 
 
 def _prices(ctx: EngineContext, channel: str, row: ChannelResult, *, skus, **_) -> None:
-    from crossdock.sync_engine import catalog_jobs
-
-    row.result.update(catalog_jobs.push_prices(ctx, channel, skus=skus or None))
+    row.result.update(push_prices(ctx, channel, skus=skus or None))
     left = [*row.result["rejected"], *row.result["problems"]]
     if left:
         row.outcome = PARTIAL
@@ -211,9 +211,7 @@ def _prices(ctx: EngineContext, channel: str, row: ChannelResult, *, skus, **_) 
 
 
 def _listings(ctx: EngineContext, channel: str, row: ChannelResult, *, skus, **_) -> None:
-    from crossdock.sync_engine import catalog_jobs
-
-    row.result.update(catalog_jobs.publish_listings(ctx, channel, skus=skus or None))
+    row.result.update(publish_listings(ctx, channel, skus=skus or None))
     if row.result["rejected"]:
         row.outcome = PARTIAL
         row.note = _items_note(row.result["rejected"], "rejected")

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base, JSONType, utcnow
 from crossdock.db.models import OutboxEntry
-from crossdock.sync_engine._sql import event_row, insert_events, now_or, upsert_insert
+from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,8 @@ def heartbeat(session: Session, worker_id: str, *, ticked: bool = False, now: dt
     values: dict[str, Any] = {"heartbeat_at": at}
     if ticked:
         values["last_tick_at"] = at
-    n = session.execute(update(WORKERS).where(WORKERS.c.id == worker_id, WORKERS.c.status == RUNNING)
-                        .values(**values)).rowcount
+    n = changed(session, update(WORKERS).where(WORKERS.c.id == worker_id, WORKERS.c.status == RUNNING)
+                         .values(**values))
     return n == 1
 
 
@@ -140,9 +140,9 @@ def release_claims(session: Session, worker_id: str, *, now: dt.datetime | None 
     at = now_or(now)
     mine = or_(OUTBOX.c.claimed_by == worker_id, OUTBOX.c.claimed_by.like(f"{_escape_like(worker_id)}:%",
                                                                           escape="\\"))
-    return session.execute(update(OUTBOX).where(OUTBOX.c.status == "running", mine)
-                           .values(status="pending", claimed_by=None, claimed_until=None, available_at=at,
-                                   last_error=reason, updated_at=at)).rowcount
+    return changed(session, update(OUTBOX).where(OUTBOX.c.status == "running", mine)
+                            .values(status="pending", claimed_by=None, claimed_until=None, available_at=at,
+                                    last_error=reason, updated_at=at))
 
 
 def reap_dead(session: Session, *, dead_after_s: float = DEFAULT_DEAD_AFTER_S,
@@ -181,10 +181,10 @@ def hold_lease(session: Session, name: str, holder: str, *, ttl_s: float, now: d
     session.execute(upsert_insert(session, LEASES)
                     .values(name=name, holder=None, expires_at=at - dt.timedelta(seconds=1), version=0)
                     .on_conflict_do_nothing(index_elements=["name"]))
-    n = session.execute(update(LEASES).where(LEASES.c.name == name,
-                                             or_(LEASES.c.holder == holder, LEASES.c.holder.is_(None),
-                                                 LEASES.c.expires_at < at))
-                        .values(holder=holder, expires_at=until, version=LEASES.c.version + 1)).rowcount
+    n = changed(session, update(LEASES).where(LEASES.c.name == name,
+                                              or_(LEASES.c.holder == holder, LEASES.c.holder.is_(None),
+                                                  LEASES.c.expires_at < at))
+                         .values(holder=holder, expires_at=until, version=LEASES.c.version + 1))
     return n == 1
 
 

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from crossdock.db.engine import Database
 from crossdock.db.models import OutboxEntry
 from crossdock.errors import SyncError
-from crossdock.sync_engine._sql import event_row, insert_events, now_or, upsert_insert
+from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +196,9 @@ def _reclaim(session: Session, at: dt.datetime, *, max_attempts: int) -> int:
         .values(status=FAILED, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
                 last_code="XD-SYNC-001", last_error=msg, updated_at=at)
         .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.channel, OUTBOX.c.entity, OUTBOX.c.attempts)).all()
-    back = session.execute(
-        update(OUTBOX).where(free, expired)
-        .values(status=PENDING, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
-                last_error=msg, available_at=at, updated_at=at)).rowcount
+    back = changed(session, update(OUTBOX).where(free, expired)
+                   .values(status=PENDING, attempts=OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None,
+                           last_error=msg, available_at=at, updated_at=at))
     if gone:
         insert_events(session, [event_row(
             operation=f"job.{r.kind}", outcome="failed", at=at, channel=r.channel, entity_type="job",
@@ -229,9 +228,9 @@ def complete(db: Database | Session, entry_id: int, worker_id: str, *, now: dt.d
     expired and someone else took it over): the caller must not report success."""
     at = now_or(now)
     with _tx(db) as session:
-        n = session.execute(update(OUTBOX).where(_held(entry_id, worker_id))
-                            .values(status=DONE, done_at=at, claimed_until=None, last_code=None,
-                                    last_error=None, updated_at=at)).rowcount
+        n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id))
+                             .values(status=DONE, done_at=at, claimed_until=None, last_code=None,
+                                     last_error=None, updated_at=at))
     if not n:
         log.warning("outbox entry %s: complete by %s ignored (lease lost)", entry_id, worker_id)
     return n == 1
@@ -243,9 +242,9 @@ def release(db: Database | Session, entry_id: int, worker_id: str, *, available_
     for a paused channel is not a failure)."""
     at = now_or(now)
     with _tx(db) as session:
-        n = session.execute(update(OUTBOX).where(_held(entry_id, worker_id))
-                            .values(status=PENDING, claimed_by=None, claimed_until=None,
-                                    available_at=now_or(available_at), updated_at=at)).rowcount
+        n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id))
+                             .values(status=PENDING, claimed_by=None, claimed_until=None,
+                                     available_at=now_or(available_at), updated_at=at))
     return n == 1
 
 
@@ -271,7 +270,7 @@ def fail(db: Database | Session, entry_id: int, worker_id: str, code: str | None
                                       last_code=code, last_error=message, updated_at=at)
         if not final:
             values["available_at"] = now_or(retry_at)
-        n = session.execute(update(OUTBOX).where(_held(entry_id, worker_id)).values(**values)).rowcount
+        n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id)).values(**values))
         if not n:
             return None
         details: dict[str, Any] = {"outbox_id": entry_id, "entity": row.entity, "cause": code}

@@ -143,14 +143,16 @@ def batch_items(items: Sequence[Item], policy: BatchPolicy, *, policy_key: str =
     items = list(items)
     if not items:
         return []
-    if policy.bulk_threshold is None or len(items) <= policy.bulk_threshold:
+    bulk = policy.bulk
+    if bulk is None or len(items) <= bulk[0]:
         return [Batch(NORMAL, policy_key, part) for part in _split(items, policy.max_items)]
+    threshold, bulk_max_items = bulk
     fast = [i for i in items if urgent(i)] if policy.zeros_first_fast else []
-    if fast and len(fast) <= policy.bulk_threshold:
+    if fast and len(fast) <= threshold:
         rest = [i for i in items if not urgent(i)]
         return ([Batch(NORMAL, policy_key, part) for part in _split(fast, policy.max_items)]
-                + [Batch(BULK, policy_key, part) for part in _split(rest, policy.bulk_max_items)])
-    return [Batch(BULK, policy_key, part) for part in _split(items, policy.bulk_max_items)]
+                + [Batch(BULK, policy_key, part) for part in _split(rest, bulk_max_items)])
+    return [Batch(BULK, policy_key, part) for part in _split(items, bulk_max_items)]
 
 
 def calls_for(n_changes: int, policy: BatchPolicy | int, *, urgent: int = 0) -> int:
@@ -158,12 +160,14 @@ def calls_for(n_changes: int, policy: BatchPolicy | int, *, urgent: int = 0) -> 
     policy = _as_policy(policy)
     if n_changes <= 0:
         return 0
-    if policy.bulk_threshold is None or n_changes <= policy.bulk_threshold:
+    bulk = policy.bulk
+    if bulk is None or n_changes <= bulk[0]:
         return math.ceil(n_changes / policy.max_items)
+    threshold, bulk_max_items = bulk
     fast = urgent if policy.zeros_first_fast else 0
-    if 0 < fast <= policy.bulk_threshold:
-        return math.ceil(fast / policy.max_items) + math.ceil((n_changes - fast) / policy.bulk_max_items)
-    return math.ceil(n_changes / policy.bulk_max_items)
+    if 0 < fast <= threshold:
+        return math.ceil(fast / policy.max_items) + math.ceil((n_changes - fast) / bulk_max_items)
+    return math.ceil(n_changes / bulk_max_items)
 
 
 def min_calls(n_changes_per_channel: Mapping[str, int], batch_sizes: Mapping[str, BatchPolicy | int]) -> int:

@@ -147,6 +147,13 @@ class EngineRuntime:
         self._log_gate: _BrokerLogGate | None = None
         self.ticks = 0
 
+    @property
+    def database(self) -> Database:
+        """The database :meth:`start` connected to."""
+        if self.db is None:
+            raise RuntimeError("the engine runtime has no database before start()")
+        return self.db
+
     # ------------------------------------------------------------------ start
     def start(self, *, wait_for_database: bool = True) -> "EngineRuntime":
         """Connect (waiting for the database while it is down), start the
@@ -190,7 +197,7 @@ class EngineRuntime:
         self.engine = Engine(self.ctx, send=lambda entry_id: actors.process_outbox_entry.send(entry_id))
         self.engine.tracker = outbox.WakeupTracker(resend_after_s=RESEND_AFTER_S)
         self.engine.ensure_schedules()
-        with self.db.write() as s:
+        with self.database.write() as s:
             liveness.register(s, self.id, info=self._info())
         self._last_beat = 0.0          # the first tick beats and asks for the relay lease
         self._worker = InProcessWorker(self.broker, threads=self.threads, queues=self.queues).start()
@@ -198,7 +205,7 @@ class EngineRuntime:
         self._thread.start()
         from crossdock.db.migrate import current_revision
 
-        self.on_status(self.status_line(current_revision(self.db)))
+        self.on_status(self.status_line(current_revision(self.database)))
 
     def _info(self) -> dict[str, Any]:
         from crossdock import __version__
@@ -207,7 +214,7 @@ class EngineRuntime:
                 "channels": sorted(self.cfg.channels)}
 
     def status_line(self, revision: str | None) -> str:
-        with self.db.read() as s:
+        with self.database.read() as s:
             from sqlalchemy import func, select
 
             from crossdock.db.models import Schedule
@@ -236,14 +243,14 @@ class EngineRuntime:
             if beat:
                 self._beat()
                 self._last_beat = now
-            scheduler.fire_due(self.db, now=self.ctx.clock.now(), enqueue_fn=_enqueue_unless_queued)
+            scheduler.fire_due(self.database, now=self.ctx.clock.now(), enqueue_fn=_enqueue_unless_queued)
             if self._broker_outage.since is not None and not self._broker_outage.waiting(now):
                 self._probe_broker(now)
             if self._broker_outage.since is None and (self._relay_held or beat):
                 # the lease holder relays every tick; the others, once a heartbeat, wake only
                 # entries overdue by the lease's lifetime (the holder died or is stalled)
                 overdue = None if self._relay_held else utcnow() - dt.timedelta(seconds=self.relay_ttl_s)
-                result = outbox.relay(self.db, lambda e: self.engine.send(e.id),
+                result = outbox.relay(self.database, lambda e: self.engine.send(e.id),
                                       tracker=self.engine.tracker if self._relay_held else self._fallback_tracker,
                                       now=overdue)
                 if result.error:
@@ -288,7 +295,7 @@ class EngineRuntime:
             self._log_gate = None
 
     def _beat(self) -> None:
-        with self.db.write() as s:
+        with self.database.write() as s:
             if not liveness.heartbeat(s, self.id, ticked=True):
                 # declared dead while we could not write (a long stall): what we held was handed
                 # out again; register anew so our heartbeat counts again

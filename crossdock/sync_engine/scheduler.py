@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
@@ -36,7 +36,7 @@ from crossdock.sync_engine._sql import event_row, insert_events, now_or, upsert_
 
 log = logging.getLogger(__name__)
 
-SCHED = Schedule.__table__
+SCHED: Table = Schedule.metadata.tables[Schedule.__tablename__]
 
 __all__ = [
     "Fired",
@@ -189,7 +189,8 @@ def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn
             won = session.execute(
                 update(SCHED).where(SCHED.c.name == s.name, SCHED.c.version == s.version,
                                     SCHED.c.enabled.is_(True))
-                .values(next_run_at=nxt, last_run_at=at, version=SCHED.c.version + 1)).rowcount == 1
+                .values(next_run_at=nxt, last_run_at=at, version=SCHED.c.version + 1)
+                .returning(SCHED.c.name)).first() is not None
             if not won:
                 log.debug("schedule %s: another scheduler fired it", s.name)
                 continue

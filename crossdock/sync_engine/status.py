@@ -96,8 +96,7 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     channels = {name: blank(name) for name in names}
     unassigned: dict[str, dict[str, Any]] = {}
     for name, (count, age) in dirty.items():
-        doc = channels.setdefault(name, blank(name))
-        doc["stock_queue"] = {"dirty_skus": count, "oldest_age_s": round(age, 1)}
+        channels.setdefault(name, blank(name))["stock_queue"] = {"dirty_skus": count, "oldest_age_s": round(age, 1)}
     for b in backlog:
         if b.channel is None:
             target = unassigned
@@ -112,10 +111,10 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
         bucket = channels.setdefault(channel, blank(channel))["failures_24h"] if channel else unassigned_failures
         bucket[code] = bucket.get(code, 0) + int(count)
     for channel, flags in flagged:
-        doc = channels.setdefault(channel, blank(channel))
+        stuck_orders = channels.setdefault(channel, blank(channel))["stuck_orders"]
         for code in STUCK_ORDER_CODES:
             if code in (flags or []):
-                doc["stuck_orders"][code] += 1
+                stuck_orders[code] += 1
 
     totals = {
         "paused_channels": sorted(n for n, c in channels.items() if c["paused"]),

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 
+from crossdock.db.engine import Database
 from crossdock.db.models import Channel, Order as OrderRow
 from crossdock.errors import CrossdockError
 from crossdock.mapping.status import StatusMap, default_status_map
@@ -58,7 +59,7 @@ WAREHOUSE_CODES = (CANCELLED_AFTER_SHIP, PARCEL_SILENT)
 RESOLVABLE_CODES = (CANCELLED_AFTER_SHIP,)
 
 __all__ = ["RESOLVABLE_CODES", "STUCK_CODES", "WAREHOUSE_CODES", "FlaggedOrder", "StuckOrder", "StuckReport",
-           "find_stuck", "flagged_orders", "resolve_flag", "statuses_agree"]
+           "find_stuck", "flagged_doc", "flagged_orders", "resolve_cancelled", "resolve_flag", "statuses_agree"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,29 +171,29 @@ def find_stuck(session: Session, now: dt.datetime | None = None, *, status_thres
         updates = []
         events = []
         for part in chunks(touched):   # lock in id order, re-read flags under the lock
-            for r in session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel,
-                                            ORDERS.c.platform_order_id)
-                                     .where(ORDERS.c.id.in_(part)).order_by(ORDERS.c.id).with_for_update()):
-                flags = list(r.flags or [])
+            for locked in session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel,
+                                                 ORDERS.c.platform_order_id)
+                                          .where(ORDERS.c.id.in_(part)).order_by(ORDERS.c.id).with_for_update()):
+                flags = list(locked.flags or [])
                 new_flags = list(flags)
                 for code in STUCK_CODES:
-                    hit = stuck.get((r.id, code))
+                    hit = stuck.get((locked.id, code))
                     if hit and code not in new_flags:
                         new_flags.append(code)
                         newly.append(hit)
                         events.append(event_row(
-                            operation="order.stuck", outcome="failed", at=at, channel=r.channel,
-                            entity_type="order", entity=r.platform_order_id, code=code, message=hit.detail,
-                            details={"order_id": r.id, "since": hit.since.isoformat()}))
+                            operation="order.stuck", outcome="failed", at=at, channel=locked.channel,
+                            entity_type="order", entity=locked.platform_order_id, code=code, message=hit.detail,
+                            details={"order_id": locked.id, "since": hit.since.isoformat()}))
                     elif not hit and code in new_flags:
                         new_flags.remove(code)
-                        cleared.append((r.id, code))
+                        cleared.append((locked.id, code))
                         events.append(event_row(
-                            operation="order.stuck", outcome="ok", at=at, channel=r.channel,
-                            entity_type="order", entity=r.platform_order_id,
-                            message=f"{code} cleared: no longer stuck", details={"order_id": r.id}))
+                            operation="order.stuck", outcome="ok", at=at, channel=locked.channel,
+                            entity_type="order", entity=locked.platform_order_id,
+                            message=f"{code} cleared: no longer stuck", details={"order_id": locked.id}))
                 if new_flags != flags:
-                    updates.append({"oid": r.id, "flags": new_flags})
+                    updates.append({"oid": locked.id, "flags": new_flags})
         if updates:
             session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid"))
                             .values(flags=bindparam("flags")), updates)
@@ -273,3 +274,26 @@ def resolve_flag(session: Session, order_id: int, code: str, *, actor: str | Non
         details={"order_id": order_id, "code": code, "actor": actor},
         correlation=order_correlation(r.channel, r.platform_order_id))])
     return True
+
+
+# ---------------------------------------------------------------- the warehouse commands' documents
+def flagged_doc(db: Database, *, channel: str | None = None) -> list[dict[str, Any]]:
+    """``warehouse flagged``: orders cancelled after they shipped (XD-ORD-007)
+    and parcels gone silent (XD-SHIP-002), with their parcels."""
+    with db.read() as s:
+        return [f.to_dict() for f in flagged_orders(s, channel=channel)]
+
+
+def resolve_cancelled(db: Database, order: str, *, note: str | None = None,
+                      actor: str | None = None) -> dict[str, Any]:
+    """``warehouse resolve``: clear an order's XD-ORD-007 flag once its parcel
+    was intercepted or came back."""
+    from crossdock.warehouse.shipping import find_order
+
+    def run(s: Session) -> tuple[str, str, bool]:
+        found = find_order(s, order)
+        return found.channel, found.platform_order_id, resolve_flag(s, found.id, CANCELLED_AFTER_SHIP,
+                                                                    actor=actor, note=note)
+
+    channel, pid, cleared = db.run_write(run)
+    return {"channel": channel, "platform_order_id": pid, "code": CANCELLED_AFTER_SHIP, "cleared": cleared}

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
 from crossdock.errors import ConfigError, ShippingError
-from crossdock.warehouse import stock
+from crossdock.warehouse import stock, stock_file
 
-__all__ = ["adjust_stock", "carrier_from_config", "flagged_doc", "history_doc", "import_stock", "open_site",
-           "picklists_doc", "reprint_label", "reserve_open_orders", "resolve_cancelled", "ship", "stock_doc",
+__all__ = ["adjust_stock", "carrier_from_config", "history_doc", "import_stock", "open_site",
+           "picklists_doc", "reprint_label", "reserve_open_orders", "ship", "stock_doc",
            "track", "warehouses_doc"]
 
 _CARRIER_OPTIONS = {"seed", "failure_rate", "stall_rate", "time_scale", "stage_hours", "currency", "max_weight_g"}
@@ -69,10 +69,13 @@ def adjust_stock(db: Database, sku: str, warehouse: str, delta: str, *, reason: 
                                                bin=bin_code, actor=actor))
 
 
-def import_stock(db: Database, path: Path, *, reason: str | None = None, actor: str | None = None) -> stock.ImportResult:
+def import_stock(db: Database, path: Path, *, reason: str | None = None,
+                 actor: str | None = None) -> stock_file.ImportResult:
     """``stock import``: a stock file, all or nothing (a bad row is XD-WH-003)."""
-    rows, problems = stock.parse_stock_rows(stock.read_stock_file(path), path=str(path), default_reason=reason)
-    return db.run_write(lambda s: stock.import_stock_rows(s, rows, path=str(path), actor=actor, problems=problems))
+    rows, problems = stock_file.parse_stock_rows(stock_file.read_stock_file(path), path=str(path),
+                                                 default_reason=reason)
+    return db.run_write(lambda s: stock_file.import_stock_rows(s, rows, path=str(path), actor=actor,
+                                                               problems=problems))
 
 
 def stock_doc(db: Database, *, sku: str | None = None, warehouse: str | None = None) -> dict[str, Any]:
@@ -203,27 +206,3 @@ def track(db: Database, cfg: Any, *, stale_days: float | None = None):
     return poll_tracking(db, lambda name: carrier_from_config(name, cfg), _now(),
                          max_silence_days=stale_days or opts.stale_after_days)
 
-
-def flagged_doc(db: Database, *, channel: str | None = None) -> list[dict[str, Any]]:
-    """``warehouse flagged``: orders cancelled after they shipped (XD-ORD-007)
-    and parcels gone silent (XD-SHIP-002), with their parcels."""
-    from crossdock.sync_engine.stuck import flagged_orders
-
-    with db.read() as s:
-        return [f.to_dict() for f in flagged_orders(s, channel=channel)]
-
-
-def resolve_cancelled(db: Database, order: str, *, note: str | None = None,
-                      actor: str | None = None) -> dict[str, Any]:
-    """``warehouse resolve``: clear an order's XD-ORD-007 flag once its parcel
-    was intercepted or came back."""
-    from crossdock.sync_engine.stuck import CANCELLED_AFTER_SHIP, resolve_flag
-    from crossdock.warehouse.shipping import find_order
-
-    def run(s: Session) -> tuple[str, str, bool]:
-        found = find_order(s, order)
-        return found.channel, found.platform_order_id, resolve_flag(s, found.id, CANCELLED_AFTER_SHIP,
-                                                                    actor=actor, note=note)
-
-    channel, pid, cleared = db.run_write(run)
-    return {"channel": channel, "platform_order_id": pid, "code": CANCELLED_AFTER_SHIP, "cleared": cleared}

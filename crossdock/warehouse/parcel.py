@@ -136,10 +136,10 @@ class Parcel:
         """Gross weight: as weighed, else lines + packaging; None when a line has no weight."""
         if self.weight_g is not None:
             return self.weight_g
-        weights = [line.total_weight_g for line in self.lines]
-        if any(w is None for w in weights):
+        weights = [w for line in self.lines if (w := line.total_weight_g) is not None]
+        if len(weights) != len(self.lines):
             return None
-        return sum(weights) + self.packaging_weight_g  # type: ignore[arg-type]
+        return sum(weights) + self.packaging_weight_g
 
     @property
     def marketplace_facilitated(self) -> bool:

@@ -191,7 +191,7 @@ def ready_orders(session: Session, *, warehouse: str | None = None, limit: int |
         checked.append((order, ready))
 
     far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
-    checked.sort(key=lambda pair: (pair[0].ship_by or far, pair[0].purchased_at or far, pair[0].id))
+    checked.sort(key=lambda pair: (pair[0].ship_by or far, pair[0].purchased_at, pair[0].id))
     if limit is not None:
         checked = checked[:limit]
 

@@ -96,7 +96,7 @@ def _sites(warehouses: Iterable[Any] | Mapping[str, Any]) -> list[WarehouseSite]
 
 
 def _site(obj: Any, code: str | None = None) -> WarehouseSite:
-    country = getattr(obj, "country_code", None) or getattr(obj, "country", None)
+    country: str = getattr(obj, "country_code", None) or getattr(obj, "country", None) or ""
     return WarehouseSite(code or obj.code, country, active=bool(getattr(obj, "active", True)))
 
 

@@ -29,7 +29,7 @@ EXPECTED = {
     "db": {"upgrade", "current", "backup", "check"},
     "errors": {"list", "explain"},
     "fx": {"load", "show"},
-    "jobs": {"failed", "list", "retry"},
+    "jobs": {"failed", "list", "retry", "kinds"},
     "listings": {"pull", "list", "link"},
     "logs": {"trace"},
     "quota": set(),

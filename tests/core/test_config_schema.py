@@ -171,7 +171,7 @@ def test_channel_options_are_the_platform_settings_the_channel_table_does_not_se
 
 def test_rule_tables_declare_the_keys_their_parsers_accept():
     from crossdock.mapping import categories, inventory_rules, pricing, validation
-    from crossdock.sync_engine.catalog_jobs import _LISTING_RULE_KEYS
+    from crossdock.sync_engine.jobs.listings import _LISTING_RULE_KEYS
     from crossdock.warehouse.shipping import ShippingOptions
 
     keys = {row["key"] for row in flatten(SCHEMA)}

@@ -33,7 +33,7 @@ from crossdock.db import models as m
 from crossdock.db.engine import Database, is_unreachable, translate_db_error
 from crossdock.db.migrate import upgrade
 from crossdock.errors import CATALOGUE, DataError
-from crossdock.errors.catalogue import _AREA_EXIT, EXIT_AUTH_OR_CONNECTION, EXIT_FAILED
+from crossdock.errors.spec import _AREA_EXIT, EXIT_AUTH_OR_CONNECTION, EXIT_FAILED
 from crossdock.mapping.fx_store import fx_rates
 from tests.services import PG_URL, require_postgres
 

@@ -30,7 +30,7 @@ from crossdock.platforms import platform
 # Amazon's lifetimes, as its platform folder declares them (365 and 180 days)
 AMAZON_AUTHORISATION_DAYS = platform("amazon").credentials.seller_authorisation_days
 AMAZON_CLIENT_SECRET_DAYS = platform("amazon").credentials.client_secret_days
-from crossdock.db.backup import backup_database
+from crossdock.backup import backup_database
 from crossdock.db.check import db_check_findings
 from crossdock.errors import ConfigError, DataError
 from crossdock.mapping.fx_store import fx_rates_doc, load_fx_file

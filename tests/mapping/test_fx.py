@@ -6,14 +6,8 @@ from decimal import Decimal as D
 import pytest
 
 from crossdock.errors import ConfigError, MappingError
-from crossdock.mapping.fx import (
-    FxRate,
-    FxTable,
-    load_rates,
-    load_table,
-    parse_rates_csv,
-    sample_rates_path,
-)
+from crossdock.mapping.fx import FxRate, FxTable
+from crossdock.mapping.fx_files import load_rates, load_table, parse_rates_csv, sample_rates_path
 from crossdock.models import Money
 
 JAN = lambda day: dt.date(2025, 1, day)  # noqa: E731

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.base import Base
 from crossdock.errors import ConfigError
-from crossdock.mapping.fx import FxRate, load_rates, sample_rates_path
+from crossdock.mapping.fx import FxRate
+from crossdock.mapping.fx_files import load_rates, sample_rates_path
 from crossdock.mapping.fx_store import FxRateRecord, fx_rates, load_into, rates_from_db, table_from_db
 
 DAY = dt.date(2025, 1, 6)

@@ -46,7 +46,7 @@ def pg_ratelimit_url():
     require_postgres()
     tmp = TempPostgresDatabase()
     url = pg_sqlalchemy_url(tmp.url)
-    from crossdock.ratelimit.backends.sql import create_tables
+    from crossdock.ratelimit.backends.sql_tables import create_tables
 
     engine = create_engine(url)
     create_tables(engine)
@@ -61,7 +61,7 @@ def _open(kind: str, request, tmp_path) -> BackendHandle:
     if kind == "memory":
         return BackendHandle(kind, backend_from_url("memory://"), "memory://")
     if kind == "sqlite":
-        from crossdock.ratelimit.backends.sql import create_tables
+        from crossdock.ratelimit.backends.sql_tables import create_tables
 
         db_url = f"sqlite:///{tmp_path / 'quota.sqlite'}"
         engine = create_engine(db_url)
@@ -69,7 +69,7 @@ def _open(kind: str, request, tmp_path) -> BackendHandle:
         return BackendHandle(kind, backend_from_url("sql://", engine=engine), "sql://", db_url,
                              engine=engine)
     if kind == "postgres":
-        from crossdock.ratelimit.backends.sql import TABLES
+        from crossdock.ratelimit.backends.sql_tables import TABLES
 
         db_url = request.getfixturevalue("pg_ratelimit_url")
         engine = create_engine(db_url)

@@ -22,7 +22,8 @@ from crossdock.ratelimit.backends.base import (
     apply_feedback,
     decide,
 )
-from crossdock.ratelimit.backends.sql import SqlBackend, ratelimit_buckets
+from crossdock.ratelimit.backends.sql import SqlBackend
+from crossdock.ratelimit.backends.sql_tables import ratelimit_buckets
 
 HOLD_S = 0.3
 
@@ -184,7 +185,7 @@ def test_a_bucket_never_seen_is_created_full_by_either_statement(pg):
 
 
 def test_first_grant_of_a_minute_prunes_old_counters_and_listing_windows(pg):
-    from crossdock.ratelimit.backends.sql import ratelimit_counters, ratelimit_windows
+    from crossdock.ratelimit.backends.sql_tables import ratelimit_counters, ratelimit_windows
 
     engine, backend = pg
     ref = BucketRef("test", f"prune-{uuid.uuid4().hex[:8]}", "op")

@@ -25,7 +25,8 @@ from crossdock.db.models import Channel, Order, OutboxEntry, Reservation, Shipme
 from crossdock.demo import DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _shipping_summary, _write_config
 from crossdock.errors import AuthError
 from crossdock.sandbox.core import BuyerProfile, Fault, Sandbox
-from crossdock.sync_engine import dirty, jobs, shipping_jobs, stuck
+from crossdock.sync_engine import dirty, jobs, stuck
+from crossdock.sync_engine.jobs.auto_ship import auto_ship
 from crossdock.sync_engine.engine import context_from_config
 
 TIME_SCALE = 120.0         # one real second is two sandbox minutes
@@ -135,7 +136,7 @@ def test_cancelled_after_ship_completes_the_entry_and_flags_the_order(setup):
         placed = set(env.placed.values())
         # Given one order per platform, imported and shipped (labels bought, stock consumed) ...
         _wait("the orders to be imported and shipped", lambda: env.shipped() >= placed,
-              tick=lambda: (env.import_all(), shipping_jobs.auto_ship(env.ctx)))
+              tick=lambda: (env.import_all(), auto_ship(env.ctx)))
         # ... and each buyer cancelling before the confirmation reached the channel
         env.cancel_on_platform()
 
@@ -221,7 +222,7 @@ def test_auto_ship_reads_the_order_back_and_buys_no_label_for_a_cancelled_one(se
         assert env.ready() >= placed
 
         # When auto-ship runs
-        result = shipping_jobs.auto_ship(env.ctx)
+        result = auto_ship(env.ctx)
 
         # Then it read each order back and shipped none of them: no shipment, no label, no confirmation queued
         assert (result["shipped"], result["closed_on_channel"], result["waiting"]) == (0, 3, 0), result
@@ -251,7 +252,7 @@ def test_auto_ship_reads_the_order_back_and_buys_no_label_for_a_cancelled_one(se
         # and a later import finds nothing left to change
         env.import_all()
         assert {pid: env.orders()[pid].local_status for pid in placed} == {pid: "cancelled" for pid in placed}
-        assert shipping_jobs.auto_ship(env.ctx)["ready"] == 0
+        assert auto_ship(env.ctx)["ready"] == 0
 
 
 def test_auto_ship_buys_no_label_while_a_channel_cannot_be_read(setup):
@@ -264,7 +265,7 @@ def test_auto_ship_buys_no_label_while_a_channel_cannot_be_read(setup):
         sb.faults.add(Fault("html_503", platform="amazon", operation="getOrder"))
 
         # When auto-ship runs
-        result = shipping_jobs.auto_ship(env.ctx)
+        result = auto_ship(env.ctx)
 
         # Then only the Shopify order, read back and still open, is shipped; the others wait, reserved
         assert (result["shipped"], result["waiting"], result["closed_on_channel"]) == (1, 2, 0), result
@@ -278,5 +279,5 @@ def test_auto_ship_buys_no_label_while_a_channel_cannot_be_read(setup):
         sb.faults.clear()
         with env.db.write() as s:
             s.execute(Channel.__table__.update().values(paused_code=None))
-        assert shipping_jobs.auto_ship(env.ctx)["shipped"] == 2
+        assert auto_ship(env.ctx)["shipped"] == 2
         assert env.shipped() == placed

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from crossdock.db.models import Product, StockLevel
 from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
-from crossdock.sync_engine import catalog_jobs
+from crossdock.sync_engine.jobs.listings import publish_listings
 from crossdock.sync_engine.jobs import push_stock
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env
 
@@ -51,7 +51,7 @@ def test_publish_validates_records_and_the_stock_push_gives_the_quantity(db, tmp
                      category="Clothing/Shirts", stock=4)
 
         # When the listings job runs on every channel
-        results = {ch: catalog_jobs.publish_listings(env.ctx, ch) for ch in CHANNELS}
+        results = {ch: publish_listings(env.ctx, ch) for ch in CHANNELS}
 
         # Then the shirt is live everywhere at the channel's price (30 EUR through each price rule)
         prices = {"amazon-us": D("39.99"), "amazon-de": D("33.50"), "ebay-uk": D("29.50"), "shopify-eu": D("30.99")}
@@ -96,7 +96,7 @@ def test_publish_validates_records_and_the_stock_push_gives_the_quantity(db, tmp
         # When the title is fixed and the job runs again
         with env.db.write() as s:
             s.execute(update(Product).where(Product.sku == "NEW-LONG").values(title="Linen shirt, long sleeves"))
-        again = catalog_jobs.publish_listings(env.ctx, "ebay-uk")
+        again = publish_listings(env.ctx, "ebay-uk")
         # Then the listing is published; the platform's refusal is tried again and refused again
         assert again["published"] == ["NEW-LONG"] and again["candidates"] == 2
         assert [(r["sku"], r["code"]) for r in again["rejected"]] == [("NEW-ODD", "XD-PLATFORM-003")]
@@ -104,5 +104,5 @@ def test_publish_validates_records_and_the_stock_push_gives_the_quantity(db, tmp
         assert fixed.status == "active" and "rejection" not in fixed.platform_ids
         assert env.price("ebay-uk", "NEW-LONG") == D("29.50")
         # ... and a channel where everything is listed has nothing to do
-        assert catalog_jobs.publish_listings(env.ctx, "shopify-eu") == {
+        assert publish_listings(env.ctx, "shopify-eu") == {
             "channel": "shopify-eu", "candidates": 0, "published": [], "rejected": [], "more": False}

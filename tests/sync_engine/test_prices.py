@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from crossdock.db.models import OutboxEntry
 from crossdock.mapping.fx_store import load_fx_file
-from crossdock.sync_engine import catalog_jobs
+from crossdock.sync_engine.jobs.prices import push_prices
 from crossdock.sync_engine.fx_prices import reprice_after_fx
 from crossdock.sync_engine.jobs import claim_and_process, reconcile
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env, store_rates
@@ -41,7 +41,7 @@ def test_prices_land_on_every_platform_and_unchanged_prices_make_no_call(db, tmp
     with catalog_env(tmp_path, monkeypatch, db) as env:
         # Given every listing at 19.99, base prices, price rules and today's FX rates
         # When the prices are pushed on every channel
-        results = {ch: catalog_jobs.push_prices(env.ctx, ch) for ch in CHANNELS}
+        results = {ch: push_prices(env.ctx, ch) for ch in CHANNELS}
 
         # Then each platform shows the computed price, and crossdock remembers it
         for ch in CHANNELS:
@@ -65,7 +65,7 @@ def test_prices_land_on_every_platform_and_unchanged_prices_make_no_call(db, tmp
 
         # When the prices are pushed again with nothing changed
         before = env.calls()
-        again = {ch: catalog_jobs.push_prices(env.ctx, ch) for ch in CHANNELS}
+        again = {ch: push_prices(env.ctx, ch) for ch in CHANNELS}
         # Then no platform is called at all
         assert env.calls() == before
         assert {ch: (r["pushed"], r["unchanged"], r["calls"]) for ch, r in again.items()} == {
@@ -77,8 +77,8 @@ def test_missing_fx_rate_is_reported_per_sku_and_the_other_skus_still_go(db, tmp
     with catalog_env(tmp_path, monkeypatch, db, rates=False) as env:
         store_rates(env.db, env.ctx.clock.now().date(), {("EUR", "GBP"): "0.8550"})
         # When the US channel and the UK channel push prices
-        us = catalog_jobs.push_prices(env.ctx, "amazon-us")
-        uk = catalog_jobs.push_prices(env.ctx, "ebay-uk")
+        us = push_prices(env.ctx, "amazon-us")
+        uk = push_prices(env.ctx, "ebay-uk")
     # Then every US SKU is XD-MAP-005 (a clear code, not a crash) and nothing went to Amazon US
     assert us["pushed"] == 0 and us["calls"] == 0
     assert sorted((p["sku"], p["code"]) for p in us["problems"]) == [
@@ -92,7 +92,7 @@ def test_missing_fx_rate_is_reported_per_sku_and_the_other_skus_still_go(db, tmp
 def test_reconcile_reports_price_drift_and_repairs_it(db, tmp_path, monkeypatch):
     with catalog_env(tmp_path, monkeypatch, db) as env:
         for ch in ("ebay-uk", "amazon-de"):
-            catalog_jobs.push_prices(env.ctx, ch)
+            push_prices(env.ctx, ch)
         # Given a price changed by hand on eBay (crossdock still believes it pushed 23.60)
         qty = env.listed("ebay-uk")["XD-0001"]
         env.sim("ebay-uk").set_listing(env.sb_channels["ebay-uk"], "XD-0001", qty, D("5.00"))
@@ -120,7 +120,7 @@ def test_reconcile_reports_price_drift_and_repairs_it(db, tmp_path, monkeypatch)
 def test_loading_new_fx_rates_enqueues_a_price_push_per_channel(db, tmp_path, monkeypatch):
     with catalog_env(tmp_path, monkeypatch, db) as env:
         for ch in CHANNELS:
-            catalog_jobs.push_prices(env.ctx, ch)
+            push_prices(env.ctx, ch)
         # Given a rate file with a new EUR/GBP rate for today
         today = env.ctx.clock.now().date().isoformat()
         rates = tmp_path / "rates.csv"

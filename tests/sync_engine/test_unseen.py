@@ -67,7 +67,7 @@ def test_the_imported_order_releases_the_held_units_and_its_reservation_takes_ov
     with db.write() as s:
         unseen.detect(s, "amazon-de", {"SKU-1": 4}, settle_real_s=30, now=NOW)
     # When the order arrives (one line of 1 unit, then another of 1) and is stored
-    from crossdock.sync_engine.jobs import _explain_unseen
+    from crossdock.sync_engine.jobs.orders import _explain_unseen
 
     for pid in ("A-1", "A-2"):
         o = order(pid, [("SKU-1", 1)], platform="amazon", updated_at=NOW + T(minutes=2))

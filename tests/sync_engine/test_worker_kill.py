@@ -402,7 +402,8 @@ def test_worker_killed_mid_batch_loses_nothing_and_confirms_nothing_twice(tmp_pa
 # ---------------------------------------------------------------- the gap, deterministic, per platform
 def test_confirmation_accepted_before_a_crash_is_not_sent_again(tmp_path, monkeypatch):
     from crossdock.models import ShipmentConfirmation
-    from crossdock.sync_engine import jobs, shipping_jobs
+    from crossdock.sync_engine import jobs
+    from crossdock.sync_engine.jobs.auto_ship import auto_ship
     from crossdock.sync_engine.engine import context_from_config
 
     opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=SEED, folder=tmp_path)
@@ -432,7 +433,7 @@ def test_confirmation_accepted_before_a_crash_is_not_sent_again(tmp_path, monkey
             def import_and_ship() -> None:
                 for name in sorted(set(names)):
                     jobs.import_orders(ctx, name)
-                shipping_jobs.auto_ship(ctx)
+                auto_ship(ctx)
 
             _wait("the orders to be imported and shipped",
                   lambda: {r.platform_order_id for r in state.shipments()} >= placed, timeout_s=20,

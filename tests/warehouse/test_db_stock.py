@@ -11,15 +11,14 @@ from crossdock.errors import ConfigError, InventoryError, WarehouseError
 from crossdock.sync_engine.dirty import DirtySku
 from crossdock.warehouse.stock import (
     adjust,
-    import_stock_rows,
     movements,
     parse_delta,
-    parse_stock_file,
     reserve_routed,
     stock_view,
     sync_warehouses,
     totals,
 )
+from crossdock.warehouse.stock_file import import_stock_rows, parse_stock_file
 from tests.warehouse.db_support import WAREHOUSES, OrderSpec, add_order, count, receive, seed_catalogue
 
 
@@ -330,7 +329,7 @@ def test_what_a_file_would_leave_on_hand_is_checked_before_sql_and_every_line_li
             "TEE-BLK-M,DE,ten,receive\n"            # not a number (found while parsing)
             "CAP-RED,DE,+1,receive\n")              # fine
     # When it is imported the way the CLI does (the file's problems and the database's together)
-    from crossdock.warehouse.stock import parse_stock_rows
+    from crossdock.warehouse.stock_file import parse_stock_rows
 
     rows, problems = parse_stock_rows(text, path="big.csv")
     with pytest.raises(WarehouseError) as exc:

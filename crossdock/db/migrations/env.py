@@ -15,7 +15,10 @@ def run_migrations_online() -> None:
     if connection is None:
         from crossdock.db.engine import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise SystemExit("no database URL given: crossdock migrates with `crossdock db upgrade`")
+        engine = make_engine(url)
         with engine.begin() as conn:
             _run(conn)
         return

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis as redis_lib
+from redis.commands.core import Script
 
 from crossdock.errors import QuotaError
 from crossdock.ratelimit.backends.base import (
@@ -301,7 +302,8 @@ class RedisBackend(QuotaBackend):
     def _wkey(self, ref: WindowRef) -> str:
         return f"{self.prefix}w:{ref.key}"
 
-    def _call(self, script: Any, keys: list[str], args: list[str]) -> Any:
+    def _call(self, script: Script, keys: list[str], args: list[str]) -> Any:
+        """The Lua script's reply (a list of Redis values)."""
         try:
             return script(keys=keys, args=args)
         except (redis_lib.ConnectionError, redis_lib.TimeoutError) as exc:

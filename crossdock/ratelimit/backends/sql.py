@@ -27,8 +27,8 @@ pool in autocommit mode, so the transaction is ours whatever the application
 engine is configured to do), reads the clock, decides in Python and writes.
 Nothing sleeps inside either.
 
-The tables live on ``crossdock.db.base.Base.metadata`` so crossdock's Alembic
-migrations include them; :func:`create_tables` is for tests and tools.
+The tables are in :mod:`.sql_tables`, the PostgreSQL statements in
+:mod:`.sql_postgres`.
 """
 
 from __future__ import annotations
@@ -40,12 +40,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    Column,
-    Double,
     Engine,
-    Integer,
-    String,
+    Row,
     Table,
+    TextClause,
     and_,
     bindparam,
     create_engine,
@@ -58,11 +56,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from crossdock.db.base import Base
 from crossdock.errors import ConfigError, DataError, QuotaError
 from crossdock.ratelimit import arithmetic as ar
 from crossdock.ratelimit.backends.base import (
@@ -81,203 +79,24 @@ from crossdock.ratelimit.backends.base import (
     apply_feedback,
     decide,
 )
+from crossdock.ratelimit.backends.sql_postgres import PG_ACQUIRE, PG_FEEDBACK, Binds, bucket_binds
+from crossdock.ratelimit.backends.sql_tables import (
+    bucket_key,
+    bucket_state,
+    ratelimit_buckets,
+    ratelimit_counters,
+    ratelimit_windows,
+    window_ref,
+    window_state,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-ratelimit_buckets = Table(
-    "ratelimit_buckets", Base.metadata,
-    Column("platform", String(32), primary_key=True),
-    Column("account", String(255), primary_key=True),
-    Column("bucket", String(128), primary_key=True),
-    Column("tokens", Double, nullable=False),
-    # seconds since the epoch on the database clock; in the future = blocked
-    Column("updated_at_s", Double, nullable=False),
-    Column("adopted_rate_per_s", Double),
-    Column("adopted_burst", Double),
-    Column("throttled_total", Integer, nullable=False, default=0),
-    Column("last_throttled_at_s", Double),
-    Column("last_granted_at_s", Double),
-    comment="crossdock quota budget: one token bucket per (platform, account, bucket)",
-)
-
-ratelimit_windows = Table(
-    "ratelimit_windows", Base.metadata,
-    Column("platform", String(32), primary_key=True),
-    Column("account", String(255), primary_key=True),
-    Column("name", String(64), primary_key=True),
-    Column("subject", String(255), primary_key=True),  # listing id, or ""
-    Column("window_start_s", Double, nullable=False),
-    Column("used", Double, nullable=False),
-    Column("adopted_limit", Double),
-    comment="crossdock quota budget: long-window (daily, per-listing) call counts",
-)
-
-ratelimit_counters = Table(
-    "ratelimit_counters", Base.metadata,
-    Column("platform", String(32), primary_key=True),
-    Column("account", String(255), primary_key=True),
-    Column("bucket", String(128), primary_key=True),
-    Column("minute", Integer, primary_key=True),  # seconds since the epoch // 60
-    Column("calls", Integer, nullable=False, default=0),
-    Column("throttled", Integer, nullable=False, default=0),
-    comment="crossdock quota budget: calls and 429s per minute, kept two hours",
-)
-
-TABLES = (ratelimit_buckets, ratelimit_windows, ratelimit_counters)
-
 _RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 _ATTEMPTS = 5
 _LISTING_WINDOW_KEEP_S = 3 * 86_400.0
-
-
-# ----------------------------------------------------------------- PostgreSQL
-# One statement per decision. ``cur`` locks the bucket row; ``s`` reads the
-# clock from the locked row's output, so any wait for the lock comes before the
-# stamp (the clock in the same SELECT as FOR UPDATE would be read before the
-# wait). Every CTE below mirrors a function of crossdock.ratelimit.arithmetic:
-# pick/effective (``s``), level/floor_for (``lv``), bucket_wait/bucket_take
-# (``d``, ``upd``), bucket_feedback (``fb``, ``upd``). Mind that least() and
-# greatest() skip NULLs: optional values are tested with IS NULL first (and
-# cast in ``prm``, since a NULL parameter carries no type).
-
-def _pick_sql(plan: str, adopted: str, pinned: str) -> str:
-    return (f"(CASE WHEN {adopted} IS NULL OR {adopted} <= 0 THEN {plan} "
-            f"WHEN {pinned} THEN least({plan}, {adopted}) ELSE {adopted} END)")
-
-
-def _level_sql(tokens: str, updated: str, now: str, rate: str, burst: str) -> str:
-    return (f"(CASE WHEN {now} - {updated} <= 0 THEN least({tokens}, {burst}) "
-            f"ELSE least({burst}, {tokens} + ({now} - {updated}) * {rate}) END)")
-
-
-_PK_SQL = "platform = :platform AND account = :account AND bucket = :bucket"
-
-_PG_ACQUIRE = text(f"""
-WITH cur AS MATERIALIZED (
-    SELECT tokens, updated_at_s, adopted_rate_per_s, adopted_burst, last_granted_at_s
-    FROM ratelimit_buckets WHERE {_PK_SQL}
-    FOR UPDATE
-), s AS MATERIALIZED (
-    SELECT cur.*, extract(epoch FROM clock_timestamp())::float8 AS now_s,
-           {_pick_sql(":plan_rate", "adopted_rate_per_s", ":pin_rate")} * :scale AS rate,
-           {_pick_sql(":plan_burst", "adopted_burst", ":pin_burst")} AS burst
-    FROM cur
-), lv AS (
-    SELECT s.*,
-           {_level_sql("tokens", "updated_at_s", "now_s", "rate", "burst")} AS have,
-           greatest(0.0, updated_at_s - now_s) AS blocked_s,
-           :cost + greatest(0.0, least(:frac * burst + rate * :jitter_s, burst - :cost)) AS need
-    FROM s
-), d AS (
-    SELECT lv.*,
-           (:cost <= burst + :eps AND blocked_s = 0 AND have + :eps >= need) AS granted,
-           CASE WHEN :cost > burst + :eps OR rate <= 0 THEN NULL
-                ELSE blocked_s + greatest(0.0, need - have) / rate END AS wait_s
-    FROM lv
-), upd AS (
-    UPDATE ratelimit_buckets AS b
-    SET tokens = greatest(0.0, d.have - :cost), updated_at_s = greatest(d.updated_at_s, d.now_s),
-        last_granted_at_s = d.now_s
-    FROM d
-    WHERE d.granted AND b.platform = :platform AND b.account = :account AND b.bucket = :bucket
-), cnt AS (
-    INSERT INTO ratelimit_counters (platform, account, bucket, minute, calls, throttled)
-    SELECT :platform, :account, :bucket, floor(d.now_s / {ar.SECONDS_PER_MINUTE})::int, 1, 0
-    FROM d WHERE d.granted
-    ON CONFLICT (platform, account, bucket, minute)
-    DO UPDATE SET calls = ratelimit_counters.calls + 1
-)
-SELECT granted, wait_s, now_s, updated_at_s > now_s AS blocked, last_granted_at_s FROM d
-""")
-
-_PG_FEEDBACK = text(f"""
-WITH prm AS (
-    SELECT CAST(:new_rate AS float8) AS new_rate, CAST(:new_burst AS float8) AS new_burst,
-           CAST(:available AS float8) AS available, CAST(:retry_after AS float8) AS retry_after
-), cur AS MATERIALIZED (
-    SELECT tokens, updated_at_s, adopted_rate_per_s, adopted_burst, throttled_total,
-           last_throttled_at_s
-    FROM ratelimit_buckets WHERE {_PK_SQL}
-    FOR UPDATE
-), s AS MATERIALIZED (
-    SELECT cur.*, prm.*, extract(epoch FROM clock_timestamp())::float8 AS now_s,
-           {_pick_sql(":plan_rate", "adopted_rate_per_s", ":pin_rate")} * :scale AS old_rate,
-           {_pick_sql(":plan_burst", "adopted_burst", ":pin_burst")} AS old_burst,
-           CASE WHEN prm.new_rate > 0 THEN prm.new_rate ELSE adopted_rate_per_s END AS a_rate,
-           CASE WHEN prm.new_burst > 0 THEN prm.new_burst ELSE adopted_burst END AS a_burst
-    FROM cur, prm
-), st AS (
-    SELECT s.*,
-           {_level_sql("tokens", "updated_at_s", "now_s", "old_rate", "old_burst")} AS settled,
-           greatest(updated_at_s, now_s) AS settled_at,
-           {_pick_sql(":plan_rate", "a_rate", ":pin_rate")} * :scale AS rate,
-           {_pick_sql(":plan_burst", "a_burst", ":pin_burst")} AS burst
-    FROM s
-), fb AS (
-    SELECT st.*,
-           greatest(0.0, least(settled + (burst - old_burst)
-                                 + CASE WHEN :refund > 0 THEN :refund ELSE 0.0 END,
-                               burst,
-                               CASE WHEN available IS NULL THEN 'Infinity'::float8
-                                    ELSE greatest(0.0, available) END)) AS fed
-    FROM st
-), upd AS (
-    UPDATE ratelimit_buckets AS b
-    SET tokens = CASE WHEN :throttled THEN 0.0 ELSE fb.fed END,
-        updated_at_s = CASE WHEN :throttled AND fb.retry_after > 0 AND fb.rate > 0
-                            THEN greatest(fb.settled_at,
-                                          fb.now_s + greatest(0.0, fb.retry_after - 1.0 / fb.rate))
-                            ELSE fb.settled_at END,
-        adopted_rate_per_s = fb.a_rate, adopted_burst = fb.a_burst,
-        throttled_total = fb.throttled_total + CASE WHEN :throttled THEN 1 ELSE 0 END,
-        last_throttled_at_s = CASE WHEN :throttled THEN fb.now_s ELSE fb.last_throttled_at_s END
-    FROM fb
-    WHERE b.platform = :platform AND b.account = :account AND b.bucket = :bucket
-), cnt AS (
-    INSERT INTO ratelimit_counters (platform, account, bucket, minute, calls, throttled)
-    SELECT :platform, :account, :bucket, floor(fb.now_s / {ar.SECONDS_PER_MINUTE})::int, 0, 1
-    FROM fb WHERE :throttled
-    ON CONFLICT (platform, account, bucket, minute)
-    DO UPDATE SET throttled = ratelimit_counters.throttled + 1
-)
-SELECT now_s FROM fb
-""")
-
-
-def _bucket_binds(ref: BucketRef, params: BucketParams) -> dict[str, Any]:
-    return {"platform": ref.platform, "account": ref.account, "bucket": ref.bucket,
-            "plan_rate": float(params.rate_per_s), "plan_burst": float(params.burst),
-            "pin_rate": bool(params.pinned_rate), "pin_burst": bool(params.pinned_burst),
-            "scale": float(params.time_scale)}
-
-
-def create_tables(engine: Engine) -> None:
-    """Create the quota tables if missing (tests, tools; production uses Alembic)."""
-    Base.metadata.create_all(engine, tables=list(TABLES))
-
-
-def _bucket_pk(ref: BucketRef) -> Any:
-    t = ratelimit_buckets.c
-    return and_(t.platform == ref.platform, t.account == ref.account, t.bucket == ref.bucket)
-
-
-def _bucket_state(row: Any) -> BucketState:
-    return BucketState(tokens=row.tokens, updated_at_s=row.updated_at_s,
-                       adopted_rate_per_s=row.adopted_rate_per_s, adopted_burst=row.adopted_burst,
-                       throttled_total=row.throttled_total,
-                       last_throttled_at_s=row.last_throttled_at_s,
-                       last_granted_at_s=row.last_granted_at_s)
-
-
-def _window_ref(row: Any) -> WindowRef:
-    return WindowRef(row.platform, row.account, row.name, row.subject)
-
-
-def _window_state(row: Any) -> WindowState:
-    return WindowState(window_start_s=row.window_start_s, used=row.used,
-                       adopted_limit=row.adopted_limit)
 
 
 class SqlBackend(QuotaBackend):
@@ -296,7 +115,7 @@ class SqlBackend(QuotaBackend):
             self._engine = create_engine(engine.url, isolation_level="AUTOCOMMIT",
                                          connect_args={"timeout": busy_timeout_s})
             self._own_engine = True
-            self._insert: Callable[..., Any] = sqlite_insert
+            self._insert: Callable[[Table], sqlite.Insert | postgresql.Insert] = sqlite_insert
             self._now_sql = select(text("(julianday('now') - 2440587.5) * 86400.0"))
         elif dialect == "postgresql":
             self._engine = engine
@@ -356,12 +175,12 @@ class SqlBackend(QuotaBackend):
         return float(conn.execute(self._now_sql).scalar_one())
 
     def _lock_bucket(self, conn: Connection, ref: BucketRef, params: BucketParams) -> BucketState:
-        query = select(ratelimit_buckets).where(_bucket_pk(ref)).with_for_update()
+        query = select(ratelimit_buckets).where(bucket_key(ref)).with_for_update()
         row = conn.execute(query).first()
         if row is None:
             self._create_bucket(conn, ref, params)
             row = conn.execute(query).one()
-        return _bucket_state(row)
+        return bucket_state(row)
 
     def _lock_windows(self, conn: Connection, refs: Iterable[WindowRef]) -> dict[WindowRef, WindowState]:
         wanted = sorted(set(refs))
@@ -373,18 +192,18 @@ class SqlBackend(QuotaBackend):
                  .where(tuple_(t.platform, t.account, t.name, t.subject).in_(keys))
                  .order_by(t.platform, t.account, t.name, t.subject)
                  .with_for_update())
-        found = {_window_ref(row): _window_state(row) for row in conn.execute(query)}
+        found = {window_ref(row): window_state(row) for row in conn.execute(query)}
         missing = [r for r in wanted if r not in found]
         if missing:
             conn.execute(self._insert(ratelimit_windows).values([
                 {"platform": r.platform, "account": r.account, "name": r.name,
                  "subject": r.subject, "window_start_s": 0.0, "used": 0.0} for r in missing
             ]).on_conflict_do_nothing())
-            found = {_window_ref(row): _window_state(row) for row in conn.execute(query)}
+            found = {window_ref(row): window_state(row) for row in conn.execute(query)}
         return found
 
     def _store_bucket(self, conn: Connection, ref: BucketRef, state: BucketState) -> None:
-        conn.execute(update(ratelimit_buckets).where(_bucket_pk(ref)).values(
+        conn.execute(update(ratelimit_buckets).where(bucket_key(ref)).values(
             tokens=state.tokens, updated_at_s=state.updated_at_s,
             adopted_rate_per_s=state.adopted_rate_per_s, adopted_burst=state.adopted_burst,
             throttled_total=state.throttled_total, last_throttled_at_s=state.last_throttled_at_s,
@@ -442,8 +261,8 @@ class SqlBackend(QuotaBackend):
             tokens=fresh.tokens, updated_at_s=fresh.updated_at_s, throttled_total=0,
         ).on_conflict_do_nothing())
 
-    def _bucket_statement(self, conn: Connection, stmt: Any, ref: BucketRef,
-                          params: BucketParams, binds: dict[str, Any]) -> Any:
+    def _bucket_statement(self, conn: Connection, stmt: TextClause, ref: BucketRef,
+                          params: BucketParams, binds: Binds) -> Row[Any]:
         """Run a one-bucket statement; a bucket never seen before is created
         (full, as :func:`~crossdock.ratelimit.arithmetic.fresh_bucket`) first."""
         row = conn.execute(stmt, binds).first()
@@ -464,12 +283,12 @@ class SqlBackend(QuotaBackend):
             w.window_start_s < now_s - _LISTING_WINDOW_KEEP_S))
 
     def _acquire_statement(self, request: AcquireRequest) -> AcquireResult:
-        binds = {**_bucket_binds(request.bucket, request.params),
+        binds = {**bucket_binds(request.bucket, request.params),
                  "cost": float(request.cost), "frac": float(request.floor_fraction),
                  "jitter_s": float(request.params.arrival_jitter_s), "eps": ar.EPS}
 
         row = self._run_statement(lambda conn: self._bucket_statement(
-            conn, _PG_ACQUIRE, request.bucket, request.params, binds))
+            conn, PG_ACQUIRE, request.bucket, request.params, binds))
         now_s = float(row.now_s)
         if row.granted:
             previous = row.last_granted_at_s
@@ -492,12 +311,12 @@ class SqlBackend(QuotaBackend):
         ref, params = feedback.bucket, feedback.params
         if ref is None or params is None:
             raise ValueError("bucket feedback needs the bucket and its params")
-        binds = {**_bucket_binds(ref, params),
+        binds = {**bucket_binds(ref, params),
                  "new_rate": feedback.rate_per_s, "new_burst": feedback.burst,
                  "available": feedback.available, "refund": float(feedback.refund),
                  "throttled": bool(feedback.throttled), "retry_after": feedback.retry_after_s}
         row = self._run_statement(lambda conn: self._bucket_statement(
-            conn, _PG_FEEDBACK, ref, params, binds))
+            conn, PG_FEEDBACK, ref, params, binds))
         return float(row.now_s)
 
     # ------------------------------------------------------------ interface
@@ -558,9 +377,9 @@ class SqlBackend(QuotaBackend):
             for row in conn.execute(select(ratelimit_buckets).order_by(b.platform, b.account, b.bucket)):
                 calls, throttled = counts.get((row.platform, row.account, row.bucket), (0, 0))
                 buckets.append(BucketRow(BucketRef(row.platform, row.account, row.bucket),
-                                         _bucket_state(row), calls, throttled))
+                                         bucket_state(row), calls, throttled))
             w = ratelimit_windows.c
-            windows = [WindowRow(_window_ref(row), _window_state(row)) for row in conn.execute(
+            windows = [WindowRow(window_ref(row), window_state(row)) for row in conn.execute(
                 select(ratelimit_windows)
                 .where(or_(w.subject == "", w.window_start_s >= now_s - 2 * 86_400.0))
                 .order_by(w.platform, w.account, w.name, w.subject))]

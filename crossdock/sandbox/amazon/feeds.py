@@ -277,7 +277,7 @@ def _report(sim: "AmazonSim", feed: Feed, issues: list[dict], processed: int, ac
     header: dict[str, Any] = {"sellerId": feed.seller_id, "version": "2.0", "feedId": feed.feed_id}
     if report_header:
         header["report"] = report_header
-    summary = {"errors": sum(1 for i in issues if i["severity"] == "ERROR"),
+    summary: dict[str, Any] = {"errors": sum(1 for i in issues if i["severity"] == "ERROR"),
                "warnings": sum(1 for i in issues if i["severity"] == "WARNING"),
                "messagesProcessed": processed, "messagesAccepted": accepted, "messagesInvalid": invalid}
     out: dict[str, Any] = {"header": header, "issues": issues, "summary": summary}

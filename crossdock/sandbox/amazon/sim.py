@@ -181,13 +181,15 @@ class AmazonSim(PlatformSim):
         with self.lock:
             self.advance()
             book = self.listings[channel]
+            prices: dict[str, Decimal] = {}
             for sku, qty in items:
                 li = book.get(sku)
                 if li is None or li.price is None or li.price <= 0 or qty < 1 or li.quantity < qty:
                     return None
+                prices[sku] = li.price
             now = self.now()
             country = (buyer_country or mp.country).upper()
-            value = sum((book[sku].price * qty for sku, qty in items), Decimal("0"))
+            value = sum((prices[sku] * qty for sku, qty in items), Decimal("0"))
             oid = self.ids.order_id(mp.order_prefix)
             while oid in self.orders:
                 oid = self.ids.order_id(mp.order_prefix)
@@ -198,7 +200,7 @@ class AmazonSim(PlatformSim):
                 rate, model, deemed = self._tax(mp, country, value)
                 lines.append(OrderItem(
                     order_item_id=self.ids.digits(14), asin=li.asin, sku=sku,
-                    title=_first(li.attributes.get("item_name")) or sku, quantity=qty, unit_price=li.price,
+                    title=_first(li.attributes.get("item_name")) or sku, quantity=qty, unit_price=prices[sku],
                     tax_rate=rate, tax_model=model, deemed_reseller=deemed,
                     ioss_number=C.SANDBOX_IOSS_NUMBER if deemed == "IOSS" else None))
             city, region, postal, phone = _PLACES.get(country, ("Capital", "", "1000", "+00 000 0000"))

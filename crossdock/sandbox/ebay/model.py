@@ -101,6 +101,7 @@ class AccessToken:
     token: str
     username: str
     expires_at: float
+    app: bool = False      # an application token (client credentials): no user APIs
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, TypedDict
 
 from crossdock.sandbox.ebay.model import (
     MARKETPLACE_INFO,
@@ -49,12 +49,16 @@ def invalid_access_token() -> Response:
                                    "request header.")
 
 
+def access_denied() -> Response:
+    """REST 403 for an application token on a user API (errorId 1100)."""
+    return rest_error(403, 1100, "ACCESS", "Access denied",
+                      long_message="Insufficient permissions to fulfill the request.")
+
+
 def too_many_requests() -> Response:
     """REST 429 as eBay sends it when a call limit is used up (errorId 2001)."""
-    resp = rest_error(429, 2001, "ACCESS", "Too many requests. The request limit has been reached "
+    return rest_error(429, 2001, "ACCESS", "Too many requests. The request limit has been reached "
                                            "for the resource.")
-    resp.throttled = True  # type: ignore[attr-defined]
-    return resp
 
 
 def oauth_error(status: int, error: str, description: str) -> Response:
@@ -62,6 +66,17 @@ def oauth_error(status: int, error: str, description: str) -> Response:
 
 
 # ----------------------------------------------------------------------- REST bodies
+
+
+class Conversion(TypedDict):
+    """How the buyer paid: the rate to their currency and its code (None: the seller's)."""
+
+    fx: Decimal | None
+    buyer_currency: str | None
+
+
+def conversion(o: SimOrder) -> Conversion:
+    return {"fx": o.fx, "buyer_currency": o.buyer_currency}
 
 
 def amount(value: Decimal, currency: str, *, fx: Decimal | None = None, buyer_currency: str | None = None) -> dict:
@@ -91,7 +106,7 @@ def line_total(line: SimLine) -> Decimal:
 
 def line_json(o: SimOrder, line: SimLine, acct: Account) -> dict:
     cur = acct.currency
-    conv = {"fx": o.fx, "buyer_currency": o.buyer_currency}
+    conv = conversion(o)
     status = ("FULFILLED" if line.shipped >= line.quantity else
               "IN_PROGRESS" if line.shipped else "NOT_STARTED")
     ship_by = o.created_at + 2 * 86400
@@ -138,7 +153,7 @@ def order_totals(o: SimOrder) -> tuple[Decimal, Decimal, Decimal]:
 
 def order_json(o: SimOrder, acct: Account, base_url: str) -> dict:
     cur = acct.currency
-    conv = {"fx": o.fx, "buyer_currency": o.buyer_currency}
+    conv = conversion(o)
     subtotal, delivery, tax = order_totals(o)
     total = subtotal + delivery + tax
     fee = money((subtotal + delivery) * Decimal("0.128") + Decimal("0.30"))
@@ -289,10 +304,7 @@ def trading_doc(call: str, now: float, *, ack: str = "Success",
 
 def xml_response(root: ET.Element, *, throttled: bool = False) -> Response:
     body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
-    resp = Response(200, body, {"Content-Type": "text/xml;charset=utf-8"})
-    if throttled:
-        resp.throttled = True  # type: ignore[attr-defined]
-    return resp
+    return Response(200, body, {"Content-Type": "text/xml;charset=utf-8"}, throttled=throttled)
 
 
 def trading_failure(call: str, now: float, errors: list[dict], *, throttled: bool = False) -> Response:

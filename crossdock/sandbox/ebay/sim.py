@@ -124,8 +124,8 @@ class EbaySim(PlatformSim):
     def issue_access_token(self, acct: Account, *, app: bool = False) -> AccessToken:
         raw = base64.b64encode(bytes(self.rng.randrange(256) for _ in range(48))).decode()
         prefix = "v^1.1#i^1#p^1#I^3#r^0#f^0#t^" if app else "v^1.1#i^1#p^3#r^1#I^3#f^0#t^"
-        tok = AccessToken(prefix + raw, acct.username, self.clock.timestamp() + self.config.access_token_ttl_s)
-        tok.app = app  # type: ignore[attr-defined]
+        tok = AccessToken(prefix + raw, acct.username, self.clock.timestamp() + self.config.access_token_ttl_s,
+                          app=app)
         with self.lock:
             self.tokens[tok.token] = tok
         return tok
@@ -157,9 +157,8 @@ class EbaySim(PlatformSim):
                 tok = self.bearer(req)
                 if tok is None:
                     return render.invalid_access_token()
-                if user_token and getattr(tok, "app", False):
-                    return render.rest_error(403, 1100, "ACCESS", "Access denied",
-                                             long_message="Insufficient permissions to fulfill the request.")
+                if user_token and tok.app:
+                    return render.access_denied()
                 acct = self.account(tok.username)
                 if not self.quota.take(acct.username, api, self.api_limit(api), self.clock.timestamp()):
                     return render.too_many_requests()
@@ -171,10 +170,10 @@ class EbaySim(PlatformSim):
         return deco
 
     def build_app(self) -> None:
-        from crossdock.sandbox.ebay import rest, trading
+        from crossdock.sandbox.ebay import analytics, fulfillment, inventory, oauth, trading
 
-        rest.register(self)
-        trading.register(self)
+        for family in (oauth, fulfillment, inventory, analytics, trading):
+            family.register(self)
         self._register_sandbox_routes()
 
     # ------------------------------------------------------------------ PlatformSim hooks

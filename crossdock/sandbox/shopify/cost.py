@@ -78,12 +78,14 @@ class CostWalker:
     def page_size(self, parent: GraphQLObjectType, nodes: list[FieldNode], path: list) -> int:
         args = self._args(parent, nodes)
         first, last = args.get("first"), args.get("last")
-        if first is None and last is None:
+        if first is not None:
+            size, which = int(first), "first"
+        elif last is not None:
+            size, which = int(last), "last"
+        else:
             self.problems.append(GraphQLError("you must provide one of first or last", nodes, path=path))
             return 0
-        size = first if first is not None else last
         if size > MAX_PAGE_SIZE or size < 0:
-            which = "first" if first is not None else "last"
             self.problems.append(GraphQLError(
                 f"The {which} argument must be between 0 and {MAX_PAGE_SIZE} (got {size}).", nodes, path=path))
             return min(max(size, 0), MAX_PAGE_SIZE)

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crossdock.sandbox.shopify.store import Level, OrderRec, Shop, TaxLineRec, gid, money
+from crossdock.sandbox.shopify.records import Level, OrderRec, TaxLineRec, gid, money
+from crossdock.sandbox.shopify.store import Shop
 
 _FIN = {"PAID": "paid", "PENDING": "pending", "AUTHORIZED": "authorized", "PARTIALLY_PAID": "partially_paid",
         "PARTIALLY_REFUNDED": "partially_refunded", "REFUNDED": "refunded", "VOIDED": "voided",

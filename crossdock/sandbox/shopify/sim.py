@@ -50,25 +50,22 @@ import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, execute, get_operation_ast, parse, validate
-from graphql.execution.values import get_variable_values
-from graphql.language import FragmentDefinitionNode
-
-from crossdock.sandbox.core import Bucket, PlatformSim
+from crossdock.sandbox.core import PlatformSim
 from crossdock.sandbox.http import Request, Response, json_response
-from crossdock.sandbox.shopify import payloads
-from crossdock.sandbox.shopify import schema as sdl
-from crossdock.sandbox.shopify.cost import CostWalker
-from crossdock.sandbox.shopify.store import FX_PER_EUR, IdGen, Level, OrderRec, Shop, WebhookSub, convert, gid
-from crossdock.sandbox.shopify.views import WEBHOOK_TOPICS, Ctx, Root
+from crossdock.sandbox.limits import Bucket
+from crossdock.sandbox.shopify import admin_graphql, oauth, payloads
+from crossdock.sandbox.shopify.markets import FX_PER_EUR, convert
+from crossdock.sandbox.shopify.oauth import AccessRec, Creds, RefreshRec
+from crossdock.sandbox.shopify.records import IdGen, Level, OrderRec, WebhookSub, gid
+from crossdock.sandbox.shopify.store import Shop
+from crossdock.sandbox.shopify.views import WEBHOOK_TOPICS
+
+if TYPE_CHECKING:
+    from crossdock.sandbox.core import Sandbox
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
-RATE_DOC = "https://shopify.dev/api/usage/rate-limits"
-SCOPES = "read_orders,write_orders,read_products,write_products,read_inventory,write_inventory," \
-         "read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders," \
-         "write_merchant_managed_fulfillment_orders,read_locations"
 REST_LIMIT_BODY = {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
                              "uninterrupted service."}
 _VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
@@ -85,31 +82,6 @@ class ShopSpec:
 DEFAULT_SHOPS = (ShopSpec("crossdock-eu"),)
 
 
-@dataclass
-class AccessRec:
-    shop: str
-    expires_at: float
-    minted_by: str | None = None      # the refresh token exchanged for it
-    revoked: bool = False
-
-
-@dataclass
-class RefreshRec:
-    shop: str
-    expires_at: float
-    status: str = "active"            # active | grace | retired | revoked
-    predecessor: str | None = None
-    successor: str | None = None
-
-
-@dataclass
-class Creds:
-    client_id: str
-    client_secret: str
-    access_token: str = ""
-    refresh_token: str = ""
-
-
 def quarterly_versions(current: str, count: int = 4) -> list[str]:
     """``count`` quarterly versions ending at ``current``, oldest first."""
     year, month = (int(x) for x in current.split("-"))
@@ -123,16 +95,6 @@ def quarterly_versions(current: str, count: int = 4) -> list[str]:
     return sorted(out)
 
 
-@functools.lru_cache(maxsize=512)
-def _parse_and_validate(generation: str, query: str) -> tuple[Any, tuple[GraphQLError, ...]]:
-    try:
-        doc = parse(query)
-    except GraphQLError as exc:
-        return None, (exc,)
-    errors = validate(sdl.schema_for(generation), doc)
-    return (doc if not errors else None), tuple(errors)
-
-
 class ShopifySim(PlatformSim):
     """Simulated Shopify (GraphQL Admin API) for one or more shops."""
 
@@ -142,7 +104,7 @@ class ShopifySim(PlatformSim):
                    "refresh_token_ttl_s", "refresh_grace", "search_index_lag_s", "webhook_duplicate_probability",
                    "webhook_out_of_order_probability", "pending_payment_probability")
 
-    def __init__(self, sandbox, *, shops: tuple[ShopSpec, ...] | list[ShopSpec] | None = None,
+    def __init__(self, sandbox: Sandbox, *, shops: tuple[ShopSpec, ...] | list[ShopSpec] | None = None,
                  api_version: str = "2026-10", maximum_available: float = 2000.0, restore_rate: float = 100.0,
                  max_query_cost: int = 1000, access_token_ttl_s: float = 3600.0,
                  refresh_token_ttl_s: float = 90 * 86400.0, refresh_grace: bool = True,
@@ -175,8 +137,9 @@ class ShopifySim(PlatformSim):
             shop = Shop(name=spec.shop, currency=spec.currency, country=spec.country, timezone=spec.timezone,
                         ids=IdGen(offset=(sandbox.seed % 1000) * 1_000_000 + i * 100_000), rng=self.rng, now=now)
             self.shops[spec.shop] = shop
-            self.creds[spec.shop] = Creds(client_id=self._hex(16), client_secret="shpss_" + self._hex(16))
-            self._issue_tokens(spec.shop, now)
+            self.creds[spec.shop] = Creds(client_id=self.random_hex(16),
+                                          client_secret="shpss_" + self.random_hex(16))
+            oauth.issue_tokens(self, spec.shop, now)
         from crossdock.sandbox.shopify.webhooks import WebhookDispatcher
 
         self.webhooks = WebhookDispatcher(self)
@@ -195,7 +158,7 @@ class ShopifySim(PlatformSim):
     def supported_versions(self) -> list[str]:
         return quarterly_versions(self.api_version)
 
-    def _hex(self, nbytes: int) -> str:
+    def random_hex(self, nbytes: int) -> str:
         return "%0*x" % (nbytes * 2, self.rng.getrandbits(nbytes * 8))
 
     # --- describe / channels ---------------------------------------------------------
@@ -222,33 +185,9 @@ class ShopifySim(PlatformSim):
     def client_secret_for(self, shop: str) -> str:
         return self.creds[shop].client_secret
 
-    # --- tokens ---------------------------------------------------------------------
-    def _issue_tokens(self, shop: str, now: float, *, predecessor: str | None = None) -> tuple[str, str]:
-        access, refresh = "shpat_" + self._hex(16), "shprt_" + self._hex(16)
-        self.access_tokens[access] = AccessRec(shop, now + self.access_token_ttl_s, minted_by=predecessor)
-        self.refresh_tokens[refresh] = RefreshRec(shop, now + self.refresh_token_ttl_s, predecessor=predecessor)
-        c = self.creds[shop]
-        c.access_token, c.refresh_token = access, refresh
-        return access, refresh
-
-    def _retire(self, refresh_token: str | None) -> None:
-        rec = self.refresh_tokens.get(refresh_token or "")
-        if rec is not None and rec.status == "grace":
-            rec.status = "retired"
-
-    def _authenticate(self, req: Request, hint: str | None) -> str | None:
-        token = req.headers.get("X-Shopify-Access-Token") or ""
-        rec = self.access_tokens.get(token)
-        if rec is None or rec.revoked or rec.expires_at <= self.clock.timestamp():
-            return None
-        if hint is not None and rec.shop != hint:
-            return None
-        if rec.minted_by:
-            self._retire(rec.minted_by)     # the app started using the replacement
-            rec.minted_by = None
-        return rec.shop
-
-    def _shop_hint(self, req: Request) -> str | None:
+    # --- which shop a request is for ----------------------------------------------------
+    def shop_hint(self, req: Request) -> str | None:
+        """The shop the request names by path prefix or Host header (None: neither)."""
         shop = req.path_params.get("shop")
         if shop:
             return shop
@@ -259,7 +198,7 @@ class ShopifySim(PlatformSim):
 
     def _account(self, req: Request) -> str:
         self._local.req = req
-        hint = self._shop_hint(req)
+        hint = self.shop_hint(req)
         if hint:
             return hint
         rec = self.access_tokens.get(req.headers.get("X-Shopify-Access-Token") or "")
@@ -272,9 +211,11 @@ class ShopifySim(PlatformSim):
                 self._graphql)
             self.op("GET", prefix + "/admin/api/{version}/shop.json", "rest", account=self._account,
                     rate=2.0, burst=40.0)(self._rest_shop)
-            self.op("POST", prefix + "/admin/oauth/access_token", "oauth", account=self._account)(self._token)
+            self.op("POST", prefix + "/admin/oauth/access_token", "oauth", account=self._account)(
+                functools.partial(oauth.token_endpoint, self))
 
-    def _unknown_shop(self, hint: str | None) -> Response | None:
+    def unknown_shop(self, hint: str | None) -> Response | None:
+        """Shopify's 404 for a shop the sandbox does not have (None: known or not named)."""
         if hint is not None and hint not in self.shops:
             return json_response({"errors": "Not Found"}, 404)
         return None
@@ -289,18 +230,19 @@ class ShopifySim(PlatformSim):
 
     # --- GraphQL ----------------------------------------------------------------------------
     def _graphql(self, req: Request) -> Response:
-        hint = self._shop_hint(req)
-        early = self._unknown_shop(hint)
+        hint = self.shop_hint(req)
+        early = self.unknown_shop(hint)
         if early is not None:
             return early
         version = self._serve_version(req.path_params["version"])
         if version is None:
             return json_response({"errors": "Not Found"}, 404)
         with self.lock:
-            shop_name = self._authenticate(req, hint)
+            shop_name = oauth.authenticate(self, req, hint)
         if shop_name is None:
             return json_response({"errors": INVALID_TOKEN}, 401)
         ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        query: Any
         try:
             if ctype == "application/graphql":
                 query, variables, op_name = req.body.decode("utf-8"), None, None
@@ -314,112 +256,25 @@ class ShopifySim(PlatformSim):
         status, payload, throttled = self.execute_graphql(shop_name, version, query, variables, op_name)
         resp = json_response(payload, status, {"X-Shopify-API-Version": version,
                                                "X-Request-Id": str(uuid.uuid4())})
-        if throttled:
-            resp.throttled = True  # type: ignore[attr-defined]  # read by the core's stats
+        resp.throttled = throttled
         return resp
 
-    def _bucket(self, shop: str) -> Bucket:
-        b = self.buckets.get(shop)
-        if b is None:
-            b = self.buckets[shop] = Bucket(self.restore_rate, self.maximum_available, self.clock.timestamp())
-        return b
-
-    def _throttle_status(self, shop: str) -> dict:
-        available = self._bucket(shop).available(self.clock.timestamp())
-        return {"maximumAvailable": self.maximum_available, "currentlyAvailable": int(available),
-                "restoreRate": self.restore_rate}
-
     def execute_graphql(self, shop_name: str, version: str, query: str, variables: Any = None,
-                        operation_name: str | None = None) -> tuple[int, dict, bool]:
+                        operation_name: str | None = None) -> tuple[int, dict[str, Any], bool]:
         """Run one GraphQL request for ``shop_name``: (HTTP status, body, throttled)."""
-        generation = sdl.generation_for(version)
-        schema = sdl.schema_for(generation)
-        doc, errors = _parse_and_validate(generation, query)
-        if errors:
-            return 200, {"errors": [e.formatted for e in errors]}, False
-        operation = get_operation_ast(doc, operation_name)
-        if operation is None:
-            msg = ("An operation name is required" if operation_name is None
-                   else f"No operation named \"{operation_name}\"")
-            return 200, {"errors": [{"message": msg}]}, False
-        if variables is not None and not isinstance(variables, dict):
-            return 200, {"errors": [{"message": "Variables must be an object"}]}, False
-        coerced = get_variable_values(schema, operation.variable_definitions or [], variables or {})
-        if isinstance(coerced, list):
-            return 200, {"errors": [e.formatted for e in coerced]}, False
-        fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
-        walker = CostWalker(schema, operation, fragments, coerced)
-        requested = walker.requested()
-        if walker.problems:
-            return 200, {"errors": [e.formatted for e in walker.problems]}, False
-        with self.lock:
-            now = self.clock.timestamp()
-            bucket = self._bucket(shop_name)
-            if requested > self.max_query_cost:
-                return 200, {"errors": [self._max_cost_error(requested)],
-                             "extensions": {"cost": self._cost(requested, None, shop_name)}}, False
-            if not bucket.take(now, requested):
-                return 200, self._throttled_body(requested, shop_name), True
-            ctx = Ctx(sim=self, shop=self.shops[shop_name], version=version, now=now)
-            result = execute(schema, doc, root_value=Root(ctx), context_value=ctx, variable_values=variables or {},
-                             operation_name=operation_name)
-            actual = walker.actual(result.data)
-            bucket.tokens = min(bucket.burst, bucket.tokens + max(0, requested - actual))
-            self._after_request(ctx)
-            body: dict[str, Any] = {}
-            if result.errors:
-                body["errors"] = [e.formatted for e in result.errors]
-            body["data"] = result.data
-            ext: dict[str, Any] = {"cost": self._cost(requested, actual, shop_name)}
-            if ctx.warnings:
-                ext["search"] = [{"warnings": [{"message": w} for w in dict.fromkeys(ctx.warnings)]}]
-            body["extensions"] = ext
-        return 200, body, False
-
-    def _cost(self, requested: int, actual: int | None, shop: str) -> dict:
-        return {"requestedQueryCost": requested, "actualQueryCost": actual,
-                "throttleStatus": self._throttle_status(shop)}
-
-    def _throttled_body(self, requested: int | None, shop: str | None) -> dict:
-        body: dict[str, Any] = {"errors": [{"message": "Throttled",
-                                            "extensions": {"code": "THROTTLED", "documentation": RATE_DOC}}]}
-        if shop is not None:
-            status = self._throttle_status(shop)
-            if requested is not None:
-                # a storm injected by a fault: report the bucket as just short of this request
-                status["currentlyAvailable"] = min(status["currentlyAvailable"], max(0, requested - 1))
-            body["extensions"] = {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
-                                           "throttleStatus": status}}
-        return body
-
-    def _max_cost_error(self, requested: int) -> dict:
-        return {"message": (
-            f"Query cost is {requested}, which exceeds the single query max cost limit ({self.max_query_cost}).\n\n"
-            "See https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\n"
-            "cost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations "
-            "should be used instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for "
-            "usage details.\n"),
-            "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": self.max_query_cost,
-                           "documentation": RATE_DOC}}
-
-    def _after_request(self, ctx: Ctx) -> None:
-        shop = ctx.shop
-        for topic, obj in ctx.events:
-            self._emit(shop, topic, obj)
-        if ctx.touched_skus:
-            self._record_listed(shop, ctx.touched_skus)
+        return admin_graphql.execute_graphql(self, shop_name, version, query, variables, operation_name)
 
     # --- legacy REST and OAuth -------------------------------------------------------------
     def _rest_shop(self, req: Request) -> Response:
-        hint = self._shop_hint(req)
-        early = self._unknown_shop(hint)
+        hint = self.shop_hint(req)
+        early = self.unknown_shop(hint)
         if early is not None:
             return early
         version = self._serve_version(req.path_params["version"])
         if version is None:
             return json_response({"errors": "Not Found"}, 404)
         with self.lock:
-            shop_name = self._authenticate(req, hint)
+            shop_name = oauth.authenticate(self, req, hint)
             if shop_name is None:
                 return json_response({"errors": INVALID_TOKEN}, 401)
             b = self.sandbox.limits.bucket(self.name, shop_name, "rest", 2.0, 40.0)
@@ -427,51 +282,6 @@ class ShopifySim(PlatformSim):
             return json_response(payloads.shop_json(self.shops[shop_name]), 200,
                                  {"X-Shopify-API-Version": version,
                                   "X-Shopify-Shop-Api-Call-Limit": f"{max(1, used)}/40"})
-
-    def _token(self, req: Request) -> Response:
-        hint = self._shop_hint(req)
-        early = self._unknown_shop(hint)
-        if early is not None:
-            return early
-        ctype = (req.headers.get("Content-Type") or "").lower()
-        try:
-            params = (req.json() or {}) if "json" in ctype else req.form()
-        except (ValueError, UnicodeDecodeError):
-            params = {}
-        if not isinstance(params, dict):
-            params = {}
-        grant = params.get("grant_type")
-        client_id, secret, rt = params.get("client_id"), params.get("client_secret"), params.get("refresh_token")
-        if grant != "refresh_token" or not rt:
-            return json_response({"error": "invalid_request",
-                                  "error_description": "grant_type=refresh_token and refresh_token are required."},
-                                 400)
-        with self.lock:
-            now = self.clock.timestamp()
-            rec = self.refresh_tokens.get(rt)
-            shop = hint or (rec.shop if rec else None)
-            creds = self.creds.get(shop or "")
-            if creds is None or client_id != creds.client_id or secret != creds.client_secret:
-                return json_response({"error": "invalid_client", "error_description":
-                                      "Client authentication failed due to unknown client, no client "
-                                      "authentication included, or unsupported authentication method."}, 401)
-            if rec is None or rec.shop != shop or rec.status in ("retired", "revoked") or rec.expires_at <= now:
-                return json_response({"error": "invalid_grant",
-                                      "error_description": "Token has been expired or revoked."}, 400)
-            self._retire(rec.predecessor)          # the app started using this replacement
-            if rec.successor:                       # a previous answer was lost: drop that pair
-                succ = self.refresh_tokens.get(rec.successor)
-                if succ is not None and succ.status == "active":
-                    succ.status = "revoked"
-                for a in self.access_tokens.values():
-                    if a.minted_by == rt:
-                        a.revoked = True
-            access, refresh = self._issue_tokens(rec.shop, now, predecessor=rt)
-            rec.status = "grace" if self.refresh_grace else "retired"
-            rec.successor = refresh
-            self.refreshes += 1
-        return json_response({"access_token": access, "scope": SCOPES, "expires_in": int(self.access_token_ttl_s),
-                              "refresh_token": refresh, "refresh_token_expires_in": int(self.refresh_token_ttl_s)})
 
     # --- fault formats --------------------------------------------------------------------
     def throttled_response(self, operation: str) -> Response:
@@ -482,30 +292,12 @@ class ShopifySim(PlatformSim):
                 with self.lock:
                     shop = self._account(req) or None
                     shop = shop if shop in self.shops else None
-                requested = self._estimate_cost(req)
-            resp = json_response(self._throttled_body(requested, shop), 200,
+                requested = admin_graphql.estimate_cost(self, req)
+            resp = json_response(admin_graphql.throttled_body(self, requested, shop), 200,
                                  {"X-Shopify-API-Version": self.api_version})
-            resp.throttled = True  # type: ignore[attr-defined]
+            resp.throttled = True
             return resp
         return json_response(REST_LIMIT_BODY, 429, {"Retry-After": "2.0", "X-Shopify-Shop-Api-Call-Limit": "40/40"})
-
-    def _estimate_cost(self, req: Request) -> int | None:
-        try:
-            body = req.json() or {}
-            doc, errors = _parse_and_validate(sdl.generation_for(self.api_version), body.get("query") or "")
-            if errors or doc is None:
-                return None
-            schema = sdl.schema_for(sdl.generation_for(self.api_version))
-            op = get_operation_ast(doc, body.get("operationName"))
-            if op is None:
-                return None
-            coerced = get_variable_values(schema, op.variable_definitions or [], body.get("variables") or {})
-            if isinstance(coerced, list):
-                return None
-            frags = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
-            return CostWalker(schema, op, frags, coerced).requested()
-        except (ValueError, AttributeError, GraphQLError):
-            return None
 
     def malformed_response(self, operation: str) -> Response:
         if operation == "graphql":
@@ -514,44 +306,10 @@ class ShopifySim(PlatformSim):
         return Response(200, b'{"shop":{"id":', {"Content-Type": "application/json; charset=utf-8"})
 
     # --- credential scenarios -----------------------------------------------------------------
-    def auth_scenario(self, action: str, account: str | None) -> dict:
-        targets = [account] if account else list(self.shops)
-        for t in targets:
-            if t not in self.shops:
-                raise ValueError(f"unknown Shopify shop {t!r}; shops: {sorted(self.shops)}")
-        out: dict[str, Any] = {}
-        with self.lock:
-            now = self.clock.timestamp()
-            for shop in targets:
-                if action == "revoke_refresh_token":
-                    for r in self.refresh_tokens.values():
-                        if r.shop == shop:
-                            r.status = "revoked"
-                elif action == "expire_access_tokens":
-                    for a in self.access_tokens.values():
-                        if a.shop == shop:
-                            a.expires_at = min(a.expires_at, now - 1)
-                elif action == "expire_authorisation":      # the merchant uninstalled the app
-                    for a in self.access_tokens.values():
-                        if a.shop == shop:
-                            a.revoked = True
-                    for r in self.refresh_tokens.values():
-                        if r.shop == shop:
-                            r.status = "revoked"
-                elif action == "revoke_client_secret":      # also revokes the tokens issued with it
-                    self.creds[shop].client_secret = "shpss_" + self._hex(16)
-                    for a in self.access_tokens.values():
-                        if a.shop == shop:
-                            a.revoked = True
-                    out.setdefault("client_secrets", {})[shop] = self.creds[shop].client_secret
-                elif action == "reauthorise":               # the merchant installs the app again
-                    access, refresh = self._issue_tokens(shop, now)
-                    out.setdefault("tokens", {})[shop] = {"access_token": access, "refresh_token": refresh,
-                                                          "client_secret": self.creds[shop].client_secret}
-                else:
-                    raise ValueError(f"unknown auth action {action!r}; one of revoke_refresh_token, "
-                                     "expire_access_tokens, expire_authorisation, revoke_client_secret, reauthorise")
-        return out
+    def auth_scenario(self, action: str, account: str | None) -> dict[str, Any]:
+        """revoke_refresh_token | expire_access_tokens | expire_authorisation | revoke_client_secret |
+        reauthorise, for one shop or (``account`` None) all."""
+        return oauth.auth_scenario(self, action, account)
 
     # --- marketplace hooks -------------------------------------------------------------------
     def listed(self, channel: str) -> dict[str, int]:
@@ -579,8 +337,8 @@ class ShopifySim(PlatformSim):
                 v.updated_at = now
             lvl = shop.level(v.inventory_item_id)
             shop.set_available(v.inventory_item_id, shop.primary_location_id, int(qty), now)
-            self._emit(shop, "inventory_levels/update", lvl)
-            self._record_listed(shop, {sku})
+            self.emit(shop, "inventory_levels/update", lvl)
+            self.record_listed(shop, {sku})
 
     def place_order(self, channel: str, items: list[tuple[str, int]], *, buyer_country: str) -> str | None:
         shop = self._shop_of(channel)
@@ -594,17 +352,17 @@ class ShopifySim(PlatformSim):
             for line in order.lines:
                 if line.sku:
                     self.market.record_sale(channel, line.sku, line.quantity, oid)
-            self._record_listed(shop, {ln.sku for ln in order.lines if ln.sku})
-            self._emit(shop, "orders/create", order)
+            self.record_listed(shop, {ln.sku for ln in order.lines if ln.sku})
+            self.emit(shop, "orders/create", order)
             if order.financial == "PAID":
-                self._emit(shop, "orders/paid", order)
+                self.emit(shop, "orders/paid", order)
             else:
                 self._pending_orders.add((shop.name, order.id))
             for line in order.lines:
                 v = shop.variants.get(line.variant_id or -1)
                 lvl = shop.level(v.inventory_item_id) if v else None
                 if lvl is not None:
-                    self._emit(shop, "inventory_levels/update", lvl)
+                    self.emit(shop, "inventory_levels/update", lvl)
             return oid
 
     def cancel_random_order(self, channel: str) -> bool:
@@ -628,14 +386,14 @@ class ShopifySim(PlatformSim):
             for line, qty in restocked:
                 if line.sku:
                     self.market.record_cancel(channel, line.sku, qty, str(order.id))
-            self._record_listed(shop, {ln.sku for ln, _ in restocked if ln.sku})
-            self._emit(shop, "orders/cancelled", order)
-            self._emit(shop, "orders/updated", order)
+            self.record_listed(shop, {ln.sku for ln, _ in restocked if ln.sku})
+            self.emit(shop, "orders/cancelled", order)
+            self.emit(shop, "orders/updated", order)
             for line, _ in restocked:
                 v = shop.variants.get(line.variant_id or -1)
                 lvl = shop.level(v.inventory_item_id) if v else None
                 if lvl is not None:
-                    self._emit(shop, "inventory_levels/update", lvl)
+                    self.emit(shop, "inventory_levels/update", lvl)
 
     def tick(self) -> None:
         if not self._pending_orders:
@@ -651,14 +409,14 @@ class ShopifySim(PlatformSim):
                 if order.pay_at <= now:
                     shop.mark_paid(order, now)
                     self._pending_orders.discard((shop_name, oid))
-                    self._emit(shop, "orders/paid", order)
-                    self._emit(shop, "orders/updated", order)
+                    self.emit(shop, "orders/paid", order)
+                    self.emit(shop, "orders/updated", order)
 
     def extra_stats(self) -> dict:
         with self.lock:
             return {"webhooks": dict(self.webhooks.stats, pending=self.webhooks.pending()),
                     "token_refreshes": self.refreshes,
-                    "throttle": {s: self._throttle_status(s) for s in self.shops},
+                    "throttle": {s: admin_graphql.throttle_status(self, s) for s in self.shops},
                     "orders": {s: len(shop.orders) for s, shop in self.shops.items()}}
 
     # --- webhooks -------------------------------------------------------------------------------
@@ -674,7 +432,8 @@ class ShopifySim(PlatformSim):
             s.subscriptions[w.id] = w
             return gid("WebhookSubscription", w.id)
 
-    def _emit(self, shop: Shop, topic: str, obj: Any) -> None:
+    def emit(self, shop: Shop, topic: str, obj: Any) -> None:
+        """Queue a webhook of ``topic`` about ``obj`` to every subscription of the shop to it."""
         subs = [w for w in shop.subscriptions.values() if WEBHOOK_TOPICS.get(w.topic) == topic]
         if not subs:
             return
@@ -690,7 +449,8 @@ class ShopifySim(PlatformSim):
             self.webhooks.enqueue(shop=shop.name, uri=w.uri, topic=topic, payload=payload, triggered_at=triggered,
                                   now=now)
 
-    def _record_listed(self, shop: Shop, skus: set[str]) -> None:
+    def record_listed(self, shop: Shop, skus: set[str]) -> None:
+        """Tell the market what the shop now shows for ``skus``."""
         listed = shop.listed()
         channel = f"shopify:{shop.name}"
         for sku in skus:

@@ -1,375 +1,52 @@
-"""The simulated shop: products, variants, inventory, orders, fulfillment.
-
-Plain data and the domain operations Shopify performs on it (place an order,
-commit and restock inventory, fulfill, cancel, set quantities). Callers hold
-the sim's lock. Money is Decimal in the shop currency plus the buyer's
-presentment currency (Shopify Markets); times are sandbox POSIX timestamps.
+"""The simulated shop: its records and the operations Shopify performs on them
+(place an order, commit and restock inventory, fulfill, cancel, set
+quantities). Callers hold the sim's lock. Money is Decimal in the shop
+currency plus the buyer's presentment currency (Shopify Markets); times are
+sandbox POSIX timestamps. The records are in :mod:`.records`, buyers'
+countries, taxes and duties in :mod:`.markets`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import random
 import zlib
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable
-
-CENT = Decimal("0.01")
-
-# Sandbox FX (units per 1 EUR). Only used to show buyers local prices.
-FX_PER_EUR: dict[str, Decimal] = {
-    "EUR": Decimal("1"), "USD": Decimal("1.08"), "GBP": Decimal("0.85"), "CHF": Decimal("0.95"),
-    "SEK": Decimal("11.20"), "DKK": Decimal("7.46"), "NOK": Decimal("11.50"), "PLN": Decimal("4.30"),
-    "CZK": Decimal("25.00"), "HUF": Decimal("395.00"), "CAD": Decimal("1.47"), "AUD": Decimal("1.64"),
-    "JPY": Decimal("165.00"),
-}
-
-EUROZONE = {"AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT",
-            "NL", "PT", "SI", "SK"}
-EU = EUROZONE | {"BG", "CZ", "DK", "HU", "PL", "RO", "SE"}
-COUNTRY_CURRENCY = {"GB": "GBP", "CH": "CHF", "LI": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK", "PL": "PLN",
-                    "CZ": "CZK", "HU": "HUF", "US": "USD", "CA": "CAD", "AU": "AUD", "JP": "JPY"}
-
-# Standard VAT rates, destination principle (EU OSS) and UK VAT (<= GBP 135).
-VAT_RATE: dict[str, Decimal] = {k: Decimal(v) for k, v in {
-    "AT": "0.20", "BE": "0.21", "BG": "0.20", "CY": "0.19", "CZ": "0.21", "DE": "0.19", "DK": "0.25",
-    "EE": "0.22", "ES": "0.21", "FI": "0.255", "FR": "0.20", "GR": "0.24", "HR": "0.25", "HU": "0.27",
-    "IE": "0.23", "IT": "0.22", "LT": "0.21", "LU": "0.17", "LV": "0.21", "MT": "0.18", "NL": "0.21",
-    "PL": "0.23", "PT": "0.23", "RO": "0.19", "SE": "0.25", "SI": "0.22", "SK": "0.23", "GB": "0.20",
-}.items()}
-VAT_TITLE = {"DE": "DE MwSt.", "AT": "AT USt.", "FR": "FR TVA", "BE": "BE TVA", "IT": "IT IVA", "ES": "ES IVA",
-             "NL": "NL btw", "PL": "PL VAT", "GB": "GB VAT"}
-# Buyers' countries where the shop collects duties at checkout (DDP through Markets).
-DDP_COUNTRIES = {"CH", "NO", "US", "CA", "AU"}
-DUTY_RATE = Decimal("0.05")
-
-ADDRESSES: dict[str, tuple[str, str, str | None]] = {   # city, zip, province code
-    "DE": ("Berlin", "10115", "BE"), "FR": ("Paris", "75001", None), "IT": ("Milano", "20121", "MI"),
-    "ES": ("Madrid", "28001", "M"), "NL": ("Amsterdam", "1012 JS", None), "AT": ("Wien", "1010", None),
-    "BE": ("Bruxelles", "1000", None), "IE": ("Dublin", "D01 F5P2", "D"), "PL": ("Warszawa", "00-001", None),
-    "SE": ("Stockholm", "111 22", None), "DK": ("København", "1050", None), "GB": ("London", "SW1A 1AA", None),
-    "CH": ("Zürich", "8001", "ZH"), "NO": ("Oslo", "0150", None), "US": ("New York", "10001", "NY"),
-    "CA": ("Toronto", "M5H 2N2", "ON"), "AU": ("Sydney", "2000", "NSW"), "CZ": ("Praha", "110 00", None),
-}
-COUNTRY_NAMES = {"DE": "Germany", "FR": "France", "IT": "Italy", "ES": "Spain", "NL": "Netherlands",
-                 "AT": "Austria", "BE": "Belgium", "IE": "Ireland", "PL": "Poland", "SE": "Sweden",
-                 "DK": "Denmark", "GB": "United Kingdom", "CH": "Switzerland", "NO": "Norway",
-                 "US": "United States", "CA": "Canada", "AU": "Australia", "CZ": "Czechia"}
-FIRST_NAMES = ("Anna", "Jonas", "Marie", "Luca", "Sofia", "Liam", "Emma", "Noah", "Lea", "Hugo", "Elin", "Oskar")
-LAST_NAMES = ("Müller", "Martin", "Rossi", "García", "de Vries", "Nowak", "Andersson", "Smith", "Meier", "Dubois")
-
-VALID_REASONS = {"correction", "cycle_count_available", "damaged", "movement_created", "movement_updated",
-                 "movement_received", "movement_canceled", "other", "promotion", "quality_control", "received",
-                 "reservation_created", "reservation_deleted", "reservation_updated", "restock", "safety_stock",
-                 "shrinkage"}
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def convert(amount: Decimal, src: str, dst: str) -> Decimal:
-    if src == dst:
-        return amount
-    eur = amount / FX_PER_EUR.get(src, Decimal("1"))
-    return money(eur * FX_PER_EUR.get(dst, Decimal("1")))
-
-
-def gid(kind: str, num: int) -> str:
-    return f"gid://shopify/{kind}/{num}"
-
-
-def parse_gid(value: str | None, kind: str) -> int | None:
-    """``gid://shopify/Kind/123`` (or ``...?query``) -> 123; None when it is not one."""
-    if not value:
-        return None
-    prefix = f"gid://shopify/{kind}/"
-    if not value.startswith(prefix):
-        return None
-    tail = value[len(prefix):].split("?", 1)[0]
-    return int(tail) if tail.isdigit() else None
-
-
-# --- records -------------------------------------------------------------------
-
-@dataclass
-class Location:
-    id: int
-    name: str
-    country: str
-    city: str
-    zip: str
-    address1: str = "Lagerstraße 1"
-    active: bool = True
-
-
-@dataclass
-class InventoryItem:
-    id: int
-    sku: str | None
-    variant_id: int
-    created_at: float
-    updated_at: float
-    tracked: bool = True
-    requires_shipping: bool = True
-    hs_code: str | None = None
-    country_of_origin: str | None = None
-    country_hs_codes: list[tuple[str, str]] = field(default_factory=list)
-    cost: Decimal | None = None
-
-
-@dataclass
-class Level:
-    id: int
-    item_id: int
-    location_id: int
-    created_at: float
-    updated_at: float
-    available: int = 0
-    committed: int = 0
-
-    @property
-    def on_hand(self) -> int:
-        return self.available + self.committed
-
-    def quantity(self, name: str) -> int | None:
-        return {"available": self.available, "committed": self.committed, "on_hand": self.on_hand,
-                "incoming": 0, "reserved": 0, "damaged": 0, "quality_control": 0,
-                "safety_stock": 0}.get(name)
-
-
-@dataclass
-class Variant:
-    id: int
-    product_id: int
-    sku: str | None
-    price: Decimal
-    inventory_item_id: int
-    created_at: float
-    updated_at: float
-    title: str = "Default Title"
-    barcode: str | None = None
-    compare_at_price: Decimal | None = None
-    taxable: bool = True
-
-
-@dataclass
-class Product:
-    id: int
-    title: str
-    handle: str
-    status: str
-    created_at: float
-    updated_at: float
-    description_html: str = ""
-    vendor: str = "crossdock"
-    product_type: str = ""
-    tags: list[str] = field(default_factory=list)
-    variant_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class TaxLineRec:
-    title: str
-    rate: Decimal
-    amount: Decimal             # shop currency
-    amount_presentment: Decimal
-    channel_liable: bool = False
-
-
-@dataclass
-class DutyRec:
-    id: int
-    hs_code: str | None
-    country_of_origin: str | None
-    amount: Decimal
-    amount_presentment: Decimal
-
-
-@dataclass
-class LineRec:
-    id: int
-    variant_id: int | None
-    product_id: int | None
-    sku: str | None
-    title: str
-    quantity: int
-    unit_price: Decimal
-    unit_price_presentment: Decimal
-    tax_lines: list[TaxLineRec] = field(default_factory=list)
-    duties: list[DutyRec] = field(default_factory=list)
-    fulfilled: int = 0
-    removed: int = 0           # cancelled / refunded units
-
-    @property
-    def current_quantity(self) -> int:
-        return self.quantity - self.removed
-
-    @property
-    def unfulfilled(self) -> int:
-        return max(0, self.quantity - self.removed - self.fulfilled)
-
-
-@dataclass
-class OrderRec:
-    id: int
-    number: int
-    created_at: float
-    updated_at: float
-    currency: str
-    presentment_currency: str
-    financial: str                       # OrderDisplayFinancialStatus
-    lines: list[LineRec]
-    shipping_address: dict[str, Any]
-    taxes_included: bool
-    duties_included: bool
-    shipping: Decimal
-    shipping_presentment: Decimal
-    email: str
-    prev_updated_at: float | None = None  # what the search index still holds right after an update
-    cancelled_at: float | None = None
-    cancel_reason: str | None = None
-    closed_at: float | None = None
-    pay_at: float | None = None
-    fulfillment_order_ids: list[int] = field(default_factory=list)
-    fulfillment_ids: list[int] = field(default_factory=list)
-    source_name: str = "web"
-
-    @property
-    def name(self) -> str:
-        return f"#{self.number}"
-
-    def touch(self, now: float) -> None:
-        self.prev_updated_at = self.updated_at
-        self.updated_at = now
-
-    @property
-    def fulfillment_status(self) -> str:
-        live = [ln for ln in self.lines if ln.current_quantity > 0]
-        if not live:
-            return "FULFILLED" if any(ln.fulfilled for ln in self.lines) else "UNFULFILLED"
-        shipped = sum(ln.fulfilled for ln in live)
-        if shipped == 0:
-            return "UNFULFILLED"
-        if all(ln.unfulfilled == 0 for ln in live):
-            return "FULFILLED"
-        return "PARTIALLY_FULFILLED"
-
-    # money (shop currency, then presentment)
-    def subtotal(self, presentment: bool = False) -> Decimal:
-        return sum(((ln.unit_price_presentment if presentment else ln.unit_price) * ln.quantity
-                    for ln in self.lines), Decimal("0"))
-
-    def total_tax(self, presentment: bool = False) -> Decimal:
-        return sum(((t.amount_presentment if presentment else t.amount) for ln in self.lines for t in ln.tax_lines),
-                   Decimal("0"))
-
-    def total_duties(self, presentment: bool = False) -> Decimal:
-        return sum(((d.amount_presentment if presentment else d.amount) for ln in self.lines for d in ln.duties),
-                   Decimal("0"))
-
-    def total(self, presentment: bool = False) -> Decimal:
-        total = self.subtotal(presentment) + (self.shipping_presentment if presentment else self.shipping)
-        if not self.taxes_included:
-            total += self.total_tax(presentment)
-        if self.duties_included:
-            total += self.total_duties(presentment)
-        return total
-
-    def current_total(self, presentment: bool = False) -> Decimal:
-        if self.cancelled_at is not None and self.financial in ("REFUNDED", "VOIDED"):
-            return Decimal("0.00")
-        return self.total(presentment)
-
-    def tax_lines(self) -> list[TaxLineRec]:
-        """Order-level tax lines: line tax lines summed by title."""
-        out: dict[str, TaxLineRec] = {}
-        for ln in self.lines:
-            for t in ln.tax_lines:
-                acc = out.get(t.title)
-                if acc is None:
-                    out[t.title] = TaxLineRec(t.title, t.rate, t.amount, t.amount_presentment, t.channel_liable)
-                else:
-                    acc.amount += t.amount
-                    acc.amount_presentment += t.amount_presentment
-        return list(out.values())
-
-
-@dataclass
-class FOLineRec:
-    id: int
-    line_id: int
-    total: int
-    remaining: int
-
-
-@dataclass
-class FulfillmentOrderRec:
-    id: int
-    order_id: int
-    location_id: int
-    status: str
-    created_at: float
-    updated_at: float
-    lines: list[FOLineRec] = field(default_factory=list)
-
-
-@dataclass
-class FulfillmentRec:
-    id: int
-    order_id: int
-    name: str
-    location_id: int
-    created_at: float
-    updated_at: float
-    tracking: list[dict[str, str | None]] = field(default_factory=list)
-    status: str = "SUCCESS"
-    quantities: dict[int, int] = field(default_factory=dict)   # line id -> qty
-
-
-@dataclass
-class WebhookSub:
-    id: int
-    topic: str          # enum name, e.g. ORDERS_CREATE
-    uri: str
-    created_at: float
-    updated_at: float
-    format: str = "JSON"
-    include_fields: list[str] = field(default_factory=list)
-    filter: str | None = None
-
-
-@dataclass
-class AdjustmentGroup:
-    id: int
-    created_at: float
-    reason: str
-    reference_document_uri: str | None
-    changes: list[dict[str, Any]]     # {name, delta, after, item_id, location_id}
-
-
-class IdGen:
-    """Per-kind increasing ids in Shopify's magnitudes."""
-
-    BASES = {"Order": 6_100_000_000_000, "LineItem": 15_200_000_000_000, "Product": 8_300_000_000_000,
-             "ProductVariant": 44_400_000_000_000, "InventoryItem": 46_500_000_000_000,
-             "Location": 71_600_000_000, "FulfillmentOrder": 6_700_000_000_000,
-             "FulfillmentOrderLineItem": 13_800_000_000_000, "Fulfillment": 5_900_000_000_000,
-             "WebhookSubscription": 1_234_000_000_000, "InventoryAdjustmentGroup": 3_000_000_000_000,
-             "InventoryLevel": 110_000_000_000, "Duty": 2_100_000_000_000, "MailingAddress": 9_800_000_000_000}
-
-    def __init__(self, offset: int) -> None:
-        self._counters = {k: itertools.count(v + offset) for k, v in self.BASES.items()}
-
-    def next(self, kind: str) -> int:
-        return next(self._counters[kind])
-
-
-# --- the shop -----------------------------------------------------------------
-
-Emit = Callable[[str, str, Any], None]   # (shop, topic, payload object)
+from decimal import Decimal
+from typing import Any
+
+from crossdock.sandbox.shopify.markets import (
+    ADDRESSES,
+    COUNTRY_CURRENCY,
+    COUNTRY_NAMES,
+    DDP_COUNTRIES,
+    DUTY_RATE,
+    EU,
+    EUROZONE,
+    FIRST_NAMES,
+    LAST_NAMES,
+    VAT_RATE,
+    VAT_TITLE,
+    convert,
+)
+from crossdock.sandbox.shopify.records import (
+    AdjustmentGroup,
+    DutyRec,
+    FOLineRec,
+    FulfillmentOrderRec,
+    FulfillmentRec,
+    IdGen,
+    InventoryItem,
+    Level,
+    LineRec,
+    Location,
+    OrderRec,
+    Product,
+    TaxLineRec,
+    Variant,
+    WebhookSub,
+    money,
+)
+
+__all__ = ["Shop"]
 
 
 class Shop:
@@ -478,6 +155,7 @@ class Shop:
         rate = VAT_RATE.get(country) if (country in EU or country == "GB") else None
         duties_included = country in DDP_COUNTRIES
         lines: list[LineRec] = []
+        sold: list[tuple[Variant, int]] = []
         for sku, qty in items:
             v = self.variant_by_sku(sku)
             if v is None or qty <= 0:
@@ -495,6 +173,7 @@ class Shop:
                 line.duties.append(DutyRec(self.ids.next("Duty"), item.hs_code, item.country_of_origin,
                                            money(v.price * qty * DUTY_RATE), money(unit_p * qty * DUTY_RATE)))
             lines.append(line)
+            sold.append((v, qty))
         if not lines:
             return None
         domestic = country == self.country
@@ -516,12 +195,11 @@ class Shop:
             email=f"{first.lower()}.{self.rng.randint(100, 999)}@example.com",
             pay_at=(now + self.rng.uniform(300, 1800)) if pending else None)
         self.next_order_number += 1
-        for line in lines:   # Shopify commits inventory when the order is placed
-            v = self.variants[line.variant_id]
+        for v, qty in sold:   # Shopify commits inventory when the order is placed
             lvl = self.level(v.inventory_item_id)
             if lvl is not None and self.items[v.inventory_item_id].tracked:
-                lvl.available -= line.quantity
-                lvl.committed += line.quantity
+                lvl.available -= qty
+                lvl.committed += qty
                 lvl.updated_at = now
         fo = FulfillmentOrderRec(self.ids.next("FulfillmentOrder"), order.id, self.primary_location_id, "OPEN",
                                  now, now)
@@ -605,9 +283,3 @@ def _handle(title: str) -> str:
         elif out and out[-1] != "-":
             out.append("-")
     return "".join(out).strip("-") or "product"
-
-
-def ts_iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -96,7 +96,7 @@ def s10_check_digit(serial: str) -> int:
 
 def is_sandbox_tracking_number(value: str) -> bool:
     m = _S10.match(value)
-    return bool(m) and s10_check_digit(m.group(1)) == int(m.group(2))
+    return m is not None and s10_check_digit(m.group(1)) == int(m.group(2))
 
 
 def _unit_hash(*parts: object) -> int:
@@ -172,10 +172,10 @@ class SandboxCarrier:
             problems.append("parcel weight unknown")
         elif weight > self.max_weight_g:
             problems.append(f"parcel weighs {weight} g, more than the {self.max_weight_g} g limit")
-        if problems:
+        if problems or weight is None:      # an unknown weight is among the problems
             raise ShippingError("XD-SHIP-001", entity=where,
                                 detail="sandbox carrier rejected the address/parcel: " + "; ".join(problems))
-        return weight  # type: ignore[return-value]
+        return weight
 
     def rates(self, parcel: Parcel) -> list[Rate]:
         weight = self._check_parcel(parcel)

@@ -33,6 +33,7 @@ from graphql import (
 )
 
 from crossdock.connectors.shopify import queries
+from crossdock.sandbox.shopify import admin_graphql
 from crossdock.sandbox.shopify import schema as sdl
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -118,9 +119,10 @@ def test_recorded_payload_is_a_valid_answer(name, document, variables):
 def test_recorded_error_bodies_match_the_sandbox_format(box, name, code):
     recorded = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     if code == "THROTTLED":
-        live = box.sim._throttled_body(702, "crossdock-eu")
+        live = admin_graphql.throttled_body(box.sim, 702, "crossdock-eu")
     else:
-        live = {"errors": [box.sim._max_cost_error(1032)], "extensions": {"cost": box.sim._cost(1032, None, "crossdock-eu")}}
+        live = {"errors": [admin_graphql.max_cost_error(box.sim, 1032)],
+                "extensions": {"cost": admin_graphql.cost_extension(box.sim, 1032, None, "crossdock-eu")}}
     assert live["errors"][0]["extensions"]["code"] == recorded["errors"][0]["extensions"]["code"] == code
     assert set(live["errors"][0]) == set(recorded["errors"][0])
     assert set(live["errors"][0]["extensions"]) == set(recorded["errors"][0]["extensions"])

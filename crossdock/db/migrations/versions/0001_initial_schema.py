@@ -13,7 +13,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 import crossdock.db.base
-from sqlalchemy.dialects import postgresql
+import crossdock.mapping.fx_store
 
 revision = '0001'
 down_revision = None

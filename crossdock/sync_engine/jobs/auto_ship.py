@@ -1,5 +1,5 @@
-"""Warehouse jobs the engine runs on a schedule: ship ready orders with the
-configured carrier (auto-ship), and poll carriers for tracking events.
+"""Auto-ship (outbox kind ``shipments``): ship ready orders with the
+configured carrier, after reading each back from its channel.
 
 Auto-ship is opt-in (``[sync] auto_ship = true`` — the demo turns it on): a
 seller normally ships from the pick list with ``crossdock warehouse ship``.
@@ -15,17 +15,44 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
+from sqlalchemy import select
+
+from crossdock import synclog
+from crossdock.db.models import Order
 from crossdock.errors import CrossdockError
-from crossdock.sync_engine.jobs import EXTRA_JOBS, EngineContext
+from crossdock.errors.catalogue import ACTION_FAIL
+from crossdock.models import OrderStatus
+from crossdock.sync_engine import outbox
+from crossdock.sync_engine.jobs.context import EngineContext
+from crossdock.sync_engine.jobs.runner import paused
+from crossdock.sync_engine.jobs.shipments import apply_platform_order
+
+if TYPE_CHECKING:
+    from crossdock.warehouse.carriers.base import Carrier
+    from crossdock.warehouse.picking import ReadyOrder
 
 log = logging.getLogger(__name__)
 
-_carriers: dict[tuple[int, str], object] = {}
+__all__ = ["AUTO_SHIP", "AutoShipResult", "auto_ship", "carrier_for", "labels_dir", "look_before_booking"]
+
+AUTO_SHIP = "shipments"
+
+_carriers: dict[tuple[int, str], Carrier] = {}
 _lock = threading.Lock()
 
 
-def carrier_for(ctx: EngineContext, name: str = "sandbox"):
+class AutoShipResult(TypedDict, total=False):
+    skipped: str
+    ready: int
+    shipped: int
+    failed: int
+    closed_on_channel: int
+    waiting: int
+
+
+def carrier_for(ctx: EngineContext, name: str = "sandbox") -> Carrier:
     """One carrier instance per engine (the sandbox carrier keeps its seeded
     failure sequence and can track what it booked)."""
     from crossdock.warehouse.carriers import get_carrier
@@ -48,7 +75,7 @@ def labels_dir(ctx: EngineContext) -> Path:
     return base / ctx.cfg.labels_dir
 
 
-def auto_ship(ctx: EngineContext, entry=None, *, limit: int = 50) -> dict:
+def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, limit: int = 50) -> AutoShipResult:
     from crossdock.warehouse.picking import ready_orders
     from crossdock.warehouse.shipping import ship_order
 
@@ -81,11 +108,9 @@ def auto_ship(ctx: EngineContext, entry=None, *, limit: int = 50) -> dict:
 
 
 SHIP, CLOSED, WAIT, UNREADABLE = "ship", "closed", "wait", "unreadable"
-#: Failures that are the channel's, not the order's: no other order of it is read this run.
-_CHANNEL_FAILURES = ("XD-QUOTA", "XD-AUTH", "XD-NET", "XD-CFG")
 
 
-def look_before_booking(ctx: EngineContext, order) -> str:
+def look_before_booking(ctx: EngineContext, order: ReadyOrder) -> str:
     """Read ``order`` (a :class:`~crossdock.warehouse.picking.ReadyOrder`) back
     from its channel right before a label is bought for it: the buyer may have
     cancelled since the last import (Amazon shows orders minutes late, and
@@ -96,21 +121,18 @@ def look_before_booking(ctx: EngineContext, order) -> str:
     priority, below the order import's).
 
     The order is stored through the import's own path
-    (:func:`~crossdock.sync_engine.jobs.apply_platform_order`): a cancel
+    (:func:`~crossdock.sync_engine.jobs.shipments.apply_platform_order`): a cancel
     releases the reservation and puts the units back on sale, exactly as when
     the import finds it. Returns SHIP (still ready), CLOSED (the channel no
     longer wants it shipped: cancelled, or shipped by other means — no label
     bought), WAIT (this order could not be read) or UNREADABLE (the channel
     cannot be read now — paused, out of quota, credentials or network failing).
     Either way no label is bought blind: the order stays ready for the next
-    run, or `crossdock warehouse ship` ships it by hand. A connector that
+    run, or `crossdock warehouse ship` ships it by hand. Which of the two a
+    failed read is, the catalogue's ``action`` for its code says: ``fail``
+    concerns this order (WAIT); wait, pause or retry (quota, credentials,
+    network) concern the channel (UNREADABLE). A connector that
     cannot read one order (``fetch_order`` gives None) ships as before (SHIP)."""
-    from sqlalchemy import select
-
-    from crossdock import synclog
-    from crossdock.db.models import Order
-    from crossdock.models import OrderStatus
-    from crossdock.sync_engine.jobs import apply_platform_order, paused
     from crossdock.warehouse.picking import READY_STATUSES
 
     cid = synclog.order_correlation(order.channel, order.platform_order_id)
@@ -135,7 +157,7 @@ def look_before_booking(ctx: EngineContext, order) -> str:
             "shipment.check", exc, outcome="retry", channel=order.channel, entity_type="order",
             entity=order.platform_order_id, correlation_id=cid,
             details={"note": "no label bought before the channel confirms the order is still open"}))
-        return UNREADABLE if exc.code.startswith(_CHANNEL_FAILURES) else WAIT
+        return WAIT if exc.spec.action == ACTION_FAIL else UNREADABLE
     with synclog.correlation(cid):
         result = apply_platform_order(ctx, order.channel, fresh)
     with ctx.db.read() as s:
@@ -153,15 +175,3 @@ def look_before_booking(ctx: EngineContext, order) -> str:
                  "released_units": units}))
     log.info("auto-ship %s: %s", order.ref, message)
     return CLOSED
-
-
-def poll_tracking_job(ctx: EngineContext, entry=None) -> dict:
-    from crossdock.warehouse.shipping import poll_tracking
-
-    days = float(ctx.cfg.sync.get("tracking_silence_days", 7))
-    result = poll_tracking(ctx.db, lambda name: carrier_for(ctx, name), ctx.clock.now(), max_silence_days=days)
-    return {"result": str(result)}
-
-
-EXTRA_JOBS["shipments"] = auto_ship
-EXTRA_JOBS["tracking"] = poll_tracking_job

@@ -1,21 +1,4 @@
-"""Catalogue jobs: push prices, publish listings.
-
-**Prices** (:func:`push_prices`, outbox kind ``prices``). For every *active*
-listing of the channel, the price is the channel's price rule
-(``[channels.NAME.price]``, :mod:`crossdock.mapping.pricing`) applied to the
-product's base price, in the channel's currency, with the FX rates stored in
-the database (``crossdock fx load``) as they stand on the platform's today.
-A price equal to the one last pushed (``last_pushed_price`` and
-``last_pushed_currency``) is not sent: a run with nothing changed makes no
-call. Changed prices go out in the batches the platform allows
-(:func:`~crossdock.sync_engine.planner.plan_prices` with the engine's batch
-policies); what the platform accepted is recorded, what it refused is logged
-with its code. A SKU whose price cannot be computed (no FX rate XD-MAP-005,
-stale rate XD-MAP-006, no or zero base price XD-MAP-003) is logged with that
-code and skipped; the other SKUs still go. ``last_pushed_at`` is left alone:
-it dates the last *stock* push, which order import compares sales with.
-
-**Listings** (:func:`publish_listings`, outbox kind ``listings``). Products
+"""Listings (:func:`publish_listings`, outbox kind ``listings``). Products
 without a listing on the channel, and listings left ``draft`` or
 ``rejected``, are checked against the channel's listing rules
 (:mod:`crossdock.mapping.validation`, with the price the channel would get)
@@ -44,10 +27,9 @@ when the product does not name one itself.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -56,50 +38,33 @@ from sqlalchemy.orm import Session
 
 from crossdock import synclog
 from crossdock.config import Config
+from crossdock.connectors.base import Connector
 from crossdock.db.base import utcnow
 from crossdock.db.models import ChannelListing
 from crossdock.db.models import Product as ProductRow
 from crossdock.errors import ConfigError, CrossdockError, MappingError
+from crossdock.errors.catalogue import ACTION_FAIL
 from crossdock.mapping.attributes import attribute_mapping_from_config, map_attributes
 from crossdock.mapping.categories import category_mapping_from_config
-from crossdock.mapping.fx import FxTable
-from crossdock.mapping.pricing import PriceRule, compute_price, price_rule_from_config
+from crossdock.mapping.pricing import compute_price
 from crossdock.mapping.validation import ListingChannel, platform_rules_from_config, validate_listing
-from crossdock.models import ItemResult, Money, PriceUpdate, Product
+from crossdock.models import ItemResult, Money, Product
 from crossdock.ratelimit.budget import Priority, job_priority
 from crossdock.sync_engine import dirty, outbox
 from crossdock.sync_engine._sql import chunks, upsert_insert
-from crossdock.sync_engine.jobs import EXTRA_JOBS, BatchSend, EngineContext
-from crossdock.sync_engine.planner import ListingState, plan_prices
+from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
+from crossdock.sync_engine.jobs.prices import ACTIVE, fx_table, price_rule, today_on_platform
 
 log = logging.getLogger(__name__)
 
-PRICES = "prices"
 LISTINGS = "listings"
-ACTIVE = "active"
 #: Listing rows that are not (yet) on the platform: the listings job tries them again.
 NOT_LISTED_STATUSES = ("draft", "rejected")
 DEFAULT_LISTINGS_PER_RUN = 200
 _LISTING_RULE_KEYS = ("categories", "attributes", "validation")
 
-__all__ = [
-    "ACTIVE",
-    "LISTINGS",
-    "NOT_LISTED_STATUSES",
-    "PRICES",
-    "expected_prices",
-    "listing_channel",
-    "listing_product",
-    "price_rule",
-    "publish_listings",
-    "push_prices",
-]
-
-
-# ---------------------------------------------------------------- configuration
-def price_rule(cfg: Config, channel: str) -> PriceRule:
-    """The channel's price rule (``[channels.NAME.price]``; none = base price converted as is)."""
-    return price_rule_from_config(cfg.channel(channel).price or None, where=f"channels.{channel}.price")
+__all__ = ["LISTINGS", "NOT_LISTED_STATUSES", "listing_channel", "listing_product", "listings_job",
+           "publish_listings"]
 
 
 def listing_channel(cfg: Config, channel: str) -> ListingChannel:
@@ -140,151 +105,6 @@ def listing_product(product: Product, channel: ListingChannel) -> Product:
             attrs[key] = found
     return replace(product, attributes=attrs, category=category)
 
-
-def _today(ctx: EngineContext) -> dt.date:
-    """The platforms' today (the sandbox's scaled clock, or real time)."""
-    return ctx.clock.now().date()
-
-
-def _fx_table(session: Session) -> FxTable:
-    from crossdock.mapping.fx_store import table_from_db
-
-    return table_from_db(session)
-
-
-# ---------------------------------------------------------------- prices
-@dataclass(frozen=True, slots=True)
-class _Priced:
-    state: ListingState
-    base: Money | None
-
-
-def _active_listings(session: Session, ctx: EngineContext, channel: str,
-                     skus: Sequence[str] | None) -> list[_Priced]:
-    """The channel's active listings (of ``skus``) with their product's base price."""
-    L, P = ChannelListing, ProductRow
-    stmt = (select(L.sku, L.listing_id, L.platform_ids, L.last_pushed_price,
-                   L.last_pushed_currency, P.base_price, P.base_currency)
-            .join(P, P.sku == L.sku).where(L.channel == channel, L.status == ACTIVE))
-    rows = []
-    if skus is None:
-        rows = session.execute(stmt).all()
-    else:
-        for part in chunks(sorted(set(skus))):
-            rows.extend(session.execute(stmt.where(L.sku.in_(part))).all())
-    platform = ctx.platform(channel)
-    out = []
-    for r in sorted(rows, key=lambda r: r.sku):
-        base = (Money(Decimal(r.base_price), r.base_currency)
-                if r.base_price is not None and r.base_currency else None)
-        ids = dict(r.platform_ids or {})
-        out.append(_Priced(ListingState(channel=channel, sku=r.sku, platform=platform, kind=ids.get("kind"),
-                                        listing_id=r.listing_id, platform_ids=ids,
-                                        last_pushed_price=r.last_pushed_price,
-                                        last_pushed_currency=r.last_pushed_currency), base))
-    return out
-
-
-def _no_base(sku: str) -> dict[str, str]:
-    return {"sku": sku, "code": "XD-MAP-003", "message": f"product {sku} has no base price and currency"}
-
-
-def expected_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None
-                    ) -> tuple[dict[str, Money], list[dict[str, str]]]:
-    """What each active listing of ``channel`` should cost today, and the SKUs
-    whose price cannot be computed (with their XD code)."""
-    rule = price_rule(ctx.cfg, channel)
-    currency = ctx.cfg.channel(channel).currency
-    today = _today(ctx)
-    with ctx.db.read() as s:
-        listed = _active_listings(s, ctx, channel, skus)
-        fx = _fx_table(s)
-    prices: dict[str, Money] = {}
-    problems: list[dict[str, str]] = []
-    for item in listed:
-        sku = item.state.sku
-        if item.base is None:
-            problems.append(_no_base(sku))
-            continue
-        try:
-            prices[sku] = compute_price(item.base, currency, rule, fx, today, sku=sku)
-        except MappingError as exc:
-            problems.append({"sku": sku, "code": exc.code, "message": exc.message})
-    return prices, problems
-
-
-def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None, *,
-                force: bool = False) -> dict[str, Any]:
-    """Push the prices of the channel's active listings (of ``skus``) that
-    differ from the last pushed ones (all of them with ``force``: a price
-    edited on the platform is put back). See the module doc."""
-    ch = ctx.cfg.channel(channel)
-    rule = price_rule(ctx.cfg, channel)
-    today = _today(ctx)
-    with ctx.db.read() as s:
-        listed = _active_listings(s, ctx, channel, skus)
-        fx = _fx_table(s)
-    problems = [_no_base(i.state.sku) for i in listed if i.base is None]
-    plan = plan_prices({i.state.sku: i.base for i in listed if i.base is not None}, [i.state for i in listed],
-                       rules={channel: rule}, currencies={channel: ch.currency}, fx=fx, on=today,
-                       policies=ctx.policies, force=force)
-    problems += [{"sku": p.sku, "code": p.code, "message": p.message} for p in plan.problems]
-    channel_plan = plan.plans.get(channel)
-    updates = list(channel_plan.updates) if channel_plan else []
-    sent = BatchSend()
-    error: CrossdockError | None = None
-    with synclog.timed() as t, job_priority(Priority.PRICE):
-        try:
-            if updates:
-                sent.run(channel_plan.batches, ctx.connectors.get(channel).push_prices)
-        except CrossdockError as exc:   # quota, network, auth: what was accepted so far is kept
-            error = exc
-    accepted: list[PriceUpdate] = sent.accepted
-    rejected: list[ItemResult] = sent.refused
-    calls = sent.calls
-    unchanged = len(listed) - len(updates) - len(problems)
-    with ctx.db.write() as s:
-        _record_prices(s, channel, accepted)
-        for p in problems:
-            synclog.record(s, operation="prices.push", outcome="failed", channel=channel, entity_type="sku",
-                           entity=p["sku"], code=p["code"], message=p["message"])
-        for r in rejected:
-            synclog.record(s, operation="prices.push", outcome="failed", channel=channel, entity_type="sku",
-                           entity=r.sku, code=r.code or "XD-PLATFORM-001",
-                           message=r.message or "price refused by the platform")
-        if updates or problems:
-            left = len(updates) - len(accepted) - len(rejected)
-            synclog.record(s, operation="prices.push",
-                           outcome="ok" if not (rejected or problems or left) else "partial",
-                           channel=channel, entity_type="channel", entity=channel, duration_ms=t.ms,
-                           code=error.code if error is not None else None,
-                           message=f"{len(accepted)} prices accepted in {calls} calls, {len(rejected)} refused, "
-                                   f"{len(problems)} not computable, {unchanged} unchanged"
-                                   + (f", {left} not sent ({error.code})" if error is not None else ""),
-                           details={"accepted": [u.sku for u in accepted][:50],
-                                    "rejected": [r.sku for r in rejected][:50],
-                                    "problems": [p["sku"] for p in problems][:50]})
-    if error is not None:
-        raise error
-    return {"channel": channel, "checked": len(listed), "unchanged": unchanged, "changed": len(updates),
-            "pushed": len(accepted), "calls": calls,
-            "rejected": [{"sku": r.sku, "code": r.code, "message": r.message} for r in rejected],
-            "problems": problems,
-            "prices": {u.sku: u.price.to_dict() for u in accepted}}
-
-
-def _record_prices(session: Session, channel: str, accepted: Sequence[PriceUpdate]) -> None:
-    L = ChannelListing
-    for u in sorted(accepted, key=lambda u: u.sku):
-        session.execute(update(L).where(L.channel == channel, L.sku == u.sku)
-                        .values(last_pushed_price=u.price.amount, last_pushed_currency=u.price.currency))
-
-
-def prices_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, Any]:
-    """Outbox entry ``prices``: payload ``skus`` (optional) and ``force``."""
-    payload = entry.payload or {}
-    skus = payload.get("skus")
-    return push_prices(ctx, entry.channel, skus=list(skus) if skus else None, force=bool(payload.get("force")))
 
 
 # ---------------------------------------------------------------- listings
@@ -352,11 +172,16 @@ def _record_rejected(session: Session, channel: str, sku: str, code: str, messag
                    entity=sku, code=code, message=message, details={"issues": issues} if issues else None)
 
 
+#: Catalogue areas of errors about one product's data or the platform's rules for it.
+_PRODUCT_AREAS = frozenset({"MAP", "PLATFORM"})
+
+
 def _refused_for_good(exc: CrossdockError) -> bool:
     """A publish error that concerns this product only (its data or the
     platform's rules): record it on the listing and go on with the next one.
-    Quota, network, auth and retryable errors stop the run instead."""
-    return not exc.retryable and exc.code.startswith(("XD-MAP-", "XD-PLATFORM-"))
+    Quota, network, auth and retryable errors stop the run instead (by the
+    catalogue: its ``action`` is ``fail``, its area MAP or PLATFORM)."""
+    return exc.spec.action == ACTION_FAIL and exc.spec.area in _PRODUCT_AREAS
 
 
 def publish_listings(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None, *,
@@ -369,15 +194,17 @@ def publish_listings(ctx: EngineContext, channel: str, skus: Sequence[str] | Non
         raise ConfigError("XD-CFG-003", detail=f"sync.listings_per_run must be at least 1, got {limit}")
     target = listing_channel(ctx.cfg, channel)
     rule = price_rule(ctx.cfg, channel)
-    today = _today(ctx)
+    today = today_on_platform(ctx)
     with ctx.db.read() as s:
         rows = _candidates(s, channel, skus, limit + 1)
-        fx = _fx_table(s)
+        fx = fx_table(s)
     more = len(rows) > limit
     rows = rows[:limit]
     published: list[str] = []
     rejected: list[dict[str, str]] = []
     conn = ctx.connectors.get(channel) if rows else None
+    if conn is None:
+        return {"channel": channel, "candidates": 0, "published": [], "rejected": [], "more": more}
 
     def reject(sku: str, code: str, message: str, issues: list[dict[str, str]] | None = None) -> None:
         rejected.append({"sku": sku, "code": code, "message": message})
@@ -421,7 +248,7 @@ def publish_listings(ctx: EngineContext, channel: str, skus: Sequence[str] | Non
             "more": more}
 
 
-def _read_back_ids(ctx: EngineContext, channel: str, conn: Any, published: list[str]) -> None:
+def _read_back_ids(ctx: EngineContext, channel: str, conn: Connector, published: list[str]) -> None:
     """Best effort: the listing id (ASIN, variant id …) of published SKUs
     whose row has none yet, read back from the channel."""
     L = ChannelListing
@@ -448,8 +275,5 @@ def listings_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, An
     """Outbox entry ``listings``: payload ``skus`` and ``limit`` (both optional)."""
     payload = entry.payload or {}
     skus = payload.get("skus")
-    return publish_listings(ctx, entry.channel, skus=list(skus) if skus else None, limit=payload.get("limit"))
+    return publish_listings(ctx, entry_channel(entry), skus=list(skus) if skus else None, limit=payload.get("limit"))
 
-
-EXTRA_JOBS[PRICES] = prices_job
-EXTRA_JOBS[LISTINGS] = listings_job

@@ -4,10 +4,15 @@ SQLite: the online backup API into ``backups/`` beside the database (one
 self-contained file, checked, fsynced, then renamed into place); PostgreSQL:
 ``pg_dump -Fc`` into ``./backups``. Every backup, and every failure, is a sync
 event (``db.backup``): ``db check`` warns (XD-DATA-005) when the newest is old.
+
+A backup is an operation on the database that the sync log records, so it sits
+above both ``crossdock.db`` and ``crossdock.synclog`` (which stores its events
+through ``crossdock.db``), not inside ``crossdock.db``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -15,16 +20,17 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crossdock import synclog
+from crossdock.db.check import BACKUP_OP
 from crossdock.errors import DataError
 
 __all__ = ["BACKUP_OP", "backup_database"]
 
 log = logging.getLogger(__name__)
-
-BACKUP_OP = "db.backup"
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -70,6 +76,22 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _written(part: Path, target: Path) -> Iterator[None]:
+    """The block writes ``part``; then it is fsynced and renamed to ``target``.
+    On a failure ``part`` is removed, and an OSError becomes XD-DATA-007."""
+    try:
+        yield
+        _fsync(part)
+        os.replace(part, target)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DataError("XD-DATA-007", detail=f"cannot write {target}: {exc}") from exc
+    except DataError:
+        part.unlink(missing_ok=True)
+        raise
+
+
 def _backup_sqlite(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, dict[str, Any]]:
     from sqlalchemy.engine import make_url
 
@@ -81,32 +103,24 @@ def _backup_sqlite(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, di
     source_path = Path(source).resolve()
     target = _target(to, source_path.parent / "backups", f"{source_path.stem}-{stamp}.sqlite")
     part = target.with_name(target.name + ".part")
-    try:
-        src = sqlite3.connect(str(source_path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    with _written(part, target):
         try:
-            dst = sqlite3.connect(str(part))
+            src = sqlite3.connect(str(source_path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
             try:
-                src.backup(dst)                            # one step: a consistent snapshot, writers keep going
-                dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
-                check = dst.execute("PRAGMA quick_check").fetchone()
-                pages = dst.execute("PRAGMA page_count").fetchone()[0]
+                dst = sqlite3.connect(str(part))
+                try:
+                    src.backup(dst)                            # one step: a consistent snapshot, writers keep going
+                    dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+                    check = dst.execute("PRAGMA quick_check").fetchone()
+                    pages = dst.execute("PRAGMA page_count").fetchone()[0]
+                finally:
+                    dst.close()
             finally:
-                dst.close()
-        finally:
-            src.close()
+                src.close()
+        except sqlite3.Error as exc:
+            raise DataError("XD-DATA-007", detail=f"SQLite backup to {target} failed: {exc}") from exc
         if not check or check[0] != "ok":
             raise DataError("XD-DATA-007", detail=f"the copy failed its integrity check: {check}")
-        _fsync(part)
-        os.replace(part, target)
-    except sqlite3.Error as exc:
-        part.unlink(missing_ok=True)
-        raise DataError("XD-DATA-007", detail=f"SQLite backup to {target} failed: {exc}") from exc
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise DataError("XD-DATA-007", detail=f"cannot write {target}: {exc}") from exc
-    except DataError:
-        part.unlink(missing_ok=True)
-        raise
     return target, {"pages": pages}
 
 
@@ -136,19 +150,11 @@ def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, 
         part.unlink(missing_ok=True)
         tail = " ".join((proc.stderr or "").strip().splitlines()[-3:])
         raise DataError("XD-DATA-007", detail=f"pg_dump exited with {proc.returncode}: {redact(tail)[:500]}")
-    try:
+    with _written(part, target):
         with open(part, "rb") as fh:
             magic = fh.read(5)
         if magic != b"PGDMP":
             raise DataError("XD-DATA-007", detail=f"pg_dump wrote {part} but it is not a custom-format archive")
-        _fsync(part)
-        os.replace(part, target)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise DataError("XD-DATA-007", detail=f"cannot write {target}: {exc}") from exc
-    except DataError:
-        part.unlink(missing_ok=True)
-        raise
     return target, {"format": "pg_dump custom (restore with pg_restore)"}
 
 
@@ -157,8 +163,6 @@ def backup_database(db: Any, *, to: str | Path | None = None, now: dt.datetime |
     backup API into ``backups/`` next to the database; PostgreSQL: ``pg_dump
     -Fc`` into ``./backups``. ``to`` is a folder (timestamped name) or a file.
     A failure is recorded too and raised as XD-DATA-007."""
-    from crossdock import synclog
-
     now = now or dt.datetime.now(dt.timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     started = time.perf_counter()

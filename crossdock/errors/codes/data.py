@@ -1,0 +1,53 @@
+"""The XD-DATA codes: storage, migrations and backups."""
+
+from __future__ import annotations
+
+from crossdock.errors.spec import ErrorSpec as E
+
+ENTRIES: tuple[E, ...] = (
+    E("XD-DATA-001", "Database unreachable",
+      "crossdock could not connect to its database, or lost the connection in the middle of a transaction "
+      "(which was rolled back). The message shows the URL it used, password masked.",
+      ("PostgreSQL not running, or not on that host and port", "wrong CROSSDOCK_DATABASE_URL or [database] url",
+       "the database or the user named in the URL does not exist", "the SQLite folder does not exist, or the path "
+       "is a folder"),
+      "Check the database URL (`crossdock config show`) and that the server is running and accepts the user; "
+      "for SQLite, that the folder exists. A worker retries on its own once the database is back.",
+      "crossdock db current", retryable=True),
+    E("XD-DATA-002", "Database schema out of date",
+      "The database has not been upgraded to this version of crossdock.",
+      ("crossdock was upgraded without migrating",),
+      "Run the migrations.", "crossdock db upgrade"),
+    E("XD-DATA-003", "Database busy",
+      "The database stayed locked longer than the busy timeout.",
+      ("a long transaction in another process",),
+      "Retry; if it repeats, look for a stuck process holding the database.", None, retryable=True),
+    E("XD-DATA-004", "Duplicate record",
+      "A record with the same natural key already exists; the duplicate was not stored.",
+      ("an order imported twice (harmless)",),
+      "None; duplicates are ignored by design.", None),
+    E("XD-DATA-005", "Backup missing or stale",
+      "No recent backup of the database exists.",
+      ("backups not scheduled",),
+      "Take a backup now and schedule it.", "crossdock db backup"),
+    E("XD-DATA-006", "Integrity check failed",
+      "A consistency check found data that contradicts itself (e.g. reserved more than on hand), or the "
+      "SQLite file itself is damaged or not a database at all.",
+      ("a manual database edit", "a bug", "a SQLite file truncated, overwritten or copied while it was written"),
+      "Keep the database as is, take a backup, and report the check output. A damaged SQLite file cannot be "
+      "repaired in place: stop the workers and restore the newest backup (`db backup` writes them).",
+      "crossdock db check"),
+    E("XD-DATA-007", "Backup could not be made",
+      "crossdock could not write a backup of the database; no new backup exists.",
+      ("pg_dump is not installed or not on PATH (PostgreSQL)", "the backup folder is not writable or full",
+       "pg_dump's version is older than the server's"),
+      "Install the PostgreSQL client tools matching the server (pg_dump), or pick a writable folder "
+      "with --to, then back up again.", "crossdock db backup --to PATH"),
+    E("XD-DATA-008", "Database cannot be written",
+      "The database refused a write: it can be read but not changed. Nothing of the command was stored.",
+      ("the SQLite file or its folder is read-only (SQLite also writes -wal and -shm files beside the database)",
+       "the disk is full", "PostgreSQL is a read-only standby, or default_transaction_read_only is on"),
+      "Make the SQLite file and its folder writable by the user running crossdock (or move the database to a "
+      "writable folder and update the URL), free disk space, or point the URL at the primary PostgreSQL server.",
+      "crossdock config show"),
+)

@@ -1,0 +1,69 @@
+"""The XD-INV codes: inventory, reservations and overselling."""
+
+from __future__ import annotations
+
+from crossdock.errors.spec import ErrorSpec as E
+
+ENTRIES: tuple[E, ...] = (
+    E("XD-INV-001", "Insufficient stock to reserve",
+      "An imported order asks for more units than are available; the order is imported but flagged, "
+      "and the shortfall is not reserved.",
+      ("a sale raced a stock push (overselling)", "stock drift between crossdock and a channel"),
+      "Cancel or back-order the line; run a reconcile to find the drift.",
+      "crossdock sync reconcile CHANNEL"),
+    E("XD-INV-002", "Stock drift",
+      "The quantity listed on a channel differs from what crossdock computed.",
+      ("a manual edit on the platform", "a lost stock push"),
+      "Repair with a reconcile.", "crossdock sync reconcile CHANNEL --apply"),
+    E("XD-INV-003", "Oversold",
+      "More units were sold than physical stock.",
+      ("a sale on one channel before the zero reached another",),
+      "Cancel or back-order the excess; check propagation delays in `crossdock sync status`.",
+      "crossdock sync status"),
+    E("XD-INV-004", "Unknown SKU",
+      "An order or stock change refers to a SKU that is not in the catalogue or not linked to the channel.",
+      ("a listing created outside crossdock",),
+      "Add the SKU to the catalogue or link the listing.", None),
+    E("XD-INV-005", "Negative stock",
+      "A change would make on-hand stock negative; it was refused.",
+      ("a count error", "shipping more than was received"),
+      "Count the bin and adjust with a reason.", "crossdock stock adjust SKU +N --warehouse W --reason count"),
+    E("XD-INV-006", "Reservation not found",
+      "A release or consume refers to a reservation that does not exist or was already settled.",
+      ("a duplicate cancel or ship event",),
+      "None; the duplicate is ignored.", None),
+    E("XD-INV-007", "Unexplained drop in a listed quantity",
+      "A channel showed fewer units than crossdock pushed, which is how a sale looks before the "
+      "channel's order API shows it (Amazon: 2 minutes or more). The units were held from every "
+      "channel, but no order explained them in time, so they were released and the SKU pushed again.",
+      ("the quantity was edited on the platform (e.g. in Seller Central)",
+       "an order the import has not read (check `crossdock sync status` for import lag)"),
+      "Check the listing on the platform; make stock changes in crossdock, not on the platform.",
+      "crossdock sync reconcile CHANNEL"),
+    E("XD-INV-008", "Catalogue file rejected",
+      "A catalogue file (CSV or JSON) has rows crossdock cannot import; every bad row is listed with its "
+      "line (CSV) or index (JSON) and its own code, and nothing from the file was written.",
+      ("a column crossdock does not know", "no sku or title column", "a file that is neither CSV nor a JSON "
+       "array of objects"),
+      "Fix every row named in the message and import the whole file again.", "crossdock catalog import FILE"),
+    E("XD-INV-009", "Invalid product value",
+      "A product value does not fit what crossdock stores: too long for its column, a number out of range, "
+      "an unknown currency, a country that is not two letters, an HS code that is not digits, attributes "
+      "that are not a JSON object, an image that is not an http(s) URL.",
+      ("a spreadsheet that reformatted a number or a code", "a column shifted by a stray separator"),
+      "Correct the value named in the message (line and column) and import again.",
+      "crossdock catalog import FILE"),
+    E("XD-INV-010", "SKU twice in one catalogue file",
+      "The same SKU appears on more than one row of a catalogue file, so crossdock cannot tell which row "
+      "is meant.",
+      ("a copied row", "two products given one SKU"),
+      "Keep one row per SKU (the message names both lines) and import again.", "crossdock catalog import FILE"),
+    E("XD-INV-011", "Listing conflict",
+      "A listing on a channel cannot be linked to the catalogue unambiguously: the SKU is listed more than "
+      "once on the channel, or crossdock already links the SKU (or the listing) to a different listing "
+      "(or SKU). Its quantity is not managed by crossdock until this is resolved, so it can oversell.",
+      ("a duplicate listing made in the seller centre", "a listing replaced by a new one with the same SKU",
+       "an earlier `listings link` to another listing"),
+      "End the duplicate on the platform, or link the right listing explicitly, then pull again.",
+      "crossdock listings link SKU --channel CHANNEL --listing-id ID"),
+)

@@ -1,0 +1,46 @@
+"""The XD-ORD codes: order import and order state."""
+
+from __future__ import annotations
+
+from crossdock.errors.spec import ErrorSpec as E
+
+ENTRIES: tuple[E, ...] = (
+    E("XD-ORD-001", "Order import gap",
+      "An order import window could not be completed; the cursor did not move, so the window is "
+      "fetched again on the next run.",
+      ("a failed page in the middle of a window",),
+      "None; the next run covers the gap. If it repeats, check the failures in `crossdock sync status`.",
+      "crossdock sync run --channel CHANNEL --job orders", retryable=True),
+    E("XD-ORD-002", "Order stuck: status differs",
+      "The platform's and crossdock's status of an order have disagreed for longer than the threshold.",
+      ("a lost status change", "a manual change in the seller centre"),
+      "Compare both statuses in the trace; re-import the order or confirm the shipment again.",
+      "crossdock logs trace ORDER"),
+    E("XD-ORD-003", "Order unshipped past handling time",
+      "An order is still unshipped after the channel's handling time; the platform may penalise it.",
+      ("no stock in the routed warehouse", "the pick list was not worked"),
+      "Ship the order or cancel it on the platform.", "crossdock warehouse picklist"),
+    E("XD-ORD-004", "Order line without SKU",
+      "An order line has no SKU crossdock knows, so no stock could be reserved.",
+      ("a listing not linked to the catalogue",),
+      "Link the listing to a SKU and re-import the order.", None),
+    E("XD-ORD-005", "Order not found",
+      "No order with that id exists in crossdock.",
+      ("a typo", "the order was not imported yet"),
+      "Check the id; run an order import for the channel.",
+      "crossdock sync run --channel CHANNEL --job orders"),
+    E("XD-ORD-006", "Illegal order status change",
+      "An order cannot move from its current status to the requested one (e.g. ship a cancelled order).",
+      ("the order was cancelled on the platform",),
+      "Check the order's state on the platform.", "crossdock logs trace ORDER"),
+    E("XD-ORD-007", "Order cancelled after it shipped",
+      "The order was cancelled on the channel after crossdock had booked its parcel and taken its units "
+      "out of stock, before the shipment confirmation reached the channel; the channel refused the "
+      "confirmation. The parcel is on its way to a buyer who no longer pays for it.",
+      ("the buyer cancelled between label printing and the confirmation",
+       "the platform cancelled the order (payment failed, fraud check)"),
+      "Ask the carrier to intercept the parcel (tracking number in the trace) or expect it back as a "
+      "return; when the goods are back on the shelf, restock them with `crossdock stock adjust SKU +N "
+      "--warehouse WH --reason return`.",
+      "crossdock warehouse flagged"),
+)

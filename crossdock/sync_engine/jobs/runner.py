@@ -1,0 +1,133 @@
+"""Claim, process, outcome: how the engine runs one outbox entry.
+
+Outcome of a job for the outbox (:mod:`crossdock.sync_engine.failures`, by
+the catalogue's ``action`` of the error's code — the same for ``crossdock
+sync run``):
+- returns normally → entry done (an order import still behind continues at
+  once: :func:`_continue`);
+- :class:`QuotaWait` or a QUOTA error (quota not available now) → entry
+  released until the wait is over, no attempt used, logged with its code;
+- a retryable crossdock error → entry retried with back-off (attempt used);
+- any other crossdock error → entry failed (visible in ``crossdock jobs failed``);
+- an AUTH error → the channel is paused with the code; its other jobs wait.
+
+Which function runs an entry is the job table's
+(:data:`crossdock.sync_engine.jobs.JOBS`): a kind not in it is an error
+(XD-SYNC-001), never a silent skip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crossdock import synclog
+from crossdock.db.base import utcnow
+from crossdock.db.engine import Database
+from crossdock.db.models import Channel
+from crossdock.errors import CrossdockError, SyncError
+from crossdock.ratelimit.budget import job_priority
+from crossdock.sync_engine import outbox
+from crossdock.sync_engine.failures import classify, settle
+from crossdock.sync_engine.jobs.context import EngineContext, configured_lease_s
+
+if TYPE_CHECKING:
+    from crossdock.sync_engine.jobs.spec import JobSpec
+
+__all__ = ["claim_and_process", "job_spec", "pause_channel", "paused", "process", "run_entry"]
+
+#: Seconds an entry of a paused channel waits before it is looked at again.
+PAUSED_RECHECK_S = 30.0
+
+# ---------------------------------------------------------------- channel state
+def pause_channel(db: Database, channel: str, exc: CrossdockError) -> None:
+    with db.write() as s:
+        s.execute(update(Channel).where(Channel.name == channel)
+                  .values(paused_code=exc.code, paused_reason=exc.detail[:500], paused_at=utcnow()))
+        synclog.record(s, synclog.event_from_error("channel.pause", exc, channel=channel, entity_type="channel",
+                                                   entity=channel))
+
+
+def paused(db: Database, channel: str | None) -> str | None:
+    if not channel:
+        return None
+    with db.read() as s:
+        return s.scalar(select(Channel.paused_code).where(Channel.name == channel))
+
+
+# ---------------------------------------------------------------- dispatch
+def job_spec(kind: str, *, channel: str | None = None) -> JobSpec:
+    """The job table's row for ``kind``; an unknown kind is XD-SYNC-001."""
+    from crossdock.sync_engine.jobs import JOBS
+
+    spec = JOBS.get(kind)
+    if spec is None:
+        raise SyncError("XD-SYNC-001", channel=channel,
+                        detail=f"unknown job kind {kind!r} (known: {', '.join(JOBS)})")
+    return spec
+
+
+def _for_all_channels(kind: str) -> bool:
+    from crossdock.sync_engine.jobs import JOBS
+
+    spec = JOBS.get(kind)
+    return spec is not None and spec.schedule is not None and not spec.schedule.per_channel
+
+
+def run_entry(ctx: EngineContext, entry: outbox.ClaimedEntry) -> Mapping[str, object]:
+    """Run ``entry`` with its job (:data:`~crossdock.sync_engine.jobs.JOBS`), at the job's quota priority."""
+    spec = job_spec(entry.kind, channel=entry.channel)
+    with job_priority(spec.priority):
+        return spec.run(ctx, entry)
+
+
+def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
+    """Run one claimed entry and settle it in the outbox. Returns the outcome.
+    A failure is classified and settled by :mod:`~crossdock.sync_engine.failures`,
+    the same path ``crossdock sync run`` takes. An entry of a paused channel
+    waits (a job for all channels — the stock sweep, auto-ship — never does)."""
+    code = None if _for_all_channels(entry.kind) else paused(ctx.db, entry.channel)
+    now = utcnow()
+    if code:
+        outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=now + dt.timedelta(seconds=PAUSED_RECHECK_S))
+        return "paused"
+    with synclog.correlation(entry.correlation_id):
+        try:
+            result = run_entry(ctx, entry)
+        except Exception as exc:  # noqa: BLE001 - a bug too is settled: the entry stays visible, never lost
+            failure = classify(exc, attempts=entry.attempts, channel=entry.channel)
+            return settle(ctx, failure, kind=entry.kind, channel=entry.channel, entry=entry)
+        with ctx.db.write() as s:
+            if outbox.complete(s, entry.id, ctx.worker_id) and job_spec(entry.kind).continues:
+                _continue(s, entry, result)
+    return "done"
+
+
+def _continue(session: Session, entry: outbox.ClaimedEntry, result: Mapping[str, object]) -> None:
+    """A job that continues (``JobSpec.continues``: the order import) and is
+    still behind. An import whose cursor is still behind after its window (``more``: a
+    first import walking back through ``initial_lookback_s``, a cursor left
+    far behind by a stopped worker) goes on with the next window now, not
+    an interval later: one continuation entry, due at once, keyed by the
+    window it starts from (enqueued with the completion, so it is neither
+    lost nor doubled). Each window's calls still wait for the quota budget,
+    and a scheduled run finds it queued and adds none (``enqueue_unless_queued``)."""
+    cursor = result.get("cursor")
+    if not result.get("more") or not cursor:
+        return
+    outbox.enqueue(session, entry.kind, channel=entry.channel, entity=f"catch-up {entry.channel}",
+                   payload={"continues": entry.id, "from": cursor},
+                   idempotency_key=f"{entry.kind}:{entry.channel}:more:{cursor}"[:200],
+                   correlation_id=entry.correlation_id)
+
+
+def claim_and_process(ctx: EngineContext, *, ids: list[int] | None = None, kinds: Iterable[str] | None = None,
+                      channel: str | None = None, limit: int = 1, lease_s: float | None = None) -> list[str]:
+    """Claim and run due entries; ``lease_s`` defaults to ``[sync] lease_s``."""
+    entries = outbox.claim(ctx.db, worker_id=ctx.worker_id, ids=ids, kinds=kinds, channel=channel,
+                           limit=limit, lease_s=lease_s if lease_s is not None else configured_lease_s(ctx.cfg))
+    return [process(ctx, e) for e in entries]
