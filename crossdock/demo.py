@@ -366,15 +366,17 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     """The figures of a finished run, from the sandbox's own record and the
     database: the last tracking poll and a final reconcile (repair, then
     check) run here, with ``ctx`` (an EngineContext on the same database)."""
+    from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
     from crossdock.sync_engine.jobs import reconcile
     from crossdock.sync_engine.jobs.tracking import poll_tracking_job
 
     sb_channels = _sandbox_channels(sb.describe())
 
-    poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
-    progress("final reconcile on every channel")
-    repaired = {name: reconcile(ctx, name, apply=True) for name in CHANNELS}
-    after = {name: reconcile(ctx, name, apply=False) for name in CHANNELS}
+    with inline_waits(PERSON_WAIT_S):   # run here, not on a worker: a quota wait is waited out
+        poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
+        progress("final reconcile on every channel")
+        repaired = {name: reconcile(ctx, name, apply=True) for name in CHANNELS}
+        after = {name: reconcile(ctx, name, apply=False) for name in CHANNELS}
     stats = sb.stats.as_dict()
     api_calls = {p: sum(op["calls"] for acct in accts.values() for op in acct.values()) for p, accts in stats.items()}
     throttled = sum(op["throttled"] for accts in stats.values() for acct in accts.values() for op in acct.values())

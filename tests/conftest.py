@@ -70,3 +70,27 @@ def sqlite_db(tmp_path):
     upgrade(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def no_transient_retries():
+    """Calls made in the test are not retried within the call (``http.send``
+    gives up on the first 5xx / reset / timeout): for tests of what a job or
+    an import window does with such a failure."""
+    from crossdock.connectors.http import TransientRetry, transient_retries
+
+    with transient_retries(TransientRetry(attempts=1)):
+        yield
+
+
+@pytest.fixture
+def quota_waits_slept():
+    """Jobs the test runs in its own thread sleep through short quota waits,
+    as a person's command does (``inline_waits``), instead of handing the
+    work back with a QuotaWait as a worker does: for tests of what a job
+    does, not of how it waits (tests/connectors/test_http_send.py and
+    tests/sync_engine/test_quota_wait_actor.py cover that)."""
+    from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
+
+    with inline_waits(PERSON_WAIT_S):
+        yield

@@ -90,12 +90,16 @@ class Application:
     def engine(self) -> Iterator[EngineContext]:
         """The engine as ``crossdock worker`` builds it (connectors, budget,
         clock) on this invocation's configuration and database, for one
-        command run in this process; its connectors are closed after."""
+        command run in this process; its connectors are closed after. A
+        person waits for the command: quota waits up to ``PERSON_WAIT_S`` are
+        slept through (a worker's are not, see crossdock.ratelimit.waits)."""
+        from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
         from crossdock.sync_engine.engine import context_from_config
 
         ctx = context_from_config(self.config, self.db)
         try:
-            yield ctx
+            with inline_waits(PERSON_WAIT_S):
+                yield ctx
         finally:
             ctx.connectors.close()
 

@@ -4,7 +4,7 @@
     wait_ms = budget.try_acquire("amazon", "A1SELLER", "getOrderItems",
                                  priority=Priority.CRITICAL)
     if wait_ms:
-        raise Retry(delay=wait_ms)          # see crossdock.ratelimit.dramatiq
+        raise QuotaWait(wait_ms / 1000)     # see crossdock.ratelimit.waits
     response = client.get(...)
     budget.on_response("amazon", "A1SELLER", "getOrderItems",
                        status=response.status_code, headers=response.headers)

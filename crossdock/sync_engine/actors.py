@@ -2,6 +2,20 @@
 it from the database and runs the job. A duplicate message finds the entry
 claimed or done and does nothing; a lost one is re-sent by the relay.
 
+Waiting for quota does not hold a worker thread and does not use a retry.
+The connectors ask the quota budget without sleeping; when there is no quota
+now they raise :class:`~crossdock.ratelimit.waits.QuotaWait` with the exact
+delay. :mod:`~crossdock.sync_engine.failures` reads its catalogue action
+(``wait``) and releases the outbox entry until the delay has passed, with no
+attempt counted; the actor returns at once, its message done. When the entry
+is due, the relay (:func:`crossdock.sync_engine.outbox.relay`, every
+scheduler tick) sends a new wake-up. This is dramatiq's ``Retry(delay=…)``
+pattern with the schedule kept in the outbox row rather than in the broker:
+the row is durable (a broker restart or a killed worker loses no wait), and
+one mechanism wakes every due entry, so a quota wait is never woken twice
+(once by a delayed message, once by the relay). The actor therefore has
+``max_retries=0``: dramatiq's own retries are never used, whatever happens.
+
 Import this module after :func:`crossdock.runtime.setup_broker` so the actor
 binds to the configured broker. The process's :class:`EngineContext` is set
 by the embedded runner (:func:`set_context`) or built from the configuration
@@ -41,7 +55,9 @@ def context() -> EngineContext:
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
 def process_outbox_entry(entry_id: int) -> None:
-    """Run outbox entry ``entry_id`` if it is still due and unclaimed."""
+    """Run outbox entry ``entry_id`` if it is still due and unclaimed. A job
+    that has to wait for quota leaves the entry released until then (outcome
+    ``quota_wait``, see the module doc); this message is done either way."""
     from crossdock.sync_engine.runtime import database_error
 
     try:

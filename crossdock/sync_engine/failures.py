@@ -16,7 +16,13 @@ an outbox entry) or a person does (``crossdock sync run``):
 Waiting for quota is not a failure of the entry (no attempt used), but it is
 written to the log with its code (XD-QUOTA-001 throttled by the platform,
 XD-QUOTA-003 no local budget …), so throttles can be found with
-``crossdock logs --code XD-QUOTA``.
+``crossdock logs --code XD-QUOTA``. The wait is
+:class:`~crossdock.ratelimit.waits.QuotaWait` (re-exported here), raised by
+the connectors' ``http.send`` when the budget has no quota now: a QUOTA
+error like any other, so the catalogue's ``wait`` action and its
+``retry_after_s`` decide, with no special case. The released entry is the
+durable schedule; the relay wakes a worker when it is due
+(:mod:`crossdock.sync_engine.actors`).
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crossdock import synclog
 from crossdock.db.base import utcnow
-from crossdock.errors import CrossdockError, QuotaError, SyncError
+from crossdock.errors import CrossdockError, SyncError
 from crossdock.errors.catalogue import ACTION_FAIL, ACTION_PAUSE, ACTION_RETRY, ACTION_WAIT
+from crossdock.ratelimit.waits import QuotaWait
 
 if TYPE_CHECKING:
     from crossdock.sync_engine.jobs import EngineContext
@@ -53,12 +61,17 @@ _OUTCOMES = {ACTION_WAIT: "quota_wait", ACTION_PAUSE: "paused", ACTION_RETRY: "r
              CRASH: "crashed"}
 
 
-class QuotaWait(Exception):
-    """The job could not get quota now; release the entry until ``delay_s`` passed."""
+def _backoff_s(exc: CrossdockError, attempts: int) -> float:
+    return exc.retry_after_s if exc.retry_after_s is not None else min(60.0, 2.0 ** (attempts + 1))
 
-    def __init__(self, delay_s: float) -> None:
-        super().__init__(f"quota wait {delay_s:.2f} s")
-        self.delay_s = delay_s
+
+# When to try again, per action: (error, attempts used) -> seconds, None for "not on its own".
+_DELAY_S: dict[str, Callable[[CrossdockError, int], float | None]] = {
+    ACTION_WAIT: lambda exc, _: exc.retry_after_s if exc.retry_after_s is not None else DEFAULT_QUOTA_WAIT_S,
+    ACTION_PAUSE: lambda exc, _: PAUSED_RECHECK_S,
+    ACTION_RETRY: _backoff_s,
+    ACTION_FAIL: lambda exc, _: None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,25 +106,16 @@ class Failure:
 
 def classify(exc: BaseException, *, attempts: int = 0, channel: str | None = None) -> Failure:
     """What to do with ``exc``, raised by a job for ``channel`` on its
-    attempt ``attempts + 1`` (see module doc). Pure: reads the catalogue."""
-    if isinstance(exc, QuotaWait):
-        error = QuotaError("XD-QUOTA-003", channel=channel, retry_after_s=exc.delay_s,
-                           detail=f"next quota in {exc.delay_s:.2f} s")
-        return Failure(error, ACTION_WAIT, exc.delay_s)
+    attempt ``attempts + 1`` (see module doc). Pure: reads the catalogue's
+    ``action`` of the error's code (a :class:`QuotaWait` is XD-QUOTA-00x:
+    ``wait``, for its ``delay_s``)."""
     if not isinstance(exc, CrossdockError):
         error = SyncError("XD-SYNC-001", channel=channel, detail=f"{type(exc).__name__}: {exc}"[:500])
         return Failure(error, CRASH, CRASH_RETRY_S, cause=exc)
-    action = exc.spec.action
+    action = exc.spec.action or ACTION_FAIL           # always set: ErrorSpec defaults it by area
     if action == ACTION_PAUSE and not channel:
         action = ACTION_RETRY if exc.retryable else ACTION_FAIL     # nothing to pause: an ordinary failure
-    if action == ACTION_WAIT:
-        delay = exc.retry_after_s if exc.retry_after_s is not None else DEFAULT_QUOTA_WAIT_S
-    elif action == ACTION_PAUSE:
-        delay = PAUSED_RECHECK_S
-    elif action == ACTION_RETRY:
-        delay = exc.retry_after_s if exc.retry_after_s is not None else min(60.0, 2.0 ** (attempts + 1))
-    else:
-        delay = None
+    delay = _DELAY_S[action](exc, attempts)
     return Failure(exc, action, delay)
 
 
@@ -128,7 +132,7 @@ def settle(ctx: EngineContext, failure: Failure, *, kind: str, channel: str | No
     error = failure.error
     if failure.action == CRASH:
         log.error("job %s%s crashed", kind, f" for {channel}" if channel else "", exc_info=failure.cause)
-    if failure.action == ACTION_PAUSE:
+    if failure.action == ACTION_PAUSE and channel is not None:    # classify pauses only a named channel
         pause_channel(ctx.db, channel, error)                  # logged as channel.pause with the code
     if entry is None:
         if failure.action != ACTION_PAUSE:

@@ -20,6 +20,12 @@ behaving like the engine's own runs.
   first import walking back through ``initial_lookback_s`` or a cursor left
   far behind is caught up by one command. ``on_progress`` is told after
   each window.
+- **Short quota waits are waited out.** Unlike a worker, whose thread is
+  freed at once (:class:`~crossdock.ratelimit.waits.QuotaWait`), a hand run
+  sleeps through a quota wait up to
+  :data:`~crossdock.ratelimit.waits.PERSON_WAIT_S`: a person
+  is waiting for this one command, and a run cut short by pacing would only
+  be started again.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from crossdock.db.models import Channel, OutboxEntry
 from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import ACTION_PAUSE, EXIT_OK, EXIT_PARTIAL
 from crossdock.ratelimit.budget import job_priority
+from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
 from crossdock.sync_engine import jobs, outbox
 from crossdock.sync_engine.failures import Failure, classify, settle
 from crossdock.sync_engine.jobs import JOBS, EngineContext
@@ -131,7 +138,7 @@ def run_job(ctx: EngineContext, job: str, names: Sequence[str], *, since: dt.dat
             row.outcome, row.failure = PAUSED, _paused_failure(ctx, name, code)
             continue
         with synclog.correlation(synclog.new_correlation_id()), \
-                job_priority(JOBS[kind].priority):
+                job_priority(JOBS[kind].priority), inline_waits(PERSON_WAIT_S):
             try:
                 _JOBS[job](ctx, name, row, since=since, skus=skus, progress=progress)
             except Exception as exc:  # noqa: BLE001 - contained per channel, as the engine contains a job

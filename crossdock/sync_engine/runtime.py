@@ -185,14 +185,12 @@ class EngineRuntime:
         return self
 
     def _start_engine(self) -> None:
-        from crossdock.ratelimit import dramatiq as quota_dramatiq
         from crossdock.runtime import InProcessWorker, setup_broker
         from crossdock.sync_engine import actors
         from crossdock.sync_engine.engine import Engine, context_from_config
 
         self.broker = setup_broker(self.cfg.broker_url)
         self._install_log_gate()
-        quota_dramatiq.install(self.broker)
         actors.bind(self.broker)
         self.ctx = context_from_config(self.cfg, self.db)
         actors.set_context(self.ctx)

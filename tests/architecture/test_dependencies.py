@@ -31,11 +31,6 @@ LOADED_BY_NAME: dict[str, tuple[str, str]] = {
     # SQLAlchemy loads the PostgreSQL driver named in the URL it is given.
     "psycopg": ("crossdock/db/engine.py", "postgresql+psycopg://"),
 }
-#: Declared for code that another branch of issue 12 brings (the reason says which);
-#: empty this once it is merged.
-PENDING: dict[str, str] = {
-    "tenacity": "in-call retries of transient transport errors in connectors/http.py (branch i12-transport)",
-}
 
 
 def _normalise(name: str) -> str:
@@ -115,7 +110,7 @@ def test_every_runtime_dependency_is_imported_by_crossdock():
     for dist in runtime_requirements():
         modules = installed.get(dist)
         assert modules, f"{dist} is declared but not installed: install the project with its dependencies"
-        if any(m in imported for m in modules) or dist in PENDING:
+        if any(m in imported for m in modules):
             continue
         if dist in LOADED_BY_NAME:
             file, text = LOADED_BY_NAME[dist]
@@ -141,4 +136,4 @@ def test_every_third_party_module_crossdock_imports_is_declared():
 
 def test_the_exemptions_are_declared_dependencies():
     declared = set(runtime_requirements())
-    assert set(LOADED_BY_NAME) | set(PENDING) <= declared
+    assert set(LOADED_BY_NAME) <= declared

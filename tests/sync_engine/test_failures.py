@@ -62,9 +62,11 @@ def _events(env, **where) -> list[SyncEvent]:
         return list(s.scalars(stmt))
 
 
-def test_the_engine_logs_a_throttle_and_a_network_failure_with_their_codes(sqlite_db, tmp_path, monkeypatch):
+def test_the_engine_logs_a_throttle_and_a_network_failure_with_their_codes(sqlite_db, tmp_path, monkeypatch,
+                                                                       quota_waits_slept):
+    # (quota_waits_slept: the rerun forced due at once waits for the budget, which heard the 429)
     with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
-        # Given eBay's getOrders answers one 429, then one HTML 503 page
+        # Given eBay's getOrders answers one 429, then HTML 503 pages
         env.sb.faults.add(Fault("throttle", platform="ebay", operation="getOrders", count=1))
         _enqueue_import(env, "ebay-uk", "orders:ebay-uk:test")
 
@@ -80,8 +82,8 @@ def test_the_engine_logs_a_throttle_and_a_network_failure_with_their_codes(sqlit
         assert (throttled.outcome, throttled.code) == ("retry", "XD-QUOTA-001")
         assert throttled.details["outbox_id"] == entry.id
 
-        # When the platform then answers 503 and the entry runs again
-        env.sb.faults.add(Fault("html_503", platform="ebay", operation="getOrders", count=1))
+        # When the platform then answers 503 (to each of the call's 3 attempts) and the entry runs again
+        env.sb.faults.add(Fault("html_503", platform="ebay", operation="getOrders", count=3))
         with env.db.write() as s:
             s.execute(update(OutboxEntry).where(OutboxEntry.id == entry.id)
                       .values(available_at=dt.datetime.now(dt.timezone.utc)))

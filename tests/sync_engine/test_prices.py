@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from crossdock.db.models import OutboxEntry
@@ -16,6 +17,9 @@ from crossdock.sync_engine.jobs.prices import push_prices
 from crossdock.sync_engine.fx_prices import reprice_after_fx
 from crossdock.sync_engine.jobs import claim_and_process, reconcile
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env, store_rates
+
+# the jobs run in the test's thread: a short quota wait is slept through (see the fixture)
+pytestmark = pytest.mark.usefixtures("quota_waits_slept")
 
 D = Decimal
 # base 24.00 EUR (XD-0001, XD-0004) and 39.90 EUR (XD-0002, XD-0005), through each channel's rule

@@ -17,10 +17,13 @@ This client sends every call through :func:`crossdock.connectors.http.send`
 (quota budget, timeout, HTML/5xx and malformed JSON as errors, 429 as
 XD-QUOTA-001), takes its access token from :class:`LwaAuth` (TokenStore, one
 refresh under a lock), refreshes and retries once when Amazon says the token
-expired or was revoked, and waits out a 429 for one token's worth of time at
-the operation's published rate (``max_throttle_retries`` times) before giving
-the XD-QUOTA-001 to the caller. The transport is one swappable seam
-(``transport=``), so tests use respx or the in-process sandbox.
+expired or was revoked. A 429 is not waited out here: the budget hears it and
+the caller gets XD-QUOTA-001 with one token's worth of time at the operation's
+published rate (or Amazon's Retry-After) as ``retry_after_s``; the engine runs
+the job again then, and no worker thread sleeps for quota. Transient network
+failures and 5xx are retried within the call by ``send`` (``sleep=`` is its
+back-off seam). The transport is one swappable seam (``transport=``), so tests
+use respx or the in-process sandbox.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from crossdock.connectors.amazon.settings import AmazonSettings
 from crossdock.connectors.base import MemoryTokenStore, TokenStore
 from crossdock.connectors.http import Budget, CallContext, json_body, send
 from crossdock.connectors.jsondoc import Payload
-from crossdock.errors import AuthError, CrossdockError, MappingError, PlatformError, QuotaError
+from crossdock.errors import AuthError, CrossdockError, MappingError, PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class SpApiClient:
         self.http = httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT},
                                  timeout=settings.timeout_s)
         self.auth = LwaAuth(settings, http=self.http, store=self.store, clock=self.clock)
-        self._sleep = sleep
+        self._sleep = sleep           # the back-off between attempts of one call (send)
 
     def close(self) -> None:
         self.http.close()
@@ -72,13 +75,12 @@ class SpApiClient:
              priority: Any = None) -> httpx.Response:
         """One SP-API call with the channel's access token (or ``token``, a
         Restricted Data Token). Refreshes and retries once on an expired or
-        revoked access token; waits out throttling up to the configured tries."""
+        revoked access token."""
         s = self.settings
         ctx = CallContext(platform="amazon", account=s.seller_id, channel=s.channel, operation=operation,
                           priority=priority, entity=entity)
         content = to_json_bytes(body) if body is not None else None
         refreshed = False
-        throttled = 0
         while True:
             access = token or self.auth.access_token()
             headers = {"x-amz-access-token": access, "Accept": "application/json"}
@@ -88,7 +90,7 @@ class SpApiClient:
                                               headers=headers)
             try:
                 return send(self.http, request, ctx, budget=self.budget, timeout_s=s.timeout_s,
-                            platform_error=self._error)
+                            platform_error=self._error, sleep=self._sleep)
             except AuthError as exc:
                 reason = exc.context.get("reason")
                 if token is None and not refreshed and reason in _RETRY_AFTER_REFRESH:
@@ -101,16 +103,6 @@ class SpApiClient:
                                     detail=f"{operation}: a freshly refreshed token was rejected too: {exc.detail}",
                                     operation=operation, reason=reason) from exc
                 raise
-            except QuotaError as exc:
-                # only Amazon's own 429 is waited out here; a local budget's
-                # "wait for quota" goes straight back to the caller (it reschedules)
-                if exc.code != "XD-QUOTA-001" or throttled >= s.max_throttle_retries:
-                    raise
-                throttled += 1
-                wait = exc.retry_after_s if exc.retry_after_s is not None else self.clock.to_real_s(1.0)
-                log.info("%s %s: throttled (429), waiting %.2f s (try %d of %d)", s.channel, operation, wait,
-                         throttled, s.max_throttle_retries)
-                self._sleep(wait)
 
     def _error(self, resp: httpx.Response, ctx: CallContext) -> CrossdockError | None:
         return error_for(resp, ctx, rate_per_s=self.settings.rate(ctx.operation), clock=self.clock)
@@ -188,14 +180,15 @@ class SpApiClient:
         s = self.settings
         ctx = CallContext(platform="amazon", account=s.seller_id, channel=s.channel, operation="uploadFeedDocument")
         request = self.http.build_request("PUT", url, content=content, headers={"Content-Type": content_type})
-        send(self.http, request, ctx, timeout_s=max(s.timeout_s, 120.0), platform_error=_s3_error)
+        send(self.http, request, ctx, timeout_s=max(s.timeout_s, 120.0), platform_error=_s3_error,
+             sleep=self._sleep)
 
     def download_document(self, url: str) -> bytes:
         s = self.settings
         ctx = CallContext(platform="amazon", account=s.seller_id, channel=s.channel,
                           operation="downloadFeedDocument")
         resp = send(self.http, self.http.build_request("GET", url), ctx, timeout_s=max(s.timeout_s, 120.0),
-                    platform_error=_s3_error)
+                    platform_error=_s3_error, sleep=self._sleep)
         return resp.content
 
     def create_feed(self, body: Mapping[str, Any]) -> Payload:

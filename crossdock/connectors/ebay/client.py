@@ -8,7 +8,8 @@ cannot serve these.
 Trading (``ReviseInventoryStatus``, ``GetItem``): through ebaysdk 2.2.0
 (``ebaysdk.trading.Connection``) as the project standard for the XML API.
 ebaysdk uses ``requests``, not httpx, so ``send`` does not apply; this client
-does the same duties itself: it acquires the budget before the call, reports
+does the same duties itself: it takes quota before the call (``take_quota``: a
+wait is raised as ``QuotaWait``, never slept), reports
 the status to ``budget.on_response`` after it, sets a timeout, and mounts a
 transport adapter (the swappable seam, as an httpx transport is for REST) that
 refuses 5xx, HTML and unparsable XML *before* ebaysdk reads them (ebaysdk
@@ -41,7 +42,7 @@ from crossdock.connectors.ebay.mapping.shapes import (
     ShippingFulfillmentDetails,
 )
 from crossdock.connectors.ebay.settings import EbaySettings
-from crossdock.connectors.http import Budget, CallContext, json_body, send
+from crossdock.connectors.http import Budget, CallContext, json_body, send, take_quota
 from crossdock.connectors.jsondoc import Payload
 from crossdock.errors import AuthError, CrossdockError, MappingError, NetError, PlatformError, QuotaError
 
@@ -311,7 +312,7 @@ class EbayTradingClient:
         for attempt in (1, 2):
             api = self._connection(ctx, iaf)
             if self.budget is not None:
-                self.budget.acquire("ebay", s.username, call, cost=1)
+                take_quota(self.budget, ctx)       # no quota now: QuotaWait, nothing sleeps
             try:
                 response = api.execute(call, data)
                 reply: Payload = response.dict()

@@ -37,6 +37,7 @@ from crossdock.connectors.shopify.mapping import estimate_cost
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.errors import AuthError, QuotaError
 from crossdock.ratelimit.budget import Priority
+from crossdock.ratelimit.waits import QuotaWait, wait_or_raise
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ def shopify_cost(resp: httpx.Response) -> Mapping[str, Any] | None:
     return cost if isinstance(cost, Mapping) else None
 
 
+def _is_mutation(query: str) -> bool:
+    """A GraphQL document that changes data (a query may be sent twice, a mutation not)."""
+    return query.lstrip().startswith("mutation")
+
+
 class ShopifyClient:
     def __init__(self, settings: ShopifySettings, *, store: TokenStore, clock: Clock, budget: Budget | None = None,
                  transport: httpx.BaseTransport | None = None,
@@ -70,7 +76,7 @@ class ShopifyClient:
         self.throttled = 0
         self.last_cost: Mapping[str, Any] | None = None
         self._bucket: tuple[float, float, float, float] | None = None   # available, rate, size, platform ts
-        self._sleep = sleep
+        self._sleep = sleep           # the back-off between attempts of one call (send)
         self._version_warned = False
 
     def close(self) -> None:
@@ -80,34 +86,24 @@ class ShopifyClient:
                 entity: str | None = None) -> Payload:
         """POST one ``{"query", "variables"}`` body; returns ``data`` or raises the crossdock error.
 
-        Waiting for points is not a failure: before a call the client waits
-        until the shop's bucket (as the last ``throttleStatus`` described it)
-        holds the query's cost, and a THROTTLED answer is retried after the
-        wait it implies, ``max_throttle_retries`` times, each wait at most
-        ``max_throttle_wait_s``. Then XD-QUOTA-001 goes to the caller with
-        ``retry_after_s``. Without this a large order window could never finish
-        under load: every retry of the window would start again at page one.
+        Waiting for points is not a failure, and no thread sleeps for it:
+        when the shop's bucket (as the last ``throttleStatus`` described it)
+        cannot hold the query's cost yet, :class:`QuotaWait` says how long;
+        a THROTTLED answer is XD-QUOTA-001 with the wait it implies as
+        ``retry_after_s`` (real seconds). The job runs again then.
         """
         cost = estimate_cost(request["query"], request.get("variables"))
-        throttled = 0
-        while True:
-            self._pace(cost)
-            try:
-                return self._send(request, cost=cost, priority=priority, entity=entity)
-            except QuotaError as exc:
-                wait = exc.retry_after_s if exc.retry_after_s is not None else 1.0
-                if exc.code != "XD-QUOTA-001" or throttled >= self.settings.max_throttle_retries \
-                        or wait > self.settings.max_throttle_wait_s:
-                    if exc.code == "XD-QUOTA-001":
-                        exc.retry_after_s = self.clock.to_real_s(wait)    # the caller waits in real seconds
-                    raise
-                throttled += 1
+        self._pace(cost, entity=entity)
+        try:
+            return self._send(request, cost=cost, priority=priority, entity=entity)
+        except QuotaError as exc:
+            if exc.code == "XD-QUOTA-001":
                 self.throttled += 1
-                log.info("%s: Shopify throttled a %s-point query; retrying in %.2f s (platform time)",
-                         self.settings.channel, cost, wait)
-                self._sleep(self.clock.to_real_s(wait))
+                wait = exc.retry_after_s if exc.retry_after_s is not None else 1.0
+                exc.retry_after_s = self.clock.to_real_s(wait)    # the caller waits in real seconds
+            raise
 
-    def _pace(self, cost: float) -> None:
+    def _pace(self, cost: float, *, entity: str | None) -> None:
         if self._bucket is None:
             return
         available, rate, size, at = self._bucket
@@ -117,9 +113,10 @@ class ShopifyClient:
         est = min(size, available + max(0.0, now - at) * rate)
         if est >= cost:
             return
-        wait = min((cost - est) / rate, self.settings.max_throttle_wait_s)
-        log.debug("%s: waiting %.2f s for %s points (about %.0f available)", self.settings.channel, wait, cost, est)
-        self._sleep(self.clock.to_real_s(wait))
+        wait = (cost - est) / rate
+        log.debug("%s: %.2f s until %s points (about %.0f available)", self.settings.channel, wait, cost, est)
+        wait_or_raise(QuotaWait(self.clock.to_real_s(wait), platform="shopify", account=self.settings.shop,
+                                operation="graphql", channel=self.settings.channel, entity=entity))
 
     def _remember_bucket(self, cost: Mapping[str, Any] | None) -> None:
         status = (cost or {}).get("throttleStatus") or {}
@@ -134,14 +131,15 @@ class ShopifyClient:
         for attempt in (1, 2):
             token = self.auth.access_token()
             ctx = CallContext(platform="shopify", account=self.settings.shop, channel=self.settings.channel,
-                              operation="graphql", priority=priority, cost=cost, entity=entity)
+                              operation="graphql", priority=priority, cost=cost, entity=entity,
+                              idempotent=not _is_mutation(str(request["query"])))
             http_request = self.http.build_request(
                 "POST", self.settings.graphql_url, json=dict(request),
                 headers={"X-Shopify-Access-Token": token, "Accept": "application/json"})
             try:
                 self.calls += 1
                 resp = send(self.http, http_request, ctx, budget=self.budget, timeout_s=self.settings.timeout_s,
-                            platform_error=platform_error, cost_report=shopify_cost)
+                            platform_error=platform_error, cost_report=shopify_cost, sleep=self._sleep)
             except AuthError as exc:
                 if exc.code == "XD-AUTH-001" and attempt == 1:
                     log.info("%s: access token rejected; refreshing once and retrying", self.settings.channel)

@@ -312,7 +312,8 @@ def test_revoked_client_secret_is_auth_004(fresh_env):
     assert err.value.code == "XD-AUTH-004"
 
 
-def test_a_503_storm_loses_no_order_and_imports_each_once(fresh_env):
+def test_a_503_storm_loses_no_order_and_imports_each_once(fresh_env, no_transient_retries):
+    # (no retry within a call: every 503 reaches the window, whose retry is what is tested)
     env = fresh_env
     # Given 15 paid orders and a platform answering one call in four with an HTML 503
     env.sim.set_listing(env.channel(US), "F-1", 100, Decimal("5.00"))

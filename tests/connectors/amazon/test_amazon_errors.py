@@ -1,6 +1,7 @@
 """Error handling of the Amazon connector, on recorded error payloads (respx):
 every Amazon / LWA failure becomes the right crossdock code, tokens are
-refreshed once when Amazon says they expired, throttling is waited out."""
+refreshed once when Amazon says they expired, throttling goes back to the
+caller with its wait."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from crossdock.connectors.amazon import AmazonConnector
 from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.errors import AuthError, MappingError, NetError, OrderError, PlatformError, QuotaError, ShippingError
 from crossdock.models import Money, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
+from crossdock.ratelimit.budget import Grant
 
 SP = "https://sp.test"
 LWA = "https://lwa.test/auth/o2/token"
@@ -34,8 +36,9 @@ class FakeBudget:
     def __init__(self):
         self.acquired, self.responses = [], []
 
-    def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
+    def attempt(self, platform, account, operation, *, cost=1, priority=None):
         self.acquired.append((platform, account, operation))
+        return Grant(True, 0, None, platform, account, operation, operation)
 
     def on_response(self, platform, account, operation, *, status, headers=None, cost_report=None):
         self.responses.append((operation, status, (headers or {}).get("x-amzn-ratelimit-limit")))
@@ -114,17 +117,19 @@ def test_rejected_client_secret_is_auth_004(conn, fixture):
 
 
 @respx.mock
-def test_throttling_is_waited_out_then_reported(conn, fixture, sleeps):
+def test_throttling_is_reported_with_the_wait_and_not_slept_in_the_call(conn, fixture, sleeps):
+    # Given Amazon answers 429 QuotaExceeded
     respx.post(LWA).mock(return_value=lwa_ok())
     quota = httpx.Response(429, json=fixture("error_quota_exceeded.json"))
-    route = respx.get(ORDERS).mock(side_effect=[quota, quota, _empty_orders()])
-    assert list(conn.fetch_orders(OrderQuery(**_window(conn)))) == []
-    assert route.call_count == 3
-    assert sleeps == [pytest.approx(1 / 0.0167)] * 2          # one token at getOrders' rate, in real seconds
-    respx.get(ORDERS).mock(return_value=quota)
+    route = respx.get(ORDERS).mock(side_effect=[quota, _empty_orders()])
+    # When the window is read, then the caller gets XD-QUOTA-001 with one token at getOrders' rate
+    # (real seconds) to wait; the call is neither slept on nor sent again (the engine waits, freed)
     with pytest.raises(QuotaError) as err:
         list(conn.fetch_orders(OrderQuery(**_window(conn))))
     assert err.value.code == "XD-QUOTA-001" and err.value.retry_after_s == pytest.approx(59.88, abs=0.01)
+    assert route.call_count == 1 and sleeps == []
+    # And the job's next run reads the window
+    assert list(conn.fetch_orders(OrderQuery(**_window(conn)))) == []
 
 
 @respx.mock
@@ -155,7 +160,7 @@ def test_failure_on_an_items_page_raises_mid_window(conn, fixture):
     respx.post(LWA).mock(return_value=lwa_ok())
     respx.get(ORDERS).mock(return_value=httpx.Response(200, json=fixture("getOrders_200.json")))
     respx.get(url__regex=r".*/orderItems$").mock(side_effect=[
-        httpx.Response(200, json=fixture("getOrderItems_200.json")), httpx.Response(500, text="oops")])
+        httpx.Response(200, json=fixture("getOrderItems_200.json")), *[httpx.Response(500, text="oops")] * 3])
     seen = []
     with pytest.raises(NetError):
         for order in conn.fetch_orders(OrderQuery(**_window(conn))):
@@ -349,9 +354,9 @@ class FakeClock(Clock):
 
 
 class WaitingBudget(FakeBudget):
-    def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
-        super().acquire(platform, account, operation)
-        raise QuotaError("XD-QUOTA-003", detail="wait", retry_after_s=2.5)
+    def attempt(self, platform, account, operation, *, cost=1, priority=None):
+        super().attempt(platform, account, operation)
+        return Grant(False, 2500, "XD-QUOTA-003", platform, account, operation, operation)
 
 
 @respx.mock

@@ -18,6 +18,7 @@ import respx
 from crossdock.connectors.base import MemoryTokenStore, OrderQuery, TokenState
 from crossdock.errors import AuthError, MappingError, NetError, OrderError, PlatformError, QuotaError
 from crossdock.models import ItemResult, Money, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
+from crossdock.ratelimit.budget import Grant
 
 BASE = "https://api.ebay.test"
 NOW = dt.datetime(2025, 3, 14, 10, 30, tzinfo=dt.timezone.utc)
@@ -96,8 +97,8 @@ def test_fetch_orders_pages_again_when_the_set_moves(api, connector, load):
 def test_get_orders_error_is_raised_never_an_empty_window(api, connector):
     api.get("/sell/fulfillment/v1/order").mock(side_effect=[
         ebay_error(400, 30850, "Start and end dates can't be in the future", "API_FULFILLMENT"),
-        httpx.Response(503, text="<!DOCTYPE html><html><body>down</body></html>",
-                       headers={"Content-Type": "text/html"})])
+        *[httpx.Response(503, text="<!DOCTYPE html><html><body>down</body></html>",
+                         headers={"Content-Type": "text/html"})] * 3])       # still down after 3 attempts
     before = NOW - dt.timedelta(minutes=5)
     with pytest.raises(PlatformError) as info:
         connector.fetch_orders(OrderQuery(start=before - dt.timedelta(hours=1), end=before))
@@ -377,8 +378,9 @@ class RecordingBudget:
     def __init__(self) -> None:
         self.events: list[tuple] = []
 
-    def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
+    def attempt(self, platform, account, operation, *, cost=1, priority=None):
         self.events.append(("acquire", platform, account, operation))
+        return Grant(True, 0, None, platform, account, operation, operation)
 
     def on_response(self, platform, account, operation, *, status, headers=None, cost_report=None):
         self.events.append(("response", platform, account, operation, status))

@@ -174,7 +174,8 @@ def test_revoked_refresh_token_and_expired_consent(seller, sb):
     assert info.value.code == "XD-AUTH-009"
 
 
-def test_html_503_storm_loses_no_order_and_imports_each_once(seller, sb):
+def test_html_503_storm_loses_no_order_and_imports_each_once(seller, sb, no_transient_retries):
+    # (no retry within a call: every 503 reaches the window, whose retry is what is tested)
     sim, acct, connect = seller
     skus = seed(sim, acct.channel, 5, qty=100)
     conn = connect(orders_page_size=3)

@@ -18,6 +18,8 @@ from crossdock.connectors.shopify.client import shopify_cost
 from crossdock.connectors.shopify.mapping import VariantRef
 from crossdock.errors import AuthError, NetError, PlatformError, QuotaError
 from crossdock.models import Money, PriceUpdate, ShipmentConfirmation, StockUpdate
+from crossdock.ratelimit.budget import Grant
+from crossdock.ratelimit.waits import QuotaWait, inline_waits
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "shopify"
 SHOP = "https://crossdock-eu.myshopify.com"
@@ -35,8 +37,9 @@ class RecordingBudget:
         self.acquired: list[tuple[str, float]] = []
         self.responses: list[dict] = []
 
-    def acquire(self, platform, account, operation, *, cost=1, priority=None, timeout_s=None):
+    def attempt(self, platform, account, operation, *, cost=1, priority=None):
         self.acquired.append((operation, cost))
+        return Grant(True, 0, None, platform, account, operation, operation)
 
     def on_response(self, platform, account, operation, *, status, headers=None, cost_report=None):
         self.responses.append({"operation": operation, "status": status, "shopify_cost": cost_report})
@@ -115,12 +118,12 @@ def test_refresh_failures(conn, store, status, body, code):
 
 
 @respx.mock
-def test_throttled_is_waited_out_then_xd_quota_001_and_the_budget_hears_it(conn, budget, slept):
+def test_throttled_is_xd_quota_001_with_the_wait_and_the_budget_hears_it(conn, budget, slept):
     route = respx.post(GRAPHQL).mock(return_value=json_response(fixture("throttled.json")))
     with pytest.raises(QuotaError) as e:
         conn.read_listings(["MUG-BLUE"])
     assert e.value.code == "XD-QUOTA-001" and e.value.retry_after_s == 4.0     # (702 - 302) / 100
-    assert route.call_count == 1 + 3 and slept == [4.0, 4.0, 4.0]             # max_throttle_retries = 3
+    assert route.call_count == 1 and slept == []              # not waited out in the call: no thread sleeps
     resp = budget.responses[0]
     assert resp["shopify_cost"]["actualQueryCost"] is None
     assert resp["shopify_cost"]["throttleStatus"]["currentlyAvailable"] == 302
@@ -128,16 +131,27 @@ def test_throttled_is_waited_out_then_xd_quota_001_and_the_budget_hears_it(conn,
 
 
 @respx.mock
-def test_one_throttle_is_retried_and_the_next_call_is_paced(conn, slept):
+def test_a_throttle_goes_back_to_the_caller_and_the_next_call_is_paced_without_sleeping(conn, slept):
     low = fixture("variants.json")
     low["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] = 5
     route = respx.post(GRAPHQL).mock(side_effect=[json_response(fixture("throttled.json")), json_response(low),
                                                   json_response(fixture("variants.json"))])
-    assert [o.sku for o in conn.read_listings(["MUG-BLUE"])] == ["MUG-BLUE"]
-    assert slept == [4.0] and route.call_count == 2
-    conn.read_listings(["TEE-L"])
-    # 5 points left, 12 needed, 100 restored a second: about 0.07 s, less the time already passed
-    assert len(slept) == 2 and 0.0 < slept[1] <= 0.07
+    with pytest.raises(QuotaError) as e:
+        conn.read_listings(["MUG-BLUE"])
+    assert e.value.code == "XD-QUOTA-001" and e.value.retry_after_s == 4.0
+    assert [o.sku for o in conn.read_listings(["MUG-BLUE"])] == ["MUG-BLUE"]   # the job's next run
+    assert slept == [] and route.call_count == 2
+    # 5 points left, 12 needed, 100 restored a second: about 0.07 s, less the time already passed,
+    # is a QuotaWait (nothing sent, nothing slept) …
+    with pytest.raises(QuotaWait) as wait:
+        conn.read_listings(["TEE-L"])
+    assert wait.value.code == "XD-QUOTA-003" and 0.0 < wait.value.delay_s <= 0.07
+    assert slept == [] and route.call_count == 2
+    # … which a person's one-off command sleeps through instead
+    waited: list[float] = []
+    with inline_waits(1.0, sleep=waited.append):
+        conn.read_listings(["TEE-L"])
+    assert len(waited) == 1 and 0.0 < waited[0] <= 0.07 and route.call_count == 3
 
 
 @respx.mock
