@@ -16,6 +16,7 @@ from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
 from crossdock.models import Order as PlatformOrder
 from crossdock.sync_engine import cursors, outbox
+from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
 from crossdock.sync_engine.orders import store_orders
@@ -26,6 +27,9 @@ __all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "
 IMPORT_ORDERS = "orders"
 MAX_WINDOW_S = 6 * 3600.0
 KNOWN_ORDERS_LOOKBACK_S = 3 * 86_400.0
+#: A window cut short by a quota wait after storing part of it is read again no
+#: sooner than this (platform seconds; see :func:`_keep_read_part`).
+RESUME_AFTER_PART_S = 30.0
 
 
 class ImportResult(TypedDict, total=False):
@@ -82,12 +86,15 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
                 .where(Order.channel.in_(group), Order.platform_updated_at >= since)).all())
     query = OrderQuery(window.start, window.end, created=family == "Created", known_updates=known,
                        siblings=siblings)
+    orders: list[PlatformOrder] = []
     with synclog.timed() as t:
-        orders = list(conn.fetch_orders(query))
-    by_channel: dict[str, list[PlatformOrder]] = {c: [] for c in group}
-    owner = {ctx.cfg.channel(c).marketplace: c for c in group} if len(group) > 1 else {}
-    for o in orders:
-        by_channel[owner.get(o.marketplace_id, channel)].append(o)
+        try:
+            orders.extend(conn.fetch_orders(query))
+        except QuotaWait as wait:
+            if not orders:
+                raise
+            raise _keep_read_part(ctx, channel, group, orders, wait, conn) from wait
+    by_channel = _by_member(ctx, channel, group, orders)
     out: ImportResult = {"read": len(orders), "new": 0, "updated": 0, "more": window.more, "stream": stream,
            "start": window.start.isoformat(), "cursor": window.end.isoformat(),
            "horizon": (now - dt.timedelta(seconds=conn.safety_lag_s)).isoformat()}
@@ -110,6 +117,41 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
     if len(group) > 1:
         out["channels"] = list(group)
     return out
+
+
+def _by_member(ctx: EngineContext, channel: str, group: Sequence[str],
+               orders: Sequence[PlatformOrder]) -> dict[str, list[PlatformOrder]]:
+    """The orders of one read, by the channel of the group each belongs to (its marketplace)."""
+    by_channel: dict[str, list[PlatformOrder]] = {c: [] for c in group}
+    owner = {ctx.cfg.channel(c).marketplace: c for c in group} if len(group) > 1 else {}
+    for o in orders:
+        by_channel[owner.get(o.marketplace_id, channel)].append(o)
+    return by_channel
+
+
+def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orders: Sequence[PlatformOrder],
+                    wait: QuotaWait, conn: Connector) -> QuotaWait:
+    """A window cut short by a quota wait (Amazon: more new orders than
+    getOrderItems' burst) keeps what it read: those orders are stored (their
+    reservations hold stock at once) while the cursors stay, so the re-run
+    reads the same window again and skips them as known. The re-run costs one
+    more call of the window's list operation, so it waits at least
+    :data:`RESUME_AFTER_PART_S` (platform seconds) and stores a good share of
+    the rest, not one order per list call. Returns the wait to raise."""
+    with ctx.db.write() as s:
+        for member, member_orders in _by_member(ctx, channel, group, orders).items():
+            if not member_orders:
+                continue
+            result = store_orders(s, member, member_orders, conn.clock)
+            ctx.stats.add("orders_imported", member, result.new)
+            synclog.record(s, operation="orders.import", outcome="partial", channel=member, entity_type="channel",
+                           entity=member, code=wait.code,
+                           message=f"{len(member_orders)} orders of the window stored before a quota wait "
+                                   f"({result.new} new); the window is read again",
+                           details={"read": len(member_orders), "new": result.new, "updated": result.updated})
+    delay_s = max(wait.delay_s, conn.clock.to_real_s(RESUME_AFTER_PART_S))
+    return QuotaWait(delay_s, code=wait.code, platform=wait.platform, account=wait.account,
+                     operation=wait.operation, channel=wait.channel or channel, entity=wait.entity)
 
 
 # The cursor of windows by creation time, for platforms that poll new orders

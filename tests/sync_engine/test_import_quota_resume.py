@@ -1,0 +1,61 @@
+"""An order import window that needs more item reads than the quota allows at
+once (Amazon: getOrderItems, burst 30) completes on the engine's worker path,
+where nothing sleeps for quota: each run stores what it read before the quota
+wait, the cursor stays, and the re-run skips the stored orders as known."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select
+
+from crossdock.db.models import Order, OutboxEntry, SyncEvent
+from crossdock.demo import DemoOptions
+from crossdock.sandbox.core import BuyerProfile, Sandbox
+from crossdock.sync_engine import dirty, jobs, outbox
+from crossdock.sync_engine.engine import context_from_config
+from tests.sync_engine.support import demo_env
+
+
+def test_a_window_larger_than_the_item_burst_completes_without_sleeping_for_quota(tmp_path, monkeypatch):
+    # Given more new Amazon orders in one window than getOrderItems' burst
+    opts = DemoOptions(skus=6, time_scale=60, seed=11, folder=tmp_path)
+    with Sandbox(time_scale=opts.time_scale, seed=opts.seed) as sb:
+        cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
+        try:
+            for name in ("amazon-us", "amazon-de"):
+                sb.set_buyers(channels[name], BuyerProfile(orders_per_min=20, max_qty=1, cancel_probability=0))
+            sb.start_buyers()
+            time.sleep(2.5)
+            sb.stop_buyers()
+            time.sleep(2.2)                       # past the connector's safety lag
+            amazon_sales = {s["order_id"] for s in sb.market.sales
+                            if s["channel"] in (channels["amazon-us"], channels["amazon-de"])}
+            assert len(amazon_sales) > 30
+            ctx = context_from_config(cfg, db)
+            with db.write() as s:
+                outbox.enqueue(s, jobs.IMPORT_ORDERS, channel="amazon-us", idempotency_key="big-window")
+            # When workers process the entry (released during each quota wait, never sleeping)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                jobs.claim_and_process(ctx, kinds=[jobs.IMPORT_ORDERS])
+                with db.read() as s:
+                    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.idempotency_key == "big-window"))
+                if entry.status == "done":
+                    break
+                time.sleep(0.02)
+            # Then the entry is done without using an attempt, and every Amazon order is stored
+            with db.read() as s:
+                stored = set(s.scalars(select(Order.platform_order_id).where(
+                    Order.channel.in_(("amazon-us", "amazon-de")))))
+                parts = s.scalar(select(func.count()).select_from(SyncEvent).where(
+                    SyncEvent.operation == "orders.import", SyncEvent.outcome == "partial"))
+            assert entry.status == "done"
+            assert entry.attempts <= 1
+            assert amazon_sales <= stored
+            # and the window was cut by quota and resumed from what it had stored
+            assert parts >= 1
+        finally:
+            ctx.connectors.close()
+            dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
+            db.dispose()
