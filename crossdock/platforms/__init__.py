@@ -10,6 +10,7 @@ from __future__ import annotations
 from crossdock.platforms.registry import (
     RegistryView,
     find,
+    fulfilled_by_platform,
     names,
     platform,
     platforms,

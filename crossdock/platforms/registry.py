@@ -39,7 +39,7 @@ ENTRY_POINT_GROUP = "crossdock.platforms"
 #: The platform packages shipped with crossdock, imported by name.
 BUILTIN: tuple[str, ...] = ("crossdock.connectors.amazon", "crossdock.connectors.ebay", "crossdock.connectors.shopify")
 
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "RegistryView", "find", "names", "platform", "platforms", "register",
+__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "RegistryView", "find", "fulfilled_by_platform", "names", "platform", "platforms", "register",
            "registered", "unregister", "version"]
 
 _lock = threading.RLock()
@@ -115,6 +115,13 @@ def platform(name: str | None) -> PlatformSpec:
         raise ConfigError("XD-CFG-003", detail=f"unknown platform {name!r} (known: {', '.join(names()) or 'none'})"
                                                + (f"; {broken}" if broken else ""))
     return spec
+
+
+def fulfilled_by_platform(fulfillment_channel: str | None) -> bool:
+    """True when an order's ``fulfillment_channel`` says a platform ships it
+    itself (its ``PlatformSpec.fulfilled_by_platform``, e.g. Amazon FBA):
+    nothing for crossdock to reserve, pick or ship."""
+    return any(spec.fulfils(fulfillment_channel) for spec in platforms())
 
 
 def register(spec: PlatformSpec) -> PlatformSpec:

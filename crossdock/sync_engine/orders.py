@@ -51,6 +51,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crossdock.clock import Clock
+from crossdock.platforms import fulfilled_by_platform
 from crossdock.synclog import correlation_id, order_correlation
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Address, Order, OrderStatus
@@ -435,7 +436,8 @@ def explain_unseen(session: Session, channel: str, orders: Iterable[Order], resu
     (:mod:`crossdock.sync_engine.unseen`); their reservations hold them now."""
     new = set(result.new_ids)
     lines = [(line.sku, line.quantity) for o in orders
-             if result.order_ids.get(o.platform_order_id) in new and o.fulfillment_channel != "AFN"
+             if result.order_ids.get(o.platform_order_id) in new
+             and not fulfilled_by_platform(o.fulfillment_channel)
              for line in o.lines if line.sku]
     if lines:
         unseen.consume(session, channel, lines)

@@ -27,17 +27,11 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.models import Order, OrderLine, Product, Reservation, StockLevel
 from crossdock.errors import ShippingError
+from crossdock.platforms import fulfilled_by_platform
 from crossdock.warehouse.labels import PickItem, PickRow, aggregate_pick_rows, picklist_pdf
 
 log = logging.getLogger(__name__)
 
-
-def fulfilled_by_platform(fulfillment_channel: str | None) -> bool:
-    """Fulfilled by the marketplace itself (a platform's ``fulfilled_by_platform``,
-    e.g. Amazon FBA): nothing for our warehouse to pick."""
-    from crossdock.platforms import platforms
-
-    return any(spec.fulfils(fulfillment_channel) for spec in platforms())
 
 READY_STATUSES: tuple[str, ...] = ("unshipped", "partially_shipped")
 _IN_CHUNK = 900

@@ -15,14 +15,13 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.errors import OrderError, WarehouseError
+from crossdock.platforms import fulfilled_by_platform
 from crossdock.sync_engine._sql import event_row
 from crossdock.sync_engine._tables import ORDERS
 
 ACTIVE, RELEASED, CONSUMED = "active", "released", "consumed"
 RES_COLS = ("order_line_id", "sku", "warehouse", "quantity", "status", "created_at", "updated_at")
 RESERVABLE_STATUSES = ("pending", "unshipped", "partially_shipped")
-# Fulfilled from the platform's own stock (Amazon FBA): nothing to reserve here.
-EXTERNAL_FULFILMENT = ("AFN",)
 # Flags this module owns: recomputed on every reservation run.
 RESERVATION_FLAGS = ("XD-INV-001", "XD-INV-004", "XD-ORD-004")
 
@@ -161,7 +160,7 @@ def lock_order(session: Session, order_id: int) -> Row[*tuple[Any, ...]]:
 def not_reservable(order: Any) -> str | None:
     if order.local_status not in RESERVABLE_STATUSES:
         return f"order is {order.local_status}"
-    if order.fulfillment_channel in EXTERNAL_FULFILMENT:
+    if fulfilled_by_platform(order.fulfillment_channel):
         return f"fulfilled by the platform ({order.fulfillment_channel})"
     return None
 
