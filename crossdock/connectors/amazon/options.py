@@ -32,8 +32,8 @@ OPTIONS: tuple[Key, ...] = (
         unit="seconds"),
     Key("refresh_margin_s", NUMBER, "Refresh the LWA access token this long before it expires.", default=300.0,
         minimum=0, unit="platform seconds"),
-    Key("max_throttle_retries", INT, "429 answers waited out in one call before XD-QUOTA-001 goes to the job.",
-        default=3, minimum=0),
+    Key("max_throttle_retries", INT, "Not used any more: a 429 answer goes back to the job at once, which "
+        "waits without holding a worker. Still accepted so older configs load.", default=3, minimum=0),
     CARRIER_OVERRIDES,
     Key("order_status_overrides", TABLE, "Amazon order status = crossdock status, over the built-in map "
         "(crossdock/connectors/amazon/statuses.py).", default=None),

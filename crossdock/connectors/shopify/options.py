@@ -26,10 +26,10 @@ OPTIONS: tuple[Key, ...] = (
         default=20, minimum=1, maximum=100),
     Key("sku_cache_ttl_s", NUMBER, "How long a SKU → variant ids mapping is trusted.", default=3600.0,
         minimum=0, unit="platform seconds"),
-    Key("max_throttle_retries", INT, "THROTTLED answers waited out before XD-QUOTA-001 goes to the job.",
-        default=3, minimum=0),
-    Key("max_throttle_wait_s", NUMBER, "Longest throttle wait inside one call; a longer one goes back to the "
-        "job.", default=60.0, minimum=0, unit="platform seconds"),
+    Key("max_throttle_retries", INT, "Not used any more: a THROTTLED answer goes back to the job at once, "
+        "which waits without holding a worker. Still accepted so older configs load.", default=3, minimum=0),
+    Key("max_throttle_wait_s", NUMBER, "Not used any more (see max_throttle_retries). Still accepted so older "
+        "configs load.", default=60.0, minimum=0, unit="platform seconds"),
     Key("inventory_reason", TEXT, "Reason recorded with every quantity crossdock sets.", default="correction"),
     Key("reference_document_uri", TEXT, "Reference document recorded with every quantity crossdock sets.",
         default="gid://crossdock/SyncJob/stock"),
