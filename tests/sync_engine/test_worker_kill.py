@@ -46,6 +46,10 @@ from crossdock.sync_engine import dirty, outbox
 from tests.deploy.harness import Process
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
 
+# What the test itself runs in its own thread (imports, reconcile) sleeps through short quota
+# waits as a person's command does; the workers under test are processes of their own and never do.
+pytestmark = pytest.mark.usefixtures("quota_waits_slept")
+
 TIME_SCALE = 60.0          # one real second is one sandbox minute
 SEED = 23
 SKUS = 12
@@ -315,7 +319,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_confirms_nothing_twice(tmp_pa
         # ... and both an Amazon confirmation and an eBay stock push are in flight (the sandbox
         # answers them slowly), the worker's process group is killed with SIGKILL
         inflight = _InFlight(sb, engine.tick, info)
-        inflight.wait_both(timeout_s=40)
+        inflight.wait_both(timeout_s=80)
         kill_seq = _last_seq(sb)        # the requests in flight are logged when they are answered
         workers[0].kill()
         running_at_kill = state.outbox("running")
@@ -342,7 +346,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_confirms_nothing_twice(tmp_pa
             return (placed <= state.imported() and not state.ready() and bool(ships)
                     and all(r.confirmed_at is not None for r in ships) and engine.idle())
 
-        _wait("every order imported, shipped and confirmed, every stock push done", settled, timeout_s=45,
+        _wait("every order imported, shipped and confirmed, every stock push done", settled, timeout_s=90,
               tick=engine.tick, info=info)
         workers[-1].stop()
 
