@@ -16,7 +16,8 @@ from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_c
 from crossdock.sync_engine import jobs
 from tests.catalog.env import listings_env
 
-pytestmark = pytest.mark.slow
+# Jobs run here in the test's own thread sleep through short quota waits, as a person's command does.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quota_waits_slept")]
 
 
 def catalogue(env, skus: dict[str, int]) -> None:

@@ -29,6 +29,10 @@ from crossdock.sync_engine import dirty, jobs, stuck
 from crossdock.sync_engine.jobs.auto_ship import auto_ship
 from crossdock.sync_engine.engine import context_from_config
 
+# Jobs run here in the test's own thread sleep through short quota waits, as a person's
+# command does (tests/sync_engine/test_quota_wait_actor.py covers how a worker waits).
+pytestmark = pytest.mark.usefixtures("quota_waits_slept")
+
 TIME_SCALE = 120.0         # one real second is two sandbox minutes
 NAMES = ("amazon-us", "ebay-uk", "shopify-eu")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import update
 
 from crossdock.db.models import Product, StockLevel
@@ -15,6 +16,10 @@ from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_c
 from crossdock.sync_engine.jobs.listings import publish_listings
 from crossdock.sync_engine.jobs import push_stock
 from tests.sync_engine.catalog_env import CHANNELS, catalog_env
+
+# Jobs run here in the test's own thread sleep through short quota waits, as a person's
+# command does (tests/sync_engine/test_quota_wait_actor.py covers how a worker waits).
+pytestmark = pytest.mark.usefixtures("quota_waits_slept")
 
 D = Decimal
 

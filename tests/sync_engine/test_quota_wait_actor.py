@@ -5,7 +5,9 @@ the relay wakes it when the quota is back."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 import time
 
 import dramatiq
@@ -45,6 +47,27 @@ def stub_worker():
         actors.bind(previous)
 
 
+@contextlib.contextmanager
+def _starved(budget, seller: str):
+    """getOrders' bucket emptied now, and every token taken as soon as it refills until the block ends."""
+    while budget.try_acquire("amazon", seller, "getOrders", priority=Priority.CRITICAL) == 0:
+        pass
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            budget.try_acquire("amazon", seller, "getOrders", priority=Priority.CRITICAL)
+            stop.wait(0.001)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _entry(env) -> OutboxEntry:
     with env.db.read() as s:
         return s.scalar(select(OutboxEntry).where(OutboxEntry.idempotency_key == KEY))
@@ -65,15 +88,15 @@ def test_quota_waits_free_the_worker_and_use_no_attempt(sqlite_db, tmp_path, mon
         entry_id = _entry(env).id
 
         for _ in range(WAITS):
-            # Given getOrders' burst used up (one call a minute, 60 times faster here)
-            while budget.try_acquire("amazon", seller, "getOrders", priority=Priority.CRITICAL) == 0:
-                pass
+            # Given getOrders' burst used up (one call a minute, 60 times faster here), and kept
+            # used up while the worker runs: a slow machine must not let a token refill in between
             before = utcnow()
             with env.db.write() as s:
                 s.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(available_at=before))
-            # When a wake-up runs the entry on the worker
-            actors.process_outbox_entry.send(entry_id)
-            broker.join(actors.QUEUE)
+            with _starved(budget, seller):
+                # When a wake-up runs the entry on the worker
+                actors.process_outbox_entry.send(entry_id)
+                broker.join(actors.QUEUE)
             # Then the entry is handed back until the quota is there, with no attempt used …
             entry = _entry(env)
             assert (entry.status, entry.attempts, entry.claimed_by) == ("pending", 0, None)

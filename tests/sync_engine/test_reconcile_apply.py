@@ -4,11 +4,16 @@ claim — never past a push run that holds the SKU."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine.jobs import push_stock, reconcile
 from tests.sync_engine.catalog_env import catalog_env
+
+# Jobs run here in the test's own thread sleep through short quota waits, as a person's
+# command does (tests/sync_engine/test_quota_wait_actor.py covers how a worker waits).
+pytestmark = pytest.mark.usefixtures("quota_waits_slept")
 
 
 def _drift(env, channel: str, sku: str, shows: int) -> int:
