@@ -42,6 +42,7 @@ from crossdock.db.migrate import upgrade
 from crossdock.db.models import Order, OutboxEntry, Shipment, SyncEvent
 from crossdock.demo import CHANNELS, DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config
 from crossdock.sandbox.core import BuyerProfile, Fault, Sandbox
+from crossdock.sandbox.scenario import confirmations_per_order
 from crossdock.sync_engine import dirty, outbox
 from tests.deploy.harness import Process
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
@@ -56,7 +57,6 @@ SKUS = 12
 LEASE_S = 8.0              # [sync] lease_s: longer than any job here, short enough to wait for
 SLOW_S = 3.0               # the requests in flight at the kill are answered this late
 RESEND_S = 2.0             # relay: wake-ups of entries still pending are re-sent after this
-CONFIRM_OPERATIONS = ("confirmShipment", "createShippingFulfillment")
 
 
 # ---------------------------------------------------------------- helpers
@@ -113,22 +113,9 @@ def _order_of(path: str) -> str:
 
 
 def _platform_confirmations(sb) -> Counter:
-    """Shipment confirmations per platform order id, from the sandbox's record:
-    successful confirmShipment / createShippingFulfillment requests (Amazon,
-    eBay), fulfillments in the simulated Shopify stores."""
-    confirms: Counter = Counter()
-    for e in sb.requests.since(0, limit=10**9):
-        if e["operation"] in CONFIRM_OPERATIONS and 200 <= e["status"] < 300:
-            confirms[_order_of(e["path"])] += 1
-    shop = sb.sims["shopify"]
-    with shop.lock:
-        for st in shop.shops.values():
-            for f in st.fulfillments.values():
-                order = st.orders.get(f.order_id)
-                name = getattr(order, "name", None) if order is not None else None
-                for key in {str(f.order_id), f"gid://shopify/Order/{f.order_id}", str(name)}:
-                    confirms[key] += 1
-    return confirms
+    """Shipment confirmations per platform order id, from the sandbox's own record
+    (:func:`crossdock.sandbox.scenario.confirmations_per_order`); 0 for an order never confirmed."""
+    return Counter(confirmations_per_order(sb))
 
 
 def _payload(db: Database, entry_id: int) -> dict:
