@@ -89,7 +89,8 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
     orders: list[PlatformOrder] = []
     with synclog.timed() as t:
         try:
-            orders.extend(conn.fetch_orders(query))
+            for order in conn.fetch_orders(query):       # one by one: a wait keeps what came before it
+                orders.append(order)
         except QuotaWait as wait:
             if not orders:
                 raise
