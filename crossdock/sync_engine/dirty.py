@@ -53,14 +53,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId
-from crossdock.errors import lookup
-from crossdock.mapping.inventory_rules import ChannelStockRule
-from crossdock.models import StockUpdate
-from crossdock.sync_engine import outbox, shown
-from crossdock.sync_engine._sql import bulk_insert, changed, chunks, event_row, insert_events, now_or
+from crossdock.sync_engine import outbox
+from crossdock.sync_engine._sql import bulk_insert, changed, chunks, now_or
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
-from crossdock.sync_engine.planner import BatchPolicy, ChannelPlan, ListingState, plan_stock_pushes
+from crossdock.sync_engine.planner import ListingState
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +75,15 @@ __all__ = [
     "DirtySku",
     "MarkResult",
     "PendingMarks",
-    "StockPush",
     "ack_dirty",
     "dirty_backlog",
-    "finish_stock_push",
     "listing_states",
     "mark_dirty",
     "peek_dirty",
-    "prepare_stock_push",
     "release_claims_of",
     "release_dirty",
+    "remark_channel",
+    "wake_again",
     "sweep",
     "take_dirty",
     "window_of",
@@ -118,9 +114,12 @@ DIRTY = DirtySku.__table__
 # A new mark on a dirty (channel, SKU): bump the version (a push in flight must not ack it) and keep
 # dirty_since. A claim is KEPT: pushes of one (channel, SKU) never overlap, or an older absolute
 # quantity still in flight could reach the platform after a newer one and stay there. The run holding
-# the claim gives the changed row back when it finishes and wakes the next run (finish_stock_push).
+# the claim gives the changed row back when it finishes and wakes the next run (stock_runs.finish_stock_push;
+# a run stalled past its lease is fenced off there).
 _REMARK = ("ON CONFLICT (channel, sku) DO UPDATE SET version = dirty_skus.version + 1, zero = excluded.zero, "
            "marked_at = excluded.marked_at")
+# The same bump for one channel whose listing is in doubt (remark_channel): its zero flag stays.
+_BUMP = "ON CONFLICT (channel, sku) DO UPDATE SET version = dirty_skus.version + 1, marked_at = excluded.marked_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +242,29 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
                       zero_skus=tuple(sorted(zero_skus)))
 
 
+def wake_again(session: Session, channel: str) -> None:
+    """Wake one more push run of ``channel`` at the end of the current window
+    (marks were given back: their own window entry may have come and gone
+    while a run held them). Windows are real time, like the marks."""
+    wake = utcnow()
+    _enqueue_run(session, channel, tag="again", at=wake, available_at=window_of(wake, _window_s)[1],
+                 priority=outbox.PRIORITY_NORMAL)
+
+
+def remark_channel(session: Session, channel: str, skus: Iterable[str], *, now: dt.datetime | None = None) -> int:
+    """What ``channel`` shows for ``skus`` is in doubt (a push went out after
+    its run lost the claim): mark them dirty on that channel only, bumping the
+    version so a run in flight does not ack them, and wake a push run."""
+    at = now_or(now)
+    rows = [{"channel": channel, "sku": sku, "version": 1, "zero": False, "dirty_since": at, "marked_at": at}
+            for sku in sorted(set(skus))]
+    if not rows:
+        return 0
+    bulk_insert(session, DIRTY, rows, on_conflict_sql=_BUMP)
+    _enqueue_run(session, channel, tag="doubt", at=at, available_at=at, priority=outbox.PRIORITY_NORMAL)
+    return len(rows)
+
+
 @dataclass
 class PendingMarks:
     """SKUs whose availability a transaction changed, gathered as it goes and
@@ -309,15 +331,18 @@ def peek_dirty(session: Session, channel: str, *, limit: int, now: dt.datetime |
                                 .order_by(DIRTY.c.sku).limit(limit)))
 
 
-def ack_dirty(session: Session, marks: Sequence[DirtyMark]) -> int:
+def ack_dirty(session: Session, marks: Sequence[DirtyMark], *, claimed_by: str | None = None) -> int:
     """After a successful push: forget the marks that did not change since
-    they were taken. Returns how many rows were deleted."""
+    they were taken (and, with ``claimed_by``, that the run still holds).
+    Returns how many rows were deleted."""
     if not marks:
         return 0
     done = 0
     for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
-        done += changed(session, delete(DIRTY).where(DIRTY.c.channel == m.channel, DIRTY.c.sku == m.sku,
-                                                     DIRTY.c.version == m.version))
+        stmt = delete(DIRTY).where(DIRTY.c.channel == m.channel, DIRTY.c.sku == m.sku, DIRTY.c.version == m.version)
+        if claimed_by is not None:
+            stmt = stmt.where(DIRTY.c.claimed_by == claimed_by)
+        done += changed(session, stmt)
     return done
 
 
@@ -380,83 +405,3 @@ def dirty_backlog(session: Session, *, now: dt.datetime | None = None) -> dict[s
     rows = session.execute(select(DIRTY.c.channel, func.count(), func.min(DIRTY.c.dirty_since))
                            .group_by(DIRTY.c.channel)).all()
     return {c: (int(n), max(0.0, (at - oldest).total_seconds())) for c, n, oldest in rows}
-
-
-# ---------------------------------------------------------------- one push run, around the platform calls
-@dataclass(frozen=True, slots=True)
-class StockPush:
-    """What one push run of a channel must send: the marks it holds and the
-    planned calls (``plan`` is None when every listing already shows the right
-    quantity)."""
-
-    channel: str
-    worker_id: str
-    marks: tuple[DirtyMark, ...]
-    plan: ChannelPlan[StockUpdate] | None
-
-    @property
-    def updates(self) -> list[StockUpdate]:
-        return list(self.plan.updates) if self.plan else []
-
-
-def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: ChannelStockRule | None,
-                       policies: Mapping[str, BatchPolicy | int], lease_s: float = DEFAULT_LEASE_S,
-                       limit: int | None = None, now: dt.datetime | None = None) -> StockPush:
-    """Take the channel's dirty SKUs and plan absolute quantities from the
-    availability *now* (zeros first, batched by ``policies``). Then the caller
-    makes the platform calls and reports with :func:`finish_stock_push`."""
-    marks = take_dirty(db, channel, worker_id=worker_id, lease_s=lease_s, limit=limit, now=now)
-    if not marks:
-        return StockPush(channel, worker_id, (), None)
-    skus = [m.sku for m in marks]
-    with db.read() as session:
-        states = listing_states(session, channel, skus)
-        avail = availability_snapshot(session, skus)
-    plans = plan_stock_pushes(avail, states, {channel: rule} if rule else {}, policies)
-    return StockPush(channel, worker_id, tuple(marks), plans.get(channel))
-
-
-def _title(code: str) -> str:
-    try:
-        return f"{code} {lookup(code).title}"
-    except KeyError:
-        return code
-
-
-def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
-                      dropped: Iterable[str] = (), now: dt.datetime | None = None,
-                      code: str | None = None) -> tuple[int, int]:
-    """After the calls: remember what the channel accepted, forget the marks
-    that are done (pushed, nothing to push, or ``dropped`` SKUs the platform
-    refused for good), and give the others back for the next run. ``code``:
-    why some were not applied (throttled, network …: the error that stopped
-    the calls, or the platform's answer for them); the log row carries it.
-    Returns (marks done, marks given back)."""
-    at = now_or(now)
-    accepted = list(accepted)
-    ok = {u.sku for u in accepted} | set(dropped)
-    planned = {u.sku for u in push.updates}
-    done = [m for m in push.marks if m.sku not in planned or m.sku in ok]
-    retry = [m for m in push.marks if m.sku in planned and m.sku not in ok]
-    with _tx(db) as session:
-        shown.record_pushed(session, push.channel, accepted, now=at)
-        acked = ack_dirty(session, done)
-        # rows not deleted — failed, or marked again during the push — go back to the pool,
-        # and the next run is woken for them (their own window entry may have come and gone
-        # while this run held them)
-        release_dirty(session, push.marks, worker_id=push.worker_id)
-        if acked < len(push.marks):
-            wake = utcnow()        # windows are real time, like the marks that enqueue them
-            _enqueue_run(session, push.channel, tag="again", at=wake, available_at=window_of(wake, _window_s)[1],
-                         priority=outbox.PRIORITY_NORMAL)
-        if push.marks:
-            zeros = sum(1 for u in accepted if u.quantity == 0)
-            insert_events(session, [event_row(
-                operation="stock.push", outcome="ok" if not retry else "partial", at=at, channel=push.channel,
-                entity_type="channel", entity=push.channel, code=code if retry else None,
-                message=f"{len(accepted)} quantities accepted ({zeros} zeros) in "
-                        f"{push.plan.calls if push.plan else 0} calls; {len(retry)} left for the next run"
-                        + (f" ({_title(code)})" if code and retry else ""),
-                details={"skus": len(push.marks), "accepted": len(accepted), "retry": len(retry),
-                         "dropped": sorted(set(dropped))[:50]})])
-    return len(done), len(retry)

@@ -77,8 +77,12 @@ class ListingState:
 
     @property
     def shown_qty(self) -> int | None:
-        """What the channel shows as far as crossdock knows."""
-        return self.last_pushed_qty if self.last_pushed_qty is not None else self.listed_qty_seen
+        """What the channel shows as far as crossdock knows; None when it does
+        not know (a push was in flight, or never made): the planner then pushes
+        whatever it plans. ``listed_qty_seen`` is NOT a stand-in: it is what a
+        read saw at some time, and a push after that read (by a worker that
+        died or stalled before recording it) may have changed it."""
+        return self.last_pushed_qty
 
 
 #: Each platform's batch figures: ``platform`` and ``platform:kind`` → policy.

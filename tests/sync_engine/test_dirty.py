@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from crossdock.db import models as m
 from crossdock.mapping.inventory_rules import ChannelStockRule
-from crossdock.sync_engine import dirty, inventory, orders, outbox
+from crossdock.sync_engine import dirty, inventory, orders, outbox, stock_runs
 from crossdock.sync_engine.dirty import DirtySku
 from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, plan_stock_pushes
 from crossdock.sync_engine.shown import record_pushed
@@ -157,7 +157,7 @@ def test_a_push_run_end_to_end_zeros_first_and_failures_retried(db):
             inventory.adjust_stock(s, sku, "DE", 1, "received", now=NOW)
 
     # When a push run prepares its calls
-    push = dirty.prepare_stock_push(db, "ebay-us", worker_id="run", rule=None, policies=FACTS_BATCH_POLICIES,
+    push = stock_runs.prepare_stock_push(db, "ebay-us", worker_id="run", rule=None, policies=FACTS_BATCH_POLICIES,
                                     now=NOW + T(seconds=W))
     # Then the zeros lead the first call, every change is absolute, and 6 changes take 2 calls of ≤ 4
     assert [(u.sku, u.quantity) for u in push.updates] == [
@@ -166,10 +166,10 @@ def test_a_push_run_end_to_end_zeros_first_and_failures_retried(db):
 
     # When the platform accepted all but SKU-4
     accepted = [u for u in push.updates if u.sku != "SKU-4"]
-    assert dirty.finish_stock_push(db, push, accepted, now=NOW + T(seconds=W + 1)) == (5, 1)
+    assert stock_runs.finish_stock_push(db, push, accepted, now=NOW + T(seconds=W + 1)) == (5, 1)
 
     # Then SKU-4 is tried again by the next run, the rest is done and remembered
-    again = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-2", rule=None, policies=FACTS_BATCH_POLICIES,
+    again = stock_runs.prepare_stock_push(db, "ebay-us", worker_id="run-2", rule=None, policies=FACTS_BATCH_POLICIES,
                                      now=NOW + T(seconds=W + 2))
     assert [(u.sku, u.quantity) for u in again.updates] == [("SKU-4", 3)]
     with db.read() as s:
@@ -178,7 +178,7 @@ def test_a_push_run_end_to_end_zeros_first_and_failures_retried(db):
     assert shown == {"SKU-1": 1, "SKU-2": 3, "SKU-3": 3, "SKU-4": 2, "SKU-5": 0, "SKU-6": 0}
     assert ev.outcome == "partial" and ev.details["retry"] == 1
     # nothing left once it went through
-    assert dirty.finish_stock_push(db, again, again.updates, now=NOW + T(seconds=W + 3)) == (1, 0)
+    assert stock_runs.finish_stock_push(db, again, again.updates, now=NOW + T(seconds=W + 3)) == (1, 0)
     assert dirty_rows(db) == []
 
 
@@ -187,24 +187,24 @@ def test_pushes_of_one_sku_never_overlap_and_the_changed_mark_is_pushed_after(db
     seed(db, stock={("SKU-1", "DE"): 9}, listings={"ebay-us": ["SKU-1"]}, last_pushed={("ebay-us", "SKU-1"): 9})
     with db.write() as s:
         inventory.adjust_stock(s, "SKU-1", "DE", -1, "count", now=NOW)
-    first = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-1", rule=None, policies=FACTS_BATCH_POLICIES,
+    first = stock_runs.prepare_stock_push(db, "ebay-us", worker_id="run-1", rule=None, policies=FACTS_BATCH_POLICIES,
                                      now=NOW)
     assert [u.quantity for u in first.updates] == [8]
     # When another change comes while run-1's call is in flight
     with db.write() as s:
         inventory.adjust_stock(s, "SKU-1", "DE", -3, "count", now=NOW + T(seconds=1))
     # Then a second run cannot push SKU-1 (it would race run-1's older quantity)
-    second = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-2", rule=None, policies=FACTS_BATCH_POLICIES,
+    second = stock_runs.prepare_stock_push(db, "ebay-us", worker_id="run-2", rule=None, policies=FACTS_BATCH_POLICIES,
                                       now=NOW + T(seconds=1))
     assert second.marks == ()
     # And when run-1 finishes, SKU-1 stays dirty, is given back, and a run is woken for it
     with db.read() as s:
         before = s.scalar(select(func.count()).select_from(m.OutboxEntry))
-    dirty.finish_stock_push(db, first, first.updates, now=NOW + T(seconds=2))
+    stock_runs.finish_stock_push(db, first, first.updates, now=NOW + T(seconds=2))
     with db.read() as s:
         after = s.scalar(select(func.count()).select_from(m.OutboxEntry))
         keys = list(s.scalars(select(m.OutboxEntry.idempotency_key).order_by(m.OutboxEntry.id.desc()).limit(1)))
     assert after == before + 1 and ":again:" in keys[0]
-    third = dirty.prepare_stock_push(db, "ebay-us", worker_id="run-3", rule=None, policies=FACTS_BATCH_POLICIES,
+    third = stock_runs.prepare_stock_push(db, "ebay-us", worker_id="run-3", rule=None, policies=FACTS_BATCH_POLICIES,
                                      now=NOW + T(seconds=3))
     assert [u.quantity for u in third.updates] == [5]

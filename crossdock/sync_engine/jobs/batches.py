@@ -22,13 +22,22 @@ class BatchSend(Generic[Item]):
     accepted: list[Item] = field(default_factory=list)
     refused: list[ItemResult] = field(default_factory=list)
     calls: int = 0
+    attempted: set[str] = field(default_factory=set)     # SKUs of every call made (or that failed)
 
-    def run(self, batches: Iterable[Batch[Item]], send: Callable[[list[Item]], Sequence[ItemResult]]) -> None:
+    def run(self, batches: Iterable[Batch[Item]], send: Callable[[list[Item]], Sequence[ItemResult]], *,
+            fence: Callable[[Sequence[Item]], list[Item]] | None = None) -> None:
+        """Send each batch; ``fence`` (if given) is asked just before each
+        call which items may still be sent and with what values (a claim
+        lost to another run sends nothing)."""
         for batch in batches:
-            results = send(list(batch.items))
+            items = fence(batch.items) if fence is not None else list(batch.items)
+            if not items:
+                continue
+            self.attempted.update(u.sku for u in items)
+            results = send(items)
             self.calls += 1
             by_sku = {r.sku: r for r in results}
-            for u in batch.items:
+            for u in items:
                 r = by_sku.get(u.sku)
                 if r is None or r.ok:
                     self.accepted.append(u)

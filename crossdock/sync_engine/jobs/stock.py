@@ -20,7 +20,7 @@ from crossdock.errors import CrossdockError, lookup
 from crossdock.errors.catalogue import ACTION_FAIL
 from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
-from crossdock.sync_engine import dirty, outbox, unseen
+from crossdock.sync_engine import dirty, outbox, stock_runs, unseen
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -68,8 +68,8 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     ch = ctx.cfg.channel(channel)
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
     _find_unseen_sales(ctx, channel, conn)
-    push = dirty.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule, policies=ctx.policies,
-                                    lease_s=configured_lease_s(ctx.cfg))
+    push = stock_runs.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule,
+                                         policies=ctx.policies, lease_s=configured_lease_s(ctx.cfg))
     if not push.marks:
         return {"skus": 0}
     believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
@@ -77,16 +77,18 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
     error: CrossdockError | None = None
     try:
-        sent.run(push.plan.batches if push.plan else (), conn.push_stock)
+        sent.run(push.plan.batches if push.plan else (), conn.push_stock,
+                 fence=lambda items: stock_runs.fence_batch(ctx.db, push, items))
     except CrossdockError as exc:
         error = exc
     finally:
         accepted, calls = sent.accepted, sent.calls
         refused = [r.sku for r in sent.refused]       # "not applied": what the channel shows did not change
         dropped = [r.sku for r in sent.refused if not _kept_for_next_push(r.code)]
+        unsent = {u.sku: believed.get(u.sku) for u in push.updates if u.sku not in sent.attempted}
         with ctx.db.write() as s:
-            dirty.finish_stock_push(s, push, accepted, dropped=dropped, now=started,
-                                    code=error.code if error is not None else _most_common_code(sent.refused))
+            stock_runs.finish_stock_push(s, push, accepted, dropped=dropped, now=started, unsent=unsent,
+                                         code=error.code if error is not None else _most_common_code(sent.refused))
             _restore_shown(s, channel, {sku: believed.get(sku) for sku in refused})
         if calls and push.plan:
             # the fewest calls the batch limits allow for the same changes: each
