@@ -223,6 +223,22 @@ def _held(entry_id: int, worker_id: str):
     return and_(OUTBOX.c.id == entry_id, OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_by == worker_id)
 
 
+def fence(db: Database | Session, entry: ClaimedEntry, *, lease_s: float, now: dt.datetime | None = None) -> bool:
+    """Just before a side effect on a platform: True, with the lease renewed,
+    when ``entry`` is still held by the claim that handed it out (same
+    worker, same attempt: a compare-and-set); False when the worker stalled
+    past its lease or was declared dead and the entry went back (or on to
+    another worker): the caller must then send nothing. A lease that ran out
+    with nobody reclaiming the entry yet is renewed (a reclaim changes the
+    row atomically, so the two never both win)."""
+    at = now_or(now)
+    with _tx(db) as session:
+        n = changed(session, update(OUTBOX)
+                    .where(_held(entry.id, entry.claimed_by), OUTBOX.c.attempts == entry.attempts)
+                    .values(claimed_until=at + dt.timedelta(seconds=lease_s)))
+    return n == 1
+
+
 def complete(db: Database | Session, entry_id: int, worker_id: str, *, now: dt.datetime | None = None) -> bool:
     """Mark done. False when ``worker_id`` no longer holds the entry (its lease
     expired and someone else took it over): the caller must not report success."""

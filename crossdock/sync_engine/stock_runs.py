@@ -13,9 +13,10 @@ So every claim carries a fencing token (``StockPush.claim``: the worker id
 and a nonce, written to ``dirty_skus.claimed_by``), and before each batch
 call :func:`fence_batch`, in one transaction:
 
-- renews the claim of the batch's SKUs only where the token is still ours
-  and the lease has not run out (a compare-and-set ``UPDATE``): SKUs another
-  run took over are left out of the call;
+- renews the run's claim only where the token is still its own (a
+  compare-and-set ``UPDATE``; a run that takes SKUs over writes its own
+  token, a reaper of dead workers clears it): SKUs another run took over are
+  left out of the call;
 - reads their availability again and plans their quantities *then* (the
   planner and the channel's stock rule, as at plan time): quantities are read
   at send time, not at plan time;
@@ -128,11 +129,12 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
     at = now_or(now)
     skus = sorted({u.sku for u in items})
     with db.write() as session:
-        # the whole run's claim is renewed (a heartbeat of the run), but only where it is still
-        # this run's and alive: a compare-and-set no run that took the SKUs over can lose
+        # the whole run's claim is renewed (a heartbeat of the run), but only where the token is
+        # still this run's: a compare-and-set. A lease that ran out with nobody taking the SKUs
+        # over is renewed too (whoever takes them sets a token of its own, atomically)
         renewed: dict[str, int] = {r.sku: r.version for r in session.execute(
             update(DIRTY)
-            .where(DIRTY.c.channel == push.channel, DIRTY.c.claimed_by == push.claim, DIRTY.c.claimed_until >= at)
+            .where(DIRTY.c.channel == push.channel, DIRTY.c.claimed_by == push.claim)
             .values(claimed_until=at + dt.timedelta(seconds=push.lease_s))
             .returning(DIRTY.c.sku, DIRTY.c.version)).all()}
         held = {sku: renewed[sku] for sku in skus if sku in renewed}

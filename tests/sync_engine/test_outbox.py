@@ -118,6 +118,26 @@ def test_entry_of_a_killed_worker_is_reclaimed_after_its_lease(db):
     assert status_of(db, "job") == ("done", 1)
 
 
+def test_fence_lets_only_the_current_holder_act_and_renews_its_lease(db):
+    seed(db)
+    add(db, "job")
+    # Given A claimed the entry and stalled past its lease, and B took it over
+    (a_entry,) = outbox.claim(db, worker_id="A", lease_s=30, now=NOW)
+    (b_entry,) = outbox.claim(db, worker_id="B", lease_s=30, now=NOW + T(seconds=31))
+    # Then A, back, may send nothing; B may, and its lease is renewed from the fence's time
+    assert outbox.fence(db, a_entry, lease_s=30, now=NOW + T(seconds=40)) is False
+    assert outbox.fence(db, b_entry, lease_s=30, now=NOW + T(seconds=40)) is True
+    assert outbox.claim(db, worker_id="C", lease_s=30, now=NOW + T(seconds=65)) == []
+    # And a lease that ran out with nobody taking the entry over is still the holder's (renewed
+    # atomically: whoever reclaims after that finds it held)
+    assert outbox.fence(db, b_entry, lease_s=30, now=NOW + T(seconds=100)) is True
+    assert outbox.claim(db, worker_id="C", lease_s=30, now=NOW + T(seconds=110)) == []
+    # And once the entry went back to pending (its worker declared dead), nobody's old claim acts
+    with db.write() as s:
+        s.execute(m.OutboxEntry.__table__.update().values(status="pending", claimed_by=None, claimed_until=None))
+    assert outbox.fence(db, b_entry, lease_s=30, now=NOW + T(seconds=111)) is False
+
+
 def test_an_entry_whose_workers_keep_dying_ends_in_the_failed_list(db):
     seed(db)
     add(db, "poison")

@@ -13,16 +13,18 @@ Judged from the sandbox's own listings.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 import pytest
 from sqlalchemy import select
 
-from crossdock.db.models import StockLevel
+from crossdock.db.models import OutboxEntry, StockLevel
 from crossdock.sandbox.core import Fault
-from crossdock.sync_engine import inventory
-from crossdock.sync_engine.jobs import expected_quantities, push_stock, reconcile
+from crossdock.sync_engine import inventory, outbox
+from crossdock.sync_engine.jobs import claim_and_process, expected_quantities, push_stock, reconcile
+from crossdock.sync_engine.jobs.runner import process
 from crossdock.sync_engine.jobs.stock import PushResult
 from tests.sync_engine.catalog_env import catalog_env
 
@@ -113,3 +115,41 @@ def test_a_run_stalled_past_its_lease_sends_nothing_the_next_run_took_over(db, t
         assert expected[sold_out] == 0
         assert {sku: env.listed(CHANNEL)[sku] for sku in expected} == expected
         assert reconcile(env.ctx, CHANNEL)["drift"] == []
+
+
+def test_a_job_taken_over_while_its_worker_stalled_sends_nothing_more(db, tmp_path, monkeypatch):
+    """The same fence on outbox entries: a price push whose worker stalled past
+    its lease stops before its next call, and says so in the sync log."""
+    with catalog_env(tmp_path, monkeypatch, db) as env:
+        env.ctx.cfg.sync["lease_s"] = LEASE_S
+        env.ctx.policies[CHANNEL] = 1            # one SKU per call
+        with db.write() as s:
+            outbox.enqueue(s, "prices", channel=CHANNEL, entity=f"channel {CHANNEL}", payload={"force": True},
+                           idempotency_key="prices:stale-test")
+        worker_a = dataclasses.replace(env.ctx, worker_id="worker-a")
+        worker_b = dataclasses.replace(env.ctx, worker_id="worker-b")
+        # Given worker A runs the price push and eBay answers its first call only after SLOW_S
+        slow = env.sb.faults.add(Fault(kind="slow", platform="ebay", operation=OPERATION, count=1, delay_s=SLOW_S))
+        (entry,) = outbox.claim(db, worker_id="worker-a", kinds=["prices"], lease_s=LEASE_S)
+        outcome: dict[str, str] = {}
+        run_a = threading.Thread(target=lambda: outcome.update(a=process(worker_a, entry)))
+        run_a.start()
+        try:
+            deadline = time.monotonic() + 10
+            while slow.count and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert slow.count == 0, "worker A never called eBay"
+            # When its lease runs out and worker B takes the entry over and runs it to the end
+            time.sleep(LEASE_S + 0.2)
+            assert claim_and_process(worker_b, kinds=["prices"], lease_s=LEASE_S) == ["done"]
+            after_b = _last_seq(env)
+        finally:
+            run_a.join(timeout=30)
+        # Then A, back from its slow call, made no further call and reported the takeover
+        late = _calls_since(env, after_b)
+        assert [c for c in late if c["ms"] < SLOW_S * 1000 * 0.9] == [], late
+        assert outcome == {"a": "lost"}
+        skipped = [e for e in env.events("job.prices", channel=CHANNEL) if e.outcome == "skipped"]
+        assert len(skipped) == 1 and "taken over" in skipped[0].message
+        with db.read() as s:
+            assert s.scalar(select(OutboxEntry.status).where(OutboxEntry.id == entry.id)) == "done"

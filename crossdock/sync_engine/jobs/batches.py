@@ -9,7 +9,16 @@ from typing import Generic
 from crossdock.models import ItemResult
 from crossdock.sync_engine.planner import Batch, Item
 
-__all__ = ["BatchSend"]
+__all__ = ["BatchSend", "checked_by"]
+
+
+def checked_by(check: Callable[[], None]) -> Callable[[Sequence[Item]], list[Item]]:
+    """A :meth:`BatchSend.run` fence that only asks ``check`` (which raises
+    to stop the calls) and sends the batch as planned."""
+    def fence(items: Sequence[Item]) -> list[Item]:
+        check()
+        return list(items)
+    return fence
 
 
 @dataclass

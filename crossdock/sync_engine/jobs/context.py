@@ -17,7 +17,8 @@ from crossdock.errors import ConfigError, SyncError
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine.planner import FACTS_BATCH_POLICIES, BatchPolicy
 
-__all__ = ["ConnectorSource", "EngineContext", "EngineStats", "configured_lease_s", "entry_channel"]
+__all__ = ["ClaimLost", "ConnectorSource", "EngineContext", "EngineStats", "configured_lease_s", "entry_channel",
+           "hold_claim"]
 
 
 class ConnectorSource(Protocol):
@@ -83,3 +84,20 @@ def entry_channel(entry: outbox.ClaimedEntry) -> str:
     if not entry.channel:
         raise SyncError("XD-SYNC-001", detail=f"outbox entry {entry.id} ({entry.kind}) names no channel")
     return entry.channel
+
+
+class ClaimLost(Exception):
+    """The worker no longer holds the entry it is running: it stalled past
+    its lease (or was declared dead) and the entry went to another worker.
+    Raised before a side effect, so nothing decided before the stall is sent."""
+
+    def __init__(self, entry: outbox.ClaimedEntry) -> None:
+        super().__init__(f"outbox entry {entry.id} ({entry.kind}) is no longer held by {entry.claimed_by}")
+        self.entry = entry
+
+
+def hold_claim(ctx: EngineContext, entry: outbox.ClaimedEntry) -> None:
+    """Call just before each platform call with a side effect: renews the
+    entry's lease, or raises :class:`ClaimLost` when it is not ours any more."""
+    if not outbox.fence(ctx.db, entry, lease_s=configured_lease_s(ctx.cfg)):
+        raise ClaimLost(entry)

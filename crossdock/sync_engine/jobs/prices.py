@@ -37,8 +37,8 @@ from crossdock.models import ItemResult, Money, PriceUpdate
 from crossdock.ratelimit.budget import Priority, job_priority
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine._sql import chunks
-from crossdock.sync_engine.jobs.batches import BatchSend
-from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
+from crossdock.sync_engine.jobs.batches import BatchSend, checked_by
+from crossdock.sync_engine.jobs.context import EngineContext, entry_channel, hold_claim
 from crossdock.sync_engine.planner import ListingState, plan_prices
 
 log = logging.getLogger(__name__)
@@ -131,10 +131,11 @@ def expected_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None
 
 
 def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = None, *,
-                force: bool = False) -> dict[str, Any]:
+                force: bool = False, entry: outbox.ClaimedEntry | None = None) -> dict[str, Any]:
     """Push the prices of the channel's active listings (of ``skus``) that
     differ from the last pushed ones (all of them with ``force``: a price
-    edited on the platform is put back). See the module doc."""
+    edited on the platform is put back). Run for an outbox ``entry``, each
+    call first checks the entry is still this worker's. See the module doc."""
     ch = ctx.cfg.channel(channel)
     rule = price_rule(ctx.cfg, channel)
     today = today_on_platform(ctx)
@@ -153,7 +154,8 @@ def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = N
     with synclog.timed() as t, job_priority(Priority.PRICE):
         try:
             if channel_plan is not None and updates:
-                sent.run(channel_plan.batches, ctx.connectors.get(channel).push_prices)
+                sent.run(channel_plan.batches, ctx.connectors.get(channel).push_prices,
+                         fence=checked_by(lambda: hold_claim(ctx, entry)) if entry is not None else None)
         except CrossdockError as exc:   # quota, network, auth: what was accepted so far is kept
             error = exc
     accepted: list[PriceUpdate] = sent.accepted
@@ -201,5 +203,6 @@ def prices_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, Any]
     """Outbox entry ``prices``: payload ``skus`` (optional) and ``force``."""
     payload = entry.payload or {}
     skus = payload.get("skus")
-    return push_prices(ctx, entry_channel(entry), skus=list(skus) if skus else None, force=bool(payload.get("force")))
+    return push_prices(ctx, entry_channel(entry), skus=list(skus) if skus else None, force=bool(payload.get("force")),
+                       entry=entry)
 

@@ -33,7 +33,7 @@ from crossdock.errors import CrossdockError, SyncError
 from crossdock.ratelimit.budget import job_priority
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine.failures import classify, settle
-from crossdock.sync_engine.jobs.context import EngineContext, configured_lease_s
+from crossdock.sync_engine.jobs.context import ClaimLost, EngineContext, configured_lease_s
 
 if TYPE_CHECKING:
     from crossdock.sync_engine.jobs.spec import JobSpec
@@ -98,6 +98,15 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
     with synclog.correlation(entry.correlation_id):
         try:
             result = run_entry(ctx, entry)
+        except ClaimLost:
+            # the worker stalled past its lease (or was declared dead): the entry is another
+            # worker's now, and this one sent nothing it decided before the stall
+            with ctx.db.write() as s:
+                synclog.record(s, operation=f"job.{entry.kind}", outcome="skipped", channel=entry.channel,
+                               entity_type="outbox", entity=str(entry.id),
+                               message="taken over by another worker after this one stalled past its lease; "
+                                       "nothing sent")
+            return "lost"
         except Exception as exc:  # noqa: BLE001 - a bug too is settled: the entry stays visible, never lost
             failure = classify(exc, attempts=entry.attempts, channel=entry.channel)
             return settle(ctx, failure, kind=entry.kind, channel=entry.channel, entry=entry)

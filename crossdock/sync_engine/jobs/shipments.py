@@ -21,7 +21,7 @@ from crossdock.errors.catalogue import ACTION_PAUSE, ACTION_WAIT
 from crossdock.models import Order as PlatformOrder
 from crossdock.models import ShipmentConfirmation
 from crossdock.sync_engine import dirty, outbox
-from crossdock.sync_engine.jobs.context import EngineContext
+from crossdock.sync_engine.jobs.context import EngineContext, hold_claim
 from crossdock.sync_engine.orders import store_orders
 from crossdock.sync_engine.orders import UpsertResult
 
@@ -111,6 +111,7 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str
         if _tried_before(ctx, entry):
             already = _ask_platform(conn, confirmation, shipments_of_order, channel=channel) is True
         if not already:
+            hold_claim(ctx, entry)      # a worker stalled past its lease confirms nothing
             try:
                 conn.confirm_shipment(confirmation)
             except CrossdockError as exc:
