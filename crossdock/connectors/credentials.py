@@ -200,7 +200,8 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
 
     ``refresh_token`` is encrypted and REPLACES the stored one (unlike
     ``seed_refresh_token``); the access token of the old grant is dropped so the
-    next call refreshes with the new one. Dates (FACTS.md): Amazon seller
+    next call refreshes with the new one. Dates (docs/platform-facts.md#amazon-credentials,
+    docs/platform-facts.md#ebay-credentials): Amazon seller
     authorisation = ``authorised_at`` + 365 days, LWA client secret =
     ``client_secret_rotated_at`` + 180 days (kept when not given); eBay refresh
     token = ``authorised_at`` + 18 months. ``trading_token`` (eBay Auth'n'Auth)

@@ -98,7 +98,9 @@ class GrantDates:
 
 @dataclass(frozen=True, slots=True)
 class CredentialLifetimes:
-    """What expires when (FACTS.md), for ``crossdock auth`` and the expiry warnings.
+    """What expires when (docs/platform-facts.md#amazon-credentials,
+    docs/platform-facts.md#ebay-credentials, docs/platform-facts.md#shopify-credentials),
+    for ``crossdock auth`` and the expiry warnings.
 
     ``refresh_token_s``: a refresh token's life from the seller's consent (eBay,
     about 18 months); ``seller_authorisation_days``: the seller's authorisation of

@@ -5,8 +5,8 @@ A :class:`UsagePlan` is a token bucket (``rate_per_s`` tokens restored per secon
 eBay's daily call limits) that the same call is charged against.
 
 Each platform declares its plans and windows in its own folder
-(``PlatformSpec.usage_plans`` / ``long_windows``, from ``FACTS.md`` and the
-official specs beside it); :data:`DEFAULT_PLANS` and :data:`DEFAULT_WINDOWS`
+(``PlatformSpec.usage_plans`` / ``long_windows``, from docs/platform-facts.md and
+the official specs it names, docs/platform-facts.md#official-specs); :data:`DEFAULT_PLANS` and :data:`DEFAULT_WINDOWS`
 read them all through the platform registry, keyed ``(platform, name)``.
 Figures marked ``uncertain=True`` could not be confirmed from an official
 page; they are defaults only, and every plan and window can be overridden in

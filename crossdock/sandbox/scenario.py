@@ -37,8 +37,9 @@ class ScenarioChannel:
     legacy_every: int = 0
 
 
-# Order import intervals: Amazon's getOrders restores one token a minute (FACTS.md), eBay and Shopify
-# allow frequent polling. Amazon stock goes by feed above 20 SKUs (the batch policy's threshold).
+# Order import intervals: Amazon's getOrders restores one token a minute
+# (docs/platform-facts.md#amazon-usage-plans), eBay and Shopify allow frequent polling.
+# Amazon stock goes by feed above 20 SKUs (the batch policy's threshold).
 DEMO_CHANNELS: tuple[ScenarioChannel, ...] = (
     ScenarioChannel("amazon-us", "amazon", "0.3", ("US", "US", "CA"), 60, marketplace=US,
                     options={"feed_threshold": 20}),

@@ -17,7 +17,7 @@ from crossdock.ratelimit.backends.memory import MemoryBackend
 URL = "https://sp.test/orders/v0/orders/111/orderItems"
 CTX = CallContext(platform="amazon", account="A1", channel="amazon-de", operation="getOrderItems",
                   priority=Priority.CRITICAL, entity="order 111")
-BURST = 30          # getOrderItems: 0.5/s, burst 30 (FACTS.md)
+BURST = 30          # getOrderItems: 0.5/s, burst 30 (docs/platform-facts.md#amazon-usage-plans)
 
 
 class Clock:

@@ -122,8 +122,8 @@ class AmazonConnector(Connector):
         are stored already, and getOrderItems (0.5/s) is the ingest bottleneck.
 
         ``query.siblings``: connectors of the same seller in other marketplaces
-        of the same region. getOrders' quota (one call a minute, FACTS.md) is
-        per seller and application, not per marketplace, so one call names
+        of the same region. getOrders' quota (one call a minute,
+        docs/platform-facts.md#amazon-usage-plans) is per seller and application, not per marketplace, so one call names
         every marketplace (up to 50) and each order is parsed as its
         marketplace's channel; polling each marketplace separately would halve
         how often each is read.

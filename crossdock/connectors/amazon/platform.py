@@ -41,7 +41,8 @@ def connector(s: AmazonSettings, deps: ConnectorDeps) -> AmazonConnector:
 def order_group(cfg: Any, ch: Any) -> Hashable | None:
     """Amazon channels of one seller in one region (same account, application,
     endpoint and token URL) share getOrders' quota of one call a minute
-    (FACTS.md: the bucket is per selling partner + application + operation),
+    (the bucket is per selling partner + application + operation:
+    docs/platform-facts.md#amazon-usage-plans),
     so one call names all their marketplaces: each channel is then read every
     minute instead of every ``n`` minutes. ``[sync] amazon_shared_order_poll =
     false`` turns it off."""

@@ -1,6 +1,7 @@
-"""Amazon SP-API quota: the published usage plans (FACTS.md, specs/amazon) and
-what a response says about them (``x-amzn-RateLimit-Limit``: the rate applied,
-best effort; a 429 has no Retry-After, so the bucket waits one token's refill)."""
+"""Amazon SP-API quota: the published usage plans (docs/platform-facts.md#amazon-usage-plans,
+from the official models) and what a response says about them
+(``x-amzn-RateLimit-Limit``: the rate applied, best effort; a 429 has no Retry-After,
+so the bucket waits one token's refill: docs/platform-facts.md#amazon-throttling-and-errors)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from crossdock.platforms.spec import QuotaReading
 from crossdock.ratelimit.feedback import number
 from crossdock.ratelimit.plans import UsagePlan
 
-_SOURCE = "Amazon SP-API usage plan (FACTS.md, specs/amazon)"
+_SOURCE = "Amazon SP-API usage plan (docs/platform-facts.md#amazon-usage-plans)"
 
 
 def _amz(rate_per_s: float, burst: float) -> UsagePlan:

@@ -25,11 +25,12 @@ ENDPOINTS = MappingProxyType({
     "FE": "https://sellingpartnerapi-fe.amazon.com",
 })
 LWA_URL = "https://api.amazon.com/auth/o2/token"
-#: A seller's authorisation of a public app lasts 365 days; an LWA client secret 180 days (FACTS.md).
+#: A seller's authorisation of a public app lasts 365 days; an LWA client secret 180 days
+#: (docs/platform-facts.md#amazon-credentials).
 AUTHORISATION_DAYS = 365
 CLIENT_SECRET_DAYS = 180
 
-#: Published default usage plans (FACTS.md): operation -> (rate per second, burst).
+#: Published default usage plans (docs/platform-facts.md#amazon-usage-plans): operation -> (rate per second, burst).
 USAGE_PLANS: Mapping[str, tuple[float, float]] = MappingProxyType({
     "getOrders": (0.0167, 20),
     "getOrder": (0.5, 30),
@@ -43,7 +44,7 @@ USAGE_PLANS: Mapping[str, tuple[float, float]] = MappingProxyType({
     "getListingsItem": (5.0, 10),
     "putListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
-    "searchListingsItems": (5.0, 5),      # (uncertain) not in FACTS.md
+    "searchListingsItems": (5.0, 5),      # (uncertain) no public page confirms it
     "createRestrictedDataToken": (1.0, 10),
 })
 

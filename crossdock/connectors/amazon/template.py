@@ -8,7 +8,7 @@ TEMPLATE = ConfigTemplate(
     about="# Amazon SP-API: one channel per marketplace of the seller ({mp}). getOrders allows one call a\n"
           "# minute per seller; channels of one seller and region share it (one call reads them all).",
     options_about="# Amazon settings of this channel (docs/configuration.md lists them all).",
-    # getOrders restores one call a minute per seller (FACTS.md)
+    # getOrders restores one call a minute per seller (docs/platform-facts.md#amazon-usage-plans)
     orders_every_s=60,
     example=(
         "# [channels.amazon-de]",

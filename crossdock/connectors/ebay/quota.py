@@ -1,6 +1,7 @@
-"""eBay quota: daily call limits per API (FACTS.md), paced by crossdock at a
-per-second rate eBay does not publish; revising calls also count against a
-listing's 250 revisions a day. Any Trading API call without a plan of its own
+"""eBay quota: daily call limits per API (docs/platform-facts.md#ebay-call-limits),
+paced by crossdock at a per-second rate eBay does not publish; revising calls also
+count against a listing's 250 revisions a day
+(docs/platform-facts.md#ebay-listing-revisions). Any Trading API call without a plan of its own
 (CamelCase operation names) draws from the ``_trading`` plan."""
 
 from __future__ import annotations
@@ -66,24 +67,27 @@ USAGE_PLANS: dict[str, UsagePlan] = {
 LONG_WINDOWS: dict[str, LongWindow] = {
     "trading_daily": LongWindow(
         5_000, tz="America/Los_Angeles",
-        source="eBay Trading API default call limit (FACTS.md); day in Pacific time"),
+        source="eBay Trading API default call limit (docs/platform-facts.md#ebay-call-limits); day in Pacific time"),
     "inventory_daily": LongWindow(
         2_000_000, tz="America/Los_Angeles", uncertain=True,
-        source="eBay Sell Inventory API daily limit (FACTS.md, uncertain)"),
+        source="eBay Sell Inventory API daily limit (docs/platform-facts.md#ebay-call-limits, uncertain)"),
     "fulfillment_daily": LongWindow(
         100_000, tz="America/Los_Angeles", uncertain=True,
-        source="eBay Sell Fulfillment API daily limit (FACTS.md, uncertain)"),
+        source="eBay Sell Fulfillment API daily limit (docs/platform-facts.md#ebay-call-limits, uncertain)"),
     "analytics_daily": LongWindow(
         5_000, tz="America/Los_Angeles", uncertain=True,
         source="eBay Developer Analytics API daily limit (eBay call-limits page)"),
     "listing_revisions": LongWindow(
         250, tz="America/Los_Angeles", scope="listing", code="XD-QUOTA-004",
-        source="eBay: a listing can be revised at most 250 times per calendar day (FACTS.md)"),
+        source="eBay: a listing can be revised at most 250 times per calendar day "
+               "(docs/platform-facts.md#ebay-listing-revisions)"),
     "revise_inventory_status_15s": LongWindow(
         6_000, window_s=15.0,
-        source="eBay ReviseInventoryStatus: at most 6,000 calls per seller per 15 s (FACTS.md)"),
+        source="eBay ReviseInventoryStatus: at most 6,000 calls per seller per 15 s "
+               "(docs/platform-facts.md#ebay-listing-revisions)"),
     "oauth_refresh_daily": LongWindow(
-        50_000, scope="app", source="eBay OAuth refresh_token grant: 50,000/day per app (FACTS.md)"),
+        50_000, scope="app",
+        source="eBay OAuth refresh_token grant: 50,000/day per app (docs/platform-facts.md#ebay-call-limits)"),
     "oauth_client_credentials_daily": LongWindow(
         1_000, scope="app", source="eBay OAuth client_credentials grant: 1,000/day per app"),
     "oauth_authorization_code_daily": LongWindow(

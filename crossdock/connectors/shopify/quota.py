@@ -17,7 +17,7 @@ from crossdock.platforms.spec import QuotaReading
 from crossdock.ratelimit.feedback import ServerQuota, number
 from crossdock.ratelimit.plans import UsagePlan
 
-_SHOPIFY = "Shopify Admin API (FACTS.md)"
+_SHOPIFY = "Shopify Admin API (docs/platform-facts.md#shopify-cost-based-throttling)"
 
 USAGE_PLANS: dict[str, UsagePlan] = {
     # GraphQL: one cost-weighted bucket per shop; every query draws from it.

@@ -2,8 +2,9 @@
 
 The sandbox keeps its own small tables (it simulates the platform and must not
 import the connector it is meant to test). Rates and bursts are the published
-default usage plans (FACTS.md); error texts are the ones Amazon and Login with
-Amazon actually return, where known, so clients see the real wire format.
+default usage plans (docs/platform-facts.md#amazon-usage-plans); error texts are
+the ones Amazon and Login with Amazon actually return, where known, so clients see
+the real wire format (docs/platform-facts.md#amazon-throttling-and-errors).
 """
 
 from __future__ import annotations

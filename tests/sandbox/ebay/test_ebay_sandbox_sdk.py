@@ -15,7 +15,7 @@ def sdk(ebay, token: str | None = None) -> Connection:
     a = ebay.acct
     api = Connection(domain=url.netloc, uri=url.path, appid=a["client_id"], devid=a["dev_id"],
                      certid=a["client_secret"], token=token or a["trading_token"], siteid="3", config_file=None)
-    api.config.set("https", False, force=True)      # the sandbox is plain http (see FACTS.md)
+    api.config.set("https", False, force=True)      # plain http: docs/platform-facts.md#platform-sdks
     return api
 
 

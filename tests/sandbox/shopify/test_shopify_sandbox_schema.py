@@ -5,7 +5,8 @@ the schema.
    ``<repo>/../shared/specs/shopify/`` (SDL ``*.graphql``/``*.graphqls`` or an
    introspection ``*.json``), every type, field, argument, input field and enum
    value the sandbox serves must exist there with the same type. Skipped, with
-   the reason, when the file is absent (FACTS.md ships no Shopify spec);
+   the reason, when the file is absent (Shopify publishes no schema file:
+   docs/platform-facts.md#official-specs);
    ``CROSSDOCK_SHOPIFY_SPECS`` names another folder. Recorded sandbox answers
    and the fixtures are then also checked against Shopify's schema.
 2. Every recorded payload in ``tests/fixtures/shopify/`` must be a possible
@@ -43,7 +44,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "shopify"
 
 def _official():
     if not SPECS.is_dir():
-        pytest.skip(f"no official Shopify Admin schema at {SPECS} (FACTS.md ships none); put schema.graphql or an "
+        pytest.skip(f"no official Shopify Admin schema at {SPECS} (Shopify publishes none, see "
+                    "docs/platform-facts.md#official-specs); put schema.graphql or an "
                     "introspection JSON there to check the sandbox schema against it")
     for path in sorted(SPECS.iterdir()):
         if path.suffix in (".graphql", ".graphqls"):
