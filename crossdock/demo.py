@@ -71,10 +71,11 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
     from cryptography.fernet import Fernet
 
     from crossdock.config_init import DEFAULT_KEY_FILE, Warehouse, render_config, sandbox_channels
-    from crossdock.secrets import KEY_ENV, read_key_file, write_key_file
+    from crossdock.secrets import KEY_ENV, parse_keys, read_key_file, write_key_file
 
     key_path = folder / DEFAULT_KEY_FILE
-    key = os.environ.get(KEY_ENV) or (read_key_file(key_path) if key_path.exists() else None)
+    key = next(iter(parse_keys(os.environ.get(KEY_ENV) or "")), None) \
+        or (read_key_file(key_path) if key_path.exists() else None)
     if not key_path.exists() or read_key_file(key_path) != key:
         key_path.unlink(missing_ok=True)
         key = write_key_file(key_path, key)
