@@ -75,19 +75,20 @@ def reconcile(ctx: typer.Context, channel: str = typer.Argument(...),
 
 
 def _print_reconcile(out: Console, channel: str, result: Mapping[str, Any]) -> None:
-    out.print(f"{channel}: {result['checked']} SKUs checked, {len(result['drift'])} drifted, "
-              f"{result['repaired']} repaired", markup=False, highlight=False)
+    def say(text: str) -> None:     # SKUs and messages are the platform's: control characters escaped
+        out.print(printable(text), markup=False, highlight=False)
+
+    say(f"{channel}: {result['checked']} SKUs checked, {len(result['drift'])} drifted, {result['repaired']} repaired")
     for d in result["drift"][:200]:
-        out.print(f"  {d['sku']}: expected {d['expected']}, listed {d['listed']}", markup=False, highlight=False)
-    out.print(f"{channel}: {result['prices_checked']} prices checked, {len(result['price_drift'])} drifted, "
-              f"{result['prices_repaired']} repaired", markup=False, highlight=False)
+        say(f"  {d['sku']}: expected {d['expected']}, listed {d['listed']}")
+    say(f"{channel}: {result['prices_checked']} prices checked, {len(result['price_drift'])} drifted, "
+        f"{result['prices_repaired']} repaired")
     for d in result["price_drift"][:200]:
         listed = f"{d['listed']} {d['listed_currency']}" if d["listed"] is not None else "no price"
-        out.print(f"  {d['sku']}: price expected {d['expected']} {d['currency']}, listed {listed}",
-                  markup=False, highlight=False)
+        say(f"  {d['sku']}: price expected {d['expected']} {d['currency']}, listed {listed}")
     for p in result["price_problems"][:200]:
         why = p["message"] if p["message"].startswith("[XD-") else f"[{p['code']}] {p['message']}"
-        out.print(f"  {p['sku']}: price not computable: {why}", markup=False, highlight=False)
+        say(f"  {p['sku']}: price not computable: {why}")
 
 
 @group.command("run")
@@ -158,7 +159,7 @@ def demo(ctx: typer.Context,
     opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
                        orders_per_min=orders_per_min)
     show = app.progress or not as_json
-    summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {msg}")) if show else (lambda m: None))
+    summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {escape(msg)}")) if show else (lambda m: None))
     if as_json:
         app.emit(summary)
         return

@@ -200,6 +200,7 @@ def test_auth_status_with_a_key_that_cannot_read_the_tokens_fails_with_its_code(
     assert ran.doc["error"]["code"] == "XD-CFG-005" and "access_valid" not in ran.stdout
     table = crossdock("auth", "status", cwd=folder, env=env)
     assert table.returncode == 2 and "XD-CFG-005" in table.stderr and "Traceback" not in table.stderr
+    assert "point [secrets] key_file" in " ".join(table.stderr.split())    # the remedy's brackets stay text
 
 
 def test_token_rotation_holds_on_postgresql(pg_database, tmp_path, monkeypatch):
