@@ -25,6 +25,7 @@ from crossdock.cli import (
     catalog,
     config,
     db,
+    demo,
     errors,
     fx,
     inspect,
@@ -60,7 +61,7 @@ GROUPS: dict[str, typer.Typer] = {
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group,
 }
-COMMANDS: dict[str, Callable[..., None]] = {"demo": sync.demo, "worker": worker.worker, "inspect": inspect.inspect}
+COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
