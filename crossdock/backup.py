@@ -2,7 +2,9 @@
 
 SQLite: the online backup API into ``backups/`` beside the database (one
 self-contained file, checked, fsynced, then renamed into place); PostgreSQL:
-``pg_dump -Fc`` into ``./backups``. Every backup, and every failure, is a sync
+``pg_dump -Fc`` into ``./backups``. A backup holds what the database holds
+(buyers' addresses, encrypted tokens): the file is 0600 and every folder made
+for it 0700, whatever the umask. Every backup, and every failure, is a sync
 event (``db.backup``): ``db check`` warns (XD-DATA-005) when the newest is old.
 
 A backup is an operation on the database that the sync log records, so it sits
@@ -47,6 +49,37 @@ def _unique(path: Path) -> Path:
     raise DataError("XD-DATA-007", detail=f"too many backups named like {path}")
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def _make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, each 0700 whatever the umask
+    (a folder that exists is left as it is: it is the operator's)."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue          # made meanwhile by another backup
+        os.chmod(p, PRIVATE_DIR)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder")
+
+
+def _private_part(part: Path) -> None:
+    """Create the backup's ``.part`` file empty and 0600 before anything writes it."""
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
 def _target(to: str | Path | None, default_dir: Path, name: str) -> Path:
     """Where the backup goes: ``to`` as a folder (existing, or written with a
     trailing slash) gets the timestamped name; otherwise ``to`` is the file."""
@@ -61,7 +94,7 @@ def _target(to: str | Path | None, default_dir: Path, name: str) -> Path:
             raise DataError("XD-DATA-007", detail=f"{to} exists; a backup never overwrites a file")
         folder, file_name = to.parent, to.name
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(folder)
     except OSError as exc:
         raise DataError("XD-DATA-007", detail=f"cannot create the backup folder {folder}: {exc}") from exc
     target = folder / file_name
@@ -104,6 +137,7 @@ def _backup_sqlite(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, di
     target = _target(to, source_path.parent / "backups", f"{source_path.stem}-{stamp}.sqlite")
     part = target.with_name(target.name + ".part")
     with _written(part, target):
+        _private_part(part)
         try:
             src = sqlite3.connect(str(source_path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
             try:
@@ -142,7 +176,8 @@ def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, 
     conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     cmd = [exe, "--format=custom", "--no-password", f"--file={part}", f"--dbname={conninfo}"]
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        _private_part(part)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, umask=0o077)
     except OSError as exc:
         part.unlink(missing_ok=True)
         raise DataError("XD-DATA-007", detail=f"cannot run pg_dump: {exc}") from exc
@@ -151,6 +186,7 @@ def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, 
         tail = " ".join((proc.stderr or "").strip().splitlines()[-3:])
         raise DataError("XD-DATA-007", detail=f"pg_dump exited with {proc.returncode}: {redact(tail)[:500]}")
     with _written(part, target):
+        os.chmod(part, PRIVATE_FILE)
         with open(part, "rb") as fh:
             magic = fh.read(5)
         if magic != b"PGDMP":

@@ -118,7 +118,10 @@ RATELIMIT = Table("ratelimit", "The shared quota budget every process asks befor
 ))
 
 SECRETS = Table("secrets", "Where the key that encrypts secrets comes from. `CROSSDOCK_SECRET_KEY` (a Fernet "
-                "key) wins over the key file; `crossdock config init` writes both the file and this key.", (
+                "key) wins over the key file; `crossdock config init` writes both the file and this key. "
+                "`crossdock config rotate-key` changes the key and re-encrypts everything under it; while it "
+                "runs, the file (one key per line) or the variable (comma separated) holds the new key first "
+                "and the old one after it: the first encrypts, each decrypts.", (
     Key("key_file", TEXT, "File holding the Fernet key (relative to this file's folder). It must be "
         "readable by its owner only (mode 0600), like an ssh key.", default=None, check=_path),
 ), example='[secrets]\nkey_file = "crossdock.key"')

@@ -28,6 +28,7 @@ from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
 from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
+from crossdock.demo_propagation import propagation_figures
 from crossdock.sandbox.scenario import DEMO_CHANNELS, confirmations_per_order, sandbox_ids, seed_listing
 
 # The rehearsal's channels, shares, buyers and polling intervals are sandbox data
@@ -58,7 +59,8 @@ def _sandbox_channels(desc: dict) -> dict[str, str]:
     return sandbox_ids(desc)
 
 
-def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str] | None = None) -> Path:
+def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str] | None = None, *,
+                  note: str = "") -> Path:
     """The demo's configuration, written by the same template as `crossdock
     config init --from-sandbox` (crossdock.config_init.render_config): the
     sandbox's channels under the demo's names, with the demo's stock shares and
@@ -71,10 +73,11 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
     from cryptography.fernet import Fernet
 
     from crossdock.config_init import DEFAULT_KEY_FILE, Warehouse, render_config, sandbox_channels
-    from crossdock.secrets import KEY_ENV, read_key_file, write_key_file
+    from crossdock.secrets import KEY_ENV, parse_keys, read_key_file, write_key_file
 
     key_path = folder / DEFAULT_KEY_FILE
-    key = os.environ.get(KEY_ENV) or (read_key_file(key_path) if key_path.exists() else None)
+    key = next(iter(parse_keys(os.environ.get(KEY_ENV) or "")), None) \
+        or (read_key_file(key_path) if key_path.exists() else None)
     if not key_path.exists() or read_key_file(key_path) != key:
         key_path.unlink(missing_ok=True)
         key = write_key_file(key_path, key)
@@ -99,8 +102,28 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
                       f"seed = {opts.seed}", "failure_rate = 0.02", "", "[labels]", 'dir = "labels"', ""])
     path = folder / "crossdock.toml"
     path.write_text("# Written by `crossdock demo`: the embedded default against the in-process sandbox.\n"
-                    + text, encoding="utf-8")
+                    + note + text, encoding="utf-8")
     return path
+
+
+def _clock_stopped(folder: Path, desc: dict, opts: DemoOptions) -> None:
+    """The sandbox stops with the demo, and so does its fast clock: the
+    configuration is written again with the sandbox clock running at real
+    speed from where the demo left it (``time_scale`` 1). Commands run after
+    the demo see time pass as it does (``sync status``' lag grows a second
+    per second), while the demo's platform timestamps stay on one line with
+    the ones after it."""
+    import datetime as dt
+
+    clock = desc["clock"]
+    now = time.time()
+    platform_now = float(clock["origin_platform"]) + (now - float(clock["origin_real"])) * float(clock["time_scale"])
+    stopped = {"time_scale": 1.0, "origin_real": now, "origin_platform": platform_now}
+    ended = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _write_config(folder, {**desc, "time_scale": 1.0, "clock": stopped}, opts,
+                  note=f"# The demo ran the sandbox at time scale {opts.time_scale:g} until {ended}; it has stopped, "
+                       "so from then on its\n# clock runs at real speed (time_scale = 1) from where the demo "
+                       "left it.\n")
 
 
 def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str]) -> dict[str, int]:
@@ -170,105 +193,6 @@ def _load_sample_rates(db: Database, today) -> None:
                           for r in latest.values()])
 
 
-def _propagation(sb, sb_channels: dict[str, str]) -> dict[str, Any]:
-    """Sandbox seconds from each sale until every other channel shows the new
-    quantity, from the sandbox's own record.
-
-    A sale needs propagating to channel o when the channel rules make less
-    of the stock left after it: floor((stock - units sold so far) x share_o)
-    drops (shares round down, so many sales change nothing for o). The delay
-    is until o's listed quantity is lowered by something other than o's own
-    sales — the engine's push — or is already at or below the new figure.
-    Cancellations give stock back in the same running count, and a sale its
-    buyer cancelled before a channel showed it is not measured on that channel
-    (the stock came back: there was nothing left to propagate;
-    ``withdrawn_by_cancel`` counts them).
-    """
-    shares = {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS}
-    with sb.market.lock:
-        events = sorted([dict(e, kind="sale") for e in sb.market.sales]
-                        + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
-        history = {k: list(v) for k, v in sb.market.listed_history.items()}
-        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
-    cancelled_at: dict[str, float] = {}
-    for e in events:
-        if e["kind"] == "cancel" and e.get("order_id"):
-            cancelled_at.setdefault(e["order_id"], e["at"])
-    withdrawn = 0
-    own_sales: dict[tuple[str, str], set[float]] = {}
-    for e in events:
-        own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
-    sold: dict[str, int] = {}
-    slowest: list[tuple] = []
-    delays: list[float] = []
-    by_source: dict[str, list[float]] = {}
-    by_target: dict[str, list[float]] = {}
-    pending = 0
-    for sale in events:
-        sku = sale["sku"]
-        if sale["kind"] == "cancel":
-            sold[sku] = sold.get(sku, 0) - sale["qty"]
-            continue
-        before = physical.get(sku, 0) - sold.get(sku, 0)
-        sold[sku] = sold.get(sku, 0) + sale["qty"]
-        after = before - sale["qty"]
-        worst = None
-        for other, share in shares.items():
-            if other == sale["channel"]:
-                continue
-            want_before = int(max(0, before) * share)
-            want_after = int(max(0, after) * share)
-            if want_after >= want_before:
-                continue
-            reached = _first_push_down(history.get((other, sku), []), own_sales.get((other, sku), set()),
-                                       sale["at"], want_after)
-            cancelled = cancelled_at.get(sale["order_id"])
-            if cancelled is not None and (reached is None or reached > cancelled):
-                withdrawn += 1
-                continue
-            if reached is None:
-                pending += 1
-                continue
-            worst = max(worst or 0.0, reached - sale["at"])
-            by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
-            slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, sku, sale["at"]))
-        if worst is not None:
-            delays.append(worst)
-            by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
-
-    def pct(values: list[float], q: float) -> float | None:
-        if not values:
-            return None
-        values = sorted(values)
-        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
-
-    return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "sales_measured": len(delays),
-            "never_reached": pending, "withdrawn_by_cancel": withdrawn,
-            "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()},
-            # per receiving platform (every source): where the tail comes from
-            "by_target": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_target.items()},
-            # the slowest (sale, channel) pairs: where a tail comes from
-            "slowest": [{"delay_s": round(d, 1), "order_id": o, "sold_on": src, "shown_on": dst, "sku": sku,
-                         "sold_at": round(at, 1)} for d, o, src, dst, sku, at in sorted(slowest, reverse=True)[:8]]}
-
-
-def _first_push_down(history: list[tuple[float, int]], own: set[float], after: float,
-                     target: int) -> float | None:
-    previous = None
-    for t, q in history:
-        if t < after - 1e-9:
-            previous = q
-            continue
-        if previous is not None and previous <= target:
-            return after
-        if previous is not None and q < previous and not any(abs(t - x) < 0.05 for x in own):
-            return t
-        previous = q
-    if previous is not None and previous <= target:
-        return after
-    return None
-
-
 def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
     from crossdock.sandbox.core import Sandbox
 
@@ -293,6 +217,7 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
         _load_sample_rates(db, sb.clock.now().date())
         progress(f"sandbox up, {opts.skus} SKUs ({sum(stock.values())} units) listed on {len(CHANNELS)} channels")
         summary = _run_engine(db, cfg, sb, opts, sb_channels, progress)
+        _clock_stopped(folder, desc, opts)
     finally:
         sb.stop()
         from crossdock.sync_engine import dirty
@@ -391,7 +316,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
             placed_by.setdefault(sale["order_id"], sale["channel"])
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}
     shipping = _shipping_summary(db, sb, cfg)
-    propagation = _propagation(sb, sb_channels)
+    propagation = propagation_figures(sb, {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS})
     _when_imported(db, sb, propagation["slowest"])
     return {
         **shipping,

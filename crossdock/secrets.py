@@ -6,6 +6,12 @@ environment) or ``{encrypted = "…"}`` (Fernet). Tokens crossdock stores itself
 from ``CROSSDOCK_SECRET_KEY``, else from the key file of the configuration
 loaded last (``[secrets] key_file``; :func:`use_key_file`), which must be
 readable by its owner only, as ssh insists for private keys.
+
+Either may hold more than one key while the key is being rotated (``crossdock
+config rotate-key``, :mod:`crossdock.key_rotation`): the variable comma
+separated, the file one per line (``#`` lines are comments). The first key
+encrypts; every key decrypts (cryptography's ``MultiFernet``), so a worker
+running through the rotation reads a token whichever key it is under.
 :func:`redact` scrubs known secrets and token-shaped values from anything
 about to be logged.
 """
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from crossdock.errors import ConfigError
 
@@ -43,7 +49,7 @@ def new_key() -> str:
 
 # ---------------------------------------------------------------- where the key comes from
 _key_file: Path | None = None
-_key_cache: dict[tuple, Fernet] = {}
+_key_cache: dict[tuple[str, ...], MultiFernet] = {}
 
 
 def use_key_file(path: str | os.PathLike | None) -> None:
@@ -64,10 +70,30 @@ def key_source() -> str:
     return f"key file {_key_file}" if _key_file is not None else "none"
 
 
+def parse_keys(text: str) -> list[str]:
+    """The keys in a key file's text or ``CROSSDOCK_SECRET_KEY``: one per line
+    or comma separated, ``#`` lines ignored; the first encrypts."""
+    keys: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keys.extend(k.strip() for k in line.split(",") if k.strip() and k.strip() not in keys)
+    return keys
+
+
 def read_key_file(path: str | os.PathLike) -> str:
-    """The key in ``path``; refuses a file that group or others may read or
-    write, or that another user owns (XD-CFG-010), as ssh refuses such a
-    private key."""
+    """The key that encrypts in ``path`` (its first): see :func:`read_keys`."""
+    keys = read_keys(path)
+    if not keys:
+        raise ConfigError("XD-CFG-005", detail=f"key file {path} holds no key")
+    return keys[0]
+
+
+def read_keys(path: str | os.PathLike) -> list[str]:
+    """Every key in ``path``, the encrypting one first; refuses a file that
+    group or others may read or write, or that another user owns
+    (XD-CFG-010), as ssh refuses such a private key."""
     p = Path(path)
     try:
         st = p.stat()
@@ -82,7 +108,7 @@ def read_key_file(path: str | os.PathLike) -> str:
     if os.name == "posix" and st.st_uid not in (os.geteuid(), 0):
         raise ConfigError("XD-CFG-010", detail=f"key file {p} belongs to another user (uid {st.st_uid})")
     try:
-        return p.read_text(encoding="ascii").strip()
+        return parse_keys(p.read_text(encoding="ascii"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("XD-CFG-005", detail=f"key file {p} cannot be read: {exc}") from exc
 
@@ -101,25 +127,38 @@ def write_key_file(path: str | os.PathLike, key: str | None = None) -> str:
     return key
 
 
-def _fernet() -> Fernet:
-    key = os.environ.get(KEY_ENV)
-    where = KEY_ENV
-    if not key and _key_file is not None:
-        key, where = read_key_file(_key_file), f"key file {_key_file}"
-    if not key:
+def keys() -> list[str]:
+    """The keys in use, the encrypting one first: ``CROSSDOCK_SECRET_KEY``,
+    else the key file's; XD-CFG-005 when there is none."""
+    text = os.environ.get(KEY_ENV)
+    found = parse_keys(text) if text else []
+    if not found and _key_file is not None:
+        found = read_keys(_key_file)
+    if not found:
         raise ConfigError("XD-CFG-005", detail=f"no secret key: set {KEY_ENV} or [secrets] key_file in the "
                                                f"configuration; it encrypts secrets and stored tokens (make one "
                                                f"with `crossdock config new-key`)")
-    cached = _key_cache.get((key,))
+    return found
+
+
+def keyring(key_list: list[str], *, where: str | None = None) -> MultiFernet:
+    """A ``MultiFernet`` of ``key_list``: the first encrypts, each decrypts."""
+    cache_key = tuple(key_list)
+    cached = _key_cache.get(cache_key)
     if cached is not None:
         return cached
     try:
-        fernet = Fernet(key.encode())
+        fernet = MultiFernet([Fernet(k.encode()) for k in key_list])
     except (ValueError, TypeError) as exc:
-        raise ConfigError("XD-CFG-005", detail=f"{where} is not a valid Fernet key") from exc
+        raise ConfigError("XD-CFG-005", detail=f"{where or key_source()} is not a valid Fernet key "
+                                               f"(or list of keys)") from exc
     _key_cache.clear()
-    _key_cache[(key,)] = fernet
+    _key_cache[cache_key] = fernet
     return fernet
+
+
+def _fernet() -> MultiFernet:
+    return keyring(keys())
 
 
 def encrypt(plain: str) -> str:

@@ -27,6 +27,7 @@ from crossdock.db.base import utcnow
 from crossdock.db.models import Order, Shipment, SyncEvent
 from crossdock.errors import CrossdockError
 from crossdock.secrets import redact
+from crossdock.textsafe import printable
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +120,18 @@ def record_now(db, event: Event | None = None, /, **fields: Any) -> None:
     _log(ev)
 
 
+def _shown(value: str | None) -> str | None:
+    return None if value is None else printable(value)
+
+
 def _log(ev: Event) -> None:
     level = logging.INFO if ev.outcome in ("ok", "skipped") else logging.WARNING
     if log.isEnabledFor(level):
-        log.log(level, "%s %s channel=%s %s=%s code=%s cid=%s %s", ev.operation, ev.outcome, ev.channel,
-                ev.entity_type, ev.entity, ev.code, ev.correlation_id or correlation_id(),
-                redact(ev.message or ""))
+        # the values are the platforms' (a SKU, an order id, an error message): escaped here, so the
+        # line stays one line whatever formatter the program that runs crossdock installed
+        log.log(level, "%s %s channel=%s %s=%s code=%s cid=%s %s", ev.operation, ev.outcome, _shown(ev.channel),
+                ev.entity_type, _shown(ev.entity), ev.code, ev.correlation_id or correlation_id(),
+                printable(redact(ev.message or "")))
 
 
 class timed:

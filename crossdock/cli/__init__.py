@@ -8,7 +8,7 @@
   database, each loaded once);
 - one module per command group (``auth``, ``catalog``, ``config``, ``db``,
   ``errors``, ``fx``, ``inspect``, ``jobs``, ``listings``, ``logs``,
-  ``quota``, ``sandbox``, ``stock``, ``sync`` with ``demo``, ``warehouse``,
+  ``quota``, ``sandbox``, ``stock``, ``sync``, ``demo``, ``warehouse``,
   ``worker``): options in, one domain call, its document out.
 """
 

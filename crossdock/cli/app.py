@@ -25,6 +25,7 @@ from crossdock.cli import (
     catalog,
     config,
     db,
+    demo,
     errors,
     fx,
     inspect,
@@ -41,6 +42,7 @@ from crossdock.cli import (
 from crossdock.cli.application import Application
 from crossdock.errors import ConfigError, CrossdockError
 from crossdock.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit_json
+from crossdock.secrets import redact
 from crossdock.textsafe import SafeFormatter, markup_escape, printable
 
 __all__ = ["COMMANDS", "GROUPS", "app", "entry", "environment_error", "main", "report_error"]
@@ -59,7 +61,7 @@ GROUPS: dict[str, typer.Typer] = {
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group,
 }
-COMMANDS: dict[str, Callable[..., None]] = {"demo": sync.demo, "worker": worker.worker, "inspect": inspect.inspect}
+COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
@@ -106,7 +108,7 @@ def report_error(application: Application, exc: CrossdockError) -> int:
         emit_json({"error": exc.to_dict()})
         return exc.spec.exit_code
     err = application.err
-    err.print(f"[bold red]{exc.code}[/] {exc.spec.title}", highlight=False)
+    err.print(f"[bold red]{exc.code}[/] {markup_escape(exc.spec.title)}", highlight=False)
     problems = _problem_lines(exc)
     if len(problems) > 1:           # a file's bad rows: one line each, not one long detail
         where = f"{exc.entity}: " if exc.entity else ""
@@ -222,7 +224,8 @@ def main(argv: list[str] | None = None, *, obj: Application | None = None) -> in
             show()
             return EXIT_USAGE
         log.debug("unexpected error", exc_info=True)
-        application.err.print(f"[bold red]crossdock failed unexpectedly[/]: {type(exc).__name__}: {exc}")
+        application.err.print(f"[bold red]crossdock failed unexpectedly[/]: {type(exc).__name__}: "
+                              f"{markup_escape(redact(str(exc)))}")
         application.err.print("  This is a bug. Run again with -vv for details and report it with the output.")
         return EXIT_FAILED
     finally:

@@ -1,4 +1,4 @@
-"""``crossdock config init|check|show|reference|new-key|encrypt``.
+"""``crossdock config init|check|show|reference|new-key|encrypt|rotate-key``.
 
 ``init``, ``reference`` and ``new-key`` need no configuration; ``check``
 reports a missing one as its first problem; ``encrypt`` uses the key of the
@@ -146,3 +146,31 @@ def config_encrypt(ctx: typer.Context,
     if not value:
         raise ConfigError("XD-CFG-005", detail=f"environment variable {env_var} is not set")
     app.out.print(f'{{encrypted = "{secrets.encrypt(value)}"}}', markup=False, highlight=False)
+
+
+@group.command("rotate-key", short_help="Re-encrypt every stored token and encrypted config value under a new key.")
+def config_rotate_key(ctx: typer.Context,
+                      new_key_file: Optional[Path] = typer.Option(
+                          None, "--new-key-file", metavar="FILE",
+                          help="The new key: read from FILE (mode 0600), or generated into it when it does not "
+                               "exist. Default: generate one (with CROSSDOCK_SECRET_KEY set: into "
+                               "crossdock.key.new beside the configuration)."),
+                      as_json: bool = JSON_OPT) -> None:
+    """Re-encrypt every stored token and {encrypted = "…"} value of the configuration under a new key;
+    the old key keeps working until it is done. Safe to interrupt: running it again finishes the job."""
+    from crossdock.key_rotation import rotate_key
+
+    app = Application.of(ctx, json=as_json)
+    doc = rotate_key(app.config, app.db, new_key_file=new_key_file)
+    if as_json:
+        app.emit(doc)
+        return
+    out = app.out
+    tokens, values = doc["stored_tokens"], doc["config_secrets"]
+    out.print(f"new key: {doc['new_key']}", markup=False, highlight=False)
+    out.print(f"stored tokens: {tokens['re_encrypted']} re-encrypted, {tokens['already_new']} already under the "
+              f"new key", markup=False, highlight=False)
+    out.print(f"configuration secrets: {values['re_encrypted']} re-encrypted, {values['already_new']} already "
+              f"under the new key", markup=False, highlight=False)
+    for line in doc["next"]:
+        app.err.print(f"next: {line}", markup=False, highlight=False)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application, parse_since
 from crossdock.textsafe import markup_escape as escape
+from crossdock.textsafe import printable
 
 group = typer.Typer(help="The sync log: every fetch, push, retry, skip and failure.", invoke_without_command=True)
 
@@ -64,5 +65,5 @@ def logs_trace(ctx: typer.Context,
         app.emit({"entity": entity_id, "events": rows})
         return
     if not rows:
-        app.err.print(f"no events for {entity_id!r}")
+        app.err.print(f"no events for {printable(entity_id)!r}", markup=False, highlight=False)
     app.out.print(_events_table(rows, f"trace of {entity_id} ({len(rows)} events, oldest first)"))

@@ -1,8 +1,8 @@
-"""``crossdock sync run|reconcile|status`` and ``crossdock demo``.
+"""``crossdock sync run|reconcile|status``.
 
 The commands read their options, call the engine (:mod:`crossdock.sync_engine.hand_run`,
-:func:`crossdock.sync_engine.jobs.reconcile`, :mod:`crossdock.sync_engine.status`,
-:mod:`crossdock.demo`) and print the document it returns.
+:func:`crossdock.sync_engine.jobs.reconcile`, :mod:`crossdock.sync_engine.status`)
+and print the document it returns.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -75,19 +74,20 @@ def reconcile(ctx: typer.Context, channel: str = typer.Argument(...),
 
 
 def _print_reconcile(out: Console, channel: str, result: Mapping[str, Any]) -> None:
-    out.print(f"{channel}: {result['checked']} SKUs checked, {len(result['drift'])} drifted, "
-              f"{result['repaired']} repaired", markup=False, highlight=False)
+    def say(text: str) -> None:     # SKUs and messages are the platform's: control characters escaped
+        out.print(printable(text), markup=False, highlight=False)
+
+    say(f"{channel}: {result['checked']} SKUs checked, {len(result['drift'])} drifted, {result['repaired']} repaired")
     for d in result["drift"][:200]:
-        out.print(f"  {d['sku']}: expected {d['expected']}, listed {d['listed']}", markup=False, highlight=False)
-    out.print(f"{channel}: {result['prices_checked']} prices checked, {len(result['price_drift'])} drifted, "
-              f"{result['prices_repaired']} repaired", markup=False, highlight=False)
+        say(f"  {d['sku']}: expected {d['expected']}, listed {d['listed']}")
+    say(f"{channel}: {result['prices_checked']} prices checked, {len(result['price_drift'])} drifted, "
+        f"{result['prices_repaired']} repaired")
     for d in result["price_drift"][:200]:
         listed = f"{d['listed']} {d['listed_currency']}" if d["listed"] is not None else "no price"
-        out.print(f"  {d['sku']}: price expected {d['expected']} {d['currency']}, listed {listed}",
-                  markup=False, highlight=False)
+        say(f"  {d['sku']}: price expected {d['expected']} {d['currency']}, listed {listed}")
     for p in result["price_problems"][:200]:
         why = p["message"] if p["message"].startswith("[XD-") else f"[{p['code']}] {p['message']}"
-        out.print(f"  {p['sku']}: price not computable: {why}", markup=False, highlight=False)
+        say(f"  {p['sku']}: price not computable: {why}")
 
 
 @group.command("run")
@@ -139,31 +139,6 @@ def run(ctx: typer.Context,
     _name_failures(report, app.err)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
-
-
-def demo(ctx: typer.Context,
-         skus: int = typer.Option(40, "--skus", min=1, max=100_000),
-         minutes: float = typer.Option(30.0, "--minutes", min=0.1, help="Sandbox minutes of buying."),
-         time_scale: float = typer.Option(30.0, "--time-scale", min=1.0, help="Sandbox seconds per real second."),
-         seed: int = typer.Option(7, "--seed"),
-         folder: Path = typer.Option(Path("crossdock-demo"), "--folder", help="Where the demo's database, "
-                                                                                "config and labels go."),
-         orders_per_min: float = typer.Option(1.5, "--orders-per-min", min=0.0,
-                                              help="Orders per sandbox minute on each channel."),
-         as_json: bool = JSON_OPT) -> None:
-    """Run everything on the embedded default: sandbox, SQLite, in-process workers."""
-    from crossdock.demo import DemoOptions, run_demo
-
-    app = Application.of(ctx, json=as_json)
-    opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
-                       orders_per_min=orders_per_min)
-    show = app.progress or not as_json
-    summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {msg}")) if show else (lambda m: None))
-    if as_json:
-        app.emit(summary)
-        return
-    app.out.print_json(data=summary)
-    app.err.print(f"\nNext: crossdock --config {summary['config']} logs | sync status | logs trace ORDER")
 
 
 @contextlib.contextmanager

@@ -62,7 +62,7 @@ def warehouse_reserve(
         state = "skipped: " + r["skipped"] if r["skipped"] else ("reserved" if r["fully_reserved"] else "short")
         lines = ", ".join(f"{ln['sku']} x{ln['quantity']} @ {ln['warehouse'] or '-'} ({ln['status']})"
                           for ln in r["lines"])
-        app.out.print(f"{escape(r['channel'])}/{escape(r['platform_order_id'])}: {state}  {escape(lines)}",
+        app.out.print(f"{escape(r['channel'])}/{escape(r['platform_order_id'])}: {escape(state)}  {escape(lines)}",
                       highlight=False)
     if not rows:
         app.err.print("no open orders")
@@ -122,8 +122,8 @@ def warehouse_ship(
     if as_json:
         app.emit(result.to_dict())
     else:
-        out.print(f"{escape(result.channel)}/{escape(result.platform_order_id)} shipped from {result.warehouse}: "
-                  f"{escape(result.carrier)} {escape(result.service)} {result.tracking_number}", highlight=False)
+        out.print(f"{escape(result.channel)}/{escape(result.platform_order_id)} shipped from {escape(result.warehouse)}: "
+                  f"{escape(result.carrier)} {escape(result.service)} {escape(result.tracking_number)}", highlight=False)
         if result.customs is not None:
             c = result.customs
             out.print(f"  customs {c.form}, {c.total_value.amount} {c.currency}, "
@@ -179,7 +179,7 @@ def warehouse_track(
     app.out.print(f"{result.checked} parcel(s) checked, {result.new_events} new event(s), "
                   f"{len(result.delivered)} delivered, {result.skipped} untracked", highlight=False)
     for s in result.stale:
-        app.err.print(f"[yellow]XD-SHIP-002[/] {escape(s['carrier'])} {s['tracking_number']} "
+        app.err.print(f"[yellow]XD-SHIP-002[/] {escape(s['carrier'])} {escape(s['tracking_number'])} "
                       f"({escape(s['order'] or '')}): no event for {s['silent_days']} days", highlight=False)
     for f in result.failures:
         app.err.print(f"[red]{f['code']}[/] {escape(f['message'])}", highlight=False)

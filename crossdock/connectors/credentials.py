@@ -102,6 +102,7 @@ def auth_status_doc(cfg: Any, db: Any, now: dt.datetime, *, within_days: float =
                                                  .where(Credential.channel.in_(sorted(cfg.channels) or [""])))}
         extra = {name: _extra_token_expiry(s, name) for name, ch in cfg.channels.items()
                  if platform_spec(ch.platform).credentials.extra_token}
+    _check_readable(creds)
     horizon = now + dt.timedelta(days=within_days)
     for name in sorted(cfg.channels):
         ch = cfg.channels[name]
@@ -140,6 +141,19 @@ def auth_status_doc(cfg: Any, db: Any, now: dt.datetime, *, within_days: float =
     problems = [w for w in all_warnings if w["expired"]] + [c for c in channels if c["paused"]]
     return {"checked_at": _iso(now), "within_days": within_days, "channels": channels,
             "warnings": all_warnings, "ok": not problems}
+
+
+def _check_readable(creds: dict[str, Any]) -> None:
+    """Every stored token decrypts with the secret key in use: a missing or
+    wrong key is XD-CFG-005 (the status of a token crossdock cannot use is
+    not "valid"). Only decrypted to check; the values are never kept."""
+    from crossdock.secrets import decrypt
+
+    for channel in sorted(creds):
+        for what, value in (("access token", creds[channel].access_token_enc),
+                            ("refresh token", creds[channel].refresh_token_enc)):
+            if value:
+                decrypt(value, what=f"the stored {what} of channel {channel}")
 
 
 @contextlib.contextmanager

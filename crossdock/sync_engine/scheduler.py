@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Schedule
 from crossdock.sync_engine import outbox
@@ -197,11 +198,14 @@ def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn
             enqueued = bool(action(session, s, s.next_run_at, missed))
             late_s = (at - s.next_run_at).total_seconds()
             if late_s > s.interval_s:
+                # ``at`` is the platforms' clock (a sandbox's runs faster); the sync log is wall-clock
+                # time like every other event, the platform times go in the details
                 insert_events(session, [event_row(
-                    operation=f"schedule.{s.job}", outcome="ok", at=at, channel=s.channel, entity_type="job",
+                    operation=f"schedule.{s.job}", outcome="ok", at=utcnow(), channel=s.channel, entity_type="job",
                     entity=s.name, code="XD-SYNC-004",
                     message=f"ran {late_s:.0f} s late; {missed} missed runs caught up by this one",
-                    details={"scheduled_for": s.next_run_at.isoformat(), "missed_runs": missed})])
+                    details={"scheduled_for": s.next_run_at.isoformat(), "fired_at_platform_time": at.isoformat(),
+                             "missed_runs": missed})])
                 log.warning("schedule %s ran %.0f s late (%d missed runs caught up once)", s.name, late_s, missed)
         fired.append(Fired(name=s.name, job=s.job, channel=s.channel, scheduled_for=s.next_run_at,
                            missed_runs=missed, next_run_at=nxt, enqueued=enqueued))

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 
+from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Channel, Order as OrderRow
 from crossdock.errors import CrossdockError
@@ -170,6 +171,7 @@ def find_stuck(session: Session, now: dt.datetime | None = None, *, status_thres
     if flag and touched:
         updates = []
         events = []
+        logged_at = utcnow()       # ``at`` is the platforms' clock; the sync log is wall-clock time
         for part in chunks(touched):   # lock in id order, re-read flags under the lock
             for locked in session.execute(select(ORDERS.c.id, ORDERS.c.flags, ORDERS.c.channel,
                                                  ORDERS.c.platform_order_id)
@@ -182,14 +184,14 @@ def find_stuck(session: Session, now: dt.datetime | None = None, *, status_thres
                         new_flags.append(code)
                         newly.append(hit)
                         events.append(event_row(
-                            operation="order.stuck", outcome="failed", at=at, channel=locked.channel,
+                            operation="order.stuck", outcome="failed", at=logged_at, channel=locked.channel,
                             entity_type="order", entity=locked.platform_order_id, code=code, message=hit.detail,
                             details={"order_id": locked.id, "since": hit.since.isoformat()}))
                     elif not hit and code in new_flags:
                         new_flags.remove(code)
                         cleared.append((locked.id, code))
                         events.append(event_row(
-                            operation="order.stuck", outcome="ok", at=at, channel=locked.channel,
+                            operation="order.stuck", outcome="ok", at=logged_at, channel=locked.channel,
                             entity_type="order", entity=locked.platform_order_id,
                             message=f"{code} cleared: no longer stuck", details={"order_id": locked.id}))
                 if new_flags != flags:

@@ -25,7 +25,7 @@ PACKAGE = Path(crossdock.__file__).parent
 EXPECTED = {
     "auth": {"status", "set", "refresh", "resume"},
     "catalog": {"import", "export", "show", "list"},
-    "config": {"init", "check", "show", "reference", "new-key", "encrypt"},
+    "config": {"init", "check", "show", "reference", "new-key", "encrypt", "rotate-key"},
     "db": {"upgrade", "current", "backup", "check"},
     "errors": {"list", "explain"},
     "fx": {"load", "show"},

@@ -33,6 +33,7 @@ AMAZON_CLIENT_SECRET_DAYS = platform("amazon").credentials.client_secret_days
 from crossdock.backup import backup_database
 from crossdock.db.check import db_check_findings
 from crossdock.errors import ConfigError, DataError
+from crossdock.secrets import encrypt
 from crossdock.mapping.fx_store import fx_rates_doc, load_fx_file
 from crossdock.sync_engine.dirty import DirtySku
 from crossdock.sync_engine.outbox_admin import retry_jobs
@@ -326,11 +327,11 @@ def test_auth_status_warns_before_and_names_expired_credentials(db, tmp_path):
     cfg = load_cfg(tmp_path)
     seed_channels(db)
     with db.write() as s:
-        s.add(m.Credential(channel="amazon-de", refresh_token_enc="x", version=1,
+        s.add(m.Credential(channel="amazon-de", refresh_token_enc=encrypt("x"), version=1,
                            authorisation_expires_at=NOW + dt.timedelta(days=10),
                            client_secret_expires_at=NOW - dt.timedelta(days=1),
-                           access_token_enc="y", access_expires_at=NOW + dt.timedelta(minutes=30)))
-        s.add(m.Credential(channel="ebay-uk", refresh_token_enc="x", version=1,
+                           access_token_enc=encrypt("y"), access_expires_at=NOW + dt.timedelta(minutes=30)))
+        s.add(m.Credential(channel="ebay-uk", refresh_token_enc=encrypt("x"), version=1,
                            refresh_expires_at=NOW + dt.timedelta(days=90)))
         s.get(m.Channel, "ebay-uk").paused_code = "XD-AUTH-002"
 
@@ -411,7 +412,7 @@ def test_resume_channel(db, tmp_path):
     add_job(db, key="f", status="failed", attempts=8, last_code="XD-AUTH-002")
     with db.write() as s:
         s.get(m.Channel, "amazon-de").paused_code = "XD-AUTH-002"
-        s.add(m.Credential(channel="amazon-de", refresh_token_enc="x", version=1,
+        s.add(m.Credential(channel="amazon-de", refresh_token_enc=encrypt("x"), version=1,
                            authorisation_expires_at=NOW - dt.timedelta(days=2)))
     doc = resume_channel(cfg, db, "amazon-de", now=NOW)
     assert doc["resumed"] is True and doc["was_paused_with"] == "XD-AUTH-002" and doc["failed_jobs"] == 1

@@ -91,6 +91,23 @@ def test_missed_runs_catch_up_with_one_run(db):
     assert nxt.missed_runs == 0 and len(entries(db)) == 2
 
 
+def test_a_late_run_is_logged_at_wall_clock_time_on_a_fast_platform_clock(db):
+    """A sandbox's clock runs ahead of the wall (time scale K): the scheduler
+    fires on platform time, but its sync event is stamped like every other one,
+    with the wall clock, so `crossdock logs` has one time base (issue 19 §6)."""
+    setup(db, next_run_at=dt.datetime.now(dt.timezone.utc))
+    # Given the platforms' clock 30 minutes ahead of the wall (a demo at 30x for a minute)
+    platform_now = dt.datetime.now(dt.timezone.utc) + T(minutes=30)
+    before = dt.datetime.now(dt.timezone.utc)
+    scheduler.fire_due(db, platform_now)
+    after = dt.datetime.now(dt.timezone.utc)
+    with db.read() as s:
+        ev = s.scalars(select(m.SyncEvent).where(m.SyncEvent.code == "XD-SYNC-004")).one()
+    at = ev.at if ev.at.tzinfo else ev.at.replace(tzinfo=dt.timezone.utc)
+    assert before - T(seconds=1) <= at <= after + T(seconds=1)
+    assert ev.details["fired_at_platform_time"] == platform_now.isoformat()
+
+
 def test_two_schedulers_racing_in_threads_fire_once(db):
     setup(db)
     calls = []

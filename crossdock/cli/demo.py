@@ -1,0 +1,82 @@
+"""``crossdock demo``: the whole engine on the embedded default, and its summary
+as text a person reads (``--json``: the same figures as one JSON document)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from crossdock.cli.application import JSON_OPT, Application
+from crossdock.textsafe import markup_escape as escape
+from crossdock.textsafe import printable
+
+
+def demo(ctx: typer.Context,
+         skus: int = typer.Option(40, "--skus", min=1, max=100_000),
+         minutes: float = typer.Option(30.0, "--minutes", min=0.1, help="Sandbox minutes of buying."),
+         time_scale: float = typer.Option(30.0, "--time-scale", min=1.0, help="Sandbox seconds per real second."),
+         seed: int = typer.Option(7, "--seed"),
+         folder: Path = typer.Option(Path("crossdock-demo"), "--folder", help="Where the demo's database, "
+                                                                                "config and labels go."),
+         orders_per_min: float = typer.Option(1.5, "--orders-per-min", min=0.0,
+                                              help="Orders per sandbox minute on each channel."),
+         as_json: bool = JSON_OPT) -> None:
+    """Run everything on the embedded default: sandbox, SQLite, in-process workers.
+    Prints a summary; --json prints it as one JSON document."""
+    from crossdock.demo import DemoOptions, run_demo
+
+    app = Application.of(ctx, json=as_json)
+    opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
+                       orders_per_min=orders_per_min)
+    show = app.progress or not as_json
+    summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {escape(msg)}")) if show
+                       else (lambda m: None))
+    if as_json:
+        app.emit(summary)
+        return
+    for line in summary_text(summary):
+        app.out.print(printable(line), markup=False, highlight=False)
+    app.err.print(f"\nNext: crossdock --config {summary['config']} logs | sync status | logs trace ORDER",
+                  markup=False, highlight=False)
+
+
+def _by(figures: dict[str, Any]) -> str:
+    return ", ".join(f"{name} p50 {v['p50']} s / p95 {v['p95']} s (n={v['n']})" for name, v in sorted(figures.items()))
+
+
+def summary_text(s: dict[str, Any]) -> list[str]:
+    """The demo's summary (:func:`crossdock.demo.run_demo`) as lines of text."""
+    prop = s["propagation_s"]
+    missing = len(s["orders_missing"])
+    lines = [
+        f"crossdock demo: {s['skus']} SKUs, {s['sandbox_minutes']:g} sandbox minutes at time scale "
+        f"{s['time_scale']:g} ({s['wall_s']:g} s real)",
+        "",
+        f"orders      {s['orders_imported']} of {s['orders_placed']} placed imported"
+        + (f" ({missing} missing: {', '.join(list(s['orders_missing'])[:5])})" if missing else ""),
+        f"units       {s['units_sold']} sold, {s['units_cancelled']} cancelled, {s['oversold_units']} oversold",
+        f"drift       {s['drift_skus']} SKU(s) after the final reconcile "
+        f"({s['drift_repaired_at_end']} repaired by it)",
+        f"stock       {s['stock_changes']} changes, {s['stock_push_calls']} push calls "
+        f"(fewest possible for the batches pushed: {s['min_stock_push_calls']})",
+        f"API calls   {', '.join(f'{p} {n}' for p, n in sorted(s['api_calls'].items())) or 'none'}; "
+        f"{s['throttled']} throttled",
+        f"shipping    {s['shipments_created']} shipments, {s['shipments_confirmed']} confirmed "
+        f"({s['shipped_orders_confirmed_once_on_platform']} once on their channel, "
+        f"{s['shipped_orders_confirmed_twice_on_platform']} twice), {s['shipments_confirmation_queued']} queued, "
+        f"{s['shipments_cancelled_after_ship']} cancelled after shipping; {s['labels_written']} label files",
+        f"propagation sale to every other channel, sandbox seconds: p50 {prop['p50']} s, p95 {prop['p95']} s "
+        f"({prop['sales_measured']} sales measured, {prop['never_reached']} never reached, "
+        f"{prop['withdrawn_by_cancel']} withdrawn by a cancel)",
+    ]
+    if prop["by_source"]:
+        lines.append(f"  by where it sold:  {_by(prop['by_source'])}")
+    if prop["by_target"]:
+        lines.append(f"  by where it shows: {_by(prop['by_target'])}")
+    for refused, n in sorted(s["confirmations_refused"].items()):
+        lines.append(f"  {n} confirmation(s) refused with {refused}: crossdock jobs failed")
+    lines += ["", f"folder      {s['demo_folder']} (config {s['config']}, labels {s['label_folder']})",
+              "The sandbox stopped with the demo; its clock now runs at real speed from where the demo left it."]
+    return lines

@@ -1,0 +1,106 @@
+"""How fast a sale on one channel reaches the others, from the sandbox's own
+record: the demo's propagation figures (:func:`propagation_figures`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
+    """Sandbox seconds from each sale until every other channel shows the new
+    quantity, from the sandbox's own record.
+
+    A sale needs propagating to channel o when the channel rules make less
+    of the stock left after it: floor((stock - units sold so far) x share_o)
+    drops (shares round down, so many sales change nothing for o). The delay
+    is until o's listed quantity is lowered by something other than o's own
+    sales — the engine's push — or is already at or below the new figure.
+    Cancellations give stock back in the same running count, and a sale its
+    buyer cancelled before a channel showed it is not measured on that channel
+    (the stock came back: there was nothing left to propagate;
+    ``withdrawn_by_cancel`` counts them).
+    ``shares``: the sandbox's id of each channel → the share of stock it lists.
+    """
+    with sb.market.lock:
+        events = sorted([dict(e, kind="sale") for e in sb.market.sales]
+                        + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
+        history = {k: list(v) for k, v in sb.market.listed_history.items()}
+        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+    cancelled_at: dict[str, float] = {}
+    for e in events:
+        if e["kind"] == "cancel" and e.get("order_id"):
+            cancelled_at.setdefault(e["order_id"], e["at"])
+    withdrawn = 0
+    own_sales: dict[tuple[str, str], set[float]] = {}
+    for e in events:
+        own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
+    sold: dict[str, int] = {}
+    slowest: list[tuple] = []
+    delays: list[float] = []
+    by_source: dict[str, list[float]] = {}
+    by_target: dict[str, list[float]] = {}
+    pending = 0
+    for sale in events:
+        sku = sale["sku"]
+        if sale["kind"] == "cancel":
+            sold[sku] = sold.get(sku, 0) - sale["qty"]
+            continue
+        before = physical.get(sku, 0) - sold.get(sku, 0)
+        sold[sku] = sold.get(sku, 0) + sale["qty"]
+        after = before - sale["qty"]
+        worst = None
+        for other, share in shares.items():
+            if other == sale["channel"]:
+                continue
+            want_before = int(max(0, before) * share)
+            want_after = int(max(0, after) * share)
+            if want_after >= want_before:
+                continue
+            reached = first_push_down(history.get((other, sku), []), own_sales.get((other, sku), set()),
+                                       sale["at"], want_after)
+            cancelled = cancelled_at.get(sale["order_id"])
+            if cancelled is not None and (reached is None or reached > cancelled):
+                withdrawn += 1
+                continue
+            if reached is None:
+                pending += 1
+                continue
+            worst = max(worst or 0.0, reached - sale["at"])
+            by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
+            slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, sku, sale["at"]))
+        if worst is not None:
+            delays.append(worst)
+            by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
+
+    def pct(values: list[float], q: float) -> float | None:
+        if not values:
+            return None
+        values = sorted(values)
+        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+
+    return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "sales_measured": len(delays),
+            "never_reached": pending, "withdrawn_by_cancel": withdrawn,
+            "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()},
+            # per receiving platform (every source): where the tail comes from
+            "by_target": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_target.items()},
+            # the slowest (sale, channel) pairs: where a tail comes from
+            "slowest": [{"delay_s": round(d, 1), "order_id": o, "sold_on": src, "shown_on": dst, "sku": sku,
+                         "sold_at": round(at, 1)} for d, o, src, dst, sku, at in sorted(slowest, reverse=True)[:8]]}
+
+
+def first_push_down(history: list[tuple[float, int]], own: set[float], after: float,
+                     target: int) -> float | None:
+    previous = None
+    for t, q in history:
+        if t < after - 1e-9:
+            previous = q
+            continue
+        if previous is not None and previous <= target:
+            return after
+        if previous is not None and q < previous and not any(abs(t - x) < 0.05 for x in own):
+            return t
+        previous = q
+    if previous is not None and previous <= target:
+        return after
+    return None
