@@ -35,8 +35,9 @@ ENTRIES: tuple[E, ...] = (
       ("the environment variable is not exported to the worker", "the key was rotated or the key file replaced",
        "the configuration has no [secrets] key_file and CROSSDOCK_SECRET_KEY is not set"),
       "Export the variable named in the message in the worker's environment, or point [secrets] key_file "
-      "(or CROSSDOCK_SECRET_KEY) at the key the secrets were encrypted with, or re-encrypt them with the "
-      "current key.",
+      "(or CROSSDOCK_SECRET_KEY) at the key the secrets were encrypted with. After a rotation cut short, put "
+      "the old key back beside the new one (a key file holds one key per line, CROSSDOCK_SECRET_KEY takes "
+      "NEW,OLD) and run `crossdock config rotate-key` again to finish it.",
       "crossdock config check"),
     E("XD-CFG-006", "Plain-text secret in configuration",
       "A secret (token, client secret, password) is written in the configuration file in plain text. "
