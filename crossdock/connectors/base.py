@@ -9,10 +9,16 @@ The contract itself is :class:`~crossdock.connectors.contract.Connector`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
+
+from crossdock.errors import CrossdockError
+
+#: ``CrossdockError.context`` key: the ``TokenState.version`` a failure of a refresh was decided on.
+CREDENTIAL_VERSION = "credential_version"
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,27 @@ class RefreshResult:
     client_secret_expires_at: dt.datetime | None = None
 
 
+@contextlib.contextmanager
+def judged_on(state: TokenState) -> Iterator[None]:
+    """A crossdock error raised inside (a refresh the platform refused) says
+    which credentials it judged: ``context[CREDENTIAL_VERSION]`` is
+    ``state.version``. The engine pauses a channel only while its credentials
+    are still that version: a refresh or ``auth set`` that happened
+    meanwhile wins over the stale refusal."""
+    try:
+        yield
+    except CrossdockError as exc:
+        exc.context.setdefault(CREDENTIAL_VERSION, state.version)
+        raise
+
+
 class TokenStore(Protocol):
     """Where access and refresh tokens live. ``refresh`` runs ``fn`` under a lock
     that spans threads *and processes* (a database row lock in the SQL store),
     re-reading the state inside the lock so that only one refresh happens and a
-    rotating refresh token is never used twice."""
+    rotating refresh token is never used twice. A crossdock error ``fn``
+    raises leaves with the version it judged (:func:`judged_on`); every
+    successful refresh and every ``save`` moves the version on."""
 
     def load(self, channel: str) -> TokenState: ...
 
@@ -75,7 +97,7 @@ class MemoryTokenStore:
         return self._states.get(channel) or TokenState(channel=channel)
 
     def save(self, state: TokenState) -> None:
-        self._states[state.channel] = state
+        self._states[state.channel] = replace(state, version=self.load(state.channel).version + 1)
 
     def refresh(self, channel: str, fn: Callable[[TokenState], RefreshResult], *,
                 still_needed: Callable[[TokenState], bool]) -> TokenState:
@@ -83,7 +105,8 @@ class MemoryTokenStore:
             current = self.load(channel)
             if not still_needed(current):
                 return current
-            result = fn(current)
+            with judged_on(current):
+                result = fn(current)
             new = replace(
                 current,
                 access_token=result.access_token,
@@ -100,5 +123,5 @@ class MemoryTokenStore:
 
 from crossdock.connectors.contract import Connector, ConnectorDeps, OrderQuery  # noqa: E402 - after TokenStore
 
-__all__ = ["Connector", "ConnectorDeps", "MemoryTokenStore", "OrderQuery", "RefreshResult", "TokenState",
-           "TokenStore"]
+__all__ = ["CREDENTIAL_VERSION", "Connector", "ConnectorDeps", "MemoryTokenStore", "OrderQuery", "RefreshResult",
+           "TokenState", "TokenStore", "judged_on"]

@@ -180,7 +180,8 @@ def _resume(s: Session, channel: str, *, reason: str, now: dt.datetime) -> str |
         return None
     previous = row.paused_code
     s.execute(update(Channel).where(Channel.name == channel)
-              .values(paused_code=None, paused_reason=None, paused_at=None, updated_at=now))
+              .values(paused_code=None, paused_reason=None, paused_at=None, paused_credential_version=None,
+                      updated_at=now))
     synclog.record(s, operation="channel.resume", outcome="ok", channel=channel, entity_type="channel",
                    entity=channel, message=f"resumed ({reason}); was paused with {previous}",
                    details={"previous_code": previous}, at=now)

@@ -33,7 +33,7 @@ from typing import Callable, Iterator, Protocol, TypedDict
 
 from sqlalchemy import select
 
-from crossdock.connectors.base import RefreshResult, TokenState
+from crossdock.connectors.base import RefreshResult, TokenState, judged_on
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Channel, Credential
@@ -143,7 +143,8 @@ class SqlTokenStore:
                 current = self.load(channel)
                 if not still_needed(current):
                     return current
-                result: RefreshResult = fn(current)
+                with judged_on(current):
+                    result: RefreshResult = fn(current)
                 new = self._merge(channel, current, result)
                 with self.db.write() as s:
                     row = s.get(Credential, channel)
@@ -163,7 +164,8 @@ class SqlTokenStore:
             current = _state(channel, row)
             if not still_needed(current):
                 return current
-            result = fn(current)
+            with judged_on(current):
+                result = fn(current)
             new = self._merge(channel, current, result)
             _write(row, new)
             row.version = new.version

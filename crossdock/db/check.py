@@ -30,6 +30,8 @@ BACKUP_MAX_AGE_S = 24 * 3600.0          # XD-DATA-005 beyond this
 OUTBOX_OVERDUE_S = 3600.0               # pending work due longer than this → XD-SYNC-005
 SAMPLE_SIZE = 20                        # rows named per finding
 CLOSED_ORDER_STATUSES = ("shipped", "delivered", "cancelled", "returned")
+#: Orders whose every unit left the warehouse: each line's stock was consumed (XD-INV-012 when not).
+LEFT_STOCK_STATUSES = ("shipped", "delivered")
 
 
 def _now() -> dt.datetime:
@@ -151,6 +153,36 @@ def _check_reservations_on_closed_orders(s: Session) -> list[Finding]:
                           for r in rows))]
 
 
+def _check_shipped_not_taken(s: Session) -> list[Finding]:
+    """Lines of shipped or delivered orders (not fulfilled by the platform, of
+    a catalogue SKU) with no consumed reservation — and no active one, which
+    :func:`_check_reservations_on_closed_orders` reports: units the orders say
+    left that stock never gave (a restore of an older backup before the fix
+    of the import, a manual edit). Per SKU: units and orders."""
+    from sqlalchemy import and_, exists, func, or_, select
+
+    from crossdock.db.models import Order as O, OrderLine as L, Product as P, Reservation as R
+    from crossdock.platforms import fulfilled_by_platform
+
+    ours = [fc for fc in s.scalars(select(O.fulfillment_channel).where(O.fulfillment_channel.is_not(None))
+                                   .distinct()) if not fulfilled_by_platform(fc)]
+    taken = exists().where(R.order_line_id == L.id, R.status.in_(("consumed", "active")))
+    cond = and_(O.local_status.in_(LEFT_STOCK_STATUSES), L.quantity > 0, ~taken,
+                or_(O.fulfillment_channel.is_(None), O.fulfillment_channel.in_(ours)))
+    joined = L.__table__.join(O.__table__, O.id == L.order_id).join(P.__table__, P.sku == L.sku)
+    rows = s.execute(select(L.sku, func.sum(L.quantity).label("units"), func.count(func.distinct(O.id)).label("n"),
+                            func.min(O.channel + ":" + O.platform_order_id).label("first"))
+                     .select_from(joined).where(cond).group_by(L.sku).order_by(L.sku)).all()
+    if not rows:
+        return []
+    units = sum(int(r.units) for r in rows)
+    return [Finding("shipped_not_taken_from_stock", "XD-INV-012", "warning",
+                    f"{len(rows)} SKU(s) with {units} unit(s) on shipped or delivered orders that were never taken "
+                    "from stock: on hand still counts them unless it was counted after they left", len(rows),
+                    tuple({"sku": r.sku, "units": int(r.units), "orders": int(r.n), "e.g.": r.first}
+                          for r in rows[:SAMPLE_SIZE]))]
+
+
 def _check_unknown_skus(s: Session) -> list[Finding]:
     from sqlalchemy import func, select
 
@@ -216,7 +248,7 @@ def _check_backup_age(s: Session, now: dt.datetime) -> list[Finding]:
 
 
 CHECKS = ("sqlite_integrity_check", "stock_bounds", "reservation_sums", "reservations_on_closed_orders",
-          "order_lines_unknown_sku", "outbox_past_lease", "outbox_overdue", "outbox_failed", "backup_age")
+          "shipped_not_taken_from_stock", "order_lines_unknown_sku", "outbox_past_lease", "outbox_overdue", "outbox_failed", "backup_age")
 
 
 def db_check_findings(db: Any, *, now: dt.datetime | None = None) -> list[Finding]:
@@ -235,6 +267,7 @@ def _data_findings(db: Any, *, now: dt.datetime | None = None) -> list[Finding]:
         findings += _check_stock_bounds(s)
         findings += _check_reservation_sums(s)
         findings += _check_reservations_on_closed_orders(s)
+        findings += _check_shipped_not_taken(s)
         findings += _check_unknown_skus(s)
         findings += _check_outbox(s, now)
         findings += _check_backup_age(s, now)

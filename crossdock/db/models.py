@@ -44,6 +44,8 @@ class Channel(Base):
     paused_code: Mapped[str | None] = mapped_column(String(32))   # XD-AUTH-… that paused it
     paused_reason: Mapped[str | None] = mapped_column(Text)
     paused_at: Mapped[dt.datetime | None]
+    # credentials.version the pausing failure was decided on: a newer one means "try again"
+    paused_credential_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -24,12 +24,10 @@ def refresh_channel_token(cfg: Any, db: Any, channel: str) -> dict[str, Any]:
     raced, and a rotated refresh token is stored before it is used). The
     current access token is treated as refused, so the platform is always
     asked. Raises the platform's XD-AUTH error when it refuses."""
-    from sqlalchemy import select
-
     from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
-    from crossdock.db.models import Channel
     from crossdock.ratelimit.wiring import budget_from_config
     from crossdock.sync_engine.channels import build_connector, clock_from_config
+    from crossdock.sync_engine.pauses import pause_state
 
     ch = cfg.channel(channel)
     ensure_channels(db, cfg.channels.values())
@@ -41,7 +39,6 @@ def refresh_channel_token(cfg: Any, db: Any, channel: str) -> dict[str, Any]:
     finally:
         conn.close()
     state = store.load(channel)
-    with db.read() as s:
-        paused = s.scalar(select(Channel.paused_code).where(Channel.name == channel))
+    paused = pause_state(db, channel).code     # a pause on the credentials refreshed now is lifted
     return {"channel": channel, "refreshed": True, "access_expires_at": _iso(state.access_expires_at),
             "refresh_expires_at": _iso(state.refresh_expires_at), "paused_code": paused}

@@ -120,20 +120,28 @@ def classify(exc: BaseException, *, attempts: int = 0, channel: str | None = Non
 
 
 def settle(ctx: EngineContext, failure: Failure, *, kind: str, channel: str | None,
-           entry: ClaimedEntry | None = None) -> str:
+           entry: ClaimedEntry | None = None, seen_version: int | None = None) -> str:
     """Apply ``failure`` of job ``kind`` (an outbox kind) for ``channel``:
     pause the channel on an authorisation failure, write the failure to the
     sync log with its code, and settle ``entry`` in the outbox when the
     engine ran it. Without an entry (a hand run) the log row is the record.
-    Returns the outcome name (``Failure.outcome``)."""
+    ``seen_version``: the channel's credentials version when the job started
+    (an authorisation failure decided on older credentials pauses nothing:
+    :func:`~crossdock.sync_engine.pauses.pause_channel`; the entry is tried
+    again at once, outcome "retry"). Returns the outcome name
+    (``Failure.outcome``)."""
     from crossdock.sync_engine import outbox
-    from crossdock.sync_engine.jobs import pause_channel
+    from crossdock.sync_engine.pauses import STALE, pause_channel
 
     error = failure.error
     if failure.action == CRASH:
         log.error("job %s%s crashed", kind, f" for {channel}" if channel else "", exc_info=failure.cause)
     if failure.action == ACTION_PAUSE and channel is not None:    # classify pauses only a named channel
-        pause_channel(ctx.db, channel, error)                  # logged as channel.pause with the code
+        # logged as channel.pause with the code (skipped when stale; once per pause)
+        if pause_channel(ctx.db, channel, error, seen_version=seen_version) == STALE:
+            if entry is not None:
+                outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=utcnow())
+            return _OUTCOMES[ACTION_RETRY]
     if entry is None:
         if failure.action != ACTION_PAUSE:
             synclog.record_now(ctx.db, synclog.event_from_error(

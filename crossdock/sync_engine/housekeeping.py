@@ -6,7 +6,9 @@
 - ``housekeeping`` (``[sync] housekeeping_s``): warns of credentials that
   expire within ``[sync] token_warning_days`` (XD-AUTH-005, once a day per
   credential, in the sync log), and hands back the work of workers that
-  stopped sending heartbeats (:func:`crossdock.sync_engine.liveness.reap_dead`).
+  stopped sending heartbeats (:func:`crossdock.sync_engine.liveness.reap_dead`;
+  every running worker also does it with its own heartbeat, so recovery
+  after a killed worker does not wait for this job).
 - ``reconcile`` per channel (``intervals_s.reconcile``, ``[sync] reconcile``):
   reads back what the channel shows and lets the stock push repair it
   (:func:`scheduled_reconcile`) — never a push outside the per-(channel, SKU)

@@ -24,7 +24,14 @@ the caller's transaction:
 - stock: new or still-open orders are reserved (bulk
   :func:`~crossdock.sync_engine.inventory.reserve_orders`), cancelled ones
   released, ones the platform reports shipped consume their reservations
-  (shipped outside crossdock). Amazon AFN orders reserve nothing.
+  (shipped outside crossdock). An order first seen after its units left
+  (shipped, delivered, returned, or the shipped part of a partly shipped
+  one: shipped outside crossdock, or while a lost database was restored
+  from an older backup) takes them from stock at once: reserved and
+  consumed in the same transaction, so availability drops by them; when the
+  free stock cannot cover them the order is flagged XD-INV-012. An order
+  first seen cancelled takes nothing, and orders the platform fulfils itself
+  (Amazon AFN) never take or reserve anything.
 
 Sync events: one ``order.import`` per new order (carrying its reservation
 outcome), one ``order.status`` per status change, one per stock problem, and
@@ -363,16 +370,28 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             consumed[oid] = inventory.consume_order(
                 session, oid, reference=f"order {channel}:{pid_of[oid]} shipped (reported by the platform)", now=at)
         inputs = inventory.load_order_inputs(session, to_reserve) if to_reserve else []
+        shipped: dict[int, dict[int, int]] = {}       # order first seen shipped → line id → units that left
         for pid, oid in new_ids.items():      # built from memory: nothing to read back
             o = latest[pid]
+            ships = local[pid] in inventory.SHIPPED_FROM_STOCK
+            if ships:
+                shipped[oid] = inventory.units_left(local[pid], new_line_ids[pid],
+                                                    [(ln.quantity, ln.quantity_shipped) for ln in o.lines])
             inputs.append(OrderInput(
                 id=oid, channel=channel, platform_order_id=pid, local_status=local[pid],
                 purchased_at=o.purchased_at, buyer_country=o.buyer_country,
-                fulfillment_channel=o.fulfillment_channel, fresh=True,
-                lines=tuple([LineInput(lid, ln.sku, ln.quantity, ln.quantity_shipped)
+                fulfillment_channel=o.fulfillment_channel, fresh=True, ships=ships,
+                lines=tuple([LineInput(lid, ln.sku, ln.quantity, 0 if ships else ln.quantity_shipped)
                              for ln, lid in zip(o.lines, new_line_ids[pid])])))
         reservations = inventory.reserve_loaded(session, inputs, chooser=chooser, ok_events=False,
                                                 marks=pending, now=at)
+        pid_of_new = {oid: pid for pid, oid in new_ids.items()}
+        for oid in sorted(shipped):
+            res = reservations.get(oid)
+            if res is not None and res.reserved:
+                consumed[oid] = inventory.take_shipped_units(
+                    session, oid, res, shipped[oid], now=at,
+                    reference=f"order {channel}:{pid_of_new[oid]} first imported {local[pid_of_new[oid]]}")
     if own_marks:
         pending.flush(session, now=at)
 
@@ -386,7 +405,12 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             details: dict[str, Any] = {"order_id": oid, "status": status, "lines": n}
             message = f"{o.platform_status} → {status}, {n} lines"
             res = reservations.get(oid)
-            if res is not None:
+            took = consumed.get(oid)
+            if took is not None:
+                details["taken_from_stock"] = took.quantity
+                message += "; already left, taken from stock: " + ", ".join(
+                    [f"{x.sku} x{x.quantity} @ {x.warehouse}" for x in took.settled])
+            elif res is not None:
                 if res.skipped_reason:
                     details["reservation"] = res.skipped_reason
                 else:

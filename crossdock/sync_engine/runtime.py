@@ -12,9 +12,13 @@ An :class:`EngineRuntime` holds
   wake-ups for due outbox entries (the others wake only entries overdue by the
   lease's lifetime: a dead or stalled holder delays work by seconds, never
   stops it);
-- a heartbeat in ``workers`` every ``[sync] heartbeat_s`` real seconds; the
-  ``housekeeping`` job declares a worker silent for ``[sync]
-  worker_dead_after_s`` dead and hands its claims back.
+- a heartbeat in ``workers`` every ``[sync] heartbeat_s`` real seconds; with
+  it, every worker declares a worker silent for ``[sync]
+  worker_dead_after_s`` dead and hands back its outbox entries and claimed
+  SKUs (:func:`~crossdock.sync_engine.liveness.reap_dead`): a killed worker's
+  work goes on within ``worker_dead_after_s + heartbeat_s``, never waiting
+  for its leases (``[sync] lease_s``) nor for a housekeeping run, which is a
+  job of its own and may itself have been held by the dead worker.
 
 Durable state is the database; a killed worker loses nothing. A database or
 broker that is down at start or goes away is reported once with its code
@@ -303,6 +307,8 @@ class EngineRuntime:
                             "registering again", self.id)
                 liveness.register(s, self.id, info=self._info())
             self._relay_held = liveness.hold_lease(s, RELAY_LEASE, self.id, ttl_s=self.relay_ttl_s)
+            # the dead are found by the living, as often as they beat (one UPDATE on the small workers table)
+            liveness.reap_dead(s, dead_after_s=self.dead_after_s)
 
     # ------------------------------------------------------------------ stop
     def stop(self) -> dict[str, int]:

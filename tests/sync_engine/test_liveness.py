@@ -93,3 +93,59 @@ def test_a_stopping_worker_hands_back_what_it_holds(db):
         [state] = liveness.workers(s)
     assert (row.status, row.attempts, row.last_error) == ("pending", 0, "worker host-c:5 stopped")
     assert state.status == "stopped" and not state.alive(at(3))
+
+
+def test_a_running_worker_hands_back_a_killed_workers_work_within_seconds(tmp_path):
+    """The deployed path: no housekeeping run is due (it ran when the worker
+    started, its interval is 60 s), yet a worker killed without a word — its
+    outbox entry leased for 300 s, a SKU claimed — is declared dead and its
+    work handed back within ``worker_dead_after_s`` + ``heartbeat_s``."""
+    import time
+
+    from crossdock import config as config_mod
+    from crossdock.sync_engine.runtime import EngineRuntime
+
+    url = f"sqlite:///{tmp_path / 'crossdock.sqlite'}"
+    (tmp_path / "crossdock.toml").write_text(
+        f'[database]\nurl = "{url}"\n\n[broker]\nurl = "stub://"\n\n'
+        "[sync]\nheartbeat_s = 0.2\nworker_dead_after_s = 1\nhousekeeping_s = 60\n", encoding="utf-8")
+    cfg = config_mod.load(tmp_path / "crossdock.toml", env={})
+    runtime = EngineRuntime(cfg, threads=1).start()
+    try:
+        db = runtime.database
+        # Given a worker that registered, claimed an entry and a SKU, and was killed (SIGKILL: no stop, no beat)
+        with db.write() as s:
+            now = dt.datetime.now(dt.timezone.utc)
+            s.add(Channel(name="shop", platform="shopify", account="a", currency="EUR"))
+            liveness.register(s, "killed-host:99", info={})
+            entry = OutboxEntry(kind="push_stock", channel="shop", entity="x", payload={}, idempotency_key="k-killed",
+                                status="running", claimed_by="killed-host:99:1",
+                                claimed_until=now + dt.timedelta(seconds=300), available_at=now)
+            s.add(entry)
+            s.flush()
+            entry_id = entry.id
+            s.execute(dirty.DIRTY.insert().values(channel="shop", sku="SKU-1", version=1, zero=False,
+                                                  dirty_since=now, marked_at=now, claimed_by="killed-host:99:1",
+                                                  claimed_until=now + dt.timedelta(seconds=300)))
+        started = time.monotonic()
+
+        # When the running worker goes on beating
+        def reaped() -> bool:
+            with db.read() as s:
+                return any(w.id == "killed-host:99" and w.status == liveness.DEAD for w in liveness.workers(s))
+
+        while not reaped() and time.monotonic() - started < 15:
+            time.sleep(0.1)
+        took_s = time.monotonic() - started
+
+        # Then within seconds the killed worker is dead and its entry and SKU are free for others
+        assert reaped(), "the killed worker was not declared dead within 15 s"
+        assert took_s < 5
+        with db.read() as s:
+            entry = s.get(OutboxEntry, entry_id)
+            sku_claim = s.execute(select(dirty.DIRTY.c.claimed_by)).scalar()
+            [event] = s.scalars(select(SyncEvent).where(SyncEvent.operation == "worker.dead")).all()
+        assert entry.claimed_by != "killed-host:99:1" and sku_claim is None
+        assert (event.entity, event.details) == ("killed-host:99", {"released_jobs": 1, "released_skus": 1})
+    finally:
+        runtime.stop()

@@ -66,4 +66,15 @@ ENTRIES: tuple[E, ...] = (
        "an earlier `listings link` to another listing"),
       "End the duplicate on the platform, or link the right listing explicitly, then pull again.",
       "crossdock listings link SKU --channel CHANNEL --listing-id ID"),
+    E("XD-INV-012", "Shipped units not taken from stock",
+      "An order that left crossdock's warehouse (shipped, delivered or returned, not fulfilled by the "
+      "platform) has units that were never taken from stock, so on hand still counts them and every "
+      "channel is offered units that are gone. An order first imported already shipped takes its units "
+      "from stock; this code means the free stock could not cover them, or the stock records were changed "
+      "by hand.",
+      ("an older backup restored: stock counted the units, the free stock was already held by other orders",
+       "stock set too low before the import read the order", "a manual database edit"),
+      "Count the SKU in the warehouse named in the message and set on hand to the count with a reason "
+      "(the units listed are what the orders say left); then run `crossdock db check` again.",
+      "crossdock stock adjust SKU -N --warehouse W --reason count"),
 )

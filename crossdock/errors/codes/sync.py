@@ -10,9 +10,11 @@ ENTRIES: tuple[E, ...] = (
       ("a persistent platform or data error (see the cause's code)",),
       "Fix the cause shown, then replay the job.", "crossdock jobs retry ID"),
     E("XD-SYNC-002", "Channel paused",
-      "The channel is paused after an authorisation failure; its jobs wait until it is resumed.",
+      "The channel is paused after an authorisation failure; its jobs wait until it is resumed. A run it "
+      "shares with other channels (one order poll for Amazon marketplaces of one seller) goes on for them.",
       ("see the XD-AUTH code that paused it",),
-      "Fix the authorisation, then resume the channel.", "crossdock auth status"),
+      "Fix the authorisation: `crossdock auth set` stores new credentials and resumes the channel; after a "
+      "successful `crossdock auth refresh` the channel is tried again by itself.", "crossdock auth status"),
     E("XD-SYNC-003", "Job skipped: already done",
       "A job with the same idempotency key already completed; it was not repeated.",
       ("a duplicate wake-up message (harmless)",),

@@ -55,10 +55,18 @@ from crossdock.sync_engine.inventory._reserve import (
     reserve_order,
     reserve_orders,
 )
-from crossdock.sync_engine.inventory._settle import consume_line, consume_order, release_order
+from crossdock.sync_engine.inventory._settle import (
+    consume_line,
+    consume_order,
+    release_order,
+    take_shipped_units,
+    units_left,
+)
 from crossdock.sync_engine.inventory._shared import (
     RESERVABLE_STATUSES,
     RESERVED,
+    SHIPPED_FROM_STOCK,
+    SHIPPED_SHORT,
     LineInput,
     LineOutcome,
     OrderContext,
@@ -75,6 +83,8 @@ from crossdock.sync_engine.inventory._shared import (
 __all__ = [
     "RESERVABLE_STATUSES",
     "RESERVED",
+    "SHIPPED_FROM_STOCK",
+    "SHIPPED_SHORT",
     "LineInput",
     "LineOutcome",
     "OrderContext",
@@ -98,4 +108,6 @@ __all__ = [
     "reserve_order",
     "reserve_orders",
     "routing_chooser",
+    "take_shipped_units",
+    "units_left",
 ]

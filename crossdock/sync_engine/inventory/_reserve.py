@@ -38,6 +38,7 @@ from crossdock.sync_engine.inventory._shared import (
     RES_COLS,
     RESERVATION_FLAGS,
     RESERVED,
+    SHIPPED_SHORT,
     SHORT,
     UNKNOWN_SKU,
     LineInput,
@@ -51,6 +52,7 @@ from crossdock.sync_engine.inventory._shared import (
     flag_codes,
     lock_order,
     new_flags,
+    not_from_our_stock,
     not_reservable,
     ok_event,
     order_context,
@@ -192,7 +194,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     results: dict[int, ReservationResult] = {}
     open_orders = []
     for o in sorted(orders, key=_FIRST_COME):   # first come, first served
-        reason = not_reservable(o)
+        reason = not_from_our_stock(o) if o.ships else not_reservable(o)
         if reason:
             results[o.id] = ReservationResult(o.id, skipped_reason=reason)
         else:
@@ -280,7 +282,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
                     outcomes.append(LineOutcome(lid, sku, wh, q, RESERVED))
                 else:
                     outcomes.append(LineOutcome(lid, sku, wh, q, SHORT))
-                    codes.add("XD-INV-001")
+                    codes.add(SHIPPED_SHORT if o.ships else "XD-INV-001")
         allocated.append((o, outcomes, codes))
 
     # The conditional UPDATE for every (SKU, warehouse) total (the rows are locked, so each must apply):
@@ -341,7 +343,8 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
             flags, added, removed = new_flags(list(o.flags), codes)
             if added or removed:
                 flag_updates.append((o.id, flags))
-            events.extend(problem_events(o, ordered, added, at))
+            events.extend(problem_events(o, ordered, added, at,
+                                         short_code=SHIPPED_SHORT if o.ships else "XD-INV-001"))
         else:
             added = removed = ()
         if ok_events:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -20,6 +20,7 @@ from crossdock.sync_engine.inventory._shared import (
     ACTIVE,
     CONSUMED,
     RELEASED,
+    ReservationResult,
     Settled,
     SettleResult,
     lock_order,
@@ -136,3 +137,31 @@ def consume_line(session: Session, order_line_id: int, *, quantity: int | None =
     return _consume(session, order, active_reservations(session, order_id, order_line_id), at,
                     quantity=quantity, reference=reference, actor=actor)
 
+
+
+# ---------------------------------------------------------------- orders first seen shipped
+def units_left(status: str, line_ids: Sequence[int], quantities: Sequence[tuple[int, int]]) -> dict[int, int]:
+    """Line id → units of an order first seen in ``status`` (one of
+    ``SHIPPED_FROM_STOCK``) that already left the warehouse: every unit once
+    it is shipped (delivered, returned), each line's shipped quantity while it
+    is partly shipped. ``quantities``: (ordered, shipped) per line, in
+    ``line_ids`` order."""
+    partly = status == "partially_shipped"
+    return {lid: min(qty, shipped) if partly else qty for lid, (qty, shipped) in zip(line_ids, quantities)}
+
+
+def take_shipped_units(session: Session, order_id: int, reserved: ReservationResult, units: Mapping[int, int], *,
+                       reference: str, now: dt.datetime | None = None) -> SettleResult:
+    """Consume what left of the lines just reserved in full for an order
+    first seen shipped: all of a line's reservation, or its shipped part (the
+    rest of a partly shipped line stays reserved). ``units``: line id → units
+    that left (:func:`units_left`)."""
+    at = now_or(now)
+    settled: list[Settled] = []
+    for line in reserved.reserved:
+        n = units.get(line.line_id, 0)
+        if n > 0:
+            part = consume_line(session, line.line_id, quantity=n if n < line.quantity else None,
+                                reference=reference, now=at)
+            settled.extend(part.settled)
+    return SettleResult(order_id, tuple(settled))

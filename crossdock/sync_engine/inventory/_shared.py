@@ -22,8 +22,13 @@ from crossdock.sync_engine._tables import ORDERS
 ACTIVE, RELEASED, CONSUMED = "active", "released", "consumed"
 RES_COLS = ("order_line_id", "sku", "warehouse", "quantity", "status", "created_at", "updated_at")
 RESERVABLE_STATUSES = ("pending", "unshipped", "partially_shipped")
+# An order first seen in one of these states left (some of) its units from crossdock's stock before the
+# import saw it (shipped outside crossdock, or while the database was lost): they are taken from stock.
+SHIPPED_FROM_STOCK = ("partially_shipped", "shipped", "delivered", "returned")
 # Flags this module owns: recomputed on every reservation run.
 RESERVATION_FLAGS = ("XD-INV-001", "XD-INV-004", "XD-ORD-004")
+# The flag of an order first seen shipped whose units the free stock could not cover (kept: a person counts).
+SHIPPED_SHORT = "XD-INV-012"
 
 # Line outcomes
 RESERVED, ALREADY, SHORT, NO_SKU, UNKNOWN_SKU, NOTHING = (
@@ -160,6 +165,12 @@ def lock_order(session: Session, order_id: int) -> Row[*tuple[Any, ...]]:
 def not_reservable(order: Any) -> str | None:
     if order.local_status not in RESERVABLE_STATUSES:
         return f"order is {order.local_status}"
+    return not_from_our_stock(order)
+
+
+def not_from_our_stock(order: Any) -> str | None:
+    """Why ``order`` never takes units from crossdock's stock, whatever its
+    status (the platform fulfils it itself: Amazon FBA), or None."""
     if fulfilled_by_platform(order.fulfillment_channel):
         return f"fulfilled by the platform ({order.fulfillment_channel})"
     return None
@@ -222,15 +233,17 @@ def new_flags(old: list[Any] | None, codes: set[str]) -> tuple[list[Any], tuple[
 
 
 def problem_events(order: Any, outcomes: Sequence[LineOutcome], added: tuple[str, ...],
-                    at: dt.datetime) -> list[dict[str, Any]]:
+                    at: dt.datetime, *, short_code: str = "XD-INV-001") -> list[dict[str, Any]]:
     rows = []
     short = [o for o in outcomes if o.status == SHORT]
     if short:
         held = any(o.status == RESERVED for o in outcomes)
+        what = ("shipped before the import, not in stock: " if short_code == SHIPPED_SHORT
+                else "insufficient stock: ")
         rows.append(event_row(
             operation="stock.reserve", outcome="partial" if held else "failed", at=at, channel=order.channel,
-            entity_type="order", entity=order.platform_order_id, code="XD-INV-001",
-            message="insufficient stock: " + ", ".join(f"{o.sku} x{o.quantity}" for o in short),
+            entity_type="order", entity=order.platform_order_id, code=short_code,
+            message=what + ", ".join(f"{o.sku} x{o.quantity}" for o in short),
             details={"order_id": order.id, "short": [{"line_id": o.line_id, "sku": o.sku,
                                                       "warehouse": o.warehouse, "quantity": o.quantity}
                                                      for o in short]}))
@@ -288,5 +301,8 @@ class OrderInput(NamedTuple):
     fulfillment_channel: str | None = None
     flags: tuple[Any, ...] = ()
     fresh: bool = False          # lines inserted in this transaction: none can have a reservation yet
+    #: First seen after its units left (:data:`SHIPPED_FROM_STOCK`): every line is reserved in full, whatever
+    #: its status, for the caller to consume at once (a shortfall is :data:`SHIPPED_SHORT`, not XD-INV-001).
+    ships: bool = False
 
 

@@ -9,7 +9,11 @@ sync run``):
   released until the wait is over, no attempt used, logged with its code;
 - a retryable crossdock error → entry retried with back-off (attempt used);
 - any other crossdock error → entry failed (visible in ``crossdock jobs failed``);
-- an AUTH error → the channel is paused with the code; its other jobs wait.
+- an AUTH error → the channel is paused with the code; its other jobs wait
+  (:mod:`~crossdock.sync_engine.pauses`: not when its credentials changed
+  since the job saw them, and tried again by itself once they change). A
+  paused channel's share of a run it shares with others (the order import
+  of Amazon marketplaces of one seller) goes on under another member.
 
 Which function runs an entry is the job table's
 (:data:`crossdock.sync_engine.jobs.JOBS`): a kind not in it is an error
@@ -18,45 +22,32 @@ Which function runs an entry is the job table's
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
 from crossdock.db.base import utcnow
-from crossdock.db.engine import Database
-from crossdock.db.models import Channel
-from crossdock.errors import CrossdockError, SyncError
+from crossdock.errors import SyncError
 from crossdock.ratelimit.budget import job_priority
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine.failures import classify, settle
 from crossdock.sync_engine.jobs.context import ClaimLost, EngineContext, configured_lease_s
+from crossdock.sync_engine.pauses import pause_channel, pause_state, paused
 
 if TYPE_CHECKING:
     from crossdock.sync_engine.jobs.spec import JobSpec
 
 __all__ = ["claim_and_process", "job_spec", "pause_channel", "paused", "process", "run_entry"]
 
+log = logging.getLogger(__name__)
+
 #: Seconds an entry of a paused channel waits before it is looked at again.
 PAUSED_RECHECK_S = 30.0
-
-# ---------------------------------------------------------------- channel state
-def pause_channel(db: Database, channel: str, exc: CrossdockError) -> None:
-    with db.write() as s:
-        s.execute(update(Channel).where(Channel.name == channel)
-                  .values(paused_code=exc.code, paused_reason=exc.detail[:500], paused_at=utcnow()))
-        synclog.record(s, synclog.event_from_error("channel.pause", exc, channel=channel, entity_type="channel",
-                                                   entity=channel))
-
-
-def paused(db: Database, channel: str | None) -> str | None:
-    if not channel:
-        return None
-    with db.read() as s:
-        return s.scalar(select(Channel.paused_code).where(Channel.name == channel))
 
 
 # ---------------------------------------------------------------- dispatch
@@ -69,6 +60,17 @@ def job_spec(kind: str, *, channel: str | None = None) -> JobSpec:
         raise SyncError("XD-SYNC-001", channel=channel,
                         detail=f"unknown job kind {kind!r} (known: {', '.join(JOBS)})")
     return spec
+
+
+def _stand_in(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str | None:
+    """A member of the run ``entry``'s paused channel shares with others
+    (``Schedule.shared_by``: only its first member has the schedule) that is
+    not paused itself, to run it for the group; None when there is none."""
+    spec = job_spec(entry.kind, channel=entry.channel)
+    share = spec.schedule.shared_by if spec.schedule is not None else None
+    if share is None or not entry.channel:
+        return None
+    return next((c for c in share(ctx.cfg, entry.channel) if c != entry.channel and not paused(ctx.db, c)), None)
 
 
 def _for_all_channels(kind: str) -> bool:
@@ -89,12 +91,21 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
     """Run one claimed entry and settle it in the outbox. Returns the outcome.
     A failure is classified and settled by :mod:`~crossdock.sync_engine.failures`,
     the same path ``crossdock sync run`` takes. An entry of a paused channel
-    waits (a job for all channels — the stock sweep, auto-ship — never does)."""
-    code = None if _for_all_channels(entry.kind) else paused(ctx.db, entry.channel)
-    now = utcnow()
-    if code:
-        outbox.release(ctx.db, entry.id, ctx.worker_id, available_at=now + dt.timedelta(seconds=PAUSED_RECHECK_S))
-        return "paused"
+    waits (a job for all channels — the stock sweep, auto-ship — never does),
+    unless it runs for channels sharing it: another member runs it then
+    (:func:`_stand_in`). An authorisation failure pauses the channel only if
+    its credentials are still those the job saw (:func:`pause_channel`)."""
+    state = None if _for_all_channels(entry.kind) or not entry.channel else pause_state(ctx.db, entry.channel)
+    if state is not None and state.code:
+        stand_in = _stand_in(ctx, entry)
+        if stand_in is None:
+            outbox.release(ctx.db, entry.id, ctx.worker_id,
+                           available_at=utcnow() + dt.timedelta(seconds=PAUSED_RECHECK_S))
+            return "paused"
+        log.info("%s is paused (%s): its %s run goes on under %s", entry.channel, state.code, entry.kind, stand_in)
+        entry = dataclasses.replace(entry, channel=stand_in)
+        state = pause_state(ctx.db, stand_in)
+    seen = state.credential_version if state is not None else None
     with synclog.correlation(entry.correlation_id):
         try:
             result = run_entry(ctx, entry)
@@ -109,7 +120,7 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
             return "lost"
         except Exception as exc:  # noqa: BLE001 - a bug too is settled: the entry stays visible, never lost
             failure = classify(exc, attempts=entry.attempts, channel=entry.channel)
-            return settle(ctx, failure, kind=entry.kind, channel=entry.channel, entry=entry)
+            return settle(ctx, failure, kind=entry.kind, channel=entry.channel, entry=entry, seen_version=seen)
         with ctx.db.write() as s:
             if outbox.complete(s, entry.id, ctx.worker_id) and job_spec(entry.kind).continues:
                 _continue(s, entry, result)
