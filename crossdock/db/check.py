@@ -161,15 +161,18 @@ def _check_shipped_not_taken(s: Session) -> list[Finding]:
     of the import, a manual edit). Per SKU: units and orders."""
     from sqlalchemy import and_, exists, func, or_, select
 
-    from crossdock.db.models import Order as O, OrderLine as L, Product as P, Reservation as R
+    from crossdock.db.models import Order as O, OrderLine as L, Product as P, Reservation as R, SyncCursor as C
     from crossdock.platforms import fulfilled_by_platform
 
     ours = [fc for fc in s.scalars(select(O.fulfillment_channel).where(O.fulfillment_channel.is_not(None))
                                    .distinct()) if not fulfilled_by_platform(fc)]
     taken = exists().where(R.order_line_id == L.id, R.status.in_(("consumed", "active")))
+    # orders bought before the channel's import first ran are history: never from crossdock's stock
     cond = and_(O.local_status.in_(LEFT_STOCK_STATUSES), L.quantity > 0, ~taken,
-                or_(O.fulfillment_channel.is_(None), O.fulfillment_channel.in_(ours)))
-    joined = L.__table__.join(O.__table__, O.id == L.order_id).join(P.__table__, P.sku == L.sku)
+                or_(O.fulfillment_channel.is_(None), O.fulfillment_channel.in_(ours)),
+                or_(C.position.is_(None), O.purchased_at.is_(None), O.purchased_at >= C.position))
+    joined = (L.__table__.join(O.__table__, O.id == L.order_id).join(P.__table__, P.sku == L.sku)
+              .outerjoin(C.__table__, and_(C.channel == O.channel, C.stream == "go_live")))
     rows = s.execute(select(L.sku, func.sum(L.quantity).label("units"), func.count(func.distinct(O.id)).label("n"),
                             func.min(O.channel + ":" + O.platform_order_id).label("first"))
                      .select_from(joined).where(cond).group_by(L.sku).order_by(L.sku)).all()

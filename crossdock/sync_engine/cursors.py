@@ -28,7 +28,11 @@ from crossdock.sync_engine._sql import now_or, upsert_insert
 
 CUR = SyncCursor.__table__
 
-__all__ = ["Cursor", "Window", "advance_cursor", "get_cursor", "next_window"]
+__all__ = ["GO_LIVE", "Cursor", "Window", "advance_cursor", "get_cursor", "mark_go_live", "next_window"]
+
+#: The stream whose position is the platform time a channel's order import first ran: orders bought
+#: before it are history crossdock never held stock for (see inventory.left_from_our_stock).
+GO_LIVE = "go_live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,14 @@ def advance_cursor(session: Session, channel: str, stream: str, new_position: dt
         where=CUR.c.position < ins.excluded.position).returning(CUR.c.position)
     # RETURNING, not rowcount: drivers need not report a row count for INSERT.
     return session.execute(stmt).first() is not None
+
+
+def mark_go_live(session: Session, channel: str, at: dt.datetime) -> None:
+    """Record ``at`` (platform time) as when ``channel``'s order import first
+    ran, unless it already is recorded (never moved: a restored database
+    keeps the go-live of its backup)."""
+    if get_cursor(session, channel, GO_LIVE) is None:
+        advance_cursor(session, channel, GO_LIVE, at)
 
 
 def next_window(cursor: dt.datetime | None, now: dt.datetime, *, safety_lag_s: float, overlap_s: float,

@@ -25,13 +25,12 @@ the caller's transaction:
   :func:`~crossdock.sync_engine.inventory.reserve_orders`), cancelled ones
   released, ones the platform reports shipped consume their reservations
   (shipped outside crossdock). An order first seen after its units left
-  (shipped, delivered, returned, or the shipped part of a partly shipped
-  one: shipped outside crossdock, or while a lost database was restored
-  from an older backup) takes them from stock at once: reserved and
-  consumed in the same transaction, so availability drops by them; when the
-  free stock cannot cover them the order is flagged XD-INV-012. An order
-  first seen cancelled takes nothing, and orders the platform fulfils itself
-  (Amazon AFN) never take or reserve anything.
+  (shipped outside crossdock, or while a lost database was restored from an
+  older backup) takes them from stock at once, reserved and consumed in one
+  transaction (XD-INV-012 when free stock cannot cover them), unless it was
+  bought before the channel's import first ran
+  (:func:`~crossdock.sync_engine.inventory.left_from_our_stock`). Orders
+  first seen cancelled, or fulfilled by the platform (AFN), take nothing.
 
 Sync events: one ``order.import`` per new order (carrying its reservation
 outcome), one ``order.status`` per status change, one per stock problem, and
@@ -371,9 +370,11 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                 session, oid, reference=f"order {channel}:{pid_of[oid]} shipped (reported by the platform)", now=at)
         inputs = inventory.load_order_inputs(session, to_reserve) if to_reserve else []
         shipped: dict[int, dict[int, int]] = {}       # order first seen shipped → line id → units that left
+        from_stock = inventory.left_from_our_stock(session, channel, {
+            pid: (local[pid], latest[pid].purchased_at) for pid in new_ids})
         for pid, oid in new_ids.items():      # built from memory: nothing to read back
             o = latest[pid]
-            ships = local[pid] in inventory.SHIPPED_FROM_STOCK
+            ships = pid in from_stock
             if ships:
                 shipped[oid] = inventory.units_left(local[pid], new_line_ids[pid],
                                                     [(ln.quantity, ln.quantity_shipped) for ln in o.lines])

@@ -24,9 +24,10 @@ from crossdock import config as config_mod
 from crossdock.db.check import db_check_findings
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
-from crossdock.db.models import Order, Shipment, StockLevel
+from crossdock.db.models import Order, OrderLine, Shipment, StockLevel
+from crossdock.errors import PlatformError
 from crossdock.demo import DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config
-from crossdock.models import OrderStatus
+from crossdock.models import OrderStatus, ShipmentConfirmation
 from crossdock.sandbox.core import BuyerProfile, Sandbox
 from crossdock.sync_engine import dirty, jobs
 from crossdock.sync_engine.availability import availability_snapshot
@@ -138,6 +139,85 @@ def test_orders_shipped_between_backup_and_loss_take_their_units_after_the_resto
             assert _available(db) == truth_available
             # and db check finds no shipped units that stock never gave
             assert not [f for f in db_check_findings(db) if f.code in ("XD-INV-012", "XD-DATA-006")]
+        finally:
+            ctx.connectors.close()
+            db.dispose()
+            dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
+
+
+def _ship_outside_crossdock(ctx, orders: dict[str, str]) -> None:
+    """The seller ships the orders from the platforms' own pages (crossdock is
+    not told), each once the platform lets it (Amazon: no longer Pending)."""
+    left = dict(orders)
+
+    def ship() -> None:
+        for channel, pid in list(left.items()):
+            conn = ctx.connectors.get(channel)
+            order = conn.fetch_order(pid)
+            try:
+                conn.confirm_shipment(ShipmentConfirmation(
+                    platform_order_id=pid, carrier="DHL", tracking_number="JD0146" + "".join(ch for ch in pid if ch.isalnum())[-8:],
+                    shipped_at=ctx.clock.now(),
+                    lines=tuple((ln.platform_line_id, ln.quantity) for ln in order.lines)))
+            except PlatformError:
+                continue            # not shippable yet (pending payment): next round
+            del left[channel]
+
+    _wait("the orders to be shipped on their platforms", lambda: not left, tick=ship)
+
+
+def test_orders_shipped_before_go_live_are_history_and_take_no_stock(tmp_path: Path, monkeypatch):
+    """The first import after go-live walks back a day: what shipped then left
+    before the seller counted the stock crossdock starts from, so it must not
+    come off that count again. An order shipped outside crossdock after go-live does."""
+    db_file = tmp_path / "crossdock.sqlite"
+    with Sandbox(time_scale=TIME_SCALE, seed=23) as sb:
+        opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=23, folder=tmp_path,
+                           database_url=f"sqlite:///{db_file}")
+        secrets: dict[str, str] = {}
+        config_path = _write_config(tmp_path, sb.describe(), opts, secrets)
+        for key, value in secrets.items():
+            monkeypatch.setenv(key, value)
+        cfg = config_mod.load(config_path, env={})
+        db = Database(cfg.database_url)
+        upgrade(db)
+        channels = _sandbox_channels(sb.describe())
+        _seed(db, sb, cfg, opts, channels)
+        sb.sims["shopify"].pending_payment_probability = 0.0
+        ctx = context_from_config(cfg, db)
+        try:
+            sims = sb.all_channels()
+            # Given orders placed and shipped on each platform before crossdock's first import
+            history = {n: sb.buy_once(channels[n], sims[channels[n]], BuyerProfile(max_qty=2)) for n in NAMES}
+            assert None not in history.values()
+            _ship_outside_crossdock(ctx, history)
+            counted = _stock(db)
+
+            # When the first import reads them
+            _wait("the first import to read the shipped orders",
+                  lambda: set(history.values()) <= {p for p, st in _orders(db).items()
+                                                    if st == OrderStatus.SHIPPED.value},
+                  tick=lambda: [jobs.import_orders(ctx, n) for n in NAMES])
+            # Then the stock the seller counted is untouched
+            assert _stock(db) == counted
+
+            # And when orders placed after go-live are shipped outside crossdock before it imports them
+            later = {n: sb.buy_once(channels[n], sims[channels[n]], BuyerProfile(max_qty=2)) for n in NAMES}
+            assert None not in later.values()
+            _ship_outside_crossdock(ctx, later)
+            _wait("the import to read the later shipped orders",
+                  lambda: set(later.values()) <= {p for p, st in _orders(db).items()
+                                                  if st == OrderStatus.SHIPPED.value},
+                  tick=lambda: [jobs.import_orders(ctx, n) for n in NAMES])
+            # Then they take their units: on hand drops by exactly what they shipped
+            with db.read() as s:
+                shipped_units = sum(int(q) for q in s.scalars(
+                    select(OrderLine.quantity).join(Order, Order.id == OrderLine.order_id)
+                    .where(Order.platform_order_id.in_(list(later.values())))))
+            after = _stock(db)
+            assert shipped_units > 0
+            assert sum(v[0] for v in counted.values()) - sum(v[0] for v in after.values()) == shipped_units
+            assert not [f for f in db_check_findings(db) if f.code == "XD-INV-012"]
         finally:
             ctx.connectors.close()
             db.dispose()

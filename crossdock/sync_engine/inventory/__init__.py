@@ -59,6 +59,7 @@ from crossdock.sync_engine.inventory._settle import (
     consume_line,
     consume_order,
     release_order,
+    left_from_our_stock,
     take_shipped_units,
     units_left,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "reserve_order",
     "reserve_orders",
     "routing_chooser",
+    "left_from_our_stock",
     "take_shipped_units",
     "units_left",
 ]

@@ -15,11 +15,13 @@ from crossdock.errors import DataError, InventoryError
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or
 from crossdock.sync_engine._tables import LINES, MOVES, RES, STOCK
+from crossdock.sync_engine.cursors import GO_LIVE, get_cursor
 from crossdock.sync_engine.inventory._reserve import mark_changed
 from crossdock.sync_engine.inventory._shared import (
     ACTIVE,
     CONSUMED,
     RELEASED,
+    SHIPPED_FROM_STOCK,
     ReservationResult,
     Settled,
     SettleResult,
@@ -165,3 +167,28 @@ def take_shipped_units(session: Session, order_id: int, reserved: ReservationRes
                                 reference=reference, now=at)
             settled.extend(part.settled)
     return SettleResult(order_id, tuple(settled))
+
+
+def left_from_our_stock(session: Session, channel: str,
+                        orders: Mapping[str, tuple[str, dt.datetime | None]]) -> set[str]:
+    """Which orders first seen in a ``SHIPPED_FROM_STOCK`` state took their
+    units from the stock crossdock records: ``orders`` maps platform order id
+    → (local status, purchased at). An order bought before the channel's
+    order import first ran (its go-live cursor, platform time) is history:
+    the first import walks back a day, and what shipped then had left before
+    the seller's count, so it must not come off that count again. After a
+    restore the backup's go-live stands, and the orders shipped since it take
+    their units. Without a recorded go-live, or a purchase time, they take
+    them (the safe side: never list stock that is gone)."""
+    shipped = {pid: purchased for pid, (status, purchased) in orders.items() if status in SHIPPED_FROM_STOCK}
+    if not shipped:
+        return set()
+    go_live = get_cursor(session, channel, GO_LIVE)
+    if go_live is None:
+        return set(shipped)
+    start = _aware(go_live.position)
+    return {pid for pid, purchased in shipped.items() if purchased is None or _aware(purchased) >= start}
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)

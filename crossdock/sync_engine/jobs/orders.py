@@ -69,6 +69,10 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
         # the first window by creation time starts where the window by update stands: every
         # order created before that was read there (its update is not earlier than its creation)
         start_from = _updated_position(ctx, group)
+    if None in positions.values():
+        with ctx.db.write() as s:      # a member's first import: orders bought before now are history
+            for member in sorted(c for c, p in positions.items() if p is None):
+                cursors.mark_go_live(s, member, now)
     window = cursors.next_window(start_from, now, safety_lag_s=conn.safety_lag_s,
                                  overlap_s=conn.overlap_s, max_window_s=max_window_s(conn),
                                  initial_lookback_s=ctx.initial_lookback_s)
