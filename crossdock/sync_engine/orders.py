@@ -51,6 +51,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crossdock.clock import Clock
+from crossdock.db.models import PLATFORM_ID_MAX
 from crossdock.platforms import fulfilled_by_platform
 from crossdock.synclog import correlation_id, order_correlation
 from crossdock.mapping.status import StatusMap
@@ -88,6 +89,8 @@ TERMINAL_FROM_PLATFORM = (OrderStatus.CANCELLED.value, OrderStatus.RETURNED.valu
 SHIPPED_STATES = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 # Flags that describe a status problem; a status change clears them (stuck.py sets them again if needed).
 STATUS_FLAGS = ("XD-ORD-002", "XD-ORD-003")
+#: The platform's own status is kept up to this long (``orders.platform_status``).
+STATUS_MAX = PLATFORM_ID_MAX
 
 __all__ = ["STATUS_RANK", "UpsertResult", "explain_unseen", "follow_platform_quantities", "merge_status",
            "store_orders", "upsert_orders"]
@@ -168,7 +171,7 @@ def _order_values(channel: str, o: Order, local: str, oid: int | None, b: _Binds
                   flags: Any) -> tuple[Any, ...]:
     """One ``orders`` row in ORDER_COLS order; ``at`` and ``flags`` are given already bound."""
     tax, total, conv = o.tax, o.total, b.at
-    return (oid, channel, o.platform_order_id, o.platform_status[:64], local, o.marketplace_id,
+    return (oid, channel, o.platform_order_id, o.platform_status[:STATUS_MAX], local, o.marketplace_id,
             conv(o.purchased_at), conv(o.updated_at), conv(o.ship_by), o.buyer_country,
             total.currency if total else None, b.money(total.amount) if total else None,
             tax.model if tax else None, tax.scheme if tax else None, tax.ioss_number if tax else None,
@@ -182,7 +185,7 @@ def _line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: _Bi
     for line, lid in zip(o.lines, line_ids):
         tax, price = line.tax, line.unit_price
         rows.append((lid, order_id, line.platform_line_id, line.sku, line.listing_id,
-                     line.title[:500] if line.title else None, line.quantity, line.quantity_shipped,
+                     line.title, line.quantity, line.quantity_shipped,
                      money(price.amount) if price else None, price.currency if price else None,
                      money(tax.tax_amount.amount) if tax and tax.tax_amount else None,
                      tax.ioss_number if tax else None))
@@ -288,7 +291,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         row, o = existing[pid], latest[pid]
         if o.updated_at < row.platform_updated_at:
             return False          # an older version of the order (out of order, or an overlapping window)
-        return (o.updated_at != row.platform_updated_at or o.platform_status[:64] != row.platform_status
+        return (o.updated_at != row.platform_updated_at or o.platform_status[:STATUS_MAX] != row.platform_status
                 or merge_status(row.local_status, local[pid]) != row.local_status)
 
     candidates = [pid for pid in existing if needs_update(pid)]
@@ -307,10 +310,10 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     for pid in sorted(candidates, key=lambda p: existing[p].id):
         row, o = existing[pid], latest[pid]
         new_local = merge_status(row.local_status, local[pid])
-        status_moved = o.platform_status[:64] != row.platform_status or new_local != row.local_status
+        status_moved = o.platform_status[:STATUS_MAX] != row.platform_status or new_local != row.local_status
         if status_moved:
             changed.append((row.id, pid, row.local_status, new_local))
-        updates.append({"oid": row.id, "platform_status": o.platform_status[:64], "local_status": new_local,
+        updates.append({"oid": row.id, "platform_status": o.platform_status[:STATUS_MAX], "local_status": new_local,
                         "platform_updated_at": o.updated_at, "ship_by": o.ship_by, "updated_at": at,
                         "status_changed_at": at if status_moved else row.status_changed_at})
         for line_row in _line_rows(row.id, o):
@@ -416,18 +419,23 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                         reservations=reservations, released=released, consumed=consumed)
 
 
-def store_orders(session: Session, channel: str, orders: Sequence[Order], clock: Clock) -> UpsertResult:
+def store_orders(session: Session, channel: str, orders: Sequence[Order], clock: Clock, *,
+                 marks: dirty.PendingMarks | None = None) -> UpsertResult:
     """Store orders read from ``channel`` (an import window, a back-fill, one
     order read back): :func:`upsert_orders` (status, reservations, events),
     then what the platform did to its own listings
     (:func:`follow_platform_quantities`) and the unseen sales the new orders
     explain (:func:`explain_unseen`); every SKU whose availability or listing
-    moved is marked dirty ONCE, at the end."""
-    marks = dirty.PendingMarks()
-    result = upsert_orders(session, channel, orders, marks=marks)
-    follow_platform_quantities(session, channel, orders, result, clock, marks=marks)
+    moved is marked dirty ONCE, at the end. ``marks``: the caller gathers the
+    SKUs and marks them itself (:mod:`~crossdock.sync_engine.quarantine`
+    stores a window order by order, with one mark for all of them)."""
+    own = marks is None
+    pending = dirty.PendingMarks() if marks is None else marks
+    result = upsert_orders(session, channel, orders, marks=pending)
+    follow_platform_quantities(session, channel, orders, result, clock, marks=pending)
     explain_unseen(session, channel, orders, result)
-    marks.flush(session)
+    if own:
+        pending.flush(session)
     return result
 
 
