@@ -179,7 +179,7 @@ class AmazonConnector(Connector):
                 items = self._order_items(oid) if stored is None or \
                     str(raw.get("OrderStatus")) in ITEMS_ON_CHANGE else None
                 order = query.mapped(
-                    {"order": dict(raw), "items": [dict(i) for i in items or []]}, oid,
+                    {"order": raw, "items": items or []}, oid,      # the shape of Order.raw
                     lambda: M.parse_order(raw, items, channel=owner.channel, status_map=owner._status_map),
                     channel=owner.channel)
                 if order is None:

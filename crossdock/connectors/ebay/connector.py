@@ -133,8 +133,8 @@ class EbayConnector(Connector):
                 page = self.rest.get_orders(mapping.get_orders_params(updated_after, updated_before,
                                                                       limit=limit, offset=offset))
                 raws, page_total, has_next = mapping.orders_page(page)
-                orders = [o for raw in raws
-                          if (o := query.mapped(raw, _order_id(raw), partial(mapping.parse_order, raw))) is not None]
+                orders = [o for raw in raws if (o := query.mapped(raw, mapping.order_id_of(raw),
+                                                                  partial(mapping.parse_order, raw))) is not None]
                 if total is None:
                     total = page_total
                 elif page_total != total:
@@ -496,9 +496,3 @@ class EbayConnector(Connector):
         log.info("%s: order %s shipped with %s %s (fulfillment %s)", self.channel, c.platform_order_id, code,
                  c.tracking_number, fid)
         return fid
-
-
-def _order_id(payload: object) -> str | None:
-    """A Fulfillment order payload's ``orderId``, whatever else it holds."""
-    oid = payload.get("orderId") if isinstance(payload, Mapping) else None
-    return str(oid) if oid is not None else None

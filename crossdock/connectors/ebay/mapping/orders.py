@@ -164,6 +164,12 @@ def orders_page(payload: object) -> tuple[list[Any], int | None, bool]:
     return list(payload.get("orders") or []), int(total) if total is not None else None, bool(payload.get("next"))
 
 
+def order_id_of(payload: object) -> str | None:
+    """A Fulfillment order payload's ``orderId``, whatever else it holds."""
+    oid = payload.get("orderId") if isinstance(payload, Mapping) else None
+    return str(oid) if oid is not None else None
+
+
 def parse_orders_page(payload: object) -> tuple[list[Order], int | None, bool]:
     """(orders, total, has_next) of an ``OrderSearchPagedCollection``."""
     raw, total, has_next = orders_page(payload)
