@@ -199,7 +199,7 @@ def _keep(session: Session, a: SetAside, at: dt.datetime) -> None:
     insert_events(session, [event_row(
         operation="order.quarantine", outcome="failed", at=at, channel=a.channel, entity_type="order",
         entity=entity, code=QUARANTINED,
-        message=f"order set aside, the import goes on: {'[' + a.cause_code + '] ' if a.cause_code else ''}{a.error}",
+        message=f"order set aside, the import goes on: {a.error}",
         details={"cause_code": a.cause_code, "attempts": attempts, "payload_kind": a.payload_kind},
         correlation=order_correlation(a.channel, a.platform_order_id) if a.platform_order_id else None)])
 
@@ -255,10 +255,10 @@ def retry_quarantined(ctx: EngineContext, *, channel: str | None = None,
         rows = s.execute(stmt).all()
     outcomes: list[dict[str, Any]] = []
     for row in rows:
-        conn = ctx.connectors.get(row.channel)
         at = now_or(now)
         with ctx.db.write() as s:
             try:
+                conn = ctx.connectors.get(row.channel)      # XD-CFG-… when the channel left the configuration
                 payload = json.loads(row.payload)
                 order = (conn.order_from_payload(payload) if row.payload_kind == PLATFORM
                          else order_from_doc(payload))
@@ -298,7 +298,10 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, CrossdockError):
         return exc.message[:1000]
     orig = getattr(exc, "orig", None) or exc
-    text = " ".join(str(orig).split())
+    lines = str(orig).splitlines() or [""]
+    # PostgreSQL's DETAIL may hold the whole failing row (the buyer's address): only a key is kept
+    text = " ".join([lines[0], *(ln for ln in lines[1:] if ln.startswith("DETAIL:") and "Key (" in ln)])
+    text = " ".join(text.split())
     kind = type(exc).__name__ if orig is exc else f"{type(exc).__name__} ({type(orig).__name__})"
     return f"{kind}: {text}"[:1000]
 

@@ -233,3 +233,26 @@ def test_an_order_the_database_refuses_is_quarantined_and_the_rest_of_the_window
         store_window(s, "ebay-us", [fixed], Clock(), now=NOW)
     # Then it is stored and leaves the quarantine
     assert _stored(db, "ebay-us")["E-2"] == ["SKU-1", "SKU-1"] and quarantine_doc(db) == []
+
+
+def test_the_reason_kept_for_a_refused_order_never_holds_the_buyers_data(db):
+    # Given an order sent without a purchase time, shipping to a named buyer (PostgreSQL's error
+    # detail for a NOT NULL column repeats the whole row, address included)
+    from crossdock.models import Address
+
+    seed(db)
+    bad = order("E-9")
+    setattr(bad, "purchased_at", None)                      # what a broken payload can bring
+    bad.shipping_address = Address(country_code="US", name="Jane Buyer", line1="1 Private Lane")
+
+    # When it is stored
+    with db.write() as s:
+        store_window(s, "ebay-us", [bad, order("E-10")], Clock(), now=NOW)
+
+    # Then it is quarantined with the database's reason, and the buyer is in neither the reason nor the log
+    (q,) = quarantine_doc(db)
+    assert q["platform_order_id"] == "E-9" and "purchased_at" in q["error"]
+    with db.read() as s:
+        messages = list(s.scalars(select(m.SyncEvent.message).where(m.SyncEvent.code == "XD-ORD-008")))
+    assert messages and not any("Jane" in t or "Private Lane" in t for t in [q["error"], *messages])
+    assert set(_stored(db, "ebay-us")) == {"E-10"}
