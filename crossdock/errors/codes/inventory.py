@@ -24,8 +24,8 @@ ENTRIES: tuple[E, ...] = (
       "An order line or a stock change refers to a SKU that is not in the catalogue or not linked to the "
       "channel; no stock was reserved for such a line (the order is flagged, `crossdock warehouse flagged`).",
       ("a listing created outside crossdock",),
-      "Add the SKU to the catalogue or link the listing; `crossdock db check` lists the order lines.",
-      "crossdock warehouse flagged"),
+      "Add the SKU to the catalogue (or correct it), or link the listing to the catalogue's SKU; the orders "
+      "with such lines are listed by `crossdock warehouse flagged`.", None),
     E("XD-INV-005", "Negative stock",
       "A change would make on-hand stock negative; it was refused.",
       ("a count error", "shipping more than was received"),
