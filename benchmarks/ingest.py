@@ -168,7 +168,7 @@ def _without_id(row: dict) -> dict:
 
 def raw_core(db: Database, pages: list[list[Order]]) -> None:
     """Plain Core executemany of the same rows (ids from RETURNING), no checks."""
-    from crossdock.sync_engine.orders import _line_rows, _order_row
+    from crossdock.sync_engine.order_rows import line_rows as _line_rows, order_row as _order_row
 
     now = dt.datetime.now(UTC)
     orders_t, lines_t = m.Order.__table__, m.OrderLine.__table__

@@ -107,6 +107,20 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableOrder:
+    """One order of a read that its connector could not map to an
+    :class:`Order` (an unknown status, a field of the wrong shape): the payload
+    exactly as the platform sent it, and the mapping error's code and message.
+    The engine sets it aside (quarantine, XD-ORD-008) and the read goes on."""
+
+    platform_order_id: str | None
+    payload: Mapping[str, Any]
+    code: str                            # the MappingError's code: XD-MAP-010, XD-MAP-011 …
+    message: str
+    channel: str | None = None           # whose order it is, when one read serves several channels
+
+
+@dataclass(frozen=True, slots=True)
 class ListedOffer:
     """What a channel shows for one SKU right now (read back for reconciliation)."""
 

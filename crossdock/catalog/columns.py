@@ -6,7 +6,7 @@ only ``sku`` and ``title`` are required:
 =====================  ==================================================================
 column                 value
 =====================  ==================================================================
-``sku``                up to 64 characters, no control characters
+``sku``                up to 255 characters (Shopify's limit), no control characters
 ``title``              up to 500 characters, no control characters
 ``description``        text (may hold line breaks)
 ``category``           up to 200 characters
@@ -47,7 +47,7 @@ COLUMNS: tuple[str, ...] = ("sku", "title", "description", "category", "brand", 
                             "safety_stock")
 REQUIRED: tuple[str, ...] = ("sku", "title")
 
-SKU_MAX = 64
+SKU_MAX = 255                             # crossdock.db.models.SKU_MAX: what orders and listings carry
 TITLE_MAX = 500
 CATEGORY_MAX = 200
 BRAND_MAX = 200

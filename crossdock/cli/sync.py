@@ -174,7 +174,7 @@ def _counts(job: str, r: dict) -> str:
     """What the job did on one channel, in words."""
     if job == "orders":
         text = f"{_n(r.get('windows', 0), 'window')}, {r.get('read', 0)} read, {r.get('new', 0)} new, " \
-               f"{r.get('updated', 0)} updated"
+               f"{r.get('updated', 0)} updated" + (f", {r['quarantined']} quarantined" if r.get("quarantined") else "")
         group = r.get("channels") or ()
         return text + (f" (one call for {', '.join(group)})" if len(group) > 1 else "")
     if job == "stock":
@@ -265,7 +265,8 @@ def _age(seconds: float | None) -> str:
 def _print_status(app: Application, doc: dict[str, Any]) -> None:
     out, err = app.out, app.err
     table = Table(title="sync status")
-    for col in ("channel", "state", "imported", "lag", "stock queue", "outbox p/f", "fails 24h", "stuck"):
+    for col in ("channel", "state", "imported", "lag", "stock queue", "outbox p/f", "fails 24h", "stuck",
+                "quarantined"):
         table.add_column(col, overflow="fold", no_wrap=col in ("channel", "lag", "outbox p/f"))
     for c in doc["channels"].values():
         state = (f"[red]paused {c['paused_code']}[/]" if c["paused"] else
@@ -275,9 +276,11 @@ def _print_status(app: Application, doc: dict[str, Any]) -> None:
         pending = sum(k["pending"] for k in c["outbox"].values())
         failed = sum(k["failed"] for k in c["outbox"].values())
         fails = ", ".join(f"{code} ×{n}" for code, n in sorted(c["failures_24h"].items())) or "-"
-        stuck = ", ".join(f"{code} ×{n}" for code, n in c["stuck_orders"].items() if n) or "-"
+        stuck = ", ".join(f"{code} ×{n}" for code, n in [*c["stuck_orders"].items(), *c["flagged_orders"].items()]
+                          if n) or "-"
+        held = f"XD-ORD-008 ×{c['quarantined_orders']}" if c["quarantined_orders"] else "-"
         table.add_row(escape(c["channel"]), state, (c["orders"]["last_success_at"] or "never")[:16].replace("T", " "),
-                      _age(c["orders"]["lag_s"]), stock, f"{pending}/{failed}", fails, stuck)
+                      _age(c["orders"]["lag_s"]), stock, f"{pending}/{failed}", fails, stuck, held)
     out.print(table)
     alive = [w for w in doc["workers"] if w["alive"]]
     sched = doc["scheduler"]
@@ -292,3 +295,9 @@ def _print_status(app: Application, doc: dict[str, Any]) -> None:
         err.print(f"{t['outbox_failed']} failed job(s): crossdock jobs failed", markup=False, highlight=False)
     for name in t["paused_channels"]:
         err.print(f"{name} is paused: crossdock auth status", markup=False, highlight=False)
+    if doc["quarantined_orders"]:
+        err.print(f"{doc['quarantined_orders']} quarantined order(s) (XD-ORD-008): crossdock orders quarantine",
+                  markup=False, highlight=False)
+    if any(doc["flagged_orders"].values()):
+        err.print("orders with lines no stock was reserved for (XD-INV-004, XD-ORD-004): crossdock warehouse flagged",
+                  markup=False, highlight=False)

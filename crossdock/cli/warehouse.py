@@ -192,7 +192,8 @@ def warehouse_flagged(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Orders the warehouse must act on: cancelled after they shipped (XD-ORD-007:
-    intercept the parcel or expect a return) and parcels gone silent (XD-SHIP-002)."""
+    intercept the parcel or expect a return), parcels gone silent (XD-SHIP-002) and
+    lines no stock was reserved for (XD-INV-004 SKU not in the catalogue, XD-ORD-004 no SKU)."""
     from crossdock.sync_engine.stuck import flagged_doc
 
     app = Application.of(ctx, json=as_json)

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crossdock.clock import Clock
+from crossdock.errors import MappingError
 from crossdock.models import (
     ItemResult,
     ListedOffer,
@@ -34,6 +35,7 @@ from crossdock.models import (
     Product,
     ShipmentConfirmation,
     StockUpdate,
+    UnreadableOrder,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +64,22 @@ class OrderQuery:
     created: bool = False
     known_updates: Mapping[str, dt.datetime] = field(default_factory=dict)
     siblings: tuple[Connector, ...] = ()
+    #: Given: an order the connector cannot map (MappingError) is handed here
+    #: with its payload and the read goes on without it; not given: it raises.
+    unreadable: Callable[[UnreadableOrder], None] | None = None
+
+    def mapped(self, payload: Mapping[str, Any], order_id: str | None, parse: Callable[[], Order], *,
+               channel: str | None = None) -> Order | None:
+        """``parse()``, or None after handing ``payload`` (an order of
+        ``channel``) to :attr:`unreadable` when it raises a MappingError
+        (re-raised when nobody takes it)."""
+        try:
+            return parse()
+        except MappingError as exc:
+            if self.unreadable is None:
+                raise
+            self.unreadable(UnreadableOrder(order_id, payload, exc.code, exc.message, channel))
+            return None
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,15 @@ class Connector(abc.ABC):
     def fetch_orders(self, query: OrderQuery) -> Iterable[Order]:
         """Every order of the window, with lines, each once. Raises on any
         failure: a window is never returned partly as if it were complete."""
+
+    def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
+        """The order a stored platform payload (``Order.raw``, or an
+        :class:`UnreadableOrder`'s) maps to now, with this channel's mapping
+        (``crossdock orders retry-quarantined``). MappingError when it still
+        cannot be read; a platform whose payloads cannot be read again says
+        so with XD-MAP-010."""
+        raise MappingError("XD-MAP-010", channel=self.channel,
+                           detail=f"{self.platform} order payloads cannot be read again")
 
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order | None:
         """One order as the platform shows it now; None when this platform

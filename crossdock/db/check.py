@@ -187,21 +187,28 @@ def _check_shipped_not_taken(s: Session) -> list[Finding]:
 
 
 def _check_unknown_skus(s: Session) -> list[Finding]:
+    """Order lines no stock could be reserved for, with the codes the import
+    flags their orders with: a SKU not in the catalogue (XD-INV-004), or no
+    SKU at all (XD-ORD-004)."""
     from sqlalchemy import func, select
 
     from crossdock.db.models import Order as O, OrderLine as L, Product as P
 
     joined = L.__table__.join(O.__table__, O.id == L.order_id).outerjoin(P.__table__, P.sku == L.sku)
-    cond = P.sku.is_(None)
-    n = s.scalar(select(func.count()).select_from(joined).where(cond)) or 0
-    if not n:
-        return []
-    rows = s.execute(select(L.id, L.sku, L.listing_id, O.channel, O.platform_order_id, O.local_status)
-                     .select_from(joined).where(cond).order_by(L.id.desc()).limit(SAMPLE_SIZE)).all()
-    return [Finding("order_lines_unknown_sku", "XD-ORD-004", "warning",
-                    f"{n} order line(s) without a catalogue SKU: no stock was reserved for them", n,
-                    tuple({"line_id": r.id, "sku": r.sku, "listing_id": r.listing_id, "channel": r.channel,
-                           "order": r.platform_order_id, "status": r.local_status} for r in rows))]
+    found: list[Finding] = []
+    for check, code, cond, what in (
+            ("order_lines_unknown_sku", "XD-INV-004", L.sku.is_not(None) & P.sku.is_(None),
+             "order line(s) whose SKU is not in the catalogue"),
+            ("order_lines_without_sku", "XD-ORD-004", L.sku.is_(None), "order line(s) without a SKU")):
+        n = s.scalar(select(func.count()).select_from(joined).where(cond)) or 0
+        if not n:
+            continue
+        rows = s.execute(select(L.id, L.sku, L.listing_id, O.channel, O.platform_order_id, O.local_status)
+                         .select_from(joined).where(cond).order_by(L.id.desc()).limit(SAMPLE_SIZE)).all()
+        found.append(Finding(check, code, "warning", f"{n} {what}: no stock was reserved for them", n,
+                             tuple({"line_id": r.id, "sku": r.sku, "listing_id": r.listing_id, "channel": r.channel,
+                                    "order": r.platform_order_id, "status": r.local_status} for r in rows)))
+    return found
 
 
 def _check_outbox(s: Session, now: dt.datetime) -> list[Finding]:

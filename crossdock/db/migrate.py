@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -37,12 +38,53 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     """Upgrade to ``revision``; returns (before, after)."""
     before = current_revision(db)
     cfg = alembic_config(db)
-    with db.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _migrate(db, cfg, command.upgrade, revision)
     after = current_revision(db)
     log.info("database upgraded %s -> %s", before, after)
     return before, after
+
+
+def downgrade(db: Database, revision: str) -> tuple[str | None, str | None]:
+    """Downgrade to ``revision`` (tests, and a person undoing an upgrade by
+    hand); returns (before, after)."""
+    before = current_revision(db)
+    _migrate(db, alembic_config(db), command.downgrade, revision)
+    after = current_revision(db)
+    log.info("database downgraded %s -> %s", before, after)
+    return before, after
+
+
+def _migrate(db: Database, cfg: Config, step: Callable[[Config, str], None], revision: str) -> None:
+    if db.is_sqlite:
+        _migrate_sqlite(db, cfg, step, revision)
+        return
+    with db.begin() as conn:
+        cfg.attributes["connection"] = conn
+        step(cfg, revision)
+
+
+def _migrate_sqlite(db: Database, cfg: Config, step: Callable[[Config, str], None], revision: str) -> None:
+    """SQLite changes a column's type by rebuilding its table (Alembic's batch
+    mode), and a table other tables refer to (``products``) cannot be dropped
+    while foreign keys are enforced. SQLite's own procedure: foreign keys off
+    (outside the transaction: the pragma is ignored inside one), migrate in one
+    transaction, check every reference still holds (``PRAGMA
+    foreign_key_check``) before committing, foreign keys on again."""
+    with db.connect() as conn:
+        raw = conn.connection.driver_connection
+        if raw is None:                   # never: a pooled connection always has its driver connection
+            raise RuntimeError("no SQLite connection")
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise DataError("XD-DATA-006", detail=f"the migration left {len(broken)} broken reference(s), "
+                                                          f"e.g. {tuple(broken[0])}; nothing was changed")
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
 
 
 def ensure_current(db: Database, *, auto_create: bool = True) -> None:

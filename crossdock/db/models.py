@@ -29,6 +29,16 @@ from crossdock.db.base import Base, JSONType, utcnow
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+# Identifiers a platform gives (SKUs, order, line and listing ids, tax references,
+# carriers, tracking numbers): as long as the most generous platform allows.
+# Shopify takes SKUs (and tracking numbers, carrier names) of up to 255
+# characters; Amazon's seller SKU is at most 40, eBay's 50. Free text (titles,
+# places, references built from them) is Text. See migration 0006_poison.
+PLATFORM_ID_MAX = 255
+SKU_MAX = PLATFORM_ID_MAX
+SkuType = String(SKU_MAX)
+PlatformId = String(PLATFORM_ID_MAX)
+
 
 class Channel(Base):
     """One selling channel: a platform account on one marketplace/site/shop."""
@@ -71,7 +81,7 @@ class Credential(Base):
 class Product(Base):
     __tablename__ = "products"
 
-    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(SkuType, primary_key=True)
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str | None] = mapped_column(String(200))
@@ -105,7 +115,7 @@ class ChannelListing(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(ForeignKey("channels.name", ondelete="CASCADE"))
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
-    listing_id: Mapped[str | None] = mapped_column(String(128))     # as people see it: ASIN, ItemID, variant id
+    listing_id: Mapped[str | None] = mapped_column(PlatformId)     # as people see it: ASIN, ItemID, variant id
     platform_ids: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(32), default="active")
     last_pushed_qty: Mapped[int | None] = mapped_column(Integer)
@@ -167,7 +177,7 @@ class StockMovement(Base):
     warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"))
     delta: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(64))
-    reference: Mapped[str | None] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -181,20 +191,20 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(ForeignKey("channels.name"))
-    platform_order_id: Mapped[str] = mapped_column(String(64))
-    platform_status: Mapped[str] = mapped_column(String(64))
+    platform_order_id: Mapped[str] = mapped_column(PlatformId)
+    platform_status: Mapped[str] = mapped_column(PlatformId)
     local_status: Mapped[str] = mapped_column(String(32))
-    marketplace_id: Mapped[str | None] = mapped_column(String(64))
+    marketplace_id: Mapped[str | None] = mapped_column(PlatformId)
     purchased_at: Mapped[dt.datetime]
     platform_updated_at: Mapped[dt.datetime]
     ship_by: Mapped[dt.datetime | None]
     buyer_country: Mapped[str | None] = mapped_column(String(2))
     currency: Mapped[str | None] = mapped_column(String(3))
     total_amount: Mapped[Decimal | None]
-    tax_model: Mapped[str | None] = mapped_column(String(64))
-    tax_scheme: Mapped[str | None] = mapped_column(String(16))
-    ioss_number: Mapped[str | None] = mapped_column(String(64))
-    fulfillment_channel: Mapped[str | None] = mapped_column(String(16))
+    tax_model: Mapped[str | None] = mapped_column(PlatformId)
+    tax_scheme: Mapped[str | None] = mapped_column(String(64))
+    ioss_number: Mapped[str | None] = mapped_column(PlatformId)
+    fulfillment_channel: Mapped[str | None] = mapped_column(String(64))
     warehouse: Mapped[str | None] = mapped_column(ForeignKey("warehouses.code"))
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     flags: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # XD codes raised on this order
@@ -212,16 +222,16 @@ class OrderLine(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
-    platform_line_id: Mapped[str] = mapped_column(String(64))
-    sku: Mapped[str | None] = mapped_column(String(64))
-    listing_id: Mapped[str | None] = mapped_column(String(128))
-    title: Mapped[str | None] = mapped_column(String(500))
+    platform_line_id: Mapped[str] = mapped_column(PlatformId)
+    sku: Mapped[str | None] = mapped_column(SkuType)
+    listing_id: Mapped[str | None] = mapped_column(PlatformId)
+    title: Mapped[str | None] = mapped_column(Text)
     quantity: Mapped[int] = mapped_column(Integer)
     quantity_shipped: Mapped[int] = mapped_column(Integer, default=0)
     unit_price: Mapped[Decimal | None]
     currency: Mapped[str | None] = mapped_column(String(3))
     tax_amount: Mapped[Decimal | None]
-    ioss_number: Mapped[str | None] = mapped_column(String(64))
+    ioss_number: Mapped[str | None] = mapped_column(PlatformId)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
@@ -256,9 +266,9 @@ class Shipment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     warehouse: Mapped[str | None] = mapped_column(ForeignKey("warehouses.code"))
-    carrier: Mapped[str] = mapped_column(String(64))
-    service: Mapped[str | None] = mapped_column(String(64))
-    tracking_number: Mapped[str] = mapped_column(String(64))
+    carrier: Mapped[str] = mapped_column(PlatformId)
+    service: Mapped[str | None] = mapped_column(PlatformId)
+    tracking_number: Mapped[str] = mapped_column(PlatformId)
     status: Mapped[str] = mapped_column(String(32), default="label_created")
     cost_amount: Mapped[Decimal | None]
     cost_currency: Mapped[str | None] = mapped_column(String(3))
@@ -280,7 +290,7 @@ class TrackingEvent(Base):
     occurred_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
-    location: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -310,9 +320,9 @@ class OutboxEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))         # push_stock, push_price, confirm_shipment, …
     channel: Mapped[str | None] = mapped_column(String(64))
-    entity: Mapped[str | None] = mapped_column(String(200))
+    entity: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    idempotency_key: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | failed
     priority: Mapped[int] = mapped_column(Integer, default=5)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -360,7 +370,7 @@ class SyncEvent(Base):
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str | None] = mapped_column(String(64))
     entity_type: Mapped[str | None] = mapped_column(String(32))   # order, sku, shipment, job, channel
-    entity: Mapped[str | None] = mapped_column(String(200))
+    entity: Mapped[str | None] = mapped_column(Text)
     operation: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))              # ok, failed, retry, skipped, partial
     code: Mapped[str | None] = mapped_column(String(32))
@@ -368,3 +378,32 @@ class SyncEvent(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class QuarantinedOrder(Base):
+    """An order of an import window that could not be stored (its mapping
+    failed, or the database refused it): kept as the platform sent it, with
+    why, so the window goes on without it (``crossdock orders quarantine``,
+    ``crossdock orders retry-quarantined``). ``payload`` is JSON text, not a
+    JSON column: a payload PostgreSQL's JSONB refuses (a NUL character) is
+    kept too. ``payload_kind`` says what it holds: ``platform`` (the platform's
+    own payload, re-read by its connector) or ``normalised`` (crossdock's
+    order, when the connector kept no payload). One row per (channel, platform
+    order id): a later failure of the same order updates it."""
+
+    __tablename__ = "quarantined_orders"
+    __table_args__ = (UniqueConstraint("channel", "platform_order_id"),
+                      Index("ix_quarantined_orders_channel", "channel", "first_seen_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(ForeignKey("channels.name", ondelete="CASCADE"))
+    platform_order_id: Mapped[str | None] = mapped_column(Text)      # None: the payload named none
+    code: Mapped[str] = mapped_column(String(32))                    # XD-ORD-008
+    cause_code: Mapped[str | None] = mapped_column(String(32))       # the error's own code, when it had one
+    error: Mapped[str] = mapped_column(Text)
+    payload_kind: Mapped[str] = mapped_column(String(16))            # platform | normalised
+    payload: Mapped[str] = mapped_column(Text)
+    platform_updated_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_tried_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
-from crossdock.db.models import BigId
+from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine._sql import bulk_insert, changed, chunks, now_or
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
@@ -101,7 +101,7 @@ class DirtySku(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(ForeignKey("channels.name", ondelete="CASCADE"))
-    sku: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(SkuType)
     version: Mapped[int] = mapped_column(Integer, default=1)      # bumped by every mark
     zero: Mapped[bool] = mapped_column(Boolean, default=False)    # reached zero; channel shows more
     dirty_since: Mapped[dt.datetime]                               # first mark since the last push

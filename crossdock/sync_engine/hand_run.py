@@ -174,6 +174,7 @@ def _orders(ctx: EngineContext, channel: str, row: ChannelResult, *, since, prog
             progress(channel, _fraction(since, end, horizon), f"{channel}: read again up to {_short(end)}")
 
         row.result.update(import_orders_since(ctx, channel, since, on_window=told))
+        _note_quarantined(row)
         return
     totals: Counter = Counter()
     row.result.update(windows=0, read=0, new=0, updated=0)
@@ -187,6 +188,8 @@ def _orders(ctx: EngineContext, channel: str, row: ChannelResult, *, since, prog
                 row.result["caught_up"] = True
             break
         totals.update(windows=1, read=r["read"], new=r["new"], updated=r["updated"])
+        if r.get("quarantined"):
+            totals.update(quarantined=r["quarantined"])
         row.result.update(totals, cursor=r["cursor"], caught_up=not r["more"])
         if r.get("channels"):
             row.result["channels"] = r["channels"]
@@ -196,6 +199,15 @@ def _orders(ctx: EngineContext, channel: str, row: ChannelResult, *, since, prog
         if not r["more"] or r["cursor"] == last:      # caught up (or the cursor cannot move: stop, never spin)
             break
         last = r["cursor"]
+    _note_quarantined(row)
+
+
+def _note_quarantined(row: ChannelResult) -> None:
+    """Orders set aside: the channel's import went on, but a person has orders to look at (exit 4)."""
+    n = row.result.get("quarantined", 0)
+    if n:
+        row.outcome = PARTIAL
+        row.note = f"{n} order(s) quarantined (XD-ORD-008): crossdock orders quarantine"
 
 
 def _stock(ctx: EngineContext, channel: str, row: ChannelResult, **_) -> None:

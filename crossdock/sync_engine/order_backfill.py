@@ -25,8 +25,9 @@ from sqlalchemy import select
 from crossdock import synclog
 from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
+from crossdock.models import UnreadableOrder
 from crossdock.sync_engine.jobs import EngineContext, max_window_s
-from crossdock.sync_engine.orders import store_orders
+from crossdock.sync_engine.quarantine import store_window
 
 __all__ = ["import_orders_since"]
 
@@ -52,10 +53,13 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime, *,
                 known = dict(s.execute(
                     select(Order.platform_order_id, Order.platform_updated_at)
                     .where(Order.channel == channel, Order.platform_updated_at >= start)).all())
+        unreadable: list[UnreadableOrder] = []
         with synclog.timed() as t:
-            orders = list(conn.fetch_orders(OrderQuery(start, end, known_updates=known)))
+            orders = list(conn.fetch_orders(OrderQuery(start, end, known_updates=known,
+                                                       unreadable=unreadable.append)))
         with ctx.db.write() as s:
-            result = store_orders(s, channel, orders, conn.clock)
+            stored = store_window(s, channel, orders, conn.clock, unreadable=unreadable)
+            result = stored.result
             synclog.record(s, operation="orders.backfill", outcome="ok", channel=channel, entity_type="channel",
                            entity=channel, duration_ms=t.ms,
                            message=f"window {start.isoformat()} .. {end.isoformat()} read again: {len(orders)} "
@@ -67,6 +71,8 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime, *,
         out["read"] += len(orders)
         out["new"] += result.new
         out["updated"] += result.updated
+        if stored.quarantined:
+            out["quarantined"] = out.get("quarantined", 0) + len(stored.quarantined)
         if on_window is not None:
             on_window(end, horizon)
         start = end

@@ -43,41 +43,46 @@ and outbox rows — the same order as the single-order functions.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import String, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.clock import Clock
+from crossdock.db.models import PLATFORM_ID_MAX
 from crossdock.platforms import fulfilled_by_platform
 from crossdock.synclog import correlation_id, order_correlation
 from crossdock.mapping.status import StatusMap
-from crossdock.models import Address, Order, OrderStatus
+from crossdock.models import Order, OrderStatus
 from crossdock.sync_engine import dirty, inventory, shown, unseen
 from crossdock.sync_engine._sql import (
     EVENT_COLS,
     EVENTS,
     allocate_ids,
-    as_is,
-    binder,
     chunks,
-    in_values,
     insert_tuples,
     is_postgres,
-    lookup_chunk,
     now_or,
     upsert_insert,
 )
 from crossdock.sync_engine._tables import LINES, ORDERS
 from crossdock.sync_engine.inventory import LineInput, OrderInput
+from crossdock.sync_engine.order_rows import (
+    KNOWN_COLS,
+    LINE_COLS,
+    NO_FLAGS,
+    ORDER_COLS,
+    binds,
+    find_existing,
+    line_rows,
+    line_values,
+    order_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,8 @@ TERMINAL_FROM_PLATFORM = (OrderStatus.CANCELLED.value, OrderStatus.RETURNED.valu
 SHIPPED_STATES = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 # Flags that describe a status problem; a status change clears them (stuck.py sets them again if needed).
 STATUS_FLAGS = ("XD-ORD-002", "XD-ORD-003")
+#: The platform's own status is kept up to this long (``orders.platform_status``).
+STATUS_MAX = PLATFORM_ID_MAX
 
 __all__ = ["STATUS_RANK", "UpsertResult", "explain_unseen", "follow_platform_quantities", "merge_status",
            "store_orders", "upsert_orders"]
@@ -133,101 +140,6 @@ def _local_status(o: Order, status_map: StatusMap | None, channel: str) -> str:
     return status_map.map(raw, channel=channel, order_id=o.platform_order_id).value
 
 
-_ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))
-_address_values = attrgetter(*_ADDRESS_FIELDS)
-
-
-def _address(a: Address | None) -> dict[str, Any] | None:
-    if a is None:
-        return None
-    return {k: v for k, v in zip(_ADDRESS_FIELDS, _address_values(a)) if v is not None}
-
-
-_NO_FLAGS: list[Any] = []   # never mutated: a new order has no flags
-
-# Column order of the tuples built by _order_values / _line_values (bulk inserts, see _sql.insert_tuples).
-ORDER_COLS = ("id", "channel", "platform_order_id", "platform_status", "local_status", "marketplace_id",
-              "purchased_at", "platform_updated_at", "ship_by", "buyer_country", "currency", "total_amount",
-              "tax_model", "tax_scheme", "ioss_number", "fulfillment_channel", "warehouse", "shipping_address",
-              "flags", "imported_at", "updated_at", "status_changed_at")
-LINE_COLS = ("id", "order_id", "platform_line_id", "sku", "listing_id", "title", "quantity", "quantity_shipped",
-             "unit_price", "currency", "tax_amount", "ioss_number")
-
-
-class _Binds(NamedTuple):
-    """Bind conversions for the typed columns of the tuples below (see _sql.binder)."""
-
-    at: Callable[[Any], Any]           # UTC datetimes
-    json: Callable[[Any], Any]
-    money: Callable[[Any], Any]
-
-
-_PLAIN = _Binds(as_is, as_is, as_is)     # Python values, for Core
-
-
-def _binds(session: Session) -> _Binds:
-    return _Binds(binder(session, ORDERS.c.purchased_at), binder(session, ORDERS.c.shipping_address),
-                  binder(session, ORDERS.c.total_amount))
-
-
-def _order_values(channel: str, o: Order, local: str, oid: int | None, b: _Binds, at: Any,
-                  flags: Any) -> tuple[Any, ...]:
-    """One ``orders`` row in ORDER_COLS order; ``at`` and ``flags`` are given already bound."""
-    tax, total, conv = o.tax, o.total, b.at
-    return (oid, channel, o.platform_order_id, o.platform_status[:64], local, o.marketplace_id,
-            conv(o.purchased_at), conv(o.updated_at), conv(o.ship_by), o.buyer_country,
-            total.currency if total else None, b.money(total.amount) if total else None,
-            tax.model if tax else None, tax.scheme if tax else None, tax.ioss_number if tax else None,
-            o.fulfillment_channel, None, b.json(_address(o.shipping_address)), flags, at, at, at)
-
-
-def _line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: _Binds) -> list[tuple[Any, ...]]:
-    """The order's ``order_lines`` rows in LINE_COLS order (``line_ids`` in line order)."""
-    rows = []
-    money = b.money
-    for line, lid in zip(o.lines, line_ids):
-        tax, price = line.tax, line.unit_price
-        rows.append((lid, order_id, line.platform_line_id, line.sku, line.listing_id,
-                     line.title[:500] if line.title else None, line.quantity, line.quantity_shipped,
-                     money(price.amount) if price else None, price.currency if price else None,
-                     money(tax.tax_amount.amount) if tax and tax.tax_amount else None,
-                     tax.ioss_number if tax else None))
-    return rows
-
-
-def _order_row(channel: str, o: Order, local: str, at: dt.datetime, *, oid: int | None = None) -> dict[str, Any]:
-    """One ``orders`` row as a dict of Python values (for Core; the import inserts bound tuples)."""
-    return dict(zip(ORDER_COLS, _order_values(channel, o, local, oid, _PLAIN, at, _NO_FLAGS)))
-
-
-def _line_rows(order_id: int, o: Order) -> list[dict[str, Any]]:
-    return [dict(zip(LINE_COLS, row)) for row in _line_values(order_id, o, [None] * len(o.lines), _PLAIN)]
-
-
-_KNOWN_COLS = (ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status, ORDERS.c.local_status,
-               ORDERS.c.platform_updated_at, ORDERS.c.status_changed_at, ORDERS.c.flags)
-
-
-def _find_existing(session: Session, channel: str, pids: list[str]) -> dict[str, Any]:
-    """The stored orders among ``pids``. On PostgreSQL the ids are joined as
-    ``unnest(array)``: an index lookup per id whatever the table statistics
-    (a long ``IN`` list on a freshly filled, not yet analysed table gets a
-    plan that filters every row of the channel)."""
-    found: dict[str, Any] = {}
-    pg = is_postgres(session)
-    for part in chunks(pids, 1000 if pg else lookup_chunk(session)):
-        if pg:
-            wanted = func.unnest(bindparam("pids", part, type_=ARRAY(String))).table_valued("pid").render_derived()
-            stmt = (select(*_KNOWN_COLS).select_from(ORDERS.join(wanted, ORDERS.c.platform_order_id == wanted.c.pid))
-                    .where(ORDERS.c.channel == channel))
-        else:
-            stmt = select(*_KNOWN_COLS).where(ORDERS.c.channel == channel,
-                                              in_values(session, ORDERS.c.platform_order_id, part))
-        for r in session.execute(stmt):
-            found[r.platform_order_id] = r
-    return found
-
-
 def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                   status_map: StatusMap | None = None, reserve: bool = True,
                   chooser: inventory.WarehouseChooser | None = None, events: bool = True,
@@ -249,8 +161,8 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     pids = sorted(latest)
     local = {pid: _local_status(latest[pid], status_map, channel) for pid in pids}
 
-    existing = _find_existing(session, channel, pids)
-    b = _binds(session)                     # bulk rows are built with values bound for the driver
+    existing = find_existing(session, channel, pids)
+    b = binds(session)                     # bulk rows are built with values bound for the driver
     at_b = b.at(at)
 
     # ---- new orders: ids drawn up front, so the inserts are plain executemany (no RETURNING),
@@ -260,8 +172,8 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     to_insert = [p for p in pids if p not in existing]
     if to_insert:
         ids = dict(zip(to_insert, allocate_ids(session, ORDERS, len(to_insert))))
-        flags_b = b.json(_NO_FLAGS)
-        rows = [_order_values(channel, latest[p], local[p], ids[p], b, at_b, flags_b) for p in to_insert]
+        flags_b = b.json(NO_FLAGS)
+        rows = [order_values(channel, latest[p], local[p], ids[p], b, at_b, flags_b) for p in to_insert]
         stored_all = True
         for part in chunks(rows, 5000):
             n = insert_tuples(session, ORDERS, ORDER_COLS, part, converted=True,
@@ -277,16 +189,16 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             new_ids = {p: oid for p, oid in ids.items() if oid in stored}
             raced = [p for p in to_insert if p not in new_ids]
             if raced:  # stored meanwhile by a concurrent importer: handle as known orders
-                existing.update(_find_existing(session, channel, raced))
+                existing.update(find_existing(session, channel, raced))
         line_ids = allocate_ids(session, LINES, sum(len(latest[p].lines) for p in new_ids))
-        line_rows: list[tuple[Any, ...]] = []
+        new_lines: list[tuple[Any, ...]] = []
         k = 0
         for pid, oid in new_ids.items():
             o = latest[pid]
             lids = new_line_ids[pid] = line_ids[k:k + len(o.lines)]
             k += len(lids)
-            line_rows.extend(_line_values(oid, o, lids, b))
-        for part in chunks(line_rows, 5000):
+            new_lines.extend(line_values(oid, o, lids, b))
+        for part in chunks(new_lines, 5000):
             insert_tuples(session, LINES, LINE_COLS, part, converted=True)
 
     # ---- known orders
@@ -294,7 +206,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         row, o = existing[pid], latest[pid]
         if o.updated_at < row.platform_updated_at:
             return False          # an older version of the order (out of order, or an overlapping window)
-        return (o.updated_at != row.platform_updated_at or o.platform_status[:64] != row.platform_status
+        return (o.updated_at != row.platform_updated_at or o.platform_status[:STATUS_MAX] != row.platform_status
                 or merge_status(row.local_status, local[pid]) != row.local_status)
 
     candidates = [pid for pid in existing if needs_update(pid)]
@@ -302,7 +214,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
         # re-read under row locks (id order) so a concurrent status change (e.g. the ship flow) is not lost
         by_id = {existing[pid].id: pid for pid in candidates}
         for part in chunks(sorted(by_id)):
-            for r in session.execute(select(*_KNOWN_COLS).where(ORDERS.c.id.in_(part))
+            for r in session.execute(select(*KNOWN_COLS).where(ORDERS.c.id.in_(part))
                                      .order_by(ORDERS.c.id).with_for_update()):
                 existing[r.platform_order_id] = r
         candidates = [pid for pid in candidates if needs_update(pid)]
@@ -313,13 +225,13 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     for pid in sorted(candidates, key=lambda p: existing[p].id):
         row, o = existing[pid], latest[pid]
         new_local = merge_status(row.local_status, local[pid])
-        status_moved = o.platform_status[:64] != row.platform_status or new_local != row.local_status
+        status_moved = o.platform_status[:STATUS_MAX] != row.platform_status or new_local != row.local_status
         if status_moved:
             changed.append((row.id, pid, row.local_status, new_local))
-        updates.append({"oid": row.id, "platform_status": o.platform_status[:64], "local_status": new_local,
+        updates.append({"oid": row.id, "platform_status": o.platform_status[:STATUS_MAX], "local_status": new_local,
                         "platform_updated_at": o.updated_at, "ship_by": o.ship_by, "updated_at": at,
                         "status_changed_at": at if status_moved else row.status_changed_at})
-        for line_row in _line_rows(row.id, o):
+        for line_row in line_rows(row.id, o):
             del line_row["id"]          # known or new line: the database assigns ids of new ones
             line_upserts.append(line_row)
     if updates:
@@ -441,18 +353,23 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                         reservations=reservations, released=released, consumed=consumed)
 
 
-def store_orders(session: Session, channel: str, orders: Sequence[Order], clock: Clock) -> UpsertResult:
+def store_orders(session: Session, channel: str, orders: Sequence[Order], clock: Clock, *,
+                 marks: dirty.PendingMarks | None = None) -> UpsertResult:
     """Store orders read from ``channel`` (an import window, a back-fill, one
     order read back): :func:`upsert_orders` (status, reservations, events),
     then what the platform did to its own listings
     (:func:`follow_platform_quantities`) and the unseen sales the new orders
     explain (:func:`explain_unseen`); every SKU whose availability or listing
-    moved is marked dirty ONCE, at the end."""
-    marks = dirty.PendingMarks()
-    result = upsert_orders(session, channel, orders, marks=marks)
-    follow_platform_quantities(session, channel, orders, result, clock, marks=marks)
+    moved is marked dirty ONCE, at the end. ``marks``: the caller gathers the
+    SKUs and marks them itself (:mod:`~crossdock.sync_engine.quarantine`
+    stores a window order by order, with one mark for all of them)."""
+    own = marks is None
+    pending = dirty.PendingMarks() if marks is None else marks
+    result = upsert_orders(session, channel, orders, marks=pending)
+    follow_platform_quantities(session, channel, orders, result, clock, marks=pending)
     explain_unseen(session, channel, orders, result)
-    marks.flush(session)
+    if own:
+        pending.flush(session)
     return result
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__ = ["FAILURE_WINDOW_S", "STUCK_ORDER_CODES", "sync_status_doc"]
+__all__ = ["FAILURE_WINDOW_S", "FLAGGED_ORDER_CODES", "STUCK_ORDER_CODES", "sync_status_doc"]
 
 FAILURE_WINDOW_S = 24 * 3600.0          # failures counted over this window
 # XD-ORD-007: cancelled after it shipped (parcel to intercept; `crossdock warehouse flagged`)
 STUCK_ORDER_CODES = ("XD-ORD-002", "XD-ORD-003", "XD-ORD-007")
+# Orders with lines no stock was reserved for: a SKU not in the catalogue (XD-INV-004) or none at all (XD-ORD-004)
+FLAGGED_ORDER_CODES = ("XD-INV-004", "XD-ORD-004")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -36,12 +38,15 @@ def _platform_now(cfg: Any, now: dt.datetime) -> dt.datetime:
 def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     """Where each channel stands: last order import and its lag, queued stock
     pushes, outbox backlog by kind, failures by code in the last 24 h, paused
-    state and stuck orders (XD-ORD-002/003/007 from ``orders.flags``)."""
+    state and stuck orders (XD-ORD-002/003/007 from ``orders.flags``), orders
+    with unreserved lines (XD-INV-004 / XD-ORD-004) and quarantined orders
+    (XD-ORD-008)."""
     from sqlalchemy import String, cast, func, or_, select
 
     from crossdock.db.models import Channel, Order, SyncCursor, SyncEvent
     from crossdock.sync_engine import outbox
     from crossdock.sync_engine.dirty import dirty_backlog
+    from crossdock.sync_engine.quarantine import quarantine_counts
 
     platform_now = _platform_now(cfg, now)
     since = now - dt.timedelta(seconds=FAILURE_WINDOW_S)
@@ -63,8 +68,10 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
                              .where(SyncEvent.at >= since, SyncEvent.outcome.in_(("failed", "retry")),
                                     SyncEvent.code.is_not(None))
                              .group_by(SyncEvent.channel, SyncEvent.code)).all()
+        codes = STUCK_ORDER_CODES + FLAGGED_ORDER_CODES
         flagged = s.execute(select(Order.channel, Order.flags).where(
-            or_(*(cast(Order.flags, String).like(f"%{code}%") for code in STUCK_ORDER_CODES)))).all()
+            or_(*(cast(Order.flags, String).like(f"%{code}%") for code in codes)))).all()
+        quarantined = quarantine_counts(s)
 
         from crossdock.sync_engine import liveness
 
@@ -91,6 +98,8 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
             "stock_queue": {"dirty_skus": 0, "oldest_age_s": None},
             "outbox": {}, "failures_24h": {},
             "stuck_orders": {code: 0 for code in STUCK_ORDER_CODES},
+            "flagged_orders": {code: 0 for code in FLAGGED_ORDER_CODES},
+            "quarantined_orders": 0,
         }
 
     channels = {name: blank(name) for name in names}
@@ -115,6 +124,12 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
         for code in STUCK_ORDER_CODES:
             if code in (flags or []):
                 stuck_orders[code] += 1
+        unreserved = channels[channel]["flagged_orders"]
+        for code in FLAGGED_ORDER_CODES:
+            if code in (flags or []):
+                unreserved[code] += 1
+    for channel, count in quarantined.items():
+        channels.setdefault(channel, blank(channel))["quarantined_orders"] = count
 
     totals = {
         "paused_channels": sorted(n for n, c in channels.items() if c["paused"]),
@@ -134,7 +149,10 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
                                          "last_tick_age_s": round((now - last_tick).total_seconds(), 1)
                                          if last_tick else None},
                            "unassigned": {"outbox": unassigned, "failures_24h": unassigned_failures},
-                           "totals": totals}
+                           "totals": totals,
+                           "quarantined_orders": sum(quarantined.values()),
+                           "flagged_orders": {code: sum(c["flagged_orders"][code] for c in channels.values())
+                                              for code in FLAGGED_ORDER_CODES}}
     if platform_now != now:
         doc["platform_now"] = _iso(platform_now)
     return doc

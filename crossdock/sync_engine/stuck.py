@@ -22,6 +22,8 @@ lists them with their parcels (``crossdock warehouse flagged``):
   ``crossdock warehouse resolve``), never by :func:`find_stuck`.
 - XD-SHIP-002: a parcel without tracking events for too long (set and cleared
   by the tracking poll).
+- XD-INV-004 / XD-ORD-004: a line no stock was reserved for, its SKU not in
+  the catalogue or none at all (set and cleared by the reservation).
 """
 
 from __future__ import annotations
@@ -56,10 +58,13 @@ DEFAULT_LOOKBACK_S = 30 * 86_400.0
 
 CANCELLED_AFTER_SHIP, PARCEL_SILENT = "XD-ORD-007", "XD-SHIP-002"
 WAREHOUSE_CODES = (CANCELLED_AFTER_SHIP, PARCEL_SILENT)
+UNKNOWN_SKU, NO_SKU = "XD-INV-004", "XD-ORD-004"
+#: What ``crossdock warehouse flagged`` lists.
+FLAGGED_CODES = (*WAREHOUSE_CODES, UNKNOWN_SKU, NO_SKU)
 #: Flags a person clears once handled (the others come and go with the state that set them).
 RESOLVABLE_CODES = (CANCELLED_AFTER_SHIP,)
 
-__all__ = ["RESOLVABLE_CODES", "STUCK_CODES", "WAREHOUSE_CODES", "FlaggedOrder", "StuckOrder", "StuckReport",
+__all__ = ["FLAGGED_CODES", "RESOLVABLE_CODES", "STUCK_CODES", "WAREHOUSE_CODES", "FlaggedOrder", "StuckOrder", "StuckReport",
            "find_stuck", "flagged_doc", "flagged_orders", "resolve_cancelled", "resolve_flag", "statuses_agree"]
 
 
@@ -280,10 +285,11 @@ def resolve_flag(session: Session, order_id: int, code: str, *, actor: str | Non
 
 # ---------------------------------------------------------------- the warehouse commands' documents
 def flagged_doc(db: Database, *, channel: str | None = None) -> list[dict[str, Any]]:
-    """``warehouse flagged``: orders cancelled after they shipped (XD-ORD-007)
-    and parcels gone silent (XD-SHIP-002), with their parcels."""
+    """``warehouse flagged``: orders cancelled after they shipped (XD-ORD-007),
+    parcels gone silent (XD-SHIP-002) and orders with a line no stock was
+    reserved for (XD-INV-004 unknown SKU, XD-ORD-004 no SKU), with their parcels."""
     with db.read() as s:
-        return [f.to_dict() for f in flagged_orders(s, channel=channel)]
+        return [f.to_dict() for f in flagged_orders(s, FLAGGED_CODES, channel=channel)]
 
 
 def resolve_cancelled(db: Database, order: str, *, note: str | None = None,

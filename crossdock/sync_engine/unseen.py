@@ -32,11 +32,11 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy import ForeignKey, Integer, UniqueConstraint, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base
-from crossdock.db.models import BigId
+from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, upsert_insert
 from crossdock.sync_engine._tables import LISTINGS
 from crossdock.sync_engine.shown import record_read_back
@@ -62,7 +62,7 @@ class UnseenSale(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(ForeignKey("channels.name", ondelete="CASCADE"))
-    sku: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(SkuType)
     quantity: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]

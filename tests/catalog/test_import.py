@@ -125,7 +125,7 @@ def test_export_then_import_round_trips_exactly(db, tmp_path, fmt):
 BAD_ROWS = [
     # (CSV row, expected (line, column, code))
     ("GOOD-1,Fine,,,,,,,,,,,", None),
-    ("S" * 65 + ",Too long sku,,,,,,,,,,,", ("sku", "XD-INV-009")),
+    ("S" * 256 + ",Too long sku,,,,,,,,,,,", ("sku", "XD-INV-009")),
     ("NO-TITLE,,,,,,,,,,,,", ("title", "XD-INV-009")),
     ("W-1,Weight,,,,,,1e30,,,,,", ("weight_g", "XD-INV-009")),
     ("W-2,Weight,,,,,,1099511627776,,,,,", ("weight_g", "XD-INV-009")),          # 2**40
@@ -163,7 +163,7 @@ def test_every_bad_row_is_listed_with_its_line_and_code_and_nothing_is_written(d
     found = {(p["line"], p["column"], p["code"]) for p in exc.context["problems"]}
     expected = {(i + 2, *want) for i, (_, want) in enumerate(BAD_ROWS) if want is not None}
     assert found == expected
-    assert "line 3 (" + "S" * 65 not in exc.detail and "line 4 (NO-TITLE): [XD-INV-009] title: is required" in exc.detail
+    assert "line 3 (" + "S" * 256 not in exc.detail and "line 4 (NO-TITLE): [XD-INV-009] title: is required" in exc.detail
     dup = next(p for p in exc.context["problems"] if p["code"] == "XD-INV-010")
     assert dup["message"] == "SKU GOOD-1 is also on line 2"
     # ... and nothing was written: no new product, the existing one unchanged

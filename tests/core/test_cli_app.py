@@ -32,6 +32,7 @@ EXPECTED = {
     "jobs": {"failed", "list", "retry", "kinds"},
     "listings": {"pull", "list", "link"},
     "logs": {"trace"},
+    "orders": {"quarantine", "retry-quarantined"},
     "quota": set(),
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history"},

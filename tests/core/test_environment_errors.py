@@ -51,7 +51,8 @@ bins = ["A-01"]
 DB_COMMANDS = [
     ["db", "upgrade"], ["db", "current"], ["db", "check"], ["db", "backup"], ["logs"], ["logs", "trace", "X-1"],
     ["sync", "status"], ["stock", "show"], ["stock", "history"], ["auth", "status"], ["jobs", "failed"],
-    ["fx", "show"], ["warehouse", "list"], ["warehouse", "flagged"],
+    ["fx", "show"], ["warehouse", "list"], ["warehouse", "flagged"], ["orders", "quarantine"],
+    ["orders", "retry-quarantined"],
 ]
 
 

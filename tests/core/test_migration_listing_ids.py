@@ -139,14 +139,9 @@ def test_downgrade_puts_the_columns_back(database):
         conn.execute(sa.insert(LISTINGS).values(channel="ebay-gb", sku="OFFER", listing_id="110011",
                                                 platform_ids={"kind": "inventory", "offer_id": "55",
                                                               "item_id": "110011"}, status="active"))
-    from alembic import command
+    from crossdock.db.migrate import downgrade
 
-    from crossdock.db.migrate import alembic_config
-
-    cfg = alembic_config(database)
-    with database.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+    downgrade(database, "0003")
     with database.connect() as conn:
         row = conn.execute(sa.select(OLD_LISTINGS)).one()
     assert (row.kind, row.offer_id, row.listing_id) == ("inventory", "55", "110011")

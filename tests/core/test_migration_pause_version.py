@@ -50,7 +50,7 @@ def test_pause_version_column_up_and_down_keeps_the_channels_rows(database):
         conn.execute(sa.text("INSERT INTO credentials (channel, version, updated_at) "
                              "VALUES ('amazon-de', 3, CURRENT_TIMESTAMP)"))
     # When it is upgraded: the column is there, empty (an old pause waits for a person, as before)
-    upgrade(database)
+    upgrade(database, "0005_restore")
     assert current_revision(database) == "0005_restore"
     assert "paused_credential_version" in _columns(database)
     with database.connect() as conn:

@@ -198,7 +198,7 @@ def test_db_check_finds_each_kind_of_inconsistency(db):
     # Then every problem is named with its code, errors first
     assert codes(findings) == {
         "reservation_sums": "XD-DATA-006", "reservations_on_closed_orders": "XD-DATA-006",
-        "order_lines_unknown_sku": "XD-ORD-004", "outbox_past_lease": "XD-SYNC-005",
+        "order_lines_unknown_sku": "XD-INV-004", "outbox_past_lease": "XD-SYNC-005",
         "outbox_overdue": "XD-SYNC-005", "outbox_failed": "XD-SYNC-001", "backup_age": "XD-DATA-005",
     }
     assert [f.severity for f in findings] == ["error"] * 2 + ["warning"] * 5

@@ -150,10 +150,11 @@ class AmazonConnector(Connector):
             by_marketplace.setdefault(other.settings.marketplace_id, other)
         if len(by_marketplace) > M.MAX_MARKETPLACES:
             raise ValueError(f"getOrders takes at most {M.MAX_MARKETPLACES} marketplaces")
-        return self._iter_orders(updated_after, updated_before, known_updates or {}, by_marketplace, family)
+        return self._iter_orders(updated_after, updated_before, known_updates or {}, by_marketplace, family, query)
 
     def _iter_orders(self, after: dt.datetime, before: dt.datetime, known: Mapping[str, dt.datetime],
-                     by_marketplace: Mapping[str, "AmazonConnector"], family: str) -> Iterator[Order]:
+                     by_marketplace: Mapping[str, "AmazonConnector"], family: str,
+                     query: OrderQuery) -> Iterator[Order]:
         s = self.settings
         marketplaces = ",".join(sorted(by_marketplace))
         params = M.orders_params(marketplace_id=marketplaces, updated_after=after, updated_before=before,
@@ -177,7 +178,12 @@ class AmazonConnector(Connector):
                 # (0.5/s) is spent on new orders, and on the changes that touch lines
                 items = self._order_items(oid) if stored is None or \
                     str(raw.get("OrderStatus")) in ITEMS_ON_CHANGE else None
-                order = M.parse_order(raw, items, channel=owner.channel, status_map=owner._status_map)
+                order = query.mapped(
+                    {"order": raw, "items": items or []}, oid,      # the shape of Order.raw
+                    lambda: M.parse_order(raw, items, channel=owner.channel, status_map=owner._status_map),
+                    channel=owner.channel)
+                if order is None:
+                    continue
                 if not order.marketplace_id:
                     order.marketplace_id = owner.settings.marketplace_id
                 yield order
@@ -195,6 +201,15 @@ class AmazonConnector(Connector):
             items.extend(page)
             if not token:
                 return items
+
+    def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
+        """``{"order": getOrder's Order, "items": its OrderItems}`` (``Order.raw``) as an Order."""
+        raw, items = payload.get("order"), payload.get("items")
+        order = M.parse_order(raw, items if isinstance(items, list) else None, channel=self.channel,
+                              status_map=self._status_map)
+        if not order.marketplace_id:
+            order.marketplace_id = self.settings.marketplace_id
+        return order
 
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order | None:
         """One order with its lines (getOrder + getOrderItems); ``with_items=False``:

@@ -25,7 +25,9 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from typing import Callable, Iterable, Sequence, TypeVar
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -130,7 +132,9 @@ class EbayConnector(Connector):
             while True:
                 page = self.rest.get_orders(mapping.get_orders_params(updated_after, updated_before,
                                                                       limit=limit, offset=offset))
-                orders, page_total, has_next = mapping.parse_orders_page(page)
+                raws, page_total, has_next = mapping.orders_page(page)
+                orders = [o for raw in raws if (o := query.mapped(raw, mapping.order_id_of(raw),
+                                                                  partial(mapping.parse_order, raw))) is not None]
                 if total is None:
                     total = page_total
                 elif page_total != total:
@@ -140,8 +144,8 @@ class EbayConnector(Connector):
                     prev = seen.get(order.platform_order_id)
                     if prev is None or order.updated_at >= prev.updated_at:
                         seen[order.platform_order_id] = order
-                offset += len(orders)
-                if not has_next or not orders:
+                offset += len(raws)
+                if not has_next or not raws:
                     break
             if not moved:
                 log.info("%s: %d order(s) modified in %s..%s", self.channel, len(seen),
@@ -151,6 +155,10 @@ class EbayConnector(Connector):
                      self.channel, attempt)
         raise OrderError("XD-ORD-001", channel=self.channel,
                          detail=f"the order set kept changing while paging {self.max_window_restarts} times")
+
+    def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
+        """A Fulfillment API ``Order`` as eBay sent it (``Order.raw``) as an Order."""
+        return mapping.parse_order(payload)
 
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order:
         """One order as eBay shows it now, with its lines (Fulfillment ``getOrder``)."""
@@ -488,4 +496,3 @@ class EbayConnector(Connector):
         log.info("%s: order %s shipped with %s %s (fulfillment %s)", self.channel, c.platform_order_id, code,
                  c.tracking_number, fid)
         return fid
-

@@ -47,7 +47,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -143,7 +143,7 @@ class ShopifyConnector(Connector):
                 m.orders_request(updated_after, updated_before, first=self.settings.orders_page_size,
                                  lines=self.settings.line_items_page_size, after=after),
                 priority=Priority.CRITICAL)
-            page = m.parse_orders_page(data)
+            page = m.parse_orders_page(data, query.mapped)
             for order in page.orders:
                 prev = seen.get(order.platform_order_id)
                 if prev is None or order.updated_at >= prev.updated_at:
@@ -154,6 +154,15 @@ class ShopifyConnector(Connector):
                 break
             after = page.end_cursor
         return sorted(seen.values(), key=lambda o: (o.updated_at, o.platform_order_id))
+
+    def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
+        """A GraphQL ``Order`` node as Shopify sent it (``Order.raw``) as an Order; lines
+        beyond the node's first page are read from Shopify."""
+        order = m.parse_order(payload)
+        li = (payload.get("lineItems") or {}).get("pageInfo") or {}
+        if li.get("hasNextPage"):
+            self._complete_lines(order, li.get("endCursor"))
+        return order
 
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order:
         """One order as Shopify shows it now, with every line (``order(id:)`` with the

@@ -21,9 +21,11 @@ ENTRIES: tuple[E, ...] = (
       "Cancel or back-order the excess; check propagation delays in `crossdock sync status`.",
       "crossdock sync status"),
     E("XD-INV-004", "Unknown SKU",
-      "An order or stock change refers to a SKU that is not in the catalogue or not linked to the channel.",
+      "An order line or a stock change refers to a SKU that is not in the catalogue or not linked to the "
+      "channel; no stock was reserved for such a line (the order is flagged, `crossdock warehouse flagged`).",
       ("a listing created outside crossdock",),
-      "Add the SKU to the catalogue or link the listing.", None),
+      "Add the SKU to the catalogue (or correct it), or link the listing to the catalogue's SKU; the orders "
+      "with such lines are listed by `crossdock warehouse flagged`.", None),
     E("XD-INV-005", "Negative stock",
       "A change would make on-hand stock negative; it was refused.",
       ("a count error", "shipping more than was received"),

@@ -21,9 +21,11 @@ ENTRIES: tuple[E, ...] = (
       ("no stock in the routed warehouse", "the pick list was not worked"),
       "Ship the order or cancel it on the platform.", "crossdock warehouse picklist"),
     E("XD-ORD-004", "Order line without SKU",
-      "An order line has no SKU crossdock knows, so no stock could be reserved.",
-      ("a listing not linked to the catalogue",),
-      "Link the listing to a SKU and re-import the order.", None),
+      "An order line carries no SKU at all, so no stock could be reserved for it. (A line whose SKU is "
+      "not in the catalogue is XD-INV-004.)",
+      ("a listing created on the platform without a SKU",),
+      "Give the listing a SKU on the platform and link it to the catalogue; reserve the order by hand "
+      "meanwhile.", "crossdock warehouse flagged"),
     E("XD-ORD-005", "Order not found",
       "No order with that id exists in crossdock.",
       ("a typo", "the order was not imported yet"),
@@ -43,4 +45,15 @@ ENTRIES: tuple[E, ...] = (
       "return; when the goods are back on the shelf, restock them with `crossdock stock adjust SKU +N "
       "--warehouse WH --reason return`.",
       "crossdock warehouse flagged"),
+    E("XD-ORD-008", "Order quarantined",
+      "An order of an import window could not be stored, so it was set aside with the payload the "
+      "platform sent and the reason; the rest of the window was imported and the import went on. The "
+      "quarantined order holds no stock and is not shipped until it is stored.",
+      ("a value the database refuses (the reason names it)",
+       "an order status or a payload shape crossdock does not know (XD-MAP-011, XD-MAP-010)",
+       "an order the platform sent inconsistent (e.g. two lines with one id)"),
+      "List the quarantined orders with their reasons; fix the cause (e.g. add the status to the channel's "
+      "`order_status` mapping, or upgrade crossdock), then store them again with `crossdock orders "
+      "retry-quarantined`. Until then, handle the order in the seller centre.",
+      "crossdock orders quarantine"),
 )

@@ -1,5 +1,7 @@
 """Order import: the next window of a channel's orders (and of the channels
-sharing its order poll), stored through one path (:func:`store_orders`)."""
+sharing its order poll), stored through one path (:func:`store_window`: an
+order that cannot be stored, or that its connector could not map, is
+quarantined and the window goes on)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from crossdock.config import Config
 from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
 from crossdock.models import Order as PlatformOrder
+from crossdock.models import UnreadableOrder
 from crossdock.sync_engine import cursors, outbox
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
-from crossdock.sync_engine.orders import store_orders
+from crossdock.sync_engine.quarantine import store_window
 
 __all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "max_window_s", "order_poll_group",
            "orders_job"]
@@ -40,6 +43,7 @@ class ImportResult(TypedDict, total=False):
     read: int
     new: int
     updated: int
+    quarantined: int
     stream: str
     start: str
     cursor: str
@@ -88,37 +92,44 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
             known = dict(s.execute(
                 select(Order.platform_order_id, Order.platform_updated_at)
                 .where(Order.channel.in_(group), Order.platform_updated_at >= since)).all())
+    unreadable: list[UnreadableOrder] = []        # orders the connector could not map: quarantined
     query = OrderQuery(window.start, window.end, created=family == "Created", known_updates=known,
-                       siblings=siblings)
+                       siblings=siblings, unreadable=unreadable.append)
     orders: list[PlatformOrder] = []
     with synclog.timed() as t:
         try:
             for order in conn.fetch_orders(query):       # one by one: a wait keeps what came before it
                 orders.append(order)
         except QuotaWait as wait:
-            if not orders:
+            if not orders and not unreadable:
                 raise
-            raise _keep_read_part(ctx, channel, group, orders, wait, conn) from wait
+            raise _keep_read_part(ctx, channel, group, orders, wait, conn, unreadable) from wait
     by_channel = _by_member(ctx, channel, group, orders)
-    out: ImportResult = {"read": len(orders), "new": 0, "updated": 0, "more": window.more, "stream": stream,
-           "start": window.start.isoformat(), "cursor": window.end.isoformat(),
-           "horizon": (now - dt.timedelta(seconds=conn.safety_lag_s)).isoformat()}
+    unreadable_of = _unreadable_by_member(channel, group, unreadable)
+    out: ImportResult = {"read": len(orders) + len(unreadable), "new": 0, "updated": 0, "quarantined": 0,
+                         "more": window.more, "stream": stream, "start": window.start.isoformat(),
+                         "cursor": window.end.isoformat(),
+                         "horizon": (now - dt.timedelta(seconds=conn.safety_lag_s)).isoformat()}
     with ctx.db.write() as s:
         for member, member_orders in by_channel.items():
-            result = store_orders(s, member, member_orders, conn.clock)
+            stored = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member])
+            result, aside = stored.result, len(stored.quarantined)
             cursors.advance_cursor(s, member, stream, window.end)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
             synclog.record(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
                            entity=member, duration_ms=t.ms,
                            message=f"window {window.start.isoformat()} .. {window.end.isoformat()}: "
-                                   f"{len(member_orders)} orders read, {result.new} new, {result.updated} updated"
+                                   f"{len(member_orders) + len(unreadable_of[member])} orders read, {result.new} new, "
+                                   f"{result.updated} updated" + (f", {aside} quarantined (XD-ORD-008)" if aside else "")
                                    + shared,
                            details={"start": window.start.isoformat(), "end": window.end.isoformat(),
-                                    "read": len(member_orders), "new": result.new, "updated": result.updated,
+                                    "read": len(member_orders) + len(unreadable_of[member]), "new": result.new,
+                                    "updated": result.updated, "quarantined": aside,
                                     "group": list(group), "filter": family or "updated"})
             ctx.stats.add("orders_imported", member, result.new)
             out["new"] += result.new
             out["updated"] += result.updated
+            out["quarantined"] += aside
     if len(group) > 1:
         out["channels"] = list(group)
     return out
@@ -134,8 +145,17 @@ def _by_member(ctx: EngineContext, channel: str, group: Sequence[str],
     return by_channel
 
 
+def _unreadable_by_member(channel: str, group: Sequence[str],
+                          unreadable: Sequence[UnreadableOrder]) -> dict[str, list[UnreadableOrder]]:
+    """The orders a read could not map, by the channel of the group each belongs to."""
+    by_channel: dict[str, list[UnreadableOrder]] = {c: [] for c in group}
+    for u in unreadable:
+        by_channel[u.channel if u.channel in by_channel else channel].append(u)
+    return by_channel
+
+
 def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orders: Sequence[PlatformOrder],
-                    wait: QuotaWait, conn: Connector) -> QuotaWait:
+                    wait: QuotaWait, conn: Connector, unreadable: Sequence[UnreadableOrder] = ()) -> QuotaWait:
     """A window cut short by a quota wait (Amazon: more new orders than
     getOrderItems' burst) keeps what it read: those orders are stored (their
     reservations hold stock at once) while the cursors stay, so the re-run
@@ -143,11 +163,12 @@ def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orde
     more call of the window's list operation, so it waits at least
     :data:`RESUME_AFTER_PART_S` (platform seconds) and stores a good share of
     the rest, not one order per list call. Returns the wait to raise."""
+    unreadable_of = _unreadable_by_member(channel, group, unreadable)
     with ctx.db.write() as s:
         for member, member_orders in _by_member(ctx, channel, group, orders).items():
-            if not member_orders:
+            if not member_orders and not unreadable_of[member]:
                 continue
-            result = store_orders(s, member, member_orders, conn.clock)
+            result = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member]).result
             ctx.stats.add("orders_imported", member, result.new)
             synclog.record(s, operation="orders.import", outcome="partial", channel=member, entity_type="channel",
                            entity=member, code=wait.code,

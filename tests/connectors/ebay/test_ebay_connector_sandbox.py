@@ -13,7 +13,7 @@ import pytest
 
 from crossdock.connectors.base import OrderQuery
 from crossdock.connectors.ebay import EbayConnector
-from crossdock.errors import AuthError, NetError, QuotaError
+from crossdock.errors import AuthError, MappingError, NetError, QuotaError
 from crossdock.models import Money, OrderStatus, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
 from crossdock.rehearsal import sandbox_connector
 from crossdock.sandbox.core import Fault, Sandbox
@@ -232,3 +232,32 @@ def test_throttling_is_a_quota_error(seller, sb):
     with pytest.raises(QuotaError) as info:
         conn.push_stock([StockUpdate(skus[1], 1)])
     assert info.value.code == "XD-QUOTA-002"
+
+
+def test_an_order_in_a_status_crossdock_does_not_know_is_handed_over_and_the_window_read_on(seller):
+    # Given three orders of one window, the middle one in a payment status crossdock has no mapping for
+    sim, acct, connect = seller
+    skus = seed(sim, acct.channel, 1)
+    conn = connect()
+    start = conn.clock.now() - dt.timedelta(seconds=1)
+    ids = [sim.place_order(acct.channel, [(skus[0], 1)], buyer_country="GB") for _ in range(3)]
+    with sim.lock:
+        sim.orders[acct.username][ids[1]].payment_status = "ON_HOLD"
+    end = settle(conn)
+
+    # When the window is read with a taker for unreadable orders
+    unreadable = []
+    orders = conn.fetch_orders(OrderQuery(start=start, end=end, unreadable=unreadable.append))
+
+    # Then the other two come back as orders, and that one with its payload and XD-MAP-011
+    assert sorted(o.platform_order_id for o in orders) == sorted([ids[0], ids[2]])
+    [odd] = unreadable
+    assert (odd.platform_order_id, odd.code) == (ids[1], "XD-MAP-011")
+    assert odd.payload["orderId"] == ids[1] and odd.payload["orderPaymentStatus"] == "ON_HOLD"
+    # ... a payload that maps (here: the status mended) is read back as the order (a retry's path)
+    fixed = dict(odd.payload, orderPaymentStatus="PAID")
+    assert conn.order_from_payload(fixed).platform_order_id == ids[1]
+    # ... and without a taker, the window fails as before (nothing is dropped silently)
+    with pytest.raises(MappingError) as exc:
+        conn.fetch_orders(OrderQuery(start=start, end=end))
+    assert exc.value.code == "XD-MAP-011"

@@ -274,3 +274,29 @@ def test_token_response():
 def test_ids():
     assert m.legacy_id("gid://shopify/InventoryLevel/5?inventory_item_id=9") == "5"
     assert m.order_gid("61") == "gid://shopify/Order/61" and m.order_gid("gid://shopify/Order/61").endswith("/61")
+
+
+def test_an_order_node_that_cannot_be_read_is_handed_over_and_the_page_read_on():
+    # Given the recorded page with its second order in a fulfilment status crossdock does not know
+    from crossdock.connectors.base import OrderQuery
+    from crossdock.models import UnreadableOrder
+
+    data = fixture("orders_page.json")["data"]
+    data["orders"]["nodes"][1]["displayFulfillmentStatus"] = "TELEPORTED"
+    unreadable: list[UnreadableOrder] = []
+    query = OrderQuery(start=dt.datetime(2026, 11, 20, tzinfo=UTC), end=dt.datetime(2026, 11, 21, tzinfo=UTC),
+                       unreadable=unreadable.append)
+
+    # When the page is parsed with the query's taker
+    page = m.parse_orders_page(data, query.mapped)
+
+    # Then the other orders come back, that one is handed over with its node and XD-MAP-011, and its
+    # lines are not paged in
+    assert [o.platform_order_id for o in page.orders] == ["6100000000001", "6100000000003"]
+    [odd] = unreadable
+    assert (odd.platform_order_id, odd.code) == ("6100000000002", "XD-MAP-011")
+    assert odd.payload["displayFulfillmentStatus"] == "TELEPORTED"
+    assert page.more_lines == []
+    # ... and without a taker the page fails as before
+    with pytest.raises(MappingError):
+        m.parse_orders_page(data)

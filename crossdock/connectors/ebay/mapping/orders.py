@@ -155,13 +155,25 @@ def parse_order(payload: object) -> Order:
         raw=dict(payload))
 
 
-def parse_orders_page(payload: object) -> tuple[list[Order], int | None, bool]:
-    """(orders, total, has_next) of an ``OrderSearchPagedCollection``."""
+def orders_page(payload: object) -> tuple[list[Any], int | None, bool]:
+    """(order payloads, total, has_next) of an ``OrderSearchPagedCollection``,
+    the orders as eBay sent them (each is read with :func:`parse_order`)."""
     if not isinstance(payload, Mapping) or not isinstance(payload.get("orders", []), list):
         raise _bad("not an eBay OrderSearchPagedCollection")
     total = payload.get("total")
-    return ([parse_order(o) for o in payload.get("orders") or []],
-            int(total) if total is not None else None, bool(payload.get("next")))
+    return list(payload.get("orders") or []), int(total) if total is not None else None, bool(payload.get("next"))
+
+
+def order_id_of(payload: object) -> str | None:
+    """A Fulfillment order payload's ``orderId``, whatever else it holds."""
+    oid = payload.get("orderId") if isinstance(payload, Mapping) else None
+    return str(oid) if oid is not None else None
+
+
+def parse_orders_page(payload: object) -> tuple[list[Order], int | None, bool]:
+    """(orders, total, has_next) of an ``OrderSearchPagedCollection``."""
+    raw, total, has_next = orders_page(payload)
+    return [parse_order(o) for o in raw], total, has_next
 
 
 # ------------------------------------------------------------------ orders: Trading parsing

@@ -4,8 +4,9 @@ webhook and REST payloads parsed into :class:`~crossdock.models.Order`."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -176,7 +177,11 @@ class OrdersPage:
     more_lines: list[tuple[str, str | None]] = field(default_factory=list)   # (order id, lines end cursor)
 
 
-def parse_orders_page(data: Mapping[str, Any]) -> OrdersPage:
+def parse_orders_page(data: Mapping[str, Any],
+                      mapped: Callable[[Mapping[str, Any], str | None, Callable[[], Order]], Order | None]
+                      | None = None) -> OrdersPage:
+    """The page's orders; ``mapped(node, order id, parse)`` (``OrderQuery.mapped``)
+    reads each node, and may set one aside that cannot be read."""
     try:
         conn = data["orders"]
         nodes = conn.get("nodes")
@@ -188,7 +193,10 @@ def parse_orders_page(data: Mapping[str, Any]) -> OrdersPage:
     orders: list[Order] = []
     more: list[tuple[str, str | None]] = []
     for n in nodes:
-        order = parse_order(n)
+        order = mapped(n, legacy_id(n.get("id")) if isinstance(n, Mapping) else None,
+                       partial(parse_order, n)) if mapped else parse_order(n)
+        if order is None:
+            continue
         orders.append(order)
         li = (n.get("lineItems") or {}).get("pageInfo") or {}
         if li.get("hasNextPage"):

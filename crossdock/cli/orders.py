@@ -1,0 +1,75 @@
+"""``crossdock orders quarantine|retry-quarantined``: the orders an import set aside.
+
+An order the import could not store (or its connector could not read) is
+quarantined with XD-ORD-008 and the import goes on
+(:mod:`crossdock.sync_engine.quarantine`). Here a person lists them with the
+reason and stores them again once the cause is gone.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from crossdock.cli.application import JSON_OPT, Application
+from crossdock.output import EXIT_PARTIAL
+from crossdock.textsafe import markup_escape as escape
+
+group = typer.Typer(help="Orders: the ones an import set aside (quarantine), and storing them again.",
+                    no_args_is_help=True)
+
+CHANNEL_OPT = typer.Option(None, "--channel", help="Only this channel.")
+
+
+@group.command("quarantine")
+def orders_quarantine(ctx: typer.Context, channel: Optional[str] = CHANNEL_OPT, as_json: bool = JSON_OPT) -> None:
+    """Orders an import could not store (XD-ORD-008), with why and the payload the platform sent (--json)."""
+    from crossdock.sync_engine.quarantine import quarantine_doc
+
+    app = Application.of(ctx, json=as_json)
+    if channel:
+        app.config.channel(channel)
+    rows = quarantine_doc(app.db, channel=channel)
+    if as_json:
+        app.emit(rows)
+        return
+    if not rows:
+        app.err.print("no quarantined order")
+        return
+    table = Table(title="quarantined orders (XD-ORD-008)")
+    for col in ("channel", "order", "since", "tries", "cause", "reason"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("since", "tries"))
+    for r in rows:
+        table.add_row(escape(r["channel"]), escape(r["platform_order_id"] or "-"),
+                      r["first_seen_at"][:16].replace("T", " "), str(r["attempts"]), r["cause_code"] or "-",
+                      escape(r["error"][:300]))
+    app.out.print(table)
+    app.err.print(f"what to do: {escape(rows[0]['remedy'])}", highlight=False)
+
+
+@group.command("retry-quarantined")
+def orders_retry_quarantined(ctx: typer.Context, channel: Optional[str] = CHANNEL_OPT,
+                             as_json: bool = JSON_OPT) -> None:
+    """Store quarantined orders again from their payloads, read with the channel's configuration as
+    it is now (e.g. after a new status was added to its order_status_overrides, or an upgrade).
+    Exit 4 when some stay quarantined."""
+    from crossdock.sync_engine.quarantine import retry_quarantined
+
+    app = Application.of(ctx, json=as_json)
+    if channel:
+        app.config.channel(channel)
+    with app.engine() as engine:
+        doc = retry_quarantined(engine, channel=channel)
+    if as_json:
+        app.emit(doc)
+    else:
+        app.out.print(f"{doc['tried']} tried, {doc['stored']} stored, {doc['still_quarantined']} still quarantined",
+                      markup=False, highlight=False)
+        for o in doc["orders"]:
+            if o["outcome"] != "stored":
+                app.err.print(f"{escape(o['channel'])}/{escape(o['platform_order_id'] or '-')}: "
+                              f"{o['cause_code'] or 'XD-ORD-008'} {escape(o['error'][:300])}", highlight=False)
+    if doc["still_quarantined"]:
+        raise typer.Exit(EXIT_PARTIAL)

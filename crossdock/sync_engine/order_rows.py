@@ -1,0 +1,118 @@
+"""The rows an order is stored as: ``orders`` and ``order_lines`` values in
+the column order the bulk inserts use, and the lookup of the orders already
+stored (:mod:`crossdock.sync_engine.orders` writes them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from operator import attrgetter
+from typing import Any, NamedTuple
+
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from crossdock.db.models import PLATFORM_ID_MAX
+from crossdock.models import Address, Order
+from crossdock.sync_engine._sql import as_is, binder, chunks, in_values, is_postgres, lookup_chunk
+from crossdock.sync_engine._tables import ORDERS
+
+__all__ = ["KNOWN_COLS", "LINE_COLS", "NO_FLAGS", "ORDER_COLS", "PLAIN", "Binds", "binds", "find_existing",
+           "line_rows", "line_values", "order_row", "order_values"]
+
+
+_ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))
+_address_values = attrgetter(*_ADDRESS_FIELDS)
+
+
+def _address(a: Address | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {k: v for k, v in zip(_ADDRESS_FIELDS, _address_values(a)) if v is not None}
+
+
+NO_FLAGS: list[Any] = []   # never mutated: a new order has no flags
+
+# Column order of the tuples built by _order_values / _line_values (bulk inserts, see _sql.insert_tuples).
+ORDER_COLS = ("id", "channel", "platform_order_id", "platform_status", "local_status", "marketplace_id",
+              "purchased_at", "platform_updated_at", "ship_by", "buyer_country", "currency", "total_amount",
+              "tax_model", "tax_scheme", "ioss_number", "fulfillment_channel", "warehouse", "shipping_address",
+              "flags", "imported_at", "updated_at", "status_changed_at")
+LINE_COLS = ("id", "order_id", "platform_line_id", "sku", "listing_id", "title", "quantity", "quantity_shipped",
+             "unit_price", "currency", "tax_amount", "ioss_number")
+
+
+class Binds(NamedTuple):
+    """Bind conversions for the typed columns of the tuples below (see _sql.binder)."""
+
+    at: Callable[[Any], Any]           # UTC datetimes
+    json: Callable[[Any], Any]
+    money: Callable[[Any], Any]
+
+
+PLAIN = Binds(as_is, as_is, as_is)     # Python values, for Core
+
+
+def binds(session: Session) -> Binds:
+    return Binds(binder(session, ORDERS.c.purchased_at), binder(session, ORDERS.c.shipping_address),
+                  binder(session, ORDERS.c.total_amount))
+
+
+def order_values(channel: str, o: Order, local: str, oid: int | None, b: Binds, at: Any,
+                  flags: Any) -> tuple[Any, ...]:
+    """One ``orders`` row in ORDER_COLS order; ``at`` and ``flags`` are given already bound."""
+    tax, total, conv = o.tax, o.total, b.at
+    return (oid, channel, o.platform_order_id, o.platform_status[:PLATFORM_ID_MAX], local, o.marketplace_id,
+            conv(o.purchased_at), conv(o.updated_at), conv(o.ship_by), o.buyer_country,
+            total.currency if total else None, b.money(total.amount) if total else None,
+            tax.model if tax else None, tax.scheme if tax else None, tax.ioss_number if tax else None,
+            o.fulfillment_channel, None, b.json(_address(o.shipping_address)), flags, at, at, at)
+
+
+def line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: Binds) -> list[tuple[Any, ...]]:
+    """The order's ``order_lines`` rows in LINE_COLS order (``line_ids`` in line order)."""
+    rows = []
+    money = b.money
+    for line, lid in zip(o.lines, line_ids):
+        tax, price = line.tax, line.unit_price
+        rows.append((lid, order_id, line.platform_line_id, line.sku, line.listing_id,
+                     line.title, line.quantity, line.quantity_shipped,
+                     money(price.amount) if price else None, price.currency if price else None,
+                     money(tax.tax_amount.amount) if tax and tax.tax_amount else None,
+                     tax.ioss_number if tax else None))
+    return rows
+
+
+def order_row(channel: str, o: Order, local: str, at: dt.datetime, *, oid: int | None = None) -> dict[str, Any]:
+    """One ``orders`` row as a dict of Python values (for Core; the import inserts bound tuples)."""
+    return dict(zip(ORDER_COLS, order_values(channel, o, local, oid, PLAIN, at, NO_FLAGS)))
+
+
+def line_rows(order_id: int, o: Order) -> list[dict[str, Any]]:
+    return [dict(zip(LINE_COLS, row)) for row in line_values(order_id, o, [None] * len(o.lines), PLAIN)]
+
+
+KNOWN_COLS = (ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status, ORDERS.c.local_status,
+               ORDERS.c.platform_updated_at, ORDERS.c.status_changed_at, ORDERS.c.flags)
+
+
+def find_existing(session: Session, channel: str, pids: list[str]) -> dict[str, Any]:
+    """The stored orders among ``pids``. On PostgreSQL the ids are joined as
+    ``unnest(array)``: an index lookup per id whatever the table statistics
+    (a long ``IN`` list on a freshly filled, not yet analysed table gets a
+    plan that filters every row of the channel)."""
+    found: dict[str, Any] = {}
+    pg = is_postgres(session)
+    for part in chunks(pids, 1000 if pg else lookup_chunk(session)):
+        if pg:
+            wanted = func.unnest(bindparam("pids", part, type_=ARRAY(String))).table_valued("pid").render_derived()
+            stmt = (select(*KNOWN_COLS).select_from(ORDERS.join(wanted, ORDERS.c.platform_order_id == wanted.c.pid))
+                    .where(ORDERS.c.channel == channel))
+        else:
+            stmt = select(*KNOWN_COLS).where(ORDERS.c.channel == channel,
+                                              in_values(session, ORDERS.c.platform_order_id, part))
+        for r in session.execute(stmt):
+            found[r.platform_order_id] = r
+    return found
