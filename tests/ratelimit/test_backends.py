@@ -167,8 +167,13 @@ def test_daily_limit_feedback_and_adoption(store, account):
 
 def test_time_scale(store, account):
     budget = store.budget(plans=plans(op=UsagePlan(SLOW, 1)), time_scale=1000)  # 1/s
+    started = time.monotonic()
     assert budget.try_acquire("test", account, "op", priority=C) == 0
-    assert 950 <= budget.try_acquire("test", account, "op", priority=C) <= 1000
+    wait_ms = budget.try_acquire("test", account, "op", priority=C)
+    # the next token is a real second after the first was taken: what is left of it when asked
+    # (a loaded machine takes a while between the two calls; the wait never exceeds the second)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    assert 1000 - elapsed_ms - 5 <= wait_ms <= 1000
 
 
 def test_calls_counted_for_observability(store, account):
