@@ -490,3 +490,75 @@ def test_lease_comes_from_sync_lease_s():
         with pytest.raises(ConfigError) as err:
             configured_lease_s(Config(sync={"lease_s": bad}))
         assert err.value.code == "XD-CFG-003"
+
+
+def test_a_confirmation_that_may_have_landed_is_not_sent_blind_when_the_check_fails(tmp_path, monkeypatch):
+    """Found by benchmarks/chaos.py (seed 2: two orders confirmed twice): a
+    worker sent an eBay confirmation and died; the entry's next run could not
+    read the order back (a 503 storm) and confirmed again, blind. Now a read
+    that may work later makes the entry wait for it."""
+    from crossdock.models import ShipmentConfirmation
+    from crossdock.sync_engine import jobs
+    from crossdock.sync_engine.jobs.auto_ship import auto_ship
+    from crossdock.sync_engine.engine import context_from_config
+
+    opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=SEED, folder=tmp_path)
+    with Sandbox(time_scale=TIME_SCALE, seed=SEED) as sb:
+        secrets: dict[str, str] = {}
+        path = _write_config(tmp_path, sb.describe(), opts, secrets)
+        _configure(path, {"database": {"url": f'"sqlite:///{tmp_path / "crossdock.sqlite"}"'},
+                          "sync": {"lease_s": "5", "auto_ship": "true"}})
+        for key, value in secrets.items():
+            monkeypatch.setenv(key, value)
+        cfg = config_mod.load(path, env={})
+        db = Database(cfg.database_url)
+        upgrade(db)
+        channels = _sandbox_channels(sb.describe())
+        _seed(db, sb, cfg, opts, channels)
+        _load_sample_rates(db, sb.clock.now().date())
+        ctx = context_from_config(cfg, db)
+        state = _State(db)
+        try:
+            # Given an eBay order imported and shipped
+            sims = sb.all_channels()
+            pid = sb.buy_once(channels["ebay-uk"], sims[channels["ebay-uk"]], BuyerProfile(max_qty=1))
+            assert pid is not None
+            _wait("the order to be imported and shipped", lambda: {r.platform_order_id for r in state.shipments()}
+                  >= {pid}, timeout_s=20, tick=lambda: (jobs.import_orders(ctx, "ebay-uk"), auto_ship(ctx)),
+                  info=lambda: state.summary(sb))
+            with db.read() as s:
+                entry_id = s.scalar(select(OutboxEntry.id).where(OutboxEntry.kind == "confirm_shipment",
+                                                                 OutboxEntry.entity == pid))
+            # and a worker that sent its confirmation and died before recording it
+            [entry] = outbox.claim(db, worker_id="dead-worker", ids=[entry_id], lease_s=0.3)
+            p = entry.payload
+            ctx.connectors.get("ebay-uk").confirm_shipment(ShipmentConfirmation(
+                platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
+                shipped_at=ctx.clock.now(), lines=tuple((str(a), int(b)) for a, b in p["lines"])))
+            assert _platform_confirmations(sb)[pid] == 1
+
+            # When its next run cannot read the order back (eBay answers 503 to every getOrder)
+            storm = sb.faults.add(Fault(kind="html_503", platform="ebay", operation="getOrder"))
+            time.sleep(0.4)
+            jobs.claim_and_process(ctx, ids=[entry_id])
+            # Then nothing was sent: the entry waits to ask again
+            assert _platform_confirmations(sb)[pid] == 1
+            with db.read() as s:
+                row = s.execute(select(OutboxEntry.status, OutboxEntry.last_code)
+                                .where(OutboxEntry.id == entry_id)).one()
+            assert row.status == "pending", row
+
+            # And once eBay answers again, the run finds the confirmation there and only records it
+            sb.faults.clear(storm.id)
+            _wait("the entry to run again", lambda: state.confirmed() == 1, timeout_s=30,
+                  tick=lambda: jobs.claim_and_process(ctx, ids=[entry_id], lease_s=5),
+                  info=lambda: state.summary(sb))
+            assert _platform_confirmations(sb)[pid] == 1
+            with db.read() as s:
+                details = s.scalar(select(SyncEvent.details).where(SyncEvent.operation == "shipment.confirm",
+                                                                   SyncEvent.entity == pid))
+            assert details["already_on_channel"] is True
+        finally:
+            ctx.connectors.close()
+            dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
+            db.dispose()

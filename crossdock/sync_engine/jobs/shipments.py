@@ -16,8 +16,8 @@ from crossdock.clock import parse_iso
 from crossdock.connectors.base import Connector
 from crossdock.db.base import utcnow
 from crossdock.db.models import Order, Shipment
-from crossdock.errors import CrossdockError, SyncError
-from crossdock.errors.catalogue import ACTION_PAUSE, ACTION_WAIT
+from crossdock.errors import CrossdockError, SyncError, lookup
+from crossdock.errors.catalogue import ACTION_FAIL, ACTION_PAUSE, ACTION_WAIT
 from crossdock.models import Order as PlatformOrder
 from crossdock.models import ShipmentConfirmation
 from crossdock.sync_engine import dirty, outbox
@@ -57,18 +57,34 @@ def _tried_before(ctx: EngineContext, entry: outbox.ClaimedEntry) -> bool:
 
 
 def _ask_platform(conn: Connector, confirmation: ShipmentConfirmation, shipments_of_order: int, *,
-                  channel: str) -> bool | None:
+                  channel: str, before_sending: bool = False) -> bool | None:
     """Does the channel already hold this shipment (``Connector.shipment_confirmed``:
-    True / False, or None when it cannot tell), where a failing read means
-    "cannot tell"."""
+    True / False, or None when it cannot tell). A failing read means "cannot
+    tell" — except ``before_sending`` an entry that may already have reached
+    the platform, when a read that may succeed later (network, 5xx: any action
+    but ``fail``) stops the run: the entry is tried again, rather than
+    confirming blind what an earlier attempt may have confirmed (a second
+    fulfilment, a second tracking mail to the buyer)."""
     try:
         return conn.shipment_confirmed(confirmation, shipments_of_order=shipments_of_order)
     except CrossdockError as exc:
         if waits_for_channel(exc):
             raise                      # wait for quota / pause the channel, as for the confirmation itself
+        if before_sending and _may_pass(exc.code):
+            log.info("%s: could not read order %s back (%s); confirming later, not blind", channel,
+                     confirmation.platform_order_id, exc.code)
+            raise
         log.warning("%s: could not read order %s back (%s); sending the confirmation", channel,
                     confirmation.platform_order_id, exc.code)
         return None
+
+
+def _may_pass(code: str) -> bool:
+    """A failure that may not happen on a later try (the catalogue's action is not ``fail``)."""
+    try:
+        return lookup(code).action != ACTION_FAIL
+    except KeyError:
+        return True
 
 
 def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, str]:
@@ -109,7 +125,8 @@ def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str
     cancelled: tuple[PlatformOrder, CrossdockError] | None = None   # (the order as the channel shows it, the refusal)
     with synclog.timed() as t:
         if _tried_before(ctx, entry):
-            already = _ask_platform(conn, confirmation, shipments_of_order, channel=channel) is True
+            already = _ask_platform(conn, confirmation, shipments_of_order, channel=channel,
+                                    before_sending=True) is True
         if not already:
             hold_claim(ctx, entry)      # a worker stalled past its lease confirms nothing
             try:
