@@ -394,7 +394,8 @@ def report(r: dict) -> str:
         f"lost by channel {r['orders_lost_by_channel']})",
         f"orders duplicated      {r['orders_duplicated']}",
         f"oversold units         {r['oversold_units']}",
-        f"double confirmations   {r['double_confirmations']}",
+        f"double confirmations   {r['double_confirmations']}"
+        + (f"   (orders {', '.join(r['double_confirmed_ids'])})" if r["double_confirmed_ids"] else ""),
         f"drift (SKUs)           {r['drift_skus']}   (reconcile after settling, before any repair)",
         f"quarantined orders     {'n/a' if q is None else q}",
         f"recovery after SIGKILL {_recovered(rec)}",

@@ -321,6 +321,7 @@ def account(dep: Any, ctx: Any, chaos: Any, progress: Callable[[str], None], qua
         "orders_duplicated": sum(n - 1 for _, n in dup_rows),
         "oversold_units": summary["oversold_units"],
         "double_confirmations": sum(1 for oid in placed if confirms.get(oid, 0) > 1),
+        "double_confirmed_ids": sorted(oid for oid in placed if confirms.get(oid, 0) > 1)[:20],
         "drift_skus": len({d["sku"] for r in drift.values() for d in r}),
         "drift_by_channel": {name: len(r) for name, r in drift.items()},
         "quarantined_orders": None if quarantined is None else len(quarantined),
