@@ -59,6 +59,7 @@ This is a measuring tool: it reports what it measures and tunes nothing.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -75,8 +76,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from chaos_parts import (POISON_SKU, Claims, Fleet, RedisServer, account, ask_quarantined, free_port,  # noqa: E402
-                         storms)
+from chaos_parts import (POISON_SKU, Claims, Fleet, Member, RedisServer, account, ask_quarantined,  # noqa: E402
+                         free_port, storms)
+from crossdock.sandbox.core import Fault  # noqa: E402
 
 Event = tuple[float, str, Callable[[], None]]
 
@@ -95,8 +97,8 @@ class Chaos:
         self.did: dict = {"sigkills": 0, "redis_kills": 0, "redis_down_s": 0.0, "sigstop_s": 0.0,
                           "storms": [], "stalls": 0, "tokens_revoked_s": 0.0, "restore_commands": [],
                           "poison_order": None, "peak": {}}
-        self._storm = None
-        self._stopped = None
+        self._storm: Fault | None = None
+        self._stopped: tuple[Member, float] | None = None
         self._peak_on = False
         self._restoring: threading.Thread | None = None
         self._credentials_ok = threading.Event()
@@ -144,8 +146,6 @@ class Chaos:
         self.progress("SIGCONT")
 
     def storm(self, kind: str, platform: str) -> None:
-        from crossdock.sandbox.core import Fault
-
         self.calm()
         self._storm = self.sb.faults.add(Fault(kind=kind, platform=platform, probability=0.5,
                                                delay_s=3.0 if kind == "slow" else 0.0))
@@ -157,8 +157,6 @@ class Chaos:
             self._storm = None
 
     def stall(self) -> None:
-        from crossdock.sandbox.core import Fault
-
         for platform in self.sb.sims:
             self.sb.faults.add(Fault(kind="slow", platform=platform, count=1, delay_s=self.args.lease_s + 10))
             self.did["stalls"] += 1
@@ -267,7 +265,7 @@ class Chaos:
             (0.35 * d, "revoke", self.revoke), (0.35 * d + 25, "revoke end", self.restore),
             (0.65 * d, "peak", self.peak)]
         for at, kind, platform in storms(self.rng, d, STORM_KINDS, sorted(self.sb.sims)):
-            events += [(at, f"storm {kind}@{platform}", lambda k=kind, p=platform: self.storm(k, p)),
+            events += [(at, f"storm {kind}@{platform}", functools.partial(self.storm, kind, platform)),
                        (at + 10, "storm end", self.calm)]
         t = 10.0
         while True:

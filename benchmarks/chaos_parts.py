@@ -130,7 +130,7 @@ class Fleet:
         for m in self.members:
             if m.proc.poll() is None:
                 m.proc.send_signal(signal.SIGTERM)
-        out = []
+        out: list[int | None] = []
         for m in self.members:
             try:
                 out.append(m.proc.wait(timeout=60))

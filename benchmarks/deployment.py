@@ -60,7 +60,7 @@ class Deployment:
         self.workers: list[subprocess.Popen] = []
         self.pg = TempPostgresDatabase()
         self.sb = Sandbox(time_scale=time_scale, seed=seed).start()
-        self.db = None
+        self.db: Database
         try:
             desc = self.sb.describe()
             self.sb_channels = _sandbox_channels(desc)
@@ -106,7 +106,7 @@ class Deployment:
                 os.killpg(w.pid, signal.SIGKILL)
                 w.wait(timeout=10)
         self.sb.stop()
-        if self.db is not None:
+        if hasattr(self, "db"):
             self.db.dispose()
         if self.keep:
             print(f"  kept database {self.pg.url}", file=sys.stderr)
