@@ -32,71 +32,112 @@ sys.path.insert(0, str(ROOT))
 FIGURES = ("orders_placed", "orders_imported", "oversold_units", "drift_skus", "throttled")
 
 
+class Deployment:
+    """What a benchmark of ``crossdock worker`` processes stands on: a temporary
+    PostgreSQL database (migrated by ``crossdock db upgrade``), the in-process
+    sandbox seeded like ``crossdock demo``, and a config file whose broker is
+    ``redis_url`` (plus any ``[sync]`` keys in ``sync``). Workers are started
+    with :meth:`start_worker`; :meth:`close` kills what is left and drops the
+    database (unless ``keep``). benchmarks/chaos.py builds on it too."""
+
+    def __init__(self, *, folder: Path, skus: int, minutes: float, time_scale: float, seed: int,
+                 orders_per_min: float, redis_url: str | None = None, sync: dict[str, str] | None = None,
+                 keep: bool = False) -> None:
+        from cryptography.fernet import Fernet
+
+        from crossdock import config as config_mod
+        from crossdock.db.engine import Database
+        from crossdock.demo import DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config
+        from crossdock.sandbox.core import Sandbox
+        from tests.deploy.harness import set_keys
+        from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
+
+        require_postgres()
+        if redis_url is None:
+            require_redis()
+        os.environ.setdefault("CROSSDOCK_SECRET_KEY", Fernet.generate_key().decode())
+        self.folder, self.keep = folder, keep
+        self.workers: list[subprocess.Popen] = []
+        self.pg = TempPostgresDatabase()
+        self.sb = Sandbox(time_scale=time_scale, seed=seed).start()
+        self.db: Database
+        try:
+            desc = self.sb.describe()
+            self.sb_channels = _sandbox_channels(desc)
+            self.opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed,
+                                    orders_per_min=orders_per_min, folder=folder, database_url=self.pg.url)
+            secrets: dict[str, str] = {}
+            self.config_path = path = _write_config(folder, desc, self.opts, secrets)
+            set_keys(path, "broker", {"url": f'"{redis_url or REDIS_URL}"'})
+            if sync:
+                set_keys(path, "sync", sync)
+            self.env = {**os.environ, **secrets, "CROSSDOCK_CONFIG": str(path), "PYTHONUNBUFFERED": "1",
+                        "CROSSDOCK_BROKER_NAMESPACE": f"xd-bench-{uuid.uuid4().hex[:10]}"}
+            for var in ("CROSSDOCK_DATABASE_URL", "CROSSDOCK_BROKER_URL", "CROSSDOCK_RATELIMIT_URL"):
+                self.env.pop(var, None)
+            os.environ.update(secrets)
+            self.crossdock("db", "upgrade")
+            self.cfg = config_mod.load(path, env={})
+            self.db = Database(self.cfg.database_url)
+            _seed(self.db, self.sb, self.cfg, self.opts, self.sb_channels)
+            _load_sample_rates(self.db, self.sb.clock.now().date())
+        except BaseException:
+            self.close()
+            raise
+
+    def crossdock(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """One ``crossdock`` command on this deployment's config, as an operator types it."""
+        return subprocess.run([sys.executable, "-m", "crossdock", *args], env=self.env, cwd=self.folder,
+                              check=check, capture_output=True, text=True)
+
+    def start_worker(self, *, threads: int, name: str) -> subprocess.Popen:
+        """``crossdock worker --threads N`` in its own session, output in FOLDER/NAME.log."""
+        log = open(self.folder / f"{name}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "crossdock", "worker", "--threads", str(threads)],
+                                env=self.env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.workers.append(proc)
+        return proc
+
+    def close(self) -> None:
+        for w in self.workers:
+            if w.poll() is None:
+                os.killpg(w.pid, signal.SIGKILL)
+                w.wait(timeout=10)
+        self.sb.stop()
+        if hasattr(self, "db"):
+            self.db.dispose()
+        if self.keep:
+            print(f"  kept database {self.pg.url}", file=sys.stderr)
+        else:
+            self.pg.close()
+
+
 def run_deployment(args: argparse.Namespace, folder: Path, progress) -> dict:
-    from cryptography.fernet import Fernet
-
-    from crossdock import config as config_mod
-    from crossdock.db.engine import Database
-    from crossdock.demo import (DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config,
-                                drive_buyers, summarize)
-    from crossdock.sandbox.core import Sandbox
+    from crossdock.demo import drive_buyers, summarize
     from crossdock.sync_engine.engine import Engine, context_from_config
-    from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
 
-    require_postgres()
-    require_redis()
-    os.environ.setdefault("CROSSDOCK_SECRET_KEY", Fernet.generate_key().decode())
-    pg = TempPostgresDatabase()
-    sb = Sandbox(time_scale=args.time_scale, seed=args.seed).start()
-    workers: list[subprocess.Popen] = []
     started = time.monotonic()
+    dep = Deployment(folder=folder, skus=args.skus, minutes=args.minutes, time_scale=args.time_scale,
+                     seed=args.seed, orders_per_min=args.orders_per_min, keep=bool(args.keep))
     try:
-        desc = sb.describe()
-        opts = DemoOptions(skus=args.skus, minutes=args.minutes, time_scale=args.time_scale, seed=args.seed,
-                           orders_per_min=args.orders_per_min, folder=folder, database_url=pg.url)
-        secrets: dict[str, str] = {}
-        path = _write_config(folder, desc, opts, secrets)
-        text = path.read_text(encoding="utf-8").replace('url = "stub://"', f'url = "{REDIS_URL}"')
-        path.write_text(text, encoding="utf-8")
-        env = {**os.environ, **secrets, "CROSSDOCK_CONFIG": str(path), "PYTHONUNBUFFERED": "1",
-               "CROSSDOCK_BROKER_NAMESPACE": f"xd-bench-{uuid.uuid4().hex[:10]}"}
-        for var in ("CROSSDOCK_DATABASE_URL", "CROSSDOCK_BROKER_URL", "CROSSDOCK_RATELIMIT_URL"):
-            env.pop(var, None)
-        os.environ.update(secrets)
-        subprocess.run([sys.executable, "-m", "crossdock", "db", "upgrade"], env=env, check=True,
-                       capture_output=True)
-        cfg = config_mod.load(path, env={})
-        db = Database(cfg.database_url)
-        _seed(db, sb, cfg, opts, _sandbox_channels(desc))
-        _load_sample_rates(db, sb.clock.now().date())
-        for i in range(args.workers):
-            log = open(folder / f"worker-{i + 1}.log", "ab")
-            workers.append(subprocess.Popen([sys.executable, "-m", "crossdock", "worker", "--threads",
-                                             str(args.threads)], env=env, cwd=folder, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True))
+        workers = [dep.start_worker(threads=args.threads, name=f"worker-{i + 1}") for i in range(args.workers)]
         progress(f"{args.workers} crossdock worker process(es) on PostgreSQL + Redis")
         # this process only watches: an Engine here is used for its read-only idle() query
-        ctx = context_from_config(cfg, db)
-        drive_buyers(sb, db, opts, Engine(ctx).idle, progress)
+        ctx = context_from_config(dep.cfg, dep.db)
+        drive_buyers(dep.sb, dep.db, dep.opts, Engine(ctx).idle, progress)
         for w in workers:
             w.send_signal(signal.SIGTERM)
         for w in workers:
             w.wait(timeout=60)
-        summary = summarize(db, cfg, sb, ctx, progress, {
+        summary = summarize(dep.db, dep.cfg, dep.sb, ctx, progress, {
             "time_scale": args.time_scale, "sandbox_minutes": args.minutes, "skus": args.skus,
             "workers": args.workers, "worker_exit_codes": [w.returncode for w in workers]})
-        db.dispose()
         summary["wall_s"] = round(time.monotonic() - started, 1)
         return summary
     finally:
-        for w in workers:
-            if w.poll() is None:
-                os.killpg(w.pid, signal.SIGKILL)
-        sb.stop()
-        if args.keep:
-            print(f"  kept database {pg.url}", file=sys.stderr)
-        else:
-            pg.close()
+        dep.close()
 
 
 def run_demo(args: argparse.Namespace) -> dict:
