@@ -18,6 +18,16 @@ def _secret_key(monkeypatch):
         monkeypatch.setenv("CROSSDOCK_SECRET_KEY", Fernet.generate_key().decode())
 
 
+@pytest.fixture(autouse=True)
+def _coalescing_window():
+    """An engine context sets the process's stock coalescing window from its
+    config (scaled to a sandbox's time); the next test starts from the default."""
+    yield
+    from crossdock.sync_engine import dirty
+
+    dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
+
+
 @pytest.fixture(scope="session")
 def pg_database():
     require_postgres()
