@@ -37,7 +37,9 @@ SLOW_S = 2.0               # the first batch call of the stalled run is answered
 
 
 def _calls_since(env, seq: int) -> list[dict]:
-    return env.sb.requests.since(seq, platform="ebay", operation=OPERATION, limit=10**9)
+    """eBay's writes since ``seq`` (stock goes out by the Inventory API or, for Trading listings, ReviseInventoryStatus)."""
+    return [c for c in env.sb.requests.since(seq, platform="ebay", limit=10**9)
+            if c["operation"] in (OPERATION, "ReviseInventoryStatus")]
 
 
 def _last_seq(env) -> int:
@@ -53,25 +55,28 @@ def _drain(env) -> None:
     raise AssertionError("the channel's dirty SKUs never drained")
 
 
-def _sell_out(db, sku: str) -> None:
-    """Every unit of ``sku`` still free to sell is gone (counted damaged)."""
+def _sell_out(db, sku: str, *, keep: int = 0) -> None:
+    """Every unit of ``sku`` still free to sell but ``keep`` is gone (counted damaged)."""
     with db.read() as s:
         levels = s.execute(select(StockLevel.warehouse, StockLevel.on_hand, StockLevel.reserved)
                            .where(StockLevel.sku == sku)).all()
     with db.write() as s:
         for wh, on_hand, reserved in levels:
-            if on_hand - reserved > 0:
-                inventory.adjust_stock(s, sku, wh, -(on_hand - reserved), "counted: damaged")
+            free = on_hand - reserved
+            gone = max(0, free - keep)
+            keep -= free - gone
+            if gone:
+                inventory.adjust_stock(s, sku, wh, -gone, "counted: damaged")
 
 
 def test_a_run_stalled_past_its_lease_sends_nothing_the_next_run_took_over(db, tmp_path, monkeypatch):
     with catalog_env(tmp_path, monkeypatch, db) as env:
         env.ctx.cfg.sync["lease_s"] = LEASE_S
         env.ctx.policies[CHANNEL] = 1            # one SKU per call: a run makes one call per SKU
-        # Given one more unit of every SKU received, so the channel must be told of each that it lists
-        with db.write() as s:
-            for sku in sorted(env.listed(CHANNEL)):
-                inventory.adjust_stock(s, sku, "DE", 1, "received")
+        # Given a stock count that leaves 2 units of every SKU the channel lists, so the channel must be
+        # told of each (a decrease: the oversell guard holds increases back while stock is handed out)
+        for sku in sorted(env.listed(CHANNEL)):
+            _sell_out(db, sku, keep=2)
         expected = expected_quantities(env.ctx, CHANNEL)
         planned = sorted(sku for sku, qty in expected.items() if env.listed(CHANNEL)[sku] != qty)
         assert len(planned) >= 2, (expected, env.listed(CHANNEL))
