@@ -204,6 +204,7 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     sb = Sandbox(time_scale=opts.time_scale, seed=opts.seed).start()
+    db: Database | None = None
     try:
         desc = sb.describe()
         env: dict[str, str] = {}
@@ -220,6 +221,8 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
         _clock_stopped(folder, desc, opts)
     finally:
         sb.stop()
+        if db is not None:
+            db.dispose()            # its connections (PostgreSQL: a pool) end with the demo
         from crossdock.sync_engine import dirty
 
         dirty.set_window_s(dirty.DEFAULT_WINDOW_S)   # the demo's window is for its time scale only
