@@ -57,6 +57,7 @@ __all__ = [
     "ErrorSpec",
     "ErrorSpecDict",
     "lookup",
+    "may_pass",
 ]
 
 # One module per area, in the order of AREAS (``crossdock errors list`` keeps it).
@@ -90,3 +91,13 @@ def lookup(code: str) -> ErrorSpec:
         return CATALOGUE[code.upper()]
     except KeyError:
         raise KeyError(f"unknown error code {code!r}") from None
+
+
+def may_pass(code: str, *, unknown: bool) -> bool:
+    """Whether a failure with ``code`` may not happen again on a later try:
+    the catalogue's action for it is not ``fail``. ``unknown`` answers for a
+    code the catalogue does not hold."""
+    try:
+        return lookup(code).action != ACTION_FAIL
+    except KeyError:
+        return unknown

@@ -8,6 +8,7 @@ bound the way Core binds them, but without Core's per-row machinery.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 
 from crossdock.db.base import UTCDateTime, utcnow
+from crossdock.db.engine import Database
 from crossdock.db.models import SyncEvent
 from crossdock.synclog import OUTCOMES, correlation_id
 
@@ -34,6 +36,16 @@ IN_CHUNK = 900
 
 EVENTS = SyncEvent.__table__
 
+
+
+@contextlib.contextmanager
+def write_tx(target: Database | Session) -> Iterator[Session]:
+    """The caller's session (its transaction), or a write transaction of our own."""
+    if isinstance(target, Session):
+        yield target
+    else:
+        with target.write() as session:
+            yield session
 
 def dialect(session: Session) -> str:
     return session.get_bind().dialect.name

@@ -26,11 +26,10 @@ held back by batching.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +53,7 @@ from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import outbox
-from crossdock.sync_engine._sql import bulk_insert, changed, chunks, now_or
+from crossdock.sync_engine._sql import bulk_insert, changed, chunks, now_or, write_tx
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.planner import ListingState
@@ -294,15 +293,6 @@ class PendingMarks:
         return result
 
 
-@contextlib.contextmanager
-def _tx(target: Database | Session) -> Iterator[Session]:
-    if isinstance(target, Session):
-        yield target
-    else:
-        with target.write() as session:
-            yield session
-
-
 def take_dirty(db: Database | Session, channel: str, *, worker_id: str, lease_s: float = DEFAULT_LEASE_S,
                limit: int | None = None, now: dt.datetime | None = None) -> list[DirtyMark]:
     """Claim the channel's dirty SKUs (zeros first, then oldest) for one push
@@ -314,7 +304,7 @@ def take_dirty(db: Database | Session, channel: str, *, worker_id: str, lease_s:
             .with_for_update(skip_locked=True))
     if limit is not None:
         pick = pick.limit(limit)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         rows = session.execute(
             update(DIRTY).where(DIRTY.c.id.in_(pick.scalar_subquery()), free)
             .values(claimed_by=worker_id, claimed_until=at + dt.timedelta(seconds=lease_s))

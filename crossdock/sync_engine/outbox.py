@@ -29,13 +29,12 @@ write it made).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,7 +44,7 @@ from sqlalchemy.orm import Session
 from crossdock.db.engine import Database
 from crossdock.db.models import OutboxEntry
 from crossdock.errors import SyncError
-from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or, upsert_insert
+from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or, upsert_insert, write_tx
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +82,6 @@ __all__ = [
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-@contextlib.contextmanager
-def _tx(target: Database | Session) -> Iterator[Session]:
-    if isinstance(target, Session):
-        yield target
-    else:
-        with target.write() as session:
-            yield session
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +152,7 @@ def claim(db: Database | Session, *, worker_id: str, kinds: Iterable[str] | None
         raise ValueError("lease_s must be positive")
     at = now_or(now)
     until = at + dt.timedelta(seconds=lease_s)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         _reclaim(session, at, max_attempts=max_attempts)
         conds = [OUTBOX.c.status == PENDING, OUTBOX.c.available_at <= at]
         if kinds is not None:
@@ -214,7 +204,7 @@ def reclaim_expired(db: Database | Session, *, max_attempts: int = DEFAULT_MAX_A
                     now: dt.datetime | None = None) -> int:
     """Entries whose worker's lease ran out go back to pending (attempts + 1),
     or to failed once ``max_attempts`` is reached. Returns how many moved."""
-    with _tx(db) as session:
+    with write_tx(db) as session:
         return _reclaim(session, now_or(now), max_attempts=max_attempts)
 
 
@@ -232,7 +222,7 @@ def fence(db: Database | Session, entry: ClaimedEntry, *, lease_s: float, now: d
     with nobody reclaiming the entry yet is renewed (a reclaim changes the
     row atomically, so the two never both win)."""
     at = now_or(now)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         n = changed(session, update(OUTBOX)
                     .where(_held(entry.id, entry.claimed_by), OUTBOX.c.attempts == entry.attempts)
                     .values(claimed_until=at + dt.timedelta(seconds=lease_s)))
@@ -243,7 +233,7 @@ def complete(db: Database | Session, entry_id: int, worker_id: str, *, now: dt.d
     """Mark done. False when ``worker_id`` no longer holds the entry (its lease
     expired and someone else took it over): the caller must not report success."""
     at = now_or(now)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id))
                              .values(status=DONE, done_at=at, claimed_until=None, last_code=None,
                                      last_error=None, updated_at=at))
@@ -257,7 +247,7 @@ def release(db: Database | Session, entry_id: int, worker_id: str, *, available_
     """Give the entry back without counting an attempt (waiting for quota or
     for a paused channel is not a failure)."""
     at = now_or(now)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id))
                              .values(status=PENDING, claimed_by=None, claimed_until=None,
                                      available_at=now_or(available_at), updated_at=at))
@@ -273,7 +263,7 @@ def fail(db: Database | Session, entry_id: int, worker_id: str, code: str | None
     Returns the new status, or None when the lease was lost (nothing changed).
     ``message`` must not contain secrets (it is stored and shown)."""
     at = now_or(now)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         row = session.execute(select(OUTBOX.c.attempts, OUTBOX.c.kind, OUTBOX.c.channel, OUTBOX.c.entity)
                               .where(_held(entry_id, worker_id))).first()
         if row is None:
@@ -331,7 +321,7 @@ def retry(db: Database | Session, ids: Iterable[int] | Literal["all"], *, channe
         conds.append(OUTBOX.c.id.in_(wanted))
     elif channel is not None:
         conds.append(OUTBOX.c.channel == channel)
-    with _tx(db) as session:
+    with write_tx(db) as session:
         rows = session.execute(update(OUTBOX).where(*conds)
                                .values(status=PENDING, attempts=0, available_at=at, claimed_by=None,
                                        claimed_until=None, updated_at=at)

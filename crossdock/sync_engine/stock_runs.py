@@ -17,9 +17,9 @@ call :func:`fence_batch`, in one transaction:
   compare-and-set ``UPDATE``; a run that takes SKUs over writes its own
   token, a reaper of dead workers clears it): SKUs another run took over are
   left out of the call;
-- reads their availability again and plans their quantities *then* (the
-  planner and the channel's stock rule, as at plan time): quantities are read
-  at send time, not at plan time;
+- reads their availability again and applies the channel's stock rule to it
+  *then* (as the planner did at plan time): quantities are read at send
+  time, not at plan time;
 - notes each SKU's mark version, so the ack after the call keeps a SKU dirty
   exactly when its availability changed after that read.
 
@@ -33,11 +33,10 @@ re-asserts the current quantity.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select, update
@@ -45,10 +44,10 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
 from crossdock.errors import lookup
-from crossdock.mapping.inventory_rules import ChannelStockRule
+from crossdock.mapping.inventory_rules import ChannelStockRule, listed_quantity
 from crossdock.models import StockUpdate
 from crossdock.sync_engine import shown
-from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or
+from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, write_tx
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.dirty import (
     DEFAULT_LEASE_S,
@@ -87,7 +86,6 @@ class StockPush:
     marks: tuple[DirtyMark, ...]
     plan: ChannelPlan[StockUpdate] | None
     rule: ChannelStockRule | None = None
-    policies: Mapping[str, BatchPolicy | int] = field(default_factory=dict)
     lease_s: float = DEFAULT_LEASE_S
     fenced: dict[str, int] = field(default_factory=dict)
     lost: set[str] = field(default_factory=set)
@@ -111,13 +109,13 @@ def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: Chan
     claim = new_claim(worker_id)
     marks = take_dirty(db, channel, worker_id=claim, lease_s=lease_s, limit=limit, now=now)
     if not marks:
-        return StockPush(channel, claim, (), None, rule, policies, lease_s)
+        return StockPush(channel, claim, (), None, rule, lease_s)
     skus = [m.sku for m in marks]
     with db.read() as session:
         states = listing_states(session, channel, skus)
         avail = availability_snapshot(session, skus)
     plans = plan_stock_pushes(avail, states, {channel: rule} if rule else {}, policies)
-    return StockPush(channel, claim, tuple(marks), plans.get(channel), rule, policies, lease_s)
+    return StockPush(channel, claim, tuple(marks), plans.get(channel), rule, lease_s)
 
 
 def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
@@ -138,15 +136,9 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
             .values(claimed_until=at + dt.timedelta(seconds=push.lease_s))
             .returning(DIRTY.c.sku, DIRTY.c.version)).all()}
         held = {sku: renewed[sku] for sku in skus if sku in renewed}
-        if not held:
-            fresh: dict[str, int] = {}
-        else:
-            states = listing_states(session, push.channel, held)
-            avail = availability_snapshot(session, sorted(held))
-            plans = plan_stock_pushes(avail, states, {push.channel: push.rule} if push.rule else {},
-                                      push.policies, force=True)
-            plan = plans.get(push.channel)
-            fresh = {u.sku: u.quantity for u in (plan.updates if plan else ())}
+        # the channel's rule on the availability now, as the planner applies it
+        avail = availability_snapshot(session, sorted(held)) if held else {}
+        fresh = {sku: listed_quantity(max(0, avail.get(sku, 0)), push.rule) for sku in held}
     gone = [sku for sku in skus if sku not in held]
     if gone:
         push.lost.update(gone)
@@ -178,16 +170,6 @@ def _still_held(session: Session, push: StockPush) -> set[str]:
     return held
 
 
-@contextlib.contextmanager
-def _session(target: Database | Session) -> Iterator[Session]:
-    """The caller's session, or a write transaction of its own."""
-    if isinstance(target, Session):
-        yield target
-    else:
-        with target.write() as session:
-            yield session
-
-
 def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
                       dropped: Iterable[str] = (), now: dt.datetime | None = None,
                       code: str | None = None, unsent: Mapping[str, int | None] | None = None) -> tuple[int, int]:
@@ -205,7 +187,7 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
     accepted = list(accepted)
     ok = {u.sku for u in accepted} | set(dropped)
     planned = {u.sku for u in push.updates}
-    with _session(db) as session:
+    with write_tx(db) as session:
         held = _still_held(session, push)
         doubt = sorted({u.sku for u in accepted} - held)
         # a mark is acked at the version its quantity was read at (the fence's), so a change

@@ -18,30 +18,11 @@ from crossdock.db import models as m
 from crossdock.db.engine import Database
 from crossdock.db.migrate import current_revision, downgrade, head_revision, upgrade
 from crossdock.sync_engine import orders
-from tests.services import TempPostgresDatabase, require_postgres
 from tests.sync_engine.support import NOW, order, seed
 
 TABLES = ("channels", "products", "channel_listings", "stock_levels", "stock_movements", "orders", "order_lines",
           "reservations", "shipments", "tracking_events", "dirty_skus", "outbox", "sync_events")
 LONG_SKU = "LONG-" + "X" * 95
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request, tmp_path):
-    """An empty database of each kind (the migrations alone build its schema)."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'old.sqlite'}")
-        yield db
-        db.dispose()
-        return
-    require_postgres()
-    tmp = TempPostgresDatabase()
-    db = Database(tmp.url)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        tmp.close()
 
 
 def _counts(db: Database) -> dict[str, int]:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from crossdock.db.base import UTCDateTime
 from crossdock.db.engine import Database
 from crossdock.db.migrate import current_revision, head_revision, upgrade
-from tests.services import TempPostgresDatabase, require_postgres
 
 NOW = dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.timezone.utc)
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
@@ -33,24 +31,6 @@ OLD_LISTINGS = sa.table("channel_listings", sa.column("channel"), sa.column("sku
                         sa.column("platform_ids", _JSON), sa.column("status"))
 LISTINGS = sa.table("channel_listings", sa.column("channel"), sa.column("sku"), sa.column("listing_id"),
                     sa.column("platform_ids", _JSON), sa.column("status"))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request, tmp_path):
-    """An empty database of each kind (the migrations alone build its schema)."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'old.sqlite'}")
-        yield db
-        db.dispose()
-        return
-    require_postgres()
-    tmp = TempPostgresDatabase()
-    db = Database(tmp.url)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        tmp.close()
 
 
 def _columns(db: Database) -> set[str]:

@@ -4,30 +4,11 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
 from crossdock.db.engine import Database
 from crossdock.db.migrate import alembic_config, current_revision, upgrade
-from tests.services import TempPostgresDatabase, require_postgres
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'pause.sqlite'}")
-        yield db
-        db.dispose()
-        return
-    require_postgres()
-    tmp = TempPostgresDatabase()
-    db = Database(tmp.url)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        tmp.close()
 
 
 def _columns(db: Database) -> set[str]:

@@ -5,7 +5,9 @@ load them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -138,3 +140,17 @@ def demo_env(tmp_path, monkeypatch, sb, opts):
     channels = _sandbox_channels(sb.describe())
     stock = _seed(db, sb, cfg, opts, channels)
     return cfg, db, channels, stock
+
+
+def wait_ticking(what: str, cond: Callable[[], bool], *, tick: Callable[[], Any], timeout_s: float = 20) -> None:
+    """Call ``tick`` (jobs the test runs itself) until ``cond`` holds, or fail after ``timeout_s``."""
+    import pytest
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tick()
+        if cond():
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.05)

@@ -11,10 +11,9 @@ order import releases it. On SQLite and PostgreSQL, against the sandbox.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -28,6 +27,7 @@ from crossdock.sandbox.core import BuyerProfile, Fault, Sandbox
 from crossdock.sync_engine import dirty, jobs, stuck
 from crossdock.sync_engine.jobs.auto_ship import auto_ship
 from crossdock.sync_engine.engine import context_from_config
+from tests.sync_engine.support import wait_ticking
 
 # Jobs run here in the test's own thread sleep through short quota waits, as a person's
 # command does (tests/sync_engine/test_quota_wait_actor.py covers how a worker waits).
@@ -109,15 +109,7 @@ def synclog_events(db, entity: str) -> list[Any]:
         return synclog.trace(s, entity)
 
 
-def _wait(what: str, cond: Callable[[], bool], *, tick: Callable[[], Any], timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        tick()
-        if cond():
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.05)
+_wait = wait_ticking
 
 
 @pytest.fixture

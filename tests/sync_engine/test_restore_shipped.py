@@ -11,22 +11,19 @@ backup, and the import run again. SQLite: the restore is a file copy.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import pytest
 from sqlalchemy import select
 
-from crossdock import config as config_mod
 from crossdock.db.check import db_check_findings
 from crossdock.db.engine import Database
-from crossdock.db.migrate import upgrade
 from crossdock.db.models import Order, OrderLine, Shipment, StockLevel
 from crossdock.errors import PlatformError
-from crossdock.demo import DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config
+from crossdock.demo import DemoOptions, _load_sample_rates
 from crossdock.models import OrderStatus, ShipmentConfirmation
 from crossdock.sandbox.core import BuyerProfile, Sandbox
 from crossdock.sync_engine import dirty, jobs
@@ -34,6 +31,7 @@ from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.engine import context_from_config
 from crossdock.sync_engine.jobs.auto_ship import auto_ship
 from tests.cli_run import crossdock
+from tests.sync_engine.support import demo_env, wait_ticking
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
 
@@ -42,15 +40,7 @@ NAMES = ("amazon-us", "ebay-uk", "shopify-eu")
 PER_CHANNEL = 3
 
 
-def _wait(what: str, cond: Callable[[], bool], *, tick: Callable[[], Any], timeout_s: float = 40) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        tick()
-        if cond():
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.05)
+_wait = functools.partial(wait_ticking, timeout_s=40)
 
 
 def _stock(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
@@ -74,16 +64,9 @@ def test_orders_shipped_between_backup_and_loss_take_their_units_after_the_resto
     with Sandbox(time_scale=TIME_SCALE, seed=19) as sb:
         opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=19, folder=tmp_path,
                            database_url=f"sqlite:///{db_file}")
-        secrets: dict[str, str] = {}
-        config_path = _write_config(tmp_path, sb.describe(), opts, secrets)
-        for key, value in secrets.items():
-            monkeypatch.setenv(key, value)
-        cfg = config_mod.load(config_path, env={})
+        cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
+        config_path = cfg.path
         cfg.sandbox["carrier"]["failure_rate"] = 0.0
-        db = Database(cfg.database_url)
-        upgrade(db)
-        channels = _sandbox_channels(sb.describe())
-        _seed(db, sb, cfg, opts, channels)
         _load_sample_rates(db, sb.clock.now().date())
         sb.sims["shopify"].pending_payment_probability = 0.0
         ctx = context_from_config(cfg, db)
@@ -174,15 +157,7 @@ def test_orders_shipped_before_go_live_are_history_and_take_no_stock(tmp_path: P
     with Sandbox(time_scale=TIME_SCALE, seed=23) as sb:
         opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=23, folder=tmp_path,
                            database_url=f"sqlite:///{db_file}")
-        secrets: dict[str, str] = {}
-        config_path = _write_config(tmp_path, sb.describe(), opts, secrets)
-        for key, value in secrets.items():
-            monkeypatch.setenv(key, value)
-        cfg = config_mod.load(config_path, env={})
-        db = Database(cfg.database_url)
-        upgrade(db)
-        channels = _sandbox_channels(sb.describe())
-        _seed(db, sb, cfg, opts, channels)
+        cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
         sb.sims["shopify"].pending_payment_probability = 0.0
         ctx = context_from_config(cfg, db)
         try:

@@ -47,6 +47,14 @@ def _last_seq(env) -> int:
     return last[-1]["seq"] if last else 0
 
 
+def _wait_until_taken(slow: Fault) -> None:
+    """Until the slow-answer fault has taken its call (the request is inside the sandbox)."""
+    deadline = time.monotonic() + 10
+    while slow.count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert slow.count == 0, "the stalled run never called eBay"
+
+
 def _drain(env) -> None:
     """Push runs until nothing is dirty on the channel (what the scheduler's next wake-ups do)."""
     for _ in range(5):
@@ -88,10 +96,7 @@ def test_a_run_stalled_past_its_lease_sends_nothing_the_next_run_took_over(db, t
         run_a.start()
         try:
             # When the first run's first call is inside the sandbox, the SKU of its LAST call sells out
-            deadline = time.monotonic() + 10
-            while slow.count and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert slow.count == 0, "the first run never called eBay"
+            _wait_until_taken(slow)
             sold_out = planned[-1]
             _sell_out(db, sold_out)
             assert expected_quantities(env.ctx, CHANNEL)[sold_out] == 0
@@ -140,10 +145,7 @@ def test_a_job_taken_over_while_its_worker_stalled_sends_nothing_more(db, tmp_pa
         run_a = threading.Thread(target=lambda: outcome.update(a=process(worker_a, entry)))
         run_a.start()
         try:
-            deadline = time.monotonic() + 10
-            while slow.count and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert slow.count == 0, "worker A never called eBay"
+            _wait_until_taken(slow)
             # When its lease runs out and worker B takes the entry over and runs it to the end
             time.sleep(LEASE_S + 0.2)
             assert claim_and_process(worker_b, kinds=["prices"], lease_s=LEASE_S) == ["done"]

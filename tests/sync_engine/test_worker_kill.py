@@ -24,6 +24,7 @@ not confirm again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -31,7 +32,7 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -391,10 +392,12 @@ def test_worker_killed_mid_batch_loses_nothing_and_confirms_nothing_twice(tmp_pa
 
 
 # ---------------------------------------------------------------- the gap, deterministic, per platform
-def test_confirmation_accepted_before_a_crash_is_not_sent_again(tmp_path, monkeypatch):
-    from crossdock.models import ShipmentConfirmation
-    from crossdock.sync_engine import jobs
-    from crossdock.sync_engine.jobs.auto_ship import auto_ship
+# ---------------------------------------------------------------- one process: a "worker" the test plays
+@contextlib.contextmanager
+def _one_process(tmp_path, monkeypatch) -> Iterator[tuple[Any, Database, Any, _State, dict[str, str]]]:
+    """The sandbox, a seeded SQLite database with auto-ship and short leases,
+    and an engine context the test drives itself: (sandbox, db, ctx, state,
+    crossdock channel → sandbox channel)."""
     from crossdock.sync_engine.engine import context_from_config
 
     opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=SEED, folder=tmp_path)
@@ -412,71 +415,83 @@ def test_confirmation_accepted_before_a_crash_is_not_sent_again(tmp_path, monkey
         _seed(db, sb, cfg, opts, channels)
         _load_sample_rates(db, sb.clock.now().date())
         ctx = context_from_config(cfg, db)
-        state = _State(db)
         try:
-            # Given one order on each platform, and a second Shopify order, imported and shipped
-            names = ("amazon-us", "ebay-uk", "shopify-eu", "shopify-eu")
-            sb.sims["shopify"].pending_payment_probability = 0.0    # paid at once: ready to ship
-            sims = sb.all_channels()
-            placed = {sb.buy_once(channels[n], sims[channels[n]], BuyerProfile(max_qty=1)) for n in names}
-            assert None not in placed and len(placed) == len(names)
-
-            def import_and_ship() -> None:
-                for name in sorted(set(names)):
-                    jobs.import_orders(ctx, name)
-                auto_ship(ctx)
-
-            _wait("the orders to be imported and shipped",
-                  lambda: {r.platform_order_id for r in state.shipments()} >= placed, timeout_s=20,
-                  tick=import_and_ship, info=lambda: state.summary(sb))
-            with db.read() as s:
-                entries = {r.entity: r.id for r in s.execute(select(OutboxEntry.entity, OutboxEntry.id)
-                                                             .where(OutboxEntry.kind == "confirm_shipment"))}
-            by_channel: dict[str, list[str]] = {}
-            for r in state.shipments():
-                by_channel.setdefault(r.channel, []).append(r.platform_order_id)
-            crashed = [by_channel["amazon-us"][0], by_channel["ebay-uk"][0], by_channel["shopify-eu"][0]]
-            restored = by_channel["shopify-eu"][1]
-
-            # When a worker sends each of the first three confirmations and dies before recording it
-            for pid in crashed:
-                [entry] = outbox.claim(db, worker_id="dead-worker", ids=[entries[pid]], lease_s=0.3)
-                p = entry.payload
-                ctx.connectors.get(entry.channel).confirm_shipment(ShipmentConfirmation(
-                    platform_order_id=p["platform_order_id"], carrier=p["carrier"],
-                    tracking_number=p["tracking_number"], shipped_at=ctx.clock.now(),
-                    lines=tuple((str(a), int(b)) for a, b in p["lines"]), service=p.get("service"),
-                    tracking_url=p.get("tracking_url")))
-            # and the fourth reaches Shopify by another way (a database restored from an older backup)
-            p = _payload(db, entries[restored])
-            ctx.connectors.get("shopify-eu").confirm_shipment(ShipmentConfirmation(
-                platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
-                shipped_at=ctx.clock.now(), lines=tuple((str(a), int(b)) for a, b in p["lines"])))
-            before = _platform_confirmations(sb)
-            assert all(before[pid] == 1 for pid in [*crashed, restored]), before
-
-            # and the entries run again once the dead worker's lease ran out
-            _wait("the dead worker's leases to expire and the entries to run",
-                  lambda: state.confirmed() == len(placed), timeout_s=10,
-                  tick=lambda: jobs.claim_and_process(ctx, kinds=["confirm_shipment"], limit=10),
-                  info=lambda: state.summary(sb))
-
-            # Then every order is confirmed exactly once on its platform, and crossdock knows it
-            after = _platform_confirmations(sb)
-            assert {pid: after[pid] for pid in placed} == {pid: 1 for pid in placed}, after
-            with db.read() as s:
-                rows = s.execute(select(OutboxEntry.entity, OutboxEntry.status, OutboxEntry.attempts)
-                                 .where(OutboxEntry.kind == "confirm_shipment")).all()
-                events = {e: d for e, d in s.execute(select(SyncEvent.entity, SyncEvent.details)
-                                                     .where(SyncEvent.operation == "shipment.confirm"))}
-            assert {r.entity: (r.status, r.attempts) for r in rows} == {
-                **{pid: ("done", 1) for pid in crashed}, restored: ("done", 0)}
-            assert {pid: events[pid]["already_on_channel"] for pid in placed} == {pid: True for pid in placed}
-            assert state.outbox("failed") == []
+            yield sb, db, ctx, _State(db), channels
         finally:
             ctx.connectors.close()
             dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
             db.dispose()
+
+
+def _confirm_behind_crossdocks_back(ctx, channel: str, payload: dict, **extra: Any) -> None:
+    """The confirmation of an outbox entry's ``payload`` reaches the channel
+    without crossdock recording it (a worker that died right after, a
+    restored database)."""
+    from crossdock.models import ShipmentConfirmation
+
+    p = payload
+    ctx.connectors.get(channel).confirm_shipment(ShipmentConfirmation(
+        platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
+        shipped_at=ctx.clock.now(), lines=tuple((str(a), int(b)) for a, b in p["lines"]), **extra))
+
+
+def test_confirmation_accepted_before_a_crash_is_not_sent_again(tmp_path, monkeypatch):
+    from crossdock.sync_engine import jobs
+    from crossdock.sync_engine.jobs.auto_ship import auto_ship
+
+    with _one_process(tmp_path, monkeypatch) as (sb, db, ctx, state, channels):
+        # Given one order on each platform, and a second Shopify order, imported and shipped
+        names = ("amazon-us", "ebay-uk", "shopify-eu", "shopify-eu")
+        sb.sims["shopify"].pending_payment_probability = 0.0    # paid at once: ready to ship
+        sims = sb.all_channels()
+        placed = {sb.buy_once(channels[n], sims[channels[n]], BuyerProfile(max_qty=1)) for n in names}
+        assert None not in placed and len(placed) == len(names)
+
+        def import_and_ship() -> None:
+            for name in sorted(set(names)):
+                jobs.import_orders(ctx, name)
+            auto_ship(ctx)
+
+        _wait("the orders to be imported and shipped",
+              lambda: {r.platform_order_id for r in state.shipments()} >= placed, timeout_s=20,
+              tick=import_and_ship, info=lambda: state.summary(sb))
+        with db.read() as s:
+            entries = {r.entity: r.id for r in s.execute(select(OutboxEntry.entity, OutboxEntry.id)
+                                                         .where(OutboxEntry.kind == "confirm_shipment"))}
+        by_channel: dict[str, list[str]] = {}
+        for r in state.shipments():
+            by_channel.setdefault(r.channel, []).append(r.platform_order_id)
+        crashed = [by_channel["amazon-us"][0], by_channel["ebay-uk"][0], by_channel["shopify-eu"][0]]
+        restored = by_channel["shopify-eu"][1]
+
+        # When a worker sends each of the first three confirmations and dies before recording it
+        for pid in crashed:
+            [entry] = outbox.claim(db, worker_id="dead-worker", ids=[entries[pid]], lease_s=0.3)
+            _confirm_behind_crossdocks_back(ctx, entry.channel, entry.payload, service=entry.payload.get("service"),
+                                            tracking_url=entry.payload.get("tracking_url"))
+        # and the fourth reaches Shopify by another way (a database restored from an older backup)
+        _confirm_behind_crossdocks_back(ctx, "shopify-eu", _payload(db, entries[restored]))
+        before = _platform_confirmations(sb)
+        assert all(before[pid] == 1 for pid in [*crashed, restored]), before
+
+        # and the entries run again once the dead worker's lease ran out
+        _wait("the dead worker's leases to expire and the entries to run",
+              lambda: state.confirmed() == len(placed), timeout_s=10,
+              tick=lambda: jobs.claim_and_process(ctx, kinds=["confirm_shipment"], limit=10),
+              info=lambda: state.summary(sb))
+
+        # Then every order is confirmed exactly once on its platform, and crossdock knows it
+        after = _platform_confirmations(sb)
+        assert {pid: after[pid] for pid in placed} == {pid: 1 for pid in placed}, after
+        with db.read() as s:
+            rows = s.execute(select(OutboxEntry.entity, OutboxEntry.status, OutboxEntry.attempts)
+                             .where(OutboxEntry.kind == "confirm_shipment")).all()
+            events = {e: d for e, d in s.execute(select(SyncEvent.entity, SyncEvent.details)
+                                                 .where(SyncEvent.operation == "shipment.confirm"))}
+        assert {r.entity: (r.status, r.attempts) for r in rows} == {
+            **{pid: ("done", 1) for pid in crashed}, restored: ("done", 0)}
+        assert {pid: events[pid]["already_on_channel"] for pid in placed} == {pid: True for pid in placed}
+        assert state.outbox("failed") == []
 
 
 def test_lease_comes_from_sync_lease_s():
@@ -497,68 +512,43 @@ def test_a_confirmation_that_may_have_landed_is_not_sent_blind_when_the_check_fa
     worker sent an eBay confirmation and died; the entry's next run could not
     read the order back (a 503 storm) and confirmed again, blind. Now a read
     that may work later makes the entry wait for it."""
-    from crossdock.models import ShipmentConfirmation
     from crossdock.sync_engine import jobs
     from crossdock.sync_engine.jobs.auto_ship import auto_ship
-    from crossdock.sync_engine.engine import context_from_config
 
-    opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=SEED, folder=tmp_path)
-    with Sandbox(time_scale=TIME_SCALE, seed=SEED) as sb:
-        secrets: dict[str, str] = {}
-        path = _write_config(tmp_path, sb.describe(), opts, secrets)
-        _configure(path, {"database": {"url": f'"sqlite:///{tmp_path / "crossdock.sqlite"}"'},
-                          "sync": {"lease_s": "5", "auto_ship": "true"}})
-        for key, value in secrets.items():
-            monkeypatch.setenv(key, value)
-        cfg = config_mod.load(path, env={})
-        db = Database(cfg.database_url)
-        upgrade(db)
-        channels = _sandbox_channels(sb.describe())
-        _seed(db, sb, cfg, opts, channels)
-        _load_sample_rates(db, sb.clock.now().date())
-        ctx = context_from_config(cfg, db)
-        state = _State(db)
-        try:
-            # Given an eBay order imported and shipped
-            sims = sb.all_channels()
-            pid = sb.buy_once(channels["ebay-uk"], sims[channels["ebay-uk"]], BuyerProfile(max_qty=1))
-            assert pid is not None
-            _wait("the order to be imported and shipped", lambda: {r.platform_order_id for r in state.shipments()}
-                  >= {pid}, timeout_s=20, tick=lambda: (jobs.import_orders(ctx, "ebay-uk"), auto_ship(ctx)),
-                  info=lambda: state.summary(sb))
-            with db.read() as s:
-                entry_id = s.scalar(select(OutboxEntry.id).where(OutboxEntry.kind == "confirm_shipment",
-                                                                 OutboxEntry.entity == pid))
-            # and a worker that sent its confirmation and died before recording it
-            [entry] = outbox.claim(db, worker_id="dead-worker", ids=[entry_id], lease_s=0.3)
-            p = entry.payload
-            ctx.connectors.get("ebay-uk").confirm_shipment(ShipmentConfirmation(
-                platform_order_id=p["platform_order_id"], carrier=p["carrier"], tracking_number=p["tracking_number"],
-                shipped_at=ctx.clock.now(), lines=tuple((str(a), int(b)) for a, b in p["lines"])))
-            assert _platform_confirmations(sb)[pid] == 1
+    with _one_process(tmp_path, monkeypatch) as (sb, db, ctx, state, channels):
+        # Given an eBay order imported and shipped
+        sims = sb.all_channels()
+        pid = sb.buy_once(channels["ebay-uk"], sims[channels["ebay-uk"]], BuyerProfile(max_qty=1))
+        assert pid is not None
+        _wait("the order to be imported and shipped", lambda: {r.platform_order_id for r in state.shipments()}
+              >= {pid}, timeout_s=20, tick=lambda: (jobs.import_orders(ctx, "ebay-uk"), auto_ship(ctx)),
+              info=lambda: state.summary(sb))
+        with db.read() as s:
+            entry_id = s.scalar(select(OutboxEntry.id).where(OutboxEntry.kind == "confirm_shipment",
+                                                             OutboxEntry.entity == pid))
+        # and a worker that sent its confirmation and died before recording it
+        [entry] = outbox.claim(db, worker_id="dead-worker", ids=[entry_id], lease_s=0.3)
+        _confirm_behind_crossdocks_back(ctx, "ebay-uk", entry.payload)
+        assert _platform_confirmations(sb)[pid] == 1
 
-            # When its next run cannot read the order back (eBay answers 503 to every getOrder)
-            storm = sb.faults.add(Fault(kind="html_503", platform="ebay", operation="getOrder"))
-            time.sleep(0.4)
-            jobs.claim_and_process(ctx, ids=[entry_id])
-            # Then nothing was sent: the entry waits to ask again
-            assert _platform_confirmations(sb)[pid] == 1
-            with db.read() as s:
-                row = s.execute(select(OutboxEntry.status, OutboxEntry.last_code)
-                                .where(OutboxEntry.id == entry_id)).one()
-            assert row.status == "pending", row
+        # When its next run cannot read the order back (eBay answers 503 to every getOrder)
+        storm = sb.faults.add(Fault(kind="html_503", platform="ebay", operation="getOrder"))
+        time.sleep(0.4)
+        jobs.claim_and_process(ctx, ids=[entry_id])
+        # Then nothing was sent: the entry waits to ask again
+        assert _platform_confirmations(sb)[pid] == 1
+        with db.read() as s:
+            row = s.execute(select(OutboxEntry.status, OutboxEntry.last_code)
+                            .where(OutboxEntry.id == entry_id)).one()
+        assert row.status == "pending", row
 
-            # And once eBay answers again, the run finds the confirmation there and only records it
-            sb.faults.clear(storm.id)
-            _wait("the entry to run again", lambda: state.confirmed() == 1, timeout_s=30,
-                  tick=lambda: jobs.claim_and_process(ctx, ids=[entry_id], lease_s=5),
-                  info=lambda: state.summary(sb))
-            assert _platform_confirmations(sb)[pid] == 1
-            with db.read() as s:
-                details = s.scalar(select(SyncEvent.details).where(SyncEvent.operation == "shipment.confirm",
-                                                                   SyncEvent.entity == pid))
-            assert details["already_on_channel"] is True
-        finally:
-            ctx.connectors.close()
-            dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
-            db.dispose()
+        # And once eBay answers again, the run finds the confirmation there and only records it
+        sb.faults.clear(storm.id)
+        _wait("the entry to run again", lambda: state.confirmed() == 1, timeout_s=30,
+              tick=lambda: jobs.claim_and_process(ctx, ids=[entry_id], lease_s=5),
+              info=lambda: state.summary(sb))
+        assert _platform_confirmations(sb)[pid] == 1
+        with db.read() as s:
+            details = s.scalar(select(SyncEvent.details).where(SyncEvent.operation == "shipment.confirm",
+                                                               SyncEvent.entity == pid))
+        assert details["already_on_channel"] is True

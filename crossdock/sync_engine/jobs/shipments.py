@@ -16,8 +16,8 @@ from crossdock.clock import parse_iso
 from crossdock.connectors.base import Connector
 from crossdock.db.base import utcnow
 from crossdock.db.models import Order, Shipment
-from crossdock.errors import CrossdockError, SyncError, lookup
-from crossdock.errors.catalogue import ACTION_FAIL, ACTION_PAUSE, ACTION_WAIT
+from crossdock.errors import CrossdockError, SyncError
+from crossdock.errors.catalogue import ACTION_PAUSE, ACTION_WAIT, may_pass
 from crossdock.models import Order as PlatformOrder
 from crossdock.models import ShipmentConfirmation
 from crossdock.sync_engine import dirty, outbox
@@ -70,7 +70,7 @@ def _ask_platform(conn: Connector, confirmation: ShipmentConfirmation, shipments
     except CrossdockError as exc:
         if waits_for_channel(exc):
             raise                      # wait for quota / pause the channel, as for the confirmation itself
-        if before_sending and _may_pass(exc.code):
+        if before_sending and may_pass(exc.code, unknown=True):
             log.info("%s: could not read order %s back (%s); confirming later, not blind", channel,
                      confirmation.platform_order_id, exc.code)
             raise
@@ -79,12 +79,6 @@ def _ask_platform(conn: Connector, confirmation: ShipmentConfirmation, shipments
         return None
 
 
-def _may_pass(code: str) -> bool:
-    """A failure that may not happen on a later try (the catalogue's action is not ``fail``)."""
-    try:
-        return lookup(code).action != ACTION_FAIL
-    except KeyError:
-        return True
 
 
 def confirm_shipment(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, str]:

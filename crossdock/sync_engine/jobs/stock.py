@@ -16,8 +16,8 @@ from crossdock.connectors.base import Connector
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import ChannelListing
-from crossdock.errors import CrossdockError, lookup
-from crossdock.errors.catalogue import ACTION_FAIL
+from crossdock.errors import CrossdockError
+from crossdock.errors.catalogue import may_pass
 from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
 from crossdock.sync_engine import dirty, outbox, stock_runs, unseen
@@ -54,12 +54,7 @@ def _kept_for_next_push(code: str | None) -> bool:
     action for its code is ``fail`` (the platform will refuse it again: drop
     it, logged with its code). Without a code, or with a code of its quota,
     credentials or a transient fault, it is pushed again."""
-    if not code:
-        return True
-    try:
-        return lookup(code).action != ACTION_FAIL
-    except KeyError:
-        return False
+    return not code or may_pass(code, unknown=False)
 
 
 def push_stock(ctx: EngineContext, channel: str) -> PushResult:
