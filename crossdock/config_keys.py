@@ -153,6 +153,10 @@ SYNC = Table("sync", "The engine: schedules, leases, workers and housekeeping. I
         unit="platform seconds"),
     Key("tracking_silence_days", NUMBER, "A shipment without tracking news this long is flagged XD-SHIP-002.",
         default=7.0, minimum=0, exclusive_minimum=True, unit="days"),
+    Key("oversell_guard", BOOL, "Never list more units of a SKU across channels than are available: each "
+        "channel shows its share (in proportion to its stock rule), counting what a channel may still sell "
+        "from its last push. Off, every channel lists all its rule gives, and sales made while crossdock has not "
+        "seen another channel's sale yet are oversold (docs/overselling.md).", default=True),
     Key("detect_unseen_sales", BOOL, "Before pushing to Amazon, read the SKUs back: units missing from a "
         "listing are a sale not imported yet and are held from every channel until its order arrives.",
         default=True),

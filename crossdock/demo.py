@@ -129,8 +129,10 @@ def _clock_stopped(folder: Path, desc: dict, opts: DemoOptions) -> None:
 def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str]) -> dict[str, int]:
     """Catalogue and stock in crossdock; the same catalogue, physical stock and
     initial listings in the sandbox."""
+    from crossdock.mapping.allocation import fair_shares
     from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
     from crossdock.sandbox.core import CatalogueItem
+    from crossdock.sync_engine.exposure import guard_on
     from crossdock.sync_engine.shown import seed as seed_shown
 
     from crossdock.connectors.tokens import ensure_channels
@@ -158,13 +160,18 @@ def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str])
     for sku, qty in stock.items():
         sb.market.seed_item(CatalogueItem(sku=sku, title=sku, price=Decimal("19.99"), currency="EUR",
                                           physical_stock=qty, hs_code="691200", country_of_origin="CN"))
+    rules = {name: stock_rule_from_config(cfg.channel(name).stock, where=f"channels.{name}.stock")
+             for name in CHANNELS}
+    # the listings start as the stock push would leave them: with the oversell guard, shared
+    shares = {sku: fair_shares(qty, {name: listed_quantity(qty, rules[name]) for name in CHANNELS})
+              if guard_on(cfg) else {name: listed_quantity(qty, rules[name]) for name in CHANNELS}
+              for sku, qty in stock.items()}
     with db.write() as s:
         for name in CHANNELS:
             ch = cfg.channel(name)
-            rule = stock_rule_from_config(ch.stock, where=f"channels.{name}.stock")
             seeded: dict[str, int] = {}
             for index, (sku, qty) in enumerate(stock.items()):
-                shown = seeded[sku] = listed_quantity(qty, rule)
+                shown = seeded[sku] = shares[sku][name]
                 price = Decimal("19.99") if ch.currency != "JPY" else Decimal("2999")
                 listing_id, ids = seed_listing(sb, _SCENARIO[name], sb_channels[name], sku, index, shown, price)
                 s.add(ChannelListing(channel=name, sku=sku, status="active",

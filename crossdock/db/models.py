@@ -123,6 +123,10 @@ class ChannelListing(Base):
     last_pushed_currency: Mapped[str | None] = mapped_column(String(3))
     last_pushed_at: Mapped[dt.datetime | None]
     listed_qty_seen: Mapped[int | None] = mapped_column(Integer)
+    # the most units the channel may still sell (the oversell guard's upper bound; sync_engine/shown.py)
+    exposure_qty: Mapped[int | None] = mapped_column(Integer)
+    held_qty: Mapped[int | None] = mapped_column(Integer)      # units it may have sold before a push overwrote them
+    held_since: Mapped[dt.datetime | None]                      # … that push (real time)
     listed_price_seen: Mapped[Decimal | None]
     seen_at: Mapped[dt.datetime | None]
 

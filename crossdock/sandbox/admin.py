@@ -123,6 +123,19 @@ def build_admin_app(sb: "Sandbox") -> App:
             return _bad(f"unknown channel {channel!r}")
         return json_response({"order_id": sb.buy_once(channel, sim)})
 
+    @app.route("GET", "/history")
+    def history(req: Request) -> Response:
+        """One SKU's record: every quantity each channel listed (sandbox time, quantity) and
+        every sale and cancel: what a rehearsal's oversell is judged from. ``?sku=``"""
+        sku = req.arg("sku")
+        if not sku:
+            return _bad("give ?sku=")
+        with sb.market.lock:
+            listed = {ch: [list(h) for h in hist] for (ch, s), hist in sb.market.listed_history.items() if s == sku}
+            sales = [x for x in sb.market.sales if x.get("sku") == sku]
+            cancels = [x for x in sb.market.cancels if x.get("sku") == sku]
+        return json_response({"sku": sku, "listed": listed, "sales": sales, "cancels": cancels})
+
     @app.route("GET", "/faults")
     def faults_list(req: Request) -> Response:
         return json_response({"faults": sb.faults.list()})

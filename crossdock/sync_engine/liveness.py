@@ -118,6 +118,21 @@ def heartbeat(session: Session, worker_id: str, *, ticked: bool = False, now: dt
     return n == 1
 
 
+def renew_claims(session: Session, worker_id: str, *, lease_s: float, now: dt.datetime | None = None) -> int:
+    """A living worker's jobs keep their leases while they run: every running
+    outbox entry it (any of its threads) holds gets ``lease_s`` more. A job
+    waiting on a slow platform answer is not taken over by another worker and
+    done twice; only a worker that stops beating (dead, or stalled as a whole)
+    loses its work, after ``worker_dead_after_s`` or the lease. Returns the
+    entries renewed."""
+    at = now_or(now)
+    mine = or_(OUTBOX.c.claimed_by == worker_id, OUTBOX.c.claimed_by.like(f"{_escape_like(worker_id)}:%",
+                                                                          escape="\\"))
+    return changed(session, update(OUTBOX).where(OUTBOX.c.status == "running", mine,
+                                                 OUTBOX.c.claimed_until.is_not(None))
+                   .values(claimed_until=at + dt.timedelta(seconds=lease_s)))
+
+
 def stopped(session: Session, worker_id: str, *, now: dt.datetime | None = None) -> None:
     at = now_or(now)
     session.execute(update(WORKERS).where(WORKERS.c.id == worker_id).values(status=STOPPED, stopped_at=at))

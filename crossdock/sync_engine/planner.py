@@ -224,15 +224,25 @@ def _stock_order(u: StockUpdate) -> tuple:
 
 def plan_stock_pushes(availability: Mapping[str, int], listings: Iterable[ListingState],
                       rules: Mapping[str, ChannelStockRule], policies: Mapping[str, BatchPolicy | int], *,
-                      force: bool = False, compare_and_set: bool = False) -> dict[str, ChannelPlan[StockUpdate]]:
+                      force: bool = False, compare_and_set: bool = False,
+                      targets: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, ChannelPlan[StockUpdate]]:
     """:func:`plan_stock` plus the calls. ``compare_and_set`` fills
     ``expected_current`` (Shopify ``changeFromQuantity``) with what the
-    channel shows. Channels with nothing to change are left out."""
+    channel shows. ``targets`` (channel → SKU → quantity), where given for a
+    channel, replaces its rule: the oversell guard's shares
+    (:mod:`crossdock.sync_engine.exposure`). Channels with nothing to change
+    are left out."""
     changed: list[tuple[ListingState, StockUpdate]] = []
     for listing in listings:
         if listing.sku not in availability:
             continue
-        qty = listed_quantity(max(0, int(availability[listing.sku])), rules.get(listing.channel))
+        given = targets.get(listing.channel) if targets is not None else None
+        if given is not None:
+            if listing.sku not in given:
+                continue
+            qty = int(given[listing.sku])
+        else:
+            qty = listed_quantity(max(0, int(availability[listing.sku])), rules.get(listing.channel))
         if not force and listing.shown_qty == qty:
             continue
         changed.append((listing, StockUpdate(

@@ -44,6 +44,7 @@ from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
 from crossdock.sync_engine import dirty, liveness, outbox, scheduler
+from crossdock.sync_engine.jobs.context import configured_lease_s
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class EngineRuntime:
         self.heartbeat_s = float(sync.get("heartbeat_s", liveness.DEFAULT_HEARTBEAT_S))
         self.dead_after_s = float(sync.get("worker_dead_after_s", liveness.DEFAULT_DEAD_AFTER_S))
         self.relay_ttl_s = max(3 * self.heartbeat_s, 10.0)
+        self.lease_s = configured_lease_s(cfg)
         self.tick_real_s = max(0.005, float(sync.get("tick_s", DEFAULT_TICK_S)) / cfg.time_scale)
         self.ctx: Any = None
         self.engine: Any = None
@@ -306,6 +308,10 @@ class EngineRuntime:
                 log.warning("worker %s was declared dead while stalled; its claims were handed back; "
                             "registering again", self.id)
                 liveness.register(s, self.id, info=self._info())
+            else:
+                # alive: the jobs this process is running keep their leases (a slow platform answer
+                # must not let another worker do the same job again)
+                liveness.renew_claims(s, self.id, lease_s=self.lease_s)
             self._relay_held = liveness.hold_lease(s, RELAY_LEASE, self.id, ttl_s=self.relay_ttl_s)
             # the dead are found by the living, as often as they beat (one UPDATE on the small workers table)
             liveness.reap_dead(s, dead_after_s=self.dead_after_s)

@@ -6,7 +6,13 @@ Three columns of ``channel_listings`` hold it:
   believes (NULL: unknown, e.g. while a push is in flight);
 - ``last_pushed_at`` — when that belief was last set from a push or a read
   back (a sale on the platform after it is the platform's own change);
-- ``listed_qty_seen`` — the quantity last read back from the channel.
+- ``listed_qty_seen`` — the quantity last read back from the channel;
+- ``exposure_qty`` — the most units the channel may still sell: what it was
+  last known to show less its sales since, raised to a push's quantity from
+  the moment that push may reach it (:func:`expose`, before the call) until
+  the channel has answered. The oversell guard
+  (:mod:`crossdock.sync_engine.exposure`) keeps a SKU's exposures summed over
+  its channels within what is available. It follows every belief below.
 
 The planner compares its target with that belief (``ListingState.shown_qty``),
 :func:`~crossdock.sync_engine.dirty.mark_dirty` reads it to spot a zero, and
@@ -28,7 +34,7 @@ from crossdock.models import StockUpdate
 from crossdock.sync_engine._sql import chunks, dialect, now_or
 from crossdock.sync_engine._tables import LISTINGS
 
-__all__ = ["adopt_listed", "follow_platform_change", "forget", "linked", "pulled", "pushed_since", "record_pushed",
+__all__ = ["adopt_listed", "expose", "follow_platform_change", "forget", "release_held", "linked", "pulled", "pushed_since", "record_pushed",
            "record_read_back", "restore", "seed"]
 
 _C = LISTINGS.c
@@ -48,7 +54,8 @@ def record_pushed(session: Session, channel: str, updates: Iterable[StockUpdate]
     if not params:
         return 0
     session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
-                    .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at")), params)
+                    .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at"),
+                            exposure_qty=bindparam("q")), params)
     return len(params)
 
 
@@ -60,6 +67,32 @@ def pushed_since(session: Session, channel: str, skus: Iterable[str], *, since: 
         out.update(session.scalars(select(_C.sku).where(_C.channel == channel, _C.sku.in_(part),
                                                         _C.last_pushed_qty.is_not(None), _C.last_pushed_at >= since)))
     return out
+
+
+def expose(session: Session, channel: str, quantities: Mapping[str, int], *, since: dt.datetime) -> None:
+    """A push of these quantities may reach the channel from now on (call in
+    the transaction that decided to send them; ``since``: when the push
+    started, real time). It sets the quantity absolutely: whatever the channel
+    sold that crossdock has not seen yet is forgotten by the listing, so what
+    it was exposing before is *held* — counted as sold — until the channel's
+    order import has passed ``since`` (:func:`release_held`) or the orders
+    explaining it arrive (:func:`follow_platform_change`); the pushed
+    quantity is exposed from now on."""
+    before = func.coalesce(_C.exposure_qty, _C.listed_qty_seen, 0)
+    for sku, qty in sorted(quantities.items()):
+        session.execute(update(LISTINGS).where(*_listing(channel, sku))
+                        .values(held_qty=func.coalesce(_C.held_qty, 0) + before, held_since=since,
+                                exposure_qty=int(qty)))
+
+
+def release_held(session: Session, channel: str, *, imported_until: dt.datetime) -> list[str]:
+    """The channel's order import has brought every order placed before
+    ``imported_until`` (real time): units held by pushes before it are proven
+    unsold (their sales would be imported by now). Returns the SKUs released."""
+    where = (_C.channel == channel, _C.held_qty.is_not(None), _C.held_since <= imported_until)
+    skus = sorted(session.scalars(select(_C.sku).where(*where, _C.held_qty > 0)))
+    session.execute(update(LISTINGS).where(*where).values(held_qty=None, held_since=None))
+    return skus
 
 
 def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int | None]:
@@ -80,7 +113,7 @@ def restore(session: Session, channel: str, believed: Mapping[str, int | None]) 
     for sku, qty in sorted(believed.items()):
         if qty is not None:
             session.execute(update(LISTINGS).where(*_listing(channel, sku), _C.last_pushed_qty.is_(None))
-                            .values(last_pushed_qty=qty))
+                            .values(last_pushed_qty=qty, exposure_qty=qty))
 
 
 def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple[str, dt.datetime], int]) -> None:
@@ -91,12 +124,18 @@ def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple
     the platform after the sale already overwrote the platform's decrement."""
     greatest = func.max if dialect(session) == "sqlite" else func.greatest
     for (sku, happened), d in sorted(deltas.items()):
+        if d < 0:
+            # a sale from before a push that overwrote the listing: the units it held for it are explained
+            session.execute(update(LISTINGS)
+                            .where(*_listing(channel, sku), _C.held_qty.is_not(None), _C.held_since > happened)
+                            .values(held_qty=greatest(_C.held_qty + d, 0)))
         if d:
             session.execute(
                 update(LISTINGS)
                 .where(*_listing(channel, sku), _C.last_pushed_qty.is_not(None),
                        _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened))
-                .values(last_pushed_qty=greatest(_C.last_pushed_qty + d, 0)))
+                .values(last_pushed_qty=greatest(_C.last_pushed_qty + d, 0),
+                        exposure_qty=greatest(func.coalesce(_C.exposure_qty, _C.last_pushed_qty) + d, 0)))
 
 
 def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *, at: dt.datetime) -> None:
@@ -105,7 +144,7 @@ def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *
     when it comes, must not lower it again)."""
     for sku, qty in sorted(shown.items()):
         session.execute(update(LISTINGS).where(*_listing(channel, sku))
-                        .values(last_pushed_qty=int(qty), last_pushed_at=at))
+                        .values(last_pushed_qty=int(qty), last_pushed_at=at, exposure_qty=int(qty)))
 
 
 def adopt_listed(session: Session, channel: str, listed: Mapping[str, int | None]) -> None:
@@ -115,7 +154,7 @@ def adopt_listed(session: Session, channel: str, listed: Mapping[str, int | None
     happened."""
     for sku, qty in sorted(listed.items()):
         session.execute(update(LISTINGS).where(*_listing(channel, sku))
-                        .values(last_pushed_qty=qty, listed_qty_seen=qty))
+                        .values(last_pushed_qty=qty, listed_qty_seen=qty, exposure_qty=qty))
 
 
 def pulled(session: Session, channel: str, shown: Mapping[str, int | None], *, now: dt.datetime) -> None:
@@ -128,7 +167,7 @@ def pulled(session: Session, channel: str, shown: Mapping[str, int | None], *, n
             session.execute(update(LISTINGS)
                             .where(*_listing(channel, sku),
                                    _C.last_pushed_qty.is_(None) | (_C.last_pushed_qty != qty))
-                            .values(last_pushed_qty=qty, last_pushed_at=now))
+                            .values(last_pushed_qty=qty, last_pushed_at=now, exposure_qty=qty))
 
 
 def linked(session: Session, channel: str, sku: str, quantity: int | None, *, now: dt.datetime) -> None:
@@ -136,7 +175,7 @@ def linked(session: Session, channel: str, sku: str, quantity: int | None, *, no
     crossdock believed of the one before no longer applies; the listing shows
     ``quantity`` as of ``now`` (None: it gave none, so it is unknown)."""
     session.execute(update(LISTINGS).where(*_listing(channel, sku))
-                    .values(last_pushed_qty=quantity, listed_qty_seen=quantity,
+                    .values(last_pushed_qty=quantity, listed_qty_seen=quantity, exposure_qty=quantity,
                             last_pushed_at=now if quantity is not None else None))
 
 
@@ -144,5 +183,5 @@ def seed(session: Session, channel: str, shown: Mapping[str, int]) -> None:
     """Listings created showing these quantities (the demo's seeded sandbox)."""
     if shown:
         session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
-                        .values(last_pushed_qty=bindparam("q")),
+                        .values(last_pushed_qty=bindparam("q"), exposure_qty=bindparam("q")),
                         [{"c": channel, "s": sku, "q": qty} for sku, qty in sorted(shown.items())])

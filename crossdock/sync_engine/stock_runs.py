@@ -17,9 +17,11 @@ call :func:`fence_batch`, in one transaction:
   compare-and-set ``UPDATE``; a run that takes SKUs over writes its own
   token, a reaper of dead workers clears it): SKUs another run took over are
   left out of the call;
-- reads their availability again and applies the channel's stock rule to it
-  *then* (as the planner did at plan time): quantities are read at send
-  time, not at plan time;
+- reads their availability again and decides each quantity *then* (as the
+  planner did at plan time: the channel's stock rule, or with the oversell
+  guard its share, :mod:`crossdock.sync_engine.exposure`, the SKUs locked):
+  quantities are read at send time, not at plan time. The quantities sent
+  raise the channel's exposure in the same transaction, before the call;
 - notes each SKU's mark version, so the ack after the call keeps a SKU dirty
   exactly when its availability changed after that read.
 
@@ -44,9 +46,9 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
 from crossdock.errors import lookup
-from crossdock.mapping.inventory_rules import ChannelStockRule, listed_quantity
+from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.models import StockUpdate
-from crossdock.sync_engine import shown
+from crossdock.sync_engine import exposure, shown
 from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, write_tx
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.dirty import (
@@ -89,6 +91,16 @@ class StockPush:
     lease_s: float = DEFAULT_LEASE_S
     fenced: dict[str, int] = field(default_factory=dict)
     lost: set[str] = field(default_factory=set)
+    unchanged: set[str] = field(default_factory=set)     # SKUs a fence found already showing their quantity
+    rules: exposure.StockRules = field(default_factory=dict)   # every channel's rule (the guard shares)
+    guard: bool = False
+    # what the channel was believed to show before the run forgot it for its calls, and when they started
+    believed: dict[str, int | None] = field(default_factory=dict)
+    started: dt.datetime | None = None
+
+    @property
+    def my_rules(self) -> exposure.StockRules:
+        return {**self.rules, self.channel: self.rule}
 
     @property
     def claim(self) -> str:
@@ -101,21 +113,26 @@ class StockPush:
 
 def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: ChannelStockRule | None,
                        policies: Mapping[str, BatchPolicy | int], lease_s: float = DEFAULT_LEASE_S,
-                       limit: int | None = None, now: dt.datetime | None = None) -> StockPush:
+                       limit: int | None = None, now: dt.datetime | None = None,
+                       rules: exposure.StockRules | None = None, guard: bool = False) -> StockPush:
     """Take the channel's dirty SKUs under a new claim and plan absolute
     quantities from the availability *now* (zeros first, batched by
-    ``policies``). Then the caller makes the platform calls, each batch
-    passed through :func:`fence_batch`, and reports with :func:`finish_stock_push`."""
+    ``policies``): the channel's ``rule``, or with ``guard`` its share of
+    what every channel (``rules``) may sell. Then the caller makes the
+    platform calls, each batch passed through :func:`fence_batch`, and
+    reports with :func:`finish_stock_push`."""
     claim = new_claim(worker_id)
+    push = StockPush(channel, claim, (), None, rule, lease_s, rules=dict(rules or {}), guard=guard)
     marks = take_dirty(db, channel, worker_id=claim, lease_s=lease_s, limit=limit, now=now)
     if not marks:
-        return StockPush(channel, claim, (), None, rule, lease_s)
+        return push
     skus = [m.sku for m in marks]
     with db.read() as session:
         states = listing_states(session, channel, skus)
         avail = availability_snapshot(session, skus)
-    plans = plan_stock_pushes(avail, states, {channel: rule} if rule else {}, policies)
-    return StockPush(channel, claim, tuple(marks), plans.get(channel), rule, lease_s)
+        wanted = exposure.targets(session, channel, avail, rules=push.my_rules, guard=guard)
+    plans = plan_stock_pushes(avail, states, {}, policies, targets={channel: wanted})
+    return replace(push, marks=tuple(marks), plan=plans.get(channel))
 
 
 def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
@@ -136,9 +153,19 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
             .values(claimed_until=at + dt.timedelta(seconds=push.lease_s))
             .returning(DIRTY.c.sku, DIRTY.c.version)).all()}
         held = {sku: renewed[sku] for sku in skus if sku in renewed}
-        # the channel's rule on the availability now, as the planner applies it
+        # the quantities decided on the availability now, as the planner decides them; with the
+        # guard the SKUs are locked first, and what is sent counts as exposed before the call
+        if push.guard:
+            exposure.lock_skus(session, held)
         avail = availability_snapshot(session, sorted(held)) if held else {}
-        fresh = {sku: listed_quantity(max(0, avail.get(sku, 0)), push.rule) for sku in held}
+        fresh = exposure.targets(session, push.channel, avail, rules=push.my_rules, guard=push.guard,
+                                 shown=push.believed)
+        # a quantity the channel already shows is not sent again (a push erases the channel's sales
+        # crossdock has not seen yet, so each one holds units back): that SKU is done
+        same = {sku for sku in held if sku in fresh and push.believed.get(sku) == fresh[sku]}
+        push.unchanged.update(same)
+        shown.expose(session, push.channel, {u.sku: fresh.get(u.sku, u.quantity) for u in items
+                                             if u.sku in held and u.sku not in same}, since=push.started or at)
     gone = [sku for sku in skus if sku not in held]
     if gone:
         push.lost.update(gone)
@@ -147,7 +174,7 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
     push.fenced.update(held)
     out: list[StockUpdate] = []
     for u in items:
-        if u.sku not in held:
+        if u.sku not in held or u.sku in push.unchanged:
             continue
         qty = fresh.get(u.sku, u.quantity)
         out.append(u if qty == u.quantity else replace(u, quantity=qty))
@@ -185,7 +212,7 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
     Returns (marks done, marks given back)."""
     at = now_or(now)
     accepted = list(accepted)
-    ok = {u.sku for u in accepted} | set(dropped)
+    ok = {u.sku for u in accepted} | set(dropped) | push.unchanged
     planned = {u.sku for u in push.updates}
     with write_tx(db) as session:
         held = _still_held(session, push)

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "crossdock"
 OWNER = PACKAGE / "sync_engine" / "shown.py"
 MIGRATIONS = PACKAGE / "db" / "migrations"
-COLUMNS = frozenset({"last_pushed_qty", "last_pushed_at", "listed_qty_seen"})
+COLUMNS = frozenset({"last_pushed_qty", "last_pushed_at", "listed_qty_seen", "exposure_qty", "held_qty",
+                     "held_since"})
 _WRITE_CALLS = frozenset({"values", "insert", "update", "ChannelListing", "on_conflict_do_update"})
 _SQL_SET = re.compile(r"\bSET\b[^;]*\b(" + "|".join(sorted(COLUMNS)) + r")\s*=", re.IGNORECASE | re.DOTALL)
 

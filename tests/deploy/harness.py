@@ -233,3 +233,74 @@ class Proxy:
                     s.close()
                 except OSError:
                     pass
+
+
+def seller_files(folder: Path, stock: dict[str, int]) -> tuple[Path, Path]:
+    """A catalogue file and a stock file (for ``warehouse``, filled in by
+    :func:`go_live_setup`) as a seller would export them."""
+    import csv
+
+    cat_path = folder / "catalogue.csv"
+    with open(cat_path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "title", "brand", "weight_g", "hs_code", "country_of_origin", "base_price",
+                    "base_currency"])
+        for sku in stock:
+            w.writerow([sku, f"Go-live product {sku}", "Crossdock", 250, "691200", "CN", "19.99", "EUR"])
+    return cat_path, folder / "stock.csv"
+
+
+def go_live_setup(folder: Path, sandbox: SandboxProcess, stock: dict[str, int], *, database_url: str,
+                  broker_url: str | None, env: dict[str, str]) -> list[str]:
+    """What a seller types to go live, from a sandbox whose every channel
+    lists the whole physical stock: config init --from-sandbox, db upgrade,
+    config check, catalog import, stock import, listings pull. Returns the
+    channel names (every listing is linked)."""
+    import csv
+
+    channels = sandbox.admin("GET", "/channels")
+    sandbox.admin("POST", "/seed", {
+        "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
+                      for sku, qty in stock.items()],
+        "listings": {ch: dict(stock) for ch in channels}})
+    init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
+    if broker_url:
+        init += ["--broker", broker_url]
+    done = crossdock(*init, cwd=folder, env=env)
+    assert done.returncode == 0, done.stderr
+    # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
+    set_keys(folder / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
+    assert crossdock("db", "upgrade", cwd=folder, env=env).returncode == 0
+    checked = crossdock("config", "check", cwd=folder, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    shown = crossdock_json("config", "show", cwd=folder, env=env)
+    [warehouse] = list(shown["warehouses"])
+    cat_path, stock_path = seller_files(folder, stock)
+    with open(stock_path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "warehouse", "on_hand", "reason"])
+        for sku, qty in stock.items():
+            w.writerow([sku, warehouse, qty, "go-live count"])
+    assert crossdock("catalog", "import", str(cat_path), cwd=folder, env=env).returncode == 0
+    assert crossdock("stock", "import", str(stock_path), cwd=folder, env=env).returncode == 0
+    pulled = crossdock_json("listings", "pull", cwd=folder, env=env)
+    names = sorted(shown["channels"])
+    assert len(names) == len(channels)
+    per_channel = {c["channel"]: c for c in pulled["channels"]}
+    assert {n: per_channel[n]["linked"] for n in names} == {n: len(stock) for n in names}, pulled
+    return names
+
+
+def imported_orders(db_url: str) -> set[str]:
+    """Platform order ids in crossdock's database."""
+    from sqlalchemy import select
+
+    from crossdock.db.engine import Database
+    from crossdock.db.models import Order
+
+    db = Database(db_url)
+    try:
+        with db.read() as s:
+            return set(s.scalars(select(Order.platform_order_id)))
+    finally:
+        db.dispose()

@@ -14,16 +14,22 @@ started: nothing is lost.
 
 from __future__ import annotations
 
-import csv
 import random
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from tests.deploy.harness import Process, SandboxProcess, clean_env, crossdock, crossdock_json, set_keys, wait_for
+from tests.deploy.harness import (
+    Process,
+    SandboxProcess,
+    clean_env,
+    crossdock_json,
+    go_live_setup,
+    imported_orders,
+    wait_for,
+)
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
 
 pytestmark = pytest.mark.slow
@@ -33,39 +39,6 @@ SKUS = 16
 BUY_MINUTES = 4.0       # sandbox minutes of buying
 
 
-def _catalogue(folder: Path, rng: random.Random) -> tuple[dict[str, int], Path, Path]:
-    """A catalogue file and a stock file as a seller would export them."""
-    stock = {f"GL-{i:03d}": rng.randint(6, 20) for i in range(1, SKUS + 1)}
-    cat_path, stock_path = folder / "catalogue.csv", folder / "stock.csv"
-    with open(cat_path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["sku", "title", "brand", "weight_g", "hs_code", "country_of_origin", "base_price",
-                    "base_currency"])
-        for sku in stock:
-            w.writerow([sku, f"Go-live product {sku}", "Crossdock", 250, "691200", "CN", "19.99", "EUR"])
-    return stock, cat_path, stock_path
-
-
-def _write_stock(path: Path, warehouse: str, stock: dict[str, int]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["sku", "warehouse", "on_hand", "reason"])
-        for sku, qty in stock.items():
-            w.writerow([sku, warehouse, qty, "go-live count"])
-
-
-def _imported(db_url: str) -> set[str]:
-    from crossdock.db.engine import Database
-    from crossdock.db.models import Order
-
-    db = Database(db_url)
-    try:
-        with db.read() as s:
-            return set(s.scalars(select(Order.platform_order_id)))
-    finally:
-        db.dispose()
-
-
 def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, workers: int, kill_one: bool) -> None:
     rng = random.Random(11)
     sandbox = SandboxProcess(cwd=tmp_path, time_scale=TIME_SCALE, seed=11)
@@ -73,36 +46,10 @@ def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, worke
     env = clean_env(CROSSDOCK_BROKER_NAMESPACE=f"xd-golive-{uuid.uuid4().hex[:10]}")
     try:
         # Given a seller's catalogue and stock, and listings already live on every channel of every
-        # account, each showing the whole physical stock (more than crossdock's rules will allow)
-        stock, cat_path, stock_path = _catalogue(tmp_path, rng)
-        channels = sandbox.admin("GET", "/channels")
-        sandbox.admin("POST", "/seed", {
-            "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
-                          for sku, qty in stock.items()],
-            "listings": {ch: {sku: qty for sku, qty in stock.items()} for ch in channels}})
-
-        # When the operator writes the config from the sandbox and sets everything up
-        init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
-        if broker_url:
-            init += ["--broker", broker_url]
-        done = crossdock(*init, cwd=tmp_path, env=env)
-        assert done.returncode == 0, done.stderr
-        # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
-        set_keys(tmp_path / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
-        assert crossdock("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
-        checked = crossdock("config", "check", cwd=tmp_path, env=env)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        shown = crossdock_json("config", "show", cwd=tmp_path, env=env)
-        [warehouse] = list(shown["warehouses"])
-        _write_stock(stock_path, warehouse, stock)
-        assert crossdock("catalog", "import", str(cat_path), cwd=tmp_path, env=env).returncode == 0
-        assert crossdock("stock", "import", str(stock_path), cwd=tmp_path, env=env).returncode == 0
-        pulled = crossdock_json("listings", "pull", cwd=tmp_path, env=env)
-        # Then every listing on every channel is linked to the catalogue
-        names = sorted(shown["channels"])
-        assert len(names) == len(channels)
-        per_channel = {c["channel"]: c for c in pulled["channels"]}
-        assert {n: per_channel[n]["linked"] for n in names} == {n: SKUS for n in names}, pulled
+        # account, each showing the whole physical stock (more than crossdock's rules will allow),
+        # when the operator writes the config from the sandbox and sets everything up
+        stock = {f"GL-{i:03d}": rng.randint(6, 20) for i in range(1, SKUS + 1)}
+        names = go_live_setup(tmp_path, sandbox, stock, database_url=database_url, broker_url=broker_url, env=env)
 
         # When the workers start — and nothing else is typed
         for i in range(workers):
@@ -138,8 +85,8 @@ def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, worke
         assert len(placed) >= 10, f"too few orders to prove anything: {len(placed)}"
 
         # Then every order placed is imported (Amazon shows orders two minutes late)
-        wait_for("every placed order imported", lambda: placed <= _imported(database_url), timeout_s=120,
-                 every_s=1, info=lambda: f"missing {sorted(placed - _imported(database_url))[:10]}" + info())
+        wait_for("every placed order imported", lambda: placed <= imported_orders(database_url), timeout_s=120,
+                 every_s=1, info=lambda: f"missing {sorted(placed - imported_orders(database_url))[:10]}" + info())
         # and no unit was oversold, by the sandbox's own record
         market = sandbox.admin("GET", "/stats")["market"]
         assert market["oversold_units"] == 0, market

@@ -100,7 +100,7 @@ def test_a_stock_push_stopped_by_the_network_is_logged_with_its_code(sqlite_db, 
         # Given eBay shows other quantities than crossdock wants, and eBay's server fails
         with env.db.write() as s:
             s.execute(update(ChannelListing).where(ChannelListing.channel == "ebay-uk")
-                      .values(last_pushed_qty=999))
+                      .values(last_pushed_qty=999, exposure_qty=999))
             dirty.mark_dirty(s, ["XD-0001", "XD-0002"])
         env.sb.faults.add(Fault("html_503", platform="ebay"))
 

@@ -149,3 +149,26 @@ def test_a_running_worker_hands_back_a_killed_workers_work_within_seconds(tmp_pa
         assert (event.entity, event.details) == ("killed-host:99", {"released_jobs": 1, "released_skus": 1})
     finally:
         runtime.stop()
+
+
+def test_a_living_workers_running_job_keeps_its_lease_past_a_slow_platform_answer(db):
+    # Given a worker whose thread runs a job claimed with a 20 s lease (a confirmation, say), waiting
+    # on a platform that answers 30 s late
+    with db.write() as s:
+        s.add(Channel(name="shop", platform="shopify", account="a", currency="EUR"))
+        liveness.register(s, "host-a:41", info={"threads": 2}, now=at(0))
+    with db.write() as s:
+        outbox.enqueue(s, "confirm_shipment", channel="shop", entity="o-1", payload={}, idempotency_key="k-slow")
+    [entry] = outbox.claim(db, worker_id="host-a:41:140001", lease_s=20, now=at(1))
+    # When its process keeps beating meanwhile (every 5 s)
+    for t in range(5, 35, 5):
+        with db.write() as s:
+            assert liveness.heartbeat(s, "host-a:41", now=at(t))
+            liveness.renew_claims(s, "host-a:41", lease_s=20, now=at(t))
+    # Then another worker finds nothing to take over 30 s later (it would confirm the order twice)
+    assert outbox.claim(db, worker_id="host-b:7:1", lease_s=20, now=at(31)) == []
+    # and the job still holds its claim when the answer comes
+    assert outbox.fence(db, entry, lease_s=20, now=at(31))
+    # But once the process stops beating (SIGSTOP, a dead host), the lease runs out and the job moves on
+    [taken] = outbox.claim(db, worker_id="host-b:7:1", lease_s=20, now=at(31 + 21))
+    assert taken.id == entry.id

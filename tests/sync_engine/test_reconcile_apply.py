@@ -31,6 +31,8 @@ def _quantity_events(env, sku: str) -> list[str]:
 
 def test_apply_hands_the_drift_to_the_stock_push_which_repairs_it(db, tmp_path, monkeypatch):
     with catalog_env(tmp_path, monkeypatch, db) as env:
+        # (every channel lists all its rule gives: the quantity repaired is the rule's, at once)
+        env.ctx.cfg.sync["oversell_guard"] = False
         # Given eBay shows 99 units of XD-0001 where crossdock expects fewer (and believes it pushed them)
         expected = _drift(env, "ebay-uk", "XD-0001", 99)
 
@@ -53,6 +55,7 @@ def test_apply_hands_the_drift_to_the_stock_push_which_repairs_it(db, tmp_path, 
 
 def test_apply_does_not_push_a_sku_another_push_run_holds(db, tmp_path, monkeypatch):
     with catalog_env(tmp_path, monkeypatch, db) as env:
+        env.ctx.cfg.sync["oversell_guard"] = False
         # Given eBay shows 99 units of XD-0001, and a push run of another worker holds XD-0001's mark
         expected = _drift(env, "ebay-uk", "XD-0001", 99)
         with db.write() as s:
@@ -82,3 +85,23 @@ def test_apply_does_not_push_a_sku_another_push_run_holds(db, tmp_path, monkeypa
         # Then the channel shows the expected quantity
         assert env.listed("ebay-uk")["XD-0001"] == expected
         assert env.dirty_count("ebay-uk", "XD-0001") == 0
+
+
+def test_with_the_oversell_guard_a_hand_edited_quantity_is_held_until_the_import_proves_it_unsold(
+        db, tmp_path, monkeypatch):
+    with catalog_env(tmp_path, monkeypatch, db) as env:
+        # Given eBay shows 99 units of XD-0001 (edited by hand there), more than the whole stock
+        expected = _drift(env, "ebay-uk", "XD-0001", 99)
+
+        # When eBay is reconciled with --apply (the oversell guard is on by default)
+        report = reconcile(env.ctx, "ebay-uk", apply=True)
+
+        # Then the drift is reported and eBay is brought down at once: eBay may have sold some of the
+        # 99 units already without crossdock knowing, so they are held, and eBay lists what is left of
+        # the stock once the others' quantities and those held units are counted (here: nothing)
+        assert report["drift"] == [{"sku": "XD-0001", "expected": expected, "listed": 99}]
+        assert env.listed("ebay-uk")["XD-0001"] < expected
+        row = env.listing("ebay-uk", "XD-0001")
+        assert (row.last_pushed_qty, row.held_qty) == (env.listed("ebay-uk")["XD-0001"], 99)
+        # and a new reconcile expects what eBay shows now: no drift
+        assert reconcile(env.ctx, "ebay-uk")["drift"] == []

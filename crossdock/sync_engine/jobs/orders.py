@@ -18,7 +18,7 @@ from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
 from crossdock.models import Order as PlatformOrder
 from crossdock.models import UnreadableOrder
-from crossdock.sync_engine import cursors, outbox
+from crossdock.sync_engine import cursors, dirty, outbox, shown
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
@@ -115,6 +115,11 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
             stored = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member])
             result, aside = stored.result, len(stored.quarantined)
             cursors.advance_cursor(s, member, stream, window.end)
+            # every sale before the window's end is imported now: units held for sales not seen yet
+            # by pushes before it are proven unsold, and may be listed again
+            released = shown.release_held(s, member, imported_until=conn.clock.to_real(window.end))
+            if released:
+                dirty.mark_dirty(s, released)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
             synclog.record(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
                            entity=member, duration_ms=t.ms,

@@ -18,9 +18,9 @@ from crossdock.db.engine import Database
 from crossdock.db.models import ChannelListing
 from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import may_pass
-from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
+from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
-from crossdock.sync_engine import dirty, outbox, stock_runs, unseen
+from crossdock.sync_engine import dirty, exposure, outbox, stock_runs, unseen
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -64,12 +64,13 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
     _find_unseen_sales(ctx, channel, conn)
     push = stock_runs.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule,
-                                         policies=ctx.policies, lease_s=configured_lease_s(ctx.cfg))
+                                         policies=ctx.policies, lease_s=configured_lease_s(ctx.cfg),
+                                         rules=exposure.stock_rules(ctx.cfg), guard=exposure.guard_on(ctx.cfg))
     if not push.marks:
         return {"skus": 0}
-    believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
+    believed = push.believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
     sent: BatchSend[StockUpdate] = BatchSend()
-    started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
+    started = push.started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
     error: CrossdockError | None = None
     try:
         sent.run(push.plan.batches if push.plan else (), conn.push_stock,
@@ -170,10 +171,11 @@ def sweep_stock(ctx: EngineContext) -> SweepResult:
 
 def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None = None) -> dict[str, int]:
     """What the channel should show now for each listed SKU (listings ended on
-    the platform or not published yet — draft, rejected — are left out)."""
+    the platform or not published yet — draft, rejected — are left out): its
+    rule on the availability, or with the oversell guard its share as the
+    stock push decides it."""
 
-    ch = ctx.cfg.channel(channel)
-    rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
+    ctx.cfg.channel(channel)
     with ctx.db.read() as s:
         stmt = select(ChannelListing.sku).where(
             ChannelListing.channel == channel,
@@ -182,9 +184,7 @@ def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None
             stmt = stmt.where(ChannelListing.sku.in_(skus))
         listed = list(s.scalars(stmt))
         avail = availability_snapshot(s, listed)
-    if rule is None:
-        return {sku: max(0, avail.get(sku, 0)) for sku in listed}
-    return {sku: listed_quantity(avail.get(sku, 0), rule) for sku in listed}
+        return exposure.targets(s, channel, avail, rules=exposure.stock_rules(ctx.cfg), guard=exposure.guard_on(ctx.cfg))
 
 
 

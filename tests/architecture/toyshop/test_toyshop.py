@@ -57,6 +57,9 @@ country = "DE"
 bins = ["A-01"]
 
 [sync]
+# one channel listing all its stock (docs/overselling.md: the seller's choice): what is left after a
+# sale is listed again at once, which is what this wiring test watches for
+oversell_guard = false
 auto_ship = true
 auto_ship_s = 1
 coalesce_window_s = 1

@@ -1,0 +1,118 @@
+"""The oversell guard on the database: what each channel may still sell of a
+SKU, and the quantity to push to one channel so that, together, the SKU's
+channels never sell more than is available (:mod:`crossdock.mapping.allocation`
+holds the arithmetic; docs/overselling.md the trade-off).
+
+Each channel listing's ``exposure_qty`` is kept by
+:mod:`crossdock.sync_engine.shown`. A push raises it before the call
+(:func:`crossdock.sync_engine.shown.expose`, in the fence's transaction) and a
+confirmed push, a read back or the channel's own sales lower it. The decision
+to raise one channel reads the others' exposures under a lock on the SKU's
+product row (PostgreSQL; SQLite writes one transaction at a time), so two
+channels' pushes cannot both take the same free units.
+
+``[sync] oversell_guard = false`` turns the sharing off: every channel lists
+what its rule gives on the whole availability (exposures are still kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crossdock.config import Config
+from crossdock.mapping.allocation import fair_shares, guarded_quantity
+from crossdock.mapping.inventory_rules import ChannelStockRule, listed_quantity, stock_rule_from_config
+from crossdock.sync_engine._sql import chunks, is_postgres
+from crossdock.sync_engine._tables import LISTINGS, PRODUCTS
+from crossdock.sync_engine.dirty import INACTIVE_LISTING_STATUSES
+
+__all__ = ["Exposure", "StockRules", "guard_on", "lock_skus", "read_exposures", "stock_rules",
+           "targets"]
+
+#: channel → its stock rule (None: the default, all of it)
+StockRules = Mapping[str, ChannelStockRule | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One active listing: the most its channel may still sell, and what it
+    is believed to show (None: unknown, a push is in flight or in doubt)."""
+
+    channel: str
+    exposure: int
+    shown: int | None
+    held: int = 0
+
+    @property
+    def total(self) -> int:
+        """All the channel may sell: exposed, and held for sales not seen yet."""
+        return self.exposure + self.held
+
+
+def guard_on(cfg: Config) -> bool:
+    return bool(cfg.sync.get("oversell_guard", True))
+
+
+def stock_rules(cfg: Config) -> dict[str, ChannelStockRule | None]:
+    """Every configured channel's stock rule."""
+    return {name: stock_rule_from_config(ch.stock, where=f"channels.{name}.stock") if ch.stock else None
+            for name, ch in cfg.channels.items()}
+
+
+def read_exposures(session: Session, skus: Iterable[str]) -> dict[str, dict[str, Exposure]]:
+    """SKU → channel → :class:`Exposure`, for the listings that can sell
+    (ended, draft or rejected ones cannot). A listing never pushed nor read
+    exposes nothing yet."""
+    out: dict[str, dict[str, Exposure]] = {}
+    c = LISTINGS.c
+    for part in chunks(sorted(set(skus))):
+        for r in session.execute(select(c.sku, c.channel, c.exposure_qty, c.last_pushed_qty, c.held_qty)
+                                 .where(c.sku.in_(part), c.status.not_in(INACTIVE_LISTING_STATUSES))):
+            exposure = r.exposure_qty if r.exposure_qty is not None else (r.last_pushed_qty or 0)
+            out.setdefault(r.sku, {})[r.channel] = Exposure(r.channel, max(0, int(exposure)), r.last_pushed_qty,
+                                                            max(0, int(r.held_qty or 0)))
+    return out
+
+
+def lock_skus(session: Session, skus: Iterable[str]) -> None:
+    """Serialise decisions about these SKUs' exposures (PostgreSQL: their
+    product rows, locked in SKU order so two runs cannot deadlock)."""
+    if not is_postgres(session):
+        return
+    for part in chunks(sorted(set(skus))):
+        session.execute(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku.in_(part))
+                        .order_by(PRODUCTS.c.sku).with_for_update())
+
+
+def _shares(available: int, listings: Mapping[str, Exposure], rules: StockRules) -> dict[str, int]:
+    desired = {ch: listed_quantity(available, rules.get(ch)) for ch in listings}
+    return fair_shares(available, desired, {ch: e.exposure for ch, e in listings.items()})
+
+
+def targets(session: Session, channel: str, available: Mapping[str, int], *, rules: StockRules,
+            guard: bool, shown: Mapping[str, int | None] | None = None) -> dict[str, int]:
+    """SKU → the quantity ``channel`` should show now, for every SKU of
+    ``available`` (SKU → units available to sell). ``shown``: what the
+    channel is believed to show, where the caller knows better than the
+    database (a push run forgets its SKUs' beliefs while its calls are out)."""
+    avail = {sku: max(0, int(q)) for sku, q in available.items()}
+    rule = rules.get(channel)
+    if not guard:
+        return {sku: listed_quantity(q, rule) for sku, q in avail.items()}
+    exposures = read_exposures(session, avail)
+    out: dict[str, int] = {}
+    for sku, q in avail.items():
+        listings = exposures.get(sku, {})
+        mine = listings.get(channel)
+        if mine is None:                       # not listed (or not selling) here: nothing to share
+            out[sku] = listed_quantity(q, rule)
+            continue
+        others = sum(e.total for ch, e in listings.items() if ch != channel)
+        out[sku] = guarded_quantity(_shares(q, listings, rules)[channel], shown.get(sku, mine.shown)
+                                    if shown is not None else mine.shown, exposed=mine.exposure, held=mine.held,
+                                    others=others, available=q)
+    return out
