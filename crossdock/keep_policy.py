@@ -55,7 +55,7 @@ def parse_duration_s(value: Any) -> int:
 def parse_keep(text: str) -> dict[str, int]:
     """``"7 daily, 4 weekly, 12 monthly"`` → ``{"daily": 7, "weekly": 4,
     "monthly": 12}``. Raises ValueError naming what is wrong."""
-    if not isinstance(text, str) or not text.strip():
+    if not text.strip():
         raise ValueError("must list what to keep, e.g. \"7 daily, 4 weekly, 12 monthly\"")
     rules: dict[str, int] = {}
     for part in text.split(","):

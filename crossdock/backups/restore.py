@@ -52,15 +52,15 @@ def _pg_tables(url: str) -> dict[str, int]:
 
 
 def _facts(url: str) -> dict[str, int]:
+    if not url.startswith("sqlite"):
+        return _pg_tables(url)
     path = sqlite_path(url)
-    if path is not None:
-        return sqlite_facts(path)[1] if path.is_file() and path.stat().st_size else {}
-    return _pg_tables(url)
+    return sqlite_facts(path)[1] if path is not None and path.is_file() and path.stat().st_size else {}
 
 
 def _restore_sqlite(file: Path, url: str) -> None:
     target = sqlite_path(url)
-    if target is None:
+    if target is None or not url.startswith("sqlite"):
         raise DataError("XD-DATA-011", detail=f"cannot restore into {masked_url(url)}: not a SQLite file")
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     part = target.with_name(target.name + ".restore.part")
@@ -137,7 +137,13 @@ def _migrate_forward(url: str) -> tuple[str | None, str | None]:
 
 
 def _taken_at(manifest: Manifest) -> dt.datetime:
-    return dt.datetime.fromisoformat(str(manifest["taken_at"]))
+    """The manifest's time, aware (a time without zone is UTC, as crossdock writes them)."""
+    try:
+        at = dt.datetime.fromisoformat(str(manifest["taken_at"]))
+    except ValueError:
+        raise DataError("XD-DATA-010", detail=f"the manifest's taken_at {manifest['taken_at']!r} is not a "
+                                              "time") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
 
 
 def restore_backup(file: str | Path, url: str) -> dict[str, Any]:
@@ -147,6 +153,7 @@ def restore_backup(file: str | Path, url: str) -> dict[str, Any]:
     path = Path(file).expanduser().resolve()
     manifest = read_manifest(path)
     check_file(path, manifest)
+    taken_at = _taken_at(manifest)
     url = normalise_url(url)
     _restore_into(path, manifest, url)
     before, after = _migrate_forward(url)
@@ -154,7 +161,7 @@ def restore_backup(file: str | Path, url: str) -> dict[str, Any]:
     try:
         with db.write() as s:
             s.execute(insert(RESTORES).values(restored_at=dt.datetime.now(dt.timezone.utc),
-                                              backup_taken_at=_taken_at(manifest), backup_path=str(path),
+                                              backup_taken_at=taken_at, backup_path=str(path),
                                               backup_sha256=manifest["sha256"], outcome={}))
         report = check_report(url, lambda: db)
     finally:
@@ -227,9 +234,9 @@ def record_verification(db: Database, outcome: dict[str, Any]) -> int:
     if outcome.get("sha256"):
         match = match | (BACKUPS.c.sha256 == outcome["sha256"])
     with db.write() as s:
-        n = s.execute(update(BACKUPS).where(match).values(
+        n = len(s.execute(update(BACKUPS).where(match).values(
             verified=outcome["ok"], verified_at=now, verify_code=outcome["code"],
-            verify_detail=(outcome["detail"] or "")[:500])).rowcount or 0
+            verify_detail=(outcome["detail"] or "")[:500]).returning(BACKUPS.c.id)).all())
         synclog.record(s, operation="db.verify", outcome="ok" if outcome["ok"] else "failed", entity_type="backup",
                        entity=Path(outcome["file"]).name[:255], code=outcome["code"], at=now,
                        message=outcome["detail"] or "", details={"file": outcome["file"]})
