@@ -74,4 +74,9 @@ ENTRIES: tuple[E, ...] = (
       "Install the PostgreSQL client tools matching the server, upgrade crossdock to the version that took the "
       "backup, drop the partial target, and restore again.",
       "crossdock db restore FILE --to URL"),
+    E("XD-DATA-012", "Export could not be written",
+      "`crossdock export` could not write its file; no partial file was left.",
+      ("the folder does not exist or is not writable", "the disk is full"),
+      "Pick a writable path with --out, or free disk space, and export again.",
+      "crossdock export orders --out PATH"),
 )
