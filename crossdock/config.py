@@ -89,6 +89,7 @@ class Config:
     sandbox: dict[str, Any] = field(default_factory=dict)
     key_file: Path | None = None            # [secrets] key_file, absolute
     backup: dict[str, Any] | None = None    # [backup] (None: no scheduled backups)
+    retention: dict[str, Any] | None = None  # [retention] (None: the sync log is kept for ever)
 
     def channel(self, name: str) -> ChannelConfig:
         try:
@@ -194,6 +195,7 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
         labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
         sandbox=values.get("sandbox") or {},
         backup=_backup_section(values.get("backup"), base_dir),
+        retention=_retention_section(values.get("retention")),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
     for code, w in values["warehouses"].items():
@@ -227,6 +229,15 @@ def _backup_section(values: dict[str, Any] | None, base_dir: Path | None) -> dic
         out["folder"] = str((base_dir / out["folder"]).resolve())
     out.update(values)
     return out
+
+
+def _retention_section(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    from crossdock.config_keys_safety import RETENTION
+    from crossdock.config_schema import Key
+
+    return {**{k.name: k.default for k in RETENTION.keys if isinstance(k, Key)}, **values}
 
 
 def check(cfg: Config) -> list[str]:

@@ -37,7 +37,7 @@ from crossdock.config_schema import (
     table_of,
 )
 from crossdock.config_schema import relative_path as _path
-from crossdock.config_keys_safety import BACKUP
+from crossdock.config_keys_safety import BACKUP, RETENTION
 
 #: Jobs with a per-channel interval (``[channels.NAME.intervals_s]``).
 JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking")
@@ -373,7 +373,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, LABELS, BACKUP, SANDBOX,
+    RULES, SYNC, LABELS, BACKUP, RETENTION, SANDBOX,
 ), check=_root_check)
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossdock.config_schema import BOOL, TEXT, Invalid, Key, Table, Validation, ValueType, relative_path
+from crossdock.config_schema import BOOL, NUMBER, TEXT, Invalid, Key, Table, Validation, ValueType, relative_path
 from crossdock.keep_policy import parse_duration_s, parse_keep
 
-__all__ = ["BACKUP", "DEFAULT_KEEP"]
+__all__ = ["BACKUP", "DEFAULT_KEEP", "RETENTION"]
 
 DEFAULT_KEEP = "7 daily, 4 weekly, 12 monthly"
 
@@ -51,3 +51,11 @@ BACKUP = Table("backup", "Scheduled backups, taken by `crossdock worker` (one wo
     Key("verify_every", DURATION, "How often the newest backup is restored into a scratch database and "
         "compared with its manifest.", default="daily"),
 ), fill=False, example='[backup]\nevery = "daily"\nkeep = "7 daily, 4 weekly, 12 monthly"\nfolder = "backups"')
+
+RETENTION = Table("retention", "How long the sync log is kept, applied by `crossdock worker` (one worker per run) "
+                  "while this section is present. Older events are deleted; their counts per day, operation, "
+                  "outcome and code stay in the `sync_log_summary` table.", (
+    Key("sync_log_days", NUMBER, "Keep sync events (the sync log) this many days.", default=90.0, minimum=1,
+        unit="days"),
+    Key("every", DURATION, "How often retention runs.", default="daily"),
+), fill=False, example='[retention]\nsync_log_days = 90')

@@ -26,6 +26,7 @@ from crossdock.cli import (
     config,
     db,
     demo,
+    erase,
     errors,
     export,
     fx,
@@ -62,6 +63,7 @@ GROUPS: dict[str, typer.Typer] = {
     "sync": sync.group, "jobs": jobs.group, "auth": auth.group, "quota": quota.group,
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
+    "erase": erase.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect}
 

@@ -19,6 +19,8 @@ TABLE_MODULES = (
     "crossdock.sync_engine.unseen",
     "crossdock.sync_engine.liveness",
     "crossdock.backups.tables",
+    "crossdock.audit",
+    "crossdock.retention",
 )
 
 for _name in TABLE_MODULES:

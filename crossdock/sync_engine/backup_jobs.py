@@ -9,6 +9,10 @@
   recorded on its row (``crossdock db backups``) and in the sync log.
 
 Both are off without a ``[backup]`` section (or with ``enabled = false``).
+
+- ``retention`` (``[retention] every``): sync events older than
+  ``sync_log_days`` deleted, their counts kept (:mod:`crossdock.retention`);
+  off without a ``[retention]`` section.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from crossdock.keep_policy import parse_duration_s
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BACKUP", "VERIFY", "backup_interval", "backup_job", "verify_interval", "verify_job"]
+__all__ = ["BACKUP", "RETENTION", "VERIFY", "backup_interval", "backup_job", "retention_interval", "retention_job",
+           "verify_interval", "verify_job"]
 
 BACKUP = "backup"
 VERIFY = "backup.verify"
+RETENTION = "retention"
 DAY_S = 86_400
 
 
@@ -73,3 +79,15 @@ def verify_job(ctx: Any, entry: Any = None) -> dict[str, Any]:
     if not outcome["ok"]:
         log.error("backup %s failed verification: [%s] %s", newest, outcome["code"], outcome["detail"])
     return {"file": newest, "ok": outcome["ok"], "code": outcome["code"]}
+
+
+def retention_interval(cfg: Config) -> int | None:
+    return parse_duration_s(cfg.retention["every"]) if cfg.retention else None
+
+
+def retention_job(ctx: Any, entry: Any = None) -> dict[str, Any]:
+    from crossdock.retention import apply_retention
+
+    if not ctx.cfg.retention:
+        return {"skipped": "no [retention] section"}
+    return apply_retention(ctx.db, sync_log_days=float(ctx.cfg.retention["sync_log_days"]))

@@ -27,6 +27,7 @@ EXPECTED = {
     "catalog": {"import", "export", "show", "list"},
     "config": {"init", "check", "show", "reference", "new-key", "encrypt", "rotate-key"},
     "db": {"upgrade", "current", "backup", "backups", "restore", "check"},
+    "erase": {"buyer"},
     "errors": {"list", "explain"},
     "export": {"orders", "customers", "products", "listings", "stock"},
     "fx": {"load", "show"},

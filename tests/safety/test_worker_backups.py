@@ -1,6 +1,6 @@
 """Two ``crossdock worker`` processes with a ``[backup]`` section: each
 scheduled backup is taken by one of them, pruned by the policy, and the
-newest is verified on its own schedule."""
+newest is verified on its own schedule; retention trims the sync log."""
 
 from __future__ import annotations
 
@@ -19,9 +19,19 @@ def test_two_workers_take_each_scheduled_backup_once_prune_and_verify(tmp_path: 
     (tmp_path / "crossdock.toml").write_text(
         '[database]\nurl = "sqlite:///crossdock.sqlite"\n\n[broker]\nurl = "stub://"\n\n'
         '[sync]\nhousekeeping_s = 1\n\n'
-        '[backup]\nevery = 3\nkeep = "2 last"\nfolder = "backups"\ncopy_to = "offsite"\nverify_every = 4\n',
-        encoding="utf-8")
+        '[backup]\nevery = 3\nkeep = "2 last"\nfolder = "backups"\ncopy_to = "offsite"\nverify_every = 4\n\n'
+        '[retention]\nsync_log_days = 30\nevery = 3\n', encoding="utf-8")
     assert crossdock("db", "upgrade", cwd=tmp_path).returncode == 0
+    # and a sync log with three events from last year
+    from crossdock import synclog
+    from crossdock.db.engine import Database
+    from crossdock.retention import summary_rows
+
+    db = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
+    with db.write() as s:
+        for _ in range(3):
+            synclog.record(s, operation="orders.import", outcome="ok", message="old",
+                           at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=400))
     started = dt.datetime.now(dt.timezone.utc)
     workers = [Process(["worker", "--threads", "2"], cwd=tmp_path, env=clean_env(),
                        log_path=tmp_path / f"worker{i}.log") for i in range(2)]
@@ -52,3 +62,6 @@ def test_two_workers_take_each_scheduled_backup_once_prune_and_verify(tmp_path: 
     assert any(r["verified"] is True for r in doc["backups"])
     for w in workers:
         assert "Traceback" not in w.output()
+    # and the year-old events were removed by the worker's retention run, their count kept
+    assert [(r["operation"], r["count"]) for r in summary_rows(db)] == [("orders.import", 3)]
+    db.dispose()

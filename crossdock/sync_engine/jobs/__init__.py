@@ -103,6 +103,9 @@ JOBS: dict[str, JobSpec] = _specs(
             schedule=Schedule(per_channel=False, name="backup-verify", interval_key="backup.verify_every",
                               every_s=backup_jobs.DAY_S, interval_of=backup_jobs.verify_interval,
                               first_after_interval=True)),
+    JobSpec(backup_jobs.RETENTION, backup_jobs.retention_job, round=True,
+            schedule=Schedule(per_channel=False, name="retention", interval_key="retention.every",
+                              every_s=backup_jobs.DAY_S, interval_of=backup_jobs.retention_interval)),
 )
 
 

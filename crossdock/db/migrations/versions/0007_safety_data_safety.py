@@ -1,5 +1,6 @@
-"""backups and restores: each backup taken (manifest facts, verification),
-each restore the workers settle before they sync
+"""data safety: each backup taken (manifest facts, verification), each
+restore the workers settle before they sync, an audit log (erasures), and the
+counts of sync events removed by retention
 
 Revision ID: 0007_safety
 Revises: 0006_poison
@@ -60,6 +61,30 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "audit_log",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("at", _UTC, nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("before", _JSON, nullable=True),
+        sa.Column("after", _JSON, nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    op.create_table(
+        "sync_log_summary",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("operation", sa.String(length=64), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "operation", "outcome", "code", name=op.f("pk_sync_log_summary")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("sync_log_summary")
+    op.drop_table("audit_log")
     op.drop_table("restores")
     op.drop_table("backups")
