@@ -30,7 +30,7 @@ from crossdock import synclog
 from crossdock.db.check import BACKUP_OP
 from crossdock.errors import DataError
 
-__all__ = ["BACKUP_OP", "backup_database"]
+__all__ = ["BACKUP_OP", "PRIVATE_DIR", "PRIVATE_FILE", "backup_database", "private_file"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,24 @@ def _private_part(part: Path) -> None:
         os.fchmod(fd, PRIVATE_FILE)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def private_file(target: Path) -> Iterator[Path]:
+    """A file that appears whole or not at all, owner-only: the block writes the
+    yielded ``.part`` path (created empty, 0600); it is then fsynced and
+    renamed to ``target``. On any failure the ``.part`` is removed and the
+    error passes on (the caller says what it means)."""
+    part = target.with_name(target.name + ".part")
+    try:
+        _private_part(part)
+        yield part
+        os.chmod(part, PRIVATE_FILE)
+        _fsync(part)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _target(to: str | Path | None, default_dir: Path, name: str) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -37,19 +36,13 @@ def sha256_of(path: Path) -> str:
 
 
 def write_private(target: Path, data: bytes) -> None:
-    """``data`` into ``target`` atomically: a 0600 ``.part`` beside it, fsynced, renamed."""
-    part = target.with_name(target.name + ".part")
+    """``data`` into ``target`` atomically and owner-only (XD-DATA-007 when it cannot)."""
+    from crossdock.backup import private_file
+
     try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(part, target)
+        with private_file(target) as part:
+            part.write_bytes(data)
     except OSError as exc:
-        part.unlink(missing_ok=True)
         raise DataError("XD-DATA-007", detail=f"cannot write {target}: {exc}") from exc
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text, update
 from sqlalchemy.engine import make_url
 
+from crossdock.backup import private_file
 from crossdock.backups.manifest import Manifest, check_file, read_manifest, sqlite_facts
 from crossdock.backups.tables import BACKUPS, RESTORES
 from crossdock.db.engine import Database, masked_url, normalise_url, sqlite_path
@@ -63,19 +64,12 @@ def _restore_sqlite(file: Path, url: str) -> None:
     if target is None or not url.startswith("sqlite"):
         raise DataError("XD-DATA-011", detail=f"cannot restore into {masked_url(url)}: not a SQLite file")
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".restore.part")
     try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.close(fd)
-        shutil.copyfile(file, part)
-        os.chmod(part, 0o600)
-        with open(part, "rb") as fh:
-            os.fsync(fh.fileno())
-        for stale in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
-            stale.unlink(missing_ok=True)       # an empty target's journal must not be applied to the copy
-        os.replace(part, target)
+        with private_file(target) as part:
+            shutil.copyfile(file, part)
+            for stale in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+                stale.unlink(missing_ok=True)       # an empty target's journal must not be applied to the copy
     except OSError as exc:
-        part.unlink(missing_ok=True)
         raise DataError("XD-DATA-011", detail=f"cannot write {target}: {exc}") from exc
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text, update
 
-from crossdock.backup import PRIVATE_DIR, PRIVATE_FILE, backup_database
+from crossdock.backup import PRIVATE_DIR, backup_database, private_file
 from crossdock.backups.manifest import manifest_path, sha256_of, sqlite_facts, write_manifest
 from crossdock.backups.tables import BACKUPS
 from crossdock.errors import DataError
@@ -56,18 +55,8 @@ def _pg_snapshot(db: Any) -> Iterator[tuple[str, str | None, dict[str, int]]]:
 def _private_copy(source: Path, folder: Path) -> Path:
     folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     target = folder / source.name
-    part = target.with_name(target.name + ".part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-    os.close(fd)
-    try:
+    with private_file(target) as part:
         shutil.copyfile(source, part)
-        os.chmod(part, PRIVATE_FILE)
-        with open(part, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(part, target)
-    except OSError:
-        part.unlink(missing_ok=True)
-        raise
     return target
 
 

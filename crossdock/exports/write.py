@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -83,20 +82,13 @@ def export(db: Any, what: str, out: TextIO, *, fmt: str = "csv", since: dt.datet
 
 
 def export_to_file(db: Any, what: str, path: str | Path, **options: Any) -> int:
-    """:func:`export` into ``path`` (``.part`` beside it, renamed when complete: no half file)."""
+    """:func:`export` into ``path`` (``.part`` beside it, 0600, renamed when complete: no half file)."""
+    from crossdock.backup import private_file
+
     target = Path(path).expanduser().resolve()
-    part = target.with_name(f".{target.name}.part")
     try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        with private_file(target) as part, open(part, "w", encoding="utf-8", newline="") as f:
             n = export(db, what, f, **options)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(part, target)
     except OSError as exc:
-        part.unlink(missing_ok=True)
         raise DataError("XD-DATA-012", detail=f"cannot write {target}: {exc}") from exc
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     return n

@@ -54,6 +54,41 @@ def _write_stock(path: Path, warehouse: str, stock: dict[str, int]) -> None:
             w.writerow([sku, warehouse, qty, "go-live count"])
 
 
+
+def set_up_seller(tmp_path: Path, sandbox: SandboxProcess, rng: random.Random, *, env: dict[str, str],
+                  database_url: str, broker_url: str | None,
+                  sections: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, int], dict, dict]:
+    """A seller's catalogue and stock, listings live on every channel showing the whole stock; then, as
+    an operator types it: config init --from-sandbox (plus ``sections``' keys), db upgrade, config check,
+    catalogue and stock import, listings pull. Returns (stock, config show, listings pull)."""
+    stock, cat_path, stock_path = _catalogue(tmp_path, rng)
+    channels = sandbox.admin("GET", "/channels")
+    sandbox.admin("POST", "/seed", {
+        "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
+                      for sku, qty in stock.items()],
+        "listings": {ch: {sku: qty for sku, qty in stock.items()} for ch in channels}})
+    init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
+    if broker_url:
+        init += ["--broker", broker_url]
+    done = crossdock(*init, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
+    set_keys(tmp_path / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
+    for section, keys in (sections or {}).items():
+        set_keys(tmp_path / "crossdock.toml", section, keys)
+    assert crossdock("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    checked = crossdock("config", "check", cwd=tmp_path, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    shown = crossdock_json("config", "show", cwd=tmp_path, env=env)
+    [warehouse] = list(shown["warehouses"])
+    _write_stock(stock_path, warehouse, stock)
+    assert crossdock("catalog", "import", str(cat_path), cwd=tmp_path, env=env).returncode == 0
+    assert crossdock("stock", "import", str(stock_path), cwd=tmp_path, env=env).returncode == 0
+    pulled = crossdock_json("listings", "pull", cwd=tmp_path, env=env)
+    assert len(shown["channels"]) == len(channels)
+    return stock, shown, pulled
+
+
 def _imported(db_url: str) -> set[str]:
     from crossdock.db.engine import Database
     from crossdock.db.models import Order
@@ -74,33 +109,11 @@ def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, worke
     try:
         # Given a seller's catalogue and stock, and listings already live on every channel of every
         # account, each showing the whole physical stock (more than crossdock's rules will allow)
-        stock, cat_path, stock_path = _catalogue(tmp_path, rng)
-        channels = sandbox.admin("GET", "/channels")
-        sandbox.admin("POST", "/seed", {
-            "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
-                          for sku, qty in stock.items()],
-            "listings": {ch: {sku: qty for sku, qty in stock.items()} for ch in channels}})
-
         # When the operator writes the config from the sandbox and sets everything up
-        init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
-        if broker_url:
-            init += ["--broker", broker_url]
-        done = crossdock(*init, cwd=tmp_path, env=env)
-        assert done.returncode == 0, done.stderr
-        # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
-        set_keys(tmp_path / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
-        assert crossdock("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
-        checked = crossdock("config", "check", cwd=tmp_path, env=env)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        shown = crossdock_json("config", "show", cwd=tmp_path, env=env)
-        [warehouse] = list(shown["warehouses"])
-        _write_stock(stock_path, warehouse, stock)
-        assert crossdock("catalog", "import", str(cat_path), cwd=tmp_path, env=env).returncode == 0
-        assert crossdock("stock", "import", str(stock_path), cwd=tmp_path, env=env).returncode == 0
-        pulled = crossdock_json("listings", "pull", cwd=tmp_path, env=env)
+        stock, shown, pulled = set_up_seller(tmp_path, sandbox, rng, env=env, database_url=database_url,
+                                             broker_url=broker_url)
         # Then every listing on every channel is linked to the catalogue
         names = sorted(shown["channels"])
-        assert len(names) == len(channels)
         per_channel = {c["channel"]: c for c in pulled["channels"]}
         assert {n: per_channel[n]["linked"] for n in names} == {n: SKUS for n in names}, pulled
 

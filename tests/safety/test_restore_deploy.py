@@ -14,17 +14,16 @@ once `crossdock auth set` stores a new token. Every step is a `crossdock` proces
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from tests.deploy.harness import Process, SandboxProcess, clean_env, crossdock, crossdock_json, set_keys, wait_for
-from tests.deploy.test_go_live import _catalogue, _write_stock
+from tests.deploy.harness import Process, SandboxProcess, clean_env, crossdock, crossdock_json, wait_for
+from tests.deploy.test_go_live import set_up_seller
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
 
 pytestmark = pytest.mark.slow
@@ -103,29 +102,11 @@ def _restore_run(tmp_path: Path, *, database_url: str, broker_url: str | None, w
 
     try:
         # Given a seller set up as in the go-live test, with scheduled backups every 5 real seconds
-        stock, cat_path, stock_path = _catalogue(tmp_path, rng)
-        channels = sandbox.admin("GET", "/channels")
-        sandbox.admin("POST", "/seed", {
-            "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
-                          for sku, qty in stock.items()],
-            "listings": {ch: {sku: qty for sku, qty in stock.items()} for ch in channels}})
-        init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
-        if broker_url:
-            init += ["--broker", broker_url]
-        done = crossdock(*init, cwd=tmp_path, env=env)
-        assert done.returncode == 0, done.stderr
-        config = tmp_path / "crossdock.toml"
-        set_keys(config, "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
-        set_keys(config, "backup", {"every": str(int(5 * TIME_SCALE)), "keep": '"20 last"',
-                                    "folder": '"backups"', "verify_every": '"weekly"'})
-        assert crossdock("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
-        shown = crossdock_json("config", "show", cwd=tmp_path, env=env)
-        [warehouse] = list(shown["warehouses"])
+        _, shown, _ = set_up_seller(tmp_path, sandbox, rng, env=env, database_url=database_url,
+                                    broker_url=broker_url, sections={"backup": {
+                                        "every": str(int(5 * TIME_SCALE)), "keep": '"20 last"',
+                                        "folder": '"backups"', "verify_every": '"weekly"'}})
         shopify = sorted(n for n, c in shown["channels"].items() if c["platform"] == "shopify")[0]
-        _write_stock(stock_path, warehouse, stock)
-        assert crossdock("catalog", "import", str(cat_path), cwd=tmp_path, env=env).returncode == 0
-        assert crossdock("stock", "import", str(stock_path), cwd=tmp_path, env=env).returncode == 0
-        crossdock_json("listings", "pull", cwd=tmp_path, env=env)
         first = start_workers("a")
         names = sorted(shown["channels"])
 
