@@ -222,6 +222,7 @@ def record_verification(db: Database, outcome: dict[str, Any]) -> int:
     """Record a verification on the ``backups`` rows of that file (by path or
     checksum) and in the sync log (``db.verify``). Returns rows updated."""
     from crossdock import synclog
+    from crossdock.db.check import VERIFY_OP
 
     now = dt.datetime.now(dt.timezone.utc)
     match = BACKUPS.c.path == outcome["file"]
@@ -231,7 +232,7 @@ def record_verification(db: Database, outcome: dict[str, Any]) -> int:
         n = len(s.execute(update(BACKUPS).where(match).values(
             verified=outcome["ok"], verified_at=now, verify_code=outcome["code"],
             verify_detail=(outcome["detail"] or "")[:500]).returning(BACKUPS.c.id)).all())
-        synclog.record(s, operation="db.verify", outcome="ok" if outcome["ok"] else "failed", entity_type="backup",
+        synclog.record(s, operation=VERIFY_OP, outcome="ok" if outcome["ok"] else "failed", entity_type="backup",
                        entity=Path(outcome["file"]).name[:255], code=outcome["code"], at=now,
                        message=outcome["detail"] or "", details={"file": outcome["file"]})
     return int(n)

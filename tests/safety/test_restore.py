@@ -118,6 +118,10 @@ def test_verify_only_detects_a_truncated_or_tampered_backup(shop: Shop, damage: 
     assert ("truncated" in ran.doc["detail"]) if damage == "truncate" else ("SHA-256" in ran.doc["detail"])
     row = crossdock("db", "backups", "--json", cwd=shop.root).doc["backups"][0]
     assert (row["verified"], row["verify_code"]) == (False, "XD-DATA-010")
+    # and db check warns that the backups may not restore
+    check = crossdock("db", "check", "--json", cwd=shop.root).doc
+    assert [(f["check"], f["code"]) for f in check["findings"] if f["check"] == "backup_verified"] == [
+        ("backup_verified", "XD-DATA-010")]
     # and a restore of it is refused before the target is touched
     target = shop.empty_target()
     ran = crossdock("db", "restore", str(file), "--to", target, cwd=shop.root)
