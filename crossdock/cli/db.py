@@ -1,4 +1,4 @@
-"""``crossdock db upgrade|current|backup|check``: the schema, backups, integrity."""
+"""``crossdock db upgrade|current|backup|backups|restore|check``: the schema, backups, restores, integrity."""
 
 from __future__ import annotations
 
