@@ -30,7 +30,7 @@ from crossdock import synclog
 from crossdock.db.check import BACKUP_OP
 from crossdock.errors import DataError
 
-__all__ = ["BACKUP_OP", "backup_database"]
+__all__ = ["BACKUP_OP", "PRIVATE_DIR", "PRIVATE_FILE", "backup_database", "private_file"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,24 @@ def _private_part(part: Path) -> None:
         os.fchmod(fd, PRIVATE_FILE)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def private_file(target: Path) -> Iterator[Path]:
+    """A file that appears whole or not at all, owner-only: the block writes the
+    yielded ``.part`` path (created empty, 0600); it is then fsynced and
+    renamed to ``target``. On any failure the ``.part`` is removed and the
+    error passes on (the caller says what it means)."""
+    part = target.with_name(target.name + ".part")
+    try:
+        _private_part(part)
+        yield part
+        os.chmod(part, PRIVATE_FILE)
+        _fsync(part)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _target(to: str | Path | None, default_dir: Path, name: str) -> Path:
@@ -158,7 +176,8 @@ def _backup_sqlite(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, di
     return target, {"pages": pages}
 
 
-def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, dict[str, Any]]:
+def _backup_postgres(db: Any, to: str | Path | None, stamp: str,
+                     snapshot: str | None = None) -> tuple[Path, dict[str, Any]]:
     from sqlalchemy.engine import make_url
 
     from crossdock.secrets import redact
@@ -175,6 +194,8 @@ def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, 
         env["PGPASSWORD"] = str(url.password)       # not on the command line, where `ps` would show it
     conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     cmd = [exe, "--format=custom", "--no-password", f"--file={part}", f"--dbname={conninfo}"]
+    if snapshot:
+        cmd.append(f"--snapshot={snapshot}")      # the same snapshot the manifest's row counts were read in
     try:
         _private_part(part)
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, umask=0o077)
@@ -194,17 +215,19 @@ def _backup_postgres(db: Any, to: str | Path | None, stamp: str) -> tuple[Path, 
     return target, {"format": "pg_dump custom (restore with pg_restore)"}
 
 
-def backup_database(db: Any, *, to: str | Path | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+def backup_database(db: Any, *, to: str | Path | None = None, now: dt.datetime | None = None,
+                    snapshot: str | None = None) -> dict[str, Any]:
     """Back up ``db`` and record it (sync event ``db.backup``). SQLite: online
     backup API into ``backups/`` next to the database; PostgreSQL: ``pg_dump
     -Fc`` into ``./backups``. ``to`` is a folder (timestamped name) or a file.
-    A failure is recorded too and raised as XD-DATA-007."""
+    A failure is recorded too and raised as XD-DATA-007. ``snapshot``
+    (PostgreSQL): dump this exported snapshot (``pg_export_snapshot()``)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     started = time.perf_counter()
     backend = "sqlite" if db.is_sqlite else "postgresql"
     try:
-        target, extra = (_backup_sqlite if db.is_sqlite else _backup_postgres)(db, to, stamp)
+        target, extra = _backup_sqlite(db, to, stamp) if db.is_sqlite else _backup_postgres(db, to, stamp, snapshot)
     except DataError as exc:
         synclog.record_now(db, synclog.event_from_error(BACKUP_OP, exc, entity_type="database", entity=backend))
         raise

@@ -88,6 +88,8 @@ class Config:
     labels_dir: str = "labels"
     sandbox: dict[str, Any] = field(default_factory=dict)
     key_file: Path | None = None            # [secrets] key_file, absolute
+    backup: dict[str, Any] | None = None    # [backup] (None: no scheduled backups)
+    retention: dict[str, Any] | None = None  # [retention] (None: the sync log is kept for ever)
 
     def channel(self, name: str) -> ChannelConfig:
         try:
@@ -192,6 +194,8 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
         rules=values.get("rules") or {}, sync=dict(values["sync"]),
         labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
         sandbox=values.get("sandbox") or {},
+        backup=_backup_section(values.get("backup"), base_dir),
+        retention=_retention_section(values.get("retention")),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
     for code, w in values["warehouses"].items():
@@ -211,6 +215,29 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
             options=dict(c.get("options") or {}), handling_time_h=c["handling_time_h"],
             safety_lag_s=c.get("safety_lag_s"), overlap_s=c.get("overlap_s"))
     return cfg, problems
+
+
+def _backup_section(values: dict[str, Any] | None, base_dir: Path | None) -> dict[str, Any] | None:
+    """``[backup]`` with every key (defaults filled in), or None when absent."""
+    if values is None:
+        return None
+    from crossdock.config_keys_safety import BACKUP
+    from crossdock.config_schema import Key
+
+    out = {k.name: k.default for k in BACKUP.keys if isinstance(k, Key)}
+    if base_dir is not None:
+        out["folder"] = str((base_dir / out["folder"]).resolve())
+    out.update(values)
+    return out
+
+
+def _retention_section(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    from crossdock.config_keys_safety import RETENTION
+    from crossdock.config_schema import Key
+
+    return {**{k.name: k.default for k in RETENTION.keys if isinstance(k, Key)}, **values}
 
 
 def check(cfg: Config) -> list[str]:

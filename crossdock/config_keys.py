@@ -36,6 +36,8 @@ from crossdock.config_schema import (
     Validation,
     table_of,
 )
+from crossdock.config_schema import relative_path as _path
+from crossdock.config_keys_safety import BACKUP, RETENTION
 
 #: Jobs with a per-channel interval (``[channels.NAME.intervals_s]``).
 JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking")
@@ -57,16 +59,6 @@ def _database_url(value: str, ctx: Validation) -> str:
         if rel and rel != ":memory:":
             return "sqlite:///" + str((Path(ctx.base_dir) / rel).resolve())
     return value
-
-
-def _path(value: str, ctx: Validation) -> str:
-    """A path relative to the configuration file's folder, made absolute."""
-    if not value.strip():
-        raise Invalid("must name a file or folder")
-    path = Path(value).expanduser()
-    if not path.is_absolute() and ctx.base_dir is not None:
-        path = Path(ctx.base_dir) / path
-    return str(path.resolve()) if ctx.base_dir is not None else str(path)
 
 
 def _sync_check(values: dict[str, Any], ctx: Validation, path: str) -> None:
@@ -385,7 +377,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, LABELS, SANDBOX,
+    RULES, SYNC, LABELS, BACKUP, RETENTION, SANDBOX,
 ), check=_root_check)
 
 

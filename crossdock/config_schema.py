@@ -27,7 +27,7 @@ from typing import Any
 
 from crossdock.errors import ConfigError
 
-__all__ = ["NO_DEFAULT", "Entries", "Invalid", "Key", "Table", "Validation", "ValueType", "flatten",
+__all__ = ["NO_DEFAULT", "relative_path", "Entries", "Invalid", "Key", "Table", "Validation", "ValueType", "flatten",
            "render_markdown", "validate"]
 
 
@@ -110,6 +110,18 @@ def _date(v: Any) -> Any:
             raise Invalid(f"must be a date (2026-05-01) or date-time, got {v!r}") from None
         return v
     raise Invalid(f"must be a date (2026-05-01) or date-time, got {v!r}")
+
+
+def relative_path(value: str, ctx: "Validation") -> str:
+    """A key's check: a path relative to the configuration file's folder, made absolute."""
+    from pathlib import Path
+
+    if not value.strip():
+        raise Invalid("must name a file or folder")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and ctx.base_dir is not None:
+        path = Path(ctx.base_dir) / path
+    return str(path.resolve()) if ctx.base_dir is not None else str(path)
 
 
 def _url(v: Any) -> str:

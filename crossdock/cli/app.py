@@ -26,7 +26,9 @@ from crossdock.cli import (
     config,
     db,
     demo,
+    erase,
     errors,
+    export,
     fx,
     inspect,
     jobs,
@@ -60,7 +62,8 @@ GROUPS: dict[str, typer.Typer] = {
     "config": config.group, "db": db.group, "errors": errors.group, "logs": logs.group,
     "sync": sync.group, "jobs": jobs.group, "auth": auth.group, "quota": quota.group,
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
-    "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group,
+    "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
+    "erase": erase.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect}
 

@@ -1,4 +1,4 @@
-"""``crossdock db upgrade|current|backup|check``: the schema, backups, integrity."""
+"""``crossdock db upgrade|current|backup|backups|restore|check``: the schema, backups, restores, integrity."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from crossdock.cli.application import JSON_OPT, Application
+from crossdock.cli.db_backups import register as register_backups
 from crossdock.output import EXIT_FAILED
 from crossdock.textsafe import markup_escape as escape
 
@@ -45,16 +46,22 @@ def db_backup(ctx: typer.Context,
               to: Optional[str] = typer.Option(None, "--to", help="Folder (existing, or ending in /: a timestamped "
                                                                   "file inside) or a new file."),
               as_json: bool = JSON_OPT) -> None:
-    """Back up the database: SQLite online backup, PostgreSQL pg_dump -Fc."""
-    from crossdock.backup import backup_database
+    """Back up the database (SQLite online backup, PostgreSQL pg_dump -Fc) with a manifest beside it."""
+    from crossdock.backups.take import take_backup
 
     app = Application.of(ctx, json=as_json)
-    doc = backup_database(app.db, to=to)
+    section = app.config.backup
+    if to is None and section:
+        to = section["folder"].rstrip("/") + "/"
+    doc = take_backup(app.db, to=to, kind="manual", copy_to=section["copy_to"] if section else None)
     if as_json:
         app.emit(doc)
     else:
         app.out.print(f"backup written: {doc['path']} ({doc['bytes']} bytes, {doc['duration_ms']} ms)",
                       highlight=False, markup=False)
+
+
+register_backups(group)
 
 
 @group.command("check")

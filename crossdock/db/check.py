@@ -20,12 +20,14 @@ from crossdock.errors import lookup
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["BACKUP_MAX_AGE_S", "BACKUP_OP", "CHECKS", "Finding", "check_report", "db_check_findings",
+__all__ = ["BACKUP_MAX_AGE_S", "BACKUP_OP", "CHECKS", "VERIFY_OP", "Finding", "check_report", "db_check_findings",
            "sqlite_file_findings"]
 
 #: The sync-log operation of a backup (:mod:`crossdock.backup` records it); the
 #: newest one with outcome "ok" dates the last backup.
 BACKUP_OP = "db.backup"
+#: The sync-log operation of a backup's verification (:mod:`crossdock.backups.restore` records it).
+VERIFY_OP = "db.verify"
 BACKUP_MAX_AGE_S = 24 * 3600.0          # XD-DATA-005 beyond this
 OUTBOX_OVERDUE_S = 3600.0               # pending work due longer than this → XD-SYNC-005
 SAMPLE_SIZE = 20                        # rows named per finding
@@ -257,8 +259,26 @@ def _check_backup_age(s: Session, now: dt.datetime) -> list[Finding]:
                     ({"at": _iso(last.at), "path": path},))]
 
 
+def _check_backup_verified(s: Session) -> list[Finding]:
+    """The last verification of a backup (``db restore --verify-only``, the
+    worker's ``backup.verify``) failed: the backups may not restore."""
+    from sqlalchemy import select
+
+    from crossdock.db.models import SyncEvent
+
+    last = s.execute(select(SyncEvent.at, SyncEvent.outcome, SyncEvent.code, SyncEvent.message, SyncEvent.details)
+                     .where(SyncEvent.operation == VERIFY_OP)
+                     .order_by(SyncEvent.at.desc(), SyncEvent.id.desc()).limit(1)).first()
+    if last is None or last.outcome == "ok":
+        return []
+    return [Finding("backup_verified", last.code or "XD-DATA-010", "warning",
+                    f"the last backup verification failed: {last.message or ''}"[:500], 1,
+                    ({"at": _iso(last.at), "file": (last.details or {}).get("file")},))]
+
+
 CHECKS = ("sqlite_integrity_check", "stock_bounds", "reservation_sums", "reservations_on_closed_orders",
-          "shipped_not_taken_from_stock", "order_lines_unknown_sku", "outbox_past_lease", "outbox_overdue", "outbox_failed", "backup_age")
+          "shipped_not_taken_from_stock", "order_lines_unknown_sku", "outbox_past_lease", "outbox_overdue",
+          "outbox_failed", "backup_age", "backup_verified")
 
 
 def db_check_findings(db: Any, *, now: dt.datetime | None = None) -> list[Finding]:
@@ -281,6 +301,7 @@ def _data_findings(db: Any, *, now: dt.datetime | None = None) -> list[Finding]:
         findings += _check_unknown_skus(s)
         findings += _check_outbox(s, now)
         findings += _check_backup_age(s, now)
+        findings += _check_backup_verified(s)
     return findings
 
 

@@ -18,6 +18,9 @@ TABLE_MODULES = (
     "crossdock.sync_engine.dirty",
     "crossdock.sync_engine.unseen",
     "crossdock.sync_engine.liveness",
+    "crossdock.backups.tables",
+    "crossdock.audit",
+    "crossdock.retention",
 )
 
 for _name in TABLE_MODULES:

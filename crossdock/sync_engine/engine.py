@@ -130,9 +130,13 @@ def _channel_schedule(cfg: Config, kind: str, job: JobSpec, channel: str) -> sch
 def _global_schedule(cfg: Config, kind: str, job: JobSpec) -> scheduler.ScheduleSpec:
     sched = job.schedule
     assert sched is not None and sched.name is not None
-    every = int(cfg.sync.get(sched.interval_key, sched.every_s))
+    if sched.interval_of is not None:
+        configured = sched.interval_of(cfg)
+        every, enabled = configured or sched.every_s, configured is not None
+    else:
+        every, enabled = int(cfg.sync.get(sched.interval_key, sched.every_s)), sched.enabled(cfg.sync)
     return scheduler.ScheduleSpec(name=sched.name, job=kind, channel=None, interval_s=every,
-                                  enabled=sched.enabled(cfg.sync),
+                                  enabled=enabled,
                                   first_after_s=every if sched.first_after_interval else 0)
 
 

@@ -128,6 +128,10 @@ def run_job(ctx: EngineContext, job: str, names: Sequence[str], *, since: dt.dat
     report = RunReport(job=job, since=since)
     imported_with: dict[str, str] = {}      # channel -> the channel whose import read it (one Amazon call)
     progress = on_progress or (lambda channel, fraction, text: None)
+    from crossdock.sync_engine.after_restore import settle_restores
+    from crossdock.sync_engine.liveness import process_id
+
+    settle_restores(ctx, process_id())      # a restored database is settled before a hand run too
     for name in names:
         row = report.channels[name] = ChannelResult(name)
         if job == "orders" and since is None and name in imported_with:

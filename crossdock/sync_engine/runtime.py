@@ -205,6 +205,10 @@ class EngineRuntime:
         self.engine.ensure_schedules()
         with self.database.write() as s:
             liveness.register(s, self.id, info=self._info())
+        # a restored database: stale rotating tokens and the cursors are settled before any job runs
+        from crossdock.sync_engine.after_restore import settle_restores
+
+        settle_restores(self.ctx, self.id, stop=self._stop)
         self._last_beat = 0.0          # the first tick beats and asks for the relay lease
         self._worker = InProcessWorker(self.broker, threads=self.threads, queues=self.queues).start()
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)

@@ -251,11 +251,13 @@ def seller_files(folder: Path, stock: dict[str, int]) -> tuple[Path, Path]:
 
 
 def go_live_setup(folder: Path, sandbox: SandboxProcess, stock: dict[str, int], *, database_url: str,
-                  broker_url: str | None, env: dict[str, str]) -> list[str]:
+                  broker_url: str | None, env: dict[str, str],
+                  sections: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """What a seller types to go live, from a sandbox whose every channel
-    lists the whole physical stock: config init --from-sandbox, db upgrade,
-    config check, catalog import, stock import, listings pull. Returns the
-    channel names (every listing is linked)."""
+    lists the whole physical stock: config init --from-sandbox (plus
+    ``sections``' keys, as an operator edits the file), db upgrade, config
+    check, catalog import, stock import, listings pull. Every listing is
+    linked. Returns ``config show``'s document."""
     import csv
 
     channels = sandbox.admin("GET", "/channels")
@@ -270,6 +272,8 @@ def go_live_setup(folder: Path, sandbox: SandboxProcess, stock: dict[str, int], 
     assert done.returncode == 0, done.stderr
     # workers notice a killed colleague within seconds (sandbox minutes pass quickly here)
     set_keys(folder / "crossdock.toml", "sync", {"heartbeat_s": "1", "worker_dead_after_s": "6"})
+    for section, keys in (sections or {}).items():
+        set_keys(folder / "crossdock.toml", section, keys)
     assert crossdock("db", "upgrade", cwd=folder, env=env).returncode == 0
     checked = crossdock("config", "check", cwd=folder, env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -288,7 +292,7 @@ def go_live_setup(folder: Path, sandbox: SandboxProcess, stock: dict[str, int], 
     assert len(names) == len(channels)
     per_channel = {c["channel"]: c for c in pulled["channels"]}
     assert {n: per_channel[n]["linked"] for n in names} == {n: len(stock) for n in names}, pulled
-    return names
+    return shown
 
 
 def imported_orders(db_url: str) -> set[str]:

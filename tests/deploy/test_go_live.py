@@ -49,7 +49,8 @@ def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, worke
         # account, each showing the whole physical stock (more than crossdock's rules will allow),
         # when the operator writes the config from the sandbox and sets everything up
         stock = {f"GL-{i:03d}": rng.randint(6, 20) for i in range(1, SKUS + 1)}
-        names = go_live_setup(tmp_path, sandbox, stock, database_url=database_url, broker_url=broker_url, env=env)
+        names = sorted(go_live_setup(tmp_path, sandbox, stock, database_url=database_url, broker_url=broker_url,
+                                     env=env)["channels"])
 
         # When the workers start — and nothing else is typed
         for i in range(workers):

@@ -46,7 +46,8 @@ def _drain(tmp_path: Path, *, database_url: str, broker_url: str | None, workers
     env = clean_env(CROSSDOCK_BROKER_NAMESPACE=f"xd-peak-{uuid.uuid4().hex[:10]}")
     try:
         stock = {f"PK-{i:03d}": rng.randint(4, 12) for i in range(1, SKUS + 1)}
-        names = go_live_setup(tmp_path, sandbox, stock, database_url=database_url, broker_url=broker_url, env=env)
+        names = sorted(go_live_setup(tmp_path, sandbox, stock, database_url=database_url, broker_url=broker_url,
+                                     env=env)["channels"])
         for i in range(workers):
             procs.append(Process(["worker", "--threads", "3"], cwd=tmp_path, env=env,
                                  log_path=tmp_path / f"worker-{i + 1}.log"))

@@ -77,6 +77,13 @@ def test_every_schedule_reads_a_declared_config_key_with_the_same_default():
         sched = spec.schedule
         if sched is None:
             continue
+        if sched.interval_of is not None:
+            # read from its own section ([backup] every = "daily"): the same default, as a duration
+            from crossdock.keep_policy import parse_duration_s
+
+            assert sched.config_key == sched.interval_key
+            assert parse_duration_s(declared[sched.interval_key]) == sched.every_s, kind
+            continue
         key = f"channels.NAME.intervals_s.{sched.interval_key}" if sched.per_channel else f"sync.{sched.interval_key}"
         assert sched.config_key == key
         assert declared[key] == sched.every_s, kind

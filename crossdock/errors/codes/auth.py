@@ -56,4 +56,13 @@ ENTRIES: tuple[E, ...] = (
       ("the 18-month token ran out", "the seller revoked access"),
       "Generate a new token for the seller and store it.",
       "crossdock auth set CHANNEL --token-env VAR"),
+    E("XD-AUTH-010", "Credentials stale after a restore",
+      "The database was restored from a backup, and this channel's refresh token rotates on every use: the "
+      "token in the backup (and the one in the configuration) was used up after the backup was taken, so the "
+      "platform refused it. The channel is paused before it syncs anything; the other channels run.",
+      ("a restore from a backup older than the last token refresh (Shopify rotates the refresh token on "
+       "every refresh)",),
+      "Re-authorise the app for this seller account (or take the newest refresh token from the platform's "
+      "admin) and store it; the channel resumes by itself.",
+      "crossdock auth set CHANNEL --refresh-token-env VAR"),
 )

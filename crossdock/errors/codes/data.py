@@ -50,4 +50,33 @@ ENTRIES: tuple[E, ...] = (
       "Make the SQLite file and its folder writable by the user running crossdock (or move the database to a "
       "writable folder and update the URL), free disk space, or point the URL at the primary PostgreSQL server.",
       "crossdock config show"),
+    E("XD-DATA-009", "Restore target not empty",
+      "`crossdock db restore` only restores into an empty database (no tables): it never overwrites data. "
+      "Nothing was changed.",
+      ("the database in the configuration still holds data", "--to names an existing database or file"),
+      "Restore into a new database (`--to URL` of an empty PostgreSQL database or a new SQLite path), or drop "
+      "the old one first after taking a backup of it.",
+      "crossdock db restore FILE --to URL"),
+    E("XD-DATA-010", "Backup file damaged or not as recorded",
+      "The backup file does not match its manifest (size or SHA-256 differ), the manifest is missing, or the "
+      "restored copy does not hold the rows the manifest counted. The file cannot be trusted; nothing was "
+      "restored into the target.",
+      ("the file was truncated (disk full, copy interrupted)", "the file was changed after the backup",
+       "the manifest belongs to another file"),
+      "Use another backup (`crossdock db backups` lists them, with their verification), or its copy in "
+      "[backup] copy_to; verify it first.",
+      "crossdock db restore FILE --verify-only"),
+    E("XD-DATA-011", "Restore failed",
+      "The backup could not be restored: the restore tool failed, or the backup is from a newer crossdock "
+      "than this one. The scratch or target database may hold a partial restore.",
+      ("pg_restore is not installed or is older than the dump", "the backup's schema revision is newer than "
+       "this crossdock", "the target database refused the restore (permissions, disk full)"),
+      "Install the PostgreSQL client tools matching the server, upgrade crossdock to the version that took the "
+      "backup, drop the partial target, and restore again.",
+      "crossdock db restore FILE --to URL"),
+    E("XD-DATA-012", "Export could not be written",
+      "`crossdock export` could not write its file; no partial file was left.",
+      ("the folder does not exist or is not writable", "the disk is full"),
+      "Pick a writable path with --out, or free disk space, and export again.",
+      "crossdock export orders --out PATH"),
 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from crossdock.ratelimit.budget import Priority
-from crossdock.sync_engine import housekeeping
+from crossdock.sync_engine import backup_jobs, housekeeping
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.auto_ship import AUTO_SHIP, auto_ship
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -95,6 +95,17 @@ JOBS: dict[str, JobSpec] = _specs(
     JobSpec(HOUSEKEEPING, housekeeping.housekeeping_job, round=True,
             schedule=Schedule(per_channel=False, name="housekeeping", interval_key="housekeeping_s",
                               every_s=housekeeping.DEFAULT_HOUSEKEEPING_S)),
+    # data safety, while [backup] is configured: the first backup at once, the first verification an interval later
+    JobSpec(backup_jobs.BACKUP, backup_jobs.backup_job, round=True,
+            schedule=Schedule(per_channel=False, name="backup", interval_key="backup.every",
+                              every_s=backup_jobs.DAY_S, interval_of=backup_jobs.backup_interval)),
+    JobSpec(backup_jobs.VERIFY, backup_jobs.verify_job, round=True,
+            schedule=Schedule(per_channel=False, name="backup-verify", interval_key="backup.verify_every",
+                              every_s=backup_jobs.DAY_S, interval_of=backup_jobs.verify_interval,
+                              first_after_interval=True)),
+    JobSpec(backup_jobs.RETENTION, backup_jobs.retention_job, round=True,
+            schedule=Schedule(per_channel=False, name="retention", interval_key="retention.every",
+                              every_s=backup_jobs.DAY_S, interval_of=backup_jobs.retention_interval)),
 )
 
 

@@ -32,7 +32,9 @@ class Schedule:
     it on or off (default ``enabled_default``). ``first_after_interval``: a new
     schedule's first run waits one interval. ``shared_by``: channels sharing
     one run; only the first of them has an enabled schedule, as often as the
-    most frequent of them asks."""
+    most frequent of them asks. ``interval_of``: reads the interval from another
+    section (``[backup] every``) and says whether the schedule is on at all
+    (None: off); ``interval_key`` then only names it."""
 
     per_channel: bool
     interval_key: str
@@ -42,6 +44,7 @@ class Schedule:
     enabled_default: bool = True
     first_after_interval: bool = False
     shared_by: ShareFn | None = None
+    interval_of: Callable[[Config], int | None] | None = None
 
     def __post_init__(self) -> None:
         if not self.per_channel and not self.name:
@@ -53,11 +56,14 @@ class Schedule:
     @property
     def config_key(self) -> str:
         """Where its interval is configured (``channels.NAME.intervals_s.KEY`` or ``sync.KEY``)."""
-        return f"channels.NAME.intervals_s.{self.interval_key}" if self.per_channel else f"sync.{self.interval_key}"
+        if self.per_channel:
+            return f"channels.NAME.intervals_s.{self.interval_key}"
+        return self.interval_key if self.interval_of is not None else f"sync.{self.interval_key}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"per_channel": self.per_channel, "name": self.name or "KIND:CHANNEL", "interval": self.config_key,
-                "default_s": self.every_s, "enabled_by": f"sync.{self.enabled_key}" if self.enabled_key else None,
+                "default_s": self.every_s, "enabled_by": (f"sync.{self.enabled_key}" if self.enabled_key else
+                               self.interval_key.split(".")[0] if self.interval_of is not None else None),
                 "enabled_default": self.enabled_default, "first_after_interval": self.first_after_interval,
                 "shared": self.shared_by is not None}
 
