@@ -167,10 +167,22 @@ EnqueueFn = Callable[[Session, ScheduleState, dt.datetime, int], bool]
 
 
 def enqueue_run(session: Session, schedule: ScheduleState, scheduled_for: dt.datetime, missed_runs: int) -> bool:
-    """The default action: an outbox entry of kind ``schedule.job``."""
+    """The default action: an outbox entry of kind ``schedule.job`` — unless
+    an earlier run of the same schedule is still queued or running (waiting
+    for quota, say). Runs of one schedule never overlap: a second order
+    import of the same channel would read the same window again on the same
+    quota and fall further behind. Returns False when it was skipped."""
+    entity = f"schedule {schedule.name}"
+    waiting = session.execute(
+        select(outbox.OUTBOX.c.id).where(outbox.OUTBOX.c.kind == schedule.job,
+                                         outbox.OUTBOX.c.entity == entity,
+                                         outbox.OUTBOX.c.status.in_((outbox.PENDING, outbox.RUNNING))).limit(1)).first()
+    if waiting is not None:
+        log.debug("schedule %s: run %s still queued or running; not enqueued again", schedule.name, waiting.id)
+        return False
     stamp = scheduled_for.astimezone(dt.timezone.utc).isoformat()
     return outbox.enqueue(
-        session, schedule.job, channel=schedule.channel, entity=f"schedule {schedule.name}",
+        session, schedule.job, channel=schedule.channel, entity=entity,
         payload={"schedule": schedule.name, "job": schedule.job, "channel": schedule.channel,
                  "scheduled_for": stamp, "missed_runs": missed_runs},
         idempotency_key=f"{schedule.name}:{stamp}")

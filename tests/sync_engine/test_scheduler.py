@@ -5,7 +5,7 @@ import multiprocessing as mp
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crossdock.db import models as m
 from crossdock.sync_engine import scheduler
@@ -87,8 +87,31 @@ def test_missed_runs_catch_up_with_one_run(db):
     with db.read() as s:
         ev = s.scalars(select(m.SyncEvent).where(m.SyncEvent.code == "XD-SYNC-004")).one()
         assert ev.entity == "orders:ebay-us" and ev.details["missed_runs"] == 5
+    _finish_all(db)
     (nxt,) = scheduler.fire_due(db, NOW + T(seconds=360))
     assert nxt.missed_runs == 0 and len(entries(db)) == 2
+
+
+def _finish_all(db) -> None:
+    with db.write() as s:
+        s.execute(update(m.OutboxEntry).values(status="done"))
+
+
+def test_runs_of_one_schedule_never_overlap(db):
+    # Given an order import run still waiting (for quota, say) when its schedule is due again
+    setup(db)
+    (first,) = scheduler.fire_due(db, NOW)
+    assert first.enqueued
+    # When the schedule comes round, twice: no second import of the same channel is queued (it would
+    # read the same window again, on the same quota), though the schedule moves on
+    (second,) = scheduler.fire_due(db, NOW + T(seconds=60))
+    (third,) = scheduler.fire_due(db, NOW + T(seconds=120))
+    assert (second.enqueued, third.enqueued) == (False, False)
+    assert len(entries(db)) == 1 and schedule_row(db).next_run_at == NOW + T(seconds=180)
+    # Then once it has run, the next slot queues the next run
+    _finish_all(db)
+    (fourth,) = scheduler.fire_due(db, NOW + T(seconds=180))
+    assert fourth.enqueued and len(entries(db)) == 2
 
 
 def test_a_late_run_is_logged_at_wall_clock_time_on_a_fast_platform_clock(db):
