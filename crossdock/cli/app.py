@@ -26,6 +26,7 @@ from crossdock.cli import (
     config,
     db,
     demo,
+    doctor,
     errors,
     fx,
     inspect,
@@ -62,7 +63,8 @@ GROUPS: dict[str, typer.Typer] = {
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group,
 }
-COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect}
+COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
+                                            "doctor": doctor.doctor}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)

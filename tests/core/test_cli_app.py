@@ -38,7 +38,7 @@ EXPECTED = {
     "stock": {"adjust", "import", "show", "history"},
     "sync": {"run", "reconcile", "status"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
-    "demo": None, "inspect": None, "worker": None,
+    "demo": None, "doctor": None, "inspect": None, "worker": None,
 }
 
 

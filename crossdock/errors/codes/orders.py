@@ -56,4 +56,20 @@ ENTRIES: tuple[E, ...] = (
       "`order_status` mapping, or upgrade crossdock), then store them again with `crossdock orders "
       "retry-quarantined`. Until then, handle the order in the seller centre.",
       "crossdock orders quarantine"),
+    E("XD-ORD-009", "Order import behind",
+      "The newest completed order import of the channel is several order intervals behind the platform's "
+      "now (or none has completed): sales on this channel reach crossdock late, so the other channels go "
+      "on showing stock that is already sold.",
+      ("no worker running", "the channel is paused (see its XD-AUTH code)", "quota waits or platform "
+       "errors on the order import (see the failures in `crossdock sync status`)"),
+      "Find why in `crossdock sync status`; run the import by hand to see its error.",
+      "crossdock sync run --job orders --channel CHANNEL"),
+    E("XD-ORD-010", "Order missing from crossdock",
+      "The platform lists an order, changed within the window the order import says it has read, that "
+      "crossdock does not have (found by `crossdock doctor --online`, a read-only compare of the last 24 "
+      "hours). Its stock was never reserved.",
+      ("an order import window lost on the way (a cursor moved past it)", "the order was deleted from the "
+       "database"),
+      "Read the window again; the import stores what is missing and skips what is there.",
+      "crossdock sync run --job orders --channel CHANNEL --since 1d"),
 )
