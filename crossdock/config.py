@@ -87,6 +87,7 @@ class Config:
     sync: dict[str, Any] = field(default_factory=dict)
     labels_dir: str = "labels"
     sandbox: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] = field(default_factory=dict)     # [alerts]: reminder_h, targets
     key_file: Path | None = None            # [secrets] key_file, absolute
 
     def channel(self, name: str) -> ChannelConfig:
@@ -191,7 +192,7 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
                                                        if {"rate_per_s", "burst"} <= set(v)},
         rules=values.get("rules") or {}, sync=dict(values["sync"]),
         labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
-        sandbox=values.get("sandbox") or {},
+        sandbox=values.get("sandbox") or {}, alerts=dict(values.get("alerts") or {}),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
     for code, w in values["warehouses"].items():

@@ -21,6 +21,7 @@ import typer
 
 from crossdock import __version__
 from crossdock.cli import (
+    alerts,
     auth,
     catalog,
     config,
@@ -61,7 +62,7 @@ GROUPS: dict[str, typer.Typer] = {
     "config": config.group, "db": db.group, "errors": errors.group, "logs": logs.group,
     "sync": sync.group, "jobs": jobs.group, "auth": auth.group, "quota": quota.group,
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
-    "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group,
+    "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "alerts": alerts.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
                                             "doctor": doctor.doctor}

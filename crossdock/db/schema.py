@@ -18,6 +18,7 @@ TABLE_MODULES = (
     "crossdock.sync_engine.dirty",
     "crossdock.sync_engine.unseen",
     "crossdock.sync_engine.liveness",
+    "crossdock.alerts.table",
 )
 
 for _name in TABLE_MODULES:

@@ -1,7 +1,7 @@
 """``crossdock doctor``: the support checklist as small check functions.
 
 Each check (:mod:`.system`, :mod:`.channels`, :mod:`.online`,
-:mod:`.warehouse`, :mod:`.hints`) returns :class:`Result` lines: ok / warn /
+:mod:`.warehouse`) returns :class:`Result` lines: ok / warn /
 fail, the XD code, what it found and the command that fixes it. The worker's
 alerts (:mod:`crossdock.alerts`) are raised from the same results.
 """

@@ -133,7 +133,7 @@ def check_stuck_orders(ctx: DoctorContext, channel: str) -> list[Result]:
         if ids:
             out.append(Result("stuck orders", WARN, f"{len(ids)} order(s) flagged {code}: {', '.join(ids[:5])}",
                               code=code, channel=channel, subject=code,
-                              remedy=remedy_for(code, channel, "").replace("ORDER", ids[0]) or None,
+                              remedy=(remedy_for(code, channel) or "").replace("ORDER", ids[0]) or None,
                               details={"orders": ids[:50]}))
     return out or [Result("stuck orders", OK, "none", channel=channel)]
 
@@ -172,8 +172,14 @@ def check_drift(ctx: DoctorContext, channel: str) -> Result:
 
 def check_unlinked_listings(ctx: DoctorContext, channel: str) -> Result:
     """Listings the last ``listings pull`` found on the platform that crossdock cannot link (unknown SKU, conflicts)."""
+    from crossdock.db.models import ChannelListing
+
     with ctx.db.read() as s:
         runs = _last_two(s, channel, "listings.pull")
+        linked = s.scalar(select(func.count()).select_from(ChannelListing).where(ChannelListing.channel == channel))
+    if not runs and linked:
+        return Result("unlinked listings", OK, f"{linked} listing(s) linked; no listings pull recorded",
+                      channel=channel)
     if not runs:
         return Result("unlinked listings", WARN, "no listings pull recorded: listings on the platform are not "
                                                  "linked to the catalogue", code="XD-INV-004", channel=channel,

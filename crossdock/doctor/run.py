@@ -56,23 +56,16 @@ def evaluate(ctx: DoctorContext, channels: Iterable[str], *, system: bool = True
     """Every check on ``ctx`` (system, per channel, online when ``ctx.online``, warehouse)."""
     results: list[Result] = []
     if system:
-        for check in SYSTEM_CHECKS:
-            results += _run(check, ctx)
+        for system_check in SYSTEM_CHECKS:
+            results += _run(system_check, ctx)
     if ctx.db is None:
         return results
+    per_channel: tuple[Callable[..., Any], ...] = CHANNEL_CHECKS + (ONLINE_CHECKS if ctx.online else ())
     for name in channels:
-        for check in CHANNEL_CHECKS:
-            results += _run(check, ctx, name, channel=name)
-        if ctx.online:
-            for check in ONLINE_CHECKS:
-                results += _run(check, ctx, name, channel=name)
-    for check in WAREHOUSE_CHECKS:
-        results += _run(check, ctx)
-    from crossdock.doctor.hints import HINT_CHECKS
-
-    for name in channels:
-        for check in HINT_CHECKS:
-            results += _run(check, ctx, name, channel=name)
+        for channel_check in per_channel:
+            results += _run(channel_check, ctx, name, channel=name)
+    for warehouse_check in WAREHOUSE_CHECKS:
+        results += _run(warehouse_check, ctx)
     return results
 
 

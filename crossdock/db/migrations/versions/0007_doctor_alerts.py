@@ -1,0 +1,62 @@
+"""alerts: one row per condition doctor's checks found, until it clears
+
+Rows carry the message still to deliver and the targets not reached yet, so
+a failed delivery is retried by the next round (crossdock.alerts).
+
+Revision ID: 0007_doctor
+Revises: 0006_poison
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import crossdock.db.base
+
+revision = "0007_doctor"
+down_revision = "0006_poison"
+branch_labels = None
+depends_on = None
+
+_BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_TZ = crossdock.db.base.UTCDateTime(timezone=True)
+_JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "alerts",
+        sa.Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(400), nullable=False),
+        sa.Column("code", sa.String(32), nullable=False),
+        sa.Column("check", sa.String(64), nullable=False),
+        sa.Column("channel", sa.String(64), nullable=True),
+        sa.Column("subject", sa.String(255), nullable=True),
+        sa.Column("severity", sa.String(8), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("found", sa.Text(), nullable=False),
+        sa.Column("remedy", sa.Text(), nullable=True),
+        sa.Column("first_seen_at", _TZ, nullable=False),
+        sa.Column("last_seen_at", _TZ, nullable=False),
+        sa.Column("resolved_at", _TZ, nullable=True),
+        sa.Column("pending", sa.String(16), nullable=True),
+        sa.Column("pending_targets", _JSON, nullable=False),
+        sa.Column("delivery_attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("delivered_at", _TZ, nullable=True),
+        sa.Column("reminders", sa.Integer(), nullable=False),
+        sa.Column("acked_at", _TZ, nullable=True),
+        sa.Column("acked_by", sa.String(100), nullable=True),
+    )
+    op.create_index("uq_alerts_open_key", "alerts", ["key"], unique=True,
+                    sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'"))
+    op.create_index("ix_alerts_pending", "alerts", ["pending"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_alerts_pending", table_name="alerts")
+    op.drop_index("uq_alerts_open_key", table_name="alerts")
+    op.drop_table("alerts")
