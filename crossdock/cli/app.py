@@ -36,6 +36,7 @@ from crossdock.cli import (
     logs,
     orders,
     quota,
+    report,
     sandbox,
     stock,
     sync,
@@ -65,7 +66,7 @@ GROUPS: dict[str, typer.Typer] = {
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "alerts": alerts.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
-                                            "doctor": doctor.doctor}
+                                            "doctor": doctor.doctor, "report": report.report}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)

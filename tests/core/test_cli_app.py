@@ -39,7 +39,7 @@ EXPECTED = {
     "stock": {"adjust", "import", "show", "history"},
     "sync": {"run", "reconcile", "status"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
-    "demo": None, "doctor": None, "inspect": None, "worker": None,
+    "demo": None, "doctor": None, "inspect": None, "report": None, "worker": None,
 }
 
 

@@ -1,4 +1,4 @@
-"""alerts: one row per condition doctor's checks found, until it clears
+"""alerts: one row per condition doctor's checks found, until it clears (and ratelimit_daily)
 
 Rows carry the message still to deliver and the targets not reached yet, so
 a failed delivery is retried by the next round (crossdock.alerts).
@@ -54,9 +54,22 @@ def upgrade() -> None:
     op.create_index("uq_alerts_open_key", "alerts", ["key"], unique=True,
                     sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'"))
     op.create_index("ix_alerts_pending", "alerts", ["pending"])
+    # the quota budget's per-minute counts, rolled up per day when pruned (crossdock report api-usage)
+    op.create_table(
+        "ratelimit_daily",
+        sa.Column("platform", sa.String(32), primary_key=True),
+        sa.Column("account", sa.String(255), primary_key=True),
+        sa.Column("bucket", sa.String(128), primary_key=True),
+        sa.Column("day", sa.Integer(), primary_key=True),
+        sa.Column("calls", sa.Integer(), nullable=False),
+        sa.Column("throttled", sa.Integer(), nullable=False),
+        comment="crossdock quota budget: the per-minute counts rolled up per day as they are pruned "
+                "(crossdock report api-usage)",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ratelimit_daily")
     op.drop_index("ix_alerts_pending", table_name="alerts")
     op.drop_index("uq_alerts_open_key", table_name="alerts")
     op.drop_table("alerts")
