@@ -200,6 +200,13 @@ ALERTS = Table("alerts", "Alerts raised by the worker from `crossdock doctor`'s 
                "one per code, channel and subject until it clears, a reminder, a resolved message.", (
     Key("reminder_h", NUMBER, "Remind of an alert still open and not acknowledged after this long.",
         default=24.0, minimum=0, exclusive_minimum=True, unit="real hours"),
+    Key("drop_window_h", NUMBER, "Orders-drop hint (XD-ORD-011): the window compared with the same window of the "
+        "same weekday over four weeks (or the day before, for a young shop).", default=1.0, minimum=0,
+        exclusive_minimum=True, unit="platform hours"),
+    Key("drop_fraction", NUMBER, "A hint when a window brings fewer orders than this share of what was expected.",
+        default=0.3, minimum=0, maximum=1),
+    Key("drop_min_expected", NUMBER, "No hint unless at least this many orders were expected in the window.",
+        default=3.0, minimum=0),
     Entries("targets", "NAME", ALERT_TARGET),
 ), example='[alerts.targets.ops]\nurl = "mailto://smtp.example.com?from=crossdock@example.com&to=ops@example.com"\n'
            'min_severity = "warn"')

@@ -72,4 +72,12 @@ ENTRIES: tuple[E, ...] = (
        "database"),
       "Read the window again; the import stores what is missing and skips what is there.",
       "crossdock sync run --job orders --channel CHANNEL --since 1d"),
+    E("XD-ORD-011", "Orders dropped sharply",
+      "A channel's orders in the last window are far below what the same hour of the same weekday "
+      "brought over the last four weeks (or, for a young shop, its rate the day before). The hint lists "
+      "the likely causes crossdock checked, in order, with what it found.",
+      ("the channel is paused or its authorisation failed", "the order import is behind",
+       "the platform is down", "listings inactive or out of stock", "prices pushed wrong"),
+      "Follow the first likely cause the hint names; `crossdock doctor --channel CHANNEL` shows them all.",
+      "crossdock doctor --channel CHANNEL"),
 )
