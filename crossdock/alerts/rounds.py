@@ -138,4 +138,8 @@ def alerts_round(cfg: Any, db: Any, *, now: dt.datetime | None = None,
     found = results if results is not None else evaluate_checks(cfg, db, at)
     counts = record(db, found, targets, now=at,
                     reminder_h=float((cfg.alerts or {}).get("reminder_h", DEFAULT_REMINDER_H)))
+    if results is None:
+        from crossdock.doctor import stock_watch
+
+        stock_watch.refresh(db, found, now=at)
     return {**counts, **deliver_pending(db, targets, now=at)}

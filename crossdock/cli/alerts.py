@@ -73,8 +73,10 @@ def alerts(ctx: typer.Context,
 def ack(ctx: typer.Context, alert_id: int = typer.Argument(..., metavar="ID"),
         by: Optional[str] = typer.Option(None, "--by", help="Who acknowledges it."),
         as_json: bool = JSON_OPT) -> None:
-    """Acknowledge an alert: no more reminders (it still resolves when the condition clears)."""
+    """Acknowledge an alert: no more reminders (it still resolves when the condition clears); for a stock
+    deviation (XD-INV-013) the level as it stands is accepted."""
     from crossdock.alerts.table import Alert
+    from crossdock.doctor.stock_watch import DEVIATION_CODE, rebaseline
 
     app = Application.of(ctx, json=as_json)
     with app.db.write() as s:
@@ -85,6 +87,8 @@ def ack(ctx: typer.Context, alert_id: int = typer.Argument(..., metavar="ID"),
             row.acked_at, row.acked_by = dt.datetime.now(dt.timezone.utc), by
         if row.pending == "reminder":
             row.pending, row.pending_targets = None, []
+        if row.code == DEVIATION_CODE and row.subject and row.state == "open":
+            rebaseline(s, skus={row.subject})          # the level as it stands is accepted
         doc = _doc(row)
     if as_json:
         app.emit(doc)

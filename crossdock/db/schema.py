@@ -19,6 +19,7 @@ TABLE_MODULES = (
     "crossdock.sync_engine.unseen",
     "crossdock.sync_engine.liveness",
     "crossdock.alerts.table",
+    "crossdock.doctor.stock_watch",
 )
 
 for _name in TABLE_MODULES:

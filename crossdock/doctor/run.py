@@ -15,6 +15,7 @@ from crossdock.doctor.hints import HINT_CHECKS
 from crossdock.doctor.model import FAIL, DoctorContext, Result, exit_status
 from crossdock.doctor.online import ONLINE_CHECKS
 from crossdock.doctor.system import SYSTEM_CHECKS, remedy_for
+from crossdock.doctor.stock_watch import check_stock_deviation
 from crossdock.doctor.warehouse import WAREHOUSE_CHECKS
 from crossdock.errors import CrossdockError
 
@@ -65,7 +66,7 @@ def evaluate(ctx: DoctorContext, channels: Iterable[str], *, system: bool = True
     for name in channels:
         for channel_check in per_channel:
             results += _run(channel_check, ctx, name, channel=name)
-    for warehouse_check in WAREHOUSE_CHECKS:
+    for warehouse_check in (*WAREHOUSE_CHECKS, check_stock_deviation):
         results += _run(warehouse_check, ctx)
     return results
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from crossdock.alerts.rounds import alerts_round
 from crossdock.alerts.table import Alert
-from crossdock.db.models import Credential, SyncEvent
+from crossdock.db.models import Credential, OutboxEntry, Schedule, SyncEvent
 from crossdock.sync_engine.auth_refresh import refresh_channel_token
 from crossdock.sync_engine.engine import schedule_specs
 from crossdock.sync_engine.jobs import JOBS
@@ -126,3 +126,25 @@ def test_alerts_command_lists_and_ack_stops_reminders(sqlite_db, tmp_path, monke
         assert len(mails) == 1            # no reminder for an acknowledged alert
         missing = crossdock("--config", str(env.config_path), "alerts", "ack", "999999")
         assert missing.returncode == 2 and "XD-CFG-009" in missing.stderr
+
+
+def test_the_engine_schedules_and_runs_the_alerts_round(sqlite_db, tmp_path, monkeypatch):
+    """The path `crossdock worker` takes: the alerts schedule fires once, the job runs it."""
+    from crossdock.sync_engine.engine import Engine
+
+    with webhook() as (hook_port, hooks), catalog_env(
+            tmp_path, monkeypatch, sqlite_db,
+            extra_config=f'\n[alerts.targets.hook]\nurl = "json://127.0.0.1:{hook_port}/a"\nareas = ["SYNC"]\n') as env:
+        engine = Engine(env.ctx)
+        engine.ensure_schedules()
+        with env.db.write() as s:          # only the alerts schedule is due now
+            s.execute(update(Schedule).values(next_run_at=env.ctx.clock.now() + dt.timedelta(days=1)))
+            s.execute(update(Schedule).where(Schedule.name == "alerts").values(next_run_at=env.ctx.clock.now()))
+        engine.tick()
+        with env.db.read() as s:
+            opened = s.scalars(select(Alert).where(Alert.code == "XD-SYNC-008")).all()
+            done = s.scalars(select(OutboxEntry.status).where(OutboxEntry.kind == "alerts")).all()
+        # no worker has sent a heartbeat in this test: that is an alert (and the scheduler's silence
+        # another), each delivered once to the SYNC target
+        assert done == ["done"] and len(opened) == 1
+        assert sorted(h["title"].split()[2].rstrip(":") for h in hooks) == ["XD-SYNC-004", "XD-SYNC-008"]

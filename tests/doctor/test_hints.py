@@ -79,3 +79,40 @@ def test_buyers_stop_while_the_token_is_revoked_the_hint_names_the_authorisation
                                                        SyncEvent.code == "XD-ORD-011")) is not None
         # the other channels, with no history, give no hint
         assert one(doctor(env, channel="shopify-eu"), "orders drop", "shopify-eu").status == "ok"
+
+
+def test_stock_that_moves_without_a_reason_raises_a_deviation_hint_until_acknowledged(sqlite_db, tmp_path,
+                                                                                      monkeypatch):
+    from sqlalchemy import update
+
+    from crossdock.db.models import StockLevel
+    from crossdock.sync_engine.inventory import adjust_stock
+    from tests.cli_run import crossdock
+
+    with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
+        worker_alive(env)
+        assert one(doctor(env, channel="ebay-uk"), "stock deviation").status == "ok"     # no baseline yet
+        alerts_round(env.cfg, env.db)
+        # Given a count recorded through crossdock: explained, no hint
+        with env.db.write() as s:
+            adjust_stock(s, "XD-0001", "DE", 3, "count")
+        assert one(doctor(env, channel="ebay-uk"), "stock deviation").status == "ok"
+        # When the stock table is changed behind crossdock's back
+        with env.db.write() as s:
+            s.execute(update(StockLevel).where(StockLevel.sku == "XD-0002", StockLevel.warehouse == "DE")
+                      .values(on_hand=StockLevel.on_hand - 4))
+        # Then doctor and the next round's alert name it, and it stays while nobody acts
+        hint = one(doctor(env, channel="ebay-uk"), "stock deviation")
+        assert (hint.status, hint.code, hint.subject, hint.details) == (
+            "warn", "XD-INV-013", "XD-0002", {"warehouse": "DE", "units": -4})
+        alerts_round(env.cfg, env.db)
+        alerts_round(env.cfg, env.db)
+        with env.db.read() as s:
+            [alert] = s.scalars(select(Alert).where(Alert.code == "XD-INV-013")).all()
+        assert alert.state == "open" and alert.subject == "XD-0002"
+        # When it is acknowledged, the level is accepted and the alert resolves
+        ran = crossdock("--config", str(env.config_path), "alerts", "ack", str(alert.id))
+        assert ran.returncode == 0, ran.stderr
+        alerts_round(env.cfg, env.db)
+        with env.db.read() as s:
+            assert s.scalar(select(Alert.state).where(Alert.id == alert.id)) == "resolved"

@@ -1,4 +1,4 @@
-"""alerts: one row per condition doctor's checks found, until it clears (and ratelimit_daily)
+"""alerts: one row per condition doctor's checks found, until it clears; ratelimit_daily; stock_watch
 
 Rows carry the message still to deliver and the targets not reached yet, so
 a failed delivery is retried by the next round (crossdock.alerts).
@@ -68,7 +68,20 @@ def upgrade() -> None:
     )
 
 
+    # the stock-deviation hint's baseline (crossdock.doctor.stock_watch)
+    op.create_table(
+        "stock_watch",
+        sa.Column("sku", sa.String(255), primary_key=True),
+        sa.Column("warehouse", sa.String(32), primary_key=True),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("moved", sa.Integer(), nullable=False),
+        sa.Column("consumed", sa.Integer(), nullable=False),
+        sa.Column("checked_at", _TZ, nullable=False),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("stock_watch")
     op.drop_table("ratelimit_daily")
     op.drop_index("ix_alerts_pending", table_name="alerts")
     op.drop_index("uq_alerts_open_key", table_name="alerts")
