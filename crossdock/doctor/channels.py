@@ -199,9 +199,9 @@ def check_unlinked_listings(ctx: DoctorContext, channel: str) -> Result:
 
 
 def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
-    """Catalogue products the channel's listing rules would refuse at the
-    price the channel's price rule gives today (as the listings job checks
-    them), and listings the platform rejected."""
+    """Catalogue products not listed on the channel yet that its listing
+    rules would refuse at the price the channel's price rule gives today (as
+    the listings job checks them), and listings the platform rejected."""
     from decimal import Decimal
 
     from crossdock.db.models import ChannelListing, Product as ProductRow
@@ -209,7 +209,7 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
     from crossdock.mapping.pricing import compute_price
     from crossdock.mapping.validation import validate_listing
     from crossdock.models import Money
-    from crossdock.sync_engine.jobs.listings import _product, listing_channel
+    from crossdock.sync_engine.jobs.listings import NOT_LISTED_STATUSES, _product, listing_channel
     from crossdock.sync_engine.jobs.prices import fx_table, price_rule
 
     target = listing_channel(ctx.cfg, channel)
@@ -217,7 +217,11 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
     failing: dict[str, str] = {}
     with ctx.db.read() as s:
         fx = fx_table(s)
+        listed = set(s.scalars(select(ChannelListing.sku).where(ChannelListing.channel == channel,
+                                                                ChannelListing.status.not_in(NOT_LISTED_STATUSES))))
         for row in s.scalars(select(ProductRow).order_by(ProductRow.sku)):
+            if row.sku in listed:
+                continue
             if row.base_price is None or not row.base_currency:
                 failing[row.sku] = "XD-MAP-003"
                 continue
@@ -235,7 +239,8 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
     for sku, ids in rejected:
         failing.setdefault(sku, ((ids or {}).get("rejection") or {}).get("code") or "XD-PLATFORM-003")
     if not failing:
-        return Result("listing rules", OK, "every product passes the channel's listing rules", channel=channel)
+        return Result("listing rules", OK, f"{len(listed)} product(s) listed; every other one passes the "
+                                           "channel's listing rules", channel=channel)
     first = sorted(failing)[0]
     return Result("listing rules", WARN, f"{len(failing)} product(s) fail the listing rules: "
                                          f"{', '.join(f'{k} ({v})' for k, v in sorted(failing.items())[:5])}",

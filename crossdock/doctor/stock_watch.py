@@ -64,7 +64,10 @@ def deviations(s: Session) -> tuple[dict[tuple[str, str], int], bool]:
     return out, bool(watch)
 
 
-def rebaseline(s: Session, *, skus: set[str] | None = None, keep: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+Keys = frozenset[tuple[str, str]] | set[tuple[str, str]]
+
+
+def rebaseline(s: Session, *, skus: set[str] | None = None, keep: Keys = frozenset(),
                now: dt.datetime | None = None) -> None:
     """Move the baseline to the levels as they are now (of ``skus``, default all), except ``keep``."""
     at = now or utcnow()

@@ -154,12 +154,16 @@ def _stock(s: Any, base: str, today: dt.date) -> list[dict[str, Any]]:
 def _api_usage(cfg: Any, db: Any, by: str, channel: str | None) -> list[dict[str, Any]]:
     from crossdock.ratelimit.usage import usage_rows
 
-    accounts = {(ch.platform, ch.account): name for name, ch in sorted(cfg.channels.items())}
+    # channels of one account share its quota (Amazon marketplaces of one seller): named together
+    accounts: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for name, ch in sorted(cfg.channels.items()):
+        accounts[(ch.platform, ch.account)].append(name)
     acc: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for platform, account, operation, minute_start, calls, throttled in usage_rows(db):
-        name = accounts.get((platform, account), "")
-        if channel and name != channel:
+        names = accounts.get((platform, account), [])
+        if channel and channel not in names:
             continue
+        name = ",".join(names)
         row = acc[(period_of(minute_start, by), name, platform, account, operation)]
         row[0] += calls
         row[1] += throttled

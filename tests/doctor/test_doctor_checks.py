@@ -6,6 +6,7 @@ fixes it, and the exit status follows (0 ok, 4 warnings, 1 failures)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import delete, update
 
@@ -182,11 +183,16 @@ def test_an_order_the_platform_has_and_crossdock_lacks_fails_online(sqlite_db, t
 
 def test_products_failing_the_listing_rules_warn(sqlite_db, tmp_path, monkeypatch):
     with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
-        assert "XD-0002" not in (one(doctor(env), "listing rules", "shopify-eu").details.get("failing") or {})
+        # Given a new product, not listed yet, whose title is too long for Shopify
         with env.db.write() as s:
-            s.execute(update(Product).where(Product.sku == "XD-0002").values(title="T" * 400))
+            s.add(Product(sku="NEW-1", title="T" * 400, base_price=Decimal("30.00"), base_currency="EUR"))
         result = one(doctor(env, channel="shopify-eu"), "listing rules", "shopify-eu")
-        assert result.status == "warn" and result.details["failing"]["XD-0002"] == "XD-MAP-002"
+        assert result.status == "warn" and result.details["failing"]["NEW-1"] == "XD-MAP-002"
+        assert result.remedy == "crossdock catalog show NEW-1"
+        # When its title is fixed, it passes (the products already listed are not judged again)
+        with env.db.write() as s:
+            s.execute(update(Product).where(Product.sku == "NEW-1").values(title="A short title"))
+        assert "NEW-1" not in (one(doctor(env), "listing rules", "shopify-eu").details.get("failing") or {})
 
 
 def test_unlinked_listings_from_the_last_pull_warn(sqlite_db, tmp_path, monkeypatch):
