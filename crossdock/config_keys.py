@@ -200,6 +200,8 @@ ALERTS = Table("alerts", "Alerts raised by the worker from `crossdock doctor`'s 
                "one per code, channel and subject until it clears, a reminder, a resolved message.", (
     Key("reminder_h", NUMBER, "Remind of an alert still open and not acknowledged after this long.",
         default=24.0, minimum=0, exclusive_minimum=True, unit="real hours"),
+    Key("lag_factor", NUMBER, "Order import lag over this many order intervals is a warning (XD-ORD-009); "
+        "three times that, a failure.", default=3.0, minimum=1),
     Key("drop_window_h", NUMBER, "Orders-drop hint (XD-ORD-011): the window compared with the same window of the "
         "same weekday over four weeks (or the day before, for a young shop).", default=1.0, minimum=0,
         exclusive_minimum=True, unit="platform hours"),

@@ -15,16 +15,21 @@ from crossdock.doctor.model import FAIL, OK, WARN, DoctorContext, Result
 from crossdock.doctor.system import remedy_for
 
 __all__ = ["CHANNEL_CHECKS", "EXPIRY_FAIL_DAYS", "EXPIRY_STAGES", "LAG_FAIL_FACTOR", "LAG_WARN_FACTOR",
-           "THROTTLE_STORM"]
+           "THROTTLE_STORM", "lag_factor"]
 
 EXPIRY_STAGES = (30.0, 7.0, 1.0)     # days: warn from the first, fail from the second; an alert at each
 EXPIRY_FAIL_DAYS = 7.0
-LAG_WARN_FACTOR = 3.0                # import lag over this many order intervals: warn
-LAG_FAIL_FACTOR = 10.0
+LAG_WARN_FACTOR = 3.0                # import lag over this many order intervals: warn ([alerts] lag_factor)
+LAG_FAIL_FACTOR = 3.0                # … and over this many times that: fail
 LAG_SLACK_S = 300.0                  # platform seconds on top: windows end behind now (Amazon shows orders 2 min late)
 THROTTLE_STORM = 20                  # 429s in the last hour on one account: fail
 _WHAT = {"refresh_token": "refresh token", "seller_authorisation": "seller authorisation",
          "client_secret": "client secret", "trading_token": "Trading API token"}
+
+
+def lag_factor(cfg: Any) -> float:
+    """Import lag over this many order intervals is a warning (``[alerts] lag_factor``)."""
+    return float((cfg.alerts or {}).get("lag_factor", LAG_WARN_FACTOR))
 
 
 def check_paused(ctx: DoctorContext, channel: str) -> Result:
@@ -65,15 +70,17 @@ def check_import_lag(ctx: DoctorContext, channel: str) -> Result:
     """How far the order import trails the platform's now, against the channel's order interval."""
     row = ctx.status["channels"].get(channel) or {}
     every = float(ctx.cfg.channel(channel).intervals_s.get("orders", 120))
+    warn_after = lag_factor(ctx.cfg) * every + LAG_SLACK_S
+    fail_after = LAG_FAIL_FACTOR * lag_factor(ctx.cfg) * every + LAG_SLACK_S
     lag = (row.get("orders") or {}).get("lag_s")
     if lag is None:
         return Result("import lag", WARN, "no order import has completed yet", code="XD-ORD-009",
                       channel=channel, remedy=f"crossdock sync run --job orders --channel {channel}")
     found = f"orders imported up to {lag:.0f} s ago (interval {every:g} s)"
     details = {"lag_s": lag, "interval_s": every}
-    if lag > LAG_FAIL_FACTOR * every + LAG_SLACK_S:
+    if lag > fail_after:
         status = FAIL
-    elif lag > LAG_WARN_FACTOR * every + LAG_SLACK_S:
+    elif lag > warn_after:
         status = WARN
     else:
         return Result("import lag", OK, found, channel=channel, details=details)

@@ -70,7 +70,7 @@ def _events(s: Any, channel: str, since: dt.datetime, *patterns: str) -> list[An
 def likely_causes(ctx: DoctorContext, channel: str) -> list[dict[str, Any]]:
     """Each cause checked, in order: {cause, likely, found, remedy}."""
     from crossdock.db.models import ChannelListing
-    from crossdock.doctor.channels import LAG_SLACK_S, LAG_WARN_FACTOR
+    from crossdock.doctor.channels import LAG_SLACK_S, lag_factor
 
     row = ctx.status["channels"].get(channel) or {}
     since = ctx.now - RECENT
@@ -87,7 +87,7 @@ def likely_causes(ctx: DoctorContext, channel: str) -> list[dict[str, Any]]:
                         "code": auth[0].code if auth else None, "remedy": "crossdock auth status"})
         lag = (row.get("orders") or {}).get("lag_s")
         every = float(ctx.cfg.channel(channel).intervals_s.get("orders", 120))
-        behind = lag is None or lag > LAG_WARN_FACTOR * every + LAG_SLACK_S
+        behind = lag is None or lag > lag_factor(ctx.cfg) * every + LAG_SLACK_S
         out.append({"cause": "import lag", "likely": behind, "code": "XD-ORD-009" if behind else None,
                     "found": "no import yet" if lag is None else f"orders imported up to {lag:.0f} s ago",
                     "remedy": f"crossdock sync run --job orders --channel {channel}"})

@@ -132,12 +132,22 @@ def test_an_import_far_behind_its_interval_warns_then_fails(sqlite_db, tmp_path,
         import_orders(env.ctx, "ebay-uk")
         assert one(doctor(env, channel="ebay-uk"), "import lag", "ebay-uk").status == "ok"
         every = env.cfg.channel("ebay-uk").intervals_s["orders"]
-        for factor, status in ((LAG_WARN_FACTOR, "warn"), (LAG_FAIL_FACTOR, "fail")):
+        for factor, status in ((LAG_WARN_FACTOR, "warn"), (LAG_FAIL_FACTOR * LAG_WARN_FACTOR, "fail")):
             behind = env.ctx.clock.now() - dt.timedelta(seconds=factor * every + LAG_SLACK_S + 5)
             with env.db.write() as s:
                 s.execute(update(SyncCursor).where(SyncCursor.channel == "ebay-uk").values(position=behind))
             result = one(doctor(env, channel="ebay-uk"), "import lag", "ebay-uk")
             assert (result.status, result.code) == (status, "XD-ORD-009")
+
+
+def test_the_lag_factor_is_configured_in_alerts(sqlite_db, tmp_path, monkeypatch):
+    with catalog_env(tmp_path, monkeypatch, sqlite_db, extra_config="\n[alerts]\nlag_factor = 20\n") as env:
+        import_orders(env.ctx, "ebay-uk")
+        every = env.cfg.channel("ebay-uk").intervals_s["orders"]
+        behind = env.ctx.clock.now() - dt.timedelta(seconds=LAG_WARN_FACTOR * every + LAG_SLACK_S + 5)
+        with env.db.write() as s:
+            s.execute(update(SyncCursor).where(SyncCursor.channel == "ebay-uk").values(position=behind))
+        assert one(doctor(env, channel="ebay-uk"), "import lag", "ebay-uk").status == "ok"
 
 
 def test_drift_found_by_the_last_reconcile_warns(sqlite_db, tmp_path, monkeypatch):
