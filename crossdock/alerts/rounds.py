@@ -37,10 +37,10 @@ def alert_key(code: str, channel: str | None, subject: str | None) -> str:
 def evaluate_checks(cfg: Any, db: Any, now: dt.datetime) -> list[Result]:
     from crossdock.config_check import run_check
     from crossdock.doctor import DoctorContext, evaluate
-    from crossdock.sync_engine.status import _platform_now
+    from crossdock.sync_engine.status import platform_now_of
 
     setup = run_check(cfg.path)
-    ctx = DoctorContext(cfg=cfg, db=db, now=now, platform_now=_platform_now(cfg, now), setup=setup)
+    ctx = DoctorContext(cfg=cfg, db=db, now=now, platform_now=platform_now_of(cfg, now), setup=setup)
     try:
         return evaluate(ctx, sorted(cfg.channels))
     finally:

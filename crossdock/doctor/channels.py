@@ -216,7 +216,7 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
     from crossdock.mapping.pricing import compute_price
     from crossdock.mapping.validation import validate_listing
     from crossdock.models import Money
-    from crossdock.sync_engine.jobs.listings import NOT_LISTED_STATUSES, _product, listing_channel
+    from crossdock.sync_engine.jobs.listings import NOT_LISTED_STATUSES, product_of_row, listing_channel
     from crossdock.sync_engine.jobs.prices import fx_table, price_rule
 
     target = listing_channel(ctx.cfg, channel)
@@ -238,7 +238,7 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
             except MappingError as exc:
                 failing[row.sku] = exc.code
                 continue
-            issues = validate_listing(_product(row), target, price=price)
+            issues = validate_listing(product_of_row(row), target, price=price)
             if issues:
                 failing[row.sku] = issues[0].code
         rejected = list(s.execute(select(ChannelListing.sku, ChannelListing.platform_ids).where(

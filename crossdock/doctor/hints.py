@@ -100,7 +100,8 @@ def likely_causes(ctx: DoctorContext, channel: str) -> list[dict[str, Any]]:
         inactive = sum(1 for st, _ in listings if st != "active")
         empty = sum(1 for st, q in listings if st == "active" and q == 0)
         weak = not listings or (inactive + empty) * 2 >= len(listings)
-        out.append({"cause": "listings inactive or out of stock", "likely": weak, "code": "XD-INV-001" if weak else None,
+        out.append({"cause": "listings inactive or out of stock", "likely": weak,
+                    "code": "XD-INV-001" if weak else None,
                     "found": f"{len(listings)} listing(s): {inactive} inactive, {empty} showing 0",
                     "remedy": f"crossdock listings list --channel {channel}"})
         prices = _events(s, channel, ctx.now - dt.timedelta(hours=24), "XD-MAP-013", "XD-MAP-003")

@@ -92,7 +92,7 @@ def run_doctor(path: str | os.PathLike | None = None, *, channel: str | None = N
     """``crossdock doctor``: every check, one result per line."""
     from crossdock import config as config_mod
     from crossdock.config_check import run_check
-    from crossdock.sync_engine.status import _platform_now
+    from crossdock.sync_engine.status import platform_now_of
 
     setup = run_check(path)
     cfg, _ = config_mod.read(path)
@@ -102,7 +102,7 @@ def run_doctor(path: str | os.PathLike | None = None, *, channel: str | None = N
         return DoctorReport(_run(SYSTEM_CHECKS[0], ctx), online, [])
     names = [cfg.channel(channel).name] if channel else sorted(cfg.channels)
     db = _open_db(cfg, setup)
-    ctx = DoctorContext(cfg=cfg, db=db, now=at, platform_now=_platform_now(cfg, at), online=online, setup=setup)
+    ctx = DoctorContext(cfg=cfg, db=db, now=at, platform_now=platform_now_of(cfg, at), online=online, setup=setup)
     try:
         return DoctorReport(evaluate(ctx, names), online, names)
     finally:

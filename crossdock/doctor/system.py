@@ -67,7 +67,8 @@ def check_database(ctx: DoctorContext) -> Result:
     """Reachable and at this crossdock's revision (XD-DATA-001 / XD-DATA-002)."""
     problems = _problems(ctx, "database")
     if problems and problems[0]["code"] == "XD-DATA-002":
-        return Result("database", FAIL, _plain(problems[0]["message"], "XD-DATA-002"), code="XD-DATA-002", remedy="crossdock db upgrade")
+        return Result("database", FAIL, _plain(problems[0]["message"], "XD-DATA-002"), code="XD-DATA-002",
+                      remedy="crossdock db upgrade")
     return _from_setup(ctx, "database", ("database",), "database", "crossdock config check")
 
 

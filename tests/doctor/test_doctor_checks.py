@@ -52,8 +52,9 @@ def _stored_credentials(env, channel: str) -> None:
     refresh_channel_token(env.cfg, env.db, channel)
 
 
-def test_a_healthy_shop_passes_the_platform_checks(sqlite_db, tmp_path, monkeypatch):
-    with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
+def test_a_healthy_shop_passes_the_platform_checks(db, tmp_path, monkeypatch):
+    # (on SQLite and PostgreSQL: every check's query runs on both)
+    with catalog_env(tmp_path, monkeypatch, db) as env:
         _import_all(env)
         worker_alive(env)
         report = doctor(env, online=True)
@@ -164,10 +165,10 @@ def test_drift_found_by_the_last_reconcile_warns(sqlite_db, tmp_path, monkeypatc
         assert result.remedy == "crossdock sync reconcile ebay-uk --apply"
 
 
-def test_a_stuck_order_warns(sqlite_db, tmp_path, monkeypatch, quota_waits_slept):
+def test_a_stuck_order_warns(db, tmp_path, monkeypatch, quota_waits_slept):
     from crossdock.sync_engine.housekeeping import stuck_job
 
-    with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
+    with catalog_env(tmp_path, monkeypatch, db) as env:
         env.cfg.sync["stuck_status_s"] = 60
         order_id = _bought_and_imported(env, "amazon-de")
         # crossdock believes it shipped a day ago; the platform still shows it unshipped

@@ -81,15 +81,14 @@ def test_buyers_stop_while_the_token_is_revoked_the_hint_names_the_authorisation
         assert one(doctor(env, channel="shopify-eu"), "orders drop", "shopify-eu").status == "ok"
 
 
-def test_stock_that_moves_without_a_reason_raises_a_deviation_hint_until_acknowledged(sqlite_db, tmp_path,
-                                                                                      monkeypatch):
+def test_stock_that_moves_without_a_reason_raises_a_deviation_hint_until_acknowledged(db, tmp_path, monkeypatch):
     from sqlalchemy import update
 
     from crossdock.db.models import StockLevel
     from crossdock.sync_engine.inventory import adjust_stock
     from tests.cli_run import crossdock
 
-    with catalog_env(tmp_path, monkeypatch, sqlite_db) as env:
+    with catalog_env(tmp_path, monkeypatch, db) as env:
         worker_alive(env)
         assert one(doctor(env, channel="ebay-uk"), "stock deviation").status == "ok"     # no baseline yet
         alerts_round(env.cfg, env.db)
