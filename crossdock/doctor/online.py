@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from crossdock.doctor.model import FAIL, OK, DoctorContext, Result
+from crossdock.doctor.model import FAIL, OK, WARN, DoctorContext, Result
 from crossdock.doctor.system import remedy_for
 from crossdock.errors import CrossdockError
 
@@ -59,8 +59,10 @@ def check_missing_orders(ctx: DoctorContext, channel: str) -> Result:
         listed = {o.platform_order_id: o for o in conn.fetch_orders(OrderQuery(start, end))
                   if not marketplace or not o.marketplace_id or o.marketplace_id == marketplace}
     except CrossdockError as exc:
-        return Result("missing orders", FAIL, f"orders could not be read: {exc.message}", code=exc.code,
-                      channel=channel, remedy=remedy_for(exc.code, channel))
+        # no quota left for the compare is not a fault of the shop: a warning to try again later
+        status = WARN if exc.code.startswith("XD-QUOTA-") else FAIL
+        return Result("missing orders", status, f"orders could not be read: {exc.message}", code=exc.code,
+                      channel=channel, remedy=remedy_for(exc.code, channel, "crossdock quota"))
     group = order_import_group(ctx.cfg, channel)
     with ctx.db.read() as s:
         stored = set(s.scalars(select(Order.platform_order_id).where(

@@ -104,7 +104,10 @@ def run_doctor(path: str | os.PathLike | None = None, *, channel: str | None = N
     db = _open_db(cfg, setup)
     ctx = DoctorContext(cfg=cfg, db=db, now=at, platform_now=platform_now_of(cfg, at), online=online, setup=setup)
     try:
-        return DoctorReport(evaluate(ctx, names), online, names)
+        from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
+
+        with inline_waits(PERSON_WAIT_S):        # a person waits for the online checks' quota, as for any command
+            return DoctorReport(evaluate(ctx, names), online, names)
     finally:
         ctx.close()
         if db is not None:
