@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crossdock.db.base import Base, JSONType, utcnow
+from crossdock.db.models import BigId
 
 __all__ = ["Alert"]
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Alert(Base):

@@ -5,7 +5,6 @@ condition clears."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -16,25 +15,9 @@ from crossdock.db import models as m
 from crossdock.db.engine import Database
 from tests.deploy.harness import Process, clean_env, crossdock, crossdock_json, wait_for
 from tests.doctor.receivers import webhook
+from tests.doctor.support import reservation_on_a_cancelled_order
 
 pytestmark = pytest.mark.slow
-
-NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
-
-
-def _reservation_on_a_cancelled_order(db: Database) -> None:
-    with db.write() as s:
-        s.add(m.Channel(name="shop-eu", platform="shopify", account="a", currency="EUR"))
-        s.add(m.Warehouse(code="DE1", name="DE1", country="DE"))
-        s.add(m.Product(sku="MUG", title="Mug"))
-        s.flush()
-        s.add(m.StockLevel(sku="MUG", warehouse="DE1", on_hand=10, reserved=0))
-        order = m.Order(channel="shop-eu", platform_order_id="1", platform_status="cancelled",
-                        local_status="cancelled", purchased_at=NOW, platform_updated_at=NOW, flags=[])
-        order.lines.append(m.OrderLine(platform_line_id="1-1", sku="MUG", quantity=2))
-        s.add(order)
-        s.flush()
-        s.add(m.Reservation(order_line_id=order.lines[0].id, sku="MUG", warehouse="DE1", quantity=2))
 
 
 def test_the_worker_alerts_a_webhook_once_and_says_when_it_cleared(tmp_path: Path):
@@ -45,7 +28,7 @@ def test_the_worker_alerts_a_webhook_once_and_says_when_it_cleared(tmp_path: Pat
             f'[alerts.targets.ops]\nurl = "json://127.0.0.1:{port}/alerts"\nareas = ["DATA"]\n', encoding="utf-8")
         assert crossdock("db", "upgrade", cwd=tmp_path).returncode == 0
         db = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
-        _reservation_on_a_cancelled_order(db)
+        reservation_on_a_cancelled_order(db)
         worker = Process(["worker", "--threads", "2"], cwd=tmp_path, env=clean_env(),
                          log_path=tmp_path / "worker.log")
         try:

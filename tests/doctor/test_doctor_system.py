@@ -5,14 +5,11 @@ written by hand."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from crossdock.db import models as m
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
 from tests.cli_run import crossdock
+from tests.doctor.support import reservation_on_a_cancelled_order
 
-NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
 CHANNEL = """
 [channels.shop-eu]
 platform = "shopify"
@@ -44,18 +41,7 @@ def test_a_broker_and_a_rate_limit_backend_that_do_not_answer_fail(tmp_path):
 def test_an_inconsistent_database_fails_the_integrity_check(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'shop.sqlite'}")
     upgrade(db)
-    with db.write() as s:
-        s.add(m.Channel(name="shop-eu", platform="shopify", account="a", currency="EUR"))
-        s.add(m.Warehouse(code="DE1", name="DE1", country="DE"))
-        s.add(m.Product(sku="MUG", title="Mug"))
-        s.flush()
-        s.add(m.StockLevel(sku="MUG", warehouse="DE1", on_hand=10, reserved=0))
-        order = m.Order(channel="shop-eu", platform_order_id="1", platform_status="cancelled",
-                        local_status="cancelled", purchased_at=NOW, platform_updated_at=NOW, flags=[])
-        order.lines.append(m.OrderLine(platform_line_id="1-1", sku="MUG", quantity=2))
-        s.add(order)
-        s.flush()
-        s.add(m.Reservation(order_line_id=order.lines[0].id, sku="MUG", warehouse="DE1", quantity=2))
+    reservation_on_a_cancelled_order(db)
     db.dispose()
     checks = _doctor(tmp_path, "")
     integrity = checks["integrity"]
