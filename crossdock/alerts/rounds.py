@@ -64,7 +64,13 @@ def record(db: Any, results: list[Result], targets: dict[str, Target], *, now: d
             if row is not None:
                 row.last_seen_at, row.found, row.remedy = now, r.found, r.remedy
                 if SEVERITY[r.status] > SEVERITY[row.severity]:
+                    # worse now: the targets that only want the worse severity hear of it too
+                    before = set(_wanting(targets, row.code, row.severity))
                     row.severity = r.status
+                    newly = [n for n in _wanting(targets, row.code, row.severity) if n not in before]
+                    if newly:
+                        row.pending = row.pending or "open"
+                        row.pending_targets = sorted(set(row.pending_targets or []) | set(newly))
                 continue
             assert r.code is not None
             wanted = _wanting(targets, r.code, r.status)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from crossdock.alerts.deliver import Target
@@ -47,3 +47,13 @@ def test_the_database_refuses_a_second_open_row_for_one_condition(db):
             s.add(Alert(key=alert_key("XD-ORD-009", "ebay-uk", None), code="XD-ORD-009", check="import lag",
                         channel="ebay-uk", severity="warn", state="open", found="x", first_seen_at=T0,
                         last_seen_at=T0, pending_targets=[], delivery_attempts=0, reminders=0))
+
+
+def test_an_alert_that_gets_worse_reaches_the_targets_that_want_only_failures(db):
+    targets = {**TARGETS, "pager": Target("pager", "json://127.0.0.1:9/p", min_severity="fail")}
+    record(db, [LAG], targets, now=T0)
+    with db.write() as s:                     # the warning was delivered
+        s.execute(update(Alert).values(pending=None, pending_targets=[], delivered_at=T0))
+    worse = Result("import lag", "fail", "far behind", code="XD-ORD-009", channel="ebay-uk")
+    record(db, [worse], targets, now=T0 + dt.timedelta(minutes=5))
+    assert _rows(db) == [("XD-ORD-009", "open", "open", ["pager"])]
