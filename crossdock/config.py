@@ -87,6 +87,7 @@ class Config:
     sync: dict[str, Any] = field(default_factory=dict)
     labels_dir: str = "labels"
     sandbox: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] = field(default_factory=dict)     # [alerts]: reminder_h, targets
     key_file: Path | None = None            # [secrets] key_file, absolute
     backup: dict[str, Any] | None = None    # [backup] (None: no scheduled backups)
     retention: dict[str, Any] | None = None  # [retention] (None: the sync log is kept for ever)
@@ -193,7 +194,7 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
                                                        if {"rate_per_s", "burst"} <= set(v)},
         rules=values.get("rules") or {}, sync=dict(values["sync"]),
         labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
-        sandbox=values.get("sandbox") or {},
+        sandbox=values.get("sandbox") or {}, alerts=dict(values.get("alerts") or {}),
         backup=_backup_section(values.get("backup"), base_dir),
         retention=_retention_section(values.get("retention")),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,

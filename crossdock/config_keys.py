@@ -169,9 +169,46 @@ SYNC = Table("sync", "The engine: schedules, leases, workers and housekeeping. I
     Key("stuck_status_s", NUMBER, "An order whose platform status has disagreed with crossdock's this long is "
         "flagged stuck (XD-ORD-002), e.g. shipped here but never confirmed there.", default=21_600.0, minimum=0,
         exclusive_minimum=True, unit="platform seconds"),
+    Key("alerts_s", INT, "How often the worker evaluates doctor's checks and delivers alerts ([alerts]).",
+        default=300, minimum=1, unit="platform seconds"),
     Key("token_warning_days", NUMBER, "Warn (XD-AUTH-005) this many days before a credential expires.",
         default=30.0, minimum=0, unit="days"),
 ), check=_sync_check)
+
+def _alert_url(value: Any, ctx: Any) -> Any:
+    """An apprise URL as text, or a secret reference when it holds a password."""
+    from crossdock.config_schema import _secret
+
+    return value if isinstance(value, str) else _secret("url", value, ctx.loc("alerts.targets.NAME.url"))
+
+
+ALERT_TARGET = Table("NAME", "One place alerts go: an apprise URL (`mailto://…`, `json://…`, `slack://…`, "
+                     "`msteams://…`, `ntfy://…`) and what it wants.", (
+    Key("url", TEXT_OR_TABLE, "The apprise URL; `{env = \"VAR\"}` or `{encrypted = \"…\"}` when it holds a "
+        "password.", required=True, check=_alert_url),
+    Key("codes", TEXT_LIST, "Only these codes or code prefixes (`XD-AUTH-005`, `XD-AUTH`); none: every code.",
+        default=None),
+    Key("areas", TEXT_LIST, "Only these areas (AUTH, SYNC, ORD…), besides `codes`.", default=None),
+    Key("min_severity", TEXT, "The least severe alert it wants.", default="warn", choices=("warn", "fail")),
+))
+
+ALERTS = Table("alerts", "Alerts raised by the worker from `crossdock doctor`'s checks (every `[sync] alerts_s`): "
+               "one per code, channel and subject until it clears, a reminder, a resolved message.", (
+    Key("reminder_h", NUMBER, "Remind of an alert still open and not acknowledged after this long.",
+        default=24.0, minimum=0, exclusive_minimum=True, unit="real hours"),
+    Key("lag_factor", NUMBER, "Order import lag over this many order intervals is a warning (XD-ORD-009); "
+        "three times that, a failure.", default=3.0, minimum=1),
+    Key("drop_window_h", NUMBER, "Orders-drop hint (XD-ORD-011): the window compared with the same window of the "
+        "same weekday over four weeks (or the day before, for a young shop).", default=1.0, minimum=0,
+        exclusive_minimum=True, unit="platform hours"),
+    Key("drop_fraction", NUMBER, "A hint when a window brings fewer orders than this share of what was expected.",
+        default=0.3, minimum=0, maximum=1),
+    Key("drop_min_expected", NUMBER, "No hint unless at least this many orders were expected in the window.",
+        default=3.0, minimum=0),
+    Entries("targets", "NAME", ALERT_TARGET),
+), example='[alerts.targets.ops]\nurl = "mailto://smtp.example.com?from=crossdock@example.com&to=ops@example.com"\n'
+           'min_severity = "warn"')
+
 
 SANDBOX = Table("sandbox", "Only when rehearsing against the built-in sandbox (`crossdock sandbox serve`); "
                 "`crossdock config init --from-sandbox` writes it.", (
@@ -377,7 +414,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, LABELS, BACKUP, RETENTION, SANDBOX,
+    RULES, SYNC, LABELS, BACKUP, RETENTION, ALERTS, SANDBOX,
 ), check=_root_check)
 
 

@@ -21,11 +21,13 @@ import typer
 
 from crossdock import __version__
 from crossdock.cli import (
+    alerts,
     auth,
     catalog,
     config,
     db,
     demo,
+    doctor,
     erase,
     errors,
     export,
@@ -36,6 +38,7 @@ from crossdock.cli import (
     logs,
     orders,
     quota,
+    report,
     sandbox,
     stock,
     sync,
@@ -63,9 +66,10 @@ GROUPS: dict[str, typer.Typer] = {
     "sync": sync.group, "jobs": jobs.group, "auth": auth.group, "quota": quota.group,
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
-    "erase": erase.group,
+    "erase": erase.group, "alerts": alerts.group,
 }
-COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect}
+COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
+                                            "doctor": doctor.doctor, "report": report.report}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)

@@ -18,7 +18,7 @@ from rich.table import Table
 from crossdock.cli.application import JSON_OPT, Application
 from crossdock.connectors.credentials import DEFAULT_WARNING_DAYS
 from crossdock.errors import ConfigError
-from crossdock.output import EXIT_AUTH_OR_CONNECTION
+from crossdock.output import EXIT_AUTH_OR_CONNECTION, EXIT_PARTIAL
 from crossdock.textsafe import markup_escape as escape
 
 group = typer.Typer(help="Credentials per channel: expiry, new refresh tokens, paused channels.",
@@ -63,7 +63,8 @@ def auth_status(ctx: typer.Context,
                 within_days: float = typer.Option(DEFAULT_WARNING_DAYS, "--within-days", min=0,
                                                   help="Warn about credentials expiring within this many days."),
                 as_json: bool = JSON_OPT) -> None:
-    """Credential expiry and paused state per channel (exit 3 when expired or paused)."""
+    """Credential expiry and paused state per channel (exit 3 when expired or paused, 4 when one expires
+    within the warning window)."""
     from crossdock.connectors.credentials import auth_status_doc
 
     app = Application.of(ctx, json=as_json)
@@ -96,6 +97,9 @@ def auth_status(ctx: typer.Context,
                 err.print(f"[dim]{escape(c['channel'])}: {escape(note)}[/]", highlight=False)
     if not doc["ok"]:
         raise typer.Exit(EXIT_AUTH_OR_CONNECTION)
+    if doc["warnings"]:
+        # something expires soon: a script (or cron) sees it too, not only a person reading stderr
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @group.command("set")

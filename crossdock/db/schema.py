@@ -21,6 +21,8 @@ TABLE_MODULES = (
     "crossdock.backups.tables",
     "crossdock.audit",
     "crossdock.retention",
+    "crossdock.alerts.table",
+    "crossdock.doctor.stock_watch",
 )
 
 for _name in TABLE_MODULES:

@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 # Jobs the scheduler fires per channel (config intervals_s, platform seconds): the job table's.
 SCHEDULED_JOBS = tuple(kind for kind, spec in JOBS.items()
                        if spec.schedule is not None and spec.schedule.per_channel)
-# Jobs that are the engine's own rounds, not work someone waits for (see Engine.idle).
-ROUNDS = tuple(kind for kind, spec in JOBS.items() if spec.round)
+
+
+def rounds() -> tuple[str, ...]:
+    """Jobs that are the engine's own rounds, not work someone waits for (see
+    Engine.idle): read when asked, so a job registered later (crossdock.alerts) counts."""
+    return tuple(kind for kind, spec in JOBS.items() if spec.round)
+
+
+ROUNDS = rounds()       # the built-in ones, at import
 
 
 def context_from_config(cfg: Config | None = None, db: Database | None = None) -> EngineContext:
@@ -85,7 +92,7 @@ class Engine:
         with self.ctx.db.read() as s:
             busy = s.scalar(select(func.count()).select_from(OutboxEntry)
                             .where(OutboxEntry.status.in_(("pending", "running")),
-                                   OutboxEntry.kind.not_in(ROUNDS)))
+                                   OutboxEntry.kind.not_in(rounds())))
             dirty_n = s.scalar(select(func.count()).select_from(DIRTY))
         return not busy and not dirty_n
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__ = ["FAILURE_WINDOW_S", "FLAGGED_ORDER_CODES", "STUCK_ORDER_CODES", "sync_status_doc"]
+__all__ = ["FAILURE_WINDOW_S", "FLAGGED_ORDER_CODES", "STUCK_ORDER_CODES", "platform_now_of", "sync_status_doc"]
 
 FAILURE_WINDOW_S = 24 * 3600.0          # failures counted over this window
 # XD-ORD-007: cancelled after it shipped (parcel to intercept; `crossdock warehouse flagged`)
@@ -25,7 +25,7 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _platform_now(cfg: Any, now: dt.datetime) -> dt.datetime:
+def platform_now_of(cfg: Any, now: dt.datetime) -> dt.datetime:
     """``now`` on the platforms' clock: cursor positions are platform time,
     which runs K times faster against a scaled sandbox."""
     desc = (cfg.sandbox or {}).get("clock") or {}
@@ -48,7 +48,7 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     from crossdock.sync_engine.dirty import dirty_backlog
     from crossdock.sync_engine.quarantine import quarantine_counts
 
-    platform_now = _platform_now(cfg, now)
+    platform_now = platform_now_of(cfg, now)
     since = now - dt.timedelta(seconds=FAILURE_WINDOW_S)
     with db.read() as s:
         rows = {c.name: c for c in s.scalars(select(Channel))}

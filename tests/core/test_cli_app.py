@@ -23,6 +23,7 @@ PACKAGE = Path(crossdock.__file__).parent
 # Every group with its commands, and every top-level command: what the README and the
 # error catalogue's remedies name. A group that went missing would fail here.
 EXPECTED = {
+    "alerts": {"ack"},
     "auth": {"status", "set", "refresh", "resume"},
     "catalog": {"import", "export", "show", "list"},
     "config": {"init", "check", "show", "reference", "new-key", "encrypt", "rotate-key"},
@@ -40,7 +41,7 @@ EXPECTED = {
     "stock": {"adjust", "import", "show", "history"},
     "sync": {"run", "reconcile", "status"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
-    "demo": None, "inspect": None, "worker": None,
+    "demo": None, "doctor": None, "inspect": None, "report": None, "worker": None,
 }
 
 

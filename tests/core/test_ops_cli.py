@@ -606,6 +606,19 @@ def test_auth_cli(cli_db, tmp_path):
     assert proc.returncode == 0 and "not paused" in proc.stdout
 
 
+def test_auth_status_exits_4_when_a_credential_expires_soon(cli_db, tmp_path):
+    # Given Amazon's client secret expires in 10 days
+    seed_channels(cli_db)
+    with cli_db.write() as s:
+        s.add(m.Credential(channel="amazon-de", version=1, client_secret_expires_at=dt.datetime.now(dt.timezone.utc)
+                           + dt.timedelta(days=10)))
+    # Then auth status says so on stderr and in its exit status (4), not only on stderr with 0
+    proc, _ = run(["auth", "status"], cwd=tmp_path, db=cli_db)
+    assert proc.returncode == 4 and "XD-AUTH-005" in proc.stderr
+    proc, doc = run(["auth", "status", "--json"], cwd=tmp_path, db=cli_db, check_json=True)
+    assert proc.returncode == 4 and [w["what"] for w in doc["warnings"]] == ["client_secret"]
+
+
 @pytest.mark.parametrize("args, env, code", [
     (["auth", "set", "nope", "--refresh-token-env", "V"], {"V": "Atzr|x1234567"}, "XD-CFG-007"),
     (["auth", "set", "amazon-de", "--refresh-token-env", "XD_UNSET_VAR"], {}, "XD-CFG-005"),

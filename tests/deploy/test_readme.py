@@ -148,6 +148,8 @@ def test_going_live_operating_and_support_commands_run_as_written(tmp_path):
                 shell.run(line, ok=(0, 4))
             for line in _blocks_after("## Support: reading what went wrong"):
                 shell.run(line, ok=(0, 4))
+            for line in _blocks_after("## When something goes wrong"):
+                shell.run(line, ok=(0, 4))
             status = shell.run("crossdock sync status --json")
             assert '"running": true' in status.stdout
         finally:

@@ -13,7 +13,7 @@ from crossdock.config_schema import flatten
 from crossdock.db.models import OutboxEntry, Schedule
 from crossdock.errors import SyncError
 from crossdock.sync_engine import hand_run, outbox
-from crossdock.sync_engine.engine import ROUNDS, SCHEDULED_JOBS, Engine, context_from_config, schedule_specs
+from crossdock.sync_engine.engine import SCHEDULED_JOBS, Engine, context_from_config, rounds, schedule_specs
 from crossdock.sync_engine.jobs import JOBS, JobSpec, claim_and_process, run_entry
 
 AMAZON = """
@@ -100,7 +100,7 @@ def test_the_engine_hand_runs_and_the_command_read_the_table():
     from crossdock.cli.sync import RUN_JOBS
 
     assert SCHEDULED_JOBS == ("orders", "prices", "listings", "reconcile")
-    assert set(ROUNDS) == {k for k, s in JOBS.items() if s.schedule is not None}
+    assert set(rounds()) == {k for k, s in JOBS.items() if s.schedule is not None}
     assert hand_run.JOB_KINDS == {"orders": "orders", "stock": "push_stock", "prices": "prices",
                                   "listings": "listings", "shipments": "confirm_shipment", "reconcile": "reconcile"}
     assert set(hand_run._JOBS) == set(hand_run.JOB_KINDS)       # every hand-run name has its runner

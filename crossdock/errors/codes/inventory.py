@@ -79,4 +79,11 @@ ENTRIES: tuple[E, ...] = (
       "Count the SKU in the warehouse named in the message and set on hand to the count with a reason "
       "(the units listed are what the orders say left); then run `crossdock db check` again.",
       "crossdock stock adjust SKU -N --warehouse W --reason count"),
+    E("XD-INV-013", "Stock moved without orders or adjustments explaining it",
+      "A SKU's on hand in a warehouse changed since the last alerts round by more (or less) than its "
+      "stock movements (adjustments, receipts, returns) and its shipped reservations account for.",
+      ("a manual database edit", "another program writing the stock table", "a software fault"),
+      "Count the SKU and correct it with `crossdock stock adjust`; acknowledging the alert (`crossdock alerts "
+      "ack ID`) accepts the level as it stands now.",
+      "crossdock stock history SKU"),
 )

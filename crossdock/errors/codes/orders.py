@@ -56,4 +56,28 @@ ENTRIES: tuple[E, ...] = (
       "`order_status` mapping, or upgrade crossdock), then store them again with `crossdock orders "
       "retry-quarantined`. Until then, handle the order in the seller centre.",
       "crossdock orders quarantine"),
+    E("XD-ORD-009", "Order import behind",
+      "The newest completed order import of the channel is several order intervals behind the platform's "
+      "now (or none has completed): sales on this channel reach crossdock late, so the other channels go "
+      "on showing stock that is already sold.",
+      ("no worker running", "the channel is paused (see its XD-AUTH code)", "quota waits or platform "
+       "errors on the order import (see the failures in `crossdock sync status`)"),
+      "Find why in `crossdock sync status`; run the import by hand to see its error.",
+      "crossdock sync run --job orders --channel CHANNEL"),
+    E("XD-ORD-010", "Order missing from crossdock",
+      "The platform lists an order, changed within the window the order import says it has read, that "
+      "crossdock does not have (found by `crossdock doctor --online`, a read-only compare of the last 24 "
+      "hours). Its stock was never reserved.",
+      ("an order import window lost on the way (a cursor moved past it)", "the order was deleted from the "
+       "database"),
+      "Read the window again; the import stores what is missing and skips what is there.",
+      "crossdock sync run --job orders --channel CHANNEL --since 1d"),
+    E("XD-ORD-011", "Orders dropped sharply",
+      "A channel's orders in the last window are far below what the same hour of the same weekday "
+      "brought over the last four weeks (or, for a young shop, its rate the day before). The hint lists "
+      "the likely causes crossdock checked, in order, with what it found.",
+      ("the channel is paused or its authorisation failed", "the order import is behind",
+       "the platform is down", "listings inactive or out of stock", "prices pushed wrong"),
+      "Follow the first likely cause the hint names; `crossdock doctor --channel CHANNEL` shows them all.",
+      "crossdock doctor --channel CHANNEL"),
 )

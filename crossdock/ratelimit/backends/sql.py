@@ -85,6 +85,7 @@ from crossdock.ratelimit.backends.sql_tables import (
     bucket_state,
     ratelimit_buckets,
     ratelimit_counters,
+    ratelimit_daily,
     ratelimit_windows,
     window_ref,
     window_state,
@@ -97,6 +98,7 @@ T = TypeVar("T")
 _RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 _ATTEMPTS = 5
 _LISTING_WINDOW_KEEP_S = 3 * 86_400.0
+MINUTES_PER_DAY = 1440
 
 
 class SqlBackend(QuotaBackend):
@@ -272,11 +274,22 @@ class SqlBackend(QuotaBackend):
         return row
 
     def _prune(self, conn: Connection, ref: BucketRef, now_s: float) -> None:
-        """Drop counters older than two hours and stale per-listing windows."""
+        """Roll counters older than two hours up into their day, drop them,
+        and drop stale per-listing windows."""
         c = ratelimit_counters.c
-        conn.execute(delete(ratelimit_counters).where(
-            c.platform == ref.platform, c.account == ref.account, c.bucket == ref.bucket,
-            c.minute < ar.minute_of(now_s) - 2 * ar.HOUR_MINUTES))
+        old = and_(c.platform == ref.platform, c.account == ref.account, c.bucket == ref.bucket,
+                   c.minute < ar.minute_of(now_s) - 2 * ar.HOUR_MINUTES)
+        day = c.minute // MINUTES_PER_DAY
+        for d, calls, throttled in conn.execute(select(day, func.sum(c.calls), func.sum(c.throttled))
+                                                .where(old).group_by(day)).all():
+            stmt = self._insert(ratelimit_daily).values(platform=ref.platform, account=ref.account, bucket=ref.bucket,
+                                                        day=int(d), calls=int(calls or 0),
+                                                        throttled=int(throttled or 0))
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["platform", "account", "bucket", "day"],
+                set_={"calls": ratelimit_daily.c.calls + stmt.excluded.calls,
+                      "throttled": ratelimit_daily.c.throttled + stmt.excluded.throttled}))
+        conn.execute(delete(ratelimit_counters).where(old))
         w = ratelimit_windows.c
         conn.execute(delete(ratelimit_windows).where(
             w.platform == ref.platform, w.account == ref.account, w.subject != "",

@@ -21,6 +21,7 @@ __all__ = [
     "create_tables",
     "ratelimit_buckets",
     "ratelimit_counters",
+    "ratelimit_daily",
     "ratelimit_windows",
     "window_ref",
     "window_state",
@@ -65,7 +66,19 @@ ratelimit_counters = Table(
     comment="crossdock quota budget: calls and 429s per minute, kept two hours",
 )
 
-TABLES = (ratelimit_buckets, ratelimit_windows, ratelimit_counters)
+ratelimit_daily = Table(
+    "ratelimit_daily", Base.metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account", String(255), primary_key=True),
+    Column("bucket", String(128), primary_key=True),
+    Column("day", Integer, primary_key=True),  # seconds since the epoch // 86400 (UTC days)
+    Column("calls", Integer, nullable=False, default=0),
+    Column("throttled", Integer, nullable=False, default=0),
+    comment="crossdock quota budget: the per-minute counts rolled up per day as they are pruned "
+            "(crossdock report api-usage)",
+)
+
+TABLES = (ratelimit_buckets, ratelimit_windows, ratelimit_counters, ratelimit_daily)
 
 
 def create_tables(engine: Engine) -> None:

@@ -44,7 +44,7 @@ __all__ = [
     "BatchSend", "EngineContext", "EngineStats", "JobRun", "JobSpec", "QuotaWait", "Schedule",
     "apply_platform_order", "auto_ship", "claim_and_process", "configured_lease_s", "confirm_shipment",
     "expected_prices", "expected_quantities", "import_orders", "job_spec", "max_window_s", "pause_channel",
-    "paused", "poll_tracking_job", "process", "publish_listings", "push_prices", "push_stock", "reconcile",
+    "paused", "poll_tracking_job", "process", "publish_listings", "push_prices", "push_stock", "reconcile", "register",
     "run_entry", "store_orders", "sweep_stock", "table_doc",
 ]
 
@@ -107,6 +107,19 @@ JOBS: dict[str, JobSpec] = _specs(
             schedule=Schedule(per_channel=False, name="retention", interval_key="retention.every",
                               every_s=backup_jobs.DAY_S, interval_of=backup_jobs.retention_interval)),
 )
+
+
+def register(spec: JobSpec) -> None:
+    """Add a job kind from outside the engine (``crossdock.alerts``: its job
+    evaluates doctor's checks, which read the engine, so the engine cannot
+    import it). Registering the same kind again with the same function is a
+    no-op; another function under a known kind is an error."""
+    known = JOBS.get(spec.kind)
+    if known is not None:
+        if known.run is not spec.run:
+            raise ValueError(f"job kind {spec.kind!r} declared twice")
+        return
+    JOBS[spec.kind] = spec
 
 
 def table_doc() -> dict[str, list[dict[str, Any]]]:

@@ -63,7 +63,7 @@ NOT_LISTED_STATUSES = ("draft", "rejected")
 DEFAULT_LISTINGS_PER_RUN = 200
 _LISTING_RULE_KEYS = ("categories", "attributes", "validation")
 
-__all__ = ["LISTINGS", "NOT_LISTED_STATUSES", "listing_channel", "listing_product", "listings_job",
+__all__ = ["LISTINGS", "NOT_LISTED_STATUSES", "listing_channel", "listing_product", "listings_job", "product_of_row",
            "publish_listings"]
 
 
@@ -121,7 +121,8 @@ def _candidates(session: Session, channel: str, skus: Sequence[str] | None, limi
     return sorted(out, key=lambda p: p.sku)[:limit]
 
 
-def _product(row: ProductRow) -> Product:
+def product_of_row(row: ProductRow) -> Product:
+    """The catalogue row as the normalised product the listing rules validate (no price: it is computed per channel)."""
     return Product(sku=row.sku, title=row.title, description=row.description or "",
                    attributes=dict(row.attributes or {}), images=list(row.images or []), category=row.category,
                    weight_g=row.weight_g, hs_code=row.hs_code, country_of_origin=row.country_of_origin)
@@ -214,7 +215,7 @@ def publish_listings(ctx: EngineContext, channel: str, skus: Sequence[str] | Non
 
     with job_priority(Priority.CONTENT):
         for row in rows:
-            product = _product(row)
+            product = product_of_row(row)
             if row.base_price is None or not row.base_currency:
                 reject(row.sku, "XD-MAP-003", f"product {row.sku} has no base price and currency")
                 continue
