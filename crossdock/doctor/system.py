@@ -4,15 +4,16 @@ backend, workers alive and the scheduler ticking.
 
 The first four read ``crossdock config check``'s report
 (:func:`crossdock.config_check.run_check`), so doctor and ``config check``
-cannot disagree. No check here for the age of the newest verified backup:
-backups are being rebuilt elsewhere; ``db check``'s own backup finding
-(XD-DATA-005) is left out of the integrity check for the same reason.
+cannot disagree. The age of the newest verified backup is its own check
+(:mod:`crossdock.doctor.backups`); ``db check``'s backup finding (XD-DATA-005)
+is left out of the integrity check so it is not reported twice.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from crossdock.doctor.backups import check_backups
 from crossdock.doctor.model import FAIL, OK, WARN, DoctorContext, Result
 from crossdock.errors import lookup
 
@@ -141,5 +142,5 @@ def check_scheduler(ctx: DoctorContext) -> Result | None:
     return Result("scheduler", OK, f"ticking (last tick {age:.0f} s ago)")
 
 
-SYSTEM_CHECKS = (check_configuration, check_database, check_integrity, check_broker, check_ratelimit,
-                 check_workers, check_scheduler)
+SYSTEM_CHECKS = (check_configuration, check_database, check_integrity, check_backups, check_broker,
+                 check_ratelimit, check_workers, check_scheduler)

@@ -47,3 +47,34 @@ def test_an_inconsistent_database_fails_the_integrity_check(tmp_path):
     integrity = checks["integrity"]
     assert (integrity["status"], integrity["code"], integrity["remedy"]) == ("fail", "XD-DATA-006",
                                                                               "crossdock db check")
+
+
+def test_the_backup_check_counts_only_verified_backups_and_fails_a_failed_verification(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    upgrade(db)
+    db.dispose()
+    # Given no backup and no [backup] schedule: a warning that says so
+    checks = _doctor(tmp_path, "")
+    assert (checks["backups"]["status"], checks["backups"]["code"]) == ("warn", "XD-DATA-005")
+    assert "no [backup] schedule" in checks["backups"]["found"]
+    # When a daily schedule is configured and a backup taken, it is still only a warning until a
+    # restore proves it
+    schedule = '[backup]\nevery = "daily"\nfolder = "backups"\n'
+    (tmp_path / "crossdock.toml").write_text('[database]\nurl = "sqlite:///shop.sqlite"\n' + schedule)
+    taken = crossdock("db", "backup", "--json", cwd=tmp_path)
+    assert taken.returncode == 0, taken.stderr
+    checks = _doctor(tmp_path, schedule)
+    assert (checks["backups"]["status"], checks["backups"]["remedy"]) == (
+        "warn", f"crossdock db restore {taken.doc['path']} --verify-only")
+    # Then verified, it counts: ok
+    assert crossdock("db", "restore", taken.doc["path"], "--verify-only", cwd=tmp_path).returncode == 0
+    ran = crossdock("doctor", "--json", cwd=tmp_path)
+    backups = next(c for c in ran.doc["checks"] if c["check"] == "backups")
+    assert backups["status"] == "ok" and "newest verified backup" in backups["found"]
+    # And a newer backup whose file was damaged fails its verification, and doctor fails with its code
+    newer = crossdock("db", "backup", "--json", cwd=tmp_path)
+    with open(newer.doc["path"], "r+b") as f:
+        f.truncate(100)
+    assert crossdock("db", "restore", newer.doc["path"], "--verify-only", cwd=tmp_path).returncode != 0
+    checks = _doctor(tmp_path, schedule)
+    assert (checks["backups"]["status"], checks["backups"]["code"]) == ("fail", "XD-DATA-010")
