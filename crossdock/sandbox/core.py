@@ -288,10 +288,12 @@ class Sandbox:
             return sim.throttled_response(operation)
         if fault.kind == "malformed_json":
             return sim.malformed_response(operation)
+        # the connection is closed without an answer and nothing was done: no status is sent, and the
+        # request log says so (0), so a dropped call never counts as one the platform carried out
         if fault.kind == "drop":
-            return Response(drop=True)
+            return Response(status=0, drop=True)
         if fault.kind == "timeout":
-            r = Response(drop=True)
+            r = Response(status=0, drop=True)
             r.delay_s = fault.delay_s or 30.0
             return r
         if fault.kind == "slow":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from tests.sandbox.shopify.shopify_box import CHANNEL, ShopifyBox
 
 ORDERS_Q = """
@@ -214,3 +216,19 @@ def test_orders_older_than_60_days_are_hidden_without_read_all_orders(box):
     box.sim.shops["crossdock-eu"].orders[int(old)].created_at -= 61 * 86400
     ids = [e["node"]["id"] for e in box.data(ORDERS_Q, {"first": 10})["orders"]["edges"]]
     assert ids == [f"gid://shopify/Order/{new}"]
+
+
+def test_a_dropped_call_is_recorded_as_unanswered_and_does_nothing(box):
+    """A ``drop`` fault closes the connection before the call is carried out: the
+    request log must not show it as a success (the chaos run counts confirmations
+    from it; a dropped confirmation counted as one made a retried one look double)."""
+    import httpx
+
+    from crossdock.sandbox.core import Fault
+
+    box.sb.faults.add(Fault(kind="drop", platform="shopify", operation="graphql", count=1))
+    seq = max([e["seq"] for e in box.sb.requests.since(0)] or [0])
+    with pytest.raises(httpx.HTTPError):
+        box.gql("{ shop { name } }")
+    [dropped] = box.sb.requests.since(seq, operation="graphql")
+    assert dropped["status"] == 0
