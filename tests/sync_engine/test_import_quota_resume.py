@@ -59,3 +59,47 @@ def test_a_window_larger_than_the_item_burst_completes_without_sleeping_for_quot
             ctx.connectors.close()
             dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
             db.dispose()
+
+
+def test_a_shopify_window_with_more_pages_than_the_cost_bucket_holds_is_read_in_parts(tmp_path, monkeypatch):
+    # Given more Shopify orders in one window than pages the shop's cost bucket holds at once (one page
+    # of orders costs about 700 points; the bucket holds 1,000 and refills slowly)
+    opts = DemoOptions(skus=6, time_scale=60, seed=12, folder=tmp_path)
+    with Sandbox(time_scale=opts.time_scale, seed=opts.seed) as sb:
+        cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
+        shop = sb.sims["shopify"]
+        try:
+            sb.set_buyers(channels["shopify-eu"], BuyerProfile(orders_per_min=25, max_qty=1, cancel_probability=0))
+            sb.start_buyers()
+            time.sleep(2.5)
+            sb.stop_buyers()
+            time.sleep(2.2)                       # past the connector's safety lag
+            sales = {s["order_id"] for s in sb.market.sales if s["channel"] == channels["shopify-eu"]}
+            assert len(sales) > 30
+            shop.maximum_available, shop.restore_rate = 1000.0, 8.0
+            ctx = context_from_config(cfg, db)
+            with db.write() as s:
+                outbox.enqueue(s, jobs.IMPORT_ORDERS, channel="shopify-eu", idempotency_key="big-shopify-window")
+            # When workers process the entry (released during each quota wait, never sleeping)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                jobs.claim_and_process(ctx, kinds=[jobs.IMPORT_ORDERS])
+                with db.read() as s:
+                    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.idempotency_key == "big-shopify-window"))
+                if entry.status == "done":
+                    break
+                time.sleep(0.02)
+            # Then every order is stored: each run kept its pages and moved the cursor past them, rather
+            # than reading the window from its start again and waiting again after the same pages
+            with db.read() as s:
+                stored = {str(x) for x in s.scalars(select(Order.platform_order_id).where(
+                    Order.channel == "shopify-eu"))}
+                parts = [e.message for e in s.scalars(select(SyncEvent).where(
+                    SyncEvent.operation == "orders.import", SyncEvent.outcome == "partial",
+                    SyncEvent.channel == "shopify-eu"))]
+            assert entry.status == "done", parts
+            assert {str(x) for x in sales} <= stored
+            assert parts and all("the next read starts at" in m for m in parts)
+        finally:
+            ctx.connectors.close()
+            dirty.set_window_s(dirty.DEFAULT_WINDOW_S)

@@ -47,7 +47,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +91,7 @@ class ShopifyConnector(Connector):
     safety_lag_s: float = 120.0
     #: How far the engine should re-read before its cursor (duplicates are harmless: ids dedupe).
     overlap_s: float = 60.0
+    orders_in_update_order = True           # orders pages sorted by UPDATED_AT
 
     def __init__(self, settings: ShopifySettings, *, token_store: TokenStore, clock: Clock,
                  budget: Budget | None = None, transport: httpx.BaseTransport | None = None,
@@ -135,8 +136,15 @@ class ShopifyConnector(Connector):
                              detail=f"updated_before {updated_before.isoformat()} is later than now - safety_lag_s "
                                     f"({limit.isoformat()}): Shopify's search index may not show those orders yet")
         if updated_after >= updated_before:
-            return []
-        seen: dict[str, Order] = {}
+            return iter(())
+        return self._orders_pages(query, updated_after, updated_before)
+
+    def _orders_pages(self, query: OrderQuery, updated_after: dt.datetime,
+                      updated_before: dt.datetime) -> Iterator[Order]:
+        """Page by page, in update order (``orders_in_update_order``): a quota
+        wait on a later page keeps the pages before it. An order updated while
+        the pages are read may come twice; the newer one is the one kept."""
+        seen: dict[str, dt.datetime] = {}
         after: str | None = None
         while True:
             data = self.client.graphql(
@@ -144,16 +152,19 @@ class ShopifyConnector(Connector):
                                  lines=self.settings.line_items_page_size, after=after),
                 priority=Priority.CRITICAL)
             page = m.parse_orders_page(data, query.mapped)
+            fresh = {}
             for order in page.orders:
                 prev = seen.get(order.platform_order_id)
-                if prev is None or order.updated_at >= prev.updated_at:
-                    seen[order.platform_order_id] = order
+                if prev is None or order.updated_at >= prev:
+                    seen[order.platform_order_id] = order.updated_at
+                    fresh[order.platform_order_id] = order
             for order_id, cursor in page.more_lines:
-                self._complete_lines(seen[order_id], cursor)
+                if order_id in fresh:
+                    self._complete_lines(fresh[order_id], cursor)
+            yield from sorted(fresh.values(), key=lambda o: (o.updated_at, o.platform_order_id))
             if not page.has_next:
                 break
             after = page.end_cursor
-        return sorted(seen.values(), key=lambda o: (o.updated_at, o.platform_order_id))
 
     def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
         """A GraphQL ``Order`` node as Shopify sent it (``Order.raw``) as an Order; lines

@@ -64,6 +64,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
     with ctx.db.read() as s:
         stream, family = _order_stream(s, conn, group, now)
         positions = {c: (cur.position if (cur := cursors.get_cursor(s, c, stream)) else None) for c in group}
+        resumes = [cur.position for c in group if (cur := cursors.get_cursor(s, c, stream + RESUME))]
     # one window for the group: from the member furthest behind (a member new
     # to the group starts from its own look-back); re-read orders are skipped
     # by known_updates and deduplicated by the upsert
@@ -77,8 +78,13 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
         with ctx.db.write() as s:      # a member's first import: orders bought before now are history
             for member in sorted(c for c, p in positions.items() if p is None):
                 cursors.mark_go_live(s, member, now)
+    overlap_s = conn.overlap_s
+    if start_from is not None and len(resumes) == len(group) and min(resumes) > start_from:
+        # a window cut short read on from where its part ended, without re-reading an overlap:
+        # that part was read whole, after the platform had indexed it
+        start_from, overlap_s = min(resumes), 0.0
     window = cursors.next_window(start_from, now, safety_lag_s=conn.safety_lag_s,
-                                 overlap_s=conn.overlap_s, max_window_s=max_window_s(conn),
+                                 overlap_s=overlap_s, max_window_s=max_window_s(conn),
                                  initial_lookback_s=ctx.initial_lookback_s)
     if window is None:
         return {"skipped": "nothing new yet", "more": False}
@@ -103,7 +109,8 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
         except QuotaWait as wait:
             if not orders and not unreadable:
                 raise
-            raise _keep_read_part(ctx, channel, group, orders, wait, conn, unreadable) from wait
+            raise _keep_read_part(ctx, channel, group, orders, wait, conn, unreadable,
+                                  resume=_resume_point(conn, family, stream, window, orders)) from wait
     by_channel = _by_member(ctx, channel, group, orders)
     unreadable_of = _unreadable_by_member(channel, group, unreadable)
     out: ImportResult = {"read": len(orders) + len(unreadable), "new": 0, "updated": 0, "quarantined": 0,
@@ -159,18 +166,40 @@ def _unreadable_by_member(channel: str, group: Sequence[str],
     return by_channel
 
 
+def _resume_point(conn: Connector, family: str | None, stream: str, window: cursors.Window,
+                  orders: Sequence[PlatformOrder]) -> tuple[str, dt.datetime] | None:
+    """(cursor, position) a window cut short may record: for a connector that
+    yields orders in update order, on a window by update time, every order
+    updated before the last one read has been read. It is the stream's
+    resume cursor, not the stream's own: the window itself is not done."""
+    if not orders or not conn.orders_in_update_order or family == "Created":
+        return None
+    last = max(o.updated_at for o in orders)
+    return (stream + RESUME, last) if window.start < last < window.end else None
+
+
 def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orders: Sequence[PlatformOrder],
-                    wait: QuotaWait, conn: Connector, unreadable: Sequence[UnreadableOrder] = ()) -> QuotaWait:
+                    wait: QuotaWait, conn: Connector, unreadable: Sequence[UnreadableOrder] = (),
+                    resume: tuple[str, dt.datetime] | None = None) -> QuotaWait:
     """A window cut short by a quota wait (Amazon: more new orders than
     getOrderItems' burst) keeps what it read: those orders are stored (their
-    reservations hold stock at once) while the cursors stay, so the re-run
-    reads the same window again and skips them as known. The re-run costs one
-    more call of the window's list operation, so it waits at least
+    reservations hold stock at once). Where the part read is complete up to
+    a point (``resume``: orders read in update order), the stream's resume
+    cursor moves there and the re-run reads on from it — a window holding more pages than the
+    quota's bucket would otherwise be read from its start again and again and
+    never finish. Otherwise the cursors stay, and the re-run reads the same
+    window again and skips the orders as known. The re-run costs one more call
+    of the window's list operation, so it waits at least
     :data:`RESUME_AFTER_PART_S` (platform seconds) and stores a good share of
     the rest, not one order per list call. Returns the wait to raise."""
     unreadable_of = _unreadable_by_member(channel, group, unreadable)
     with ctx.db.write() as s:
         for member, member_orders in _by_member(ctx, channel, group, orders).items():
+            if resume is not None:
+                cursors.advance_cursor(s, member, resume[0], resume[1])
+                released = shown.release_held(s, member, imported_until=conn.clock.to_real(resume[1]))
+                if released:
+                    dirty.mark_dirty(s, released)
             if not member_orders and not unreadable_of[member]:
                 continue
             result = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member]).result
@@ -178,7 +207,9 @@ def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orde
             synclog.record(s, operation="orders.import", outcome="partial", channel=member, entity_type="channel",
                            entity=member, code=wait.code,
                            message=f"{len(member_orders)} orders of the window stored before a quota wait "
-                                   f"({result.new} new); the window is read again",
+                                   f"({result.new} new); "
+                                   + (f"the next read starts at {resume[1].isoformat()}" if resume is not None
+                                      else "the window is read again"),
                            details={"read": len(member_orders), "new": result.new, "updated": result.updated})
     delay_s = max(wait.delay_s, conn.clock.to_real_s(RESUME_AFTER_PART_S))
     return QuotaWait(delay_s, code=wait.code, platform=wait.platform, account=wait.account,
@@ -188,6 +219,9 @@ def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orde
 # The cursor of windows by creation time, for platforms that poll new orders
 # by creation and changes less often (see _order_stream).
 CREATED_STREAM = "orders_created"
+# Beside a stream's cursor: where a window cut short by a quota wait was read
+# up to (_keep_read_part); the next window starts there, with no overlap.
+RESUME = ":resume"
 
 
 def max_window_s(conn: Connector) -> float:
