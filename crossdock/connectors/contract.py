@@ -113,7 +113,7 @@ class Connector(abc.ABC):
     #: order up to this long later (platform seconds): the engine reads the
     #: listings back before a stock push to hold those sales (unseen sales).
     unseen_sales_s: float = 0.0
-    #: True: ``fetch_orders`` yields a window's orders in the order of their
+    #: True: ``fetch_orders`` reads a window's orders in the order of their
     #: update time (Shopify's ``sortKey: UPDATED_AT`` pages): when a quota wait
     #: cuts a window short, every order updated before the last one yielded
     #: has been read, and the engine moves the cursor there, so a window too
@@ -128,8 +128,9 @@ class Connector(abc.ABC):
     def fetch_orders(self, query: OrderQuery) -> Iterable[Order]:
         """Every order of the window, with lines, each once. Raises on any
         failure: a window is never returned partly as if it were complete
-        (a generator may yield orders before it raises: the engine keeps them,
-        see ``orders_in_update_order``)."""
+        (a generator may yield orders before it raises, or a
+        :class:`~crossdock.ratelimit.waits.PartialRead` carry them: the engine
+        keeps them, see ``orders_in_update_order``)."""
 
     def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
         """The order a stored platform payload (``Order.raw``, or an

@@ -32,7 +32,7 @@ from crossdock.errors import QuotaError
 if TYPE_CHECKING:
     from crossdock.ratelimit.budget import Grant
 
-__all__ = ["PERSON_WAIT_S", "QUOTA_WAIT", "QuotaWait", "inline_waits", "wait_or_raise"]
+__all__ = ["PERSON_WAIT_S", "QUOTA_WAIT", "PartialRead", "QuotaWait", "inline_waits", "wait_or_raise"]
 
 #: The code of an ordinary wait for the local budget.
 QUOTA_WAIT = "XD-QUOTA-003"
@@ -74,6 +74,21 @@ class QuotaWait(QuotaError):
     def __reduce__(self) -> tuple[Any, ...]:     # picklable across processes, like every CrossdockError
         return (_rebuild, (self.delay_s, self.code, self.platform, self.account, self.operation,
                            self.channel, self.entity))
+
+
+class PartialRead(QuotaWait):
+    """A quota wait that cut a read of many pages short, carrying what the
+    pages before it returned (``items``, in the order read), so the caller
+    can keep them rather than read them again. A connector raises it only
+    when its contract says what the part means (orders in update order:
+    ``Connector.orders_in_update_order``)."""
+
+    def __init__(self, delay_s: float, *, items: list[Any], code: str = QUOTA_WAIT, platform: str | None = None,
+                 account: str | None = None, operation: str | None = None, channel: str | None = None,
+                 entity: str | None = None) -> None:
+        super().__init__(delay_s, code=code, platform=platform, account=account, operation=operation,
+                         channel=channel, entity=entity)
+        self.items = list(items)
 
 
 def _rebuild(delay_s: float, code: str, platform: str | None, account: str | None, operation: str | None,

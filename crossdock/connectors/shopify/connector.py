@@ -63,7 +63,7 @@ from crossdock.connectors.shopify.client import ShopifyClient
 from crossdock.connectors.shopify.errors import user_error_code
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.connectors.shopify.variants import VariantIds
-from crossdock.errors import MappingError, OrderError, PlatformError, ShippingError
+from crossdock.errors import MappingError, OrderError, PlatformError, QuotaError, ShippingError
 from crossdock.mapping.carriers import CarrierTable, platform_carrier, tracking_url
 from crossdock.mapping.validation import ListingChannel, validate_or_raise
 from crossdock.models import (
@@ -76,6 +76,7 @@ from crossdock.models import (
     StockUpdate,
 )
 from crossdock.ratelimit.budget import Priority
+from crossdock.ratelimit.waits import PartialRead
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +137,25 @@ class ShopifyConnector(Connector):
                              detail=f"updated_before {updated_before.isoformat()} is later than now - safety_lag_s "
                                     f"({limit.isoformat()}): Shopify's search index may not show those orders yet")
         if updated_after >= updated_before:
-            return iter(())
-        return self._orders_pages(query, updated_after, updated_before)
+            return []
+        read: list[Order] = []
+        try:
+            for order in self._orders_pages(query, updated_after, updated_before):
+                read.append(order)
+        except QuotaError as exc:
+            if not read:
+                raise
+            # the pages before the wait are kept by the engine (orders_in_update_order)
+            raise PartialRead(exc.retry_after_s if exc.retry_after_s is not None else 1.0, items=read,
+                              code=exc.code, platform=self.platform, account=self.settings.shop,
+                              operation="graphql", channel=self.channel) from exc
+        return read
 
     def _orders_pages(self, query: OrderQuery, updated_after: dt.datetime,
                       updated_before: dt.datetime) -> Iterator[Order]:
-        """Page by page, in update order (``orders_in_update_order``): a quota
-        wait on a later page keeps the pages before it. An order updated while
-        the pages are read may come twice; the newer one is the one kept."""
+        """Page by page, in update order (``orders_in_update_order``). An order
+        updated while the pages are read may come twice; the newer one is the
+        one kept."""
         seen: dict[str, dt.datetime] = {}
         after: str | None = None
         while True:

@@ -19,6 +19,7 @@ from crossdock.db.models import Order
 from crossdock.models import Order as PlatformOrder
 from crossdock.models import UnreadableOrder
 from crossdock.sync_engine import cursors, dirty, outbox, shown
+from crossdock.ratelimit.waits import PartialRead
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
@@ -107,6 +108,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
             for order in conn.fetch_orders(query):       # one by one: a wait keeps what came before it
                 orders.append(order)
         except QuotaWait as wait:
+            orders.extend(wait.items if isinstance(wait, PartialRead) else ())
             if not orders and not unreadable:
                 raise
             raise _keep_read_part(ctx, channel, group, orders, wait, conn, unreadable,
