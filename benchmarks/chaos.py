@@ -51,7 +51,10 @@ dead worker held (status running, claimed by its host:pid) at kill time
 reaching done (their done_at), and the dirty SKU rows it had claimed being
 pushed and gone; the recovery time is the later of the two, from the kill.
 A kill that held nothing has no recovery time. The SIGSTOP is measured the
-same way.
+same way. Beside it, "handed back": when nothing the worker held was still
+claimed under its id (another worker may take it); a held order import that
+was catching up through quota waits is handed back in seconds and done much
+later, which the recovery time counts in full.
 
 This is a measuring tool: it reports what it measures and tunes nothing.
 """
@@ -362,8 +365,9 @@ def run(args: argparse.Namespace, folder: Path, progress) -> dict:
 
 def _kill_line(w: dict) -> str:
     held = f"held {', '.join(w['held_entries']) or 'no entry'} and {w['held_dirty_skus']} dirty SKU(s)"
+    back = f"handed back {w['handed_back_s']} s, " if w.get("handed_back_s") is not None else ""
     if w["recovered_s"] is not None:
-        return f"  {w['worker']}: {held} -> processed by others {w['recovered_s']} s after the signal"
+        return f"  {w['worker']}: {held} -> {back}processed by others {w['recovered_s']} s after the signal"
     if not w["held_entries"] and not w["held_dirty_skus"]:
         return f"  {w['worker']}: {held}"
     return f"  {w['worker']}: {held} -> not processed by the end (entries now {w['entry_states_at_end']})"
@@ -371,7 +375,8 @@ def _kill_line(w: dict) -> str:
 
 def _recovered(rec: dict) -> str:
     return (f"p50 {rec['p50_s']} s, max {rec['max_s']} s  ({rec['recovered']} recovered, {rec['held_nothing']} "
-            f"held nothing, {rec['not_recovered']} not recovered by the end)")
+            f"held nothing, {rec['not_recovered']} not recovered by the end); handed back to the other workers "
+            f"p50 {rec.get('handed_back_p50_s')} s, max {rec.get('handed_back_max_s')} s")
 
 
 def report(r: dict) -> str:

@@ -164,9 +164,12 @@ def storms(rng: random.Random, duration_s: float, kinds: tuple[str, ...],
 
 class Claims:
     """What a killed (or stopped) worker held at that moment — outbox entries
-    running under its id, dirty SKU rows it had claimed — and when another
-    worker had processed them: every entry done (its done_at), every dirty row
-    pushed and gone (seen by polling, every 0.25-0.5 s)."""
+    running under its id, dirty SKU rows it had claimed — when none of it was
+    held under the worker's id any more (handed back: another worker may take
+    it), and when another worker had processed it: every entry done (its
+    done_at), every dirty row pushed and gone (seen by polling, every
+    0.25-0.5 s). An entry that is a long job (an import catching up through
+    quota waits) is done long after it was handed back."""
 
     def __init__(self, db: Any) -> None:
         self.db = db
@@ -189,7 +192,7 @@ class Claims:
         self.watches.append({"why": why, "worker": worker_id, "at": at, "entries": entries, "dirty": rows,
                              "kinds": sorted(r.kind + (f"@{r.channel}" if r.channel else "") for r in held),
                              "held": len(entries) + len(rows), "recovered_s": None, "dirty_gone_s": None,
-                             "entry_states": {}})
+                             "handed_back_s": None, "entry_states": {}})
 
     def busy(self) -> set[str]:
         """Worker ids (host:pid) holding a running outbox entry or a dirty SKU now."""
@@ -214,10 +217,16 @@ class Claims:
             if w["recovered_s"] is not None or not w["held"]:
                 continue
             with self.db.read() as s:
-                states = list(s.execute(select(OutboxEntry.id, OutboxEntry.status, OutboxEntry.done_at)
+                states = list(s.execute(select(OutboxEntry.id, OutboxEntry.status, OutboxEntry.done_at,
+                                               OutboxEntry.claimed_by)
                                         .where(OutboxEntry.id.in_(w["entries"] or {-1}))))
                 left = set(s.scalars(select(DIRTY.c.id).where(DIRTY.c.id.in_(w["dirty"] or {-1}))))
+                still = set(s.scalars(select(DIRTY.c.claimed_by).where(DIRTY.c.id.in_(w["dirty"] or {-1}))))
             w["entry_states"] = {r.id: r.status for r in states}
+            theirs = [c for c in [*(r.claimed_by for r in states), *still]
+                      if c and (c == w["worker"] or c.startswith(w["worker"] + ":"))]
+            if w["handed_back_s"] is None and not theirs:
+                w["handed_back_s"] = round((now - w["at"]).total_seconds(), 1)
             if w["dirty_gone_s"] is None and not left:
                 w["dirty_gone_s"] = (now - w["at"]).total_seconds() if w["dirty"] else 0.0
             if w["dirty_gone_s"] is None or any(r.status != "done" or r.done_at is None for r in states):
@@ -228,12 +237,16 @@ class Claims:
     def doc(self, why: str) -> dict[str, Any]:
         ws = [w for w in self.watches if w["why"] == why]
         times = sorted(w["recovered_s"] for w in ws if w["held"] and w["recovered_s"] is not None)
+        handed = sorted(w["handed_back_s"] for w in ws if w["held"] and w["handed_back_s"] is not None)
         stuck = [w for w in ws if w["held"] and w["recovered_s"] is None]
         return {"events": len(ws), "held_nothing": sum(1 for w in ws if not w["held"]), "recovered": len(times),
                 "not_recovered": len(stuck),
                 "p50_s": times[len(times) // 2] if times else None, "max_s": times[-1] if times else None,
+                "handed_back_p50_s": handed[len(handed) // 2] if handed else None,
+                "handed_back_max_s": handed[-1] if handed else None,
                 "each": [{"worker": w["worker"], "held_entries": w["kinds"], "held_dirty_skus": len(w["dirty"]),
                           "recovered_s": w["recovered_s"], "dirty_gone_s": w["dirty_gone_s"],
+                          "handed_back_s": w["handed_back_s"],
                           "entry_states_at_end": sorted(set(w["entry_states"].values()))} for w in ws]}
 
     def imported_ids(self) -> set[str]:
