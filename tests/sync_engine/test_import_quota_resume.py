@@ -80,26 +80,28 @@ def test_a_shopify_window_with_more_pages_than_the_cost_bucket_holds_is_read_in_
             ctx = context_from_config(cfg, db)
             with db.write() as s:
                 outbox.enqueue(s, jobs.IMPORT_ORDERS, channel="shopify-eu", idempotency_key="big-shopify-window")
-            # When workers process the entry (released during each quota wait, never sleeping)
+            # When workers process the import (released during each quota wait, never sleeping), with the
+            # windows it queues after it, until every order is stored or a minute has passed
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
+            stored: set[str] = set()
+            while time.monotonic() < deadline and not {str(x) for x in sales} <= stored:
                 jobs.claim_and_process(ctx, kinds=[jobs.IMPORT_ORDERS])
                 with db.read() as s:
-                    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.idempotency_key == "big-shopify-window"))
-                if entry.status == "done":
-                    break
+                    stored = {str(x) for x in s.scalars(select(Order.platform_order_id).where(
+                        Order.channel == "shopify-eu"))}
                 time.sleep(0.02)
-            # Then every order is stored: each run kept its pages and moved the cursor past them, rather
-            # than reading the window from its start again and waiting again after the same pages
+            # Then every order is stored: each run kept its pages and read on after them, rather than
+            # reading the window from its start again and waiting again after the same pages
             with db.read() as s:
-                stored = {str(x) for x in s.scalars(select(Order.platform_order_id).where(
-                    Order.channel == "shopify-eu"))}
                 parts = [e.message for e in s.scalars(select(SyncEvent).where(
                     SyncEvent.operation == "orders.import", SyncEvent.outcome == "partial",
                     SyncEvent.channel == "shopify-eu"))]
-            assert entry.status == "done", parts
-            assert {str(x) for x in sales} <= stored
+                entry = s.scalar(select(OutboxEntry).where(OutboxEntry.idempotency_key == "big-shopify-window"))
+            assert {str(x) for x in sales} <= stored, parts
+            assert entry.status == "done" and entry.attempts <= 1
             assert parts and all("the next read starts at" in m for m in parts)
+            # and no part was read twice: each started where the one before it ended
+            assert all("(0 new)" not in m for m in parts), parts
         finally:
             ctx.connectors.close()
             dirty.set_window_s(dirty.DEFAULT_WINDOW_S)

@@ -47,7 +47,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +60,7 @@ from crossdock.connectors.http import Budget
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
+from crossdock.connectors.shopify.order_pages import complete_lines, orders_pages
 from crossdock.connectors.shopify.errors import user_error_code
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.connectors.shopify.variants import VariantIds
@@ -81,7 +82,6 @@ from crossdock.ratelimit.waits import PartialRead
 log = logging.getLogger(__name__)
 
 STALE = ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE")
-ORDER_LINES_PAGE = 50
 
 
 class ShopifyConnector(Connector):
@@ -140,7 +140,7 @@ class ShopifyConnector(Connector):
             return []
         read: list[Order] = []
         try:
-            for order in self._orders_pages(query, updated_after, updated_before):
+            for order in orders_pages(self.client, self.settings, query, updated_after, updated_before):
                 read.append(order)
         except QuotaError as exc:
             if not read:
@@ -150,33 +150,6 @@ class ShopifyConnector(Connector):
                               code=exc.code, platform=self.platform, account=self.settings.shop,
                               operation="graphql", channel=self.channel) from exc
         return read
-
-    def _orders_pages(self, query: OrderQuery, updated_after: dt.datetime,
-                      updated_before: dt.datetime) -> Iterator[Order]:
-        """Page by page, in update order (``orders_in_update_order``). An order
-        updated while the pages are read may come twice; the newer one is the
-        one kept."""
-        seen: dict[str, dt.datetime] = {}
-        after: str | None = None
-        while True:
-            data = self.client.graphql(
-                m.orders_request(updated_after, updated_before, first=self.settings.orders_page_size,
-                                 lines=self.settings.line_items_page_size, after=after),
-                priority=Priority.CRITICAL)
-            page = m.parse_orders_page(data, query.mapped)
-            fresh = {}
-            for order in page.orders:
-                prev = seen.get(order.platform_order_id)
-                if prev is None or order.updated_at >= prev:
-                    seen[order.platform_order_id] = order.updated_at
-                    fresh[order.platform_order_id] = order
-            for order_id, cursor in page.more_lines:
-                if order_id in fresh:
-                    self._complete_lines(fresh[order_id], cursor)
-            yield from sorted(fresh.values(), key=lambda o: (o.updated_at, o.platform_order_id))
-            if not page.has_next:
-                break
-            after = page.end_cursor
 
     def order_from_payload(self, payload: Mapping[str, Any]) -> Order:
         """A GraphQL ``Order`` node as Shopify sent it (``Order.raw``) as an Order; lines
@@ -204,19 +177,7 @@ class ShopifyConnector(Connector):
         return order
 
     def _complete_lines(self, order: Order, cursor: str | None) -> None:
-        after = cursor
-        while True:
-            data = self.client.graphql(m.order_lines_request(order.platform_order_id, first=ORDER_LINES_PAGE,
-                                                             after=after),
-                                       priority=Priority.CRITICAL, entity=f"order {order.platform_order_id}")
-            lines, nodes, has_next, after = m.parse_order_lines(data)
-            order.lines.extend(lines)
-            if order.raw is not None:
-                conn = dict(order.raw.get("lineItems") or {})
-                conn["nodes"] = list(conn.get("nodes") or []) + nodes
-                order.raw["lineItems"] = conn
-            if not has_next:
-                return
+        complete_lines(self.client, order, cursor)
 
     # --- stock ------------------------------------------------------------------------------
     def stock_calls_needed(self, n_updates: int) -> int:

@@ -80,7 +80,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
             for member in sorted(c for c, p in positions.items() if p is None):
                 cursors.mark_go_live(s, member, now)
     overlap_s = conn.overlap_s
-    if start_from is not None and len(resumes) == len(group) and min(resumes) > start_from:
+    if resumes and len(resumes) == len(group) and (start_from is None or min(resumes) > start_from):
         # a window cut short read on from where its part ended, without re-reading an overlap:
         # that part was read whole, after the platform had indexed it
         start_from, overlap_s = min(resumes), 0.0
