@@ -22,10 +22,12 @@ pytestmark = pytest.mark.slow
 
 def test_the_worker_alerts_a_webhook_once_and_says_when_it_cleared(tmp_path: Path):
     with webhook() as (port, got):
-        # Given a hand-written config with a webhook target for the DATA area, checked every second
+        # Given a hand-written config with a webhook target for integrity problems, checked every second
+        # (the database has no backup either — XD-DATA-005 — which this target does not ask for)
         (tmp_path / "crossdock.toml").write_text(
             '[database]\nurl = "sqlite:///crossdock.sqlite"\n\n[sync]\nalerts_s = 1\n\n'
-            f'[alerts.targets.ops]\nurl = "json://127.0.0.1:{port}/alerts"\nareas = ["DATA"]\n', encoding="utf-8")
+            f'[alerts.targets.ops]\nurl = "json://127.0.0.1:{port}/alerts"\ncodes = ["XD-DATA-006"]\n',
+            encoding="utf-8")
         assert crossdock("db", "upgrade", cwd=tmp_path).returncode == 0
         db = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
         reservation_on_a_cancelled_order(db)
