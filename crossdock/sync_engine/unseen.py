@@ -54,6 +54,10 @@ MAX_AGE_S = 600.0
 __all__ = ["MAX_AGE_S", "SETTLE_S", "UnseenSale", "consume", "detect", "expire"]
 
 
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
+
+
 class UnseenSale(Base):
     """Units a channel sold that its order import has not brought yet."""
 
@@ -142,13 +146,22 @@ def consume(session: Session, channel: str, lines: Iterable[tuple[str, int]], *,
     return released
 
 
-def expire(session: Session, *, max_age_real_s: float, now: dt.datetime | None = None) -> list[str]:
+def expire(session: Session, *, max_age_real_s: float, now: dt.datetime | None = None,
+           imported_until: Mapping[str, dt.datetime | None] | None = None) -> list[str]:
     """Let go of units held longer than ``max_age_real_s`` (real seconds;
     :data:`MAX_AGE_S` converted by the caller's clock) with no order to
-    explain them. Returns their SKUs (to mark dirty)."""
+    explain them — but only once the channel's order import has brought every
+    order placed before they were seen (``imported_until``: channel → real
+    time, None or missing: not known, so they stay held). An import running
+    behind (a quota wait at peak, a paused channel) has not proven them
+    unsold. Returns their SKUs (to mark dirty)."""
     at = now_or(now)
-    old = session.execute(select(UNSEEN.c.id, UNSEEN.c.channel, UNSEEN.c.sku, UNSEEN.c.quantity)
+    old = session.execute(select(UNSEEN.c.id, UNSEEN.c.channel, UNSEEN.c.sku, UNSEEN.c.quantity,
+                                 UNSEEN.c.first_seen_at)
                           .where(UNSEEN.c.first_seen_at < at - dt.timedelta(seconds=max_age_real_s))).all()
+    if imported_until is not None:
+        old = [r for r in old if (until := imported_until.get(r.channel)) is not None
+               and _aware(r.first_seen_at) <= until]
     if not old:
         return []
     session.execute(delete(UNSEEN).where(UNSEEN.c.id.in_([r.id for r in old])))

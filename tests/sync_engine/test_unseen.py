@@ -98,6 +98,27 @@ def test_units_no_order_explains_are_released_with_a_code_and_pushed_again(db):
         assert s.scalar(select(DirtySku.id)) is None      # marking is the caller's (sweep_stock)
 
 
+def test_units_stay_held_while_the_channels_import_has_not_caught_up(db):
+    # Given units held for an unseen Amazon sale, older than the usual age
+    _seed(db)
+    with db.write() as s:
+        unseen.detect(s, "amazon-de", {"SKU-2": 5}, settle_real_s=30, now=NOW)
+    late = NOW + T(seconds=900)
+    # When Amazon's order import is behind (stuck before the sale was seen, or never ran)
+    with db.write() as s:
+        assert unseen.expire(s, max_age_real_s=600, now=late,
+                             imported_until={"amazon-de": NOW - T(seconds=60)}) == []
+        assert unseen.expire(s, max_age_real_s=600, now=late, imported_until={}) == []
+    # Then the units stay held: nothing has proven the sale did not happen (an import at peak can be
+    # minutes behind; letting them go listed them again on every channel, and they sold twice)
+    with db.read() as s:
+        assert availability.unseen_held(s, ["SKU-2"]) == {"SKU-2": 1}
+    # And once the import has read past the moment they were seen, with no order for them, they go
+    with db.write() as s:
+        assert unseen.expire(s, max_age_real_s=600, now=late,
+                             imported_until={"amazon-de": NOW + T(seconds=1)}) == ["SKU-2"]
+
+
 @pytest.mark.parametrize("guard", [False, True], ids=["guard-off", "guard-on"])
 def test_an_amazon_sale_not_yet_in_get_orders_reaches_the_other_channels_with_the_next_sale(tmp_path, monkeypatch,
                                                                                           guard):

@@ -126,7 +126,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
             cursors.advance_cursor(s, member, stream, window.end)
             # every sale before the window's end is imported now: units held for sales not seen yet
             # by pushes before it are proven unsold, and may be listed again
-            released = shown.release_held(s, member, imported_until=conn.clock.to_real(window.end))
+            released = shown.release_held(s, member, imported_until=_proven_until(conn, window.end))
             if released:
                 dirty.mark_dirty(s, released)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
@@ -168,6 +168,13 @@ def _unreadable_by_member(channel: str, group: Sequence[str],
     return by_channel
 
 
+def _proven_until(conn: Connector, read_until: dt.datetime) -> dt.datetime:
+    """Real time before which every sale of the channel is known, once its
+    orders are read up to ``read_until`` (platform time): less the time the
+    platform may take to show an order at all (Amazon: minutes)."""
+    return conn.clock.to_real(read_until - dt.timedelta(seconds=float(conn.unseen_sales_s or 0)))
+
+
 def _resume_point(conn: Connector, family: str | None, stream: str, window: cursors.Window,
                   orders: Sequence[PlatformOrder]) -> tuple[str, dt.datetime] | None:
     """(cursor, position) a window cut short may record: for a connector that
@@ -199,7 +206,7 @@ def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orde
         for member, member_orders in _by_member(ctx, channel, group, orders).items():
             if resume is not None:
                 cursors.advance_cursor(s, member, resume[0], resume[1])
-                released = shown.release_held(s, member, imported_until=conn.clock.to_real(resume[1]))
+                released = shown.release_held(s, member, imported_until=_proven_until(conn, resume[1]))
                 if released:
                     dirty.mark_dirty(s, released)
             if not member_orders and not unreadable_of[member]:

@@ -4,6 +4,7 @@ calls (:func:`push_stock`), the sweep that wakes every channel's push
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -20,11 +21,12 @@ from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import may_pass
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
-from crossdock.sync_engine import dirty, exposure, outbox, stock_runs, unseen
+from crossdock.sync_engine import cursors, dirty, exposure, outbox, stock_runs, unseen
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
 from crossdock.sync_engine.jobs.listings import NOT_LISTED_STATUSES
+from crossdock.sync_engine.jobs.orders import CREATED_STREAM
 from crossdock.sync_engine.jobs.context import EngineContext, configured_lease_s, entry_channel
 from crossdock.sync_engine.planner import calls_for
 
@@ -162,11 +164,24 @@ def _restore_shown(session: Session, channel: str, believed: dict[str, int | Non
 def sweep_stock(ctx: EngineContext) -> SweepResult:
 
     with ctx.db.write() as s:
-        released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S))
+        released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S),
+                                 imported_until={name: imported_until(ctx, s, name) for name in ctx.cfg.channels})
         if released:
             dirty.mark_dirty(s, released)
         channels = dirty.sweep(s)
     return {"channels": channels, "unseen_released": released}
+
+
+def imported_until(ctx: EngineContext, session: Session, channel: str) -> dt.datetime | None:
+    """Real time before which every order of ``channel`` has been imported:
+    its order import's furthest cursor, less the time the platform may take to
+    show an order (``Connector.unseen_sales_s``). None before its first window."""
+    positions = [cur.position for stream in ("orders", CREATED_STREAM)
+                 if (cur := cursors.get_cursor(session, channel, stream)) is not None]
+    if not positions:
+        return None
+    conn = ctx.connectors.get(channel)
+    return conn.clock.to_real(max(positions) - dt.timedelta(seconds=float(conn.unseen_sales_s or 0)))
 
 
 def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None = None) -> dict[str, int]:
