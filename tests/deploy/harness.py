@@ -308,3 +308,8 @@ def imported_orders(db_url: str) -> set[str]:
             return set(s.scalars(select(Order.platform_order_id)))
     finally:
         db.dispose()
+
+
+def listed_total(sandbox: SandboxProcess) -> int:
+    """Units every channel of the sandbox lists, together."""
+    return sum(q for ch in sandbox.admin("GET", "/channels").values() for q in ch["listed"].values())

@@ -27,6 +27,7 @@ from tests.deploy.harness import (
     crossdock_json,
     go_live_setup,
     imported_orders,
+    listed_total,
     wait_for,
 )
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
@@ -58,7 +59,7 @@ def _drain(tmp_path: Path, *, database_url: str, broker_url: str | None, workers
             return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(30)}" for p in procs)
 
         def listed() -> int:
-            return sum(q for ch in sandbox.admin("GET", "/channels").values() for q in ch["listed"].values())
+            return listed_total(sandbox)
 
         # the pulled listings (every channel showing all the stock) are brought to shares first: down at
         # once, then up again once every channel's order import has proven nothing sold meanwhile
