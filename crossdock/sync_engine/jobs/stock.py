@@ -163,21 +163,24 @@ def _restore_shown(session: Session, channel: str, believed: dict[str, int | Non
 
 def sweep_stock(ctx: EngineContext) -> SweepResult:
 
+    until = {name: imported_until(ctx, name) for name in ctx.cfg.channels}
     with ctx.db.write() as s:
-        released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S),
-                                 imported_until={name: imported_until(ctx, s, name) for name in ctx.cfg.channels})
+        released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S), imported_until=until)
         if released:
             dirty.mark_dirty(s, released)
         channels = dirty.sweep(s)
     return {"channels": channels, "unseen_released": released}
 
 
-def imported_until(ctx: EngineContext, session: Session, channel: str) -> dt.datetime | None:
+def imported_until(ctx: EngineContext, channel: str) -> dt.datetime | None:
     """Real time before which every order of ``channel`` has been imported:
     its order import's furthest cursor, less the time the platform may take to
-    show an order (``Connector.unseen_sales_s``). None before its first window."""
-    positions = [cur.position for stream in ("orders", CREATED_STREAM)
-                 if (cur := cursors.get_cursor(session, channel, stream)) is not None]
+    show an order (``Connector.unseen_sales_s``). None before its first window.
+    (Not inside a write transaction: building a connector may use the
+    database on its own connection, which SQLite would make wait for it.)"""
+    with ctx.db.read() as session:
+        positions = [cur.position for stream in ("orders", CREATED_STREAM)
+                     if (cur := cursors.get_cursor(session, channel, stream)) is not None]
     if not positions:
         return None
     conn = ctx.connectors.get(channel)
