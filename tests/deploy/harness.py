@@ -313,3 +313,20 @@ def imported_orders(db_url: str) -> set[str]:
 def listed_total(sandbox: SandboxProcess) -> int:
     """Units every channel of the sandbox lists, together."""
     return sum(q for ch in sandbox.admin("GET", "/channels").values() for q in ch["listed"].values())
+
+
+def start_workers(folder: Path, env: dict[str, str], count: int, *, tag: str = "", threads: int = 3,
+                  timeout_s: float = 60) -> list[Process]:
+    """``count`` ``crossdock worker`` processes started in ``folder``, each
+    waited for until it printed its banner; logs ``worker-[TAG-]N.log``."""
+    prefix = f"worker-{tag}-" if tag else "worker-"
+    started = [Process(["worker", "--threads", str(threads)], cwd=folder, env=env,
+                       log_path=folder / f"{prefix}{i + 1}.log") for i in range(count)]
+    for p in started:
+        p.wait_output("crossdock worker", timeout_s=timeout_s)
+    return started
+
+
+def log_tails(procs: list[Process], n: int = 30) -> str:
+    """The last ``n`` lines of each process's log, for a failed wait's message."""
+    return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(n)}" for p in procs)

@@ -29,6 +29,8 @@ from tests.deploy.harness import (
     go_live_setup,
     imported_orders,
     listed_total,
+    log_tails,
+    start_workers,
     wait_for,
 )
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
@@ -54,14 +56,10 @@ def _go_live(tmp_path: Path, *, database_url: str, broker_url: str | None, worke
                                      env=env)["channels"])
 
         # When the workers start — and nothing else is typed
-        for i in range(workers):
-            procs.append(Process(["worker", "--threads", "3"], cwd=tmp_path, env=env,
-                                 log_path=tmp_path / f"worker-{i + 1}.log"))
-        for p in procs:
-            p.wait_output("crossdock worker", timeout_s=60)
+        procs.extend(start_workers(tmp_path, env, workers))
 
         def info() -> str:
-            return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(30)}" for p in procs)
+            return log_tails(procs)
 
         # Then they bring every channel to what the rules allow (the listings pulled were too high)
         def no_drift() -> bool:

@@ -28,6 +28,8 @@ from tests.deploy.harness import (
     go_live_setup,
     imported_orders,
     listed_total,
+    log_tails,
+    start_workers,
     wait_for,
 )
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
@@ -49,14 +51,10 @@ def _drain(tmp_path: Path, *, database_url: str, broker_url: str | None, workers
         stock = {f"PK-{i:03d}": rng.randint(4, 12) for i in range(1, SKUS + 1)}
         names = sorted(go_live_setup(tmp_path, sandbox, stock, database_url=database_url, broker_url=broker_url,
                                      env=env)["channels"])
-        for i in range(workers):
-            procs.append(Process(["worker", "--threads", "3"], cwd=tmp_path, env=env,
-                                 log_path=tmp_path / f"worker-{i + 1}.log"))
-        for p in procs:
-            p.wait_output("crossdock worker", timeout_s=60)
+        procs.extend(start_workers(tmp_path, env, workers))
 
         def info() -> str:
-            return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(30)}" for p in procs)
+            return log_tails(procs)
 
         def listed() -> int:
             return listed_total(sandbox)

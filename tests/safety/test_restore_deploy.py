@@ -29,6 +29,8 @@ from tests.deploy.harness import (
     crossdock,
     crossdock_json,
     go_live_setup,
+    log_tails,
+    start_workers,
     wait_for,
 )
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
@@ -96,16 +98,13 @@ def _restore_run(tmp_path: Path, *, database_url: str, broker_url: str | None, w
     procs: list[Process] = []
     env = clean_env(CROSSDOCK_BROKER_NAMESPACE=f"xd-restore-{uuid.uuid4().hex[:10]}")
 
-    def start_workers(tag: str) -> list[Process]:
-        started = [Process(["worker", "--threads", "3"], cwd=tmp_path, env=env,
-                           log_path=tmp_path / f"worker-{tag}-{i + 1}.log") for i in range(workers)]
-        for p in started:
-            p.wait_output("crossdock worker", timeout_s=90)
+    def start(tag: str) -> list[Process]:
+        started = start_workers(tmp_path, env, workers, tag=tag, timeout_s=90)
         procs.extend(started)
         return started
 
     def info() -> str:
-        return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(25)}" for p in procs)
+        return log_tails(procs, 25)
 
     try:
         # Given a seller set up as in the go-live test, with scheduled backups every 5 real seconds
@@ -115,7 +114,7 @@ def _restore_run(tmp_path: Path, *, database_url: str, broker_url: str | None, w
                                         "every": str(int(5 * TIME_SCALE)), "keep": '"20 last"',
                                         "folder": '"backups"', "verify_every": '"weekly"'}})
         shopify = sorted(n for n, c in shown["channels"].items() if c["platform"] == "shopify")[0]
-        first = start_workers("a")
+        first = start("a")
         names = sorted(shown["channels"])
 
         def no_drift() -> bool:
@@ -160,7 +159,7 @@ def _restore_run(tmp_path: Path, *, database_url: str, broker_url: str | None, w
         restored = crossdock("db", "restore", backup["path"], "--json", cwd=tmp_path, env=env)
         assert restored.returncode == 0, restored.stdout + restored.stderr
         assert json.loads(restored.stdout)["check"]["ok"]
-        start_workers("b")
+        start("b")
 
         # Then the Shopify channel whose token rotated is paused with the restore's code, before any sync
         def shopify_pause() -> str | None:
