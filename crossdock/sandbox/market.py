@@ -40,6 +40,9 @@ class Market:
         self.listed_history: dict[tuple[str, str], list[tuple[float, int]]] = collections.defaultdict(list)
         self.sales: list[dict] = []   # every sale: {channel, sku, qty, at, order_id}
         self.cancels: list[dict] = []  # every cancellation: {channel, sku, qty, at, order_id}
+        # HTTP requests that set listed quantities, per channel: every request of the flow counts
+        # (a feed: document, upload, feed, status polls, report), whoever sent it
+        self.stock_requests: dict[str, int] = collections.Counter()
 
     def seed_item(self, item: CatalogueItem) -> None:
         with self.lock:
@@ -50,6 +53,10 @@ class Market:
             hist = self.listed_history[(channel, sku)]
             if not hist or hist[-1][1] != qty:
                 hist.append((self.clock.timestamp(), qty))
+
+    def record_stock_request(self, channel: str, requests: int = 1) -> None:
+        with self.lock:
+            self.stock_requests[channel] += requests
 
     def record_sale(self, channel: str, sku: str, qty: int, order_id: str) -> None:
         with self.lock:

@@ -100,7 +100,7 @@ def create_feed_document(sim: "AmazonSim", req: Request) -> Response:
         return _bad(op, "contentType is required.")
     with sim.lock:
         doc = FeedDocument(document_id=f"amzn1.tortuga.4.na.{sim.ids.uuid()}", seller_id=auth.seller.seller_id,
-                           content_type=ctype.strip(), created_at=sim.now())
+                           content_type=ctype.strip(), created_at=sim.now(), requests=1)
         sim.documents[doc.document_id] = doc
     return sp_json({"feedDocumentId": doc.document_id, "url": document_url(sim, doc)}, 201, rate=_rate(op))
 
@@ -117,6 +117,8 @@ def upload_document(sim: "AmazonSim", req: Request) -> Response:
             return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not "
                              "match the signature you provided. Check your key and signing method.")
         doc.body = req.body
+        doc.requests += 1
+        doc.stock = b"fulfillment_availability" in req.body
     etag = hashlib.md5(req.body, usedforsecurity=False).hexdigest()
     return Response(200, b"", {"ETag": f'"{etag}"'})
 
@@ -128,6 +130,8 @@ def download_document(sim: "AmazonSim", req: Request) -> Response:
             return doc
         if doc.body is None:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        if doc.stock_channel:
+            sim.market.record_stock_request(doc.stock_channel)
         return Response(200, doc.body, {"Content-Type": doc.content_type})
 
 
@@ -157,6 +161,9 @@ def create_feed(sim: "AmazonSim", req: Request) -> Response:
                     marketplace_ids=list(mps), input_document_id=doc.document_id, created_at=sim.now())
         sim.feeds[feed.feed_id] = feed
         sim.counters["feeds_created"] += 1
+        if doc.stock:   # the sandbox's record of stock-setting requests: the document's, and this one
+            feed.stock_channel = auth.seller.channel(feed.marketplace_ids[0])
+            sim.market.record_stock_request(feed.stock_channel, doc.requests + 1)
     return sp_json({"feedId": feed.feed_id}, 202, rate=_rate(op))
 
 
@@ -192,6 +199,8 @@ def get_feed(sim: "AmazonSim", req: Request) -> Response:
         feed = _own_feed(sim, req, "getFeed")
         if isinstance(feed, Response):
             return feed
+        if feed.stock_channel:
+            sim.market.record_stock_request(feed.stock_channel)
         return sp_json(_feed_json(feed), rate=_rate("getFeed"))
 
 
@@ -219,6 +228,8 @@ def get_feed_document(sim: "AmazonSim", req: Request) -> Response:
         if doc is None or doc.seller_id != auth.seller.seller_id:
             return sp_error(404, "NotFound", "The requested feed document was not found.",
                             req.path_params["documentId"], rate=_rate(op))
+        if doc.stock_channel:
+            sim.market.record_stock_request(doc.stock_channel)
         out: dict[str, Any] = {"feedDocumentId": doc.document_id, "url": document_url(sim, doc)}
         if doc.compression:
             out["compressionAlgorithm"] = doc.compression
@@ -290,7 +301,7 @@ def _report(sim: "AmazonSim", feed: Feed, issues: list[dict], processed: int, ac
 def _finish(sim: "AmazonSim", feed: Feed, status: str, report: dict, at: float) -> None:
     doc = FeedDocument(document_id=f"amzn1.tortuga.4.na.{sim.ids.uuid()}", seller_id=feed.seller_id,
                        content_type="application/json", created_at=at, kind="result", compression="GZIP",
-                       body=gzip.compress(dumps(report)))
+                       body=gzip.compress(dumps(report)), stock_channel=feed.stock_channel)
     sim.documents[doc.document_id] = doc
     feed.status = status
     feed.ended_at = at

@@ -293,6 +293,10 @@ def patch_listing(sim: "AmazonSim", req: Request) -> Response:
     if isinstance(body, Response):
         return body
     channel = auth.seller.channel(mp.marketplace_id)
+    patches = body["patches"] if isinstance(body["patches"], list) else []
+    if any(isinstance(p, dict) and str(p.get("path", "")).startswith("/attributes/fulfillment_availability")
+           for p in patches):
+        sim.market.record_stock_request(channel)
     with sim.lock:
         status, issues, listing = sim.patch_listing(channel, sku, body["patches"],
                                                     apply=mode != "VALIDATION_PREVIEW")

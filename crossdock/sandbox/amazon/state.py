@@ -119,6 +119,9 @@ class FeedDocument:
     body: bytes | None = None
     kind: str = "input"                      # input | result
     compression: str | None = None           # GZIP for results
+    requests: int = 0                        # requests so far for this document (create, upload)
+    stock: bool = False                      # an input document setting listed quantities
+    stock_channel: str | None = None         # a result document of such a feed: the channel it counts for
 
 
 @dataclass
@@ -133,6 +136,7 @@ class Feed:
     started_at: float | None = None
     ended_at: float | None = None
     result_document_id: str | None = None
+    stock_channel: str | None = None         # a feed setting listed quantities: the channel it counts for
 
 
 class Ids:

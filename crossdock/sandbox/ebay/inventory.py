@@ -82,6 +82,8 @@ def register(sim: EbaySim) -> None:  # noqa: C901 - one registration function pe
             return _inv_error(400, 25709, "Invalid value for requests. Provide between 1 and 25 requests.",
                               parameters=[("fieldName", "requests")])
         out: list[dict] = []
+        if any(isinstance(r, dict) and r.get("shipToLocationAvailability") is not None for r in reqs):
+            sim.market.record_stock_request(acct.channel)
         with sim.lock:
             listings = inventory_listings(acct)
             for r in reqs:

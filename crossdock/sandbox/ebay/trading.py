@@ -197,6 +197,8 @@ def register(sim: "EbaySim") -> None:  # noqa: C901 - one registration function 
             return trading_failure("ReviseInventoryStatus", now, [_invalid("InventoryStatus")])
         errors: list[dict] = []
         done = []
+        if any(st.find("Quantity") is not None for st in statuses):
+            sim.market.record_stock_request(acct.channel)
         with sim.lock:
             listings = sim.listings[acct.channel]
             for st in statuses:

@@ -131,6 +131,8 @@ def _after_request(sim: ShopifySim, ctx: Ctx) -> None:
         sim.emit(shop, topic, obj)
     if ctx.touched_skus:
         sim.record_listed(shop, ctx.touched_skus)
+    if ctx.sets_stock:
+        sim.market.record_stock_request(f"shopify:{shop.name}")
 
 
 def estimate_cost(sim: ShopifySim, req: Request) -> int | None:

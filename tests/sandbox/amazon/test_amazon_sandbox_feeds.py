@@ -128,3 +128,31 @@ def test_one_feed_in_progress_per_seller(fresh):
     second = _wait_done(amz, ids[1])
     assert second["processingStartTime"] >= first["processingEndTime"]
     assert amz.sim.listed(amz.channel(US))["Q-1"] == 6          # applied in order
+
+
+def test_the_sandbox_counts_every_request_that_sets_a_quantity(amz):
+    """The push floor's denominator comes from the sandbox's own record: a
+    quantity feed counts every request of its flow (document, upload, feed,
+    each status poll, the report's two), a quantity patch one, and price
+    changes none."""
+    amz.list(US, "C-1", 3, "5.00")
+    counted = amz.sb.market.stock_requests
+    before = counted[amz.channel(US)]
+    feed_id = _submit(amz, _feed_doc(amz, [_qty_msg(1, "C-1", 7)])).json()["feedId"]
+    polls = 0
+    while True:
+        polls += 1
+        feed = amz.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()
+        if feed["processingStatus"] == "DONE":
+            break
+        amz.settle(30)
+    _report(amz, feed)
+    assert counted[amz.channel(US)] - before == 3 + polls + 2
+    price = {"messageId": 1, "sku": "C-1", "operationType": "PATCH", "productType": "PRODUCT",
+             "patches": [{"op": "replace", "path": "/attributes/purchasable_offer", "value": [{"currency": "USD"}]}]}
+    _submit(amz, _feed_doc(amz, [price]))
+    path = f"/listings/2021-08-01/items/{amz.seller}/C-1?marketplaceIds={US}"
+    amz.request("PATCH", path, json={"productType": "PRODUCT", "patches": price["patches"]})
+    assert counted[amz.channel(US)] - before == 3 + polls + 2
+    amz.request("PATCH", path, json={"productType": "PRODUCT", "patches": _qty_msg(1, "C-1", 2)["patches"]})
+    assert counted[amz.channel(US)] - before == 3 + polls + 3

@@ -48,6 +48,7 @@ class Ctx:
     now: float
     warnings: list[str] = field(default_factory=list)
     touched_skus: set[str] = field(default_factory=set)
+    sets_stock: bool = False        # the request carried an inventory quantity change
     events: list[tuple[str, Any]] = field(default_factory=list)   # (REST topic, record)
 
 

@@ -21,6 +21,7 @@ class CatalogueMutations(RootPart):
 
     def inventorySetQuantities(self, info, input: dict) -> dict:
         ctx, shop = self._ctx, self._ctx.shop
+        ctx.sets_stock = True
         key = idempotency_key(info)
         if key is None and sdl.requires_idempotency_key(ctx.version):
             raise GraphQLError("The @idempotent directive is required for this mutation.",
