@@ -308,6 +308,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     from crossdock.sync_engine.jobs.tracking import poll_tracking_job
 
     sb_channels = _sandbox_channels(sb.describe())
+    reads = listing_reads(sb)      # the engine's own, before the final reconcile reads every listing
 
     with inline_waits(PERSON_WAIT_S):   # run here, not on a worker: a quota wait is waited out
         poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
@@ -350,7 +351,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "stock_push_requests": sum(c["requests"] for c in stock_push.values()),
         "push_floor_15s": sum(c["push_floor_15s"] for c in stock_push.values()),
         "push_floor_60s": sum(c["push_floor_60s"] for c in stock_push.values()),
-        "listing_reads": listing_reads(sb),
+        "listing_reads": reads,
     }
 
 

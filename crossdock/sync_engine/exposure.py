@@ -30,8 +30,8 @@ from crossdock.sync_engine._sql import chunks, is_postgres
 from crossdock.sync_engine._tables import LISTINGS, PRODUCTS
 from crossdock.sync_engine.dirty import INACTIVE_LISTING_STATUSES
 
-__all__ = ["Exposure", "StockRules", "guard_on", "lock_skus", "read_exposures", "stock_rules",
-           "targets"]
+__all__ = ["Decision", "Exposure", "StockRules", "decide", "guard_on", "lock_skus", "read_exposures",
+           "stock_rules", "targets", "worth_raising", "worth_reading"]
 
 #: channel → its stock rule (None: the default, all of it)
 StockRules = Mapping[str, ChannelStockRule | None]
@@ -93,26 +93,85 @@ def _shares(available: int, listings: Mapping[str, Exposure], rules: StockRules)
     return fair_shares(available, desired, {ch: e.exposure for ch, e in listings.items()})
 
 
-def targets(session: Session, channel: str, available: Mapping[str, int], *, rules: StockRules,
-            guard: bool, shown: Mapping[str, int | None] | None = None) -> dict[str, int]:
-    """SKU → the quantity ``channel`` should show now, for every SKU of
-    ``available`` (SKU → units available to sell). ``shown``: what the
-    channel is believed to show, where the caller knows better than the
-    database (a push run forgets its SKUs' beliefs while its calls are out)."""
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one channel should show of one SKU now (``quantity``), its fair
+    share, and what it is believed to show."""
+
+    quantity: int
+    share: int
+    shown: int | None
+    rise: int | None = None      # a rise not worth a call of its own: the quantity if a call goes anyway
+
+    @property
+    def held_back(self) -> int:
+        """Units between the share and the quantity decided: positive when the
+        guard keeps the channel above its share (a decrease waiting for room),
+        negative when below it (an increase waiting)."""
+        return self.quantity - self.share
+
+
+def decide(session: Session, channel: str, available: Mapping[str, int], *, rules: StockRules,
+           guard: bool, shown: Mapping[str, int | None] | None = None,
+           verified: frozenset[str] | set[str] = frozenset()) -> dict[str, Decision]:
+    """SKU → :class:`Decision` for ``channel``, for every SKU of ``available``
+    (SKU → units available to sell). ``shown``: what the channel is believed
+    to show, where the caller knows better than the database (a push run
+    forgets its SKUs' beliefs while its calls are out). ``verified``: SKUs
+    read back from the channel just now (their push parks nothing)."""
     avail = {sku: max(0, int(q)) for sku, q in available.items()}
     rule = rules.get(channel)
     if not guard:
-        return {sku: listed_quantity(q, rule) for sku, q in avail.items()}
+        return {sku: Decision(q := listed_quantity(a, rule), q, None) for sku, a in avail.items()}
     exposures = read_exposures(session, avail)
-    out: dict[str, int] = {}
+    out: dict[str, Decision] = {}
     for sku, q in avail.items():
         listings = exposures.get(sku, {})
         mine = listings.get(channel)
         if mine is None:                       # not listed (or not selling) here: nothing to share
-            out[sku] = listed_quantity(q, rule)
+            want = listed_quantity(q, rule)
+            out[sku] = Decision(want, want, None)
             continue
         others = sum(e.total for ch, e in listings.items() if ch != channel)
-        out[sku] = guarded_quantity(_shares(q, listings, rules)[channel], shown.get(sku, mine.shown)
-                                    if shown is not None else mine.shown, exposed=mine.exposure, held=mine.held,
-                                    others=others, available=q)
+        share = _shares(q, listings, rules)[channel]
+        believed = shown.get(sku, mine.shown) if shown is not None else mine.shown
+        qty = guarded_quantity(share, believed, exposed=mine.exposure, held=mine.held, others=others,
+                               available=q, verified=sku in verified)
+        if believed is not None and qty > believed and not worth_raising(believed, share):
+            out[sku] = Decision(believed, share, believed, rise=qty)
+        else:
+            out[sku] = Decision(qty, share, believed)
+    return out
+
+
+def worth_raising(shown: int, share: int) -> bool:
+    """A rise is worth a call of its own when the channel shows nothing, or
+    less than a quarter of its share. Otherwise it waits: for a call that goes
+    to the channel anyway (a batch with room), or for the channel's own sales
+    to bring it down to where it is worth one — it still sells meanwhile."""
+    return shown == 0 or 4 * shown < share
+
+
+def targets(session: Session, channel: str, available: Mapping[str, int], *, rules: StockRules,
+            guard: bool, shown: Mapping[str, int | None] | None = None,
+            verified: frozenset[str] | set[str] = frozenset(), rises: bool = False) -> dict[str, int]:
+    """SKU → the quantity ``channel`` should show now (:func:`decide`);
+    ``rises``: with the rises that wait for a call, for SKUs a call carries anyway."""
+    return {sku: d.rise if rises and d.rise is not None else d.quantity
+            for sku, d in decide(session, channel, available, rules=rules, guard=guard, shown=shown,
+                                 verified=verified).items()}
+
+
+def worth_reading(decisions: Mapping[str, Decision]) -> list[str]:
+    """SKUs whose decision a read-back of the channel can change, and worth
+    a call: the guard keeps the channel above its share (a decrease parks
+    what the channel showed until its import proves it unsold, and the others
+    leave no room for that), or the channel shows nothing or less than a quarter of
+    its share (:func:`worth_raising`). A smaller shortfall waits."""
+    out = []
+    for sku, d in sorted(decisions.items()):
+        if d.shown is None or d.quantity != d.shown:
+            continue                                   # unknown, or already changing: nothing to learn
+        if d.held_back > 0 or (d.held_back < 0 and worth_raising(d.shown, d.share)):
+            out.append(sku)
     return out
