@@ -22,7 +22,7 @@ def line(name: str, s: dict) -> str:
     p = s["propagation_s"]
     src = ", ".join(f"{k} p50 {v['p50']} p95 {v['p95']} (n={v['n']})" for k, v in sorted(p["by_source"].items()))
     return (f"[{name}] placed {s['orders_placed']} imported {s['orders_imported']} oversold {s['oversold_units']} "
-            f"drift {s['drift_skus']} throttled {s['throttled']} push requests {s['stock_push_requests']} "
+            f"drift {s['drift_skus']} throttled {s['throttled']} push requests {s['stock_push_calls']} "
             f"(floor 15 s {s['push_floor_15s']}) shipments {s['shipments_created']} confirmed once "
             f"{s['shipped_orders_confirmed_once_on_platform']} | propagation p50 {p['p50']} p95 {p['p95']} s | "
             f"{src} | wall {s['wall_s']} s")

@@ -348,7 +348,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "propagation_s": propagation,
         **extra,
         "stock_push": stock_push,
-        "stock_push_requests": sum(c["requests"] for c in stock_push.values()),
+        "stock_push_calls": sum(c["stock_push_calls"] for c in stock_push.values()),
         "push_floor_15s": sum(c["push_floor_15s"] for c in stock_push.values()),
         "push_floor_60s": sum(c["push_floor_60s"] for c in stock_push.values()),
         "listing_reads": reads,
@@ -365,10 +365,10 @@ def push_efficiency(sb, shares: dict[str, Decimal], sb_channels: dict[str, str])
     out: dict[str, dict[str, Any]] = {}
     for name in CHANNELS:
         sid = sb_channels[name]
-        row: dict[str, Any] = {"requests": sent.get(sid, 0), **floors.get(sid, {})}
+        row: dict[str, Any] = {"stock_push_calls": sent.get(sid, 0), **floors.get(sid, {})}
         for w in ("15s", "60s"):
             floor = row.get(f"push_floor_{w}", 0)
-            row[f"ratio_{w}"] = round(row["requests"] / floor, 2) if floor else None
+            row[f"ratio_{w}"] = round(row["stock_push_calls"] / floor, 2) if floor else None
         out[name] = row
     return out
 

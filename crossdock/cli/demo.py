@@ -59,9 +59,9 @@ def summary_text(s: dict[str, Any]) -> list[str]:
         f"units       {s['units_sold']} sold, {s['units_cancelled']} cancelled, {s['oversold_units']} oversold",
         f"drift       {s['drift_skus']} SKU(s) after the final reconcile "
         f"({s['drift_repaired_at_end']} repaired by it)",
-        f"stock       {s['stock_changes']} changes, {s['stock_push_requests']} push requests "
+        f"stock       {s['stock_changes']} changes, {s['stock_push_calls']} push requests "
         f"(independent floor, every change within 15 s: {s['push_floor_15s']}; within 60 s: {s['push_floor_60s']})",
-        "  per channel " + "; ".join(f"{name} {c['requests']} (floor {c['push_floor_15s']}, {c['ratio_15s']}x)"
+        "  per channel " + "; ".join(f"{name} {c['stock_push_calls']} (floor {c['push_floor_15s']}, {c['ratio_15s']}x)"
                                      for name, c in s["stock_push"].items()),
         f"API calls   {', '.join(f'{p} {n}' for p, n in sorted(s['api_calls'].items())) or 'none'}; "
         f"{s['throttled']} throttled",

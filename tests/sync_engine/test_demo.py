@@ -33,8 +33,8 @@ def test_channels_show_what_they_should_and_pushes_are_batched(demo_summary):
     assert s["drift_skus"] == 0
     # the platforms' own count of stock-setting requests, beside the floor computed from the buyers' record
     per_channel = s["stock_push"]
-    assert s["stock_push_requests"] == sum(c["requests"] for c in per_channel.values()) > 0
-    assert s["stock_push_requests"] >= s["own_stock_push_calls"]     # a request is never fewer than a call
+    assert s["stock_push_calls"] == sum(c["stock_push_calls"] for c in per_channel.values()) > 0
+    assert s["stock_push_calls"] >= s["own_stock_push_calls"]     # a request is never fewer than a call
     for c in per_channel.values():
         assert c["push_floor_15s"] >= c["push_floor_30s"] >= c["push_floor_60s"]
     assert s["push_floor_15s"] > 0
