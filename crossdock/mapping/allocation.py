@@ -49,7 +49,7 @@ def fair_shares(available: int, desired: Mapping[str, int], current: Mapping[str
 
 
 def guarded_quantity(share: int, shown: int | None, *, exposed: int, held: int, others: int,
-                     available: int, verified: bool = False) -> int:
+                     available: int) -> int:
     """What to show on one channel now. ``share``: its fair share;
     ``shown``: what it is believed to show (None: unknown); ``exposed``: the
     most it may still sell from its last push; ``held``: units it may have
@@ -64,17 +64,9 @@ def guarded_quantity(share: int, shown: int | None, *, exposed: int, held: int, 
     channel below its share rises only when that leaves it higher; one above
     its share comes down at once when the channels together may sell more
     than there is, otherwise only to its full share (never lower for want of
-    room: it waits for the held units to be proven, and is pushed then).
-
-    ``verified``: the channel was read back just before this decision and
-    showed ``shown`` (sales its import has not brought yet are counted in
-    ``available`` by then): the push overwrites only what was read, so it
-    parks nothing, and the quantity is the share cut to the room the others
-    and the units held before leave."""
+    room: it waits for the held units to be proven, and is pushed then)."""
     if shown is not None and shown == share:
         return share
-    if verified:
-        return max(0, min(share, int(available) - int(others) - int(held)))
     room = int(available) - int(others) - int(held) - int(exposed)
     pushed = max(0, min(share, room))
     if shown is None:

@@ -241,14 +241,13 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
                       zero_skus=tuple(sorted(zero_skus)))
 
 
-def wake_again(session: Session, channel: str, *, after_s: float = 0.0) -> None:
-    """Wake one more push run of ``channel`` at the end of the current window,
-    or ``after_s`` real seconds from now if that is later (marks were given
-    back: their own window entry may have come and gone while a run held
-    them). Windows are real time, like the marks."""
+def wake_again(session: Session, channel: str) -> None:
+    """Wake one more push run of ``channel`` at the end of the current window
+    (marks were given back: their own window entry may have come and gone
+    while a run held them). Windows are real time, like the marks."""
     wake = utcnow()
-    due = max(window_of(wake, _window_s)[1], wake + dt.timedelta(seconds=after_s))
-    _enqueue_run(session, channel, tag="again", at=wake, available_at=due, priority=outbox.PRIORITY_NORMAL)
+    _enqueue_run(session, channel, tag="again", at=wake, available_at=window_of(wake, _window_s)[1],
+                 priority=outbox.PRIORITY_NORMAL)
 
 
 def remark_channel(session: Session, channel: str, skus: Iterable[str], *, now: dt.datetime | None = None) -> int:

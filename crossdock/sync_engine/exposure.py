@@ -31,7 +31,7 @@ from crossdock.sync_engine._tables import LISTINGS, PRODUCTS
 from crossdock.sync_engine.dirty import INACTIVE_LISTING_STATUSES
 
 __all__ = ["Decision", "Exposure", "StockRules", "decide", "guard_on", "lock_skus", "read_exposures",
-           "stock_rules", "targets", "worth_raising", "worth_reading"]
+           "stock_rules", "targets", "worth_raising"]
 
 #: channel → its stock rule (None: the default, all of it)
 StockRules = Mapping[str, ChannelStockRule | None]
@@ -95,83 +95,55 @@ def _shares(available: int, listings: Mapping[str, Exposure], rules: StockRules)
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What one channel should show of one SKU now (``quantity``), its fair
-    share, and what it is believed to show."""
+    """What one channel should show of one SKU now (``quantity``), and the
+    rise it waits to make (``rise``) until a call goes to the channel anyway."""
 
     quantity: int
-    share: int
-    shown: int | None
-    rise: int | None = None      # a rise not worth a call of its own: the quantity if a call goes anyway
+    rise: int | None = None
 
-    @property
-    def held_back(self) -> int:
-        """Units between the share and the quantity decided: positive when the
-        guard keeps the channel above its share (a decrease waiting for room),
-        negative when below it (an increase waiting)."""
-        return self.quantity - self.share
+
+def worth_raising(shown: int, share: int) -> bool:
+    """A rise is worth a call of its own when the channel shows nothing, or
+    less than a quarter of its share. Otherwise it waits: for a call that goes
+    to the channel anyway with room for it (a batch), or for the channel's own
+    sales to bring it down to where it is worth one — it still sells meanwhile.
+    After a channel's own sale its share rounds back up a unit or two: pushing
+    that alone is a call the platform did not need (issue 13)."""
+    return shown == 0 or 4 * shown < share
 
 
 def decide(session: Session, channel: str, available: Mapping[str, int], *, rules: StockRules,
-           guard: bool, shown: Mapping[str, int | None] | None = None,
-           verified: frozenset[str] | set[str] = frozenset()) -> dict[str, Decision]:
+           guard: bool, shown: Mapping[str, int | None] | None = None) -> dict[str, Decision]:
     """SKU → :class:`Decision` for ``channel``, for every SKU of ``available``
     (SKU → units available to sell). ``shown``: what the channel is believed
     to show, where the caller knows better than the database (a push run
-    forgets its SKUs' beliefs while its calls are out). ``verified``: SKUs
-    read back from the channel just now (their push parks nothing)."""
+    forgets its SKUs' beliefs while its calls are out)."""
     avail = {sku: max(0, int(q)) for sku, q in available.items()}
     rule = rules.get(channel)
     if not guard:
-        return {sku: Decision(q := listed_quantity(a, rule), q, None) for sku, a in avail.items()}
+        return {sku: Decision(listed_quantity(q, rule)) for sku, q in avail.items()}
     exposures = read_exposures(session, avail)
     out: dict[str, Decision] = {}
     for sku, q in avail.items():
         listings = exposures.get(sku, {})
         mine = listings.get(channel)
         if mine is None:                       # not listed (or not selling) here: nothing to share
-            want = listed_quantity(q, rule)
-            out[sku] = Decision(want, want, None)
+            out[sku] = Decision(listed_quantity(q, rule))
             continue
         others = sum(e.total for ch, e in listings.items() if ch != channel)
         share = _shares(q, listings, rules)[channel]
         believed = shown.get(sku, mine.shown) if shown is not None else mine.shown
-        qty = guarded_quantity(share, believed, exposed=mine.exposure, held=mine.held, others=others,
-                               available=q, verified=sku in verified)
+        qty = guarded_quantity(share, believed, exposed=mine.exposure, held=mine.held, others=others, available=q)
         if believed is not None and qty > believed and not worth_raising(believed, share):
-            out[sku] = Decision(believed, share, believed, rise=qty)
+            out[sku] = Decision(believed, rise=qty)
         else:
-            out[sku] = Decision(qty, share, believed)
+            out[sku] = Decision(qty)
     return out
-
-
-def worth_raising(shown: int, share: int) -> bool:
-    """A rise is worth a call of its own when the channel shows nothing, or
-    less than a quarter of its share. Otherwise it waits: for a call that goes
-    to the channel anyway (a batch with room), or for the channel's own sales
-    to bring it down to where it is worth one — it still sells meanwhile."""
-    return shown == 0 or 4 * shown < share
 
 
 def targets(session: Session, channel: str, available: Mapping[str, int], *, rules: StockRules,
-            guard: bool, shown: Mapping[str, int | None] | None = None,
-            verified: frozenset[str] | set[str] = frozenset(), rises: bool = False) -> dict[str, int]:
+            guard: bool, shown: Mapping[str, int | None] | None = None, rises: bool = False) -> dict[str, int]:
     """SKU → the quantity ``channel`` should show now (:func:`decide`);
-    ``rises``: with the rises that wait for a call, for SKUs a call carries anyway."""
+    ``rises``: with the rises that wait, for SKUs a call carries anyway."""
     return {sku: d.rise if rises and d.rise is not None else d.quantity
-            for sku, d in decide(session, channel, available, rules=rules, guard=guard, shown=shown,
-                                 verified=verified).items()}
-
-
-def worth_reading(decisions: Mapping[str, Decision]) -> list[str]:
-    """SKUs whose decision a read-back of the channel can change, and worth
-    a call: the guard keeps the channel above its share (a decrease parks
-    what the channel showed until its import proves it unsold, and the others
-    leave no room for that), or the channel shows nothing or less than a quarter of
-    its share (:func:`worth_raising`). A smaller shortfall waits."""
-    out = []
-    for sku, d in sorted(decisions.items()):
-        if d.shown is None or d.quantity != d.shown:
-            continue                                   # unknown, or already changing: nothing to learn
-        if d.held_back > 0 or (d.held_back < 0 and worth_raising(d.shown, d.share)):
-            out.append(sku)
-    return out
+            for sku, d in decide(session, channel, available, rules=rules, guard=guard, shown=shown).items()}

@@ -69,8 +69,7 @@ def pushed_since(session: Session, channel: str, skus: Iterable[str], *, since: 
     return out
 
 
-def expose(session: Session, channel: str, quantities: Mapping[str, int], *, since: dt.datetime,
-           verified: Iterable[str] = ()) -> None:
+def expose(session: Session, channel: str, quantities: Mapping[str, int], *, since: dt.datetime) -> None:
     """A push of these quantities may reach the channel from now on (call in
     the transaction that decided to send them; ``since``: when the push
     started, real time). It sets the quantity absolutely: whatever the channel
@@ -78,15 +77,12 @@ def expose(session: Session, channel: str, quantities: Mapping[str, int], *, sin
     it was exposing before is *held* — counted as sold — until the channel's
     order import has passed ``since`` (:func:`release_held`) or the orders
     explaining it arrive (:func:`follow_platform_change`); the pushed
-    quantity is exposed from now on. A ``verified`` SKU was read back just
-    before the decision (what it showed is all the push overwrites, and its
-    unseen sales are held by :mod:`crossdock.sync_engine.unseen`): nothing
-    is parked for it."""
+    quantity is exposed from now on."""
     before = func.coalesce(_C.exposure_qty, _C.listed_qty_seen, 0)
-    read = set(verified)
     for sku, qty in sorted(quantities.items()):
-        parked = {} if sku in read else {"held_qty": func.coalesce(_C.held_qty, 0) + before, "held_since": since}
-        session.execute(update(LISTINGS).where(*_listing(channel, sku)).values(**parked, exposure_qty=int(qty)))
+        session.execute(update(LISTINGS).where(*_listing(channel, sku))
+                        .values(held_qty=func.coalesce(_C.held_qty, 0) + before, held_since=since,
+                                exposure_qty=int(qty)))
 
 
 def release_held(session: Session, channel: str, *, imported_until: dt.datetime) -> list[str]:

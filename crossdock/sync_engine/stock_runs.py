@@ -66,7 +66,7 @@ from crossdock.sync_engine.planner import BatchPolicy, ChannelPlan, plan_stock_p
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StockPush", "fence_batch", "finish_stock_push", "new_claim", "plan_stock_push", "prepare_stock_push"]
+__all__ = ["StockPush", "fence_batch", "finish_stock_push", "new_claim", "prepare_stock_push"]
 
 
 def new_claim(worker_id: str) -> str:
@@ -97,9 +97,6 @@ class StockPush:
     # what the channel was believed to show before the run forgot it for its calls, and when they started
     believed: dict[str, int | None] = field(default_factory=dict)
     started: dt.datetime | None = None
-    verified: set[str] = field(default_factory=set)     # SKUs read back from the channel before the calls
-    decisions: dict[str, exposure.Decision] = field(default_factory=dict)   # the guard's, at plan time
-    policies: Mapping[str, BatchPolicy | int] = field(default_factory=dict)
 
     @property
     def my_rules(self) -> exposure.StockRules:
@@ -125,38 +122,24 @@ def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: Chan
     platform calls, each batch passed through :func:`fence_batch`, and
     reports with :func:`finish_stock_push`."""
     claim = new_claim(worker_id)
-    push = StockPush(channel, claim, (), None, rule, lease_s, rules=dict(rules or {}), guard=guard,
-                     policies=policies)
+    push = StockPush(channel, claim, (), None, rule, lease_s, rules=dict(rules or {}), guard=guard)
     marks = take_dirty(db, channel, worker_id=claim, lease_s=lease_s, limit=limit, now=now)
     if not marks:
         return push
-    push = replace(push, marks=tuple(marks))
-    plan_stock_push(db, push)
-    return push
-
-
-def plan_stock_push(db: Database, push: StockPush) -> dict[str, exposure.Decision]:
-    """(Re)plan the run's calls from the availability now and what the
-    channel is known to show (its ``verified`` SKUs as read back); returns
-    the guard's decision per SKU."""
-    skus = [m.sku for m in push.marks]
+    skus = [m.sku for m in marks]
     with db.read() as session:
-        states = listing_states(session, push.channel, skus)
+        states = listing_states(session, channel, skus)
         avail = availability_snapshot(session, skus)
-        decisions = exposure.decide(session, push.channel, avail, rules=push.my_rules, guard=push.guard,
-                                    verified=push.verified)
+        decisions = exposure.decide(session, channel, avail, rules=push.my_rules, guard=guard)
     wanted = {sku: d.quantity for sku, d in decisions.items()}
-    plan = plan_stock_pushes(avail, states, {}, push.policies, targets={push.channel: wanted}).get(push.channel)
+    plan = plan_stock_pushes(avail, states, {}, policies, targets={channel: wanted}).get(channel)
     rises = {sku: d.rise for sku, d in decisions.items() if d.rise is not None}
     if plan is not None and rises:
         # rises not worth a call of their own ride along where the calls going anyway have room
-        riding = plan_stock_pushes(avail, states, {}, push.policies,
-                                   targets={push.channel: {**wanted, **rises}}).get(push.channel)
+        riding = plan_stock_pushes(avail, states, {}, policies, targets={channel: {**wanted, **rises}}).get(channel)
         if riding is not None and riding.calls <= plan.calls:
             plan = riding
-    push.plan = plan
-    push.decisions = decisions
-    return decisions
+    return replace(push, marks=tuple(marks), plan=plan)
 
 
 def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
@@ -183,14 +166,13 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
             exposure.lock_skus(session, held)
         avail = availability_snapshot(session, sorted(held)) if held else {}
         fresh = exposure.targets(session, push.channel, avail, rules=push.my_rules, guard=push.guard,
-                                 shown=push.believed, verified=push.verified, rises=True)
+                                 shown=push.believed, rises=True)
         # a quantity the channel already shows is not sent again (a push erases the channel's sales
         # crossdock has not seen yet, so each one holds units back): that SKU is done
         same = {sku for sku in held if sku in fresh and push.believed.get(sku) == fresh[sku]}
         push.unchanged.update(same)
         shown.expose(session, push.channel, {u.sku: fresh.get(u.sku, u.quantity) for u in items
-                                             if u.sku in held and u.sku not in same}, since=push.started or at,
-                     verified=push.verified)
+                                             if u.sku in held and u.sku not in same}, since=push.started or at)
     gone = [sku for sku in skus if sku not in held]
     if gone:
         push.lost.update(gone)
@@ -224,8 +206,7 @@ def _still_held(session: Session, push: StockPush) -> set[str]:
 
 def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
                       dropped: Iterable[str] = (), now: dt.datetime | None = None,
-                      code: str | None = None, unsent: Mapping[str, int | None] | None = None,
-                      keep: Iterable[str] = (), keep_s: float = 0.0) -> tuple[int, int]:
+                      code: str | None = None, unsent: Mapping[str, int | None] | None = None) -> tuple[int, int]:
     """After the calls: remember what the channel accepted, forget the marks
     that are done (pushed, nothing to push, or ``dropped`` SKUs the platform
     refused for good), and give the others back for the next run. ``code``:
@@ -235,9 +216,7 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
     dirty on the channel again. ``unsent``: SKU → what the channel was
     believed to show before the run, for SKUs no call carried (the calls
     stopped first): where the run still holds them, that belief stands again.
-    ``keep``: SKUs the guard still holds back for want of a read (failed, or
-    the listing still settling): given back, and a run woken ``keep_s`` real
-    seconds later. Returns (marks done, marks given back)."""
+    Returns (marks done, marks given back)."""
     at = now_or(now)
     accepted = list(accepted)
     ok = {u.sku for u in accepted} | set(dropped) | push.unchanged
@@ -249,8 +228,7 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
         # after that read keeps it dirty; only a run that still holds its claim acks
         marks = [m if m.sku not in push.fenced else replace(m, version=push.fenced[m.sku])
                  for m in push.marks if m.sku in held]
-        later = set(keep) - ok
-        done = [m for m in marks if (m.sku not in planned or m.sku in ok) and m.sku not in later]
+        done = [m for m in marks if m.sku not in planned or m.sku in ok]
         retry = [m for m in marks if m.sku in planned and m.sku not in ok]
         shown.record_pushed(session, push.channel, [u for u in accepted if u.sku in held], now=at)
         if unsent:
@@ -264,9 +242,7 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
         # rows not deleted — failed, or marked again during the push — go back to the pool,
         # and the next run is woken for them
         release_dirty(session, marks, worker_id=push.claim)
-        if later & {m.sku for m in marks}:
-            wake_again(session, push.channel, after_s=keep_s)
-        elif acked < len(marks):
+        if acked < len(marks):
             wake_again(session, push.channel)
         if push.marks:
             zeros = sum(1 for u in accepted if u.quantity == 0)
@@ -279,5 +255,6 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
                         + (f" ({_title(code)})" if code and retry else "")
                         + (f"; {len(lost)} SKU(s) taken over by another run (claim lost)" if lost else ""),
                 details={"skus": len(push.marks), "accepted": len(accepted), "retry": len(retry),
-                         "dropped": sorted(set(dropped))[:50], "claim_lost": lost[:50]})])
+                         "dropped": sorted(set(dropped))[:50], "claim_lost": lost[:50],
+                         "pushed": {u.sku: u.quantity for u in accepted[:100]}})])
     return len(done), len(retry)

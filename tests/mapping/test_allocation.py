@@ -86,12 +86,3 @@ def test_guarded_channels_together_never_commit_more_than_available():
         held = {c: 0 for c in exposed}        # the order import passed the pushes: nothing was sold
     assert sum(exposed.values()) + sum(held.values()) <= available
     assert exposed == fair_shares(available, desired, exposed)
-
-
-def test_a_channel_read_back_just_now_parks_nothing_and_comes_down_to_its_share():
-    # 19 units; the others may sell 13 (exposed and held); this channel showed 6 and its share is now 5
-    assert guarded_quantity(5, 6, exposed=6, held=0, others=13, available=19) == 6        # no room to park 6
-    assert guarded_quantity(5, 6, exposed=6, held=0, others=13, available=19, verified=True) == 5
-    # read back, it is still cut to what the others and its own older held units leave
-    assert guarded_quantity(5, 6, exposed=6, held=3, others=13, available=19, verified=True) == 3
-    assert guarded_quantity(5, 6, exposed=6, held=0, others=20, available=19, verified=True) == 0

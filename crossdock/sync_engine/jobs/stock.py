@@ -66,15 +66,14 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     rule = stock_rule_from_config(ch.stock, where=f"channels.{channel}.stock") if ch.stock else None
     guard = exposure.guard_on(ctx.cfg)
     if not guard:
+        # with the guard a read-back cannot change the plan: the units it finds sold are taken off the
+        # availability and off the channel's exposure alike, so no channel gains or loses room
         _find_unseen_sales(ctx, channel, conn)
     push = stock_runs.prepare_stock_push(ctx.db, channel, worker_id=ctx.worker_id, rule=rule,
                                          policies=ctx.policies, lease_s=configured_lease_s(ctx.cfg),
                                          rules=exposure.stock_rules(ctx.cfg), guard=guard)
     if not push.marks:
         return {"skus": 0}
-    waiting: set[str] = set()
-    if guard:
-        waiting = _read_where_it_helps(ctx, channel, conn, push)
     believed = push.believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
     sent: BatchSend[StockUpdate] = BatchSend()
     started = push.started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
@@ -91,8 +90,7 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
         unsent = {u.sku: believed.get(u.sku) for u in push.updates if u.sku not in sent.attempted}
         with ctx.db.write() as s:
             stock_runs.finish_stock_push(s, push, accepted, dropped=dropped, now=started, unsent=unsent,
-                                         code=error.code if error is not None else _most_common_code(sent.refused),
-                                         keep=waiting, keep_s=ctx.clock.to_real_s(unseen.SETTLE_S))
+                                         code=error.code if error is not None else _most_common_code(sent.refused))
             _restore_shown(s, channel, {sku: believed.get(sku) for sku in refused})
         if calls and push.plan:
             # the fewest calls the batch limits allow for the same changes: each
@@ -146,41 +144,6 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn: Connector) -> dic
         if found:
             dirty.mark_dirty(s, sorted(found))
     return found
-
-
-def _read_where_it_helps(ctx: EngineContext, channel: str, conn: Connector, push: stock_runs.StockPush) -> set[str]:
-    """Plan first, then read back only the listings whose quantity the read
-    can change (:func:`crossdock.sync_engine.exposure.worth_reading`): a
-    decrease or a real increase the guard holds back because the push would
-    park what the channel showed. Read, what the channel shows is known —
-    fewer units than believed are sales its import has not brought yet
-    (held from every channel, :func:`crossdock.sync_engine.unseen.detect`) —
-    so the push overwrites nothing unseen and parks nothing, and the run is
-    planned again. A listing showing fewer units while its last push may
-    still be applying is not taken as read. A failing read leaves the plan
-    as it was. Returns the SKUs still held back for want of a read (their
-    marks stay, for a run a little later)."""
-    skus = exposure.worth_reading(push.decisions)
-    if not skus:
-        return set()
-    try:
-        shown = {o.sku: o.quantity for o in conn.read_listings(skus)}
-    except CrossdockError as exc:
-        log.info("%s: listings not read back (%s); the guard keeps its plan", channel, exc.code)
-        return set(skus)
-    with ctx.db.write() as s:
-        found = unseen.detect(s, channel, shown, settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
-        higher = {sku: q for sku, q in shown.items() if q is not None and sku in push.decisions
-                  and (push.decisions[sku].shown or 0) < q}
-        if higher:
-            shows.record_read_back(s, channel, higher, at=utcnow())
-        if found:
-            dirty.mark_dirty(s, sorted(found))
-    push.verified = {sku for sku, q in shown.items() if q is not None and sku in push.decisions
-                     and (sku in found or q >= (push.decisions[sku].shown or 0))}
-    if push.verified:
-        stock_runs.plan_stock_push(ctx.db, push)
-    return {sku for sku in skus if sku not in push.verified and shown.get(sku) is not None}
 
 
 def _forget_shown(db: Database, channel: str, skus: list[str]) -> dict[str, int | None]:
