@@ -342,12 +342,12 @@ def insert_tuples(session: Session, table: Any, cols: Sequence[str], rows: Seque
     procs = () if converted else converters(dialect, table, cols)
     if dialect.name == "postgresql":
         # one statement over column arrays: one execution in the server instead of one per row
-        columns = list(zip(*rows))
+        arrays: list[list[Any]] = [list(c) for c in zip(*rows)]
         for i, proc in enumerate(procs):
             if proc is not None:
-                columns[i] = tuple(map(proc, columns[i]))
+                arrays[i] = list(map(proc, arrays[i]))
         return conn.exec_driver_sql(_unnest_sql(dialect, table, cols, conflict, on_conflict_sql),
-                                    tuple(list(c) for c in columns)).rowcount
+                                    tuple(arrays)).rowcount
     sql = _insert_sql(dialect, table, cols, conflict, on_conflict_sql)
     if any(p is not None for p in procs):
         n = len(rows)
