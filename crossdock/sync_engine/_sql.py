@@ -263,6 +263,7 @@ def bind_value(session: Session, column: Any, value: Any) -> Any:
 
 # ---------------------------------------------------------------- bulk writes
 _sql_cache: dict[tuple[Any, ...], str] = {}
+_NONE = {type(None)}
 
 
 def _insert_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_nothing: tuple[str, ...] | None,
@@ -291,7 +292,8 @@ def _unnest_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_not
                 on_conflict_sql: str | None) -> str:
     """PostgreSQL: ``INSERT … SELECT`` from one array parameter per column,
     rows in array order (``WITH ORDINALITY``: ids from a sequence follow it).
-    JSON travels as text and is cast per element."""
+    Arrays travel in the binary format (the text format quotes every element
+    in Python); JSON travels as text and is cast per element."""
     key = ("unnest", table.name, cols, conflict_do_nothing, on_conflict_sql)
     sql = _sql_cache.get(key)
     if sql is None:
@@ -300,10 +302,10 @@ def _unnest_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_not
         for i, c in enumerate(cols):
             type_sql = table.c[c].type.compile(dialect=dialect)
             if type_sql.upper() in ("JSON", "JSONB"):
-                arrays.append("%s::text[]")
+                arrays.append("%b::text[]")
                 values.append(f"u.c{i}::{type_sql}")
             else:
-                arrays.append(f"%s::{type_sql}[]")
+                arrays.append(f"%b::{type_sql}[]")
                 values.append(f"u.c{i}")
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
                f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)}) WITH ORDINALITY "
@@ -346,8 +348,11 @@ def insert_tuples(session: Session, table: Any, cols: Sequence[str], rows: Seque
         for i, proc in enumerate(procs):
             if proc is not None:
                 arrays[i] = list(map(proc, arrays[i]))
-        return conn.exec_driver_sql(_unnest_sql(dialect, table, cols, conflict, on_conflict_sql),
-                                    tuple(arrays)).rowcount
+        if all(len(set(map(type, a)) - _NONE) <= 1 for a in arrays):
+            return conn.exec_driver_sql(_unnest_sql(dialect, table, cols, conflict, on_conflict_sql),
+                                        tuple(arrays)).rowcount
+        # a column of mixed Python types (an int beside Decimals) is no array the driver dumps: row by row
+        rows, procs = list(zip(*arrays)), ()
     sql = _insert_sql(dialect, table, cols, conflict, on_conflict_sql)
     if any(p is not None for p in procs):
         n = len(rows)

@@ -136,3 +136,17 @@ def test_many_rows_keep_their_order_their_nulls_and_their_conflicts(db):
     with db.read() as s:
         got = sorted(tuple(r) for r in s.execute(select(DIRTY.c.sku, DIRTY.c.version, DIRTY.c.zero)))
     assert got == [("A-1", 2, False), ("B-2", 1, True)]
+
+
+def test_a_column_of_mixed_python_types_is_stored_too(db):
+    # Given amounts given as a Decimal in one row and an int in the next (no driver array holds both)
+    seed(db)
+    cols = ("id", "channel", "platform_order_id", "platform_status", "local_status", "purchased_at",
+            "platform_updated_at", "total_amount", "flags", "imported_at", "updated_at", "status_changed_at")
+    rows = [(801, "ebay-us", "P-801", "x", "pending", NOW, NOW, Decimal("1.5"), [], NOW, NOW, NOW),
+            (802, "ebay-us", "P-802", "x", "pending", NOW, NOW, 2, [], NOW, NOW, NOW)]
+    with db.write() as s:
+        assert _sql.insert_tuples(s, m.Order.__table__, cols, rows) == 2
+    with db.read() as s:
+        got = s.execute(select(m.Order.id, m.Order.total_amount).order_by(m.Order.id)).all()
+    assert [(i, Decimal(a)) for i, a in got] == [(801, Decimal("1.5")), (802, Decimal("2"))]
