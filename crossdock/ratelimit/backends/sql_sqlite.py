@@ -68,7 +68,9 @@ class SqliteDecisions:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         pooled = self._engine.raw_connection()
         try:
-            conn: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
+            conn = pooled.driver_connection
+            if not isinstance(conn, sqlite3.Connection):      # the engine is a SQLite engine: never
+                raise TypeError(f"not a sqlite3 connection: {type(conn).__name__}")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
