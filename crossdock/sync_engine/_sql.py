@@ -278,14 +278,17 @@ def _insert_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_not
             mark = "%s"      # positional: psycopg takes tuples with %s whatever the dialect's default style
         else:  # pragma: no cover - the two drivers crossdock ships use these styles
             raise RuntimeError(f"unsupported paramstyle {dialect.paramstyle}")
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-               f"VALUES ({', '.join(mark for _ in cols)})")
-        if conflict_do_nothing:
-            sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
-        elif on_conflict_sql:
-            sql += " " + on_conflict_sql
-        _sql_cache[key] = sql
+        sql = _sql_cache[key] = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+                                 f"VALUES ({', '.join(mark for _ in cols)})"
+                                 + _on_conflict(quote, conflict_do_nothing, on_conflict_sql))
     return sql
+
+
+def _on_conflict(quote: Callable[[str], str], conflict_do_nothing: tuple[str, ...] | None,
+                 on_conflict_sql: str | None) -> str:
+    if conflict_do_nothing:
+        return f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
+    return " " + on_conflict_sql if on_conflict_sql else ""
 
 
 def _unnest_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_nothing: tuple[str, ...] | None,
@@ -307,14 +310,10 @@ def _unnest_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_not
             else:
                 arrays.append(f"%b::{type_sql}[]")
                 values.append(f"u.c{i}")
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-               f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)}) WITH ORDINALITY "
-               f"AS u({', '.join(f'c{i}' for i in range(len(cols)))}, ord) ORDER BY u.ord")
-        if conflict_do_nothing:
-            sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
-        elif on_conflict_sql:
-            sql += " " + on_conflict_sql
-        _sql_cache[key] = sql
+        sql = _sql_cache[key] = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+                                 f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)}) WITH ORDINALITY "
+                                 f"AS u({', '.join(f'c{i}' for i in range(len(cols)))}, ord) ORDER BY u.ord"
+                                 + _on_conflict(quote, conflict_do_nothing, on_conflict_sql))
     return sql
 
 
