@@ -5,8 +5,12 @@ Each worker loops: ask the budget (never sleeping while holding anything),
 call the sandbox, report the response back. The sandbox enforces the real
 token buckets, so any 429 it sends means the shared budget let too much out.
 
-    .venv/bin/python benchmarks/quota_shared.py [--seconds 20] [--time-scale 20] [--backend redis|postgres|both]
+    .venv/bin/python benchmarks/quota_shared.py [--seconds 20] [--time-scale 20]
+        [--backend redis|postgres|sqlite|both|all]
         [--rate-headroom 0.99] [--arrival-jitter-s 0.1]
+
+``both`` is Redis and PostgreSQL; ``sqlite`` is the embedded default (``sql://`` on
+a SQLite file the four processes share); ``all`` runs the three.
 
 Prints per backend: calls made, 429s received (goal 0), and achieved rate as a
 fraction of the allowed rate (goal >= 0.9): successes / (burst + rate x K x elapsed).
@@ -130,7 +134,7 @@ def shopify_worker(rl_url, db_url, time_scale, prefix, margins, desc, cost, read
         doc = json.loads(raw or b"{}")
         cost_info = (doc.get("extensions") or {}).get("cost")
         is_throttled = any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in doc.get("errors") or [])
-        budget.on_response("shopify", shop["shop"], "graphql", status=status, shopify_cost=cost_info,
+        budget.on_response("shopify", shop["shop"], "graphql", status=status, cost_report=cost_info,
                            throttled=is_throttled)
         if status == 200 and not is_throttled and "data" in doc:
             ok += 1
@@ -231,15 +235,27 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--time-scale", type=float, default=20.0)
-    ap.add_argument("--backend", choices=("redis", "postgres", "both"), default="both")
+    ap.add_argument("--backend", choices=("redis", "postgres", "sqlite", "both", "all"), default="both")
     ap.add_argument("--rate-headroom", type=float, default=DEFAULT_RATE_HEADROOM,
                     help="fraction of the platform rate the budget grants (default: the configured one)")
     ap.add_argument("--arrival-jitter-s", type=float, default=DEFAULT_ARRIVAL_JITTER_S,
                     help="real seconds of arrival jitter the budget absorbs (default: the configured one)")
     args = ap.parse_args()
-    if args.backend in ("redis", "both"):
+    if args.backend in ("redis", "both", "all"):
         run_backend("redis", "redis://127.0.0.1:6379/0", None, args)
-    if args.backend in ("postgres", "both"):
+    if args.backend in ("sqlite", "all"):
+        import tempfile
+
+        from crossdock.db.engine import Database
+        from crossdock.db.migrate import upgrade
+
+        with tempfile.TemporaryDirectory(prefix="xd_quota_") as folder:
+            url = f"sqlite:///{folder}/quota.sqlite"
+            db = Database(url)
+            upgrade(db)
+            db.dispose()
+            run_backend("sqlite", "sql://", url, args)
+    if args.backend in ("postgres", "both", "all"):
         from crossdock.db.engine import Database
         from crossdock.db.migrate import upgrade
         from tests.services import TempPostgresDatabase

@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any, Iterator
 
 from sqlalchemy import and_, or_, select
@@ -47,9 +48,7 @@ def correlation_id() -> str | None:
 def order_correlation(channel: str, platform_order_id: str) -> str:
     """The stable correlation id of one order's chain (import → reservation →
     label → confirmation → tracking), the same in every process."""
-    import hashlib
-
-    return "o" + hashlib.sha256(f"order:{channel}:{platform_order_id}".encode()).hexdigest()[:15]
+    return "o" + sha256(f"order:{channel}:{platform_order_id}".encode()).hexdigest()[:15]
 
 
 @contextlib.contextmanager

@@ -306,6 +306,18 @@ class Database:
                         yield session
 
     @contextlib.contextmanager
+    def glance(self) -> Iterator[Connection]:
+        """A plain connection for a quick read with a prebuilt Core statement
+        (no ORM session): what a loop asks many times a second (is anything
+        due?). Like :meth:`read` it never takes SQLite's write lock
+        (``BEGIN DEFERRED``), and errors are translated the same way."""
+        with self._translate():
+            with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    conn.execution_options(sqlite_begin="DEFERRED")
+                yield conn
+
+    @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
         """A plain connection (migrations, raw SQL), errors translated like ``read``."""
         with self._translate():

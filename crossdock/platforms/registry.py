@@ -117,11 +117,27 @@ def platform(name: str | None) -> PlatformSpec:
     return spec
 
 
+# (registry version, every platform's fulfilment values lower-cased, the specs that decide for themselves)
+_fulfilment: tuple[int, frozenset[str], tuple[PlatformSpec, ...]] = (-1, frozenset(), ())
+
+
 def fulfilled_by_platform(fulfillment_channel: str | None) -> bool:
     """True when an order's ``fulfillment_channel`` says a platform ships it
     itself (its ``PlatformSpec.fulfilled_by_platform``, e.g. Amazon FBA):
-    nothing for crossdock to reserve, pick or ship."""
-    return any(spec.fulfils(fulfillment_channel) for spec in platforms())
+    nothing for crossdock to reserve, pick or ship. Asked for every order an
+    import stores: the values are gathered once per registry version."""
+    global _fulfilment
+    seen, values, own = _fulfilment
+    if seen != _version or not _loaded:
+        _load()
+        with _lock:        # the version and the specs it counts, together
+            seen, specs = _version, tuple(_specs.values())
+        values = frozenset(v.lower() for spec in specs if type(spec).fulfils is PlatformSpec.fulfils
+                           for v in spec.fulfilled_by_platform)
+        own = tuple(spec for spec in specs if type(spec).fulfils is not PlatformSpec.fulfils)
+        _fulfilment = (seen, values, own)
+    value = (fulfillment_channel or "").strip().lower()
+    return (bool(value) and value in values) or any(spec.fulfils(fulfillment_channel) for spec in own)
 
 
 def register(spec: PlatformSpec) -> PlatformSpec:

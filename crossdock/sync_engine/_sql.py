@@ -263,6 +263,7 @@ def bind_value(session: Session, column: Any, value: Any) -> Any:
 
 # ---------------------------------------------------------------- bulk writes
 _sql_cache: dict[tuple[Any, ...], str] = {}
+_NONE = {type(None)}
 
 
 def _insert_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_nothing: tuple[str, ...] | None,
@@ -277,13 +278,42 @@ def _insert_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_not
             mark = "%s"      # positional: psycopg takes tuples with %s whatever the dialect's default style
         else:  # pragma: no cover - the two drivers crossdock ships use these styles
             raise RuntimeError(f"unsupported paramstyle {dialect.paramstyle}")
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-               f"VALUES ({', '.join(mark for _ in cols)})")
-        if conflict_do_nothing:
-            sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
-        elif on_conflict_sql:
-            sql += " " + on_conflict_sql
-        _sql_cache[key] = sql
+        sql = _sql_cache[key] = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+                                 f"VALUES ({', '.join(mark for _ in cols)})"
+                                 + _on_conflict(quote, conflict_do_nothing, on_conflict_sql))
+    return sql
+
+
+def _on_conflict(quote: Callable[[str], str], conflict_do_nothing: tuple[str, ...] | None,
+                 on_conflict_sql: str | None) -> str:
+    if conflict_do_nothing:
+        return f" ON CONFLICT ({', '.join(quote(c) for c in conflict_do_nothing)}) DO NOTHING"
+    return " " + on_conflict_sql if on_conflict_sql else ""
+
+
+def _unnest_sql(dialect: Any, table: Any, cols: tuple[str, ...], conflict_do_nothing: tuple[str, ...] | None,
+                on_conflict_sql: str | None) -> str:
+    """PostgreSQL: ``INSERT … SELECT`` from one array parameter per column,
+    rows in array order (``WITH ORDINALITY``: ids from a sequence follow it).
+    Arrays travel in the binary format (the text format quotes every element
+    in Python); JSON travels as text and is cast per element."""
+    key = ("unnest", table.name, cols, conflict_do_nothing, on_conflict_sql)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        quote = dialect.identifier_preparer.quote
+        arrays, values = [], []
+        for i, c in enumerate(cols):
+            type_sql = table.c[c].type.compile(dialect=dialect)
+            if type_sql.upper() in ("JSON", "JSONB"):
+                arrays.append("%b::text[]")
+                values.append(f"u.c{i}::{type_sql}")
+            else:
+                arrays.append(f"%b::{type_sql}[]")
+                values.append(f"u.c{i}")
+        sql = _sql_cache[key] = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+                                 f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)}) WITH ORDINALITY "
+                                 f"AS u({', '.join(f'c{i}' for i in range(len(cols)))}, ord) ORDER BY u.ord"
+                                 + _on_conflict(quote, conflict_do_nothing, on_conflict_sql))
     return sql
 
 
@@ -291,7 +321,8 @@ def insert_tuples(session: Session, table: Any, cols: Sequence[str], rows: Seque
                   converted: bool = False, conflict_do_nothing: Sequence[str] | None = None,
                   on_conflict_sql: str | None = None) -> int:
     """INSERT ``rows`` (tuples in ``cols`` order) with one DBAPI executemany
-    of positional parameters.
+    of positional parameters (PostgreSQL: one statement over an array per
+    column, see :func:`_unnest_sql`).
 
     Values go through each column type's own bind conversion (the same Core
     applies — aware datetimes to UTC, JSON, money), column by column with no
@@ -308,9 +339,20 @@ def insert_tuples(session: Session, table: Any, cols: Sequence[str], rows: Seque
     conn = session.connection()
     dialect = conn.dialect
     cols = tuple(cols)
-    sql = _insert_sql(dialect, table, cols, tuple(conflict_do_nothing) if conflict_do_nothing else None,
-                      on_conflict_sql)
+    conflict = tuple(conflict_do_nothing) if conflict_do_nothing else None
     procs = () if converted else converters(dialect, table, cols)
+    if dialect.name == "postgresql":
+        # one statement over column arrays: one execution in the server instead of one per row
+        arrays: list[list[Any]] = [list(c) for c in zip(*rows)]
+        for i, proc in enumerate(procs):
+            if proc is not None:
+                arrays[i] = list(map(proc, arrays[i]))
+        if all(len(set(map(type, a)) - _NONE) <= 1 for a in arrays):
+            return conn.exec_driver_sql(_unnest_sql(dialect, table, cols, conflict, on_conflict_sql),
+                                        tuple(arrays)).rowcount
+        # a column of mixed Python types (an int beside Decimals) is no array the driver dumps: row by row
+        rows, procs = list(zip(*arrays)), ()
+    sql = _insert_sql(dialect, table, cols, conflict, on_conflict_sql)
     if any(p is not None for p in procs):
         n = len(rows)
         columns: list[Any] = list(zip(*rows))

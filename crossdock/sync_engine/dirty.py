@@ -53,7 +53,7 @@ from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import outbox
-from crossdock.sync_engine._sql import bulk_insert, changed, chunks, now_or, write_tx
+from crossdock.sync_engine._sql import bind_value, bulk_insert, changed, chunks, insert_tuples, now_or, write_tx
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.planner import ListingState
@@ -115,6 +115,7 @@ DIRTY = DirtySku.__table__
 # quantity still in flight could reach the platform after a newer one and stay there. The run holding
 # the claim gives the changed row back when it finishes and wakes the next run (stock_runs.finish_stock_push;
 # a run stalled past its lease is fenced off there).
+_MARK_COLS = ("channel", "sku", "version", "zero", "dirty_since", "marked_at")
 _REMARK = ("ON CONFLICT (channel, sku) DO UPDATE SET version = dirty_skus.version + 1, zero = excluded.zero, "
            "marked_at = excluded.marked_at")
 # The same bump for one channel whose listing is in doubt (remark_channel): its zero flag stays.
@@ -206,26 +207,26 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
         return MarkResult(0, (), (), ())
     listings: list[tuple[str, str, int | None]] = []
     for part in chunks(wanted):
-        listings.extend(session.execute(
+        listings.extend(map(tuple, session.execute(          # plain tuples: sorted below
             select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty)
-            .where(LISTINGS.c.sku.in_(part), LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES))).all())
+            .where(LISTINGS.c.sku.in_(part), LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES)))))
     if not listings:
         return MarkResult(0, (), (), ())
     if available is None or any(s not in available for s in wanted):
         known = dict(available or {})
         known.update(availability_snapshot(session, [s for s in wanted if s not in known]))
         available = known
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     zero_skus: set[str] = set()
     urgent_channels: set[str] = set()
+    at_b = bind_value(session, DIRTY.c.dirty_since, at)
     for channel, sku, last_pushed in sorted(listings):
         zero = available.get(sku, 0) <= 0 and (last_pushed is None or last_pushed > 0)
         if zero:
             zero_skus.add(sku)
             urgent_channels.add(channel)
-        rows.append({"channel": channel, "sku": sku, "version": 1, "zero": zero, "dirty_since": at,
-                     "marked_at": at})
-    bulk_insert(session, DIRTY, rows, on_conflict_sql=_REMARK)
+        rows.append((channel, sku, 1, zero, at_b, at_b))
+    insert_tuples(session, DIRTY, _MARK_COLS, rows, converted=True, on_conflict_sql=_REMARK)
     channels = sorted({channel for channel, _, _ in listings})
     for channel in channels:
         _enqueue_window(session, channel, at, window_s)

@@ -133,9 +133,14 @@ def merge_status(local: str | None, platform: str) -> str:
     return local
 
 
+# An order's status as a connector gives it (a member, or its value) → the value stored.
+_STATUS_VALUES: dict[Any, str] = {**{m: m.value for m in OrderStatus}, **{m.value: m.value for m in OrderStatus}}
+
+
 def _local_status(o: Order, status_map: StatusMap | None, channel: str) -> str:
     if status_map is None:
-        return OrderStatus(o.status).value          # a member, or its value from a connector
+        found = _STATUS_VALUES.get(o.status)
+        return found if found is not None else OrderStatus(o.status).value   # (raises for an unknown one)
     raw: Any = o.raw if o.raw else o.platform_status
     return status_map.map(raw, channel=channel, order_id=o.platform_order_id).value
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
@@ -391,6 +391,20 @@ class RelayResult:
     error: str | None = None
 
 
+_due_keys_cache: dict[int, Any] = {}
+
+
+def _due_keys(limit: int) -> Any:
+    """(id, available_at) of the due pending entries, in :func:`relay`'s order."""
+    stmt = _due_keys_cache.get(limit)
+    if stmt is None:
+        stmt = _due_keys_cache[limit] = (
+            select(OUTBOX.c.id, OUTBOX.c.available_at)
+            .where(OUTBOX.c.status == PENDING, OUTBOX.c.available_at <= bindparam("at"))
+            .order_by(OUTBOX.c.priority, OUTBOX.c.available_at, OUTBOX.c.id).limit(limit))
+    return stmt
+
+
 def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupTracker | None = None,
           kinds: Iterable[str] | None = None, limit: int = 1000, now: dt.datetime | None = None) -> RelayResult:
     """Send a wake-up for each due pending entry (oldest, most urgent first).
@@ -403,6 +417,14 @@ def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupT
     entries stay pending and the next call sends them.
     """
     at = now_or(now)
+    if tracker is not None and kinds is None:
+        # Most ticks find only entries already woken: decide that from (id, due time) alone, with a
+        # prebuilt statement on a plain connection, before loading any entry.
+        with db.glance() as conn:
+            keys = [(r.id, r.available_at) for r in conn.execute(_due_keys(limit), {"at": at})]
+        if not any(tracker.should_send(k, at) for k in keys):
+            tracker.forget_except(set(keys))
+            return RelayResult(due=len(keys), sent=0)
     with db.read() as session:
         stmt = (select(OutboxEntry).where(OutboxEntry.status == PENDING, OutboxEntry.available_at <= at)
                 .order_by(OutboxEntry.priority, OutboxEntry.available_at, OutboxEntry.id).limit(limit))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
@@ -88,13 +88,19 @@ def pause_channel(db: Database, channel: str, exc: CrossdockError, *, seen_versi
     return PAUSED
 
 
+# The channel's pause and its credentials' version in one prebuilt statement (asked before every job)
+_VERSION = select(func.coalesce(Credential.version, 0)).where(Credential.channel == bindparam("channel"))
+_PAUSE = select(Channel.paused_code, Channel.paused_credential_version,
+                _VERSION.scalar_subquery().label("version")).where(Channel.name == bindparam("channel"))
+
+
 def pause_state(db: Database, channel: str) -> PauseState:
     """The channel's pause now; a pause whose credentials moved on since is
     lifted first (the channel is tried again)."""
-    with db.read() as s:
-        row = s.execute(select(Channel.paused_code, Channel.paused_credential_version)
-                        .where(Channel.name == channel)).first()
-        version = credential_version(s, channel)
+    with db.glance() as conn:
+        row = conn.execute(_PAUSE, {"channel": channel}).first()
+        version = int((row.version if row is not None else conn.execute(_VERSION, {"channel": channel}).scalar())
+                      or 0)
     if row is None or not row.paused_code:
         return PauseState(None, version)
     if row.paused_credential_version is None or row.paused_credential_version == version:

@@ -6,7 +6,7 @@ import threading
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crossdock.db import models as m
 from crossdock.sync_engine import outbox
@@ -237,6 +237,28 @@ def test_relay_sends_due_entries_and_a_broker_failure_loses_nothing(db):
                         now=NOW + T(seconds=1)).sent == 0
     assert outbox.relay(db, lambda e: sent.append(e.idempotency_key), tracker=tracker,
                         now=NOW + T(seconds=61)).sent == 2
+
+
+def test_a_relay_tick_with_every_entry_woken_loads_no_entry(db, monkeypatch):
+    seed(db)
+    add(db, "a")
+    add(db, "b")
+    tracker = outbox.WakeupTracker(resend_after_s=60)
+    assert outbox.relay(db, lambda e: None, tracker=tracker, now=NOW).sent == 2
+    # Given both woken, when the next ticks come, then no entry is loaded and none is sent again
+    monkeypatch.setattr(db, "read", lambda: pytest.fail("entries loaded though every one was woken"))
+    result = outbox.relay(db, lambda e: pytest.fail("sent again"), tracker=tracker, now=NOW + T(seconds=1))
+    assert (result.due, result.sent) == (2, 0)
+    # an entry no longer pending is forgotten by the tracker, exactly as the full relay forgets it
+    with db.write() as s:
+        s.execute(update(m.OutboxEntry).where(m.OutboxEntry.idempotency_key == "a").values(status="done"))
+    assert outbox.relay(db, lambda e: None, tracker=tracker, now=NOW + T(seconds=2)).due == 1
+    assert len(tracker._sent) == 1
+    monkeypatch.undo()
+    # and after resend_after_s the remaining one is woken again
+    sent: list[str] = []
+    assert outbox.relay(db, lambda e: sent.append(e.idempotency_key), tracker=tracker,
+                        now=NOW + T(seconds=61)).sent == 1 and sent == ["b"]
 
 
 def test_lost_wakeup_is_still_processed_from_the_table(db):

@@ -75,6 +75,16 @@ def test_fire_due_enqueues_once_and_moves_next_run(db):
     assert (row.last_run_at, row.next_run_at, row.version) == (NOW, NOW + T(seconds=60), 1)
 
 
+def test_an_idle_tick_asks_one_quick_question(db, monkeypatch):
+    setup(db)
+    # Given a schedule not due yet, when the engine ticks, then the schedules are not loaded at all
+    monkeypatch.setattr(scheduler, "due", lambda *a, **k: pytest.fail("schedules loaded on an idle tick"))
+    assert scheduler.fire_due(db, NOW - T(seconds=1)) == []
+    # and once it is due, it fires as before
+    monkeypatch.undo()
+    assert [f.name for f in scheduler.fire_due(db, NOW)] == ["orders:ebay-us"]
+
+
 def test_missed_runs_catch_up_with_one_run(db):
     setup(db)
     # Given no scheduler ran for 5.5 intervals

@@ -105,3 +105,48 @@ def test_allocated_ids_are_fresh_and_distinct(db):
                            [(oid, "ebay-us", f"P-{oid}", "x", "pending", NOW, NOW, [], NOW, NOW, NOW)
                             for oid in first])
         assert not set(_sql.allocate_ids(s, m.Order.__table__, 2)) & set(first)
+
+
+def test_many_rows_keep_their_order_their_nulls_and_their_conflicts(db):
+    # Given a batch of events (one statement over column arrays on PostgreSQL, an executemany on SQLite)
+    rows = [tuple(event_values(f"e{i}", at=NOW + dt.timedelta(seconds=i),
+                               details=None if i % 2 else {"i": i}).values()) for i in range(5)]
+    with db.write() as s:
+        assert _sql.insert_tuples(s, EVENTS, _sql.EVENT_COLS, rows) == 5
+    # Then ids follow the rows' order, and a column of nothing but NULLs (code) stays NULL
+    with db.read() as s:
+        stored = s.execute(select(m.SyncEvent.entity, m.SyncEvent.code, m.SyncEvent.details)
+                           .order_by(m.SyncEvent.id)).all()
+    assert [tuple(r) for r in stored] == [(f"e{i}", None, None if i % 2 else {"i": i}) for i in range(5)]
+
+    # Given dirty marks, one already there: ON CONFLICT applies per row, and only new rows count as inserted
+    from crossdock.sync_engine.dirty import _MARK_COLS, _REMARK, DIRTY
+
+    seed(db)
+    marks = [("ebay-us", sku, 1, zero, NOW, NOW) for sku, zero in (("A-1", False), ("B-2", True))]
+    with db.write() as s:
+        _sql.insert_tuples(s, DIRTY, _MARK_COLS, marks[:1])
+        _sql.insert_tuples(s, DIRTY, _MARK_COLS, marks, on_conflict_sql=_REMARK)
+        assert _sql.insert_tuples(s, m.Order.__table__, ("id", "channel", "platform_order_id", "platform_status",
+                                                         "local_status", "purchased_at", "platform_updated_at",
+                                                         "flags", "imported_at", "updated_at", "status_changed_at"),
+                                  [(oid, "ebay-us", pid, "x", "pending", NOW, NOW, [], NOW, NOW, NOW)
+                                   for oid, pid in ((901, "P-1"), (902, "P-1"), (903, "P-2"))],
+                                  conflict_do_nothing=("channel", "platform_order_id")) == 2
+    with db.read() as s:
+        got = sorted(tuple(r) for r in s.execute(select(DIRTY.c.sku, DIRTY.c.version, DIRTY.c.zero)))
+    assert got == [("A-1", 2, False), ("B-2", 1, True)]
+
+
+def test_a_column_of_mixed_python_types_is_stored_too(db):
+    # Given amounts given as a Decimal in one row and an int in the next (no driver array holds both)
+    seed(db)
+    cols = ("id", "channel", "platform_order_id", "platform_status", "local_status", "purchased_at",
+            "platform_updated_at", "total_amount", "flags", "imported_at", "updated_at", "status_changed_at")
+    rows = [(801, "ebay-us", "P-801", "x", "pending", NOW, NOW, Decimal("1.5"), [], NOW, NOW, NOW),
+            (802, "ebay-us", "P-802", "x", "pending", NOW, NOW, 2, [], NOW, NOW, NOW)]
+    with db.write() as s:
+        assert _sql.insert_tuples(s, m.Order.__table__, cols, rows) == 2
+    with db.read() as s:
+        got = s.execute(select(m.Order.id, m.Order.total_amount).order_by(m.Order.id)).all()
+    assert [(i, Decimal(a)) for i, a in got] == [(801, Decimal("1.5")), (802, Decimal("2"))]

@@ -416,6 +416,27 @@ def test_tracking_is_polled_until_delivered(shop, tmp_path, clock):
     assert poll_tracking(shop, factory, clock()).checked == 0
 
 
+def test_a_poll_that_learns_nothing_writes_nothing(shop, tmp_path, clock, monkeypatch):
+    add_order(shop, OrderSpec("US-QUIET", buyer="US"))
+    result = _ship(shop, "US-QUIET", tmp_path, clock, carrier=SandboxCarrier(seed=7, clock=clock))
+    factory = lambda name: SandboxCarrier(seed=7, clock=clock)  # noqa: E731
+    clock.advance(hours=30)
+    assert poll_tracking(shop, factory, clock()).new_events == 3
+    # Given a parcel whose carrier has nothing new to say
+    writes: list[object] = []
+    real_run_write = shop.run_write
+    monkeypatch.setattr(shop, "run_write", lambda fn, *a, **k: writes.append(fn) or real_run_write(fn, *a, **k))
+    # When it is polled again (and again, an hour later: still in transit, not silent)
+    again = poll_tracking(shop, factory, clock())
+    clock.advance(hours=1)
+    later = poll_tracking(shop, factory, clock())
+    # Then it was checked, and no write transaction was opened for it
+    assert (again.checked, again.new_events, later.checked, later.new_events) == (1, 0, 1, 0)
+    assert writes == []
+    with shop.read() as s:
+        assert s.get(Shipment, result.shipment_id).status == "in_transit"
+
+
 def test_a_silent_parcel_is_flagged_xd_ship_002_once(shop, tmp_path, clock):
     order_id = add_order(shop, OrderSpec("US-LOST", buyer="US"))
     result = _ship(shop, "US-LOST", tmp_path, clock)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -79,6 +80,7 @@ from crossdock.ratelimit.backends.base import (
     apply_feedback,
     decide,
 )
+from crossdock.ratelimit.backends.sql_sqlite import SqliteDecisions
 from crossdock.ratelimit.backends.sql_postgres import PG_ACQUIRE, PG_FEEDBACK, Binds, bucket_binds
 from crossdock.ratelimit.backends.sql_tables import (
     bucket_key,
@@ -131,6 +133,8 @@ class SqlBackend(QuotaBackend):
             raise ConfigError("XD-CFG-008", detail=f"the sql:// rate limiter supports SQLite and "
                                                    f"PostgreSQL, not {dialect}")
         self._sqlite = dialect == "sqlite"
+        # SQLite: acquire and feedback on the driver connection (the per-call hot path)
+        self._decisions = SqliteDecisions(self._engine) if self._sqlite else None
 
     # ------------------------------------------------------------ plumbing
 
@@ -162,15 +166,16 @@ class SqlBackend(QuotaBackend):
                 raise self._translate(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _translate(self, exc: sa_exc.DBAPIError) -> Exception:
-        message = str(exc.orig)
-        sqlstate = getattr(exc.orig, "sqlstate", None)
+    def _translate(self, exc: sa_exc.DBAPIError | sqlite3.Error) -> Exception:
+        orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+        message = str(orig)
+        sqlstate = getattr(orig, "sqlstate", None)
         if sqlstate == "42P01" or "no such table" in message:
             return DataError("XD-DATA-002", detail="the quota tables (ratelimit_buckets, ...) are "
                                                    "missing: " + message.splitlines()[0])
         if "database is locked" in message:
             return DataError("XD-DATA-003", detail="quota store: " + message.splitlines()[0])
-        return QuotaError("XD-QUOTA-006", detail=f"{type(exc.orig).__name__}: "
+        return QuotaError("XD-QUOTA-006", detail=f"{type(orig).__name__}: "
                                                  f"{message.splitlines()[0] if message else ''}")
 
     def _now(self, conn: Connection) -> float:
@@ -334,8 +339,24 @@ class SqlBackend(QuotaBackend):
 
     # ------------------------------------------------------------ interface
 
+    def _prune_apart(self, ref: BucketRef, now_s: float) -> None:
+        """Counter housekeeping in a transaction of its own, after (and apart
+        from) the decision, so that a failed or retried prune never touches a grant."""
+        try:
+            self._run(lambda conn: self._prune(conn, ref, now_s))
+        except (QuotaError, DataError) as exc:
+            log.warning("quota counters of %s/%s/%s not pruned: %s", ref.platform, ref.account, ref.bucket, exc)
+
     def acquire(self, request: AcquireRequest) -> AcquireResult:
-        if not self._sqlite and not request.windows:
+        if self._decisions is not None:
+            try:
+                result, previous = self._decisions.acquire(request)
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            if result.granted and (previous is None or ar.minute_of(previous) != ar.minute_of(result.now_s)):
+                self._prune_apart(request.bucket, result.now_s)    # first grant of this bucket in a new minute
+            return result
+        if not request.windows:
             return self._acquire_statement(request)
 
         def work(conn: Connection) -> AcquireResult:
@@ -353,7 +374,13 @@ class SqlBackend(QuotaBackend):
         return self._run(work)
 
     def feedback(self, feedback: Feedback) -> None:
-        if (not self._sqlite and not feedback.windows and feedback.bucket is not None
+        if self._decisions is not None:
+            try:
+                self._decisions.feedback(feedback)
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            return
+        if (not feedback.windows and feedback.bucket is not None
                 and feedback.params is not None):
             self._feedback_statement(feedback)
             return

@@ -96,6 +96,7 @@ def poll_tracking(
                                    Shipment.created_at >= now - dt.timedelta(days=max_age_days))
             .order_by(Shipment.created_at, Shipment.id).limit(limit)))
         open_parcels = [_Open(r.id, r.order_id, r.carrier, r.tracking_number, r.created_at) for r in rows]
+        stored = _stored_state(session, rows)
 
     carriers: dict[str, Carrier | CrossdockError] = {}
     checked = new_total = skipped = 0
@@ -128,6 +129,9 @@ def poll_tracking(
             skipped += 1
             continue
         checked += 1
+        if error is None and _nothing_to_store(parcel, events, stored.get(parcel.shipment_id), now=now,
+                                               max_silence_days=max_silence_days):
+            continue          # no new event, and the shipment and its order already say what they would
         outcome = db.run_write(partial(_store_tracking, parcel=parcel, events=events, error=error, now=now,
                                        max_silence_days=max_silence_days))
         new_total += outcome["new"]
@@ -142,6 +146,59 @@ def poll_tracking(
              checked, new_total, len(delivered), len(stale), len(failures))
     return TrackingResult(checked=checked, new_events=new_total, delivered=tuple(delivered), stale=tuple(stale),
                           failures=tuple(failures), skipped=skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A parcel as the poll's read found it: its events and what they were summed up to."""
+
+    events: tuple[TrackingEvent, ...]
+    status: str | None
+    last_event_at: dt.datetime | None
+    stale_flagged: bool
+
+
+def _stored_state(session: Session, shipments: list[Shipment]) -> dict[int, _Stored]:
+    """The stored events of ``shipments`` and their orders' stale flag, in two queries."""
+    if not shipments:
+        return {}
+    events: dict[int, list[TrackingEvent]] = {s.id: [] for s in shipments}
+    numbers = {s.id: s.tracking_number for s in shipments}
+    ids = sorted(events)
+    order_ids = sorted({s.order_id for s in shipments})
+    flagged: set[int] = set()
+    for i in range(0, len(ids), 500):
+        for r in session.scalars(select(TrackingEventRow).where(TrackingEventRow.shipment_id.in_(ids[i:i + 500]))):
+            events[r.shipment_id].append(TrackingEvent(
+                tracking_number=numbers[r.shipment_id], occurred_at=_as_utc(r.occurred_at), status=r.status,
+                description=r.description or "", location=r.location))
+    for i in range(0, len(order_ids), 500):
+        flagged.update(oid for oid, flags in session.execute(
+            select(Order.id, Order.flags).where(Order.id.in_(order_ids[i:i + 500]))) if STALE_CODE in (flags or []))
+    return {s.id: _Stored(tuple(events[s.id]), s.status, s.last_event_at, s.order_id in flagged) for s in shipments}
+
+
+def _nothing_to_store(parcel: _Open, events: list[TrackingEvent], stored: _Stored | None, *, now: dt.datetime,
+                      max_silence_days: float) -> bool:
+    """True when :func:`_store_tracking` would write nothing: every event the
+    carrier sent is stored, the shipment's status is what its events sum up
+    to and it is not delivered, and the order is flagged stale exactly when
+    the parcel is silent. (Its transaction reads the rows again: a parcel
+    this read saw out of date is written, never skipped wrongly for long —
+    the next poll looks again.)"""
+    if stored is None:
+        return False
+    seen = {(e.occurred_at, e.status) for e in stored.events}
+    if any((_as_utc(ev.occurred_at), ev.status) not in seen for ev in events):
+        return False
+    summary = tracking_status_summary(stored.events)
+    if summary.event_count and (summary.delivered_at is not None or summary.status != stored.status
+                                or summary.last_event_at != stored.last_event_at):
+        return False
+    silent = bool(stale_parcels([TrackedParcel(tracking_number=parcel.tracking_number, carrier=parcel.carrier,
+                                               shipped_at=parcel.created_at, events=stored.events)],
+                                now, max_silence_days=max_silence_days))
+    return silent == stored.stale_flagged
 
 
 def _mark_untracked(session: Session, shipment_id: int) -> None:

@@ -300,3 +300,18 @@ def test_an_order_node_that_cannot_be_read_is_handed_over_and_the_page_read_on()
     # ... and without a taker the page fails as before
     with pytest.raises(MappingError):
         m.parse_orders_page(data)
+
+
+def test_a_query_text_is_parsed_once_and_costed_once_per_page_size(monkeypatch):
+    from crossdock.connectors.shopify.mapping import cost
+
+    parsed: list[str] = []
+    real_parse = cost.parse
+    monkeypatch.setattr(cost, "parse", lambda text: parsed.append(text) or real_parse(text))
+    document = queries.ORDERS + "\n# parsed-once test\n"          # a text no other test has costed
+    # Given the same document asked for again and again (every request of an import does)
+    costs = [m.estimate_cost(document, {"first": first, "lines": 5, "query": f"q{i}"})
+             for i, first in enumerate([10, 10, 7, 10, 7])]
+    # Then it was parsed once, and each page size still has its own cost
+    assert parsed == [document]
+    assert costs == [702, 702, 2 + 7 * 70, 702, 2 + 7 * 70]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -24,11 +25,46 @@ def estimate_cost(query: str, variables: Mapping[str, Any] | None = None) -> int
     mutations 10). A field taking ``first``/``last`` is a connection; that holds
     for every document in :mod:`queries`. The quota budget is charged this much
     up front and refunded from ``extensions.cost`` after the call.
+
+    Asked before every request: a query text is parsed once, and its cost
+    computed once per value of the variables that size its connections.
     """
+    page_vars = _document(query)[2]
+    given = variables or {}
+    sizes = tuple(given.get(name) for name in page_vars)
+    try:
+        return _cost(query, sizes)
+    except TypeError:       # a size that is not hashable: computed uncached (and refused as before)
+        return _cost.__wrapped__(query, sizes)
+
+
+@lru_cache(maxsize=256)
+def _document(query: str) -> tuple[OperationDefinitionNode, dict[str, FragmentDefinitionNode], tuple[str, ...]]:
+    """The query's operation, its fragments and the variables its ``first``/``last`` arguments name."""
     doc = parse(query)
     frags = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
     op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
-    vars_ = dict(variables or {})
+    names: set[str] = set()
+
+    def walk(selections: Iterable[Any]) -> None:
+        for sel in selections:
+            if isinstance(sel, FieldNode):
+                for arg in sel.arguments or ():
+                    if arg.name.value in ("first", "last") and isinstance(arg.value, VariableNode):
+                        names.add(arg.value.name.value)
+            if getattr(sel, "selection_set", None) is not None:
+                walk(sel.selection_set.selections)
+
+    for d in doc.definitions:
+        if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode):
+            walk(d.selection_set.selections)
+    return op, frags, tuple(sorted(names))
+
+
+@lru_cache(maxsize=1024)
+def _cost(query: str, sizes: tuple[Any, ...]) -> int:
+    op, frags, page_vars = _document(query)
+    vars_ = dict(zip(page_vars, sizes))
     roots = _merged(op.selection_set.selections, frags)
     if op.operation.value == "mutation":
         return sum(10 + _nested_connections(sel, frags, vars_) for sel in roots.values())
