@@ -197,7 +197,27 @@ def _right_since(history: list[tuple[float, dict[str, int]]], expected: dict[str
     return since
 
 
-def push_figures(n: int, time_scale: float) -> dict[str, Any]:
+def _trace_jobs(trace: list[str], t0: list[float]) -> None:
+    """--verbose: every job the workers run, with its thread, start and end (real s after the import)."""
+    import threading
+
+    from crossdock.sync_engine.jobs import runner
+
+    run = runner.run_entry
+
+    def traced(ctx, entry):
+        start = time.monotonic()
+        try:
+            return run(ctx, entry)
+        finally:
+            if t0:
+                trace.append(f"{start - t0[0]:7.2f}-{time.monotonic() - t0[0]:6.2f} s "
+                             f"{threading.current_thread().name[-12:]:12s} {entry.kind} {entry.channel or ''}")
+
+    runner.run_entry = traced
+
+
+def push_figures(n: int, time_scale: float, *, verbose: bool = False) -> dict[str, Any]:
     from crossdock import config as config_mod
     from crossdock.db.engine import Database
     from crossdock.db.migrate import upgrade
@@ -217,6 +237,10 @@ def push_figures(n: int, time_scale: float) -> dict[str, Any]:
         upgrade(db)
         sb_channels = _sandbox_channels(sb.describe())
         _seed(db, sb, cfg, opts, sb_channels)
+        trace: list[str] = []
+        t0_trace: list[float] = []
+        if verbose:
+            _trace_jobs(trace, t0_trace)
         runtime = EngineRuntime(cfg, db=db, threads=opts.threads).start()
         try:
             ctx, engine = runtime.ctx, runtime.engine
@@ -227,6 +251,7 @@ def push_figures(n: int, time_scale: float) -> dict[str, Any]:
             _count_file(folder / "count.csv", db)
             stats0 = _ops(sb)
             t0, t0_wall = time.monotonic(), time.time()
+            t0_trace.append(t0)
             import_stock(db, folder / "count.csv", actor="bench", ledger=ENGINE_LEDGER)
             import_s = time.monotonic() - t0
             t0 = time.monotonic()
@@ -248,7 +273,7 @@ def push_figures(n: int, time_scale: float) -> dict[str, Any]:
             right = {name: t for name in CHANNELS if (t := _right_since(history[name], expected[name])) is not None}
             changed = {name: {sku for sku, q in expected[name].items() if before[name].get(sku) != q}
                        for name in CHANNELS}
-            pushes = _push_events(db, t0_wall)
+            pushes = _push_events(db, t0_wall) + (_push_entries(db) if verbose else [])
             wrong = {name: sum(1 for sku, q in expected[name].items() if history[name][-1][1].get(sku) != q)
                      for name in CHANNELS}
         finally:
@@ -264,7 +289,7 @@ def push_figures(n: int, time_scale: float) -> dict[str, Any]:
         if op not in ("lwaToken", "oauth", "token"):
             by_platform.setdefault(platform, Counter())[op] += c
     throttled = sum(op["throttled"] for accts in stats.values() for acct in accts.values() for op in acct.values())
-    return {"skus": n, "import_s": import_s, "right_s": right, "changed": changed, "pushes": pushes, "wrong": wrong,
+    return {"skus": n, "import_s": import_s, "right_s": right, "changed": changed, "pushes": pushes + trace, "wrong": wrong,
             "requests": by_platform,
             "feeds": [(f.feed_id, getattr(f, "marketplace_ids", None)) for f in feeds],
             "feed_queue_s": amazon.feed_queue_s, "feed_processing_s": amazon.feed_processing_s,
@@ -289,6 +314,18 @@ def _push_events(db, since: float) -> list[str]:
                          .where(SyncEvent.at >= start, SyncEvent.operation.like("stock.push%"))
                          .order_by(SyncEvent.id)).all()
     return [f"{(at.timestamp() - since):7.2f} s {channel} {op}: {message}" for at, channel, op, message in rows]
+
+
+def _push_entries(db) -> list[str]:
+    from sqlalchemy import select
+
+    from crossdock.db.models import OutboxEntry
+
+    with db.read() as s:
+        return [f"entry {e.id} {e.kind} {e.channel} {e.status} attempts {e.attempts} due {e.available_at:%H:%M:%S} "
+                f"{(e.last_error or '')[:120]}"
+                for e in s.scalars(select(OutboxEntry).where(OutboxEntry.kind == "push_stock")
+                                   .order_by(OutboxEntry.id))]
 
 
 def floors(r: dict[str, Any]) -> dict[str, tuple[float, int, str]]:
@@ -344,7 +381,7 @@ def main() -> int:
                   f"{f.get('mark_dirty', 0)} mark_dirty, {f.get('window_enqueues', 0)} window enqueues, "
                   f"{f['outbox_entries']} outbox entries, {f['applied']} applied", flush=True)
     if args.push_skus:
-        r = push_figures(args.push_skus, args.time_scale)
+        r = push_figures(args.push_skus, args.time_scale, verbose=args.verbose)
         fl = floors(r)
         print(f"== stock-take push, {r['skus']} SKUs x {len(r['channels'])} channels (time scale "
               f"{r['time_scale']:g}; import {r['import_s']:.2f} s; throttled {r['throttled']}):", flush=True)

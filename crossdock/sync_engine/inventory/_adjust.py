@@ -15,7 +15,16 @@ from crossdock import synclog
 from crossdock.db.base import INTEGER_MAX
 from crossdock.errors import InventoryError, WarehouseError
 from crossdock.sync_engine import dirty
-from crossdock.sync_engine._sql import bulk_insert, chunks, event_row, insert_events, now_or, upsert_insert
+from crossdock.sync_engine._sql import (
+    bulk_insert,
+    chunks,
+    event_row,
+    in_values,
+    insert_events,
+    lookup_chunk,
+    now_or,
+    upsert_insert,
+)
 from crossdock.sync_engine._tables import MOVES, PRODUCTS, STOCK, WAREHOUSES
 from crossdock.sync_engine.inventory._shared import StockState
 from crossdock.warehouse.ledger import StockAdjustment
@@ -89,8 +98,8 @@ def adjust_stock_many(session: Session, changes: Sequence[StockAdjustment], *, a
     at = now_or(now)
     skus = sorted({c.sku for c in changes})
     known: set[str] = set()
-    for part in chunks(skus):
-        known.update(session.scalars(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku.in_(part))))
+    for part in chunks(skus, lookup_chunk(session)):
+        known.update(session.scalars(select(PRODUCTS.c.sku).where(in_values(session, PRODUCTS.c.sku, part))))
     houses = set(session.scalars(select(WAREHOUSES.c.code)
                                  .where(WAREHOUSES.c.code.in_(sorted({c.warehouse for c in changes})))))
     for i, c in enumerate(changes):
@@ -99,17 +108,15 @@ def adjust_stock_many(session: Session, changes: Sequence[StockAdjustment], *, a
         if c.warehouse not in houses:
             raise WarehouseError("XD-WH-001", entity=f"warehouse {c.warehouse}", detail="not in the database",
                                  change=i)
-    # a row for every (SKU, warehouse) that receives, as adjust_stock inserts it; then every row of the
-    # SKUs locked (PostgreSQL FOR UPDATE; SQLite holds the write lock) in (SKU, warehouse) order
-    bulk_insert(session, STOCK, [{"sku": s, "warehouse": w, "on_hand": 0, "reserved": 0, "updated_at": at}
-                                 for s, w in sorted({(c.sku, c.warehouse) for c in changes if c.delta > 0})],
-                conflict_do_nothing=("sku", "warehouse"))
-    levels: dict[tuple[str, str], tuple[int, int]] = {}
-    for part in chunks(skus):
-        for sku, warehouse, on_hand, reserved in session.execute(
-                select(STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand, STOCK.c.reserved)
-                .where(STOCK.c.sku.in_(part)).order_by(STOCK.c.sku, STOCK.c.warehouse).with_for_update()):
-            levels[(sku, warehouse)] = (int(on_hand), int(reserved))
+    # every stock row of the SKUs locked (PostgreSQL FOR UPDATE; SQLite holds the write lock) in
+    # (SKU, warehouse) order; then a row for each (SKU, warehouse) that receives and had none, as
+    # adjust_stock inserts it
+    levels = _locked_levels(session, skus)
+    missing = sorted({(c.sku, c.warehouse) for c in changes if c.delta > 0} - set(levels))
+    if missing:
+        bulk_insert(session, STOCK, [{"sku": s, "warehouse": w, "on_hand": 0, "reserved": 0, "updated_at": at}
+                                     for s, w in missing], conflict_do_nothing=("sku", "warehouse"))
+        levels.update(_locked_levels(session, sorted({s for s, _ in missing})))
     moves: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for i, c in enumerate(changes):
@@ -134,6 +141,17 @@ def adjust_stock_many(session: Session, changes: Sequence[StockAdjustment], *, a
     log.info("stock: %d adjustments of %d SKUs in one pass", len(changes), len(skus))
     return {key: StockState(sku=key[0], warehouse=key[1], on_hand=levels[key][0], reserved=levels[key][1])
             for key in written}
+
+
+def _locked_levels(session: Session, skus: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    levels: dict[tuple[str, str], tuple[int, int]] = {}
+    for part in chunks(skus, lookup_chunk(session)):
+        for sku, warehouse, on_hand, reserved in session.execute(
+                select(STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand, STOCK.c.reserved)
+                .where(in_values(session, STOCK.c.sku, part)).order_by(STOCK.c.sku, STOCK.c.warehouse)
+                .with_for_update()):
+            levels[(sku, warehouse)] = (int(on_hand), int(reserved))
+    return levels
 
 
 def _check_change(sku: str, warehouse: str, delta: int, reason: str, *, index: int | None = None) -> None:
