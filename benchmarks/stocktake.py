@@ -24,7 +24,7 @@ time floor, and the HTTP requests each platform account received since the impor
   earliest ``feed_queue_s + k × feed_processing_s``. Requests per feed: document,
   upload, createFeed, one getFeed, getFeedDocument, download.
 - eBay: ``bulkUpdatePriceQuantity`` 25 SKUs a call, ``ReviseInventoryStatus`` 4;
-  no per-second limit is published (FACTS.md), so the platform's floor is the
+  no per-second limit is published (docs/platform-facts.md#ebay-call-limits), so the floor is the
   calls alone; crossdock paces eBay at its own plan (10/s, burst 20), shown too.
 - Shopify: ``inventorySetQuantities`` 250 a call (10 points each), and the SKUs'
   inventory item ids — unknown to a connector that has not seen them within

@@ -164,8 +164,7 @@ def _check_change(sku: str, warehouse: str, delta: int, reason: str, *, index: i
         raise ValueError("a stock adjustment needs a reason")
     if abs(delta) > INTEGER_MAX:
         raise WarehouseError("XD-WH-005", entity=f"sku {sku}",
-                             detail=f"{warehouse}: change {delta:+d} is beyond {INTEGER_MAX:,} units",
-                             **({} if index is None else {"change": index}))
+                             detail=f"{warehouse}: change {delta:+d} is beyond {INTEGER_MAX:,} units", change=index)
 
 
 def _refuse_unless_fits(sku: str, warehouse: str, delta: int, reason: str, on_hand: int, reserved: int, *,

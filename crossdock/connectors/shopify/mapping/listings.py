@@ -40,7 +40,7 @@ def _search_value(sku: str) -> str:
     return '"' + sku.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-MAX_QUERY_COST = 1000       # Shopify: one query may cost at most 1,000 points (FACTS.md)
+MAX_QUERY_COST = 1000       # docs/platform-facts.md#shopify-cost-based-throttling
 
 
 @functools.lru_cache(maxsize=1)
