@@ -80,7 +80,7 @@ class _BrokerLogGate(logging.Handler):
         self.on_outage = on_outage
 
     def emit(self, record: logging.LogRecord) -> None:
-        from dramatiq.errors import ConnectionError as BrokerConnectionError
+        from dramatiq.errors import BrokerConnectionError
 
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, BrokerConnectionError) or "connection error" in record.getMessage().lower():
