@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 FILE_COLUMNS = ("sku", "warehouse", "delta", "on_hand", "reason", "reference", "bin")
 _IN_CHUNK = 900
+_SCAN_OVER = 8 * _IN_CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +215,7 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, ledger:
     problems = list(problems)
     warehouses = set(session.scalars(select(Warehouse.code)))
     skus = sorted({r.sku for r in rows})
-    known_skus: set[str] = set()
-    for start in range(0, len(skus), _IN_CHUNK):
-        known_skus.update(session.scalars(select(Product.sku).where(Product.sku.in_(skus[start:start + _IN_CHUNK]))))
+    known_skus = {sku for (sku,) in _rows_of(session, select(Product.sku), Product.sku, skus)}
     bins = {(w, c) for w, c in session.execute(select(Bin.warehouse, Bin.code))}
     for r in rows:
         where = f"line {r.line}"
@@ -284,12 +283,11 @@ def _outcome_problems(session: Session, rows: Sequence[StockFileRow],
     order; SQLite holds the write lock): they stay what they are until the
     file is applied."""
     levels: dict[tuple[str, str], tuple[int, int, str | None]] = {}
-    for start in range(0, len(skus), _IN_CHUNK):
-        for sku, warehouse, on_hand, reserved, bin_code in session.execute(
-                select(StockLevel.sku, StockLevel.warehouse, StockLevel.on_hand, StockLevel.reserved, StockLevel.bin)
-                .where(StockLevel.sku.in_(skus[start:start + _IN_CHUNK]))
-                .order_by(StockLevel.sku, StockLevel.warehouse).with_for_update()):
-            levels[(sku, warehouse)] = (on_hand, reserved, bin_code)
+    for sku, warehouse, on_hand, reserved, bin_code in _rows_of(
+            session, select(StockLevel.sku, StockLevel.warehouse, StockLevel.on_hand, StockLevel.reserved,
+                            StockLevel.bin).order_by(StockLevel.sku, StockLevel.warehouse).with_for_update(),
+            StockLevel.sku, skus):
+        levels[(sku, warehouse)] = (on_hand, reserved, bin_code)
     running = {key: (on_hand, reserved) for key, (on_hand, reserved, _) in levels.items()}
     problems: list[str] = []
     for r in rows:                      # file order: a SKU's movements apply one after the other
@@ -304,6 +302,21 @@ def _outcome_problems(session: Session, rows: Sequence[StockFileRow],
         else:
             running[(r.sku, r.warehouse)] = (after, reserved)
     return problems, levels
+
+
+def _rows_of(session: Session, stmt: Any, column: Any, skus: Sequence[str]) -> list[Any]:
+    """The rows of ``stmt`` (a SELECT whose first column is ``column``) whose ``column`` is one of
+    ``skus`` (sorted): IN lists of
+    :data:`_IN_CHUNK`, or — a large file on SQLite, which holds the database's write
+    lock anyway — one pass over the table, kept for ``skus`` (hundreds of IN lists
+    would cost more than reading every row once)."""
+    if len(skus) > _SCAN_OVER and session.get_bind().dialect.name == "sqlite":
+        wanted = set(skus)
+        return [row for row in session.execute(stmt) if row[0] in wanted]
+    rows: list[Any] = []
+    for start in range(0, len(skus), _IN_CHUNK):
+        rows.extend(session.execute(stmt.where(column.in_(skus[start:start + _IN_CHUNK]))))
+    return rows
 
 
 def read_stock_file(path: str | Path) -> str:

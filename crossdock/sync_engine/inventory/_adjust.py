@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
@@ -16,9 +16,11 @@ from crossdock.db.base import INTEGER_MAX
 from crossdock.errors import InventoryError, WarehouseError
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine._sql import (
+    bind_value,
     bulk_insert,
     chunks,
     event_row,
+    execute_many,
     in_values,
     insert_events,
     lookup_chunk,
@@ -132,9 +134,9 @@ def adjust_stock_many(session: Session, changes: Sequence[StockAdjustment], *, a
                                 details={"warehouse": c.warehouse, "delta": c.delta, "reason": c.reason,
                                          "reference": c.reference}))
     written = sorted({(c.sku, c.warehouse) for c in changes})
-    session.execute(update(STOCK).where(STOCK.c.sku == bindparam("k_sku"), STOCK.c.warehouse == bindparam("k_wh"))
-                    .values(on_hand=bindparam("k_on_hand"), updated_at=at),
-                    [{"k_sku": s, "k_wh": w, "k_on_hand": levels[(s, w)][0]} for s, w in written])
+    stamp = bind_value(session, STOCK.c.updated_at, at)
+    execute_many(session, "UPDATE stock_levels SET on_hand = ?, updated_at = ? WHERE sku = ? AND warehouse = ?",
+                 [(levels[(s, w)][0], stamp, s, w) for s, w in written])
     bulk_insert(session, MOVES, moves)
     insert_events(session, events)
     dirty.mark_dirty(session, skus, now=at)
