@@ -175,6 +175,9 @@ def import_figures(n: int, database_url: str | None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- part 2: the push
+_PUSH_OPS = ("createFeed", "patchListingsItem", "bulkUpdatePriceQuantity", "ReviseInventoryStatus", "graphql")
+
+
 def _ops(sb) -> dict[tuple[str, str], int]:
     out: Counter[tuple[str, str]] = Counter()
     for platform, accounts in sb.stats.as_dict().items():
@@ -217,7 +220,7 @@ def _trace_jobs(trace: list[str], t0: list[float]) -> None:
     runner.run_entry = traced
 
 
-def push_figures(n: int, time_scale: float, *, verbose: bool = False) -> dict[str, Any]:
+def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: bool = True) -> dict[str, Any]:
     from crossdock import config as config_mod
     from crossdock.db.engine import Database
     from crossdock.db.migrate import upgrade
@@ -233,6 +236,7 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False) -> dict[st
         folder = Path(d)
         opts = DemoOptions(skus=n, time_scale=K, folder=folder)
         cfg = config_mod.load(_write_config(folder, sb.describe(), opts, {}), env={})
+        cfg.sync["oversell_guard"] = guard
         db = Database(cfg.database_url)
         upgrade(db)
         sb_channels = _sandbox_channels(sb.describe())
@@ -250,7 +254,8 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False) -> dict[st
                 time.sleep(0.1)
             _count_file(folder / "count.csv", db)
             stats0 = _ops(sb)
-            t0, t0_wall = time.monotonic(), time.time()
+            seq0 = sb.requests.since(0, limit=10**9)[-1]["seq"]
+            t0, t0_wall, t0_sandbox = time.monotonic(), time.time(), sb.clock.timestamp()
             t0_trace.append(t0)
             import_stock(db, folder / "count.csv", actor="bench", ledger=ENGINE_LEDGER)
             import_s = time.monotonic() - t0
@@ -274,14 +279,28 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False) -> dict[st
             changed = {name: {sku for sku, q in expected[name].items() if before[name].get(sku) != q}
                        for name in CHANNELS}
             pushes = _push_events(db, t0_wall) + (_push_entries(db) if verbose else [])
+            if verbose:         # how many SKUs each channel showed right, whenever that changed
+                for name in CHANNELS:
+                    pushes.append(f"{name} right: " + ", ".join(
+                        f"{t:.0f}s {sum(1 for sku, q in expected[name].items() if listed.get(sku) == q)}"
+                        for t, listed in history[name]))
             wrong = {name: sum(1 for sku, q in expected[name].items() if history[name][-1][1].get(sku) != q)
                      for name in CHANNELS}
         finally:
             runtime.stop()
             ctx.connectors.close()
         ops = {key: c - stats0.get(key, 0) for key, c in _ops(sb).items() if c - stats0.get(key, 0)}
+        if verbose:             # when the push requests reached each platform (sandbox s after the import)
+            for platform in ("amazon", "ebay", "shopify"):
+                times = [f"{e['at'] - t0_sandbox:.0f}" for e in sb.requests.since(seq0, platform=platform, limit=10**9)
+                         if e["operation"] in _PUSH_OPS]
+                trace.append(f"{platform} push requests at: {' '.join(times)}")
         amazon = sb.sims["amazon"]
-        feeds = sorted((f for f in amazon.feeds.values()), key=lambda f: f.created_at)
+        feeds = sorted((f for f in amazon.feeds.values() if f.created_at >= t0_sandbox), key=lambda f: f.created_at)
+        feed_order = [mp for f in feeds for mp in f.marketplace_ids]
+        first_feed = {name: feed_order.index(mp) + 1 for name in CHANNELS
+                      if cfg.channel(name).platform == "amazon"
+                      and (mp := sb_channels[name].rsplit(":", 1)[-1]) in feed_order}
         stats = sb.stats.as_dict()
         db.dispose()
     by_platform: dict[str, Counter[str]] = {}
@@ -291,7 +310,7 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False) -> dict[st
     throttled = sum(op["throttled"] for accts in stats.values() for acct in accts.values() for op in acct.values())
     return {"skus": n, "import_s": import_s, "right_s": right, "changed": changed, "pushes": pushes + trace, "wrong": wrong,
             "requests": by_platform,
-            "feeds": [(f.feed_id, getattr(f, "marketplace_ids", None)) for f in feeds],
+            "first_feed": first_feed,
             "feed_queue_s": amazon.feed_queue_s, "feed_processing_s": amazon.feed_processing_s,
             "throttled": throttled, "channels": CHANNELS, "time_scale": K,
             "legacy": {name: {sku for sku, ids in sb.sims["ebay"].listing_map(sb_channels[name]).items()
@@ -332,13 +351,14 @@ def floors(r: dict[str, Any]) -> dict[str, tuple[float, int, str]]:
     """Per channel: (time floor in sandbox s, request floor, how), for the SKUs whose listed
     quantity had to change on that channel."""
     out: dict[str, tuple[float, int, str]] = {}
-    k = 0
     for name in r["channels"]:
         platform, n = r["platforms"][name], len(r["changed"][name])
         if not n:
             out[name] = (0.0, 0, "nothing to change")
         elif platform == "amazon":
-            k += 1
+            # the seller's feeds are processed one at a time: the k-th feed after the import is done at
+            # the earliest after the queue and k processing times
+            k = r["first_feed"].get(name, 1)
             out[name] = (r["feed_queue_s"] + k * r["feed_processing_s"], 6 * math.ceil(n / 25_000),
                          f"{n} SKUs: feed #{k} of the seller")
         elif platform == "ebay":
@@ -362,6 +382,8 @@ def main() -> int:
     ap.add_argument("--push-skus", type=int, default=1000)
     ap.add_argument("--time-scale", type=float, default=30)
     ap.add_argument("--verbose", action="store_true", help="list the stock push runs after the import")
+    ap.add_argument("--no-guard", action="store_true",
+                    help="[sync] oversell_guard = false: every channel lists its rule's quantity, uncoupled")
     args = ap.parse_args()
     os.environ.setdefault("CROSSDOCK_SECRET_KEY", Fernet.generate_key().decode())
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
@@ -381,9 +403,10 @@ def main() -> int:
                   f"{f.get('mark_dirty', 0)} mark_dirty, {f.get('window_enqueues', 0)} window enqueues, "
                   f"{f['outbox_entries']} outbox entries, {f['applied']} applied", flush=True)
     if args.push_skus:
-        r = push_figures(args.push_skus, args.time_scale, verbose=args.verbose)
+        r = push_figures(args.push_skus, args.time_scale, verbose=args.verbose, guard=not args.no_guard)
         fl = floors(r)
-        print(f"== stock-take push, {r['skus']} SKUs x {len(r['channels'])} channels (time scale "
+        print(f"== stock-take push{' (oversell guard off)' if args.no_guard else ''}, {r['skus']} SKUs x "
+              f"{len(r['channels'])} channels (time scale "
               f"{r['time_scale']:g}; import {r['import_s']:.2f} s; throttled {r['throttled']}):", flush=True)
         for name in r["channels"]:
             t = r["right_s"].get(name)
