@@ -16,6 +16,12 @@ one mechanism wakes every due entry, so a quota wait is never woken twice
 (once by a delayed message, once by the relay). The actor therefore has
 ``max_retries=0``: dramatiq's own retries are never used, whatever happens.
 
+Stock pushes have a queue of their own (:data:`PUSH_QUEUE`), consumed by
+threads of their own — one per channel (:class:`~crossdock.sync_engine.runtime.EngineRuntime`):
+a push waits for its channel's platform (an Amazon feed being processed
+holds its thread for minutes) but never for another channel's push nor for
+any other job; :func:`wake` routes each entry's wake-up by its kind.
+
 Import this module after :func:`crossdock.runtime.setup_broker` so the actor
 binds to the configured broker. The process's :class:`EngineContext` is set
 by the embedded runner (:func:`set_context`) or built from the configuration
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import dramatiq
 
@@ -34,6 +41,7 @@ from crossdock.sync_engine.jobs import EngineContext, claim_and_process
 log = logging.getLogger(__name__)
 
 QUEUE = "crossdock"
+PUSH_QUEUE = "crossdock-push"
 _ctx: EngineContext | None = None
 _lock = threading.Lock()
 
@@ -58,6 +66,23 @@ def process_outbox_entry(entry_id: int) -> None:
     """Run outbox entry ``entry_id`` if it is still due and unclaimed. A job
     that has to wait for quota leaves the entry released until then (outcome
     ``quota_wait``, see the module doc); this message is done either way."""
+    _process(entry_id)
+
+
+@dramatiq.actor(queue_name=PUSH_QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
+def process_push_entry(entry_id: int) -> None:
+    """:func:`process_outbox_entry` for the stock pushes, on their own queue."""
+    _process(entry_id)
+
+
+def wake(entry: Any) -> None:
+    """Send the wake-up of outbox entry ``entry`` (its ``id`` and ``kind``) to its queue."""
+    from crossdock.sync_engine.dirty import PUSH_STOCK
+
+    (process_push_entry if entry.kind == PUSH_STOCK else process_outbox_entry).send(entry.id)
+
+
+def _process(entry_id: int) -> None:
     from crossdock.sync_engine.runtime import database_error
 
     try:
@@ -76,5 +101,6 @@ def process_outbox_entry(entry_id: int) -> None:
 def bind(broker: dramatiq.Broker) -> None:
     """Declare the actors on ``broker`` and send through it (the broker set at
     import time may have been replaced, e.g. by a second embedded run)."""
-    broker.declare_actor(process_outbox_entry)
-    process_outbox_entry.broker = broker
+    for actor in (process_outbox_entry, process_push_entry):
+        broker.declare_actor(actor)
+        actor.broker = broker

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crossdock.mapping.inventory_rules import available_to_sell
-from crossdock.sync_engine._sql import chunks
+from crossdock.sync_engine._sql import chunks, in_values, lookup_chunk
 from crossdock.sync_engine._tables import PRODUCTS, STOCK
 from crossdock.sync_engine.unseen import UnseenSale
 
@@ -30,9 +30,9 @@ __all__ = ["availability_snapshot", "available", "unseen_held"]
 def unseen_held(session: Session, skus: Iterable[str]) -> dict[str, int]:
     """SKU → units held for unseen sales (all channels); SKUs holding none are left out."""
     out: dict[str, int] = {}
-    for part in chunks(sorted(set(skus))):
+    for part in chunks(sorted(set(skus)), lookup_chunk(session)):
         out.update((sku, int(q)) for sku, q in session.execute(
-            select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(UNSEEN.c.sku.in_(part))
+            select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(in_values(session, UNSEEN.c.sku, part))
             .group_by(UNSEEN.c.sku)))
     return out
 
@@ -42,14 +42,14 @@ def availability_snapshot(session: Session, skus: Iterable[str]) -> dict[str, in
     the units a channel has sold that its order import has not brought yet."""
     wanted = sorted(set(skus))
     out = {sku: 0 for sku in wanted}
-    for part in chunks(wanted):
-        totals = {r.sku: (int(r.on_hand), int(r.reserved)) for r in session.execute(
+    for part in chunks(wanted, lookup_chunk(session)):
+        totals = {sku: (int(on_hand), int(reserved)) for sku, on_hand, reserved in session.execute(
             select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"),
                    func.sum(STOCK.c.reserved).label("reserved"))
-            .where(STOCK.c.sku.in_(part)).group_by(STOCK.c.sku))}
+            .where(in_values(session, STOCK.c.sku, part)).group_by(STOCK.c.sku))}
         unseen = unseen_held(session, part)
         for sku, safety in session.execute(select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock)
-                                           .where(PRODUCTS.c.sku.in_(part))):
+                                           .where(in_values(session, PRODUCTS.c.sku, part))):
             on_hand, reserved = totals.get(sku, (0, 0))
             out[sku] = available_to_sell(on_hand, reserved + unseen.get(sku, 0), safety or 0)
     return out

@@ -205,11 +205,7 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
     wanted = sorted({skus} if isinstance(skus, str) else set(skus))
     if not wanted:
         return MarkResult(0, (), (), ())
-    listings: list[tuple[str, str, int | None]] = []
-    for part in chunks(wanted):
-        listings.extend(map(tuple, session.execute(          # plain tuples: sorted below
-            select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty)
-            .where(LISTINGS.c.sku.in_(part), LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES)))))
+    listings = _listings_of(session, wanted)
     if not listings:
         return MarkResult(0, (), (), ())
     if available is None or any(s not in available for s in wanted):
@@ -240,6 +236,24 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
                  ", ".join(sorted(urgent_channels)))
     return MarkResult(marked=len(rows), channels=tuple(channels), urgent=tuple(urgent),
                       zero_skus=tuple(sorted(zero_skus)))
+
+
+# Up to this many SKUs, the listings are looked up by SKU (IN lists); more (a stock file) read the
+# active listings in one pass: channel_listings has no index led by sku, so each IN list scans it.
+_LOOKUP_MAX = 4 * 900
+
+
+def _listings_of(session: Session, skus: list[str]) -> list[tuple[str, str, int | None]]:
+    """(channel, SKU, last pushed quantity) of every active listing of ``skus``."""
+    columns = select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty) \
+        .where(LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES))
+    if len(skus) > _LOOKUP_MAX:
+        wanted = set(skus)
+        return [(c, s, q) for c, s, q in session.execute(columns) if s in wanted]
+    listings: list[tuple[str, str, int | None]] = []
+    for part in chunks(skus):
+        listings.extend((c, s, q) for c, s, q in session.execute(columns.where(LISTINGS.c.sku.in_(part))))
+    return listings
 
 
 def wake_again(session: Session, channel: str) -> None:

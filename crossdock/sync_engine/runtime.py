@@ -80,7 +80,7 @@ class _BrokerLogGate(logging.Handler):
         self.on_outage = on_outage
 
     def emit(self, record: logging.LogRecord) -> None:
-        from dramatiq.errors import ConnectionError as BrokerConnectionError
+        from dramatiq.errors import BrokerConnectionError
 
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, BrokerConnectionError) or "connection error" in record.getMessage().lower():
@@ -142,7 +142,7 @@ class EngineRuntime:
         self.ctx: Any = None
         self.engine: Any = None
         self.broker: Any = None
-        self._worker: Any = None
+        self._workers: list[Any] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._db_outage = _Outage("XD-DATA-001")
@@ -210,7 +210,14 @@ class EngineRuntime:
 
         settle_restores(self.ctx, self.id, stop=self._stop)
         self._last_beat = 0.0          # the first tick beats and asks for the relay lease
-        self._worker = InProcessWorker(self.broker, threads=self.threads, queues=self.queues).start()
+        # the stock pushes on threads of their own, one per channel (actors.PUSH_QUEUE); the other
+        # jobs on ``threads``. A worker told which queues to consume takes those only.
+        queues = self.queues if self.queues is not None else {actors.QUEUE, actors.PUSH_QUEUE}
+        lanes = ((actors.QUEUE, self.threads), (actors.PUSH_QUEUE, max(1, len(self.cfg.channels))))
+        self._workers = [InProcessWorker(self.broker, threads=n, queues={q}).start() for q, n in lanes if q in queues]
+        others = queues - {actors.QUEUE, actors.PUSH_QUEUE}
+        if others:
+            self._workers.append(InProcessWorker(self.broker, threads=self.threads, queues=others).start())
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
         self._thread.start()
         from crossdock.db.migrate import current_revision
@@ -260,7 +267,9 @@ class EngineRuntime:
                 # the lease holder relays every tick; the others, once a heartbeat, wake only
                 # entries overdue by the lease's lifetime (the holder died or is stalled)
                 overdue = None if self._relay_held else utcnow() - dt.timedelta(seconds=self.relay_ttl_s)
-                result = outbox.relay(self.database, lambda e: self.engine.send(e.id),
+                from crossdock.sync_engine.actors import wake
+
+                result = outbox.relay(self.database, wake,
                                       tracker=self.engine.tracker if self._relay_held else self._fallback_tracker,
                                       now=overdue)
                 if result.error:
@@ -327,8 +336,8 @@ class EngineRuntime:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._worker is not None:
-            self._worker.stop(timeout_ms=int(self.stop_timeout_s * 1000))
+        for worker in self._workers:
+            worker.stop(timeout_ms=int(self.stop_timeout_s * 1000))
         handed = {"jobs": 0, "skus": 0}
         if self.db is not None and self.ctx is not None:
             try:

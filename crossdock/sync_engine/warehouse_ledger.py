@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from crossdock.sync_engine import inventory, outbox
-from crossdock.warehouse.ledger import Ledger, ReservationOutcome, ShipmentConfirmation
+from crossdock.warehouse.ledger import Ledger, ReservationOutcome, ShipmentConfirmation, StockAdjustment
 from crossdock.warehouse.routing import RoutingPreference, WarehouseSite
 from crossdock.warehouse.shipping import CONFIRM_SHIPMENT
 
@@ -27,6 +27,10 @@ class EngineLedger:
     def adjust_stock(self, session: Session, sku: str, warehouse: str, delta: int, reason: str,
                      reference: str | None = None, *, actor: str | None = None) -> None:
         inventory.adjust_stock(session, sku, warehouse, delta, reason, reference, actor=actor)
+
+    def adjust_stock_many(self, session: Session, changes: Sequence[StockAdjustment], *,
+                          actor: str | None = None) -> None:
+        inventory.adjust_stock_many(session, changes, actor=actor)
 
     def reserve_routed(self, session: Session, order_id: int, *, sites: Sequence[WarehouseSite],
                        preference: RoutingPreference) -> ReservationOutcome:

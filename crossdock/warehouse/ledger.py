@@ -16,13 +16,14 @@ the stock push and the sync events commit together.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypedDict
 
 from sqlalchemy.orm import Session
 
 from crossdock.warehouse.routing import RoutingPreference, WarehouseSite
 
-__all__ = ["Ledger", "ReservationOutcome", "ReservedLine", "ShipmentConfirmation"]
+__all__ = ["Ledger", "ReservationOutcome", "ReservedLine", "ShipmentConfirmation", "StockAdjustment"]
 
 
 class ReservedLine(Protocol):
@@ -69,6 +70,17 @@ class ShipmentConfirmation(TypedDict):
     warehouse: str
 
 
+@dataclass(frozen=True, slots=True)
+class StockAdjustment:
+    """One change of on hand, as :meth:`Ledger.adjust_stock_many` takes it."""
+
+    sku: str
+    warehouse: str
+    delta: int
+    reason: str
+    reference: str | None = None
+
+
 class Ledger(Protocol):
     """The stock ledger and outbox, as the warehouse uses them."""
 
@@ -76,6 +88,14 @@ class Ledger(Protocol):
                      reference: str | None = None, *, actor: str | None = None) -> None:
         """Change on hand by ``delta`` with an audit row (XD-INV-005 when on
         hand would go negative or below reserved) and push the new availability."""
+        ...
+
+    def adjust_stock_many(self, session: Session, changes: Sequence[StockAdjustment], *,
+                          actor: str | None = None) -> None:
+        """:meth:`adjust_stock` for many changes in one pass, applied in the order given
+        (a stock file): the same refusals — the first raises, with its index in ``changes``
+        as ``context["change"]`` — audit rows and sync events, and the new availability
+        pushed once for all of them."""
         ...
 
     def reserve_routed(self, session: Session, order_id: int, *, sites: Sequence[WarehouseSite],

@@ -148,20 +148,31 @@ def apply_change(session: Session, sku: str, warehouse: str, delta: int, *, reas
     if delta:
         ledger.adjust_stock(session, sku, warehouse, delta, reason, reference, actor=actor)
     level = stock_level(session, sku, warehouse)
-    if bin_code is not None and (level is None or level.bin != bin_code):
-        if level is None:
-            level = StockLevel(sku=sku, warehouse=warehouse, on_hand=0, reserved=0)
-            session.add(level)
-        previous = level.bin
-        level.bin = bin_code
-        session.flush()
-        synclog.record(session, operation="stock.bin", outcome="ok", entity_type="sku", entity=sku,
-                       message=f"{warehouse}: bin {previous or '-'} -> {bin_code}",
-                       details={"warehouse": warehouse, "bin": bin_code, "previous": previous,
-                                "reason": reason, "reference": reference, "actor": actor})
+    if bin_code is not None:
+        level = set_bin(session, sku, warehouse, bin_code, reason=reason, reference=reference, actor=actor)
     return StockChange(sku=sku, warehouse=warehouse, delta=delta, on_hand=level.on_hand if level else 0,
                        reserved=level.reserved if level else 0, bin=level.bin if level else None,
                        reason=reason, reference=reference)
+
+
+def set_bin(session: Session, sku: str, warehouse: str, bin_code: str, *, reason: str, reference: str | None,
+            actor: str | None) -> StockLevel:
+    """The SKU lives in ``bin_code`` of the warehouse (a stock row with nothing on
+    hand when it had none); a change of bin is recorded (``stock.bin``)."""
+    level = stock_level(session, sku, warehouse)
+    if level is not None and level.bin == bin_code:
+        return level
+    if level is None:
+        level = StockLevel(sku=sku, warehouse=warehouse, on_hand=0, reserved=0)
+        session.add(level)
+    previous = level.bin
+    level.bin = bin_code
+    session.flush()
+    synclog.record(session, operation="stock.bin", outcome="ok", entity_type="sku", entity=sku,
+                   message=f"{warehouse}: bin {previous or '-'} -> {bin_code}",
+                   details={"warehouse": warehouse, "bin": bin_code, "previous": previous,
+                            "reason": reason, "reference": reference, "actor": actor})
+    return level
 
 
 def adjust(

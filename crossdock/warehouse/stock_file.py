@@ -44,20 +44,20 @@ from crossdock import synclog
 from crossdock.db.base import INTEGER_MAX
 from crossdock.db.models import Bin, Product, StockLevel, Warehouse
 from crossdock.errors import CrossdockError, WarehouseError
-from crossdock.warehouse.ledger import Ledger
+from crossdock.warehouse.ledger import Ledger, StockAdjustment
 from crossdock.warehouse.stock import (
     DELTA_RE,
     MAX_REASON_LEN,
     MAX_REFERENCE_LEN,
     StockChange,
-    apply_change,
-    stock_level,
+    set_bin,
 )
 
 log = logging.getLogger(__name__)
 
 FILE_COLUMNS = ("sku", "warehouse", "delta", "on_hand", "reason", "reference", "bin")
 _IN_CHUNK = 900
+_SCAN_OVER = 8 * _IN_CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +215,7 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, ledger:
     problems = list(problems)
     warehouses = set(session.scalars(select(Warehouse.code)))
     skus = sorted({r.sku for r in rows})
-    known_skus: set[str] = set()
-    for start in range(0, len(skus), _IN_CHUNK):
-        known_skus.update(session.scalars(select(Product.sku).where(Product.sku.in_(skus[start:start + _IN_CHUNK]))))
+    known_skus = {sku for (sku,) in _rows_of(session, select(Product.sku), Product.sku, skus)}
     bins = {(w, c) for w, c in session.execute(select(Bin.warehouse, Bin.code))}
     for r in rows:
         where = f"line {r.line}"
@@ -227,34 +225,46 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, ledger:
             problems.append(f"{where}: [XD-INV-004] SKU {r.sku!r} is not in the catalogue")
         if r.bin and r.warehouse in warehouses and (r.warehouse, r.bin) not in bins:
             problems.append(f"{where}: [XD-WH-004] warehouse {r.warehouse} has no bin {r.bin!r}")
-    problems += _outcome_problems(session, rows, skus)
+    found, levels = _outcome_problems(session, rows, skus)
+    before = dict(levels)
+    problems += found
     if problems:
         raise _bad_file(path, problems)
 
     changes: list[StockChange] = []
+    adjustments: list[StockAdjustment] = []
     unchanged = 0
     skus_changed: set[str] = set()
     name = Path(path).name
-    # stock rows are locked in (SKU, warehouse) order, like every other stock writer;
-    # the sort is stable, so repeated rows of one SKU and warehouse keep their order
+    # in (SKU, warehouse) order, like every other stock writer; the sort is stable, so repeated rows
+    # of one SKU and warehouse keep their order. The rows are locked (_outcome_problems): what is on
+    # hand now is what a count is compared with, and every change goes to the ledger in ONE call.
+    lines: list[int] = []
     for r in sorted(rows, key=lambda r: (r.sku, r.warehouse)):
-        if r.on_hand is not None:
-            level = stock_level(session, r.sku, r.warehouse)
-            delta = r.on_hand - (level.on_hand if level else 0)
-        else:
-            delta = r.delta or 0
+        on_hand, reserved, bin_code = levels.get((r.sku, r.warehouse), (0, 0, None))
+        delta = r.on_hand - on_hand if r.on_hand is not None else (r.delta or 0)
         if delta == 0 and r.bin is None:
             unchanged += 1
             continue
         reference = (r.reference or f"{name}:{r.line}")[:MAX_REFERENCE_LEN]
-        try:
-            change = apply_change(session, r.sku, r.warehouse, delta, reason=r.reason, reference=reference,
-                                  bin_code=r.bin, actor=actor, ledger=ledger)
-        except CrossdockError as exc:
-            raise _bad_file(path, [f"line {r.line}: [{exc.code}] {exc.detail or exc.title}"]) from exc
-        changes.append(change)
         if delta:
+            adjustments.append(StockAdjustment(r.sku, r.warehouse, delta, r.reason, reference))
+            lines.append(r.line)
             skus_changed.add(r.sku)
+        levels[(r.sku, r.warehouse)] = (on_hand + delta, reserved, r.bin or bin_code)
+        changes.append(StockChange(sku=r.sku, warehouse=r.warehouse, delta=delta, on_hand=on_hand + delta,
+                                   reserved=reserved, bin=r.bin or bin_code, reason=r.reason, reference=reference))
+    try:
+        ledger.adjust_stock_many(session, adjustments, actor=actor)
+    except CrossdockError as exc:
+        index = exc.context.get("change")
+        where = f"line {lines[index]}: " if isinstance(index, int) and 0 <= index < len(lines) else ""
+        raise _bad_file(path, [f"{where}[{exc.code}] {exc.detail or exc.title}"]) from exc
+    bin_now = {key: level[2] for key, level in before.items()}
+    for c in changes:                   # then the bins, each change of one recorded (stock.bin)
+        if c.bin is not None and c.bin != bin_now.get((c.sku, c.warehouse)):
+            set_bin(session, c.sku, c.warehouse, c.bin, reason=c.reason, reference=c.reference, actor=actor)
+            bin_now[(c.sku, c.warehouse)] = c.bin
     synclog.record(session, operation="stock.import", outcome="ok", entity_type="file", entity=name,
                    message=f"{len(changes)} changes, {unchanged} unchanged",
                    details={"rows": len(rows), "applied": len(changes), "unchanged": unchanged,
@@ -263,19 +273,25 @@ def import_stock_rows(session: Session, rows: Sequence[StockFileRow], *, ledger:
     return ImportResult(path=str(path), changes=tuple(changes), unchanged=unchanged)
 
 
-def _outcome_problems(session: Session, rows: Sequence[StockFileRow], skus: Sequence[str]) -> list[str]:
+def _outcome_problems(session: Session, rows: Sequence[StockFileRow],
+                      skus: Sequence[str]) -> tuple[list[str], dict[tuple[str, str], tuple[int, int, str | None]]]:
     """What each row would leave on hand, checked before the first change so
     every refused line is named: below what is reserved or below 0
-    (XD-INV-005), beyond what a stock level holds (XD-WH-005)."""
-    levels: dict[tuple[str, str], tuple[int, int]] = {}
-    for start in range(0, len(skus), _IN_CHUNK):
-        for sku, warehouse, on_hand, reserved in session.execute(
-                select(StockLevel.sku, StockLevel.warehouse, StockLevel.on_hand, StockLevel.reserved)
-                .where(StockLevel.sku.in_(skus[start:start + _IN_CHUNK]))):
-            levels[(sku, warehouse)] = (on_hand, reserved)
+    (XD-INV-005), beyond what a stock level holds (XD-WH-005). Returns the
+    problems and the stock levels (on hand, reserved, bin) before the file,
+    read with their rows locked (PostgreSQL ``FOR UPDATE`` in (SKU, warehouse)
+    order; SQLite holds the write lock): they stay what they are until the
+    file is applied."""
+    levels: dict[tuple[str, str], tuple[int, int, str | None]] = {}
+    for sku, warehouse, on_hand, reserved, bin_code in _rows_of(
+            session, select(StockLevel.sku, StockLevel.warehouse, StockLevel.on_hand, StockLevel.reserved,
+                            StockLevel.bin).order_by(StockLevel.sku, StockLevel.warehouse).with_for_update(),
+            StockLevel.sku, skus):
+        levels[(sku, warehouse)] = (on_hand, reserved, bin_code)
+    running = {key: (on_hand, reserved) for key, (on_hand, reserved, _) in levels.items()}
     problems: list[str] = []
     for r in rows:                      # file order: a SKU's movements apply one after the other
-        on_hand, reserved = levels.get((r.sku, r.warehouse), (0, 0))
+        on_hand, reserved = running.get((r.sku, r.warehouse), (0, 0))
         after = r.on_hand if r.on_hand is not None else on_hand + (r.delta or 0)
         if after > INTEGER_MAX:
             problems.append(f"line {r.line}: [XD-WH-005] {r.warehouse}: on hand {on_hand} {after - on_hand:+d} would "
@@ -284,8 +300,23 @@ def _outcome_problems(session: Session, rows: Sequence[StockFileRow], skus: Sequ
             problems.append(f"line {r.line}: [XD-INV-005] {r.warehouse}: on hand {on_hand}, reserved {reserved}, "
                             f"change {after - on_hand:+d} ({r.reason})")
         else:
-            levels[(r.sku, r.warehouse)] = (after, reserved)
-    return problems
+            running[(r.sku, r.warehouse)] = (after, reserved)
+    return problems, levels
+
+
+def _rows_of(session: Session, stmt: Any, column: Any, skus: Sequence[str]) -> list[Any]:
+    """The rows of ``stmt`` (a SELECT whose first column is ``column``) whose ``column`` is one of
+    ``skus`` (sorted): IN lists of
+    :data:`_IN_CHUNK`, or — a large file on SQLite, which holds the database's write
+    lock anyway — one pass over the table, kept for ``skus`` (hundreds of IN lists
+    would cost more than reading every row once)."""
+    if len(skus) > _SCAN_OVER and session.get_bind().dialect.name == "sqlite":
+        wanted = set(skus)
+        return [row for row in session.execute(stmt) if row[0] in wanted]
+    rows: list[Any] = []
+    for start in range(0, len(skus), _IN_CHUNK):
+        rows.extend(session.execute(stmt.where(column.in_(skus[start:start + _IN_CHUNK]))))
+    return rows
 
 
 def read_stock_file(path: str | Path) -> str:

@@ -354,3 +354,57 @@ def test_adjust_up_to_the_largest_quantity_and_not_beyond(seeded):
                 adjust(s, "MUG-WHT", "DE", change, ledger=ENGINE_LEDGER, reason="receive")
         assert exc.value.code == "XD-WH-005", change
     assert _level(seeded, "MUG-WHT", "DE") == (2_147_483_647, 0, None)
+
+
+def _statements_of_import(db, text: str, path: str) -> int:
+    from sqlalchemy import event
+
+    seen = []
+
+    def on_execute(*_args):
+        seen.append(1)
+
+    rows = parse_stock_file(text, path=path)
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        with db.write() as s:
+            import_stock_rows(s, rows, ledger=ENGINE_LEDGER, path=path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)
+    return len(seen)
+
+
+def test_a_stock_take_is_written_in_statements_that_do_not_grow_with_its_rows(seeded):
+    from crossdock.db.models import ChannelListing, Product
+
+    # Given 60 more products listed on the channel, each with stock in CN
+    skus = [f"BULK-{i:03d}" for i in range(60)]
+    with seeded.write() as s:
+        s.add_all(Product(sku=sku, title=sku) for sku in skus)
+        s.flush()
+        s.add_all(ChannelListing(channel="amazon-de", sku=sku) for sku in skus)
+        s.add_all(StockLevel(sku=sku, warehouse="CN", on_hand=4, reserved=0) for sku in skus)
+    entries_before = count(seeded, OutboxEntry, OutboxEntry.kind == "push_stock")
+    with seeded.write() as s:
+        s.query(DirtySku).delete()
+
+    # When a count of 6 SKUs and then a count of all 60 (each different from what is on hand) are imported
+    few = _statements_of_import(seeded, "sku,warehouse,on_hand,reason\n"
+                                + "".join(f"{sku},CN,9,count\n" for sku in skus[:6]), "few.csv")
+    many = _statements_of_import(seeded, "sku,warehouse,on_hand,reason\n"
+                                 + "".join(f"{sku},CN,{10 + i},count\n" for i, sku in enumerate(skus)), "all.csv")
+
+    # Then ten times the rows take no more statements (one pass, one mark for the file), and every
+    # change still has its movement, its event and its dirty mark, and the channel one window entry
+    assert many <= few
+    assert [_level(seeded, sku, "CN")[0] for sku in skus[:3]] == [10, 11, 12]
+    with seeded.read() as s:
+        moves = s.scalars(select(StockMovement).where(StockMovement.reference.like("all.csv:%"))).all()
+        events = s.scalars(select(SyncEvent).where(SyncEvent.operation == "stock.adjust",
+                                                   SyncEvent.entity.like("BULK-%"))).all()
+        dirty = set(s.scalars(select(DirtySku.sku).where(DirtySku.channel == "amazon-de")))
+    assert sorted((m.sku, m.delta) for m in moves) == [(sku, 10 + i - (9 if i < 6 else 4))
+                                                      for i, sku in enumerate(skus)]
+    assert len(events) == 6 + 60
+    assert dirty == set(skus)
+    assert count(seeded, OutboxEntry, OutboxEntry.kind == "push_stock") - entries_before <= 2

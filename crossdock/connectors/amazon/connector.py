@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -400,30 +401,39 @@ class AmazonConnector(Connector):
         validate_or_raise(view, ListingChannel(self.channel, self.platform, s.currency or ""))
 
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
-        """What the marketplace shows now. A SKU Amazon does not know comes back
-        with ``status="NOT_FOUND"`` and no quantity or price. ``None`` reads
-        every listing (searchListingsItems, 20 per page)."""
-        s = self.settings
-        params = M.listing_params(marketplace_id=s.marketplace_id, included=M.LISTING_INCLUDED)
-        if skus is None:
-            out: list[ListedOffer] = []
-            page_params = {**params, "pageSize": "20"}
-            while True:
-                body = self.client.search_listings(page_params)
-                out.extend(M.parse_listing(i, marketplace_id=s.marketplace_id) for i in body.get("items", []))
-                token = (body.get("pagination") or {}).get("nextToken")
-                if not token:
-                    return out
-                page_params = {**params, "pageSize": "20", "pageToken": token}
-        out = []
-        for sku in skus:
-            try:
-                out.append(M.parse_listing(self.client.get_listing(sku, params), marketplace_id=s.marketplace_id))
-            except PlatformError as exc:
-                if exc.code != "XD-PLATFORM-002":
-                    raise
-                out.append(ListedOffer(sku=sku, quantity=None, price=None, status="NOT_FOUND"))
-        return out
+        """What the marketplace shows now, read in pages of searchListingsItems:
+        ``skus`` twenty at a time (``identifiers``, one page each), ``None`` every
+        listing 20 a page. A SKU Amazon does not know comes back with
+        ``status="NOT_FOUND"`` and no quantity or price; a SKU the search cannot
+        name (a comma in it) is read alone with getListingsItem."""
+        mp = self.settings.marketplace_id
+        search = functools.partial(M.search_params, marketplace_id=mp, included=M.LISTING_INCLUDED)
+        out: list[ListedOffer] = []
+        token: str | None = None
+        while skus is None:
+            body = self.client.search_listings(search(page_token=token))
+            out.extend(M.parse_listing(i, marketplace_id=mp) for i in body.get("items", []))
+            if not (token := (body.get("pagination") or {}).get("nextToken")):
+                return out
+        wanted = list(dict.fromkeys(skus or ()))
+        named = [sku for sku in wanted if M.searchable_sku(sku)]
+        for i in range(0, len(named), M.SEARCH_PAGE):
+            body = self.client.search_listings(search(skus=named[i:i + M.SEARCH_PAGE]))
+            out.extend(M.parse_listing(item, marketplace_id=mp) for item in body.get("items", []))
+        found = {o.sku: o for o in out}
+        return [found.get(sku) or self._read_one(sku, named=M.searchable_sku(sku)) for sku in wanted]
+
+    def _read_one(self, sku: str, *, named: bool) -> ListedOffer:
+        """getListingsItem for a SKU the search could not name; NOT_FOUND for one it named and missed."""
+        try:
+            if not named:
+                return M.parse_listing(self.client.get_listing(sku, M.listing_params(
+                    marketplace_id=self.settings.marketplace_id, included=M.LISTING_INCLUDED)),
+                    marketplace_id=self.settings.marketplace_id)
+        except PlatformError as exc:
+            if exc.code != "XD-PLATFORM-002":
+                raise
+        return ListedOffer(sku=sku, quantity=None, price=None, status="NOT_FOUND")
 
     # ------------------------------------------------------------ shipments
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:

@@ -21,14 +21,12 @@ failed with the error's code, and other batches still go out.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import math
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, Callable, Iterable, Sequence, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from requests.adapters import BaseAdapter
@@ -43,6 +41,7 @@ from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
 from crossdock.connectors.ebay.mapping import ListingRef
 from crossdock.connectors.ebay.mapping.shapes import ListingPolicies
+from crossdock.connectors.ebay.reads import ListingReader
 from crossdock.connectors.ebay.settings import EbaySettings
 from crossdock.connectors.http import Budget
 from crossdock.errors import CrossdockError, MappingError, NetError, OrderError, PlatformError, ShippingError
@@ -87,6 +86,7 @@ class EbayConnector(Connector):
                                          quota_wait=self.rest.quota_wait)
         self.binder = ListingBinder(self.rest, listing_map or {})
         self.listings = self.binder.refs
+        self.reader = ListingReader(self.rest, self.trading, self.listings)
 
     def close(self) -> None:
         self.http.close()
@@ -343,12 +343,11 @@ class EbayConnector(Connector):
                           listing_id=str(listing_id) if listing_id else None)
 
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
-        """What buyers see: ``getOffers`` per Inventory-API SKU, Trading ``GetItem``
-        per legacy SKU of the listing map. Without ``skus``, every listing of
-        the account (:meth:`_read_all`)."""
-        if skus is None:
-            return self._read_all()
-        return [self._read_one(sku) for sku in dict.fromkeys(skus)]
+        """What buyers see (:class:`~crossdock.connectors.ebay.reads.ListingReader`):
+        many SKUs from ``GetMyeBaySelling``'s pages, a few (and those the pages
+        do not show) with ``getOffers`` or Trading ``GetItem`` each. Without
+        ``skus``, every listing of the account."""
+        return self.reader.read_all() if skus is None else self.reader.read(skus)
 
     def find_listing(self, listing_id: str, *, sku: str) -> ListedOffer | None:
         """Any eBay listing has an ItemID: Trading ``GetItem`` finds it. An
@@ -374,91 +373,6 @@ class EbayConnector(Connector):
                 return offer
         return ListedOffer(sku=sku, quantity=item.quantity, price=item.price, listing_id=item.listing_id,
                            status=item.status, title=item.title, ids=item.ids)
-
-    def _read_one(self, sku: str) -> ListedOffer:
-        ref = self.listings.get(sku) or ListingRef("inventory")
-        if ref.kind == "trading":
-            try:
-                return mapping.parse_trading_item(self.trading.get_item(str(ref.item_id)), sku=sku)
-            except PlatformError as exc:
-                if exc.code != "XD-PLATFORM-002":
-                    raise
-                return ListedOffer(sku, None, None, ref.item_id, "NOT_FOUND", ids=ref.to_dict())
-        try:
-            payload = self.rest.get_offers(sku)
-        except PlatformError as exc:
-            if exc.code != "XD-PLATFORM-002":
-                raise
-            return ListedOffer(sku, None, None, None, "NOT_FOUND")
-        offers = payload.get("offers") or []
-        if not offers:
-            return ListedOffer(sku, None, None, None, "NOT_FOUND")
-        offer = mapping.parse_offer(offers[0])
-        self.listings[sku] = ListingRef("inventory", offer_id=str(offers[0].get("offerId")),
-                                        item_id=offer.listing_id)
-        return offer
-
-    def _read_all(self) -> list[ListedOffer]:
-        """Every listing of the account: the Inventory API's items and their
-        offers, then Trading ``GetMyeBaySelling`` (Active list, 200 a page) for
-        the listings made outside the Inventory API (Seller Hub, Trading) —
-        the ones whose ItemID no offer has. Those are remembered in the listing
-        map as legacy listings (unless the map already gives the SKU another
-        listing: then both are returned, and the caller sees the SKU twice).
-        SKUs of the map found by neither are read one by one as before (an
-        ended legacy listing shows its status). Each listing comes back once."""
-        items = self._inventory_items()
-        out: list[ListedOffer] = []
-        offered: set[str] = set()
-        for sku, title in items.items():
-            offer = self._read_one(sku)
-            if offer.status != "NOT_FOUND" and title and not offer.title:
-                offer = dataclasses.replace(offer, title=title)
-            if offer.listing_id:
-                offered.add(str(offer.listing_id))
-            out.append(offer)
-        seen = set(items)
-        page, pages = 1, 1
-        while page <= min(pages, mapping.ACTIVE_LIST_MAX_PAGES):
-            found, pages = mapping.parse_active_list(
-                self.trading.get_my_ebay_selling(mapping.active_list_request(page)))
-            for offer in found:
-                if offer.listing_id in offered:
-                    continue            # an Inventory-API listing, already read with its offer
-                if offer.sku and (offer.sku not in self.listings or self.listings[offer.sku].kind == "trading"):
-                    self.listings[offer.sku] = ListingRef("trading", item_id=offer.listing_id)
-                seen.add(offer.sku)
-                offered.add(str(offer.listing_id))
-                out.append(offer)
-            page += 1
-        # each listing once: a map entry whose listing was already read (under the SKU eBay has for it) is skipped
-        out.extend(self._read_one(sku) for sku, ref in list(self.listings.items())
-                   if sku not in seen and not (ref.item_id and ref.item_id in offered))
-        return out
-
-    def _inventory_items(self) -> dict[str, str | None]:
-        """Every inventory item's SKU → product title, following ``next`` (the
-        spec calls getInventoryItems' ``offset`` a page number; taking it from
-        ``next`` works whichever eBay means)."""
-        items: dict[str, str | None] = {}
-        offset, seen = 0, set()
-        while offset not in seen:
-            seen.add(offset)
-            page = self.rest.get_inventory_items(limit=200, offset=offset)
-            for i in page.get("inventoryItems") or []:
-                if "sku" in i:
-                    items.setdefault(str(i["sku"]), ((i.get("product") or {}).get("title")) or None)
-            nxt = page.get("next")
-            if not nxt:
-                break
-            try:
-                offset = int(parse_qs(urlsplit(str(nxt)).query).get("offset", [""])[0])
-            except ValueError:
-                break
-        return items
-
-    def _inventory_skus(self) -> list[str]:
-        return list(self._inventory_items())
 
     # ------------------------------------------------------------------ shipments
     def shipment_confirmed(self, confirmation: ShipmentConfirmation, *, shipments_of_order: int = 1) -> bool | None:

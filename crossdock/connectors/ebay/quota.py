@@ -52,6 +52,8 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "_trading": _ebay(*_TRADING),
     "GetOrders": _ebay(*_TRADING),
     "GetItem": _ebay(*_TRADING),
+    # the Active list, 200 listings a page: read-backs of many SKUs (connectors/ebay/reads.py)
+    "GetMyeBaySelling": _ebay(*_TRADING),
     "CompleteSale": _ebay(*_TRADING),
     "ReviseInventoryStatus": _ebay(*_REVISES_TRADING, "revise_inventory_status_15s"),
     "ReviseFixedPriceItem": _ebay(*_REVISES_TRADING),

@@ -457,18 +457,29 @@ class ShopifyConnector(Connector):
 
     # --- read back ----------------------------------------------------------------------------------
     def read_listings(self, skus: Sequence[str] | None = None) -> list[ListedOffer]:
+        """What the shop shows: up to ``sku_batch_size`` SKUs with one ``productVariants``
+        search by SKU (:meth:`VariantIds.lookup`); more SKUs, or ``None`` (every variant),
+        from the shop's variants page by page, as many a page as one query may cost
+        (:func:`~crossdock.connectors.shopify.mapping.variants_page_size`), stopping once
+        every SKU asked for is found."""
         cur = self.settings.currency
-        if skus is not None:
-            found = self.skus.lookup(list(skus), priority=Priority.NORMAL) if skus else {}
-            return [m.listed_offer(found[s], cur) for s in dict.fromkeys(skus) if s in found]
-        offers: list[ListedOffer] = []
-        after = None
-        loc = self.location_id()
-        while True:
-            data = self.client.graphql(m.variants_request(None, location_id=loc, first=100, after=after),
-                                       priority=Priority.NORMAL)
-            refs, has_next, after = m.parse_variants(data)
-            self.skus.remember(refs)
-            offers.extend(m.listed_offer(r, cur) for r in refs)
+        wanted = None if skus is None else list(dict.fromkeys(skus))
+        if wanted is not None and len(wanted) <= self.settings.sku_batch_size:
+            found = self.skus.lookup(wanted, priority=Priority.NORMAL) if wanted else {}
+            return [m.listed_offer(found[s], cur) for s in wanted if s in found]
+        left = None if wanted is None else set(wanted)
+        refs: list[m.VariantRef] = []
+        after, loc = None, self.location_id()
+        while left is None or left:
+            data = self.client.graphql(m.variants_request(None, location_id=loc, first=m.variants_page_size(),
+                                                          after=after), priority=Priority.NORMAL)
+            page, has_next, after = m.parse_variants(data)
+            self.skus.remember(page)
+            refs.extend(r for r in page if left is None or r.sku in left)
+            left = None if left is None else left - {r.sku for r in page}
             if not has_next:
-                return offers
+                break
+        if wanted is None:
+            return [m.listed_offer(r, cur) for r in refs]
+        by_sku = {r.sku: r for r in refs}          # a SKU on two variants: the last one read, as lookup
+        return [m.listed_offer(by_sku[s], cur) for s in wanted if s in by_sku]

@@ -38,6 +38,9 @@ ISSUE_NOT_FOUND = "4000001"
 GET_INCLUDED = ("summaries", "attributes", "issues", "offers", "fulfillmentAvailability", "procurement",
                 "relationships", "productTypes")
 SUBMIT_INCLUDED = ("identifiers", "issues")
+# searchListingsItems (listingsItems_2021-08-01.json): identifiers maxItems 20, with an identifiersType
+SEARCH_MAX_IDENTIFIERS = 20
+SEARCH_IDENTIFIER_TYPES = ("ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SKU", "UPC")
 PATCH_OPS = ("add", "replace", "merge", "delete")
 
 
@@ -327,7 +330,16 @@ def search_listings(sim: "AmazonSim", req: Request) -> Response:
         size = 0
     if not 1 <= size <= 20:
         return sp_error(400, "InvalidInput", "Invalid input", "pageSize must be between 1 and 20.", rate=rate)
-    wanted = set(req.args("identifiers")) if req.arg("identifiersType") == "SKU" else None
+    identifiers, id_type = req.args("identifiers"), req.arg("identifiersType")
+    if bool(identifiers) != bool(id_type):
+        return sp_error(400, "InvalidInput", "Invalid input",
+                        "identifiers and identifiersType must be provided together.", rate=rate)
+    if len(identifiers) > SEARCH_MAX_IDENTIFIERS:
+        return sp_error(400, "InvalidInput", "Invalid input",
+                        f"identifiers accepts at most {SEARCH_MAX_IDENTIFIERS} values.", rate=rate)
+    if id_type not in (None, *SEARCH_IDENTIFIER_TYPES):
+        return sp_error(400, "InvalidInput", "Invalid input", f"Invalid identifiersType: {id_type}.", rate=rate)
+    wanted = set(identifiers) if identifiers else None
     token = req.arg("pageToken")
     start = 0
     if token:
@@ -337,8 +349,9 @@ def search_listings(sim: "AmazonSim", req: Request) -> Response:
             return sp_error(400, "InvalidInput", "Invalid input", "Invalid pageToken.", rate=rate)
     with sim.lock:
         listings = sorted(sim.listings[auth.seller.channel(mp.marketplace_id)].values(), key=lambda li: li.sku)
-        if wanted is not None:
-            listings = [li for li in listings if li.sku in wanted]
+        if wanted is not None:      # SKU or ASIN; the sandbox keeps no EAN, GTIN, … (they match nothing)
+            listings = [li for li in listings
+                        if (li.sku if id_type == "SKU" else li.asin if id_type == "ASIN" else None) in wanted]
         page = listings[start:start + size]
         body: dict[str, Any] = {"numberOfResults": len(listings),
                                 "items": [render_listing(li, mp.marketplace_id, included) for li in page]}

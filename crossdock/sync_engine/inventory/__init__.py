@@ -46,7 +46,7 @@ the names below.
 from __future__ import annotations
 
 from crossdock.sync_engine.availability import availability_snapshot, available
-from crossdock.sync_engine.inventory._adjust import adjust_stock
+from crossdock.sync_engine.inventory._adjust import adjust_stock, adjust_stock_many
 from crossdock.sync_engine.inventory._reserve import (
     active_reservation_skus,
     load_order_inputs,
@@ -97,6 +97,7 @@ __all__ = [
     "WarehouseChooser",
     "active_reservation_skus",
     "adjust_stock",
+    "adjust_stock_many",
     "availability_snapshot",
     "available",
     "consume_line",

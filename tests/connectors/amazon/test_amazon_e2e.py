@@ -209,6 +209,22 @@ def test_push_prices_and_read_back(env):
         assert {o.sku for o in everything} >= {f"E-{n:02d}" for n in range(20)}
 
 
+def test_many_skus_are_read_twenty_a_search(env):
+    # Given the 20 listings E-00..E-19 in DE, a SKU Amazon does not know, and one with a comma
+    wanted = [f"E-{n:02d}" for n in range(20)] + ["GHOST-1", "GHOST,2"]
+    with env.connector(DE) as conn:
+        seq = _seq(env)
+        # When the 22 SKUs are read back
+        offers = conn.read_listings(wanted)
+    # Then two searches name the 21 searchable SKUs (20 + 1) and the comma SKU is read alone
+    assert _quota_calls(env, seq) == {"searchListingsItems": 2, "getListingsItem": 1}
+    assert [o.sku for o in offers] == wanted
+    listed = env.sim.listed(env.channel(DE))          # the sandbox's own view (other tests changed some)
+    assert [o.quantity for o in offers[:20]] == [listed[sku] for sku in wanted[:20]]
+    assert offers[19].price == Money(Decimal("28.50"), "EUR")
+    assert [o.status for o in offers[20:]] == ["NOT_FOUND", "NOT_FOUND"]
+
+
 def test_publish_listing(env):
     with env.connector() as conn:
         product = Product(sku="NEW-MUG", title="Stoneware mug, 350 ml", price=Money(Decimal("14.90"), "USD"),

@@ -237,10 +237,13 @@ def test_listing_errors_become_item_results(conn, fixture):
     results = conn.push_prices([PriceUpdate("GOOD", Money(Decimal("5"), "EUR")),
                                 PriceUpdate("ZERO", Money(Decimal("0"), "USD"))])
     assert [r.code for r in results] == ["XD-MAP-004", "XD-MAP-003"]
-    respx.get(f"{base}/GONE").mock(return_value=httpx.Response(404, json={"errors": [
-        {"code": "NOT_FOUND", "message": "SKU 'GONE' not found in marketplace ATVPDKIKX0DER", "details": ""}]}))
-    (gone,) = conn.read_listings(["GONE"])
-    assert gone.status == "NOT_FOUND" and gone.quantity is None
+    # a SKU the search does not find, and one it cannot name (a comma: read alone, 404), are NOT_FOUND
+    respx.get(base).mock(return_value=httpx.Response(200, json={"numberOfResults": 0, "items": []}))
+    respx.get(f"{base}/GONE,2").mock(return_value=httpx.Response(404, json={"errors": [
+        {"code": "NOT_FOUND", "message": "SKU 'GONE,2' not found in marketplace ATVPDKIKX0DER", "details": ""}]}))
+    gone, gone2 = conn.read_listings(["GONE", "GONE,2"])
+    assert (gone.sku, gone.status, gone.quantity) == ("GONE", "NOT_FOUND", None)
+    assert (gone2.sku, gone2.status, gone2.quantity) == ("GONE,2", "NOT_FOUND", None)
 
 
 def test_publish_listing_validates_before_any_call(conn):

@@ -366,11 +366,62 @@ def test_read_listings_uses_get_offers_and_get_item(api, connector, trading, loa
                                              if req.url.params["sku"] == "MUG-BLUE" else ebay_error(404, 25713))
     trading.reply(load("trading_get_item.xml"))
     trading.reply(trading_reply("GetItem", ack="Failure", errors=trading_error(17, "110000000002")))
-    got = connector.read_listings(["MUG-BLUE", "OLD-LISTING", "OLD-TWO", "GONE"])
+    # (two SKUs at a time: a few SKUs are read one call each)
+    got = connector.read_listings(["MUG-BLUE", "OLD-LISTING"]) + connector.read_listings(["OLD-TWO", "GONE"])
     assert [(x.sku, x.quantity, x.price, x.status) for x in got] == [
         ("MUG-BLUE", 7, GBP("19.99"), "ACTIVE"), ("OLD-LISTING", 12, GBP("24.00"), "ACTIVE"),
         ("OLD-TWO", None, None, "NOT_FOUND"), ("GONE", None, None, "NOT_FOUND")]
     assert request_xml(trading.requests[0]).findtext("ItemID") == "110000000001"
+    assert [r.headers["X-EBAY-API-CALL-NAME"] for r in trading.requests] == ["GetItem", "GetItem"]
+
+
+def _active_item(item_id: str, sku: str, available: int, price: str) -> str:
+    return (f"<Item><ItemID>{item_id}</ItemID><Quantity>{available + 1}</Quantity><SellingStatus><CurrentPrice "
+            f"currencyID=\"GBP\">{price}</CurrentPrice><QuantitySold>1</QuantitySold></SellingStatus>"
+            f"<QuantityAvailable>{available}</QuantityAvailable><SKU>{sku}</SKU></Item>")
+
+
+def test_many_skus_are_read_from_the_active_list_pages(api, connector, trading):
+    # Given the Active list shows the Inventory-API listing of MUG-BLUE and the legacy listing the map
+    # binds to OLD-LISTING (its SKU on eBay differs), over two pages; OLD-TWO has ended, GONE is unknown
+    offers = api.get("/sell/inventory/v1/offer").mock(return_value=ebay_error(404, 25713))
+    pages = ("<PaginationResult><TotalNumberOfPages>2</TotalNumberOfPages></PaginationResult></ActiveList>")
+    trading.reply(trading_reply("GetMyeBaySelling", "<ActiveList><ItemArray>"
+                                + _active_item("296541230987", "MUG-BLUE", 6, "19.99") + "</ItemArray>" + pages))
+    trading.reply(trading_reply("GetMyeBaySelling", "<ActiveList><ItemArray>"
+                                + _active_item("110000000001", "TEAPOT-OLD", 12, "24.0") + "</ItemArray>" + pages))
+    trading.reply(trading_reply("GetItem", ack="Failure", errors=trading_error(17, "110000000002")))
+
+    # When the four SKUs are read back
+    got = connector.read_listings(["MUG-BLUE", "OLD-LISTING", "OLD-TWO", "GONE"])
+
+    # Then the two active listings come from the pages, under the SKUs crossdock knows them by and with
+    # their bindings; the two the pages do not show are read alone (GetItem, getOffers) and NOT_FOUND
+    assert [(x.sku, x.quantity, x.price, x.status) for x in got] == [
+        ("MUG-BLUE", 6, GBP("19.99"), "ACTIVE"), ("OLD-LISTING", 12, GBP("24.00"), "ACTIVE"),
+        ("OLD-TWO", None, None, "NOT_FOUND"), ("GONE", None, None, "NOT_FOUND")]
+    assert got[0].ids == {"kind": "inventory", "offer_id": "5004316010", "item_id": "296541230987"}
+    assert got[1].ids == {"kind": "trading", "item_id": "110000000001"}
+    calls = [(r.headers["X-EBAY-API-CALL-NAME"], request_xml(r).findtext(".//PageNumber")) for r in trading.requests]
+    assert calls == [("GetMyeBaySelling", "1"), ("GetMyeBaySelling", "2"), ("GetItem", None)]
+    assert offers.call_count == 1 and offers.calls[0].request.url.params["sku"] == "GONE"
+
+
+def test_pages_stop_when_reading_the_rest_one_by_one_costs_less(api, connector, trading):
+    # Given an Active list of 50 pages where page 1 shows MUG-BLUE but not OLD-LISTING or OLD-TWO
+    trading.reply(trading_reply("GetMyeBaySelling", "<ActiveList><ItemArray>"
+                                + _active_item("296541230987", "MUG-BLUE", 6, "19.99") + "</ItemArray>"
+                                "<PaginationResult><TotalNumberOfPages>50</TotalNumberOfPages></PaginationResult>"
+                                "</ActiveList>"))
+    trading.reply(gone := trading_reply("GetItem", ack="Failure", errors=trading_error(17, "110000000001")))
+    trading.reply(gone)
+
+    # When three SKUs are read back
+    got = connector.read_listings(["MUG-BLUE", "OLD-LISTING", "OLD-TWO"])
+
+    # Then one page is read, and the two SKUs left are read alone (2 calls, not 49 more pages)
+    assert [x.status for x in got] == ["ACTIVE", "NOT_FOUND", "NOT_FOUND"]
+    assert [r.headers["X-EBAY-API-CALL-NAME"] for r in trading.requests] == ["GetMyeBaySelling", "GetItem", "GetItem"]
 
 
 # ------------------------------------------------------------------ budget and protocol

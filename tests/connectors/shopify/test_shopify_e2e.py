@@ -177,6 +177,39 @@ def test_read_all_listings(env):
     assert all(o.quantity == 50 and o.price.currency == "EUR" for o in offers)
 
 
+def test_more_skus_than_one_search_holds_are_read_from_the_variant_pages(env):
+    import dataclasses
+
+    from crossdock.connectors.shopify import ShopifyConnector
+
+    # Given a connector that searches at most 2 SKUs by SKU in one query
+    conn = ShopifyConnector(dataclasses.replace(env.settings, sku_batch_size=2), token_store=env.store,
+                            clock=env.clock)
+    try:
+        conn.location_id()
+        seen = len(env.requests(operation="graphql"))
+        # When 5 SKUs (one unknown) are read back
+        offers = conn.read_listings(["SKU-6", "SKU-1", "NOPE", "SKU-3", "SKU-1"])
+    finally:
+        conn.close()
+    # Then one page of the shop's variants answers them all (not 3 searches), each SKU once, in order
+    calls = env.requests(operation="graphql")[seen:]
+    assert len(calls) == 1
+    assert [(o.sku, o.quantity, o.price) for o in offers] == [
+        ("SKU-6", 50, eur("16.00")), ("SKU-1", 50, eur("11.00")), ("SKU-3", 50, eur("13.00"))]
+
+
+def test_variant_pages_cost_at_most_what_one_query_may_cost():
+    from crossdock.connectors.shopify import mapping as m
+    from crossdock.connectors.shopify import queries
+    from crossdock.connectors.shopify.mapping.cost import estimate_cost
+
+    first = m.variants_page_size()
+    cost = estimate_cost(queries.VARIANTS_BY_SKU, {"first": first, "query": "", "after": None, "location": "x"})
+    more = estimate_cost(queries.VARIANTS_BY_SKU, {"first": first + 1, "query": "", "after": None, "location": "x"})
+    assert cost <= 1000 < more and first <= 250
+
+
 def test_token_expiring_mid_run_is_refreshed_without_a_failed_call(env):
     env.sim.configure(access_token_ttl_s=400.0)        # refreshed 300 s (the margin) before expiry
     seen_refresh_tokens = set()

@@ -152,3 +152,22 @@ def test_another_sellers_path_or_unknown_marketplace_is_refused(amz):
     r = amz.get(f"/listings/2021-08-01/items/AOTHERSELLER01/L-BOOK?marketplaceIds={US}")
     assert r.status_code == 403
     assert amz.get(_path(amz, "L-BOOK", "A1F83G8C2ARO7P")).status_code == 400
+
+
+def test_search_by_identifiers_follows_the_spec(amz):
+    # Given 25 listings in DE
+    for n in range(25):
+        amz.list(DE, f"L-I{n:02d}", n, "3.00")
+    base = f"/listings/2021-08-01/items/{amz.seller}?marketplaceIds={DE}&pageSize=20&includedData=fulfillmentAvailability"
+    some = ",".join(f"L-I{n:02d}" for n in (3, 7, 11)) + ",L-NONE"
+    # When SKUs are searched by identifiers: exactly those found come back, with their quantities
+    page = amz.get(f"{base}&identifiers={some}&identifiersType=SKU").json()
+    assert [(i["sku"], i["fulfillmentAvailability"][0]["quantity"]) for i in page["items"]] == [
+        ("L-I03", 3), ("L-I07", 7), ("L-I11", 11)]
+    assert page["numberOfResults"] == 3 and "pagination" not in page
+    # Then more than 20 identifiers, or identifiers without their type (or the reverse), are refused (400)
+    many = ",".join(f"L-I{n:02d}" for n in range(21))
+    assert amz.get(f"{base}&identifiers={many}&identifiersType=SKU").status_code == 400
+    assert amz.get(f"{base}&identifiers={some}").status_code == 400
+    assert amz.get(f"{base}&identifiersType=SKU").status_code == 400
+    assert amz.get(f"{base}&identifiers={some}&identifiersType=SELLER").status_code == 400

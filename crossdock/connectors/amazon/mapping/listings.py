@@ -52,6 +52,29 @@ def listing_params(*, marketplace_id: str, included: Sequence[str] = ("issues",)
     return {"marketplaceIds": marketplace_id, "includedData": ",".join(included)}
 
 
+SEARCH_PAGE = 20             # searchListingsItems: pageSize 1..20, and at most 20 ``identifiers``
+
+
+def searchable_sku(sku: str) -> bool:
+    """Can ``sku`` be one of searchListingsItems' ``identifiers``? The list is
+    comma-delimited, so a SKU holding a comma (or blank) cannot: it is read alone."""
+    return bool(sku.strip()) and "," not in sku
+
+
+def search_params(*, marketplace_id: str, included: Sequence[str], skus: Sequence[str] | None = None,
+                  page_token: str | None = None) -> dict[str, str]:
+    """searchListingsItems query: up to :data:`SEARCH_PAGE` ``skus`` (identifiersType SKU; one page
+    holds them all), or with ``skus=None`` every listing, :data:`SEARCH_PAGE` a page from ``page_token``."""
+    params = {**listing_params(marketplace_id=marketplace_id, included=included), "pageSize": str(SEARCH_PAGE)}
+    if skus is not None:
+        if not 1 <= len(skus) <= SEARCH_PAGE or not all(searchable_sku(s) for s in skus):
+            raise ValueError(f"searchListingsItems takes 1..{SEARCH_PAGE} SKUs without commas")
+        params.update(identifiers=",".join(skus), identifiersType="SKU")
+    if page_token:
+        params["pageToken"] = page_token
+    return params
+
+
 def listing_product_type(product: Product, *, default: str) -> str:
     """Amazon product type: attribute ``product_type``, else the (already
     mapped) category, else the channel's default."""

@@ -38,6 +38,7 @@ from crossdock.connectors.shopify.mapping.listings import (
     product_update_request,
     user_errors,
     variant_setup_request,
+    variants_page_size,
     variants_request,
 )
 from crossdock.connectors.shopify.mapping.orders import (
@@ -114,6 +115,7 @@ __all__ = [
     "product_update_request",
     "user_errors",
     "variant_setup_request",
+    "variants_page_size",
     "variants_request",
     "FOLine",
     "FULFILLABLE",

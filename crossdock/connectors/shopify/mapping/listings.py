@@ -3,13 +3,15 @@ write them, and their answers parsed into listed offers and per-item errors."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crossdock.connectors.shopify import queries as q
-from crossdock.connectors.shopify.mapping.common import body, legacy_id
+from crossdock.connectors.shopify.mapping.common import MAX_FIRST, body, legacy_id
+from crossdock.connectors.shopify.mapping.cost import estimate_cost
 from crossdock.errors import MappingError
 from crossdock.models import (
     ListedOffer,
@@ -36,6 +38,21 @@ class VariantRef:
 
 def _search_value(sku: str) -> str:
     return '"' + sku.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+MAX_QUERY_COST = 1000       # docs/platform-facts.md#shopify-cost-based-throttling
+
+
+@functools.lru_cache(maxsize=1)
+def variants_page_size() -> int:
+    """The largest page of :data:`~crossdock.connectors.shopify.queries.VARIANTS_BY_SKU` one
+    query may ask for: 250 (Shopify's cap on ``first``) or fewer, so the query's cost
+    (2 + ``first`` × the cost of a variant with its product and stock level: 5 → 199) stays
+    within :data:`MAX_QUERY_COST`."""
+    one, two = (estimate_cost(q.VARIANTS_BY_SKU, {"first": n, "query": "", "after": None, "location": ""})
+                for n in (1, 2))
+    per_node = two - one
+    return max(1, min(MAX_FIRST, (MAX_QUERY_COST - (one - per_node)) // per_node))
 
 
 def variants_request(skus: Sequence[str] | None, *, location_id: str, first: int,

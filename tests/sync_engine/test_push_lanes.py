@@ -1,0 +1,54 @@
+"""Stock pushes have worker threads of their own, one per channel: a push
+never waits for a busy worker thread of the other jobs (an order import, a
+prices run, an alerts round) nor for another channel's push."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dramatiq
+import pytest
+
+from crossdock.sync_engine import dirty
+from crossdock.sync_engine import shown as shows
+from crossdock.sync_engine.jobs.stock import expected_quantities
+from crossdock.sync_engine.runtime import EngineRuntime
+from tests.sync_engine.catalog_env import catalog_env
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_push_runs_while_every_thread_of_the_other_jobs_is_busy(db, tmp_path, monkeypatch):
+    from crossdock.sync_engine import actors
+
+    previous = actors.process_outbox_entry.broker
+    with catalog_env(tmp_path, monkeypatch, db) as env:
+        env.ctx.cfg.sync["oversell_guard"] = False
+        runtime = EngineRuntime(env.cfg, db=db, threads=1).start()
+        release = threading.Event()
+        try:
+            # Given the other jobs' only worker thread is busy with a long job
+            @dramatiq.actor(queue_name=actors.QUEUE, broker=runtime.broker, actor_name="test_long_job")
+            def long_job() -> None:
+                release.wait(30)
+
+            long_job.send()
+            time.sleep(0.3)
+            # When eBay shows 99 units of XD-0002 and the SKU is handed to the stock push
+            env.sim("ebay-uk").set_listing(env.sb_channels["ebay-uk"], "XD-0002", 99, env.price("ebay-uk", "XD-0002"))
+            with db.write() as s:
+                shows.adopt_listed(s, "ebay-uk", {"XD-0002": 99})
+                dirty.mark_dirty(s, ["XD-0002"])
+            want = expected_quantities(runtime.ctx, "ebay-uk", ["XD-0002"])["XD-0002"]
+
+            # Then the push reaches eBay while that thread is still busy
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and env.listed("ebay-uk")["XD-0002"] != want:
+                time.sleep(0.05)
+            assert env.listed("ebay-uk")["XD-0002"] == want
+            assert not release.is_set()
+        finally:
+            release.set()
+            runtime.stop()
+            dramatiq.set_broker(previous)
+            actors.bind(previous)
