@@ -31,7 +31,7 @@ def worker(ctx: typer.Context,
            threads: int = typer.Option(4, "--threads", "-t", min=1, max=256, help="Worker threads."),
            processes: int = typer.Option(1, "--processes", "-p", min=1, max=64,
                                          help="Worker processes started by this command."),
-           queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only consume these broker queues."),
+           queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only consume these broker queues: crossdock (jobs), crossdock-push (stock pushes); a worker group without crossdock-push pushes no stock."),
            ) -> None:
     """Run the engine continuously: import orders, push stock, prices and shipments on their
     schedules, hand back the work of dead workers. Stops cleanly on SIGTERM or Ctrl-C."""
