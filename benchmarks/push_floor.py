@@ -20,27 +20,19 @@ machine stretches them 30-fold).
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from demo_cpu import run_cli  # benchmarks/ is on sys.path when a script there runs
 
 TARGET_P95 = {"amazon": 185.0, "ebay": 20.0, "shopify": 10.0}
 
 
-def run_once(skus: int, minutes: float, seed: int) -> tuple[dict, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def run_once(args: argparse.Namespace) -> tuple[dict, float]:
+    """One ``crossdock demo --json`` child process (demo_cpu.run_cli): its summary and CPU seconds."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run([sys.executable, "-m", "crossdock", "demo", "--json", "--folder", str(Path(tmp) / "d"),
-                               "--skus", str(skus), "--minutes", str(minutes), "--seed", str(seed)],
-                              capture_output=True, text=True, check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"crossdock demo failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return json.loads(proc.stdout), cpu
+        cpu, _wall, summary = run_cli(args, Path(tmp) / "d")
+    return summary, cpu
 
 
 def report(s: dict, cpu: float) -> list[str]:
@@ -66,10 +58,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--skus", type=int, default=40)
     ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--time-scale", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     for i in range(args.runs):
-        s, cpu = run_once(args.skus, args.minutes, args.seed)
+        s, cpu = run_once(args)
         print(f"run {i + 1} (seed {args.seed})")
         print("\n".join("  " + line for line in report(s, cpu)))
 

@@ -162,13 +162,9 @@ def push_floors(sb: Any, shares: Mapping[str, Decimal], windows: tuple[float, ..
         for change in changes:
             key, rules = batching(sb, channel, change[1])
             groups.setdefault(key, (rules, []))[1].append(change)
-        out[channel] = {}
-        for w in windows:
-            total = 0
-            for rules, group in groups.values():
-                start = {sku: _initial(sb, channel, sku, shares[channel]) for _, sku, _ in group}
-                total += push_floor(group, rules, w, shown=start)
-            out[channel][f"push_floor_{w:g}s"] = total
+        start = {sku: _initial(sb, channel, sku, shares[channel]) for _, sku, _ in changes}
+        out[channel] = {f"push_floor_{w:g}s": sum(push_floor(group, rules, w, shown=start)
+                                                  for rules, group in groups.values()) for w in windows}
     return out
 
 
