@@ -104,3 +104,12 @@ def quota_waits_slept():
 
     with inline_waits(PERSON_WAIT_S):
         yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``-n``), the slow tests — each runs workers and a
+    sandbox of its own, in subprocesses — run one after another on one xdist
+    worker (``--dist loadgroup``), while the other workers take the many quick tests."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("slow"))
