@@ -390,6 +390,12 @@ def explain_unseen(session: Session, channel: str, orders: Iterable[Order], resu
         unseen.consume(session, channel, lines)
 
 
+# Order times come to the second (Amazon's PurchaseDate, Shopify's createdAt; eBay's carry
+# milliseconds, the coarsest is taken for all): a sale stamped within a second before a
+# push started cannot be placed before or after it.
+ORDER_TIME_PRECISION_S = 1.0
+
+
 def follow_platform_quantities(session: Session, channel: str, orders: Iterable[Order], result: UpsertResult,
                                clock: Clock, *, marks: dirty.PendingMarks) -> None:
     """A platform lowers a listing's quantity itself when it sells and raises it
@@ -417,5 +423,6 @@ def follow_platform_quantities(session: Session, channel: str, orders: Iterable[
             for line in o.lines:
                 if line.sku:
                     delta[(line.sku, happened)] += sign * line.quantity
-    shown.follow_platform_change(session, channel, delta)
+    shown.follow_platform_change(session, channel, delta,
+                                 precision=dt.timedelta(seconds=clock.to_real_s(ORDER_TIME_PRECISION_S)))
     marks.add(sorted({sku for (sku, _), d in delta.items() if d > 0}))

@@ -116,14 +116,27 @@ def restore(session: Session, channel: str, believed: Mapping[str, int | None]) 
                             .values(last_pushed_qty=qty, exposure_qty=qty))
 
 
-def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple[str, dt.datetime], int]) -> None:
+def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple[str, dt.datetime], int], *,
+                           precision: dt.timedelta = dt.timedelta(0)) -> None:
     """The platform changed its own listings: ``(SKU, when, real time)`` →
     units (negative: it sold them, positive: a cancel put them back). Applied
     to what the channel is believed to show (never below 0), but only where
     the change came after the last push started: an absolute push that reached
-    the platform after the sale already overwrote the platform's decrement."""
+    the platform after the sale already overwrote the platform's decrement.
+
+    ``precision``: the platform gives the time only to this (real) precision,
+    truncated. A push that started within it after ``when`` may have reached
+    the platform before the change or after it — what the channel shows is
+    unknown from then on (NULL), so the next push sets it again; the exposure
+    stays at the higher of the two."""
     greatest = func.max if dialect(session) == "sqlite" else func.greatest
     for (sku, happened), d in sorted(deltas.items()):
+        if d and precision:
+            session.execute(
+                update(LISTINGS)
+                .where(*_listing(channel, sku), _C.last_pushed_at >= happened,
+                       _C.last_pushed_at < happened + precision)
+                .values(last_pushed_qty=None))
         if d < 0:
             # a sale from before a push that overwrote the listing: the units it held for it are explained
             session.execute(update(LISTINGS)

@@ -237,6 +237,30 @@ def _last_seq(sb) -> int:
     return last[-1]["seq"] if last else 0
 
 
+def _drift_story(db: Database, sb, drift: dict[str, list[dict]]) -> str:
+    """For a failed drift check: each drifted SKU's listings as crossdock holds them,
+    its stock pushes and order imports, and the sandbox's sales of it."""
+    from crossdock.db.models import ChannelListing
+
+    skus = sorted({d["sku"] for ds in drift.values() for d in ds})
+    lines = [repr(drift)]
+    with db.read() as s:
+        for row in s.execute(select(ChannelListing.channel, ChannelListing.sku, ChannelListing.last_pushed_qty,
+                                    ChannelListing.last_pushed_at, ChannelListing.exposure_qty,
+                                    ChannelListing.held_qty, ChannelListing.held_since)
+                             .where(ChannelListing.sku.in_(skus)).order_by(ChannelListing.channel)):
+            lines.append(f"listing {tuple(row)}")
+        for ev in s.execute(select(SyncEvent.at, SyncEvent.operation, SyncEvent.channel,
+                                   SyncEvent.message, SyncEvent.details)
+                            .where(SyncEvent.operation == "stock.push").order_by(SyncEvent.id)):
+            pushed = (ev.details or {}).get("pushed", {})
+            if any(sku in pushed for sku in skus):
+                lines.append(f"push {ev.at} {ev.channel} {({k: pushed[k] for k in skus if k in pushed})}")
+    with sb.market.lock:
+        lines += [f"sale {sale}" for sale in sb.market.sales if sale.get("sku") in skus]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the acceptance test
 @pytest.mark.redis
 @pytest.mark.postgres
@@ -361,7 +385,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_confirms_nothing_twice(tmp_pa
         assert [d.get("already_on_channel") for d in event] == [True], event
         # and every channel lists what crossdock expects (no stale push won a race)
         drift = {name: reconcile(ctx, name, apply=False)["drift"] for name in CHANNELS}
-        assert drift == {name: [] for name in CHANNELS}, drift
+        assert drift == {name: [] for name in CHANNELS}, _drift_story(db, sb, drift)
     finally:
         for w in workers:
             w.stop()
