@@ -6,8 +6,10 @@ below what was pushed, or before it, and been overwritten. Which one cannot
 be told: what the channel shows is unknown, so the next push (the sale marks
 the SKU dirty on every channel anyway) sets it again. A sale clearly before
 the push was overwritten by it; one clearly after lowered the listing.
-(tests/sync_engine/test_worker_kill.py once found Amazon showing 0 where
-crossdock believed 1, after an Amazon sale 5 ms after a push started.)
+(In CI, tests/sync_engine/test_worker_kill.py once found Amazon showing 0
+where crossdock expected 1; a sale stamped in the second a push started —
+17 ms of real time at that test's ×60 — is the one path found that leaves
+the belief above the listing with nothing left to push.)
 """
 
 from __future__ import annotations
