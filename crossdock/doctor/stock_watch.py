@@ -1,10 +1,13 @@
 """The stock-deviation hint (XD-INV-013): a SKU whose on hand moved
 without stock movements or shipped reservations explaining it.
 
-``stock_watch`` keeps, per (SKU, warehouse), the on hand, the sum of its
-movements and of its consumed (shipped) reservations at the last alerts
-round. A later change of on hand must equal the change of movements minus
-the change of consumed reservations; what is left over is the deviation.
+``stock_watch`` keeps, per (SKU, warehouse), the on hand and the sum of its
+movements at the last alerts round. Every change crossdock makes to on hand
+writes a movement — a shipment too (reason "shipped", when its reservation
+is consumed) — so a later change of on hand must equal the change of
+movements; what is left over is the deviation. (The sum of consumed
+reservations is kept beside them for the record, and not counted again: it
+was, and every shipment raised the hint by the units shipped.)
 The alerts round moves the baseline on for every SKU without a deviation;
 a deviating SKU keeps its baseline (so the hint stays) until its alert is
 acknowledged, which accepts the level as it stands."""
@@ -54,11 +57,11 @@ def deviations(s: Session) -> tuple[dict[tuple[str, str], int], bool]:
     """({(sku, warehouse): units unexplained}, whether a baseline exists)."""
     watch = {(w.sku, w.warehouse): w for w in s.scalars(select(StockWatch))}
     out = {}
-    for key, (on_hand, moved, consumed) in _now_levels(s).items():
+    for key, (on_hand, moved, _consumed) in _now_levels(s).items():
         w = watch.get(key)
         if w is None:
             continue
-        unexplained = (on_hand - w.on_hand) - (moved - w.moved) + (consumed - w.consumed)
+        unexplained = (on_hand - w.on_hand) - (moved - w.moved)
         if unexplained:
             out[key] = unexplained
     return out, bool(watch)
