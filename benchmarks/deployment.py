@@ -168,7 +168,7 @@ def compare(demo: dict, dep: dict) -> dict:
         out[f"propagation_{key}"] = round((b - a) / a * 100, 1) if a and b is not None else None
     for src, v in dep["propagation_s"]["by_source"].items():
         d = demo["propagation_s"]["by_source"].get(src)
-        if d and d["p95"]:
+        if d and d["p95"] and v["p95"] is not None:
             out[f"{src}_p95"] = round((v["p95"] - d["p95"]) / d["p95"] * 100, 1)
     return out
 

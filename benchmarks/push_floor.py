@@ -41,7 +41,7 @@ def report(s: dict, cpu: float) -> list[str]:
         lines.append(f"{name:12} {c['stock_push_calls']:>8} {c['push_floor_15s']:>8} {c['push_floor_30s']:>8} "
                      f"{c['push_floor_60s']:>8} {c['ratio_15s'] or 0:>6.2f} {c['ratio_60s'] or 0:>6.2f}")
     prop = s["propagation_s"]
-    by_source = ", ".join(f"{p} {v['p95']} s (target {TARGET_P95.get(p, '-')}, n={v['n']})"
+    by_source = ", ".join(f"{p} {'beyond the run' if v['p95'] is None else str(v['p95']) + ' s'} (target {TARGET_P95.get(p, '-')}, n={v['n']})"
                           for p, v in sorted(prop["by_source"].items()))
     reads = ", ".join(f"{p}: {r['single_listing_reads']} single reads"
                       + (f", {r['patches']} patches, {r['reads_per_patch']}/patch" if "patches" in r else "")

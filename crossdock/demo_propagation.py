@@ -7,6 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 
+NEVER = float("inf")     # a change not shown by the end of the run
+
+
 def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     """Sandbox seconds from each sale until every other channel shows the new
     quantity, from the sandbox's own record.
@@ -20,6 +23,10 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     buyer cancelled before a channel showed it is not measured on that channel
     (the stock came back: there was nothing left to propagate;
     ``withdrawn_by_cancel`` counts them).
+
+    A change a channel never showed before the run ended counts in the
+    percentiles as longer than any measured delay (``never_reached``): a
+    percentile that falls among them is None — beyond the run, not small.
     ``shares``: the sandbox's id of each channel → the share of stock it lists.
     """
     with sb.market.lock:
@@ -65,6 +72,8 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
                 continue
             if reached is None:
                 pending += 1
+                worst = NEVER
+                by_target.setdefault(other.split(":")[0], []).append(NEVER)
                 continue
             worst = max(worst or 0.0, reached - sale["at"])
             by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
@@ -77,9 +86,11 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
         if not values:
             return None
         values = sorted(values)
-        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+        value = values[min(len(values) - 1, int(q * len(values)))]
+        return None if value == NEVER else round(value, 1)
 
-    return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "sales_measured": len(delays),
+    return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95),
+            "sales_measured": sum(1 for d in delays if d != NEVER),
             "never_reached": pending, "withdrawn_by_cancel": withdrawn,
             "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for p, v in by_source.items()},
             # per receiving platform (every source): where the tail comes from

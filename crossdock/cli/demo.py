@@ -42,8 +42,14 @@ def demo(ctx: typer.Context,
                   markup=False, highlight=False)
 
 
+def _pct(value: float | None) -> str:
+    """A propagation percentile: None when it falls among changes never shown before the run ended."""
+    return "beyond the run" if value is None else f"{value} s"
+
+
 def _by(figures: dict[str, Any]) -> str:
-    return ", ".join(f"{name} p50 {v['p50']} s / p95 {v['p95']} s (n={v['n']})" for name, v in sorted(figures.items()))
+    return ", ".join(f"{name} p50 {_pct(v['p50'])} / p95 {_pct(v['p95'])} (n={v['n']})"
+                     for name, v in sorted(figures.items()))
 
 
 def summary_text(s: dict[str, Any]) -> list[str]:
@@ -69,7 +75,8 @@ def summary_text(s: dict[str, Any]) -> list[str]:
         f"({s['shipped_orders_confirmed_once_on_platform']} once on their channel, "
         f"{s['shipped_orders_confirmed_twice_on_platform']} twice), {s['shipments_confirmation_queued']} queued, "
         f"{s['shipments_cancelled_after_ship']} cancelled after shipping; {s['labels_written']} label files",
-        f"propagation sale to every other channel, sandbox seconds: p50 {prop['p50']} s, p95 {prop['p95']} s "
+        f"propagation sale to every other channel, sandbox seconds: p50 {_pct(prop['p50'])}, "
+        f"p95 {_pct(prop['p95'])} "
         f"({prop['sales_measured']} sales measured, {prop['never_reached']} never reached, "
         f"{prop['withdrawn_by_cancel']} withdrawn by a cancel)",
     ]
