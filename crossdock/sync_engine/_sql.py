@@ -393,6 +393,32 @@ def execute_many(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> i
     return conn.exec_driver_sql(sql, list(rows)).rowcount
 
 
+def update_rows(session: Session, table: Any, keys: Sequence[str], columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> int:
+    """UPDATE ``table`` SET ``columns`` WHERE ``keys`` match, one row per tuple
+    (key values, then column values, all bind-ready: see :func:`bind_value`).
+    PostgreSQL: one statement joining arrays of each (``UPDATE … FROM
+    unnest(…)``), one execution in the server instead of one per row — a
+    100,000-row stock file was 100,000 pipelined UPDATEs; elsewhere one
+    executemany. Returns the rows updated."""
+    if not rows:
+        return 0
+    conn = session.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    name = quote(table.name)
+    if conn.dialect.name == "postgresql":
+        cols = (*keys, *columns)
+        arrays = [f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in cols]
+        sql = (f"UPDATE {name} AS t SET {', '.join(f'{quote(c)} = u.{quote(c)}' for c in columns)} "
+               f"FROM unnest({', '.join(arrays)}) AS u({', '.join(quote(c) for c in cols)}) "
+               f"WHERE {' AND '.join(f't.{quote(k)} = u.{quote(k)}' for k in keys)}")
+        return conn.exec_driver_sql(sql, tuple(list(c) for c in zip(*rows))).rowcount
+    sql = (f"UPDATE {name} SET {', '.join(f'{quote(c)} = ?' for c in columns)} "
+           f"WHERE {' AND '.join(f'{quote(k)} = ?' for k in keys)}")
+    n = len(keys)
+    return execute_many(session, sql, [(*r[n:], *r[:n]) for r in rows])
+
+
 # the sequence looked up once (an uncorrelated subquery), the ids returned as one array
 _PG_IDS = text("SELECT array_agg(nextval(CAST((SELECT pg_get_serial_sequence(:t, 'id')) AS regclass))) "
                "FROM generate_series(1, :n)")

@@ -20,11 +20,11 @@ from crossdock.sync_engine._sql import (
     bulk_insert,
     chunks,
     event_row,
-    execute_many,
     in_values,
     insert_events,
     lookup_chunk,
     now_or,
+    update_rows,
     upsert_insert,
 )
 from crossdock.sync_engine._tables import MOVES, PRODUCTS, STOCK, WAREHOUSES
@@ -135,8 +135,8 @@ def adjust_stock_many(session: Session, changes: Sequence[StockAdjustment], *, a
                                          "reference": c.reference}))
     written = sorted({(c.sku, c.warehouse) for c in changes})
     stamp = bind_value(session, STOCK.c.updated_at, at)
-    execute_many(session, "UPDATE stock_levels SET on_hand = ?, updated_at = ? WHERE sku = ? AND warehouse = ?",
-                 [(levels[(s, w)][0], stamp, s, w) for s, w in written])
+    update_rows(session, STOCK, ("sku", "warehouse"), ("on_hand", "updated_at"),
+                [(s, w, levels[(s, w)][0], stamp) for s, w in written])
     bulk_insert(session, MOVES, moves)
     insert_events(session, events)
     dirty.mark_dirty(session, skus, now=at)
