@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
@@ -310,10 +311,16 @@ def _rows_of(session: Session, stmt: Any, column: Any, skus: Sequence[str]) -> l
     :data:`_IN_CHUNK`, or — a large file on SQLite, which holds the database's write
     lock anyway — one pass over the table, kept for ``skus`` (hundreds of IN lists
     would cost more than reading every row once)."""
-    if len(skus) > _SCAN_OVER and session.get_bind().dialect.name == "sqlite":
+    name = session.get_bind().dialect.name
+    if len(skus) > _SCAN_OVER and name == "sqlite":
         wanted = set(skus)
         return [row for row in session.execute(stmt) if row[0] in wanted]
     rows: list[Any] = []
+    if name == "postgresql":        # one array parameter per 50,000 (= ANY): nothing to render per SKU
+        for start in range(0, len(skus), 50_000):
+            part = list(skus[start:start + 50_000])
+            rows.extend(session.execute(stmt.where(column == any_(bindparam(None, part, type_=ARRAY(column.type))))))
+        return rows
     for start in range(0, len(skus), _IN_CHUNK):
         rows.extend(session.execute(stmt.where(column.in_(skus[start:start + _IN_CHUNK]))))
     return rows
