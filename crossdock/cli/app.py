@@ -40,6 +40,7 @@ from crossdock.cli import (
     quota,
     report,
     sandbox,
+    serve,
     stock,
     sync,
     users,
@@ -71,7 +72,7 @@ GROUPS: dict[str, typer.Typer] = {
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
                                             "doctor": doctor.doctor, "report": report.report,
-                                            "audit": users.audit}
+                                            "audit": users.audit, "serve": serve.serve}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)

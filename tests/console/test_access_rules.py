@@ -65,3 +65,14 @@ def test_a_wrong_name_fails_like_a_wrong_password_and_a_disabled_user_is_refused
     with pytest.raises(AccessError) as revoked:
         user_for_token(db, token)
     assert revoked.value.code == "XD-ACCESS-007"
+
+
+def test_the_production_hasher_is_argon2id_rfc9106():
+    """What ``users add`` stores outside the tests: argon2id, 64 MiB, 3 passes (RFC 9106 low-memory)."""
+    from argon2 import PasswordHasher, Type
+
+    hasher = PasswordHasher()
+    assert (hasher.type, hasher.memory_cost, hasher.time_cost) == (Type.ID, 65536, 3)
+    from crossdock.access import users
+
+    assert users._DUMMY.startswith("$argon2id$v=19$m=65536,t=3")

@@ -42,7 +42,7 @@ EXPECTED = {
     "sync": {"run", "reconcile", "status"},
     "users": {"add", "list", "passwd", "disable", "token"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
-    "audit": None, "demo": None, "doctor": None, "inspect": None, "report": None, "worker": None,
+    "audit": None, "demo": None, "doctor": None, "inspect": None, "report": None, "serve": None, "worker": None,
 }
 
 

@@ -1,4 +1,4 @@
-"""users, api_tokens, console_sessions, login_failures; audit_log.via
+"""users, api_tokens, console_sessions, login_failures; audit_log.via; order search indexes
 
 The support console's logins (crossdock.access): users with a role and an
 argon2 password hash, API tokens and console sessions kept as SHA-256 only,
@@ -74,6 +74,10 @@ def upgrade() -> None:
         sa.Column("locked_until", _UTC, nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
     )
+    # the console's order search: by order id alone, by SKU, newest first
+    op.create_index("ix_orders_platform_order_id", "orders", ["platform_order_id"])
+    op.create_index("ix_orders_purchased_at", "orders", ["purchased_at"])
+    op.create_index("ix_order_lines_sku", "order_lines", ["sku"])
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("via", sa.String(length=16), nullable=True))
 
@@ -81,6 +85,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("via")
+    op.drop_index("ix_order_lines_sku", table_name="order_lines")
+    op.drop_index("ix_orders_purchased_at", table_name="orders")
+    op.drop_index("ix_orders_platform_order_id", table_name="orders")
     op.drop_table("login_failures")
     op.drop_index("ix_console_sessions_expires_at", table_name="console_sessions")
     op.drop_index(op.f("ix_console_sessions_user_id"), table_name="console_sessions")
