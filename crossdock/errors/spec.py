@@ -38,9 +38,7 @@ AREAS = {
 _AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION,
               "ACCESS": EXIT_AUTH_OR_CONNECTION}
 # A code whose exit status differs from its area's (the area's stays the rule for every other code).
-_CODE_EXIT = {"XD-DATA-001": EXIT_AUTH_OR_CONNECTION,
-              # a person's mistake in the command: how it was asked, not who asked
-              "XD-ACCESS-008": EXIT_USAGE, "XD-ACCESS-010": EXIT_USAGE, "XD-ACCESS-011": EXIT_USAGE}
+_CODE_EXIT = {"XD-DATA-001": EXIT_AUTH_OR_CONNECTION}
 
 # What the sync engine does with a job that failed with a code (ErrorSpec.action;
 # crossdock.sync_engine.failures applies it, to the engine's runs and to hand runs alike):

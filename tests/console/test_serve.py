@@ -41,7 +41,7 @@ def _free_port() -> int:
 def test_serve_refuses_a_remote_address_without_allow_remote_and_protection(tmp_path, args, extra):
     write_config(tmp_path, extra)
     ran = _serve(tmp_path, *args)
-    assert ran.returncode == 2, ran.stderr
+    assert ran.returncode == 3, ran.stderr      # the XD-ACCESS exit status
     assert "XD-ACCESS-008" in ran.stderr and "crossdock console on" not in ran.stderr
 
 

@@ -64,7 +64,7 @@ def test_refusals_have_codes_and_change_nothing(db, tmp_path):
                input=PASSWORD).returncode == 0
     taken = run(db, tmp_path, "users", "add", "carol", "--role", "admin", "--password-stdin", "--json",
                 input=PASSWORD)
-    assert (taken.returncode, taken.doc["error"]["code"]) == (2, "XD-ACCESS-010")
+    assert (taken.returncode, taken.doc["error"]["code"]) == (3, "XD-ACCESS-010")
     short = run(db, tmp_path, "users", "add", "dave", "--role", "viewer", "--password-stdin", "--json",
                 input="short")
     assert short.doc["error"]["code"] == "XD-ACCESS-011"
