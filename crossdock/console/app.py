@@ -11,6 +11,7 @@ at the current schema revision (503 with the code otherwise).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,6 +43,7 @@ def build_app(cfg: Any, db: Database, *, secret_key: str) -> Starlette:
     # autoescape everywhere: order titles, messages and names are the platforms' and the buyers' text
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     env.filters["urlpart"] = lambda v: quote(str(v), safe="")
+    env.filters["amount"] = amount
     templates = Jinja2Templates(env=env)
     app = Starlette(routes=[
         Route("/healthz", healthz), Route("/readyz", readyz),
@@ -57,6 +59,18 @@ def build_app(cfg: Any, db: Database, *, secret_key: str) -> Starlette:
                                   window_s=float(serve.get("lockout_s", 900.0)),
                                   lockout_s=float(serve.get("lockout_s", 900.0)))
     return app
+
+
+def amount(value: Any) -> str:
+    """A stored amount as people read it: 29.9000 → 29.90 (more places only when they matter)."""
+    if value in (None, ""):
+        return "-"
+    try:
+        d = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    cents = d.quantize(Decimal("0.01"))
+    return str(cents) if cents == d else str(d.normalize())
 
 
 def healthz(request: Request) -> Response:
