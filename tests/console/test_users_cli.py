@@ -74,3 +74,35 @@ def test_refusals_have_codes_and_change_nothing(db, tmp_path):
     assert (unknown.returncode, unknown.doc["error"]["code"]) == (3, "XD-ACCESS-001")
     assert [u["name"] for u in run(db, tmp_path, "users", "list", "--json").doc["users"]] == ["carol"]
     assert [r["action"] for r in run(db, tmp_path, "audit", "--json").doc["records"]] == ["users.add"]
+
+
+def test_the_clis_changes_are_audited_as_the_named_actor(db, tmp_path):
+    """stock adjust, stock import, fx load and auth resume, run with --as kim:
+    each leaves an audit record naming kim, via cli, with what changed."""
+    from decimal import Decimal
+
+    from crossdock.db import models as m
+    from crossdock.sync_engine.hand_pause import pause_by_hand
+
+    (tmp_path / "crossdock.toml").write_text('[warehouses.DE]\ncountry = "DE"\n\n[channels.amazon-de]\n'
+                                             'platform = "amazon"\naccount = "A1"\ncurrency = "EUR"\n'
+                                             'marketplace = "A1PA6795UKMFR9"\n')
+    (tmp_path / "stock.csv").write_text("sku,warehouse,delta,reason\nMUG-1,DE,2,count\n")
+    (tmp_path / "rates.csv").write_text("date,base,quote,rate,source\n2026-12-01,EUR,USD,1.0500,test\n")
+    with db.write() as s:
+        s.add(m.Product(sku="MUG-1", title="Mug", safety_stock=0, base_price=Decimal("12.00"), base_currency="EUR"))
+        s.add(m.Channel(name="amazon-de", platform="amazon", account="A1", currency="EUR"))
+    pause_by_hand(db, "amazon-de", reason="maintenance")
+    env = {"CROSSDOCK_DATABASE_URL": db.url}
+    for args in (("stock", "adjust", "MUG-1", "+5", "-w", "DE", "-r", "receive"), ("stock", "import", "stock.csv"),
+                 ("fx", "load", "rates.csv"), ("auth", "resume", "amazon-de")):
+        ran = crossdock("--as", "kim", *args, cwd=tmp_path, env=env)
+        assert ran.returncode == 0, (args, ran.stderr)
+    records = {r["action"]: r for r in crossdock("audit", "--json", cwd=tmp_path, env=env).doc["records"]}
+    assert {a for a, r in records.items() if (r["actor"], r["via"]) == ("kim", "cli")} == \
+        {"stock.adjust", "stock.import", "fx.load", "channels.resume"}
+    assert records["stock.adjust"]["before"] == {"on_hand": 0}
+    assert records["stock.adjust"]["after"]["on_hand"] == 5
+    assert records["stock.import"]["after"]["changes"] == 1
+    assert records["fx.load"]["after"]["pairs"] == ["EUR/USD"]
+    assert records["channels.resume"]["before"] == {"paused_code": "XD-SYNC-009"}
