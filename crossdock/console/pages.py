@@ -56,7 +56,39 @@ def overview(request: Request) -> Response:
     except CrossdockError as exc:        # a key that cannot read the stored tokens: said, not hidden
         auth, auth_error = {"channels": []}, exc
     warnings = {c["channel"]: c for c in auth["channels"]}
-    return _render(request, "overview.html", user, status=status, auth=warnings, auth_error=auth_error)
+    checked_at, problems = _recent_problems(state, now, status)
+    return _render(request, "overview.html", user, status=status, auth=warnings, auth_error=auth_error,
+                   problems=problems, problems_at=checked_at)
+
+
+#: The doctor's offline checks take a few hundred ms on a large shop (stuck orders, drift, parcels):
+#: the overview shows their findings from at most this long ago, with the time they were made.
+PROBLEMS_TTL_S = 30.0
+
+
+def _recent_problems(state: Any, now: Any, status: dict[str, Any]) -> tuple[Any, list[Any]]:
+    import time
+
+    cached = getattr(state, "problems", None)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1], cached[2]
+    problems = _problems(state.cfg, state.db, now, status)
+    state.problems = (time.monotonic() + PROBLEMS_TTL_S, now, problems)
+    return now, problems
+
+
+def _problems(cfg: Any, db: Any, now: Any, status: dict[str, Any]) -> list[Any]:
+    """What ``crossdock doctor`` (offline) finds wrong, worst first: each with its code and remedy."""
+    from crossdock.doctor.model import SEVERITY, DoctorContext
+    from crossdock.doctor.run import evaluate
+    from crossdock.sync_engine.status import platform_now_of
+
+    ctx = DoctorContext(cfg=cfg, db=db, now=now, platform_now=platform_now_of(cfg, now), _status=status)
+    try:
+        found = [r for r in evaluate(ctx, sorted(cfg.channels), system=False) if r.status != "ok"]
+    finally:
+        ctx.close()
+    return sorted(found, key=lambda r: (-SEVERITY[r.status], r.channel or "", r.check))
 
 
 def orders(request: Request) -> Response:

@@ -185,3 +185,20 @@ def test_no_secret_in_any_page_or_api_response(seeded):
         for secret in secrets_:
             assert secret not in body
     assert secrets.decrypt(encrypted[0]) == REFRESH_TOKEN      # the check looked for the real thing
+
+
+def test_the_overview_lists_each_problem_with_its_code_and_remedy(seeded):
+    """A paused channel, a credential about to expire and a failed job show on
+    the overview with their codes (linked to the catalogue) and remedies."""
+    from crossdock.sync_engine.hand_pause import pause_by_hand
+
+    db, ids, make = seeded
+    pause_by_hand(db, "ebay-gb", reason="carrier strike")
+    client = make()
+    login(client, "viewer")
+    page = client.get("/").text
+    problems = page[page.index("<h2>Problems"):page.index("<h2>Channels")]
+    for code, remedy in (("XD-SYNC-009", "crossdock auth resume ebay-gb"), ("XD-AUTH-005", "crossdock auth status"),
+                         ("XD-SYNC-001", "crossdock jobs failed --channel ebay-gb")):
+        assert f'href="/errors/{code}"' in problems and remedy in problems, code
+    assert "carrier strike" in problems
