@@ -202,3 +202,14 @@ def test_the_overview_lists_each_problem_with_its_code_and_remedy(seeded):
                          ("XD-SYNC-001", "crossdock jobs failed --channel ebay-gb")):
         assert f'href="/errors/{code}"' in problems and remedy in problems, code
     assert "carrier strike" in problems
+
+
+def test_every_response_forbids_framing_and_caching_of_shop_data(seeded):
+    db, ids, make = seeded
+    client = make()
+    login(client, "operator")
+    for path in ("/", "/jobs", "/login", "/api/status"):
+        headers = client.get(path).headers
+        assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["cache-control"] == "no-store" and headers["x-content-type-options"] == "nosniff"
+    assert "cache-control" not in client.get("/static/console.css").headers
