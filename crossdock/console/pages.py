@@ -10,6 +10,7 @@ Every form carries the session's CSRF token; every POST checks it first.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -180,7 +181,7 @@ async def job_retry(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     doc = await actions.retry(request.app.state.db, user, "console", job_id)
     done = f"job {job_id} back to pending" if doc["retried"] else f"job {job_id}: {doc['not_retried'][0]['reason']}"
-    return RedirectResponse(f"/jobs?done={done}", status_code=303)
+    return RedirectResponse("/jobs?" + urlencode({"done": done}), status_code=303)
 
 
 async def channel_pause(request: Request) -> Response:
@@ -189,7 +190,7 @@ async def channel_pause(request: Request) -> Response:
     reason = str(form.get("reason") or "").strip() or f"paused in the console by {user.name}"
     doc = await actions.pause(request.app.state.db, user, "console", name, reason)
     done = f"{name} paused" if doc["paused"] else f"{name} was paused already ({doc['paused_code']})"
-    return RedirectResponse(f"/channels?done={done}", status_code=303)
+    return RedirectResponse("/channels?" + urlencode({"done": done}), status_code=303)
 
 
 async def channel_resume(request: Request) -> Response:
@@ -197,7 +198,7 @@ async def channel_resume(request: Request) -> Response:
     name = request.path_params["name"]
     doc = await actions.resume(request.app.state.db, user, "console", name)
     done = f"{name} resumed (was {doc['was_paused_with']})" if doc["resumed"] else f"{name} was not paused"
-    return RedirectResponse(f"/channels?done={done}", status_code=303)
+    return RedirectResponse("/channels?" + urlencode({"done": done}), status_code=303)
 
 
 ROUTES = [

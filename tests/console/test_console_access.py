@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 # page → the least role that may see it
 PAGES = {"/": "viewer", "/orders": "viewer", f"/orders/{ORDER_ID}": "viewer", "/errors": "viewer",
-         "/errors/XD-ACCESS-005": "viewer", "/jobs": "viewer", "/channels": "viewer", "/logs": "support",
+         "/errors/XD-ACCESS-005": "viewer", "/jobs": "viewer", "/channels": "viewer", "/stock": "viewer",
+         "/logs": "support",
          "/audit": "admin"}
 ROLES = ("viewer", "support", "operator", "admin")
 
@@ -213,3 +214,30 @@ def test_every_response_forbids_framing_and_caching_of_shop_data(seeded):
         assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["cache-control"] == "no-store" and headers["x-content-type-options"] == "nosniff"
     assert "cache-control" not in client.get("/static/console.css").headers
+
+
+def test_stock_is_adjusted_by_an_operator_with_a_reason_and_refused_to_support(seeded):
+    """Support sees levels and history but its adjustment is 403 XD-ACCESS-005;
+    an operator's is applied, in the history as console:operator and in the
+    audit log (stock.adjust via console, on hand before and after)."""
+    from crossdock.audit import audit_rows
+
+    db, ids, make = seeded
+    client = make()
+    login(client, "support")
+    page = client.get("/stock?sku=MUG-1")
+    assert page.status_code == 200 and "XD-ACCESS-005" in page.text       # the note, before anything is sent
+    form = {"csrf": csrf_of(page.text), "sku": "MUG-1", "warehouse": "DE", "delta": "+7", "reason": "receive"}
+    refused = client.post("/stock/adjust", data=form, follow_redirects=False)
+    assert (refused.status_code, "XD-ACCESS-005" in refused.text) == (403, True)
+    login(client, "operator")
+    form["csrf"] = csrf_of(client.get("/stock").text)
+    done = client.post("/stock/adjust", data=form)
+    assert done.status_code == 200 and "MUG-1 @ DE: +7 → on hand 7" in done.text
+    assert "console:operator" in done.text and "receive" in done.text
+    with db.read() as s:
+        [row] = audit_rows(s, action="stock.adjust")
+    assert (row["actor"], row["via"], row["before"], row["after"]["on_hand"]) == ("operator", "console",
+                                                                                  {"on_hand": 0}, 7)
+    bad = client.post("/stock/adjust", data={**form, "delta": "lots"}, follow_redirects=False)
+    assert bad.status_code == 400 and "XD-" in bad.text
