@@ -91,6 +91,7 @@ class Config:
     key_file: Path | None = None            # [secrets] key_file, absolute
     backup: dict[str, Any] | None = None    # [backup] (None: no scheduled backups)
     retention: dict[str, Any] | None = None  # [retention] (None: the sync log is kept for ever)
+    serve: dict[str, Any] = field(default_factory=dict)     # [serve]: the support console
 
     def channel(self, name: str) -> ChannelConfig:
         try:
@@ -196,7 +197,7 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
         labels_dir=str(base_dir / values["labels"]["dir"]) if base_dir is not None else values["labels"]["dir"],
         sandbox=values.get("sandbox") or {}, alerts=dict(values.get("alerts") or {}),
         backup=_backup_section(values.get("backup"), base_dir),
-        retention=_retention_section(values.get("retention")),
+        retention=_retention_section(values.get("retention")), serve=dict(values.get("serve") or {}),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
     for code, w in values["warehouses"].items():

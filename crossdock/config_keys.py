@@ -210,6 +210,22 @@ ALERTS = Table("alerts", "Alerts raised by the worker from `crossdock doctor`'s 
            'min_severity = "warn"')
 
 
+SERVE = Table("serve", "The support console (`crossdock serve`): how it is reached and how logins are guarded.", (
+    Key("behind_proxy", BOOL, "A TLS-terminating reverse proxy sits in front of the console (it sets "
+        "X-Forwarded-Proto): with `--allow-remote`, the console may then listen on a non-loopback address.",
+        default=False),
+    Key("tls_cert_file", TEXT, "Certificate (PEM) the console serves HTTPS with, relative to this file's "
+        "folder; with `tls_key_file`.", default=None, check=_path),
+    Key("tls_key_file", TEXT, "Private key (PEM) of `tls_cert_file`.", default=None, check=_path),
+    Key("session_h", NUMBER, "A console login lasts this long.", default=12.0, minimum=0, exclusive_minimum=True,
+        unit="real hours"),
+    Key("login_failures", INT, "Failed logins of one user name that lock it (an address gets four times as "
+        "many).", default=5, minimum=1),
+    Key("lockout_s", NUMBER, "How long a locked user name or address is refused (XD-ACCESS-003); also the "
+        "window failures are counted in.", default=900.0, minimum=1, unit="real seconds"),
+), example='[serve]\nbehind_proxy = true')
+
+
 SANDBOX = Table("sandbox", "Only when rehearsing against the built-in sandbox (`crossdock sandbox serve`); "
                 "`crossdock config init --from-sandbox` writes it.", (
     Table("clock", "The sandbox's scaled clock, so crossdock's \"now\" is the platforms' now.", (
@@ -414,7 +430,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, LABELS, BACKUP, RETENTION, ALERTS, SANDBOX,
+    RULES, SYNC, LABELS, BACKUP, RETENTION, ALERTS, SERVE, SANDBOX,
 ), check=_root_check)
 
 

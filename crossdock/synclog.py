@@ -191,3 +191,13 @@ def trace(session: Session, entity_id: str, *, limit: int = 5000) -> list[SyncEv
             .where(or_(*named, SyncEvent.correlation_id.in_(direct)))
             .order_by(SyncEvent.at.asc(), SyncEvent.id.asc()).limit(limit))
     return list(session.scalars(stmt))
+
+
+def events_doc(session: Session, **filters: Any) -> list[dict[str, Any]]:
+    """``crossdock logs --json`` and ``GET /api/logs``: :func:`query`'s events as dicts."""
+    return [to_dict(e) for e in query(session, **filters)]
+
+
+def trace_doc(session: Session, entity_id: str) -> dict[str, Any]:
+    """``crossdock logs trace ID --json`` and ``GET /api/orders/ID``: the chain, oldest first."""
+    return {"entity": entity_id, "events": [to_dict(e) for e in trace(session, entity_id)]}

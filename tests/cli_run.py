@@ -40,13 +40,14 @@ class Ran:
 
 
 def crossdock(*args: str, cwd: str | Path | None = None, env: Mapping[str, str | None] | None = None,
-              obj: Application | None = None) -> Ran:
+              obj: Application | None = None, input: str | None = None) -> Ran:
     """Run ``crossdock ARGS`` in-process in ``cwd`` (default: where we are).
     ``env``: variables set for the run (``None`` removes one; the rest of
     this process's environment stays); ``CROSSDOCK_CONFIG`` is removed unless
-    given. ``obj``: the Application to run with (its consoles, say)."""
+    given. ``obj``: the Application to run with (its consoles, say).
+    ``input``: what the command reads on stdin."""
     overrides: dict[str, str | None] = {"CROSSDOCK_CONFIG": None, **(env or {})}
-    with contextlib.chdir(cwd or os.getcwd()), CliRunner().isolation(env=overrides) as (out, err, _):
+    with contextlib.chdir(cwd or os.getcwd()), CliRunner().isolation(input=input, env=overrides) as (out, err, _):
         code = main([str(a) for a in args], obj=obj)
         sys.stdout.flush()
         sys.stderr.flush()

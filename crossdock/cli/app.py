@@ -40,8 +40,10 @@ from crossdock.cli import (
     quota,
     report,
     sandbox,
+    serve,
     stock,
     sync,
+    users,
     warehouse,
     worker,
 )
@@ -66,10 +68,11 @@ GROUPS: dict[str, typer.Typer] = {
     "sync": sync.group, "jobs": jobs.group, "auth": auth.group, "quota": quota.group,
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
-    "erase": erase.group, "alerts": alerts.group,
+    "erase": erase.group, "alerts": alerts.group, "users": users.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
-                                            "doctor": doctor.doctor, "report": report.report}
+                                            "doctor": doctor.doctor, "report": report.report,
+                                            "audit": users.audit, "serve": serve.serve}
 
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
@@ -92,11 +95,19 @@ def _root(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging on stderr."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print the version and exit."),
+    acting_as: Optional[str] = typer.Option(None, "--as", metavar="NAME",
+                                            help="Who acts, for the audit log (default: the OS user)."),
 ) -> None:
+    from crossdock import audit
+
     application = ctx.ensure_object(Application)     # main() passes one in; built here otherwise
     application.config_path = config_path
     application.verbose = verbose
     ctx.call_on_close(application.close)
+    if acting_as is not None:
+        if not acting_as.strip() or not acting_as.isprintable():
+            raise ConfigError("XD-CFG-009", detail=f"--as {acting_as!r}: a name without control characters")
+        ctx.with_resource(audit.acting_as(acting_as.strip(), "cli"))
     if not logging.root.handlers:   # as logging.basicConfig: a program that set up logging keeps its own
         handler = logging.StreamHandler(sys.stderr)
         # platform text in a log message can neither start a new line nor move the cursor

@@ -43,8 +43,8 @@ def logs(ctx: typer.Context,
     app = Application.of(ctx, json=as_json)
     since_at = parse_since(since)
     with app.db.read() as s:
-        rows = [synclog.to_dict(e) for e in synclog.query(s, channel=channel, code=code, since=since_at,
-                                                          entity=entity, outcome=outcome, limit=limit)]
+        rows = synclog.events_doc(s, channel=channel, code=code, since=since_at, entity=entity, outcome=outcome,
+                                  limit=limit)
     if as_json:
         app.emit(rows)
     else:
@@ -60,9 +60,10 @@ def logs_trace(ctx: typer.Context,
 
     app = Application.of(ctx, json=as_json)
     with app.db.read() as s:
-        rows = [synclog.to_dict(e) for e in synclog.trace(s, entity_id)]
+        doc = synclog.trace_doc(s, entity_id)
+    rows = doc["events"]
     if as_json:
-        app.emit({"entity": entity_id, "events": rows})
+        app.emit(doc)
         return
     if not rows:
         app.err.print(f"no events for {printable(entity_id)!r}", markup=False, highlight=False)

@@ -7,7 +7,6 @@ configured warehouses and bins exist there first
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Optional
 
@@ -32,11 +31,11 @@ def site(app: Application) -> Database:
 
 
 def actor() -> str:
-    """Who changes stock from this command line (the audit trail's ``actor``)."""
-    try:
-        return f"cli:{getpass.getuser()}"[:100]
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return "cli"
+    """Who changes stock from this command line (the audit trail's ``actor``):
+    ``crossdock --as NAME``, else the OS user."""
+    from crossdock import audit
+
+    return f"cli:{audit.actor()}"[:100]
 
 
 @group.command("adjust", context_settings={"ignore_unknown_options": True})

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from crossdock import audit
 from crossdock.errors import ConfigError, lookup
 from crossdock.platforms import platform as platform_spec
 
@@ -287,7 +288,12 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
                        at=now, details={"expiry": {k: v for k, v in expiry.items() if v}},
                        message="new credentials stored" + (" (refresh token replaced)" if refresh_token else "")
                                + (" (Trading token verified)" if trading_token else ""))
-        return _resume(s, name, reason="new credentials stored", now=now)
+        previous = _resume(s, name, reason="new credentials stored", now=now)
+        audit.record(s, action="auth.set", subject=f"channel {name}", before={"paused_code": previous},
+                     after={"refresh_token": "replaced" if refresh_token else None,
+                            "trading_token": "verified" if trading_token else None,
+                            "expiry": {k: v for k, v in expiry.items() if v}, "paused_code": None})
+        return previous
 
     previous = db.run_write(finish)
     result["resumed"] = previous is not None
@@ -304,7 +310,14 @@ def resume_channel(cfg: Any, db: Any, channel: str, *, now: dt.datetime | None =
 
     now = now or _now()
     cfg.channel(channel)
-    previous = db.run_write(lambda s: _resume(s, channel, reason="crossdock auth resume", now=now))
+    def resume(s: Session) -> str | None:
+        was = _resume(s, channel, reason="crossdock auth resume", now=now)
+        if was is not None:
+            audit.record(s, action="channels.resume", subject=f"channel {channel}", before={"paused_code": was},
+                         after={"paused_code": None})
+        return was
+
+    previous = db.run_write(resume)
     status = auth_status_doc(cfg, db, now)
     still = [w for c in status["channels"] if c["channel"] == channel for w in c["warnings"] if w["expired"]]
     with db.read() as s:

@@ -191,6 +191,9 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("channel", "platform_order_id"),
         Index("ix_orders_local_status", "local_status"),
+        # the console's order search (crossdock/console/orders.py): by id alone, newest first
+        Index("ix_orders_platform_order_id", "platform_order_id"),
+        Index("ix_orders_purchased_at", "purchased_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -222,7 +225,8 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
-    __table_args__ = (UniqueConstraint("order_id", "platform_line_id"),)
+    __table_args__ = (UniqueConstraint("order_id", "platform_line_id"),
+                      Index("ix_order_lines_sku", "sku"))       # the console's search by SKU
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))

@@ -23,6 +23,7 @@ TABLE_MODULES = (
     "crossdock.retention",
     "crossdock.alerts.table",
     "crossdock.doctor.stock_watch",
+    "crossdock.access.tables",
 )
 
 for _name in TABLE_MODULES:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from crossdock.errors.catalogue import CATALOGUE, ErrorSpec, lookup
 from crossdock.errors.model import (
+    AccessError,
     AuthError,
     ConfigError,
     CrossdockError,
@@ -31,6 +32,7 @@ from crossdock.errors.model import (
 
 __all__ = [
     "CATALOGUE",
+    "AccessError",
     "AuthError",
     "ConfigError",
     "CrossdockError",

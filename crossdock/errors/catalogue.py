@@ -10,6 +10,7 @@ sync log and exceptions all read from here.
 from __future__ import annotations
 
 from crossdock.errors.codes import (
+    access,
     auth,
     config,
     data,
@@ -65,6 +66,7 @@ _FAMILIES: dict[str, tuple[ErrorSpec, ...]] = {
     "CFG": config.ENTRIES, "AUTH": auth.ENTRIES, "QUOTA": quota.ENTRIES, "NET": network.ENTRIES,
     "PLATFORM": platform.ENTRIES, "MAP": mapping.ENTRIES, "INV": inventory.ENTRIES, "ORD": orders.ENTRIES,
     "SHIP": shipping.ENTRIES, "WH": warehouse.ENTRIES, "DATA": data.ENTRIES, "SYNC": sync.ENTRIES,
+    "ACCESS": access.ENTRIES,
 }
 
 

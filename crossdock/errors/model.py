@@ -158,3 +158,7 @@ class DataError(CrossdockError):
 
 class SyncError(CrossdockError):
     area = "SYNC"
+
+
+class AccessError(CrossdockError):
+    area = "ACCESS"

@@ -32,9 +32,11 @@ AREAS = {
     "WH": "Warehouse operations",
     "DATA": "Storage, migrations and backups",
     "SYNC": "Sync engine, jobs and scheduling",
+    "ACCESS": "Console logins, roles and API tokens",
 }
 
-_AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION}
+_AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION,
+              "ACCESS": EXIT_AUTH_OR_CONNECTION}
 # A code whose exit status differs from its area's (the area's stays the rule for every other code).
 _CODE_EXIT = {"XD-DATA-001": EXIT_AUTH_OR_CONNECTION}
 

@@ -196,7 +196,7 @@ def load_fx_file(db: Any, path: str | Path, *, today: dt.date | None = None,
     table as it stood before (the engine queues price pushes there) and
     returns the channels it queued prices for; the document then lists them
     in ``prices_enqueued``."""
-    from crossdock import synclog
+    from crossdock import audit, synclog
     from crossdock.mapping.fx_files import load_rates
 
     rates = load_rates(path, latest=today or dt.datetime.now(dt.timezone.utc).date())
@@ -216,6 +216,10 @@ def load_fx_file(db: Any, path: str | Path, *, today: dt.date | None = None,
                                + (f"; prices to push on {', '.join(enqueued)}" if enqueued else ""),
                        details={"file": str(path), "rates": written, "pairs": pairs[:200],
                                 "prices_enqueued": enqueued})
+        audit.record(s, action="fx.load", subject=f"fx rates from {Path(path).name}"[:255],
+                     before={"rates_digest": before},
+                     after={"rates_digest": rates_digest(rates_from_db(s)), "rates": written, "pairs": pairs[:200],
+                            "from": first.isoformat(), "to": last.isoformat(), "prices_enqueued": enqueued})
         return written, enqueued
 
     written, enqueued = db.run_write(store)

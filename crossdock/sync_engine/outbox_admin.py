@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crossdock import synclog
+from crossdock import audit, synclog
 from crossdock.db.engine import Database
 from crossdock.db.models import OutboxEntry
 from crossdock.errors import ConfigError
@@ -70,7 +70,7 @@ def jobs_doc(db: Database, *, status: str | None = None, channel: str | None = N
 def retry_jobs(db: Database, ids: list[int] | None = None, *, all_failed: bool = False, channel: str | None = None,
                now: dt.datetime | None = None) -> dict[str, Any]:
     """``jobs retry``: failed jobs back to pending (:func:`.outbox.retry`) plus
-    one ``jobs.retry`` event, in one transaction. ``not_retried`` names
+    one ``jobs.retry`` event and audit record, in one transaction. ``not_retried`` names
     requested ids that were not failed (or do not exist)."""
     wanted = sorted(set(ids or []))
     if bool(wanted) == all_failed:
@@ -91,6 +91,11 @@ def retry_jobs(db: Database, ids: list[int] | None = None, *, all_failed: bool =
                                + (f"; {len(missed)} not failed, left alone" if missed else ""),
                        details={"ids": moved[:500], "all": all_failed,
                                 "not_retried": {str(k): v for k, v in list(missed.items())[:500]}})
+        if moved:       # who replayed what (the CLI's, the console's or the API's caller)
+            audit.record(s, action="jobs.retry", subject=f"job {moved[0]}" if len(moved) == 1 else
+                         f"{len(moved)} jobs" + (f" on {channel}" if channel else ""),
+                         before={"status": "failed", "ids": moved[:500]},
+                         after={"status": "pending", "ids": moved[:500]})
         return moved, missed
 
     moved, missed = db.run_write(run)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from crossdock import audit
 from crossdock.sync_engine import inventory, outbox
 from crossdock.warehouse.ledger import Ledger, ReservationOutcome, ShipmentConfirmation, StockAdjustment
 from crossdock.warehouse.routing import RoutingPreference, WarehouseSite
@@ -26,11 +27,21 @@ class EngineLedger:
 
     def adjust_stock(self, session: Session, sku: str, warehouse: str, delta: int, reason: str,
                      reference: str | None = None, *, actor: str | None = None) -> None:
-        inventory.adjust_stock(session, sku, warehouse, delta, reason, reference, actor=actor)
+        """A person's stock change (``stock adjust``), in the audit log with the on hand before and after."""
+        state = inventory.adjust_stock(session, sku, warehouse, delta, reason, reference, actor=actor)
+        audit.record(session, action="stock.adjust", subject=f"sku {sku} in {warehouse}",
+                     before={"on_hand": state.on_hand - delta},
+                     after={"on_hand": state.on_hand, "delta": delta, "reason": reason, "reference": reference})
 
     def adjust_stock_many(self, session: Session, changes: Sequence[StockAdjustment], *,
                           actor: str | None = None) -> None:
-        inventory.adjust_stock_many(session, changes, actor=actor)
+        """A stock file's changes (``stock import``): one audit record for the file's changes."""
+        after = inventory.adjust_stock_many(session, changes, actor=actor)
+        if changes:
+            audit.record(session, action="stock.import", subject=f"{len(changes)} stock change(s)",
+                         after={"changes": len(changes), "pairs": len(after),
+                                "skus": sorted({c.sku for c in changes})[:50],
+                                "reasons": sorted({c.reason for c in changes})[:20]})
 
     def reserve_routed(self, session: Session, order_id: int, *, sites: Sequence[WarehouseSite],
                        preference: RoutingPreference) -> ReservationOutcome:

@@ -30,6 +30,8 @@ PACKAGE = REPO / "crossdock"
 LOADED_BY_NAME: dict[str, tuple[str, str]] = {
     # SQLAlchemy loads the PostgreSQL driver named in the URL it is given.
     "psycopg": ("crossdock/db/engine.py", "postgresql+psycopg://"),
+    # Starlette parses the console's login and action forms with python-multipart.
+    "python-multipart": ("crossdock/console/guard.py", "await request.form()"),
 }
 
 

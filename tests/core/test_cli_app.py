@@ -40,8 +40,9 @@ EXPECTED = {
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history"},
     "sync": {"run", "reconcile", "status"},
+    "users": {"add", "list", "passwd", "disable", "token"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
-    "demo": None, "doctor": None, "inspect": None, "report": None, "worker": None,
+    "audit": None, "demo": None, "doctor": None, "inspect": None, "report": None, "serve": None, "worker": None,
 }
 
 

@@ -42,4 +42,11 @@ ENTRIES: tuple[E, ...] = (
       "No `crossdock worker` has sent a heartbeat recently: schedules do not fire and queued jobs wait.",
       ("no worker was started", "every worker stopped or lost its database connection"),
       "Start a worker with the same configuration.", "crossdock worker"),
+    E("XD-SYNC-009", "Channel paused by a person",
+      "An operator paused the channel (console, API): its jobs wait, nothing is imported or pushed for it, "
+      "the other channels run. It stays paused until someone resumes it.",
+      ("maintenance on the platform account", "an operator stopped it while a problem is looked into"),
+      "Resume the channel when the reason is gone (the console's Channels page, or the command below); "
+      "the audit log says who paused it and why.",
+      "crossdock auth resume CHANNEL"),
 )
