@@ -66,7 +66,7 @@ def metrics(ctx: typer.Context,
     now (import lag, outbox backlog, failed jobs, credential expiry, quota
     and 429s, drift, stuck orders, oversold units): the same text the web
     console serves on /metrics, for a scraper without the console."""
-    from crossdock.metrics import exposition, write_textfile
+    from crossdock.metrics.exposition import exposition, write_textfile
 
     app = Application.of(ctx)
     if textfile is not None:

@@ -39,7 +39,7 @@ EXPECTED = {
     "quota": set(),
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history"},
-    "sync": {"run", "reconcile", "status"},
+    "sync": {"run", "reconcile", "status", "metrics"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
     "demo": None, "doctor": None, "inspect": None, "report": None, "worker": None,
 }

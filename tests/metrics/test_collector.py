@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from crossdock.connectors.credentials import auth_status_doc
-from crossdock.metrics import exposition
+from crossdock.metrics.exposition import exposition
 from crossdock.metrics.collector import CREDENTIAL_FIELDS
 from crossdock.clock import parse_iso
 from crossdock.ratelimit.wiring import quota_doc
