@@ -48,7 +48,6 @@ def _money(d: Any) -> Money | None:
 
 # Money fields beside the price (older documents lack them: None)
 _LINE_MONEY = ("shipping", "shipping_tax", "presentment_unit_price")
-_ORDER_MONEY = ("shipping", "shipping_tax", "presentment_total", "presentment_tax", "presentment_shipping")
 
 
 def _time(d: Any) -> dt.datetime | None:
@@ -78,6 +77,9 @@ def order_from_doc(doc: Mapping[str, Any]) -> Order:
             buyer_country=doc.get("buyer_country"), marketplace_id=doc.get("marketplace_id"), lines=lines,
             tax=_tax(doc.get("tax")), ship_by=_time(doc.get("ship_by")),
             shipping_address=Address(**address) if address else None,
-            fulfillment_channel=doc.get("fulfillment_channel"), **{k: _money(doc.get(k)) for k in _ORDER_MONEY})
+            fulfillment_channel=doc.get("fulfillment_channel"), shipping=_money(doc.get("shipping")),
+            shipping_tax=_money(doc.get("shipping_tax")), presentment_total=_money(doc.get("presentment_total")),
+            presentment_tax=_money(doc.get("presentment_tax")),
+            presentment_shipping=_money(doc.get("presentment_shipping")))
     except (KeyError, TypeError, ValueError) as exc:
         raise MappingError("XD-MAP-010", detail=f"not a stored crossdock order: {type(exc).__name__}: {exc}") from exc
