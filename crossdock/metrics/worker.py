@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -44,6 +43,9 @@ from crossdock.config_keys_worker import DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMET
 from crossdock.errors import ConfigError
 
 __all__ = ["WorkerPrometheus"]
+
+#: prometheus_client's multiprocess files: ``<type>_<pid>.db`` (gauges ``gauge_<mode>_<pid>.db``)
+_SAMPLE_FILES = ("counter_", "gauge_", "histogram_", "summary_")
 
 
 def _default_dir(cfg: Any) -> Path:
@@ -92,11 +94,12 @@ class WorkerPrometheus:
             importlib.reload(module)
 
     def reset(self) -> None:
-        """Empty :attr:`directory` of an earlier run's files (what Dramatiq's CLI does before it forks)."""
+        """Remove an earlier run's sample files from :attr:`directory` (Dramatiq's
+        CLI empties the folder before it forks). Only prometheus_client's own
+        files (``counter_*.db``, ``gauge_*.db``, …) go: ``prometheus_dir`` may
+        name a folder that holds something else too."""
         for entry in self.directory.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
+            if entry.is_file() and entry.suffix == ".db" and entry.name.startswith(_SAMPLE_FILES):
                 entry.unlink()
 
     def serve(self) -> Any:

@@ -60,12 +60,14 @@ def test_the_worker_serves_dramatiq_metrics_of_every_process(tmp_path: Path, pro
     stale = tmp_path / "prometheus" / "counter_999999.db"        # an earlier run's file: emptied at start
     stale.parent.mkdir()
     stale.write_bytes(b"old")
+    kept = tmp_path / "prometheus" / "notes.txt"                 # not a sample file: left alone
+    kept.write_text("mine")
     # When the worker (or a group of two) runs its housekeeping jobs through Dramatiq
     worker = Process(["worker", "--threads", "2", "--processes", str(processes)], cwd=tmp_path, env=env,
                      log_path=tmp_path / "worker.log")
     try:
         worker.wait_output(f"worker metrics: http://127.0.0.1:{port}/metrics", timeout_s=30)
-        assert not stale.exists()
+        assert not stale.exists() and kept.read_text() == "mine"
         counted = wait_for("housekeeping messages counted", lambda: (c := _processed(port)).get(
             "process_outbox_entry", 0) >= 2 and c, timeout_s=30, info=worker.tail)
         # one counter file per recording process: the supervisor's one scrape adds up its children's
