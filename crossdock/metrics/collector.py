@@ -96,7 +96,8 @@ class StateCollector(Collector):
         job_age = _gauge("outbox_oldest_age_seconds", "Age of the oldest pending or running job",
                          ("channel", "kind"))
         failed = _gauge("failed_jobs", "Jobs that used up their retries and wait for a person "
-                                       "(XD-SYNC-001; crossdock jobs failed)", ch)
+                                       "(XD-SYNC-001; crossdock jobs failed; channel \"\" for jobs of no "
+                                       "channel)", ch)
         failures = _gauge("failures_24h", "Failed or retried operations in the last 24 h by code",
                           ("channel", "code"))
         stuck = _gauge("stuck_orders", "Orders flagged stuck (XD-ORD-002, XD-ORD-003, XD-ORD-007)", ("channel", "code"))
@@ -131,6 +132,7 @@ class StateCollector(Collector):
                 drift.add_metric([name, "price"], c["drift"]["prices"])
                 reconciled.add_metric([name], _timestamp(c["drift"]["reconciled_at"]) or 0.0)
         self._outbox(jobs, job_age, "", doc["unassigned"]["outbox"])
+        failed.add_metric([""], sum(k["failed"] for k in doc["unassigned"]["outbox"].values()))
         for code, n in sorted(doc["unassigned"]["failures_24h"].items()):
             failures.add_metric(["", code], n)
         workers = _gauge("workers_alive", "Workers whose heartbeat is recent")

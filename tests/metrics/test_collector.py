@@ -54,6 +54,7 @@ def test_every_figure_equals_the_commands_documents(db, tmp_path, monkeypatch):
             if c[field]:
                 days = (parse_iso(c[field]) - at).total_seconds() / 86_400
                 assert value(got, "credential_expiry_days", channel=c["channel"], credential=credential) == days
+    assert sum(v for (n, _), v in got.items() if n == "crossdock_failed_jobs") == status["totals"]["outbox_failed"]
     for e in (e for e in quota["quota"] if e["kind"] == "bucket"):
         op = {"platform": e["platform"], "account": e["account"], "operation": e["operation"]}
         assert value(got, "quota_calls_last_hour", **op) == e["calls_last_hour"]
