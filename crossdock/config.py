@@ -92,6 +92,7 @@ class Config:
     backup: dict[str, Any] | None = None    # [backup] (None: no scheduled backups)
     retention: dict[str, Any] | None = None  # [retention] (None: the sync log is kept for ever)
     serve: dict[str, Any] = field(default_factory=dict)     # [serve]: the support console
+    worker: dict[str, Any] = field(default_factory=dict)     # [worker]: Dramatiq's Prometheus metrics
 
     def channel(self, name: str) -> ChannelConfig:
         try:
@@ -198,6 +199,7 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
         sandbox=values.get("sandbox") or {}, alerts=dict(values.get("alerts") or {}),
         backup=_backup_section(values.get("backup"), base_dir),
         retention=_retention_section(values.get("retention")), serve=dict(values.get("serve") or {}),
+        worker=dict(values.get("worker") or {}),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
     for code, w in values["warehouses"].items():

@@ -38,6 +38,7 @@ from crossdock.config_schema import (
 )
 from crossdock.config_schema import relative_path as _path
 from crossdock.config_keys_safety import BACKUP, RETENTION
+from crossdock.config_keys_worker import WORKER
 
 #: Jobs with a per-channel interval (``[channels.NAME.intervals_s]``).
 JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking")
@@ -430,7 +431,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, LABELS, BACKUP, RETENTION, ALERTS, SERVE, SANDBOX,
+    RULES, SYNC, WORKER, LABELS, BACKUP, RETENTION, ALERTS, SERVE, SANDBOX,
 ), check=_root_check)
 
 

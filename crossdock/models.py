@@ -73,6 +73,12 @@ class OrderLine:
     listing_id: str | None = None       # ASIN / eBay item or listing id / Shopify variant id
     tax: TaxInfo | None = None
     quantity_shipped: int = 0
+    # what the platform gives beside the price, for support and customs (None: the platform has none)
+    shipping: Money | None = None                   # this line's shipping charge, shop currency
+    shipping_tax: Money | None = None
+    presentment_unit_price: Money | None = None     # the unit price in the buyer's currency
+    hs_code: str | None = None                      # the platform's tariff code of the item
+    country_of_origin: str | None = None            # ISO 3166-1 alpha-2
 
 
 @dataclass(slots=True)
@@ -104,6 +110,12 @@ class Order:
     shipping_address: Address | None = None
     fulfillment_channel: str | None = None   # MFN / AFN (Amazon), …
     raw: dict[str, Any] | None = None       # the platform payload, for `inspect` and traces
+    shipping: Money | None = None            # shipping charged, shop currency (``total``'s)
+    shipping_tax: Money | None = None
+    # the same in the currency the buyer paid in, when the platform converted (None: the shop's)
+    presentment_total: Money | None = None
+    presentment_tax: Money | None = None
+    presentment_shipping: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)

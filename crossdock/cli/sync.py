@@ -1,4 +1,4 @@
-"""``crossdock sync run|reconcile|status``.
+"""``crossdock sync run|reconcile|status|metrics``.
 
 The commands read their options, call the engine (:mod:`crossdock.sync_engine.hand_run`,
 :func:`crossdock.sync_engine.jobs.reconcile`, :mod:`crossdock.sync_engine.status`)
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -52,6 +54,27 @@ def status(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
         app.emit(doc)
     else:
         _print_status(app, doc)
+
+
+@group.command("metrics")
+def metrics(ctx: typer.Context,
+            textfile: Optional[Path] = typer.Option(
+                None, "--textfile", metavar="PATH",
+                help="Write to this .prom file (atomically, for node-exporter's textfile collector) "
+                     "instead of printing.")) -> None:
+    """The Prometheus metrics of the engine's state, read from the database
+    now (import lag, outbox backlog, failed jobs, credential expiry, quota
+    and 429s, drift, stuck orders, oversold units): the same text the web
+    console serves on /metrics, for a scraper without the console."""
+    from crossdock.metrics.exposition import exposition, write_textfile
+
+    app = Application.of(ctx)
+    if textfile is not None:
+        write_textfile(app.config, app.db, textfile)
+        return
+    body, _ = exposition(app.config, app.db)
+    sys.stdout.write(body.decode("utf-8"))
+    sys.stdout.flush()
 
 
 @group.command("reconcile")
@@ -298,6 +321,15 @@ def _print_status(app: Application, doc: dict[str, Any]) -> None:
     if doc["quarantined_orders"]:
         err.print(f"{doc['quarantined_orders']} quarantined order(s) (XD-ORD-008): crossdock orders quarantine",
                   markup=False, highlight=False)
+    if t["oversold_units"]:
+        err.print(f"{t['oversold_units']} unit(s) sold that no stock stands behind (XD-INV-001, XD-INV-012): "
+                  "crossdock logs --code XD-INV", markup=False, highlight=False)
+    drifted = sorted(n for n, c in doc["channels"].items()
+                     if c["drift"] and (c["drift"]["quantities"] or c["drift"]["prices"]))
+    for name in drifted:
+        d = doc["channels"][name]["drift"]
+        err.print(f"{name}: the last reconcile found {d['quantities']} quantity and {d['prices']} price drift(s): "
+                  f"crossdock sync reconcile {name} --apply", markup=False, highlight=False)
     if any(doc["flagged_orders"].values()):
         err.print("orders with lines no stock was reserved for (XD-INV-004, XD-ORD-004): crossdock warehouse flagged",
                   markup=False, highlight=False)

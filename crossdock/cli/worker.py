@@ -32,18 +32,44 @@ def worker(ctx: typer.Context,
            processes: int = typer.Option(1, "--processes", "-p", min=1, max=64,
                                          help="Worker processes started by this command."),
            queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only consume these broker queues: crossdock (jobs), crossdock-push (stock pushes); a worker group without crossdock-push pushes no stock."),
+           metrics_served: bool = typer.Option(False, "--metrics-served", hidden=True,
+                                               help="Started by --processes: the supervisor serves "
+                                                    "the [worker] prometheus metrics."),
            ) -> None:
     """Run the engine continuously: import orders, push stock, prices and shipments on their
-    schedules, hand back the work of dead workers. Stops cleanly on SIGTERM or Ctrl-C."""
+    schedules, hand back the work of dead workers. Stops cleanly on SIGTERM or Ctrl-C.
+    With ``[worker] prometheus = true`` Dramatiq's message metrics of every process
+    are served on ``[worker] prometheus_host:prometheus_port``."""
     app = Application.of(ctx)
     cfg = app.config
-    if processes > 1:
-        raise typer.Exit(_supervise(processes, threads, queues, app.config_path))
+    from crossdock.metrics.worker import WorkerPrometheus
+
+    prometheus = WorkerPrometheus.from_config(cfg)
+    server = None
+    if prometheus is not None:
+        prometheus.prepare()              # before any metric is made, in this process and the ones it starts
+        if not metrics_served:
+            prometheus.reset()
+            server = prometheus.serve()
+            app.out.print(f"worker metrics: http://{prometheus.host}:{prometheus.port}/metrics",
+                          markup=False, highlight=False, soft_wrap=True)
+    try:
+        if processes > 1:
+            raise typer.Exit(_supervise(processes, threads, queues, app.config_path,
+                                        metrics_served=prometheus is not None))
+        _run(app, threads, queues, middleware=(prometheus.middleware(),) if prometheus else ())
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+def _run(app: Application, threads: int, queues: list[str] | None, *, middleware: tuple[object, ...]) -> None:
     from crossdock.sync_engine.runtime import EngineRuntime
 
     out = app.out
-    runtime = EngineRuntime(cfg, threads=threads, queues=set(queues) if queues else None,
-                            on_status=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+    runtime = EngineRuntime(app.config, threads=threads, queues=set(queues) if queues else None,
+                            on_status=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True),
+                            middleware=middleware)
 
     def stop(signum: int, frame: object) -> None:
         if runtime.stopping:
@@ -65,12 +91,16 @@ def worker(ctx: typer.Context,
     raise typer.Exit(EXIT_OK)
 
 
-def _supervise(processes: int, threads: int, queues: list[str] | None, config_path: str | None) -> int:
-    """Start ``processes`` single-process workers and stop them together."""
+def _supervise(processes: int, threads: int, queues: list[str] | None, config_path: str | None, *,
+               metrics_served: bool = False) -> int:
+    """Start ``processes`` single-process workers and stop them together
+    (``metrics_served``: this process serves their Prometheus metrics)."""
     argv = [sys.executable, "-m", "crossdock"]
     if config_path:
         argv += ["--config", os.path.abspath(config_path)]
     argv += ["worker", "--threads", str(threads)]
+    if metrics_served:
+        argv.append("--metrics-served")
     for q in queues or []:
         argv += ["--queue", q]
     children = [subprocess.Popen(argv) for _ in range(processes)]

@@ -218,6 +218,14 @@ class Order(Base):
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # amounts in ``currency`` (the shop's), and the buyer's presentment currency beside them
+    tax_amount: Mapped[Decimal | None]
+    shipping_amount: Mapped[Decimal | None]
+    shipping_tax_amount: Mapped[Decimal | None]
+    presentment_currency: Mapped[str | None] = mapped_column(String(3))
+    presentment_total: Mapped[Decimal | None]
+    presentment_tax: Mapped[Decimal | None]
+    presentment_shipping: Mapped[Decimal | None]
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", cascade="all, delete-orphan",
                                                   order_by="OrderLine.id")
@@ -240,6 +248,11 @@ class OrderLine(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     tax_amount: Mapped[Decimal | None]
     ioss_number: Mapped[str | None] = mapped_column(PlatformId)
+    shipping_amount: Mapped[Decimal | None]
+    shipping_tax_amount: Mapped[Decimal | None]
+    presentment_unit_price: Mapped[Decimal | None]             # in the order's presentment currency
+    hs_code: Mapped[str | None] = mapped_column(String(16))    # the platform's; the catalogue's is products.hs_code
+    country_of_origin: Mapped[str | None] = mapped_column(String(2))
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

@@ -145,29 +145,16 @@ def check_stuck_orders(ctx: DoctorContext, channel: str) -> list[Result]:
     return out or [Result("stuck orders", OK, "none", channel=channel)]
 
 
-def _last_two(s: Any, channel: str, operation: str) -> list[Any]:
-    from crossdock.db.models import SyncEvent
-
-    return list(s.execute(select(SyncEvent.id, SyncEvent.at, SyncEvent.details).where(
-        SyncEvent.channel == channel, SyncEvent.operation == operation, SyncEvent.entity_type == "channel")
-        .order_by(SyncEvent.id.desc()).limit(2)))
-
-
 def check_drift(ctx: DoctorContext, channel: str) -> Result:
     """Quantities and prices the last reconcile found different on the channel (XD-INV-002, XD-MAP-013)."""
-    from crossdock.db.models import SyncEvent
+    from crossdock.sync_engine.drift import last_drift
 
     with ctx.db.read() as s:
-        runs = _last_two(s, channel, "reconcile")
-        if not runs:
-            return Result("drift", OK, "no reconcile has run yet", channel=channel)
-        after = runs[1].id if len(runs) > 1 else 0
-        rows = s.execute(select(SyncEvent.code, SyncEvent.entity).where(
-            SyncEvent.channel == channel, SyncEvent.operation == "reconcile", SyncEvent.entity_type == "sku",
-            SyncEvent.id > after, SyncEvent.id < runs[0].id)).all()
-    stock = sorted({e for c, e in rows if c == "XD-INV-002"})
-    prices = sorted({e for c, e in rows if c == "XD-MAP-013"})
-    when = runs[0].at.isoformat()[:19]
+        found = last_drift(s, channel)
+    if found is None:
+        return Result("drift", OK, "no reconcile has run yet", channel=channel)
+    stock, prices = list(found.quantities), list(found.prices)
+    when = found.at.isoformat()[:19]
     if not stock and not prices:
         return Result("drift", OK, f"last reconcile {when}: no drift", channel=channel)
     code = "XD-INV-002" if stock else "XD-MAP-013"
@@ -180,9 +167,10 @@ def check_drift(ctx: DoctorContext, channel: str) -> Result:
 def check_unlinked_listings(ctx: DoctorContext, channel: str) -> Result:
     """Listings the last ``listings pull`` found on the platform that crossdock cannot link (unknown SKU, conflicts)."""
     from crossdock.db.models import ChannelListing
+    from crossdock.sync_engine.drift import last_runs
 
     with ctx.db.read() as s:
-        runs = _last_two(s, channel, "listings.pull")
+        runs = last_runs(s, channel, "listings.pull")
         linked = s.scalar(select(func.count()).select_from(ChannelListing).where(ChannelListing.channel == channel))
     if not runs and linked:
         return Result("unlinked listings", OK, f"{linked} listing(s) linked; no listings pull recorded",

@@ -67,6 +67,10 @@ ORDER_COLUMNS = (
     _c("buyer_country", "ship-to country (ISO 3166 alpha-2)"),
     _c("order_total", "the order's total as the platform gave it", "total_amount"),
     _c("order_currency", "currency of order_total", "currency"),
+    _c("order_tax", "the order's tax in order_currency, where the platform gives it", "tax_amount"),
+    _c("order_shipping", "shipping charged in order_currency, where the platform gives it", "shipping_amount"),
+    _c("presentment_currency", "the currency the buyer paid in, when the platform converted"),
+    _c("presentment_total", "the order's total in presentment_currency"),
     _c("warehouse", "warehouse code the order ships from"),
     _c("line_id", "the platform's line id", "platform_line_id"),
     _c("sku", "catalogue SKU of the line (empty: not linked)"),
@@ -75,7 +79,10 @@ ORDER_COLUMNS = (
     _c("quantity_shipped", "units shipped so far"),
     _c("unit_price", "price of one unit", "unit_price"),
     _c("line_currency", "currency of unit_price", "line_currency"),
-    _c("tax_amount", "tax of the line, where the platform gives it"),
+    _c("tax_amount", "tax of the line, where the platform gives it", "line_tax_amount"),
+    _c("hs_code", "the line's HS code as the platform gave it (the catalogue's is in the products export)",
+       "line_hs_code"),
+    _c("country_of_origin", "the line's country of origin as the platform gave it", "line_country_of_origin"),
 )
 
 CUSTOMER_COLUMNS = (
@@ -119,7 +126,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("orders", "One row per order line, with its order's fields.", ORDER_COLUMNS,
          lambda: select(ORDERS, LINES.c.id.label("line_pk"), LINES.c.platform_line_id, LINES.c.sku, LINES.c.title,
                         LINES.c.quantity, LINES.c.quantity_shipped, LINES.c.unit_price,
-                        LINES.c.currency.label("line_currency"), LINES.c.tax_amount)
+                        LINES.c.currency.label("line_currency"), LINES.c.tax_amount.label("line_tax_amount"),
+                        LINES.c.hs_code.label("line_hs_code"),
+                        LINES.c.country_of_origin.label("line_country_of_origin"))
          .join(LINES, LINES.c.order_id == ORDERS.c.id),
          LINES.c.id, ORDERS.c.purchased_at, "purchased_at"),
     Kind("customers", "One row per order: its buyer as the platform gave them (platforms give no buyer id "

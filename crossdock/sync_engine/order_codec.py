@@ -46,6 +46,10 @@ def _money(d: Any) -> Money | None:
     return Money(d["amount"], d["currency"]) if d else None
 
 
+# Money fields beside the price (older documents lack them: None)
+_LINE_MONEY = ("shipping", "shipping_tax", "presentment_unit_price")
+
+
 def _time(d: Any) -> dt.datetime | None:
     return parse_iso(d) if d else None
 
@@ -59,7 +63,8 @@ def _tax(d: Any) -> TaxInfo | None:
 def order_from_doc(doc: Mapping[str, Any]) -> Order:
     """The Order :func:`order_doc` wrote; MappingError XD-MAP-010 for anything else."""
     try:
-        lines = [OrderLine(**{**ln, "unit_price": _money(ln.get("unit_price")), "tax": _tax(ln.get("tax"))})
+        lines = [OrderLine(**{**ln, "unit_price": _money(ln.get("unit_price")), "tax": _tax(ln.get("tax")),
+                              **{k: _money(ln.get(k)) for k in _LINE_MONEY}})
                  for ln in doc.get("lines") or []]
         address = doc.get("shipping_address")
         purchased, updated = _time(doc["purchased_at"]), _time(doc["updated_at"])
@@ -72,6 +77,9 @@ def order_from_doc(doc: Mapping[str, Any]) -> Order:
             buyer_country=doc.get("buyer_country"), marketplace_id=doc.get("marketplace_id"), lines=lines,
             tax=_tax(doc.get("tax")), ship_by=_time(doc.get("ship_by")),
             shipping_address=Address(**address) if address else None,
-            fulfillment_channel=doc.get("fulfillment_channel"))
+            fulfillment_channel=doc.get("fulfillment_channel"), shipping=_money(doc.get("shipping")),
+            shipping_tax=_money(doc.get("shipping_tax")), presentment_total=_money(doc.get("presentment_total")),
+            presentment_tax=_money(doc.get("presentment_tax")),
+            presentment_shipping=_money(doc.get("presentment_shipping")))
     except (KeyError, TypeError, ValueError) as exc:
         raise MappingError("XD-MAP-010", detail=f"not a stored crossdock order: {type(exc).__name__}: {exc}") from exc

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crossdock.db.models import PLATFORM_ID_MAX
-from crossdock.models import Address, Order
+from crossdock.models import Address, Money, Order
 from crossdock.sync_engine._sql import as_is, binder, chunks, in_values, is_postgres, lookup_chunk
 from crossdock.sync_engine._tables import ORDERS
 
@@ -39,9 +39,12 @@ NO_FLAGS: list[Any] = []   # never mutated: a new order has no flags
 ORDER_COLS = ("id", "channel", "platform_order_id", "platform_status", "local_status", "marketplace_id",
               "purchased_at", "platform_updated_at", "ship_by", "buyer_country", "currency", "total_amount",
               "tax_model", "tax_scheme", "ioss_number", "fulfillment_channel", "warehouse", "shipping_address",
-              "flags", "imported_at", "updated_at", "status_changed_at")
+              "flags", "imported_at", "updated_at", "status_changed_at", "tax_amount", "shipping_amount",
+              "shipping_tax_amount", "presentment_currency", "presentment_total", "presentment_tax",
+              "presentment_shipping")
 LINE_COLS = ("id", "order_id", "platform_line_id", "sku", "listing_id", "title", "quantity", "quantity_shipped",
-             "unit_price", "currency", "tax_amount", "ioss_number")
+             "unit_price", "currency", "tax_amount", "ioss_number", "shipping_amount", "shipping_tax_amount",
+             "presentment_unit_price", "hs_code", "country_of_origin")
 
 
 class Binds(NamedTuple):
@@ -63,12 +66,21 @@ def binds(session: Session) -> Binds:
 def order_values(channel: str, o: Order, local: str, oid: int | None, b: Binds, at: Any,
                   flags: Any) -> tuple[Any, ...]:
     """One ``orders`` row in ORDER_COLS order; ``at`` and ``flags`` are given already bound."""
-    tax, total, conv = o.tax, o.total, b.at
+    tax, total, conv, money = o.tax, o.total, b.at, b.money
+    presented = o.presentment_total or o.presentment_tax or o.presentment_shipping
     return (oid, channel, o.platform_order_id, o.platform_status[:PLATFORM_ID_MAX], local, o.marketplace_id,
             conv(o.purchased_at), conv(o.updated_at), conv(o.ship_by), o.buyer_country,
-            total.currency if total else None, b.money(total.amount) if total else None,
+            total.currency if total else None, money(total.amount) if total else None,
             tax.model if tax else None, tax.scheme if tax else None, tax.ioss_number if tax else None,
-            o.fulfillment_channel, None, b.json(_address(o.shipping_address)), flags, at, at, at)
+            o.fulfillment_channel, None, b.json(_address(o.shipping_address)), flags, at, at, at,
+            _amount(tax.tax_amount if tax else None, money), _amount(o.shipping, money),
+            _amount(o.shipping_tax, money), presented.currency if presented else None,
+            _amount(o.presentment_total, money), _amount(o.presentment_tax, money),
+            _amount(o.presentment_shipping, money))
+
+
+def _amount(m: Money | None, money: Callable[[Any], Any]) -> Any:
+    return money(m.amount) if m is not None else None
 
 
 def line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: Binds) -> list[tuple[Any, ...]]:
@@ -81,7 +93,9 @@ def line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: Bind
                      line.title, line.quantity, line.quantity_shipped,
                      money(price.amount) if price else None, price.currency if price else None,
                      money(tax.tax_amount.amount) if tax and tax.tax_amount else None,
-                     tax.ioss_number if tax else None))
+                     tax.ioss_number if tax else None, _amount(line.shipping, money),
+                     _amount(line.shipping_tax, money), _amount(line.presentment_unit_price, money),
+                     line.hs_code, line.country_of_origin))
     return rows
 
 

@@ -125,8 +125,9 @@ class EngineRuntime:
 
     def __init__(self, cfg: Config, *, db: Database | None = None, threads: int = 4,
                  queues: set[str] | None = None, stop_timeout_s: float = 25.0,
-                 on_status: Callable[[str], None] | None = None) -> None:
+                 on_status: Callable[[str], None] | None = None, middleware: tuple[Any, ...] = ()) -> None:
         self.cfg = cfg
+        self.middleware = middleware     # Dramatiq middleware added to the broker (the worker's Prometheus)
         self.db = db
         self.threads = threads
         self.queues = queues
@@ -196,6 +197,8 @@ class EngineRuntime:
         from crossdock.sync_engine.engine import Engine, context_from_config
 
         self.broker = setup_broker(self.cfg.broker_url)
+        for extra in self.middleware:
+            self.broker.add_middleware(extra)
         self._install_log_gate()
         actors.bind(self.broker)
         self.ctx = context_from_config(self.cfg, self.db)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__ = ["FAILURE_WINDOW_S", "FLAGGED_ORDER_CODES", "STUCK_ORDER_CODES", "platform_now_of", "sync_status_doc"]
+__all__ = ["FAILURE_WINDOW_S", "FLAGGED_ORDER_CODES", "OVERSOLD_ORDER_CODES", "STUCK_ORDER_CODES",
+           "oversold_units", "platform_now_of", "sync_status_doc"]
 
 FAILURE_WINDOW_S = 24 * 3600.0          # failures counted over this window
 # XD-ORD-007: cancelled after it shipped (parcel to intercept; `crossdock warehouse flagged`)
 STUCK_ORDER_CODES = ("XD-ORD-002", "XD-ORD-003", "XD-ORD-007")
 # Orders with lines no stock was reserved for: a SKU not in the catalogue (XD-INV-004) or none at all (XD-ORD-004)
 FLAGGED_ORDER_CODES = ("XD-INV-004", "XD-ORD-004")
+# Orders with catalogue lines stock could not cover: not reserved on import (XD-INV-001), or shipped
+# before crossdock saw them and never taken from stock (XD-INV-012)
+OVERSOLD_ORDER_CODES = ("XD-INV-001", "XD-INV-012")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -35,17 +39,37 @@ def platform_now_of(cfg: Any, now: dt.datetime) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
 
 
+def oversold_units(s: Any) -> dict[str, int]:
+    """Per channel, the units sold that no stock stands behind: the catalogue
+    lines holding no reservation on orders flagged XD-INV-001 / XD-INV-012
+    and not cancelled (a line is reserved whole or not at all)."""
+    from sqlalchemy import String, cast, exists, func, or_, select
+
+    from crossdock.db.models import Order, OrderLine, Product, Reservation
+
+    rows = s.execute(
+        select(Order.channel, func.sum(OrderLine.quantity)).join(OrderLine, OrderLine.order_id == Order.id)
+        .where(or_(*(cast(Order.flags, String).like(f"%{code}%") for code in OVERSOLD_ORDER_CODES)),
+               Order.local_status != "cancelled",
+               OrderLine.sku.in_(select(Product.sku)),
+               ~exists().where(Reservation.order_line_id == OrderLine.id))
+        .group_by(Order.channel)).all()
+    return {channel: int(units or 0) for channel, units in rows}
+
+
 def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     """Where each channel stands: last order import and its lag, queued stock
     pushes, outbox backlog by kind, failures by code in the last 24 h, paused
     state and stuck orders (XD-ORD-002/003/007 from ``orders.flags``), orders
-    with unreserved lines (XD-INV-004 / XD-ORD-004) and quarantined orders
-    (XD-ORD-008)."""
+    with unreserved lines (XD-INV-004 / XD-ORD-004), quarantined orders
+    (XD-ORD-008), oversold units (:func:`oversold_units`) and the drift the
+    last reconcile found (:func:`crossdock.sync_engine.drift.last_drift`)."""
     from sqlalchemy import String, cast, func, or_, select
 
     from crossdock.db.models import Channel, Order, SyncCursor, SyncEvent
     from crossdock.sync_engine import outbox
     from crossdock.sync_engine.dirty import dirty_backlog
+    from crossdock.sync_engine.drift import last_drift
     from crossdock.sync_engine.quarantine import quarantine_counts
 
     platform_now = platform_now_of(cfg, now)
@@ -72,6 +96,8 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
         flagged = s.execute(select(Order.channel, Order.flags).where(
             or_(*(cast(Order.flags, String).like(f"%{code}%") for code in codes)))).all()
         quarantined = quarantine_counts(s)
+        oversold = oversold_units(s)
+        drift = {name: last_drift(s, name) for name in sorted(set(cfg.channels) | set(rows))}
 
         from crossdock.sync_engine import liveness
 
@@ -82,7 +108,7 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     names = sorted(set(cfg.channels) | set(rows))
 
     def blank(name: str) -> dict[str, Any]:
-        ch, row, cur = cfg.channels.get(name), rows.get(name), cursors.get(name)
+        ch, row, cur, last = cfg.channels.get(name), rows.get(name), cursors.get(name), drift.get(name)
         lag = (platform_now - cur.position).total_seconds() if cur else None
         return {
             "channel": name, "platform": ch.platform if ch else (row.platform if row else None),
@@ -100,6 +126,8 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
             "stuck_orders": {code: 0 for code in STUCK_ORDER_CODES},
             "flagged_orders": {code: 0 for code in FLAGGED_ORDER_CODES},
             "quarantined_orders": 0,
+            "oversold_units": oversold.get(name, 0),
+            "drift": last.to_dict() if last is not None else None,
         }
 
     channels = {name: blank(name) for name in names}
@@ -141,6 +169,7 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
                              for k in c["outbox"].values()),
         "failures_24h": sum(sum(c["failures_24h"].values()) for c in channels.values())
         + sum(unassigned_failures.values()),
+        "oversold_units": sum(c["oversold_units"] for c in channels.values()),
     }
     doc: dict[str, Any] = {"now": _iso(now), "channels": {n: channels[n] for n in sorted(channels)},
                            "workers": [w.to_dict(now, dead_after_s) for w in known_workers],

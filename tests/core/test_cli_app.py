@@ -39,7 +39,7 @@ EXPECTED = {
     "quota": set(),
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history"},
-    "sync": {"run", "reconcile", "status"},
+    "sync": {"run", "reconcile", "status", "metrics"},
     "users": {"add", "list", "passwd", "disable", "token"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},
     "audit": None, "demo": None, "doctor": None, "inspect": None, "report": None, "serve": None, "worker": None,

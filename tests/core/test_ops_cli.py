@@ -466,7 +466,11 @@ def test_sync_status_doc(db, tmp_path):
     assert ebay["paused"] is True and amazon["paused"] is False
     assert doc["totals"] == {"paused_channels": ["ebay-uk"],
                              "stuck_orders": {"XD-ORD-002": 1, "XD-ORD-003": 2, "XD-ORD-007": 0},
-                             "dirty_skus": 2, "outbox_pending": 3, "outbox_failed": 1, "failures_24h": 3}
+                             "dirty_skus": 2, "outbox_pending": 3, "outbox_failed": 1, "failures_24h": 3,
+                             "oversold_units": 1}
+    # 111-8's MUG could not be reserved (XD-INV-001) and holds no reservation: one unit oversold
+    assert (amazon["oversold_units"], ebay["oversold_units"]) == (1, 0)
+    assert amazon["drift"] is None          # no reconcile has run
 
 
 def test_sync_status_lag_on_a_scaled_sandbox_clock(sqlite_db, tmp_path):

@@ -57,6 +57,26 @@ def test_orders_stream_in_pages_with_the_documented_columns(db):
     assert {r["unit_price"] for r in rows} == {"9.99"} and {r["quantity"] for r in rows} == {"1", "2"}
 
 
+def test_order_amounts_and_the_lines_own_tax_and_customs_codes_are_kept_apart(db):
+    from crossdock.models import Money, TaxInfo
+
+    # Given an order whose tax, shipping and line tax differ, and a line with the platform's HS code
+    seed(db, stock={("SKU-1", "DE"): 5}, listings={"ebay-us": ["SKU-1"]})
+    o = order("T-1", [("SKU-1", 1)], purchased_at=dt.datetime(2026, 3, 1, 9, tzinfo=UTC),
+              updated_at=dt.datetime(2026, 3, 1, 9, tzinfo=UTC))
+    o.tax, o.shipping = TaxInfo(tax_amount=Money("2.50", "USD")), Money("4.99", "USD")
+    o.lines[0].tax, o.lines[0].hs_code, o.lines[0].country_of_origin = (
+        TaxInfo(tax_amount=Money("1.25", "USD")), "691200", "CN")
+    with db.write() as s:
+        store_orders(s, "ebay-us", [o], Clock())
+    out = io.StringIO()
+    export(db, "orders", out, fmt="json")
+    [row] = json.loads(out.getvalue())
+    # Then the export names each where it belongs (an order column never hides a line's)
+    assert (row["order_tax"], row["order_shipping"], row["tax_amount"]) == ("2.50", "4.99", "1.25")
+    assert (row["hs_code"], row["country_of_origin"]) == ("691200", "CN")
+
+
 def test_the_window_the_formats_and_the_file(db, tmp_path):
     _shop(db)
     out = io.StringIO()

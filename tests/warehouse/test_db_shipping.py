@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crossdock import synclog
 from crossdock.db.models import (
@@ -267,6 +267,21 @@ def test_missing_customs_data_stops_before_the_carrier(shop, tmp_path, clock):
     assert exc.value.code == "XD-SHIP-004" and "CAP-RED" in exc.value.detail and "hs_code" in exc.value.detail
     assert spy.calls == 0
     assert _state(shop, order_id)[:2] == ("unshipped", ["active"])
+
+
+def test_the_platforms_hs_code_fills_in_where_the_catalogue_has_none(shop, tmp_path, clock):
+    # Given CAP-RED (no HS code in the catalogue) bought by a US buyer, and the platform gave the
+    # line its HS code and origin with the order (a Shopify inventory item's)
+    order_id = add_order(shop, OrderSpec("US-CAP-HS", buyer="US", lines=[("CAP-RED", 1, "12.00")]))
+    with shop.write() as s:
+        s.execute(update(OrderLine).where(OrderLine.order_id == order_id).values(hs_code="650500",
+                                                                              country_of_origin="VN"))
+    # When it ships
+    result = _ship(shop, "US-CAP-HS", tmp_path, clock)
+    # Then the customs form carries the platform's code, and the catalogue's origin (it has one) wins
+    assert [(i.sku, i.hs_code, i.origin_country) for i in result.customs.items] == [("CAP-RED", "650500", "CN")]
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(Path(result.label_paths["pdf"]).read_bytes())).pages]
+    assert "650500" in pages[1]
 
 
 def test_an_order_without_reservation_is_not_ready(shop, tmp_path, clock):

@@ -14,7 +14,7 @@ LINE_FIELDS = f"""
 fragment LineFields on LineItem {{
   id sku name quantity currentQuantity unfulfilledQuantity
   originalUnitPriceSet {{ {MONEY_BAG} }}
-  variant {{ id }}
+  variant {{ id inventoryItem {{ harmonizedSystemCode countryCodeOfOrigin }} }}
   taxLines {{ {TAX_LINE} }}
   duties {{ harmonizedSystemCode countryCodeOfOrigin price {{ shopMoney {{ amount currencyCode }} }} }}
 }}
@@ -27,6 +27,7 @@ fragment OrderFields on Order {{
   taxesIncluded dutiesIncluded
   totalPriceSet {{ {MONEY_BAG} }}
   totalTaxSet {{ {MONEY_BAG} }}
+  totalShippingPriceSet {{ {MONEY_BAG} }}
   originalTotalDutiesSet {{ shopMoney {{ amount currencyCode }} }}
   taxLines {{ {TAX_LINE} }}
   shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}

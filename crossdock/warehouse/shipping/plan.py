@@ -152,8 +152,9 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
         parcel_lines.append(ParcelLine(
             sku=line.sku or "", title=(product.title if product else None) or line.title or line.sku or "",
             quantity=qty, unit_value=Money(price, line_currency),
-            hs_code=product.hs_code if product else None,
-            country_of_origin=product.country_of_origin if product else None,
+            # the catalogue's codes; where it has none, the ones the platform gave with the order
+            hs_code=(product.hs_code if product else None) or line.hs_code,
+            country_of_origin=(product.country_of_origin if product else None) or line.country_of_origin,
             weight_g=product.weight_g if product else None,
         ))
     ship_to = address_from_json(order.shipping_address, country=order.buyer_country)

@@ -288,3 +288,24 @@ def test_listing_item_to_offer(fixture):
 def test_lwa_form():
     assert M.lwa_form(client_id="c", client_secret="s", refresh_token="r") == {
         "grant_type": "refresh_token", "refresh_token": "r", "client_id": "c", "client_secret": "s"}
+
+
+def test_shipping_and_its_tax_per_item_and_summed_on_the_order():
+    # Given two items of one order, each charged shipping (ordersV0 OrderItem ShippingPrice / ShippingTax)
+    def item(n: str, shipping: str, tax: str) -> dict:
+        return {"OrderItemId": n, "ASIN": "B0", "SellerSKU": f"SKU-{n}", "Title": f"Mug {n}", "QuantityOrdered": 1,
+                "ItemPrice": {"CurrencyCode": "EUR", "Amount": "20.00"},
+                "ShippingPrice": {"CurrencyCode": "EUR", "Amount": shipping},
+                "ShippingTax": {"CurrencyCode": "EUR", "Amount": tax}}
+
+    order = M.parse_order({"AmazonOrderId": "302-1", "OrderStatus": "Unshipped",
+                           "PurchaseDate": "2026-01-01T00:00:00Z", "LastUpdateDate": "2026-01-01T00:00:00Z",
+                           "OrderTotal": {"CurrencyCode": "EUR", "Amount": "47.45"}},
+                          [item("1", "4.99", "0.95"), item("2", "1.25", "0.26")])
+    # Then each line keeps its title and charges, and the order their sums
+    assert [(ln.title, ln.shipping, ln.shipping_tax) for ln in order.lines] == [
+        ("Mug 1", Money(Decimal("4.99"), "EUR"), Money(Decimal("0.95"), "EUR")),
+        ("Mug 2", Money(Decimal("1.25"), "EUR"), Money(Decimal("0.26"), "EUR"))]
+    assert (order.shipping, order.shipping_tax) == (Money(Decimal("6.24"), "EUR"), Money(Decimal("1.21"), "EUR"))
+    # the buyer pays in the marketplace's currency, and the Orders API has no customs codes
+    assert order.presentment_total is None and order.lines[0].hs_code is None

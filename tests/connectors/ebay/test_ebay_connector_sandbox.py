@@ -78,6 +78,29 @@ def test_import_orders_cross_border(seller):
     assert all(o.lines and o.lines[0].sku in skus for o in orders.values())
 
 
+def test_an_order_paid_in_the_buyers_currency_keeps_both_currencies_and_shipping(seller):
+    sim, acct, connect = seller
+    skus = seed(sim, acct.channel, 1)
+    conn = connect()
+    start = conn.clock.now() - dt.timedelta(seconds=1)
+    # Given a buyer in Germany pays a GBP listing in euros
+    oid = sim.place_order(acct.channel, [(skus[0], 2)], buyer_country="DE")
+    rec = sim.orders[acct.username][oid]
+    assert rec.buyer_currency == "EUR" and rec.fx
+    # When the order is imported
+    [order] = conn.fetch_orders(OrderQuery(start=start, end=settle(conn)))
+    # Then it has the seller's amounts, and the buyer's as eBay converted them, for the order and the line
+    line = order.lines[0]
+    assert line.title == rec.lines[0].title and line.unit_price == GBP("12.00")
+    assert line.presentment_unit_price == Money((Decimal("24.00") * rec.fx).quantize(Decimal("0.01")) / 2, "EUR")
+    assert order.shipping == GBP(str(sum(ln.delivery for ln in rec.lines)))
+    assert line.shipping == GBP(str(rec.lines[0].delivery))
+    assert order.presentment_total is not None and order.presentment_total.currency == "EUR"
+    assert order.presentment_total.amount == (order.total.amount * rec.fx).quantize(Decimal("0.01"))
+    # eBay's order data has no HS code or country of origin: customs falls back to the catalogue's
+    assert (line.hs_code, line.country_of_origin) == (None, None)
+
+
 def test_push_stock_and_prices_to_a_mix_of_listings(seller, sb):
     sim, acct, connect = seller
     skus = seed(sim, acct.channel, 30, legacy=6)

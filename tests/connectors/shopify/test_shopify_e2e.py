@@ -275,3 +275,26 @@ def test_throttle_storm_with_the_quota_budget(env):
         assert stats["throttled"] > 0 and budgeted.conn.client.throttled > 0
     finally:
         budgeted.close()
+
+
+def test_an_imported_order_carries_what_support_and_customs_need(env):
+    # Given a buyer in Switzerland paying in CHF for items whose inventory items carry HS code and origin
+    start = env.clock.now() - dt.timedelta(minutes=5)
+    oid = env.sim.place_order(CHANNEL, [("SKU-1", 2), ("SKU-2", 1)], buyer_country="CH")
+    env.wait_platform_s(env.conn.safety_lag_s + 5)
+    # When the order is imported
+    importer = Importer()
+    import_until(env.conn, importer, cursor=start, until=env.conn.window_end())
+    order = importer.orders[oid]
+    rec = env.sim.shops["crossdock-eu"].orders[int(oid)]
+    # Then every line has its title, its price in both currencies, and the platform's customs codes
+    assert [(ln.sku, ln.title, ln.hs_code, ln.country_of_origin) for ln in order.lines] == [
+        ("SKU-1", "Product SKU-1", "420292", "IT"), ("SKU-2", "Product SKU-2", "420292", "IT")]
+    assert [ln.unit_price.amount for ln in order.lines] == [r.unit_price for r in rec.lines]
+    assert [ln.presentment_unit_price for ln in order.lines] == [
+        Money(r.unit_price_presentment, "CHF") for r in rec.lines]
+    # and the order its shipping and the buyer's total beside the shop's
+    assert order.shipping == Money(rec.shipping, "EUR")
+    assert order.presentment_shipping == Money(rec.shipping_presentment, "CHF")
+    assert order.presentment_total is not None and order.presentment_total.currency == "CHF"
+    assert order.total.currency == "EUR"

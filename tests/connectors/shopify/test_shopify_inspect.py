@@ -26,6 +26,13 @@ def test_orders_response():
     assert first["purchased_at"] == "2026-11-20T09:58:11+00:00"
     assert first["lines"][0]["unit_price"] == {"amount": "12.5", "currency": "EUR"}
     assert "raw" not in first
+    # what support and customs need: shipping, the buyer's currency beside the shop's, the line's codes
+    swiss = out[1]
+    assert swiss["shipping"] == {"amount": "24.9", "currency": "EUR"}
+    assert swiss["presentment_total"] == {"amount": "61.79", "currency": "CHF"}
+    assert swiss["lines"][0]["presentment_unit_price"] == {"amount": "11.88", "currency": "CHF"}
+    assert (swiss["lines"][0]["title"], swiss["lines"][0]["hs_code"], swiss["lines"][0]["country_of_origin"]) == (
+        "Blue mug", "691200", "PT")
     json.dumps(out)        # JSON-able
 
 

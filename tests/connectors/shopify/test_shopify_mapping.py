@@ -135,7 +135,8 @@ def test_cost_estimate_equals_shopifys_rule_as_the_sandbox_computes_it(document,
 
 
 def test_default_page_sizes_stay_under_the_1000_point_limit():
-    assert m.estimate_cost(queries.ORDERS, {"first": 10, "lines": 5}) == 2 + 10 * (15 + 5 * 11) == 702
+    # per order 18 objects (15 + the shipping MoneyBag's 3), per line 12 (11 + the variant's inventory item)
+    assert m.estimate_cost(queries.ORDERS, {"first": 10, "lines": 5}) == 2 + 10 * (18 + 5 * 12) == 782
     assert m.estimate_cost(queries.ORDER_LINES, {"first": 50}) < 1000
     assert m.estimate_cost(queries.VARIANTS_BY_SKU, {"first": 100}) == 502
     assert m.estimate_cost(queries.FULFILLMENT_ORDERS, {}) < 1000
@@ -159,21 +160,31 @@ def test_orders_page_parses_to_orders():
                                           city="Paris", postal_code="75001")
     assert fr.lines == [
         OrderLine("15200000000001", "MUG-BLUE", 2, eur("12.5"), "Blue mug", "44400000000001",
-                  TaxInfo(tax_amount=eur("4.17")), 0),
+                  TaxInfo(tax_amount=eur("4.17")), 0, hs_code="691200", country_of_origin="PT"),
         OrderLine("15200000000002", "TEE-L", 1, eur("24.9"), "T-shirt - L", "44400000000002",
                   TaxInfo(tax_amount=eur("4.15")), 0)]
-    # cross-border: shop money normalised, presentment kept raw, duties kept raw
+    # cross-border: the shop's money, the buyer's (CHF) beside it, and the duty's HS code and origin on the line
     assert ch.total == eur("65.03") and ch.buyer_country == "CH" and ch.status is OrderStatus.PARTIALLY_SHIPPED
+    assert (ch.presentment_total, ch.presentment_tax) == (Money("61.79", "CHF"), Money("0.0", "CHF"))
     assert ch.raw["presentmentCurrencyCode"] == "CHF" and ch.raw["dutiesIncluded"] is True
     assert ch.lines[0].quantity_shipped == 1 and ch.lines[0].tax is None
-    assert ch.raw["lineItems"]["nodes"][0]["duties"][0]["harmonizedSystemCode"] == "691200"
+    assert ch.lines[0].presentment_unit_price == Money("11.88", "CHF")
+    assert (ch.lines[0].hs_code, ch.lines[0].country_of_origin) == ("691200", "PT")
+    assert (ch.shipping, ch.presentment_shipping) == (eur("24.9"), Money("23.66", "CHF"))
+    # a domestic order: no presentment amounts (the shop's are the buyer's); the codes from the
+    # variant's inventory item where the shop set them, none where it did not
+    assert fr.presentment_total is None and fr.lines[0].presentment_unit_price is None
+    assert fr.shipping == eur("9.9") and fr.presentment_shipping is None
+    assert [(ln.hs_code, ln.country_of_origin) for ln in fr.lines] == [("691200", "PT"), (None, None)]
     assert (de.status, de.platform_status) == (OrderStatus.CANCELLED, "CANCELLED/REFUNDED/UNFULFILLED")
     assert de.lines[0].quantity_shipped == 0
 
 
 def test_order_lines_page_parses():
     lines, nodes, has_next, cursor = m.parse_order_lines(fixture("order_lines.json")["data"])
-    assert lines == [OrderLine("15200000000005", "CAP-RED", 1, eur("15.0"), "Red cap", "44400000000003", None, 0)]
+    assert lines == [OrderLine("15200000000005", "CAP-RED", 1, eur("15.0"), "Red cap", "44400000000003", None, 0,
+                               presentment_unit_price=Money("14.25", "CHF"), hs_code="650500",
+                               country_of_origin="VN")]
     assert not has_next and nodes[0]["duties"][0]["countryCodeOfOrigin"] == "VN"
 
 
@@ -207,8 +218,11 @@ def test_webhook_order_parses_like_graphql():
     assert order.total == eur("34.90") and order.buyer_country == "SE"
     assert order.tax == TaxInfo(tax_amount=eur("5.00"))
     assert order.lines == [OrderLine("15200000000006", "MUG-BLUE", 2, eur("12.50"), "Blue mug", "44400000000001",
-                                     TaxInfo(tax_amount=eur("5.00")), 0)]
+                                     TaxInfo(tax_amount=eur("5.00")), 0,
+                                     presentment_unit_price=Money("140.00", "SEK"))]
     assert order.raw["presentment_currency"] == "SEK"
+    assert (order.shipping, order.presentment_total, order.presentment_shipping) == (
+        eur("9.90"), Money("390.88", "SEK"), Money("110.88", "SEK"))
 
 
 def test_unreadable_order_is_xd_map_010():
@@ -314,4 +328,4 @@ def test_a_query_text_is_parsed_once_and_costed_once_per_page_size(monkeypatch):
              for i, first in enumerate([10, 10, 7, 10, 7])]
     # Then it was parsed once, and each page size still has its own cost
     assert parsed == [document]
-    assert costs == [702, 702, 2 + 7 * 70, 702, 2 + 7 * 70]
+    assert costs == [782, 782, 2 + 7 * 78, 782, 2 + 7 * 78]

@@ -116,6 +116,10 @@ def parse_line(raw: Mapping[str, Any], *, order_id: str | None = None) -> OrderL
         listing_id=raw.get("ASIN"),
         tax=_line_tax(raw, where=where),
         quantity_shipped=int(raw.get("QuantityShipped") or 0),
+        # the buyer pays in the marketplace's currency: no presentment amounts; the Orders API
+        # gives no HS code or country of origin (customs uses the catalogue's)
+        shipping=parse_money(raw.get("ShippingPrice"), where=where),
+        shipping_tax=parse_money(raw.get("ShippingTax"), where=where),
     )
 
 
@@ -143,6 +147,15 @@ def order_tax(lines: Sequence[OrderLine]) -> TaxInfo | None:
     first = next((t for t in taxes if t.model or t.ioss_number or t.scheme), taxes[0])
     return TaxInfo(model=first.model, ioss_number=first.ioss_number, scheme=first.scheme,
                    deemed_reseller_category=first.deemed_reseller_category, tax_amount=total)
+
+
+def _summed(amounts: Iterable[Money | None]) -> Money | None:
+    """The sum of the lines' amounts (None when no line has one)."""
+    total: Money | None = None
+    for m in amounts:
+        if m is not None:
+            total = m if total is None else Money(total.amount + m.amount, total.currency)
+    return total
 
 
 def parse_address(raw: Mapping[str, Any] | None) -> Address | None:
@@ -183,6 +196,7 @@ def parse_order(raw: object, items: Sequence[Mapping[str, Any]] | None = None, *
         ship_by=_opt_time(raw.get("LatestShipDate"), where=f"order {oid} LatestShipDate"),
         shipping_address=address,
         fulfillment_channel=raw.get("FulfillmentChannel"),
+        shipping=_summed(ln.shipping for ln in lines), shipping_tax=_summed(ln.shipping_tax for ln in lines),
         raw={"order": dict(raw), "items": [dict(i) for i in items or []]} if keep_raw else None,
     )
 

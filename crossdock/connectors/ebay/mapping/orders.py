@@ -98,19 +98,33 @@ def merge_tax(maybe: Iterable[TaxInfo | None]) -> TaxInfo | None:
     return TaxInfo(model=FACILITATOR, ioss_number=first.ioss_number, scheme=first.scheme, tax_amount=total)
 
 
+def converted_from(amount: Mapping[str, Any] | None) -> Money | None:
+    """The buyer's side of an ``Amount``: ``convertedFromValue`` in
+    ``convertedFromCurrency``, present only when eBay converted (else None:
+    the buyer paid in the seller's currency)."""
+    if not amount or amount.get("convertedFromValue") is None or not amount.get("convertedFromCurrency"):
+        return None
+    return money_from({"value": amount["convertedFromValue"], "currency": amount["convertedFromCurrency"]})
+
+
+def _per_unit(total: Money | None, qty: int) -> Money | None:
+    return Money((total.amount / qty).quantize(CENT, ROUND_HALF_UP), total.currency) if total and qty else total
+
+
 def parse_line(li: Mapping[str, Any]) -> OrderLine:
     try:
         qty = int(li["quantity"])
         line_id = str(li["lineItemId"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _bad(f"line item without lineItemId/quantity: {li!r}"[:300], exc) from exc
-    cost = money_from(li.get("lineItemCost"))
-    unit = Money((cost.amount / qty).quantize(CENT, ROUND_HALF_UP), cost.currency) if cost and qty else cost
+    cost = li.get("lineItemCost")
+    shipping = (li.get("deliveryCost") or {}).get("shippingCost")
     return OrderLine(
-        platform_line_id=line_id, sku=li.get("sku") or None, quantity=qty, unit_price=unit,
+        platform_line_id=line_id, sku=li.get("sku") or None, quantity=qty, unit_price=_per_unit(money_from(cost), qty),
         title=li.get("title"), listing_id=li.get("legacyItemId"),
         tax=tax_info(li.get("ebayCollectAndRemitTaxes") or []),
-        quantity_shipped=qty if li.get("lineItemFulfillmentStatus") == "FULFILLED" else 0)
+        quantity_shipped=qty if li.get("lineItemFulfillmentStatus") == "FULFILLED" else 0,
+        shipping=money_from(shipping), presentment_unit_price=_per_unit(converted_from(cost), qty))
 
 
 def _address(contact: Mapping[str, Any] | None) -> Address | None:
@@ -144,10 +158,14 @@ def parse_order(payload: object) -> Order:
                         for li in lines_raw if li.get("purchaseMarketplaceId") or li.get("listingMarketplaceId")),
                        None)
     program = payload.get("program") or {}
+    pricing = payload.get("pricingSummary") or {}
     return Order(
         platform="ebay", platform_order_id=str(payload["orderId"]), platform_status=platform_status,
         status=status, purchased_at=created, updated_at=modified,
-        total=money_from((payload.get("pricingSummary") or {}).get("total")),
+        total=money_from(pricing.get("total")), shipping=money_from(pricing.get("deliveryCost")),
+        presentment_total=converted_from(pricing.get("total")),
+        presentment_tax=converted_from(pricing.get("tax")),
+        presentment_shipping=converted_from(pricing.get("deliveryCost")),
         buyer_country=(ship_to.country_code if ship_to and ship_to.country_code else tax_country),
         marketplace_id=marketplace, lines=lines, tax=merge_tax(l.tax for l in lines),
         ship_by=min(ship_by) if ship_by else None, shipping_address=ship_to,

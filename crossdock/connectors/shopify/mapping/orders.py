@@ -98,6 +98,24 @@ def _shop_money(bag: Mapping[str, Any] | None) -> Money | None:
     return _money(bag.get("shopMoney")) if bag else None
 
 
+def _presentment(bag: Mapping[str, Any] | None) -> Money | None:
+    """The amount in the buyer's currency, when it is not the shop's (else None: the shop's amount is it)."""
+    if not bag or not bag.get("presentmentMoney"):
+        return None
+    shown, shop = _money(bag["presentmentMoney"]), _money(bag.get("shopMoney"))
+    return shown if shop is None or shown is None or shown.currency != shop.currency else None
+
+
+def _customs(node: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(HS code, country of origin) of a line: the variant's inventory item,
+    else the duty Shopify charged on it (which carries the same two codes)."""
+    item = (node.get("variant") or {}).get("inventoryItem") or {}
+    duties = node.get("duties") or [{}]
+    hs = item.get("harmonizedSystemCode") or duties[0].get("harmonizedSystemCode")
+    origin = item.get("countryCodeOfOrigin") or duties[0].get("countryCodeOfOrigin")
+    return hs or None, origin or None
+
+
 def _sum(moneys: Iterable[Money | None]) -> Money | None:
     total: Money | None = None
     for m in moneys:
@@ -122,10 +140,13 @@ def parse_line(node: Mapping[str, Any]) -> OrderLine:
     unfulfilled = node.get("unfulfilledQuantity")
     shipped = max(0, current - int(unfulfilled)) if unfulfilled is not None else 0
     variant = node.get("variant") or {}
+    hs_code, origin = _customs(node)
     return OrderLine(platform_line_id=legacy_id(node["id"]) or "", sku=node.get("sku") or None, quantity=quantity,
                      unit_price=_shop_money(node.get("originalUnitPriceSet")), title=node.get("name"),
                      listing_id=legacy_id(variant.get("id")),
-                     tax=_tax_info(taxes, tax_amount) if taxes else None, quantity_shipped=shipped)
+                     tax=_tax_info(taxes, tax_amount) if taxes else None, quantity_shipped=shipped,
+                     presentment_unit_price=_presentment(node.get("originalUnitPriceSet")),
+                     hs_code=hs_code, country_of_origin=origin)
 
 
 def _address(a: Mapping[str, Any] | None) -> Address | None:
@@ -161,7 +182,11 @@ def parse_order(node: Mapping[str, Any]) -> Order:
             buyer_country=address.country_code if address else None,
             lines=[parse_line(n) for n in lines_nodes],
             tax=_tax_info(node.get("taxLines") or [], _shop_money(node.get("totalTaxSet"))),
-            shipping_address=address, raw=dict(node))
+            shipping_address=address, raw=dict(node),
+            shipping=_shop_money(node.get("totalShippingPriceSet")),
+            presentment_total=_presentment(node.get("totalPriceSet")),
+            presentment_tax=_presentment(node.get("totalTaxSet")),
+            presentment_shipping=_presentment(node.get("totalShippingPriceSet")))
     except MappingError:
         raise
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
@@ -227,11 +252,16 @@ def parse_order_lines(data: Mapping[str, Any]) -> tuple[list[OrderLine], list[di
 
 # --- webhook / REST orders -------------------------------------------------------------------
 
-def _rest_money(set_: Mapping[str, Any] | None) -> Money | None:
-    if not set_ or not set_.get("shop_money"):
+def _rest_money(set_: Mapping[str, Any] | None, which: str = "shop_money") -> Money | None:
+    if not set_ or not set_.get(which):
         return None
-    m = set_["shop_money"]
+    m = set_[which]
     return Money(Decimal(str(m["amount"])), str(m["currency_code"]))
+
+
+def _rest_presentment(set_: Mapping[str, Any] | None) -> Money | None:
+    shown, shop = _rest_money(set_, "presentment_money"), _rest_money(set_)
+    return shown if shown is not None and (shop is None or shown.currency != shop.currency) else None
 
 
 def parse_rest_order(payload: Mapping[str, Any]) -> Order:
@@ -257,7 +287,11 @@ def parse_rest_order(payload: Mapping[str, Any]) -> Order:
             qty = int(li["quantity"])
             current = int(li.get("current_quantity", qty))
             fulfillable = li.get("fulfillable_quantity")
+            duty = (li.get("duties") or [{}])[0]
             lines.append(OrderLine(
+                presentment_unit_price=_rest_presentment(li.get("price_set")),
+                hs_code=duty.get("harmonized_system_code") or None,
+                country_of_origin=duty.get("country_code_of_origin") or None,
                 platform_line_id=str(li["id"]), sku=li.get("sku") or None, quantity=qty, unit_price=unit,
                 title=li.get("name") or li.get("title"),
                 listing_id=str(li["variant_id"]) if li.get("variant_id") is not None else None,
@@ -277,7 +311,11 @@ def parse_rest_order(payload: Mapping[str, Any]) -> Order:
             buyer_country=address.country_code if address else None, lines=lines,
             tax=TaxInfo(model="MarketplaceFacilitator" if any(t.get("channel_liable") for t in taxes) else None,
                         tax_amount=tax_total) if (taxes or tax_total) else None,
-            shipping_address=address, raw=dict(payload))
+            shipping_address=address, raw=dict(payload),
+            shipping=_rest_money(payload.get("total_shipping_price_set")),
+            presentment_total=_rest_presentment(payload.get("total_price_set")),
+            presentment_tax=_rest_presentment(payload.get("total_tax_set")),
+            presentment_shipping=_rest_presentment(payload.get("total_shipping_price_set")))
     except MappingError:
         raise
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:

@@ -1,0 +1,57 @@
+"""What the last reconcile of a channel found: the SKUs whose listed quantity
+(XD-INV-002) or price (XD-MAP-013) differed from crossdock's.
+
+A reconcile writes one ``channel`` event when it ends and one ``sku`` event
+per drift before it; the drift of the last run is the ``sku`` events between
+the run before and the last one. ``crossdock doctor``, ``sync status`` and the
+Prometheus collector read it here, so they agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+__all__ = ["PRICE_DRIFT_CODE", "QUANTITY_DRIFT_CODE", "LastDrift", "last_drift", "last_runs"]
+
+QUANTITY_DRIFT_CODE = "XD-INV-002"
+PRICE_DRIFT_CODE = "XD-MAP-013"
+
+
+@dataclass(frozen=True, slots=True)
+class LastDrift:
+    """The last reconcile of one channel: when it ended and the SKUs it found drifted."""
+
+    at: dt.datetime
+    quantities: tuple[str, ...]
+    prices: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reconciled_at": self.at.isoformat(), "quantities": len(self.quantities), "prices": len(self.prices)}
+
+
+def last_runs(s: Any, channel: str, operation: str) -> list[Any]:
+    """The last two ``channel`` events of ``operation`` on ``channel`` (id, at, details), newest first."""
+    from crossdock.db.models import SyncEvent
+
+    return list(s.execute(select(SyncEvent.id, SyncEvent.at, SyncEvent.details).where(
+        SyncEvent.channel == channel, SyncEvent.operation == operation, SyncEvent.entity_type == "channel")
+        .order_by(SyncEvent.id.desc()).limit(2)))
+
+
+def last_drift(s: Any, channel: str) -> LastDrift | None:
+    """The drift the last reconcile of ``channel`` found (None: no reconcile has run)."""
+    from crossdock.db.models import SyncEvent
+
+    runs = last_runs(s, channel, "reconcile")
+    if not runs:
+        return None
+    after = runs[1].id if len(runs) > 1 else 0
+    rows = s.execute(select(SyncEvent.code, SyncEvent.entity).where(
+        SyncEvent.channel == channel, SyncEvent.operation == "reconcile", SyncEvent.entity_type == "sku",
+        SyncEvent.id > after, SyncEvent.id < runs[0].id)).all()
+    return LastDrift(at=runs[0].at,
+                     quantities=tuple(sorted({e for c, e in rows if c == QUANTITY_DRIFT_CODE})),
+                     prices=tuple(sorted({e for c, e in rows if c == PRICE_DRIFT_CODE})))

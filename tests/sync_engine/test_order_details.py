@@ -1,0 +1,47 @@
+"""Orders keep what the platform gives that support and customs need
+(issue 14): imported through the engine from the sandbox and read back from
+the database — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from crossdock.db.models import Order, OrderLine
+from crossdock.sync_engine.jobs import import_orders
+from tests.sync_engine.catalog_env import catalog_env
+from tests.sync_engine.support import wait_ticking
+
+
+def test_a_cross_border_shop_order_is_stored_with_both_currencies_shipping_and_customs_codes(db, tmp_path,
+                                                                                             monkeypatch):
+    with catalog_env(tmp_path, monkeypatch, db) as env:
+        channel = "shopify-eu"
+        import_orders(env.ctx, channel)           # the first import: what came before is history
+        # Given a Swiss buyer pays in CHF for two units of a product the shop gave an HS code
+        sim, key = env.sim(channel), env.sb_channels[channel]
+        oid = sim.place_order(key, [("XD-0001", 2)], buyer_country="CH")
+        rec = sim.shops[key.split(":", 1)[1]].orders[int(oid)]
+        assert rec.presentment_currency == "CHF" and rec.shipping > 0
+
+        def stored() -> bool:
+            with env.db.read() as s:
+                return s.scalar(select(Order.id).where(Order.platform_order_id == oid)) is not None
+
+        # When the engine imports it
+        wait_ticking(f"order {oid} imported", stored, tick=lambda: import_orders(env.ctx, channel))
+        with env.db.read() as s:
+            order = s.scalar(select(Order).where(Order.platform_order_id == oid))
+            [line] = s.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
+        # Then the database holds the shop's and the buyer's amounts, shipping and tax, and the codes
+        assert (order.currency, order.presentment_currency) == ("EUR", "CHF")
+        assert order.shipping_amount == rec.shipping and order.presentment_shipping == rec.shipping_presentment
+        assert order.presentment_total is not None and order.presentment_total > 0
+        assert order.tax_amount is not None
+        assert line.title and line.presentment_unit_price == rec.lines[0].unit_price_presentment
+        shop = sim.shops[key.split(":", 1)[1]]
+        item = shop.items[shop.variants[rec.lines[0].variant_id].inventory_item_id]     # the shop's own record
+        assert item.hs_code
+        assert (line.hs_code, line.country_of_origin) == (item.hs_code, item.country_of_origin)
+        assert line.unit_price == Decimal(rec.lines[0].unit_price)
