@@ -115,11 +115,24 @@ def audit(request: Request) -> Response:
                                       limit=_int(p.get("limit"), "limit", 200, top=100_000)))
 
 
+def metrics(request: Request) -> Response:
+    """Prometheus exposition of the engine's state, read at scrape time
+    (:mod:`crossdock.metrics`), for a viewer's API token (Prometheus:
+    ``authorization: {credentials: TOKEN}`` in the scrape config). The same
+    figures as ``/api/status``: both are built from its document."""
+    from crossdock.metrics.exposition import exposition
+
+    api_user(request)
+    body, content_type = exposition(request.app.state.cfg, request.app.state.db,
+                                    accept=request.headers.get("accept"))
+    return Response(body, media_type=content_type)
+
+
 ROUTES = [
     Route("/api/status", status), Route("/api/orders", orders), Route("/api/orders/{order_id}", order_trace),
     Route("/api/logs", logs), Route("/api/jobs/failed", jobs_failed),
     Route("/api/jobs/{job_id:int}/retry", job_retry, methods=["POST"]),
     Route("/api/channels/{name}/pause", channel_pause, methods=["POST"]),
     Route("/api/channels/{name}/resume", channel_resume, methods=["POST"]),
-    Route("/api/audit", audit),
+    Route("/api/audit", audit), Route("/metrics", metrics),
 ]

@@ -31,7 +31,8 @@ _STATUS = {"XD-ACCESS-002": 401, "XD-ACCESS-003": 429, "XD-ACCESS-004": 403, "XD
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Machine-facing paths (the JSON API, the Prometheus scrape): refusals as JSON, never a login page."""
+    return request.url.path.startswith("/api/") or request.url.path == "/metrics"
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None = None) -> None:

@@ -108,3 +108,23 @@ def test_health_and_readiness(db, tmp_path, monkeypatch):
     assert (r.status_code, r.json()["error"]["code"]) == (503, "XD-DATA-002")
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+
+
+def test_metrics_for_a_token_are_the_status_documents_figures(api):
+    """/metrics answers a viewer's token (a Prometheus scrape) and nobody
+    without one; what it says is what /api/status says, parsed with
+    prometheus-client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    db, ids, client, auth = api
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and refused.json()["error"]["code"].startswith("XD-ACCESS-")
+    r = client.get("/metrics", headers=auth["viewer"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    status = client.get("/api/status", headers=auth["viewer"]).json()
+    paused = {s.labels["channel"]: s.value for s in families["crossdock_channel_paused"].samples}
+    assert paused and paused == {name: float(bool(c["paused"])) for name, c in status["channels"].items()}
+    failed = {s.labels["channel"]: s.value for s in families["crossdock_failed_jobs"].samples}
+    assert sum(failed.values()) == sum(k["failed"] for c in status["channels"].values() for k in c["outbox"].values()) \
+        + sum(k["failed"] for k in status["unassigned"]["outbox"].values())
