@@ -34,23 +34,24 @@ class LastDrift:
 
 def last_runs(s: Any, channel: str, operation: str) -> list[Any]:
     """The last two ``channel`` events of ``operation`` on ``channel`` (id, at, details), newest first."""
-    from crossdock.db.models import SyncEvent
+    from crossdock.db.models import RECONCILE_EVENTS, SyncEvent
 
+    kind = (RECONCILE_EVENTS,) if operation == "reconcile" else ()   # its partial index, not the whole log
     return list(s.execute(select(SyncEvent.id, SyncEvent.at, SyncEvent.details).where(
-        SyncEvent.channel == channel, SyncEvent.operation == operation, SyncEvent.entity_type == "channel")
+        *kind, SyncEvent.channel == channel, SyncEvent.operation == operation, SyncEvent.entity_type == "channel")
         .order_by(SyncEvent.id.desc()).limit(2)))
 
 
 def last_drift(s: Any, channel: str) -> LastDrift | None:
     """The drift the last reconcile of ``channel`` found (None: no reconcile has run)."""
-    from crossdock.db.models import SyncEvent
+    from crossdock.db.models import RECONCILE_EVENTS, SyncEvent
 
     runs = last_runs(s, channel, "reconcile")
     if not runs:
         return None
     after = runs[1].id if len(runs) > 1 else 0
     rows = s.execute(select(SyncEvent.code, SyncEvent.entity).where(
-        SyncEvent.channel == channel, SyncEvent.operation == "reconcile", SyncEvent.entity_type == "sku",
+        RECONCILE_EVENTS, SyncEvent.channel == channel, SyncEvent.entity_type == "sku",
         SyncEvent.id > after, SyncEvent.id < runs[0].id)).all()
     return LastDrift(at=runs[0].at,
                      quantities=tuple(sorted({e for c, e in rows if c == QUANTITY_DRIFT_CODE})),

@@ -45,11 +45,12 @@ def oversold_units(s: Any) -> dict[str, int]:
     and not cancelled (a line is reserved whole or not at all)."""
     from sqlalchemy import String, cast, exists, func, or_, select
 
-    from crossdock.db.models import Order, OrderLine, Product, Reservation
+    from crossdock.db.models import FLAGGED_ORDERS, Order, OrderLine, Product, Reservation
 
     rows = s.execute(
         select(Order.channel, func.sum(OrderLine.quantity)).join(OrderLine, OrderLine.order_id == Order.id)
-        .where(or_(*(cast(Order.flags, String).like(f"%{code}%") for code in OVERSOLD_ORDER_CODES)),
+        .where(FLAGGED_ORDERS,
+               or_(*(cast(Order.flags, String).like(f"%{code}%") for code in OVERSOLD_ORDER_CODES)),
                Order.local_status != "cancelled",
                OrderLine.sku.in_(select(Product.sku)),
                ~exists().where(Reservation.order_line_id == OrderLine.id))
@@ -66,7 +67,7 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
     last reconcile found (:func:`crossdock.sync_engine.drift.last_drift`)."""
     from sqlalchemy import String, cast, func, or_, select
 
-    from crossdock.db.models import Channel, Order, SyncCursor, SyncEvent
+    from crossdock.db.models import FLAGGED_ORDERS, Channel, Order, SyncCursor, SyncEvent
     from crossdock.sync_engine import outbox
     from crossdock.sync_engine.dirty import dirty_backlog
     from crossdock.sync_engine.drift import last_drift
@@ -94,7 +95,7 @@ def sync_status_doc(cfg: Any, db: Any, now: dt.datetime) -> dict[str, Any]:
                              .group_by(SyncEvent.channel, SyncEvent.code)).all()
         codes = STUCK_ORDER_CODES + FLAGGED_ORDER_CODES
         flagged = s.execute(select(Order.channel, Order.flags).where(
-            or_(*(cast(Order.flags, String).like(f"%{code}%") for code in codes)))).all()
+            FLAGGED_ORDERS, or_(*(cast(Order.flags, String).like(f"%{code}%") for code in codes)))).all()
         quarantined = quarantine_counts(s)
         oversold = oversold_units(s)
         drift = {name: last_drift(s, name) for name in sorted(set(cfg.channels) | set(rows))}
