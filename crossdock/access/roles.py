@@ -28,6 +28,7 @@ ACTIONS: dict[str, str] = {
     "jobs.retry": "operator",
     "channels.pause": "operator",
     "channels.resume": "operator",
+    "channels.refresh": "operator",
     "stock.adjust": "operator",
     # admin: people and credentials
     "users.manage": "admin",

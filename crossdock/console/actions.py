@@ -18,7 +18,7 @@ from crossdock import audit
 from crossdock.access.users import Account
 from crossdock.db.engine import Database
 
-__all__ = ["pause", "resume", "retry", "timestamp"]
+__all__ = ["pause", "refresh", "resume", "retry", "timestamp"]
 
 
 def _as(account: Account, via: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -44,6 +44,14 @@ async def resume(db: Database, account: Account, via: str, channel: str) -> dict
     from crossdock.sync_engine.hand_pause import resume_by_hand
 
     doc: dict[str, Any] = await run_in_threadpool(_as, account, via, resume_by_hand, db, channel)
+    return doc
+
+
+async def refresh(cfg: Any, db: Database, account: Account, via: str, channel: str) -> dict[str, Any]:
+    """A new access token now, as ``crossdock auth refresh CHANNEL`` gets it (audited there)."""
+    from crossdock.sync_engine.auth_refresh import refresh_channel_token
+
+    doc: dict[str, Any] = await run_in_threadpool(_as, account, via, refresh_channel_token, cfg, db, channel)
     return doc
 
 

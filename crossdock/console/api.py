@@ -107,6 +107,13 @@ async def channel_resume(request: Request) -> Response:
     return doc_response(await actions.resume(request.app.state.db, account, "api", request.path_params["name"]))
 
 
+async def channel_refresh(request: Request) -> Response:
+    """A new access token now (= ``crossdock auth refresh NAME --json``): the dates, never a token."""
+    account = await run_in_threadpool(api_user, request, "channels.refresh")
+    return doc_response(await actions.refresh(request.app.state.cfg, request.app.state.db, account, "api",
+                                              request.path_params["name"]))
+
+
 def audit(request: Request) -> Response:
     api_user(request, "audit.read")
     p = request.query_params
@@ -134,5 +141,6 @@ ROUTES = [
     Route("/api/jobs/{job_id:int}/retry", job_retry, methods=["POST"]),
     Route("/api/channels/{name}/pause", channel_pause, methods=["POST"]),
     Route("/api/channels/{name}/resume", channel_resume, methods=["POST"]),
+    Route("/api/channels/{name}/refresh", channel_refresh, methods=["POST"]),
     Route("/api/audit", audit), Route("/metrics", metrics),
 ]

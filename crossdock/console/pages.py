@@ -153,12 +153,18 @@ def jobs(request: Request) -> Response:
 
 
 def channels(request: Request) -> Response:
+    from crossdock.connectors.credentials import auth_status_doc
     from crossdock.sync_engine.status import sync_status_doc
 
     user = page_user(request)
-    status = sync_status_doc(request.app.state.cfg, request.app.state.db, actions.timestamp())
-    return _render(request, "channels.html", user, channels=status["channels"],
-                   can_pause=_refusal(user, "channels.pause") is None, done=request.query_params.get("done"))
+    now = actions.timestamp()
+    status = sync_status_doc(request.app.state.cfg, request.app.state.db, now)
+    # the credential dates (`crossdock auth status`): an admin's (the dates, never a token)
+    credentials = (auth_status_doc(request.app.state.cfg, request.app.state.db, now)["channels"]
+                   if _refusal(user, "credentials") is None else None)
+    return _render(request, "channels.html", user, channels=status["channels"], credentials=credentials,
+                   can_pause=_refusal(user, "channels.pause") is None,
+                   can_refresh=_refusal(user, "channels.refresh") is None, done=request.query_params.get("done"))
 
 
 def audit(request: Request) -> Response:
@@ -193,6 +199,14 @@ async def channel_pause(request: Request) -> Response:
     return RedirectResponse("/channels?" + urlencode({"done": done}), status_code=303)
 
 
+async def channel_refresh(request: Request) -> Response:
+    user, _ = await _post(request, "channels.refresh")
+    name = request.path_params["name"]
+    doc = await actions.refresh(request.app.state.cfg, request.app.state.db, user, "console", name)
+    done = f"{name}: new access token, valid until {doc['access_expires_at']}"
+    return RedirectResponse("/channels?" + urlencode({"done": done}), status_code=303)
+
+
 async def channel_resume(request: Request) -> Response:
     user, _ = await _post(request, "channels.resume")
     name = request.path_params["name"]
@@ -208,4 +222,5 @@ ROUTES = [
     Route("/jobs/{job_id:int}/retry", job_retry, methods=["POST"]),
     Route("/channels/{name}/pause", channel_pause, methods=["POST"]),
     Route("/channels/{name}/resume", channel_resume, methods=["POST"]),
+    Route("/channels/{name}/refresh", channel_refresh, methods=["POST"]),
 ]

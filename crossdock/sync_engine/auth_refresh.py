@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from crossdock import audit
+
 
 __all__ = ["refresh_channel_token"]
 
@@ -34,11 +36,16 @@ def refresh_channel_token(cfg: Any, db: Any, channel: str) -> dict[str, Any]:
     store = SqlTokenStore(db)
     conn = build_connector(ch, db=db, budget=budget_from_config(cfg, db), clock=clock_from_config(cfg), store=store)
     try:
-        current = store.load(channel).access_token
-        conn.refresh_access_token(rejected=current)
+        before = store.load(channel)
+        conn.refresh_access_token(rejected=before.access_token)
     finally:
         conn.close()
     state = store.load(channel)
     paused = pause_state(db, channel).code     # a pause on the credentials refreshed now is lifted
+    with db.write() as s:                      # a new token is a change: who asked, and the dates (never a token)
+        audit.record(s, action="channels.refresh_token", subject=f"channel {channel}",
+                     before={"access_expires_at": _iso(before.access_expires_at)},
+                     after={"access_expires_at": _iso(state.access_expires_at),
+                            "refresh_expires_at": _iso(state.refresh_expires_at)})
     return {"channel": channel, "refreshed": True, "access_expires_at": _iso(state.access_expires_at),
             "refresh_expires_at": _iso(state.refresh_expires_at), "paused_code": paused}

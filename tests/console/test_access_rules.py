@@ -21,7 +21,8 @@ def test_each_role_may_do_what_the_one_below_may_and_more():
     may = {role: {a for a in ACTIONS if allowed(role, a)} for role in ROLES}
     assert may["viewer"] == {"read"}
     assert may["support"] - may["viewer"] == {"trace", "logs", "export"}
-    assert may["operator"] - may["support"] == {"jobs.retry", "channels.pause", "channels.resume", "stock.adjust"}
+    assert may["operator"] - may["support"] == {"jobs.retry", "channels.pause", "channels.resume", "channels.refresh",
+                                                "stock.adjust"}
     assert may["admin"] - may["operator"] == {"users.manage", "credentials", "audit.read"}
     assert not allowed("root", "read") and not allowed("admin", "no.such.action")
     with pytest.raises(AccessError) as refused:
