@@ -69,6 +69,41 @@ def search_doc(s: Session, *, q: str | None = None, sku: str | None = None, coun
     return {"page": page, "per_page": PAGE, "more": len(rows) > PAGE, "orders": [_summary(r) for r in rows[:PAGE]]}
 
 
+def _money(value: Any) -> Any:
+    return _s(value) if value is not None else None
+
+
+def _amounts(o: Any, lines: Any, fx: Any, base: str) -> dict[str, Any]:
+    """The order's amounts three ways: as the shop charged them (the order's
+    currency), as the buyer paid them (the platform's presentment currency,
+    where it gave one), and as crossdock counts them — the seller's base
+    currency at the FX rate of the purchase date, the rate reports use
+    (``crossdock report``); without a stored rate, the code that says so."""
+    from crossdock.errors import CrossdockError
+    from crossdock.models import Money
+
+    line_tax = sum((ln.tax_amount for ln in lines if ln.tax_amount is not None), Decimal(0))
+    tax = o.tax_amount if o.tax_amount is not None else line_tax
+    shop = {"currency": o.currency, "total": _money(o.total_amount), "tax": _s(tax),
+            "shipping": _money(o.shipping_amount), "shipping_tax": _money(o.shipping_tax_amount)}
+    buyer = ({"currency": o.presentment_currency, "total": _money(o.presentment_total),
+              "tax": _money(o.presentment_tax), "shipping": _money(o.presentment_shipping)}
+             if o.presentment_currency else None)
+    crossdock: dict[str, Any] = {"currency": base}
+    if o.currency and o.total_amount is not None and o.purchased_at is not None:
+        try:
+            q = fx.resolve(o.currency, base, o.purchased_at.date())
+        except CrossdockError as exc:
+            crossdock.update({"code": exc.code, "detail": exc.detail or exc.title})
+        else:
+            def conv(value: Any) -> Any:
+                return None if value is None else _s(fx.convert(Money(Decimal(value), o.currency), base,
+                                                                o.purchased_at.date()).amount.quantize(Decimal("0.01")))
+            crossdock.update({"fx_rate": _s(q.rate), "fx_valid_on": q.valid_on.isoformat(), "fx_path": list(q.path),
+                              "total": conv(o.total_amount), "tax": conv(tax), "shipping": conv(o.shipping_amount)})
+    return {"shop": shop, "buyer": buyer, "crossdock": crossdock}
+
+
 def order_doc(s: Session, order_id: str) -> list[dict[str, Any]]:
     """Every order with this platform order id (one per channel that has it) or
     local id: amounts, tax, lines, reservations, shipments with their labels.
@@ -76,6 +111,10 @@ def order_doc(s: Session, order_id: str) -> list[dict[str, Any]]:
     stmt = select(Order).where(Order.platform_order_id == order_id)
     if order_id.isdigit():
         stmt = select(Order).where((Order.platform_order_id == order_id) | (Order.id == int(order_id)))
+    from crossdock.mapping.fx_store import table_from_db
+    from crossdock.reports.build import base_currency_of
+
+    fx, base = table_from_db(s.connection()), base_currency_of(s)
     out = []
     for o in s.scalars(stmt.order_by(Order.id).limit(20)):
         lines = s.scalars(select(OrderLine).where(OrderLine.order_id == o.id).order_by(OrderLine.id)).all()
@@ -90,8 +129,12 @@ def order_doc(s: Session, order_id: str) -> list[dict[str, Any]]:
             "ship_by": _s(o.ship_by), "imported_at": _s(o.imported_at), "updated_at": _s(o.updated_at),
             "lines": [{"platform_line_id": ln.platform_line_id, "sku": ln.sku, "title": ln.title,
                        "quantity": ln.quantity, "quantity_shipped": ln.quantity_shipped,
-                       "unit_price": _s(ln.unit_price), "currency": ln.currency, "tax_amount": _s(ln.tax_amount)}
+                       "unit_price": _s(ln.unit_price), "currency": ln.currency, "tax_amount": _s(ln.tax_amount),
+                       "shipping_amount": _money(ln.shipping_amount),
+                       "presentment_unit_price": _money(ln.presentment_unit_price),
+                       "hs_code": ln.hs_code, "country_of_origin": ln.country_of_origin}
                       for ln in lines],
+            "amounts": _amounts(o, lines, fx, base),
             "tax_total": _s(sum((ln.tax_amount for ln in lines if ln.tax_amount is not None), Decimal(0))),
             "reservations": [{"sku": r.sku, "warehouse": r.warehouse, "quantity": r.quantity, "status": r.status}
                              for r in reservations],
