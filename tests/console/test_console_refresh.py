@@ -52,9 +52,10 @@ def test_an_operator_refreshes_a_token_now_and_an_admin_reads_the_credential_dat
         assert [(r["actor"], r["via"], r["subject"]) for r in rows] == [
             ("operator", "console", f"channel {CHANNEL}"), ("operator", "api", f"channel {CHANNEL}")]
         assert rows[0]["after"]["access_expires_at"] and "token" not in str(rows[0]["after"]).replace("expires", "")
-        # And an admin reads the credential dates of every channel
+        # And an admin reads the credential dates of every channel (the token's as the API refresh left it)
+        now = store.load(CHANNEL)
         admin = TestClient(app)
         login(admin, "admin")
         page = admin.get("/channels").text
-        assert "Credential dates" in page and after.access_expires_at.isoformat()[:16] in page
-        assert after.access_token not in page
+        assert "Credential dates" in page and now.access_expires_at.isoformat() in page
+        assert now.access_token not in page
