@@ -80,7 +80,6 @@ def _amounts(o: Any, lines: Any, fx: Any, base: str) -> dict[str, Any]:
     currency at the FX rate of the purchase date, the rate reports use
     (``crossdock report``); without a stored rate, the code that says so."""
     from crossdock.errors import CrossdockError
-    from crossdock.models import Money
 
     line_tax = sum((ln.tax_amount for ln in lines if ln.tax_amount is not None), Decimal(0))
     tax = o.tax_amount if o.tax_amount is not None else line_tax
@@ -96,9 +95,8 @@ def _amounts(o: Any, lines: Any, fx: Any, base: str) -> dict[str, Any]:
         except CrossdockError as exc:
             crossdock.update({"code": exc.code, "detail": exc.detail or exc.title})
         else:
-            def conv(value: Any) -> Any:
-                return None if value is None else _s(fx.convert(Money(Decimal(value), o.currency), base,
-                                                                o.purchased_at.date()).amount.quantize(Decimal("0.01")))
+            def conv(value: Any) -> Any:       # the rate resolved once (FxTable.convert resolves per call)
+                return None if value is None else _s((Decimal(value) * q.rate).quantize(Decimal("0.01")))
             crossdock.update({"fx_rate": _s(q.rate), "fx_valid_on": q.valid_on.isoformat(), "fx_path": list(q.path),
                               "total": conv(o.total_amount), "tax": conv(tax), "shipping": conv(o.shipping_amount)})
     return {"shop": shop, "buyer": buyer, "crossdock": crossdock}

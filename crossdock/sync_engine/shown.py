@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.models import StockUpdate
@@ -131,24 +131,22 @@ def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple
     stays at the higher of the two."""
     greatest = func.max if dialect(session) == "sqlite" else func.greatest
     for (sku, happened), d in sorted(deltas.items()):
-        if d and precision:
-            session.execute(
-                update(LISTINGS)
-                .where(*_listing(channel, sku), _C.last_pushed_at >= happened,
-                       _C.last_pushed_at < happened + precision)
-                .values(last_pushed_qty=None))
         if d < 0:
             # a sale from before a push that overwrote the listing: the units it held for it are explained
             session.execute(update(LISTINGS)
                             .where(*_listing(channel, sku), _C.held_qty.is_not(None), _C.held_since > happened)
                             .values(held_qty=greatest(_C.held_qty + d, 0)))
         if d:
+            # one statement for both cases (the order import's hot path): after the last push started,
+            # the change applies; within ``precision`` of it, the belief becomes unknown
+            after = _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened)
             session.execute(
                 update(LISTINGS)
                 .where(*_listing(channel, sku), _C.last_pushed_qty.is_not(None),
-                       _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened))
-                .values(last_pushed_qty=greatest(_C.last_pushed_qty + d, 0),
-                        exposure_qty=greatest(func.coalesce(_C.exposure_qty, _C.last_pushed_qty) + d, 0)))
+                       _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened + precision))
+                .values(last_pushed_qty=case((after, greatest(_C.last_pushed_qty + d, 0)), else_=None),
+                        exposure_qty=case((after, greatest(func.coalesce(_C.exposure_qty, _C.last_pushed_qty) + d, 0)),
+                                          else_=_C.exposure_qty)))
 
 
 def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *, at: dt.datetime) -> None:
