@@ -131,6 +131,8 @@ class ChannelListing(Base):
     last_pushed_price: Mapped[Decimal | None]
     last_pushed_currency: Mapped[str | None] = mapped_column(String(3))
     last_pushed_at: Mapped[dt.datetime | None]
+    # when that push's calls had answered: a sale between the two may have come before it arrived
+    pushed_until: Mapped[dt.datetime | None]
     listed_qty_seen: Mapped[int | None] = mapped_column(Integer)
     # the most units the channel may still sell (the oversell guard's upper bound; sync_engine/shown.py)
     exposure_qty: Mapped[int | None] = mapped_column(Integer)

@@ -6,6 +6,9 @@ Three columns of ``channel_listings`` hold it:
   believes (NULL: unknown, e.g. while a push is in flight);
 - ``last_pushed_at`` — when that belief was last set from a push or a read
   back (a sale on the platform after it is the platform's own change);
+- ``pushed_until`` — when that push's calls had answered (NULL: not a push,
+  or the same moment): a sale between the two may have come before the push
+  arrived, or after;
 - ``listed_qty_seen`` — the quantity last read back from the channel;
 - ``exposure_qty`` — the most units the channel may still sell: what it was
   last known to show less its sales since, raised to a push's quantity from
@@ -45,17 +48,19 @@ def _listing(channel: str, sku: str) -> tuple[ColumnElement[bool], ColumnElement
 
 
 def record_pushed(session: Session, channel: str, updates: Iterable[StockUpdate], *,
-                  now: dt.datetime | None = None) -> int:
+                  now: dt.datetime | None = None, until: dt.datetime | None = None) -> int:
     """The channel accepted these quantities (call in the transaction that
-    acks the push's dirty marks; ``now``: when the push started, so a sale
-    after it is not overwritten by it). Returns the listings updated."""
+    acks the push's dirty marks). ``now``: when the push started — a sale
+    before it was overwritten by it; ``until``: when its calls had answered —
+    a sale after it lowered what was pushed; one between the two may have
+    done either (:func:`follow_platform_change`). Returns the listings updated."""
     at = now_or(now)
-    params = [{"c": channel, "s": u.sku, "q": u.quantity, "at": at} for u in updates]
+    params = [{"c": channel, "s": u.sku, "q": u.quantity, "at": at, "until": until} for u in updates]
     if not params:
         return 0
     session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
                     .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at"),
-                            exposure_qty=bindparam("q")), params)
+                            pushed_until=bindparam("until"), exposure_qty=bindparam("q")), params)
     return len(params)
 
 
@@ -121,15 +126,19 @@ def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple
     """The platform changed its own listings: ``(SKU, when, real time)`` →
     units (negative: it sold them, positive: a cancel put them back). Applied
     to what the channel is believed to show (never below 0), but only where
-    the change came after the last push started: an absolute push that reached
-    the platform after the sale already overwrote the platform's decrement.
+    the change came after the last push had arrived: an absolute push that
+    reached the platform after the sale already overwrote the platform's
+    decrement.
 
-    ``precision``: the platform gives the time only to this (real) precision,
-    truncated. A push that started within it after ``when`` may have reached
-    the platform before the change or after it — what the channel shows is
-    unknown from then on (NULL), so the next push sets it again; the exposure
-    stays at the higher of the two."""
+    When the push arrived is known only to lie between its start
+    (``last_pushed_at``) and its calls' answers (``pushed_until``), and the
+    platform gives ``when`` only to ``precision`` (real), truncated. A change
+    in that span may have come before the push arrived or after it: what the
+    channel shows is unknown from then on (NULL), so the next push sets it
+    again, and the most it may still sell is the higher of the two — a sale
+    leaves the exposure as it is, a cancel raises it."""
     greatest = func.max if dialect(session) == "sqlite" else func.greatest
+    pushed_until = func.coalesce(_C.pushed_until, _C.last_pushed_at)
     for (sku, happened), d in sorted(deltas.items()):
         if d < 0:
             # a sale from before a push that overwrote the listing: the units it held for it are explained
@@ -137,16 +146,17 @@ def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple
                             .where(*_listing(channel, sku), _C.held_qty.is_not(None), _C.held_since > happened)
                             .values(held_qty=greatest(_C.held_qty + d, 0)))
         if d:
-            # one statement for both cases (the order import's hot path): after the last push started,
-            # the change applies; within ``precision`` of it, the belief becomes unknown
-            after = _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened)
+            # one statement for both cases (the order import's hot path): after the push arrived for
+            # sure, the change applies; within the span it may have arrived in, the belief is unknown
+            after = _C.last_pushed_at.is_(None) | (pushed_until < happened)
+            exposed = func.coalesce(_C.exposure_qty, _C.last_pushed_qty)
             session.execute(
                 update(LISTINGS)
                 .where(*_listing(channel, sku), _C.last_pushed_qty.is_not(None),
                        _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened + precision))
                 .values(last_pushed_qty=case((after, greatest(_C.last_pushed_qty + d, 0)), else_=None),
-                        exposure_qty=case((after, greatest(func.coalesce(_C.exposure_qty, _C.last_pushed_qty) + d, 0)),
-                                          else_=_C.exposure_qty)))
+                        exposure_qty=case((after, greatest(exposed + d, 0)),
+                                          else_=exposed + d if d > 0 else _C.exposure_qty)))
 
 
 def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *, at: dt.datetime) -> None:
@@ -155,7 +165,8 @@ def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *
     when it comes, must not lower it again)."""
     for sku, qty in sorted(shown.items()):
         session.execute(update(LISTINGS).where(*_listing(channel, sku))
-                        .values(last_pushed_qty=int(qty), last_pushed_at=at, exposure_qty=int(qty)))
+                        .values(last_pushed_qty=int(qty), last_pushed_at=at, pushed_until=None,
+                                exposure_qty=int(qty)))
 
 
 def adopt_listed(session: Session, channel: str, listed: Mapping[str, int | None]) -> None:
@@ -178,7 +189,7 @@ def pulled(session: Session, channel: str, shown: Mapping[str, int | None], *, n
             session.execute(update(LISTINGS)
                             .where(*_listing(channel, sku),
                                    _C.last_pushed_qty.is_(None) | (_C.last_pushed_qty != qty))
-                            .values(last_pushed_qty=qty, last_pushed_at=now, exposure_qty=qty))
+                            .values(last_pushed_qty=qty, last_pushed_at=now, pushed_until=None, exposure_qty=qty))
 
 
 def linked(session: Session, channel: str, sku: str, quantity: int | None, *, now: dt.datetime) -> None:
@@ -187,7 +198,7 @@ def linked(session: Session, channel: str, sku: str, quantity: int | None, *, no
     ``quantity`` as of ``now`` (None: it gave none, so it is unknown)."""
     session.execute(update(LISTINGS).where(*_listing(channel, sku))
                     .values(last_pushed_qty=quantity, listed_qty_seen=quantity, exposure_qty=quantity,
-                            last_pushed_at=now if quantity is not None else None))
+                            last_pushed_at=now if quantity is not None else None, pushed_until=None))
 
 
 def seed(session: Session, channel: str, shown: Mapping[str, int]) -> None:

@@ -206,7 +206,8 @@ def _still_held(session: Session, push: StockPush) -> set[str]:
 
 def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
                       dropped: Iterable[str] = (), now: dt.datetime | None = None,
-                      code: str | None = None, unsent: Mapping[str, int | None] | None = None) -> tuple[int, int]:
+                      code: str | None = None, unsent: Mapping[str, int | None] | None = None,
+                      until: dt.datetime | None = None) -> tuple[int, int]:
     """After the calls: remember what the channel accepted, forget the marks
     that are done (pushed, nothing to push, or ``dropped`` SKUs the platform
     refused for good), and give the others back for the next run. ``code``:
@@ -216,6 +217,8 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
     dirty on the channel again. ``unsent``: SKU → what the channel was
     believed to show before the run, for SKUs no call carried (the calls
     stopped first): where the run still holds them, that belief stands again.
+    ``now``: when the run's calls started; ``until``: when they had all
+    answered (the quantities arrived somewhere between the two).
     Returns (marks done, marks given back)."""
     at = now_or(now)
     accepted = list(accepted)
@@ -230,7 +233,8 @@ def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterabl
                  for m in push.marks if m.sku in held]
         done = [m for m in marks if m.sku not in planned or m.sku in ok]
         retry = [m for m in marks if m.sku in planned and m.sku not in ok]
-        shown.record_pushed(session, push.channel, [u for u in accepted if u.sku in held], now=at)
+        shown.record_pushed(session, push.channel, [u for u in accepted if u.sku in held], now=at,
+                            until=until or at)
         if unsent:
             shown.restore(session, push.channel, {sku: qty for sku, qty in unsent.items() if sku in held})
         if doubt:

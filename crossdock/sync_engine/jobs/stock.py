@@ -76,7 +76,7 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
         return {"skus": 0}
     believed = push.believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
     sent: BatchSend[StockUpdate] = BatchSend()
-    started = push.started = utcnow()   # recorded as the push time: a sale after it is not overwritten by it
+    started = push.started = utcnow()   # the push time: a sale before it was overwritten by it
     error: CrossdockError | None = None
     try:
         sent.run(push.plan.batches if push.plan else (), conn.push_stock,
@@ -84,12 +84,13 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     except CrossdockError as exc:
         error = exc
     finally:
+        answered = utcnow()     # every call has answered: the quantities arrived between started and this
         accepted, calls = sent.accepted, sent.calls
         refused = [r.sku for r in sent.refused]       # "not applied": what the channel shows did not change
         dropped = [r.sku for r in sent.refused if not _kept_for_next_push(r.code)]
         unsent = {u.sku: believed.get(u.sku) for u in push.updates if u.sku not in sent.attempted}
         with ctx.db.write() as s:
-            stock_runs.finish_stock_push(s, push, accepted, dropped=dropped, now=started, unsent=unsent,
+            stock_runs.finish_stock_push(s, push, accepted, dropped=dropped, now=started, until=answered, unsent=unsent,
                                          code=error.code if error is not None else _most_common_code(sent.refused))
             _restore_shown(s, channel, {sku: believed.get(sku) for sku in refused})
         if calls and push.plan:
