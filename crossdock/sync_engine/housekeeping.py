@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from crossdock.db.models import SyncEvent
 from crossdock.sync_engine import dirty, liveness, shown
+from crossdock.db.base import utcnow
 from crossdock.sync_engine._sql import event_row, insert_events
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,9 @@ def scheduled_reconcile(ctx: Any, channel: str) -> dict[str, Any]:
     from crossdock.sync_engine import unseen
     from crossdock.sync_engine.jobs import reconcile
 
+    read_from = utcnow()        # the read back went out after this, and had answered by the next
     result = reconcile(ctx, channel, apply=False)
+    read_until = utcnow()
     drift = [d for d in result["drift"] if d["listed"] is not None]
     if not drift:
         return {**result, "handed_to_push": 0}
@@ -131,7 +134,8 @@ def scheduled_reconcile(ctx: Any, channel: str) -> dict[str, Any]:
             held = unseen.detect(s, channel, {d["sku"]: d["listed"] for d in drift if d["listed"] < d["expected"]},
                                  settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
         repush = [d for d in drift if d["sku"] not in held and (d["listed"] > d["expected"] or not late_sales)]
-        shown.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in repush})
+        shown.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in repush}, read_from=read_from,
+                           read_until=read_until)
         marked = sorted({d["sku"] for d in repush} | set(held))
         if marked:
             dirty.mark_dirty(s, marked)

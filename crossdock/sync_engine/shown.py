@@ -169,14 +169,20 @@ def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *
                                 exposure_qty=int(qty)))
 
 
-def adopt_listed(session: Session, channel: str, listed: Mapping[str, int | None]) -> None:
+def adopt_listed(session: Session, channel: str, listed: Mapping[str, int | None], *,
+                 read_from: dt.datetime, read_until: dt.datetime) -> None:
     """A reconcile read these quantities back (None: the channel did not list
     the SKU): that is what the channel shows, seen and believed, so the next
-    stock push compares its target with it. ``last_pushed_at`` stays: no push
-    happened."""
+    stock push compares its target with it. The read went out after
+    ``read_from`` and had answered by ``read_until`` (real time): a sale before
+    the first is in the quantity read, one after the second is not, one in
+    between may be either (:func:`follow_platform_change` treats it as in
+    doubt, as for a push on its way). Without that, a sale read back here and
+    imported later was taken off the listing a second time."""
     for sku, qty in sorted(listed.items()):
         session.execute(update(LISTINGS).where(*_listing(channel, sku))
-                        .values(last_pushed_qty=qty, listed_qty_seen=qty, exposure_qty=qty))
+                        .values(last_pushed_qty=qty, listed_qty_seen=qty, exposure_qty=qty,
+                                last_pushed_at=read_from, pushed_until=read_until))
 
 
 def pulled(session: Session, channel: str, shown: Mapping[str, int | None], *, now: dt.datetime) -> None:

@@ -10,6 +10,7 @@ import time
 import dramatiq
 import pytest
 
+from crossdock.db.base import utcnow
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.stock import expected_quantities
@@ -37,7 +38,8 @@ def test_a_push_runs_while_every_thread_of_the_other_jobs_is_busy(db, tmp_path, 
             # When eBay shows 99 units of XD-0002 and the SKU is handed to the stock push
             env.sim("ebay-uk").set_listing(env.sb_channels["ebay-uk"], "XD-0002", 99, env.price("ebay-uk", "XD-0002"))
             with db.write() as s:
-                shows.adopt_listed(s, "ebay-uk", {"XD-0002": 99})
+                read_at = utcnow()
+                shows.adopt_listed(s, "ebay-uk", {"XD-0002": 99}, read_from=read_at, read_until=read_at)
                 dirty.mark_dirty(s, ["XD-0002"])
             want = expected_quantities(runtime.ctx, "ebay-uk", ["XD-0002"])["XD-0002"]
 

@@ -49,7 +49,9 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> Recon
     conn = ctx.connectors.get(channel)
     expected = expected_quantities(ctx, channel)
     prices, price_problems = expected_prices(ctx, channel)
+    read_from = utcnow()
     offers = {o.sku: o for o in conn.read_listings(sorted(set(expected) | set(prices)))}
+    read_until = utcnow()
     drift: list[dict[str, Any]] = []
     for sku, want in sorted(expected.items()):
         offer = offers.get(sku)
@@ -70,7 +72,8 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> Recon
         # is recorded, the SKUs marked dirty, and the push job run for the channel now
         handed = utcnow()
         with ctx.db.write() as s:
-            shows.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in drift})
+            shows.adopt_listed(s, channel, {d["sku"]: d["listed"] for d in drift}, read_from=read_from,
+                               read_until=read_until)
             dirty.mark_dirty(s, [d["sku"] for d in drift])
         push_stock(ctx, channel)
         with ctx.db.read() as s:
