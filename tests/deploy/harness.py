@@ -330,3 +330,22 @@ def start_workers(folder: Path, env: dict[str, str], count: int, *, tag: str = "
 def log_tails(procs: list[Process], n: int = 30) -> str:
     """The last ``n`` lines of each process's log, for a failed wait's message."""
     return "".join(f"\n--- {p.log_path.name} ---\n{p.tail(n)}" for p in procs)
+
+
+def oversell_story(history: dict[str, Any], *, limit: int = 40) -> str:
+    """The sandbox's record of one SKU (``/history``) as a timeline for a failure message: each
+    channel's listed quantity, sales and cancels, in sandbox seconds, the last ``limit`` lines
+    up to the moment more was sold than there was."""
+    rows: list[tuple[float, str]] = []
+    for channel, changes in history.get("listed", {}).items():
+        rows.extend((float(at), f"{channel} lists {qty}") for at, qty in changes)
+    rows.extend((float(s["at"]), f"{s['channel']} sells {s['qty']} ({s.get('order_id')})")
+                for s in history.get("sales", []))
+    rows.extend((float(c["at"]), f"{c['channel']} cancel +{c['qty']} ({c.get('order_id')})")
+                for c in history.get("cancels", []))
+    rows.sort()
+    if not rows:
+        return "(no record)"
+    start = rows[0][0]
+    lines = [f"  +{at - start:8.1f}s {what}" for at, what in rows]
+    return f"{history.get('sku')}:\n" + "\n".join(lines[-limit:])

@@ -38,6 +38,7 @@ from tests.deploy.harness import (
     imported_orders,
     listed_total,
     log_tails,
+    oversell_story,
     start_workers,
     wait_for,
 )
@@ -152,8 +153,10 @@ def _peak_drain(sandbox: SandboxProcess, names: list[str], database_url: str, in
     oversold = sorted(sku for sku, v in market["skus"].items() if v["net_sold"] > v["physical_stock"])
     if oversold:      # the sandbox's record of each, for whoever reads the failure
         record = folder / "oversold.json"
-        record.write_text(json.dumps({sku: sandbox.admin("GET", f"/history?sku={sku}") for sku in oversold}))
-        raise AssertionError(f"{market['oversold_units']} unit(s) oversold on {oversold}; history in {record}")
+        histories = {sku: sandbox.admin("GET", f"/history?sku={sku}") for sku in oversold}
+        record.write_text(json.dumps(histories))
+        raise AssertionError(f"{market['oversold_units']} unit(s) oversold on {oversold}; history in {record}\n"
+                             + "\n".join(oversell_story(h) for h in histories.values()))
 
 
 @pytest.mark.postgres
