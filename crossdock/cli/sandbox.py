@@ -55,6 +55,7 @@ def serve(
             app.err.print(f"sandbox admin {desc['admin_url']} (time scale {time_scale}, seed {seed})")
             for n in names:
                 app.err.print(f"  {n}: {desc[n].get('base_url')}")
+            app.err.print(f"  sqs: {desc['sqs']['endpoint_url']} (boto3 endpoint_url, region {desc['sqs']['region']})")
             app.err.print("Ctrl-C to stop")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -88,7 +88,8 @@ def start_sandbox(*, host: str = "127.0.0.1", port: int = 0, time_scale: float =
 
     ports = None
     if port:
-        ports = {"admin": port, **{n: port + 1 + i for i, n in enumerate(platforms)}}
+        ports = {"admin": port, **{n: port + 1 + i for i, n in enumerate(platforms)},
+                 "sqs": port + 1 + len(platforms)}
     try:
         sb = Sandbox(time_scale=time_scale, seed=seed, host=host, platforms=platforms, ports=ports)
     except ValueError as exc:
