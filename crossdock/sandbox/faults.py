@@ -6,6 +6,7 @@ messages): dropped, delayed, duplicated or reordered, planned per event by
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import random
 import threading
@@ -83,7 +84,7 @@ class Faults:
                 return f
         return None
 
-    def event_plan(self, platform: str, topic: str) -> list[float]:
+    def event_plan(self, platform: str, topic: str) -> builtins.list[float]:
         """When one event of ``platform`` about ``topic`` is delivered: sandbox
         seconds after it happened, one entry per delivery. ``[0.0]`` on time,
         ``[]`` dropped, two entries duplicated; a delay adds to every entry, a
