@@ -37,6 +37,7 @@ from crossdock.config_schema import (
     table_of,
 )
 from crossdock.config_schema import relative_path as _path
+from crossdock.config_keys_events import EVENTS
 from crossdock.config_keys_safety import BACKUP, RETENTION
 from crossdock.config_keys_worker import WORKER
 
@@ -431,7 +432,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, WORKER, LABELS, BACKUP, RETENTION, ALERTS, SERVE, SANDBOX,
+    RULES, SYNC, WORKER, LABELS, BACKUP, RETENTION, ALERTS, SERVE, EVENTS, SANDBOX,
 ), check=_root_check)
 
 

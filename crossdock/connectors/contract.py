@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crossdock.clock import Clock
-from crossdock.errors import MappingError
+from crossdock.errors import MappingError, PlatformError
 from crossdock.models import (
     ItemResult,
     ListedOffer,
@@ -146,6 +146,26 @@ class Connector(abc.ABC):
         cannot read one order. ``with_items=False`` allows leaving the lines
         out (a status check; Amazon's order items cost a call of their own)."""
         return None
+
+    def fetch_orders_by_id(self, order_ids: Sequence[str], *,
+                           missing: Callable[[str, str, str], None]) -> Iterable[Order]:
+        """The orders ``order_ids`` as the platform shows them now, with lines
+        (a targeted read, after an event named them). An id the platform does
+        not know, or whose order cannot be mapped, goes to ``missing(order_id,
+        code, message)`` and the read goes on; quota, network and authorisation
+        failures raise (a generator may yield orders before it raises: the
+        caller keeps them). By default one :meth:`fetch_order` per id; a
+        platform reading several ids per call overrides it."""
+        for order_id in order_ids:
+            try:
+                order = self.fetch_order(order_id)
+            except (PlatformError, MappingError) as exc:
+                missing(order_id, exc.code, exc.message)
+                continue
+            if order is None:
+                missing(order_id, "XD-PLATFORM-001", f"{self.platform} cannot read one order by its id")
+                continue
+            yield order
 
     def window_end(self) -> dt.datetime:
         """The latest window end the platform may be read up to now."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:   # types only: importing them at run time would make the cycl
     from crossdock.config import ChannelConfig, Config
     from crossdock.config_schema import Key
     from crossdock.connectors.base import Connector, ConnectorDeps
+    from crossdock.connectors.events import EventReceiver, EventSetup
     from crossdock.mapping.status import StatusMap
     from crossdock.mapping.validation import PlatformRules
     from crossdock.ratelimit.plans import LongWindow, UsagePlan
@@ -224,6 +225,8 @@ class PlatformSpec:
     config_template: ConfigTemplate | None = None
     #: ``Order.fulfillment_channel`` values meaning the platform ships the order itself (Amazon AFN).
     fulfilled_by_platform: frozenset[str] = frozenset()
+    #: Events over HTTP (``/hooks/NAME``): the receiver for the platform's configured channels (None: none).
+    events: Callable[[EventSetup], EventReceiver] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or not self.name.replace("_", "").isalnum():
