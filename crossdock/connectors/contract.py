@@ -245,6 +245,24 @@ class Connector(abc.ABC):
         shipped = {ln.platform_line_id: ln.quantity_shipped for ln in order.lines}
         return all(shipped.get(line_id, 0) >= qty for line_id, qty in wanted)
 
+    # ------------------------------------------------------------------ events (issue 17)
+    def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:
+        """Subscribe the channel's events to ``endpoint`` (``crossdock events
+        setup``): create what is missing, keep what exists, enable what is
+        disabled. ``secret``: a verification token crossdock derives for the
+        channel, for a platform that wants one. Returns the subscriptions as
+        :meth:`event_subscriptions` does. A platform without events over
+        HTTP refuses with XD-EVT-009."""
+        from crossdock.errors import EventError
+
+        raise EventError("XD-EVT-009", channel=self.channel,
+                         detail=f"{self.platform} channels take no event subscriptions from crossdock")
+
+    def event_subscriptions(self) -> list[dict[str, Any]]:
+        """The channel's event subscriptions as the platform shows them: each a
+        document with at least ``topic``, ``status`` and ``endpoint``."""
+        return []
+
     # ------------------------------------------------------------------ credentials and life
     def refresh_access_token(self, *, rejected: str | None = None) -> None:
         """Get a new access token now through the shared token store;

@@ -110,7 +110,7 @@ async def _body(request: Request, cap: int) -> bytes | None:
 
 
 def _refused(db: Database, kind: str, exc: EventError, *, ref: str | None = None) -> Response:
-    refuse(db, source=kind, code=exc.code, channel=exc.channel, ref=ref, detail=str(exc.context.get("detail") or ""))
+    refuse(db, source=kind, code=exc.code, channel=exc.channel, ref=ref, detail=exc.detail or "")
     return JSONResponse({"code": exc.code, "title": exc.spec.title}, status_code=STATUS.get(exc.code, 400))
 
 
