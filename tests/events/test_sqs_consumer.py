@@ -14,9 +14,9 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from crossdock.connectors.amazon.notifications import subscribe_order_change
 from crossdock.db.engine import Database
 from crossdock.db.models import Order
+from crossdock.errors import EventError
 from crossdock.demo import DemoOptions
 from crossdock.events import READ
 from crossdock.events.queue_consumer import QueueConsumer, bindings
@@ -60,11 +60,16 @@ def env(tmp_path, monkeypatch):
 
 
 def _subscribed(env) -> None:
+    """The seller subscribed through the connector contract (`crossdock events setup`), twice: the
+    second run finds what the first made."""
     sb, cfg, ctx, name, _, queue = env
-    got = subscribe_order_change(ctx.connectors.get(name).client, queue_url=queue["url"], region="us-east-1")
-    assert got["created"] == ["destination", "subscription"] and got["queue_arn"] == queue["arn"]
-    again = subscribe_order_change(ctx.connectors.get(name).client, queue_url=queue["url"], region="us-east-1")
-    assert again["created"] == [] and again["subscription_id"] == got["subscription_id"]
+    conn = ctx.connectors.get(name)
+    assert conn.event_subscriptions() == []
+    subs = conn.setup_events(endpoint="", secret="")
+    assert [(s["topic"], s["status"], s["endpoint"]) for s in subs] == [("ORDER_CHANGE", "ENABLED", queue["arn"])]
+    assert conn.setup_events(endpoint="", secret="") == subs
+    state = sb.sims["amazon"].notifications
+    assert len(state.destinations) == 1 and len(state.subscriptions) == 1
 
 
 def _consumer(env, **kw) -> QueueConsumer:
@@ -171,3 +176,11 @@ def test_the_consumer_thread_stops_when_the_worker_stops(env):
     consumer.join(timeout_s=5)
     assert consumer.thread is not None and not consumer.thread.is_alive()
     assert time.monotonic() - started < 2.5              # at most one long poll (1 s here)
+
+
+def test_events_setup_needs_the_queue_configured(env):
+    sb, cfg, ctx, name, key, _ = env
+    other = next(n for n, ch in cfg.channels.items() if ch.platform == "amazon" and n != name)
+    with pytest.raises(EventError) as err:
+        ctx.connectors.get(other).setup_events(endpoint="", secret="")
+    assert err.value.code == "XD-EVT-009" and "events_queue_url" in err.value.detail

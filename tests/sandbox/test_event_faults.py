@@ -49,3 +49,19 @@ def test_the_command_line_spelling_takes_an_event_topic_and_a_delay():
     assert parse_fault("event_delay:shopify:0.5:orders/create:20") == {
         "kind": "event_delay", "platform": "shopify", "probability": 0.5, "operation": "orders/create",
         "delay_s": 20.0}
+
+
+def test_ebays_notifications_take_the_same_event_faults():
+    """The hook eBay's delivery shares with Shopify's webhooks and Amazon's queue (Faults.event_plan)."""
+    from crossdock.sandbox.core import Sandbox
+
+    sb = Sandbox(platforms=("ebay",), seed=3)            # not started: nothing is sent, the plan is what counts
+    dispatcher = sb.sims["ebay"].notifications.dispatcher
+    payload = {"metadata": {"topic": "ORDER_CONFIRMATION"}, "notification": {"notificationId": "n-1"}}
+    sb.faults.add(Fault("event_drop", "ebay", "ORDER_CONFIRMATION", count=1))
+    sb.faults.add(Fault("event_duplicate", "ebay", "ORDER_CONFIRMATION", count=1))
+    dispatcher.enqueue("http://127.0.0.1:9/hooks/ebay/x", payload, now=0.0)      # dropped
+    assert dispatcher.pending() == 0 and dispatcher.stats["dropped"] == 1
+    dispatcher.enqueue("http://127.0.0.1:9/hooks/ebay/x", payload, now=10**9)    # duplicated (far future: held)
+    assert dispatcher.pending() == 2 and dispatcher.stats["duplicates"] == 1
+    sb.stop()

@@ -33,7 +33,8 @@ from crossdock.errors import AuthError, ConfigError, EventError, PlatformError, 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GRANTLESS_SCOPE", "OrderChangeReader", "event_queues", "queue_arn", "subscribe_order_change"]
+__all__ = ["GRANTLESS_SCOPE", "NotificationEvents", "OrderChangeReader", "event_queues", "queue_arn",
+           "subscribe_order_change"]
 
 GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
 ORDER_CHANGE = "ORDER_CHANGE"
@@ -175,3 +176,48 @@ def subscribe_order_change(client: SpApiClient, *, queue_url: str, region: str,
         created.append("subscription")
     return {"destination_id": dest_id, "subscription_id": str(sub["subscriptionId"]), "queue_arn": arn,
             "created": created}
+
+
+def order_change_subscription(client: SpApiClient) -> dict[str, Any] | None:
+    """The seller's ORDER_CHANGE subscription with its destination's queue ARN; None: not subscribed."""
+    try:
+        sub = _payload(client, "getSubscription", "GET", f"{BASE}/subscriptions/{ORDER_CHANGE}")
+    except PlatformError as exc:
+        if exc.context.get("status") != 404:
+            raise
+        return None
+    if not isinstance(sub, dict):
+        return None
+    dests = _payload(client, "getDestinations", "GET", f"{BASE}/destinations", token=grantless_token(client)) or []
+    dest = next((d for d in dests if isinstance(d, dict) and d.get("destinationId") == sub.get("destinationId")), {})
+    return {**sub, "queue_arn": ((dest.get("resource") or {}).get("sqs") or {}).get("arn")}
+
+
+class NotificationEvents:
+    """The Amazon connector's side of the events contract
+    (``Connector.setup_events`` / ``event_subscriptions``): Amazon delivers
+    to the seller's SQS queue (``options.events_queue_url``), not to
+    crossdock's public URL, so ``endpoint`` and ``secret`` are not used."""
+
+    settings: AmazonSettings
+    client: SpApiClient
+
+    def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:
+        s = self.settings
+        if not s.events_queue_url:
+            raise EventError("XD-EVT-009", channel=s.channel,
+                             detail="Amazon sends notifications to an SQS queue: set the channel's "
+                                    "options.events_queue_url (and the aws_access_key_id / aws_secret_access_key "
+                                    "secrets) first")
+        subscribe_order_change(self.client, queue_url=s.events_queue_url, region=s.events_region)
+        return self.event_subscriptions()
+
+    def event_subscriptions(self) -> list[dict[str, Any]]:
+        sub = order_change_subscription(self.client)
+        if sub is None:
+            return []
+        mine = self.settings.events_queue_url and sub["queue_arn"] == queue_arn(self.settings.events_queue_url,
+                                                                                 self.settings.events_region)
+        return [{"topic": ORDER_CHANGE, "status": "ENABLED" if mine else "ELSEWHERE",
+                 "endpoint": sub["queue_arn"] or "", "subscription_id": sub.get("subscriptionId"),
+                 "destination_id": sub.get("destinationId")}]

@@ -84,10 +84,18 @@ class NotificationDispatcher:
         if cfg.notification_drop_probability and self.sim.rng.random() < cfg.notification_drop_probability:
             self.stats["dropped"] += 1          # fault injection: eBay never sends this one
             return
-        d = Delivery(now + float(cfg.notification_delay_s or 0), next(self._seq), endpoint, body)
+        # the sandbox's event faults too (admin /faults, event_* kinds, seeded: Faults.event_plan)
+        topic = str((payload.get("metadata") or {}).get("topic") or "")
+        plan = self.sim.sandbox.faults.event_plan(self.sim.name, topic)
+        if not plan:
+            self.stats["dropped"] += 1
+            return
         with self._cv:
-            heapq.heappush(self._heap, d)
-            self.stats["enqueued"] += 1
+            for i, extra_s in enumerate(plan):
+                heapq.heappush(self._heap, Delivery(now + float(cfg.notification_delay_s or 0) + extra_s,
+                                                    next(self._seq), endpoint, body, duplicate=i > 0))
+                self.stats["enqueued"] += 1
+            self.stats["duplicates"] += len(plan) - 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="sandbox-ebay-notifications", daemon=True)
                 self._thread.start()
