@@ -184,3 +184,32 @@ def test_events_setup_needs_the_queue_configured(env):
     with pytest.raises(EventError) as err:
         ctx.connectors.get(other).setup_events(endpoint="", secret="")
     assert err.value.code == "XD-EVT-009" and "events_queue_url" in err.value.detail
+
+
+def test_in_the_worker_runtime_a_sale_is_read_through_the_queue_and_the_threads_stop_with_it(env):
+    """The engine runtime as `crossdock worker` runs it (actors, relay, the queue consumer as a companion
+    thread), in-process: no test code runs a job."""
+    from crossdock.db.models import OutboxEntry
+    from crossdock.events.queue_consumer import start_consumers
+    from crossdock.sync_engine.runtime import EngineRuntime
+
+    sb, cfg, ctx, *_ = env
+    _subscribed(env)
+    runtime = EngineRuntime(cfg, db=ctx.db, threads=2,
+                            companions=lambda c, d, stop: list(start_consumers(c, d, stop=stop))).start()
+    try:
+        assert len(runtime.consumers) == 1
+        oid = _sell(env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with ctx.db.read() as s:
+                done = s.execute(select(OutboxEntry.id).where(OutboxEntry.kind == READ,
+                                                              OutboxEntry.status == "done")).first()
+            if done is not None and _stored(ctx, oid) == 1:
+                break
+            time.sleep(0.05)
+        assert done is not None and _stored(ctx, oid) == 1
+        assert _queue(env) == [] and runtime.consumers[0].counts["deleted"] == 1
+    finally:
+        runtime.stop()
+    assert not runtime.consumers[0].thread.is_alive()
