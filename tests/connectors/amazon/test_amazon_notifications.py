@@ -98,3 +98,26 @@ def test_the_marketplaces_of_one_seller_share_one_queue_and_channels_without_one
     assert "TOPSECRETVALUE" not in repr(binding.access)                    # the secret never shows
     with pytest.raises(ConfigError):
         _settings("amazon-us", US, events_queue_url=url, aws_access_key_id="AKIA1")   # a key without its secret
+
+
+def test_a_channels_queue_and_aws_keys_come_from_its_configuration_the_keys_as_secrets(tmp_path, monkeypatch):
+    from crossdock import config
+    from crossdock.connectors.amazon.platform import settings
+
+    head = ('[channels.amazon-us]\nplatform = "amazon"\naccount = "A1SELLERSANDBOX"\ncurrency = "USD"\n'
+            f'marketplace = "{US}"\nclient_id = "amzn1.app"\nclient_secret = {{env = "XT_CS"}}\n'
+            'refresh_token = {env = "XT_RT"}\n')
+    options = ('[channels.amazon-us.options]\nevents_queue_url = "https://sqs.eu-west-1.amazonaws.com/1234/q"\n'
+               'events_region = "eu-west-1"\nevents_wait_s = 5\n')
+    path = tmp_path / "crossdock.toml"
+    path.write_text(head + 'aws_access_key_id = {env = "XT_AK"}\naws_secret_access_key = {env = "XT_SK"}\n' + options)
+    for var, value in {"XT_CS": "cs", "XT_RT": "rt", "XT_AK": "AKIAEXAMPLE", "XT_SK": "TOPSECRETVALUE"}.items():
+        monkeypatch.setenv(var, value)
+    s = settings(config.load(path, env={}).channel("amazon-us"))
+    assert (s.events_queue_url, s.events_region, s.events_wait_s) == ("https://sqs.eu-west-1.amazonaws.com/1234/q",
+                                                                      "eu-west-1", 5)
+    assert (s.aws_access_key_id, s.aws_secret_access_key) == ("AKIAEXAMPLE", "TOPSECRETVALUE")
+    assert "TOPSECRETVALUE" not in repr(s)
+    path.write_text(head + 'aws_secret_access_key = "TOPSECRETVALUE"\n' + options)
+    _, problems = config.read(path, env={})
+    assert [p.code for p in problems] == ["XD-CFG-006"]           # a plain-text secret is refused
