@@ -26,6 +26,7 @@ the polling path. The rules, in order:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import Counter
@@ -45,7 +46,7 @@ from crossdock.platforms import registry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["QueueConsumer", "bindings", "start_consumers"]
+__all__ = ["QueueConsumer", "bindings", "queue_status", "start_consumers"]
 
 MAX_PAUSE_S = 60.0
 
@@ -186,6 +187,30 @@ class QueueConsumer:
         if self.on_error is not None:
             self.on_error(err)
         self.stop.wait(self._pause_s)
+
+
+def queue_status(binding: QueueBinding, *, client: Any = None) -> dict[str, Any]:
+    """One queue as `crossdock events status` and doctor show it: its channels,
+    messages waiting and in flight, and its dead-letter queue's count (None:
+    no redrive policy). A queue that cannot be read gives ``error`` (XD-EVT-020)."""
+    client = client if client is not None else sqs_client(binding, wait_s=binding.access.wait_s)
+    out: dict[str, Any] = {"queue": binding.access.url, "source": binding.reader.source,
+                           "channels": list(binding.reader.channels)}
+    try:
+        attrs = client.get_queue_attributes(QueueUrl=binding.access.url, AttributeNames=["All"])["Attributes"]
+        out["waiting"] = int(attrs.get("ApproximateNumberOfMessages", 0))
+        out["in_flight"] = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+        out["dead_lettered"] = None
+        policy = attrs.get("RedrivePolicy")
+        if policy:
+            arn = str(json.loads(policy)["deadLetterTargetArn"])
+            account, name = arn.split(":")[4:6]
+            dlq = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            dead = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+            out["dead_lettered"] = int(dead["Attributes"].get("ApproximateNumberOfMessages", 0))
+    except (BotoCoreError, ClientError, ValueError, KeyError) as exc:
+        out["error"] = EventError("XD-EVT-020", detail=f"{binding.access.url}: {exc}").to_dict()
+    return out
 
 
 def start_consumers(cfg: Config, db: Database, *, stop: threading.Event) -> list[QueueConsumer]:

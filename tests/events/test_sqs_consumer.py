@@ -213,3 +213,23 @@ def test_in_the_worker_runtime_a_sale_is_read_through_the_queue_and_the_threads_
     finally:
         runtime.stop()
     assert not runtime.consumers[0].thread.is_alive()
+
+
+def test_queue_status_counts_waiting_in_flight_and_dead_lettered_messages(env):
+    from crossdock.events.queue_consumer import queue_status
+
+    sb, cfg, ctx, name, _, queue = env
+    _subscribed(env)
+    (binding,) = bindings(cfg)
+    assert queue_status(binding) == {"queue": queue["url"], "source": "amazon", "channels": [name], "waiting": 0,
+                                     "in_flight": 0, "dead_lettered": 0}
+    _sell(env)
+    _sell(env)
+    dlq = sb.sqs.queues.by_url(queue["dead_letter_url"])
+    sb.sqs.queues.send(dlq, "an unreadable message, dead-lettered earlier")
+    status = queue_status(binding)
+    assert (status["waiting"], status["in_flight"], status["dead_lettered"]) == (2, 0, 1)
+    broken = bindings(cfg)[0]
+    bad = boto3.client("sqs", endpoint_url=broken.access.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id=broken.access.access_key_id, aws_secret_access_key="x" * 40)
+    assert queue_status(broken, client=bad)["error"]["code"] == "XD-EVT-020"
