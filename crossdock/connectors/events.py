@@ -88,6 +88,11 @@ class EventReceiver(abc.ABC):
         """The URL the platform posts ``channel``'s events to."""
         return ""
 
+    def subscription_secret(self, channel: str) -> str:
+        """What ``crossdock events setup`` gives the platform to prove the
+        endpoint is ours (eBay's verification token); "" when none."""
+        return ""
+
     def answer(self, request: HookRequest) -> HookReply | None:
         """A GET the platform sends to check the endpoint (a challenge);
         None: this platform sends none (405)."""

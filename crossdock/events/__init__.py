@@ -10,7 +10,7 @@ runs them).
 
 from __future__ import annotations
 
-from crossdock.events import reads as _reads  # noqa: F401 - registers the jobs
+from crossdock.events import reads       # importing it registers the jobs
 from crossdock.events.intake import ACCEPTED, DUPLICATE, ERASE, READ, REFUSED, Intake, accept, refuse
 
-__all__ = ["ACCEPTED", "DUPLICATE", "ERASE", "READ", "REFUSED", "Intake", "accept", "refuse"]
+__all__ = ["ACCEPTED", "DUPLICATE", "ERASE", "READ", "REFUSED", "Intake", "accept", "reads", "refuse"]

@@ -81,6 +81,9 @@ class EbayReceiver(EventReceiver):
     def verification_token(self, channel: str) -> str:
         return self.setup.secret(f"ebay-verification:{channel}")
 
+    def subscription_secret(self, channel: str) -> str:
+        return self.verification_token(channel)
+
     def _channel(self, request: HookRequest) -> str:
         if not request.key or request.key not in self.channels:
             raise EventError("XD-EVT-003", detail=f"/hooks/ebay/{(request.key or '')[:64]} is no eBay channel's "

@@ -71,3 +71,46 @@ def _order_id(body: bytes, *, channel: str, topic: str) -> str:
 def receiver(setup: EventSetup) -> ShopifyReceiver:
     """``PlatformSpec.events``: the receiver for the configured shops."""
     return ShopifyReceiver(setup.channels, public_url=setup.public_url)
+
+
+# --- subscriptions (crossdock events setup / status) -----------------------------------------
+
+SUBSCRIPTIONS = """query Subscriptions($uri: String) {
+  webhookSubscriptions(first: 100, uri: $uri) { nodes { id topic uri } }
+}"""
+CREATE = """mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}"""
+
+
+def subscriptions_request(uri: str | None = None) -> dict[str, Any]:
+    return {"query": SUBSCRIPTIONS, "variables": {"uri": uri}}
+
+
+def create_request(topic: str, uri: str) -> dict[str, Any]:
+    return {"query": CREATE, "variables": {"topic": topic, "sub": {"uri": uri, "format": "JSON"}}}
+
+
+def parse_subscriptions(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    nodes = ((data.get("webhookSubscriptions") or {}).get("nodes")) or []
+    return [{"topic": n.get("topic"), "status": "ENABLED", "endpoint": n.get("uri"), "id": n.get("id")}
+            for n in nodes if isinstance(n, Mapping)]
+
+
+def subscribe(graphql: Any, *, channel: str, uri: str) -> list[dict[str, Any]]:
+    """Every :data:`SUBSCRIBED_TOPICS` subscribed to ``uri`` (those already there kept);
+    ``graphql`` is the connector client's ``graphql``. A refusal is XD-PLATFORM-001."""
+    from crossdock.errors import PlatformError
+
+    have = {s["topic"] for s in parse_subscriptions(graphql(subscriptions_request(uri)))}
+    for topic in SUBSCRIBED_TOPICS:
+        if topic in have:
+            continue
+        payload = graphql(create_request(topic, uri)).get("webhookSubscriptionCreate") or {}
+        if payload.get("userErrors"):
+            raise PlatformError("XD-PLATFORM-001", channel=channel, entity=f"webhook {topic}",
+                                detail="; ".join(str(e.get("message")) for e in payload["userErrors"]))
+    return parse_subscriptions(graphql(subscriptions_request(uri)))
