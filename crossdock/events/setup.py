@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, EventError
 from crossdock.events.http import Receivers
+from crossdock.events.queue_consumer import bindings, queue_status
+from crossdock.platforms import registry
 from crossdock.events.tables import EventDelivery, EventRead
 from crossdock.sync_engine.jobs import EngineContext
 
@@ -29,6 +31,13 @@ def setup_doc(ctx: EngineContext, channel: str, *, secret_key: str) -> dict[str,
     """Subscribe ``channel``'s events; XD-EVT-009 without ``[events] public_url``
     or for a platform without a receiver."""
     ch = ctx.cfg.channel(channel)
+    spec = registry.find(ch.platform)
+    if spec is not None and spec.event_queues is not None:
+        # events on a message queue (Amazon's SQS, crossdock/connectors/event_queue.py): no public URL;
+        # the connector subscribes the channel to the queue its configuration names
+        subs = ctx.connectors.get(channel).setup_events(endpoint="", secret="")
+        return {"channel": channel, "platform": ch.platform, "endpoint": subs[0]["endpoint"] if subs else "",
+                "subscriptions": subs}
     receivers = Receivers(ctx.cfg, ctx.db, secret_key=secret_key)
     if not receivers.public_url:
         raise EventError("XD-EVT-009", channel=channel, detail="[events] public_url is not set")
@@ -57,13 +66,18 @@ def status_doc(ctx: EngineContext, *, secret_key: str, offline: bool = False) ->
     """Every channel whose platform receives events: its subscriptions (the
     platform's view, or the error code reading them gave) and what was received."""
     receivers = Receivers(ctx.cfg, ctx.db, secret_key=secret_key)
+    # channels whose events come on a message queue (Amazon's SQS): the queue is their endpoint
+    queues = {name: b for b in bindings(ctx.cfg) for name in b.reader.channels}
     rows: list[dict[str, Any]] = []
     for name, ch in sorted(ctx.cfg.channels.items()):
         receiver = receivers.get(ch.platform)
-        if receiver is None:
+        if receiver is None and name not in queues:
             continue
-        row: dict[str, Any] = {"channel": name, "platform": ch.platform, "endpoint": receiver.endpoint(name) or None,
+        endpoint = receiver.endpoint(name) if receiver is not None else queues[name].access.url
+        row: dict[str, Any] = {"channel": name, "platform": ch.platform, "endpoint": endpoint or None,
                                **channel_stats(ctx.db, name)}
+        if name in queues and not offline:
+            row["queue"] = queue_status(queues[name])
         if not offline:
             try:
                 row["subscriptions"] = ctx.connectors.get(name).event_subscriptions()

@@ -233,3 +233,22 @@ def test_queue_status_counts_waiting_in_flight_and_dead_lettered_messages(env):
     bad = boto3.client("sqs", endpoint_url=broken.access.endpoint_url, region_name="us-east-1",
                        aws_access_key_id=broken.access.access_key_id, aws_secret_access_key="x" * 40)
     assert queue_status(broken, client=bad)["error"]["code"] == "XD-EVT-020"
+
+
+def test_events_setup_and_status_take_a_channel_whose_events_come_on_a_queue(env):
+    """`crossdock events setup` / `events status` (their documents): an Amazon channel with a queue needs no
+    [events] public_url; its endpoint is the queue, and status shows the queue's counts."""
+    from crossdock import secrets
+    from crossdock.events.setup import setup_doc, status_doc
+
+    sb, cfg, ctx, name, _, queue = env
+    doc = setup_doc(ctx, name, secret_key=secrets.keys()[0])
+    assert (doc["platform"], doc["endpoint"]) == ("amazon", queue["arn"])
+    assert [s["topic"] for s in doc["subscriptions"]] == ["ORDER_CHANGE"]
+    _sell(env)
+    rows = {r["channel"]: r for r in status_doc(ctx, secret_key=secrets.keys()[0])["channels"]}
+    row = rows[name]
+    assert row["endpoint"] == queue["url"] and row["queue"]["waiting"] == 1
+    assert [s["status"] for s in row["subscriptions"]] == ["ENABLED"]
+    other = next(n for n, ch in cfg.channels.items() if ch.platform == "amazon" and n != name)
+    assert other not in rows                                  # no queue configured: no events
