@@ -69,7 +69,7 @@ def sqs_client(binding: QueueBinding, *, wait_s: int) -> Any:
     return boto3.client("sqs", region_name=a.region, endpoint_url=a.endpoint_url,
                         aws_access_key_id=a.access_key_id, aws_secret_access_key=a.secret_access_key,
                         config=BotoConfig(connect_timeout=5, read_timeout=wait_s + 10,
-                                          retries={"mode": "standard", "max_attempts": 3}))
+                                          retries={"mode": "standard", "total_max_attempts": 3}))
 
 
 class QueueConsumer:

@@ -252,3 +252,21 @@ def test_events_setup_and_status_take_a_channel_whose_events_come_on_a_queue(env
     assert [s["status"] for s in row["subscriptions"]] == ["ENABLED"]
     other = next(n for n, ch in cfg.channels.items() if ch.platform == "amazon" and n != name)
     assert other not in rows                                  # no queue configured: no events
+
+
+def test_an_sqs_outage_is_survived_and_the_message_read_when_it_ends(env):
+    """Three 503s (boto3's own retries use them all) make one failed receive, XD-EVT-020; the next
+    receive gets the message."""
+    sb, cfg, ctx, *_ = env
+    _subscribed(env)
+    oid = _sell(env)
+    sb.faults.add(Fault("html_503", "sqs", "ReceiveMessage", count=3))
+    errors: list = []
+    stop = threading.Event()
+    stop.set()                                          # no pause between the tries here
+    consumer = _consumer(env, stop=stop, on_error=errors.append)
+    assert consumer.poll_once() == 0
+    assert [e.code for e in errors] == ["XD-EVT-020"] and "ServiceUnavailable" in errors[0].detail
+    assert consumer.poll_once() == 1 and consumer.counts["accepted"] == 1
+    claim_and_process(ctx, kinds=[READ], limit=5)
+    assert _stored(ctx, oid) == 1

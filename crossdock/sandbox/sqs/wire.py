@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote
@@ -210,6 +211,26 @@ ACTIONS: dict[str, Callable[["SqsService", dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _fault(svc: "SqsService", action: str) -> Response | None:
+    """The sandbox's API faults on the SQS endpoint (platform ``sqs``, operation the action): the
+    answers AWS gives — 500 InternalError, 503 ServiceUnavailable, a throttle — or a dropped connection."""
+    fault = svc.sandbox.faults.take("sqs", action)
+    if fault is None:
+        return None
+    if fault.kind in ("html_500", "html_503", "malformed_json"):
+        status = 503 if fault.kind == "html_503" else 500
+        return error(QueueError("ServiceUnavailable" if status == 503 else "InternalError",
+                                "The request has failed due to a temporary failure of the server.", status=status))
+    if fault.kind == "throttle":
+        return error(QueueError("RequestThrottled", "Rate exceeded.", status=400))
+    if fault.kind == "slow":
+        time.sleep(fault.delay_s or 1.0)
+        return None
+    out = Response(status=0, drop=True)                 # drop, timeout: no answer
+    out.delay_s = fault.delay_s if fault.kind == "timeout" else 0.0
+    return out
+
+
 def build_app(svc: "SqsService") -> App:
     app = App("sqs")
 
@@ -223,6 +244,9 @@ def build_app(svc: "SqsService") -> App:
         refused = verify_sigv4(req, svc.keys)
         if refused is not None:
             return error(refused)
+        faulty = _fault(svc, action)
+        if faulty is not None:
+            return faulty
         try:
             body = json.loads(req.body.decode("utf-8") or "{}")
             if not isinstance(body, dict):
