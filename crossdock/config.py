@@ -93,6 +93,7 @@ class Config:
     retention: dict[str, Any] | None = None  # [retention] (None: the sync log is kept for ever)
     serve: dict[str, Any] = field(default_factory=dict)     # [serve]: the support console
     worker: dict[str, Any] = field(default_factory=dict)     # [worker]: Dramatiq's Prometheus metrics
+    events: dict[str, Any] = field(default_factory=dict)     # [events]: platform events in
 
     def channel(self, name: str) -> ChannelConfig:
         try:
@@ -199,7 +200,7 @@ def parse_all(raw: dict[str, Any], *, file: str = "<config>",
         sandbox=values.get("sandbox") or {}, alerts=dict(values.get("alerts") or {}),
         backup=_backup_section(values.get("backup"), base_dir),
         retention=_retention_section(values.get("retention")), serve=dict(values.get("serve") or {}),
-        worker=dict(values.get("worker") or {}),
+        worker=dict(values.get("worker") or {}), events=dict(values.get("events") or {}),
         key_file=Path(values["secrets"]["key_file"]) if values["secrets"].get("key_file") else None,
     )
     for code, w in values["warehouses"].items():

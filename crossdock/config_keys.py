@@ -37,6 +37,7 @@ from crossdock.config_schema import (
     table_of,
 )
 from crossdock.config_schema import relative_path as _path
+from crossdock.config_keys_events import EVENTS
 from crossdock.config_keys_safety import BACKUP, RETENTION
 from crossdock.config_keys_worker import WORKER
 
@@ -45,7 +46,8 @@ JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "trac
 DEFAULT_INTERVALS_S = {"orders": 120, "stock": 30, "prices": 900, "listings": 3600, "shipments": 60,
                        "reconcile": 3600, "tracking": 1800}
 #: Channel keys that hold secret references.
-SECRET_KEYS = frozenset({"client_secret", "refresh_token", "trading_token"})
+SECRET_KEYS = frozenset({"client_secret", "refresh_token", "trading_token", "aws_access_key_id",
+                         "aws_secret_access_key"})
 
 DATABASE_URL = "sqlite:///crossdock.sqlite"
 BROKER_URL = "stub://"
@@ -321,6 +323,10 @@ CHANNEL = Table("NAME", "One platform account in one marketplace. NAME is how co
     Key("refresh_token", SECRET, "The seller's refresh token; crossdock stores the rotated ones itself. eBay: "
         "optional when trading_token is given.", default=None),
     Key("trading_token", SECRET, "eBay only: the Auth'n'Auth token of the Trading API.", default=None),
+    Key("aws_access_key_id", SECRET, "Amazon only: the AWS access key that reads the SP-API notifications "
+        "queue (options.events_queue_url); with aws_secret_access_key. Unset: boto3's own credential chain.",
+        default=None),
+    Key("aws_secret_access_key", SECRET, "Amazon only: the secret of aws_access_key_id.", default=None),
     Key("base_url", URL, "API endpoint; default: the platform's production endpoint for the marketplace "
         "(Shopify: https://NAME.myshopify.com).", default=None),
     Key("auth_url", URL, "Token endpoint (Amazon: the LWA URL; eBay: the OAuth token URL); default: "
@@ -431,7 +437,7 @@ SCHEMA = Table("", "crossdock.toml", (
     DATABASE, BROKER, RATELIMIT, SECRETS,
     Entries("channels", "NAME", CHANNEL),
     Entries("warehouses", "CODE", WAREHOUSE),
-    RULES, SYNC, WORKER, LABELS, BACKUP, RETENTION, ALERTS, SERVE, SANDBOX,
+    RULES, SYNC, WORKER, LABELS, BACKUP, RETENTION, ALERTS, SERVE, EVENTS, SANDBOX,
 ), check=_root_check)
 
 

@@ -91,6 +91,9 @@ class Address:
     region: str | None = None
     postal_code: str | None = None
     phone: str | None = None
+    #: The buyer's account name on the platform (eBay's buyer.username): how a platform's account
+    #: deletion names a buyer to erase (crossdock.erasure matches it).
+    buyer_id: str | None = None
 
 
 @dataclass(slots=True)

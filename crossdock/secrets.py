@@ -201,6 +201,7 @@ class SecretRef:
 
 _PATTERNS = [
     re.compile(r"(?i)(\"?(?:access_token|refresh_token|client_secret|password|token|authorization|"
+               r"aws_secret_access_key|"
                r"x-amz-access-token|x-shopify-access-token|ebayauthtoken)\"?\s*[:=]\s*\"?)([^\"&\s,<]+)"),
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]{8,})"),
     re.compile(r"(Atza\|)[A-Za-z0-9._~+/=|-]+"),          # LWA tokens

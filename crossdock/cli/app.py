@@ -30,6 +30,7 @@ from crossdock.cli import (
     doctor,
     erase,
     errors,
+    events,
     export,
     fx,
     inspect,
@@ -68,7 +69,7 @@ GROUPS: dict[str, typer.Typer] = {
     "sync": sync.group, "jobs": jobs.group, "auth": auth.group, "quota": quota.group,
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
-    "erase": erase.group, "alerts": alerts.group, "users": users.group,
+    "erase": erase.group, "alerts": alerts.group, "users": users.group, "events": events.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
                                             "doctor": doctor.doctor, "report": report.report,

@@ -26,8 +26,11 @@ def serve(
     time_scale: float = typer.Option(1.0, "--time-scale", min=0.001, help="Platform seconds per real second."),
     seed: int = typer.Option(1, "--seed"),
     platforms: str = typer.Option("amazon,ebay,shopify", "--platforms"),
-    fault: Optional[list[str]] = typer.Option(None, "--fault", help="kind[:platform[:probability[:operation]]]; "
-                                                                   "repeatable."),
+    fault: Optional[list[str]] = typer.Option(None, "--fault", help="kind[:platform[:probability[:operation"
+                                                                   "[:delay_s]]]]; repeatable. Event kinds "
+                                                                   "(event_drop, event_delay, event_duplicate, "
+                                                                   "event_reorder) take the event's topic as "
+                                                                   "operation."),
     buyers: float = typer.Option(0.0, "--buyers", help="Orders per sandbox minute on every channel (0 = off)."),
     buyers_after: float = typer.Option(0.0, "--buyers-after", min=0.0,
                                        help="Real seconds before the buyers start (time to set crossdock up)."),
@@ -55,6 +58,7 @@ def serve(
             app.err.print(f"sandbox admin {desc['admin_url']} (time scale {time_scale}, seed {seed})")
             for n in names:
                 app.err.print(f"  {n}: {desc[n].get('base_url')}")
+            app.err.print(f"  sqs: {desc['sqs']['endpoint_url']} (boto3 endpoint_url, region {desc['sqs']['region']})")
             app.err.print("Ctrl-C to stop")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

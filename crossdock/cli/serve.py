@@ -33,8 +33,12 @@ def serve(ctx: typer.Context,
           port: int = typer.Option(8040, "--port", min=1, max=65535, help="Port to listen on."),
           allow_remote: bool = typer.Option(False, "--allow-remote",
                                             help="Listen on a non-loopback address ([serve] TLS files or "
-                                                 "behind_proxy needed too).")) -> None:
-    """The support console: pages for support staff and a JSON API under /api/ (log in: crossdock users add)."""
+                                                 "behind_proxy needed too)."),
+          events_only: bool = typer.Option(False, "--events-only",
+                                           help="Serve only the platforms' events (/hooks/PLATFORM) and "
+                                                "/healthz, not the console.")) -> None:
+    """The support console: pages for support staff and a JSON API under /api/ (log in: crossdock users add),
+    and the platforms' events at /hooks/PLATFORM ([events])."""
     app = Application.of(ctx)
     cfg = app.config
     opts = cfg.serve or {}
@@ -49,12 +53,17 @@ def serve(ctx: typer.Context,
     import uvicorn
 
     from crossdock import secrets
-    from crossdock.console.app import build_app
+    if events_only:
+        from crossdock.events.http import build_events_app
 
-    asgi = build_app(cfg, app.db, secret_key=secrets.keys()[0])
+        asgi = build_events_app(cfg, app.db, secret_key=secrets.keys()[0])
+    else:
+        from crossdock.console.app import build_app
+
+        asgi = build_app(cfg, app.db, secret_key=secrets.keys()[0])
     scheme = "https" if tls else "http"
-    app.err.print(f"crossdock console on {scheme}://{host}:{port}/ (Ctrl-C stops it)", markup=False,
-                  highlight=False)
+    what = "crossdock events (/hooks/PLATFORM)" if events_only else "crossdock console"
+    app.err.print(f"{what} on {scheme}://{host}:{port}/ (Ctrl-C stops it)", markup=False, highlight=False)
     uvicorn.run(asgi, host=host, port=port, proxy_headers=bool(opts.get("behind_proxy")),
                 ssl_certfile=opts.get("tls_cert_file") if tls else None,
                 ssl_keyfile=opts.get("tls_key_file") if tls else None,

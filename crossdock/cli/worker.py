@@ -64,12 +64,15 @@ def worker(ctx: typer.Context,
 
 
 def _run(app: Application, threads: int, queues: list[str] | None, *, middleware: tuple[object, ...]) -> None:
+    from crossdock.events.queue_consumer import start_consumers
     from crossdock.sync_engine.runtime import EngineRuntime
 
     out = app.out
     runtime = EngineRuntime(app.config, threads=threads, queues=set(queues) if queues else None,
                             on_status=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True),
-                            middleware=middleware)
+                            middleware=middleware,
+                            # events from message queues (SP-API notifications): a thread per queue
+                            companions=lambda cfg, db, stop: list(start_consumers(cfg, db, stop=stop)))
 
     def stop(signum: int, frame: object) -> None:
         if runtime.stopping:

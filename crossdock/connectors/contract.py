@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crossdock.clock import Clock
-from crossdock.errors import MappingError
+from crossdock.errors import MappingError, PlatformError
 from crossdock.models import (
     ItemResult,
     ListedOffer,
@@ -147,6 +147,26 @@ class Connector(abc.ABC):
         out (a status check; Amazon's order items cost a call of their own)."""
         return None
 
+    def fetch_orders_by_id(self, order_ids: Sequence[str], *,
+                           missing: Callable[[str, str, str], None]) -> Iterable[Order]:
+        """The orders ``order_ids`` as the platform shows them now, with lines
+        (a targeted read, after an event named them). An id the platform does
+        not know, or whose order cannot be mapped, goes to ``missing(order_id,
+        code, message)`` and the read goes on; quota, network and authorisation
+        failures raise (a generator may yield orders before it raises: the
+        caller keeps them). By default one :meth:`fetch_order` per id; a
+        platform reading several ids per call overrides it."""
+        for order_id in order_ids:
+            try:
+                order = self.fetch_order(order_id)
+            except (PlatformError, MappingError) as exc:
+                missing(order_id, exc.code, exc.message)
+                continue
+            if order is None:
+                missing(order_id, "XD-PLATFORM-001", f"{self.platform} cannot read one order by its id")
+                continue
+            yield order
+
     def window_end(self) -> dt.datetime:
         """The latest window end the platform may be read up to now."""
         return self.clock.now() - dt.timedelta(seconds=self.safety_lag_s)
@@ -224,6 +244,24 @@ class Connector(abc.ABC):
             return order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
         shipped = {ln.platform_line_id: ln.quantity_shipped for ln in order.lines}
         return all(shipped.get(line_id, 0) >= qty for line_id, qty in wanted)
+
+    # ------------------------------------------------------------------ events (issue 17)
+    def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:
+        """Subscribe the channel's events to ``endpoint`` (``crossdock events
+        setup``): create what is missing, keep what exists, enable what is
+        disabled. ``secret``: a verification token crossdock derives for the
+        channel, for a platform that wants one. Returns the subscriptions as
+        :meth:`event_subscriptions` does. A platform without events over
+        HTTP refuses with XD-EVT-009."""
+        from crossdock.errors import EventError
+
+        raise EventError("XD-EVT-009", channel=self.channel,
+                         detail=f"{self.platform} channels take no event subscriptions from crossdock")
+
+    def event_subscriptions(self) -> list[dict[str, Any]]:
+        """The channel's event subscriptions as the platform shows them: each a
+        document with at least ``topic``, ``status`` and ``endpoint``."""
+        return []
 
     # ------------------------------------------------------------------ credentials and life
     def refresh_access_token(self, *, rejected: str | None = None) -> None:

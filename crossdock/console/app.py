@@ -33,6 +33,7 @@ from crossdock.console import api, pages, stock
 from crossdock.console.guard import PRE_COOKIE, SESSION_COOKIE, check_csrf, csrf_for, error_response, set_cookie
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
+from crossdock.events import http as events_http
 
 __all__ = ["build_app"]
 
@@ -51,11 +52,12 @@ def build_app(cfg: Any, db: Database, *, secret_key: str) -> Starlette:
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/login", login_form, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        *pages.ROUTES, *stock.ROUTES, *api.ROUTES,
+        *pages.ROUTES, *stock.ROUTES, *api.ROUTES, *events_http.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ], exception_handlers={CrossdockError: error_response}, middleware=[Middleware(SecurityHeaders)])
     app.state.cfg, app.state.db, app.state.templates = cfg, db, templates
     app.state.csrf_key = csrf_key(secret_key)
+    events_http.install(app, cfg, db, secret_key=secret_key)
     app.state.session_s = float(serve.get("session_h", 12.0)) * 3600
     app.state.throttle = Throttle(limit=int(serve.get("login_failures", 5)),
                                   window_s=float(serve.get("lockout_s", 900.0)),

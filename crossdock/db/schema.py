@@ -24,6 +24,7 @@ TABLE_MODULES = (
     "crossdock.alerts.table",
     "crossdock.doctor.stock_watch",
     "crossdock.access.tables",
+    "crossdock.events.tables",
 )
 
 for _name in TABLE_MODULES:

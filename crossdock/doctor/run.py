@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crossdock.doctor.channels import CHANNEL_CHECKS
+from crossdock.doctor.events import EVENT_CHECKS
 from crossdock.doctor.hints import HINT_CHECKS
 from crossdock.doctor.model import FAIL, DoctorContext, Result, exit_status
 from crossdock.doctor.online import ONLINE_CHECKS
@@ -62,7 +63,8 @@ def evaluate(ctx: DoctorContext, channels: Iterable[str], *, system: bool = True
             results += _run(system_check, ctx)
     if ctx.db is None:
         return results
-    per_channel: tuple[Callable[..., Any], ...] = CHANNEL_CHECKS + (ONLINE_CHECKS if ctx.online else ()) + HINT_CHECKS
+    per_channel: tuple[Callable[..., Any], ...] = (CHANNEL_CHECKS + EVENT_CHECKS + (ONLINE_CHECKS if ctx.online else ())
+                                                   + HINT_CHECKS)
     for name in channels:
         for channel_check in per_channel:
             results += _run(channel_check, ctx, name, channel=name)

@@ -14,6 +14,7 @@ from crossdock.errors.codes import (
     auth,
     config,
     data,
+    events,
     inventory,
     mapping,
     network,
@@ -66,7 +67,7 @@ _FAMILIES: dict[str, tuple[ErrorSpec, ...]] = {
     "CFG": config.ENTRIES, "AUTH": auth.ENTRIES, "QUOTA": quota.ENTRIES, "NET": network.ENTRIES,
     "PLATFORM": platform.ENTRIES, "MAP": mapping.ENTRIES, "INV": inventory.ENTRIES, "ORD": orders.ENTRIES,
     "SHIP": shipping.ENTRIES, "WH": warehouse.ENTRIES, "DATA": data.ENTRIES, "SYNC": sync.ENTRIES,
-    "ACCESS": access.ENTRIES,
+    "ACCESS": access.ENTRIES, "EVT": events.ENTRIES,
 }
 
 

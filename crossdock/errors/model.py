@@ -162,3 +162,7 @@ class SyncError(CrossdockError):
 
 class AccessError(CrossdockError):
     area = "ACCESS"
+
+
+class EventError(CrossdockError):
+    area = "EVT"

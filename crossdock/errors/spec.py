@@ -33,6 +33,7 @@ AREAS = {
     "DATA": "Storage, migrations and backups",
     "SYNC": "Sync engine, jobs and scheduling",
     "ACCESS": "Console logins, roles and API tokens",
+    "EVT": "Events from the platforms: webhooks and notifications",
 }
 
 _AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION,

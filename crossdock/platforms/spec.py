@@ -27,6 +27,8 @@ if TYPE_CHECKING:   # types only: importing them at run time would make the cycl
     from crossdock.config import ChannelConfig, Config
     from crossdock.config_schema import Key
     from crossdock.connectors.base import Connector, ConnectorDeps
+    from crossdock.connectors.event_queue import QueueBinding
+    from crossdock.connectors.events import EventReceiver, EventSetup
     from crossdock.mapping.status import StatusMap
     from crossdock.mapping.validation import PlatformRules
     from crossdock.ratelimit.plans import LongWindow, UsagePlan
@@ -224,6 +226,11 @@ class PlatformSpec:
     config_template: ConfigTemplate | None = None
     #: ``Order.fulfillment_channel`` values meaning the platform ships the order itself (Amazon AFN).
     fulfilled_by_platform: frozenset[str] = frozenset()
+    #: Events over HTTP (``/hooks/NAME``): the receiver for the platform's configured channels (None: none).
+    events: Callable[[EventSetup], EventReceiver] | None = None
+    #: Events that arrive on a message queue (crossdock/connectors/event_queue.py): the queues to read for
+    #: the platform's configured channels (channel name → settings), read by ``crossdock worker``.
+    event_queues: Callable[[Mapping[str, Any]], list[QueueBinding]] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or not self.name.replace("_", "").isalnum():

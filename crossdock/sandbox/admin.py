@@ -36,7 +36,20 @@ def build_admin_app(sb: "Sandbox") -> App:
                                "time_scale": sb.time_scale}
         for name, sim in sb.sims.items():
             out.setdefault("platforms", {})[name] = sim.extra_stats()
+        out["sqs"] = sb.sqs.extra_stats()
         return json_response(out)
+
+    @app.route("GET", "/sqs/{queue}")
+    def sqs_queue(req: Request) -> Response:
+        """What one sandbox SQS queue holds (nothing is received or hidden): for tests and the demo."""
+        from crossdock.sandbox.sqs import QueueError
+
+        try:
+            q = sb.sqs.queues.by_name(req.path_params["queue"])
+        except QueueError as exc:
+            return json_response({"error": exc.message}, 404)
+        return json_response({"url": sb.sqs.queues.url(q), "arn": q.arn, **sb.sqs.queues.counts(q),
+                              "messages": sb.sqs.queues.bodies(q)})
 
     @app.route("POST", "/stats/reset")
     def stats_reset(req: Request) -> Response:

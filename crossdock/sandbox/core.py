@@ -168,6 +168,9 @@ class Sandbox:
         self.clock = ScaledClock.starting_now(self.time_scale)
         self.limits = RateLimits(self.clock)
         self.faults = Faults(seed)
+        from crossdock.sandbox.sqs import SqsService
+
+        self.sqs = SqsService(self)
         self.stats = Stats()
         self.requests = RequestLog()
         self.market = Market(self.clock)
@@ -192,6 +195,7 @@ class Sandbox:
     # --- lifecycle ---------------------------------------------------------
     def start(self) -> "Sandbox":
         self.servers["admin"] = AppServer(self.admin_app, host=self.host, port=self._ports.get("admin", 0)).start()
+        self.servers["sqs"] = self.sqs.start(host=self.host, port=self._ports.get("sqs", 0))
         for name, sim in self.sims.items():
             sim.server = AppServer(sim.app, host=self.host, port=self._ports.get(name, 0)).start()
             self.servers[name] = sim.server
@@ -225,6 +229,7 @@ class Sandbox:
                                "seed": self.seed, "clock": self.clock.describe()}
         for name, sim in self.sims.items():
             out[name] = sim.describe()
+        out["sqs"] = self.sqs.describe()
         return out
 
     # --- buyers and ticking -------------------------------------------------

@@ -1,14 +1,21 @@
 """Injected faults: rules the admin API or ``--fault`` adds (HTML error pages,
-slow or dropped answers, malformed JSON, throttle storms), taken per call."""
+slow or dropped answers, malformed JSON, throttle storms), taken per call;
+and faults of the events the platforms send (webhooks, notifications, queue
+messages): dropped, delayed, duplicated or reordered, planned per event by
+:meth:`Faults.event_plan`, which every platform's delivery asks."""
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import random
 import threading
 from dataclasses import dataclass
 
-__all__ = ["Fault", "Faults"]
+__all__ = ["REORDER_HOLD_S", "Fault", "Faults"]
+
+#: How long (sandbox seconds, at most) an ``event_reorder`` fault holds an event back so later ones overtake it.
+REORDER_HOLD_S = 10.0
 
 
 @dataclass
@@ -26,7 +33,8 @@ class Fault:
     delay_s: float = 0.0
     id: int = 0
 
-    KINDS = ("html_500", "html_503", "slow", "timeout", "malformed_json", "throttle", "drop")
+    EVENT_KINDS = ("event_drop", "event_delay", "event_duplicate", "event_reorder")
+    KINDS = ("html_500", "html_503", "slow", "timeout", "malformed_json", "throttle", "drop", *EVENT_KINDS)
 
     def matches(self, platform: str, operation: str) -> bool:
         return self.platform in ("*", platform) and self.operation in ("*", operation)
@@ -65,7 +73,7 @@ class Faults:
             return None
         with self._lock:
             for f in self._rules:
-                if not f.matches(platform, operation):
+                if f.kind in Fault.EVENT_KINDS or not f.matches(platform, operation):
                     continue
                 if f.count is not None and f.count <= 0:
                     continue
@@ -75,3 +83,34 @@ class Faults:
                     f.count -= 1
                 return f
         return None
+
+    def event_plan(self, platform: str, topic: str) -> builtins.list[float]:
+        """When one event of ``platform`` about ``topic`` is delivered: sandbox
+        seconds after it happened, one entry per delivery. ``[0.0]`` on time,
+        ``[]`` dropped, two entries duplicated; a delay adds to every entry, a
+        reorder holds the event back a random part of its hold so the events
+        after it overtake it. Every matching event rule is drawn (seeded, so a
+        run is repeatable); a drop wins. Deliveries of every platform ask this
+        (Shopify's webhooks, eBay's notifications, Amazon's queue messages)."""
+        plan = [0.0]
+        if not self._rules:
+            return plan
+        with self._lock:
+            for f in self._rules:
+                if f.kind not in Fault.EVENT_KINDS or not f.matches(platform, topic):
+                    continue
+                if f.count is not None and f.count <= 0:
+                    continue
+                if f.probability < 1.0 and self._rng.random() >= f.probability:
+                    continue
+                if f.count is not None:
+                    f.count -= 1
+                if f.kind == "event_drop":
+                    return []
+                if f.kind == "event_delay":
+                    plan = [d + f.delay_s for d in plan]
+                elif f.kind == "event_duplicate":
+                    plan = plan + [plan[-1] + self._rng.uniform(0.0, max(f.delay_s, 1.0))]
+                elif f.kind == "event_reorder":
+                    plan = [d + self._rng.uniform(0.2, 1.0) * (f.delay_s or REORDER_HOLD_S) for d in plan]
+        return plan

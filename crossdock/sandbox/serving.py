@@ -16,7 +16,8 @@ __all__ = ["parse_fault", "seed_listed_catalogue", "start_sandbox"]
 
 
 def parse_fault(spec: str) -> dict:
-    """``kind[:platform[:probability[:operation]]]``, e.g. ``html_503:amazon:0.2``."""
+    """``kind[:platform[:probability[:operation[:delay_s]]]]``, e.g. ``html_503:amazon:0.2``,
+    ``event_drop:amazon:0.2:ORDER_CHANGE``, ``event_delay:shopify:1:*:20``."""
     from crossdock.sandbox.core import Fault
 
     parts = spec.split(":")
@@ -32,6 +33,11 @@ def parse_fault(spec: str) -> dict:
             raise ConfigError("XD-CFG-009", detail=f"--fault {spec!r}: probability must be a number") from None
     if len(parts) > 3 and parts[3]:
         out["operation"] = parts[3]
+    if len(parts) > 4 and parts[4]:
+        try:
+            out["delay_s"] = float(parts[4])
+        except ValueError:
+            raise ConfigError("XD-CFG-009", detail=f"--fault {spec!r}: delay_s must be a number") from None
     return out
 
 
@@ -88,7 +94,8 @@ def start_sandbox(*, host: str = "127.0.0.1", port: int = 0, time_scale: float =
 
     ports = None
     if port:
-        ports = {"admin": port, **{n: port + 1 + i for i, n in enumerate(platforms)}}
+        ports = {"admin": port, **{n: port + 1 + i for i, n in enumerate(platforms)},
+                 "sqs": port + 1 + len(platforms)}
     try:
         sb = Sandbox(time_scale=time_scale, seed=seed, host=host, platforms=platforms, ports=ports)
     except ValueError as exc:

@@ -125,8 +125,12 @@ class EngineRuntime:
 
     def __init__(self, cfg: Config, *, db: Database | None = None, threads: int = 4,
                  queues: set[str] | None = None, stop_timeout_s: float = 25.0,
-                 on_status: Callable[[str], None] | None = None, middleware: tuple[Any, ...] = ()) -> None:
+                 on_status: Callable[[str], None] | None = None, middleware: tuple[Any, ...] = (),
+                 companions: Callable[[Config, Database, threading.Event], list[Any]] | None = None) -> None:
         self.cfg = cfg
+        # threads started beside the actors and stopped with them (`crossdock worker`: the event queue
+        # consumers, crossdock.events.queue_consumer.start_consumers); each has join(timeout_s=)
+        self.companions = companions
         self.middleware = middleware     # Dramatiq middleware added to the broker (the worker's Prometheus)
         self.db = db
         self.threads = threads
@@ -144,6 +148,7 @@ class EngineRuntime:
         self.engine: Any = None
         self.broker: Any = None
         self._workers: list[Any] = []
+        self.consumers: list[Any] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._db_outage = _Outage("XD-DATA-001")
@@ -223,6 +228,8 @@ class EngineRuntime:
             self._workers.append(InProcessWorker(self.broker, threads=self.threads, queues=others).start())
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
         self._thread.start()
+        if self.companions is not None and actors.QUEUE in queues:
+            self.consumers = self.companions(self.cfg, self.database, self._stop)
         from crossdock.db.migrate import current_revision
 
         self.on_status(self.status_line(current_revision(self.database)))
@@ -339,6 +346,8 @@ class EngineRuntime:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        for consumer in self.consumers:          # their long poll returns within its wait
+            consumer.join(timeout_s=getattr(consumer, "wait_s", 5) + 5)
         for worker in self._workers:
             worker.stop(timeout_ms=int(self.stop_timeout_s * 1000))
         handed = {"jobs": 0, "skus": 0}

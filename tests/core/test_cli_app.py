@@ -29,6 +29,7 @@ EXPECTED = {
     "config": {"init", "check", "show", "reference", "new-key", "encrypt", "rotate-key"},
     "db": {"upgrade", "current", "backup", "backups", "restore", "check"},
     "erase": {"buyer"},
+    "events": {"setup", "status"},
     "errors": {"list", "explain"},
     "export": {"orders", "customers", "products", "listings", "stock"},
     "fx": {"load", "show"},

@@ -13,10 +13,9 @@ JSON_LISTINGS_FEED for more than ``feed_threshold`` SKUs. Call counting for
 
 - up to ``feed_threshold`` SKUs: one patchListingsItem per SKU;
 - more: per feed document (at most 25,000 messages / 10 MiB) createFeedDocument
-  + createFeed + at least one getFeed poll + getFeedDocument = 4 calls. The
-  document upload and the report download go to Amazon's pre-signed S3 URLs,
-  which are not SP-API calls and have no usage plan; extra getFeed polls
-  (2/s, burst 15) depend on how long Amazon takes and are not counted.
+  + createFeed + at least one getFeed poll + getFeedDocument = 4 calls. The document upload and
+  the report download go to Amazon's pre-signed S3 URLs, which are not SP-API calls and have no
+  usage plan; extra getFeed polls (2/s, burst 15) depend on how long Amazon takes and are not counted.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from crossdock.clock import Clock, parse_iso
 from crossdock.connectors.amazon import mapping as M
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.client import SpApiClient
+from crossdock.connectors.amazon.notifications import NotificationEvents
 from crossdock.connectors.amazon.settings import AmazonSettings
 from crossdock.connectors.amazon.statuses import STATUSES
 from crossdock.connectors.base import TokenStore
@@ -66,7 +66,7 @@ ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 U = TypeVar("U", bound=StockUpdate | PriceUpdate)
 
 
-class AmazonConnector(Connector):
+class AmazonConnector(NotificationEvents, Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
 
     platform = "amazon"

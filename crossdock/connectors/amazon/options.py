@@ -6,7 +6,7 @@ tests/core/test_config_schema.py checks every key against the settings class."""
 from __future__ import annotations
 
 from crossdock.config_options import CARRIER_OVERRIDES
-from crossdock.config_schema import DATE, INT, NUMBER, TABLE, TEXT, Key
+from crossdock.config_schema import DATE, INT, NUMBER, TABLE, TEXT, URL, Key
 
 OPTIONS: tuple[Key, ...] = (
     Key("language_tag", TEXT, "Language of listing text (en_US, de_DE, …); default: the marketplace's.",
@@ -47,10 +47,20 @@ OPTIONS: tuple[Key, ...] = (
         default=None),
     Key("expiry_warning_days", NUMBER, "Log XD-AUTH-005 this many days before a credential end date.",
         default=30.0, minimum=0, unit="days"),
+    Key("events_queue_url", URL, "The SQS queue the seller's SP-API notifications (ORDER_CHANGE) go to: "
+        "`crossdock worker` reads it and reads each order it names at once; `crossdock events setup` "
+        "subscribes the seller to it. Give it a dead-letter queue (redrive policy) so an unreadable message "
+        "ends there. AWS keys: the channel's aws_access_key_id / aws_secret_access_key secrets, else "
+        "boto3's own chain (environment, instance role).", default=None),
+    Key("events_region", TEXT, "The AWS region of events_queue_url.", default="us-east-1"),
+    Key("events_endpoint_url", URL, "Another SQS endpoint than AWS's for the region (the sandbox's, a VPC "
+        "endpoint).", default=None),
+    Key("events_wait_s", INT, "Long polling: how long one ReceiveMessage waits for a message.", default=20,
+        minimum=1, maximum=20, unit="real seconds"),
 )
 
 #: Settings fields the channel table itself provides (not options).
 CHANNEL_PROVIDED = frozenset({"channel", "seller_id", "marketplace_id", "client_id", "client_secret", "refresh_token",
-                              "endpoint", "lwa_url", "currency"})
+                              "endpoint", "lwa_url", "currency", "aws_access_key_id", "aws_secret_access_key"})
 #: Settings fields deliberately not configurable per channel, and why.
 NOT_OPTIONS: dict[str, str] = {"usage_plans": "quota plans are set in [ratelimit.plans]"}

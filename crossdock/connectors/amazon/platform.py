@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from crossdock.connectors.amazon import options, quota
+from crossdock.connectors.amazon import notifications, options, quota
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.connector import AmazonConnector
 from crossdock.connectors.amazon.inspect import inspect_payload
@@ -30,6 +30,8 @@ def settings(ch: Any) -> AmazonSettings:
         channel=ch.name, seller_id=ch.account, marketplace_id=required(ch, ch.marketplace, "marketplace"),
         client_id=required(ch, ch.client_id, "client_id"), client_secret=channel_secret(ch, "client_secret"),
         refresh_token=refresh, currency=ch.currency,
+        aws_access_key_id=channel_secret(ch, "aws_access_key_id", required=False),
+        aws_secret_access_key=channel_secret(ch, "aws_secret_access_key", required=False),
         **({"endpoint": ch.base_url} if ch.base_url else {}), **({"lwa_url": ch.auth_url} if ch.auth_url else {}),
         **dict(ch.options))
 
@@ -82,4 +84,6 @@ PLATFORM = PlatformSpec(
     inspect=inspect_payload,
     config_template=TEMPLATE,
     fulfilled_by_platform=frozenset({"AFN", "Amazon"}),   # FBA: Amazon ships it, nothing to pick
+    # SP-API notifications arrive on the seller's SQS queue, read by `crossdock worker`
+    event_queues=notifications.event_queues,
 )

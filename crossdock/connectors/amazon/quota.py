@@ -23,6 +23,12 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getOrders": _amz(0.0167, 20),
     "searchOrders": _amz(0.0056, 20),
     "getOrder": _amz(0.5, 30),
+    # Notifications API v1 (subscribing: crossdock events setup)
+    "getDestinations": _amz(1, 5),
+    "createDestination": _amz(1, 5),
+    "getSubscription": _amz(1, 5),
+    "createSubscription": _amz(1, 5),
+    "deleteSubscriptionById": _amz(1, 5),
     "getOrderItems": _amz(0.5, 30),
     "getOrderAddress": _amz(0.5, 30),
     "getOrderBuyerInfo": _amz(0.5, 30),

@@ -46,6 +46,12 @@ USAGE_PLANS: Mapping[str, tuple[float, float]] = MappingProxyType({
     "patchListingsItem": (5.0, 5),
     "searchListingsItems": (5.0, 5),      # (uncertain) no public page confirms it
     "createRestrictedDataToken": (1.0, 10),
+    # Notifications API v1: every operation 1 request/s, burst 5
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 })
 
 #: Language tags for listing text by marketplace country (Amazon's locale spelling).
@@ -97,6 +103,14 @@ class AmazonSettings:
     client_secret_expires_at: dt.datetime | None = None
     client_secret_rotated_at: dt.datetime | None = None
     expiry_warning_days: float = 30.0           # log XD-AUTH-005 this long before an end date
+    # SP-API notifications (issue 17): the SQS queue the seller's ORDER_CHANGE go to, read by
+    # `crossdock worker`; the AWS keys come from the channel's secrets (None: boto3's own chain)
+    events_queue_url: str | None = None
+    events_region: str = "us-east-1"
+    events_endpoint_url: str | None = None
+    events_wait_s: int = 20
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("authorisation_expires_at", "authorised_at", "client_secret_expires_at",
@@ -128,6 +142,9 @@ class AmazonSettings:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="order_changes_every_s must be >= 0")
         if self.feed_threshold < 0:
             raise ConfigError("XD-CFG-003", channel=self.channel, detail="feed_threshold must be >= 0")
+        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
+            raise ConfigError("XD-CFG-004", channel=self.channel,
+                              detail="aws_access_key_id and aws_secret_access_key go together")
 
     @property
     def country(self) -> str:

@@ -41,6 +41,7 @@ from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
 from crossdock.connectors.ebay.mapping import ListingRef
 from crossdock.connectors.ebay.mapping.shapes import ListingPolicies
+from crossdock.connectors.ebay.notification import EbayNotifications
 from crossdock.connectors.ebay.reads import ListingReader
 from crossdock.connectors.ebay.settings import EbaySettings
 from crossdock.connectors.http import Budget
@@ -87,9 +88,30 @@ class EbayConnector(Connector):
         self.binder = ListingBinder(self.rest, listing_map or {})
         self.listings = self.binder.refs
         self.reader = ListingReader(self.rest, self.trading, self.listings)
+        self._notifications: EbayNotifications | None = None
 
     def close(self) -> None:
         self.http.close()
+
+    # ------------------------------------------------------------------ events (Notification API)
+    @property
+    def notifications(self) -> EbayNotifications:
+        if self._notifications is None:
+            self._notifications = EbayNotifications(self.rest, self.http)
+        return self._notifications
+
+    def notification_public_key(self, kid: str) -> str:
+        """The PEM of the key eBay signed a notification with (``getPublicKey``)."""
+        return self.notifications.public_key(kid)
+
+    def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:
+        subs = self.notifications.setup(name=f"crossdock {self.channel}", endpoint=endpoint, token=secret)
+        return [_subscription_doc(s, endpoint) for s in subs]
+
+    def event_subscriptions(self) -> list[dict[str, Any]]:
+        dests = self.notifications.destinations()
+        return [_subscription_doc(s, ((dests.get(str(s.get("destinationId"))) or {}).get("deliveryConfig") or {})
+                                  .get("endpoint", "")) for s in self.notifications.subscriptions()]
 
     def refresh_access_token(self, *, rejected: str | None = None) -> None:
         self.auth.refresh(rejected=rejected)
@@ -410,3 +432,8 @@ class EbayConnector(Connector):
         log.info("%s: order %s shipped with %s %s (fulfillment %s)", self.channel, c.platform_order_id, code,
                  c.tracking_number, fid)
         return fid
+
+
+def _subscription_doc(s: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
+    return {"topic": s.get("topicId"), "status": s.get("status"), "endpoint": endpoint,
+            "id": s.get("subscriptionId")}

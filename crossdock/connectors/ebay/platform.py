@@ -8,7 +8,7 @@ from typing import Any
 
 from crossdock.connectors.base import ConnectorDeps
 from crossdock.connectors.channel import channel_secret, required
-from crossdock.connectors.ebay import options, quota
+from crossdock.connectors.ebay import hooks, options, quota
 from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.connector import EbayConnector
 from crossdock.connectors.ebay.inspect import inspect_payload
@@ -78,4 +78,5 @@ PLATFORM = PlatformSpec(
     not_options=options.NOT_OPTIONS,
     inspect=inspect_payload,
     config_template=TEMPLATE,
+    events=hooks.receiver,
 )

@@ -58,6 +58,10 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "ReviseInventoryStatus": _ebay(*_REVISES_TRADING, "revise_inventory_status_15s"),
     "ReviseFixedPriceItem": _ebay(*_REVISES_TRADING),
     "ReviseItem": _ebay(*_REVISES_TRADING),
+    # Notification API (REST): crossdock's events setup and the keys notifications are signed with.
+    **{op: _ebay("notification_daily", rate_per_s=2, burst=10) for op in (
+        "getTopics", "getDestinations", "createDestination", "updateDestination", "getSubscriptions",
+        "createSubscription", "enableSubscription", "getPublicKey")},
     # OAuth token endpoint: per-application daily limits by grant type.
     "oauthRefreshToken": _ebay("oauth_refresh_daily", rate_per_s=1, burst=10),
     "oauthClientCredentials": _ebay("oauth_client_credentials_daily",
@@ -87,6 +91,10 @@ LONG_WINDOWS: dict[str, LongWindow] = {
         6_000, window_s=15.0,
         source="eBay ReviseInventoryStatus: at most 6,000 calls per seller per 15 s "
                "(docs/platform-facts.md#ebay-listing-revisions)"),
+    "notification_daily": LongWindow(
+        10_000, tz="America/Los_Angeles", uncertain=True,
+        source="eBay Notification API daily call limit (uncertain; the public call-limits page lists it per "
+               "method)"),
     "oauth_refresh_daily": LongWindow(
         50_000, scope="app",
         source="eBay OAuth refresh_token grant: 50,000/day per app (docs/platform-facts.md#ebay-call-limits)"),

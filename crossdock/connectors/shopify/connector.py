@@ -57,6 +57,7 @@ from crossdock.clock import Clock
 from crossdock.connectors.base import TokenStore
 from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
+from crossdock.connectors.shopify import hooks
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
@@ -109,6 +110,13 @@ class ShopifyConnector(Connector):
 
     def refresh_access_token(self, *, rejected: str | None = None) -> None:
         self.client.auth.refresh(rejected=rejected)
+
+    def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:
+        """webhookSubscriptionCreate for the order topics (Shopify signs with the client secret)."""
+        return hooks.subscribe(self.client.graphql, channel=self.channel, uri=endpoint)
+
+    def event_subscriptions(self) -> list[dict[str, Any]]:
+        return hooks.parse_subscriptions(self.client.graphql(hooks.subscriptions_request()))
 
     # --- SKU resolution (the ids live in :class:`~crossdock.connectors.shopify.variants.VariantIds`) ---
     def forget(self, sku: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from crossdock.connectors.base import ConnectorDeps
 from crossdock.connectors.channel import channel_secret, required
-from crossdock.connectors.shopify import options, quota
+from crossdock.connectors.shopify import hooks, options, quota
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.connector import ShopifyConnector
 from crossdock.connectors.shopify.inspect import inspect_payload
@@ -55,4 +55,5 @@ PLATFORM = PlatformSpec(
     not_options=options.NOT_OPTIONS,
     inspect=inspect_payload,
     config_template=TEMPLATE,
+    events=hooks.receiver,
 )

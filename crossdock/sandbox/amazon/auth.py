@@ -87,10 +87,14 @@ def _pattern_for(path: str) -> tuple[str, str] | None:
     return None
 
 
-def authenticate(sim: "AmazonSim", req: Request, *, restricted_only: bool = False) -> AuthResult | Response:
+def authenticate(sim: "AmazonSim", req: Request, *, restricted_only: bool = False,
+                 grantless: str | None = None) -> AuthResult | Response:
     """Check ``x-amz-access-token``. ``restricted_only``: the operation needs a
     Restricted Data Token (getOrderAddress). An RDT is accepted only for the
-    resources it was issued for; it adds the PII its dataElements name."""
+    resources it was issued for; it adds the PII its dataElements name.
+    ``grantless``: the operation takes only an application's grantless token
+    of that scope (Notifications API destinations); a grantless token is
+    refused everywhere else."""
     value = req.headers.get("x-amz-access-token")
     if not value:
         return denied()
@@ -103,6 +107,8 @@ def authenticate(sim: "AmazonSim", req: Request, *, restricted_only: bool = Fals
         return denied(C.DETAIL_REVOKED)
     if now >= tok.expires_at:
         return denied(C.DETAIL_EXPIRED)
+    if (tok.kind == "grantless") != (grantless is not None) or (grantless and grantless not in tok.scopes):
+        return denied()
     if tok.kind == "rdt":
         pii: set[str] = set()
         matched = False
@@ -135,6 +141,8 @@ def token_endpoint(sim: "AmazonSim", req: Request) -> Response:
     grant = form.get("grant_type")
     if not grant:
         return lwa_error(400, "invalid_request", C.LWA_MISSING_PARAM.format(name="grant_type"))
+    if grant == "client_credentials":
+        return _grantless_token(sim, form)
     if grant != "refresh_token":
         return lwa_error(400, "unsupported_grant_type", C.LWA_UNSUPPORTED_GRANT)
     with sim.lock:
@@ -152,6 +160,29 @@ def token_endpoint(sim: "AmazonSim", req: Request) -> Response:
         sim.tokens[value] = Token(value=value, seller_id=seller.seller_id, expires_at=now + C.ACCESS_TOKEN_TTL_S)
         sim.counters["access_tokens_issued"] += 1
     body = {"access_token": value, "refresh_token": seller.refresh_token, "token_type": "bearer",
+            "expires_in": C.ACCESS_TOKEN_TTL_S}
+    return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json;charset=UTF-8",
+                                                     "x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _grantless_token(sim: "AmazonSim", form: dict[str, str]) -> Response:
+    """LWA's client_credentials grant: an application token for grantless
+    operations, with the scopes asked for (``sellingpartnerapi::notifications``,
+    ``sellingpartnerapi::client_credential:rotation``)."""
+    scopes = tuple((form.get("scope") or "").split())
+    with sim.lock:
+        seller = next((s for s in sim.sellers.values() if s.client_id == form.get("client_id")), None)
+        if seller is None or seller.secret_revoked or form.get("client_secret") != seller.client_secret:
+            return lwa_error(401, "invalid_client", C.LWA_INVALID_CLIENT)
+        if not scopes:
+            return lwa_error(400, "invalid_request", C.LWA_MISSING_PARAM.format(name="scope"))
+        if not set(scopes) <= C.GRANTLESS_SCOPES:
+            return lwa_error(400, "invalid_scope", "The request has an invalid parameter : scope")
+        value = "Atc|" + secrets.token_urlsafe(48)
+        sim.tokens[value] = Token(value=value, seller_id=seller.seller_id, expires_at=sim.now() + C.ACCESS_TOKEN_TTL_S,
+                                  kind="grantless", scopes=frozenset(scopes))
+        sim.counters["grantless_tokens_issued"] += 1
+    body = {"access_token": value, "scope": " ".join(scopes), "token_type": "bearer",
             "expires_in": C.ACCESS_TOKEN_TTL_S}
     return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json;charset=UTF-8",
                                                      "x-amzn-RequestId": str(uuid.uuid4())})

@@ -84,6 +84,8 @@ USAGE_PLANS: dict[str, tuple[float, float]] = {
 # --------------------------------------------------------------- tokens and auth
 
 ACCESS_TOKEN_TTL_S = 3600
+#: LWA scopes of grantless (client_credentials) tokens.
+GRANTLESS_SCOPES = frozenset({"sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation"})
 RDT_TTL_S = 3600
 FEED_URL_TTL_S = 300          # pre-signed document URLs expire after 5 minutes
 

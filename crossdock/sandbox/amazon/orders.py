@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from crossdock.clock import parse_iso
 from crossdock.sandbox.amazon import constants as C
+from crossdock.sandbox.amazon import notifications
 from crossdock.sandbox.amazon.auth import AuthResult, authenticate
 from crossdock.sandbox.amazon.state import Order, Package
 from crossdock.sandbox.amazon.wire import iso, render_address, render_items, render_order, sp_error, sp_json
@@ -255,6 +256,7 @@ def confirm_shipment(sim: "AmazonSim", req: Request) -> Response:
         order.status = "Shipped" if order.shipped_units >= order.ordered_units else "PartiallyShipped"
         order.last_update = sim.now()
         sim.counters["shipments_confirmed"] += 1
+        notifications.order_changed(sim, order, f"Order status changed to {order.status}")
     return sp_json(None, 204, rate=_rate(op))
 
 

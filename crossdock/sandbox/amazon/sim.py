@@ -6,6 +6,9 @@ Operations served (one HTTP server; paths as on Amazon):
 - Orders v0: getOrders, getOrder, getOrderItems, getOrderAddress (needs a
   Restricted Data Token), confirmShipment.
 - Tokens 2021-03-01: createRestrictedDataToken.
+- Notifications v1: destinations (grantless) and ORDER_CHANGE subscriptions,
+  delivered to the sandbox's SQS queues (``notifications.py``); every seller
+  has a queue with a dead-letter queue ready (``describe()``).
 - Listings Items 2021-08-01: get, put, patch, delete, search.
 - Feeds 2021-06-30: createFeedDocument (+ the pre-signed upload/download URL,
   served here), createFeed, getFeed, cancelFeed, getFeedDocument;
@@ -33,7 +36,7 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from crossdock.sandbox.amazon import auth, feeds, listings, orders
+from crossdock.sandbox.amazon import auth, feeds, listings, notifications, orders
 from crossdock.sandbox.amazon import constants as C
 from crossdock.sandbox.amazon.listings import (
     ISSUE_NOT_FOUND,
@@ -113,6 +116,9 @@ class AmazonSim(PlatformSim):
         self.feeds: dict = {}
         self.feed_free_at: dict[str, float] = {}
         self.counters: collections.Counter = collections.Counter()
+        self.notifications = notifications.Notifications(sandbox.seed)
+        for seller in self.sellers.values():
+            sandbox.sqs.queue_with_dead_letter(notifications.queue_name(seller.seller_id))
         self._pruned_at = self.clock.timestamp()
 
     @classmethod
@@ -132,6 +138,7 @@ class AmazonSim(PlatformSim):
         orders.register(self)
         listings.register(self)
         feeds.register(self)
+        notifications.register(self)
 
     def describe(self) -> dict:
         base = self.server.url if self.server is not None else ""
@@ -140,7 +147,9 @@ class AmazonSim(PlatformSim):
             "lwa_url": base + "/auth/o2/token",
             "accounts": [{"seller_id": s.seller_id, "marketplace_ids": list(s.marketplace_ids),
                           "client_id": s.client_id, "client_secret": s.client_secret,
-                          "refresh_token": s.refresh_token} for s in self.sellers.values()],
+                          "refresh_token": s.refresh_token,
+                          "notifications_queue": notifications.queue_of(self, s.seller_id)}
+                         for s in self.sellers.values()],
         }
 
     def channels(self) -> list[str]:
@@ -222,6 +231,7 @@ class AmazonSim(PlatformSim):
             for sku, qty in items:
                 self.market.record_sale(channel, sku, qty, oid)
             self.counters["orders_placed"] += 1
+            notifications.order_changed(self, order, "New order")
             return oid
 
     def cancel_random_order(self, channel: str) -> bool:
@@ -249,6 +259,7 @@ class AmazonSim(PlatformSim):
                     self._set_quantity(order.channel, li, li.quantity + item.quantity)
                 self.market.record_cancel(order.channel, item.sku, item.quantity, order_id)
             self.counters["orders_cancelled"] += 1
+            notifications.order_changed(self, order, "Order canceled")
             return True
 
     def tick(self) -> None:
@@ -323,6 +334,8 @@ class AmazonSim(PlatformSim):
                     if order.pending_until is not None and order.pending_until <= now:
                         order.status = "Unshipped"
                         order.last_update = order.pending_until
+                        notifications.order_changed(self, order, "Order status changed from Pending to Unshipped",
+                                                    at=order.pending_until)
                     else:
                         keep.append(oid)
                 self._pending = keep

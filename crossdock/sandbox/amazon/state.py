@@ -35,9 +35,10 @@ class Token:
     value: str
     seller_id: str
     expires_at: float
-    kind: str = "access"                      # access | rdt
+    kind: str = "access"                      # access | rdt | grantless
     revoked: bool = False
     resources: tuple[tuple[str, str, frozenset[str]], ...] = ()   # RDT: (method, path, dataElements)
+    scopes: frozenset[str] = frozenset()      # grantless: the LWA scopes granted
 
 
 @dataclass

@@ -57,6 +57,10 @@ class SimConfig:
     revision_limit_inventory_error: int = 25019
     revision_limit_trading_error: int = 21919189
     inventory_model_trading_error: int = 21919474
+    # Notification API deliveries (fault injection): dropped, duplicated, late (sandbox seconds).
+    notification_drop_probability: float = 0.0
+    notification_duplicate_probability: float = 0.0
+    notification_delay_s: float = 0.0
 
     def update(self, values: dict) -> None:
         for key, value in values.items():

@@ -74,6 +74,7 @@ class EbaySim(PlatformSim):
         self.legacy_marks: dict[str, set[str]] = {}
         self.revision_limit_hits = 0
         self._ids: set[str] = set()
+        self.notifications: Any = None      # the Notification API (.notification), set by build_app
         self.add_account("EBAY_GB")
 
     # ------------------------------------------------------------------ accounts
@@ -170,9 +171,9 @@ class EbaySim(PlatformSim):
         return deco
 
     def build_app(self) -> None:
-        from crossdock.sandbox.ebay import analytics, fulfillment, inventory, oauth, trading
+        from crossdock.sandbox.ebay import analytics, fulfillment, inventory, notification, oauth, trading
 
-        for family in (oauth, fulfillment, inventory, analytics, trading):
+        for family in (oauth, fulfillment, inventory, analytics, trading, notification):
             family.register(self)
         self._register_sandbox_routes()
 
@@ -301,6 +302,7 @@ class EbaySim(PlatformSim):
                 payment_status="PENDING" if pending else "PAID", paid_at=None if pending else now)
             acct.next_sales_record += 1
             self.orders[acct.username][order_id] = order
+            self.notifications.order_confirmed(acct, order)
             for line in lines:
                 self.market.record_sale(channel, line.sku, line.quantity, order_id)
                 self.market.record_listed(channel, line.sku, listings[line.sku].quantity)

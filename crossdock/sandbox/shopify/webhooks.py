@@ -12,7 +12,9 @@ Like Shopify: a delivery that does not get a 2xx within 5 s is retried with
 back-off (8 tries); ``duplicate_probability`` re-sends a delivered webhook with
 the same webhook id; ``out_of_order_probability`` holds a ``*/create`` event
 back a few sandbox seconds so the events that follow it for the same resource
-overtake it (orders/paid before orders/create).
+overtake it (orders/paid before orders/create). The sandbox's event faults
+(``Faults.event_plan``: ``event_drop``, ``event_delay``, ``event_duplicate``,
+``event_reorder``) apply on top, to every topic.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class WebhookDispatcher:
         self._thread: threading.Thread | None = None
         self._post = post or self._http_post
         self.stats = {"enqueued": 0, "delivered": 0, "failed_attempts": 0, "given_up": 0, "duplicates": 0,
-                      "held_back": 0, "dropped": 0}
+                      "held_back": 0, "dropped": 0, "fault_dropped": 0, "fault_duplicates": 0}
 
     # --- producer side (called with the sim lock held) -------------------------
     def enqueue(self, *, shop: str, uri: str, topic: str, payload: dict, triggered_at: str, now: float) -> None:
@@ -81,15 +83,22 @@ class WebhookDispatcher:
                 self.sim.rng.random() < self.sim.webhook_out_of_order_probability:
             due = now + HOLD_BACK_S
             self.stats["held_back"] += 1
-        d = Delivery(due=due, seq=next(self._seq), uri=uri, topic=topic, shop=shop, body=body,
-                     webhook_id=str(uuid.UUID(int=self.sim.rng.getrandbits(128))),
-                     event_id=str(uuid.UUID(int=self.sim.rng.getrandbits(128))), triggered_at=triggered_at)
+        webhook_id = str(uuid.UUID(int=self.sim.rng.getrandbits(128)))
+        event_id = str(uuid.UUID(int=self.sim.rng.getrandbits(128)))
+        # the sandbox's event faults (admin /faults, kinds event_*): dropped, late, sent twice, held back
+        plan = self.sim.sandbox.faults.event_plan(self.sim.name, topic)
+        if not plan:
+            self.stats["fault_dropped"] += 1
         with self._cv:
-            if len(self._heap) >= self.max_queue:
-                heapq.heappop(self._heap)   # bounded: drop the most urgent (oldest) one, and say so
-                self.stats["dropped"] += 1
-            heapq.heappush(self._heap, d)
-            self.stats["enqueued"] += 1
+            for i, extra_s in enumerate(plan):
+                d = Delivery(due=due + extra_s, seq=next(self._seq), uri=uri, topic=topic, shop=shop, body=body,
+                             webhook_id=webhook_id, event_id=event_id, triggered_at=triggered_at, duplicate=i > 0)
+                if len(self._heap) >= self.max_queue:
+                    heapq.heappop(self._heap)   # bounded: drop the most urgent (oldest) one, and say so
+                    self.stats["dropped"] += 1
+                heapq.heappush(self._heap, d)
+                self.stats["enqueued"] += 1
+            self.stats["fault_duplicates"] += max(0, len(plan) - 1)
             self._ensure_thread()
             self._cv.notify()
 

@@ -149,6 +149,9 @@ def parse_order(payload: object) -> Order:
         if ship_to:
             break
     tax_country = ((payload.get("buyer") or {}).get("taxAddress") or {}).get("countryCode")
+    username = (payload.get("buyer") or {}).get("username")
+    if ship_to is not None and isinstance(username, str) and username:
+        ship_to.buyer_id = username
     lines_raw = payload.get("lineItems") or []
     lines = [parse_line(li) for li in lines_raw]
     ship_by = [
