@@ -5,8 +5,8 @@ duplicate, refused with its code); accepted ones are unique per (channel,
 delivery id), which is the dedupe. ``event_reads`` holds the orders events
 named until a targeted read has stored them (crossdock.events).
 
-Revision ID: 0013_events
-Revises: 0012_console_idx
+Revision ID: 0014_events
+Revises: 0013_push_flight
 Create Date: 2026-12-07
 """
 
@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 
 import crossdock.db.base
 
-revision = "0013_events"
-down_revision = "0012_console_idx"
+revision = "0014_events"
+down_revision = "0013_push_flight"
 branch_labels = None
 depends_on = None
 
