@@ -120,3 +120,14 @@ def test_a_10_mb_body_is_refused_unread_with_or_without_a_length(env):
     assert streamed.status_code == 413
     _nothing_changed(env)
     assert env.count(EventDelivery, EventDelivery.code == "XD-EVT-002") == 2
+
+
+def test_the_console_app_serves_the_same_hooks(tmp_path, monkeypatch):
+    for env in events_env(tmp_path, monkeypatch, console=True):
+        body = json.dumps({"id": 778}).encode()
+        assert _post(env, body, webhook_id="w-1").status_code == 200
+        assert _post(env, body, webhook_id="w-1").status_code == 200
+        assert _post(env, body, secret="wrong", webhook_id="w-2").status_code == 401
+        assert env.count(EventDelivery, EventDelivery.outcome == "accepted") == 1
+        assert env.count(EventDelivery, EventDelivery.outcome == "duplicate") == 1
+        assert httpx.get(f"{env.base}/healthz", timeout=5).text == "ok"
