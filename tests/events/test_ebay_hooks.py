@@ -144,3 +144,12 @@ def test_a_marketplace_account_deletion_erases_the_buyer(env):
         audited = s.scalar(select(AuditRow.id).where(AuditRow.action == "erase.buyer"))
     assert after == {"country_code": before["country_code"]}
     assert audited is not None
+
+
+def test_dropped_notifications_are_counted_and_none_reaches_crossdock(env):
+    _setup(env)
+    env.sb.sims["ebay"].configure(notification_drop_probability=1.0)
+    _sell(env)
+    notes = env.sb.sims["ebay"].notifications
+    assert notes.dispatcher.stats["dropped"] == 1 and notes.dispatcher.stats["enqueued"] == 0
+    assert env.count(EventDelivery) == 0

@@ -102,7 +102,7 @@ class ShopifySim(PlatformSim):
 
     CONFIG_KEYS = ("api_version", "maximum_available", "restore_rate", "max_query_cost", "access_token_ttl_s",
                    "refresh_token_ttl_s", "refresh_grace", "search_index_lag_s", "webhook_duplicate_probability",
-                   "webhook_out_of_order_probability", "pending_payment_probability")
+                   "webhook_out_of_order_probability", "webhook_drop_probability", "pending_payment_probability")
 
     def __init__(self, sandbox: Sandbox, *, shops: tuple[ShopSpec, ...] | list[ShopSpec] | None = None,
                  api_version: str = "2026-10", maximum_available: float = 2000.0, restore_rate: float = 100.0,
@@ -123,6 +123,7 @@ class ShopifySim(PlatformSim):
         self.search_index_lag_s = float(search_index_lag_s)
         self.webhook_duplicate_probability = float(webhook_duplicate_probability)
         self.webhook_out_of_order_probability = float(webhook_out_of_order_probability)
+        self.webhook_drop_probability = 0.0      # fault injection: a webhook never sent (configure() sets it)
         self.pending_payment_probability = float(pending_payment_probability)
         now = self.clock.timestamp()
         self.shops: dict[str, Shop] = {}
