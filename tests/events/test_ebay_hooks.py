@@ -148,7 +148,9 @@ def test_a_marketplace_account_deletion_erases_the_buyer(env):
 
 def test_dropped_notifications_are_counted_and_none_reaches_crossdock(env):
     _setup(env)
-    env.sb.sims["ebay"].configure(notification_drop_probability=1.0)
+    got = httpx.post(f"{env.sb.admin_url}/events/ebay", json={"drop_probability": 1}, timeout=10)
+    assert got.json()["drop_probability"] == 1.0
+    assert httpx.post(f"{env.sb.admin_url}/events/nope", json={}, timeout=10).status_code == 400
     _sell(env)
     notes = env.sb.sims["ebay"].notifications
     assert notes.dispatcher.stats["dropped"] == 1 and notes.dispatcher.stats["enqueued"] == 0

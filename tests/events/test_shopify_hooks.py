@@ -136,7 +136,8 @@ def test_the_console_app_serves_the_same_hooks(tmp_path, monkeypatch):
 def test_a_dropped_webhook_is_counted_and_no_event_reaches_crossdock(env):
     sim, shop = _shop(env)
     sim.subscribe(shop, "orders/create", f"{env.base}/hooks/shopify")
-    sim.configure(webhook_drop_probability=1.0)
+    got = httpx.post(f"{env.sb.admin_url}/events/shopify", json={"drop_probability": 1}, timeout=10)
+    assert got.json()["drop_probability"] == 1.0
     sku = sorted(s for s, q in sim.listed(env.channels[SHOP]).items() if q > 0)[0]
     assert sim.place_order(env.channels[SHOP], [(sku, 1)], buyer_country="DE")
     assert sim.webhooks.stats["dropped"] >= 1 and sim.webhooks.stats["enqueued"] == 0

@@ -421,6 +421,18 @@ class ShopifySim(PlatformSim):
                     "orders": {s: len(shop.orders) for s, shop in self.shops.items()}}
 
     # --- webhooks -------------------------------------------------------------------------------
+    def event_faults(self, *, drop_probability: float | None = None, duplicate_probability: float | None = None,
+                     reorder_probability: float | None = None) -> dict[str, float]:
+        """Webhook faults (admin ``POST /events/shopify``); None keeps a setting."""
+        for name, value in (("webhook_drop_probability", drop_probability),
+                            ("webhook_duplicate_probability", duplicate_probability),
+                            ("webhook_out_of_order_probability", reorder_probability)):
+            if value is not None:
+                setattr(self, name, min(1.0, max(0.0, float(value))))
+        return {"drop_probability": self.webhook_drop_probability,
+                "duplicate_probability": self.webhook_duplicate_probability,
+                "reorder_probability": self.webhook_out_of_order_probability}
+
     def subscribe(self, shop: str, topic: str, uri: str) -> str:
         """Python shortcut for ``webhookSubscriptionCreate``: topic as "orders/create" or "ORDERS_CREATE"."""
         enum = topic.upper().replace("/", "_") if "/" in topic else topic
