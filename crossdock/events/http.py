@@ -31,7 +31,7 @@ from starlette.routing import Route
 from crossdock.config_keys_events import DEFAULT_MAX_BODY_BYTES
 from crossdock.connectors.events import EventReceiver, EventSetup, HookReply, HookRequest
 from crossdock.db.engine import Database
-from crossdock.errors import EventError
+from crossdock.errors import CrossdockError, EventError
 from crossdock.events.intake import accept, refuse
 from crossdock.platforms import registry
 
@@ -66,7 +66,14 @@ class Receivers:
         spec = registry.find(kind)
         if spec is None or spec.events is None:
             return None
-        channels = {name: spec.settings(ch) for name, ch in sorted(self.cfg.channels.items()) if ch.platform == kind}
+        channels: dict[str, Any] = {}
+        for name, ch in sorted(self.cfg.channels.items()):
+            if ch.platform != kind:
+                continue
+            try:
+                channels[name] = spec.settings(ch)
+            except CrossdockError as exc:      # one channel's missing secret does not stop the others' events
+                log.warning("events of %s not received: %s", name, exc.message)
         if not channels:
             return None
         return EventSetup(channels=channels, public_url=self.public_url,

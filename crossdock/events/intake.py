@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.events.tables import EventDelivery, EventRead
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine._sql import now_or, upsert_insert, write_tx
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, select
@@ -51,35 +52,37 @@ NOT_READABLE = "XD-EVT-010"
 def read_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, Any]:
     """Outbox entry ``events.read``: read and store the orders events named on the entry's channel."""
     channel = entry_channel(entry)
-    started = utcnow()
     with ctx.db.read() as s:
-        wanted = list(s.scalars(select(READS.c.order_id).where(READS.c.channel == channel)
-                                .order_by(READS.c.wanted_at, READS.c.order_id).limit(BATCH)))
+        wanted: dict[str, dt.datetime] = dict(s.execute(
+            select(READS.c.order_id, READS.c.wanted_at).where(READS.c.channel == channel)
+            .order_by(READS.c.wanted_at, READS.c.order_id).limit(BATCH)).all())
     if not wanted:
         return {"read": 0}
     conn = ctx.connectors.get(channel)
     orders: list[Order] = []
     missing: list[tuple[str, str, str]] = []
     try:
-        for order in conn.fetch_orders_by_id(wanted, missing=lambda oid, code, msg: missing.append((oid, code, msg))):
+        for order in conn.fetch_orders_by_id(sorted(wanted),
+                                             missing=lambda oid, code, msg: missing.append((oid, code, msg))):
             orders.append(order)
     except QuotaWait:
         if orders or missing:
-            _store(ctx, channel, orders, missing, started, wanted=wanted, partial=True)
+            _store(ctx, channel, orders, missing, wanted=wanted, partial=True)
         raise
-    return _store(ctx, channel, orders, missing, started, wanted=wanted, partial=False)
+    return _store(ctx, channel, orders, missing, wanted=wanted, partial=False)
 
 
-def _store(ctx: EngineContext, channel: str, orders: Sequence[Order], missing: Sequence[tuple[str, str, str]],
-           started: dt.datetime, *, wanted: Sequence[str], partial: bool) -> dict[str, Any]:
+def _store(ctx: EngineContext, channel: str, orders: Sequence[Order], missing: Sequence[tuple[str, str, str]], *,
+           wanted: Mapping[str, dt.datetime], partial: bool) -> dict[str, Any]:
     conn = ctx.connectors.get(channel)
-    done = sorted({o.platform_order_id for o in orders} | {m[0] for m in missing})
+    done = sorted(({o.platform_order_id for o in orders} | {m[0] for m in missing}) & set(wanted))
     with ctx.db.write() as s:
         stored = store_window(s, channel, orders, conn.clock)
-        # a read is done unless an event asked again after this run began
-        for chunk in (done[i:i + 500] for i in range(0, len(done), 500)):
-            s.execute(delete(READS).where(and_(READS.c.channel == channel, READS.c.order_id.in_(chunk),
-                                               READS.c.wanted_at <= started)))
+        # a read is done unless an event asked again since it was taken (its wanted_at moved):
+        # compared with the row as read, so no clock of another process decides it
+        for oid in done:
+            s.execute(delete(READS).where(and_(READS.c.channel == channel, READS.c.order_id == oid,
+                                               READS.c.wanted_at == wanted[oid])))
         for oid, code, msg in missing:
             synclog.record(s, operation="events.read", outcome="skipped", channel=channel, entity_type="order",
                            entity=oid, code=NOT_READABLE, message=f"order named by an event not read: {msg}"[:500],
@@ -94,7 +97,7 @@ def _store(ctx: EngineContext, channel: str, orders: Sequence[Order], missing: S
         left = s.execute(select(READS.c.order_id).where(READS.c.channel == channel).limit(1)).first()
         if left is not None and not partial:
             # more than one batch, or events that came while this run read: the next run, now
-            enqueue_read(s, channel, [], at=utcnow(), cause=f"more-{started.isoformat()}")
+            enqueue_read(s, channel, [], at=utcnow(), cause=f"more-{uuid.uuid4().hex}")
     ctx.stats.add("orders_imported", channel, result.new)
     return {"read": len(orders), "new": result.new, "updated": result.updated, "missing": len(missing),
             "wanted": len(wanted)}

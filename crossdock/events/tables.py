@@ -8,8 +8,8 @@ delivery reusing a genuine id can never block the genuine one.
 
 ``event_reads``: the orders events asked crossdock to read, one row per
 (channel, order): many events for one order are one read. ``wanted_at``
-moves forward with each event; a read deletes the row only when no event
-asked again after the read began.
+moves with each event; a read deletes the row only when ``wanted_at`` is
+still what it read (no event asked again meanwhile; no clock compared).
 """
 
 from __future__ import annotations

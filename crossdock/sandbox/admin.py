@@ -180,6 +180,19 @@ def build_admin_app(sb: "Sandbox") -> App:
             sb.limits.reset()
         return json_response({"enabled": sb.limits.enabled})
 
+    @app.route("POST", "/events/{platform}")
+    def event_faults(req: Request) -> Response:
+        """Faults of a platform's events: body {"drop_probability", "duplicate_probability",
+        "reorder_probability" (Shopify: creates held back), "delay_s" (eBay)}; answers the settings."""
+        sim = sb.sims.get(req.path_params["platform"])
+        hook = getattr(sim, "event_faults", None)
+        if hook is None:
+            return _bad("unknown platform, or one whose sandbox sends no events")
+        try:
+            return json_response({"ok": True, **hook(**(req.json() or {}))})
+        except (TypeError, ValueError) as exc:
+            return _bad(str(exc))
+
     @app.route("POST", "/auth/{platform}/{action}")
     def auth(req: Request) -> Response:
         """Credential scenarios: action = revoke_refresh_token | expire_access_tokens |

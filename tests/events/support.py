@@ -40,7 +40,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def events_env(tmp_path, monkeypatch, *, seed: int = 7) -> Iterator[EventsEnv]:
+def events_env(tmp_path, monkeypatch, *, seed: int = 7, console: bool = False) -> Iterator[EventsEnv]:
+    """``console``: the console's app (hooks beside the pages), not the events-only one."""
     import uvicorn
 
     from crossdock import secrets
@@ -53,7 +54,12 @@ def events_env(tmp_path, monkeypatch, *, seed: int = 7) -> Iterator[EventsEnv]:
         base = f"http://127.0.0.1:{port}"
         cfg.events.update(public_url=base, max_body_bytes=1_048_576)
         key = secrets.keys()[0]
-        app = build_events_app(cfg, db, secret_key=key)
+        if console:
+            from crossdock.console.app import build_app
+
+            app = build_app(cfg, db, secret_key=key)
+        else:
+            app = build_events_app(cfg, db, secret_key=key)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

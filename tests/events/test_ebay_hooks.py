@@ -144,3 +144,33 @@ def test_a_marketplace_account_deletion_erases_the_buyer(env):
         audited = s.scalar(select(AuditRow.id).where(AuditRow.action == "erase.buyer"))
     assert after == {"country_code": before["country_code"]}
     assert audited is not None
+
+
+def test_dropped_notifications_are_counted_and_none_reaches_crossdock(env):
+    _setup(env)
+    got = httpx.post(f"{env.sb.admin_url}/events/ebay", json={"drop_probability": 1}, timeout=10)
+    assert got.json()["drop_probability"] == 1.0
+    assert httpx.post(f"{env.sb.admin_url}/events/nope", json={}, timeout=10).status_code == 400
+    _sell(env)
+    notes = env.sb.sims["ebay"].notifications
+    assert notes.dispatcher.stats["dropped"] == 1 and notes.dispatcher.stats["enqueued"] == 0
+    assert env.count(EventDelivery) == 0
+
+
+def test_the_orders_of_many_notifications_are_read_in_one_call(env):
+    from crossdock.db.models import SyncEvent
+    from crossdock.events import accept
+
+    _setup(env)
+    first, second = _sell(env), _sell(env)
+    wait_for("both confirmations", lambda: env.count(EventRead) == 2)
+    accept(env.ctx.db, channel=CH, source="ebay", topic="ORDER_CONFIRMATION", delivery_id="forged-1",
+           order_ids=["11-11111-11111"])
+    seq = max((e["seq"] for e in env.sb.requests.since(0)), default=0)
+    _run_jobs(env)
+    calls = [e["operation"] for e in env.sb.requests.since(seq, platform="ebay")
+             if e["operation"] in ("getOrders", "getOrder")]
+    assert calls == ["getOrders"]
+    assert env.count(Order, Order.platform_order_id.in_([first, second])) == 2
+    assert env.count(SyncEvent, SyncEvent.code == "XD-EVT-010", SyncEvent.entity == "11-11111-11111") == 1
+    assert env.count(EventRead) == 0

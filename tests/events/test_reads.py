@@ -19,11 +19,14 @@ from tests.sync_engine.support import demo_env
 SHOP = "shopify-eu"
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request, tmp_path, monkeypatch):
     opts = DemoOptions(skus=4, time_scale=60, seed=7, folder=tmp_path)
     with Sandbox(time_scale=opts.time_scale, seed=opts.seed) as sb:
-        cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
+        if request.param == "postgres":
+            cfg, db, channels = _pg_demo_env(request, tmp_path, sb, opts)
+        else:
+            cfg, db, channels, _ = demo_env(tmp_path, monkeypatch, sb, opts)
         ctx = context_from_config(cfg, db)
         try:
             yield sb, ctx, channels
@@ -31,6 +34,24 @@ def env(tmp_path, monkeypatch):
             ctx.connectors.close()
             dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
             db.dispose()
+
+
+def _pg_demo_env(request, tmp_path, sb, opts):
+    """demo_env on the test PostgreSQL database (emptied first)."""
+    from crossdock import config as config_mod
+    from crossdock.db.engine import Database
+    from crossdock.demo import _sandbox_channels, _seed, _write_config
+    from tests.conftest import _truncate_all
+
+    url = request.getfixturevalue("pg_database").url
+    path = _write_config(tmp_path, sb.describe(), opts, {})
+    path.write_text(path.read_text().replace('url = "sqlite:///crossdock.sqlite"', f'url = "{url}"', 1))
+    cfg = config_mod.load(path, env={})
+    db = Database(cfg.database_url)
+    _truncate_all(db)
+    channels = _sandbox_channels(sb.describe())
+    _seed(db, sb, cfg, opts, channels)
+    return cfg, db, channels
 
 
 def _sell(sb, channels, qty=1) -> tuple[str, str]:

@@ -94,7 +94,8 @@ def test_a_forged_signature_is_refused_with_its_code_and_changes_nothing(env):
 
 def test_a_replayed_delivery_is_a_duplicate_and_an_unknown_shop_or_kind_is_refused(env):
     body = json.dumps({"id": 777}).encode()
-    assert _post(env, body, webhook_id="w-1").status_code == 200
+    first = _post(env, body, webhook_id="w-1")
+    assert first.status_code == 200 and first.elapsed.total_seconds() < 1.0     # record + enqueue only
     assert _post(env, body, webhook_id="w-1").status_code == 200          # replayed: acknowledged, nothing more
     assert env.count(EventDelivery, EventDelivery.outcome == "duplicate") == 1
     assert env.count(EventRead) == 1
@@ -120,3 +121,25 @@ def test_a_10_mb_body_is_refused_unread_with_or_without_a_length(env):
     assert streamed.status_code == 413
     _nothing_changed(env)
     assert env.count(EventDelivery, EventDelivery.code == "XD-EVT-002") == 2
+
+
+def test_the_console_app_serves_the_same_hooks(tmp_path, monkeypatch):
+    for env in events_env(tmp_path, monkeypatch, console=True):
+        body = json.dumps({"id": 778}).encode()
+        assert _post(env, body, webhook_id="w-1").status_code == 200
+        assert _post(env, body, webhook_id="w-1").status_code == 200
+        assert _post(env, body, secret="wrong", webhook_id="w-2").status_code == 401
+        assert env.count(EventDelivery, EventDelivery.outcome == "accepted") == 1
+        assert env.count(EventDelivery, EventDelivery.outcome == "duplicate") == 1
+        assert httpx.get(f"{env.base}/healthz", timeout=5).text == "ok"
+
+
+def test_a_dropped_webhook_is_counted_and_no_event_reaches_crossdock(env):
+    sim, shop = _shop(env)
+    sim.subscribe(shop, "orders/create", f"{env.base}/hooks/shopify")
+    got = httpx.post(f"{env.sb.admin_url}/events/shopify", json={"drop_probability": 1}, timeout=10)
+    assert got.json()["drop_probability"] == 1.0
+    sku = sorted(s for s, q in sim.listed(env.channels[SHOP]).items() if q > 0)[0]
+    assert sim.place_order(env.channels[SHOP], [(sku, 1)], buyer_country="DE")
+    assert sim.webhooks.stats["dropped"] >= 1 and sim.webhooks.stats["enqueued"] == 0
+    assert env.count(EventDelivery) == 0

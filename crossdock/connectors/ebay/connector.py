@@ -68,6 +68,10 @@ _BATCH_ERRORS = (NetError, PlatformError)     # a batch fails, the run goes on
 _CLOCK_TOLERANCE_S = 1.0
 
 
+#: Fulfillment getOrders takes at most 50 ``orderIds`` per call.
+ORDER_IDS_PER_CALL = 50
+
+
 class EbayConnector(Connector):
     platform = "ebay"
     safety_lag_s: float = 120.0     # eBay: poll up to now − 2 min
@@ -185,6 +189,26 @@ class EbayConnector(Connector):
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order:
         """One order as eBay shows it now, with its lines (Fulfillment ``getOrder``)."""
         return mapping.parse_order(self.rest.get_order(order_id))
+
+    def fetch_orders_by_id(self, order_ids: Sequence[str], *,
+                           missing: Callable[[str, str, str], None]) -> Iterable[Order]:
+        """Orders by id, 50 a call (Fulfillment ``getOrders`` with ``orderIds``); an id
+        eBay does not return is XD-PLATFORM-002, an order that cannot be mapped its own code."""
+        ids = list(dict.fromkeys(str(i) for i in order_ids))
+        for start in range(0, len(ids), ORDER_IDS_PER_CALL):
+            chunk = ids[start:start + ORDER_IDS_PER_CALL]
+            page = self.rest.get_orders({"orderIds": ",".join(chunk), "limit": str(len(chunk))})
+            seen: set[str] = set()
+            for raw in page.get("orders") or []:
+                oid = str((raw or {}).get("orderId") or "")
+                seen.add(oid)
+                try:
+                    yield mapping.parse_order(raw)
+                except MappingError as exc:
+                    missing(oid, exc.code, exc.message)
+            for oid in chunk:
+                if oid not in seen:
+                    missing(oid, "XD-PLATFORM-002", "eBay returned no order with this id")
 
     # ------------------------------------------------------------------ stock and prices
     def _split(self, updates: Sequence[U]) -> tuple[list[Routed[U]], list[Routed[U]], dict[int, ItemResult]]:

@@ -121,6 +121,16 @@ class EbaySim(PlatformSim):
         with self.lock:
             self.config.update(values)
 
+    def event_faults(self, *, drop_probability: float | None = None, duplicate_probability: float | None = None,
+                     delay_s: float | None = None) -> dict[str, float]:
+        """Notification faults (admin ``POST /events/ebay``); None keeps a setting."""
+        self.configure(**{k: v for k, v in (("notification_drop_probability", drop_probability),
+                                            ("notification_duplicate_probability", duplicate_probability),
+                                            ("notification_delay_s", delay_s)) if v is not None})
+        c = self.config
+        return {"drop_probability": c.notification_drop_probability,
+                "duplicate_probability": c.notification_duplicate_probability, "delay_s": c.notification_delay_s}
+
     # ------------------------------------------------------------------ tokens
     def issue_access_token(self, acct: Account, *, app: bool = False) -> AccessToken:
         raw = base64.b64encode(bytes(self.rng.randrange(256) for _ in range(48))).decode()

@@ -102,7 +102,7 @@ class ShopifySim(PlatformSim):
 
     CONFIG_KEYS = ("api_version", "maximum_available", "restore_rate", "max_query_cost", "access_token_ttl_s",
                    "refresh_token_ttl_s", "refresh_grace", "search_index_lag_s", "webhook_duplicate_probability",
-                   "webhook_out_of_order_probability", "pending_payment_probability")
+                   "webhook_out_of_order_probability", "webhook_drop_probability", "pending_payment_probability")
 
     def __init__(self, sandbox: Sandbox, *, shops: tuple[ShopSpec, ...] | list[ShopSpec] | None = None,
                  api_version: str = "2026-10", maximum_available: float = 2000.0, restore_rate: float = 100.0,
@@ -123,6 +123,7 @@ class ShopifySim(PlatformSim):
         self.search_index_lag_s = float(search_index_lag_s)
         self.webhook_duplicate_probability = float(webhook_duplicate_probability)
         self.webhook_out_of_order_probability = float(webhook_out_of_order_probability)
+        self.webhook_drop_probability = 0.0      # fault injection: a webhook never sent (configure() sets it)
         self.pending_payment_probability = float(pending_payment_probability)
         now = self.clock.timestamp()
         self.shops: dict[str, Shop] = {}
@@ -420,6 +421,18 @@ class ShopifySim(PlatformSim):
                     "orders": {s: len(shop.orders) for s, shop in self.shops.items()}}
 
     # --- webhooks -------------------------------------------------------------------------------
+    def event_faults(self, *, drop_probability: float | None = None, duplicate_probability: float | None = None,
+                     reorder_probability: float | None = None) -> dict[str, float]:
+        """Webhook faults (admin ``POST /events/shopify``); None keeps a setting."""
+        for name, value in (("webhook_drop_probability", drop_probability),
+                            ("webhook_duplicate_probability", duplicate_probability),
+                            ("webhook_out_of_order_probability", reorder_probability)):
+            if value is not None:
+                setattr(self, name, min(1.0, max(0.0, float(value))))
+        return {"drop_probability": self.webhook_drop_probability,
+                "duplicate_probability": self.webhook_duplicate_probability,
+                "reorder_probability": self.webhook_out_of_order_probability}
+
     def subscribe(self, shop: str, topic: str, uri: str) -> str:
         """Python shortcut for ``webhookSubscriptionCreate``: topic as "orders/create" or "ORDERS_CREATE"."""
         enum = topic.upper().replace("/", "_") if "/" in topic else topic

@@ -12,7 +12,9 @@ Like Shopify: a delivery that does not get a 2xx within 5 s is retried with
 back-off (8 tries); ``duplicate_probability`` re-sends a delivered webhook with
 the same webhook id; ``out_of_order_probability`` holds a ``*/create`` event
 back a few sandbox seconds so the events that follow it for the same resource
-overtake it (orders/paid before orders/create). The sandbox's event faults
+overtake it (orders/paid before orders/create); ``webhook_drop_probability``
+loses an event altogether (counted as ``dropped``), as a fault to show that
+polling still imports its order. The sandbox's event faults
 (``Faults.event_plan``: ``event_drop``, ``event_delay``, ``event_duplicate``,
 ``event_reorder``) apply on top, to every topic.
 """
@@ -78,6 +80,9 @@ class WebhookDispatcher:
     # --- producer side (called with the sim lock held) -------------------------
     def enqueue(self, *, shop: str, uri: str, topic: str, payload: dict, triggered_at: str, now: float) -> None:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if self.sim.webhook_drop_probability and self.sim.rng.random() < self.sim.webhook_drop_probability:
+            self.stats["dropped"] += 1      # fault injection: this event is lost (polling must catch its order)
+            return
         due = now
         if topic.endswith("/create") and self.sim.webhook_out_of_order_probability and \
                 self.sim.rng.random() < self.sim.webhook_out_of_order_probability:
