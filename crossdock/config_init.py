@@ -110,7 +110,7 @@ def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], st
                   ratelimit_url: str = RATELIMIT_URL, key_file: str = DEFAULT_KEY_FILE,
                   warehouse: Warehouse = Warehouse(), channels: list[SandboxChannel] | None = None,
                   warehouses: Sequence[Warehouse] | None = None, sync: Mapping[str, Any] | None = None,
-                  extra_tables: Sequence[str] = ()) -> str:
+                  extra_tables: Sequence[str] = (), events_url: str | None = None) -> str:
     """The configuration's TOML text for sandbox description ``desc`` (``None``:
     no sandbox, commented example channels). ``encrypt`` turns a secret into
     its ``{encrypted = …}`` text (``Fernet(key).encrypt``); ``channels``
@@ -164,6 +164,11 @@ def render_config(desc: Mapping[str, Any] | None, *, encrypt: Callable[[str], st
                   f"bins = {_v(list(wh.bins))}",
                   '# address = { line1 = "Lagerstrasse 4", city = "Leipzig", postal_code = "04109" }   # for labels',
                   ""]
+    if events_url:
+        lines += ["[events]",
+                  "# Where the platforms post their webhooks and notifications: this crossdock serve, as the",
+                  "# platforms reach it. `crossdock events setup CHANNEL` subscribes each channel to it.",
+                  f"public_url = {_s(events_url)}", ""]
     lines += list(extra_tables)
     if channels:
         for ch in channels:
@@ -188,7 +193,7 @@ def _channel_lines(ch: SandboxChannel, encrypt: Callable[[str], str]) -> list[st
     if ch.country:
         lines.append(f"country = {_s(ch.country)}")
     lines.append(f"client_id = {_s(ch.client_id)}")
-    for key in ("client_secret", "refresh_token", "trading_token"):
+    for key in ("client_secret", "refresh_token", "trading_token", "aws_access_key_id", "aws_secret_access_key"):
         if key in ch.secrets:
             lines.append(f"{key} = {{encrypted = {_s(encrypt(ch.secrets[key]))}}}")
     lines.append(f"base_url = {_s(ch.base_url)}")
@@ -251,10 +256,12 @@ def prepare_key(key_path: Path) -> tuple[str, bool]:
 
 def init_config(out: str | os.PathLike, *, admin_url: str | None = None, database_url: str = DATABASE_URL,
                 broker_url: str = BROKER_URL, ratelimit_url: str = RATELIMIT_URL, force: bool = False,
-                key_file: str = DEFAULT_KEY_FILE, timeout_s: float = 10.0) -> dict[str, Any]:
+                key_file: str = DEFAULT_KEY_FILE, timeout_s: float = 10.0,
+                events_url: str | None = None) -> dict[str, Any]:
     """Write the configuration at ``out`` (and its key file beside it);
     returns what was written. An existing configuration is XD-CFG-011 unless
-    ``force``; an existing key file is reused, never replaced."""
+    ``force``; an existing key file is reused, never replaced. ``events_url``:
+    ``[events] public_url``, and the sandbox's event queues in its channels."""
     from cryptography.fernet import Fernet
 
     path = Path(out)
@@ -268,9 +275,10 @@ def init_config(out: str | os.PathLike, *, admin_url: str | None = None, databas
     key_path = Path(key_file) if Path(key_file).is_absolute() else folder / key_file
     key, created = prepare_key(key_path)
     fernet = Fernet(key.encode())
-    channels = sandbox_channels(desc) if desc else []
+    channels = sandbox_channels(desc, events=bool(events_url)) if desc else []
     text = render_config(desc, encrypt=lambda v: fernet.encrypt(v.encode()).decode(), database_url=database_url,
-                         broker_url=broker_url, ratelimit_url=ratelimit_url, key_file=key_file, channels=channels)
+                         broker_url=broker_url, ratelimit_url=ratelimit_url, key_file=key_file, channels=channels,
+                         events_url=events_url)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

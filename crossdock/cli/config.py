@@ -35,6 +35,10 @@ def config_init(
     out_path: Optional[Path] = typer.Option(None, "--out", metavar="PATH",
                                             help="Where to write it (default: --config, else ./crossdock.toml)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing configuration (its key file is kept)."),
+    events_url: Optional[str] = typer.Option(None, "--events-url", metavar="URL",
+                                             help="[events] public_url: where the platforms post webhooks (this "
+                                                  "crossdock serve as they reach it); with --from-sandbox also "
+                                                  "the sandbox's notification queues."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Write a complete, commented configuration and its secret key file (mode 0600)."""
@@ -44,7 +48,8 @@ def config_init(
     app = Application.of(ctx, json=as_json)
     target = out_path or Path(app.config_path or "crossdock.toml")
     doc = init_config(target, admin_url=from_sandbox, database_url=database or DATABASE_URL,
-                      broker_url=broker or BROKER_URL, ratelimit_url=ratelimit or RATELIMIT_URL, force=force)
+                      broker_url=broker or BROKER_URL, ratelimit_url=ratelimit or RATELIMIT_URL, force=force,
+                      events_url=events_url)
     if as_json:
         app.emit(doc)
         return

@@ -67,10 +67,13 @@ def _unique(name: str, used: set[str], account: str) -> str:
     return f"{candidates[1]}-{n}"
 
 
-def sandbox_channels(desc: Mapping[str, Any]) -> list[SandboxChannel]:
+def sandbox_channels(desc: Mapping[str, Any], *, events: bool = False) -> list[SandboxChannel]:
     """A channel for every account and marketplace of the sandbox, with
     readable unique names (``amazon-us``, ``amazon-de``, ``ebay-gb``,
-    ``shopify-<shop>``), platforms in the order the sandbox lists them."""
+    ``shopify-<shop>``), platforms in the order the sandbox lists them.
+    ``events``: with the options and secrets that read a platform's events
+    from a queue the sandbox serves (webhook platforms need only
+    ``[events] public_url`` and ``crossdock events setup``)."""
     used: set[str] = set()
     out: list[SandboxChannel] = []
     for platform in PLATFORMS:
@@ -79,6 +82,10 @@ def sandbox_channels(desc: Mapping[str, Any]) -> list[SandboxChannel]:
             continue
         for conf in channel_configs(platform)(block):
             conf = dict(conf)
+            extra = conf.pop("events", None)
+            if events and extra:
+                conf["options"] = {**conf.get("options", {}), **extra.get("options", {})}
+                conf["secrets"] = {**conf.get("secrets", {}), **extra.get("secrets", {})}
             conf["name"] = _unique(_slug(conf["name"]), used, conf["account"])
             out.append(SandboxChannel(**conf))
     return out

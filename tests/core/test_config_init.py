@@ -217,3 +217,34 @@ def test_config_encrypt_uses_the_key_file_of_the_configuration(tmp_path, no_env_
 
     key = (tmp_path / "crossdock.key").read_text().strip()
     assert Fernet(key.encode()).decrypt(token.encode()) == b"shpss_new-client-secret"
+
+
+def test_init_with_an_events_url_writes_where_platforms_post_and_the_sandbox_queues(sandbox, tmp_path, no_env_key,
+                                                                                      capsys):
+    """``--events-url``: ``[events] public_url`` for the webhook platforms, and for a platform whose
+    events come on a queue (the sandbox's SQS endpoint) the queue options and its AWS keys, the keys
+    encrypted like every secret; without it no channel reads a queue."""
+    from crossdock.events.queue_consumer import bindings
+
+    desc = sandbox.describe()
+    site = tmp_path / "site"
+    assert init("--from-sandbox", sandbox.admin_url, "--out", str(site / "crossdock.toml"),
+                "--events-url", "http://127.0.0.1:8040", "--json") == 0
+    capsys.readouterr()
+    text = (site / "crossdock.toml").read_text()
+    assert desc["sqs"]["secret_access_key"] not in text and desc["sqs"]["access_key_id"] not in text
+    cfg = config.load(site / "crossdock.toml", env={})
+    assert cfg.events["public_url"] == "http://127.0.0.1:8040"
+    queues = bindings(cfg)
+    # one seller's marketplaces share one queue: read once, for both channels
+    assert len(queues) == 1 and set(queues[0].reader.channels) == {"amazon-us", "amazon-de"}, queues
+    for b in queues:
+        assert b.access.endpoint_url == desc["sqs"]["endpoint_url"]
+        assert b.access.access_key_id == desc["sqs"]["access_key_id"]
+        assert b.access.url in {q["url"] for q in desc["sqs"]["queues"]}
+
+    # and without it, nothing reads a queue
+    plain = tmp_path / "plain"
+    assert init("--from-sandbox", sandbox.admin_url, "--out", str(plain / "crossdock.toml"), "--json") == 0
+    capsys.readouterr()
+    assert bindings(config.load(plain / "crossdock.toml", env={})) == []

@@ -148,7 +148,8 @@ class AmazonSim(PlatformSim):
             "accounts": [{"seller_id": s.seller_id, "marketplace_ids": list(s.marketplace_ids),
                           "client_id": s.client_id, "client_secret": s.client_secret,
                           "refresh_token": s.refresh_token,
-                          "notifications_queue": notifications.queue_of(self, s.seller_id)}
+                          "notifications_queue": {**notifications.queue_of(self, s.seller_id),
+                                                  **self.sandbox.sqs.access()}}
                          for s in self.sellers.values()],
         }
 

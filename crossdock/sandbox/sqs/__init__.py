@@ -82,5 +82,10 @@ class SqsService:
                 "queues": [{"name": n, "url": self.queues.url(self.queues.by_name(n)),
                             "arn": self.queues.by_name(n).arn} for n in self.queues.names()]}
 
+    def access(self) -> dict[str, str]:
+        """What a client needs to reach the endpoint (the sandbox's own AWS key)."""
+        return {"endpoint_url": self.server.url if self.server else "", "region": self.region,
+                "access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
+
     def extra_stats(self) -> dict[str, Any]:
         return {**self.stats, **self.queues.stats}
