@@ -10,7 +10,7 @@ the polling path. The rules, in order:
   read is refused with its code (XD-EVT-004 unreadable, XD-EVT-003 no such
   channel) — recorded on its first receive only — and *not* deleted: the
   queue's redrive policy moves it to the dead-letter queue after
-  maxReceiveCount receives. A queue without one (XD-EVT-021, warned once)
+  maxReceiveCount receives. A queue without one (XD-EVT-012, warned once)
   would hand it back for ever, so there it is deleted after recording;
 - :func:`~crossdock.events.intake.accept` records each delivery (deduped by
   the platform's id: Amazon's NotificationId) and enqueues the read in one
@@ -19,7 +19,7 @@ the polling path. The rules, in order:
   back after its visibility timeout, and after maxReceiveCount failures the
   redrive takes it — polling imports the order meanwhile;
 - nothing a message or the queue does stops the thread: receive errors are
-  XD-EVT-020, logged with a growing pause (1 s … 60 s); the thread ends when
+  XD-EVT-011, logged with a growing pause (1 s … 60 s); the thread ends when
   the worker stops (SIGTERM), after the long poll in progress returns (at
   most ``events_wait_s``), with the messages in hand handled first.
 """
@@ -174,13 +174,13 @@ class QueueConsumer:
         attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"])
         if (attrs.get("Attributes") or {}).get("RedrivePolicy"):
             return True
-        log.warning("[XD-EVT-021] %s has no dead-letter queue: unreadable messages are deleted after they are "
+        log.warning("[XD-EVT-012] %s has no dead-letter queue: unreadable messages are deleted after they are "
                     "recorded", self.url)
         return False
 
     def _failed(self, exc: BotoCoreError | ClientError) -> None:
         what = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-        err = EventError("XD-EVT-020", channel=",".join(self.reader.channels), detail=f"{self.url}: {what}: {exc}")
+        err = EventError("XD-EVT-011", channel=",".join(self.reader.channels), detail=f"{self.url}: {what}: {exc}")
         self._pause_s = min(MAX_PAUSE_S, max(1.0, self._pause_s * 2))
         log.warning("%s; trying again in %.0f s", err.message, self._pause_s)
         self.counts["receive_errors"] += 1
@@ -192,7 +192,7 @@ class QueueConsumer:
 def queue_status(binding: QueueBinding, *, client: Any = None) -> dict[str, Any]:
     """One queue as `crossdock events status` and doctor show it: its channels,
     messages waiting and in flight, and its dead-letter queue's count (None:
-    no redrive policy). A queue that cannot be read gives ``error`` (XD-EVT-020)."""
+    no redrive policy). A queue that cannot be read gives ``error`` (XD-EVT-011)."""
     client = client if client is not None else sqs_client(binding, wait_s=binding.access.wait_s)
     out: dict[str, Any] = {"queue": binding.access.url, "source": binding.reader.source,
                            "channels": list(binding.reader.channels)}
@@ -209,7 +209,7 @@ def queue_status(binding: QueueBinding, *, client: Any = None) -> dict[str, Any]
             dead = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
             out["dead_lettered"] = int(dead["Attributes"].get("ApproximateNumberOfMessages", 0))
     except (BotoCoreError, ClientError, ValueError, KeyError) as exc:
-        out["error"] = EventError("XD-EVT-020", detail=f"{binding.access.url}: {exc}").to_dict()
+        out["error"] = EventError("XD-EVT-011", detail=f"{binding.access.url}: {exc}").to_dict()
     return out
 
 

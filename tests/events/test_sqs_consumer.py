@@ -164,7 +164,7 @@ def test_a_failed_intake_leaves_the_message_and_a_refused_receive_is_xd_evt_020(
     stop.set()                                          # no pause before the next try
     failing = QueueConsumer(ctx.db, binding, stop=stop, wait_s=1, client=bad, on_error=errors.append)
     assert failing.poll_once() == 0
-    assert [e.code for e in errors] == ["XD-EVT-020"] and "SignatureDoesNotMatch" in errors[0].detail
+    assert [e.code for e in errors] == ["XD-EVT-011"] and "SignatureDoesNotMatch" in errors[0].detail
 
 
 def test_the_consumer_thread_stops_when_the_worker_stops(env):
@@ -232,7 +232,7 @@ def test_queue_status_counts_waiting_in_flight_and_dead_lettered_messages(env):
     broken = bindings(cfg)[0]
     bad = boto3.client("sqs", endpoint_url=broken.access.endpoint_url, region_name="us-east-1",
                        aws_access_key_id=broken.access.access_key_id, aws_secret_access_key="x" * 40)
-    assert queue_status(broken, client=bad)["error"]["code"] == "XD-EVT-020"
+    assert queue_status(broken, client=bad)["error"]["code"] == "XD-EVT-011"
 
 
 def test_events_setup_and_status_take_a_channel_whose_events_come_on_a_queue(env):
@@ -255,7 +255,7 @@ def test_events_setup_and_status_take_a_channel_whose_events_come_on_a_queue(env
 
 
 def test_an_sqs_outage_is_survived_and_the_message_read_when_it_ends(env):
-    """Three 503s (boto3's own retries use them all) make one failed receive, XD-EVT-020; the next
+    """Three 503s (boto3's own retries use them all) make one failed receive, XD-EVT-011; the next
     receive gets the message."""
     sb, cfg, ctx, *_ = env
     _subscribed(env)
@@ -266,7 +266,7 @@ def test_an_sqs_outage_is_survived_and_the_message_read_when_it_ends(env):
     stop.set()                                          # no pause between the tries here
     consumer = _consumer(env, stop=stop, on_error=errors.append)
     assert consumer.poll_once() == 0
-    assert [e.code for e in errors] == ["XD-EVT-020"] and "ServiceUnavailable" in errors[0].detail
+    assert [e.code for e in errors] == ["XD-EVT-011"] and "ServiceUnavailable" in errors[0].detail
     assert consumer.poll_once() == 1 and consumer.counts["accepted"] == 1
     claim_and_process(ctx, kinds=[READ], limit=5)
     assert _stored(ctx, oid) == 1

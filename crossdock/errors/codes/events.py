@@ -69,7 +69,7 @@ ENTRIES: tuple[E, ...] = (
        "shows)"),
       "None when the event was forged; otherwise polling imports the order.", "crossdock logs --code XD-EVT-010"),
     # 020–029: events read from a message queue (Amazon's SP-API notifications on SQS, crossdock worker)
-    E("XD-EVT-020", "Event queue cannot be read",
+    E("XD-EVT-011", "Event queue cannot be read",
       "`crossdock worker` could not receive from a channel's event queue (options.events_queue_url): the queue "
       "or the credentials were refused, or the endpoint did not answer. It tries again with a growing pause; "
       "meanwhile orders arrive by polling only.",
@@ -78,7 +78,7 @@ ENTRIES: tuple[E, ...] = (
        "the queue was deleted", "no network route to SQS"),
       "Check the queue URL and the key's permissions; `crossdock doctor` and the worker log name the AWS error.",
       "crossdock doctor", retryable=True),
-    E("XD-EVT-021", "Event queue has no dead-letter queue",
+    E("XD-EVT-012", "Event queue has no dead-letter queue",
       "The channel's event queue has no redrive policy, so a message crossdock cannot read would come back "
       "for ever: such messages are recorded (XD-EVT-003/004) and deleted instead of dead-lettered.",
       ("the queue was created without a redrive policy",),
