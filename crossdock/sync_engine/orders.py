@@ -50,7 +50,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.clock import Clock
@@ -74,6 +74,7 @@ from crossdock.sync_engine._tables import LINES, ORDERS
 from crossdock.sync_engine.inventory import LineInput, OrderInput
 from crossdock.sync_engine.order_rows import (
     KNOWN_COLS,
+    details_filled,
     LINE_COLS,
     NO_FLAGS,
     ORDER_COLS,
@@ -244,6 +245,8 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             platform_status=bindparam("platform_status"), local_status=bindparam("local_status"),
             platform_updated_at=bindparam("platform_updated_at"), ship_by=bindparam("ship_by"),
             updated_at=bindparam("updated_at"), status_changed_at=bindparam("status_changed_at")), updates)
+    for filled in (f for pid in candidates if (f := details_filled(existing[pid], latest[pid])) is not None):
+        session.execute(update(ORDERS).where(ORDERS.c.id == filled.pop("oid")).values(**filled))
     cleared = []
     for oid, pid, _, _ in changed:
         flags = list(existing[pid].flags or [])
@@ -255,7 +258,11 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     if line_upserts:
         ins = upsert_insert(session, LINES)
         stmt = ins.on_conflict_do_update(index_elements=["order_id", "platform_line_id"],
-                                         set_={"quantity_shipped": ins.excluded.quantity_shipped})
+                                         # amounts a line read before the platform gave them lacks (a
+                                         # Pending order's): filled, never overwritten
+                                         set_={"quantity_shipped": ins.excluded.quantity_shipped,
+                                               **{c: func.coalesce(LINES.c[c], ins.excluded[c])
+                                                  for c in LINE_FILLED}})
         for batch in chunks(line_upserts, 2000):
             session.execute(stmt, batch)
 
@@ -388,6 +395,11 @@ def explain_unseen(session: Session, channel: str, orders: Iterable[Order], resu
              for line in o.lines if line.sku]
     if lines:
         unseen.consume(session, channel, lines)
+
+
+#: Line amounts a later read fills where the stored line has none (upsert_orders).
+LINE_FILLED = ("unit_price", "currency", "tax_amount", "shipping_amount", "shipping_tax_amount",
+               "presentment_unit_price")
 
 
 # Order times come to the second (Amazon's PurchaseDate, Shopify's createdAt; eBay's carry
