@@ -53,6 +53,7 @@ def serve(ctx: typer.Context,
     import uvicorn
 
     from crossdock import secrets
+    from crossdock.console.server import Server
     if events_only:
         from crossdock.events.http import build_events_app
 
@@ -64,7 +65,10 @@ def serve(ctx: typer.Context,
     scheme = "https" if tls else "http"
     what = "crossdock events (/hooks/PLATFORM)" if events_only else "crossdock console"
     app.err.print(f"{what} on {scheme}://{host}:{port}/ (Ctrl-C stops it)", markup=False, highlight=False)
-    uvicorn.run(asgi, host=host, port=port, proxy_headers=bool(opts.get("behind_proxy")),
-                ssl_certfile=opts.get("tls_cert_file") if tls else None,
-                ssl_keyfile=opts.get("tls_key_file") if tls else None,
-                log_level="warning" if app.verbose == 0 else "info", server_header=False)
+    server = Server(uvicorn.Config(asgi, host=host, port=port, proxy_headers=bool(opts.get("behind_proxy")),
+                                    ssl_certfile=opts.get("tls_cert_file") if tls else None,
+                                    ssl_keyfile=opts.get("tls_key_file") if tls else None,
+                                    log_level="warning" if app.verbose == 0 else "info", server_header=False))
+    server.run()
+    app.err.print(f"{what} stopped", markup=False, highlight=False)
+

@@ -54,7 +54,8 @@ def build_app(cfg: Any, db: Database, *, secret_key: str) -> Starlette:
         Route("/logout", logout, methods=["POST"]),
         *pages.ROUTES, *stock.ROUTES, *api.ROUTES, *events_http.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
-    ], exception_handlers={CrossdockError: error_response}, middleware=[Middleware(SecurityHeaders)])
+    ], exception_handlers={CrossdockError: error_response}, middleware=[Middleware(SecurityHeaders)],
+        lifespan=events_http.closing_receivers)
     app.state.cfg, app.state.db, app.state.templates = cfg, db, templates
     app.state.csrf_key = csrf_key(secret_key)
     events_http.install(app, cfg, db, secret_key=secret_key)

@@ -16,10 +16,12 @@ its own headers or payload, and checks its own signature.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -173,8 +175,21 @@ def install(app: Starlette, cfg: Any, db: Database, *, secret_key: str) -> None:
     app.state.event_receivers = Receivers(cfg, db, secret_key=secret_key)
 
 
+@contextlib.asynccontextmanager
+async def closing_receivers(app: Starlette) -> AsyncIterator[None]:
+    """The app's lifespan: the receivers' connectors (an HTTP pool each: eBay's
+    public keys are fetched through one) are closed when the server stops."""
+    try:
+        yield
+    finally:
+        receivers = getattr(app.state, "event_receivers", None)
+        if receivers is not None:
+            receivers.close()
+
+
 def build_events_app(cfg: Any, db: Database, *, secret_key: str) -> Starlette:
     """``crossdock serve --events-only``: the hooks and ``/healthz``, nothing of the console."""
-    app = Starlette(routes=[Route("/healthz", lambda request: PlainTextResponse("ok")), *ROUTES])
+    app = Starlette(routes=[Route("/healthz", lambda request: PlainTextResponse("ok")), *ROUTES],
+                    lifespan=closing_receivers)
     install(app, cfg, db, secret_key=secret_key)
     return app
