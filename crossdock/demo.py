@@ -28,6 +28,8 @@ from crossdock import synclog
 from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
 from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
+from crossdock.demo_events import EventsServer, drop_events, event_counts, free_port, order_known_figures, \
+    subscribe_all
 from crossdock.demo_propagation import propagation_figures
 from crossdock.sandbox.push_floor import listing_reads, push_floors, stock_requests
 from crossdock.sandbox.scenario import DEMO_CHANNELS, confirmations_per_order, sandbox_ids, seed_listing
@@ -53,6 +55,8 @@ class DemoOptions:
     orders_per_min: float = 1.5          # per channel, sandbox minutes
     threads: int = 4
     database_url: str | None = None      # None: a SQLite file in the demo folder (the embedded default)
+    events: bool = False                 # the platforms' events on (crossdock.demo_events), polling as well
+    drop_events: float = 0.0             # the share of events the sandbox loses (with ``events``)
 
 
 def _sandbox_channels(desc: dict) -> dict[str, str]:
@@ -61,7 +65,7 @@ def _sandbox_channels(desc: dict) -> dict[str, str]:
 
 
 def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, str] | None = None, *,
-                  note: str = "") -> Path:
+                  note: str = "", events_url: str | None = None) -> Path:
     """The demo's configuration, written by the same template as `crossdock
     config init --from-sandbox` (crossdock.config_init.render_config): the
     sandbox's channels under the demo's names, with the demo's stock shares and
@@ -85,7 +89,7 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
     fernet = Fernet(key.encode())
     names = {ident: name for name, ident in _sandbox_channels(desc).items()}
     channels = []
-    for ch in sandbox_channels(desc):
+    for ch in sandbox_channels(desc, events=bool(events_url)):
         if ch.sandbox_channel not in names:
             continue
         name = names[ch.sandbox_channel]
@@ -100,7 +104,8 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
         sync={"coalesce_window_s": 2, "stock_sweep_s": 30, "initial_lookback_s": 600, "auto_ship": True,
               "auto_ship_s": 120, "tracking_s": 120},
         extra_tables=["[sandbox.carrier]", "# the sandbox carrier: labels and tracking for auto-ship",
-                      f"seed = {opts.seed}", "failure_rate = 0.02", "", "[labels]", 'dir = "labels"', ""])
+                      f"seed = {opts.seed}", "failure_rate = 0.02", "", "[labels]", 'dir = "labels"', ""],
+        events_url=events_url)
     path = folder / "crossdock.toml"
     path.write_text("# Written by `crossdock demo`: the embedded default against the in-process sandbox.\n"
                     + note + text, encoding="utf-8")
@@ -216,7 +221,8 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
     try:
         desc = sb.describe()
         env: dict[str, str] = {}
-        cfg_path = _write_config(folder, desc, opts, env)
+        events_url = f"http://127.0.0.1:{free_port()}" if opts.events else None
+        cfg_path = _write_config(folder, desc, opts, env, events_url=events_url)
         os.environ.update(env)
         cfg = config_mod.load(cfg_path, env={})
         db = Database(cfg.database_url)
@@ -224,6 +230,8 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
         sb_channels = _sandbox_channels(desc)
         stock = _seed(db, sb, cfg, opts, sb_channels)
         _load_sample_rates(db, sb.clock.now().date())
+        if opts.events:
+            drop_events(sb, opts.drop_events)
         progress(f"sandbox up, {opts.skus} SKUs ({sum(stock.values())} units) listed on {len(CHANNELS)} channels")
         summary = _run_engine(db, cfg, sb, opts, sb_channels, progress)
         _clock_stopped(folder, desc, opts)
@@ -247,8 +255,16 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
     from crossdock.sync_engine.runtime import EngineRuntime
 
     K = opts.time_scale
-    runtime = EngineRuntime(cfg, db=db, threads=opts.threads, on_status=progress).start()
+    server = EventsServer(cfg, db, port=int(cfg.events["public_url"].rsplit(":", 1)[1])).start() \
+        if opts.events else None
+    runtime = EngineRuntime(cfg, db=db, threads=opts.threads, on_status=progress,
+                            companions=_queue_consumers if opts.events else None).start()
     ctx, engine = runtime.ctx, runtime.engine
+    if opts.events:
+        subscribed = subscribe_all(ctx, CHANNELS)
+        progress(f"events on: {server.url if server else ''} and the platforms' queues, "
+                 f"{sum(len(d['subscriptions']) for d in subscribed.values())} subscriptions"
+                 + (f"; the sandbox drops {opts.drop_events:.0%} of them" if opts.drop_events else ""))
     with synclog.correlation("demo"):
         synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
                            message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
@@ -256,7 +272,11 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
         drive_buyers(sb, db, opts, engine.idle, progress)
     finally:
         runtime.stop()
-    return summarize(db, cfg, sb, ctx, progress, {
+        if server is not None:
+            server.stop()
+    events = {"events": {"drop_probability": opts.drop_events, "received": event_counts(db, CHANNELS)}} \
+        if opts.events else {"events": None}
+    return summarize(db, cfg, sb, ctx, progress, {**events,
         "stock_changes": sum(ctx.stats.stock_changes.values()),
         # crossdock's own count of its push batches, and those batches re-packed by the planner's own
         # rule: it cannot show waste (the independent floor is "stock_push", from the sandbox's record)
@@ -333,6 +353,8 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     propagation = propagation_figures(sb, shares)
     stock_push = push_efficiency(sb, shares, sb_channels)
     _when_imported(db, sb, propagation["slowest"])
+    with sb.market.lock:
+        sales = list(sb.market.sales)
     return {
         **shipping,
         "orders_missing": dict(list(missing.items())[:20]),
@@ -346,6 +368,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
+        "order_known_s": order_known_figures(sales, _imported_at(db, sb)),
         **extra,
         "stock_push": stock_push,
         "stock_push_calls": sum(c["stock_push_calls"] for c in stock_push.values()),
@@ -371,6 +394,22 @@ def push_efficiency(sb, shares: dict[str, Decimal], sb_channels: dict[str, str])
             row[f"ratio_{w}"] = round(row["stock_push_calls"] / floor, 2) if floor else None
         out[name] = row
     return out
+
+
+def _queue_consumers(cfg, db: Database, stop) -> list:
+    """The queue consumers ``crossdock worker`` starts beside the engine."""
+    from crossdock.events.queue_consumer import start_consumers
+
+    return list(start_consumers(cfg, db, stop=stop))
+
+
+def _imported_at(db: Database, sb) -> dict[str, float]:
+    """Order id → when crossdock stored it, in sandbox seconds."""
+    clock = sb.describe()["clock"]
+    with db.read() as s:
+        rows = s.execute(select(Order.platform_order_id, Order.imported_at)).all()
+    return {oid: clock["origin_platform"] + (at.timestamp() - clock["origin_real"]) * clock["time_scale"]
+            for oid, at in rows}
 
 
 def _when_imported(db: Database, sb, slowest: list[dict[str, Any]]) -> None:

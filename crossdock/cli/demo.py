@@ -22,6 +22,10 @@ def demo(ctx: typer.Context,
                                                                                 "config and labels go."),
          orders_per_min: float = typer.Option(1.5, "--orders-per-min", min=0.0,
                                               help="Orders per sandbox minute on each channel."),
+         events: bool = typer.Option(False, "--events", help="The platforms' events on (webhooks, notifications, "
+                                                              "queues), polling as well: docs/events.md."),
+         drop_events: float = typer.Option(0.0, "--drop-events", min=0.0, max=1.0, metavar="SHARE",
+                                           help="With --events: the share of events the sandbox loses."),
          as_json: bool = JSON_OPT) -> None:
     """Run everything on the embedded default: sandbox, SQLite, in-process workers.
     Prints a summary; --json prints it as one JSON document."""
@@ -29,7 +33,7 @@ def demo(ctx: typer.Context,
 
     app = Application.of(ctx, json=as_json)
     opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
-                       orders_per_min=orders_per_min)
+                       orders_per_min=orders_per_min, events=events, drop_events=drop_events)
     show = app.progress or not as_json
     summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {escape(msg)}")) if show
                        else (lambda m: None))
@@ -84,6 +88,19 @@ def summary_text(s: dict[str, Any]) -> list[str]:
         lines.append(f"  by where it sold:  {_by(prop['by_source'])}")
     if prop["by_target"]:
         lines.append(f"  by where it shows: {_by(prop['by_target'])}")
+    known = s.get("order_known_s")
+    if known:
+        lines.append(f"order known sale to stored in crossdock, sandbox seconds: p50 {_pct(known['p50'])}, "
+                     f"p95 {_pct(known['p95'])} ({known['orders']} orders, {known['missing']} never stored)")
+        lines.append(f"  by where it sold:  {_by(known['by_source'])}")
+    ev = s.get("events")
+    if ev:
+        got = ev["received"]
+        lines.append(f"events      on ({ev['drop_probability']:.0%} dropped by the sandbox): "
+                     + "; ".join(f"{name} {c['accepted']} accepted, {c['duplicate']} duplicate, {c['refused']} refused"
+                                 for name, c in got.items()))
+    else:
+        lines.append("events      off (polling only; crossdock demo --events turns them on)")
     for refused, n in sorted(s["confirmations_refused"].items()):
         lines.append(f"  {n} confirmation(s) refused with {refused}: crossdock jobs failed")
     lines += ["", f"folder      {s['demo_folder']} (config {s['config']}, labels {s['label_folder']})",
