@@ -252,7 +252,8 @@ def seller_files(folder: Path, stock: dict[str, int]) -> tuple[Path, Path]:
 
 def go_live_setup(folder: Path, sandbox: SandboxProcess, stock: dict[str, int], *, database_url: str,
                   broker_url: str | None, env: dict[str, str],
-                  sections: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+                  sections: dict[str, dict[str, str]] | None = None,
+                  init_extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """What a seller types to go live, from a sandbox whose every channel
     lists the whole physical stock: config init --from-sandbox (plus
     ``sections``' keys, as an operator edits the file), db upgrade, config
@@ -265,7 +266,7 @@ def go_live_setup(folder: Path, sandbox: SandboxProcess, stock: dict[str, int], 
         "catalogue": [{"sku": sku, "title": sku, "price": "19.99", "currency": "EUR", "stock": qty}
                       for sku, qty in stock.items()],
         "listings": {ch: dict(stock) for ch in channels}})
-    init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url]
+    init = ["config", "init", "--from-sandbox", sandbox.admin_url, "--database", database_url, *init_extra]
     if broker_url:
         init += ["--broker", broker_url]
     done = crossdock(*init, cwd=folder, env=env)
