@@ -10,8 +10,14 @@ the database's import time of its order.
 
 from __future__ import annotations
 
-from crossdock.demo import DemoOptions, run_demo
+from pathlib import Path
+
+from sqlalchemy import func, select
+
 from crossdock.cli.demo import summary_text
+from crossdock.db.engine import Database
+from crossdock.db.models import SyncEvent
+from crossdock.demo import DemoOptions, run_demo
 
 
 def _run(folder, **kw):
@@ -32,9 +38,20 @@ def test_events_bring_orders_in_seconds_and_a_lost_event_costs_only_speed(tmp_pa
     known = on["order_known_s"]
     assert known["missing"] == 0 and known["p95"] is not None and known["p95"] < 60, known
     assert all(v["p95"] is not None and v["p95"] < 60 for v in known["by_source"].values()), known
-    # and every shipment found the order's country (an Amazon order read at purchase has no address
-    # yet: the read after its payment brings it)
-    assert on["shipments_created"] > 0 and on["shipments_confirmed"] == on["shipments_created"], on
+    # and every paid order could be shipped: an Amazon order read at purchase has no address and no
+    # prices yet, the read after its payment brings them (no shipment failed for customs data)
+    assert on["shipments_created"] > 0 and on["shipped_orders_confirmed_twice_on_platform"] == 0
+    assert (on["shipped_orders_confirmed_once_on_platform"] + on["shipments_cancelled_after_ship"]
+            + on["shipments_confirmation_queued"] + sum(on["confirmations_refused"].values())) \
+        == on["shipments_created"], on
+    db = Database(f"sqlite:///{Path(on['demo_folder']) / 'crossdock.sqlite'}")
+    try:
+        with db.read() as session:
+            customs = session.scalar(select(func.count()).select_from(SyncEvent)
+                                     .where(SyncEvent.code == "XD-SHIP-004"))
+    finally:
+        db.dispose()
+    assert customs == 0
     assert any(line.startswith("events      on") for line in summary_text(on))
 
     # When the sandbox loses a fifth of the events
