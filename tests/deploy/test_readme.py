@@ -87,14 +87,29 @@ class Shell:
         return proc
 
     def stop(self) -> None:
+        """SIGTERM to each background command's process group, and wait until the whole group is
+        gone, not only its shell (the sandbox behind ``bash -c`` still held its ports while it
+        stopped, and the next test found port 8900 taken)."""
         for proc in self.background:
-            if proc.poll() is None:
+            try:
                 os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=10)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and _group_alive(proc.pid):
+                proc.poll()
+                time.sleep(0.1)
+            if _group_alive(proc.pid):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _listening(port: int) -> bool:
