@@ -352,7 +352,8 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     shares = {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS}
     propagation = propagation_figures(sb, shares)
     stock_push = push_efficiency(sb, shares, sb_channels)
-    _when_imported(db, sb, propagation["slowest"])
+    imported_at = _imported_at(db, sb)
+    _when_imported(propagation["slowest"], imported_at)
     with sb.market.lock:
         sales = list(sb.market.sales)
     return {
@@ -368,7 +369,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
-        "order_known_s": order_known_figures(sales, _imported_at(db, sb)),
+        "order_known_s": order_known_figures(sales, imported_at),
         **extra,
         "stock_push": stock_push,
         "stock_push_calls": sum(c["stock_push_calls"] for c in stock_push.values()),
@@ -412,19 +413,14 @@ def _imported_at(db: Database, sb) -> dict[str, float]:
             for oid, at in rows}
 
 
-def _when_imported(db: Database, sb, slowest: list[dict[str, Any]]) -> None:
+def _when_imported(slowest: list[dict[str, Any]], imported: dict[str, float]) -> None:
     """Add to each of the slowest sales how long after it crossdock imported
-    its order (sandbox seconds): the import's share of the delay; the rest
-    is the push to the other channel."""
-    clock = sb.describe()["clock"]
-    with db.read() as s:
-        imported = dict(s.execute(select(Order.platform_order_id, Order.imported_at)
-                                  .where(Order.platform_order_id.in_([x["order_id"] for x in slowest] or [""]))).all())
+    its order (sandbox seconds; ``imported``: :func:`_imported_at`): the
+    import's share of the delay; the rest is the push to the other channel."""
     for x in slowest:
         at = imported.get(x["order_id"])
         if at is not None:
-            platform = clock["origin_platform"] + (at.timestamp() - clock["origin_real"]) * clock["time_scale"]
-            x["imported_after_s"] = round(platform - x["sold_at"], 1)
+            x["imported_after_s"] = round(at - x["sold_at"], 1)
 
 
 def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:

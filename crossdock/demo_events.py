@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from crossdock.db.engine import Database
+from crossdock.demo_propagation import NEVER, pct
 
 __all__ = ["EventsServer", "drop_events", "event_counts", "free_port", "order_known_figures", "subscribe_all"]
 
@@ -102,16 +103,10 @@ def order_known_figures(sales: Iterable[Mapping[str, Any]], imported_at: Mapping
     missing = 0
     for oid, sale in first.items():
         at = imported_at.get(oid)
-        delay = float("inf") if at is None else max(0.0, at - float(sale["at"]))
+        delay = NEVER if at is None else max(0.0, at - float(sale["at"]))
         missing += at is None
         delays.append(delay)
         by_source.setdefault(str(sale["channel"]).split(":")[0], []).append(delay)
-
-    def pct(values: list[float], q: float) -> float | None:
-        if not values:
-            return None
-        value = sorted(values)[min(len(values) - 1, int(q * len(values)))]
-        return None if value == float("inf") else round(value, 1)
 
     return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95), "orders": len(delays), "missing": missing,
             "by_source": {p: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)}

@@ -82,13 +82,6 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
             delays.append(worst)
             by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
 
-    def pct(values: list[float], q: float) -> float | None:
-        if not values:
-            return None
-        values = sorted(values)
-        value = values[min(len(values) - 1, int(q * len(values)))]
-        return None if value == NEVER else round(value, 1)
-
     return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95),
             "sales_measured": sum(1 for d in delays if d != NEVER),
             "never_reached": pending, "withdrawn_by_cancel": withdrawn,
@@ -98,6 +91,15 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
             # the slowest (sale, channel) pairs: where a tail comes from
             "slowest": [{"delay_s": round(d, 1), "order_id": o, "sold_on": src, "shown_on": dst, "sku": sku,
                          "sold_at": round(at, 1)} for d, o, src, dst, sku, at in sorted(slowest, reverse=True)[:8]]}
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The ``q`` percentile of ``values`` (sandbox seconds, one decimal); None
+    when there are none, or when it falls among the :data:`NEVER` ones."""
+    if not values:
+        return None
+    value = sorted(values)[min(len(values) - 1, int(q * len(values)))]
+    return None if value == NEVER else round(value, 1)
 
 
 def first_push_down(history: list[tuple[float, int]], own: set[float], after: float,

@@ -73,16 +73,20 @@ class Faults:
             return None
         with self._lock:
             for f in self._rules:
-                if f.kind in Fault.EVENT_KINDS or not f.matches(platform, operation):
-                    continue
-                if f.count is not None and f.count <= 0:
-                    continue
-                if f.probability < 1.0 and self._rng.random() >= f.probability:
-                    continue
-                if f.count is not None:
-                    f.count -= 1
-                return f
+                if f.kind not in Fault.EVENT_KINDS and f.matches(platform, operation) and self._fires(f):
+                    return f
         return None
+
+    def _fires(self, f: Fault) -> bool:
+        """Whether rule ``f`` applies this time (its count left, its probability drawn); consumes
+        one of its count when it does. Called under the lock."""
+        if f.count is not None and f.count <= 0:
+            return False
+        if f.probability < 1.0 and self._rng.random() >= f.probability:
+            return False
+        if f.count is not None:
+            f.count -= 1
+        return True
 
     def event_plan(self, platform: str, topic: str) -> builtins.list[float]:
         """When one event of ``platform`` about ``topic`` is delivered: sandbox
@@ -97,14 +101,8 @@ class Faults:
             return plan
         with self._lock:
             for f in self._rules:
-                if f.kind not in Fault.EVENT_KINDS or not f.matches(platform, topic):
+                if f.kind not in Fault.EVENT_KINDS or not f.matches(platform, topic) or not self._fires(f):
                     continue
-                if f.count is not None and f.count <= 0:
-                    continue
-                if f.probability < 1.0 and self._rng.random() >= f.probability:
-                    continue
-                if f.count is not None:
-                    f.count -= 1
                 if f.kind == "event_drop":
                     return []
                 if f.kind == "event_delay":

@@ -19,8 +19,8 @@ from crossdock.models import Address, Money, Order
 from crossdock.sync_engine._sql import as_is, binder, chunks, in_values, is_postgres, lookup_chunk
 from crossdock.sync_engine._tables import ORDERS
 
-__all__ = ["KNOWN_COLS", "details_filled", "LINE_COLS", "NO_FLAGS", "ORDER_COLS", "PLAIN", "Binds", "binds", "find_existing",
-           "line_rows", "line_values", "order_row", "order_values"]
+__all__ = ["ADDRESS_COLS", "AMOUNT_COLS", "Binds", "KNOWN_COLS", "LINE_COLS", "NO_FLAGS", "ORDER_COLS", "PLAIN",
+           "binds", "details_filled", "find_existing", "line_rows", "line_values", "order_row", "order_values"]
 
 
 _ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))
@@ -113,29 +113,27 @@ KNOWN_COLS = (ORDERS.c.id, ORDERS.c.platform_order_id, ORDERS.c.platform_status,
                ORDERS.c.total_amount)
 
 
+#: The columns of an order's amounts and of its address, filled by :func:`details_filled`.
+AMOUNT_COLS = ("currency", "total_amount", "tax_model", "tax_scheme", "ioss_number", "tax_amount", "shipping_amount",
+               "shipping_tax_amount", "presentment_currency", "presentment_total", "presentment_tax",
+               "presentment_shipping")
+ADDRESS_COLS = ("buyer_country", "shipping_address")
+
+
 def details_filled(row: Any, o: Order) -> dict[str, Any] | None:
     """What a stored order read before the platform gave it gets from a newer
     read that has it, else None: an order first read Pending has no amounts
     and no shipping address (Amazon gives them once it is paid; an event's
     read comes that early). The amounts are filled while the stored order has
     none; the address while it has no country — an address crossdock erased
-    keeps its country, so it is never filled again."""
-    out: dict[str, Any] = {}
-    if row.total_amount is None and o.total is not None:
-        tax, money = o.tax, as_is
-        presented = o.presentment_total or o.presentment_tax or o.presentment_shipping
-        out.update(currency=o.total.currency, total_amount=o.total.amount,
-                   tax_model=tax.model if tax else None, tax_scheme=tax.scheme if tax else None,
-                   ioss_number=tax.ioss_number if tax else None,
-                   tax_amount=_amount(tax.tax_amount if tax else None, money),
-                   shipping_amount=_amount(o.shipping, money), shipping_tax_amount=_amount(o.shipping_tax, money),
-                   presentment_currency=presented.currency if presented else None,
-                   presentment_total=_amount(o.presentment_total, money),
-                   presentment_tax=_amount(o.presentment_tax, money),
-                   presentment_shipping=_amount(o.presentment_shipping, money))
-    if not row.buyer_country and o.buyer_country:
-        out.update(buyer_country=o.buyer_country, shipping_address=_address(o.shipping_address))
-    return {"oid": row.id, **out} if out else None
+    keeps its country, so it is never filled again. The values are the ones
+    :func:`order_values` stores for a new order."""
+    cols = (AMOUNT_COLS if row.total_amount is None and o.total is not None else ()) \
+        + (ADDRESS_COLS if not row.buyer_country and o.buyer_country else ())
+    if not cols:
+        return None
+    values = dict(zip(ORDER_COLS, order_values("", o, "", row.id, PLAIN, None, None)))
+    return {"oid": row.id, **{c: values[c] for c in cols}}
 
 
 def find_existing(session: Session, channel: str, pids: list[str]) -> dict[str, Any]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from crossdock.demo_events import free_port
 from tests.deploy.harness import (
     Process,
     SandboxProcess,
@@ -38,12 +38,6 @@ pytestmark = pytest.mark.slow
 
 TIME_SCALE = 20.0
 POLL_EVERY_S = 600           # platform seconds between order polls: 30 real seconds here
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stored_by_events(db_url: str) -> dict[str, int]:
@@ -70,7 +64,7 @@ def test_serve_and_worker_take_every_platforms_events_from_the_sandbox(tmp_path:
     sandbox = SandboxProcess(cwd=tmp_path, time_scale=TIME_SCALE, seed=17)
     procs: list[Process] = []
     env = clean_env()
-    port = _free_port()
+    port = free_port()
     try:
         # Given a seller gone live with events: the config written with where the platforms post
         stock = {f"EV-{i:03d}": 12 for i in range(1, 7)}

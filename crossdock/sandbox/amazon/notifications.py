@@ -102,6 +102,15 @@ def _type(req: Request) -> str | Response:
     return kind
 
 
+def _seller_and_type(sim: "AmazonSim", req: Request) -> tuple[Any, str] | Response:
+    """The seller's authorisation and the path's notification type (a subscription's calls)."""
+    auth = authenticate(sim, req)
+    if isinstance(auth, Response):
+        return auth
+    kind = _type(req)
+    return kind if isinstance(kind, Response) else (auth, kind)
+
+
 def _grantless_client(sim: "AmazonSim", req: Request) -> str | Response:
     auth = authenticate(sim, req, grantless=SCOPE)
     return auth if isinstance(auth, Response) else auth.seller.client_id
@@ -185,12 +194,10 @@ def delete_destination(sim: "AmazonSim", req: Request) -> Response:
 
 
 def create_subscription(sim: "AmazonSim", req: Request) -> Response:
-    auth = authenticate(sim, req)
-    if isinstance(auth, Response):
-        return auth
-    kind = _type(req)
-    if isinstance(kind, Response):
-        return kind
+    found = _seller_and_type(sim, req)
+    if isinstance(found, Response):
+        return found
+    auth, kind = found
     try:
         body = req.json()
     except (ValueError, UnicodeDecodeError):
@@ -222,12 +229,10 @@ def create_subscription(sim: "AmazonSim", req: Request) -> Response:
 
 
 def get_subscription(sim: "AmazonSim", req: Request) -> Response:
-    auth = authenticate(sim, req)
-    if isinstance(auth, Response):
-        return auth
-    kind = _type(req)
-    if isinstance(kind, Response):
-        return kind
+    found = _seller_and_type(sim, req)
+    if isinstance(found, Response):
+        return found
+    auth, kind = found
     with sim.lock:
         s = sim.notifications.subscriptions.get((auth.seller.seller_id, kind))
     if s is None:
