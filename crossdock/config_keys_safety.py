@@ -57,5 +57,9 @@ RETENTION = Table("retention", "How long the sync log is kept, applied by `cross
                   "outcome and code stay in the `sync_log_summary` table.", (
     Key("sync_log_days", NUMBER, "Keep sync events (the sync log) this many days.", default=90.0, minimum=1,
         unit="days"),
+    Key("event_deliveries_days", NUMBER, "Keep the record of event deliveries (webhooks, notifications, queue "
+        "messages, refused ones included: their dedupe and `events status` counts) this many days. A replay "
+        "older than that is taken as new and costs one read of the order, never a change.", default=30.0,
+        minimum=3, unit="days"),
     Key("every", DURATION, "How often retention runs.", default="daily"),
 ), fill=False, example='[retention]\nsync_log_days = 90')

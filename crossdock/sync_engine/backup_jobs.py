@@ -11,7 +11,8 @@
 Both are off without a ``[backup]`` section (or with ``enabled = false``).
 
 - ``retention`` (``[retention] every``): sync events older than
-  ``sync_log_days`` deleted, their counts kept (:mod:`crossdock.retention`);
+  ``sync_log_days`` deleted, their counts kept, and event deliveries older
+  than ``event_deliveries_days`` (:mod:`crossdock.retention`);
   off without a ``[retention]`` section.
 """
 
@@ -90,4 +91,5 @@ def retention_job(ctx: Any, entry: Any = None) -> dict[str, Any]:
 
     if not ctx.cfg.retention:
         return {"skipped": "no [retention] section"}
-    return apply_retention(ctx.db, sync_log_days=float(ctx.cfg.retention["sync_log_days"]))
+    return apply_retention(ctx.db, sync_log_days=float(ctx.cfg.retention["sync_log_days"]),
+                           event_deliveries_days=float(ctx.cfg.retention["event_deliveries_days"]))

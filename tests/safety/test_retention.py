@@ -50,3 +50,27 @@ def test_retention_is_scheduled_only_when_configured():
     assert spec.enabled and spec.interval_s == 6 * 3600
     with pytest.raises(ConfigError):
         config.parse({"retention": {"sync_log_days": 0}})
+
+
+def test_event_deliveries_older_than_their_days_go_and_a_late_replay_is_only_a_read(db):
+    from crossdock.events import accept, refuse
+    from crossdock.events.tables import EventDelivery
+
+    # Given deliveries 40 days old (one accepted, one refused junk) and one from yesterday
+    old, recent = NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=1)
+    accept(db, channel="c1", source="shop", topic="orders/paid", delivery_id="d-old", order_ids=["7"], now=old)
+    refuse(db, source="shop", code="XD-EVT-001", channel="c1", ref="junk", detail="bad signature", now=old)
+    accept(db, channel="c1", source="shop", topic="orders/paid", delivery_id="d-new", order_ids=["8"], now=recent)
+    # When retention keeps deliveries 30 days, one per batch
+    result = apply_retention(db, sync_log_days=90, event_deliveries_days=30, now=NOW, batch=1)
+    # Then both old ones are gone and yesterday's stays
+    assert result["event_deliveries_removed"] == 2
+    with db.read() as s:
+        assert list(s.scalars(select(EventDelivery.delivery_id))) == ["d-new"]
+    # and yesterday's still dedupes, while a replay of the forgotten one is taken as new: one more read
+    assert accept(db, channel="c1", source="shop", topic="orders/paid", delivery_id="d-new",
+                  order_ids=["8"]).outcome == "duplicate"
+    assert accept(db, channel="c1", source="shop", topic="orders/paid", delivery_id="d-old",
+                  order_ids=["7"]).outcome == "accepted"
+    # and without the days given, deliveries are kept
+    assert "event_deliveries_removed" not in apply_retention(db, sync_log_days=90, now=NOW)
