@@ -131,3 +131,19 @@ def test_an_event_arriving_while_the_read_runs_gets_a_read_of_its_own(env):
     while claim_and_process(ctx, kinds=[READ], limit=5):
         pass
     assert _count(ctx.db, Order, Order.platform_order_id.in_([first, second])) == 2
+
+
+def test_an_events_read_of_several_orders_is_one_request_to_the_shop(env):
+    sb, ctx, channels = env
+    # Given three sales no poll has seen, each named by its own event, and an id the shop never had
+    sold = [_sell(sb, channels)[0] for _ in range(3)]
+    for i, oid in enumerate([*sold, "999999998"]):
+        accept(ctx.db, channel=SHOP, source="shopify", topic="orders/create", delivery_id=f"w-{i}", order_ids=[oid])
+    seq = max((e["seq"] for e in sb.requests.since(0, limit=100000)), default=0)
+    # When the read runs
+    assert claim_and_process(ctx, kinds=[READ], limit=5) == ["done"]
+    # Then the shop was asked once for all four, and the three orders are stored, the unknown one logged
+    asked = sb.requests.since(seq, platform="shopify", operation="graphql", limit=1000)
+    assert len(asked) == 1, asked
+    assert _count(ctx.db, Order, Order.platform_order_id.in_(sold)) == 3
+    assert _count(ctx.db, SyncEvent, SyncEvent.code == "XD-EVT-010", SyncEvent.entity == "999999998") == 1

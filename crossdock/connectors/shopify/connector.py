@@ -47,7 +47,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +61,7 @@ from crossdock.connectors.shopify import hooks
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
-from crossdock.connectors.shopify.order_pages import complete_lines, orders_pages
+from crossdock.connectors.shopify.order_pages import complete_lines, orders_by_id, orders_pages
 from crossdock.connectors.shopify.errors import user_error_code
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.connectors.shopify.variants import VariantIds
@@ -183,6 +183,11 @@ class ShopifyConnector(Connector):
         if more_lines:
             self._complete_lines(order, more_lines)
         return order
+
+    def fetch_orders_by_id(self, order_ids: Sequence[str], *,
+                           missing: Callable[[str, str, str], None]) -> Iterable[Order]:
+        """Orders by id, ``orders_page_size`` a request (:func:`order_pages.orders_by_id`)."""
+        return orders_by_id(self.client, self.settings, order_ids, missing=missing, parse=self.order_from_payload)
 
     def _complete_lines(self, order: Order, cursor: str | None) -> None:
         complete_lines(self.client, order, cursor)

@@ -49,6 +49,13 @@ def order_request(order_id: str, *, lines: int) -> dict[str, Any]:
     return body(q.ORDER, {"id": order_gid(order_id), "lines": lines})
 
 
+def orders_by_id_request(order_ids: Sequence[str], *, lines: int) -> dict[str, Any]:
+    """Several orders by id in one request (:func:`queries.orders_by_id_document`)."""
+    variables: dict[str, Any] = {"lines": lines}
+    variables.update({f"id{i}": order_gid(oid) for i, oid in enumerate(order_ids)})
+    return body(q.orders_by_id_document(len(order_ids)), variables)
+
+
 # --- orders: parsing ---------------------------------------------------------------------------
 
 #: displayFulfillmentStatus -> crossdock status (financial status and cancellation refine it).
@@ -238,6 +245,13 @@ def parse_single_order(data: Mapping[str, Any]) -> tuple[Order, str | None] | No
     order = parse_order(node)
     li = (node.get("lineItems") or {}).get("pageInfo") or {}
     return order, (li.get("endCursor") if li.get("hasNextPage") else None)
+
+
+def parse_orders_by_id(data: Mapping[str, Any], order_ids: Sequence[str]
+                       ) -> list[tuple[str, Mapping[str, Any] | None]]:
+    """(order id, its ``Order`` node or None when the shop has no such order) for each
+    id of :func:`orders_by_id_request`, in its order."""
+    return [(oid, (data or {}).get(f"o{i}")) for i, oid in enumerate(order_ids)]
 
 
 def parse_order_lines(data: Mapping[str, Any]) -> tuple[list[OrderLine], list[dict[str, Any]], bool, str | None]:
