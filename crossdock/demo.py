@@ -30,7 +30,7 @@ from crossdock.db.migrate import upgrade
 from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
 from crossdock.demo_events import EventsServer, drop_events, event_counts, free_port, order_known_figures, \
     subscribe_all
-from crossdock.demo_propagation import propagation_figures
+from crossdock.demo_propagation import exposure_figures, propagation_figures
 from crossdock.sandbox.push_floor import listing_reads, push_floors, stock_requests
 from crossdock.sandbox.scenario import DEMO_CHANNELS, confirmations_per_order, sandbox_ids, seed_listing
 
@@ -57,6 +57,7 @@ class DemoOptions:
     database_url: str | None = None      # None: a SQLite file in the demo folder (the embedded default)
     events: bool = False                 # the platforms' events on (crossdock.demo_events), polling as well
     drop_events: float = 0.0             # the share of events the sandbox loses (with ``events``)
+    guard: bool = True                   # [sync] oversell_guard (docs/overselling.md)
 
 
 def _sandbox_channels(desc: dict) -> dict[str, str]:
@@ -102,7 +103,7 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
         warehouses=(Warehouse("CN", "Shenzhen", "CN", ("A-01", "A-02", "B-01")),
                     Warehouse("DE", "Leipzig", "DE", ("R1-01", "R1-02", "R2-01"))),
         sync={"coalesce_window_s": 2, "stock_sweep_s": 30, "initial_lookback_s": 600, "auto_ship": True,
-              "auto_ship_s": 120, "tracking_s": 120},
+              "auto_ship_s": 120, "tracking_s": 120, **({} if opts.guard else {"oversell_guard": False})},
         extra_tables=["[sandbox.carrier]", "# the sandbox carrier: labels and tracking for auto-ship",
                       f"seed = {opts.seed}", "failure_rate = 0.02", "", "[labels]", 'dir = "labels"', ""],
         events_url=events_url)
@@ -320,6 +321,8 @@ def drive_buyers(sb, db: Database, opts: DemoOptions, idle: Callable[[], bool],
 
 
 def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra: dict[str, Any]) -> dict[str, Any]:
+    from crossdock.sync_engine.exposure import guard_on
+
     """The figures of a finished run, from the sandbox's own record and the
     database: the last tracking poll and a final reconcile (repair, then
     check) run here, with ``ctx`` (an EngineContext on the same database)."""
@@ -369,6 +372,8 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
+        "over_exposed": exposure_figures(sb),
+        "oversell_guard": guard_on(cfg),
         "order_known_s": order_known_figures(sales, imported_at),
         **extra,
         "stock_push": stock_push,

@@ -8,6 +8,7 @@ from typing import Any
 
 
 NEVER = float("inf")     # a change not shown by the end of the run
+SAME_INSTANT_S = 0.05    # sandbox seconds: records this close belong to one request
 
 
 def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
@@ -117,3 +118,67 @@ def first_push_down(history: list[tuple[float, int]], own: set[float], after: fl
     if previous is not None and previous <= target:
         return after
     return None
+
+
+def exposure_figures(sb: Any) -> dict[str, Any]:
+    """How long, by the sandbox's own record, the channels together offered more
+    of a SKU than was left: Σ over channels of the quantity shown > physical
+    stock − net units sold. That is the state a sale must be propagated out of
+    (a unit shown on two channels can be sold twice) whatever the channels'
+    shares, so it is the same measure with the oversell guard on or off.
+
+    ``episodes``: times a SKU went over; ``p50_s``/``p95_s``: how long an
+    episode lasted (sandbox seconds; one still open at the end lasts to the
+    end); ``unit_s``: excess units × seconds over all SKUs; ``max_units``: the
+    largest excess; ``listed_share``: Σ shown ÷ units left, integrated over the
+    run and every SKU — how much of the stock was on sale (the guard's cost;
+    1.0 when every unit is listed once)."""
+    with sb.market.lock:
+        history = {k: list(v) for k, v in sb.market.listed_history.items()}
+        moves = [(e["at"], e["sku"], -e["qty"]) for e in sb.market.sales] \
+            + [(e["at"], e["sku"], e["qty"]) for e in sb.market.cancels]
+        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+    end = sb.clock.timestamp()
+    timeline: dict[str, list[tuple[float, str | None, int]]] = {}
+    for (channel, sku), hist in history.items():
+        timeline.setdefault(sku, []).extend((t, channel, q) for t, q in hist)
+    for t, sku, delta in moves:
+        timeline.setdefault(sku, []).append((t, None, delta))
+    durations: list[float] = []
+    unit_s = shown_s = left_s = 0.0
+    max_units = 0
+    for sku, items in timeline.items():
+        items.sort(key=lambda x: x[0])
+        shown: dict[str, int] = {}
+        left = physical.get(sku, 0)
+        over_since: float | None = None
+        i = 0
+        while i < len(items):
+            t = items[i][0]
+            while i < len(items) and items[i][0] - t < SAME_INSTANT_S:     # one instant (a sale and its
+                # listing's decrement are two clock reads of one request), then judge
+                _, channel, value = items[i]
+                if channel is None:
+                    left += value
+                else:
+                    shown[channel] = value
+                i += 1
+            nxt = items[i][0] if i < len(items) else end
+            total, free = sum(shown.values()), max(0, left)
+            span = max(0.0, nxt - t)
+            excess = total - free
+            if excess > 0:
+                unit_s += excess * span
+                max_units = max(max_units, excess)
+                if over_since is None:
+                    over_since = t
+            elif over_since is not None:
+                durations.append(t - over_since)
+                over_since = None
+            shown_s += min(total, free) * span
+            left_s += free * span
+        if over_since is not None:
+            durations.append(end - over_since)
+    return {"episodes": len(durations), "p50_s": pct(durations, 0.5), "p95_s": pct(durations, 0.95),
+            "unit_s": round(unit_s, 1), "max_units": max_units,
+            "listed_share": round(shown_s / left_s, 3) if left_s else None}

@@ -26,6 +26,8 @@ def demo(ctx: typer.Context,
                                                               "queues), polling as well: docs/events.md."),
          drop_events: float = typer.Option(0.0, "--drop-events", min=0.0, max=1.0, metavar="SHARE",
                                            help="With --events: the share of events the sandbox loses."),
+         guard: bool = typer.Option(True, "--guard/--no-guard",
+                                    help="The oversell guard ([sync] oversell_guard): docs/overselling.md."),
          as_json: bool = JSON_OPT) -> None:
     """Run everything on the embedded default: sandbox, SQLite, in-process workers.
     Prints a summary; --json prints it as one JSON document."""
@@ -33,7 +35,7 @@ def demo(ctx: typer.Context,
 
     app = Application.of(ctx, json=as_json)
     opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
-                       orders_per_min=orders_per_min, events=events, drop_events=drop_events)
+                       orders_per_min=orders_per_min, events=events, drop_events=drop_events, guard=guard)
     show = app.progress or not as_json
     summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {escape(msg)}")) if show
                        else (lambda m: None))
@@ -88,6 +90,13 @@ def summary_text(s: dict[str, Any]) -> list[str]:
         lines.append(f"  by where it sold:  {_by(prop['by_source'])}")
     if prop["by_target"]:
         lines.append(f"  by where it shows: {_by(prop['by_target'])}")
+    over = s.get("over_exposed")
+    if over:
+        lines.append(f"exposure    oversell guard {'on' if s.get('oversell_guard', True) else 'off'}: channels "
+                     f"together showed more than was left {over['episodes']} time(s)"
+                     + (f" (lasting p50 {_pct(over['p50_s'])}, p95 {_pct(over['p95_s'])}; {over['unit_s']} "
+                        f"unit-seconds, at most {over['max_units']} unit(s) over)" if over["episodes"] else "")
+                     + f"; {over['listed_share']:.0%} of the stock left was on sale")
     known = s.get("order_known_s")
     if known:
         lines.append(f"order known sale to stored in crossdock, sandbox seconds: p50 {_pct(known['p50'])}, "

@@ -32,3 +32,37 @@ def test_a_change_never_shown_counts_beyond_every_measured_delay():
     assert (figures["p50"], figures["p95"]) == (30.0, None)
     assert (figures["sales_measured"], figures["never_reached"]) == (2, 1)
     assert figures["by_target"]["b"] == {"p50": 30.0, "p95": None, "n": 3}
+
+
+def test_exposure_counts_the_time_channels_together_show_more_than_is_left():
+    from crossdock.demo_propagation import exposure_figures
+
+    # Given SKU-1 with 4 units listed 2 + 2 on a and b; a sells 1 at t=100 (its listing drops with the sale,
+    # a few microseconds of clock apart) and b still shows 2 until a push at t=130 lowers it to 1;
+    # SKU-2 with 4 units shown 1 + 1 all along (half on sale), sold nowhere
+    sales = [{"channel": "a", "sku": "SKU-1", "qty": 1, "order_id": "O-1", "at": 100.0}]
+    history = {("a", "SKU-1"): [(0.0, 2), (100.00001, 1)], ("b", "SKU-1"): [(0.0, 2), (130.0, 1)],
+               ("a", "SKU-2"): [(0.0, 1)], ("b", "SKU-2"): [(0.0, 1)]}
+    sb = _sandbox(sales, history, {"SKU-1": 4, "SKU-2": 4})
+    sb.clock = SimpleNamespace(timestamp=lambda: 200.0)
+    figures = exposure_figures(sb)
+    # Then nothing is over at the sale itself (3 shown, 3 left) — the sale and its listing are one instant
+    assert figures["episodes"] == 0 and figures["unit_s"] == 0.0
+    # When b also sells 1 at t=150, unseen, while a's listing is raised back to 2 by a push at t=140
+    sales.append({"channel": "b", "sku": "SKU-1", "qty": 1, "order_id": "O-2", "at": 150.0})
+    history[("a", "SKU-1")].append((140.0, 2))
+    history[("b", "SKU-1")].append((150.0, 0))
+    figures = exposure_figures(_with_clock(sb, 200.0))
+    # Then from 140 to 150 the channels showed 3 of 3 left (fine) and after b's sale 2 of 2 (fine): no episode
+    assert figures["episodes"] == 0
+    # When instead a shows 3 from t=160 to t=190 (2 left): one episode of 30 s, 1 unit over
+    history[("a", "SKU-1")] += [(160.0, 3), (190.0, 2)]
+    figures = exposure_figures(_with_clock(sb, 200.0))
+    assert (figures["episodes"], figures["p50_s"], figures["unit_s"], figures["max_units"]) == (1, 30.0, 30.0, 1)
+    # and the share of stock on sale counts SKU-2's half
+    assert 0.5 < figures["listed_share"] < 1.0
+
+
+def _with_clock(sb, now: float):
+    sb.clock = SimpleNamespace(timestamp=lambda: now)
+    return sb
