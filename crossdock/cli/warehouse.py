@@ -109,15 +109,20 @@ def warehouse_ship(
     printer: Optional[str] = PRINTER_OPT,
     printer_dpi: Optional[int] = DPI_OPT,
     labels_dir: Optional[Path] = typer.Option(None, "--labels-dir", help="Folder for label files."),
+    lines: Optional[str] = typer.Option(None, "--lines", metavar="SKU:QTY[,SKU:QTY]",
+                                        help="Ship only these units in this parcel (a partial shipment); "
+                                             "the rest ship later, each parcel with its own tracking."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Book the parcel, write the labels (PDF, ZPL 203/300 dpi; CN22/CN23 when
-    cross-border), consume the reservation and queue the channel confirmation."""
+    cross-border), consume the reservation and queue the channel confirmation.
+    With --lines, only those units: the order stays partially shipped until
+    its other parcels ship."""
     from crossdock.warehouse.operations import ship
 
     app = Application.of(ctx, json=as_json)
     result = ship(site(app), app.config, order, carrier=carrier, service=service, tracking=tracking, printer=printer,
-                  printer_dpi=printer_dpi, labels_dir=labels_dir, ledger=app.ledger)
+                  printer_dpi=printer_dpi, labels_dir=labels_dir, ledger=app.ledger, lines=lines)
     out, err = app.out, app.err
     if as_json:
         app.emit(result.to_dict())

@@ -52,6 +52,10 @@ class EngineLedger:
                       actor: str | None = None) -> None:
         inventory.consume_order(session, order_id, reference=reference, actor=actor)
 
+    def consume_line(self, session: Session, order_line_id: int, *, quantity: int,
+                     reference: str | None = None, actor: str | None = None) -> None:
+        inventory.consume_line(session, order_line_id, quantity=quantity, reference=reference, actor=actor)
+
     def queue_confirmation(self, session: Session, payload: ShipmentConfirmation, *, key: str,
                            correlation_id: str | None) -> bool:
         return outbox.enqueue(session, CONFIRM_SHIPMENT, channel=payload["channel"],

@@ -109,6 +109,11 @@ class Ledger(Protocol):
         """The order shipped: its reservations consumed, on hand and reserved both down."""
         ...
 
+    def consume_line(self, session: Session, order_line_id: int, *, quantity: int,
+                     reference: str | None = None, actor: str | None = None) -> None:
+        """Part of the order shipped: ``quantity`` of the line's reservation consumed."""
+        ...
+
     def queue_confirmation(self, session: Session, payload: ShipmentConfirmation, *, key: str,
                            correlation_id: str | None) -> bool:
         """Queue the confirmation to the channel, urgently and once per ``key``;

@@ -159,9 +159,10 @@ def picklists_doc(db: Database, *, warehouse: str | None = None, limit: int | No
 
 def ship(db: Database, cfg: Any, order: str, *, carrier: str | None = None, service: str | None = None,
          tracking: str | None = None, printer: str | None = None, printer_dpi: int | None = None,
-         labels_dir: Path | None = None, ledger: Ledger):
+         labels_dir: Path | None = None, ledger: Ledger, lines: str | None = None):
     """``warehouse ship``: book the parcel, write the labels, consume the
-    reservation and queue the channel confirmation (a :class:`ShipResult`)."""
+    reservation and queue the channel confirmation (a :class:`ShipResult`).
+    ``lines`` ("SKU:QTY,SKU:QTY"): ship only these units in this parcel."""
     from crossdock.warehouse.shipping import ShippingOptions, ship_order
 
     opts = ShippingOptions.from_config(cfg)
@@ -169,7 +170,21 @@ def ship(db: Database, cfg: Any, order: str, *, carrier: str | None = None, serv
         db, order, carrier=carrier_from_config(carrier or opts.carrier, cfg), ledger=ledger,
         service=service or opts.service,
         labels_dir=labels_dir or Path(cfg.labels_dir), printer=printer or opts.printer,
-        printer_dpi=printer_dpi, tracking_number=tracking, clock=_now, cfg=cfg, options=opts)
+        printer_dpi=printer_dpi, tracking_number=tracking, clock=_now, cfg=cfg, options=opts,
+        only=parse_lines(lines) if lines is not None else None)
+
+
+def parse_lines(text: str) -> dict[str, int]:
+    """``--lines SKU:QTY[,SKU:QTY…]`` (QTY 1 when left out) as SKU → units; bad
+    text is XD-SHIP-008, naming the part it could not read."""
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        sku, sep, qty = part.rpartition(":") if ":" in part else (part, "", "1")
+        if not sku or not qty.isdigit() or int(qty) < 1:
+            raise ShippingError("XD-SHIP-008", detail=f"--lines {text!r}: cannot read {part!r} as SKU:QTY "
+                                                      "(a quantity of at least 1)")
+        out[sku] = out.get(sku, 0) + int(qty)
+    return out
 
 
 def reprint_label(db: Database, cfg: Any, order: str, *, printer: str | None = None,

@@ -3,7 +3,9 @@
 An order is *ready to ship* when its local status is ``unshipped`` or
 ``partially_shipped``, it is fulfilled by the seller (not Amazon's AFN), and
 every line with units still to ship holds an active reservation covering
-them, all in one warehouse (orders are never split). :func:`readiness` says
+them, all in one warehouse. A person may ship part of an order
+(``warehouse ship ORDER --lines SKU:QTY``): then only those units need their
+reservations, in one warehouse, and the rest ship in later parcels. :func:`readiness` says
 why an order is not ready; :func:`ready_orders` lists the ready ones, most
 urgent first (ship-by, then purchase time); :func:`build_picklists` turns them
 into one pick list per warehouse, a row per (bin, SKU), sorted by bin so the
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,11 +115,14 @@ def remaining(line: OrderLine) -> int:
     return max(int(line.quantity) - int(line.quantity_shipped or 0), 0)
 
 
-def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[Reservation]) -> Readiness:
+def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[Reservation],
+              only: Mapping[str, int] | None = None) -> Readiness:
     """Can ``order`` be shipped now? Pure over already-loaded rows.
 
     ``reservations`` are the order's reservations (any status); only active
-    ones count.
+    ones count. ``only`` (SKU → units): a partial shipment of just these
+    units, taken from the order's lines in their order; a SKU the order has
+    not that many units left of is a problem, named.
     """
     problems: list[str] = []
     if order.local_status not in READY_STATUSES:
@@ -127,8 +132,13 @@ def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[R
     active = {r.order_line_id: r for r in reservations if r.status == "active"}
     todo: list[tuple[OrderLine, int]] = []
     warehouses: set[str] = set()
+    wanted = dict(only) if only is not None else None
     for line in lines:
         qty = remaining(line)
+        if wanted is not None:
+            qty = min(qty, wanted.get(line.sku or "", 0))
+            if qty:
+                wanted[line.sku or ""] -= qty
         if qty == 0:
             continue
         todo.append((line, qty))
@@ -141,10 +151,15 @@ def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[R
             problems.append(f"line {line.platform_line_id} ({line.sku}) reserves {res.quantity} of {qty}")
         if res is not None:
             warehouses.add(res.warehouse)
+    for sku, left in sorted((wanted or {}).items()):
+        if left > 0:
+            problems.append(f"{sku}: {left} more unit(s) asked than the order has left to ship")
     if not todo:
         problems.append("nothing left to ship")
     if len(warehouses) > 1:
-        problems.append(f"reserved in several warehouses ({', '.join(sorted(warehouses))})")
+        problems.append(f"reserved in several warehouses ({', '.join(sorted(warehouses))})"
+                        + ("" if only is not None else "; ship each warehouse's lines as a parcel of its own "
+                                                       "with --lines"))
     warehouse = next(iter(warehouses)) if len(warehouses) == 1 else order.warehouse
     return Readiness(ready=not problems, warehouse=warehouse, lines=tuple(todo), problems=tuple(problems))
 

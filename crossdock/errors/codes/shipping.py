@@ -36,4 +36,10 @@ ENTRIES: tuple[E, ...] = (
       ("a typo or a pasted label text", "the reference number was given instead of the tracking number"),
       "Copy the tracking number from the carrier's receipt and ship again.",
       "crossdock warehouse ship ORDER --carrier NAME --tracking NUMBER"),
+    E("XD-SHIP-008", "Parcel lines unreadable",
+      "The units asked for one parcel of a partial shipment (--lines) cannot be read: each part must be "
+      "SKU:QTY with a quantity of at least 1, parts separated by commas. Nothing was booked.",
+      ("a space or semicolon instead of a comma", "a quantity of 0 or a negative one", "a missing SKU"),
+      "Give the parcel's units as SKU:QTY,SKU:QTY; `crossdock inspect ORDER` lists the order's lines.",
+      "crossdock warehouse ship ORDER --lines SKU:QTY"),
 )

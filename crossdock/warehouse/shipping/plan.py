@@ -38,6 +38,7 @@ class ShipPlan:
     cross_border: bool
     shipments_before: int
     lines: tuple[tuple[int, str, int], ...]     # (order_line_id, platform_line_id, units)
+    only: tuple[tuple[str, int], ...] | None = None   # a partial shipment: (SKU, units) asked; None: all left
 
     @property
     def idempotency_key(self) -> str:
@@ -121,7 +122,7 @@ def _tidy(amount: Decimal, currency: str) -> Decimal:
 
 
 def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any, options: ShippingOptions,
-                  today: dt.date) -> ShipPlan:
+                  today: dt.date, only: Mapping[str, int] | None = None) -> ShipPlan:
     shipments = list(session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)))
     if order.local_status in SHIPPED_STATUSES:
         shown = ", ".join(f"{s.carrier} {s.tracking_number}" for s in shipments) or "shipped on the platform"
@@ -130,7 +131,7 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
     lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
     reservations = list(session.scalars(
         select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
-    ready = readiness(order, lines, reservations)
+    ready = readiness(order, lines, reservations, only)
     if order.local_status not in READY_STATUSES:
         raise OrderError("XD-ORD-006", channel=order.channel, entity=f"order {order.platform_order_id}",
                          detail=f"cannot ship an order that is {order.local_status}")
@@ -175,7 +176,8 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
             to_eur=_to_eur(session, today), require_ioss=options.require_ioss)
     return ShipPlan(ident=ident, warehouse=ready.warehouse, parcel=parcel, customs=customs,
                     cross_border=cross_border, shipments_before=len(shipments),
-                    lines=tuple((ln.id, ln.platform_line_id, q) for ln, q in ready.lines))
+                    lines=tuple((ln.id, ln.platform_line_id, q) for ln, q in ready.lines),
+                    only=tuple(sorted(only.items())) if only is not None else None)
 
 
 __all__ = ["ShipPlan", "address_from_json", "plan_shipment"]

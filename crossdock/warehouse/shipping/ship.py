@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from crossdock.warehouse.carriers.base import Carrier, CreatedShipment
 from crossdock.warehouse.customs import CustomsDeclaration
 from crossdock.warehouse.labels import LabelData, render_pdf, render_zpl, write_label
 from crossdock.warehouse.ledger import Ledger, ShipmentConfirmation
-from crossdock.warehouse.picking import readiness
+from crossdock.warehouse.picking import readiness, remaining
 from crossdock.warehouse.printer import NetworkPrinter
 from crossdock.warehouse.shipping.options import LABEL_DPIS, ShippingOptions
 from crossdock.warehouse.shipping.orders import SHIPPED_STATUSES, find_order, order_ident
@@ -116,11 +116,15 @@ def ship_order(
     clock: Clock = _utcnow,
     cfg: Any = None,
     options: ShippingOptions | None = None,
+    only: Mapping[str, int] | None = None,
 ) -> ShipResult:
     """Ship one order (see :mod:`crossdock.warehouse.shipping` for the steps and guarantees).
 
     ``order_id`` is a platform order id, ``channel/platform-id`` or the local
-    id. ``tracking_number`` is for manual carriers. ``ledger`` consumes the
+    id. ``tracking_number`` is for manual carriers. ``only`` (SKU → units)
+    ships part of the order in this parcel: its lines, its confirmation and
+    the units consumed are those; the order is ``partially_shipped`` until a
+    later parcel ships the rest. ``ledger`` consumes the
     reservation and queues the channel confirmation (the engine's
     :data:`~crossdock.sync_engine.warehouse_ledger.ENGINE_LEDGER`). Raises
     the step's error (XD-ORD-005/006, XD-INV-001 not ready, XD-SHIP-004
@@ -144,7 +148,7 @@ def ship_order(
         order = find_order(session, order_id)
         ident = order_ident(session, order)
         try:
-            plan = plan_shipment(session, order, ident, cfg=cfg, options=opts, today=started.date())
+            plan = plan_shipment(session, order, ident, cfg=cfg, options=opts, today=started.date(), only=only)
         except CrossdockError as exc:
             failure = exc
     if failure is not None:
@@ -231,7 +235,7 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
     reservations = list(session.scalars(
         select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
-    ready = readiness(order, lines, reservations)
+    ready = readiness(order, lines, reservations, dict(plan.only) if plan.only is not None else None)
     if not ready.ready or ready.warehouse != plan.warehouse:
         raise OrderError("XD-ORD-006", channel=ident.channel, entity=f"order {ident.platform_order_id}",
                          detail=f"changed while shipping ({'; '.join(ready.problems) or 'warehouse moved'}); "
@@ -249,13 +253,17 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     session.add(shipment)
     session.flush()
 
-    ledger.consume_order(session, order.id,
-                         reference=f"shipment {shipment.id} {created.carrier} {created.tracking_number}")
+    reference = f"shipment {shipment.id} {created.carrier} {created.tracking_number}"
     shipped_qty = {line_id: qty for line_id, _pl, qty in plan.lines}
+    if plan.only is None:
+        ledger.consume_order(session, order.id, reference=reference)
+    else:               # a parcel of part of the order: these units only, the rest stays reserved
+        for line_id, qty in shipped_qty.items():
+            ledger.consume_line(session, line_id, quantity=qty, reference=reference)
     for line in lines:
         if line.id in shipped_qty:
             line.quantity_shipped = min(line.quantity, (line.quantity_shipped or 0) + shipped_qty[line.id])
-    order.local_status = "shipped"
+    order.local_status = "partially_shipped" if any(remaining(ln) for ln in lines) else "shipped"
     order.status_changed_at = shipped_at
 
     payload: ShipmentConfirmation = {
