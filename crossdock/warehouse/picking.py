@@ -115,7 +115,7 @@ def remaining(line: OrderLine) -> int:
     return max(int(line.quantity) - int(line.quantity_shipped or 0), 0)
 
 
-def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[Reservation],
+def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[Reservation], *,
               only: Mapping[str, int] | None = None) -> Readiness:
     """Can ``order`` be shipped now? Pure over already-loaded rows.
 

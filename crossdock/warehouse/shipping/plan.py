@@ -131,7 +131,7 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
     lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
     reservations = list(session.scalars(
         select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
-    ready = readiness(order, lines, reservations, only)
+    ready = readiness(order, lines, reservations, only=only)
     if order.local_status not in READY_STATUSES:
         raise OrderError("XD-ORD-006", channel=order.channel, entity=f"order {order.platform_order_id}",
                          detail=f"cannot ship an order that is {order.local_status}")

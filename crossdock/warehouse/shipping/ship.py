@@ -235,7 +235,7 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
     reservations = list(session.scalars(
         select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
-    ready = readiness(order, lines, reservations, dict(plan.only) if plan.only is not None else None)
+    ready = readiness(order, lines, reservations, only=dict(plan.only) if plan.only is not None else None)
     if not ready.ready or ready.warehouse != plan.warehouse:
         raise OrderError("XD-ORD-006", channel=ident.channel, entity=f"order {ident.platform_order_id}",
                          detail=f"changed while shipping ({'; '.join(ready.problems) or 'warehouse moved'}); "
