@@ -147,3 +147,21 @@ def test_an_events_read_of_several_orders_is_one_request_to_the_shop(env):
     assert len(asked) == 1, asked
     assert _count(ctx.db, Order, Order.platform_order_id.in_(sold)) == 3
     assert _count(ctx.db, SyncEvent, SyncEvent.code == "XD-EVT-010", SyncEvent.entity == "999999998") == 1
+
+
+def test_an_events_read_never_asks_for_more_than_one_request_may_cost(env):
+    import dataclasses
+
+    sb, ctx, channels = env
+    conn = ctx.connectors.get(SHOP)
+    # Given a shop read with 50 lines inline (618 points an order: one order a request fits 1,000)
+    conn.settings = dataclasses.replace(conn.settings, line_items_page_size=50)
+    sold = [_sell(sb, channels)[0] for _ in range(3)]
+    for i, oid in enumerate(sold):
+        accept(ctx.db, channel=SHOP, source="shopify", topic="orders/create", delivery_id=f"c-{i}", order_ids=[oid])
+    seq = max((e["seq"] for e in sb.requests.since(0, limit=100000)), default=0)
+    assert claim_and_process(ctx, kinds=[READ], limit=5) == ["done"]
+    # Then each order is a request of its own, none refused for its cost, and all three are stored
+    asked = sb.requests.since(seq, platform="shopify", operation="graphql", limit=1000)
+    assert len(asked) == 3 and all(200 <= e["status"] < 300 for e in asked), asked
+    assert _count(ctx.db, Order, Order.platform_order_id.in_(sold)) == 3

@@ -11,6 +11,8 @@ from typing import Any
 
 from crossdock.connectors.contract import OrderQuery
 from crossdock.connectors.shopify import mapping as m
+from crossdock.connectors.shopify import queries as q
+from crossdock.connectors.shopify.mapping.listings import MAX_QUERY_COST
 from crossdock.connectors.shopify.client import ShopifyClient
 from crossdock.connectors.shopify.settings import ShopifySettings
 from crossdock.errors import MappingError
@@ -58,7 +60,9 @@ def orders_by_id(client: ShopifyClient, settings: ShopifySettings, order_ids: Se
     lags); an id the shop does not show is XD-PLATFORM-002, an order that cannot be
     mapped its own code."""
     ids = list(dict.fromkeys(str(i) for i in order_ids))
-    step = max(1, settings.orders_page_size)
+    # as many as the page size, and never more than one request may cost
+    one = m.estimate_cost(q.orders_by_id_document(1), {"lines": settings.line_items_page_size})
+    step = max(1, min(settings.orders_page_size, MAX_QUERY_COST // max(1, one)))
     for start in range(0, len(ids), step):
         chunk = ids[start:start + step]
         data = client.graphql(m.orders_by_id_request(chunk, lines=settings.line_items_page_size),
