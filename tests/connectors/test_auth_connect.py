@@ -27,6 +27,7 @@ from crossdock.db.engine import Database
 from crossdock.db.migrate import upgrade
 from crossdock.errors import CrossdockError
 from crossdock.sandbox.core import Sandbox
+from tests.cli_run import crossdock as in_process
 from tests.deploy.harness import clean_env, crossdock
 
 #: One channel per platform, written by `config init` and then stripped of its tokens.
@@ -70,11 +71,11 @@ def sandbox_channel(sandbox: Sandbox, platform: str) -> str:
     return sim.channels()[0]
 
 
+@pytest.mark.slow       # nine crossdock processes, as an operator types them: 17-30 s on a shared machine
 def test_from_a_fresh_config_to_a_working_channel_with_no_token_pasted(sandbox, tmp_path):
     # Given a configuration written by `config init` with no token for one channel per platform
     site = tmp_path / "site"
     path = fresh_site(sandbox, site)
-    assert crossdock("db", "upgrade", cwd=site).returncode == 0
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     only = [arg for channel in CONNECTED.values() for arg in ("--channel", channel)]
     for platform in CONNECTED:
@@ -83,6 +84,10 @@ def test_from_a_fresh_config_to_a_working_channel_with_no_token_pasted(sandbox, 
     before = json.loads(crossdock("listings", "pull", *only, "--json", cwd=site).stdout)
     assert {c["channel"]: c["error"]["code"] for c in before["channels"]} == dict.fromkeys(CONNECTED.values(),
                                                                                          "XD-AUTH-002")
+    check = crossdock("config", "check", "--json", cwd=site)
+    assert check.returncode == 3
+    assert {p["channel"] for p in json.loads(check.stdout)["problems"] if p["code"] == "XD-AUTH-002"} == set(
+        CONNECTED.values())
     for platform, channel in CONNECTED.items():
         # When the operator runs `auth connect` and the seller approves in the browser
         port = free_port()
@@ -125,8 +130,8 @@ def test_from_a_fresh_config_to_a_working_channel_with_no_token_pasted(sandbox, 
         assert rows[channel]["refresh_token_stored"] and rows[channel]["authorised_at"][:10] == today
     assert rows["amazon-us"]["authorisation_expires_at"][:10] == (dt.date.today() + dt.timedelta(days=365)).isoformat()
     assert rows["ebay-gb"]["refresh_expires_at"] is not None      # the 18-month consent, as eBay said
-    text = crossdock("auth", "status", cwd=site, env=clean_env(COLUMNS="200"))
-    assert f"amazon-us: authorised on {today}" in text.stdout
+    check = crossdock("config", "check", "--json", cwd=site)
+    assert check.returncode == 0, check.stdout
     # and no token was ever written to the configuration
     assert "refresh_token" not in path.read_text().split("[channels.amazon-us]")[1].split("[channels.amazon-de]")[0]
 
@@ -239,6 +244,9 @@ def test_a_code_used_twice_is_refused_by_the_token_endpoint(site, channel):
 
     doc = run(cfg, db, channel, first)
     assert doc["refresh_token"] == "replaced"
+    # what a person reads: the authorisation date under the table
+    text = in_process("auth", "status", cwd=cfg.path.parent, env={"COLUMNS": "200"})
+    assert f"{channel}: authorised on {doc['authorised_at'][:10]}" in text.stdout, text.stdout
     with db.read() as s:
         assert [r["subject"] for r in audit_rows(s, action="auth.connect")] == [f"channel {channel}"]
     stored = SqlTokenStore(db).load(channel)

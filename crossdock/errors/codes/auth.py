@@ -17,14 +17,15 @@ ENTRIES: tuple[E, ...] = (
       "paused; other channels keep running.",
       ("the seller revoked the app's authorisation", "the refresh token expired (eBay 18 months)",
        "a rotating refresh token (Shopify) was used twice"),
-      "Re-authorise the app for this seller account and store the new refresh token.",
+      "Re-authorise the app for this seller account and store the new refresh token (`crossdock auth connect "
+      "CHANNEL` does both, or `auth set` stores a token obtained elsewhere).",
       "crossdock auth set CHANNEL --refresh-token-env VAR"),
     E("XD-AUTH-003", "Seller authorisation expired",
       "The seller's authorisation of the application has lapsed (Amazon: every 365 days). Every call "
       "for this seller fails until it is renewed.",
       ("the yearly Amazon re-authorisation was not done in time",),
       "Have the seller renew the authorisation in Seller Central (Apps and Services → Manage Your "
-      "Apps), then store the new refresh token.",
+      "Apps), then store the new refresh token (or run `crossdock auth connect CHANNEL`, which does both).",
       "crossdock auth set CHANNEL --refresh-token-env VAR"),
     E("XD-AUTH-004", "Client secret expired or invalid",
       "The application's client secret was rejected (Amazon LWA secrets must be rotated every 180 days).",
