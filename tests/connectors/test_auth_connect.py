@@ -232,9 +232,28 @@ def test_the_port_asked_for_is_taken(site):
         refused("XD-AUTH-015", lambda: run(cfg, db, "ebay-gb", None, port=s.getsockname()[1]))
 
 
-@pytest.mark.parametrize("channel", sorted(CONNECTED.values()))
-def test_a_code_used_twice_is_refused_by_the_token_endpoint(site, channel):
+def test_the_browser_opens_with_open_and_auth_status_shows_the_date(site):
     cfg, db = site
+    opened: list[str] = []
+
+    def browser(url: str) -> None:      # webbrowser.open's place
+        opened.append(url)
+        threading.Thread(target=httpx.get, args=(url,), kwargs={"follow_redirects": True, "timeout": 30},
+                         daemon=True).start()
+
+    doc = run(cfg, db, "ebay-gb", None, open_browser=browser)
+    assert opened and opened[0].startswith(cfg.channel("ebay-gb").urls["consent_url"] + "?")
+    assert doc["refresh_expires_at"][:10] == (dt.datetime.fromisoformat(doc["authorised_at"])
+                                              + dt.timedelta(seconds=47_304_000)).date().isoformat()
+    # what a person reads: the authorisation date under the table
+    text = in_process("auth", "status", cwd=cfg.path.parent, env={"COLUMNS": "200"})
+    assert f"ebay-gb: authorised on {doc['authorised_at'][:10]}" in text.stdout, text.stdout + text.stderr
+
+
+@pytest.mark.parametrize("channel", sorted(CONNECTED.values()))
+def test_a_code_used_twice_is_refused_by_the_token_endpoint(site, db, channel):
+    # on SQLite (the configuration's database) and on PostgreSQL
+    cfg, own = site
     used: dict[str, str] = {}
 
     def first(url: str) -> Any:
@@ -244,9 +263,7 @@ def test_a_code_used_twice_is_refused_by_the_token_endpoint(site, channel):
 
     doc = run(cfg, db, channel, first)
     assert doc["refresh_token"] == "replaced"
-    # what a person reads: the authorisation date under the table
-    text = in_process("auth", "status", cwd=cfg.path.parent, env={"COLUMNS": "200"})
-    assert f"{channel}: authorised on {doc['authorised_at'][:10]}" in text.stdout, text.stdout
+    assert SqlTokenStore(own).load(channel).refresh_token is None      # stored in `db` only
     with db.read() as s:
         assert [r["subject"] for r in audit_rows(s, action="auth.connect")] == [f"channel {channel}"]
     stored = SqlTokenStore(db).load(channel)
@@ -270,3 +287,15 @@ def test_a_code_used_twice_is_refused_by_the_token_endpoint(site, channel):
     assert ("invalid_grant" if not channel.startswith("shopify") else "already used") in str(err.detail)
     after = SqlTokenStore(db).load(channel)
     assert after.refresh_token == stored.refresh_token       # the tokens of the first consent are kept
+
+
+def test_the_shopify_callback_signature_is_shopifys():
+    # the example of Shopify's OAuth documentation (secret "hush")
+    from crossdock.connectors.shopify.connect import callback_hmac
+
+    params = {"code": "0907a61c0c8d55e99db179b68161bc00", "shop": "some-shop.myshopify.com",
+              "state": "0.6784241404160823", "timestamp": "1337178173",
+              "hmac": "700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf"}
+    assert callback_hmac(params, "hush") == params["hmac"]
+    # a delimiter inside a value cannot pass for another parameter
+    assert callback_hmac({"a": "1&b=2"}, "hush") != callback_hmac({"a": "1", "b": "2"}, "hush")

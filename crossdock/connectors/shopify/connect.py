@@ -32,9 +32,12 @@ SCOPES = ("read_orders", "write_orders", "read_products", "write_products", "rea
 
 
 def callback_hmac(params: Mapping[str, str], secret: str) -> str:
-    """Shopify's signature of a redirect: every parameter but ``hmac``, sorted, ``k=v`` joined by ``&``."""
-    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in ("hmac", "signature"))
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    """Shopify's signature of a redirect, as ShopifyAPI computes it: every parameter but ``hmac`` as
+    ``k=v`` (``%`` and ``=`` in a key, ``%`` in a value and ``&`` in the pair escaped), sorted, joined by
+    ``&``, hex HMAC-SHA256 with the client secret."""
+    pairs = sorted(f"{str(k).replace('%', '%25').replace('=', '%3D')}={str(v).replace('%', '%25')}"
+                   .replace("&", "%26") for k, v in params.items() if k != "hmac")
+    return hmac.new(secret.encode(), "&".join(pairs).encode(), hashlib.sha256).hexdigest()
 
 
 class ShopifyConnect:

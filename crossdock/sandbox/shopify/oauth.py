@@ -86,9 +86,11 @@ CODE_NOT_FOUND = "The authorization code was not found or was already used"
 
 
 def signed(params: dict[str, str], secret: str) -> dict[str, str]:
-    """``params`` with Shopify's ``hmac``: hex HMAC-SHA256 over the others, sorted, ``k=v`` joined by ``&``."""
-    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-    return {**params, "hmac": hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()}
+    """``params`` with Shopify's ``hmac``: hex HMAC-SHA256 over the others as sorted ``k=v`` pairs joined
+    by ``&`` (``%``/``=`` in keys, ``%`` in values and ``&`` escaped, as Shopify and ShopifyAPI do)."""
+    pairs = sorted(f"{str(k).replace('%', '%25').replace('=', '%3D')}={str(v).replace('%', '%25')}"
+                   .replace("&", "%26") for k, v in params.items() if k != "hmac")
+    return {**params, "hmac": hmac.new(secret.encode(), "&".join(pairs).encode(), hashlib.sha256).hexdigest()}
 
 
 def consent_page(sim: ShopifySim, req: Request) -> Response:
