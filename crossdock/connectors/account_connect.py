@@ -61,7 +61,8 @@ class LoopbackCallback:
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server interface
                 split = urllib.parse.urlsplit(self.path)
-                if split.path != CALLBACK_PATH or not outer._taken.acquire(blocking=False):
+                # a forwarder (a redirect URL registered with the app) may keep a path before /callback
+                if not split.path.endswith(CALLBACK_PATH) or not outer._taken.acquire(blocking=False):
                     self._page(404, "Not the crossdock callback (or it was already used).")
                     return
                 params = {k: v[0] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}

@@ -299,3 +299,23 @@ def test_the_shopify_callback_signature_is_shopifys():
     assert callback_hmac(params, "hush") == params["hmac"]
     # a delimiter inside a value cannot pass for another parameter
     assert callback_hmac({"a": "1&b=2"}, "hush") != callback_hmac({"a": "1", "b": "2"}, "hush")
+
+
+@pytest.mark.parametrize("channel", ["amazon-us", "shopify-crossdock-eu"])
+def test_a_registered_redirect_url_is_sent_instead_of_the_loopback_one(site, channel):
+    # Given the app's registered redirect URL (here one that lands on the loopback callback as a forwarder would)
+    cfg, db = site
+    port = free_port()
+    registered = f"http://127.0.0.1:{port}/registered/callback"
+    cfg.channel(channel).urls["redirect_url"] = registered
+    seen: list[str] = []
+
+    def browse(url: str) -> Any:
+        seen.append(url)
+        return httpx.get(url, follow_redirects=True, timeout=30)
+
+    # When the seller approves, Then the consent URL and the code exchange carry it (the sandbox checks that the
+    # exchange names the redirect URI the code was issued for)
+    doc = run(cfg, db, channel, browse, port=port)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(seen[0]).query))
+    assert query["redirect_uri"] == registered and doc["refresh_token"] == "replaced"

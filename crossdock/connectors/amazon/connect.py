@@ -8,7 +8,10 @@ browser to the redirect URI with ``spapi_oauth_code``, ``state`` and
 (``grant_type=authorization_code``) for a refresh token and an access token.
 The seller must be the channel's (``account``): another selling partner is
 XD-AUTH-012. Seller Central's address is the marketplace region's, unless
-``[channels.NAME.urls] consent_url`` says otherwise (the sandbox's).
+``[channels.NAME.urls] consent_url`` says otherwise (the sandbox's). Amazon
+takes only a redirect URI registered with the app: ``urls.redirect_url``
+names it (it must forward the browser to the loopback callback); without it
+the loopback URL itself is sent (the sandbox).
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ CONSENT_PATH = "/apps/authorize/consent"
 
 
 class AmazonConnect:
-    def __init__(self, settings: AmazonSettings, consent_url: str) -> None:
+    def __init__(self, settings: AmazonSettings, consent_url: str, redirect_url: str | None = None) -> None:
         self.settings = settings
         self.base = consent_url
+        self.redirect_url = redirect_url        # registered with the app; forwards to the loopback callback
 
     def consent_url(self, *, state: str, redirect_uri: str) -> str:
         s = self.settings
-        query = {"application_id": s.application_id or s.client_id, "state": state, "redirect_uri": redirect_uri,
+        query = {"application_id": s.application_id or s.client_id, "state": state,
+                 "redirect_uri": self.redirect_url or redirect_uri,
                  "version": "beta"}
         return f"{self.base}?{urllib.parse.urlencode(query)}"
 
@@ -57,7 +62,8 @@ class AmazonConnect:
     def exchange_code(self, code: str, *, redirect_uri: str, now: dt.datetime) -> Grant:
         s = self.settings
         ctx = CallContext(platform="amazon", account=s.seller_id, channel=s.channel, operation="lwaCodeExchange")
-        body = post_code(s.lwa_url, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+        body = post_code(s.lwa_url, {"grant_type": "authorization_code", "code": code,
+                                     "redirect_uri": self.redirect_url or redirect_uri,
                                      "client_id": s.client_id, "client_secret": s.client_secret}, ctx,
                          headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
                          timeout_s=s.timeout_s)
@@ -78,4 +84,4 @@ def connect(ch: Any) -> AmazonConnect:
     if not base:
         mp = find_amazon_marketplace(s.marketplace_id)
         base = SELLER_CENTRAL[mp.region if mp else "NA"] + CONSENT_PATH
-    return AmazonConnect(s, base)
+    return AmazonConnect(s, base, ch.urls.get("redirect_url"))

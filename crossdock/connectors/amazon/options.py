@@ -64,6 +64,8 @@ OPTIONS: tuple[Key, ...] = (
 URLS: tuple[Key, ...] = (
     Key("consent_url", URL, "`crossdock auth connect`: Seller Central's consent page; default: the marketplace "
         "region's (https://sellercentral.amazon.com/apps/authorize/consent in North America).", default=None),
+    Key("redirect_url", URL, "`crossdock auth connect`: the redirect URL registered with the app, sent instead of http://127.0.0.1:PORT/callback when the platform accepts only a registered (HTTPS) one; it must "
+        "forward the browser, query intact, to that loopback address.", default=None),
 )
 
 #: Settings fields the channel table itself provides (not options).

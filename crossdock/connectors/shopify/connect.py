@@ -7,6 +7,8 @@ URI with ``code``, ``hmac``, ``shop``, ``state`` and ``timestamp``. The hmac
 as a query string) must verify and ``shop`` must be the channel's shop, else
 XD-AUTH-012. The code is exchanged at ``https://{shop}/admin/oauth/access_token``
 with ``expiring=1`` for an expiring offline token and its rotating refresh token.
+The redirect URI must be one the app lists: ``urls.redirect_url`` (forwarding
+to the loopback callback), else the loopback URL itself (the sandbox).
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ def callback_hmac(params: Mapping[str, str], secret: str) -> str:
 
 
 class ShopifyConnect:
-    def __init__(self, settings: ShopifySettings) -> None:
+    def __init__(self, settings: ShopifySettings, redirect_url: str | None = None) -> None:
         self.settings = settings
+        self.redirect_url = redirect_url        # registered with the app; forwards to the loopback callback
 
     def consent_url(self, *, state: str, redirect_uri: str) -> str:
         s = self.settings
-        query = {"client_id": s.client_id, "scope": ",".join(SCOPES), "redirect_uri": redirect_uri, "state": state}
+        query = {"client_id": s.client_id, "scope": ",".join(SCOPES), "redirect_uri": self.redirect_url or redirect_uri,
+                 "state": state}
         return f"{s.base_url}/admin/oauth/authorize?{urllib.parse.urlencode(query)}"
 
     def code_from_callback(self, params: Mapping[str, str]) -> str:
@@ -82,4 +86,4 @@ def connect(ch: Any) -> ShopifyConnect:
     """The authorisation flow of channel ``ch`` (a ChannelConfig)."""
     from crossdock.connectors.shopify.platform import settings
 
-    return ShopifyConnect(settings(ch))
+    return ShopifyConnect(settings(ch), ch.urls.get("redirect_url"))

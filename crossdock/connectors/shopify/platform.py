@@ -52,6 +52,7 @@ PLATFORM = PlatformSpec(
     # refresh tokens rotate on every use: there is no consent date to track
     credentials=CredentialLifetimes(authorisation_dated=False),
     options=options.OPTIONS,
+    urls=options.URLS,
     channel_provided=options.CHANNEL_PROVIDED,
     not_options=options.NOT_OPTIONS,
     inspect=inspect_payload,
