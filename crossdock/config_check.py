@@ -114,7 +114,8 @@ def run_check(path: str | os.PathLike | None = None, *, online: bool = False,
     db = _check_database(report, cfg.database_url)
     if db is not None:
         try:
-            _check_stored_tokens(report, db, key_ok)
+            stored = _check_stored_tokens(report, db, key_ok)
+            _check_unconnected(report, cfg, stored)
         finally:
             db.dispose()
     _check_broker(report, cfg.broker_url)
@@ -251,8 +252,26 @@ def _check_database(report: CheckReport, url: str):
     return None
 
 
-def _check_stored_tokens(report: CheckReport, db: Any, key_ok: bool) -> None:
-    """The key decrypts every token crossdock stored."""
+def _check_unconnected(report: CheckReport, cfg: Any, stored: set[str]) -> None:
+    """Every channel has a refresh token: configured, or stored (``auth connect`` / ``auth set``); a
+    channel with its platform's other token (eBay's Trading token) may do without."""
+    from crossdock.errors import AuthError
+    from crossdock.platforms import find
+
+    missing = []
+    for name, ch in sorted(cfg.channels.items()):
+        spec = find(ch.platform)
+        extra = spec.credentials.extra_token if spec is not None else None
+        if ch.refresh_token is None and name not in stored and not (extra and extra in ch.secrets):
+            missing.append(name)
+            report.problem("credentials", AuthError("XD-AUTH-002", channel=name, detail=(
+                f"no refresh token configured or stored for {name}: crossdock auth connect {name}")))
+    report.step("credentials", not missing, "every channel has a refresh token" if not missing
+                else f"not connected yet: {', '.join(missing)} (crossdock auth connect CHANNEL)")
+
+
+def _check_stored_tokens(report: CheckReport, db: Any, key_ok: bool) -> set[str]:
+    """The key decrypts every token crossdock stored; returns the channels with a stored refresh token."""
     from sqlalchemy import inspect, select
 
     from crossdock import secrets
@@ -260,13 +279,13 @@ def _check_stored_tokens(report: CheckReport, db: Any, key_ok: bool) -> None:
 
     if "credentials" not in inspect(db.engine).get_table_names():
         report.step("stored tokens", True, "none yet")
-        return
+        return set()
     with db.read() as s:
         rows = [(r.channel, r.access_token_enc, r.refresh_token_enc) for r in s.scalars(select(Credential))]
     tokens = sum(1 for _, a, r in rows for t in (a, r) if t)
     if not key_ok:
         report.step("stored tokens", not tokens, f"{tokens} stored token(s) cannot be checked without the key")
-        return
+        return {channel for channel, _, refresh in rows if refresh}
     bad = 0
     for channel, access, refresh in rows:
         for what, token in (("access token", access), ("refresh token", refresh)):
@@ -278,6 +297,7 @@ def _check_stored_tokens(report: CheckReport, db: Any, key_ok: bool) -> None:
                 report.problem("stored tokens", ConfigError(exc.code, channel=channel, detail=exc.detail))
                 bad += 1
     report.step("stored tokens", bad == 0, f"{tokens - bad} of {tokens} stored token(s) decrypt with the key")
+    return {channel for channel, _, refresh in rows if refresh}
 
 
 def _check_broker(report: CheckReport, url: str) -> None:

@@ -1,4 +1,4 @@
-"""``crossdock auth status|set|refresh|resume``: credentials per channel.
+"""``crossdock auth status|set|connect|refresh|resume``: credentials per channel.
 
 The documents come from :mod:`crossdock.connectors.credentials` and
 :mod:`crossdock.sync_engine.auth_refresh`; here the options are read (a token
@@ -87,6 +87,9 @@ def auth_status(ctx: typer.Context,
                           access)
         if doc["channels"]:
             out.print(table)
+        for c in doc["channels"]:
+            if c["authorised_at"]:
+                out.print(f"{escape(c['channel'])}: authorised on {c['authorised_at'][:10]}", highlight=False)
         for w in doc["warnings"]:
             colour = "red" if w["expired"] else "yellow"
             err.print(f"[{colour}]{w['code']}[/] {escape(w['channel'])}: {escape(w['message'])}", highlight=False)
@@ -139,6 +142,53 @@ def auth_set(ctx: typer.Context,
     parts = [f"{channel}: new credentials stored"]
     for key, label in (("authorisation_expires_at", "authorisation"), ("client_secret_expires_at", "client secret"),
                        ("refresh_expires_at", "refresh token"), ("trading_token_expires_at", "Trading token")):
+        if result.get(key):
+            parts.append(f"{label} valid to {result[key][:10]}")
+    app.out.print("; ".join(parts), highlight=False, markup=False)
+    if result["was_paused_with"]:
+        app.out.print(f"{channel}: resumed (was paused with {result['was_paused_with']})", highlight=False,
+                      markup=False)
+
+
+@group.command("connect")
+def auth_connect(ctx: typer.Context,
+                 channel: str = CHANNEL_ARG,
+                 port: int = typer.Option(0, "--port", min=0, max=65535,
+                                          help="Loopback port for the callback (the app's redirect URL is "
+                                               "http://127.0.0.1:PORT/callback); default: a free one."),
+                 timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for the seller's consent."),
+                 open_browser: bool = typer.Option(False, "--open", help="Open the consent URL in a browser too."),
+                 as_json: bool = JSON_OPT) -> None:
+    """Connect a seller account: the platform's consent page, then the tokens stored.
+
+    Prints the consent URL; the seller approves in a browser on this machine
+    and the platform sends the browser back to 127.0.0.1, where crossdock
+    checks the answer, exchanges the code and stores the tokens encrypted
+    (replacing the channel's, resuming it), with today as the authorisation date."""
+    from crossdock.connectors.account_connect import connect_channel
+
+    app = Application.of(ctx, json=as_json)
+
+    def announce(url: str) -> None:
+        # on its own line, for a person or a script; on stderr with --json (stdout is the document)
+        console = app.err if as_json else app.out
+        console.print(f"Open this URL to authorise {channel}:", highlight=False, markup=False)
+        console.print(url, highlight=False, markup=False)
+        console.file.flush()
+
+    opener = None
+    if open_browser:
+        import webbrowser
+
+        opener = webbrowser.open
+    result = connect_channel(app.config, app.db, channel, port=port, timeout_s=timeout, announce=announce,
+                             open_browser=opener)
+    if as_json:
+        app.emit(result)
+        return
+    parts = [f"{channel}: connected" + (f" ({result['account']})" if result.get("account") else ""),
+             f"authorised {result['authorised_at'][:10]}"]
+    for key, label in (("authorisation_expires_at", "authorisation"), ("refresh_expires_at", "refresh token")):
         if result.get(key):
             parts.append(f"{label} valid to {result[key][:10]}")
     app.out.print("; ".join(parts), highlight=False, markup=False)

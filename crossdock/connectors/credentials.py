@@ -130,6 +130,7 @@ def auth_status_doc(cfg: Any, db: Any, now: dt.datetime, *, within_days: float =
             "refresh_token_stored": bool(cred and cred.refresh_token_enc),
             "refresh_expires_at": _iso(cred.refresh_expires_at if cred else None),
             "authorisation_expires_at": _iso(cred.authorisation_expires_at if cred else None),
+            "authorised_at": _iso(cred.authorised_at if cred else None),
             "client_secret_expires_at": _iso(cred.client_secret_expires_at if cred else None),
             "access_expires_at": _iso(cred.access_expires_at if cred else None),
             "access_valid": access_valid,
@@ -211,7 +212,9 @@ def _check_trading_token_reference(ch: Any, var: str, value: str) -> None:
 def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, trading_token: str | None = None,
                     trading_token_env: str | None = None, authorised_at: dt.datetime | None = None,
                     client_secret_rotated_at: dt.datetime | None = None,
-                    now: dt.datetime | None = None) -> dict[str, Any]:
+                    now: dt.datetime | None = None, access_token: str | None = None,
+                    access_expires_at: dt.datetime | None = None, refresh_expires_at: dt.datetime | None = None,
+                    operation: str = "auth.set") -> dict[str, Any]:
     """Store new credentials for channel ``ch`` (a ChannelConfig) and resume it.
 
     ``refresh_token`` is encrypted and REPLACES the stored one (unlike
@@ -223,7 +226,12 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
     token = ``authorised_at`` + 18 months. ``trading_token`` (eBay Auth'n'Auth)
     is read by crossdock from ``channels.NAME.trading_token``: it is checked to
     resolve to the new value and its 18-month expiry is recorded.
-    Records ``auth.set`` (and ``channel.resume`` when it was paused)."""
+    ``access_token`` / ``access_expires_at`` (``auth connect``: the token the
+    code was exchanged for) are stored with the refresh token, and
+    ``refresh_expires_at`` (what the platform said) wins over the platform's
+    rule. The authorisation date (``authorised_at``, default now) is recorded.
+    Records ``operation`` (``auth.set``, ``auth.connect``) in the sync log and
+    the audit log (and ``channel.resume`` when it was paused)."""
     from crossdock import synclog
     from crossdock.connectors.base import TokenState
     from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
@@ -263,13 +271,16 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
                 kept_auth = current.authorisation_expires_at if current else None
             dates = lifetimes.on_grant(granted_at, client_secret_rotated_at=client_secret_rotated_at,
                                        kept_authorisation=kept_auth, kept_client_secret=kept_secret)
-            refresh_expires = dates.refresh_expires_at
+            refresh_expires = refresh_expires_at or dates.refresh_expires_at
             authorisation_expires = dates.authorisation_expires_at
             client_secret_expires = dates.client_secret_expires_at
             store.save(TokenState(channel=name, refresh_token=refresh_token, refresh_expires_at=refresh_expires,
+                                  access_token=access_token, access_expires_at=access_expires_at,
                                   authorisation_expires_at=authorisation_expires,
                                   client_secret_expires_at=client_secret_expires))
-        result.update({"refresh_token": "replaced", "refresh_expires_at": _iso(refresh_expires),
+        result.update({"refresh_token": "replaced", "authorised_at": _iso(granted_at),
+                       "access_token": "stored" if access_token else None,
+                       "refresh_expires_at": _iso(refresh_expires),
                        "authorisation_expires_at": _iso(authorisation_expires),
                        "client_secret_expires_at": _iso(client_secret_expires)})
     if trading_token is not None:
@@ -284,12 +295,16 @@ def set_credentials(db: Any, ch: Any, *, refresh_token: str | None = None, tradi
               "trading_api": result.get("trading_token_expires_at")}
 
     def finish(s: Session) -> str | None:
-        synclog.record(s, operation="auth.set", outcome="ok", channel=name, entity_type="channel", entity=name,
+        if refresh_token is not None:
+            row = s.get(Credential, name)
+            if row is not None:
+                row.authorised_at = granted_at
+        synclog.record(s, operation=operation, outcome="ok", channel=name, entity_type="channel", entity=name,
                        at=now, details={"expiry": {k: v for k, v in expiry.items() if v}},
                        message="new credentials stored" + (" (refresh token replaced)" if refresh_token else "")
                                + (" (Trading token verified)" if trading_token else ""))
         previous = _resume(s, name, reason="new credentials stored", now=now)
-        audit.record(s, action="auth.set", subject=f"channel {name}", before={"paused_code": previous},
+        audit.record(s, action=operation, subject=f"channel {name}", before={"paused_code": previous},
                      after={"refresh_token": "replaced" if refresh_token else None,
                             "trading_token": "verified" if trading_token else None,
                             "expiry": {k: v for k, v in expiry.items() if v}, "paused_code": None})

@@ -82,6 +82,8 @@ class Credential(Base):
     refresh_expires_at: Mapped[dt.datetime | None]
     authorisation_expires_at: Mapped[dt.datetime | None]
     client_secret_expires_at: Mapped[dt.datetime | None]
+    #: When the seller last granted these credentials (``auth connect``, or the date ``auth set`` was given).
+    authorised_at: Mapped[dt.datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=0)
     refreshed_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

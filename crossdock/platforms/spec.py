@@ -30,6 +30,7 @@ if TYPE_CHECKING:   # types only: importing them at run time would make the cycl
     from crossdock.connectors.event_queue import QueueBinding
     from crossdock.connectors.events import EventReceiver, EventSetup
     from crossdock.mapping.status import StatusMap
+    from crossdock.platforms.connect import AccountConnect
     from crossdock.mapping.validation import PlatformRules
     from crossdock.ratelimit.plans import LongWindow, UsagePlan
 
@@ -231,6 +232,9 @@ class PlatformSpec:
     #: Events that arrive on a message queue (crossdock/connectors/event_queue.py): the queues to read for
     #: the platform's configured channels (channel name → settings), read by ``crossdock worker``.
     event_queues: Callable[[Mapping[str, Any]], list[QueueBinding]] | None = None
+    #: ``crossdock auth connect``: the platform's side of the authorisation-code flow for a channel
+    #: (crossdock/platforms/connect.py); None: the platform's accounts are connected by ``auth set`` only.
+    connect: Callable[[ChannelConfig], AccountConnect] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or not self.name.replace("_", "").isalnum():

@@ -83,6 +83,9 @@ class LwaAuth:
     def _fetch(self, state: TokenState) -> RefreshResult:
         s = self.settings
         refresh_token = state.refresh_token or s.refresh_token
+        if not refresh_token:
+            raise AuthError("XD-AUTH-002", channel=s.channel,
+                            detail=f"no refresh token stored or configured: crossdock auth connect {s.channel}")
         state = dataclasses.replace(
             state, authorisation_expires_at=s.authorisation_expires_at or state.authorisation_expires_at,
             client_secret_expires_at=s.client_secret_expires_at or state.client_secret_expires_at)

@@ -45,6 +45,8 @@ OPTIONS: tuple[Key, ...] = (
         "client_secret_rotated_at.", default=None),
     Key("client_secret_rotated_at", DATE, "When the LWA client secret was rotated; it expires 180 days later.",
         default=None),
+    Key("application_id", TEXT, "`crossdock auth connect`: the app's id in Seller Central "
+        "(amzn1.sp.solution.…); default: client_id.", default=None),
     Key("expiry_warning_days", NUMBER, "Log XD-AUTH-005 this many days before a credential end date.",
         default=30.0, minimum=0, unit="days"),
     Key("events_queue_url", URL, "The SQS queue the seller's SP-API notifications (ORDER_CHANGE) go to: "
@@ -57,6 +59,13 @@ OPTIONS: tuple[Key, ...] = (
         "endpoint).", default=None),
     Key("events_wait_s", INT, "Long polling: how long one ReceiveMessage waits for a message.", default=20,
         minimum=1, maximum=20, unit="real seconds"),
+)
+
+URLS: tuple[Key, ...] = (
+    Key("consent_url", URL, "`crossdock auth connect`: Seller Central's consent page; default: the marketplace "
+        "region's (https://sellercentral.amazon.com/apps/authorize/consent in North America).", default=None),
+    Key("redirect_url", URL, "`crossdock auth connect`: the redirect URL registered with the app, sent instead of http://127.0.0.1:PORT/callback when the platform accepts only a registered (HTTPS) one; it must "
+        "forward the browser, query intact, to that loopback address.", default=None),
 )
 
 #: Settings fields the channel table itself provides (not options).

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from crossdock.connectors.amazon import notifications, options, quota
+from crossdock.connectors.amazon import connect, notifications, options, quota
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.connector import AmazonConnector
 from crossdock.connectors.amazon.inspect import inspect_payload
@@ -24,8 +24,9 @@ NAME = "amazon"
 
 
 def settings(ch: Any) -> AmazonSettings:
-    """The settings of channel ``ch`` (a ChannelConfig), secrets revealed; no I/O."""
-    refresh = channel_secret(ch, "refresh_token")
+    """The settings of channel ``ch`` (a ChannelConfig), secrets revealed; no I/O. Without a configured
+    refresh token the one stored by ``crossdock auth connect`` / ``auth set`` is used."""
+    refresh = channel_secret(ch, "refresh_token", required=False) or ""
     return AmazonSettings(
         channel=ch.name, seller_id=ch.account, marketplace_id=required(ch, ch.marketplace, "marketplace"),
         client_id=required(ch, ch.client_id, "client_id"), client_secret=channel_secret(ch, "client_secret"),
@@ -86,4 +87,7 @@ PLATFORM = PlatformSpec(
     fulfilled_by_platform=frozenset({"AFN", "Amazon"}),   # FBA: Amazon ships it, nothing to pick
     # SP-API notifications arrive on the seller's SQS queue, read by `crossdock worker`
     event_queues=notifications.event_queues,
+    urls=options.URLS,
+    # `crossdock auth connect`: Seller Central's website authorisation workflow
+    connect=connect.connect,
 )

@@ -73,7 +73,7 @@ class AmazonSettings:
     marketplace_id: str
     client_id: str
     client_secret: str = field(repr=False)
-    refresh_token: str = field(repr=False)
+    refresh_token: str = field(default="", repr=False)     # "": the one in the token store
     endpoint: str = ""            # "": the marketplace region's production endpoint
     lwa_url: str = LWA_URL
     currency: str | None = None
@@ -102,6 +102,7 @@ class AmazonSettings:
     authorised_at: dt.datetime | None = None
     client_secret_expires_at: dt.datetime | None = None
     client_secret_rotated_at: dt.datetime | None = None
+    application_id: str | None = None           # `auth connect`: the app's id in Seller Central (None: client_id)
     expiry_warning_days: float = 30.0           # log XD-AUTH-005 this long before an end date
     # SP-API notifications (issue 17): the SQS queue the seller's ORDER_CHANGE go to, read by
     # `crossdock worker`; the AWS keys come from the channel's secrets (None: boto3's own chain)
@@ -131,7 +132,7 @@ class AmazonSettings:
             object.__setattr__(self, "currency", mp.currency)
         if self.language_tag is None:
             object.__setattr__(self, "language_tag", LANGUAGE_TAGS.get(mp.country, "en_US"))
-        for name in ("client_id", "client_secret", "refresh_token", "seller_id"):
+        for name in ("client_id", "client_secret", "seller_id"):
             if not getattr(self, name):
                 raise ConfigError("XD-CFG-004", channel=self.channel, detail=f"{name} is required")
         if not 1 <= self.page_size <= 100:

@@ -38,6 +38,8 @@ OPTIONS: tuple[Key, ...] = (
     CARRIER_OVERRIDES,
     Key("refresh_token_expires_at", DATE, "When the seller's consent (the refresh token, about 18 months) "
         "ends, for XD-AUTH-005 warnings.", default=None),
+    Key("runame", TEXT, "`crossdock auth connect`: the app's RuName (eBay's redirect_uri); its auth accepted URL "
+        "must lead to http://127.0.0.1:PORT/callback. None: the loopback URL itself (the sandbox).", default=None),
     Key("quota_reset_timezone", TEXT, "Time zone of eBay's daily call limits (their day is Pacific time).",
         default="America/Los_Angeles"),
     Key("throttle_wait_s", NUMBER, "Wait after a call-limit answer while calls remain (short-term limit).",
@@ -49,6 +51,8 @@ URLS: tuple[Key, ...] = (
         default="https://api.ebay.com/ws/api.dll"),
     Key("token_url", URL, "OAuth token endpoint (auth_url, when given, wins).",
         default="https://api.ebay.com/identity/v1/oauth2/token"),
+    Key("consent_url", URL, "`crossdock auth connect`: the page where the seller grants consent.",
+        default="https://auth.ebay.com/oauth2/authorize"),
 )
 
 #: Settings fields the channel table itself provides (not options).

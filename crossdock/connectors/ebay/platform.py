@@ -8,7 +8,7 @@ from typing import Any
 
 from crossdock.connectors.base import ConnectorDeps
 from crossdock.connectors.channel import channel_secret, required
-from crossdock.connectors.ebay import hooks, options, quota
+from crossdock.connectors.ebay import connect, hooks, options, quota
 from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.connector import EbayConnector
 from crossdock.connectors.ebay.inspect import inspect_payload
@@ -25,9 +25,9 @@ TOKEN_LIFE_S = 47_304_000
 
 
 def settings(ch: Any) -> EbaySettings:
-    """The settings of channel ``ch`` (a ChannelConfig), secrets revealed; no I/O.
-    A channel with a Trading API token may do without a refresh token."""
-    channel_secret(ch, "refresh_token", required="trading_token" not in ch.secrets)
+    """The settings of channel ``ch`` (a ChannelConfig), secrets revealed; no I/O. Without a configured
+    refresh token the one stored by ``crossdock auth connect`` / ``auth set`` is used."""
+    channel_secret(ch, "refresh_token", required=False)     # an unresolvable reference is still XD-CFG-005
     values: dict[str, Any] = {
         "channel": ch.name, "username": ch.account, "client_id": required(ch, ch.client_id, "client_id"),
         "client_secret": channel_secret(ch, "client_secret"),
@@ -79,4 +79,6 @@ PLATFORM = PlatformSpec(
     inspect=inspect_payload,
     config_template=TEMPLATE,
     events=hooks.receiver,
+    # `crossdock auth connect`: the OAuth authorisation-code grant (redirect_uri: the RuName)
+    connect=connect.connect,
 )

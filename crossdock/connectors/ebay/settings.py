@@ -44,6 +44,7 @@ class EbaySettings:
     token_url: str = PRODUCTION_BASE_URL + "/identity/v1/oauth2/token"
     compatibility_level: str = "1349"
     scopes: tuple[str, ...] = DEFAULT_SCOPES
+    runame: str | None = None       # `auth connect`: the app's RuName, sent as redirect_uri (None: the loopback URL)
     timeout_s: float = 30.0
     refresh_margin_s: float = 300.0                # refresh the access token this long before expiry
     orders_page_size: int = 200                    # getOrders limit (eBay maximum 200)

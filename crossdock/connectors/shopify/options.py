@@ -5,7 +5,7 @@ tests/core/test_config_schema.py checks every key against the settings class."""
 
 from __future__ import annotations
 
-from crossdock.config_schema import BOOL, INT, NUMBER, TEXT, Key, table_of
+from crossdock.config_schema import BOOL, INT, NUMBER, TEXT, URL, Key, table_of
 
 OPTIONS: tuple[Key, ...] = (
     Key("api_version", TEXT, "Admin GraphQL API version.", default="2026-10"),
@@ -39,6 +39,11 @@ OPTIONS: tuple[Key, ...] = (
 )
 
 #: Settings fields the channel table itself provides (not options).
+URLS: tuple[Key, ...] = (
+    Key("redirect_url", URL, "`crossdock auth connect`: the redirect URL registered with the app, sent instead of http://127.0.0.1:PORT/callback when the platform accepts only a registered (HTTPS) one; it must "
+        "forward the browser, query intact, to that loopback address.", default=None),
+)
+
 CHANNEL_PROVIDED = frozenset({"channel", "shop", "client_id", "client_secret", "currency", "shop_url"})
 #: Settings fields deliberately not configurable per channel, and why.
 NOT_OPTIONS: dict[str, str] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 from crossdock.connectors.base import ConnectorDeps
 from crossdock.connectors.channel import channel_secret, required
-from crossdock.connectors.shopify import hooks, options, quota
+from crossdock.connectors.shopify import connect, hooks, options, quota
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.connector import ShopifyConnector
 from crossdock.connectors.shopify.inspect import inspect_payload
@@ -22,8 +22,9 @@ NAME = "shopify"
 
 
 def settings(ch: Any) -> ShopifySettings:
-    """The settings of channel ``ch`` (a ChannelConfig), secrets revealed; no I/O."""
-    channel_secret(ch, "refresh_token")       # required: the token store is seeded with it
+    """The settings of channel ``ch`` (a ChannelConfig), secrets revealed; no I/O. Without a configured
+    refresh token the one stored by ``crossdock auth connect`` / ``auth set`` is used."""
+    channel_secret(ch, "refresh_token", required=False)     # an unresolvable reference is still XD-CFG-005
     return ShopifySettings(channel=ch.name, shop=ch.account, client_id=required(ch, ch.client_id, "client_id"),
                            client_secret=channel_secret(ch, "client_secret"), currency=ch.currency,
                            shop_url=ch.base_url, **dict(ch.options))
@@ -51,9 +52,12 @@ PLATFORM = PlatformSpec(
     # refresh tokens rotate on every use: there is no consent date to track
     credentials=CredentialLifetimes(authorisation_dated=False),
     options=options.OPTIONS,
+    urls=options.URLS,
     channel_provided=options.CHANNEL_PROVIDED,
     not_options=options.NOT_OPTIONS,
     inspect=inspect_payload,
     config_template=TEMPLATE,
     events=hooks.receiver,
+    # `crossdock auth connect`: the app's authorisation-code grant (an expiring offline token)
+    connect=connect.connect,
 )

@@ -143,6 +143,10 @@ def token_endpoint(sim: "AmazonSim", req: Request) -> Response:
         return lwa_error(400, "invalid_request", C.LWA_MISSING_PARAM.format(name="grant_type"))
     if grant == "client_credentials":
         return _grantless_token(sim, form)
+    if grant == "authorization_code":
+        from crossdock.sandbox.amazon.consent import exchange
+
+        return exchange(sim, form)
     if grant != "refresh_token":
         return lwa_error(400, "unsupported_grant_type", C.LWA_UNSUPPORTED_GRANT)
     with sim.lock:
@@ -154,12 +158,13 @@ def token_endpoint(sim: "AmazonSim", req: Request) -> Response:
             return lwa_error(400, "invalid_request", C.LWA_MISSING_PARAM.format(name="refresh_token"))
         now = sim.now()
         lapsed = seller.authorisation_expired_at is not None and seller.authorisation_expired_at <= now
-        if refresh != seller.refresh_token or seller.refresh_revoked or lapsed:
+        known = refresh == seller.refresh_token or sim.granted_refresh.get(refresh) == seller.seller_id
+        if not known or seller.refresh_revoked or lapsed:
             return lwa_error(400, "invalid_grant", C.LWA_INVALID_GRANT)
         value = "Atza|" + secrets.token_urlsafe(48)
         sim.tokens[value] = Token(value=value, seller_id=seller.seller_id, expires_at=now + C.ACCESS_TOKEN_TTL_S)
         sim.counters["access_tokens_issued"] += 1
-    body = {"access_token": value, "refresh_token": seller.refresh_token, "token_type": "bearer",
+    body = {"access_token": value, "refresh_token": refresh, "token_type": "bearer",
             "expires_in": C.ACCESS_TOKEN_TTL_S}
     return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json;charset=UTF-8",
                                                      "x-amzn-RequestId": str(uuid.uuid4())})

@@ -21,6 +21,7 @@ def channel_configs(block: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "name": f"amazon-{(country or mp_id).lower()}", "platform": "amazon", "account": acct["seller_id"],
                 "marketplace": mp_id, "currency": mp.currency if mp else "USD", "country": country,
                 "client_id": acct["client_id"], "base_url": block["base_url"], "auth_url": block["lwa_url"],
+                "urls": {"consent_url": f"{str(block['base_url']).rstrip('/')}/apps/authorize/consent"},
                 "secrets": {"client_secret": acct["client_secret"], "refresh_token": acct["refresh_token"]},
                 "sandbox_channel": f"amazon:{acct['seller_id']}:{mp_id}",
                 "events": _events(acct.get("notifications_queue"))})

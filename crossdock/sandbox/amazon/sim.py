@@ -36,7 +36,7 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from crossdock.sandbox.amazon import auth, feeds, listings, notifications, orders
+from crossdock.sandbox.amazon import auth, consent, feeds, listings, notifications, orders
 from crossdock.sandbox.amazon import constants as C
 from crossdock.sandbox.amazon.listings import (
     ISSUE_NOT_FOUND,
@@ -50,6 +50,7 @@ from crossdock.sandbox.amazon.listings import (
 )
 from crossdock.sandbox.amazon.state import Ids, Listing, Order, OrderItem, Seller, Token
 from crossdock.sandbox.amazon.wire import iso, sp_json
+from crossdock.sandbox.consent import AuthCodes
 from crossdock.sandbox.core import PlatformSim, Sandbox
 from crossdock.sandbox.http import Request, Response
 
@@ -107,6 +108,8 @@ class AmazonSim(PlatformSim):
             )
             self.sellers[seller.seller_id] = seller
         self.tokens: dict[str, Token] = {}
+        self.auth_codes = AuthCodes(self.now, prefix="AN")          # website authorisation workflow codes
+        self.granted_refresh: dict[str, str] = {}                   # refresh token → seller, from a consent
         self.listings: dict[str, dict[str, Listing]] = {ch: {} for ch in self.channels()}
         self.orders: dict[str, Order] = {}
         self._by_seller: dict[str, list[Order]] = {s: [] for s in self.sellers}
@@ -135,6 +138,7 @@ class AmazonSim(PlatformSim):
     # ------------------------------------------------------------ hooks
     def build_app(self) -> None:
         auth.register(self)
+        consent.register(self)
         orders.register(self)
         listings.register(self)
         feeds.register(self)

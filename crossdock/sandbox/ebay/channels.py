@@ -29,7 +29,8 @@ def channel_configs(block: Mapping[str, Any]) -> list[dict[str, Any]]:
             "account": acct["username"], "marketplace": acct["marketplace_id"],
             "currency": acct.get("currency") or (info[1] if info else "USD"), "country": country,
             "client_id": acct["client_id"], "base_url": block["base_url"],
-            "urls": {"trading_url": block["trading_url"], "token_url": block["token_url"]},
+            "urls": {"trading_url": block["trading_url"], "token_url": block["token_url"],
+                     **({"consent_url": block["consent_url"]} if block.get("consent_url") else {})},
             "secrets": secrets, "options": {"dev_id": acct.get("dev_id", ""), **POLICIES},
             "sandbox_channel": acct.get("channel") or f"ebay:{acct['username']}:{acct['marketplace_id']}"})
     return out

@@ -23,6 +23,7 @@ import zlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
+from crossdock.sandbox.consent import AuthCodes
 from crossdock.sandbox.core import PlatformSim, new_id
 from crossdock.sandbox.ebay import render
 from crossdock.sandbox.ebay.model import (
@@ -68,6 +69,8 @@ class EbaySim(PlatformSim):
         self.config = SimConfig()
         self.accounts: list[Account] = []
         self.tokens: dict[str, AccessToken] = {}
+        self.auth_codes = AuthCodes(lambda: self.clock.timestamp(), ttl_s=299, prefix="v^1.1#i^1#f^0#I^3#r^1#p^3#t^")
+        self.granted_refresh: dict[str, str] = {}      # refresh token → username, from a consent
         self.listings: dict[str, dict[str, Listing]] = {}       # channel -> sku -> listing
         self.orders: dict[str, dict[str, SimOrder]] = {}        # username -> order id -> order
         self.quota = DailyQuota()
@@ -191,7 +194,7 @@ class EbaySim(PlatformSim):
     def describe(self) -> dict:
         base = self.server.url if self.server else ""
         return {"base_url": base, "trading_url": base + "/ws/api.dll",
-                "token_url": base + "/identity/v1/oauth2/token",
+                "token_url": base + "/identity/v1/oauth2/token", "consent_url": base + "/oauth2/authorize",
                 "analytics_url": base + "/developer/analytics/v1_beta",
                 "accounts": [a.describe() for a in self.accounts]}
 

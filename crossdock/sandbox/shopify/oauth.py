@@ -1,13 +1,22 @@
 """Credentials of the simulated Shopify: client secrets, expiring offline
 access tokens and rotating refresh tokens (with the grace Shopify gives the
-previous refresh token since August 2026), the ``access_token`` endpoint and
-the credential scenarios the admin API plays (revoke, expire, reinstall)."""
+previous refresh token since August 2026), the ``access_token`` endpoint, the
+install consent page (``GET /admin/oauth/authorize``: approves a sandbox app
+at once and redirects with ``code``, ``hmac``, ``host``, ``shop``, ``state`` and
+``timestamp``; ``sandbox_decision=deny`` declines with ``error=access_denied``)
+and its code exchange (once per code: an expiring offline token and its
+refresh token), and the credential scenarios the admin API plays (revoke,
+expire, reinstall)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from crossdock.sandbox import consent
 from crossdock.sandbox.http import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -73,6 +82,57 @@ def authenticate(sim: ShopifySim, req: Request, hint: str | None) -> str | None:
     return rec.shop
 
 
+CODE_NOT_FOUND = "The authorization code was not found or was already used"
+
+
+def signed(params: dict[str, str], secret: str) -> dict[str, str]:
+    """``params`` with Shopify's ``hmac``: hex HMAC-SHA256 over the others as sorted ``k=v`` pairs joined
+    by ``&`` (``%``/``=`` in keys, ``%`` in values and ``&`` escaped, as Shopify and ShopifyAPI do)."""
+    pairs = sorted(f"{str(k).replace('%', '%25').replace('=', '%3D')}={str(v).replace('%', '%25')}"
+                   .replace("&", "%26") for k, v in params.items() if k != "hmac")
+    return {**params, "hmac": hmac.new(secret.encode(), "&".join(pairs).encode(), hashlib.sha256).hexdigest()}
+
+
+def consent_page(sim: ShopifySim, req: Request) -> Response:
+    """The app install page of the shop the request names (path prefix or Host)."""
+    shop = sim.shop_hint(req)
+    if shop is None or shop not in sim.shops:
+        return consent.page(404, "There is no store at this address.")
+    creds = sim.creds[shop]
+    target = req.arg("redirect_uri") or ""
+    if req.arg("client_id") != creds.client_id:
+        return consent.page(400, "Oauth error invalid_request: The client_id is invalid.")
+    if not target.startswith(("http://", "https://")):
+        return consent.page(400, "Oauth error invalid_request: The redirect_uri is missing or not a URL.")
+    state = req.arg("state") or ""
+    if consent.declined(req):
+        return consent.redirect(target, {"error": "access_denied", "error_description":
+                                         "The merchant declined to install the app.", "state": state})
+    domain = f"{shop}.myshopify.com"
+    code = sim.auth_codes.issue(shop, client_id=creds.client_id, redirect_uri=target)
+    params = {"code": code, "host": base64.b64encode(f"{domain}/admin".encode()).decode().rstrip("="),
+              "shop": domain, "state": state, "timestamp": str(int(sim.clock.timestamp()))}
+    return consent.redirect(target, signed(params, creds.client_secret))
+
+
+def _exchange(sim: ShopifySim, hint: str | None, params: dict[str, Any]) -> Response:
+    """``POST /admin/oauth/access_token`` with ``client_id``, ``client_secret`` and ``code``
+    (``expiring=1``; the sandbox only has expiring offline tokens)."""
+    with sim.lock:
+        creds = sim.creds.get(hint or "")
+        if creds is None or params.get("client_id") != creds.client_id \
+                or params.get("client_secret") != creds.client_secret:
+            return json_response({"error": "invalid_client", "error_description":
+                                  "Client authentication failed due to unknown client, no client "
+                                  "authentication included, or unsupported authentication method."}, 401)
+        shop = sim.auth_codes.redeem(str(params.get("code")), client_id=creds.client_id, redirect_uri=None)
+        if shop != hint or shop is None:
+            return json_response({"error": "invalid_request", "error_description": CODE_NOT_FOUND}, 400)
+        access, refresh = issue_tokens(sim, shop, sim.clock.timestamp())
+    return json_response({"access_token": access, "scope": SCOPES, "expires_in": int(sim.access_token_ttl_s),
+                          "refresh_token": refresh, "refresh_token_expires_in": int(sim.refresh_token_ttl_s)})
+
+
 def token_endpoint(sim: ShopifySim, req: Request) -> Response:
     """``POST /admin/oauth/access_token`` with ``grant_type=refresh_token``: a new pair, the refresh
     token rotated."""
@@ -88,6 +148,8 @@ def token_endpoint(sim: ShopifySim, req: Request) -> Response:
     if not isinstance(params, dict):
         params = {}
     grant = params.get("grant_type")
+    if params.get("code") and not grant:
+        return _exchange(sim, hint, params)
     client_id, secret, rt = params.get("client_id"), params.get("client_secret"), params.get("refresh_token")
     if grant != "refresh_token" or not rt:
         return json_response({"error": "invalid_request",

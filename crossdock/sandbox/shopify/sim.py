@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from crossdock.sandbox.consent import AuthCodes
 from crossdock.sandbox.core import PlatformSim
 from crossdock.sandbox.http import Request, Response, json_response
 from crossdock.sandbox.limits import Bucket
@@ -132,6 +133,7 @@ class ShopifySim(PlatformSim):
         self.refresh_tokens: dict[str, RefreshRec] = {}
         self.buckets: dict[str, Bucket] = {}
         self.refreshes = 0
+        self.auth_codes = AuthCodes(self.clock.timestamp, ttl_s=600)     # `auth connect`: install codes
         self._pending_orders: set[tuple[str, int]] = set()
         self._local = threading.local()
         for i, spec in enumerate(shops or DEFAULT_SHOPS):
@@ -214,6 +216,8 @@ class ShopifySim(PlatformSim):
                     rate=2.0, burst=40.0)(self._rest_shop)
             self.op("POST", prefix + "/admin/oauth/access_token", "oauth", account=self._account)(
                 functools.partial(oauth.token_endpoint, self))
+            self.op("GET", prefix + "/admin/oauth/authorize", "consent", account=self._account)(
+                functools.partial(oauth.consent_page, self))
 
     def unknown_shop(self, hint: str | None) -> Response | None:
         """Shopify's 404 for a shop the sandbox does not have (None: known or not named)."""
