@@ -3,7 +3,7 @@
 Set by ``crossdock auth connect`` (the consent just given) and ``crossdock auth
 set`` (``--authorised-on``, default the day it ran); ``auth status`` shows it.
 
-Revision ID: 0016_connect
+Revision ID: 0015_connect
 Revises: 0014_events
 Create Date: 2026-12-07
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 import crossdock.db.base
 
-revision = "0016_connect"
+revision = "0015_connect"
 down_revision = "0014_events"
 branch_labels = None
 depends_on = None
