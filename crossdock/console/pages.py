@@ -56,10 +56,14 @@ def overview(request: Request) -> Response:
         auth_error = None
     except CrossdockError as exc:        # a key that cannot read the stored tokens: said, not hidden
         auth, auth_error = {"channels": []}, exc
+    from crossdock.console.overview import credential_days, quota_by_channel
+
     warnings = {c["channel"]: c for c in auth["channels"]}
+    days = {name: credential_days(warnings.get(name), now) for name in status["channels"]}
+    quota, quota_error = quota_by_channel(state.cfg, state.db)
     checked_at, problems = _recent_problems(state, now, status)
     return _render(request, "overview.html", user, status=status, auth=warnings, auth_error=auth_error,
-                   problems=problems, problems_at=checked_at)
+                   days=days, quota=quota, quota_error=quota_error, problems=problems, problems_at=checked_at)
 
 
 #: The doctor's offline checks take a few hundred ms on a large shop (stuck orders, drift, parcels):
