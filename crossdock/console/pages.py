@@ -143,7 +143,10 @@ def error_page(request: Request) -> Response:
         from crossdock.errors import ConfigError
 
         raise ConfigError("XD-CFG-009", detail=f"no error code {request.path_params['code']!r}") from None
-    return _render(request, "error_code.html", user, spec=spec, area=AREAS[spec.area])
+    from crossdock.console.fixes import console_fixes
+
+    return _render(request, "error_code.html", user, spec=spec, area=AREAS[spec.area],
+                   fixes=console_fixes(spec.code))
 
 
 def jobs(request: Request) -> Response:
