@@ -122,12 +122,14 @@ def order(request: Request) -> Response:
 def logs(request: Request) -> Response:
     user = page_user(request, "logs")
     p = request.query_params
-    filters = {k: p.get(k) or "" for k in ("channel", "code", "since", "outcome", "entity")}
+    filters = {k: p.get(k) or "" for k in ("channel", "code", "area", "since", "outcome", "entity")}
+    # a code (XD-AUTH-002) or its area's prefix (XD-AUTH); the area list picks the prefix
+    code = filters["code"].strip() or (f"XD-{filters['area']}" if filters["area"] in AREAS else "")
     with request.app.state.db.read() as s:
-        rows = synclog.events_doc(s, channel=filters["channel"] or None, code=filters["code"] or None,
+        rows = synclog.events_doc(s, channel=filters["channel"] or None, code=code or None,
                                   since=parse_since(filters["since"]), outcome=filters["outcome"] or None,
                                   entity=filters["entity"] or None, limit=200)
-    return _render(request, "logs.html", user, rows=rows, filters=filters)
+    return _render(request, "logs.html", user, rows=rows, filters=filters, areas=AREAS)
 
 
 def errors(request: Request) -> Response:
