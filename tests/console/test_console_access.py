@@ -18,7 +18,7 @@ from sqlalchemy import select
 PAGES = {"/": "viewer", "/orders": "viewer", f"/orders/{ORDER_ID}": "viewer", "/errors": "viewer",
          "/errors/XD-ACCESS-005": "viewer", "/jobs": "viewer", "/channels": "viewer", "/stock": "viewer",
          "/logs": "support",
-         "/audit": "admin"}
+         "/audit": "admin", "/users": "admin"}
 ROLES = ("viewer", "support", "operator", "admin")
 
 
