@@ -34,6 +34,9 @@ _RESUME = ConsoleFix("/channels", "Channels", "Resume", "channels.resume",
                      "once the reason for the pause is gone (new credentials stored), resume the channel")
 _REFRESH = ConsoleFix("/channels", "Channels", "Refresh token now", "channels.refresh",
                       "get a new access token now and see whether the platform accepts the credentials")
+_STORE = ConsoleFix("/channels", "Channels", "Store credentials", "credentials",
+                    "store the new refresh token once the seller has authorised the app again (it resumes the "
+                    "channel)")
 _ADJUST = ConsoleFix("/stock", "Stock", "Adjust", "stock.adjust",
                      "correct the SKU's on-hand quantity with a reason (a count)")
 
@@ -43,11 +46,11 @@ CONSOLE_FIXES: dict[str, tuple[ConsoleFix, ...]] = {
     "XD-SYNC-002": (_REFRESH, _RESUME),
     "XD-SYNC-009": (_RESUME,),
     "XD-AUTH-001": (_REFRESH,),
-    "XD-AUTH-002": (_RESUME,),
-    "XD-AUTH-003": (_RESUME,),
+    "XD-AUTH-002": (_STORE, _RESUME),
+    "XD-AUTH-003": (_STORE, _RESUME),
     "XD-AUTH-007": (_REFRESH,),
     "XD-AUTH-009": (_RESUME,),
-    "XD-AUTH-010": (_RESUME,),
+    "XD-AUTH-010": (_STORE, _RESUME),
     "XD-INV-005": (_ADJUST,),
     "XD-INV-012": (_ADJUST,),
     "XD-INV-013": (_ADJUST,),
