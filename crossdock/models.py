@@ -148,6 +148,10 @@ class ListedOffer:
     #: The platform's ids of this listing, as its connector names them (an opaque
     #: binding: eBay kind/offer_id/item_id, Shopify variant/product/inventory item gids, Amazon ASIN).
     ids: Mapping[str, str] | None = field(default=None, hash=False)
+    #: The platform's product data for customs, where its listing carries them (Amazon's
+    #: ``country_of_origin`` attribute …): order lines of the SKU get them when the order gives none.
+    hs_code: str | None = None
+    country_of_origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,7 +256,12 @@ def _row_values(offer: ListedOffer, currency: str, now) -> dict[str, Any]:
             "last_pushed_price": pushed.amount if pushed is not None else None,
             "last_pushed_currency": pushed.currency if pushed is not None else None,
             "listed_price_seen": price.amount if price is not None else None,
-            "seen_at": now}
+            "seen_at": now, "hs_code": offer.hs_code, "country_of_origin": offer.country_of_origin}
+
+
+def _customs(offer: ListedOffer) -> dict[str, Any]:
+    """The product data for customs the listing gave (a read that gives none leaves what was stored)."""
+    return {k: v for k, v in (("hs_code", offer.hs_code), ("country_of_origin", offer.country_of_origin)) if v}
 
 
 def _refresh(row: Any, offer: ListedOffer, values: dict[str, Any], now) -> dict[str, Any]:
@@ -265,7 +270,7 @@ def _refresh(row: Any, offer: ListedOffer, values: dict[str, Any], now) -> dict[
     crossdock's last pushed price stays (the price push decides)."""
     out: dict[str, Any] = {"_id": row.id, "status": values["status"],
                            "listed_price_seen": values["listed_price_seen"], "seen_at": now,
-                           "platform_ids": _ids(offer, dict(row.platform_ids or {}))}
+                           "platform_ids": _ids(offer, dict(row.platform_ids or {})), **_customs(offer)}
     if values["listing_id"]:
         out["listing_id"] = values["listing_id"]
     return out

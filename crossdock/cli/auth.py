@@ -1,4 +1,4 @@
-"""``crossdock auth status|set|connect|refresh|resume``: credentials per channel.
+"""``crossdock auth status|set|connect|refresh|pause|resume``: credentials per channel.
 
 The documents come from :mod:`crossdock.connectors.credentials` and
 :mod:`crossdock.sync_engine.auth_refresh`; here the options are read (a token
@@ -213,6 +213,29 @@ def auth_refresh(ctx: typer.Context, channel: str = CHANNEL_ARG, as_json: bool =
     if doc["paused_code"]:
         app.err.print(f"{channel} is paused ({doc['paused_code']}): crossdock auth resume {channel}",
                       highlight=False, markup=False)
+
+
+@group.command("pause")
+def auth_pause(ctx: typer.Context, channel: str = CHANNEL_ARG,
+               reason: str = typer.Option(..., "--reason", "-r", help="Why (the audit log and the console show it)."),
+               as_json: bool = JSON_OPT) -> None:
+    """Pause a channel by hand (XD-SYNC-009): its jobs wait, the other channels run, until
+    `crossdock auth resume`. Audited (who: --as NAME or the OS user)."""
+    from crossdock.sync_engine.hand_pause import pause_by_hand
+
+    app = Application.of(ctx, json=as_json)
+    app.config.channel(channel)
+    if not reason.strip():
+        raise ConfigError("XD-CFG-009", detail="--reason: say why the channel is paused")
+    doc = pause_by_hand(app.db, channel, reason=reason)
+    if as_json:
+        app.emit(doc)
+        return
+    if doc["paused"]:
+        app.out.print(f"{channel}: paused ({doc['paused_code']}); crossdock auth resume {channel} resumes it",
+                      highlight=False, markup=False)
+    else:
+        app.out.print(f"{channel}: already paused ({doc['paused_code']})", highlight=False, markup=False)
 
 
 @group.command("resume")

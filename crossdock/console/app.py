@@ -29,7 +29,7 @@ from starlette.templating import Jinja2Templates
 from crossdock.access.sessions import csrf_key, end_session, new_session
 from crossdock.access.throttle import Throttle
 from crossdock.access.users import authenticate
-from crossdock.console import api, pages, stock
+from crossdock.console import api, credentials, export, pages, stock, users
 from crossdock.console.guard import PRE_COOKIE, SESSION_COOKIE, check_csrf, csrf_for, error_response, set_cookie
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
@@ -52,7 +52,7 @@ def build_app(cfg: Any, db: Database, *, secret_key: str) -> Starlette:
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/login", login_form, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        *pages.ROUTES, *stock.ROUTES, *api.ROUTES, *events_http.ROUTES,
+        *pages.ROUTES, *stock.ROUTES, *users.ROUTES, *credentials.ROUTES, *export.ROUTES, *api.ROUTES, *events_http.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ], exception_handlers={CrossdockError: error_response}, middleware=[Middleware(SecurityHeaders)],
         lifespan=events_http.closing_receivers)

@@ -56,10 +56,14 @@ def overview(request: Request) -> Response:
         auth_error = None
     except CrossdockError as exc:        # a key that cannot read the stored tokens: said, not hidden
         auth, auth_error = {"channels": []}, exc
+    from crossdock.console.overview import credential_days, quota_by_channel
+
     warnings = {c["channel"]: c for c in auth["channels"]}
+    days = {name: credential_days(warnings.get(name), now) for name in status["channels"]}
+    quota, quota_error = quota_by_channel(state.cfg, state.db)
     checked_at, problems = _recent_problems(state, now, status)
     return _render(request, "overview.html", user, status=status, auth=warnings, auth_error=auth_error,
-                   problems=problems, problems_at=checked_at)
+                   days=days, quota=quota, quota_error=quota_error, problems=problems, problems_at=checked_at)
 
 
 #: The doctor's offline checks take a few hundred ms on a large shop (stuck orders, drift, parcels):
@@ -118,12 +122,14 @@ def order(request: Request) -> Response:
 def logs(request: Request) -> Response:
     user = page_user(request, "logs")
     p = request.query_params
-    filters = {k: p.get(k) or "" for k in ("channel", "code", "since", "outcome", "entity")}
+    filters = {k: p.get(k) or "" for k in ("channel", "code", "area", "since", "outcome", "entity")}
+    # a code (XD-AUTH-002) or its area's prefix (XD-AUTH); the area list picks the prefix
+    code = filters["code"].strip() or (f"XD-{filters['area']}" if filters["area"] in AREAS else "")
     with request.app.state.db.read() as s:
-        rows = synclog.events_doc(s, channel=filters["channel"] or None, code=filters["code"] or None,
+        rows = synclog.events_doc(s, channel=filters["channel"] or None, code=code or None,
                                   since=parse_since(filters["since"]), outcome=filters["outcome"] or None,
                                   entity=filters["entity"] or None, limit=200)
-    return _render(request, "logs.html", user, rows=rows, filters=filters)
+    return _render(request, "logs.html", user, rows=rows, filters=filters, areas=AREAS)
 
 
 def errors(request: Request) -> Response:
@@ -139,7 +145,10 @@ def error_page(request: Request) -> Response:
         from crossdock.errors import ConfigError
 
         raise ConfigError("XD-CFG-009", detail=f"no error code {request.path_params['code']!r}") from None
-    return _render(request, "error_code.html", user, spec=spec, area=AREAS[spec.area])
+    from crossdock.console.fixes import console_fixes
+
+    return _render(request, "error_code.html", user, spec=spec, area=AREAS[spec.area],
+                   fixes=console_fixes(spec.code))
 
 
 def jobs(request: Request) -> Response:

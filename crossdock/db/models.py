@@ -140,6 +140,9 @@ class ChannelListing(Base):
     exposure_qty: Mapped[int | None] = mapped_column(Integer)
     held_qty: Mapped[int | None] = mapped_column(Integer)      # units it may have sold before a push overwrote them
     held_since: Mapped[dt.datetime | None]                      # … that push (real time)
+    # the platform's product data for customs (listings pull), copied to order lines that came without
+    hs_code: Mapped[str | None] = mapped_column(String(16))
+    country_of_origin: Mapped[str | None] = mapped_column(String(2))
     listed_price_seen: Mapped[Decimal | None]
     seen_at: Mapped[dt.datetime | None]
 

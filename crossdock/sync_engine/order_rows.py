@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from crossdock.db.models import PLATFORM_ID_MAX
 from crossdock.models import Address, Money, Order
 from crossdock.sync_engine._sql import as_is, binder, chunks, in_values, is_postgres, lookup_chunk
-from crossdock.sync_engine._tables import ORDERS
+from crossdock.sync_engine._tables import LISTINGS, ORDERS
 
-__all__ = ["ADDRESS_COLS", "AMOUNT_COLS", "Binds", "KNOWN_COLS", "LINE_COLS", "NO_FLAGS", "ORDER_COLS", "PLAIN",
-           "binds", "details_filled", "find_existing", "line_rows", "line_values", "order_row", "order_values"]
+__all__ = ["ADDRESS_COLS", "AMOUNT_COLS", "Binds", "Customs", "KNOWN_COLS", "LINE_COLS", "NO_FLAGS", "ORDER_COLS",
+           "PLAIN", "binds", "details_filled", "find_existing", "line_rows", "line_values", "listed_customs",
+           "order_row", "order_values"]
 
 
 _ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))
@@ -83,19 +84,43 @@ def _amount(m: Money | None, money: Callable[[Any], Any]) -> Any:
     return money(m.amount) if m is not None else None
 
 
-def line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: Binds) -> list[tuple[Any, ...]]:
-    """The order's ``order_lines`` rows in LINE_COLS order (``line_ids`` in line order)."""
+#: SKU → (HS code, country of origin) of the channel's listing (:func:`listed_customs`)
+Customs = Mapping[str, tuple[str | None, str | None]]
+
+
+def listed_customs(session: Session, channel: str, orders: Iterable[Order]) -> Customs:
+    """The platform's product data for customs (``channel_listings``, read by
+    ``listings pull``) of the SKUs of lines that came without an HS code or
+    country of origin: an order line gets the platform's values before the
+    catalogue's (one indexed query per chunk of SKUs; none when every line has both)."""
+    skus = sorted({ln.sku for o in orders for ln in o.lines
+                   if ln.sku and not (ln.hs_code and ln.country_of_origin)})
+    out: dict[str, tuple[str | None, str | None]] = {}
+    L = LISTINGS.c
+    for part in chunks(skus):
+        for r in session.execute(select(L.sku, L.hs_code, L.country_of_origin)
+                                 .where(L.channel == channel, L.sku.in_(part),
+                                        L.hs_code.is_not(None) | L.country_of_origin.is_not(None))):
+            out[r.sku] = (r.hs_code, r.country_of_origin)
+    return out
+
+
+def line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: Binds,
+                listed: Customs | None = None) -> list[tuple[Any, ...]]:
+    """The order's ``order_lines`` rows in LINE_COLS order (``line_ids`` in line order); ``listed``:
+    the listings' customs data, for lines the order gave none."""
     rows = []
     money = b.money
     for line, lid in zip(o.lines, line_ids):
         tax, price = line.tax, line.unit_price
+        hs, origin = (listed or {}).get(line.sku or "", (None, None))
         rows.append((lid, order_id, line.platform_line_id, line.sku, line.listing_id,
                      line.title, line.quantity, line.quantity_shipped,
                      money(price.amount) if price else None, price.currency if price else None,
                      money(tax.tax_amount.amount) if tax and tax.tax_amount else None,
                      tax.ioss_number if tax else None, _amount(line.shipping, money),
                      _amount(line.shipping_tax, money), _amount(line.presentment_unit_price, money),
-                     line.hs_code, line.country_of_origin))
+                     line.hs_code or hs, line.country_of_origin or origin))
     return rows
 
 

@@ -82,6 +82,7 @@ from crossdock.sync_engine.order_rows import (
     find_existing,
     line_rows,
     line_values,
+    listed_customs,
     order_values,
 )
 
@@ -197,13 +198,14 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
             if raced:  # stored meanwhile by a concurrent importer: handle as known orders
                 existing.update(find_existing(session, channel, raced))
         line_ids = allocate_ids(session, LINES, sum(len(latest[p].lines) for p in new_ids))
+        listed = listed_customs(session, channel, (latest[p] for p in new_ids))
         new_lines: list[tuple[Any, ...]] = []
         k = 0
         for pid, oid in new_ids.items():
             o = latest[pid]
             lids = new_line_ids[pid] = line_ids[k:k + len(o.lines)]
             k += len(lids)
-            new_lines.extend(line_values(oid, o, lids, b))
+            new_lines.extend(line_values(oid, o, lids, b, listed))
         for part in chunks(new_lines, 5000):
             insert_tuples(session, LINES, LINE_COLS, part, converted=True)
 

@@ -1,6 +1,7 @@
 """The console in a real headless Chromium (Playwright for Python driving
 Debian's ``chromium``), against a live server on a seeded database.
 
+The console is ``crossdock serve`` run as a process, as deployed.
 Skipped, with the reason, where chromium or playwright is missing — except
 in CI (``CI=true``), where that is a failure. Screenshots of the overview and
 an order page go to ``screenshots/console/`` at the top of the repository
@@ -9,10 +10,13 @@ an order page go to ``screenshots/console/`` at the top of the repository
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import signal
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +32,7 @@ SCREENSHOTS = Path(os.environ.get("CROSSDOCK_SCREENSHOTS")
 
 def _require_browser() -> None:
     missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing.append("playwright (pip install -e '.[test]')")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
@@ -52,31 +54,37 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def site(sqlite_db, tmp_path, monkeypatch) -> Iterator[tuple[str, dict[str, int]]]:
-    """The console served by uvicorn in a thread on a seeded SQLite database: (base URL, job ids)."""
-    import uvicorn
-
-    from crossdock import config as config_mod
-    from crossdock import secrets
-    from crossdock.console.app import build_app
+def site(sqlite_db, tmp_path) -> Iterator[tuple[str, dict[str, int]]]:
+    """``crossdock serve`` as an operator runs it — a real process with a
+    configuration file, on a seeded SQLite database: (base URL, job ids)."""
+    import httpx
 
     ids = seed(sqlite_db)
-    monkeypatch.setenv("XD_CONSOLE_CLIENT_SECRET", "not-shown")
-    cfg = config_mod.load(write_config(tmp_path), env={})
+    write_config(tmp_path)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_app(cfg, sqlite_db, secret_key=secrets.keys()[0]),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the console did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ids
-    server.should_exit = True
-    thread.join(timeout=10)
+    env = {**os.environ, "CROSSDOCK_DATABASE_URL": sqlite_db.url, "XD_CONSOLE_CLIENT_SECRET": "not-shown"}
+    env.pop("CROSSDOCK_CONFIG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "crossdock", "serve", "--port", str(port)], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "crossdock serve did not answer within 30 s"
+            time.sleep(0.1)
+        yield base, ids
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 def _login(browser, base: str, name: str, password: str = PASSWORD):

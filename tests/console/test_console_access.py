@@ -18,7 +18,7 @@ from sqlalchemy import select
 PAGES = {"/": "viewer", "/orders": "viewer", f"/orders/{ORDER_ID}": "viewer", "/errors": "viewer",
          "/errors/XD-ACCESS-005": "viewer", "/jobs": "viewer", "/channels": "viewer", "/stock": "viewer",
          "/logs": "support",
-         "/audit": "admin"}
+         "/audit": "admin", "/users": "admin"}
 ROLES = ("viewer", "support", "operator", "admin")
 
 
@@ -178,7 +178,7 @@ def test_no_secret_in_any_page_or_api_response(seeded):
     bodies = [client.get(p).text for p in [*PAGES, "/login"]]
     headers = {"Authorization": f"Bearer {api_token}"}
     for path in ("/api/status", "/api/orders", f"/api/orders/{ORDER_ID}", "/api/logs", "/api/jobs/failed",
-                 "/api/audit"):
+                 "/api/audit", "/api/export/orders", "/api/export/customers", "/api/export/listings"):
         r = client.get(path, headers=headers)
         assert r.status_code == 200, path
         bodies.append(r.text)

@@ -106,3 +106,41 @@ def test_the_clis_changes_are_audited_as_the_named_actor(db, tmp_path):
     assert records["stock.import"]["after"]["changes"] == 1
     assert records["fx.load"]["after"]["pairs"] == ["EUR/USD"]
     assert records["channels.resume"]["before"] == {"paused_code": "XD-SYNC-009"}
+
+
+def test_cli_pause_retry_and_auth_set_are_audited_as_the_named_actor_or_the_os_user(db, tmp_path):
+    """auth pause (the CLI's pause), jobs retry and auth set run with --as kim
+    are audited as kim via cli with before and after; run without --as, a
+    change is audited as the OS user running crossdock."""
+    import getpass
+
+    from crossdock.db import models as m
+
+    (tmp_path / "crossdock.toml").write_text('[channels.amazon-de]\nplatform = "amazon"\naccount = "A1"\n'
+                                             'currency = "EUR"\nmarketplace = "A1PA6795UKMFR9"\n')
+    with db.write() as s:
+        s.add(m.Channel(name="amazon-de", platform="amazon", account="A1", currency="EUR"))
+        s.flush()
+        job = m.OutboxEntry(kind="push_stock", channel="amazon-de", entity="MUG-1", payload={},
+                            idempotency_key="k-audit", status="failed", attempts=5, last_code="XD-PLATFORM-001")
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    env = {"CROSSDOCK_DATABASE_URL": db.url, "XD_TEST_REFRESH": "Atzr|audit-test-refresh-token"}
+    for args in (("auth", "pause", "amazon-de", "--reason", "carrier strike"), ("jobs", "retry", str(job_id)),
+                 ("auth", "set", "amazon-de", "--refresh-token-env", "XD_TEST_REFRESH")):
+        ran = crossdock("--as", "kim", *args, cwd=tmp_path, env=env)
+        assert ran.returncode == 0, (args, ran.stdout, ran.stderr)
+    again = crossdock("auth", "pause", "amazon-de", "--reason", "night maintenance", "--json", cwd=tmp_path, env=env)
+    assert again.returncode == 0 and again.doc["paused"] is True, again.stderr
+    audit = crossdock("audit", "--json", cwd=tmp_path, env=env)
+    assert "Atzr|audit-test-refresh-token" not in audit.stdout
+    records = audit.doc["records"]
+    assert [(r["action"], r["actor"], r["via"]) for r in records] == [
+        ("channels.pause", getpass.getuser(), "cli"), ("auth.set", "kim", "cli"), ("jobs.retry", "kim", "cli"),
+        ("channels.pause", "kim", "cli")]
+    assert records[3]["before"] == {"paused_code": None}
+    assert records[3]["after"] == {"paused_code": "XD-SYNC-009", "reason": "carrier strike"}
+    assert records[2]["before"]["status"] == "failed" and records[2]["after"]["status"] == "pending"
+    assert records[1]["before"] == {"paused_code": "XD-SYNC-009"}
+    assert records[0]["after"]["reason"] == "night maintenance"

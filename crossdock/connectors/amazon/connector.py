@@ -407,7 +407,7 @@ class AmazonConnector(NotificationEvents, Connector):
         ``status="NOT_FOUND"`` and no quantity or price; a SKU the search cannot
         name (a comma in it) is read alone with getListingsItem."""
         mp = self.settings.marketplace_id
-        search = functools.partial(M.search_params, marketplace_id=mp, included=M.LISTING_INCLUDED)
+        search = functools.partial(M.search_params, marketplace_id=mp, included=M.included_for(skus))
         out: list[ListedOffer] = []
         token: str | None = None
         while skus is None:

@@ -112,10 +112,12 @@ class ListingReader:
         items = self.inventory_items()
         out: list[ListedOffer] = []
         offered: set[str] = set()
-        for sku, title in items.items():
+        for sku, (title, origin) in items.items():
             offer = self.read_one(sku)
             if offer.status != "NOT_FOUND" and title and not offer.title:
                 offer = dataclasses.replace(offer, title=title)
+            if offer.status != "NOT_FOUND" and origin:        # the product data customs needs
+                offer = dataclasses.replace(offer, country_of_origin=origin)
             if offer.listing_id:
                 offered.add(str(offer.listing_id))
             out.append(offer)
@@ -138,18 +140,19 @@ class ListingReader:
                    if sku not in seen and not (ref.item_id and ref.item_id in offered))
         return out
 
-    def inventory_items(self) -> dict[str, str | None]:
-        """Every inventory item's SKU → product title, following ``next`` (the
+    def inventory_items(self) -> dict[str, tuple[str | None, str | None]]:
+        """Every inventory item's SKU → (product title, country of manufacture), following ``next`` (the
         spec calls getInventoryItems' ``offset`` a page number; taking it from
         ``next`` works whichever eBay means)."""
-        items: dict[str, str | None] = {}
+        items: dict[str, tuple[str | None, str | None]] = {}
         offset, seen = 0, set()
         while offset not in seen:
             seen.add(offset)
             page = self.rest.get_inventory_items(limit=200, offset=offset)
             for i in page.get("inventoryItems") or []:
                 if "sku" in i:
-                    items.setdefault(str(i["sku"]), ((i.get("product") or {}).get("title")) or None)
+                    product = i.get("product") or {}
+                    items.setdefault(str(i["sku"]), (product.get("title") or None, mapping.product_origin(product)))
             nxt = page.get("next")
             if not nxt:
                 break

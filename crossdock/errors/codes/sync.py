@@ -43,7 +43,7 @@ ENTRIES: tuple[E, ...] = (
       ("no worker was started", "every worker stopped or lost its database connection"),
       "Start a worker with the same configuration.", "crossdock worker"),
     E("XD-SYNC-009", "Channel paused by a person",
-      "An operator paused the channel (console, API): its jobs wait, nothing is imported or pushed for it, "
+      "An operator paused the channel (console, API, crossdock auth pause): its jobs wait, nothing is imported or pushed for it, "
       "the other channels run. It stays paused until someone resumes it.",
       ("maintenance on the platform account", "an operator stopped it while a problem is looked into"),
       "Resume the channel when the reason is gone (the console's Channels page, or the command below); "

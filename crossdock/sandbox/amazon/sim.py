@@ -181,6 +181,9 @@ class AmazonSim(PlatformSim):
                     "brand": [{"value": "crossdock sandbox", "marketplace_id": mp.marketplace_id}],
                     "condition_type": [{"value": "new_new", "marketplace_id": mp.marketplace_id}],
                 }
+                if item is not None and item.country_of_origin:     # the seller gave it with the product
+                    listing.attributes["country_of_origin"] = [{"value": item.country_of_origin,
+                                                                "marketplace_id": mp.marketplace_id}]
                 self.listings[channel][sku] = listing
             if price is not None:
                 listing.price = Decimal(price)

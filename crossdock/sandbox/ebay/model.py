@@ -314,3 +314,9 @@ CITIES = {"GB": ("London", "EC1A 1BB"), "DE": ("Berlin", "10115"), "FR": ("Paris
           "PL": ("Warszawa", "00-001"), "US": ("Portland", "97201"), "CA": ("Toronto", "M5H 2N2"),
           "AU": ("Sydney", "2000"), "NZ": ("Auckland", "1010"), "NO": ("Oslo", "0150"),
           "CH": ("Zürich", "8001")}
+
+
+#: Country names of the origin aspect ("Country/Region of Manufacture") of the seeded listings, by ISO code
+ORIGIN_NAMES = {"CN": "China", "DE": "Germany", "FR": "France", "GB": "United Kingdom", "IN": "India",
+                "IT": "Italy", "PT": "Portugal", "PL": "Poland", "TR": "Turkey", "US": "United States",
+                "VN": "Vietnam"}

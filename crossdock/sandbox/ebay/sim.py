@@ -33,6 +33,7 @@ from crossdock.sandbox.ebay.model import (
     COUNTRY_MARKETPLACE,
     EU,
     MARKETPLACE_INFO,
+    ORIGIN_NAMES,
     AccessToken,
     Account,
     DailyQuota,
@@ -226,6 +227,9 @@ class EbaySim(PlatformSim):
                                      "imageUrls": [f"https://i.ebayimg.com/images/g/{sku}/s-l1600.jpg"]})
                 if item is not None and item.weight_g:
                     l.package = {"weight": {"value": item.weight_g, "unit": "GRAM"}}
+                origin = ORIGIN_NAMES.get(item.country_of_origin or "") if item is not None else None
+                if origin:
+                    l.product["aspects"] = {"Country/Region of Manufacture": [origin]}
                 listings[sku] = l
                 self._set_kind(l, new_kind)
             else:

@@ -62,6 +62,16 @@ def test_listing_inspects_per_marketplace(fixture_text):
         ("ATVPDKIKX0DER", 100, "100.00", "BUYABLE"), ("A2EUQ1WTGCTBG2", 100, "130.00", "INACTIVE")]
 
 
+def test_listing_inspect_shows_the_country_of_origin_its_attributes_give(fixture_text):
+    """The listing's product data customs needs (issue 14): the ``country_of_origin`` attribute per marketplace."""
+
+    body = json.loads(fixture_text("getListingsItem_200.json"))
+    body["attributes"] = {"country_of_origin": [{"value": "pt", "marketplace_id": "ATVPDKIKX0DER"}]}
+    result = inspect_payload("listing", body)
+    assert [(o["marketplace_id"], o["country_of_origin"]) for o in result["offers"]] == [
+        ("ATVPDKIKX0DER", "PT"), ("A2EUQ1WTGCTBG2", None)]
+
+
 @pytest.mark.parametrize("kind,payload", [
     ("orders", "not json at all"),
     ("orders", {"payload": {"Shipments": []}}),

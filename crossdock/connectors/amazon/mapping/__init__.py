@@ -37,6 +37,8 @@ from crossdock.connectors.amazon.mapping.feeds import (
 )
 from crossdock.connectors.amazon.mapping.listings import (
     LISTING_INCLUDED,
+    PULL_INCLUDED,
+    included_for,
     listing_condition,
     SEARCH_PAGE,
     listing_params,
@@ -97,6 +99,8 @@ __all__ = [
     "shipment_items",
     "units_shipped",
     "LISTING_INCLUDED",
+    "PULL_INCLUDED",
+    "included_for",
     "listing_condition",
     "SEARCH_PAGE",
     "listing_params",

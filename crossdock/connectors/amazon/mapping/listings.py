@@ -20,6 +20,13 @@ from crossdock.models import (
 )
 
 LISTING_INCLUDED = ("summaries", "offers", "fulfillmentAvailability")
+#: A pull of every listing also reads the attributes: the product data customs needs (country of origin)
+PULL_INCLUDED = (*LISTING_INCLUDED, "attributes")
+
+
+def included_for(skus: object) -> tuple[str, ...]:
+    """What a read asks for: a pull of every listing (``skus`` None) the attributes too."""
+    return PULL_INCLUDED if skus is None else LISTING_INCLUDED
 
 
 # ------------------------------------------------------------------ listings: requests
@@ -171,4 +178,17 @@ def parse_listing(body: object, *, marketplace_id: str) -> ListedOffer:
             status = ",".join(s.get("status") or []) or "INACTIVE"
             title = s.get("itemName") or None
     return ListedOffer(sku=str(body["sku"]), quantity=qty, price=price, listing_id=asin, status=status,
-                       title=title, ids={"asin": str(asin)} if asin else None)
+                       title=title, ids={"asin": str(asin)} if asin else None,
+                       country_of_origin=_origin(body.get("attributes"), marketplace_id))
+
+
+def _origin(attributes: object, marketplace_id: str) -> str | None:
+    """The listing's ``country_of_origin`` attribute for the marketplace (ISO alpha-2), if it has one."""
+    if not isinstance(attributes, Mapping):
+        return None
+    for entry in attributes.get("country_of_origin") or []:
+        if isinstance(entry, Mapping) and entry.get("marketplace_id") in (None, marketplace_id):
+            value = str(entry.get("value") or "").strip().upper()
+            if len(value) == 2 and value.isalpha():
+                return value
+    return None

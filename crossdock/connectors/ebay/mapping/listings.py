@@ -94,6 +94,21 @@ def aspects(attributes: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+#: The item specific in which eBay's product data gives the country of manufacture (a country name)
+ORIGIN_ASPECT = "Country/Region of Manufacture"
+
+
+def product_origin(product: object) -> str | None:
+    """An inventory item ``product``'s country of manufacture as an ISO code
+    (its :data:`ORIGIN_ASPECT`), or None: no such aspect, or a name we do not know."""
+    from crossdock.mapping.countries import country_code
+
+    if not isinstance(product, Mapping) or not isinstance(product.get("aspects"), Mapping):
+        return None
+    values = product["aspects"].get(ORIGIN_ASPECT) or []
+    return country_code(values[0]) if isinstance(values, list) and values else None
+
+
 def inventory_item_body(product: Product, *, quantity: int) -> InventoryItem:
     """createOrReplaceInventoryItem body."""
     prod = InventoryProduct(title=product.title, description=product.description or product.title,
