@@ -1,4 +1,4 @@
-"""``crossdock catalog import|export|show|list``: the catalogue.
+"""``crossdock catalog import|export|show|list|alias|bundle``: the catalogue.
 
 The commands read options, call the domain functions of
 :mod:`crossdock.catalog` and print the document they return: a rich table
@@ -16,10 +16,12 @@ import typer
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
+from crossdock.cli.catalog_kits import alias_group, bundle_group
 from crossdock.errors import ConfigError
 from crossdock.textsafe import markup_escape as escape
 
-group = typer.Typer(help="The catalogue: import and export products (CSV or JSON), show one, list them.",
+group = typer.Typer(help="The catalogue: import and export products (CSV or JSON), show one, list them; "
+                          "SKU aliases and bundles.",
                     no_args_is_help=True)
 
 _FORMATS = ("csv", "json")
@@ -162,3 +164,7 @@ def catalog_list(
     app.out.print(table)
     if doc["next_after"]:
         app.err.print(f"more: crossdock catalog list --after {escape(doc['next_after'])}", highlight=False)
+
+
+group.add_typer(alias_group, name="alias")
+group.add_typer(bundle_group, name="bundle")

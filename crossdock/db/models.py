@@ -142,6 +142,32 @@ class ChannelListing(Base):
     seen_at: Mapped[dt.datetime | None]
 
 
+class SkuAlias(Base):
+    """A SKU a channel lists under (``listing_sku``) that stands for the
+    catalogue's ``sku``: on ``channel`` only, or on every channel (``''``)."""
+
+    __tablename__ = "sku_aliases"
+    __table_args__ = (UniqueConstraint("channel", "listing_sku"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    listing_sku: Mapped[str] = mapped_column(SkuType)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BundleComponent(Base):
+    """One component of a bundle (kit): ``quantity`` units of ``component`` per bundle."""
+
+    __tablename__ = "bundle_components"
+    __table_args__ = (CheckConstraint("quantity > 0", name="bundle_quantity_positive"),
+                      Index("ix_bundle_components_component", "component"))
+
+    bundle: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), primary_key=True)
+    component: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
 class Warehouse(Base):
     __tablename__ = "warehouses"
 

@@ -1,0 +1,59 @@
+"""SKU aliases and bundles (kits)
+
+``sku_aliases`` maps a SKU a channel lists under to the catalogue's SKU (on
+one channel, or on every channel: channel ``''``). ``bundle_components``
+holds each bundle's components and their quantities per bundle.
+
+Revision ID: 0015_bundles
+Revises: 0014_events
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import crossdock.db.base
+
+revision = "0015_bundles"
+down_revision = "0014_events"
+branch_labels = None
+depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_UTC = crossdock.db.base.UTCDateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sku_aliases",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("listing_sku", sa.String(length=255), nullable=False),
+        sa.Column("sku", sa.String(length=255), nullable=False),
+        sa.Column("created_at", _UTC, nullable=False),
+        sa.ForeignKeyConstraint(["sku"], ["products.sku"], name=op.f("fk_sku_aliases_sku_products"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sku_aliases")),
+        sa.UniqueConstraint("channel", "listing_sku", name=op.f("uq_sku_aliases_channel_listing_sku")),
+    )
+    op.create_table(
+        "bundle_components",
+        sa.Column("bundle", sa.String(length=255), nullable=False),
+        sa.Column("component", sa.String(length=255), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_bundle_components_bundle_quantity_positive")),
+        sa.ForeignKeyConstraint(["bundle"], ["products.sku"], name=op.f("fk_bundle_components_bundle_products"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["component"], ["products.sku"],
+                                name=op.f("fk_bundle_components_component_products")),
+        sa.PrimaryKeyConstraint("bundle", "component", name=op.f("pk_bundle_components")),
+    )
+    op.create_index("ix_bundle_components_component", "bundle_components", ["component"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_bundle_components_component", table_name="bundle_components")
+    op.drop_table("bundle_components")
+    op.drop_table("sku_aliases")
