@@ -2,7 +2,7 @@
 
 Unique constraints make duplicate import impossible: an order is unique per
 (channel, platform order id), a line per (order, platform line id), a listing
-per (channel, sku), a reservation per order line, an outbox entry per
+per (channel, sku), a reservation per order line and SKU, an outbox entry per
 idempotency key. Money is Numeric + currency; times are aware UTC.
 """
 
@@ -298,11 +298,12 @@ class OrderLine(Base):
 
 
 class Reservation(Base):
-    """Stock held for one order line until it ships (consumed) or is cancelled (released)."""
+    """Stock held for one order line until it ships (consumed) or is cancelled (released):
+    one per line, or one per component for a line of a bundle (migration 0015_bundles)."""
 
     __tablename__ = "reservations"
     __table_args__ = (
-        UniqueConstraint("order_line_id"),
+        UniqueConstraint("order_line_id", "sku"),
         Index("ix_reservations_sku_status", "sku", "status"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )

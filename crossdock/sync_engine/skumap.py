@@ -35,7 +35,7 @@ ALIASES = SkuAlias.__table__
 BUNDLES = BundleComponent.__table__
 ALL_CHANNELS = ""
 
-__all__ = ["ALIASES", "ALL_CHANNELS", "BUNDLES", "ChannelSkus", "aliases_of", "bundles_containing",
+__all__ = ["ALIASES", "ALL_CHANNELS", "BUNDLES", "ChannelSkus", "aliases_of", "any_bundles", "bundles_containing",
            "components_of", "resolve", "resolve_orders"]
 
 T = TypeVar("T")
@@ -132,6 +132,11 @@ def _renamed(item: T, sku: Any) -> T:
     if not sku or sku == _sku(item):
         return item
     return cast(T, dataclasses.replace(cast(Any, item), sku=sku))
+
+
+def any_bundles(session: Session) -> bool:
+    """Whether the catalogue has a bundle at all (most have none: one cheap query spares the rest)."""
+    return session.execute(select(BUNDLES.c.bundle).limit(1)).first() is not None
 
 
 def components_of(session: Session, bundles: Iterable[str]) -> dict[str, dict[str, int]]:

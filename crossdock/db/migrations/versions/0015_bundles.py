@@ -2,7 +2,9 @@
 
 ``sku_aliases`` maps a SKU a channel lists under to the catalogue's SKU (on
 one channel, or on every channel: channel ``''``). ``bundle_components``
-holds each bundle's components and their quantities per bundle.
+holds each bundle's components and their quantities per bundle. A line of a
+bundle reserves each component: a reservation is unique per (order line, SKU)
+from now on, no longer per order line.
 
 Revision ID: 0015_bundles
 Revises: 0014_events
@@ -51,9 +53,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("bundle", "component", name=op.f("pk_bundle_components")),
     )
     op.create_index("ix_bundle_components_component", "bundle_components", ["component"])
+    with op.batch_alter_table("reservations") as batch:
+        batch.drop_constraint("uq_reservations_order_line_id", type_="unique")
+        batch.create_unique_constraint("uq_reservations_order_line_id_sku", ["order_line_id", "sku"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reservations") as batch:
+        batch.drop_constraint("uq_reservations_order_line_id_sku", type_="unique")
+        batch.create_unique_constraint("uq_reservations_order_line_id", ["order_line_id"])
     op.drop_index("ix_bundle_components_component", table_name="bundle_components")
     op.drop_table("bundle_components")
     op.drop_table("sku_aliases")
