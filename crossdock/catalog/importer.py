@@ -270,6 +270,7 @@ class _Importer:
         self.stock_skus: set[str] = set()
         self.price_skus: dict[str, list[str] | None] = {}
         self.kits: list[tuple[int, str, dict[str, Any]]] = []     # (where, SKU, aliases / bundle columns)
+        self.created: list[tuple[int, str]] = []                   # (where, SKU) of the new products
         self.now = utcnow()
 
     def problem(self, at: int, code: str, message: str, column: str | None = None, sku: str | None = None) -> None:
@@ -333,6 +334,7 @@ class _Importer:
                     self.problem(at, C.INVALID, "a base_price needs its base_currency", "base_currency", sku)
                     continue
                 new_rows.append({**_DEFAULTS, **values, "created_at": self.now, "updated_at": self.now})
+                self.created.append((at, sku))
                 self.summary.created += 1
                 continue
             changed = [c for c, v in values.items() if c != "sku" and not _same(c, getattr(row, c), v)]
@@ -368,6 +370,11 @@ class _Importer:
         from crossdock.catalog import kits
         from crossdock.errors import CrossdockError
 
+        for i in range(0, len(self.created), 500):      # a new product named like an alias is ambiguous
+            made = dict(self.created[i:i + 500])
+            for at, alias in kits.aliases_named(self.session, list(made.values()), made):
+                self.problem(at, kits.ALIAS_REFUSED, f"{alias} is a SKU alias already: an order or listing "
+                                                     "under it would be ambiguous", "sku", alias)
         for i in range(0, len(self.kits), 500):
             part = self.kits[i:i + 500]
             now = kits.kit_columns(self.session, [sku for _, sku, _ in part])

@@ -43,7 +43,7 @@ UNKNOWN_SKU = "XD-INV-004"
 CHANNEL_MARK = "@"            # in the catalogue file: LISTING_SKU@CHANNEL
 ITEM_SEPARATOR = "|"
 
-__all__ = ["add_alias", "aliases_text", "bundle_text", "list_aliases", "parse_aliases", "parse_bundle",
+__all__ = ["add_alias", "aliases_named", "aliases_text", "bundle_text", "list_aliases", "parse_aliases", "parse_bundle",
            "bundle_components", "parse_components", "kit_columns", "remove_alias", "remove_bundle", "set_bundle", "show_bundle"]
 
 
@@ -106,6 +106,12 @@ def list_aliases(session: Session, *, sku: str | None = None, channel: str | Non
     if channel:
         stmt = stmt.where(c.channel.in_((ALL_CHANNELS, channel)))
     return [{"alias": r.listing_sku, "sku": r.sku, "channel": r.channel or None} for r in session.execute(stmt)]
+
+
+def aliases_named(session: Session, skus: Sequence[str], where: Mapping[int, str]) -> list[tuple[int, str]]:
+    """(position, SKU) of those of ``skus`` that are an alias already (``where``: position → SKU)."""
+    taken = set(session.scalars(select(ALIASES.c.listing_sku).where(ALIASES.c.listing_sku.in_(list(skus)))))
+    return [(at, sku) for at, sku in where.items() if sku in taken]
 
 
 def parse_aliases(value: Any) -> list[tuple[str | None, str]]:

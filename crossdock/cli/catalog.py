@@ -121,6 +121,11 @@ def catalog_show(ctx: typer.Context, sku: str = typer.Argument(..., help="Catalo
             out.print(f"  {key}: {escape(str(p[key]))}", highlight=False)
     if p["attributes"]:
         out.print(f"  attributes: {escape(str(p['attributes']))}", highlight=False)
+    if p["aliases"]:
+        out.print(f"  aliases: {escape(', '.join(p['aliases']))}", highlight=False)
+    if p["bundle"]:
+        out.print("  bundle of: " + escape(" + ".join(f"{q} × {c}" for c, q in sorted(p["bundle"].items()))),
+                  highlight=False)
     for url in p["images"]:
         out.print(f"  image: {escape(url)}", highlight=False)
     out.print(f"  available to sell: {doc['available_to_sell']}", highlight=False)

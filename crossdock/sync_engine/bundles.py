@@ -48,7 +48,7 @@ from crossdock.sync_engine import skumap
 from crossdock.sync_engine._sql import chunks
 from crossdock.sync_engine._tables import LISTINGS
 
-__all__ = ["for_decision", "lock_set", "with_bundles"]
+__all__ = ["for_decision", "lock_set", "with_bundles", "with_components"]
 
 _INACTIVE = ("ended", "deleted", "removed", "inactive", "draft", "rejected")    # dirty.INACTIVE_LISTING_STATUSES
 
@@ -64,13 +64,17 @@ def with_bundles(session: Session, skus: Iterable[str]) -> set[str]:
 
 
 def lock_set(session: Session, skus: Iterable[str]) -> set[str]:
-    """The SKUs whose product rows a decision about ``skus`` locks: with each bundle's components."""
+    """The SKUs whose product rows a decision about ``skus`` locks: with each bundle's components
+    (also: the SKUs whose availability moves with a bundle's unseen sales)."""
     wanted = set(skus)
     if not wanted or not skumap.any_bundles(session):
         return wanted
     for comps in skumap.components_of(session, wanted).values():
         wanted |= set(comps)
     return wanted
+
+
+with_components = lock_set
 
 
 def _sold_by(session: Session, skus: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:

@@ -14,7 +14,8 @@ from crossdock.catalog.export import export_catalog
 from crossdock.catalog.importer import import_catalog
 from crossdock.db import models as m
 from crossdock.errors import InventoryError
-from crossdock.sync_engine import bundles, exposure, inventory, orders
+from crossdock.sync_engine import bundles, exposure, inventory, orders, unseen
+from crossdock.sync_engine.unseen import UnseenSale
 from crossdock.sync_engine.dirty import DirtySku
 from crossdock.warehouse.picking import build_picklists
 from tests.sync_engine.support import NOW, order, reserved_total, seed, stock_of
@@ -70,6 +71,20 @@ def test_a_bundle_is_available_as_its_scarcest_component_makes(db):
         s.execute(m.Product.__table__.update().where(m.Product.sku == KIT).values(safety_stock=1))
     with db.read() as s:
         assert inventory.available(s, KIT) == 3 - 1
+
+
+def test_a_bundles_unseen_sale_holds_its_components_units(db):
+    setup(db, x=10, y=7)
+    with db.write() as s:
+        s.add(UnseenSale(channel="ebay-us", sku=KIT, quantity=2, first_seen_at=NOW, updated_at=NOW))
+    with db.read() as s:
+        # 2 kits sold unseen: 4 X and 2 Y held; the kit makes min(6 // 2, 5) = 3
+        assert inventory.availability_snapshot(s, [KIT, "X", "Y"]) == {KIT: 3, "X": 6, "Y": 5}
+    # the order explaining them arrives: its reservation holds them instead
+    with db.write() as s:
+        unseen.consume(s, "ebay-us", [(KIT, 2)], now=NOW)
+    with db.read() as s:
+        assert inventory.availability_snapshot(s, [KIT, "X", "Y"]) == {KIT: 5, "X": 10, "Y": 7}
 
 
 @pytest.mark.parametrize("mode", ["bulk", "conditional"])
@@ -166,3 +181,8 @@ def test_aliases_and_bundles_in_the_catalogue_file(db, tmp_path):
     assert err.value.code == "XD-INV-008" and "XD-INV-015" in str(err.value)
     with db.read() as s:
         assert kits.bundle_components(s, KIT) == {"X": 2, "Y": 1}
+    # a new product named like an alias: refused, the alias would be ambiguous
+    path.write_text("sku,title\nOLD-X,Old\n", encoding="utf-8")
+    with pytest.raises(InventoryError) as err, db.write() as s:
+        import_catalog(s, path)
+    assert err.value.code == "XD-INV-008" and "XD-INV-014" in str(err.value)

@@ -21,7 +21,7 @@ from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import may_pass
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
-from crossdock.sync_engine import cursors, dirty, exposure, outbox, skumap, stock_runs, unseen
+from crossdock.sync_engine import bundles, cursors, dirty, exposure, outbox, skumap, stock_runs, unseen
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -146,8 +146,8 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn: Connector) -> dic
         return {}
     with ctx.db.write() as s:
         found = unseen.detect(s, channel, shown, settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
-        if found:
-            dirty.mark_dirty(s, sorted(found))
+        if found:       # a bundle's unseen sale holds its components' units: they move too
+            dirty.mark_dirty(s, sorted(bundles.with_components(s, found)))
     return found
 
 
@@ -176,7 +176,7 @@ def sweep_stock(ctx: EngineContext) -> SweepResult:
     with ctx.db.write() as s:
         released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S), imported_until=until)
         if released:
-            dirty.mark_dirty(s, released)
+            dirty.mark_dirty(s, sorted(bundles.with_components(s, released)))
         channels = dirty.sweep(s)
     return {"channels": channels, "unseen_released": released}
 
