@@ -4,7 +4,8 @@
 one channel, or on every channel: channel ``''``). ``bundle_components``
 holds each bundle's components and their quantities per bundle. A line of a
 bundle reserves each component: a reservation is unique per (order line, SKU)
-from now on, no longer per order line.
+from now on, no longer per order line. (Downgrading needs no line holding
+reservations of two SKUs: settle or release the bundle orders first.)
 
 Revision ID: 0015_bundles
 Revises: 0014_events
