@@ -15,6 +15,8 @@ from crossdock.catalog.listings import pull_listings
 from crossdock.db.models import Order, OrderLine, Product, Reservation
 from crossdock.errors import InventoryError
 from crossdock.sync_engine import jobs, skumap
+from crossdock.sync_engine.channels import listing_bindings
+from crossdock.sync_engine.engine import context_from_config
 from crossdock.sync_engine.jobs import import_orders
 from tests.catalog.env import listings_env
 from tests.sync_engine.support import wait_ticking
@@ -52,11 +54,19 @@ def test_aliases_are_matched_by_pull_pushed_under_the_alias_and_reserve_the_cata
         assert [(d["sku"], d["platform_sku"]) for d in ch["amazon-de"]["linked_new"]] == [("B", "B-FBM")]
         assert ch["ebay-uk"]["unknown"] == [] and ch["amazon-de"]["unknown"] == []
 
-        # When the stock is pushed, the channels get crossdock's quantity under their own SKUs
+        # When the stock is pushed by a worker started after the pull (its connectors bound to the
+        # listings as the channels name them), the channels get crossdock's quantity under their own SKUs
         expected_ebay = jobs.expected_quantities(env.ctx, "ebay-uk")["A"]
         expected_amazon = jobs.expected_quantities(env.ctx, "amazon-de")["B"]
-        assert jobs.push_stock(env.ctx, "ebay-uk")["pushed"] == 1
-        assert jobs.push_stock(env.ctx, "amazon-de")["pushed"] == 1
+        with env.db.read() as s:
+            assert skumap.ChannelSkus.of(s, "ebay-uk").out("A") == "A-LEGACY"
+        assert listing_bindings(env.db, "ebay-uk")["A-LEGACY"]["kind"] == "trading"
+        worker = context_from_config(env.cfg, env.db)
+        try:
+            assert jobs.push_stock(worker, "ebay-uk")["pushed"] == 1
+            assert jobs.push_stock(worker, "amazon-de")["pushed"] == 1
+        finally:
+            worker.connectors.close()
         assert env.listed("ebay-uk")["A-LEGACY"] == expected_ebay != 7
         assert env.listed("amazon-de")["B-FBM"] == expected_amazon != 5
         assert "A" not in env.listed("ebay-uk") and "B" not in env.listed("amazon-de")
