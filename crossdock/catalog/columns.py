@@ -19,6 +19,10 @@ column                 value
 ``base_price``         >= 0, at most 4 decimals and 15 significant digits
 ``base_currency``      ISO 4217 code
 ``safety_stock``       whole units held back from every channel, 0 .. 2,147,483,647
+``aliases``            SKUs channels list it under: ``OLD-1|OLD-2@ebay-us`` (``@CHANNEL``: on
+                       that channel only); in JSON also a list
+``bundle``             its components, when it is a bundle: ``COMP-A:2|COMP-B:1``; in JSON
+                       also an object {component: quantity}
 =====================  ==================================================================
 
 An empty CSV cell or a JSON ``null`` clears the value (description,
@@ -44,7 +48,7 @@ from crossdock.mapping.money import is_known_currency
 
 COLUMNS: tuple[str, ...] = ("sku", "title", "description", "category", "brand", "attributes", "images",
                             "weight_g", "hs_code", "country_of_origin", "base_price", "base_currency",
-                            "safety_stock")
+                            "safety_stock", "aliases", "bundle")
 REQUIRED: tuple[str, ...] = ("sku", "title")
 
 SKU_MAX = 255                             # crossdock.db.models.SKU_MAX: what orders and listings carry
@@ -273,11 +277,35 @@ def base_currency(value: Any) -> str | None:
     return value.strip().upper()
 
 
+def aliases(value: Any) -> list[tuple[str | None, str]]:
+    from crossdock.catalog.kits import parse_aliases
+
+    try:
+        out = parse_aliases(value)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
+    for _, alias in out:
+        _line(alias, limit=SKU_MAX, what="alias")
+    return out
+
+
+def bundle(value: Any) -> dict[str, int] | None:
+    from crossdock.catalog.kits import parse_bundle
+
+    try:
+        return parse_bundle(value)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
+
+
+#: Columns that are not product columns: applied once every row of the file is in (catalog.kits).
+KIT_COLUMNS = ("aliases", "bundle")
+
 CHECKS: dict[str, Callable[[Any], Any]] = {
     "sku": sku, "title": title, "description": description, "category": category, "brand": brand,
     "attributes": attributes, "images": images, "weight_g": weight_g, "hs_code": hs_code,
     "country_of_origin": country_of_origin, "base_price": base_price, "base_currency": base_currency,
-    "safety_stock": safety_stock,
+    "safety_stock": safety_stock, "aliases": aliases, "bundle": bundle,
 }
 
 

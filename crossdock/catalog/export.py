@@ -43,13 +43,32 @@ def iter_products(session: Session, *, page: int = PAGE) -> Iterator[Any]:
         after = rows[-1].sku
 
 
-def product_record(row: Any) -> dict[str, Any]:
-    """A product as a JSON catalogue object (the import's JSON form)."""
+def iter_records(session: Session, *, page: int = PAGE) -> Iterator[dict[str, Any]]:
+    """:func:`iter_products` as catalogue objects, with their aliases and bundle components."""
+    from crossdock.catalog.kits import kit_columns
+
+    rows: list[Any] = []
+    for row in iter_products(session, page=page):
+        rows.append(row)
+        if len(rows) >= page:
+            kits = kit_columns(session, [r.sku for r in rows])
+            yield from (product_record(r, kits.get(r.sku)) for r in rows)
+            rows = []
+    if rows:
+        kits = kit_columns(session, [r.sku for r in rows])
+        yield from (product_record(r, kits.get(r.sku)) for r in rows)
+
+
+def product_record(row: Any, kit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A product as a JSON catalogue object (the import's JSON form); ``kit``: its
+    ``aliases`` (list of ALIAS or ALIAS@CHANNEL) and ``bundle`` (component → quantity)."""
+    kit = kit or {}
     return {"sku": row.sku, "title": row.title, "description": row.description or "", "category": row.category,
             "brand": row.brand, "attributes": dict(row.attributes or {}), "images": list(row.images or []),
             "weight_g": row.weight_g, "hs_code": row.hs_code, "country_of_origin": row.country_of_origin,
             "base_price": C.price_text(row.base_price), "base_currency": row.base_currency,
-            "safety_stock": row.safety_stock or 0}
+            "safety_stock": row.safety_stock or 0, "aliases": list(kit.get("aliases") or []),
+            "bundle": dict(kit["bundle"]) if kit.get("bundle") else None}
 
 
 def csv_cells(record: dict[str, Any]) -> list[str]:
@@ -59,8 +78,10 @@ def csv_cells(record: dict[str, Any]) -> list[str]:
         value = record[column]
         if column == "attributes":
             cells.append(C.attributes_text(value))
-        elif column == "images":
+        elif column in ("images", "aliases"):
             cells.append(C.IMAGE_SEPARATOR.join(value))
+        elif column == "bundle":
+            cells.append(C.IMAGE_SEPARATOR.join(f"{c}:{q}" for c, q in sorted((value or {}).items())))
         else:
             cells.append("" if value is None else str(value))
     return cells
@@ -76,14 +97,14 @@ def export_catalog(session: Session, out: TextIO, *, fmt: str = "csv") -> int:
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(C.COLUMNS)
-        for row in iter_products(session):
-            writer.writerow(csv_cells(product_record(row)))
+        for record in iter_records(session):
+            writer.writerow(csv_cells(record))
             n += 1
         return n
     out.write("[")
-    for row in iter_products(session):
+    for record in iter_records(session):
         out.write(",\n  " if n else "\n  ")
-        out.write(json.dumps(product_record(row), ensure_ascii=False, sort_keys=False))
+        out.write(json.dumps(record, ensure_ascii=False, sort_keys=False))
         n += 1
     out.write("\n]\n" if n else "]\n")
     return n
@@ -132,7 +153,9 @@ def show_product(session: Session, sku: str) -> dict[str, Any]:
              for lv in session.scalars(select(StockLevel).where(StockLevel.sku == sku).order_by(StockLevel.warehouse))]
     listings = [_listing_dict(r) for r in session.scalars(
         select(ChannelListing).where(ChannelListing.sku == sku).order_by(ChannelListing.channel))]
-    return {"product": {**product_record(row),
+    from crossdock.catalog.kits import kit_columns
+
+    return {"product": {**product_record(row, kit_columns(session, [sku]).get(sku)),
                         "created_at": row.created_at.isoformat() if row.created_at else None,
                         "updated_at": row.updated_at.isoformat() if row.updated_at else None},
             "stock": stock, "available_to_sell": availability_snapshot(session, [sku])[sku],

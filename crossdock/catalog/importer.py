@@ -269,6 +269,8 @@ class _Importer:
         self.seen = _SeenSkus(session)
         self.stock_skus: set[str] = set()
         self.price_skus: dict[str, list[str] | None] = {}
+        self.kits: list[tuple[int, str, dict[str, Any]]] = []     # (where, SKU, aliases / bundle columns)
+        self.created: list[tuple[int, str]] = []                   # (where, SKU) of the new products
         self.now = utcnow()
 
     def problem(self, at: int, code: str, message: str, column: str | None = None, sku: str | None = None) -> None:
@@ -286,6 +288,9 @@ class _Importer:
                 continue
             values, problems = C.check_row(raw.values)
             sku = values.get("sku")
+            kit = {c: values.pop(c) for c in C.KIT_COLUMNS if c in values}
+            if kit and isinstance(sku, str) and not problems:
+                self.kits.append((raw.at, sku, kit))
             for column, code, message in problems:
                 self.problem(raw.at, code, message, column, sku if isinstance(sku, str) else None)
             if sku is not None:
@@ -300,6 +305,7 @@ class _Importer:
             raise rejected(self.path, self.problems, more=self.more)
         if self.summary.rows == 0:
             raise rejected(self.path, [RowProblem(0, C.FORMAT, "no product rows", unit=self.unit)])
+        self._kits()
         self._consequences()
         return self.summary
 
@@ -328,6 +334,7 @@ class _Importer:
                     self.problem(at, C.INVALID, "a base_price needs its base_currency", "base_currency", sku)
                     continue
                 new_rows.append({**_DEFAULTS, **values, "created_at": self.now, "updated_at": self.now})
+                self.created.append((at, sku))
                 self.summary.created += 1
                 continue
             changed = [c for c, v in values.items() if c != "sku" and not _same(c, getattr(row, c), v)]
@@ -356,6 +363,44 @@ class _Importer:
             s.execute(stmt, params, execution_options={"synchronize_session": False})
         if price_changed:
             self._note_prices(price_changed)
+
+    def _kits(self) -> None:
+        """The aliases and bundles of the file, once all its products are in
+        (only where they differ from what the catalogue has)."""
+        from crossdock.catalog import kits
+        from crossdock.errors import CrossdockError
+
+        for i in range(0, len(self.created), 500):      # a new product named like an alias is ambiguous
+            made = dict(self.created[i:i + 500])
+            for at, alias in kits.aliases_named(self.session, list(made.values()), made):
+                self.problem(at, kits.ALIAS_REFUSED, f"{alias} is a SKU alias already: an order or listing "
+                                                     "under it would be ambiguous", "sku", alias)
+        for i in range(0, len(self.kits), 500):
+            part = self.kits[i:i + 500]
+            now = kits.kit_columns(self.session, [sku for _, sku, _ in part])
+            for at, sku, kit in part:
+                for column, value in kit.items():
+                    have = now.get(sku, {})
+                    if column == "aliases":
+                        want = sorted(a + (f"{kits.CHANNEL_MARK}{c}" if c else "") for c, a in value)
+                        if want == sorted(have.get("aliases", [])):
+                            continue
+                    elif (value or None) == (have.get("bundle") or None):
+                        continue
+                    try:
+                        if column == "aliases":
+                            kits.replace_aliases(self.session, sku, value)
+                        elif value is not None:
+                            kits.set_bundle(self.session, sku, value, mark=False)
+                        else:
+                            kits.remove_bundle(self.session, sku)
+                    except CrossdockError as exc:
+                        self.problem(at, exc.code, exc.detail or exc.message, column, sku)
+                        continue
+                    self.stock_skus.add(sku)
+                    self.summary.columns_changed[column] = self.summary.columns_changed.get(column, 0) + 1
+        if self.problems:
+            raise rejected(self.path, self.problems, more=self.more)
 
     def _note_prices(self, skus: list[str]) -> None:
         for channel, sku in self.session.execute(

@@ -14,6 +14,8 @@ links each to the catalogue by SKU in ``channel_listings``:
 - a listing whose SKU is not in the catalogue → **unknown** (XD-INV-004); with
   ``adopt`` it becomes a product (title, price and currency from the platform)
   and is linked;
+- a listing under a SKU alias (``crossdock catalog alias add``, :mod:`crossdock.catalog.kits`) is
+  matched as the catalogue SKU it stands for (the report names it ``platform_sku``);
 - **conflicts** (XD-INV-011), left as they are: a SKU listed more than once on the
   channel, a SKU linked to another listing id than the one the channel lists it as.
   A listing linked by hand to another SKU (``listings link``) stays linked to it.
@@ -35,6 +37,7 @@ as they are and handed back to the connector).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -144,6 +147,12 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
     with synclog.timed() as t:
         offers = [o for o in conn.read_listings(None) if (o.status or "").upper() != "NOT_FOUND"]
     report.read = len(offers)
+    from crossdock.sync_engine import skumap
+
+    with ctx.db.read() as s:
+        names = skumap.aliases_of(s, channel)       # the channel's SKU aliases: matched as their catalogue SKU
+    aliased = {names[o.sku]: o.sku for o in offers if o.sku in names}
+    offers = [dataclasses.replace(o, sku=names[o.sku]) if o.sku in names else o for o in offers]
     currency = ctx.cfg.channel(channel).currency
     by_sku: dict[str, list[ListedOffer]] = {}
     for o in offers:
@@ -197,13 +206,14 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
                 new_products.append(_adopted(offer, now))
                 report.adopted.append(sku)
             values = _row_values(offer, currency, now)
+            alias = {"platform_sku": aliased[sku]} if sku in aliased else {}
             if row is None:
                 new_rows.append({"channel": channel, "sku": sku, **values, "platform_ids": _ids(offer, {})})
-                report.linked_new.append({"sku": sku, "listing_id": lid, "quantity": offer.quantity})
+                report.linked_new.append({"sku": sku, "listing_id": lid, "quantity": offer.quantity, **alias})
             else:
                 refreshed.append(_refresh(row, offer, values, now))
                 report.linked_already.append({"sku": sku, "listing_id": lid or row.listing_id,
-                                              "quantity": offer.quantity})
+                                              "quantity": offer.quantity, **alias})
             if lid:
                 owner[lid] = sku
         if new_products:

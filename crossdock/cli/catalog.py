@@ -1,4 +1,4 @@
-"""``crossdock catalog import|export|show|list``: the catalogue.
+"""``crossdock catalog import|export|show|list|alias|bundle``: the catalogue.
 
 The commands read options, call the domain functions of
 :mod:`crossdock.catalog` and print the document they return: a rich table
@@ -16,10 +16,12 @@ import typer
 from rich.table import Table
 
 from crossdock.cli.application import JSON_OPT, Application
+from crossdock.cli.catalog_kits import alias_group, bundle_group
 from crossdock.errors import ConfigError
 from crossdock.textsafe import markup_escape as escape
 
-group = typer.Typer(help="The catalogue: import and export products (CSV or JSON), show one, list them.",
+group = typer.Typer(help="The catalogue: import and export products (CSV or JSON), show one, list them; "
+                          "SKU aliases and bundles.",
                     no_args_is_help=True)
 
 _FORMATS = ("csv", "json")
@@ -119,6 +121,11 @@ def catalog_show(ctx: typer.Context, sku: str = typer.Argument(..., help="Catalo
             out.print(f"  {key}: {escape(str(p[key]))}", highlight=False)
     if p["attributes"]:
         out.print(f"  attributes: {escape(str(p['attributes']))}", highlight=False)
+    if p["aliases"]:
+        out.print(f"  aliases: {escape(', '.join(p['aliases']))}", highlight=False)
+    if p["bundle"]:
+        out.print("  bundle of: " + escape(" + ".join(f"{q} × {c}" for c, q in sorted(p["bundle"].items()))),
+                  highlight=False)
     for url in p["images"]:
         out.print(f"  image: {escape(url)}", highlight=False)
     out.print(f"  available to sell: {doc['available_to_sell']}", highlight=False)
@@ -162,3 +169,7 @@ def catalog_list(
     app.out.print(table)
     if doc["next_after"]:
         app.err.print(f"more: crossdock catalog list --after {escape(doc['next_after'])}", highlight=False)
+
+
+group.add_typer(alias_group, name="alias")
+group.add_typer(bundle_group, name="bundle")

@@ -2,7 +2,7 @@
 
 Unique constraints make duplicate import impossible: an order is unique per
 (channel, platform order id), a line per (order, platform line id), a listing
-per (channel, sku), a reservation per order line, an outbox entry per
+per (channel, sku), a reservation per order line and SKU, an outbox entry per
 idempotency key. Money is Numeric + currency; times are aware UTC.
 """
 
@@ -147,6 +147,32 @@ class ChannelListing(Base):
     seen_at: Mapped[dt.datetime | None]
 
 
+class SkuAlias(Base):
+    """A SKU a channel lists under (``listing_sku``) that stands for the
+    catalogue's ``sku``: on ``channel`` only, or on every channel (``''``)."""
+
+    __tablename__ = "sku_aliases"
+    __table_args__ = (UniqueConstraint("channel", "listing_sku"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    listing_sku: Mapped[str] = mapped_column(SkuType)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BundleComponent(Base):
+    """One component of a bundle (kit): ``quantity`` units of ``component`` per bundle."""
+
+    __tablename__ = "bundle_components"
+    __table_args__ = (CheckConstraint("quantity > 0", name="bundle_quantity_positive"),
+                      Index("ix_bundle_components_component", "component"))
+
+    bundle: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), primary_key=True)
+    component: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
 class Warehouse(Base):
     __tablename__ = "warehouses"
 
@@ -277,11 +303,12 @@ class OrderLine(Base):
 
 
 class Reservation(Base):
-    """Stock held for one order line until it ships (consumed) or is cancelled (released)."""
+    """Stock held for one order line until it ships (consumed) or is cancelled (released):
+    one per line, or one per component for a line of a bundle (migration 0017_bundles)."""
 
     __tablename__ = "reservations"
     __table_args__ = (
-        UniqueConstraint("order_line_id"),
+        UniqueConstraint("order_line_id", "sku"),
         Index("ix_reservations_sku_status", "sku", "status"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crossdock.mapping.inventory_rules import available_to_sell
+from crossdock.sync_engine import skumap
 from crossdock.sync_engine._sql import chunks, in_values, lookup_chunk
 from crossdock.sync_engine._tables import PRODUCTS, STOCK
 from crossdock.sync_engine.unseen import UnseenSale
@@ -39,19 +40,62 @@ def unseen_held(session: Session, skus: Iterable[str]) -> dict[str, int]:
 
 def availability_snapshot(session: Session, skus: Iterable[str]) -> dict[str, int]:
     """SKU → available to sell across warehouses (0 for unknown SKUs), less
-    the units a channel has sold that its order import has not brought yet."""
+    the units a channel has sold that its order import has not brought yet.
+    A bundle (:mod:`crossdock.sync_engine.skumap`) has no stock of its own: it
+    may sell as many as its scarcest component makes, ``min(⌊component
+    available / units per bundle⌋)``, less its own safety stock; a bundle's
+    unseen sales are its components' (in their units)."""
     wanted = sorted(set(skus))
+    kits = skumap.components_of(session, wanted) if wanted and skumap.any_bundles(session) else {}
+    if not kits:
+        return _plain_snapshot(session, wanted)
+    parts = {c for comps in kits.values() for c in comps}
+    out = _plain_snapshot(session, sorted((set(wanted) - set(kits)) | parts))
+    own = _plain_snapshot(session, sorted(kits), stock=False)       # its safety stock, as 0 − …
+    for bundle, comps in kits.items():
+        made = min(out.get(c, 0) // q for c, q in comps.items())
+        out[bundle] = max(0, made + own[bundle])
+    return {sku: out[sku] for sku in wanted}
+
+
+def _plain_snapshot(session: Session, wanted: list[str], *, stock: bool = True) -> dict[str, int]:
+    """:func:`availability_snapshot` of SKUs with stock of their own; ``stock=False``: only
+    their safety stock, negative (bundles)."""
     out = {sku: 0 for sku in wanted}
+    in_bundles = _unseen_in_bundles(session, wanted) if stock else {}
     for part in chunks(wanted, lookup_chunk(session)):
         totals = {sku: (int(on_hand), int(reserved)) for sku, on_hand, reserved in session.execute(
             select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"),
                    func.sum(STOCK.c.reserved).label("reserved"))
-            .where(in_values(session, STOCK.c.sku, part)).group_by(STOCK.c.sku))}
+            .where(in_values(session, STOCK.c.sku, part)).group_by(STOCK.c.sku))} if stock else {}
         unseen = unseen_held(session, part)
         for sku, safety in session.execute(select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock)
                                            .where(in_values(session, PRODUCTS.c.sku, part))):
+            if not stock:
+                out[sku] = -(safety or 0)
+                continue
             on_hand, reserved = totals.get(sku, (0, 0))
-            out[sku] = available_to_sell(on_hand, reserved + unseen.get(sku, 0), safety or 0)
+            held = unseen.get(sku, 0) + in_bundles.get(sku, 0)
+            out[sku] = available_to_sell(on_hand, reserved + held, safety or 0)
+    return out
+
+
+def _unseen_in_bundles(session: Session, skus: list[str]) -> dict[str, int]:
+    """Component SKU → its units in bundles a channel sold that its order import has not brought yet."""
+    if not skus or not skumap.any_bundles(session):
+        return {}
+    containing = skumap.bundles_containing(session, skus)
+    if not containing:
+        return {}
+    bundles = sorted({b for bs in containing.values() for b in bs})
+    sold = unseen_held(session, bundles)
+    if not sold:
+        return {}
+    recipes = skumap.components_of(session, sold)
+    out: dict[str, int] = {}
+    for b, n in sold.items():
+        for c, q in recipes.get(b, {}).items():
+            out[c] = out.get(c, 0) + q * n
     return out
 
 

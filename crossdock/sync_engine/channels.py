@@ -23,6 +23,7 @@ from crossdock.connectors.tokens import SqlTokenStore, ensure_channels
 from crossdock.db.engine import Database
 from crossdock.db.models import ChannelListing
 from crossdock.platforms import platform
+from crossdock.sync_engine import skumap
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,11 @@ def connector_settings(ch: ChannelConfig) -> Any:
 
 
 def listing_bindings(db: Database, channel: str) -> dict[str, dict[str, Any]]:
-    """SKU → ``platform_ids`` of the channel's listings, as their connector gave them."""
+    """SKU → ``platform_ids`` of the channel's listings, as their connector gave them (keyed by
+    the SKU the channel lists them under: an alias where one holds, as the pushes name them)."""
     with db.read() as s:
-        return {sku: dict(ids) for sku, ids in s.execute(
+        names = skumap.ChannelSkus.of(s, channel)
+        return {names.out(sku): dict(ids) for sku, ids in s.execute(
             select(ChannelListing.sku, ChannelListing.platform_ids).where(ChannelListing.channel == channel))
             if ids}
 

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
-from crossdock.sync_engine import outbox
+from crossdock.sync_engine import bundles, outbox
 from crossdock.sync_engine._sql import bind_value, bulk_insert, changed, chunks, insert_tuples, now_or, write_tx
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
@@ -198,13 +198,16 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
                window_s: float | None = None, now: dt.datetime | None = None) -> MarkResult:
     """Mark ``skus`` dirty on every channel listing them, in the caller's
     transaction. Call it ONCE per transaction with all changed SKUs (rows are
-    locked in (channel, SKU) order). ``available`` (SKU → available to sell
+    locked in (channel, SKU) order); every bundle containing one of them is
+    marked with them. ``available`` (SKU → available to sell
     after the change) saves a query when the caller already knows it."""
     at = now_or(now)
     window_s = _window_s if window_s is None else window_s
     wanted = sorted({skus} if isinstance(skus, str) else set(skus))
     if not wanted:
         return MarkResult(0, (), (), ())
+    # a bundle's availability moves with its components': every bundle containing one is marked too
+    wanted = sorted(bundles.with_bundles(session, wanted))
     listings = _listings_of(session, wanted)
     if not listings:
         return MarkResult(0, (), (), ())

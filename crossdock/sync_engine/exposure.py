@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from crossdock.config import Config
 from crossdock.mapping.allocation import fair_shares, guarded_quantity
 from crossdock.mapping.inventory_rules import ChannelStockRule, listed_quantity, stock_rule_from_config
+from crossdock.sync_engine import bundles
 from crossdock.sync_engine._sql import chunks, is_postgres
 from crossdock.sync_engine._tables import LISTINGS, PRODUCTS
 from crossdock.sync_engine.dirty import INACTIVE_LISTING_STATUSES
@@ -80,10 +81,11 @@ def read_exposures(session: Session, skus: Iterable[str]) -> dict[str, dict[str,
 
 def lock_skus(session: Session, skus: Iterable[str]) -> None:
     """Serialise decisions about these SKUs' exposures (PostgreSQL: their
-    product rows, locked in SKU order so two runs cannot deadlock)."""
+    product rows, locked in SKU order so two runs cannot deadlock; a bundle's
+    with its components', :func:`crossdock.sync_engine.bundles.lock_set`)."""
     if not is_postgres(session):
         return
-    for part in chunks(sorted(set(skus))):
+    for part in chunks(sorted(bundles.lock_set(session, skus))):
         session.execute(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku.in_(part))
                         .order_by(PRODUCTS.c.sku).with_for_update())
 
@@ -122,6 +124,9 @@ def decide(session: Session, channel: str, available: Mapping[str, int], *, rule
     rule = rules.get(channel)
     if not guard:
         return {sku: Decision(listed_quantity(q, rule)) for sku, q in avail.items()}
+    # bundles and their components share the components' units: each decides within what the
+    # others may sell, and shares a pool of its own (crossdock.sync_engine.bundles)
+    avail, pools = bundles.for_decision(session, avail)
     exposures = read_exposures(session, avail)
     out: dict[str, Decision] = {}
     for sku, q in avail.items():
@@ -131,7 +136,7 @@ def decide(session: Session, channel: str, available: Mapping[str, int], *, rule
             out[sku] = Decision(listed_quantity(q, rule))
             continue
         others = sum(e.total for ch, e in listings.items() if ch != channel)
-        share = _shares(q, listings, rules)[channel]
+        share = _shares(min(q, pools.get(sku, q)), listings, rules)[channel]
         believed = shown.get(sku, mine.shown) if shown is not None else mine.shown
         qty = guarded_quantity(share, believed, exposed=mine.exposure, held=mine.held, others=others, available=q)
         if believed is not None and qty > believed and not worth_raising(believed, share):

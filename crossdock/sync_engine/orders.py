@@ -59,7 +59,7 @@ from crossdock.platforms import fulfilled_by_platform
 from crossdock.synclog import correlation_id, order_correlation
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Order, OrderStatus
-from crossdock.sync_engine import dirty, inventory, shown, unseen
+from crossdock.sync_engine import dirty, inventory, shown, skumap, unseen
 from crossdock.sync_engine._sql import (
     EVENT_COLS,
     EVENTS,
@@ -161,7 +161,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     own_marks = marks is None
     pending = dirty.PendingMarks() if marks is None else marks
     latest: dict[str, Order] = {}
-    for o in orders:
+    for o in skumap.resolve_orders(session, channel, list(orders)):     # lines name the catalogue's SKUs
         cur = latest.get(o.platform_order_id)
         if cur is None or o.updated_at >= cur.updated_at:
             latest[o.platform_order_id] = o
@@ -379,6 +379,7 @@ def store_orders(session: Session, channel: str, orders: Sequence[Order], clock:
     stores a window order by order, with one mark for all of them)."""
     own = marks is None
     pending = dirty.PendingMarks() if marks is None else marks
+    orders = skumap.resolve_orders(session, channel, orders)        # the channel's SKU aliases
     result = upsert_orders(session, channel, orders, marks=pending)
     follow_platform_quantities(session, channel, orders, result, clock, marks=pending)
     explain_unseen(session, channel, orders, result)

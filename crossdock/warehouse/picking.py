@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crossdock.db.models import Order, OrderLine, Product, Reservation, StockLevel
+from crossdock.db.models import BundleComponent, Order, OrderLine, Product, Reservation, StockLevel
 from crossdock.errors import ShippingError
 from crossdock.platforms import fulfilled_by_platform
 from crossdock.warehouse.labels import PickItem, PickRow, aggregate_pick_rows, picklist_pdf
@@ -115,21 +115,43 @@ def remaining(line: OrderLine) -> int:
     return max(int(line.quantity) - int(line.quantity_shipped or 0), 0)
 
 
-def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[Reservation], *,
+def bundle_recipes(session: Session, skus: Iterable[str | None]) -> dict[str, dict[str, int]]:
+    """Bundle → component → units per bundle, for the bundles among ``skus``
+    (a line of a bundle is picked, reserved and declared as its components)."""
+    wanted = sorted({s for s in skus if s})
+    out: dict[str, dict[str, int]] = {}
+    for chunk in _chunks(wanted):
+        for b, c, q in session.execute(select(BundleComponent.bundle, BundleComponent.component,
+                                              BundleComponent.quantity).where(BundleComponent.bundle.in_(chunk))):
+            out.setdefault(b, {})[c] = int(q)
+    return out
+
+
+def components_of_line(sku: str | None, qty: int, recipes: Mapping[str, Mapping[str, int]]) -> list[tuple[str, int]]:
+    """(SKU, units) a line of ``qty`` takes from the shelves: itself, or a bundle's components."""
+    if sku and sku in recipes:
+        return [(c, qty * q) for c, q in sorted(recipes[sku].items())]
+    return [(sku or "", qty)]
+
+
+def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[Reservation],
+              recipes: Mapping[str, Mapping[str, int]] | None = None, *,
               only: Mapping[str, int] | None = None) -> Readiness:
     """Can ``order`` be shipped now? Pure over already-loaded rows.
 
     ``reservations`` are the order's reservations (any status); only active
-    ones count. ``only`` (SKU → units): a partial shipment of just these
-    units, taken from the order's lines in their order; a SKU the order has
-    not that many units left of is a problem, named.
+    ones count. ``recipes`` (:func:`bundle_recipes`): a line of a bundle must
+    hold an active reservation of each component. ``only`` (SKU → units): a
+    partial shipment of just these units, taken from the order's lines in
+    their order; a SKU the order has not that many units left of is a
+    problem, named.
     """
     problems: list[str] = []
     if order.local_status not in READY_STATUSES:
         problems.append(f"status is {order.local_status!r}, not one of {', '.join(READY_STATUSES)}")
     if fulfilled_by_platform(order.fulfillment_channel):
         problems.append(f"fulfilled by the marketplace ({order.fulfillment_channel})")
-    active = {r.order_line_id: r for r in reservations if r.status == "active"}
+    active = {(r.order_line_id, r.sku): r for r in reservations if r.status == "active"}
     todo: list[tuple[OrderLine, int]] = []
     warehouses: set[str] = set()
     wanted = dict(only) if only is not None else None
@@ -142,15 +164,18 @@ def readiness(order: Order, lines: Sequence[OrderLine], reservations: Iterable[R
         if qty == 0:
             continue
         todo.append((line, qty))
-        res = active.get(line.id)
         if not line.sku:
             problems.append(f"line {line.platform_line_id} has no SKU")
-        elif res is None:
-            problems.append(f"line {line.platform_line_id} ({line.sku} x{qty}) holds no reservation")
-        elif res.quantity < qty:
-            problems.append(f"line {line.platform_line_id} ({line.sku}) reserves {res.quantity} of {qty}")
-        if res is not None:
-            warehouses.add(res.warehouse)
+            continue
+        for sku, units in components_of_line(line.sku, qty, recipes or {}):
+            res = active.get((line.id, sku))
+            what = line.sku if sku == line.sku else f"{line.sku}: {sku}"
+            if res is None:
+                problems.append(f"line {line.platform_line_id} ({what} x{units}) holds no reservation")
+            elif res.quantity < units:
+                problems.append(f"line {line.platform_line_id} ({what}) reserves {res.quantity} of {units}")
+            if res is not None:
+                warehouses.add(res.warehouse)
     for sku, left in sorted((wanted or {}).items()):
         if left > 0:
             problems.append(f"{sku}: {left} more unit(s) asked than the order has left to ship")
@@ -188,9 +213,10 @@ def ready_orders(session: Session, *, warehouse: str | None = None, limit: int |
         for order_id, res in rows:
             reservations.setdefault(order_id, []).append(res)
 
+    recipes = bundle_recipes(session, (ln.sku for ls in lines_by_order.values() for ln in ls))
     checked: list[tuple[Order, Readiness]] = []
     for order in orders:
-        ready = readiness(order, lines_by_order.get(order.id, []), reservations.get(order.id, []))
+        ready = readiness(order, lines_by_order.get(order.id, []), reservations.get(order.id, []), recipes)
         if not ready.ready:
             log.debug("order %s/%s not ready: %s", order.channel, order.platform_order_id,
                       "; ".join(ready.problems))
@@ -204,7 +230,8 @@ def ready_orders(session: Session, *, warehouse: str | None = None, limit: int |
     if limit is not None:
         checked = checked[:limit]
 
-    keys = {(line.sku, r.warehouse) for _o, r in checked for line, _q in r.lines}
+    keys = {(sku, r.warehouse) for _o, r in checked for line, q in r.lines
+            for sku, _u in components_of_line(line.sku, q, recipes)}
     skus = sorted({sku for sku, _w in keys if sku})
     bins: dict[tuple[str, str], str | None] = {}
     titles: dict[str, str] = {}
@@ -221,11 +248,13 @@ def ready_orders(session: Session, *, warehouse: str | None = None, limit: int |
         out.append(ReadyOrder(
             order_id=order.id, channel=order.channel, platform_order_id=order.platform_order_id,
             warehouse=ready.warehouse, ship_by=order.ship_by, purchased_at=order.purchased_at,
+            # a line of a bundle is picked as its components, one row each
             lines=tuple(
-                ReadyLine(order_line_id=line.id, platform_line_id=line.platform_line_id, sku=line.sku or "",
-                          title=line.title or titles.get(line.sku or "", ""), quantity=qty,
-                          bin=bins.get((line.sku or "", ready.warehouse)))
-                for line, qty in ready.lines),
+                ReadyLine(order_line_id=line.id, platform_line_id=line.platform_line_id, sku=sku,
+                          title=(line.title or titles.get(sku, "")) if sku == (line.sku or "")
+                          else f"{titles.get(sku, sku)} (in {line.sku})", quantity=units,
+                          bin=bins.get((sku, ready.warehouse)))
+                for line, qty in ready.lines for sku, units in components_of_line(line.sku, qty, recipes)),
         ))
     return out
 

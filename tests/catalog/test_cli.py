@@ -141,3 +141,38 @@ def test_listings_pull_list_link_through_the_cli(sqlite_db, tmp_path, monkeypatc
         assert code == 3 and doc["failed"] == ["ebay-uk"]
         assert doc["channels"][0]["error"]["code"].startswith("XD-AUTH")
         assert doc["channels"][1]["counts"]["already"] == 1
+
+
+def test_alias_and_bundle_commands(db, tmp_path, invoke):
+    cfg = config_for(tmp_path, db)
+    src = tmp_path / "products.csv"
+    src.write_text("sku,title\nX,Ex\nY,Why\nKIT,The kit\n", encoding="utf-8")
+    assert invoke(cfg, "catalog", "import", str(src))[0] == 0
+
+    code, stdout, _ = invoke(cfg, "catalog", "alias", "add", "OLD-X", "X", "--json")
+    assert code == 0 and json.loads(stdout) == {"alias": "OLD-X", "sku": "X", "channel": None, "added": True}
+    code, _, err = invoke(cfg, "catalog", "alias", "add", "OLD-Z", "NOPE")          # unknown SKU
+    assert code != 0 and "XD-INV-004" in err
+    code, _, err = invoke(cfg, "catalog", "alias", "add", "Y", "X")                 # a catalogue SKU
+    assert code != 0 and "XD-INV-014" in err
+    code, _, err = invoke(cfg, "catalog", "alias", "add", "OLD-Y", "Y", "--channel", "nowhere")
+    assert code != 0 and "XD-CFG-007" in err
+    code, stdout, _ = invoke(cfg, "catalog", "alias", "list", "--json")
+    assert json.loads(stdout) == {"aliases": [{"alias": "OLD-X", "sku": "X", "channel": None}]}
+
+    code, stdout, _ = invoke(cfg, "catalog", "bundle", "set", "KIT", "X:2", "Y:1", "--json")
+    assert code == 0 and json.loads(stdout)["components"] == {"X": 2, "Y": 1}
+    for bad in (["X:0"], ["X:two"], ["NOPE:1"], ["KIT:1"]):
+        code, _, err = invoke(cfg, "catalog", "bundle", "set", "KIT", *bad)
+        assert code != 0 and "XD-INV-015" in err, (bad, err)
+    code, stdout, _ = invoke(cfg, "catalog", "bundle", "show", "KIT", "--json")
+    assert json.loads(stdout)["available"] == 0 and [c["sku"] for c in json.loads(stdout)["components"]] == ["X", "Y"]
+    code, stdout, _ = invoke(cfg, "catalog", "show", "KIT")
+    assert code == 0 and "bundle of: 2 × X + 1 × Y" in stdout
+    code, stdout, _ = invoke(cfg, "catalog", "show", "X")
+    assert "aliases: OLD-X" in stdout
+
+    assert invoke(cfg, "catalog", "bundle", "remove", "KIT")[0] == 0
+    assert invoke(cfg, "catalog", "alias", "remove", "OLD-X")[0] == 0
+    code, _, err = invoke(cfg, "catalog", "bundle", "show", "KIT")
+    assert code != 0 and "XD-INV-015" in err

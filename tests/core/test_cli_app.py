@@ -25,7 +25,7 @@ PACKAGE = Path(crossdock.__file__).parent
 EXPECTED = {
     "alerts": {"ack"},
     "auth": {"status", "set", "connect", "refresh", "resume"},
-    "catalog": {"import", "export", "show", "list"},
+    "catalog": {"import", "export", "show", "list", "alias", "bundle"},
     "config": {"init", "check", "show", "reference", "new-key", "encrypt", "rotate-key"},
     "db": {"upgrade", "current", "backup", "backups", "restore", "check"},
     "erase": {"buyer"},

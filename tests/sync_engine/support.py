@@ -158,3 +158,31 @@ def wait_ticking(what: str, cond: Callable[[], bool], *, tick: Callable[[], Any]
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
         time.sleep(0.05)
+
+
+def sync_channels(config_path: str, url: str, channels: list[str], seconds: float, start=None) -> None:
+    """A worker's stock loop for ``seconds``: each channel's order import then its
+    stock push, again and again (errors a worker retries — quota, network — are
+    skipped). For the bundle race: threads and spawned processes alike."""
+    from crossdock import config as config_mod
+    from crossdock.errors import CrossdockError
+    from crossdock.sync_engine.engine import context_from_config
+    from crossdock.sync_engine.jobs import import_orders, push_stock
+
+    db = Database(url)
+    ctx = context_from_config(config_mod.load(config_path), db)
+    try:
+        if start is not None:
+            start.wait(30)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for channel in channels:
+                for job in (import_orders, push_stock):
+                    try:
+                        job(ctx, channel)
+                    except CrossdockError:
+                        pass
+            time.sleep(0.02)
+    finally:
+        ctx.connectors.close()
+        db.dispose()

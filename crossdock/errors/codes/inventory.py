@@ -86,4 +86,23 @@ ENTRIES: tuple[E, ...] = (
       "Count the SKU and correct it with `crossdock stock adjust`; acknowledging the alert (`crossdock alerts "
       "ack ID`) accepts the level as it stands now.",
       "crossdock stock history SKU"),
+    E("XD-INV-014", "SKU alias refused",
+      "A SKU alias (a SKU a channel lists under, standing for a catalogue SKU) was not added: the alias is "
+      "itself a catalogue SKU, is already the alias of another SKU on that channel, or the SKU already has "
+      "another alias there (a channel lists a catalogue SKU once). Nothing was changed.",
+      ("a typo in the alias or the SKU", "an alias added twice with different SKUs",
+       "an alias for every channel and one for a single channel naming different SKUs"),
+      "Check the aliases with `crossdock catalog alias list`, remove the wrong one, then add it again.",
+      "crossdock catalog alias list"),
+    E("XD-INV-015", "Bundle refused",
+      "A bundle (a SKU made of components, with no stock of its own) was not set: a component is not in the "
+      "catalogue, a quantity is not a whole number above 0, a component is the bundle itself or a bundle "
+      "(bundles do not nest, so no cycle can form), the bundle is a component of another bundle, or the "
+      "bundle SKU has stock of its own (on hand or reserved). A stock change for a bundle SKU is refused "
+      "with this code too. Nothing was changed.",
+      ("a typo in a component SKU", "a bundle SKU that was stocked as a product before",
+       "components listed as BUNDLE:QTY instead of COMPONENT:QTY"),
+      "Correct the components; for a SKU with stock, move the stock to zero (`crossdock stock adjust`) "
+      "first; a bundle's availability comes from its components.",
+      "crossdock catalog bundle show BUNDLE"),
 )

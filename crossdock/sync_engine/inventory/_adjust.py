@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from crossdock import synclog
 from crossdock.db.base import INTEGER_MAX
 from crossdock.errors import InventoryError, WarehouseError
-from crossdock.sync_engine import dirty
+from crossdock.sync_engine import dirty, skumap
 from crossdock.sync_engine._sql import (
     bind_value,
     bulk_insert,
@@ -34,6 +34,16 @@ from crossdock.warehouse.ledger import StockAdjustment
 log = logging.getLogger(__name__)
 
 
+def _no_bundle(session: Session, skus: Sequence[str]) -> None:
+    """XD-INV-015 when one of ``skus`` is a bundle: its stock is its components'."""
+    if not skumap.any_bundles(session):
+        return
+    kits = sorted(skumap.components_of(session, skus))
+    if kits:
+        raise InventoryError("XD-INV-015", entity=f"sku {kits[0]}",
+                             detail="a bundle has no stock of its own: adjust its components")
+
+
 def adjust_stock(session: Session, sku: str, warehouse: str, delta: int, reason: str,
                  reference: str | None = None, *, actor: str | None = None,
                  now: dt.datetime | None = None) -> StockState:
@@ -46,6 +56,7 @@ def adjust_stock(session: Session, sku: str, warehouse: str, delta: int, reason:
     at = now_or(now)
     if session.execute(select(PRODUCTS.c.sku).where(PRODUCTS.c.sku == sku)).first() is None:
         raise InventoryError("XD-INV-004", entity=f"sku {sku}", detail="not in the catalogue")
+    _no_bundle(session, [sku])
     if session.execute(select(WAREHOUSES.c.code).where(WAREHOUSES.c.code == warehouse)).first() is None:
         raise WarehouseError("XD-WH-001", entity=f"warehouse {warehouse}", detail="not in the database")
     if delta > 0:
@@ -104,6 +115,7 @@ def adjust_stock_many(session: Session, changes: Sequence[StockAdjustment], *, a
         known.update(session.scalars(select(PRODUCTS.c.sku).where(in_values(session, PRODUCTS.c.sku, part))))
     houses = set(session.scalars(select(WAREHOUSES.c.code)
                                  .where(WAREHOUSES.c.code.in_(sorted({c.warehouse for c in changes})))))
+    _no_bundle(session, skus)
     for i, c in enumerate(changes):
         if c.sku not in known:
             raise InventoryError("XD-INV-004", entity=f"sku {c.sku}", detail="not in the catalogue", change=i)

@@ -47,6 +47,10 @@ from crossdock.sync_engine.inventory._shared import (
     ReservationResult,
     WarehouseChooser,
     best_warehouse,
+    bundle_recipes,
+    expand_line,
+    expand_orders,
+    undo_partial_bundles,
     choose_warehouses,
     classify,
     flag_codes,
@@ -85,9 +89,15 @@ def reserve_order(session: Session, order_id: int, *, chooser: WarehouseChooser 
     reason = not_reservable(order)
     if reason:
         return ReservationResult(order_id, skipped_reason=reason)
-    lines = session.execute(select(LINES.c.id, LINES.c.sku, LINES.c.quantity, LINES.c.quantity_shipped)
-                            .where(LINES.c.order_id == order_id).order_by(LINES.c.id)).all()
-    line_ids = [line.id for line in lines]
+    rows = session.execute(select(LINES.c.id, LINES.c.sku, LINES.c.quantity, LINES.c.quantity_shipped)
+                           .where(LINES.c.order_id == order_id).order_by(LINES.c.id)).all()
+    kits = bundle_recipes(session, (r.sku for r in rows))
+    # a line of a bundle reserves its components, all or none (each a line of the same id)
+    lines = [x for r in rows
+             for x in ([LineInput(r.id, r.sku, int(r.quantity), int(r.quantity_shipped or 0))] if r.sku not in kits
+                       else expand_line(LineInput(r.id, r.sku, int(r.quantity), int(r.quantity_shipped or 0)),
+                                        kits[r.sku]))]
+    line_ids = sorted({line.id for line in lines})
     reserved_ids = set(session.execute(select(RES.c.order_line_id)
                                        .where(RES.c.order_line_id.in_(line_ids))).scalars()) if line_ids else set()
     skus = sorted({line.sku for line in lines if line.sku})
@@ -103,27 +113,33 @@ def reserve_order(session: Session, order_id: int, *, chooser: WarehouseChooser 
                   key=lambda p: (p[0], p[1] or "", p[2]))
     changed: set[str] = set()
     for sku, wh, line_id, qty in plan:
+        key = (line_id, sku)
         if wh is None:
-            outcomes[line_id] = LineOutcome(line_id, sku, None, qty, SHORT)
+            outcomes[key] = LineOutcome(line_id, sku, None, qty, SHORT)
             continue
         got = rows_changed(session, update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh,
                                                         STOCK.c.on_hand - STOCK.c.reserved >= qty)
                            .values(reserved=STOCK.c.reserved + qty, updated_at=at))
         if got != 1:
-            outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, SHORT)
+            outcomes[key] = LineOutcome(line_id, sku, wh, qty, SHORT)
             continue
         new = session.execute(
             upsert_insert(session, RES).values(order_line_id=line_id, sku=sku, warehouse=wh, quantity=qty,
                                                status=ACTIVE, created_at=at, updated_at=at)
-            .on_conflict_do_nothing(index_elements=["order_line_id"]).returning(RES.c.id)).first()
+            .on_conflict_do_nothing(index_elements=["order_line_id", "sku"]).returning(RES.c.id)).first()
         if new is not None:
-            outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, RESERVED)
+            outcomes[key] = LineOutcome(line_id, sku, wh, qty, RESERVED)
             changed.add(sku)
         else:  # a concurrent transaction reserved this line first: undo ours
             session.execute(update(STOCK).where(STOCK.c.sku == sku, STOCK.c.warehouse == wh)
                             .values(reserved=STOCK.c.reserved - qty, updated_at=at))
-            outcomes[line_id] = LineOutcome(line_id, sku, wh, qty, ALREADY)
-    ordered = tuple(outcomes[i] for i in line_ids)
+            outcomes[key] = LineOutcome(line_id, sku, wh, qty, ALREADY)
+    ordered_list = [outcomes[(line.id, line.sku)] for line in lines]
+    for o in undo_partial_bundles(ordered_list):       # a bundle short of a component holds none of them
+        session.execute(update(STOCK).where(STOCK.c.sku == o.sku, STOCK.c.warehouse == o.warehouse)
+                        .values(reserved=STOCK.c.reserved - o.quantity, updated_at=at))
+        session.execute(RES.delete().where(RES.c.order_line_id == o.line_id, RES.c.sku == o.sku))
+    ordered = tuple(ordered_list)
     flags, added, removed = new_flags(order.flags, flag_codes(ordered))
     if added or removed:
         set_flags(session, [(order.id, flags)])
@@ -193,6 +209,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     at = now_or(now)
     results: dict[int, ReservationResult] = {}
     open_orders = []
+    orders = expand_orders(session, orders)     # a line of a bundle: its components, all or none
     for o in sorted(orders, key=_FIRST_COME):   # first come, first served
         reason = not_from_our_stock(o) if o.ships else not_reservable(o)
         if reason:
@@ -283,6 +300,11 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
                 else:
                     outcomes.append(LineOutcome(lid, sku, wh, q, SHORT))
                     codes.add(SHIPPED_SHORT if o.ships else "XD-INV-001")
+        for x in undo_partial_bundles(outcomes):       # a bundle short of a component holds none of them
+            assert x.sku is not None and x.warehouse is not None
+            free[x.sku][x.warehouse] += x.quantity
+            delta[(x.sku, x.warehouse)] -= x.quantity
+            alloc.remove(next(a for a in alloc if a[1] == x.line_id and a[2] == x.sku))
         allocated.append((o, outcomes, codes))
 
     # The conditional UPDATE for every (SKU, warehouse) total (the rows are locked, so each must apply):
@@ -311,23 +333,23 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
         insert_tuples(session, RES, RES_COLS, [(lid, sku, wh, q, ACTIVE, at_b, at_b)
                                                for _, lid, sku, wh, q, _ in batch], converted=True)
     if known_lines:
-        ins = (upsert_insert(session, RES).on_conflict_do_nothing(index_elements=["order_line_id"])
-               .returning(RES.c.order_line_id))
-        inserted: set[int] = set()
+        ins = (upsert_insert(session, RES).on_conflict_do_nothing(index_elements=["order_line_id", "sku"])
+               .returning(RES.c.order_line_id, RES.c.sku))
+        inserted: set[tuple[int, str]] = set()
         for batch in chunks(known_lines, 2000):
-            inserted.update(session.execute(ins, [
+            inserted.update((lid, sku) for lid, sku in session.execute(ins, [
                 {"order_line_id": lid, "sku": sku, "warehouse": wh, "quantity": q, "status": ACTIVE,
-                 "created_at": at, "updated_at": at} for _, lid, sku, wh, q, _ in batch]).scalars())
-        lost = [a for a in known_lines if a[1] not in inserted]
+                 "created_at": at, "updated_at": at} for _, lid, sku, wh, q, _ in batch]).all())
+        lost = [a for a in known_lines if (a[1], a[2]) not in inserted]
         if lost:  # reserved concurrently by another transaction: undo ours
             undo: dict[tuple[str, str], int] = defaultdict(int)
-            lost_lines = {a[1]: a for a in lost}
+            lost_lines = {(a[1], a[2]): a for a in lost}
             for oid, lid, sku, wh, q, _ in lost:
                 undo[(sku, wh)] += q
                 free[sku][wh] += q
             for _, outcomes, _ in allocated:
                 for i, x in enumerate(outcomes):
-                    if x.line_id in lost_lines:
+                    if (x.line_id, x.sku) in lost_lines:
                         outcomes[i] = LineOutcome(x.line_id, x.sku, x.warehouse, x.quantity, ALREADY)
             for key in sorted(undo):
                 session.execute(update(STOCK).where(STOCK.c.id == row_ids[key])
@@ -370,7 +392,10 @@ def lock_stock(session: Session, skus: Iterable[str]) -> None:
     a row while holding another out of order."""
     if not is_postgres(session):
         return
-    for part in chunks(sorted(set(skus))):
+    wanted = set(skus)
+    for comps in bundle_recipes(session, wanted).values():     # a bundle's stock is its components'
+        wanted |= set(comps)
+    for part in chunks(sorted(wanted)):
         session.execute(select(STOCK.c.id).where(STOCK.c.sku.in_(part))
                         .order_by(STOCK.c.sku, STOCK.c.warehouse).with_for_update()).all()
 

@@ -25,6 +25,7 @@ from crossdock.sync_engine.inventory._shared import (
     ReservationResult,
     Settled,
     SettleResult,
+    bundle_recipes,
     lock_order,
 )
 
@@ -73,11 +74,13 @@ def release_order(session: Session, order_id: int, *, reason: str = "cancelled",
 
 
 def _consume(session: Session, order: Any, rows: Sequence[Any], at: dt.datetime, *, quantity: int | None,
-             reference: str | None, actor: str | None) -> SettleResult:
+             reference: str | None, actor: str | None, per_unit: Mapping[str, int] | None = None) -> SettleResult:
+    """``quantity``: units of the line (None: all); ``per_unit``: for a line of a bundle, each
+    component's units per bundle (its reservations are in component units)."""
     settled = []
     moves = []
     for r in rows:
-        q = r.quantity if quantity is None else quantity
+        q = r.quantity if quantity is None else quantity * (per_unit or {}).get(r.sku, 1)
         if q <= 0 or q > r.quantity:
             raise InventoryError("XD-INV-005", entity=f"sku {r.sku}",
                                  detail=f"cannot ship {q} of a reservation for {r.quantity} "
@@ -132,12 +135,13 @@ def consume_line(session: Session, order_line_id: int, *, quantity: int | None =
     """Ship one line: all of its reservation, or ``quantity`` of it (a partial
     shipment leaves the rest reserved)."""
     at = now_or(now)
-    order_id = session.execute(select(LINES.c.order_id).where(LINES.c.id == order_line_id)).scalar()
-    if order_id is None:
+    line = session.execute(select(LINES.c.order_id, LINES.c.sku).where(LINES.c.id == order_line_id)).first()
+    if line is None:
         raise InventoryError("XD-INV-006", entity=f"order line {order_line_id}", detail="no such order line")
-    order = lock_order(session, order_id)
-    return _consume(session, order, active_reservations(session, order_id, order_line_id), at,
-                    quantity=quantity, reference=reference, actor=actor)
+    order = lock_order(session, line.order_id)
+    per_unit = bundle_recipes(session, [line.sku]).get(line.sku) if quantity is not None else None
+    return _consume(session, order, active_reservations(session, line.order_id, order_line_id), at,
+                    quantity=quantity, reference=reference, actor=actor, per_unit=per_unit)
 
 
 
@@ -160,11 +164,19 @@ def take_shipped_units(session: Session, order_id: int, reserved: ReservationRes
     that left (:func:`units_left`)."""
     at = now_or(now)
     settled: list[Settled] = []
+    held: dict[int, int] = {}              # line id → units reserved (a bundle's line: per component, the same)
     for line in reserved.reserved:
-        n = units.get(line.line_id, 0)
+        held.setdefault(line.line_id, line.quantity)
+    rows = session.execute(select(LINES.c.id, LINES.c.sku, LINES.c.quantity)
+                           .where(LINES.c.id.in_(sorted(held)))).all() if held else []
+    kits = bundle_recipes(session, (r.sku for r in rows))
+    # a bundle's line was reserved in full, in component units: compared in the line's own units
+    full = {r.id: int(r.quantity) for r in rows if r.sku in kits}
+    for line_id in held:
+        n = units.get(line_id, 0)
         if n > 0:
-            part = consume_line(session, line.line_id, quantity=n if n < line.quantity else None,
-                                reference=reference, now=at)
+            whole = n >= full.get(line_id, held[line_id])
+            part = consume_line(session, line_id, quantity=None if whole else n, reference=reference, now=at)
             settled.extend(part.settled)
     return SettleResult(order_id, tuple(settled))
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crossdock.errors import OrderError, WarehouseError
 from crossdock.platforms import fulfilled_by_platform
+from crossdock.sync_engine import skumap
 from crossdock.sync_engine._sql import event_row
 from crossdock.sync_engine._tables import ORDERS
 
@@ -181,20 +182,21 @@ def order_context(order: Any) -> OrderContext:
 
 
 def classify(lines: Sequence[Any], reserved_line_ids: set[int], known_skus: set[str]
-              ) -> tuple[dict[int, LineOutcome], list[tuple[Any, int]]]:
-    """Outcomes for lines that need no stock decision, and (line, qty) to reserve."""
-    done: dict[int, LineOutcome] = {}
+              ) -> tuple[dict[tuple[int, str | None], LineOutcome], list[tuple[Any, int]]]:
+    """Outcomes for lines that need no stock decision (by line id and SKU: a bundle's
+    line is one line per component), and (line, qty) to reserve."""
+    done: dict[tuple[int, str | None], LineOutcome] = {}
     todo: list[tuple[Any, int]] = []
     for line in lines:
         qty = int(line.quantity) - int(line.quantity_shipped or 0)
         if line.id in reserved_line_ids:
-            done[line.id] = LineOutcome(line.id, line.sku, None, max(qty, 0), ALREADY)
+            done[(line.id, line.sku)] = LineOutcome(line.id, line.sku, None, max(qty, 0), ALREADY)
         elif qty <= 0:
-            done[line.id] = LineOutcome(line.id, line.sku, None, 0, NOTHING)
+            done[(line.id, line.sku)] = LineOutcome(line.id, line.sku, None, 0, NOTHING)
         elif not line.sku:
-            done[line.id] = LineOutcome(line.id, None, None, qty, NO_SKU)
+            done[(line.id, line.sku)] = LineOutcome(line.id, None, None, qty, NO_SKU)
         elif line.sku not in known_skus:
-            done[line.id] = LineOutcome(line.id, line.sku, None, qty, UNKNOWN_SKU)
+            done[(line.id, line.sku)] = LineOutcome(line.id, line.sku, None, qty, UNKNOWN_SKU)
         else:
             todo.append((line, qty))
     return done, todo
@@ -271,6 +273,54 @@ def set_flags(session: Session, updates: Sequence[tuple[int, list[Any]]]) -> Non
         session.execute(update(ORDERS).where(ORDERS.c.id == bindparam("oid"))
                         .values(flags=bindparam("flags")),
                         [{"oid": oid, "flags": flags} for oid, flags in updates])
+
+
+# ---------------------------------------------------------------- bundles
+def bundle_recipes(session: Session, skus: Iterable[str | None]) -> dict[str, dict[str, int]]:
+    """Bundle → component → units per bundle, for the bundles among ``skus``."""
+    wanted = {s for s in skus if s}
+    if not wanted or not skumap.any_bundles(session):
+        return {}
+    return skumap.components_of(session, wanted)
+
+
+def expand_line(line: Any, recipe: Mapping[str, int]) -> list[Any]:
+    """A line of a bundle as one line per component (same line id), in component units."""
+    return [line._replace(sku=c, quantity=int(line.quantity) * q,
+                          quantity_shipped=int(line.quantity_shipped or 0) * q)
+            for c, q in sorted(recipe.items())]
+
+
+def expand_orders(session: Session, orders: Sequence["OrderInput"]) -> list["OrderInput"]:
+    """``orders`` with each line of a bundle replaced by its components' (a bundle
+    reserves and consumes its components; it has no stock of its own)."""
+    kits = bundle_recipes(session, (ln.sku for o in orders for ln in o.lines))
+    if not kits:
+        return list(orders)
+    out = []
+    for o in orders:
+        if any(ln.sku in kits for ln in o.lines):
+            lines = tuple(x for ln in o.lines for x in (expand_line(ln, kits[ln.sku]) if ln.sku in kits else [ln]))
+            o = o._replace(lines=lines)
+        out.append(o)
+    return out
+
+
+def undo_partial_bundles(outcomes: list[LineOutcome]) -> list[LineOutcome]:
+    """The outcomes of a line some of whose components were reserved and some not
+    (a bundle short of one component): none of that line is to hold stock. Returns
+    the outcomes of the reserved components to give back (turned SHORT in place)."""
+    by_line: dict[int, list[int]] = defaultdict(list)
+    for i, o in enumerate(outcomes):
+        by_line[o.line_id].append(i)
+    undo: list[LineOutcome] = []
+    for idx in by_line.values():
+        if len(idx) > 1 and any(outcomes[i].status == SHORT for i in idx):
+            for i in idx:
+                if outcomes[i].status == RESERVED:
+                    undo.append(outcomes[i])
+                    outcomes[i] = outcomes[i]._replace(status=SHORT)
+    return undo
 
 
 # ---------------------------------------------------------------- reserve one order

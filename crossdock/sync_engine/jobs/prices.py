@@ -35,7 +35,7 @@ from crossdock.mapping.fx import FxTable
 from crossdock.mapping.pricing import PriceRule, compute_price, price_rule_from_config
 from crossdock.models import ItemResult, Money, PriceUpdate
 from crossdock.ratelimit.budget import Priority, job_priority
-from crossdock.sync_engine import outbox
+from crossdock.sync_engine import outbox, skumap
 from crossdock.sync_engine._sql import chunks
 from crossdock.sync_engine.jobs.batches import BatchSend, checked_by
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel, hold_claim
@@ -154,7 +154,9 @@ def push_prices(ctx: EngineContext, channel: str, skus: Sequence[str] | None = N
     with synclog.timed() as t, job_priority(Priority.PRICE):
         try:
             if channel_plan is not None and updates:
-                sent.run(channel_plan.batches, ctx.connectors.get(channel).push_prices,
+                with ctx.db.read() as s:
+                    names = skumap.ChannelSkus.of(s, channel)     # the channel's SKU aliases
+                sent.run(channel_plan.batches, names.call(ctx.connectors.get(channel).push_prices),
                          fence=checked_by(lambda: hold_claim(ctx, entry)) if entry is not None else None)
         except CrossdockError as exc:   # quota, network, auth: what was accepted so far is kept
             error = exc

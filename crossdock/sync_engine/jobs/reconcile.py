@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from crossdock import synclog
 from crossdock.db.base import utcnow
-from crossdock.sync_engine import dirty, outbox
+from crossdock.sync_engine import dirty, outbox, skumap
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.prices import expected_prices, push_prices
@@ -50,7 +50,9 @@ def reconcile(ctx: EngineContext, channel: str, *, apply: bool = False) -> Recon
     expected = expected_quantities(ctx, channel)
     prices, price_problems = expected_prices(ctx, channel)
     read_from = utcnow()
-    offers = {o.sku: o for o in conn.read_listings(sorted(set(expected) | set(prices)))}
+    with ctx.db.read() as s:
+        read = skumap.ChannelSkus.of(s, channel).read(conn.read_listings)   # under the channel's SKU aliases
+    offers = {o.sku: o for o in read(sorted(set(expected) | set(prices)))}
     read_until = utcnow()
     drift: list[dict[str, Any]] = []
     for sku, want in sorted(expected.items()):

@@ -21,7 +21,7 @@ from crossdock.errors import CrossdockError
 from crossdock.errors.catalogue import may_pass
 from crossdock.mapping.inventory_rules import stock_rule_from_config
 from crossdock.models import ItemResult, StockUpdate
-from crossdock.sync_engine import cursors, dirty, exposure, outbox, stock_runs, unseen
+from crossdock.sync_engine import bundles, cursors, dirty, exposure, outbox, skumap, stock_runs, unseen
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine import shown as shows
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -75,11 +75,13 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     if not push.marks:
         return {"skus": 0}
     believed = push.believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
+    with ctx.db.read() as s:
+        names = skumap.ChannelSkus.of(s, channel)        # the SKUs the channel lists them under (aliases)
     sent: BatchSend[StockUpdate] = BatchSend()
     started = push.started = utcnow()   # the push time: a sale before it was overwritten by it
     error: CrossdockError | None = None
     try:
-        sent.run(push.plan.batches if push.plan else (), conn.push_stock,
+        sent.run(push.plan.batches if push.plan else (), names.call(conn.push_stock),
                  fence=lambda items: stock_runs.fence_batch(ctx.db, push, items))
     except CrossdockError as exc:
         error = exc
@@ -136,14 +138,16 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn: Connector) -> dic
     if not skus or len(skus) > UNSEEN_READ_MAX:
         return {}
     try:
-        shown = {o.sku: o.quantity for o in conn.read_listings(skus)}
+        with ctx.db.read() as s:
+            read = skumap.ChannelSkus.of(s, channel).read(conn.read_listings)
+        shown = {o.sku: o.quantity for o in read(skus)}
     except CrossdockError as exc:
         log.info("%s: listings not read back for unseen sales (%s)", channel, exc.code)
         return {}
     with ctx.db.write() as s:
         found = unseen.detect(s, channel, shown, settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
-        if found:
-            dirty.mark_dirty(s, sorted(found))
+        if found:       # a bundle's unseen sale holds its components' units: they move too
+            dirty.mark_dirty(s, sorted(bundles.with_components(s, found)))
     return found
 
 
@@ -172,7 +176,7 @@ def sweep_stock(ctx: EngineContext) -> SweepResult:
     with ctx.db.write() as s:
         released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S), imported_until=until)
         if released:
-            dirty.mark_dirty(s, released)
+            dirty.mark_dirty(s, sorted(bundles.with_components(s, released)))
         channels = dirty.sweep(s)
     return {"channels": channels, "unseen_released": released}
 

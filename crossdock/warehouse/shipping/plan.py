@@ -21,7 +21,7 @@ from crossdock.models import Address, Money, TaxInfo
 from crossdock.platforms import find as find_platform
 from crossdock.warehouse.customs import CustomsDeclaration, build_customs_declaration, parcel_is_cross_border
 from crossdock.warehouse.parcel import OrderRef, Parcel, ParcelLine, ShipFrom, normalise_country
-from crossdock.warehouse.picking import READY_STATUSES, readiness
+from crossdock.warehouse.picking import READY_STATUSES, bundle_recipes, readiness
 from crossdock.warehouse.shipping.options import ShippingOptions
 from crossdock.warehouse.shipping.orders import SHIPPED_STATUSES, OrderIdent
 
@@ -131,7 +131,8 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
     lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
     reservations = list(session.scalars(
         select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
-    ready = readiness(order, lines, reservations, only=only)
+    recipes = bundle_recipes(session, (ln.sku for ln in lines))
+    ready = readiness(order, lines, reservations, recipes, only=only)
     if order.local_status not in READY_STATUSES:
         raise OrderError("XD-ORD-006", channel=order.channel, entity=f"order {order.platform_order_id}",
                          detail=f"cannot ship an order that is {order.local_status}")
@@ -142,22 +143,26 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
 
     channel = session.get(Channel, order.channel)
     platform = channel.platform if channel is not None and find_platform(channel.platform) is not None else None
-    skus = sorted({ln.sku for ln, _q in ready.lines if ln.sku})
+    skus = sorted({ln.sku for ln, _q in ready.lines if ln.sku} | {c for r in recipes.values() for c in r})
     products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus or ["\x00"])))}
     currency = order.currency or (channel.currency if channel else None) or "EUR"
     parcel_lines = []
     for line, qty in ready.lines:
-        product = products.get(line.sku or "")
         line_currency = line.currency or currency
         price = _tidy(line.unit_price if line.unit_price is not None else Decimal(0), line_currency)
-        parcel_lines.append(ParcelLine(
-            sku=line.sku or "", title=(product.title if product else None) or line.title or line.sku or "",
-            quantity=qty, unit_value=Money(price, line_currency),
-            # the catalogue's codes; where it has none, the ones the platform gave with the order
-            hs_code=(product.hs_code if product else None) or line.hs_code,
-            country_of_origin=(product.country_of_origin if product else None) or line.country_of_origin,
-            weight_g=product.weight_g if product else None,
-        ))
+        # a line of a bundle ships (and is declared) as its components, its price split between them
+        for sku, units, value in _contents(line.sku, qty, price, recipes, products):
+            product = products.get(sku)
+            own = sku == line.sku
+            parcel_lines.append(ParcelLine(
+                sku=sku, title=(product.title if product else None) or (line.title if own else None) or sku,
+                quantity=units, unit_value=Money(_tidy(value, line_currency), line_currency),
+                # the catalogue's codes; where it has none, the ones the platform gave with the order
+                hs_code=(product.hs_code if product else None) or (line.hs_code if own else None),
+                country_of_origin=(product.country_of_origin if product else None)
+                or (line.country_of_origin if own else None),
+                weight_g=product.weight_g if product else None,
+            ))
     ship_to = address_from_json(order.shipping_address, country=order.buyer_country)
     parcel = Parcel(
         ship_from=_ship_from(session, ready.warehouse, cfg),
@@ -178,6 +183,21 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
                     cross_border=cross_border, shipments_before=len(shipments),
                     lines=tuple((ln.id, ln.platform_line_id, q) for ln, q in ready.lines),
                     only=tuple(sorted(only.items())) if only is not None else None)
+
+
+def _contents(sku: str | None, qty: int, unit_price: Decimal, recipes: Mapping[str, Mapping[str, int]],
+              products: Mapping[str, Product]) -> list[tuple[str, int, Decimal]]:
+    """(SKU, units, value of one unit) a line puts in the parcel: itself, or a bundle's
+    components, the bundle's price split in proportion to their base prices (equally per
+    unit where a component has none)."""
+    if not sku or sku not in recipes:
+        return [(sku or "", qty, unit_price)]
+    comps = sorted(recipes[sku].items())
+    weights = {c: Decimal((products[c].base_price if c in products else None) or 0) for c, _ in comps}
+    if any(w <= 0 for w in weights.values()):
+        weights = {c: Decimal(1) for c, _ in comps}
+    per_bundle = sum(weights[c] * q for c, q in comps)
+    return [(c, qty * q, (unit_price * weights[c] / per_bundle).quantize(Decimal("0.01"))) for c, q in comps]
 
 
 __all__ = ["ShipPlan", "address_from_json", "plan_shipment"]

@@ -22,7 +22,7 @@ from crossdock.warehouse.carriers.base import Carrier, CreatedShipment
 from crossdock.warehouse.customs import CustomsDeclaration
 from crossdock.warehouse.labels import LabelData, render_pdf, render_zpl, write_label
 from crossdock.warehouse.ledger import Ledger, ShipmentConfirmation
-from crossdock.warehouse.picking import readiness, remaining
+from crossdock.warehouse.picking import bundle_recipes, readiness, remaining
 from crossdock.warehouse.printer import NetworkPrinter
 from crossdock.warehouse.shipping.options import LABEL_DPIS, ShippingOptions
 from crossdock.warehouse.shipping.orders import SHIPPED_STATUSES, find_order, order_ident
@@ -235,7 +235,8 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
     lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
     reservations = list(session.scalars(
         select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
-    ready = readiness(order, lines, reservations, only=dict(plan.only) if plan.only is not None else None)
+    ready = readiness(order, lines, reservations, bundle_recipes(session, (ln.sku for ln in lines)),
+                      only=dict(plan.only) if plan.only is not None else None)
     if not ready.ready or ready.warehouse != plan.warehouse:
         raise OrderError("XD-ORD-006", channel=ident.channel, entity=f"order {ident.platform_order_id}",
                          detail=f"changed while shipping ({'; '.join(ready.problems) or 'warehouse moved'}); "

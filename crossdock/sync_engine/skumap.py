@@ -1,0 +1,159 @@
+"""SKU aliases and bundles as the engine reads them.
+
+**Aliases** (``sku_aliases``): a channel may list a catalogue SKU under
+another SKU (a legacy eBay SKU, an Amazon MSKU with a suffix). An alias holds
+on one channel, or on every channel (channel ``''``); one for the channel
+wins over one for every channel. Inside crossdock everything is keyed by the
+catalogue SKU (listings, reservations, dirty marks, exposures); the channel's
+SKU is used only at the edge:
+
+- :func:`resolve_orders`: an order's lines read from a channel name the
+  catalogue SKU before they are stored, so they reserve it;
+- :class:`ChannelSkus`: the platform calls of a channel (stock and price
+  pushes, listings read back) go out under the channel's SKU, and their
+  answers come back under the catalogue's.
+
+**Bundles** (``bundle_components``): read by
+:mod:`crossdock.sync_engine.bundles`; this module only has the lookups both
+need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crossdock.db.models import BundleComponent, SkuAlias
+from crossdock.models import Order
+from crossdock.sync_engine._sql import chunks
+
+ALIASES = SkuAlias.__table__
+BUNDLES = BundleComponent.__table__
+ALL_CHANNELS = ""
+
+__all__ = ["ALIASES", "ALL_CHANNELS", "BUNDLES", "ChannelSkus", "aliases_of", "any_bundles", "bundles_containing",
+           "components_of", "resolve", "resolve_orders"]
+
+T = TypeVar("T")
+
+
+def aliases_of(session: Session, channel: str) -> dict[str, str]:
+    """Listing SKU → catalogue SKU on ``channel`` (its own aliases over those for every channel)."""
+    rows = session.execute(select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku)
+                           .where(ALIASES.c.channel.in_((ALL_CHANNELS, channel)))).all()
+    out = {r.listing_sku: r.sku for r in rows if r.channel == ALL_CHANNELS}
+    out.update({r.listing_sku: r.sku for r in rows if r.channel == channel})
+    return out
+
+
+def resolve(session: Session, channel: str, skus: Iterable[str]) -> dict[str, str]:
+    """SKU as the channel gives it → catalogue SKU (unchanged where no alias)."""
+    names = aliases_of(session, channel)
+    return {s: names.get(s, s) for s in skus}
+
+
+def resolve_orders(session: Session, channel: str, orders: Sequence[Order]) -> list[Order]:
+    """``orders`` with every line's SKU resolved through the channel's aliases
+    (new objects where a line changes; the others as they are)."""
+    names = aliases_of(session, channel) if orders else {}
+    if not names:
+        return list(orders)
+    out: list[Order] = []
+    for o in orders:
+        if not any(line.sku in names for line in o.lines):
+            out.append(o)
+            continue
+        lines = [dataclasses.replace(line, sku=names[line.sku]) if line.sku in names else line for line in o.lines]
+        out.append(dataclasses.replace(o, lines=lines))
+    return out
+
+
+class ChannelSkus:
+    """One channel's catalogue SKU → the SKU it lists it under (for the
+    platform calls): ``out`` names an item for the channel, ``back`` names its
+    answer for crossdock."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._out = dict(names)                       # catalogue SKU → listing SKU
+        self._back = {v: k for k, v in self._out.items()}
+
+    @classmethod
+    def of(cls, session: Session, channel: str) -> "ChannelSkus":
+        """Each catalogue SKU's listing SKU on ``channel``: its channel's alias,
+        else one for every channel (when a SKU has several, the first by name)."""
+        rows = session.execute(select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku)
+                               .where(ALIASES.c.channel.in_((ALL_CHANNELS, channel)))).all()
+        by_sku: dict[str, str] = {}
+        # the channel's own first, then those for every channel; by name within each
+        for r in sorted(rows, key=lambda r: (r.channel != channel, r.listing_sku)):
+            by_sku.setdefault(r.sku, r.listing_sku)
+        return cls(by_sku)
+
+    def __bool__(self) -> bool:
+        return bool(self._out)
+
+    def out(self, sku: Any) -> Any:
+        return self._out.get(sku, sku)
+
+    def back(self, sku: Any) -> Any:
+        return self._back.get(sku, sku)
+
+    def items_out(self, items: Sequence[T]) -> list[T]:
+        """Updates (anything with a ``sku``) named as the channel names them."""
+        return [_renamed(i, self.out(_sku(i))) for i in items]
+
+    def items_back(self, items: Iterable[T]) -> list[T]:
+        """Answers (results, offers: anything with a ``sku``) named as crossdock names them."""
+        return [_renamed(i, self.back(_sku(i))) for i in items]
+
+    def call(self, fn: Callable[[Sequence[T]], Sequence[Any]]) -> Callable[[Sequence[T]], list[Any]]:
+        """``fn`` (a connector's push) called under the channel's SKUs, its answers under crossdock's."""
+        if not self:
+            return lambda items: list(fn(items))
+        return lambda items: self.items_back(fn(self.items_out(items)))
+
+    def read(self, fn: Callable[[Any], Sequence[Any]]) -> Callable[[Sequence[str] | None], list[Any]]:
+        """``fn`` (a connector's ``read_listings``) asked for the channel's SKUs, answering under crossdock's."""
+        if not self:
+            return lambda skus: list(fn(skus))
+        return lambda skus: self.items_back(fn(None if skus is None else [self.out(s) for s in skus]))
+
+
+def _sku(item: Any) -> Any:
+    return getattr(item, "sku", None)
+
+
+def _renamed(item: T, sku: Any) -> T:
+    """``item`` (a dataclass with a ``sku``) under ``sku``: itself when that is its SKU already."""
+    if not sku or sku == _sku(item):
+        return item
+    return cast(T, dataclasses.replace(cast(Any, item), sku=sku))
+
+
+def any_bundles(session: Session) -> bool:
+    """Whether the catalogue has a bundle at all (most have none: one cheap query spares the rest)."""
+    return session.execute(select(BUNDLES.c.bundle).limit(1)).first() is not None
+
+
+def components_of(session: Session, bundles: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Bundle SKU → component → units per bundle, for those of ``bundles`` that are bundles."""
+    out: dict[str, dict[str, int]] = {}
+    for part in chunks(sorted(set(bundles))):
+        for b, c, q in session.execute(select(BUNDLES.c.bundle, BUNDLES.c.component, BUNDLES.c.quantity)
+                                       .where(BUNDLES.c.bundle.in_(part))):
+            out.setdefault(b, {})[c] = int(q)
+    return out
+
+
+def bundles_containing(session: Session, components: Iterable[str]) -> dict[str, set[str]]:
+    """Component SKU → the bundles it is part of, for those of ``components`` in any bundle."""
+    out: dict[str, set[str]] = {}
+    for part in chunks(sorted(set(components))):
+        for b, c in session.execute(select(BUNDLES.c.bundle, BUNDLES.c.component)
+                                    .where(BUNDLES.c.component.in_(part))):
+            out.setdefault(c, set()).add(b)
+    return out
