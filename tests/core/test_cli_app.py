@@ -24,7 +24,7 @@ PACKAGE = Path(crossdock.__file__).parent
 # error catalogue's remedies name. A group that went missing would fail here.
 EXPECTED = {
     "alerts": {"ack"},
-    "auth": {"status", "set", "connect", "refresh", "resume"},
+    "auth": {"status", "set", "connect", "refresh", "pause", "resume"},
     "catalog": {"import", "export", "show", "list", "alias", "bundle"},
     "config": {"init", "check", "show", "reference", "new-key", "encrypt", "rotate-key"},
     "db": {"upgrade", "current", "backup", "backups", "restore", "check"},
