@@ -139,15 +139,7 @@ def auth_set(ctx: typer.Context,
     if as_json:
         app.emit(result)
         return
-    parts = [f"{channel}: new credentials stored"]
-    for key, label in (("authorisation_expires_at", "authorisation"), ("client_secret_expires_at", "client secret"),
-                       ("refresh_expires_at", "refresh token"), ("trading_token_expires_at", "Trading token")):
-        if result.get(key):
-            parts.append(f"{label} valid to {result[key][:10]}")
-    app.out.print("; ".join(parts), highlight=False, markup=False)
-    if result["was_paused_with"]:
-        app.out.print(f"{channel}: resumed (was paused with {result['was_paused_with']})", highlight=False,
-                      markup=False)
+    _print_stored(app, channel, [f"{channel}: new credentials stored"], result)
 
 
 @group.command("connect")
@@ -186,15 +178,8 @@ def auth_connect(ctx: typer.Context,
     if as_json:
         app.emit(result)
         return
-    parts = [f"{channel}: connected" + (f" ({result['account']})" if result.get("account") else ""),
-             f"authorised {result['authorised_at'][:10]}"]
-    for key, label in (("authorisation_expires_at", "authorisation"), ("refresh_expires_at", "refresh token")):
-        if result.get(key):
-            parts.append(f"{label} valid to {result[key][:10]}")
-    app.out.print("; ".join(parts), highlight=False, markup=False)
-    if result["was_paused_with"]:
-        app.out.print(f"{channel}: resumed (was paused with {result['was_paused_with']})", highlight=False,
-                      markup=False)
+    _print_stored(app, channel, [f"{channel}: connected" + (f" ({result['account']})" if result.get("account") else ""),
+                                 f"authorised {result['authorised_at'][:10]}"], result)
 
 
 @group.command("refresh")
@@ -258,3 +243,16 @@ def auth_resume(ctx: typer.Context, channel: str = CHANNEL_ARG, as_json: bool = 
     if doc["failed_jobs"]:
         app.err.print(f"{doc['failed_jobs']} failed job(s) on {channel}: crossdock jobs retry --all --channel "
                       f"{channel}", markup=False, highlight=False)
+
+
+_VALID_TO = (("authorisation_expires_at", "authorisation"), ("client_secret_expires_at", "client secret"),
+             ("refresh_expires_at", "refresh token"), ("trading_token_expires_at", "Trading token"))
+
+
+def _print_stored(app: Application, channel: str, head: list[str], result: dict) -> None:
+    """What `auth set` and `auth connect` stored: the dates each credential is valid to, and a resume."""
+    parts = head + [f"{label} valid to {result[key][:10]}" for key, label in _VALID_TO if result.get(key)]
+    app.out.print("; ".join(parts), highlight=False, markup=False)
+    if result["was_paused_with"]:
+        app.out.print(f"{channel}: resumed (was paused with {result['was_paused_with']})", highlight=False,
+                      markup=False)
