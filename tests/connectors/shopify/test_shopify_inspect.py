@@ -60,12 +60,14 @@ def test_listing():
          "listing_id": "44400000000001", "status": "ACTIVE", "title": "Blue mug",
          "ids": {"variant_id": "gid://shopify/ProductVariant/44400000000001",
                  "product_id": "gid://shopify/Product/8300000000001",
-                 "inventory_item_id": "gid://shopify/InventoryItem/46500000000001"}},
+                 "inventory_item_id": "gid://shopify/InventoryItem/46500000000001"},
+         "hs_code": None, "country_of_origin": None},
         {"sku": "TEE-L", "quantity": 0, "price": {"amount": "24.90", "currency": "EUR"},
          "listing_id": "44400000000002", "status": "DRAFT", "title": "T-shirt",
          "ids": {"variant_id": "gid://shopify/ProductVariant/44400000000002",
                  "product_id": "gid://shopify/Product/8300000000002",
-                 "inventory_item_id": "gid://shopify/InventoryItem/46500000000002"}}]
+                 "inventory_item_id": "gid://shopify/InventoryItem/46500000000002"},
+         "hs_code": None, "country_of_origin": None}]
 
 
 @pytest.mark.parametrize("kind,payload", [
