@@ -26,6 +26,7 @@ from crossdock.sandbox.core import Sandbox
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine.seller_cancel import cancel_order
 from tests.cli_run import crossdock
+from tests.sync_engine.support import wait_ticking
 from tests.sync_engine.test_cancel_after_ship import TIME_SCALE, _Setup
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
@@ -50,6 +51,11 @@ class _Env(_Setup):
                       if a.subject.endswith("/" + pid)]
         return {"status": o.local_status, "skus": skus, "reservations": res, "reserved": reserved,
                 "marked": marked, "audits": audits}
+
+    def import_placed(self) -> None:
+        """Import until every placed order is in crossdock (Amazon shows orders minutes late)."""
+        wait_ticking("the placed orders to be imported", lambda: set(self.placed.values()) <= set(self.orders()),
+                     tick=self.import_all)
 
     def unmark(self) -> None:
         with self.db.write() as s:
@@ -87,13 +93,13 @@ def _code(fn) -> str:
     return info.value.code
 
 
-SUPPORTED = ("ebay-uk", "shopify-eu")
+SUPPORTED = ("amazon-us", "ebay-uk", "shopify-eu")
 
 
 def test_seller_cancels_unshipped_orders_on_the_channel(env):
     with Sandbox(time_scale=TIME_SCALE, seed=41) as sb:
         e = env(sb, seed=41)
-        e.import_all()
+        e.import_placed()
         e.unmark()
         for name in SUPPORTED:
             pid = e.placed[name]
@@ -127,10 +133,34 @@ def test_seller_cancels_unshipped_orders_on_the_channel(env):
         assert _code(lambda: cancel_order(e.ctx, e.placed["amazon-us"], "because")) == "XD-ORD-014"
 
 
+def test_amazon_order_feed_refuses_a_shipped_order_in_its_processing_report(env):
+    """What Amazon answers when an acknowledgement Failure reaches it for an order that has shipped
+    meanwhile (the connector reads the order first and does not send one for an order it sees shipped)."""
+    from crossdock.connectors.amazon.cancel import XML_CONTENT_TYPE, acknowledgement_failure, report_errors
+
+    with Sandbox(time_scale=TIME_SCALE, seed=53) as sb:
+        e = env(sb, seed=53)
+        e.import_placed()
+        pid = e.placed["amazon-us"]
+        conn = e.ctx.connectors.get("amazon-us")
+        items = [ln.platform_line_id for ln in conn.fetch_order(pid).lines]
+        conn.confirm_shipment(ShipmentConfirmation(pid, "dhl", "TRKAMZ123456", dt.datetime.now(dt.timezone.utc)))
+        doc = conn.client.create_feed_document(XML_CONTENT_TYPE)
+        conn.client.upload_document(doc["url"], acknowledgement_failure(
+            seller_id=conn.settings.seller_id, order_id=pid, item_codes=items, reason="out_of_stock"),
+            XML_CONTENT_TYPE)
+        feed = conn.client.create_feed({"feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA",
+                                        "marketplaceIds": [conn.settings.marketplace_id],
+                                        "inputFeedDocumentId": doc["feedDocumentId"]})
+        [error] = report_errors(conn._ack_report(str(feed["feedId"])))
+        assert "shipped" in error.lower()
+        assert not e.on_platform_cancelled("amazon-us")
+
+
 def test_a_shipped_order_is_refused_by_the_platform_and_nothing_changes(env):
     with Sandbox(time_scale=TIME_SCALE, seed=43) as sb:
         e = env(sb, seed=43)
-        e.import_all()
+        e.import_placed()
         for name in SUPPORTED:
             # Given an order shipped on the platform (crossdock has not seen it shipped yet)
             pid = e.placed[name]
@@ -151,7 +181,7 @@ def test_a_shipped_order_is_refused_by_the_platform_and_nothing_changes(env):
 def test_orders_cancel_through_the_cli(env):
     with Sandbox(time_scale=TIME_SCALE, seed=47) as sb:
         e = env(sb, seed=47)
-        e.import_all()
+        e.import_placed()
         pid = e.placed["shopify-eu"]
         ran = crossdock("--config", str(e.config_path), "--as", "alice", "orders", "cancel", pid,
                         "--reason", "buyer_asked", "--json")
