@@ -190,6 +190,10 @@ def test_orders_cancel_through_the_cli(env):
         assert e.on_platform_cancelled("shopify-eu")
         [(action, actor, _)] = e.state(pid)["audits"]
         assert (action, actor) == ("orders.cancel", "alice")
+        trace = crossdock("--config", str(e.config_path), "logs", "trace", pid, "--json")
+        assert trace.returncode == 0, trace.stderr
+        assert [(ev["operation"], ev["outcome"]) for ev in trace.doc["events"]
+                if ev["operation"] == "order.cancel"] == [("order.cancel", "ok")]
         # a refusal: exit status not 0, the code on stderr, nothing changed
         again = crossdock("--config", str(e.config_path), "orders", "cancel", pid, "--reason", "other")
         assert again.returncode != 0 and "XD-ORD-012" in again.stderr

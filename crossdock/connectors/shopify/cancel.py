@@ -30,8 +30,8 @@ CANCEL_REASONS: Mapping[str, str] = {
 }
 
 ORDER_CANCEL = """
-mutation CrossdockCancel($orderId: ID!, $reason: OrderCancelReason!, $refund: Boolean, $restock: Boolean!,
-                         $notifyCustomer: Boolean, $staffNote: String) {
+mutation CrossdockCancel($orderId: ID!, $reason: OrderCancelReason!, $refund: Boolean!, $restock: Boolean!,
+                         $notifyCustomer: Boolean!, $staffNote: String) {
   orderCancel(orderId: $orderId, reason: $reason, refund: $refund, restock: $restock,
               notifyCustomer: $notifyCustomer, staffNote: $staffNote) {
     job { id done }
