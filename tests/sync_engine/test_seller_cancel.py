@@ -23,7 +23,8 @@ from crossdock.db.models import Order, OrderLine, Reservation, StockLevel
 from crossdock.errors import CrossdockError
 from crossdock.models import ShipmentConfirmation
 from crossdock.sandbox.core import Sandbox
-from crossdock.sync_engine import dirty
+from crossdock.sync_engine import dirty, jobs
+from crossdock.sync_engine.jobs.stock import expected_quantities
 from crossdock.sync_engine.seller_cancel import cancel_order
 from tests.cli_run import crossdock
 from tests.sync_engine.support import wait_ticking
@@ -128,6 +129,14 @@ def test_seller_cancels_unshipped_orders_on_the_channel(env):
             # And a second cancel is refused (already cancelled), nothing changed
             assert _code(lambda: cancel_order(e.ctx, pid, "other")) == "XD-ORD-012"
             assert e.state(pid)["audits"] == after["audits"]
+        # And the stock push that follows lists the released units again, as crossdock computes them
+        sims = sb.all_channels()
+        for name in SUPPORTED:
+            skus = e.state(e.placed[name])["skus"]
+            jobs.push_stock(e.ctx, name)
+            want = expected_quantities(e.ctx, name, skus)
+            listed = sims[e.channels[name]].listed(e.channels[name])
+            assert want and {sku: listed.get(sku) for sku in want} == want
         # an unknown order, an unknown reason
         assert _code(lambda: cancel_order(e.ctx, "no-such-order", "other")) == "XD-ORD-005"
         assert _code(lambda: cancel_order(e.ctx, e.placed["amazon-us"], "because")) == "XD-ORD-014"
