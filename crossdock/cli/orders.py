@@ -1,4 +1,5 @@
-"""``crossdock orders quarantine|retry-quarantined``: the orders an import set aside.
+"""``crossdock orders quarantine|retry-quarantined``: the orders an import set aside;
+``crossdock orders cancel``: the seller cancels an order on its channel.
 
 An order the import could not store (or its connector could not read) is
 quarantined with XD-ORD-008 and the import goes on
@@ -17,7 +18,8 @@ from crossdock.cli.application import JSON_OPT, Application
 from crossdock.output import EXIT_PARTIAL
 from crossdock.textsafe import markup_escape as escape
 
-group = typer.Typer(help="Orders: the ones an import set aside (quarantine), and storing them again.",
+group = typer.Typer(help="Orders: the ones an import set aside (quarantine), storing them again, and "
+                         "cancelling one on its channel.",
                     no_args_is_help=True)
 
 CHANNEL_OPT = typer.Option(None, "--channel", help="Only this channel.")
@@ -73,3 +75,30 @@ def orders_retry_quarantined(ctx: typer.Context, channel: Optional[str] = CHANNE
                               f"{o['cause_code'] or 'XD-ORD-008'} {escape(o['error'][:300])}", highlight=False)
     if doc["still_quarantined"]:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@group.command("cancel")
+def orders_cancel(
+    ctx: typer.Context,
+    order: str = typer.Argument(..., help="Platform order id, CHANNEL/ID, or crossdock's order number."),
+    reason: str = typer.Option(..., "--reason",
+                               help="out_of_stock, buyer_asked, address_issue or other (mapped to each "
+                                    "platform's own reasons)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Cancel an order on its channel as the seller, then release its reservation (the stock push
+    follows), mark it cancelled, and record it (trace and audit log). Refused (XD-ORD-012, nothing
+    changed) when the channel no longer allows it: shipped, partly shipped, already cancelled."""
+    from crossdock.sync_engine.seller_cancel import cancel_order
+
+    app = Application.of(ctx, json=as_json)
+    with app.engine() as engine:
+        doc = cancel_order(engine, order, reason.strip().lower())
+    if as_json:
+        app.emit(doc)
+        return
+    released = ", ".join(f"{sku} x{n}" for sku, n in sorted(doc["released"].items())) or "nothing reserved"
+    app.out.print(f"{doc['channel']}/{doc['platform_order_id']} cancelled on the channel ({doc['reason']}); "
+                  f"released {released}; stock push queued for {', '.join(doc['marked_skus']) or 'no SKU'}",
+                  markup=False, highlight=False)
+

@@ -42,7 +42,11 @@ if TYPE_CHECKING:
     from crossdock.connectors.base import TokenStore
     from crossdock.connectors.http import Budget
 
-__all__ = ["Connector", "ConnectorDeps", "ListingBindings", "OrderQuery"]
+__all__ = ["CANCEL_REASONS", "Connector", "ConnectorDeps", "ListingBindings", "OrderQuery"]
+
+#: Why a seller cancels an order (``crossdock orders cancel --reason``): platform-neutral, each
+#: connector maps them to its platform's own reasons.
+CANCEL_REASONS = ("out_of_stock", "buyer_asked", "address_issue", "other")
 
 #: SKU → the listing's ``platform_ids`` as its connector gave them (OCA's binder): opaque to the engine.
 ListingBindings = Mapping[str, Mapping[str, Any]]
@@ -244,6 +248,19 @@ class Connector(abc.ABC):
             return order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
         shipped = {ln.platform_line_id: ln.quantity_shipped for ln in order.lines}
         return all(shipped.get(line_id, 0) >= qty for line_id, qty in wanted)
+
+    # ------------------------------------------------------------------ cancellations (issue 18)
+    def cancel_order(self, platform_order_id: str, reason: str) -> None:
+        """Cancel the order on the channel, as the seller (``reason``: one of
+        :data:`CANCEL_REASONS`). Returns once the platform has taken the
+        cancellation; raises OrderError XD-ORD-012 when the platform no longer
+        allows it (shipped, partly shipped, already cancelled), XD-ORD-005 when
+        it does not know the order. A platform crossdock cannot cancel on
+        refuses with XD-ORD-013."""
+        from crossdock.errors import OrderError
+
+        raise OrderError("XD-ORD-013", channel=self.channel, entity=f"order {platform_order_id}",
+                         detail=f"{self.platform} orders are not cancelled by crossdock")
 
     # ------------------------------------------------------------------ events (issue 17)
     def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:

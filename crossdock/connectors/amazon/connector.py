@@ -32,6 +32,7 @@ import httpx
 
 from crossdock.clock import Clock, parse_iso
 from crossdock.connectors.amazon import mapping as M
+from crossdock.connectors.amazon.cancel import CancelsOrders
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.client import SpApiClient
 from crossdock.connectors.amazon.notifications import NotificationEvents
@@ -44,16 +45,8 @@ from crossdock.errors import AuthError, MappingError, NetError, OrderError, Plat
 from crossdock.mapping.carriers import CarrierTable, platform_carrier
 from crossdock.mapping.status import status_map_from_config
 from crossdock.mapping.validation import ListingChannel, validate_or_raise
-from crossdock.models import (
-    Address,
-    ItemResult,
-    ListedOffer,
-    Order,
-    PriceUpdate,
-    Product,
-    ShipmentConfirmation,
-    StockUpdate,
-)
+from crossdock.models import (Address, ItemResult, ListedOffer, Order, PriceUpdate, Product, ShipmentConfirmation,
+                              StockUpdate)
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +59,7 @@ ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 U = TypeVar("U", bound=StockUpdate | PriceUpdate)
 
 
-class AmazonConnector(NotificationEvents, Connector):
+class AmazonConnector(CancelsOrders, NotificationEvents, Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
 
     platform = "amazon"

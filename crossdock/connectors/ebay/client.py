@@ -90,14 +90,16 @@ class EbayRestClient:
         self.budget = budget
 
     def call(self, method: str, path: str, operation: str, *, params: Mapping[str, str] | None = None,
-             json: Any = None, entity: str | None = None, content_language: bool = False) -> httpx.Response:
-        """One REST call; a 401 errorId 1001 refreshes the token once and retries."""
+             json: Any = None, entity: str | None = None, content_language: bool = False,
+             scheme: str = "Bearer", marketplace: str | None = None) -> httpx.Response:
+        """One REST call; a 401 errorId 1001 refreshes the token once and retries. ``scheme``:
+        the Authorization scheme (the Post-Order API's is IAF); ``marketplace``: its site id."""
         s = self.settings
         ctx = CallContext("ebay", s.username, s.channel, operation, entity=entity)
         token = self.auth.access_token()
         for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-                       "X-EBAY-C-MARKETPLACE-ID": s.marketplace_id}
+            headers = {"Authorization": f"{scheme} {token}", "Accept": "application/json",
+                       "X-EBAY-C-MARKETPLACE-ID": marketplace or s.marketplace_id}
             if content_language:
                 headers["Content-Language"] = s.content_language or "en-US"
             request = self.http.build_request(method, s.base_url.rstrip("/") + path, params=params, json=json,

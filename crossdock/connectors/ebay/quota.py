@@ -29,6 +29,9 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getShippingFulfillments": _ebay(*_FULFILLMENT),
     "getShippingFulfillment": _ebay(*_FULFILLMENT),
     "issueRefund": _ebay(*_FULFILLMENT),
+    # Post-Order API (REST): a seller's cancellation (connectors/ebay/cancel.py); its daily limit is
+    # not one crossdock tracks, paced only
+    "createCancellation": _ebay(),
     # Inventory API (REST); the revising calls also count per listing.
     "bulkUpdatePriceQuantity": _ebay(*_REVISES_INVENTORY),
     "updateOffer": _ebay(*_REVISES_INVENTORY),

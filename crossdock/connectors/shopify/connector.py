@@ -58,6 +58,7 @@ from crossdock.connectors.base import TokenStore
 from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
 from crossdock.connectors.shopify import hooks
+from crossdock.connectors.shopify.cancel import CancelsOrders
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
@@ -85,7 +86,7 @@ log = logging.getLogger(__name__)
 STALE = ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE")
 
 
-class ShopifyConnector(Connector):
+class ShopifyConnector(CancelsOrders, Connector):
     """crossdock's Connector for one Shopify shop."""
 
     platform = "shopify"

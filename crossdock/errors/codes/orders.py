@@ -80,4 +80,26 @@ ENTRIES: tuple[E, ...] = (
        "the platform is down", "listings inactive or out of stock", "prices pushed wrong"),
       "Follow the first likely cause the hint names; `crossdock doctor --channel CHANNEL` shows them all.",
       "crossdock doctor --channel CHANNEL"),
+    E("XD-ORD-012", "Cancellation refused by the channel",
+      "`crossdock orders cancel` asked the channel to cancel an order and the channel no longer allows it; "
+      "nothing was changed in crossdock (the order keeps its status and its reservation).",
+      ("the order has shipped, or some of its lines have (partly shipped)",
+       "the order is already cancelled on the channel",
+       "the channel's cancellation window has closed"),
+      "Check the order on the channel (the message says what it answered); a shipped order is not "
+      "cancelled but returned and refunded once the goods come back.",
+      "crossdock logs trace ORDER"),
+    E("XD-ORD-013", "Cancellation not supported on this channel",
+      "The channel's platform offers no cancellation crossdock can send, so `crossdock orders cancel` "
+      "did nothing; the order keeps its status and its reservation.",
+      ("a platform whose connector has no cancellation call",),
+      "Cancel the order in the seller centre; the next order import sees it cancelled and releases its "
+      "reservation.", "crossdock sync run --channel CHANNEL --job orders"),
+    E("XD-ORD-014", "Unknown cancellation reason",
+      "`crossdock orders cancel --reason` takes one of a small set of platform-neutral reasons "
+      "(out_of_stock, buyer_asked, address_issue, other), each mapped to what the channel's platform "
+      "calls it; this one is none of them. Nothing was sent or changed.",
+      ("a typo", "a platform's own reason name (e.g. INVENTORY) instead of the neutral one"),
+      "Give one of out_of_stock, buyer_asked, address_issue, other.",
+      "crossdock orders cancel ORDER --reason out_of_stock"),
 )

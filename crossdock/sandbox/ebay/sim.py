@@ -145,17 +145,18 @@ class EbaySim(PlatformSim):
             self.tokens[tok.token] = tok
         return tok
 
-    def bearer(self, req: Request) -> AccessToken | None:
+    def bearer(self, req: Request, scheme: str = "Bearer") -> AccessToken | None:
+        """The OAuth user token of ``Authorization: <scheme> <token>`` (the Post-Order API's scheme is IAF)."""
         header = req.headers.get("Authorization") or ""
-        if not header.startswith("Bearer "):
+        if not header.startswith(scheme + " "):
             return None
-        tok = self.tokens.get(header[7:].strip())
+        tok = self.tokens.get(header[len(scheme) + 1:].strip())
         if tok is None or tok.expires_at <= self.clock.timestamp():
             return None
         return tok
 
     def rest_username(self, req: Request) -> str:
-        tok = self.bearer(req)
+        tok = self.bearer(req) or self.bearer(req, "IAF")
         return tok.username if tok else ""
 
     # ------------------------------------------------------------------ registration helpers
@@ -163,13 +164,13 @@ class EbaySim(PlatformSim):
         return int(getattr(self.config, REST_APIS[api]))
 
     def rest_op(self, method: str, path: str, operation: str, api: str, *,
-                user_token: bool = True) -> Callable:
+                user_token: bool = True, scheme: str = "Bearer") -> Callable:
         """Register a REST operation: token check (401 errorId 1001), the daily
         call limit (429 errorId 2001), then ``fn(req, account)``."""
 
         def deco(fn: Callable[[Request, Account], Response]) -> Callable:
             def handler(req: Request) -> Response:
-                tok = self.bearer(req)
+                tok = self.bearer(req, scheme)
                 if tok is None:
                     return render.invalid_access_token()
                 if user_token and tok.app:
@@ -185,9 +186,9 @@ class EbaySim(PlatformSim):
         return deco
 
     def build_app(self) -> None:
-        from crossdock.sandbox.ebay import analytics, fulfillment, inventory, notification, oauth, trading
+        from crossdock.sandbox.ebay import analytics, fulfillment, inventory, notification, oauth, postorder, trading
 
-        for family in (oauth, fulfillment, inventory, analytics, trading, notification):
+        for family in (oauth, fulfillment, inventory, analytics, trading, notification, postorder):
             family.register(self)
         self._register_sandbox_routes()
 

@@ -3,6 +3,7 @@ lines, Fulfillment) and the ``fulfillmentCreate`` mutation."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from crossdock.sandbox.shopify.records import (
@@ -255,3 +256,28 @@ class OrderMutations(RootPart):
         ctx.events.append(("orders/fulfilled" if order.fulfillment_status == "FULFILLED"
                            else "orders/partially_fulfilled", order))
         return {"fulfillment": FulfillmentView(ctx, rec), "userErrors": []}
+
+    def orderCancel(self, info, orderId: str, reason: str, restock: bool, refund: bool | None = None,
+                    notifyCustomer: bool = False, staffNote: str | None = None) -> dict:
+        """Shopify's orderCancel: refused (orderCancelUserErrors) for an unknown
+        order, one already cancelled, or one with anything fulfilled; else the
+        order is cancelled, refunded and restocked (the sim's own cancel) and
+        the job comes back done."""
+        ctx, shop = self._ctx, self._ctx.shop
+
+        def fail(code: str, msg: str, field_path: list[str]) -> dict:
+            errs = [{"code": code, "field": field_path, "message": msg}]
+            return {"job": None, "orderCancelUserErrors": errs,
+                    "userErrors": [{"field": e["field"], "message": e["message"]} for e in errs]}
+
+        order = shop.orders.get(parse_gid(orderId, "Order") or -1)
+        if order is None:
+            return fail("NOT_FOUND", "Order does not exist", ["orderId"])
+        if order.cancelled_at is not None:
+            return fail("INVALID", "Order has already been cancelled", ["orderId"])
+        if any(ln.fulfilled for ln in order.lines):
+            return fail("INVALID", "Cannot cancel an order that has fulfillments; cancel them first", ["orderId"])
+        ctx.sim.cancel_order(shop, order, reason)
+        return {"job": {"id": f"gid://shopify/Job/{uuid.uuid4()}", "done": True},
+                "orderCancelUserErrors": [], "userErrors": []}
+
