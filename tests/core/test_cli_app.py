@@ -36,7 +36,7 @@ EXPECTED = {
     "jobs": {"failed", "list", "retry", "kinds"},
     "listings": {"pull", "list", "link"},
     "logs": {"trace"},
-    "orders": {"quarantine", "retry-quarantined"},
+    "orders": {"quarantine", "retry-quarantined", "cancel"},
     "quota": set(),
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history"},
