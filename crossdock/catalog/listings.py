@@ -161,7 +161,8 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
         offers = [o for o in conn.read_listings(None) if (o.status or "").upper() != "NOT_FOUND"]
     report.read = len(offers)
     # a listing the platform fulfils (FBA) shows the platform's units: never linked, so never pushed
-    report.platform_fulfilled = [_offer_dict(o) for o in offers if o.fulfilled_by_platform]
+    fulfilled = [o for o in offers if o.fulfilled_by_platform]
+    report.platform_fulfilled = [_offer_dict(o) for o in fulfilled]
     offers = [o for o in offers if not o.fulfilled_by_platform]
     from crossdock.sync_engine import skumap
 
@@ -232,6 +233,7 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
                                               "quantity": offer.quantity, **alias})
             if lid:
                 owner[lid] = sku
+        refreshed.extend(_now_fulfilled_by_platform(fulfilled, rows, names, by_sku, now))
         if new_products:
             s.execute(insert(PRODUCTS), new_products)
         if new_rows:
@@ -265,6 +267,20 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
                           [d["sku"] for d in (*report.linked_new, *report.linked_already)])
     log.info("listings pull %s: %d read, %d new, %d already, %d unknown, %d conflicts", channel, report.read,
              len(report.linked_new), len(report.linked_already), len(report.unknown), len(report.conflicts))
+
+
+def _now_fulfilled_by_platform(fulfilled: list[ListedOffer], rows: dict[str, Any], names: dict[str, str],
+                               merchant: dict[str, Any], now: Any) -> list[dict[str, Any]]:
+    """A linked row whose listing the platform now fulfils itself (moved to FBA), with no merchant
+    listing of its SKU left: made inactive (out of every push plan), its binding saying so."""
+    out = []
+    for o in fulfilled:
+        sku = names.get(o.sku, o.sku)
+        row = rows.get(sku)
+        if row is not None and row.status == "active" and sku not in merchant:
+            out.append({"_id": row.id, "status": "inactive", "seen_at": now,
+                        "platform_ids": _ids(o, dict(row.platform_ids or {}))})
+    return out
 
 
 def _ids(offer: ListedOffer, current: dict[str, Any]) -> dict[str, Any]:

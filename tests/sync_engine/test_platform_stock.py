@@ -16,7 +16,7 @@ from crossdock.catalog import kits
 from crossdock.catalog.listings import pull_listings
 from crossdock.db.models import Product, Schedule
 from crossdock.db.models_stock import PlatformStockRow
-from crossdock.sync_engine import jobs, skumap
+from crossdock.sync_engine import dirty, jobs, skumap
 from crossdock.sync_engine import scheduler
 from crossdock.sync_engine.engine import Engine, context_from_config, enqueue_unless_queued, schedule_specs
 from crossdock.sync_engine.platform_stock import pull_platform_stock
@@ -164,3 +164,30 @@ def test_a_sku_sold_fbm_and_fba_is_pushed_only_for_its_fbm_offer(db, tmp_path, m
                                                                               operation="patchListingsItem",
                                                                               limit=10_000)}
         assert patched == {"MUG"}
+
+
+def test_a_listing_moved_to_fba_leaves_the_push_plan_at_the_next_pull(db, tmp_path, monkeypatch):
+    with listings_env(tmp_path, monkeypatch, db) as env:
+        _products(env, "SOLO")
+        env.stock({"SOLO": 50})
+        key = env.sb_channels["amazon-us"]
+        sim = env.sim("amazon-us")
+        # Given SOLO linked as a merchant-fulfilled listing
+        env.put("amazon-us", "SOLO", 3)
+        pull_listings(env.ctx, ["amazon-us"])
+        assert set(jobs.expected_quantities(env.ctx, "amazon-us")) == {"SOLO"}
+        # When the seller moves it to FBA on Amazon (25 units sent in) and the listings are pulled again
+        with sim.lock:
+            sim.listings[key]["SOLO"].fulfillment_channel = "AMAZON_NA"
+        sim.set_platform_stock(key, "SOLO", 25)
+        doc = {c["channel"]: c for c in pull_listings(env.ctx, ["amazon-us"])["channels"]}["amazon-us"]
+        assert [d["sku"] for d in doc["platform_fulfilled"]] == ["SOLO"]
+        # Then its row leaves every push plan, and a push writes nothing to it
+        assert jobs.expected_quantities(env.ctx, "amazon-us") == {}
+        assert env.rows("amazon-us")["SOLO"].status == "inactive"
+        with env.db.write() as s:
+            dirty.mark_dirty(s, ["SOLO"])
+        jobs.push_stock(env.ctx, "amazon-us")
+        listing = sim.listings[key]["SOLO"]
+        assert (listing.fulfillment_channel, listing.quantity) == ("AMAZON_NA", 25)
+        assert _held(env)[("amazon-us", "SOLO")] == ("SOLO", 25, 0, 0, 0)
