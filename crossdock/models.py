@@ -152,6 +152,29 @@ class ListedOffer:
     #: ``country_of_origin`` attribute …): order lines of the SKU get them when the order gives none.
     hs_code: str | None = None
     country_of_origin: str | None = None
+    #: The platform keeps and ships this listing's stock itself (Amazon FBA): its
+    #: quantity is the platform's, never pushed by crossdock (issue 18).
+    fulfilled_by_platform: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformStock:
+    """Units of one SKU the platform holds in its own fulfilment network for
+    one channel (Amazon FBA): a location of its own, the platform's to sell,
+    never part of what crossdock may offer on other channels.
+
+    ``inbound``: on the way to the platform (working + shipped + receiving);
+    ``reserved``: being picked, moved or processed; ``unfulfillable``: damaged,
+    defective, expired."""
+
+    sku: str
+    fulfillable: int
+    inbound: int = 0
+    reserved: int = 0
+    unfulfillable: int = 0
+    total: int | None = None
+    #: The platform's ids of the unit (Amazon: asin, fnSku), opaque to the engine.
+    ids: Mapping[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

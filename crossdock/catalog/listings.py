@@ -14,6 +14,10 @@ links each to the catalogue by SKU in ``channel_listings``:
 - a listing whose SKU is not in the catalogue → **unknown** (XD-INV-004); with
   ``adopt`` it becomes a product (title, price and currency from the platform)
   and is linked;
+- a listing the platform fulfils itself (Amazon FBA) is not linked (**platform_fulfilled**): its
+  quantity is the platform's, and a stock push must never write it; its stock is read by
+  ``crossdock stock platform-pull`` (and by this pull, for a channel whose platform holds stock)
+  into a location of its own, and a SKU alias naming it is never a push target;
 - a listing under a SKU alias (``crossdock catalog alias add``, :mod:`crossdock.catalog.kits`) is
   matched as the catalogue SKU it stands for (the report names it ``platform_sku``);
 - **conflicts** (XD-INV-011), left as they are: a SKU listed more than once on the
@@ -90,6 +94,8 @@ class ChannelPull:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     missing: list[dict[str, Any]] = field(default_factory=list)   # linked in crossdock, not on the channel
     drift: list[dict[str, Any]] = field(default_factory=list)     # linked, listed quantity ≠ crossdock's
+    #: listings the platform fulfils itself (Amazon FBA): their quantity is the platform's, never linked
+    platform_fulfilled: list[dict[str, Any]] = field(default_factory=list)
     marked: int = 0
     error: dict[str, Any] | None = None
     error_exit: int | None = None
@@ -103,7 +109,9 @@ class ChannelPull:
                 "linked": len(self.linked_new) + len(self.linked_already),
                 "counts": {"new": len(self.linked_new), "already": len(self.linked_already),
                            "adopted": len(self.adopted), "unknown": len(self.unknown),
-                           "conflicts": len(self.conflicts), "missing": len(self.missing), "drift": len(self.drift)},
+                           "conflicts": len(self.conflicts), "missing": len(self.missing), "drift": len(self.drift),
+                           "platform_fulfilled": len(self.platform_fulfilled)},
+                "platform_fulfilled": self.platform_fulfilled,
                 "linked_new": self.linked_new, "linked_already": self.linked_already, "adopted": self.adopted,
                 "unknown": self.unknown, "conflicts": self.conflicts, "missing": self.missing,
                 "drift": self.drift, "marked_dirty": self.marked, "error": self.error}
@@ -120,6 +128,11 @@ def pull_listings(ctx: Any, channels: Sequence[str] | None = None, *, adopt: boo
         report = ChannelPull(channel=name, platform=ctx.platform(name))
         try:
             _pull_channel(ctx, report, adopt=adopt)
+            if ctx.connectors.get(name).holds_stock:
+                # the SKUs the platform fulfils itself are known before any push (see skumap.ChannelSkus)
+                from crossdock.sync_engine.platform_stock import pull_platform_stock
+
+                pull_platform_stock(ctx, name)
         except CrossdockError as exc:
             log.info("listings pull %s: %s", name, exc)
             report.error, report.error_exit = exc.to_dict(), exc.spec.exit_code
@@ -147,6 +160,10 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
     with synclog.timed() as t:
         offers = [o for o in conn.read_listings(None) if (o.status or "").upper() != "NOT_FOUND"]
     report.read = len(offers)
+    # a listing the platform fulfils (FBA) shows the platform's units: never linked, so never pushed
+    fulfilled = [o for o in offers if o.fulfilled_by_platform]
+    report.platform_fulfilled = [_offer_dict(o) for o in fulfilled]
+    offers = [o for o in offers if not o.fulfilled_by_platform]
     from crossdock.sync_engine import skumap
 
     with ctx.db.read() as s:
@@ -216,6 +233,7 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
                                               "quantity": offer.quantity, **alias})
             if lid:
                 owner[lid] = sku
+        refreshed.extend(_now_fulfilled_by_platform(fulfilled, rows, names, by_sku, now))
         if new_products:
             s.execute(insert(PRODUCTS), new_products)
         if new_rows:
@@ -249,6 +267,20 @@ def _pull_channel(ctx: Any, report: ChannelPull, *, adopt: bool) -> None:
                           [d["sku"] for d in (*report.linked_new, *report.linked_already)])
     log.info("listings pull %s: %d read, %d new, %d already, %d unknown, %d conflicts", channel, report.read,
              len(report.linked_new), len(report.linked_already), len(report.unknown), len(report.conflicts))
+
+
+def _now_fulfilled_by_platform(fulfilled: list[ListedOffer], rows: dict[str, Any], names: dict[str, str],
+                               merchant: dict[str, Any], now: Any) -> list[dict[str, Any]]:
+    """A linked row whose listing the platform now fulfils itself (moved to FBA), with no merchant
+    listing of its SKU left: made inactive (out of every push plan), its binding saying so."""
+    out = []
+    for o in fulfilled:
+        sku = names.get(o.sku, o.sku)
+        row = rows.get(sku)
+        if row is not None and row.status == "active" and sku not in merchant:
+            out.append({"_id": row.id, "status": "inactive", "seen_at": now,
+                        "platform_ids": _ids(o, dict(row.platform_ids or {}))})
+    return out
 
 
 def _ids(offer: ListedOffer, current: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""``crossdock stock adjust|import|show|history``: stock per warehouse.
+"""``crossdock stock adjust|import|show|history|platform-pull``: stock per warehouse, and the stock
+the platforms hold themselves (Amazon FBA, its own location per channel).
 
 Every command reads the configuration, opens the database and makes the
 configured warehouses and bins exist there first
@@ -88,17 +89,28 @@ def stock_show(
     warehouse: Optional[str] = WAREHOUSE_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Stock per SKU and warehouse: on hand, reserved, available, bin."""
+    """Stock per SKU and warehouse: on hand, reserved, available, bin; and the stock each platform holds
+    itself (Amazon FBA) as its own location, never part of what crossdock sells."""
+    from crossdock.sync_engine.platform_stock import stock_rows
     from crossdock.warehouse.operations import stock_doc
 
     app = Application.of(ctx, json=as_json)
-    doc = stock_doc(site(app), sku=sku, warehouse=warehouse)
+    db = site(app)
+    doc = stock_doc(db, sku=sku, warehouse=warehouse)
+    if warehouse is None:
+        with db.read() as s:
+            doc["platform"] = stock_rows(s, sku=sku)
+    else:
+        doc["platform"] = []
     if as_json:
         app.emit(doc)
         return
     rows = doc["levels"]
+    if doc["platform"]:
+        _print_platform(app, doc["platform"])
     if not rows:
-        app.err.print("no stock recorded" + (f" for {sku}" if sku else ""))
+        app.err.print("no stock recorded" + (f" for {sku}" if sku else "") + (" in crossdock's warehouses"
+                                                                              if doc["platform"] else ""))
         return
     table = Table(title=f"stock ({len(rows)} rows)")
     for col in ("sku", "title", "warehouse", "bin"):
@@ -134,3 +146,43 @@ def stock_history(
         table.add_row((r["at"] or "")[:19], escape(r["sku"]), escape(r["warehouse"]), f"{r['delta']:+d}",
                       escape(r["reason"]), escape(r["reference"] or ""), escape(r["actor"] or ""))
     app.out.print(table)
+
+
+def _print_platform(app: Application, rows: list[dict]) -> None:
+    table = Table(title=f"held by the platforms ({len(rows)} rows; theirs to sell, not available to crossdock)")
+    for col in ("sku", "channel", "platform sku"):
+        table.add_column(col)
+    for col in ("fulfillable", "inbound", "reserved", "unfulfillable"):
+        table.add_column(col, justify="right")
+    table.add_column("read at")
+    for r in rows:
+        table.add_row(escape(r["sku"]), escape(r["channel"]), escape(r["platform_sku"]), str(r["fulfillable"]),
+                      str(r["inbound"]), str(r["reserved"]), str(r["unfulfillable"]), (r["read_at"] or "")[:19])
+    app.out.print(table)
+
+
+@group.command("platform-pull")
+def stock_platform_pull(
+    ctx: typer.Context,
+    channel: Optional[str] = typer.Argument(None, help="Only this channel (default: every channel whose "
+                                                       "platform holds stock)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Read the stock the platforms hold themselves (Amazon FBA) into its own location per channel."""
+    from crossdock.sync_engine.platform_stock import holds_stock, pull_platform_stock
+
+    app = Application.of(ctx, json=as_json)
+    cfg = app.config
+    app.db                                  # the database answers before channel names are checked
+    names = [cfg.channel(channel).name] if channel else [n for n in sorted(cfg.channels) if holds_stock(cfg, n)]
+    with app.engine() as engine:
+        results = [pull_platform_stock(engine, name) for name in names]
+    if as_json:
+        app.emit({"channels": results})
+        return
+    if not results:
+        app.err.print("no channel's platform holds stock")
+    for r in results:
+        app.out.print(f"{escape(r['channel'])}: " + (r["skipped"] if "skipped" in r else
+                      f"{r['read']} SKU(s) read, {r['fulfillable']} fulfillable unit(s), {r['new']} new, "
+                      f"{r['gone']} gone"), highlight=False)

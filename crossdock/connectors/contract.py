@@ -31,6 +31,7 @@ from crossdock.models import (
     ListedOffer,
     Order,
     OrderStatus,
+    PlatformStock,
     PriceUpdate,
     Product,
     ShipmentConfirmation,
@@ -126,6 +127,10 @@ class Connector(abc.ABC):
     #: True: ``fetch_orders`` skips orders ``OrderQuery.known_updates`` shows
     #: unchanged, so the engine passes the orders it holds.
     uses_known_orders: bool = False
+    #: True: the platform keeps stock of the seller's in its own fulfilment
+    #: network (Amazon FBA) and :meth:`read_platform_stock` reads it; the engine
+    #: schedules that read only for such channels.
+    holds_stock: bool = False
 
     # ------------------------------------------------------------------ orders
     @abc.abstractmethod
@@ -219,6 +224,13 @@ class Connector(abc.ABC):
                                                 "change the SKU on the platform (then `crossdock listings pull`)")
                 return offer
         return None
+
+    def read_platform_stock(self, skus: Sequence[str] | None = None) -> list[PlatformStock]:
+        """The seller's units the platform holds in its own fulfilment network
+        for this channel (``skus``: only those; None: every SKU, paged). Never
+        part of what crossdock sells elsewhere: a location of its own. A platform
+        that holds no stock (``holds_stock`` False) has none."""
+        return []
 
     def bind_listings(self, bindings: ListingBindings) -> None:
         """Learn the ``platform_ids`` of listings linked meanwhile (``listings

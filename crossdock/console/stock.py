@@ -1,4 +1,5 @@
-"""The Stock page: levels per SKU and warehouse, their history, and an
+"""The Stock page: levels per SKU and warehouse, the units the platforms hold
+themselves (Amazon FBA, a location of their own), their history, and an
 adjustment with a reason (operator).
 
 Read with ``stock show`` / ``stock history``'s document functions; the
@@ -34,11 +35,20 @@ def stock_page(request: Request) -> Response:
     warehouse = (request.query_params.get("warehouse") or "").strip()
     db = request.app.state.db
     levels = stock_doc(db, sku=sku, warehouse=warehouse or None)["levels"] if sku else []
+    platform = _platform_rows(db, sku) if sku and not warehouse else []
     history = history_doc(db, sku=sku or None, warehouse=warehouse or None, limit=50)
     can_adjust = allowed(user.role, "stock.adjust")      # a note only: the POST is refused with its code
     return request.app.state.templates.TemplateResponse(request, "stock.html", {
         "user": user, "csrf": csrf_for(request), "sku": sku, "warehouse": warehouse, "levels": levels,
-        "history": history, "can_adjust": can_adjust, "done": request.query_params.get("done")})
+        "history": history, "platform": platform, "can_adjust": can_adjust, "done": request.query_params.get("done")})
+
+
+def _platform_rows(db: Any, sku: str) -> list[dict[str, Any]]:
+    """The SKU's units held by the platforms themselves (Amazon FBA), as ``stock show`` shows them."""
+    from crossdock.sync_engine.platform_stock import stock_rows
+
+    with db.read() as s:
+        return stock_rows(s, sku=sku)
 
 
 def _adjust(db: Any, account: Account, form: dict[str, Any]) -> Any:

@@ -478,3 +478,9 @@ class QuarantinedOrder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_tried_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# its own module (models.py is full); imported here so the metadata always holds it
+from crossdock.db import models_stock  # noqa: E402
+
+PlatformStockRow = models_stock.PlatformStockRow

@@ -227,6 +227,9 @@ class PlatformSpec:
     config_template: ConfigTemplate | None = None
     #: ``Order.fulfillment_channel`` values meaning the platform ships the order itself (Amazon AFN).
     fulfilled_by_platform: frozenset[str] = frozenset()
+    #: The platform keeps the seller's stock in its own fulfilment network (Amazon FBA): the
+    #: engine reads it on a schedule (``Connector.read_platform_stock``); False: no such read.
+    holds_stock: bool = False
     #: Events over HTTP (``/hooks/NAME``): the receiver for the platform's configured channels (None: none).
     events: Callable[[EventSetup], EventReceiver] | None = None
     #: Events that arrive on a message queue (crossdock/connectors/event_queue.py): the queues to read for

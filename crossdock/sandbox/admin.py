@@ -74,7 +74,9 @@ def build_admin_app(sb: "Sandbox") -> App:
     @app.route("POST", "/seed")
     def seed(req: Request) -> Response:
         """Body: {"catalogue": [{sku, title, price, currency, stock, hs_code?, country_of_origin?,
-        weight_g?}], "listings": {channel: {sku: qty | {quantity, price}}}}"""
+        weight_g?}], "listings": {channel: {sku: qty | {quantity, price}}},
+        "platform_stock": {channel: {sku: qty | {fulfillable, inbound_working, inbound_shipped,
+        inbound_receiving, reserved, unfulfillable}}}} (units the platform holds itself: Amazon FBA)"""
         body = req.json() or {}
         try:
             for row in body.get("catalogue", []):
@@ -95,6 +97,13 @@ def build_admin_app(sb: "Sandbox") -> App:
                                         Decimal(str(price)) if price is not None else None)
                     else:
                         sim.set_listing(channel, sku, int(spec))
+            for channel, stock in (body.get("platform_stock") or {}).items():
+                sim = channels.get(channel)
+                hook = getattr(sim, "set_platform_stock", None)
+                if hook is None:
+                    return _bad(f"channel {channel!r} is unknown or its platform holds no stock of sellers")
+                for sku, spec in stock.items():
+                    hook(channel, sku, spec)
         except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
             return _bad(f"bad seed body: {exc!r}")
         return json_response({"ok": True, "catalogue": len(sb.market.catalogue)})

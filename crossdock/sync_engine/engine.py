@@ -123,7 +123,7 @@ def _channel_schedule(cfg: Config, kind: str, job: JobSpec, channel: str) -> sch
     sched = job.schedule
     assert sched is not None and sched.per_channel
     every = _channel_interval_s(cfg, channel, job)
-    enabled = sched.enabled(cfg.sync)
+    enabled = sched.enabled(cfg.sync) and (sched.for_channel is None or sched.for_channel(cfg, channel))
     if sched.shared_by is not None:
         # channels sharing one run: the leader's schedule serves them all,
         # as often as the most frequent of them asks

@@ -27,12 +27,13 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crossdock.db.models import BundleComponent, SkuAlias
+from crossdock.db.models import BundleComponent, PlatformStockRow, SkuAlias
 from crossdock.models import Order
 from crossdock.sync_engine._sql import chunks
 
 ALIASES = SkuAlias.__table__
 BUNDLES = BundleComponent.__table__
+PLATFORM_STOCK = PlatformStockRow.__table__
 ALL_CHANNELS = ""
 
 __all__ = ["ALIASES", "ALL_CHANNELS", "BUNDLES", "ChannelSkus", "aliases_of", "any_bundles", "bundles_containing",
@@ -84,9 +85,17 @@ class ChannelSkus:
     @classmethod
     def of(cls, session: Session, channel: str) -> "ChannelSkus":
         """Each catalogue SKU's listing SKU on ``channel``: its channel's alias,
-        else one for every channel (when a SKU has several, the first by name)."""
+        else one for every channel (when a SKU has several, the first by name);
+        never a SKU the channel's platform holds stock of (``platform_stock``:
+        an FBA offer, whose quantity is the platform's)."""
         rows = session.execute(select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku)
                                .where(ALIASES.c.channel.in_((ALL_CHANNELS, channel)))).all()
+        if rows:
+            # a listing SKU the platform holds stock of and fulfils itself (Amazon FBA) is never a push
+            # target: its alias resolves what is read from it, and calls go to the SKU's own listing
+            held = set(session.scalars(select(PLATFORM_STOCK.c.platform_sku)
+                                       .where(PLATFORM_STOCK.c.channel == channel)))
+            rows = [r for r in rows if r.listing_sku not in held]
         by_sku: dict[str, str] = {}
         # the channel's own first, then those for every channel; by name within each
         for r in sorted(rows, key=lambda r: (r.channel != channel, r.listing_sku)):

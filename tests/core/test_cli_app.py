@@ -39,7 +39,7 @@ EXPECTED = {
     "orders": {"quarantine", "retry-quarantined", "cancel"},
     "quota": set(),
     "sandbox": {"serve"},
-    "stock": {"adjust", "import", "show", "history"},
+    "stock": {"adjust", "import", "show", "history", "platform-pull"},
     "sync": {"run", "reconcile", "status", "metrics"},
     "users": {"add", "list", "passwd", "disable", "token"},
     "warehouse": {"list", "reserve", "picklist", "ship", "reprint", "track", "flagged", "resolve"},

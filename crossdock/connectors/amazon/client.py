@@ -169,6 +169,10 @@ class SpApiClient:
         return self._get("searchListingsItems", f"/listings/2021-08-01/items/{quote(self.settings.seller_id)}",
                          params)
 
+    # ------------------------------------------------------------ FBA inventory
+    def get_inventory_summaries(self, params: Mapping[str, str]) -> Payload:
+        return self._get("getInventorySummaries", "/fba/inventory/v1/summaries", params)
+
     # ------------------------------------------------------------ feeds
     def create_feed_document(self, content_type: str) -> Payload:
         resp = self.call("createFeedDocument", "POST", "/feeds/2021-06-30/documents",

@@ -34,6 +34,7 @@ from crossdock.clock import Clock, parse_iso
 from crossdock.connectors.amazon import mapping as M
 from crossdock.connectors.amazon.cancel import CancelsOrders
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
+from crossdock.connectors.amazon.fba import FbaStock
 from crossdock.connectors.amazon.client import SpApiClient
 from crossdock.connectors.amazon.notifications import NotificationEvents
 from crossdock.connectors.amazon.settings import AmazonSettings
@@ -59,7 +60,7 @@ ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 U = TypeVar("U", bound=StockUpdate | PriceUpdate)
 
 
-class AmazonConnector(CancelsOrders, NotificationEvents, Connector):
+class AmazonConnector(CancelsOrders, NotificationEvents, FbaStock, Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
 
     platform = "amazon"
@@ -258,9 +259,10 @@ class AmazonConnector(CancelsOrders, NotificationEvents, Connector):
         wins). Rejected SKUs are failed results; an auth, network or quota
         error raises (the push is idempotent: retry it whole)."""
         latest = _last_per_sku(updates)
-        results: dict[str, ItemResult] = {}
+        merchant, refused = self.merchant_fulfilled(list(latest.values()))    # never an FBA offer (fba.py)
+        results: dict[str, ItemResult] = {r.sku: r for r in refused}
         valid: list[StockUpdate] = []
-        for u in latest.values():
+        for u in merchant:
             if u.quantity < 0:
                 results[u.sku] = ItemResult(sku=u.sku, ok=False, code="XD-INV-005",
                                             message=f"quantity {u.quantity} is negative; nothing was sent")

@@ -105,4 +105,13 @@ ENTRIES: tuple[E, ...] = (
       "Correct the components; for a SKU with stock, move the stock to zero (`crossdock stock adjust`) "
       "first; a bundle's availability comes from its components.",
       "crossdock catalog bundle show BUNDLE"),
+    E("XD-INV-016", "Quantity not pushed to a listing the platform fulfils",
+      "The listing's stock is held and shipped by the platform itself (Amazon FBA, fulfilment channel "
+      "AMAZON_*): its quantity is what the platform's fulfilment centres hold, and writing a seller-fulfilled "
+      "quantity to it would turn it into a seller-fulfilled offer. Nothing was sent for this SKU.",
+      ("the SKU is sold only through the platform's fulfilment (FBA)",
+       "a listing linked to the catalogue SKU is the platform-fulfilled twin of a seller-fulfilled one"),
+      "Nothing to do for a platform-fulfilled offer: its stock is read with `crossdock stock platform-pull` and "
+      "shown by `crossdock stock show SKU`. Link the seller-fulfilled listing instead if the SKU has one.",
+      "crossdock stock show SKU"),
 )

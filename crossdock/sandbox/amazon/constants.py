@@ -78,6 +78,7 @@ USAGE_PLANS: dict[str, tuple[float, float]] = {
     "patchListingsItem": (5, 5),
     "deleteListingsItem": (5, 5),
     "searchListingsItems": (5, 5),
+    "getInventorySummaries": (2, 2),
     "createRestrictedDataToken": (1, 10),
 }
 

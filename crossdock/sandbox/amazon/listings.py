@@ -163,6 +163,8 @@ def apply_attributes(listing: Listing, attributes: dict, mp: C.Marketplace, now:
     price_changed = False
     if "fulfillment_availability" in attributes:
         qty, _ = parse_quantity(attributes["fulfillment_availability"])
+        if qty is not None:
+            listing.fulfillment_channel = "DEFAULT"    # a merchant quantity makes an FBA offer merchant-fulfilled
     if "purchasable_offer" in attributes:
         price, _ = parse_offer(attributes["purchasable_offer"], mp)
         if price is not None and price != listing.price:
@@ -194,7 +196,7 @@ def apply_patches(listing: Listing, patches: list[dict], mp: C.Marketplace, now:
 def sync_attributes(listing: Listing, mp: C.Marketplace) -> None:
     """Keep the attribute view of quantity and price in step with the fields."""
     listing.attributes["fulfillment_availability"] = [
-        {"fulfillment_channel_code": "DEFAULT", "quantity": listing.quantity}]
+        {"fulfillment_channel_code": listing.fulfillment_channel, "quantity": listing.quantity}]
     if listing.price is not None:
         listing.attributes["purchasable_offer"] = [{
             "marketplace_id": mp.marketplace_id, "currency": mp.currency,

@@ -13,6 +13,8 @@ Operations served (one HTTP server; paths as on Amazon):
 - Feeds 2021-06-30: createFeedDocument (+ the pre-signed upload/download URL,
   served here), createFeed, getFeed, cancelFeed, getFeedDocument;
   JSON_LISTINGS_FEED processed over sandbox time.
+- FBA Inventory v1: getInventorySummaries over each marketplace's FBA stock
+  (``fba.py``; seeded with ``set_platform_stock`` / the admin API's ``platform_stock``).
 
 Every SP-API operation has its published token bucket per seller (429
 ``QuotaExceeded`` when empty) and errors are ``{"errors":[{code, message,
@@ -36,7 +38,7 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from crossdock.sandbox.amazon import auth, consent, feeds, listings, notifications, orders
+from crossdock.sandbox.amazon import auth, consent, fba, feeds, listings, notifications, orders
 from crossdock.sandbox.amazon import constants as C
 from crossdock.sandbox.amazon.listings import (
     ISSUE_NOT_FOUND,
@@ -111,6 +113,7 @@ class AmazonSim(PlatformSim):
         self.auth_codes = AuthCodes(self.now, prefix="AN")          # website authorisation workflow codes
         self.granted_refresh: dict[str, str] = {}                   # refresh token → seller, from a consent
         self.listings: dict[str, dict[str, Listing]] = {ch: {} for ch in self.channels()}
+        self.fba: dict[str, dict[str, fba.FbaStock]] = {ch: {} for ch in self.channels()}   # FBA units
         self.orders: dict[str, Order] = {}
         self._by_seller: dict[str, list[Order]] = {s: [] for s in self.sellers}
         self._pending: list[str] = []
@@ -143,6 +146,7 @@ class AmazonSim(PlatformSim):
         listings.register(self)
         feeds.register(self)
         notifications.register(self)
+        fba.register(self)
 
     def describe(self) -> dict:
         base = self.server.url if self.server is not None else ""
@@ -163,7 +167,11 @@ class AmazonSim(PlatformSim):
     def listed(self, channel: str) -> dict[str, int]:
         with self.lock:
             return {sku: li.quantity for sku, li in self.listings.get(channel, {}).items()
-                    if li.price is not None and li.price > 0}
+                    if li.price is not None and li.price > 0 and li.fulfillment_channel == "DEFAULT"}
+
+    def set_platform_stock(self, channel: str, sku: str, spec: Any) -> None:
+        """FBA units of ``sku`` (admin seeding ``platform_stock``): see fba.set_stock."""
+        fba.set_stock(self, channel, sku, spec)
 
     def set_listing(self, channel: str, sku: str, qty: int, price: Decimal | None = None) -> None:
         seller, mp = self._channel(channel)

@@ -52,6 +52,8 @@ class Listing:
     attributes: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
+    #: DEFAULT: merchant-fulfilled; AMAZON_NA / AMAZON_EU …: an FBA listing showing Amazon's units (fba.py)
+    fulfillment_channel: str = "DEFAULT"
 
     @property
     def buyable(self) -> bool:

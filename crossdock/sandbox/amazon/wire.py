@@ -227,7 +227,8 @@ def render_listing(listing: Listing, marketplace_id: str, included: list[str]) -
             "price": {"currencyCode": listing.currency, "amount": str(listing.price)},
             "audience": {"value": "ALL", "displayName": "Sell on Amazon"}}]
     if "fulfillmentAvailability" in included:
-        out["fulfillmentAvailability"] = [{"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}]
+        out["fulfillmentAvailability"] = [{"fulfillmentChannelCode": listing.fulfillment_channel,
+                                            "quantity": listing.quantity}]
     if "productTypes" in included:
         out["productTypes"] = [{"marketplaceId": marketplace_id, "productType": listing.product_type}]
     if "relationships" in included:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from crossdock.ratelimit.budget import Priority
-from crossdock.sync_engine import backup_jobs, housekeeping
+from crossdock.sync_engine import backup_jobs, housekeeping, platform_stock
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.auto_ship import AUTO_SHIP, auto_ship
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -81,6 +81,11 @@ JOBS: dict[str, JobSpec] = _specs(
     JobSpec(RECONCILE, reconcile_job, Priority.STOCK, round=True, hand_run="reconcile",
             schedule=Schedule(per_channel=True, interval_key="reconcile", every_s=3600,
                               enabled_key="reconcile", first_after_interval=True)),
+    # the stock a platform holds itself (Amazon FBA), for channels whose platform holds any
+    # (run by hand: `crossdock stock platform-pull`)
+    JobSpec(platform_stock.PLATFORM_STOCK, platform_stock.platform_stock_job, Priority.CONTENT, round=True,
+            schedule=Schedule(per_channel=True, interval_key="platform_stock", every_s=1800,
+                              for_channel=platform_stock.holds_stock)),
     # once for all channels, on [sync] keys
     JobSpec(STOCK_SWEEP, sweep_job, round=True,
             schedule=Schedule(per_channel=False, name="stock-sweep", interval_key="stock_sweep_s", every_s=30)),

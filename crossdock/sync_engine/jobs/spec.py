@@ -34,7 +34,8 @@ class Schedule:
     one run; only the first of them has an enabled schedule, as often as the
     most frequent of them asks. ``interval_of``: reads the interval from another
     section (``[backup] every``) and says whether the schedule is on at all
-    (None: off); ``interval_key`` then only names it."""
+    (None: off); ``interval_key`` then only names it. ``for_channel``: a per-channel
+    schedule is off for a channel it answers False for (a platform without the ability)."""
 
     per_channel: bool
     interval_key: str
@@ -45,6 +46,8 @@ class Schedule:
     first_after_interval: bool = False
     shared_by: ShareFn | None = None
     interval_of: Callable[[Config], int | None] | None = None
+    #: Per channel: whether the channel can run it at all (its platform's abilities); None: every channel.
+    for_channel: Callable[[Config, str], bool] | None = None
 
     def __post_init__(self) -> None:
         if not self.per_channel and not self.name:

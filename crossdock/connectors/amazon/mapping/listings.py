@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crossdock.connectors.amazon.mapping.fba import amazon_fulfilled
 from crossdock.errors import MappingError
 from crossdock.mapping.money import quantize
 from crossdock.models import (
@@ -177,8 +178,12 @@ def parse_listing(body: object, *, marketplace_id: str) -> ListedOffer:
             asin = s.get("asin")
             status = ",".join(s.get("status") or []) or "INACTIVE"
             title = s.get("itemName") or None
+    ids = {"asin": str(asin)} if asin else {}
+    afn = amazon_fulfilled(body.get("fulfillmentAvailability"))
+    if afn:
+        ids["fulfillment_channel"] = afn        # FBA: the binding says so, and the push never writes it
     return ListedOffer(sku=str(body["sku"]), quantity=qty, price=price, listing_id=asin, status=status,
-                       title=title, ids={"asin": str(asin)} if asin else None,
+                       title=title, ids=ids or None, fulfilled_by_platform=afn is not None,
                        country_of_origin=_origin(body.get("attributes"), marketplace_id))
 
 
