@@ -52,6 +52,6 @@ def register(sim: EbaySim) -> None:
                 return json_response({"orderEligibilityResult": {
                     "legacyOrderId": oid, "eligible": False, "failureReason": failures}}, 200)
             sim.cancel_order(acct.channel, oid)
-            cancel_id = sim.new_unique("5000000000")
+            cancel_id = sim.new_unique("5999999999")     # "9": a random digit (new_id)
         return json_response({"cancelId": cancel_id, "orderEligibilityResult": {
             "legacyOrderId": oid, "eligible": True, "eligibleCancelReason": sorted(SELLER_REASONS)}}, 201)

@@ -85,3 +85,20 @@ def test_pending_payments_are_paid_later():
         while order.payment_status == "PENDING" and time.time() < deadline:
             time.sleep(0.05)
         assert order.payment_status == "PAID" and order.modified_at > created
+
+
+def test_every_seller_cancellation_gets_its_own_cancel_id(ebay):
+    # Given two open orders (the second seller cancellation of a run once looped forever under the sim's
+    # lock: its cancelId pattern had no random digit, so the one id was never new again)
+    skus = ebay.skus(2, qty=5)
+    orders = [ebay.sim.place_order(ebay.channel, [(sku, 1)], buyer_country="GB") for sku in skus]
+    ids = []
+    for oid in orders:
+        r = ebay.rest("POST", "/post-order/v2/cancellation", timeout=10,
+                      headers={"Authorization": f"IAF {ebay.token()}"},
+                      json={"legacyOrderId": oid, "cancelReason": "OUT_OF_STOCK_OR_CANNOT_FULFILL"})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["cancelId"])
+    # Then each is cancelled, with a cancelId of its own
+    assert len(set(ids)) == 2 and all(len(i) == 10 for i in ids)
+    assert [ebay.sim.listed(ebay.channel)[sku] for sku in skus] == [5, 5]
