@@ -61,13 +61,13 @@ def test_listing():
          "ids": {"variant_id": "gid://shopify/ProductVariant/44400000000001",
                  "product_id": "gid://shopify/Product/8300000000001",
                  "inventory_item_id": "gid://shopify/InventoryItem/46500000000001"},
-         "hs_code": None, "country_of_origin": None},
+         "hs_code": None, "country_of_origin": None, "fulfilled_by_platform": False},
         {"sku": "TEE-L", "quantity": 0, "price": {"amount": "24.90", "currency": "EUR"},
          "listing_id": "44400000000002", "status": "DRAFT", "title": "T-shirt",
          "ids": {"variant_id": "gid://shopify/ProductVariant/44400000000002",
                  "product_id": "gid://shopify/Product/8300000000002",
                  "inventory_item_id": "gid://shopify/InventoryItem/46500000000002"},
-         "hs_code": None, "country_of_origin": None}]
+         "hs_code": None, "country_of_origin": None, "fulfilled_by_platform": False}]
 
 
 @pytest.mark.parametrize("kind,payload", [
