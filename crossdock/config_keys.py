@@ -42,9 +42,10 @@ from crossdock.config_keys_safety import BACKUP, RETENTION
 from crossdock.config_keys_worker import WORKER
 
 #: Jobs with a per-channel interval (``[channels.NAME.intervals_s]``).
-JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking", "platform_stock")
+JOBS = ("orders", "stock", "prices", "listings", "shipments", "reconcile", "tracking", "platform_stock", "returns")
 DEFAULT_INTERVALS_S = {"orders": 120, "stock": 30, "prices": 900, "listings": 3600, "shipments": 60,
-                       "reconcile": 3600, "tracking": 1800, "platform_stock": 1800}
+                       "reconcile": 3600, "tracking": 1800, "platform_stock": 1800,
+                       "returns": 3600}
 #: Channel keys that hold secret references.
 SECRET_KEYS = frozenset({"client_secret", "refresh_token", "trading_token", "aws_access_key_id",
                          "aws_secret_access_key"})
@@ -270,7 +271,8 @@ WAREHOUSE = Table("CODE", "One stock location; CODE is the warehouse code used i
            'address = { line1 = "Lagerstrasse 4", city = "Leipzig", postal_code = "04109" }')
 
 INTERVALS = Table("intervals_s", "How often each job runs for this channel (platform seconds). Today the "
-                  "scheduler uses `orders`, `prices`, `listings`, `reconcile` and `platform_stock` per channel; stock pushes, "
+                  "scheduler uses `orders`, `prices`, `listings`, `reconcile`, `platform_stock` and `returns` per "
+                  "channel; stock pushes, "
                   "auto-ship and tracking run on `[sync]` `stock_sweep_s`, `auto_ship_s` and `tracking_s`.",
                   tuple(Key(job, INT, {
                       "orders": "Import orders.", "stock": "Push stock (reserved: see `[sync] stock_sweep_s`).",
@@ -280,7 +282,9 @@ INTERVALS = Table("intervals_s", "How often each job runs for this channel (plat
                                    "reconcile`).",
                       "tracking": "Poll tracking (reserved: see `[sync] tracking_s`).",
                       "platform_stock": "Read the stock the platform holds itself (Amazon FBA) into its own "
-                                        "location (only for platforms that hold stock)."}[job],
+                                        "location (only for platforms that hold stock).",
+                      "returns": "Read the returns buyers opened on the platform into RMAs (only for platforms "
+                                 "that give them)."}[job],
                       default=DEFAULT_INTERVALS_S[job], minimum=1) for job in JOBS))
 
 STOCK = Table("stock", "How much of the shared stock pool this channel shows: "

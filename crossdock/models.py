@@ -32,6 +32,7 @@ class OrderStatus(str, Enum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     RETURNED = "returned"
+    PARTIALLY_RETURNED = "partially_returned"   # some units came back (crossdock's RMAs, issue 18)
 
 
 @dataclass(frozen=True, slots=True)

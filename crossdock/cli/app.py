@@ -40,6 +40,7 @@ from crossdock.cli import (
     orders,
     quota,
     report,
+    returns,
     sandbox,
     serve,
     stock,
@@ -70,6 +71,7 @@ GROUPS: dict[str, typer.Typer] = {
     "catalog": catalog.group, "listings": listings.group, "stock": stock.group, "warehouse": warehouse.group,
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
     "erase": erase.group, "alerts": alerts.group, "users": users.group, "events": events.group,
+    "returns": returns.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
                                             "doctor": doctor.doctor, "report": report.report,

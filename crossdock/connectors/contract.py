@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crossdock.clock import Clock
+from crossdock.connectors.returns_contract import ReturnsContract
 from crossdock.errors import MappingError, PlatformError
 from crossdock.models import (
     ItemResult,
@@ -99,7 +100,7 @@ class ConnectorDeps:
     bindings: ListingBindings = field(default_factory=dict)
 
 
-class Connector(abc.ABC):
+class Connector(ReturnsContract, abc.ABC):
     """One channel of one platform, as the engine uses it (see module doc)."""
 
     #: The platform's registered name and the channel this connector serves.

@@ -31,7 +31,7 @@ VERIFY_OP = "db.verify"
 BACKUP_MAX_AGE_S = 24 * 3600.0          # XD-DATA-005 beyond this
 OUTBOX_OVERDUE_S = 3600.0               # pending work due longer than this → XD-SYNC-005
 SAMPLE_SIZE = 20                        # rows named per finding
-CLOSED_ORDER_STATUSES = ("shipped", "delivered", "cancelled", "returned")
+CLOSED_ORDER_STATUSES = ("shipped", "delivered", "cancelled", "returned", "partially_returned")
 #: Orders whose every unit left the warehouse: each line's stock was consumed (XD-INV-012 when not).
 LEFT_STOCK_STATUSES = ("shipped", "delivered")
 

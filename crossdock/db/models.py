@@ -484,3 +484,9 @@ class QuarantinedOrder(Base):
 from crossdock.db import models_stock  # noqa: E402
 
 PlatformStockRow = models_stock.PlatformStockRow
+
+# returns (RMAs, issue 18): their own module too
+from crossdock.db import models_returns  # noqa: E402
+
+ReturnRow = models_returns.ReturnRow
+ReturnLineRow = models_returns.ReturnLineRow

@@ -21,6 +21,7 @@ from crossdock.errors.codes import (
     orders,
     platform,
     quota,
+    returns,
     shipping,
     sync,
     warehouse,
@@ -67,7 +68,7 @@ _FAMILIES: dict[str, tuple[ErrorSpec, ...]] = {
     "CFG": config.ENTRIES, "AUTH": auth.ENTRIES, "QUOTA": quota.ENTRIES, "NET": network.ENTRIES,
     "PLATFORM": platform.ENTRIES, "MAP": mapping.ENTRIES, "INV": inventory.ENTRIES, "ORD": orders.ENTRIES,
     "SHIP": shipping.ENTRIES, "WH": warehouse.ENTRIES, "DATA": data.ENTRIES, "SYNC": sync.ENTRIES,
-    "ACCESS": access.ENTRIES, "EVT": events.ENTRIES,
+    "ACCESS": access.ENTRIES, "EVT": events.ENTRIES, "RMA": returns.ENTRIES,
 }
 
 

@@ -230,6 +230,9 @@ class PlatformSpec:
     #: The platform keeps the seller's stock in its own fulfilment network (Amazon FBA): the
     #: engine reads it on a schedule (``Connector.read_platform_stock``); False: no such read.
     holds_stock: bool = False
+    #: The platform gives the returns its buyers open (``Connector.read_returns``): the engine reads them
+    #: on a schedule into RMAs; False: no such read.
+    reads_returns: bool = False
     #: Events over HTTP (``/hooks/NAME``): the receiver for the platform's configured channels (None: none).
     events: Callable[[EventSetup], EventReceiver] | None = None
     #: Events that arrive on a message queue (crossdock/connectors/event_queue.py): the queues to read for

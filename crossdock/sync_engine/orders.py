@@ -99,6 +99,8 @@ STATUS_RANK = {
 }
 TERMINAL_FROM_PLATFORM = (OrderStatus.CANCELLED.value, OrderStatus.RETURNED.value)
 SHIPPED_STATES = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
+# Units came back (crossdock's RMAs): a platform that still shows the order shipped or delivered does not undo it.
+CAME_BACK = (OrderStatus.PARTIALLY_RETURNED.value, OrderStatus.RETURNED.value)
 # Flags that describe a status problem; a status change clears them (stuck.py sets them again if needed).
 STATUS_FLAGS = ("XD-ORD-002", "XD-ORD-003")
 #: The platform's own status is kept up to this long (``orders.platform_status``).
@@ -128,6 +130,8 @@ class UpsertResult:
 
 def merge_status(local: str | None, platform: str) -> str:
     """crossdock's status after the platform reported ``platform``."""
+    if local in CAME_BACK and platform in STATUS_RANK:
+        return local
     if local is None or platform in TERMINAL_FROM_PLATFORM or local in TERMINAL_FROM_PLATFORM:
         return platform
     if STATUS_RANK.get(platform, -1) >= STATUS_RANK.get(local, -1):

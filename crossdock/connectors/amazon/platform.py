@@ -85,6 +85,7 @@ PLATFORM = PlatformSpec(
     inspect=inspect_payload,
     config_template=TEMPLATE,
     fulfilled_by_platform=frozenset({"AFN", "Amazon"}),   # FBA: Amazon ships it, nothing to pick
+    reads_returns=True,                                   # the returns report (Reports API)
     holds_stock=True,                                     # FBA inventory: getInventorySummaries
     # SP-API notifications arrive on the seller's SQS queue, read by `crossdock worker`
     event_queues=notifications.event_queues,

@@ -54,6 +54,7 @@ PLATFORM = PlatformSpec(
     settings=settings,
     connector=connector,
     statuses=STATUSES,
+    reads_returns=True,                                   # Post-Order return search
     # eBay advises polling up to now - 2 min; crossdock ends windows 5 s behind now and starts each
     # window 3 minutes back instead, so an order indexed late is still read (by the overlap,
     # deduplicated by order id) while new orders arrive within seconds.

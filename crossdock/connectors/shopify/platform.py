@@ -40,6 +40,7 @@ PLATFORM = PlatformSpec(
     settings=settings,
     connector=connector,
     statuses=STATUSES,
+    reads_returns=True,                                   # orders' returns connection
     # The search index trails writes by a second or two; the lag matches it, and the 1-minute overlap
     # covers a slower index (an order indexed later is found one poll later through the overlap).
     windows=ImportWindows(safety_lag_s=2.0, overlap_s=60.0),

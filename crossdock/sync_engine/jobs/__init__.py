@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from crossdock.ratelimit.budget import Priority
-from crossdock.sync_engine import backup_jobs, housekeeping, platform_stock
+from crossdock.sync_engine import backup_jobs, housekeeping, platform_stock, returns_pull
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.auto_ship import AUTO_SHIP, auto_ship
 from crossdock.sync_engine.jobs.batches import BatchSend
@@ -86,6 +86,10 @@ JOBS: dict[str, JobSpec] = _specs(
     JobSpec(platform_stock.PLATFORM_STOCK, platform_stock.platform_stock_job, Priority.CONTENT, round=True,
             schedule=Schedule(per_channel=True, interval_key="platform_stock", every_s=1800,
                               for_channel=platform_stock.holds_stock)),
+    # the returns buyers opened on the platforms, read into RMAs (run by hand: `crossdock returns pull`)
+    JobSpec(returns_pull.RETURNS, returns_pull.returns_job, Priority.CONTENT, round=True,
+            schedule=Schedule(per_channel=True, interval_key="returns", every_s=3600,
+                              for_channel=returns_pull.reads_returns)),
     # once for all channels, on [sync] keys
     JobSpec(STOCK_SWEEP, sweep_job, round=True,
             schedule=Schedule(per_channel=False, name="stock-sweep", interval_key="stock_sweep_s", every_s=30)),
