@@ -43,6 +43,7 @@ from crossdock.db.models_returns import ReturnLineRow, ReturnRow
 from crossdock.errors import CrossdockError, ReturnError
 from crossdock.sync_engine import inventory
 from crossdock.sync_engine._sql import event_row, insert_events
+from crossdock.sync_engine.inventory._shared import bundle_recipes
 from crossdock.sync_engine.jobs.context import EngineContext
 
 __all__ = ["RESTOCK", "RETURN_REASONS", "WRITE_OFF", "open_return", "order_lines", "parse_lines",
@@ -307,7 +308,7 @@ def _apply_receipt(ctx: EngineContext, rma: str, *, restock: bool, write_off: Ma
         if row.status != "open":      # received meanwhile by someone else
             raise ReturnError("XD-RMA-005", channel=order.channel, entity=entity, detail=f"it is {row.status}")
         plan = _dispositions(lines, restock, write_off, entity)
-        recipes = inventory.bundle_recipes(s, {ln.sku for ln in lines})
+        recipes = bundle_recipes(s, {ln.sku for ln in lines})
         came_from = _warehouses(s, order, [ln.order_line_id for ln in lines])
         fallback = warehouse or _fallback_warehouse(s, order)
         moves: Counter[tuple[str, str]] = Counter()

@@ -32,6 +32,9 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     # Post-Order API (REST): a seller's cancellation (connectors/ebay/cancel.py); its daily limit is
     # not one crossdock tracks, paced only
     "createCancellation": _ebay(),
+    # and its returns (connectors/ebay/returns.py), paced the same way
+    "searchReturns": _ebay(),
+    "markReturnReceived": _ebay(),
     # Inventory API (REST); the revising calls also count per listing.
     "bulkUpdatePriceQuantity": _ebay(*_REVISES_INVENTORY),
     "updateOffer": _ebay(*_REVISES_INVENTORY),

@@ -1,0 +1,295 @@
+"""Returns (RMAs, issue 18) against the sandbox, on SQLite and PostgreSQL.
+
+Per platform, an order of 2 x A and 1 x B is imported, shipped from the
+warehouse (``warehouse ship``) and confirmed to its channel. Then:
+
+- the seller opens a return of one A (``returns open``) and receives it with
+  ``--restock``: A's on hand and available go up by one, the order is
+  partially returned, and the stock push that follows shows A on every
+  channel as crossdock computes it;
+- a return the buyer opened on the platform (Shopify, eBay; Amazon's returns
+  report) is read by ``returns pull`` once, however often it runs, and
+  received with ``--write-off``: no stock changes;
+- refusals carry their codes and change nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crossdock import config as config_mod
+from crossdock import synclog
+from crossdock.audit import AuditRow
+from crossdock.db.models import Order, OrderLine, Reservation, StockLevel
+from crossdock.db.models_returns import ReturnRow
+from crossdock.demo import DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config
+from crossdock.errors import CrossdockError
+from crossdock.sandbox.core import Sandbox
+from crossdock.sync_engine import dirty, jobs
+from crossdock.sync_engine.engine import context_from_config
+from crossdock.sync_engine.jobs.stock import expected_quantities
+from crossdock.sync_engine.returns import open_return, receive_return
+from crossdock.sync_engine.returns_pull import pull_returns
+from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
+from crossdock.warehouse.operations import ship
+from tests.cli_run import crossdock
+from tests.sync_engine.support import wait_ticking
+
+pytestmark = pytest.mark.usefixtures("quota_waits_slept")
+
+NAMES = ("amazon-us", "ebay-uk", "shopify-eu")
+TIME_SCALE = 120.0
+
+
+class Env:
+    def __init__(self, tmp_path: Path, monkeypatch, sb: Sandbox, db, *, seed: int) -> None:
+        self.sb, self.db = sb, db
+        opts = DemoOptions(skus=6, time_scale=TIME_SCALE, seed=seed, folder=tmp_path, database_url=db.url)
+        secrets: dict[str, str] = {}
+        self.config_path = _write_config(tmp_path, sb.describe(), opts, secrets)
+        for key, value in secrets.items():
+            monkeypatch.setenv(key, value)
+        self.cfg = config_mod.load(self.config_path, env={})
+        self.cfg.sandbox["carrier"]["failure_rate"] = 0.0
+        self.channels = _sandbox_channels(sb.describe())
+        _seed(db, sb, self.cfg, opts, self.channels)
+        _load_sample_rates(db, sb.clock.now().date())
+        self.ctx = context_from_config(self.cfg, db)
+        sb.sims["shopify"].pending_payment_probability = 0.0
+
+    def close(self) -> None:
+        self.ctx.connectors.close()
+        dirty.set_window_s(dirty.DEFAULT_WINDOW_S)
+
+    def place(self, name: str) -> tuple[str, str, str]:
+        """An order of 2 x A and 1 x B on ``name``: (order id, A, B)."""
+        sim = self.sb.sims[name.split("-")[0]]
+        listed = sorted(sku for sku, q in sim.listed(self.channels[name]).items() if q >= 2)
+        oid = sim.place_order(self.channels[name], [(listed[0], 2), (listed[1], 1)], buyer_country="DE")
+        assert oid, name
+        return str(oid), listed[0], listed[1]
+
+    def ship_all(self, names, pids) -> None:
+        """Import until stored and unshipped, ship each from the warehouse, confirm it to its channel."""
+        def ready() -> bool:
+            with self.db.read() as s:
+                return set(s.scalars(select(Order.platform_order_id).where(Order.local_status == "unshipped"))) >= pids
+
+        wait_ticking("the orders imported and unshipped", ready,
+                     tick=lambda: [jobs.import_orders(self.ctx, n) for n in names], timeout_s=60)
+        for pid in pids:
+            for lines in self.parcels(pid):
+                ship(self.db, self.cfg, pid, ledger=ENGINE_LEDGER, lines=lines)
+        assert set(jobs.claim_and_process(self.ctx, kinds=["confirm_shipment"], limit=20)) == {"done"}
+
+    def parcels(self, pid: str) -> list[str]:
+        """One parcel per warehouse the order's units are reserved in (``--lines``)."""
+        with self.db.read() as s:
+            held: dict[str, list[str]] = {}
+            for sku, wh, qty in s.execute(
+                    select(OrderLine.sku, Reservation.warehouse, Reservation.quantity)
+                    .join(Reservation, Reservation.order_line_id == OrderLine.id).join(Order, Order.id == OrderLine.order_id)
+                    .where(Order.platform_order_id == pid, Reservation.status == "active")):
+                held.setdefault(wh, []).append(f"{sku}:{qty}")
+        return [",".join(v) for _, v in sorted(held.items())]
+
+    def stock(self, sku: str) -> tuple[int, int]:
+        with self.db.read() as s:
+            rows = list(s.scalars(select(StockLevel).where(StockLevel.sku == sku)))
+        return sum(r.on_hand for r in rows), sum(r.on_hand - r.reserved for r in rows)
+
+    def order(self, pid: str) -> str:
+        with self.db.read() as s:
+            return s.scalar(select(Order.local_status).where(Order.platform_order_id == pid))
+
+    def rmas(self, pid: str) -> list[tuple[str, str, str, str | None]]:
+        with self.db.read() as s:
+            oid = s.scalar(select(Order.id).where(Order.platform_order_id == pid))
+            return [(r.rma, r.origin, r.status, r.platform_return_id)
+                    for r in s.scalars(select(ReturnRow).where(ReturnRow.order_id == oid).order_by(ReturnRow.id))]
+
+    def marked(self) -> set[str]:
+        with self.db.read() as s:
+            return {sku for _, sku in s.execute(select(dirty.DIRTY.c.channel, dirty.DIRTY.c.sku))}
+
+    def unmark(self) -> None:
+        with self.db.write() as s:
+            s.execute(dirty.DIRTY.delete())
+
+    def audits(self, pid: str) -> list[tuple[str, dict[str, Any]]]:
+        with self.db.read() as s:
+            return [(a.action, a.after) for a in s.scalars(select(AuditRow).order_by(AuditRow.id))
+                    if a.subject.endswith("/" + pid) and a.action.startswith("returns.")]
+
+    def pushed_as_computed(self, skus: list[str]) -> None:
+        """The stock push that follows shows the SKUs on every channel as crossdock computes them."""
+        sims = self.sb.all_channels()
+        for name in NAMES:
+            jobs.push_stock(self.ctx, name)
+            want = expected_quantities(self.ctx, name, skus)
+            listed = sims[self.channels[name]].listed(self.channels[name])
+            assert want and {sku: listed.get(sku) for sku in want} == want, name
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, db):
+    made: list[Env] = []
+
+    def make(sb: Sandbox, *, seed: int) -> Env:
+        e = Env(tmp_path, monkeypatch, sb, db, seed=seed)
+        made.append(e)
+        return e
+
+    yield make
+    for e in made:
+        e.close()
+
+
+def _code(fn) -> str:
+    with pytest.raises(CrossdockError) as info:
+        fn()
+    return info.value.code
+
+
+def test_seller_opens_and_receives_returns_restock_and_write_off(env):
+    with Sandbox(time_scale=TIME_SCALE, seed=61) as sb:
+        e = env(sb, seed=61)
+        placed = {name: e.place(name) for name in NAMES}
+        e.ship_all(NAMES, {pid for pid, _, _ in placed.values()})
+        for name, (pid, a, b) in placed.items():
+            assert e.order(pid) == "shipped", name
+            e.unmark()
+            # When the seller opens a return of one A and receives it back to stock
+            doc = open_return(e.ctx, pid, f"{a}:1", "damaged")
+            assert doc["lines"] == {a: 1} and doc["status"] == "open"
+            assert (doc["platform_return_id"] is not None) == (name == "shopify-eu"), name
+            on_hand, available = e.stock(a)
+            got = receive_return(e.ctx, doc["rma"], restock=True)
+            # Then A is back on hand and available, marked for a push, and the order is partially returned
+            assert e.stock(a) == (on_hand + 1, available + 1), name
+            assert a in e.marked() and got["marked_skus"] == [a]
+            assert e.order(pid) == "partially_returned" and got["order_status"] == "partially_returned"
+            # When B comes back written off: no stock change, nothing marked
+            e.unmark()
+            before_b = e.stock(b)
+            off = open_return(e.ctx, pid, [(b, 1)], "defective")
+            receive_return(e.ctx, off["rma"], restock=False)
+            assert e.stock(b) == before_b and b not in e.marked()
+            assert e.order(pid) == "partially_returned"
+            # and the last A, restocked: every unit came back, the order is returned
+            last = open_return(e.ctx, pid, f"{a}:1", "unwanted")
+            receive_return(e.ctx, last["rma"], restock=True)
+            assert e.order(pid) == "returned" and e.stock(a) == (on_hand + 2, available + 2)
+            # the returns are on the order's chain and in the audit log
+            with e.db.read() as s:
+                ops = [(x.operation, x.outcome) for x in synclog.trace(s, pid) if x.operation.startswith("return.")]
+            assert ops.count(("return.open", "ok")) == 3 and ops.count(("return.receive", "ok")) == 3, ops
+            assert [act for act, _ in e.audits(pid)] == ["returns.open", "returns.receive"] * 3
+            # and a further import does not take the order back to shipped
+            jobs.import_orders(e.ctx, name)
+            assert e.order(pid) == "returned", name
+        e.pushed_as_computed(sorted({a for _, a, _ in placed.values()}))
+
+
+def test_refusals_carry_their_codes_and_change_nothing(env):
+    with Sandbox(time_scale=TIME_SCALE, seed=67) as sb:
+        e = env(sb, seed=67)
+        name = "ebay-uk"
+        pid, a, b = e.place(name)
+        unshipped, _, _ = e.place("shopify-eu")
+        e.ship_all((name, "shopify-eu"), {pid})
+        # nothing shipped yet on the second order
+        wait_ticking("the second order imported", lambda: e.order(unshipped) == "unshipped",
+                     tick=lambda: jobs.import_orders(e.ctx, "shopify-eu"))
+        before = (e.rmas(pid), e.stock(a), e.order(pid))
+        assert _code(lambda: open_return(e.ctx, pid, f"{a}:3", "damaged")) == "XD-RMA-002"
+        assert _code(lambda: open_return(e.ctx, unshipped, f"{a}:1", "damaged")) == "XD-RMA-002"
+        assert _code(lambda: open_return(e.ctx, pid, "NOPE:1", "damaged")) == "XD-RMA-001"
+        assert _code(lambda: open_return(e.ctx, pid, f"{a}:0", "damaged")) == "XD-RMA-001"
+        assert _code(lambda: open_return(e.ctx, pid, f"{a}", "damaged")) == "XD-RMA-001"
+        assert _code(lambda: open_return(e.ctx, pid, f"{a}:1", "because")) == "XD-RMA-003"
+        assert _code(lambda: open_return(e.ctx, "no-such-order", f"{a}:1", "damaged")) == "XD-ORD-005"
+        assert _code(lambda: receive_return(e.ctx, "RMA-999999")) == "XD-RMA-004"
+        assert (e.rmas(pid), e.stock(a), e.order(pid)) == before
+        # a return holds its units: a second one for more than is left is refused
+        doc = open_return(e.ctx, pid, f"{a}:2", "wrong_item")
+        assert _code(lambda: open_return(e.ctx, pid, f"{a}:1", "damaged")) == "XD-RMA-002"
+        # an unclear receipt, then a receipt twice
+        assert _code(lambda: receive_return(e.ctx, doc["rma"], restock=True, write_off={b: 1})) == "XD-RMA-007"
+        assert _code(lambda: receive_return(e.ctx, doc["rma"], restock=False, write_off={a: 1})) == "XD-RMA-007"
+        got = receive_return(e.ctx, doc["rma"], restock=True, write_off={a: 1})
+        assert got["restocked"] and sum(got["restocked"].values()) == 1 and got["written_off"] == {a: 1}
+        after = e.stock(a)
+        assert _code(lambda: receive_return(e.ctx, doc["rma"], restock=True)) == "XD-RMA-005"
+        assert e.stock(a) == after
+        with e.db.read() as s:
+            failed = [x.code for x in synclog.trace(s, pid) if x.operation.startswith("return.") and x.outcome != "ok"]
+        assert "XD-RMA-002" in failed and "XD-RMA-005" in failed
+
+
+def test_buyer_returns_are_pulled_once_and_received(env):
+    from crossdock.sandbox.ebay.returns import close_buyer_return, open_buyer_return
+
+    with Sandbox(time_scale=TIME_SCALE, seed=71) as sb:
+        e = env(sb, seed=71)
+        placed = {name: e.place(name) for name in NAMES}
+        e.ship_all(NAMES, {pid for pid, _, _ in placed.values()})
+        opened: dict[str, str] = {}
+        pid, a, b = placed["ebay-uk"]
+        opened["ebay-uk"] = open_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], pid, a, 2, "ARRIVED_DAMAGED")
+        other = open_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], pid, b, 1, "NO_LONGER_NEED_ITEM")
+        for name in ("ebay-uk",):
+            pid, a, b = placed[name]
+            # When the returns are pulled, twice
+            first = pull_returns(e.ctx, name)
+            again = pull_returns(e.ctx, name)
+            assert len(first["new"]) == 2 and again["new"] == [] and again["changed"] == []
+            rmas = e.rmas(pid)
+            assert sorted(r[3] for r in rmas) == sorted([opened[name], other])
+            assert {r[1] for r in rmas} == {"platform"} and {r[2] for r in rmas} == {"open"}
+            rma = next(r[0] for r in rmas if r[3] == opened[name])
+            # Then receiving it written off changes no stock and tells the platform
+            before = e.stock(a)
+            receive_return(e.ctx, rma, restock=False)
+            assert e.stock(a) == before and e.order(pid) == "partially_returned"
+            ebay_ret = sb.sims["ebay"].post_order_returns
+            assert any(r["status"] == "ITEM_RECEIVED" for u in ebay_ret.values() for r in u.values()
+                       if r["returnId"] == opened[name])
+            # the buyer closes the other: the next pull closes the RMA
+            close_buyer_return(sb.sims["ebay"], e.channels[name], other)
+            closed = next(r[0] for r in rmas if r[3] == other)
+            assert closed in pull_returns(e.ctx, name)["changed"]
+            assert sorted(r[2] for r in e.rmas(pid)) == ["closed", "received"]
+
+
+def test_returns_through_the_cli(env):
+    with Sandbox(time_scale=TIME_SCALE, seed=73) as sb:
+        e = env(sb, seed=73)
+        pid, a, _ = e.place("ebay-uk")
+        e.ship_all(("ebay-uk",), {pid})
+        cfg = ("--config", str(e.config_path))
+        ran = crossdock(*cfg, "--as", "alice", "returns", "open", pid, "--lines", f"{a}:1", "--reason", "damaged",
+                        "--json")
+        assert ran.returncode == 0, ran.stderr
+        rma = ran.doc["rma"]
+        listed = crossdock(*cfg, "returns", "list", "--status", "open", "--json")
+        assert [r["rma"] for r in listed.doc] == [rma]
+        got = crossdock(*cfg, "--as", "bob", "returns", "receive", rma, "--restock", "--json")
+        assert got.returncode == 0, got.stderr
+        assert got.doc["order_status"] == "partially_returned"
+        shown = crossdock(*cfg, "returns", "show", rma, "--json")
+        assert shown.doc["received_by"] == "bob" and shown.doc["opened_by"] == "alice"
+        assert [ln["disposition"] for ln in shown.doc["lines"]] == ["restock"]
+        again = crossdock(*cfg, "returns", "receive", rma, "--write-off")
+        assert again.returncode != 0 and "XD-RMA-005" in again.stderr
+        both = crossdock(*cfg, "returns", "receive", rma, "--write-off", "--restock")
+        assert both.returncode != 0 and "XD-RMA-007" in both.stderr
+        trace = crossdock(*cfg, "logs", "trace", pid, "--json")
+        ops = [(ev["operation"], ev["outcome"]) for ev in trace.doc["events"] if ev["operation"].startswith("return.")]
+        assert ops == [("return.open", "ok"), ("return.receive", "ok"), ("return.receive", "failed")], ops
+        pulled = crossdock(*cfg, "returns", "pull", "ebay-uk", "--json")
+        assert pulled.returncode == 0, pulled.stderr
