@@ -286,8 +286,10 @@ def receive_return(ctx: EngineContext, rma: str, *, restock: bool = True, write_
     started = time.monotonic()
     if state["platform_return_id"]:
         try:
-            ctx.connectors.get(st["channel"]).receive_return(state["platform_return_id"], plan_lines,
-                                                             restock=restock)
+            held = PlatformReturn(return_id=state["platform_return_id"], platform_order_id=st["platform_order_id"],
+                                  state="open", platform_status=state["platform_status"] or "", reason="other",
+                                  lines=tuple(plan_lines))
+            ctx.connectors.get(st["channel"]).receive_return(held, plan_lines, restock=restock)
         except CrossdockError as exc:
             _refuse(ctx, "return.receive", st, exc, details, int((time.monotonic() - started) * 1000))
             raise

@@ -310,7 +310,9 @@ class IdGen:
              "Location": 71_600_000_000, "FulfillmentOrder": 6_700_000_000_000,
              "FulfillmentOrderLineItem": 13_800_000_000_000, "Fulfillment": 5_900_000_000_000,
              "WebhookSubscription": 1_234_000_000_000, "InventoryAdjustmentGroup": 3_000_000_000_000,
-             "InventoryLevel": 110_000_000_000, "Duty": 2_100_000_000_000, "MailingAddress": 9_800_000_000_000}
+             "InventoryLevel": 110_000_000_000, "Duty": 2_100_000_000_000, "MailingAddress": 9_800_000_000_000,
+             # returns (sandbox/shopify/returns.py)
+             "Return": 1_400_000_000, "ReturnLineItem": 5_600_000_000, "FulfillmentLineItem": 12_300_000_000_000}
 
     def __init__(self, offset: int) -> None:
         self._counters = {k: itertools.count(v + offset) for k, v in self.BASES.items()}

@@ -50,7 +50,7 @@ PAGE_ARGS = "first: Int, after: String, last: Int, before: String, reverse: Bool
 def sdl(generation: str) -> str:
     """The schema text of a generation (``SCHEMA_2026_01`` or ``SCHEMA_2026_04``)."""
     inventory = "inventory-2026-01" if generation == SCHEMA_2026_01 else "inventory-2026-04"
-    text = "\n".join(_sdl_file(name) for name in (*SHARED_FILES, inventory, "roots"))
+    text = "\n".join(_sdl_file(name) for name in (*SHARED_FILES, inventory, "roots", "returns"))
     return text.replace("%PAGE%", PAGE_ARGS)
 
 

@@ -18,9 +18,10 @@ from crossdock.sandbox.shopify.views.catalogue_mutations import CatalogueMutatio
 from crossdock.sandbox.shopify.views.orders import OrderMutations
 from crossdock.sandbox.shopify.views.queries import QueryRoot
 from crossdock.sandbox.shopify.views.webhooks import WEBHOOK_TOPICS, WebhookMutations
+from crossdock.sandbox.shopify.returns import ReturnMutations
 
 __all__ = ["WEBHOOK_TOPICS", "Ctx", "Root"]
 
 
-class Root(QueryRoot, CatalogueMutations, OrderMutations, WebhookMutations):
+class Root(QueryRoot, CatalogueMutations, OrderMutations, WebhookMutations, ReturnMutations):
     """QueryRoot and Mutation fields (graphql-core uses one root value for both)."""

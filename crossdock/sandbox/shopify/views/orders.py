@@ -88,6 +88,11 @@ class FulfillmentView:
         loc = self._ctx.shop.locations.get(self._f.location_id)
         return LocationView(self._ctx, loc) if loc else None
 
+    def fulfillmentLineItems(self, info, **page) -> dict:
+        from crossdock.sandbox.shopify.returns import fulfillment_line_items
+
+        return fulfillment_line_items(self._ctx, self._f.id, page)
+
 
 class FOLineView:
     __typename = "FulfillmentOrderLineItem"
@@ -189,6 +194,11 @@ class OrderView:
     def fulfillments(self, info, first: int | None = None) -> list[FulfillmentView]:
         rows = [FulfillmentView(self._ctx, self._ctx.shop.fulfillments[i]) for i in self._o.fulfillment_ids]
         return rows[:first] if first is not None else rows
+
+    def returns(self, info, query: str | None = None, **page) -> dict:
+        from crossdock.sandbox.shopify.returns import order_returns
+
+        return order_returns(self._ctx, self._o, page)
 
 
 def address(a: dict[str, Any] | None) -> dict | None:

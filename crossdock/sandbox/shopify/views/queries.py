@@ -24,6 +24,8 @@ ALL_ORDERS_HORIZON_S = 60 * 86400
 
 
 def order_search(ctx: Ctx) -> Searchable:
+    from crossdock.sandbox.shopify.returns import return_status
+
     lag = ctx.sim.search_index_lag_s
 
     def indexed_updated(o: OrderRec) -> float | None:
@@ -42,6 +44,7 @@ def order_search(ctx: Ctx) -> Searchable:
         "status": (status, "text"), "sku": (lambda o: [ln.sku for ln in o.lines], "text"),
         "email": (lambda o: o.email, "text"), "test": (lambda o: "false", "text"),
         "country": (lambda o: o.shipping_address.get("country_code"), "text"),
+        "return_status": (lambda o: return_status(ctx.shop, o), "text"),
     }, text=(lambda o: o.name, lambda o: o.email))
 
 
