@@ -231,39 +231,87 @@ def test_refusals_carry_their_codes_and_change_nothing(env):
         assert "XD-RMA-002" in failed and "XD-RMA-005" in failed
 
 
-def test_buyer_returns_are_pulled_once_and_received(env):
-    from crossdock.sandbox.ebay.returns import close_buyer_return, open_buyer_return
+def _buyer_returns(sb: Sandbox, e: Env, name: str, pid: str, a: str, b: str) -> tuple[str, str]:
+    """The buyer opens two returns on the platform: 2 x A (damaged), 1 x B (unwanted). Their platform ids."""
+    from crossdock.sandbox.amazon.reports import open_buyer_return as amazon_return
+    from crossdock.sandbox.ebay.returns import open_buyer_return as ebay_return
+    from crossdock.sandbox.shopify.returns import request_return
 
+    channel = e.channels[name]
+    if name.startswith("ebay"):
+        return (ebay_return(sb.sims["ebay"], channel, pid, a, 2, "ARRIVED_DAMAGED"),
+                ebay_return(sb.sims["ebay"], channel, pid, b, 1, "NO_LONGER_NEED_ITEM"))
+    if name.startswith("shopify"):
+        return (request_return(sb.sims["shopify"], channel, pid, a, 2, "DEFECTIVE"),
+                request_return(sb.sims["shopify"], channel, pid, b, 1, "UNWANTED"))
+    return (amazon_return(sb.sims["amazon"], pid, a, 2, "DAMAGED_BY_CARRIER"),
+            amazon_return(sb.sims["amazon"], pid, b, 1, "UNWANTED_ITEM"))
+
+
+def _received_on_platform(sb: Sandbox, e: Env, name: str, rid: str) -> bool | None:
+    """Whether the platform shows the return received (None: Amazon has no such state for the seller)."""
+    if name.startswith("ebay"):
+        acct = sb.sims["ebay"].account_for_channel(e.channels[name])
+        return sb.sims["ebay"].post_order_returns[acct.username][rid]["status"] == "ITEM_RECEIVED"
+    if name.startswith("shopify"):
+        from crossdock.sandbox.shopify.returns import store
+
+        shop = sb.sims["shopify"]._shop_of(e.channels[name])
+        return store(shop).returns[int(rid)].status == "CLOSED"
+    return None
+
+
+def _close_on_platform(sb: Sandbox, e: Env, name: str, rid: str) -> None:
+    from crossdock.sandbox.ebay.returns import close_buyer_return
+    from crossdock.sandbox.shopify.returns import decline
+
+    if name.startswith("ebay"):
+        close_buyer_return(sb.sims["ebay"], e.channels[name], rid)
+    else:
+        decline(sb.sims["shopify"], e.channels[name], rid)
+
+
+def test_buyer_returns_are_pulled_once_and_received(env):
     with Sandbox(time_scale=TIME_SCALE, seed=71) as sb:
         e = env(sb, seed=71)
         placed = {name: e.place(name) for name in NAMES}
         e.ship_all(NAMES, {pid for pid, _, _ in placed.values()})
-        opened: dict[str, str] = {}
-        pid, a, b = placed["ebay-uk"]
-        opened["ebay-uk"] = open_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], pid, a, 2, "ARRIVED_DAMAGED")
-        other = open_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], pid, b, 1, "NO_LONGER_NEED_ITEM")
-        for name in ("ebay-uk",):
-            pid, a, b = placed[name]
+        for name, (pid, a, b) in placed.items():
+            damaged, unwanted = _buyer_returns(sb, e, name, pid, a, b)
             # When the returns are pulled, twice
             first = pull_returns(e.ctx, name)
             again = pull_returns(e.ctx, name)
-            assert len(first["new"]) == 2 and again["new"] == [] and again["changed"] == []
+            assert len(first["new"]) == 2 and again["new"] == [] and again["changed"] == [], (name, first, again)
             rmas = e.rmas(pid)
-            assert sorted(r[3] for r in rmas) == sorted([opened[name], other])
-            assert {r[1] for r in rmas} == {"platform"} and {r[2] for r in rmas} == {"open"}
-            rma = next(r[0] for r in rmas if r[3] == opened[name])
-            # Then receiving it written off changes no stock and tells the platform
+            assert sorted(r[3] for r in rmas) == sorted([damaged, unwanted]), name
+            assert {r[1] for r in rmas} == {"platform"} and {r[2] for r in rmas} == {"open"}, name
+            shown = crossdock_doc(e, "returns", "show", next(r[0] for r in rmas if r[3] == damaged))
+            assert shown["units"] == {a: 2} and shown["reason"] in ("damaged", "defective"), (name, shown)
+            # Then receiving the damaged units written off changes no stock and tells the platform where it can
+            rma = next(r[0] for r in rmas if r[3] == damaged)
+            e.unmark()
             before = e.stock(a)
             receive_return(e.ctx, rma, restock=False)
-            assert e.stock(a) == before and e.order(pid) == "partially_returned"
-            ebay_ret = sb.sims["ebay"].post_order_returns
-            assert any(r["status"] == "ITEM_RECEIVED" for u in ebay_ret.values() for r in u.values()
-                       if r["returnId"] == opened[name])
-            # the buyer closes the other: the next pull closes the RMA
-            close_buyer_return(sb.sims["ebay"], e.channels[name], other)
-            closed = next(r[0] for r in rmas if r[3] == other)
-            assert closed in pull_returns(e.ctx, name)["changed"]
-            assert sorted(r[2] for r in e.rmas(pid)) == ["closed", "received"]
+            assert e.stock(a) == before and a not in e.marked() and e.order(pid) == "partially_returned", name
+            assert _received_on_platform(sb, e, name, damaged) in (True, None), name
+            # the other is received back to stock: every unit came back, and the push shows B again
+            other = next(r[0] for r in rmas if r[3] == unwanted)
+            if name.startswith("amazon"):
+                receive_return(e.ctx, other, restock=True)
+                assert e.order(pid) == "returned" and b in e.marked()
+                continue
+            # on eBay and Shopify the buyer closes it instead: the next pull closes the RMA
+            _close_on_platform(sb, e, name, unwanted)
+            assert other in pull_returns(e.ctx, name)["changed"], name
+            assert sorted(r[2] for r in e.rmas(pid)) == ["closed", "received"], name
+            assert receive_return and _code(lambda: receive_return(e.ctx, other)) == "XD-RMA-005"
+        e.pushed_as_computed(sorted({b for _, _, b in placed.values()}))
+
+
+def crossdock_doc(e: Env, *args: str) -> Any:
+    ran = crossdock("--config", str(e.config_path), *args, "--json")
+    assert ran.returncode == 0, ran.stderr
+    return ran.doc
 
 
 def test_returns_through_the_cli(env):

@@ -205,6 +205,18 @@ class SpApiClient:
         return self._get("getFeedDocument", f"/feeds/2021-06-30/documents/{document_id}",
                          entity=f"feed document {document_id}")
 
+    # ------------------------------------------------------------ reports (the returns report)
+    def create_report(self, body: Mapping[str, Any]) -> Payload:
+        return self._json(self.call("createReport", "POST", "/reports/2021-06-30/reports", body=body),
+                          "createReport")
+
+    def get_report(self, report_id: str) -> Payload:
+        return self._get("getReport", f"/reports/2021-06-30/reports/{report_id}", entity=f"report {report_id}")
+
+    def get_report_document(self, document_id: str) -> Payload:
+        return self._get("getReportDocument", f"/reports/2021-06-30/documents/{document_id}",
+                         entity=f"report document {document_id}")
+
 
 def _s3_error(resp: httpx.Response, ctx: CallContext) -> PlatformError | None:
     """A pre-signed document URL refused (expired, signature/content type

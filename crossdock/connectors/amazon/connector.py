@@ -35,6 +35,7 @@ from crossdock.connectors.amazon import mapping as M
 from crossdock.connectors.amazon.cancel import CancelsOrders
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.fba import FbaStock
+from crossdock.connectors.amazon.returns import ReadsReturnsReport
 from crossdock.connectors.amazon.client import SpApiClient
 from crossdock.connectors.amazon.notifications import NotificationEvents
 from crossdock.connectors.amazon.settings import AmazonSettings
@@ -60,7 +61,7 @@ ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 U = TypeVar("U", bound=StockUpdate | PriceUpdate)
 
 
-class AmazonConnector(CancelsOrders, NotificationEvents, FbaStock, Connector):
+class AmazonConnector(CancelsOrders, NotificationEvents, FbaStock, ReadsReturnsReport, Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
 
     platform = "amazon"

@@ -43,6 +43,10 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getFeeds": _amz(0.0222, 10),
     "cancelFeed": _amz(2, 15),
     "getFeedDocument": _amz(0.0222, 10),
+    # Reports API 2021-06-30: the returns report (connectors/amazon/returns.py)
+    "createReport": _amz(0.0167, 15),
+    "getReport": _amz(2, 15),
+    "getReportDocument": _amz(0.0167, 15),
     "getListingsItem": _amz(5, 10),
     "putListingsItem": _amz(5, 10),
     "patchListingsItem": _amz(5, 5),

@@ -38,7 +38,7 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from crossdock.sandbox.amazon import auth, consent, fba, feeds, listings, notifications, orders
+from crossdock.sandbox.amazon import auth, consent, fba, feeds, listings, notifications, orders, reports
 from crossdock.sandbox.amazon import constants as C
 from crossdock.sandbox.amazon.listings import (
     ISSUE_NOT_FOUND,
@@ -147,6 +147,7 @@ class AmazonSim(PlatformSim):
         feeds.register(self)
         notifications.register(self)
         fba.register(self)
+        reports.register(self)
 
     def describe(self) -> dict:
         base = self.server.url if self.server is not None else ""
