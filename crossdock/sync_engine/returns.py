@@ -41,9 +41,8 @@ from crossdock.connectors.returns_contract import RETURN_REASONS, PlatformReturn
 from crossdock.db.models import Order, OrderLine, Reservation
 from crossdock.db.models_returns import ReturnLineRow, ReturnRow
 from crossdock.errors import CrossdockError, ReturnError
-from crossdock.sync_engine import inventory
+from crossdock.sync_engine import inventory, skumap
 from crossdock.sync_engine._sql import event_row, insert_events
-from crossdock.sync_engine.inventory._shared import bundle_recipes
 from crossdock.sync_engine.jobs.context import EngineContext
 
 __all__ = ["RESTOCK", "RETURN_REASONS", "WRITE_OFF", "open_return", "order_lines", "parse_lines",
@@ -70,10 +69,10 @@ def parse_lines(text: str | Sequence[tuple[str, int]], *, code: str = "XD-RMA-00
         items = [(str(s), int(q)) for s, q in text]
     if not items:
         raise ReturnError(code, detail="no lines given")
-    for sku, qty in items:
-        if qty <= 0:
-            raise ReturnError(code, detail=f"{sku}:{qty}: a quantity above 0")
-        pairs[sku] += qty
+    for name, units in items:
+        if units <= 0:
+            raise ReturnError(code, detail=f"{name}:{units}: a quantity above 0")
+        pairs[name] += units
     return list(pairs.items())
 
 
@@ -269,8 +268,8 @@ def receive_return(ctx: EngineContext, rma: str, *, restock: bool = True, write_
     ``restock``, the SKU's units written off and the rest restocked. See the module doc."""
     with ctx.db.read() as s:
         row, order, lines = _load(s, rma)
-        st = {"id": order.id, "channel": order.channel, "platform_order_id": order.platform_order_id}
-        state = {"rma": row.rma, "status": row.status, "platform_return_id": row.platform_return_id,
+        st: dict[str, Any] = {"id": order.id, "channel": order.channel, "platform_order_id": order.platform_order_id}
+        state: dict[str, Any] = {"rma": row.rma, "status": row.status, "platform_return_id": row.platform_return_id,
                  "platform_status": row.platform_status}
         plan_lines = [ReturnLine(sku=ln.sku, quantity=ln.quantity, platform_line_id=ln.platform_line_id)
                       for ln in lines]
@@ -310,7 +309,7 @@ def _apply_receipt(ctx: EngineContext, rma: str, *, restock: bool, write_off: Ma
         if row.status != "open":      # received meanwhile by someone else
             raise ReturnError("XD-RMA-005", channel=order.channel, entity=entity, detail=f"it is {row.status}")
         plan = _dispositions(lines, restock, write_off, entity)
-        recipes = bundle_recipes(s, {ln.sku for ln in lines})
+        recipes = skumap.components_of(s, {ln.sku for ln in lines})
         came_from = _warehouses(s, order, [ln.order_line_id for ln in lines])
         fallback = warehouse or _fallback_warehouse(s, order)
         moves: Counter[tuple[str, str]] = Counter()

@@ -99,7 +99,7 @@ def test_every_schedule_reads_a_declared_config_key_with_the_same_default():
 def test_the_engine_hand_runs_and_the_command_read_the_table():
     from crossdock.cli.sync import RUN_JOBS
 
-    assert SCHEDULED_JOBS == ("orders", "prices", "listings", "reconcile", "platform_stock")
+    assert SCHEDULED_JOBS == ("orders", "prices", "listings", "reconcile", "platform_stock", "returns")
     assert set(rounds()) == {k for k, s in JOBS.items() if s.schedule is not None}
     assert hand_run.JOB_KINDS == {"orders": "orders", "stock": "push_stock", "prices": "prices",
                                   "listings": "listings", "shipments": "confirm_shipment", "reconcile": "reconcile"}

@@ -58,8 +58,7 @@ from crossdock.connectors.base import TokenStore
 from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
 from crossdock.connectors.shopify import hooks
-from crossdock.connectors.shopify.cancel import CancelsOrders
-from crossdock.connectors.shopify.returns import ReturnsOnShopify
+from crossdock.connectors.shopify.returns import SellerOrderActions
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
@@ -87,7 +86,7 @@ log = logging.getLogger(__name__)
 STALE = ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE")
 
 
-class ShopifyConnector(CancelsOrders, ReturnsOnShopify, Connector):
+class ShopifyConnector(SellerOrderActions, Connector):
     """crossdock's Connector for one Shopify shop."""
 
     platform = "shopify"

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crossdock.connectors.returns_contract import PlatformReturn, ReturnLine
+from crossdock.connectors.shopify.cancel import CancelsOrders
 from crossdock.connectors.shopify.mapping.common import body, gid, legacy_id, order_gid
 from crossdock.errors import PlatformError, ReturnError
 from crossdock.ratelimit.budget import Priority
@@ -29,7 +30,7 @@ from crossdock.ratelimit.budget import Priority
 if TYPE_CHECKING:
     from crossdock.connectors.shopify.client import ShopifyClient
 
-__all__ = ["REASONS", "REASONS_IN", "ReturnsOnShopify", "parse_returns", "return_items"]
+__all__ = ["REASONS", "REASONS_IN", "ReturnsOnShopify", "SellerOrderActions", "parse_returns", "return_items"]
 
 #: crossdock's neutral reasons → Shopify's ReturnReason.
 REASONS: Mapping[str, str] = {"damaged": "DEFECTIVE", "defective": "DEFECTIVE", "not_as_described": "NOT_AS_DESCRIBED",
@@ -144,7 +145,7 @@ def parse_return(node: Mapping[str, Any], platform_order_id: str) -> PlatformRet
 
 
 def parse_returns(data: Mapping[str, Any]) -> list[PlatformReturn]:
-    out = []
+    out: list[PlatformReturn] = []
     for o in ((data.get("orders") or {}).get("nodes") or []):
         pid = legacy_id(o.get("id")) or ""
         out.extend(parse_return(r, pid) for r in ((o.get("returns") or {}).get("nodes") or []))
@@ -159,7 +160,7 @@ class ReturnsOnShopify:
     reads_returns = True
 
     def _mutate(self, request: dict[str, Any], name: str, entity: str) -> Mapping[str, Any]:
-        payload = self.client.graphql(request, priority=Priority.CRITICAL, entity=entity).get(name)
+        payload: Mapping[str, Any] | None = self.client.graphql(request, priority=Priority.CRITICAL, entity=entity).get(name)
         if payload is None:
             raise PlatformError("XD-PLATFORM-001", channel=self.channel, entity=entity, detail=f"{name} returned nothing")
         errs = payload.get("userErrors") or []
@@ -210,3 +211,8 @@ class ReturnsOnShopify:
             if not page.get("hasNextPage"):
                 return out
             after = page.get("endCursor")
+
+
+class SellerOrderActions(CancelsOrders, ReturnsOnShopify):
+    """What a seller does to an order on Shopify from crossdock: cancel it, open and close its returns (one
+    base for the connector, whose module is full)."""

@@ -82,7 +82,7 @@ def _state(sim: AmazonSim) -> tuple[dict[str, Report], list[BuyerReturn]]:
     got = getattr(sim, "report_state", None)
     if got is None:
         got = ({}, [])
-        sim.report_state = got                   # type: ignore[attr-defined]
+        sim.report_state = got  # type: ignore[attr-defined]  # kept on the sim, made on first use
     return got
 
 

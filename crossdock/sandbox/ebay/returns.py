@@ -43,7 +43,7 @@ def _returns(sim: EbaySim) -> dict[str, dict[str, dict[str, Any]]]:
     got = getattr(sim, "post_order_returns", None)
     if got is None:
         got = {}
-        sim.post_order_returns = got          # type: ignore[attr-defined]
+        sim.post_order_returns = got  # type: ignore[attr-defined]  # kept on the sim, made on first use
     return got
 
 

@@ -60,7 +60,7 @@ def store(shop: Shop) -> _Store:
     got = getattr(shop, "return_store", None)
     if got is None:
         got = _Store()
-        shop.return_store = got                    # type: ignore[attr-defined]
+        shop.return_store = got  # type: ignore[attr-defined]  # kept on the shop, made on first use
     return got
 
 
