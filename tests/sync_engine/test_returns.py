@@ -341,3 +341,17 @@ def test_returns_through_the_cli(env):
         assert ops == [("return.open", "ok"), ("return.receive", "ok"), ("return.receive", "failed")], ops
         pulled = crossdock(*cfg, "returns", "pull", "ebay-uk", "--json")
         assert pulled.returncode == 0, pulled.stderr
+
+
+def test_an_order_units_came_back_from_keeps_its_status_against_a_platform_still_showing_it_shipped():
+    from crossdock.sync_engine.orders import merge_status
+    from crossdock.sync_engine.returns import order_status_after
+
+    assert merge_status("partially_returned", "shipped") == "partially_returned"
+    assert merge_status("returned", "delivered") == "returned"
+    assert merge_status("partially_returned", "returned") == "returned"       # the platform says all came back
+    assert merge_status("partially_returned", "cancelled") == "cancelled"
+    assert order_status_after("shipped", [{"quantity": 2, "back": 1}, {"quantity": 1, "back": 0}]) == \
+        "partially_returned"
+    assert order_status_after("delivered", [{"quantity": 2, "back": 2}, {"quantity": 1, "back": 1}]) == "returned"
+    assert order_status_after("partially_shipped", [{"quantity": 2, "back": 1}]) == "partially_shipped"
