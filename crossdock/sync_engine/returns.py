@@ -163,6 +163,9 @@ def open_return(ctx: EngineContext, order_ref: str, lines: str | Sequence[tuple[
         raise
     ms = int((time.monotonic() - started) * 1000)
     with ctx.db.write() as s:
+        # the order locked, its units counted again: a return opened meanwhile may have taken them
+        _lock_order(s, st["id"])
+        taken = _allocate(order_lines(s, st["id"]), wanted, f"order {pid}", channel)
         doc = store_return(s, st, taken, reason=reason, note=note, origin="seller", made=made, ms=ms)
         doc["audit_id"] = audit.record(s, action="returns.open", subject=f"order {channel}/{pid}",
                                        after={"rma": doc["rma"], "reason": reason, "lines": doc["lines"],
@@ -204,11 +207,21 @@ def store_return(s: Any, st: Mapping[str, Any], taken: Sequence[tuple[Mapping[st
 
 
 # ------------------------------------------------------------------ receiving
-def _load(s: Any, rma: str) -> tuple[ReturnRow, Order, list[ReturnLineRow]]:
+def _lock_order(s: Any, order_id: int) -> None:
+    """Lock the order's row (PostgreSQL; SQLite holds the write lock): first, as the stock ledger locks."""
+    s.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+
+
+def _load(s: Any, rma: str, *, lock: bool = False) -> tuple[ReturnRow, Order, list[ReturnLineRow]]:
+    """The RMA (its id, or its row number), its order and lines; ``lock``: the order's and the RMA's rows
+    locked, in that order, so two receipts of one return never both restock it."""
     text = str(rma).strip()
     row = s.scalar(select(ReturnRow).where(ReturnRow.rma == text.upper()))
     if row is None and text.isdigit():
         row = s.get(ReturnRow, int(text))
+    if row is not None and lock:
+        _lock_order(s, row.order_id)
+        s.refresh(row, with_for_update=True)
     if row is None:
         raise ReturnError("XD-RMA-004", entity=f"return {text}", detail="no return with that id")
     lines = list(s.scalars(select(ReturnLineRow).where(ReturnLineRow.return_id == row.id)
@@ -304,7 +317,7 @@ def _apply_receipt(ctx: EngineContext, rma: str, *, restock: bool, write_off: Ma
     reference = f"{rma}"
     who = audit.actor()
     with ctx.db.write() as s:
-        row, order, lines = _load(s, rma)
+        row, order, lines = _load(s, rma, lock=True)
         entity = f"return {row.rma}"
         if row.status != "open":      # received meanwhile by someone else
             raise ReturnError("XD-RMA-005", channel=order.channel, entity=entity, detail=f"it is {row.status}")

@@ -192,6 +192,8 @@ def test_seller_opens_and_receives_returns_restock_and_write_off(env):
             # and a further import does not take the order back to shipped
             jobs.import_orders(e.ctx, name)
             assert e.order(pid) == "returned", name
+            # nor does reading the platform's returns add the seller's own again (Shopify holds them too)
+            assert pull_returns(e.ctx, name)["new"] == [], name
         e.pushed_as_computed(sorted({a for _, a, _ in placed.values()}))
 
 
@@ -355,3 +357,31 @@ def test_an_order_units_came_back_from_keeps_its_status_against_a_platform_still
         "partially_returned"
     assert order_status_after("delivered", [{"quantity": 2, "back": 2}, {"quantity": 1, "back": 1}]) == "returned"
     assert order_status_after("partially_shipped", [{"quantity": 2, "back": 1}]) == "partially_shipped"
+
+
+def test_the_worker_reads_the_returns_on_its_schedule(env):
+    from crossdock.db.models import Schedule
+    from crossdock.sandbox.ebay.returns import open_buyer_return
+    from crossdock.sync_engine import scheduler
+    from crossdock.sync_engine.engine import Engine, enqueue_unless_queued, schedule_specs
+
+    with Sandbox(time_scale=TIME_SCALE, seed=79) as sb:
+        e = env(sb, seed=79)
+        specs = {s.name: s for s in schedule_specs(e.cfg) if s.job == "returns"}
+        assert set(specs) == {f"returns:{n}" for n in e.cfg.channels}
+        assert all(s.enabled and s.interval_s == 3600 for s in specs.values())
+        pid, a, _ = e.place("ebay-uk")
+        e.ship_all(("ebay-uk",), {pid})
+        rid = open_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], pid, a, 1, "WRONG_SIZE")
+        # When the schedules fire (as `crossdock worker`'s scheduler loop does) and a worker runs the entries
+        engine = Engine(e.ctx)
+        engine.ensure_schedules()
+        with e.db.read() as s:
+            assert s.get(Schedule, "returns:ebay-uk").enabled
+        fired = scheduler.fire_due(e.db, now=engine.ctx.clock.now(), enqueue_fn=enqueue_unless_queued)
+        assert {f.channel for f in fired if f.job == "returns"} == set(e.cfg.channels)
+        outcomes = jobs.claim_and_process(engine.ctx, kinds=["returns"], limit=10)
+        # Then every entry is done and the buyer's return is an RMA
+        assert outcomes and set(outcomes) == {"done"}
+        [(rma, origin, status, platform_id)] = e.rmas(pid)
+        assert (origin, status, platform_id) == ("platform", "open", rid)
