@@ -385,3 +385,32 @@ def test_the_worker_reads_the_returns_on_its_schedule(env):
         assert outcomes and set(outcomes) == {"done"}
         [(rma, origin, status, platform_id)] = e.rmas(pid)
         assert (origin, status, platform_id) == ("platform", "open", rid)
+
+
+def test_a_platform_refusal_is_xd_rma_006_and_changes_nothing(env):
+    from crossdock.sandbox.ebay.returns import close_buyer_return, open_buyer_return
+    from crossdock.sandbox.shopify.returns import request_return
+
+    with Sandbox(time_scale=TIME_SCALE, seed=83) as sb:
+        e = env(sb, seed=83)
+        placed = {name: e.place(name) for name in ("ebay-uk", "shopify-eu")}
+        e.ship_all(tuple(placed), {pid for pid, _, _ in placed.values()})
+        # Given the Shopify buyer already asked to return both A (crossdock has not read it yet)
+        pid, a, _ = placed["shopify-eu"]
+        request_return(sb.sims["shopify"], e.channels["shopify-eu"], pid, a, 2, "UNWANTED")
+        before = (e.rmas(pid), e.stock(a), e.order(pid))
+        # When the seller opens a return of one A, Shopify refuses: no unit of it is left to return there
+        assert _code(lambda: open_return(e.ctx, pid, f"{a}:1", "damaged")) == "XD-RMA-006"
+        assert (e.rmas(pid), e.stock(a), e.order(pid)) == before
+        # Given an eBay return the buyer closed after crossdock read it
+        pid, a, _ = placed["ebay-uk"]
+        rid = open_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], pid, a, 1, "DEFECTIVE_ITEM")
+        [rma] = pull_returns(e.ctx, "ebay-uk")["new"]
+        close_buyer_return(sb.sims["ebay"], e.channels["ebay-uk"], rid)
+        before = (e.rmas(pid), e.stock(a), e.order(pid))
+        # When it is received, eBay refuses mark_as_received: nothing restocked, the RMA still open
+        assert _code(lambda: receive_return(e.ctx, rma, restock=True)) == "XD-RMA-006"
+        assert (e.rmas(pid), e.stock(a), e.order(pid)) == before
+        with e.db.read() as s:
+            failed = [(x.operation, x.code) for x in synclog.trace(s, pid) if x.outcome != "ok"]
+        assert ("return.receive", "XD-RMA-006") in failed
