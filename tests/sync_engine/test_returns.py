@@ -334,6 +334,9 @@ def test_returns_through_the_cli(env):
         shown = crossdock(*cfg, "returns", "show", rma, "--json")
         assert shown.doc["received_by"] == "bob" and shown.doc["opened_by"] == "alice"
         assert [ln["disposition"] for ln in shown.doc["lines"]] == ["restock"]
+        moves = crossdock(*cfg, "stock", "history", a, "--json")
+        assert [(m["delta"], m["reason"], m["reference"]) for m in moves.doc if m["reason"] == "return"] == \
+            [(1, "return", rma)], moves.doc
         again = crossdock(*cfg, "returns", "receive", rma, "--write-off")
         assert again.returncode != 0 and "XD-RMA-005" in again.stderr
         both = crossdock(*cfg, "returns", "receive", rma, "--write-off", "--restock")
