@@ -41,6 +41,7 @@ from crossdock.connectors.returns_contract import RETURN_REASONS, PlatformReturn
 from crossdock.db.models import Order, OrderLine, Reservation
 from crossdock.db.models_returns import ReturnLineRow, ReturnRow
 from crossdock.errors import CrossdockError, ReturnError
+from crossdock.platforms import fulfilled_by_platform
 from crossdock.sync_engine import inventory, skumap
 from crossdock.sync_engine._sql import event_row, insert_events
 from crossdock.sync_engine.jobs.context import EngineContext
@@ -122,7 +123,8 @@ def _order_state(ctx: EngineContext, ref: str) -> dict[str, Any]:
     with ctx.db.read() as s:
         o = find_order(s, ref)
         return {"id": o.id, "channel": o.channel, "platform_order_id": o.platform_order_id,
-                "local_status": o.local_status, "lines": order_lines(s, o.id)}
+                "local_status": o.local_status, "fulfillment_channel": o.fulfillment_channel,
+                "lines": order_lines(s, o.id)}
 
 
 def _refuse(ctx: EngineContext, operation: str, st: Mapping[str, Any], exc: CrossdockError,
@@ -145,6 +147,10 @@ def open_return(ctx: EngineContext, order_ref: str, lines: str | Sequence[tuple[
     asked = lines if isinstance(lines, str) else ",".join(f"{s}:{q}" for s, q in lines)
     try:
         wanted = parse_lines(lines)
+        if fulfilled_by_platform(st["fulfillment_channel"]):
+            raise ReturnError("XD-RMA-009", channel=channel, entity=f"order {pid}",
+                              detail=f"fulfilled by the platform ({st['fulfillment_channel']}): its returns go back "
+                                     "to the platform's warehouse")
         if st["local_status"] not in SHIPPED_STATES:
             raise ReturnError("XD-RMA-002", channel=channel, entity=f"order {pid}",
                               detail=f"nothing shipped: the order is {st['local_status']}")

@@ -216,6 +216,17 @@ def test_refusals_carry_their_codes_and_change_nothing(env):
         assert _code(lambda: open_return(e.ctx, pid, f"{a}:1", "because")) == "XD-RMA-003"
         assert _code(lambda: open_return(e.ctx, "no-such-order", f"{a}:1", "damaged")) == "XD-ORD-005"
         assert _code(lambda: receive_return(e.ctx, "RMA-999999")) == "XD-RMA-004"
+        # an Amazon-fulfilled (FBA) order, stored as the import stores one: its returns are Amazon's
+        from crossdock.models import OrderStatus
+        from crossdock.sync_engine import orders
+        from tests.sync_engine.support import order as platform_order
+
+        afn = platform_order("AFN-1", [(a, 1)], status=OrderStatus.SHIPPED, platform="amazon",
+                             platform_status="Shipped", fulfillment_channel="AFN")
+        with e.db.write() as s:
+            orders.upsert_orders(s, "amazon-us", [afn])
+        assert _code(lambda: open_return(e.ctx, "AFN-1", f"{a}:1", "damaged")) == "XD-RMA-009"
+        assert e.rmas("AFN-1") == []
         assert (e.rmas(pid), e.stock(a), e.order(pid)) == before
         # a return holds its units: a second one for more than is left is refused
         doc = open_return(e.ctx, pid, f"{a}:2", "wrong_item")

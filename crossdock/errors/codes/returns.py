@@ -58,4 +58,11 @@ ENTRIES: tuple[E, ...] = (
       ("an order placed before crossdock was connected", "the order import is behind"),
       "Import the order (or let the order job catch up); the next `crossdock returns pull` stores the return.",
       "crossdock sync run --channel CHANNEL --job orders"),
+    E("XD-RMA-009", "Return of an order the platform fulfils",
+      "The order was shipped by the platform from its own warehouse (Amazon FBA): its returns go back there and "
+      "the platform handles them; crossdock's stock never held those units, so it opens no RMA for them. Nothing "
+      "changed.",
+      ("an Amazon-fulfilled (AFN) order",),
+      "Handle the return in the platform's seller centre; the units reappear in its own stock location "
+      "(`crossdock stock show`).", "crossdock stock show SKU"),
 )
