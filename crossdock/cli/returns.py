@@ -127,7 +127,7 @@ def returns_list(
         return
     table = Table(title=f"returns ({len(rows)})")
     for col in ("rma", "channel", "order", "origin", "reason", "status", "units", "opened"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("rma", "order"))
     for r in rows:
         table.add_row(r["rma"], escape(r["channel"]), escape(r["platform_order_id"]), r["origin"], r["reason"],
                       r["status"], escape(_units(r["units"])), (r["opened_at"] or "")[:19])

@@ -357,6 +357,13 @@ def test_returns_through_the_cli(env):
         assert ops == [("return.open", "ok"), ("return.receive", "ok"), ("return.receive", "failed")], ops
         pulled = crossdock(*cfg, "returns", "pull", "ebay-uk", "--json")
         assert pulled.returncode == 0, pulled.stderr
+        assert pulled.doc["channels"][0]["new"] == []
+        # and for a person: a table, the return's lines, a summary per channel
+        plain = [crossdock(*cfg, "returns", *args) for args in (("list",), ("show", rma), ("pull",))]
+        assert all(r.returncode == 0 for r in plain), [r.stderr for r in plain]
+        assert rma in plain[0].stdout and f"{a} x1  restock" in plain[1].stdout and "ebay-uk: " in plain[2].stdout
+        bad = crossdock(*cfg, "returns", "list", "--status", "lost")
+        assert bad.returncode != 0 and "XD-CFG-009" in bad.stderr
 
 
 def test_an_order_units_came_back_from_keeps_its_status_against_a_platform_still_showing_it_shipped():
