@@ -86,7 +86,7 @@ class Env:
                 ship(self.db, self.cfg, pid, ledger=ENGINE_LEDGER, lines=lines)
         assert set(jobs.claim_and_process(self.ctx, kinds=["confirm_shipment"], limit=20)) == {"done"}
 
-    def parcels(self, pid: str) -> list[str]:
+    def parcels(self, pid: str) -> list[str | None]:
         """One parcel per warehouse the order's units are reserved in (``--lines``)."""
         with self.db.read() as s:
             held: dict[str, list[str]] = {}
@@ -95,6 +95,8 @@ class Env:
                     .join(Reservation, Reservation.order_line_id == OrderLine.id).join(Order, Order.id == OrderLine.order_id)
                     .where(Order.platform_order_id == pid, Reservation.status == "active")):
                 held.setdefault(wh, []).append(f"{sku}:{qty}")
+        if len(held) == 1:
+            return [None]           # one parcel of everything (a bundle's reservations are its components')
         return [",".join(v) for _, v in sorted(held.items())]
 
     def stock(self, sku: str) -> tuple[int, int]:
@@ -435,3 +437,35 @@ def test_a_platform_refusal_is_xd_rma_006_and_changes_nothing(env):
         with e.db.read() as s:
             failed = [(x.operation, x.code) for x in synclog.trace(s, pid) if x.outcome != "ok"]
         assert ("return.receive", "XD-RMA-006") in failed
+
+
+def test_a_returned_bundle_goes_back_to_stock_as_its_components(env):
+    from decimal import Decimal
+
+    from crossdock.catalog import kits
+    from crossdock.db.models import Product
+
+    with Sandbox(time_scale=TIME_SCALE, seed=89) as sb:
+        e = env(sb, seed=89)
+        name = "amazon-us"
+        sim = sb.sims["amazon"]
+        listed = sorted(sku for sku, q in sim.listed(e.channels[name]).items() if q >= 4)
+        one, two = listed[0], listed[1]
+        # Given a kit of 1 x ONE and 2 x TWO, listed on Amazon, sold once, shipped from the warehouse
+        with e.db.write() as s:
+            s.add(Product(sku="KIT-1", title="Kit", base_price=Decimal("30"), base_currency="EUR"))
+            s.flush()
+            kits.set_bundle(s, "KIT-1", {one: 1, two: 2})
+        sim.set_listing(e.channels[name], "KIT-1", 3, Decimal("30"))
+        pid = str(sim.place_order(e.channels[name], [("KIT-1", 1)], buyer_country="DE"))
+        e.ship_all((name,), {pid})
+        before = {sku: e.stock(sku) for sku in (one, two)}
+        e.unmark()
+        # When the kit comes back and is restocked
+        doc = open_return(e.ctx, pid, "KIT-1:1", "unwanted")
+        got = receive_return(e.ctx, doc["rma"], restock=True)
+        # Then its components are back on hand, each where it shipped from, and marked for a push
+        assert {sku: e.stock(sku) for sku in (one, two)} == {
+            one: (before[one][0] + 1, before[one][1] + 1), two: (before[two][0] + 2, before[two][1] + 2)}
+        assert sorted(got["marked_skus"]) == sorted([one, two]) and {one, two} <= e.marked()
+        assert e.order(pid) == "returned"
