@@ -35,6 +35,7 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     # and its returns (connectors/ebay/returns.py), paced the same way
     "searchReturns": _ebay(),
     "markReturnReceived": _ebay(),
+    "decideReturn": _ebay(),
     # Inventory API (REST); the revising calls also count per listing.
     "bulkUpdatePriceQuantity": _ebay(*_REVISES_INVENTORY),
     "updateOffer": _ebay(*_REVISES_INVENTORY),

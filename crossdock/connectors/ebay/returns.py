@@ -11,7 +11,12 @@ uses:
   and the units (``creationInfo.item.itemId`` / ``returnQuantity``), not the
   SKU, so the engine matches the order line by its listing id;
 - ``POST /post-order/v2/return/{returnId}/mark_as_received`` tells eBay the
-  item is back (refused for a closed or already received return: XD-RMA-006).
+  item is back (refused for a closed or already received return: XD-RMA-006);
+  a buyer's request still ``RETURN_REQUESTED`` is approved first
+  (``POST …/decide`` with ``APPROVE``): the parcel is in the seller's hands,
+  so the request is granted. (eBay asks EU/UK sellers to sign ``decide``
+  with a digital signature; crossdock does not sign requests yet, so there a
+  request is approved in Seller Hub, and ``mark_as_received`` follows.)
 
 Post-Order takes the user token as ``Authorization: IAF <token>``.
 """
@@ -106,6 +111,13 @@ class ReadsReturns:
     def receive_return(self, ret: PlatformReturn | str, lines: Sequence[ReturnLine], *, restock: bool) -> None:
         rid = ret if isinstance(ret, str) else ret.return_id
         entity = f"return {rid}"
+        if not isinstance(ret, str) and ret.platform_status.startswith("RETURN_REQUESTED"):
+            try:        # approved in Seller Hub meanwhile: fine, mark_as_received says what eBay thinks
+                self._po("POST", f"{RETURN}/{rid}/decide", "decideReturn", entity=entity,
+                         json={"decision": "APPROVE"})
+            except PlatformError as exc:
+                if exc.context.get("status") not in (400, 409):
+                    raise
         try:
             self._po("POST", f"{RETURN}/{rid}/mark_as_received", "markReturnReceived", entity=entity,
                      json={"comments": {"content": "received" + (", restocked" if restock else ", written off")}})

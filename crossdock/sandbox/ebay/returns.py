@@ -12,9 +12,12 @@ scenario). The seller's side:
   ``ReturnSummaryType`` (``returnId``, ``orderId``, ``state``, ``status``,
   ``creationInfo`` with the item, ``returnQuantity``, ``reason`` and
   ``creationDate.value``);
+- ``POST /post-order/v2/return/{returnId}/decide``: the seller approves
+  (``APPROVE``: the buyer may send the item) or declines (``DECLINE``: closed)
+  a ``RETURN_REQUESTED`` return; another decision or state is 400 (1807);
 - ``POST /post-order/v2/return/{returnId}/mark_as_received``: the seller has
-  the item back; refused (400, errorId 1806) for a return that is closed or
-  already received, 404 (1804) for an unknown return.
+  the item back; refused (400, errorId 1806) for a return not approved yet,
+  closed or already received, 404 (1804) for an unknown return.
 
 Post-Order takes the user token as ``Authorization: IAF <token>``.
 """
@@ -35,7 +38,8 @@ PO = "/post-order/v2/return"
 #: ReturnReasonEnum values a buyer gives (the ones the sandbox's buyers use).
 REASONS = frozenset({"ARRIVED_DAMAGED", "DEFECTIVE_ITEM", "NOT_AS_DESCRIBED", "WRONG_SIZE", "NO_LONGER_NEED_ITEM",
                      "ORDERED_WRONG_ITEM", "DIFFERENT_FROM_LISTING", "OTHER"})
-OPEN_STATES = frozenset({"RETURN_REQUESTED", "RETURN_ACCEPTED", "ITEM_SHIPPED", "ITEM_DELIVERED"})
+#: States a seller may mark received from (approved: the buyer could send the item).
+RECEIVABLE_STATES = frozenset({"RETURN_ACCEPTED", "ITEM_SHIPPED", "ITEM_DELIVERED"})
 
 
 def _returns(sim: EbaySim) -> dict[str, dict[str, dict[str, Any]]]:
@@ -114,6 +118,26 @@ def register(sim: EbaySim) -> None:
             "limit": limit, "offset": page, "totalEntries": len(rows),
             "totalPages": max(1, -(-len(rows) // limit))}}, 200)
 
+    @sim.rest_op("POST", PO + "/{returnId}/decide", "decideReturn", "sell.fulfillment", scheme="IAF")
+    def decide(req: Request, acct: Account) -> Response:
+        rid = req.path_params["returnId"]
+        try:
+            body = req.json()
+        except ValueError:
+            body = None
+        decision = body.get("decision") if isinstance(body, dict) else None
+        with sim.lock:
+            r = _returns(sim).get(acct.username, {}).get(rid)
+            if r is None:
+                return rest_error(404, 1804, "API_POSTORDER", f"Return not found: {rid}",
+                                  parameters=[("returnId", rid)])
+            if decision not in ("APPROVE", "DECLINE") or r["state"] != "RETURN_REQUESTED":
+                return rest_error(400, 1807, "API_POSTORDER",
+                                  f"Decision {decision} is not allowed for a return that is {r['state']}",
+                                  parameters=[("decision", str(decision))])
+            r["state"] = r["status"] = "RETURN_ACCEPTED" if decision == "APPROVE" else "CLOSED"
+        return Response(status=200)
+
     @sim.rest_op("POST", PO + "/{returnId}/mark_as_received", "markReturnReceived", "sell.fulfillment",
                  scheme="IAF")
     def mark_as_received(req: Request, acct: Account) -> Response:
@@ -123,7 +147,7 @@ def register(sim: EbaySim) -> None:
             if r is None:
                 return rest_error(404, 1804, "API_POSTORDER", f"Return not found: {rid}",
                                   parameters=[("returnId", rid)])
-            if r["state"] not in OPEN_STATES or r["status"] == "ITEM_RECEIVED":
+            if r["state"] not in RECEIVABLE_STATES or r["status"] == "ITEM_RECEIVED":
                 return rest_error(400, 1806, "API_POSTORDER",
                                   f"The return is {r['state']}: it cannot be marked as received",
                                   parameters=[("returnId", rid)])
