@@ -66,9 +66,10 @@ def _match(lines: list[dict[str, Any]], ret: PlatformReturn,
     taken: list[tuple[dict[str, Any], int]] = []
     for rl in ret.lines:
         sku = aliases.get(rl.sku or "", rl.sku)
-        mine = ([ln for ln in lines if rl.platform_line_id and ln["platform_line_id"] == rl.platform_line_id]
-                or [ln for ln in lines if rl.listing_id and ln["listing_id"] == rl.listing_id]
-                or [ln for ln in lines if sku and ln["sku"] == sku])
+        with_sku = [ln for ln in lines if ln["sku"]]         # a line without a SKU never held crossdock's stock
+        mine = ([ln for ln in with_sku if rl.platform_line_id and ln["platform_line_id"] == rl.platform_line_id]
+                or [ln for ln in with_sku if rl.listing_id and ln["listing_id"] == rl.listing_id]
+                or [ln for ln in with_sku if sku and ln["sku"] == sku])
         left = rl.quantity
         for ln in mine:
             take = min(left, returnable(ln))
