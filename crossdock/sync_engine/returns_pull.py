@@ -15,7 +15,8 @@
   platform's line id, then its listing id, then its SKU (or the SKU's alias),
   each no more than what shipped and is not on another return;
 - a return of an order crossdock has not imported is skipped (XD-RMA-008, an
-  event on that order id's chain) and read again next time.
+  event on that order id's chain) and read again next time; one of an order
+  the platform fulfilled itself (Amazon FBA) is the platform's and skipped.
 
 The job runs per channel on ``[channels.NAME.intervals_s] returns``, only
 for channels whose platform reads returns (``PlatformSpec.reads_returns``).
@@ -36,6 +37,7 @@ from crossdock.connectors.returns_contract import PlatformReturn
 from crossdock.db.models import Order
 from crossdock.db.models_returns import ReturnRow
 from crossdock.errors import ReturnError
+from crossdock.platforms import fulfilled_by_platform
 from crossdock.ratelimit.waits import inline_waits
 from crossdock.sync_engine import outbox, skumap
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
@@ -112,6 +114,8 @@ def pull_returns(ctx: EngineContext, channel: str, *, now: dt.datetime | None = 
                     correlation_id=synclog.order_correlation(channel, ret.platform_order_id),
                     details={"platform_return_id": ret.return_id}))
                 continue
+            if fulfilled_by_platform(order.fulfillment_channel):
+                continue            # the platform's own return (FBA): never crossdock's stock (XD-RMA-009)
             lines = order_lines(s, order.id)
             taken = _match(lines, ret, aliases)
             if not taken:
