@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from crossdock.clock import Clock
 from crossdock.connectors.returns_contract import ReturnsContract
-from crossdock.errors import MappingError, PlatformError
+from crossdock.errors import MappingError, OrderError, PlatformError
 from crossdock.models import (
     ItemResult,
     ListedOffer,
@@ -44,11 +44,19 @@ if TYPE_CHECKING:
     from crossdock.connectors.base import TokenStore
     from crossdock.connectors.http import Budget
 
-__all__ = ["CANCEL_REASONS", "Connector", "ConnectorDeps", "ListingBindings", "OrderQuery"]
+__all__ = ["CANCEL_REASONS", "Connector", "ConnectorDeps", "ListingBindings", "OrderQuery", "platform_reason"]
 
 #: Why a seller cancels an order (``crossdock orders cancel --reason``): platform-neutral, each
 #: connector maps them to its platform's own reasons.
 CANCEL_REASONS = ("out_of_stock", "buyer_asked", "address_issue", "other")
+
+
+def platform_reason(table: Mapping[str, str], reason: str, order_id: str) -> str:
+    """A connector's value for the neutral ``reason`` in its ``table`` (one
+    entry per :data:`CANCEL_REASONS`); OrderError XD-ORD-014 for any other."""
+    if reason not in table:
+        raise OrderError("XD-ORD-014", entity=f"order {order_id}", detail=f"reason {reason!r}")
+    return table[reason]
 
 #: SKU → the listing's ``platform_ids`` as its connector gave them (OCA's binder): opaque to the engine.
 ListingBindings = Mapping[str, Mapping[str, Any]]
@@ -270,8 +278,6 @@ class Connector(ReturnsContract, abc.ABC):
         allows it (shipped, partly shipped, already cancelled), XD-ORD-005 when
         it does not know the order. A platform crossdock cannot cancel on
         refuses with XD-ORD-013."""
-        from crossdock.errors import OrderError
-
         raise OrderError("XD-ORD-013", channel=self.channel, entity=f"order {platform_order_id}",
                          detail=f"{self.platform} orders are not cancelled by crossdock")
 

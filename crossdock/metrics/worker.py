@@ -107,10 +107,9 @@ class WorkerPrometheus:
         returns the server (``shutdown()`` stops it). A port that cannot be
         bound is XD-CFG-003 naming the key."""
         from prometheus_client import CollectorRegistry, start_http_server
-        from prometheus_client.multiprocess import MultiProcessCollector
 
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(self.directory))
+        settled_collector(registry, self.directory)
         try:
             server, _ = start_http_server(self.port, addr=self.host, registry=registry)
         except OSError as exc:
@@ -123,3 +122,31 @@ class WorkerPrometheus:
         from dramatiq.middleware.prometheus import Prometheus
 
         return Prometheus()
+
+
+def settled_collector(registry: Any, directory: Path) -> Any:
+    """prometheus_client's ``MultiProcessCollector`` over ``directory``, minus
+    sample files too short to hold their header. A process starting up creates
+    its file before sizing it, and ``MultiProcessCollector`` fails the whole
+    scrape on such a file (prometheus/client_python#1199, fix pending in
+    #1207): a scrape at that instant answered 500 for every process's samples.
+    A file with no header has nothing recorded yet, so leaving it out loses no
+    sample; a longer damaged file still fails, as upstream decides."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    class Settled(MultiProcessCollector):
+        def collect(self) -> Any:
+            files = []
+            for path in directory.glob("*.db"):
+                try:
+                    if path.stat().st_size >= _HEADER_BYTES:
+                        files.append(str(path))
+                except FileNotFoundError:    # removed between the listing and the look
+                    continue
+            return self.merge(files, accumulate=True)
+
+    return Settled(registry, path=str(directory))
+
+
+#: mmap_dict's header: the used-bytes integer and padding (prometheus_client.mmap_dict).
+_HEADER_BYTES = 8

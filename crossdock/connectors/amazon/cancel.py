@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
+from crossdock.connectors.contract import platform_reason
 from crossdock.errors import MappingError, NetError, OrderError, PlatformError
 from crossdock.models import OrderStatus
 
@@ -47,10 +48,9 @@ CANCEL_REASONS: Mapping[str, str] = {
 
 def acknowledgement_failure(*, seller_id: str, order_id: str, item_codes: list[str], reason: str) -> bytes:
     """The feed document cancelling ``order_id``: StatusCode Failure, each item with the reason."""
-    if reason not in CANCEL_REASONS:
-        raise OrderError("XD-ORD-014", entity=f"order {order_id}", detail=f"reason {reason!r}")
+    value = platform_reason(CANCEL_REASONS, reason, order_id)
     items = "".join(f"<Item><AmazonOrderItemCode>{escape(code)}</AmazonOrderItemCode>"
-                    f"<CancelReason>{CANCEL_REASONS[reason]}</CancelReason></Item>" for code in item_codes)
+                    f"<CancelReason>{value}</CancelReason></Item>" for code in item_codes)
     return ('<?xml version="1.0" encoding="UTF-8"?>'
             '<AmazonEnvelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             'xsi:noNamespaceSchemaLocation="amzn-envelope.xsd">'

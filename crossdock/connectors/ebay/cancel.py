@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from crossdock.connectors.contract import platform_reason
 from crossdock.errors import OrderError, PlatformError
 
 if TYPE_CHECKING:
@@ -43,9 +44,8 @@ def post_order_site(marketplace_id: str) -> str:
 
 
 def cancellation_body(platform_order_id: str, reason: str) -> dict[str, Any]:
-    if reason not in CANCEL_REASONS:
-        raise OrderError("XD-ORD-014", entity=f"order {platform_order_id}", detail=f"reason {reason!r}")
-    return {"legacyOrderId": platform_order_id, "cancelReason": CANCEL_REASONS[reason]}
+    return {"legacyOrderId": platform_order_id,
+            "cancelReason": platform_reason(CANCEL_REASONS, reason, platform_order_id)}
 
 
 class CancelsOrders:

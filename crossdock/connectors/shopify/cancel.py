@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from crossdock.connectors.shopify.mapping.common import body, order_gid
+from crossdock.connectors.contract import platform_reason
 from crossdock.errors import OrderError, PlatformError
 from crossdock.ratelimit.budget import Priority
 
@@ -43,9 +44,8 @@ mutation CrossdockCancel($orderId: ID!, $reason: OrderCancelReason!, $refund: Bo
 
 def order_cancel_request(platform_order_id: str, reason: str, *, notify_customer: bool) -> dict[str, Any]:
     """The orderCancel body: refunded and restocked, as the admin's "Cancel order" does."""
-    if reason not in CANCEL_REASONS:
-        raise OrderError("XD-ORD-014", entity=f"order {platform_order_id}", detail=f"reason {reason!r}")
-    return body(ORDER_CANCEL, {"orderId": order_gid(platform_order_id), "reason": CANCEL_REASONS[reason],
+    value = platform_reason(CANCEL_REASONS, reason, platform_order_id)
+    return body(ORDER_CANCEL, {"orderId": order_gid(platform_order_id), "reason": value,
                                "refund": True, "restock": True, "notifyCustomer": notify_customer,
                                "staffNote": f"cancelled from crossdock: {reason}"})
 
