@@ -21,6 +21,7 @@ from crossdock.errors.codes import (
     orders,
     platform,
     quota,
+    refunds,
     shipping,
     sync,
     warehouse,
@@ -68,6 +69,7 @@ _FAMILIES: dict[str, tuple[ErrorSpec, ...]] = {
     "PLATFORM": platform.ENTRIES, "MAP": mapping.ENTRIES, "INV": inventory.ENTRIES, "ORD": orders.ENTRIES,
     "SHIP": shipping.ENTRIES, "WH": warehouse.ENTRIES, "DATA": data.ENTRIES, "SYNC": sync.ENTRIES,
     "ACCESS": access.ENTRIES, "EVT": events.ENTRIES,
+    "REF": refunds.ENTRIES,
 }
 
 

@@ -166,3 +166,7 @@ class AccessError(CrossdockError):
 
 class EventError(CrossdockError):
     area = "EVT"
+
+
+class RefundError(CrossdockError):
+    area = "REF"

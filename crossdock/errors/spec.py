@@ -34,6 +34,7 @@ AREAS = {
     "SYNC": "Sync engine, jobs and scheduling",
     "ACCESS": "Console logins, roles and API tokens",
     "EVT": "Events from the platforms: webhooks and notifications",
+    "REF": "Refunds: issued from crossdock and read from the platforms",
 }
 
 _AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION,

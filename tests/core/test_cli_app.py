@@ -38,6 +38,7 @@ EXPECTED = {
     "logs": {"trace"},
     "orders": {"quarantine", "retry-quarantined", "cancel"},
     "quota": set(),
+    "refunds": {"issue", "pull", "list"},
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history", "platform-pull"},
     "sync": {"run", "reconcile", "status", "metrics"},

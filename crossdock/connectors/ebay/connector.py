@@ -37,6 +37,7 @@ from crossdock.connectors.contract import Connector, ListingBindings, OrderQuery
 from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
 from crossdock.connectors.ebay.cancel import CancelsOrders
+from crossdock.connectors.ebay.refunds import RefundsOrders
 from crossdock.connectors.ebay.binder import ListingBinder, ListingMap
 from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
@@ -73,7 +74,7 @@ _CLOCK_TOLERANCE_S = 1.0
 ORDER_IDS_PER_CALL = 50
 
 
-class EbayConnector(CancelsOrders, Connector):
+class EbayConnector(CancelsOrders, RefundsOrders, Connector):
     platform = "ebay"
     safety_lag_s: float = 120.0     # eBay: poll up to now − 2 min
     overlap_s: float = 120.0        # eBay: start at last run − 2 min

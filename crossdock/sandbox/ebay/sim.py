@@ -186,9 +186,10 @@ class EbaySim(PlatformSim):
         return deco
 
     def build_app(self) -> None:
-        from crossdock.sandbox.ebay import analytics, fulfillment, inventory, notification, oauth, postorder, trading
+        from crossdock.sandbox.ebay import (analytics, fulfillment, inventory, notification, oauth, postorder, refunds,
+                                            trading)
 
-        for family in (oauth, fulfillment, inventory, analytics, trading, notification, postorder):
+        for family in (oauth, fulfillment, inventory, analytics, trading, notification, postorder, refunds):
             family.register(self)
         self._register_sandbox_routes()
 
