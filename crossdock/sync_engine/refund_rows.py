@@ -50,7 +50,8 @@ def _money(value: Decimal | None) -> str | None:
         return None
     value = Decimal(value)
     exact = value.normalize()
-    return format(exact if exact.as_tuple().exponent < -2 else value.quantize(Decimal("0.01")), "f")
+    places = exact.as_tuple().exponent
+    return format(exact if isinstance(places, int) and places < -2 else value.quantize(Decimal("0.01")), "f")
 
 
 def _lines(refund: PlatformRefund, skus: Mapping[str, str | None]) -> list[dict[str, Any]]:
@@ -80,17 +81,17 @@ def store_refunds(session: Session, channel: str, found: Sequence[tuple[int, str
     ids = sorted({r.platform_refund_id for _, _, r in found})
     known: dict[str, RefundRow] = {}
     for part in chunks(ids):
-        for row in session.scalars(select(RefundRow).where(RefundRow.channel == channel,
-                                                           RefundRow.platform_refund_id.in_(part))):
-            known[row.platform_refund_id] = row
+        for stored in session.scalars(select(RefundRow).where(RefundRow.channel == channel,
+                                                              RefundRow.platform_refund_id.in_(part))):
+            known[stored.platform_refund_id] = stored
     skus: dict[str, str | None] = {}
-    for part in chunks(sorted({oid for oid, _, _ in found})):
+    for oids in chunks(sorted({oid for oid, _, _ in found})):
         for lid, sku in session.execute(select(OrderLine.platform_line_id, OrderLine.sku)
-                                        .where(OrderLine.order_id.in_(part))):
+                                        .where(OrderLine.order_id.in_(oids))):
             skus[lid] = sku
     events, touched = [], set()
     for oid, pid, r in found:
-        row = known.get(r.platform_refund_id)
+        row: RefundRow | None = known.get(r.platform_refund_id)
         if row is None:
             row = RefundRow(order_id=oid, channel=channel, platform_refund_id=r.platform_refund_id,
                             amount=r.amount.amount, currency=r.amount.currency, lines=_lines(r, skus),
@@ -158,5 +159,5 @@ def order_refunds(session: Session, order: Order) -> dict[str, Any]:
             "refunds": [{"refund_id": r.platform_refund_id, "amount": _money(r.amount), "currency": r.currency,
                          "status": r.status, "source": r.source, "reason": r.reason, "note": r.note,
                          "actor": r.actor, "lines": list(r.lines or []),
-                         "refunded_at": r.refunded_at.isoformat() if r.refunded_at else None}
+                         "refunded_at": r.refunded_at.isoformat()}
                         for r in rows]}

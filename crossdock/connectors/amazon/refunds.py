@@ -78,9 +78,9 @@ def allocate(request: RefundRequest, order: Order) -> Allocation:
             out.append((ln.platform_line_id, parts))
     if left > 0 and items:
         code = items[-1].platform_line_id
-        parts = next((p for c, p in out if c == code), None)
-        if parts is None:
-            parts = {}
+        found = [p for c, p in out if c == code]
+        parts = found[0] if found else {}
+        if not found:
             out.append((code, parts))
         parts["Shipping"] = parts.get("Shipping", Decimal(0)) + left
     return out
@@ -112,7 +112,8 @@ class RefundsOrders:
 
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order | None: ...
 
-    def _ack_report(self, feed_id: str) -> bytes: ...
+    def _ack_report(self, feed_id: str) -> bytes:
+        raise NotImplementedError     # cancel.CancelsOrders._ack_report: the AmazonConnector has both
 
     def issue_refund(self, request: RefundRequest) -> PlatformRefund:
         pid = request.platform_order_id

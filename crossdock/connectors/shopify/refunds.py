@@ -73,7 +73,8 @@ def _payment_parent(transactions: list[Mapping[str, Any]]) -> Mapping[str, Any] 
 
 def buyer_amount(request: RefundRequest, order: Mapping[str, Any]) -> tuple[Decimal, str]:
     """(amount, currency) to send: the request's, or converted at the order's rate to the buyer's currency."""
-    shop_cur, buyer_cur = order.get("currencyCode"), order.get("presentmentCurrencyCode") or order.get("currencyCode")
+    shop_cur = str(order.get("currencyCode") or "")
+    buyer_cur = str(order.get("presentmentCurrencyCode") or shop_cur)
     if request.amount.currency != shop_cur:
         raise RefundError("XD-REF-003", entity=f"order {request.platform_order_id}",
                           detail=f"{request.amount.currency}: the order's currency is {shop_cur}")

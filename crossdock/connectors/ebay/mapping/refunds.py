@@ -79,7 +79,7 @@ def parse_refunds(payload: Mapping[str, Any]) -> list[PlatformRefund] | None:
         if not known:
             continue
         total = Money(sum((m.amount for m in known), Decimal(0)), known[0].currency)
-        dates = [r.get("refundDate") for _, r in parts if r.get("refundDate")]
+        dates = [str(r["refundDate"]) for _, r in parts if r.get("refundDate")]
         out.append(PlatformRefund(rid, total, _time(max(dates), "refundDate") if dates else None,
                                   "refunded" if dates else "pending",
                                   lines=tuple(RefundLine(lid, 0, m) for (lid, _), m in zip(parts, amounts))))

@@ -34,7 +34,7 @@ def parse_refund(node: Mapping[str, Any]) -> PlatformRefund:
         return PlatformRefund(legacy_id(node["id"]) or "", amount, parse_iso(created) if created else None,
                               "refunded", node.get("note"), tuple(lines))
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise MappingError("XD-MAP-010", entity=f"refund {node.get('id') if isinstance(node, Mapping) else '?'}",
+        raise MappingError("XD-MAP-010", entity=f"refund {node.get('id')}",
                            detail=f"Shopify Refund: {type(exc).__name__}: {exc}") from exc
 
 
