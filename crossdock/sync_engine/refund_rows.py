@@ -29,7 +29,7 @@ from crossdock.models import PlatformRefund
 from crossdock.sync_engine._sql import chunks, event_row, insert_events
 from crossdock.synclog import order_correlation
 
-__all__ = ["Origin", "line_refunded", "order_refunds", "record_read", "refresh_totals", "store_refunds"]
+__all__ = ["Origin", "line_refunded", "money_text", "order_refunds", "record_read", "refresh_totals", "store_refunds"]
 
 COUNTED = ("pending", "refunded")     # a failed refund is kept for the record, never counted
 
@@ -44,7 +44,7 @@ class Origin:
     note: str | None = None
 
 
-def _money(value: Decimal | None) -> str | None:
+def money_text(value: Decimal | None) -> str | None:
     """Amounts as text with two decimals, more only when they carry them (``1.5000`` -> ``1.50``)."""
     if value is None:
         return None
@@ -56,7 +56,7 @@ def _money(value: Decimal | None) -> str | None:
 
 def _lines(refund: PlatformRefund, skus: Mapping[str, str | None]) -> list[dict[str, Any]]:
     return [{"line_id": ln.platform_line_id, "sku": skus.get(ln.platform_line_id), "quantity": ln.quantity,
-             "amount": _money(ln.amount.amount) if ln.amount else None} for ln in refund.lines]
+             "amount": money_text(ln.amount.amount) if ln.amount else None} for ln in refund.lines]
 
 
 def refresh_totals(session: Session, order_ids: Iterable[int]) -> None:
@@ -102,8 +102,14 @@ def store_refunds(session: Session, channel: str, found: Sequence[tuple[int, str
             known[r.platform_refund_id] = row
             out["new"].append(row.id)
             what = "issued from crossdock" if origin.source == "crossdock" else "made on the platform, read"
+        elif origin.source == "crossdock" and row.source != "crossdock":
+            # read by an import between the platform's answer and this record: who issued it is known here
+            row.source, row.actor, row.reason, row.note = origin.source, origin.actor, origin.reason, origin.note
+            row.status, row.amount = r.status, r.amount.amount
+            out["changed"].append(row.id)
+            what = "issued from crossdock (read from the platform a moment before)"
         elif row.status != r.status or row.amount != r.amount.amount:
-            was = {"status": row.status, "amount": _money(row.amount)}
+            was = {"status": row.status, "amount": money_text(row.amount)}
             row.status, row.amount = r.status, r.amount.amount
             if r.created_at is not None and r.status == "refunded":
                 row.refunded_at = r.created_at
@@ -115,8 +121,8 @@ def store_refunds(session: Session, channel: str, found: Sequence[tuple[int, str
         events.append(event_row(
             operation="order.refund", outcome="ok", at=at, channel=channel, entity_type="order", entity=pid,
             correlation=order_correlation(channel, pid),
-            message=f"refund {r.platform_refund_id} of {_money(r.amount.amount)} {r.amount.currency} {what}",
-            details={"order_id": oid, "refund_id": r.platform_refund_id, "amount": _money(r.amount.amount),
+            message=f"refund {r.platform_refund_id} of {money_text(r.amount.amount)} {r.amount.currency} {what}",
+            details={"order_id": oid, "refund_id": r.platform_refund_id, "amount": money_text(r.amount.amount),
                      "currency": r.amount.currency, "status": r.status, "source": row.source,
                      "reason": row.reason, "actor": row.actor}))
     session.flush()
@@ -154,9 +160,9 @@ def order_refunds(session: Session, order: Order) -> dict[str, Any]:
     refunded = order.refunded_amount or Decimal(0)
     rows = session.scalars(select(RefundRow).where(RefundRow.order_id == order.id).order_by(RefundRow.id))
     return {"channel": order.channel, "platform_order_id": order.platform_order_id, "order_id": order.id,
-            "currency": order.currency, "total": _money(total), "refunded": _money(refunded),
-            "net": _money(total - refunded) if total is not None else None,
-            "refunds": [{"refund_id": r.platform_refund_id, "amount": _money(r.amount), "currency": r.currency,
+            "currency": order.currency, "total": money_text(total), "refunded": money_text(refunded),
+            "net": money_text(total - refunded) if total is not None else None,
+            "refunds": [{"refund_id": r.platform_refund_id, "amount": money_text(r.amount), "currency": r.currency,
                          "status": r.status, "source": r.source, "reason": r.reason, "note": r.note,
                          "actor": r.actor, "lines": list(r.lines or []),
                          "refunded_at": r.refunded_at.isoformat()}

@@ -33,14 +33,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crossdock import audit, synclog
 from crossdock.connectors.refunds import REFUND_REASONS, RefundRequest
 from crossdock.db.models import Order, OrderLine
 from crossdock.errors import CrossdockError, RefundError
-from crossdock.models import Money, RefundLine
+from crossdock.models import Money, PlatformRefund, RefundLine
 from crossdock.sync_engine.jobs.context import EngineContext
-from crossdock.sync_engine.refund_rows import Origin, line_refunded, order_refunds, store_refunds
+from crossdock.sync_engine.refund_rows import Origin, line_refunded, money_text, order_refunds, store_refunds
 
 __all__ = ["REFUND_REASONS", "issue_refund", "parse_amount", "parse_lines", "pull_refunds", "refunds_doc"]
 
@@ -137,8 +138,8 @@ def issue_refund(ctx: EngineContext, order_ref: str, amount: str | Decimal, reas
                           detail="crossdock holds no total for the order yet (the platform gave none)")
     elif value > st["total"] - st["refunded"]:
         exc = RefundError("XD-REF-002", channel=channel, entity=entity,
-                          detail=f"{value} {st['currency']} asked; {st['total'] - st['refunded']} of "
-                                 f"{st['total']} left to refund")
+                          detail=f"{money_text(value)} {st['currency']} asked; "
+                                 f"{money_text(st['total'] - st['refunded'])} of {money_text(st['total'])} left to refund")
     else:
         try:
             request = RefundRequest(pid, Money(value, st["currency"]), reason, st["total"] - st["refunded"],
@@ -152,7 +153,7 @@ def issue_refund(ctx: EngineContext, order_ref: str, amount: str | Decimal, reas
 
 
 def _send(ctx: EngineContext, st: dict[str, Any], request: RefundRequest, details: dict[str, Any]) -> dict[str, Any]:
-    channel, pid = st["channel"], st["platform_order_id"]
+    channel = st["channel"]
     started = time.monotonic()
     try:
         refund = ctx.connectors.get(channel).issue_refund(request)
@@ -160,18 +161,26 @@ def _send(ctx: EngineContext, st: dict[str, Any], request: RefundRequest, detail
         _refuse(ctx, st, exc, details, int((time.monotonic() - started) * 1000))
         raise
     at = dt.datetime.now(dt.timezone.utc)
-    who = audit.actor()
+    origin = Origin("crossdock", audit.actor(), request.reason, request.note)
+    try:
+        return _record(ctx, st, request, refund, origin, at)
+    except IntegrityError:      # an import stored the same refund meanwhile: it is found and made ours
+        return _record(ctx, st, request, refund, origin, at)
+
+
+def _record(ctx: EngineContext, st: dict[str, Any], request: RefundRequest, refund: PlatformRefund, origin: Origin,
+            at: dt.datetime) -> dict[str, Any]:
+    channel, pid = st["channel"], st["platform_order_id"]
     with ctx.db.write() as s:
-        stored = store_refunds(s, channel, [(st["id"], pid, refund)], at=at,
-                               origin=Origin("crossdock", who, request.reason, request.note))
+        stored = store_refunds(s, channel, [(st["id"], pid, refund)], at=at, origin=origin)
         order = s.get(Order, st["id"])
         assert order is not None
         s.refresh(order)
         audit_id = audit.record(s, action="refunds.issue", subject=f"order {channel}/{pid}",
-                                before={"refunded": format(st["refunded"], "f")},
-                                after={"refund_id": refund.platform_refund_id, "amount": format(refund.amount.amount, "f"),
+                                before={"refunded": money_text(st["refunded"])},
+                                after={"refund_id": refund.platform_refund_id, "amount": money_text(refund.amount.amount),
                                        "currency": refund.amount.currency, "reason": request.reason,
-                                       "status": refund.status, "refunded": format(order.refunded_amount, "f")})
+                                       "status": refund.status, "refunded": money_text(order.refunded_amount)})
         doc = order_refunds(s, order)
     return {**doc, "refund_id": refund.platform_refund_id, "status": refund.status, "audit_id": audit_id,
             "recorded": bool(stored["new"] or stored["changed"])}

@@ -218,3 +218,31 @@ def test_refunds_through_the_cli(env):
         bad = crossdock(*cfg, "refunds", "issue", pid, "--amount", "1", "--reason", "other", "--lines", "NOPE:1")
         assert bad.returncode != 0 and "XD-REF-007" in bad.stderr
         assert e.order(pid)["refunded"] == Decimal("1.50")
+
+
+def test_a_refund_read_before_crossdock_recorded_it_is_one_refund(db):
+    """The import may read a refund crossdock just issued before crossdock records it: the record then
+    makes that row crossdock's (who, why), and the order counts it once."""
+    import datetime as dt
+
+    from crossdock.db.models import Channel
+    from crossdock.models import PlatformRefund
+    from crossdock.sync_engine.refund_rows import Origin, store_refunds
+
+    at = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.timezone.utc)
+    with db.write() as s:
+        s.add(Channel(name="shop", platform="shopify", account="a", currency="EUR"))
+        s.add(Order(id=1, channel="shop", platform_order_id="1001", platform_status="PAID", local_status="unshipped",
+                    purchased_at=at, platform_updated_at=at, currency="EUR", total_amount=Decimal("30.00"), flags=[]))
+    refund = PlatformRefund("R1", Money(Decimal("12.00"), "EUR"), at)
+    with db.write() as s:                   # Given the import read it first
+        assert store_refunds(s, "shop", [(1, "1001", refund)])["new"]
+    with db.write() as s:                   # When crossdock records the refund it issued
+        stored = store_refunds(s, "shop", [(1, "1001", refund)], origin=Origin("crossdock", "alice", "damaged"))
+    assert not stored["new"] and len(stored["changed"]) == 1
+    with db.read() as s:                    # Then it is one refund, crossdock's, counted once
+        [(source, actor, reason)] = s.execute(select(RefundRow.source, RefundRow.actor, RefundRow.reason)).all()
+        assert (source, actor, reason) == ("crossdock", "alice", "damaged")
+        assert s.scalar(select(Order.refunded_amount)) == Decimal("12.00")
+    with db.write() as s:                   # and reading it again changes nothing
+        assert store_refunds(s, "shop", [(1, "1001", refund)]) == {"new": [], "changed": []}
