@@ -30,6 +30,7 @@ from crossdock.reports import build_report
 from crossdock.sandbox.core import Sandbox
 from crossdock.sync_engine.refunds import issue_refund, pull_refunds
 from tests.cli_run import crossdock
+from tests.sync_engine.support import wait_ticking
 from tests.sync_engine.test_seller_cancel import SUPPORTED, _Env
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
@@ -189,6 +190,26 @@ def test_refunds_made_on_the_platform_are_read_once(env):
             # A refund of more than is left after it is refused by crossdock, nothing sent
             assert _code(lambda: issue_refund(e.ctx, pid, str(total - amount + CENT), "other")) == "XD-REF-002"
             assert len(e.on_platform(name)) == 1
+
+
+def test_a_buyers_cancellation_refund_is_read_and_the_net_is_zero(env):
+    with Sandbox(time_scale=TIME_SCALE, seed=73) as sb:
+        e = env(sb, seed=73)
+        e.import_placed()
+        # Given a partial refund from crossdock, then the buyer cancels on each platform
+        pid = e.placed["shopify-eu"]
+        issue_refund(e.ctx, pid, "1.00", "price_adjustment")
+        e.cancel_on_platform()
+        # When the import reads the cancelled orders
+        wait_ticking("the cancellations to be imported", lambda: all(
+            e.orders()[e.placed[n]].local_status == "cancelled" for n in ("ebay-uk", "shopify-eu")), tick=e.import_all)
+        # Then the refund each cancellation made (eBay, Shopify) is read: the order's net is 0, never below
+        for name in ("ebay-uk", "shopify-eu"):
+            o = e.order(e.placed[name])
+            assert o["refunded"] == o["total"] and o["rows"][-1][3] == "platform"
+        assert [r[1] for r in e.order(pid)["rows"]] == [Decimal("1.00"), e.order(pid)["total"] - 1]
+        # (Amazon's cancellation before shipment charges nothing and the Orders API shows no refund)
+        assert e.order(e.placed["amazon-us"])["rows"] == []
 
 
 def test_refunds_through_the_cli(env):
