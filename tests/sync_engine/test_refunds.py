@@ -190,6 +190,14 @@ def test_refunds_made_on_the_platform_are_read_once(env):
             # A refund of more than is left after it is refused by crossdock, nothing sent
             assert _code(lambda: issue_refund(e.ctx, pid, str(total - amount + CENT), "other")) == "XD-REF-002"
             assert len(e.on_platform(name)) == 1
+        # Amazon: its refunds are not read (docs/refunds.md), and its processing report refuses what an item
+        # no longer has: XD-REF-004, nothing recorded
+        pid = e.placed["amazon-us"]
+        total, cur = e.order(pid)["total"], e.order(pid)["currency"]
+        e.ctx.connectors.get("amazon-us").issue_refund(RefundRequest(pid, Money((total / 2).quantize(CENT), cur), "damaged", total))
+        assert pull_refunds(e.ctx, "amazon-us")["channels"]["amazon-us"]["readable"] is False
+        assert _code(lambda: issue_refund(e.ctx, pid, str(total), "other")) == "XD-REF-004"
+        assert e.order(pid)["rows"] == [] and len(e.on_platform("amazon-us")) == 1
 
 
 def test_a_buyers_cancellation_refund_is_read_and_the_net_is_zero(env):
