@@ -34,7 +34,8 @@ from tests.sync_engine.support import wait_ticking
 from tests.sync_engine.test_seller_cancel import SUPPORTED, _Env
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
-TIME_SCALE = 120.0     # slower than the cancel tests: the orders placed at set-up stay inside the first import window on a busy machine
+#: slower than the cancel tests: the orders placed at set-up stay inside the first import window on a busy machine
+TIME_SCALE = 120.0
 CENT = Decimal("0.01")
 
 
@@ -194,7 +195,8 @@ def test_refunds_made_on_the_platform_are_read_once(env):
         # no longer has: XD-REF-004, nothing recorded
         pid = e.placed["amazon-us"]
         total, cur = e.order(pid)["total"], e.order(pid)["currency"]
-        e.ctx.connectors.get("amazon-us").issue_refund(RefundRequest(pid, Money((total / 2).quantize(CENT), cur), "damaged", total))
+        half = Money((total / 2).quantize(CENT), cur)
+        e.ctx.connectors.get("amazon-us").issue_refund(RefundRequest(pid, half, "damaged", total))
         assert pull_refunds(e.ctx, "amazon-us")["channels"]["amazon-us"]["readable"] is False
         assert _code(lambda: issue_refund(e.ctx, pid, str(total), "other")) == "XD-REF-004"
         assert e.order(pid)["rows"] == [] and len(e.on_platform("amazon-us")) == 1

@@ -52,7 +52,8 @@ def issue_refund_body(*, reason: str, amount: Money, comment: str | None,
 
 
 def _refund_id(r: Mapping[str, Any]) -> str:
-    return str(r.get("refundId") or r.get("refundReferenceId") or f"{r.get('refundDate')}:{(r.get('amount') or {}).get('value')}")
+    amount = (r.get("amount") or {}).get("value")
+    return str(r.get("refundId") or r.get("refundReferenceId") or f"{r.get('refundDate')}:{amount}")
 
 
 def parse_refund(r: Mapping[str, Any]) -> PlatformRefund:
