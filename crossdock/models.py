@@ -82,6 +82,29 @@ class OrderLine:
     country_of_origin: str | None = None            # ISO 3166-1 alpha-2
 
 
+@dataclass(frozen=True, slots=True)
+class RefundLine:
+    """One order line's part of a refund: units and/or money (None: the platform gives none)."""
+
+    platform_line_id: str
+    quantity: int = 0
+    amount: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformRefund:
+    """A refund as the platform holds it (issued by crossdock or made on the
+    platform: buyer-initiated, customer service). ``platform_refund_id`` is
+    unique per channel; ``status``: pending, refunded or failed."""
+
+    platform_refund_id: str
+    amount: Money
+    created_at: dt.datetime | None = None
+    status: str = "refunded"
+    reason: str | None = None
+    lines: tuple[RefundLine, ...] = ()
+
+
 @dataclass(slots=True)
 class Address:
     country_code: str | None = None
@@ -120,6 +143,9 @@ class Order:
     presentment_total: Money | None = None
     presentment_tax: Money | None = None
     presentment_shipping: Money | None = None
+    #: The refunds the order payload carries (Shopify ``refunds``, eBay ``paymentSummary.refunds``);
+    #: None: the platform's order payload says nothing of refunds (Amazon).
+    refunds: list[PlatformRefund] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from crossdock.cli import (
     logs,
     orders,
     quota,
+    refunds,
     report,
     returns,
     sandbox,
@@ -72,6 +73,7 @@ GROUPS: dict[str, typer.Typer] = {
     "fx": fx.group, "sandbox": sandbox.group, "orders": orders.group, "export": export.group,
     "erase": erase.group, "alerts": alerts.group, "users": users.group, "events": events.group,
     "returns": returns.group,
+    "refunds": refunds.group,
 }
 COMMANDS: dict[str, Callable[..., None]] = {"demo": demo.demo, "worker": worker.worker, "inspect": inspect.inspect,
                                             "doctor": doctor.doctor, "report": report.report,

@@ -42,7 +42,7 @@ def report(ctx: typer.Context,
                                                             "one most products are priced in)."),
            fmt: str = typer.Option("table", "--format", help="table, csv or json."),
            as_json: bool = JSON_OPT) -> None:
-    """Orders and units, sales (revenue, tax, base currency), stock per warehouse, API calls and 429s."""
+    """Orders and units, sales (revenue, refunded, net, tax, base currency), stock per warehouse, API calls and 429s."""
     from crossdock.reports import build_report
 
     fmt = "json" if as_json else fmt

@@ -32,6 +32,7 @@ from crossdock.models import (
     ListedOffer,
     Order,
     OrderStatus,
+    PlatformRefund,
     PlatformStock,
     PriceUpdate,
     Product,
@@ -43,6 +44,7 @@ from crossdock.models import (
 if TYPE_CHECKING:
     from crossdock.connectors.base import TokenStore
     from crossdock.connectors.http import Budget
+    from crossdock.connectors.refunds import RefundRequest
 
 __all__ = ["CANCEL_REASONS", "Connector", "ConnectorDeps", "ListingBindings", "OrderQuery", "platform_reason"]
 
@@ -280,6 +282,25 @@ class Connector(ReturnsContract, abc.ABC):
         refuses with XD-ORD-013."""
         raise OrderError("XD-ORD-013", channel=self.channel, entity=f"order {platform_order_id}",
                          detail=f"{self.platform} orders are not cancelled by crossdock")
+
+    # ------------------------------------------------------------------ refunds (issue 18)
+    def issue_refund(self, request: RefundRequest) -> PlatformRefund:
+        """Refund ``request.amount`` of the order on the channel, as the
+        seller; returns the refund as the platform recorded it (its id, the
+        amount it took, status pending or refunded). Raises RefundError
+        XD-REF-004 when the platform refuses; a platform crossdock cannot
+        refund on refuses with XD-REF-005."""
+        from crossdock.errors import RefundError
+
+        raise RefundError("XD-REF-005", channel=self.channel, entity=f"order {request.platform_order_id}",
+                          detail=f"{self.platform} orders are not refunded by crossdock")
+
+    def read_refunds(self, platform_order_id: str) -> list[PlatformRefund] | None:
+        """The order's refunds as the platform shows them now; None when this
+        platform does not tell (``refunds pull``). By default what
+        :meth:`fetch_order` carries."""
+        order = self.fetch_order(platform_order_id)
+        return None if order is None else order.refunds
 
     # ------------------------------------------------------------------ events (issue 17)
     def setup_events(self, *, endpoint: str, secret: str) -> list[dict[str, Any]]:

@@ -37,7 +37,9 @@ def _summary(o: Any) -> dict[str, Any]:
     return {"id": o.id, "channel": o.channel, "platform_order_id": o.platform_order_id,
             "platform_status": o.platform_status, "local_status": o.local_status,
             "purchased_at": _s(o.purchased_at), "buyer_country": o.buyer_country, "currency": o.currency,
-            "total_amount": _s(o.total_amount), "warehouse": o.warehouse, "flags": list(o.flags or [])}
+            "total_amount": _s(o.total_amount), "refunded_amount": _s(o.refunded_amount),
+            "net_amount": _s(o.total_amount - (o.refunded_amount or 0)) if o.total_amount is not None else None,
+            "warehouse": o.warehouse, "flags": list(o.flags or [])}
 
 
 def search_doc(s: Session, *, q: str | None = None, sku: str | None = None, country: str | None = None,
@@ -46,8 +48,8 @@ def search_doc(s: Session, *, q: str | None = None, sku: str | None = None, coun
     """One page of orders matching every filter given (``GET /api/orders``)."""
     page = min(max(1, page), MAX_PAGE)
     stmt = select(Order.id, Order.channel, Order.platform_order_id, Order.platform_status, Order.local_status,
-                  Order.purchased_at, Order.buyer_country, Order.currency, Order.total_amount, Order.warehouse,
-                  Order.flags)
+                  Order.purchased_at, Order.buyer_country, Order.currency, Order.total_amount,
+                  Order.refunded_amount, Order.warehouse, Order.flags)
     q = (q or "").strip()
     if q:
         stmt = stmt.where(Order.platform_order_id == q) if not q.isdigit() else \
@@ -83,7 +85,10 @@ def _amounts(o: Any, lines: Any, fx: Any, base: str) -> dict[str, Any]:
 
     line_tax = sum((ln.tax_amount for ln in lines if ln.tax_amount is not None), Decimal(0))
     tax = o.tax_amount if o.tax_amount is not None else line_tax
-    shop = {"currency": o.currency, "total": _money(o.total_amount), "tax": _s(tax),
+    refunded = o.refunded_amount or Decimal(0)
+    net = o.total_amount - refunded if o.total_amount is not None else None
+    shop = {"currency": o.currency, "total": _money(o.total_amount), "refunded": _s(refunded), "net": _money(net),
+            "tax": _s(tax),
             "shipping": _money(o.shipping_amount), "shipping_tax": _money(o.shipping_tax_amount)}
     buyer = ({"currency": o.presentment_currency, "total": _money(o.presentment_total),
               "tax": _money(o.presentment_tax), "shipping": _money(o.presentment_shipping)}
@@ -98,7 +103,8 @@ def _amounts(o: Any, lines: Any, fx: Any, base: str) -> dict[str, Any]:
             def conv(value: Any) -> Any:       # the rate resolved once (FxTable.convert resolves per call)
                 return None if value is None else _s((Decimal(value) * q.rate).quantize(Decimal("0.01")))
             crossdock.update({"fx_rate": _s(q.rate), "fx_valid_on": q.valid_on.isoformat(), "fx_path": list(q.path),
-                              "total": conv(o.total_amount), "tax": conv(tax), "shipping": conv(o.shipping_amount)})
+                              "total": conv(o.total_amount), "net": conv(net), "tax": conv(tax),
+                              "shipping": conv(o.shipping_amount)})
     return {"shop": shop, "buyer": buyer, "crossdock": crossdock}
 
 
@@ -111,6 +117,7 @@ def order_doc(s: Session, order_id: str) -> list[dict[str, Any]]:
         stmt = select(Order).where((Order.platform_order_id == order_id) | (Order.id == int(order_id)))
     from crossdock.mapping.fx_store import table_from_db
     from crossdock.reports.build import base_currency_of
+    from crossdock.sync_engine.refund_rows import order_refunds
 
     fx, base = table_from_db(s.connection()), base_currency_of(s)
     out = []
@@ -138,6 +145,7 @@ def order_doc(s: Session, order_id: str) -> list[dict[str, Any]]:
                              for r in reservations],
             "shipments": [{c.name: _s(getattr(sh, c.key)) for c in Shipment.__mapper__.column_attrs
                            if c.key not in ("order_id",)} for sh in shipments],
+            "refunds": order_refunds(s, o)["refunds"],
         })
         out.append(doc)
     return out

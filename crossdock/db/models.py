@@ -271,6 +271,8 @@ class Order(Base):
     presentment_total: Mapped[Decimal | None]
     presentment_tax: Mapped[Decimal | None]
     presentment_shipping: Mapped[Decimal | None]
+    # refunds that did not fail, in ``currency`` (crossdock.sync_engine.refunds keeps it; net = total - this)
+    refunded_amount: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", cascade="all, delete-orphan",
                                                   order_by="OrderLine.id")
@@ -490,3 +492,8 @@ from crossdock.db import models_returns  # noqa: E402
 
 ReturnRow = models_returns.ReturnRow
 ReturnLineRow = models_returns.ReturnLineRow
+
+# refunds (issue 18): their own module too
+from crossdock.db import models_refunds  # noqa: E402
+
+RefundRow = models_refunds.RefundRow

@@ -22,6 +22,7 @@ from crossdock.errors.codes import (
     platform,
     quota,
     returns,
+    refunds,
     shipping,
     sync,
     warehouse,
@@ -69,6 +70,7 @@ _FAMILIES: dict[str, tuple[ErrorSpec, ...]] = {
     "PLATFORM": platform.ENTRIES, "MAP": mapping.ENTRIES, "INV": inventory.ENTRIES, "ORD": orders.ENTRIES,
     "SHIP": shipping.ENTRIES, "WH": warehouse.ENTRIES, "DATA": data.ENTRIES, "SYNC": sync.ENTRIES,
     "ACCESS": access.ENTRIES, "EVT": events.ENTRIES, "RMA": returns.ENTRIES,
+    "REF": refunds.ENTRIES,
 }
 
 

@@ -170,3 +170,7 @@ class EventError(CrossdockError):
 
 class ReturnError(CrossdockError):
     area = "RMA"
+
+
+class RefundError(CrossdockError):
+    area = "REF"

@@ -35,6 +35,7 @@ AREAS = {
     "ACCESS": "Console logins, roles and API tokens",
     "EVT": "Events from the platforms: webhooks and notifications",
     "RMA": "Returns (RMAs): opening, receiving and reading them",
+    "REF": "Refunds: issued from crossdock and read from the platforms",
 }
 
 _AREA_EXIT = {"CFG": EXIT_USAGE, "AUTH": EXIT_AUTH_OR_CONNECTION, "NET": EXIT_AUTH_OR_CONNECTION,

@@ -2,9 +2,11 @@
 
 - ``orders``: per period and channel, orders and units (order lines' quantities).
 - ``sales``: per period, channel and currency, orders, revenue (the orders'
-  totals) and tax (the lines' tax where the platform gives it), and revenue in
-  the base currency at the FX rate of the order's purchase date
-  (``fx_missing`` counts orders without one; their base revenue is left out).
+  totals), refunded (their refunds that did not fail, issued from crossdock or
+  read from the platform; counted in the period the order was bought) and net
+  (revenue − refunded), tax (the lines' tax where the platform gives it), and
+  revenue and net in the base currency at the FX rate of the order's purchase
+  date (``fx_missing`` counts orders without one; they are left out of both).
   crossdock stores no platform fees, so there is no fee column.
 - ``stock``: per warehouse, SKUs, on hand, reserved, available, and value at
   the products' base prices converted to the base currency at today's rate.
@@ -31,8 +33,8 @@ PERIODS = ("day", "week", "month")
 #: The columns of each report, in order: the CSV header (README "Reports").
 COLUMNS: dict[str, tuple[str, ...]] = {
     "orders": ("period", "channel", "orders", "units"),
-    "sales": ("period", "channel", "currency", "orders", "revenue", "tax", "base_currency", "revenue_base",
-              "fx_missing"),
+    "sales": ("period", "channel", "currency", "orders", "revenue", "refunded", "net", "tax", "base_currency",
+              "revenue_base", "net_base", "fx_missing"),
     "stock": ("warehouse", "skus", "on_hand", "reserved", "available", "base_currency", "value", "value_missing"),
     "api-usage": ("period", "channel", "platform", "account", "operation", "calls", "throttled"),
 }
@@ -73,7 +75,7 @@ def _order_rows(s: Any, channel: str | None, start: dt.datetime | None, end: dt.
                     func.sum(OrderLine.tax_amount).label("tax"), func.count(OrderLine.tax_amount).label("taxed"))
              .group_by(OrderLine.order_id).subquery())
     stmt = (select(Order.id, Order.channel, Order.purchased_at, Order.currency, Order.total_amount,
-                   func.coalesce(units.c.units, 0).label("units"), units.c.tax, units.c.taxed)
+                   Order.refunded_amount, func.coalesce(units.c.units, 0).label("units"), units.c.tax, units.c.taxed)
             .outerjoin(units, units.c.order_id == Order.id).order_by(Order.id))
     if channel:
         stmt = stmt.where(Order.channel == channel)
@@ -96,27 +98,32 @@ def _orders(s: Any, by: str, channel: str | None, start: Any, end: Any) -> list[
 def _sales(s: Any, by: str, channel: str | None, start: Any, end: Any, base: str) -> list[dict[str, Any]]:
     from crossdock.errors import MappingError
     from crossdock.mapping.fx_store import table_from_db
-    from crossdock.models import Money
 
     fx = table_from_db(s.connection())
     acc: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in _order_rows(s, channel, start, end):
         currency = r.currency or "?"
         row = acc.setdefault((period_of(r.purchased_at, by), r.channel, currency), {
-            "orders": 0, "revenue": Decimal(0), "tax": None, "revenue_base": Decimal(0), "fx_missing": 0})
+            "orders": 0, "revenue": Decimal(0), "refunded": Decimal(0), "tax": None, "revenue_base": Decimal(0),
+            "net_base": Decimal(0), "fx_missing": 0})
         row["orders"] += 1
         total = Decimal(r.total_amount) if r.total_amount is not None else Decimal(0)
+        refunded = Decimal(r.refunded_amount or 0)
         row["revenue"] += total
+        row["refunded"] += refunded
         if r.taxed:
             row["tax"] = (row["tax"] or Decimal(0)) + Decimal(r.tax)
         try:
-            row["revenue_base"] += total if currency == base else \
-                fx.convert(Money(total, currency), base, r.purchased_at.date()).amount
+            rate = Decimal(1) if currency == base else fx.resolve(currency, base, r.purchased_at.date()).rate
+            row["revenue_base"] += total * rate
+            row["net_base"] += (total - refunded) * rate
         except (MappingError, ValueError):
             row["fx_missing"] += 1
     return [{"period": p, "channel": c, "currency": cur, "orders": v["orders"], "revenue": _money(v["revenue"]),
-             "tax": _money(v["tax"]), "base_currency": base, "revenue_base": _money(v["revenue_base"]),
-             "fx_missing": v["fx_missing"]} for (p, c, cur), v in sorted(acc.items())]
+             "refunded": _money(v["refunded"]), "net": _money(v["revenue"] - v["refunded"]), "tax": _money(v["tax"]),
+             "base_currency": base, "revenue_base": _money(v["revenue_base"]),
+             "net_base": _money(v["net_base"]), "fx_missing": v["fx_missing"]}
+            for (p, c, cur), v in sorted(acc.items())]
 
 
 def _stock(s: Any, base: str, today: dt.date) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ from crossdock.platforms import fulfilled_by_platform
 from crossdock.synclog import correlation_id, order_correlation
 from crossdock.mapping.status import StatusMap
 from crossdock.models import Order, OrderStatus
-from crossdock.sync_engine import dirty, inventory, shown, skumap, unseen
+from crossdock.sync_engine import dirty, inventory, refund_rows, shown, skumap, unseen
 from crossdock.sync_engine._sql import (
     EVENT_COLS,
     EVENTS,
@@ -376,8 +376,9 @@ def store_orders(session: Session, channel: str, orders: Sequence[Order], clock:
     """Store orders read from ``channel`` (an import window, a back-fill, one
     order read back): :func:`upsert_orders` (status, reservations, events),
     then what the platform did to its own listings
-    (:func:`follow_platform_quantities`) and the unseen sales the new orders
-    explain (:func:`explain_unseen`); every SKU whose availability or listing
+    (:func:`follow_platform_quantities`), the unseen sales the new orders
+    explain (:func:`explain_unseen`) and the refunds the payloads carry
+    (:func:`~crossdock.sync_engine.refund_rows.record_read`); every SKU whose availability or listing
     moved is marked dirty ONCE, at the end. ``marks``: the caller gathers the
     SKUs and marks them itself (:mod:`~crossdock.sync_engine.quarantine`
     stores a window order by order, with one mark for all of them)."""
@@ -387,6 +388,7 @@ def store_orders(session: Session, channel: str, orders: Sequence[Order], clock:
     result = upsert_orders(session, channel, orders, marks=pending)
     follow_platform_quantities(session, channel, orders, result, clock, marks=pending)
     explain_unseen(session, channel, orders, result)
+    refund_rows.record_read(session, channel, orders, result.order_ids)   # the refunds the payloads carry
     if own:
         pending.flush(session)
     return result

@@ -39,6 +39,7 @@ EXPECTED = {
     "orders": {"quarantine", "retry-quarantined", "cancel"},
     "quota": set(),
     "returns": {"open", "receive", "list", "show", "pull"},
+    "refunds": {"issue", "pull", "list"},
     "sandbox": {"serve"},
     "stock": {"adjust", "import", "show", "history", "platform-pull"},
     "sync": {"run", "reconcile", "status", "metrics"},

@@ -33,6 +33,7 @@ import httpx
 from crossdock.clock import Clock, parse_iso
 from crossdock.connectors.amazon import mapping as M
 from crossdock.connectors.amazon.cancel import CancelsOrders
+from crossdock.connectors.amazon.refunds import RefundsOrders
 from crossdock.connectors.amazon.carriers import CARRIER_CODES
 from crossdock.connectors.amazon.fba import FbaStock
 from crossdock.connectors.amazon.returns import ReadsReturnsReport
@@ -61,7 +62,7 @@ ITEMS_ON_CHANGE = frozenset({"PartiallyShipped", "Canceled"})
 U = TypeVar("U", bound=StockUpdate | PriceUpdate)
 
 
-class AmazonConnector(CancelsOrders, NotificationEvents, FbaStock, ReadsReturnsReport, Connector):
+class AmazonConnector(CancelsOrders, RefundsOrders, NotificationEvents, FbaStock, ReadsReturnsReport, Connector):
     """Connector for one Amazon channel (seller + marketplace)."""
 
     platform = "amazon"

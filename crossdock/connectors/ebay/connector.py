@@ -38,6 +38,7 @@ from crossdock.connectors.ebay import mapping
 from crossdock.connectors.ebay.auth import EbayAuth
 from crossdock.connectors.ebay.cancel import CancelsOrders
 from crossdock.connectors.ebay.returns import ReadsReturns
+from crossdock.connectors.ebay.refunds import RefundsOrders
 from crossdock.connectors.ebay.binder import ListingBinder, ListingMap
 from crossdock.connectors.ebay.carriers import CARRIER_CODES
 from crossdock.connectors.ebay.client import EbayRestClient, EbayTradingClient
@@ -74,7 +75,7 @@ _CLOCK_TOLERANCE_S = 1.0
 ORDER_IDS_PER_CALL = 50
 
 
-class EbayConnector(CancelsOrders, ReadsReturns, Connector):
+class EbayConnector(CancelsOrders, ReadsReturns, RefundsOrders, Connector):
     platform = "ebay"
     safety_lag_s: float = 120.0     # eBay: poll up to now − 2 min
     overlap_s: float = 120.0        # eBay: start at last run − 2 min

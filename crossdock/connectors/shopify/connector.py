@@ -59,6 +59,7 @@ from crossdock.connectors.contract import Connector, OrderQuery
 from crossdock.connectors.http import Budget
 from crossdock.connectors.shopify import hooks
 from crossdock.connectors.shopify.returns import SellerOrderActions
+from crossdock.connectors.shopify.refunds import RefundsOrders
 from crossdock.connectors.shopify import mapping as m
 from crossdock.connectors.shopify.carriers import CARRIER_CODES
 from crossdock.connectors.shopify.client import ShopifyClient
@@ -69,15 +70,7 @@ from crossdock.connectors.shopify.variants import VariantIds
 from crossdock.errors import MappingError, OrderError, PlatformError, QuotaError, ShippingError
 from crossdock.mapping.carriers import CarrierTable, platform_carrier, tracking_url
 from crossdock.mapping.validation import ListingChannel, validate_or_raise
-from crossdock.models import (
-    ItemResult,
-    ListedOffer,
-    Order,
-    PriceUpdate,
-    Product,
-    ShipmentConfirmation,
-    StockUpdate,
-)
+from crossdock.models import ItemResult, ListedOffer, Order, PriceUpdate, Product, ShipmentConfirmation, StockUpdate
 from crossdock.ratelimit.budget import Priority
 from crossdock.ratelimit.waits import PartialRead
 
@@ -86,7 +79,7 @@ log = logging.getLogger(__name__)
 STALE = ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE")
 
 
-class ShopifyConnector(SellerOrderActions, Connector):
+class ShopifyConnector(SellerOrderActions, RefundsOrders, Connector):
     """crossdock's Connector for one Shopify shop."""
 
     platform = "shopify"

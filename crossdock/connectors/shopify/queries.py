@@ -20,6 +20,11 @@ fragment LineFields on LineItem {{
 }}
 """
 
+#: An order's refunds (connectors/shopify/mapping/refunds.py parses them): every order read carries them.
+#: Without ``first`` and without their lines: a list sized by ``first`` and a connection of lines inside it
+#: would multiply every orders page's cost (a page of 50 orders went over the 1,000-point query limit).
+REFUNDS_FIELD = "refunds { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }"
+
 ORDER_FIELDS = f"""
 fragment OrderFields on Order {{
   id legacyResourceId name createdAt updatedAt processedAt cancelledAt cancelReason
@@ -32,6 +37,7 @@ fragment OrderFields on Order {{
   taxLines {{ {TAX_LINE} }}
   shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
   lineItems(first: $lines) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ ...LineFields }} }}
+  {REFUNDS_FIELD}
 }}
 """
 

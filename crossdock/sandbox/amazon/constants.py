@@ -145,7 +145,7 @@ SHIPPABLE = frozenset({"Unshipped", "PartiallyShipped"})
 MAX_FEED_MESSAGES = 25_000
 MAX_FEED_BYTES = 10 * 1024 * 1024
 MAX_TITLE_CHARS = 200
-FEED_TYPES = frozenset({"JSON_LISTINGS_FEED", "POST_ORDER_ACKNOWLEDGEMENT_DATA"})
+FEED_TYPES = frozenset({"JSON_LISTINGS_FEED", "POST_ORDER_ACKNOWLEDGEMENT_DATA", "POST_PAYMENT_ADJUSTMENT_DATA"})
 #: Attributes a LISTING submission must carry in the sandbox's product-type model.
 REQUIRED_LISTING_ATTRIBUTES = ("item_name", "brand", "condition_type", "purchasable_offer")
 REQUIRED_OFFER_ONLY_ATTRIBUTES = ("condition_type", "purchasable_offer")

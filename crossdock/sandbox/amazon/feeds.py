@@ -24,6 +24,7 @@ from urllib.parse import quote
 from crossdock.sandbox.amazon import constants as C
 from crossdock.sandbox.amazon.auth import authenticate, denied
 from crossdock.sandbox.amazon.listings import loads
+from crossdock.sandbox.amazon.adjustment_feeds import ADJUSTMENT_FEED, finish_adjustment
 from crossdock.sandbox.amazon.order_feeds import ORDER_ACK_FEED, finish_order_ack
 from crossdock.sandbox.amazon.state import Feed, FeedDocument
 from crossdock.sandbox.amazon.wire import dumps, iso_ms, render_listing, sp_error, sp_json
@@ -321,6 +322,8 @@ def process(sim: "AmazonSim", feed: Feed, at: float) -> None:
         return _fatal(sim, feed, "The feed document was not uploaded before processing started.", at)
     if feed.feed_type == ORDER_ACK_FEED:
         return finish_order_ack(sim, feed, doc, at)
+    if feed.feed_type == ADJUSTMENT_FEED:
+        return finish_adjustment(sim, feed, doc, at)
     if len(doc.body) > C.MAX_FEED_BYTES:
         return _fatal(sim, feed, f"The feed document is {len(doc.body)} bytes; the maximum is "
                       f"{C.MAX_FEED_BYTES} bytes (10 MiB).", at)

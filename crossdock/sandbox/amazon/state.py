@@ -103,6 +103,8 @@ class Order:
     vat_included: bool
     packages: list[Package] = field(default_factory=list)
     pending_until: float | None = None
+    #: POST_PAYMENT_ADJUSTMENT_DATA refunds (adjustment_feeds.py): feed_id, at, items (item id -> amount), amount
+    adjustments: list[dict] = field(default_factory=list)
 
     @property
     def shipped_units(self) -> int:

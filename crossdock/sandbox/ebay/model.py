@@ -182,6 +182,8 @@ class SimOrder:
     cancel_state: str = "NONE_REQUESTED"
     cancelled_at: float | None = None
     fulfillments: list[dict] = field(default_factory=list)
+    #: issue_refund's refunds (sandbox/ebay/refunds.py): refundId, date, amount, lines (line id -> amount or None)
+    refunds: list[dict] = field(default_factory=list)
 
     @property
     def fulfillment_status(self) -> str:

@@ -170,10 +170,15 @@ def order_json(o: SimOrder, acct: Account, base_url: str) -> dict:
         payments.append({"paymentMethod": "EBAY", "paymentReferenceId": f"P{o.order_id.replace('-', '')}",
                          "paymentDate": iso_ms(o.paid_at), "amount": amount(total, cur, **conv),
                          "paymentStatus": "PAID"})
+    from crossdock.sandbox.ebay.refunds import line_refunds, order_refunds, refunded
+
     refunds = []
-    if o.payment_status == "FULLY_REFUNDED" and o.cancelled_at is not None:
+    if o.payment_status == "FULLY_REFUNDED" and o.cancelled_at is not None and total > refunded(o):
+        # the cancellation refunded what the seller had not refunded already
         refunds.append({"refundId": f"R{o.order_id.replace('-', '')}", "refundStatus": "REFUNDED",
-                        "refundDate": iso_ms(o.cancelled_at), "amount": amount(total, cur, **conv)})
+                        "refundDate": iso_ms(o.cancelled_at), "amount": amount(total - refunded(o), cur, **conv)})
+
+    refunds.extend(order_refunds(o, cur))
     base = base_url.rstrip("/") + "/sell/fulfillment/v1/order/" + o.order_id + "/shipping_fulfillment/"
     city = o.ship_to
     out: dict[str, Any] = {
@@ -212,6 +217,8 @@ def order_json(o: SimOrder, acct: Account, base_url: str) -> dict:
     }
     if any(l.tax for l in o.lines):
         out["ebayCollectAndRemitTax"] = True
+    for li in out["lineItems"]:
+        li["refunds"] = line_refunds(o, li["lineItemId"], cur)
     return out
 
 

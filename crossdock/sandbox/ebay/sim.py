@@ -186,10 +186,10 @@ class EbaySim(PlatformSim):
         return deco
 
     def build_app(self) -> None:
-        from crossdock.sandbox.ebay import (analytics, fulfillment, inventory, notification, oauth, postorder,
-                                           returns, trading)
+        from crossdock.sandbox.ebay import (analytics, fulfillment, inventory, notification, oauth, postorder, refunds,
+                                            returns, trading)
 
-        for family in (oauth, fulfillment, inventory, analytics, trading, notification, postorder, returns):
+        for family in (oauth, fulfillment, inventory, analytics, trading, notification, postorder, returns, refunds):
             family.register(self)
         self._register_sandbox_routes()
 

@@ -165,6 +165,20 @@ class LineRec:
 
 
 @dataclass
+class RefundRec:
+    """One refund of an order (refundCreate): amounts in the shop's and the buyer's currency;
+    ``lines``: (line id, units, subtotal in the shop's currency)."""
+
+    id: int
+    created_at: float
+    note: str | None
+    amount: Decimal
+    amount_presentment: Decimal
+    gateway: str
+    lines: list[tuple[int, int, Decimal]] = field(default_factory=list)
+
+
+@dataclass
 class OrderRec:
     id: int
     number: int
@@ -188,6 +202,10 @@ class OrderRec:
     fulfillment_order_ids: list[int] = field(default_factory=list)
     fulfillment_ids: list[int] = field(default_factory=list)
     source_name: str = "web"
+    refunds: list[RefundRec] = field(default_factory=list)
+
+    def refunded(self, presentment: bool = False) -> Decimal:
+        return sum(((r.amount_presentment if presentment else r.amount) for r in self.refunds), Decimal("0"))
 
     @property
     def name(self) -> str:
@@ -312,7 +330,9 @@ class IdGen:
              "WebhookSubscription": 1_234_000_000_000, "InventoryAdjustmentGroup": 3_000_000_000_000,
              "InventoryLevel": 110_000_000_000, "Duty": 2_100_000_000_000, "MailingAddress": 9_800_000_000_000,
              # returns (sandbox/shopify/returns.py)
-             "Return": 1_400_000_000, "ReturnLineItem": 5_600_000_000, "FulfillmentLineItem": 12_300_000_000_000}
+             "Return": 1_400_000_000, "ReturnLineItem": 5_600_000_000, "FulfillmentLineItem": 12_300_000_000_000,
+             # refunds (sandbox/shopify/views/refunds.py)
+             "Refund": 9_100_000_000_000}
 
     def __init__(self, offset: int) -> None:
         self._counters = {k: itertools.count(v + offset) for k, v in self.BASES.items()}

@@ -6,7 +6,7 @@ run here unchanged. Only what a sync engine needs is present: orders with line
 items, taxes, duties and fulfillment orders; products, variants, inventory items
 and levels; locations; webhook subscriptions; and the mutations
 ``inventorySetQuantities``, ``productVariantsBulkUpdate``, ``productCreate``,
-``productUpdate``, ``fulfillmentCreate``, ``webhookSubscriptionCreate`` and
+``productUpdate``, ``fulfillmentCreate``, ``orderCancel``, ``refundCreate``, ``webhookSubscriptionCreate`` and
 ``webhookSubscriptionDelete``.
 
 Version differences that matter to integrations are kept: before 2026-04,
@@ -30,7 +30,7 @@ from importlib import resources
 from graphql import GraphQLSchema, build_schema
 
 #: The SDL files every generation shares, in the order they are joined.
-SHARED_FILES = ("scalars", "common", "shop", "catalogue", "orders", "webhooks")
+SHARED_FILES = ("scalars", "common", "shop", "catalogue", "orders", "refunds", "webhooks")
 
 
 @functools.lru_cache(maxsize=None)

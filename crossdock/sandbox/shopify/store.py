@@ -39,6 +39,7 @@ from crossdock.sandbox.shopify.records import (
     LineRec,
     Location,
     OrderRec,
+    RefundRec,
     Product,
     TaxLineRec,
     Variant,
@@ -241,7 +242,11 @@ class Shop:
         order.cancelled_at = now
         order.cancel_reason = reason
         order.closed_at = now
-        order.financial = "REFUNDED" if order.financial in ("PAID", "PARTIALLY_PAID") else "VOIDED"
+        paid = order.financial in ("PAID", "PARTIALLY_PAID", "PARTIALLY_REFUNDED")
+        left, left_p = order.total() - order.refunded(), order.total(True) - order.refunded(True)
+        if paid and left > 0:       # the cancellation refunds what was paid and not refunded yet
+            order.refunds.append(RefundRec(self.ids.next("Refund"), now, "order cancelled", left, left_p, "bogus"))
+        order.financial = "REFUNDED" if paid else "VOIDED"
         order.pay_at = None
         order.touch(now)
         return restocked

@@ -135,8 +135,9 @@ def test_cost_estimate_equals_shopifys_rule_as_the_sandbox_computes_it(document,
 
 
 def test_default_page_sizes_stay_under_the_1000_point_limit():
-    # per order 18 objects (15 + the shipping MoneyBag's 3), per line 12 (11 + the variant's inventory item)
-    assert m.estimate_cost(queries.ORDERS, {"first": 10, "lines": 5}) == 2 + 10 * (18 + 5 * 12) == 782
+    # per order 21 objects (15 + the shipping MoneyBag's 3 + its refunds' 3: the list, totalRefundedSet,
+    # shopMoney), per line 12 (11 + the variant's inventory item)
+    assert m.estimate_cost(queries.ORDERS, {"first": 10, "lines": 5}) == 2 + 10 * (21 + 5 * 12) == 812
     assert m.estimate_cost(queries.ORDER_LINES, {"first": 50}) < 1000
     assert m.estimate_cost(queries.VARIANTS_BY_SKU, {"first": 100}) == 502
     assert m.estimate_cost(queries.FULFILLMENT_ORDERS, {}) < 1000
@@ -328,4 +329,4 @@ def test_a_query_text_is_parsed_once_and_costed_once_per_page_size(monkeypatch):
              for i, first in enumerate([10, 10, 7, 10, 7])]
     # Then it was parsed once, and each page size still has its own cost
     assert parsed == [document]
-    assert costs == [782, 782, 2 + 7 * 78, 782, 2 + 7 * 78]
+    assert costs == [812, 812, 2 + 7 * 81, 812, 2 + 7 * 81]

@@ -89,6 +89,19 @@ def test_orders_validate(ebay, fulfillment):
     check(fulfillment, "ShippingFulfillmentPagedCollection", fulfilled)
     check(fulfillment, "Order", ebay.rest("GET", f"{FUL}/order/{ids[2]}", token=tok).json())
     check(fulfillment, ERRORS, ebay.rest("GET", FUL + "/order", token=tok, params={"limit": "0"}).json())
+    # refunds (issue_refund): order level then line level; the order then carries both
+    cur = order["pricingSummary"]["total"]["currency"]
+    for body in ({"reasonForRefund": "BUYER_RETURN", "comment": "dented",
+                  "orderLevelRefundAmount": {"value": "2.00", "currency": cur}},
+                 {"reasonForRefund": "OTHER_ADJUSTMENT",
+                  "refundItems": [{"lineItemId": lid, "refundAmount": {"value": "1.00", "currency": cur}}]}):
+        check(fulfillment, "IssueRefundRequest", body)
+        r = ebay.rest("POST", f"{FUL}/order/{ids[0]}/issue_refund", token=tok, json=body)
+        assert r.status_code == 200, r.text
+        check(fulfillment, "Refund", r.json())
+    refunded = ebay.rest("GET", f"{FUL}/order/{ids[0]}", token=tok).json()
+    check(fulfillment, "Order", refunded)
+    assert len(refunded["paymentSummary"]["refunds"]) == 1 and len(refunded["lineItems"][0]["refunds"]) == 1
 
 
 def test_inventory_responses_validate(ebay, inventory):

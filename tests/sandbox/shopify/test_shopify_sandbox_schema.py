@@ -33,7 +33,7 @@ from graphql import (
     parse,
 )
 
-from crossdock.connectors.shopify import queries
+from crossdock.connectors.shopify import queries, refunds
 from crossdock.sandbox.shopify import admin_graphql
 from crossdock.sandbox.shopify import schema as sdl
 
@@ -102,6 +102,9 @@ CASES = [
     ("fulfillment_create_ok.json", queries.FULFILLMENT_CREATE, {"fulfillment": {"lineItemsByFulfillmentOrder": []}}),
     ("fulfillment_create_error.json", queries.FULFILLMENT_CREATE,
      {"fulfillment": {"lineItemsByFulfillmentOrder": []}}),
+    ("order_payments.json", refunds.ORDER_PAYMENTS, {"id": "gid://shopify/Order/6100000000001"}),
+    ("refund_create_ok.json", refunds.REFUND_CREATE, {"input": {"orderId": "gid://shopify/Order/1"}}),
+    ("refund_create_error.json", refunds.REFUND_CREATE, {"input": {"orderId": "gid://shopify/Order/1"}}),
 ]
 
 

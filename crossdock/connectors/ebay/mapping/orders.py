@@ -18,6 +18,7 @@ from crossdock.connectors.ebay.mapping.common import (
     money_from,
     money_from_trading,
 )
+from crossdock.connectors.ebay.mapping.refunds import parse_refunds
 from crossdock.errors import MappingError
 from crossdock.models import (
     Address,
@@ -173,7 +174,7 @@ def parse_order(payload: object) -> Order:
         marketplace_id=marketplace, lines=lines, tax=merge_tax(l.tax for l in lines),
         ship_by=min(ship_by) if ship_by else None, shipping_address=ship_to,
         fulfillment_channel="EBAY" if program.get("fulfillmentProgram") else "SELLER",
-        raw=dict(payload))
+        raw=dict(payload), refunds=parse_refunds(payload))
 
 
 def orders_page(payload: object) -> tuple[list[Any], int | None, bool]:

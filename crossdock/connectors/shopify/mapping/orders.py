@@ -13,6 +13,7 @@ from typing import Any
 from crossdock.clock import iso, parse_iso
 from crossdock.connectors.shopify import queries as q
 from crossdock.connectors.shopify.mapping.common import body, legacy_id, order_gid
+from crossdock.connectors.shopify.mapping.refunds import parse_refunds
 from crossdock.errors import MappingError
 from crossdock.models import (
     Address,
@@ -193,7 +194,7 @@ def parse_order(node: Mapping[str, Any]) -> Order:
             shipping=_shop_money(node.get("totalShippingPriceSet")),
             presentment_total=_presentment(node.get("totalPriceSet")),
             presentment_tax=_presentment(node.get("totalTaxSet")),
-            presentment_shipping=_presentment(node.get("totalShippingPriceSet")))
+            presentment_shipping=_presentment(node.get("totalShippingPriceSet")), refunds=parse_refunds(node))
     except MappingError:
         raise
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:

@@ -7,7 +7,7 @@ Plain nested objects (MoneyBag, TaxLine, PageInfo…) are dicts.
 
 graphql-core takes one root value for queries and mutations: :class:`Root`
 is put together from the query fields (:mod:`.queries`) and each family's
-mutations (:mod:`.catalogue_mutations`, :mod:`.orders`, :mod:`.webhooks`).
+mutations (:mod:`.catalogue_mutations`, :mod:`.orders`, :mod:`.refunds`, :mod:`.webhooks`).
 The type resolvers are in :mod:`.catalogue` and :mod:`.orders`.
 """
 
@@ -17,11 +17,12 @@ from crossdock.sandbox.shopify.views.base import Ctx
 from crossdock.sandbox.shopify.views.catalogue_mutations import CatalogueMutations
 from crossdock.sandbox.shopify.views.orders import OrderMutations
 from crossdock.sandbox.shopify.views.queries import QueryRoot
+from crossdock.sandbox.shopify.views.refunds import RefundMutations
 from crossdock.sandbox.shopify.views.webhooks import WEBHOOK_TOPICS, WebhookMutations
 from crossdock.sandbox.shopify.returns import ReturnMutations
 
 __all__ = ["WEBHOOK_TOPICS", "Ctx", "Root"]
 
 
-class Root(QueryRoot, CatalogueMutations, OrderMutations, WebhookMutations, ReturnMutations):
+class Root(QueryRoot, CatalogueMutations, OrderMutations, RefundMutations, WebhookMutations, ReturnMutations):
     """QueryRoot and Mutation fields (graphql-core uses one root value for both)."""

@@ -175,6 +175,7 @@ class OrderView:
         self.totalTaxSet = money_bag(o.total_tax(), c, o.total_tax(True), pc)
         self.totalShippingPriceSet = money_bag(o.shipping, c, o.shipping_presentment, pc)
         self.currentTotalPriceSet = money_bag(o.current_total(), c, o.current_total(True), pc)
+        self.totalRefundedSet = money_bag(o.refunded(), c, o.refunded(True), pc)
         has_duties = any(ln.duties for ln in o.lines)
         self.originalTotalDutiesSet = money_bag(o.total_duties(), c, o.total_duties(True), pc) if has_duties else None
         self.currentTotalDutiesSet = self.originalTotalDutiesSet
@@ -199,6 +200,15 @@ class OrderView:
         from crossdock.sandbox.shopify.returns import order_returns
 
         return order_returns(self._ctx, self._o, page)
+    def refunds(self, info, first: int | None = None) -> list:
+        from crossdock.sandbox.shopify.views.refunds import refunds_of
+
+        return refunds_of(self._ctx, self._o, first)
+
+    def transactions(self, info, first: int | None = None, **_: Any) -> list[dict]:
+        from crossdock.sandbox.shopify.views.refunds import transactions
+
+        return transactions(self._o, first)
 
 
 def address(a: dict[str, Any] | None) -> dict | None:
