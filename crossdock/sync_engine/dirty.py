@@ -53,7 +53,17 @@ from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import bundles, outbox
-from crossdock.sync_engine._sql import bind_value, bulk_insert, changed, chunks, insert_tuples, now_or, write_tx
+from crossdock.sync_engine._sql import (
+    bind_value,
+    bulk_insert,
+    changed,
+    chunks,
+    in_values,
+    insert_tuples,
+    lookup_chunk,
+    now_or,
+    write_tx,
+)
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.planner import ListingState
@@ -254,8 +264,9 @@ def _listings_of(session: Session, skus: list[str]) -> list[tuple[str, str, int 
         wanted = set(skus)
         return [(c, s, q) for c, s, q in session.execute(columns) if s in wanted]
     listings: list[tuple[str, str, int | None]] = []
-    for part in chunks(skus):
-        listings.extend((c, s, q) for c, s, q in session.execute(columns.where(LISTINGS.c.sku.in_(part))))
+    for part in chunks(skus, lookup_chunk(session)):     # one parameter per chunk, not one per SKU
+        listings.extend((c, s, q) for c, s, q in session.execute(columns.where(in_values(session, LISTINGS.c.sku,
+                                                                                         part))))
     return listings
 
 

@@ -68,16 +68,26 @@ def order_values(channel: str, o: Order, local: str, oid: int | None, b: Binds, 
                   flags: Any) -> tuple[Any, ...]:
     """One ``orders`` row in ORDER_COLS order; ``at`` and ``flags`` are given already bound."""
     tax, total, conv, money = o.tax, o.total, b.at, b.money
-    presented = o.presentment_total or o.presentment_tax or o.presentment_shipping
+    purchased, updated = o.purchased_at, o.updated_at
+    purchased_b = conv(purchased)
+    updated_b = purchased_b if updated == purchased else conv(updated)   # a new order: often the same moment
+    ship_by = o.ship_by
+    shipping, shipping_tax = o.shipping, o.shipping_tax
+    p_total, p_tax, p_shipping = o.presentment_total, o.presentment_tax, o.presentment_shipping
+    presented = p_total or p_tax or p_shipping
+    tax_amount = tax.tax_amount if tax else None
     return (oid, channel, o.platform_order_id, o.platform_status[:PLATFORM_ID_MAX], local, o.marketplace_id,
-            conv(o.purchased_at), conv(o.updated_at), conv(o.ship_by), o.buyer_country,
+            purchased_b, updated_b, conv(ship_by) if ship_by is not None else None, o.buyer_country,
             total.currency if total else None, money(total.amount) if total else None,
             tax.model if tax else None, tax.scheme if tax else None, tax.ioss_number if tax else None,
             o.fulfillment_channel, None, b.json(_address(o.shipping_address)), flags, at, at, at,
-            _amount(tax.tax_amount if tax else None, money), _amount(o.shipping, money),
-            _amount(o.shipping_tax, money), presented.currency if presented else None,
-            _amount(o.presentment_total, money), _amount(o.presentment_tax, money),
-            _amount(o.presentment_shipping, money))
+            money(tax_amount.amount) if tax_amount is not None else None,
+            money(shipping.amount) if shipping is not None else None,
+            money(shipping_tax.amount) if shipping_tax is not None else None,
+            presented.currency if presented else None,
+            money(p_total.amount) if p_total is not None else None,
+            money(p_tax.amount) if p_tax is not None else None,
+            money(p_shipping.amount) if p_shipping is not None else None)
 
 
 def _amount(m: Money | None, money: Callable[[Any], Any]) -> Any:
@@ -97,9 +107,9 @@ def listed_customs(session: Session, channel: str, orders: Iterable[Order]) -> C
                    if ln.sku and not (ln.hs_code and ln.country_of_origin)})
     out: dict[str, tuple[str | None, str | None]] = {}
     L = LISTINGS.c
-    for part in chunks(skus):
+    for part in chunks(skus, lookup_chunk(session)):      # one parameter per chunk, not one per SKU
         for r in session.execute(select(L.sku, L.hs_code, L.country_of_origin)
-                                 .where(L.channel == channel, L.sku.in_(part),
+                                 .where(L.channel == channel, in_values(session, L.sku, part),
                                         L.hs_code.is_not(None) | L.country_of_origin.is_not(None))):
             out[r.sku] = (r.hs_code, r.country_of_origin)
     return out

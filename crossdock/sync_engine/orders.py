@@ -330,13 +330,15 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     if events:
         js = b.json
         rows = []
+        reserved_ = inventory.RESERVED
+        get_res, get_took = reservations.get, consumed.get
         for pid, oid in new_ids.items():
             o = latest[pid]
             status, n = local[pid], len(o.lines)
             details: dict[str, Any] = {"order_id": oid, "status": status, "lines": n}
             message = f"{o.platform_status} → {status}, {n} lines"
-            res = reservations.get(oid)
-            took = consumed.get(oid)
+            res = get_res(oid)
+            took = get_took(oid)
             if took is not None:
                 details["taken_from_stock"] = took.quantity
                 message += "; already left, taken from stock: " + ", ".join(
@@ -345,7 +347,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                 if res.skipped_reason:
                     details["reservation"] = res.skipped_reason
                 else:
-                    held = [x for x in res.lines if x.status == inventory.RESERVED]
+                    held = [x for x in res.lines if x.status == reserved_]
                     details["reserved_lines"] = len(held)
                     if held:
                         message += "; reserved " + ", ".join([f"{x.sku} x{x.quantity} @ {x.warehouse}"

@@ -117,6 +117,26 @@ def test_a_bundle_order_reserves_its_components_all_or_none_and_ships_them(db, m
     assert stock_of(db, "X") == (5, 0) and stock_of(db, "Y") == (2, 0)
 
 
+def test_an_import_page_mixing_bundle_and_plain_orders_holds_a_short_bundle_not_at_all(db):
+    """One import page (the bulk path only looks for a partly reserved bundle in the orders that
+    have a bundle line): a plain order, a bundle order that fits and one short of a component."""
+    setup(db, x=10, y=2)
+    with db.write() as s:
+        result = orders.upsert_orders(s, "ebay-us", [
+            order("P1", [("X", 1)], purchased_at=NOW - dt.timedelta(minutes=3)),
+            order("K1", [(KIT, 2), ("X", 1)], purchased_at=NOW - dt.timedelta(minutes=2)),   # 5 X, 2 Y
+            order("K2", [("X", 1), (KIT, 1)], purchased_at=NOW - dt.timedelta(minutes=1)),   # X fits, no Y left
+        ], now=NOW)
+    held = {pid: sorted((x.sku, x.quantity, x.status) for x in result.reservations[oid].lines)
+            for pid, oid in result.order_ids.items()}
+    assert held["P1"] == [("X", 1, "reserved")]
+    assert held["K1"] == [("X", 1, "reserved"), ("X", 4, "reserved"), ("Y", 2, "reserved")]
+    # K2's plain line is held; its bundle line holds none of its components (not the X that fitted)
+    assert held["K2"] == [("X", 1, "reserved"), ("X", 2, "insufficient"), ("Y", 1, "insufficient")]
+    assert (reserved_total(db, "X"), reserved_total(db, "Y")) == (7, 2)
+    assert stock_of(db, "X") == (10, 7) and stock_of(db, "Y") == (2, 2)
+
+
 def test_a_component_change_marks_every_listing_of_its_bundles_in_the_same_mark(db):
     setup(db, listings={"ebay-us": ["X", KIT], "shopify-eu": [KIT], "amazon-de": ["Y"]})
     with db.write() as s:

@@ -209,7 +209,11 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     at = now_or(now)
     results: dict[int, ReservationResult] = {}
     open_orders = []
+    given = orders
     orders = expand_orders(session, orders)     # a line of a bundle: its components, all or none
+    # the orders with a bundle's line (expand_orders gives the others back as they were): only their
+    # outcomes can hold a partly reserved bundle
+    kits = {o.id for o, x in zip(given, orders) if o is not x}
     for o in sorted(orders, key=_FIRST_COME):   # first come, first served
         reason = not_from_our_stock(o) if o.ships else not_reservable(o)
         if reason:
@@ -300,8 +304,8 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
                 else:
                     outcomes.append(LineOutcome(lid, sku, wh, q, SHORT))
                     codes.add(SHIPPED_SHORT if o.ships else "XD-INV-001")
-        for x in undo_partial_bundles(outcomes):       # a bundle short of a component holds none of them
-            assert x.sku is not None and x.warehouse is not None
+        for x in (undo_partial_bundles(outcomes) if o.id in kits else ()):   # a bundle short of a component
+            assert x.sku is not None and x.warehouse is not None                # holds none of them
             free[x.sku][x.warehouse] += x.quantity
             delta[(x.sku, x.warehouse)] -= x.quantity
             alloc.remove(next(a for a in alloc if a[1] == x.line_id and a[2] == x.sku))
