@@ -45,6 +45,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -53,7 +54,7 @@ from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import bundles, outbox
-from crossdock.sync_engine._sql import bind_value, bulk_insert, changed, chunks, insert_tuples, now_or, write_tx
+from crossdock.sync_engine._sql import IN_CHUNK, bind_value, bulk_insert, changed, chunks, insert_tuples, now_or, write_tx
 from crossdock.sync_engine._tables import CHANNELS, LISTINGS
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.planner import ListingState
@@ -345,12 +346,18 @@ def ack_dirty(session: Session, marks: Sequence[DirtyMark], *, claimed_by: str |
     Returns how many rows were deleted."""
     if not marks:
         return 0
-    done = 0
+    by_channel: dict[str, list[tuple[str, int]]] = {}
     for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
-        stmt = delete(DIRTY).where(DIRTY.c.channel == m.channel, DIRTY.c.sku == m.sku, DIRTY.c.version == m.version)
-        if claimed_by is not None:
-            stmt = stmt.where(DIRTY.c.claimed_by == claimed_by)
-        done += changed(session, stmt)
+        by_channel.setdefault(m.channel, []).append((m.sku, m.version))
+    done = 0
+    # a statement per channel and chunk of (SKU, version) pairs, not per SKU: a stock-take's push run acks
+    # thousands of marks while it holds the database's write lock
+    for channel, pairs in sorted(by_channel.items()):
+        for part in chunks(pairs, IN_CHUNK // 2):
+            stmt = delete(DIRTY).where(DIRTY.c.channel == channel, tuple_(DIRTY.c.sku, DIRTY.c.version).in_(part))
+            if claimed_by is not None:
+                stmt = stmt.where(DIRTY.c.claimed_by == claimed_by)
+            done += changed(session, stmt)
     return done
 
 
