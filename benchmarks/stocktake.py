@@ -264,7 +264,7 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: boo
             time.sleep(2.0)
             # idle after its first runs: the start's price push (the seeded listings' prices differ from
             # the rules') is a feed in the Amazon seller's queue, which a stock feed would wait behind
-            while time.monotonic() < settle and not (engine.idle() and _first_runs_done(db, sb)):
+            while time.monotonic() < settle and not (engine.idle() and _first_runs_done(db, sb, CHANNELS)):
                 time.sleep(0.1)
             _count_file(folder / "count.csv", db)
             stats0 = _ops(sb)
@@ -331,19 +331,19 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: boo
             "platforms": {name: cfg.channel(name).platform for name in CHANNELS}}
 
 
-def _first_runs_done(db, sb) -> bool:
-    """No price run running, no feed waiting at the sandbox."""
-    from sqlalchemy import func, select
+def _first_runs_done(db, sb, channels) -> bool:
+    """Every channel's first price run finished, none running, no feed waiting at the sandbox."""
+    from sqlalchemy import select
 
     from crossdock.db.models import OutboxEntry
 
     with db.read() as s:
-        prices = s.scalar(select(func.count()).select_from(OutboxEntry).where(
-            OutboxEntry.kind == "prices", OutboxEntry.status == "running"))
+        prices = s.execute(select(OutboxEntry.channel, OutboxEntry.status).where(OutboxEntry.kind == "prices")).all()
     amazon = sb.sims["amazon"]
     with amazon.lock:
         feeds = sum(1 for f in amazon.feeds.values() if f.status in ("IN_QUEUE", "IN_PROGRESS"))
-    return not prices and not feeds
+    return not feeds and not any(status == "running" for _, status in prices) \
+        and set(channels) <= {channel for channel, status in prices if status in ("done", "failed")}
 
 
 def _push_events(db, since: float) -> list[str]:
