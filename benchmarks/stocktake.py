@@ -18,18 +18,30 @@ sandbox's own view, sandbox seconds from the import's commit), against the chann
 time floor, and the HTTP requests each platform account received since the import
 (the sandbox's record), against the call floor:
 
-- Amazon: a JSON_LISTINGS_FEED per marketplace (≤ 25,000 messages each); the
-  sandbox queues a feed ``feed_queue_s`` and processes one feed of a seller at a
-  time for ``feed_processing_s``: the k-th channel of a seller is right at the
-  earliest ``feed_queue_s + k × feed_processing_s``. Requests per feed: document,
+The floors come from the platforms' limits (docs/platform-facts.md) and the sandbox's
+record alone — what each channel showed before the import, what it must show after,
+the sandbox's feed times — never from what crossdock sent:
+
+- Amazon: a seller's feeds are processed one at a time, ``feed_queue_s`` after they
+  are created and ``feed_processing_s`` each. A JSON_LISTINGS_FEED carries at most
+  25,000 messages and sets the same quantity in every marketplace it names, so the
+  seller needs ``g`` feeds: its changed marketplaces grouped where they must show the
+  same quantities (fewest groups), each group ``ceil(SKUs / 25,000)`` feeds. However
+  they are ordered, the i-th of the seller's ``m`` changed channels to be right is right
+  at the earliest ``feed_queue_s + max(1, g - (m - i)) × feed_processing_s``; the
+  last one at ``feed_queue_s + g × feed_processing_s``. Requests per feed: document,
   upload, createFeed, one getFeed, getFeedDocument, download.
 - eBay: ``bulkUpdatePriceQuantity`` 25 SKUs a call, ``ReviseInventoryStatus`` 4;
-  no per-second limit is published (docs/platform-facts.md#ebay-call-limits), so the floor is the
-  calls alone; crossdock paces eBay at its own plan (10/s, burst 20), shown too.
-- Shopify: ``inventorySetQuantities`` 250 a call (10 points each), and the SKUs'
-  inventory item ids — unknown to a connector that has not seen them within
-  ``sku_cache_ttl_s`` — at 5 points a variant against the 100 points/s restore
-  rate (bucket 1,000).
+  no per-second limit is published (docs/platform-facts.md#ebay-call-limits), so the
+  time floor is 0 and the floor is the calls alone; crossdock's own pacing (10/s,
+  burst 20) is shown beside it, not counted.
+- Shopify: ``inventorySetQuantities`` 250 a call, 10 points each against a bucket of
+  1,000 restored at 100 points/s. The inventory item ids are the listing's (known
+  from when it was linked or pulled): a connector that looks them up again does so
+  by its own choice (its ``sku_cache_ttl_s``), so the lookups are not in the floor.
+
+Each channel's line also gives when its listed quantities first changed after the
+import (the sandbox's view): channels that never wait on each other start together.
 """
 
 from __future__ import annotations
@@ -188,7 +200,12 @@ def _ops(sb) -> dict[tuple[str, str], int]:
 
 
 def _listed(sb, cfg, sb_channels, channel: str) -> dict[str, int]:
-    return dict(sb.sims[cfg.channel(channel).platform].listed(sb_channels[channel]))
+    sim = sb.sims[cfg.channel(channel).platform]
+    if hasattr(sim, "advance"):
+        # the Amazon sim applies a feed when a request comes in after its processing time (computed,
+        # not sampled): without this, a feed done between two of crossdock's requests looked late
+        sim.advance()
+    return dict(sim.listed(sb_channels[channel]))
 
 
 def _right_since(history: list[tuple[float, dict[str, int]]], expected: dict[str, int]) -> float | None:
@@ -250,7 +267,9 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: boo
             ctx, engine = runtime.ctx, runtime.engine
             settle = time.monotonic() + 60
             time.sleep(2.0)
-            while time.monotonic() < settle and not engine.idle():
+            # idle after its first runs: the start's price push (the seeded listings' prices differ from
+            # the rules') is a feed in the Amazon seller's queue, which a stock feed would wait behind
+            while time.monotonic() < settle and not (engine.idle() and _first_runs_done(db, sb, CHANNELS)):
                 time.sleep(0.1)
             _count_file(folder / "count.csv", db)
             stats0 = _ops(sb)
@@ -276,6 +295,7 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: boo
                 time.sleep(0.05)
             expected = {name: expected_quantities(ctx, name) for name in CHANNELS}    # after everything settled
             right = {name: t for name in CHANNELS if (t := _right_since(history[name], expected[name])) is not None}
+            first_change = {name: history[name][1][0] for name in CHANNELS if len(history[name]) > 1}
             changed = {name: {sku for sku, q in expected[name].items() if before[name].get(sku) != q}
                        for name in CHANNELS}
             pushes = _push_events(db, t0_wall) + (_push_entries(db) if verbose else [])
@@ -296,11 +316,7 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: boo
                          if e["operation"] in _PUSH_OPS]
                 trace.append(f"{platform} push requests at: {' '.join(times)}")
         amazon = sb.sims["amazon"]
-        feeds = sorted((f for f in amazon.feeds.values() if f.created_at >= t0_sandbox), key=lambda f: f.created_at)
-        feed_order = [mp for f in feeds for mp in f.marketplace_ids]
-        first_feed = {name: feed_order.index(mp) + 1 for name in CHANNELS
-                      if cfg.channel(name).platform == "amazon"
-                      and (mp := sb_channels[name].rsplit(":", 1)[-1]) in feed_order}
+        sales = sum(1 for sale in sb.market.sales if sale["at"] >= t0_sandbox)
         stats = sb.stats.as_dict()
         db.dispose()
     by_platform: dict[str, Counter[str]] = {}
@@ -310,13 +326,29 @@ def push_figures(n: int, time_scale: float, *, verbose: bool = False, guard: boo
     throttled = sum(op["throttled"] for accts in stats.values() for acct in accts.values() for op in acct.values())
     return {"skus": n, "import_s": import_s, "right_s": right, "changed": changed, "pushes": pushes + trace, "wrong": wrong,
             "requests": by_platform,
-            "first_feed": first_feed,
+            "expected": expected, "first_change": first_change, "sales": sales,
+            "seller": {name: sb_channels[name].rsplit(":", 1)[0] for name in CHANNELS},
             "feed_queue_s": amazon.feed_queue_s, "feed_processing_s": amazon.feed_processing_s,
             "throttled": throttled, "channels": CHANNELS, "time_scale": K,
             "legacy": {name: {sku for sku, ids in sb.sims["ebay"].listing_map(sb_channels[name]).items()
                               if ids.get("kind") == "trading"}
                        for name in CHANNELS if cfg.channel(name).platform == "ebay"},
             "platforms": {name: cfg.channel(name).platform for name in CHANNELS}}
+
+
+def _first_runs_done(db, sb, channels) -> bool:
+    """Every channel's first price run finished, none running, no feed waiting at the sandbox."""
+    from sqlalchemy import select
+
+    from crossdock.db.models import OutboxEntry
+
+    with db.read() as s:
+        prices = s.execute(select(OutboxEntry.channel, OutboxEntry.status).where(OutboxEntry.kind == "prices")).all()
+    amazon = sb.sims["amazon"]
+    with amazon.lock:
+        feeds = sum(1 for f in amazon.feeds.values() if f.status in ("IN_QUEUE", "IN_PROGRESS"))
+    return not feeds and not any(status == "running" for _, status in prices) \
+        and set(channels) <= {channel for channel, status in prices if status in ("done", "failed")}
 
 
 def _push_events(db, since: float) -> list[str]:
@@ -347,29 +379,73 @@ def _push_entries(db) -> list[str]:
                                    .order_by(OutboxEntry.id))]
 
 
+def _fewest_groups(channels: list[str], must: dict[str, dict[str, int]],
+                   expected: dict[str, dict[str, int]]) -> list[list[str]]:
+    """The fewest groups of ``channels`` that must show the same quantity for every SKU
+    either of them must change (one multi-marketplace feed sets them all alike);
+    exact search, a seller has a handful of marketplaces."""
+    def agree(a: str, b: str) -> bool:
+        return all(expected[a].get(sku) == expected[b].get(sku) for sku in must[a].keys() | must[b].keys())
+
+    best: list[list[str]] = [[c] for c in channels]
+
+    def place(i: int, groups: list[list[str]]) -> None:
+        nonlocal best
+        if len(groups) >= len(best):
+            return
+        if i == len(channels):
+            best = [list(g) for g in groups]
+            return
+        c = channels[i]
+        for g in groups:
+            if all(agree(c, o) for o in g):
+                g.append(c)
+                place(i + 1, groups)
+                g.pop()
+        place(i + 1, groups + [[c]])
+
+    place(0, [])
+    return best
+
+
 def floors(r: dict[str, Any]) -> dict[str, tuple[float, int, str]]:
     """Per channel: (time floor in sandbox s, request floor, how), for the SKUs whose listed
-    quantity had to change on that channel."""
+    quantity had to change on that channel — from the platforms' limits and the sandbox's
+    record only (what each channel showed before, what it must show, the feed times)."""
     out: dict[str, tuple[float, int, str]] = {}
+    sellers: dict[str, list[str]] = {}
+    for name in r["channels"]:
+        if r["platforms"][name] == "amazon" and r["changed"][name]:
+            sellers.setdefault(r["seller"][name], []).append(name)
+    for names in sellers.values():
+        must = {name: {sku: r["expected"][name][sku] for sku in r["changed"][name]} for name in names}
+        groups = _fewest_groups(sorted(names), must, r["expected"])
+        g = sum(math.ceil(len(set().union(*(must[c] for c in grp))) / 25_000) for grp in groups)
+        m = len(names)
+        # the i-th of the seller's channels to be right, whichever that is (order statistics)
+        order = sorted(names, key=lambda c: (r["right_s"].get(c, math.inf), c))
+        for i, name in enumerate(order, start=1):
+            k = max(1, g - (m - i))
+            out[name] = (r["feed_queue_s"] + k * r["feed_processing_s"], 0,
+                         f"{len(must[name])} SKUs: {i}. of the seller's {m} changed channels, {g} feed(s) needed")
+        for grp in groups:      # the requests of the group's feeds, on its first channel
+            n = len(set().union(*(must[c] for c in grp)))
+            t, _, how = out[grp[0]]
+            out[grp[0]] = (t, 6 * math.ceil(n / 25_000), how)
     for name in r["channels"]:
         platform, n = r["platforms"][name], len(r["changed"][name])
         if not n:
             out[name] = (0.0, 0, "nothing to change")
         elif platform == "amazon":
-            # the seller's feeds are processed one at a time: the k-th feed after the import is done at
-            # the earliest after the queue and k processing times
-            k = r["first_feed"].get(name, 1)
-            out[name] = (r["feed_queue_s"] + k * r["feed_processing_s"], 6 * math.ceil(n / 25_000),
-                         f"{n} SKUs: feed #{k} of the seller")
+            continue
         elif platform == "ebay":
             legacy = len(r["changed"][name] & r["legacy"][name])
             calls = math.ceil((n - legacy) / 25) + math.ceil(legacy / 4)
             out[name] = (0.0, calls, f"{n} SKUs, {calls} calls, no published rate; at crossdock's pacing "
                                      f"{max(0.0, (calls - 20) / 10):.1f} s")
         else:
-            ids_s = max(0.0, (5 * n + 2 * math.ceil(n / 199) - 1000) / 100)
-            out[name] = (ids_s, math.ceil(n / 250) + math.ceil(n / 199),
-                         f"{n} SKUs: ids {math.ceil(n / 199)} pages + {math.ceil(n / 250)} sets")
+            sets = math.ceil(n / 250)
+            out[name] = (max(0.0, (10 * sets - 1000) / 100), sets, f"{n} SKUs: {sets} sets")
     return out
 
 
@@ -407,12 +483,15 @@ def main() -> int:
         fl = floors(r)
         print(f"== stock-take push{' (oversell guard off)' if args.no_guard else ''}, {r['skus']} SKUs x "
               f"{len(r['channels'])} channels (time scale "
-              f"{r['time_scale']:g}; import {r['import_s']:.2f} s; throttled {r['throttled']}):", flush=True)
+              f"{r['time_scale']:g}; import {r['import_s']:.2f} s; throttled {r['throttled']}; "
+              f"{r['sales']} sales meanwhile):", flush=True)
         for name in r["channels"]:
             t = r["right_s"].get(name)
             floor_s, _, how = fl[name]
             ratio = f"{t / floor_s:.2f}x" if t is not None and floor_s > 0 else "-"
-            print(f"   {name:11s} right after {('%.0f' % t) if t is not None else 'NEVER':>5s} sandbox s; floor "
+            first = r["first_change"].get(name)
+            print(f"   {name:11s} right after {('%.0f' % t) if t is not None else 'NEVER':>5s} sandbox s "
+                  f"(first change {('%.0f' % first) if first is not None else '-':>4s} s); floor "
                   f"{floor_s:5.0f} s ({how}); {ratio}; wrong at the end {r['wrong'][name]}", flush=True)
         slowest = max((t for t in r["right_s"].values()), default=float("nan"))
         floor_all = max(f[0] for f in fl.values())

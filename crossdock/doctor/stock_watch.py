@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, String, delete, func, select
+from sqlalchemy import Integer, String, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base, utcnow
@@ -71,15 +71,27 @@ Keys = frozenset[tuple[str, str]] | set[tuple[str, str]]
 
 
 def rebaseline(s: Session, *, skus: set[str] | None = None, keep: Keys = frozenset(),
-               now: dt.datetime | None = None) -> None:
-    """Move the baseline to the levels as they are now (of ``skus``, default all), except ``keep``."""
+               now: dt.datetime | None = None,
+               levels: dict[tuple[str, str], tuple[int, int, int]] | None = None) -> None:
+    """Move the baseline to the levels as they are now (of ``skus``, default all), except ``keep``.
+    ``levels``: the levels as :func:`_now_levels` read them (one snapshot), when the caller read them
+    before this write transaction."""
     at = now or utcnow()
-    for (sku, warehouse), (on_hand, moved, consumed) in _now_levels(s).items():
-        if (skus is not None and sku not in skus) or (sku, warehouse) in keep:
-            continue
-        s.execute(delete(StockWatch).where(StockWatch.sku == sku, StockWatch.warehouse == warehouse))
-        s.add(StockWatch(sku=sku, warehouse=warehouse, on_hand=on_hand, moved=moved, consumed=consumed,
-                         checked_at=at))
+    rows = [{"sku": sku, "warehouse": warehouse, "on_hand": on_hand, "moved": moved, "consumed": consumed,
+             "checked_at": at}
+            for (sku, warehouse), (on_hand, moved, consumed) in sorted((levels or _now_levels(s)).items())
+            if (skus is None or sku in skus) and (sku, warehouse) not in keep]
+    # a few statements for the whole catalogue, not two per SKU and warehouse: the alerts round runs
+    # this in a write transaction, and every push, order import and quota decision waits for its lock
+    for start in range(0, len(rows), _PAIRS):
+        part = rows[start:start + _PAIRS]
+        s.execute(delete(StockWatch).where(
+            tuple_(StockWatch.sku, StockWatch.warehouse).in_([(r["sku"], r["warehouse"]) for r in part])))
+    if rows:
+        s.execute(insert(StockWatch), rows)
+
+
+_PAIRS = 450        # (SKU, warehouse) pairs per DELETE: 900 bound values
 
 
 def check_stock_deviation(ctx: DoctorContext) -> list[Result]:
@@ -98,5 +110,7 @@ def check_stock_deviation(ctx: DoctorContext) -> list[Result]:
 def refresh(db: Any, results: list[Result], *, now: dt.datetime) -> None:
     """After an alerts round: the baseline moves on, except for SKUs still deviating."""
     keep = {(r.subject or "", str(r.details.get("warehouse"))) for r in results if r.code == DEVIATION_CODE}
+    with db.read() as s:        # the aggregates are read outside the write lock
+        levels = _now_levels(s)
     with db.write() as s:
-        rebaseline(s, keep=keep, now=now)
+        rebaseline(s, keep=keep, now=now, levels=levels)

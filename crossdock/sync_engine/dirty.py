@@ -22,6 +22,11 @@ A SKU whose availability reaches zero (and whose channel still shows more) is
 ``zero``: the channel also gets an *urgent* entry (priority 0, due now) unless
 one is already due, and the planner puts zeros first — the zero is never
 held back by batching.
+
+A transaction that marks at least :data:`BULK_MARK_MIN` SKUs of a channel (a
+stock file, a stock-take) is a batch already: that channel also gets an entry
+due now (unless one is already due), so the bulk change does not wait for the
+end of its window; the window's own entry still follows for later changes.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +51,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -54,6 +61,7 @@ from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import bundles, outbox
 from crossdock.sync_engine._sql import (
+    IN_CHUNK,
     bind_value,
     bulk_insert,
     changed,
@@ -72,12 +80,16 @@ log = logging.getLogger(__name__)
 
 PUSH_STOCK = "push_stock"
 DEFAULT_WINDOW_S = 10.0
+# A transaction marking this many SKUs of a channel is pushed now, not at the end of its window
+# (coalescing more changes into it would save nothing: it fills batches on its own).
+BULK_MARK_MIN = 100
 DEFAULT_LEASE_S = 300.0
 # Listings no stock push goes to: gone from the channel, or never published there
 # (a draft, or refused by the platform's rules: see jobs.listings.publish_listings).
 INACTIVE_LISTING_STATUSES = ("ended", "deleted", "removed", "inactive", "draft", "rejected")
 
 __all__ = [
+    "BULK_MARK_MIN",
     "DEFAULT_WINDOW_S",
     "PUSH_STOCK",
     "DirtyMark",
@@ -181,7 +193,8 @@ def _unclaimed(at: dt.datetime) -> ColumnElement[bool]:
     return or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
 
 
-def _urgent_due(session: Session, channel: str, at: dt.datetime) -> bool:
+def _push_due(session: Session, channel: str, at: dt.datetime) -> bool:
+    """A push run of ``channel`` is pending and due by ``at``."""
     t = outbox.OUTBOX
     return session.execute(
         select(t.c.id).where(t.c.kind == PUSH_STOCK, t.c.channel == channel, t.c.status == outbox.PENDING,
@@ -236,14 +249,18 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
             urgent_channels.add(channel)
         rows.append((channel, sku, 1, zero, at_b, at_b))
     insert_tuples(session, DIRTY, _MARK_COLS, rows, converted=True, on_conflict_sql=_REMARK)
-    channels = sorted({channel for channel, _, _ in listings})
+    per_channel = Counter(channel for channel, _, _ in listings)
+    channels = sorted(per_channel)
     for channel in channels:
         _enqueue_window(session, channel, at, window_s)
     urgent = []
     for channel in sorted(urgent_channels):
-        if not _urgent_due(session, channel, at):
+        if not _push_due(session, channel, at):
             _enqueue_run(session, channel, tag="urgent", at=at, available_at=at, priority=outbox.PRIORITY_URGENT)
             urgent.append(channel)
+    for channel in channels:
+        if per_channel[channel] >= BULK_MARK_MIN and not _push_due(session, channel, at):
+            _enqueue_run(session, channel, tag="bulk", at=at, available_at=at, priority=outbox.PRIORITY_NORMAL)
     if zero_skus:
         log.info("stock reached zero: %s (urgent push on %s)", ", ".join(sorted(zero_skus)[:20]),
                  ", ".join(sorted(urgent_channels)))
@@ -356,12 +373,18 @@ def ack_dirty(session: Session, marks: Sequence[DirtyMark], *, claimed_by: str |
     Returns how many rows were deleted."""
     if not marks:
         return 0
-    done = 0
+    by_channel: dict[str, list[tuple[str, int]]] = {}
     for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
-        stmt = delete(DIRTY).where(DIRTY.c.channel == m.channel, DIRTY.c.sku == m.sku, DIRTY.c.version == m.version)
-        if claimed_by is not None:
-            stmt = stmt.where(DIRTY.c.claimed_by == claimed_by)
-        done += changed(session, stmt)
+        by_channel.setdefault(m.channel, []).append((m.sku, m.version))
+    done = 0
+    # a statement per channel and chunk of (SKU, version) pairs, not per SKU: a stock-take's push run acks
+    # thousands of marks while it holds the database's write lock
+    for channel, pairs in sorted(by_channel.items()):
+        for part in chunks(pairs, IN_CHUNK // 2):
+            stmt = delete(DIRTY).where(DIRTY.c.channel == channel, tuple_(DIRTY.c.sku, DIRTY.c.version).in_(part))
+            if claimed_by is not None:
+                stmt = stmt.where(DIRTY.c.claimed_by == claimed_by)
+            done += changed(session, stmt)
     return done
 
 

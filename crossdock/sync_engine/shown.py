@@ -83,11 +83,14 @@ def expose(session: Session, channel: str, quantities: Mapping[str, int], *, sin
     order import has passed ``since`` (:func:`release_held`) or the orders
     explaining it arrive (:func:`follow_platform_change`); the pushed
     quantity is exposed from now on."""
+    if not quantities:
+        return
+    # one statement for the whole push (executemany): the run holds the database's write lock meanwhile
     before = func.coalesce(_C.exposure_qty, _C.listed_qty_seen, 0)
-    for sku, qty in sorted(quantities.items()):
-        session.execute(update(LISTINGS).where(*_listing(channel, sku))
-                        .values(held_qty=func.coalesce(_C.held_qty, 0) + before, held_since=since,
-                                exposure_qty=int(qty)))
+    session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
+                    .values(held_qty=func.coalesce(_C.held_qty, 0) + before, held_since=bindparam("since"),
+                            exposure_qty=bindparam("q")),
+                    [{"c": channel, "s": sku, "q": int(qty), "since": since} for sku, qty in sorted(quantities.items())])
 
 
 def release_held(session: Session, channel: str, *, imported_until: dt.datetime) -> list[str]:
@@ -115,10 +118,11 @@ def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int
 def restore(session: Session, channel: str, believed: Mapping[str, int | None]) -> None:
     """Pushes the platform refused changed nothing: the belief from before
     :func:`forget` stands again (unless another run recorded a newer one)."""
-    for sku, qty in sorted(believed.items()):
-        if qty is not None:
-            session.execute(update(LISTINGS).where(*_listing(channel, sku), _C.last_pushed_qty.is_(None))
-                            .values(last_pushed_qty=qty, exposure_qty=qty))
+    params = [{"c": channel, "s": sku, "q": qty} for sku, qty in sorted(believed.items()) if qty is not None]
+    if params:
+        session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"),
+                                               _C.last_pushed_qty.is_(None))
+                        .values(last_pushed_qty=bindparam("q"), exposure_qty=bindparam("q")), params)
 
 
 def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple[str, dt.datetime], int], *,

@@ -53,6 +53,27 @@ def test_many_changes_to_a_sku_coalesce_into_one_mark_and_one_entry_per_window(d
     assert [k for _, k, _, _ in outbox_rows(db)][-1] == f"push_stock:ebay-us:w10:{index + 1}"
 
 
+def test_a_bulk_change_is_pushed_now_and_the_window_still_follows(db):
+    bulk = [f"SKU-{i:03d}" for i in range(dirty.BULK_MARK_MIN)]
+    seed(db, stock={(sku, "DE"): 5 for sku in bulk},
+         listings={"ebay-us": bulk, "amazon-de": bulk[:5]},
+         last_pushed={("ebay-us", sku): 5 for sku in bulk} | {("amazon-de", sku): 5 for sku in bulk[:5]})
+    at = dt.datetime.fromtimestamp(1_800_000_003, dt.timezone.utc)      # 3 s into a window
+    index, end = dirty.window_of(at, W)
+    # a stock file counting every SKU: one transaction, one mark
+    with db.write() as s:
+        dirty.mark_dirty(s, bulk, available={sku: 9 for sku in bulk}, window_s=W, now=at)
+    rows = outbox_rows(db)
+    # eBay's 100 SKUs are a batch already: a run due now, besides the window's entry;
+    # amazon-de's five wait for the end of the window as before
+    assert [(c, a) for c, k, p, a in rows if ":bulk:" in k] == [("ebay-us", at)]
+    assert sorted((c, a) for c, k, p, a in rows if ":w10:" in k) == [("amazon-de", end), ("ebay-us", end)]
+    # a second bulk change while that run is still due adds none
+    with db.write() as s:
+        dirty.mark_dirty(s, bulk, available={sku: 8 for sku in bulk}, window_s=W, now=at + T(seconds=1))
+    assert sum(1 for c, k, p, a in outbox_rows(db) if ":bulk:" in k) == 1
+
+
 def test_zero_is_urgent_on_every_channel_showing_stock(db):
     seed(db, stock={("SKU-1", "DE"): 1}, listings={"ebay-us": ["SKU-1"], "shopify-eu": ["SKU-1"],
                                                     "amazon-de": ["SKU-1"]},
