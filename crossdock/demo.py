@@ -368,6 +368,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     with inline_waits(PERSON_WAIT_S):   # run here, not on a worker: a quota wait is waited out
         poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
         progress("final reconcile on every channel")
+        unimported_cancels = _cancels_not_imported(db, sb)
         repaired = {name: reconcile(ctx, name, apply=True) for name in CHANNELS}
         after = {name: reconcile(ctx, name, apply=False) for name in CHANNELS}
     stats = sb.stats.as_dict()
@@ -401,6 +402,12 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "oversold_units": market["oversold_units"],
         "drift_skus": len({d["sku"] for r in after.values() for d in r["drift"]}),
         "drift_repaired_at_end": sum(r["repaired"] for r in repaired.values()),
+        # cancellations the platforms had made (the listing given its units back) that crossdock had not
+        # imported yet when the final reconcile read the listings
+        "cancels_not_imported_at_end": unimported_cancels,
+        # what the final reconcile found (first 20): the SKUs it repaired, and any left after it
+        "drift_found_at_end": [dict(d, channel=name) for name, r in repaired.items() for d in r["drift"]][:20],
+        "drift_left": [dict(d, channel=name) for name, r in after.items() for d in r["drift"]][:20],
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
@@ -458,6 +465,15 @@ def _when_imported(slowest: list[dict[str, Any]], imported: dict[str, float]) ->
         at = imported.get(x["order_id"])
         if at is not None:
             x["imported_after_s"] = round(at - x["sold_at"], 1)
+
+
+def _cancels_not_imported(db: Database, sb) -> list[str]:
+    """Orders the sandbox records as cancelled that crossdock does not hold as cancelled (yet)."""
+    with sb.market.lock:
+        cancelled = {e["order_id"] for e in sb.market.cancels if e.get("order_id")}
+    with db.read() as s:
+        known = set(s.scalars(select(Order.platform_order_id).where(Order.local_status == "cancelled")))
+    return sorted(cancelled - known)
 
 
 def _placed(sb) -> int:

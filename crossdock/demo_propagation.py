@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from crossdock.sandbox.market import StockLeft
+
 
 NEVER = float("inf")     # a change not shown by the end of the run
 SAME_INSTANT_S = 0.05    # sandbox seconds: records this close belong to one request
@@ -37,7 +39,7 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
         events = sorted([dict(e, kind="sale") for e in sb.market.sales]
                         + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
         history = {k: list(v) for k, v in sb.market.listed_history.items()}
-        ledger = sb.market.stock_left()
+        ledger = StockLeft(sb.market.catalogue)
     cancelled_at: dict[str, float] = {}
     for e in events:
         if e["kind"] == "cancel" and e.get("order_id"):
@@ -144,7 +146,7 @@ def exposure_figures(sb: Any) -> dict[str, Any]:
         history = {k: list(v) for k, v in sb.market.listed_history.items()}
         moves = [(e["at"], e["sku"], -e["qty"]) for e in sb.market.sales] \
             + [(e["at"], e["sku"], e["qty"]) for e in sb.market.cancels]
-        ledger = sb.market.stock_left()
+        ledger = StockLeft(sb.market.catalogue)
     physical = ledger.physical
     end = sb.clock.timestamp()
     # per physical SKU: a bundle's listing shows its components' units (units per bundle x shown),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import threading
 from dataclasses import dataclass
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 
 from crossdock.clock import ScaledClock
@@ -81,7 +81,7 @@ class Market:
     def stock_left(self) -> "StockLeft":
         """A running count of physical units left, from the seeded stock."""
         with self.lock:
-            return StockLeft(self.catalogue.values())
+            return StockLeft(self.catalogue)
 
     def record_listed(self, channel: str, sku: str, qty: int) -> None:
         with self.lock:
@@ -171,14 +171,15 @@ class StockLeft:
     (⌊left / units per bundle⌋, the least), and :meth:`move` names every SKU
     whose ``left`` it changed (the SKU, its components, the bundles sharing them)."""
 
-    def __init__(self, items: Iterable[CatalogueItem]) -> None:
+    def __init__(self, catalogue: Mapping[str, CatalogueItem]) -> None:
         self.recipes: dict[str, dict[str, int]] = {}
         self.physical: dict[str, int] = {}
-        for item in items:
-            if item.components:
-                self.recipes[item.sku] = dict(item.components)
+        for sku, item in catalogue.items():
+            components = getattr(item, "components", None)
+            if components:
+                self.recipes[sku] = dict(components)
             else:
-                self.physical[item.sku] = item.physical_stock
+                self.physical[sku] = item.physical_stock
         self.used: dict[str, int] = collections.Counter()
         self.containing: dict[str, set[str]] = collections.defaultdict(set)
         for b, comps in self.recipes.items():

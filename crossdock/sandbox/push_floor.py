@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from crossdock.sandbox.market import StockLeft
+
 __all__ = ["FEED_REQUESTS", "Batching", "listing_reads", "required_changes", "push_floor", "push_floors", "stock_requests"]
 
 # createFeedDocument, upload, createFeed, getFeed (at least once), getFeedDocument, the report's download
@@ -90,7 +92,7 @@ def required_changes(sb: Any, shares: Mapping[str, Decimal]) -> dict[str, list[t
     with sb.market.lock:
         events = sorted([(e["at"], 0, e) for e in sb.market.sales]
                         + [(e["at"], 1, e) for e in sb.market.cancels], key=lambda x: (x[0], x[1]))
-        ledger = sb.market.stock_left()
+        ledger = StockLeft(sb.market.catalogue)
         listed = set(sb.market.listed_history)
     out: dict[str, list[tuple[float, str, int]]] = {c: [] for c in shares}
     for at, kind, e in events:
@@ -116,7 +118,7 @@ def required_changes(sb: Any, shares: Mapping[str, Decimal]) -> dict[str, list[t
 
 def _initial(sb: Any, channel: str, sku: str, share: Decimal) -> int:
     with sb.market.lock:
-        left = sb.market.stock_left().left(sku)
+        left = StockLeft(sb.market.catalogue).left(sku)
     return int(max(0, left) * share)
 
 
