@@ -139,8 +139,8 @@ def kit_figures(db: Database, sb: Any, plan: KitPlan, sb_channels: Mapping[str, 
                    for e in sales if e.get("listed_as")}
     bundle_orders = {e["order_id"] for e in sales if e["sku"] in plan.bundles}
     with db.read() as s:
-        stored = set(s.execute(select(Order.channel, Order.platform_order_id, OrderLine.sku)
-                               .join(OrderLine, OrderLine.order_id == Order.id)).tuples())
+        stored = {(c, o, sku) for c, o, sku in s.execute(select(Order.channel, Order.platform_order_id, OrderLine.sku)
+                                                         .join(OrderLine, OrderLine.order_id == Order.id))}
     return {
         "bundles": len(plan.bundles),
         "aliases": sum(len(v) for v in plan.aliases.values()),
