@@ -234,3 +234,35 @@ def test_the_import_that_then_sees_the_platforms_cancellation_does_not_give_the_
             with e.db.read() as s:
                 row = s.scalar(select(ChannelListing).where(ChannelListing.channel == name, ChannelListing.sku == sku))
             assert (row.last_pushed_qty, row.exposure_qty) == (listed, listed), name
+
+
+def test_a_cancellation_the_import_brings_first_gives_the_units_back_once(env, monkeypatch):
+    """The order import may read the order cancelled on the platform between the channel taking
+    the seller's cancel and crossdock recording it: the import then releases the reservation and
+    follows the units the channel put back; the seller's cancel must not follow them again (found by
+    the demo on Shopify, whose orders are read every few seconds)."""
+    from crossdock.db.models import ChannelListing
+
+    with Sandbox(time_scale=TIME_SCALE, seed=47) as sb:
+        e = env(sb, seed=47)
+        e.import_placed()
+        sims = sb.all_channels()
+        for name in ("shopify-eu", "ebay-uk"):
+            pid = e.placed[name]
+            [sku] = e.state(pid)["skus"]
+            conn = e.ctx.connectors.get(name)
+            channel_cancels = conn.cancel_order
+
+            def cancel_then_import(platform_order_id, reason, channel_cancels=channel_cancels, pid=pid, name=name):
+                channel_cancels(platform_order_id, reason)
+                # the order import runs meanwhile and stores the platform's cancellation first
+                wait_ticking(f"{name}'s cancellation to be imported", lambda: e.state(pid)["status"] == "cancelled",
+                             tick=e.import_all)
+
+            monkeypatch.setattr(conn, "cancel_order", cancel_then_import)
+            doc = cancel_order(e.ctx, pid, "buyer_asked")
+            assert doc["status"] == "cancelled" and doc["released"] == {}     # the import released it
+            listed = sims[e.channels[name]].listed(e.channels[name])[sku]
+            with e.db.read() as s:
+                row = s.scalar(select(ChannelListing).where(ChannelListing.channel == name, ChannelListing.sku == sku))
+            assert (row.last_pushed_qty, row.exposure_qty) == (listed, listed), name
