@@ -301,7 +301,7 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
         runtime.stop()
         if server is not None:
             server.stop()
-    events = {"events": {"drop_probability": opts.drop_events, "received": event_counts(db, CHANNELS)}} \
+    events: dict[str, Any] = {"events": {"drop_probability": opts.drop_events, "received": event_counts(db, CHANNELS)}} \
         if opts.events else {"events": None}
     if plan is not None:
         events["kits"] = kit_figures(db, sb, plan, sb_channels)
