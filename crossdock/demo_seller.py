@@ -5,8 +5,10 @@ with ``crossdock orders cancel ORDER --reason R``: cancels an open order
 (no parcel booked yet) on its channel, through the same function and an
 engine context of its own (as the command builds it, quota waits slept
 through), preferring an order with a bundle line or one sold under an alias.
-The channel takes it or refuses it (auto-ship may have booked a parcel in
-the meantime: XD-ORD-012); both are counted.
+The channel takes it or refuses it (auto-ship may have booked a parcel or
+shipped it in the meantime, or the buyer cancelled it first: XD-ORD-012);
+both are counted, and a refused one is replaced by another order (at most
+twice as many attempts as cancellations).
 
 :class:`SellerActions` is the demo's one place for the seller's actions:
 returns (``crossdock returns open`` / ``returns receive``) go in
@@ -50,7 +52,9 @@ class SellerActions:
 
     def step(self, share: float) -> None:
         """The seller's actions due by ``share`` of the buying time."""
-        while len(self.done) + sum(self.refused.values()) < self.due(share):
+        # a refused cancel (a parcel booked, shipped or cancelled on the channel meanwhile: XD-ORD-012) is
+        # counted, and another order tried in its place, at most twice as many attempts as cancellations
+        while len(self.done) < self.due(share) and len(self.done) + sum(self.refused.values()) < 2 * self.cancels:
             if not self.cancel_one():
                 break
         self.returns_step(share)

@@ -130,9 +130,11 @@ def test_the_sellers_cancellations_are_cancelled_on_their_channel_and_released(d
     from crossdock.db.models import Order, OrderLine, Reservation
 
     sc = demo_summary["seller_cancels"]
-    # two open orders cancelled (or refused with a code when a parcel was booked first), each cancelled on its
-    # platform by the sandbox's own record
-    assert sc["cancelled"] + sum(sc["refused"].values()) == 2 and sc["cancelled"] >= 1
+    # two open orders cancelled (refused with a code when a parcel was booked or the order shipped or was
+    # cancelled on the channel first), each cancelled on its platform by the sandbox's own record
+    # (a refused one is replaced by another order, at most four attempts in all)
+    attempts = sc["cancelled"] + sum(sc["refused"].values())
+    assert sc["cancelled"] >= 1 and (sc["cancelled"] == 2 or attempts == 4) and attempts <= 4
     assert set(sc["refused"]) <= {"XD-ORD-012"}
     assert sc["cancelled_on_platform"] == sc["cancelled"]
     assert sc["released_units"] >= sc["cancelled"]
