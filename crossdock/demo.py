@@ -32,7 +32,8 @@ from crossdock.demo_events import EventsServer, drop_events, event_counts, free_
     subscribe_all
 from crossdock.demo_propagation import exposure_figures, propagation_figures
 from crossdock.sandbox.push_floor import listing_reads, push_floors, stock_requests
-from crossdock.sandbox.scenario import DEMO_CHANNELS, confirmations_per_order, sandbox_ids, seed_listing
+from crossdock.demo_shipping import shipping_summary as _shipping_summary
+from crossdock.sandbox.scenario import DEMO_CHANNELS, sandbox_ids, seed_listing
 
 # The rehearsal's channels, shares, buyers and polling intervals are sandbox data
 # (crossdock.sandbox.scenario): the demo itself names no platform.
@@ -43,6 +44,9 @@ SHARES = {ch.name: ch.share for ch in DEMO_CHANNELS}
 BUYER_COUNTRIES = {ch.name: ch.buyer_countries for ch in DEMO_CHANNELS}
 INTERVALS = {ch.name: ch.orders_every_s for ch in DEMO_CHANNELS}
 _SCENARIO = {ch.name: ch for ch in DEMO_CHANNELS}
+# channels whose listing SKUs the demo renames with aliases, and how ("legacy" first: it takes a bundle's)
+ALIAS_STYLES = {ch.name: ch.alias_style for ch in sorted(DEMO_CHANNELS, key=lambda c: c.alias_style != "legacy")
+                if ch.alias_style}
 
 
 @dataclass
@@ -58,6 +62,10 @@ class DemoOptions:
     events: bool = False                 # the platforms' events on (crossdock.demo_events), polling as well
     drop_events: float = 0.0             # the share of events the sandbox loses (with ``events``)
     guard: bool = True                   # [sync] oversell_guard (docs/overselling.md)
+    bundles: int = 0                     # bundles in the catalogue (crossdock.demo_kits; the command: 3)
+    aliases: bool = False                # SKU aliases on the channels that rename SKUs (the command: on)
+    seller_cancels: int = 0              # orders the seller cancels while buyers buy (crossdock.demo_seller)
+    kits: Any = None                     # set by the seeding: the bundles and aliases (crossdock.demo_kits.KitPlan)
 
 
 def _sandbox_channels(desc: dict) -> dict[str, str]:
@@ -135,7 +143,11 @@ def _clock_stopped(folder: Path, desc: dict, opts: DemoOptions) -> None:
 
 def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str]) -> dict[str, int]:
     """Catalogue and stock in crossdock; the same catalogue, physical stock and
-    initial listings in the sandbox."""
+    initial listings in the sandbox; with ``opts.bundles``/``opts.aliases``,
+    bundles and aliases in both (:mod:`crossdock.demo_kits`, its plan kept as
+    ``opts.kits``)."""
+    from crossdock.demo_kits import plan_kits, seed_kit_shares, seed_kits
+
     from crossdock.mapping.allocation import fair_shares
     from crossdock.mapping.inventory_rules import listed_quantity, stock_rule_from_config
     from crossdock.sandbox.core import CatalogueItem
@@ -164,6 +176,9 @@ def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str])
             s.add(StockLevel(sku=sku, warehouse="CN", bin=rng.choice(cfg.warehouses["CN"].bins), on_hand=cn))
             s.add(StockLevel(sku=sku, warehouse="DE", bin=rng.choice(cfg.warehouses["DE"].bins), on_hand=de))
             stock[sku] = cn + de
+        plan = opts.kits = plan_kits(list(stock), opts.seed, bundles=opts.bundles, aliases=opts.aliases,
+                                     alias_channels=ALIAS_STYLES)
+        seed_kits(s, plan, sb, sb_channels)
     for sku, qty in stock.items():
         sb.market.seed_item(CatalogueItem(sku=sku, title=sku, price=Decimal("19.99"), currency="EUR",
                                           physical_stock=qty, hs_code="691200", country_of_origin="CN"))
@@ -177,15 +192,20 @@ def _seed(db: Database, sb, cfg, opts: DemoOptions, sb_channels: dict[str, str])
         for name in CHANNELS:
             ch = cfg.channel(name)
             seeded: dict[str, int] = {}
-            for index, (sku, qty) in enumerate(stock.items()):
-                shown = seeded[sku] = shares[sku][name]
+            for index, sku in enumerate([*stock, *plan.bundles]):
+                # a bundle and its components start at 0 here, then at the engine's own shares (below)
+                shown = seeded[sku] = shares[sku][name] if sku in shares and sku not in plan.components else 0
                 price = Decimal("19.99") if ch.currency != "JPY" else Decimal("2999")
-                listing_id, ids = seed_listing(sb, _SCENARIO[name], sb_channels[name], sku, index, shown, price)
+                listing_id, ids = seed_listing(sb, _SCENARIO[name], sb_channels[name], plan.listing_sku(name, sku),
+                                               index, shown, price)
                 s.add(ChannelListing(channel=name, sku=sku, status="active",
                                      last_pushed_price=price, last_pushed_currency=ch.currency,
                                      listing_id=listing_id, platform_ids=ids))
             s.flush()
-            seed_shown(s, name, seeded)
+            seed_shown(s, name, {sku: q for sku, q in seeded.items() if sku in shares and sku not in plan.components})
+    for name, kit_shares in seed_kit_shares(db, cfg, plan, CHANNELS).items():
+        for sku, qty in kit_shares.items():
+            sb.sims[_SCENARIO[name].platform].set_listing(sb_channels[name], plan.listing_sku(name, sku), qty)
     return stock
 
 
@@ -269,14 +289,23 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
     with synclog.correlation("demo"):
         synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
                            message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
+    from crossdock.demo_kits import kit_figures
+    from crossdock.demo_seller import SellerActions
+
+    plan = opts.kits
+    seller = SellerActions(cfg, db, cancels=opts.seller_cancels, prefer=plan.bundles if plan else (),
+                           alias_skus=plan.aliases if plan else {})
     try:
-        drive_buyers(sb, db, opts, engine.idle, progress)
+        drive_buyers(sb, db, opts, engine.idle, progress, seller=seller)
     finally:
         runtime.stop()
         if server is not None:
             server.stop()
-    events = {"events": {"drop_probability": opts.drop_events, "received": event_counts(db, CHANNELS)}} \
+    events: dict[str, Any] = {"events": {"drop_probability": opts.drop_events, "received": event_counts(db, CHANNELS)}} \
         if opts.events else {"events": None}
+    if plan is not None:
+        events["kits"] = kit_figures(db, sb, plan, sb_channels)
+    events["seller_cancels"] = seller.figures(sb, sb_channels)
     return summarize(db, cfg, sb, ctx, progress, {**events,
         "stock_changes": sum(ctx.stats.stock_changes.values()),
         # crossdock's own count of its push batches, and those batches re-packed by the planner's own
@@ -287,10 +316,11 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
 
 
 def drive_buyers(sb, db: Database, opts: DemoOptions, idle: Callable[[], bool],
-                 progress: Callable[[str], None]) -> None:
-    """Buyers buy for ``opts.minutes`` sandbox minutes; then wait until every
-    order placed is imported and the engine is ``idle`` (nothing queued, no
-    dirty SKU), within a bounded time."""
+                 progress: Callable[[str], None], *, seller: Any = None) -> None:
+    """Buyers buy for ``opts.minutes`` sandbox minutes, and the ``seller``
+    (:class:`crossdock.demo_seller.SellerActions`) acts as its actions fall
+    due; then wait until every order placed is imported and the engine is
+    ``idle`` (nothing queued, no dirty SKU), within a bounded time."""
     from crossdock.sandbox.core import BuyerProfile
 
     K = opts.time_scale
@@ -304,6 +334,8 @@ def drive_buyers(sb, db: Database, opts: DemoOptions, idle: Callable[[], bool],
     t0 = time.monotonic()
     while time.monotonic() - t0 < real_s:
         time.sleep(min(2.0, max(0.0, real_s - (time.monotonic() - t0))))
+        if seller is not None:
+            seller.step((time.monotonic() - t0) / real_s)
         progress(f"t+{(time.monotonic() - t0) * K / 60:5.1f} sandbox min: {_placed(sb)} orders placed, "
                  f"{_imported(db)} imported")
     sb.stop_buyers()
@@ -336,6 +368,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     with inline_waits(PERSON_WAIT_S):   # run here, not on a worker: a quota wait is waited out
         poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
         progress("final reconcile on every channel")
+        unimported_cancels = _cancels_not_imported(db, sb)
         repaired = {name: reconcile(ctx, name, apply=True) for name in CHANNELS}
         after = {name: reconcile(ctx, name, apply=False) for name in CHANNELS}
     stats = sb.stats.as_dict()
@@ -369,6 +402,12 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "oversold_units": market["oversold_units"],
         "drift_skus": len({d["sku"] for r in after.values() for d in r["drift"]}),
         "drift_repaired_at_end": sum(r["repaired"] for r in repaired.values()),
+        # cancellations the platforms had made (the listing given its units back) that crossdock had not
+        # imported yet when the final reconcile read the listings
+        "cancels_not_imported_at_end": unimported_cancels,
+        # what the final reconcile found (first 20): the SKUs it repaired, and any left after it
+        "drift_found_at_end": [dict(d, channel=name) for name, r in repaired.items() for d in r["drift"]][:20],
+        "drift_left": [dict(d, channel=name) for name, r in after.items() for d in r["drift"]][:20],
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
@@ -428,48 +467,13 @@ def _when_imported(slowest: list[dict[str, Any]], imported: dict[str, float]) ->
             x["imported_after_s"] = round(at - x["sold_at"], 1)
 
 
-def _shipping_summary(db: Database, sb, cfg) -> dict[str, Any]:
-    """Shipments from the database; confirmations from the platforms' own record:
-    each shipped order must be confirmed on its channel exactly once — unless
-    its buyer cancelled before the confirmation arrived (the order is flagged
-    XD-ORD-007), or its confirmation is still queued or was refused."""
-    from crossdock.db.models import Shipment
-    from crossdock.sync_engine.stuck import CANCELLED_AFTER_SHIP
-
+def _cancels_not_imported(db: Database, sb) -> list[str]:
+    """Orders the sandbox records as cancelled that crossdock does not hold as cancelled (yet)."""
+    with sb.market.lock:
+        cancelled = {e["order_id"] for e in sb.market.cancels if e.get("order_id")}
     with db.read() as s:
-        shipments = list(s.execute(select(Shipment.id, Shipment.order_id, Shipment.confirmed_at,
-                                          Shipment.label_paths, Order.platform_order_id, Order.channel,
-                                          Order.flags)
-                                   .join(Order, Order.id == Shipment.order_id)))
-    confirms = confirmations_per_order(sb)
-    from crossdock.db.models import OutboxEntry
-
-    with db.read() as s:
-        refused = dict(s.execute(select(OutboxEntry.last_code, func.count())
-                                 .where(OutboxEntry.kind == "confirm_shipment", OutboxEntry.status == "failed")
-                                 .group_by(OutboxEntry.last_code)).all())
-        queued = s.scalar(select(func.count()).select_from(OutboxEntry)
-                          .where(OutboxEntry.kind == "confirm_shipment",
-                                 OutboxEntry.status.in_(("pending", "running")))) or 0
-    shipped_ids = {r.platform_order_id for r in shipments}
-    per_order = [confirms.get(pid, 0) for pid in shipped_ids]
-    labels = Path(cfg.path).parent / cfg.labels_dir
-    files = list(labels.glob("*")) if labels.exists() else []
-    return {
-        "shipments_created": len(shipments),
-        "shipments_confirmed": sum(1 for r in shipments if r.confirmed_at is not None),
-        "shipped_orders_confirmed_once_on_platform": sum(1 for n in per_order if n == 1),
-        "shipped_orders_confirmed_twice_on_platform": sum(1 for n in per_order if n > 1),
-        # the buyer cancelled after the parcel was booked, before the confirmation arrived: the channel
-        # refused it, the entry is done and the order flagged XD-ORD-007 (`crossdock warehouse flagged`)
-        "shipments_cancelled_after_ship": sum(1 for r in shipments if r.confirmed_at is None
-                                              and CANCELLED_AFTER_SHIP in (r.flags or [])),
-        "shipments_confirmation_queued": queued,
-        # confirmations the platform refused for any other reason, by code; they stay in `crossdock jobs failed`
-        "confirmations_refused": refused,
-        "labels_written": len(files),
-        "label_folder": str(labels),
-    }
+        known = set(s.scalars(select(Order.platform_order_id).where(Order.local_status == "cancelled")))
+    return sorted(cancelled - known)
 
 
 def _placed(sb) -> int:

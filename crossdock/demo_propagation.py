@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from crossdock.sandbox.market import StockLeft
+
 
 NEVER = float("inf")     # a change not shown by the end of the run
 SAME_INSTANT_S = 0.05    # sandbox seconds: records this close belong to one request
@@ -20,7 +22,10 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     drops (shares round down, so many sales change nothing for o). The delay
     is until o's listed quantity is lowered by something other than o's own
     sales — the engine's push — or is already at or below the new figure.
-    Cancellations give stock back in the same running count, and a sale its
+    A bundle's sale is a sale of its components' units, so it is measured
+    on the listings of its components and of every bundle sharing one, as a
+    component's sale is on its bundles' listings (a bundle's stock left: what
+    its components make). Cancellations give stock back in the same running count, and a sale its
     buyer cancelled before a channel showed it is not measured on that channel
     (the stock came back: there was nothing left to propagate;
     ``withdrawn_by_cancel`` counts them).
@@ -34,7 +39,7 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
         events = sorted([dict(e, kind="sale") for e in sb.market.sales]
                         + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
         history = {k: list(v) for k, v in sb.market.listed_history.items()}
-        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+        ledger = StockLeft(sb.market.catalogue)
     cancelled_at: dict[str, float] = {}
     for e in events:
         if e["kind"] == "cancel" and e.get("order_id"):
@@ -43,7 +48,6 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     own_sales: dict[tuple[str, str], set[float]] = {}
     for e in events:
         own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
-    sold: dict[str, int] = {}
     slowest: list[tuple] = []
     delays: list[float] = []
     by_source: dict[str, list[float]] = {}
@@ -52,33 +56,38 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     for sale in events:
         sku = sale["sku"]
         if sale["kind"] == "cancel":
-            sold[sku] = sold.get(sku, 0) - sale["qty"]
+            ledger.move(sku, -sale["qty"])
             continue
-        before = physical.get(sku, 0) - sold.get(sku, 0)
-        sold[sku] = sold.get(sku, 0) + sale["qty"]
-        after = before - sale["qty"]
+        # a bundle's sale moves its components, and with them every bundle sharing one
+        moved = sorted(ledger.affected(sku))
+        before = {s: ledger.left(s) for s in moved}
+        ledger.move(sku, sale["qty"])
+        after = {s: ledger.left(s) for s in moved}
         worst = None
         for other, share in shares.items():
             if other == sale["channel"]:
                 continue
-            want_before = int(max(0, before) * share)
-            want_after = int(max(0, after) * share)
-            if want_after >= want_before:
-                continue
-            reached = first_push_down(history.get((other, sku), []), own_sales.get((other, sku), set()),
-                                       sale["at"], want_after)
-            cancelled = cancelled_at.get(sale["order_id"])
-            if cancelled is not None and (reached is None or reached > cancelled):
-                withdrawn += 1
-                continue
-            if reached is None:
-                pending += 1
-                worst = NEVER
-                by_target.setdefault(other.split(":")[0], []).append(NEVER)
-                continue
-            worst = max(worst or 0.0, reached - sale["at"])
-            by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
-            slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, sku, sale["at"]))
+            for target in moved:
+                if (other, target) not in history:
+                    continue
+                want_before = int(max(0, before[target]) * share)
+                want_after = int(max(0, after[target]) * share)
+                if want_after >= want_before:
+                    continue
+                reached = first_push_down(history[(other, target)], own_sales.get((other, target), set()),
+                                          sale["at"], want_after)
+                cancelled = cancelled_at.get(sale["order_id"])
+                if cancelled is not None and (reached is None or reached > cancelled):
+                    withdrawn += 1
+                    continue
+                if reached is None:
+                    pending += 1
+                    worst = NEVER
+                    by_target.setdefault(other.split(":")[0], []).append(NEVER)
+                    continue
+                worst = max(worst or 0.0, reached - sale["at"])
+                by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
+                slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, target, sale["at"]))
         if worst is not None:
             delays.append(worst)
             by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
@@ -137,19 +146,24 @@ def exposure_figures(sb: Any) -> dict[str, Any]:
         history = {k: list(v) for k, v in sb.market.listed_history.items()}
         moves = [(e["at"], e["sku"], -e["qty"]) for e in sb.market.sales] \
             + [(e["at"], e["sku"], e["qty"]) for e in sb.market.cancels]
-        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+        ledger = StockLeft(sb.market.catalogue)
+    physical = ledger.physical
     end = sb.clock.timestamp()
-    timeline: dict[str, list[tuple[float, str | None, int]]] = {}
+    # per physical SKU: a bundle's listing shows its components' units (units per bundle x shown),
+    # and a bundle sold or given back moves its components'
+    timeline: dict[str, list[tuple[float, tuple[str, str] | None, int]]] = {}
     for (channel, sku), hist in history.items():
-        timeline.setdefault(sku, []).extend((t, channel, q) for t, q in hist)
+        for c, q in ledger.units(sku).items():
+            timeline.setdefault(c, []).extend((t, (channel, sku), q * n) for t, n in hist)
     for t, sku, delta in moves:
-        timeline.setdefault(sku, []).append((t, None, delta))
+        for c, q in ledger.units(sku).items():
+            timeline.setdefault(c, []).append((t, None, q * delta))
     durations: list[float] = []
     unit_s = shown_s = left_s = 0.0
     max_units = 0
     for sku, items in timeline.items():
         items.sort(key=lambda x: x[0])
-        shown: dict[str, int] = {}
+        shown: dict[tuple[str, str], int] = {}
         left = physical.get(sku, 0)
         over_since: float | None = None
         i = 0

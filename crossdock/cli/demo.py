@@ -28,6 +28,12 @@ def demo(ctx: typer.Context,
                                            help="With --events: the share of events the sandbox loses."),
          guard: bool = typer.Option(True, "--guard/--no-guard",
                                     help="The oversell guard ([sync] oversell_guard): docs/overselling.md."),
+         bundles: int = typer.Option(3, "--bundles", min=0, max=3,
+                                     help="Bundles (kits) in the catalogue, made of its SKUs."),
+         aliases: bool = typer.Option(True, "--aliases/--no-aliases",
+                                      help="SKU aliases: some listings under a legacy SKU or an MSKU suffix."),
+         seller_cancels: int = typer.Option(3, "--seller-cancels", min=0,
+                                            help="Open orders the seller cancels while buyers buy."),
          as_json: bool = JSON_OPT) -> None:
     """Run everything on the embedded default: sandbox, SQLite, in-process workers.
     Prints a summary; --json prints it as one JSON document."""
@@ -35,7 +41,8 @@ def demo(ctx: typer.Context,
 
     app = Application.of(ctx, json=as_json)
     opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
-                       orders_per_min=orders_per_min, events=events, drop_events=drop_events, guard=guard)
+                       orders_per_min=orders_per_min, events=events, drop_events=drop_events, guard=guard,
+                       bundles=bundles, aliases=aliases, seller_cancels=seller_cancels)
     show = app.progress or not as_json
     summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {escape(msg)}")) if show
                        else (lambda m: None))
@@ -58,6 +65,24 @@ def _by(figures: dict[str, Any]) -> str:
                      for name, v in sorted(figures.items()))
 
 
+def _kit_lines(s: dict[str, Any]) -> list[str]:
+    """Bundles, aliases and the seller's cancellations (issue 18)."""
+    lines = []
+    kits = s.get("kits")
+    if kits:
+        lines.append(f"bundles     {kits['bundles']} bundle(s): {kits['bundle_units_sold']} unit(s) sold in "
+                     f"{kits['bundle_orders']} order(s), each consuming its components; {kits['aliases']} alias(es): "
+                     f"{kits['alias_orders']} order(s) sold under an alias, "
+                     f"{kits['alias_orders_resolved']} stored under the catalogue SKU")
+    sc = s.get("seller_cancels")
+    if sc and (sc["cancelled"] or sc["refused"]):
+        refused = ", ".join(f"{n} {code}" for code, n in sc["refused"].items())
+        lines.append(f"cancelled   by the seller: {sc['cancelled']} order(s) ({sc['cancelled_on_platform']} cancelled on "
+                     f"their channel), {sc['released_units']} unit(s) released"
+                     + (f"; refused: {refused}" if refused else ""))
+    return lines
+
+
 def summary_text(s: dict[str, Any]) -> list[str]:
     """The demo's summary (:func:`crossdock.demo.run_demo`) as lines of text."""
     prop = s["propagation_s"]
@@ -69,6 +94,7 @@ def summary_text(s: dict[str, Any]) -> list[str]:
         f"orders      {s['orders_imported']} of {s['orders_placed']} placed imported"
         + (f" ({missing} missing: {', '.join(list(s['orders_missing'])[:5])})" if missing else ""),
         f"units       {s['units_sold']} sold, {s['units_cancelled']} cancelled, {s['oversold_units']} oversold",
+        *_kit_lines(s),
         f"drift       {s['drift_skus']} SKU(s) after the final reconcile "
         f"({s['drift_repaired_at_end']} repaired by it)",
         f"stock       {s['stock_changes']} changes, {s['stock_push_calls']} push requests "

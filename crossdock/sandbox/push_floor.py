@@ -3,7 +3,8 @@ record — never from what crossdock decided to push.
 
 Every sale and cancellation the buyers made (:class:`~crossdock.sandbox.market.Market`)
 that changes another channel's listed quantity under its rule
-(``floor((physical stock - units sold) x share)``) is a *required change*
+(``floor((physical stock - units sold) x share)``; a bundle's stock is what
+its components make) is a *required change*
 on that channel, known to any seller tool from the moment the platform
 shows the order (Amazon: two minutes after it was placed — its order
 search never shows a younger one; eBay and Shopify: at once). The floor
@@ -34,6 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from crossdock.sandbox.market import StockLeft
 
 __all__ = ["FEED_REQUESTS", "Batching", "listing_reads", "required_changes", "push_floor", "push_floors", "stock_requests"]
 
@@ -74,7 +77,7 @@ def batching(sb: Any, channel: str, sku: str) -> tuple[str, Batching]:
         return "listings", Batching(1, bulk_size=25_000, bulk_requests=FEED_REQUESTS,
                                     bulk_turnaround_s=float(sim.feed_queue_s) + float(sim.feed_processing_s))
     if platform == "ebay":
-        listing = sb.sims["ebay"].listings.get(channel, {}).get(sku)
+        listing = sb.sims["ebay"].listings.get(channel, {}).get(sb.market.listing_sku(channel, sku))
         if listing is not None and listing.kind == "trading":
             return "trading", Batching(4)
         return "inventory", Batching(25)
@@ -89,22 +92,25 @@ def required_changes(sb: Any, shares: Mapping[str, Decimal]) -> dict[str, list[t
     with sb.market.lock:
         events = sorted([(e["at"], 0, e) for e in sb.market.sales]
                         + [(e["at"], 1, e) for e in sb.market.cancels], key=lambda x: (x[0], x[1]))
-        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+        ledger = StockLeft(sb.market.catalogue)
         listed = set(sb.market.listed_history)
-    sold: dict[str, int] = {}
     out: dict[str, list[tuple[float, str, int]]] = {c: [] for c in shares}
     for at, kind, e in events:
         sku, qty = e["sku"], int(e["qty"])
-        before = physical.get(sku, 0) - sold.get(sku, 0)
-        sold[sku] = sold.get(sku, 0) + (qty if kind == 0 else -qty)
-        after = physical.get(sku, 0) - sold[sku]
+        # a bundle's units are its components': a sale of either moves both (crossdock.sandbox.market.StockLeft)
+        moved = sorted(ledger.affected(sku))
+        before = {s: ledger.left(s) for s in moved}
+        ledger.move(sku, qty if kind == 0 else -qty)
         known = at + visible_after_s(sb, e["channel"])
         for other, share in shares.items():
-            if other == e["channel"] or (other, sku) not in listed:
+            if other == e["channel"]:
                 continue
-            want_before, want_after = int(max(0, before) * share), int(max(0, after) * share)
-            if want_after != want_before:
-                out[other].append((known, sku, want_after))
+            for target in moved:
+                if (other, target) not in listed:
+                    continue
+                want_before, want_after = int(max(0, before[target]) * share), int(max(0, ledger.left(target)) * share)
+                if want_after != want_before:
+                    out[other].append((known, target, want_after))
     for changes in out.values():
         changes.sort()
     return out
@@ -112,8 +118,8 @@ def required_changes(sb: Any, shares: Mapping[str, Decimal]) -> dict[str, list[t
 
 def _initial(sb: Any, channel: str, sku: str, share: Decimal) -> int:
     with sb.market.lock:
-        item = sb.market.catalogue.get(sku)
-    return int(max(0, item.physical_stock if item else 0) * share)
+        left = StockLeft(sb.market.catalogue).left(sku)
+    return int(max(0, left) * share)
 
 
 def push_floor(changes: list[tuple[float, str, int]], rules: Batching, window_s: float,

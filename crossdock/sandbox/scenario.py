@@ -25,7 +25,10 @@ __all__ = ["DEMO_CHANNELS", "ScenarioChannel", "confirmations_per_order", "sandb
 class ScenarioChannel:
     """One channel of the rehearsal. ``marketplace`` None: the platform's first
     account's channel. ``legacy_every``: every n-th SKU is a listing made
-    outside the platform's listing API (eBay: Trading, not Inventory)."""
+    outside the platform's listing API (eBay: Trading, not Inventory).
+    ``alias_style``: how the channel's listing SKUs differ from the catalogue's
+    where the demo gives it aliases (``legacy``: a legacy SKU; ``suffix``: an
+    MSKU with the marketplace's suffix); None: it lists catalogue SKUs."""
 
     name: str
     platform: str
@@ -35,6 +38,7 @@ class ScenarioChannel:
     marketplace: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     legacy_every: int = 0
+    alias_style: str | None = None
 
 
 # Order import intervals: Amazon's getOrders restores one token a minute
@@ -44,8 +48,8 @@ DEMO_CHANNELS: tuple[ScenarioChannel, ...] = (
     ScenarioChannel("amazon-us", "amazon", "0.3", ("US", "US", "CA"), 60, marketplace=US,
                     options={"feed_threshold": 20}),
     ScenarioChannel("amazon-de", "amazon", "0.2", ("DE", "DE", "FR", "AT"), 60, marketplace=DE,
-                    options={"feed_threshold": 20}),
-    ScenarioChannel("ebay-uk", "ebay", "0.25", ("GB", "GB", "IE", "DE"), 10, legacy_every=5),
+                    options={"feed_threshold": 20}, alias_style="suffix"),
+    ScenarioChannel("ebay-uk", "ebay", "0.25", ("GB", "GB", "IE", "DE"), 10, legacy_every=5, alias_style="legacy"),
     ScenarioChannel("shopify-eu", "shopify", "0.25", ("DE", "FR", "NL", "IT"), 3),
 )
 

@@ -136,7 +136,11 @@ def decide(session: Session, channel: str, available: Mapping[str, int], *, rule
             out[sku] = Decision(listed_quantity(q, rule))
             continue
         others = sum(e.total for ch, e in listings.items() if ch != channel)
-        share = _shares(min(q, pools.get(sku, q)), listings, rules)[channel]
+        # the share comes from the pool alone (what is available, split by listing counts), the room
+        # caps what is pushed: a share worked out from the room would move with the other SKUs'
+        # exposures — a component's units held after its push until the import proves them unsold
+        # would lower its bundles' shares, and no mark follows when they are released
+        share = _shares(pools.get(sku, q), listings, rules)[channel]
         believed = shown.get(sku, mine.shown) if shown is not None else mine.shown
         qty = guarded_quantity(share, believed, exposed=mine.exposure, held=mine.held, others=others, available=q)
         if believed is not None and qty > believed and not worth_raising(believed, share):

@@ -118,6 +118,9 @@ class UpsertResult:
     order_ids: dict[str, int]                       # platform order id → local id (every order given)
     new_ids: tuple[int, ...] = ()
     status_changed: tuple[int, ...] = ()
+    # of those, orders crossdock held as cancelled already (the seller's cancel, an earlier import):
+    # their units were given back on their channel then
+    cancelled_before: tuple[int, ...] = ()
     reservations: dict[int, inventory.ReservationResult] = field(default_factory=dict)
     released: dict[int, inventory.SettleResult] = field(default_factory=dict)
     consumed: dict[int, inventory.SettleResult] = field(default_factory=dict)
@@ -370,6 +373,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
     log.info("channel %s: %d orders new, %d updated, %d unchanged", channel, len(new_ids), len(updates), unchanged)
     return UpsertResult(new=len(new_ids), updated=len(updates), unchanged=unchanged, order_ids=order_ids,
                         new_ids=tuple(sorted(new_ids.values())), status_changed=tuple(c[0] for c in changed),
+                        cancelled_before=tuple(c[0] for c in changed if c[2] == OrderStatus.CANCELLED.value),
                         reservations=reservations, released=released, consumed=consumed)
 
 
@@ -428,12 +432,15 @@ def follow_platform_quantities(session: Session, channel: str, orders: Iterable[
     and never re-raises a channel whose own sale it has just learnt about to a
     quantity computed without it.
 
-    A cancel puts the units back on sale on its channel. When the order had
+    A cancel puts the units back on sale on its channel, once: an order
+    crossdock already held as cancelled (the seller cancelled it through
+    crossdock, which followed the units then; or an earlier import did) gives
+    nothing back when the platform's status of it changes again. When the order had
     already shipped (its stock consumed) nothing else marks the SKU, and the
     channel would show more than crossdock allows until a reconcile: the
     restored SKUs go to ``marks``."""
     new = set(result.new_ids)
-    changed = set(result.status_changed)
+    changed = set(result.status_changed) - set(result.cancelled_before)
     delta: Counter[tuple[str, dt.datetime]] = Counter()
     for o in orders:
         oid = result.order_ids.get(o.platform_order_id)

@@ -175,6 +175,7 @@ def _merged(results: Sequence[UpsertResult]) -> UpsertResult:
                         unchanged=sum(r.unchanged for r in results), order_ids=order_ids,
                         new_ids=tuple(sorted(i for r in results for i in r.new_ids)),
                         status_changed=tuple(i for r in results for i in r.status_changed),
+                        cancelled_before=tuple(i for r in results for i in r.cancelled_before),
                         reservations=reservations, released=released, consumed=consumed)
 
 

@@ -16,7 +16,9 @@ Refused, with nothing changed locally: an order crossdock already holds as
 shipped, partly shipped, returned or cancelled, or with a parcel booked
 (XD-ORD-012, without asking the channel), and whatever the channel refuses
 (XD-ORD-012 from its connector: shipped there, already cancelled there); the
-refusal is logged on the order's chain. Unknown order: XD-ORD-005; unknown
+refusal is logged on the order's chain. When the order import stores the
+platform's cancellation while the channel is being asked, it has released
+the order and followed the units already: the cancel records it, once. Unknown order: XD-ORD-005; unknown
 reason: XD-ORD-014; a platform crossdock cannot cancel on: XD-ORD-013.
 """
 
@@ -97,11 +99,16 @@ def _apply(ctx: EngineContext, st: dict[str, Any], reason: str, ms: int) -> dict
         inventory.lock_stock(s, {sku for sku, _ in lines} | inventory.active_reservation_skus(s, [oid]))
         released = inventory.release_order(s, oid, reason=f"cancelled by the seller ({reason})", marks=marks,
                                            now=at)
-        # the channel put the units back on sale, as when a buyer cancels (the import's follow_platform_quantities)
-        back: Counter[tuple[str, dt.datetime]] = Counter()
-        for sku, qty in lines:
-            back[(sku, at)] += int(qty)
-        shown.follow_platform_change(s, channel, back)
+        # the order row is locked now (release_order): an import that read the order cancelled on the
+        # platform after the channel took the cancel, and stored it first, has followed the units already
+        imported_first = s.scalar(select(Order.local_status).where(Order.id == oid)) == "cancelled"
+        if not imported_first:
+            # the channel put the units back on sale, as when a buyer cancels (the import's
+            # follow_platform_quantities, which gives nothing back for an order held as cancelled)
+            back: Counter[tuple[str, dt.datetime]] = Counter()
+            for sku, qty in lines:
+                back[(sku, at)] += int(qty)
+            shown.follow_platform_change(s, channel, back)
         marks.add(sorted({sku for sku, _ in lines}))
         s.execute(update(Order).where(Order.id == oid).values(
             local_status="cancelled", status_changed_at=at, updated_at=at))
@@ -115,7 +122,7 @@ def _apply(ctx: EngineContext, st: dict[str, Any], reason: str, ms: int) -> dict
             message=f"cancelled on {channel} by the seller ({reason}); released "
                     + (", ".join(f"{k} x{v}" for k, v in sorted(units.items())) or "nothing"),
             details={"order_id": oid, "reason": reason, "released": units, "actor": audit.actor(),
-                     "was": st["local_status"]})])
+                     "was": st["local_status"], "imported_first": imported_first})])
         audit_id = audit.record(s, action="orders.cancel", subject=f"order {channel}/{pid}",
                                 before={"local_status": st["local_status"], "platform_status": st["platform_status"]},
                                 after={"local_status": "cancelled", "reason": reason, "released": units})

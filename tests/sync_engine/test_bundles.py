@@ -14,6 +14,7 @@ from crossdock.catalog.export import export_catalog
 from crossdock.catalog.importer import import_catalog
 from crossdock.db import models as m
 from crossdock.errors import InventoryError
+from crossdock.models import StockUpdate
 from crossdock.sync_engine import bundles, exposure, inventory, orders, unseen
 from crossdock.sync_engine.unseen import UnseenSale
 from crossdock.sync_engine.dirty import DirtySku
@@ -206,3 +207,37 @@ def test_aliases_and_bundles_in_the_catalogue_file(db, tmp_path):
     with pytest.raises(InventoryError) as err, db.write() as s:
         import_catalog(s, path)
     assert err.value.code == "XD-INV-008" and "XD-INV-014" in str(err.value)
+
+
+def test_a_bundles_share_does_not_move_with_its_components_units_held_after_a_push(db):
+    """A push sets a quantity absolutely, so the units its listing exposed are held (counted as
+    sold) until the order import proves them unsold. Held units of a component are room its
+    bundles' pushes may not take — but they must not change the bundles' shares: nothing marks
+    the bundles when the import releases them, so a bundle listing lowered for them stays low,
+    and the reconcile finds it drifted (found by the demo: the final reconcile's repair of a
+    component left its bundle "drifted" on the same channel)."""
+    from crossdock.sync_engine import shown as shows
+
+    setup(db, x=12, y=10, listings={"ebay-us": ["X", KIT], "shopify-eu": ["X", KIT]})
+    rules = {"ebay-us": None, "shopify-eu": None, "amazon-de": None}
+    # Given one push plan from nothing: every listing at its share, all of X's 12 units in use
+    for channel in ("ebay-us", "shopify-eu"):
+        with db.write() as s:
+            avail = inventory.availability_snapshot(s, ["X", KIT])
+            want = exposure.targets(s, channel, avail, rules=rules, guard=True)
+            shows.expose(s, channel, want, since=NOW)
+            shows.record_read_back(s, channel, want, at=NOW)
+    with db.read() as s:
+        avail = inventory.availability_snapshot(s, ["X", KIT])
+        before = {ch: exposure.targets(s, ch, avail, rules=rules, guard=True) for ch in ("ebay-us", "shopify-eu")}
+    assert before["ebay-us"][KIT] + before["shopify-eu"][KIT] > 0
+    # When X is pushed again on eBay (the same quantity): what it exposed is held until the import passes
+    with db.write() as s:
+        shows.expose(s, "ebay-us", {"X": before["ebay-us"]["X"]}, since=NOW)
+        shows.record_pushed(s, "ebay-us", [StockUpdate(sku="X", quantity=before["ebay-us"]["X"])], now=NOW)
+    with db.read() as s:
+        assert s.scalar(select(m.ChannelListing.held_qty).where(m.ChannelListing.channel == "ebay-us",
+                                                                 m.ChannelListing.sku == "X")) > 0
+        after = {ch: exposure.targets(s, ch, avail, rules=rules, guard=True) for ch in ("ebay-us", "shopify-eu")}
+    # Then every listing still shows what crossdock computes for it: the bundles keep their shares
+    assert after == before

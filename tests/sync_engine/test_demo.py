@@ -15,8 +15,10 @@ from tests.cli_run import crossdock
 @pytest.fixture(scope="module")
 def demo_summary(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
-    # Given buyers on four channels for 8 sandbox minutes at 60x
-    summary = run_demo(DemoOptions(skus=15, minutes=8, time_scale=60, seed=3, folder=folder, orders_per_min=2))
+    # Given buyers on four channels for 8 sandbox minutes at 60x, a catalogue with three bundles and
+    # four aliases, and a seller who cancels two open orders while they buy
+    summary = run_demo(DemoOptions(skus=15, minutes=8, time_scale=60, seed=3, folder=folder, orders_per_min=2,
+                                   bundles=3, aliases=True, seller_cancels=2))
     return summary
 
 
@@ -104,3 +106,65 @@ def test_trace_of_a_shipped_order_shows_the_whole_chain(demo_summary):
         assert op in ops, (op, ops)
     assert ops.index("order.import") < ops.index("label.create") < ops.index("shipment.confirm")
     assert any(op.startswith("tracking.") for op in ops), ops
+
+
+def test_bundles_and_aliases_sell_and_are_stored_under_the_catalogue_sku(demo_summary):
+    s = demo_summary
+    kits = s["kits"]
+    assert (kits["bundles"], kits["aliases"]) == (3, 4)
+    # buyers bought bundles; the sandbox counted their components' units (oversold 0 is in those units)
+    assert kits["bundle_orders"] > 0 and kits["bundle_units_sold"] >= 0
+    assert s["oversold_units"] == 0 and s["over_exposed"]["episodes"] == 0
+    # every order sold under an alias was stored under the catalogue SKU it stands for
+    assert kits["alias_orders"] > 0
+    assert kits["alias_orders_resolved"] == kits["alias_orders"]
+    # and every listing, the bundles' and the aliased ones too, shows what crossdock computes
+    assert s["drift_skus"] == 0, s["drift_left"]
+
+
+def test_the_sellers_cancellations_are_cancelled_on_their_channel_and_released(demo_summary):
+    from sqlalchemy import func, select
+
+    from crossdock import config as config_mod
+    from crossdock.db.engine import Database
+    from crossdock.db.models import Order, OrderLine, Reservation
+
+    sc = demo_summary["seller_cancels"]
+    # two open orders cancelled (refused with a code when a parcel was booked or the order shipped or was
+    # cancelled on the channel first), each cancelled on its platform by the sandbox's own record
+    # (a refused one is replaced by another order, at most four attempts in all)
+    attempts = sc["cancelled"] + sum(sc["refused"].values())
+    assert sc["cancelled"] >= 1 and (sc["cancelled"] == 2 or attempts == 4) and attempts <= 4
+    assert set(sc["refused"]) <= {"XD-ORD-012"}
+    assert sc["cancelled_on_platform"] == sc["cancelled"]
+    assert sc["released_units"] >= sc["cancelled"]
+    cfg = config_mod.load(demo_summary["config"], env={})
+    db = Database(cfg.database_url)
+    with db.read() as s:
+        for ref in sc["orders"]:
+            channel, _, pid = ref.partition("/")
+            order = s.scalar(select(Order).where(Order.channel == channel, Order.platform_order_id == pid))
+            assert order.local_status == "cancelled"
+            active = s.scalar(select(func.count()).select_from(Reservation)
+                              .join(OrderLine, OrderLine.id == Reservation.order_line_id)
+                              .where(OrderLine.order_id == order.id, Reservation.status == "active"))
+            assert active == 0
+        released = s.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
+                            .join(OrderLine, OrderLine.id == Reservation.order_line_id)
+                            .join(Order, Order.id == OrderLine.order_id)
+                            .where(Reservation.status == "released",
+                                   Order.platform_order_id.in_([r.partition("/")[2] for r in sc["orders"]])))
+    db.dispose()
+    assert released == sc["released_units"]
+
+
+def test_the_summary_text_names_bundles_aliases_and_the_sellers_cancellations(demo_summary):
+    from crossdock.cli.demo import summary_text
+
+    s = demo_summary
+    text = "\n".join(summary_text(s))
+    kits, sc = s["kits"], s["seller_cancels"]
+    assert f"bundles     3 bundle(s): {kits['bundle_units_sold']} unit(s) sold in {kits['bundle_orders']} order(s)" in text
+    assert f"{kits['alias_orders']} order(s) sold under an alias" in text
+    assert f"cancelled   by the seller: {sc['cancelled']} order(s)" in text
+    assert f"{sc['released_units']} unit(s) released" in text

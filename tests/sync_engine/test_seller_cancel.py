@@ -208,3 +208,61 @@ def test_orders_cancel_through_the_cli(env):
         assert again.returncode != 0 and "XD-ORD-012" in again.stderr
         bad = crossdock("--config", str(e.config_path), "orders", "cancel", pid, "--reason", "nope")
         assert bad.returncode != 0 and "XD-ORD-014" in bad.stderr
+
+
+def test_the_import_that_then_sees_the_platforms_cancellation_does_not_give_the_units_back_twice(env):
+    """The seller's cancel already follows the units the channel put back on sale; the import that
+    later reads the order's cancelled status must not add them a second time (found by the demo:
+    crossdock then believed a listing showed more than it did, and the guard held the other channels
+    below their share for units that did not exist)."""
+    from crossdock.db.models import ChannelListing
+
+    with Sandbox(time_scale=TIME_SCALE, seed=43) as sb:
+        e = env(sb, seed=43)
+        e.import_placed()
+        sims = sb.all_channels()
+        for name in SUPPORTED:
+            pid = e.placed[name]
+            [sku] = e.state(pid)["skus"]
+            platform_status = e.orders()[pid].platform_status
+            cancel_order(e.ctx, pid, "buyer_asked")
+            # When the order import reads the order again, cancelled on the platform now
+            wait_ticking(f"{name}'s cancelled status to be imported",
+                         lambda: e.orders()[pid].platform_status != platform_status, tick=e.import_all)
+            # Then crossdock believes the channel shows what it shows: the units given back once
+            listed = sims[e.channels[name]].listed(e.channels[name])[sku]
+            with e.db.read() as s:
+                row = s.scalar(select(ChannelListing).where(ChannelListing.channel == name, ChannelListing.sku == sku))
+            assert (row.last_pushed_qty, row.exposure_qty) == (listed, listed), name
+
+
+def test_a_cancellation_the_import_brings_first_gives_the_units_back_once(env, monkeypatch):
+    """The order import may read the order cancelled on the platform between the channel taking
+    the seller's cancel and crossdock recording it: the import then releases the reservation and
+    follows the units the channel put back; the seller's cancel must not follow them again (found by
+    the demo on Shopify, whose orders are read every few seconds)."""
+    from crossdock.db.models import ChannelListing
+
+    with Sandbox(time_scale=TIME_SCALE, seed=47) as sb:
+        e = env(sb, seed=47)
+        e.import_placed()
+        sims = sb.all_channels()
+        for name in ("shopify-eu", "ebay-uk"):
+            pid = e.placed[name]
+            [sku] = e.state(pid)["skus"]
+            conn = e.ctx.connectors.get(name)
+            channel_cancels = conn.cancel_order
+
+            def cancel_then_import(platform_order_id, reason, channel_cancels=channel_cancels, pid=pid, name=name):
+                channel_cancels(platform_order_id, reason)
+                # the order import runs meanwhile and stores the platform's cancellation first
+                wait_ticking(f"{name}'s cancellation to be imported", lambda: e.state(pid)["status"] == "cancelled",
+                             tick=e.import_all)
+
+            monkeypatch.setattr(conn, "cancel_order", cancel_then_import)
+            doc = cancel_order(e.ctx, pid, "buyer_asked")
+            assert doc["status"] == "cancelled" and doc["released"] == {}     # the import released it
+            listed = sims[e.channels[name]].listed(e.channels[name])[sku]
+            with e.db.read() as s:
+                row = s.scalar(select(ChannelListing).where(ChannelListing.channel == name, ChannelListing.sku == sku))
+            assert (row.last_pushed_qty, row.exposure_qty) == (listed, listed), name
