@@ -65,6 +65,7 @@ class DemoOptions:
     bundles: int = 0                     # bundles in the catalogue (crossdock.demo_kits; the command: 3)
     aliases: bool = False                # SKU aliases on the channels that rename SKUs (the command: on)
     seller_cancels: int = 0              # orders the seller cancels while buyers buy (crossdock.demo_seller)
+    seller_returns: int = 0              # shipped units returned, received and refunded (crossdock.demo_returns)
     kits: Any = None                     # set by the seeding: the bundles and aliases (crossdock.demo_kits.KitPlan)
 
 
@@ -290,11 +291,13 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
         synclog.record_now(db, operation="demo.start", outcome="ok", entity_type="job", entity="demo",
                            message=f"{opts.skus} SKUs, {opts.minutes} sandbox minutes at time scale {K}")
     from crossdock.demo_kits import kit_figures
+    from crossdock.demo_returns import SellerReturns
     from crossdock.demo_seller import SellerActions
 
     plan = opts.kits
+    returns = SellerReturns(cfg, db, count=opts.seller_returns, sb=sb, sb_channels=sb_channels)
     seller = SellerActions(cfg, db, cancels=opts.seller_cancels, prefer=plan.bundles if plan else (),
-                           alias_skus=plan.aliases if plan else {})
+                           alias_skus=plan.aliases if plan else {}, returns=returns)
     try:
         drive_buyers(sb, db, opts, engine.idle, progress, seller=seller)
     finally:
@@ -306,6 +309,7 @@ def _run_engine(db: Database, cfg, sb, opts: DemoOptions, sb_channels: dict[str,
     if plan is not None:
         events["kits"] = kit_figures(db, sb, plan, sb_channels)
     events["seller_cancels"] = seller.figures(sb, sb_channels)
+    events["seller_returns"] = returns.figures()
     return summarize(db, cfg, sb, ctx, progress, {**events,
         "stock_changes": sum(ctx.stats.stock_changes.values()),
         # crossdock's own count of its push batches, and those batches re-packed by the planner's own
@@ -399,6 +403,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "orders_imported": imported,
         "units_sold": market["units_sold"],
         "units_cancelled": market["units_cancelled"],
+        "units_returned_to_stock": market["units_returned_to_stock"],
         "oversold_units": market["oversold_units"],
         "drift_skus": len({d["sku"] for r in after.values() for d in r["drift"]}),
         "drift_repaired_at_end": sum(r["repaired"] for r in repaired.values()),
@@ -470,7 +475,7 @@ def _when_imported(slowest: list[dict[str, Any]], imported: dict[str, float]) ->
 def _cancels_not_imported(db: Database, sb) -> list[str]:
     """Orders the sandbox records as cancelled that crossdock does not hold as cancelled (yet)."""
     with sb.market.lock:
-        cancelled = {e["order_id"] for e in sb.market.cancels if e.get("order_id")}
+        cancelled = {e["order_id"] for e in sb.market.cancels if e.get("order_id") and not e.get("returned")}
     with db.read() as s:
         known = set(s.scalars(select(Order.platform_order_id).where(Order.local_status == "cancelled")))
     return sorted(cancelled - known)

@@ -42,7 +42,7 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
         ledger = StockLeft(sb.market.catalogue)
     cancelled_at: dict[str, float] = {}
     for e in events:
-        if e["kind"] == "cancel" and e.get("order_id"):
+        if e["kind"] == "cancel" and e.get("order_id") and not e.get("returned"):
             cancelled_at.setdefault(e["order_id"], e["at"])
     withdrawn = 0
     own_sales: dict[tuple[str, str], set[float]] = {}

@@ -11,8 +11,9 @@ both are counted, and a refused one is replaced by another order (at most
 twice as many attempts as cancellations).
 
 :class:`SellerActions` is the demo's one place for the seller's actions:
-returns (``crossdock returns open`` / ``returns receive``) go in
-:meth:`SellerActions.returns_step`, run at the same moments.
+returns (``crossdock returns open`` / ``returns receive``, then ``refunds
+issue``: :class:`crossdock.demo_returns.SellerReturns`) run in
+:meth:`SellerActions.returns_step`, at the same moments.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ class SellerActions:
     how many are due by a share of it)."""
 
     def __init__(self, cfg: Any, db: Database, *, cancels: int, prefer: Collection[str] = (),
-                 alias_skus: Mapping[str, Collection[str]] | None = None) -> None:
+                 alias_skus: Mapping[str, Collection[str]] | None = None, returns: Any = None) -> None:
         self.cfg, self.db = cfg, db
+        self.returns = returns                    # a crossdock.demo_returns.SellerReturns, or None
         self.cancels = cancels
         self.prefer = set(prefer)                 # catalogue SKUs whose orders are cancelled first (bundles)
         self.alias_skus = {ch: set(v) for ch, v in (alias_skus or {}).items()}
@@ -60,8 +62,9 @@ class SellerActions:
         self.returns_step(share)
 
     def returns_step(self, share: float) -> None:
-        """Returns the seller opens and receives during the run go here (issue 18's
-        returns): none yet."""
+        """The returns (and their refunds) due by ``share`` of the buying time."""
+        if self.returns is not None:
+            self.returns.step(share)
 
     def _candidate(self) -> tuple[int, str] | None:
         from crossdock.db.models import Order, OrderLine, Shipment
@@ -114,7 +117,7 @@ class SellerActions:
         """The seller's cancellations: crossdock's record, and the platforms' (the
         sandbox counts each order it cancelled)."""
         with sb.market.lock:
-            cancelled_there = {(e["channel"], e["order_id"]) for e in sb.market.cancels}
+            cancelled_there = {(e["channel"], e["order_id"]) for e in sb.market.cancels if not e.get("returned")}
         released = sum(sum(d["released"].values()) for d in self.done)
         return {
             "cancelled": len(self.done),

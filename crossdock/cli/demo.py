@@ -34,6 +34,8 @@ def demo(ctx: typer.Context,
                                       help="SKU aliases: some listings under a legacy SKU or an MSKU suffix."),
          seller_cancels: int = typer.Option(3, "--seller-cancels", min=0,
                                             help="Open orders the seller cancels while buyers buy."),
+         seller_returns: int = typer.Option(3, "--seller-returns", min=0,
+                                            help="Shipped units returned, received and refunded while buyers buy."),
          as_json: bool = JSON_OPT) -> None:
     """Run everything on the embedded default: sandbox, SQLite, in-process workers.
     Prints a summary; --json prints it as one JSON document."""
@@ -42,7 +44,8 @@ def demo(ctx: typer.Context,
     app = Application.of(ctx, json=as_json)
     opts = DemoOptions(skus=skus, minutes=minutes, time_scale=time_scale, seed=seed, folder=folder,
                        orders_per_min=orders_per_min, events=events, drop_events=drop_events, guard=guard,
-                       bundles=bundles, aliases=aliases, seller_cancels=seller_cancels)
+                       bundles=bundles, aliases=aliases, seller_cancels=seller_cancels,
+                       seller_returns=seller_returns)
     show = app.progress or not as_json
     summary = run_demo(opts, progress=(lambda msg: app.err.print(f"[dim]demo[/] {escape(msg)}")) if show
                        else (lambda m: None))
@@ -79,6 +82,13 @@ def _kit_lines(s: dict[str, Any]) -> list[str]:
         refused = ", ".join(f"{n} {code}" for code, n in sc["refused"].items())
         lines.append(f"cancelled   by the seller: {sc['cancelled']} order(s) ({sc['cancelled_on_platform']} cancelled on "
                      f"their channel), {sc['released_units']} unit(s) released"
+                     + (f"; refused: {refused}" if refused else ""))
+    sr = s.get("seller_returns")
+    if sr and (sr["received"] or sr["refused"]):
+        refused = ", ".join(f"{n} {code}" for code, n in sr["refused"].items())
+        lines.append(f"returns     {sr['received']} received ({sr['on_platform']} returns on their platform too): "
+                     f"{sr['restocked_units']} unit(s) back to stock, {sr['written_off_units']} written off; "
+                     f"{sr['refunds']} refund(s) issued on their channel"
                      + (f"; refused: {refused}" if refused else ""))
     return lines
 

@@ -49,6 +49,9 @@ class Market:
         self.listed_history: dict[tuple[str, str], list[tuple[float, int]]] = collections.defaultdict(list)
         self.sales: list[dict] = []   # every sale: {channel, sku, qty, at, order_id[, listed_as: the alias]}
         self.cancels: list[dict] = []  # every cancellation: {channel, sku, qty, at, order_id}
+        # and every return put back on the shelf, as stock coming back like a cancel's:
+        # {channel, sku, qty, at, order_id, returned: True}
+        self.returned: collections.Counter = collections.Counter()   # (channel, sku) -> units back
         # HTTP requests that set listed quantities, per channel: every request of the flow counts
         # (a feed: document, upload, feed, status polls, report), whoever sent it
         self.stock_requests: dict[str, int] = collections.Counter()
@@ -108,16 +111,26 @@ class Market:
             self.cancels.append({"channel": channel, "sku": sku, "qty": qty, "at": self.clock.timestamp(),
                                  "order_id": order_id})
 
+    def record_return(self, channel: str, sku: str, qty: int, order_id: str) -> None:
+        """A buyer's units back on the seller's shelf (a return received to stock):
+        stock comes back as with a cancel, the sale itself stands."""
+        with self.lock:
+            sku = self._named(channel, sku)
+            self.returned[(channel, sku)] += qty
+            self.cancels.append({"channel": channel, "sku": sku, "qty": qty, "at": self.clock.timestamp(),
+                                 "order_id": order_id, "returned": True})
+
     def net_sold(self, sku: str) -> int:
         with self.lock:
-            return sum(v for (c, s), v in self.sold.items() if s == sku) - \
-                sum(v for (c, s), v in self.cancelled.items() if s == sku)
+            return self._net().get(sku, 0)
 
     def _net(self) -> dict[str, int]:
         net: dict[str, int] = collections.Counter()
         for (_, sku), units in self.sold.items():
             net[sku] += units
         for (_, sku), units in self.cancelled.items():
+            net[sku] -= units
+        for (_, sku), units in self.returned.items():
             net[sku] -= units
         return net
 
@@ -161,6 +174,7 @@ class Market:
                 ch["listed_quantity"] = hist[-1][1]
                 ch["listed_changes"] = len(hist)
             return {"units_sold": sum(self.sold.values()), "units_cancelled": sum(self.cancelled.values()),
+                    "units_returned_to_stock": sum(self.returned.values()),
                     "oversold_units": self.oversold_units(), "bundle_units_sold": self.bundle_units_sold(),
                     "skus": per_sku}
 

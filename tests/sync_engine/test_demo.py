@@ -16,9 +16,9 @@ from tests.cli_run import crossdock
 def demo_summary(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     # Given buyers on four channels for 8 sandbox minutes at 60x, a catalogue with three bundles and
-    # four aliases, and a seller who cancels two open orders while they buy
+    # four aliases, and a seller who cancels two open orders and takes back two shipped units while they buy
     summary = run_demo(DemoOptions(skus=15, minutes=8, time_scale=60, seed=3, folder=folder, orders_per_min=2,
-                                   bundles=3, aliases=True, seller_cancels=2))
+                                   bundles=3, aliases=True, seller_cancels=2, seller_returns=2))
     return summary
 
 
@@ -168,3 +168,40 @@ def test_the_summary_text_names_bundles_aliases_and_the_sellers_cancellations(de
     assert f"{kits['alias_orders']} order(s) sold under an alias" in text
     assert f"cancelled   by the seller: {sc['cancelled']} order(s)" in text
     assert f"{sc['released_units']} unit(s) released" in text
+
+
+def test_the_sellers_returns_are_received_restocked_and_refunded(demo_summary):
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from crossdock import config as config_mod
+    from crossdock.db.engine import Database
+    from crossdock.db.models import Order, RefundRow, ReturnRow, StockMovement
+
+    s = demo_summary
+    sr = s["seller_returns"]
+    # two shipped units came back (the first restocked, the second too: every third is written off),
+    # each refunded on its channel, and nothing oversold or drifting with the units back on sale
+    assert sr["received"] == 2 and sr["refused"] == {}, sr
+    assert sr["restocked_units"] >= 2 and sr["written_off_units"] == 0
+    assert sr["refunds"] == 2
+    assert s["units_returned_to_stock"] == 2        # the sandbox's shelf got them back too
+    assert s["oversold_units"] == 0 and s["drift_skus"] == 0, s["drift_left"]
+    cfg = config_mod.load(s["config"], env={})
+    db = Database(cfg.database_url)
+    with db.read() as session:
+        for line in sr["rmas"]:
+            rma, ref, status = line.split(" ")
+            ret = session.scalar(select(ReturnRow).where(ReturnRow.rma == rma))
+            assert ret.status == "received"
+            order = session.get(Order, ret.order_id)
+            assert f"{order.channel}/{order.platform_order_id}" == ref
+            assert order.local_status == status and status in ("returned", "partially_returned")
+            moved = session.scalars(select(StockMovement).where(StockMovement.reason == "return",
+                                                                StockMovement.reference == rma)).all()
+            assert sum(m.delta for m in moved) >= 1
+            refunds = session.scalars(select(RefundRow).where(RefundRow.order_id == order.id)).all()
+            assert len(refunds) == 1 and order.refunded_amount == sum(r.amount for r in refunds) > Decimal(0)
+            assert order.refunded_amount <= order.total_amount
+    db.dispose()
