@@ -94,12 +94,15 @@ def _apply(ctx: EngineContext, st: dict[str, Any], reason: str, ms: int) -> dict
     at = dt.datetime.now(dt.timezone.utc)
     marks = dirty.PendingMarks()
     with ctx.db.write() as s:
+        # the lock order every writer keeps: the order's row, then its stock rows (the import updates
+        # an order, then locks stock to release it; taking stock first here could deadlock with it)
+        s.execute(select(Order.id).where(Order.id == oid).with_for_update())
         lines = [(sku, qty) for sku, qty in s.execute(select(OrderLine.sku, OrderLine.quantity)
                                                       .where(OrderLine.order_id == oid)) if sku]
         inventory.lock_stock(s, {sku for sku, _ in lines} | inventory.active_reservation_skus(s, [oid]))
         released = inventory.release_order(s, oid, reason=f"cancelled by the seller ({reason})", marks=marks,
                                            now=at)
-        # the order row is locked now (release_order): an import that read the order cancelled on the
+        # the order row is locked (above): an import that read the order cancelled on the
         # platform after the channel took the cancel, and stored it first, has followed the units already
         imported_first = s.scalar(select(Order.local_status).where(Order.id == oid)) == "cancelled"
         if not imported_first:

@@ -266,3 +266,51 @@ def test_a_cancellation_the_import_brings_first_gives_the_units_back_once(env, m
             with e.db.read() as s:
                 row = s.scalar(select(ChannelListing).where(ChannelListing.channel == name, ChannelListing.sku == sku))
             assert (row.last_pushed_qty, row.exposure_qty) == (listed, listed), name
+
+
+def test_the_sellers_cancel_locks_the_order_row_before_its_stock(env, db):
+    """Every writer locks an order's row before its stock rows (the import updates an order, then
+    locks stock to release it). A seller's cancel that took the stock rows first and then waited
+    for the order could deadlock with an import of the same order on PostgreSQL."""
+    import threading
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    if db.is_sqlite:
+        pytest.skip("SQLite: one write lock for the whole database, no row lock order to keep")
+    with Sandbox(time_scale=TIME_SCALE, seed=48) as sb:
+        e = env(sb, seed=48)
+        e.import_placed()
+        pid = e.placed["shopify-eu"]
+        [sku] = e.state(pid)["skus"]
+        with e.db.read() as s:
+            oid = s.scalar(select(Order.id).where(Order.platform_order_id == pid))
+        # Given another writer holding the order's row, as an import updating it does
+        holder = e.db.engine.connect()
+        tx = holder.begin()
+        holder.execute(select(Order.id).where(Order.id == oid).with_for_update())
+        done: list[Any] = []
+        worker = threading.Thread(target=lambda: done.append(cancel_order(e.ctx, pid, "buyer_asked")))
+        # When the seller cancels the order: the channel takes it, then crossdock waits for the row
+        worker.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = holder.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).scalar()
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the cancel never waited for the order's row"
+        # Then, while it waits, it holds none of the stock rows the holder needs next
+        try:
+            holder.execute(select(StockLevel.id).where(StockLevel.sku == sku).with_for_update(nowait=True)).all()
+            free = True
+        except OperationalError:
+            free = False
+        tx.rollback()
+        holder.close()
+        worker.join(timeout=60)
+        assert free, "the seller's cancel locked stock rows before the order's row"
+        assert done and done[0]["status"] == "cancelled" and e.state(pid)["status"] == "cancelled"
