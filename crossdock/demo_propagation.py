@@ -13,22 +13,31 @@ SAME_INSTANT_S = 0.05    # sandbox seconds: records this close belong to one req
 
 def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     """Sandbox seconds from each sale until every other channel shows the new
-    quantity, from the sandbox's own record.
-
-    A sale needs propagating to channel o when the channel rules make less
-    of the stock left after it: floor((stock - units sold so far) x share_o)
-    drops (shares round down, so many sales change nothing for o). The delay
-    is until o's listed quantity is lowered by something other than o's own
-    sales — the engine's push — or is already at or below the new figure.
-    Cancellations give stock back in the same running count, and a sale its
-    buyer cancelled before a channel showed it is not measured on that channel
-    (the stock came back: there was nothing left to propagate;
-    ``withdrawn_by_cancel`` counts them).
+    quantity, from the sandbox's own record (:func:`propagation_pairs` says
+    what "needs propagating" and "shows" mean).
 
     A change a channel never showed before the run ended counts in the
     percentiles as longer than any measured delay (``never_reached``): a
     percentile that falls among them is None — beyond the run, not small.
     ``shares``: the sandbox's id of each channel → the share of stock it lists.
+    """
+    return figures_of(propagation_pairs(sb, shares))
+
+
+def propagation_pairs(sb: Any, shares: dict[str, Decimal]) -> list[dict[str, Any]]:
+    """Every (sale, other channel) the sale needed propagating to, from the
+    sandbox's own record: ``order_id``, ``sku``, ``source`` and ``target``
+    (sandbox channel ids), ``sale`` (the sale's index in the record), ``sold_at``, ``reached_at`` (sandbox seconds; None:
+    never shown before the run ended) and ``withdrawn`` (see below).
+
+    A sale needs propagating to channel o when the channel rules make less
+    of the stock left after it: floor((stock - units sold so far) x share_o)
+    drops (shares round down, so many sales change nothing for o). It has
+    reached o when o's listed quantity is lowered by something other than o's
+    own sales — the engine's push — or is already at or below the new figure.
+    Cancellations give stock back in the same running count, and a sale its
+    buyer cancelled before a channel showed it is not measured on that channel
+    (the stock came back: there was nothing left to propagate; ``withdrawn``).
     """
     with sb.market.lock:
         events = sorted([dict(e, kind="sale") for e in sb.market.sales]
@@ -39,17 +48,12 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     for e in events:
         if e["kind"] == "cancel" and e.get("order_id"):
             cancelled_at.setdefault(e["order_id"], e["at"])
-    withdrawn = 0
     own_sales: dict[tuple[str, str], set[float]] = {}
     for e in events:
         own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
     sold: dict[str, int] = {}
-    slowest: list[tuple] = []
-    delays: list[float] = []
-    by_source: dict[str, list[float]] = {}
-    by_target: dict[str, list[float]] = {}
-    pending = 0
-    for sale in events:
+    pairs: list[dict[str, Any]] = []
+    for index, sale in enumerate(events):
         sku = sale["sku"]
         if sale["kind"] == "cancel":
             sold[sku] = sold.get(sku, 0) - sale["qty"]
@@ -57,7 +61,6 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
         before = physical.get(sku, 0) - sold.get(sku, 0)
         sold[sku] = sold.get(sku, 0) + sale["qty"]
         after = before - sale["qty"]
-        worst = None
         for other, share in shares.items():
             if other == sale["channel"]:
                 continue
@@ -68,21 +71,41 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
             reached = first_push_down(history.get((other, sku), []), own_sales.get((other, sku), set()),
                                        sale["at"], want_after)
             cancelled = cancelled_at.get(sale["order_id"])
-            if cancelled is not None and (reached is None or reached > cancelled):
-                withdrawn += 1
-                continue
-            if reached is None:
-                pending += 1
-                worst = NEVER
-                by_target.setdefault(other.split(":")[0], []).append(NEVER)
-                continue
-            worst = max(worst or 0.0, reached - sale["at"])
-            by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
-            slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, sku, sale["at"]))
-        if worst is not None:
-            delays.append(worst)
-            by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
+            pairs.append({"sale": index, "order_id": sale["order_id"], "sku": sku, "source": sale["channel"], "target": other,
+                          "sold_at": sale["at"], "reached_at": reached,
+                          "withdrawn": cancelled is not None and (reached is None or reached > cancelled)})
+    return pairs
 
+
+def figures_of(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Percentiles of (sale, channel) pairs (:func:`propagation_pairs`): per
+    sale the slowest of its channels, by where it sold and by where it shows,
+    and the slowest pairs."""
+    withdrawn = pending = 0
+    slowest: list[tuple] = []
+    by_target: dict[str, list[float]] = {}
+    worst: dict[int, float] = {}        # one sale → its slowest channel
+    source_of: dict[int, str] = {}
+    for p in pairs:
+        if p["withdrawn"]:
+            withdrawn += 1
+            continue
+        sale = p["sale"]
+        source_of[sale] = p["source"]
+        target = p["target"].split(":")[0]
+        if p["reached_at"] is None:
+            pending += 1
+            worst[sale] = NEVER
+            by_target.setdefault(target, []).append(NEVER)
+            continue
+        delay = p["reached_at"] - p["sold_at"]
+        worst[sale] = max(worst.get(sale, 0.0), delay)
+        by_target.setdefault(target, []).append(delay)
+        slowest.append((delay, p["order_id"], p["source"], p["target"], p["sku"], p["sold_at"]))
+    delays = list(worst.values())
+    by_source: dict[str, list[float]] = {}
+    for sale, delay in worst.items():
+        by_source.setdefault(source_of[sale].split(":")[0], []).append(delay)
     return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95),
             "sales_measured": sum(1 for d in delays if d != NEVER),
             "never_reached": pending, "withdrawn_by_cancel": withdrawn,
