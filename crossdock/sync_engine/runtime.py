@@ -43,7 +43,7 @@ from crossdock.config import Config
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
-from crossdock.sync_engine import dirty, liveness, outbox, scheduler
+from crossdock.sync_engine import dirty, liveness, outbox, scheduler, wakeups
 from crossdock.sync_engine.jobs.context import configured_lease_s
 
 log = logging.getLogger(__name__)
@@ -228,11 +228,23 @@ class EngineRuntime:
             self._workers.append(InProcessWorker(self.broker, threads=self.threads, queues=others).start())
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
         self._thread.start()
+        wakeups.install(self._wake_at_commit)
         if self.companions is not None and actors.QUEUE in queues:
             self.consumers = self.companions(self.cfg, self.database, self._stop)
         from crossdock.db.migrate import current_revision
 
         self.on_status(self.status_line(current_revision(self.database)))
+
+    def _wake_at_commit(self, entry_id: int, kind: str, due: dt.datetime) -> None:
+        """An entry due at once was committed in this process: its wake-up now
+        (:mod:`~crossdock.sync_engine.wakeups`), noted so the relay does not send it again."""
+        if self._broker_outage.since is not None:
+            return                      # the relay sends every pending wake-up when the broker is back
+        from crossdock.sync_engine.actors import wake
+
+        wake(wakeups.Woken(entry_id, kind))
+        if self._relay_held:
+            self.engine.tracker.sent((entry_id, due), utcnow())
 
     def _info(self) -> dict[str, Any]:
         from crossdock import __version__
@@ -344,6 +356,7 @@ class EngineRuntime:
         """Finish or hand back what this process holds; returns what was
         handed back."""
         self._stop.set()
+        wakeups.uninstall(self._wake_at_commit)
         if self._thread is not None:
             self._thread.join(timeout=10)
         for consumer in self.consumers:          # their long poll returns within its wait
