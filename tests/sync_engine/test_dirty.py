@@ -43,14 +43,23 @@ def test_many_changes_to_a_sku_coalesce_into_one_mark_and_one_entry_per_window(d
                               ("ebay-us", "SKU-2", 1, False)]
     rows = outbox_rows(db)
     index, end = dirty.window_of(at, W)
-    assert [(c, k, p) for c, k, p, _ in rows] == [("amazon-de", f"push_stock:amazon-de:w10:{index}", 5),
-                                                 ("ebay-us", f"push_stock:ebay-us:w10:{index}", 5)]
-    assert all(a == end for *_, a in rows)                      # due at the end of the window
+    # the first change on a quiet channel is pushed at once (the leading run); the changes after it
+    # in the window wait for its end and go together: one entry per channel and window
+    assert [(c, k, p, a) for c, k, p, a in rows] == [
+        ("amazon-de", f"push_stock:amazon-de:w10:{index}:lead", 5, at),
+        ("ebay-us", f"push_stock:ebay-us:w10:{index}:lead", 5, at),
+        ("amazon-de", f"push_stock:amazon-de:w10:{index}", 5, end),
+        ("ebay-us", f"push_stock:ebay-us:w10:{index}", 5, end)]
 
-    # a change in the next window gets the next entry (the first may already be running)
+    # a change in the next window gets the next entry, at its end (a run was recent: the first may
+    # even be running)
     with db.write() as s:
         inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=W + 1))
-    assert [k for _, k, _, _ in outbox_rows(db)][-1] == f"push_stock:ebay-us:w10:{index + 1}"
+    assert outbox_rows(db)[-1][1:] == (f"push_stock:ebay-us:w10:{index + 1}", 5, end + T(seconds=W))
+    # after a whole window without a run the channel is quiet again: the next change leads
+    with db.write() as s:
+        inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=3 * W + 2))
+    assert outbox_rows(db)[-1][1:] == (f"push_stock:ebay-us:w10:{index + 3}:lead", 5, at + T(seconds=3 * W + 2))
 
 
 def test_zero_is_urgent_on_every_channel_showing_stock(db):
