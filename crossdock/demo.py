@@ -30,7 +30,7 @@ from crossdock.db.migrate import upgrade
 from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
 from crossdock.demo_events import EventsServer, drop_events, event_counts, free_port, order_known_figures, \
     subscribe_all
-from crossdock.demo_propagation import exposure_figures, propagation_figures
+from crossdock.demo_propagation import exposure_figures, figures_of, left_pairs, propagation_figures
 from crossdock.sandbox.push_floor import listing_reads, push_floors, stock_requests
 from crossdock.sandbox.scenario import DEMO_CHANNELS, confirmations_per_order, sandbox_ids, seed_listing
 
@@ -353,7 +353,13 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}
     shipping = _shipping_summary(db, sb, cfg)
     shares = {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS}
-    propagation = propagation_figures(sb, shares)
+    # What a sale must reach: without the guard each channel shows its share of what is left, so a
+    # sale lowers the others' share (the share rule); with it each shows a disjoint part and a sale
+    # elsewhere need not lower it at all — what propagation then protects is that no channel shows
+    # more than is left in all (docs/events.md#propagation-with-the-oversell-guard)
+    within_left = figures_of(left_pairs(sb))
+    propagation = {**(within_left if guard_on(cfg) else propagation_figures(sb, shares)),
+                   "measure": "left" if guard_on(cfg) else "share"}
     stock_push = push_efficiency(sb, shares, sb_channels)
     imported_at = _imported_at(db, sb)
     _when_imported(propagation["slowest"], imported_at)
@@ -372,6 +378,8 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
+        # guard-neutral: sale → no other channel shows more than is left (the share rule's sales are a superset)
+        "propagation_left_s": within_left,
         "over_exposed": exposure_figures(sb),
         "oversell_guard": guard_on(cfg),
         "order_known_s": order_known_figures(sales, imported_at),

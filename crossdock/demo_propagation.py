@@ -77,6 +77,52 @@ def propagation_pairs(sb: Any, shares: dict[str, Decimal]) -> list[dict[str, Any
     return pairs
 
 
+def left_pairs(sb: Any) -> list[dict[str, Any]]:
+    """Every (sale, other channel) where, right after the sale, that channel
+    showed more of the SKU than was left in all (physical stock less net units
+    sold): the sale had to reach it, or one buyer there could buy what is
+    gone. It has reached it when the channel shows no more than was left after
+    the sale (whatever lowered it). The same pairs as :func:`propagation_pairs`
+    (``reached_at`` None: never; ``withdrawn``: the buyer cancelled first).
+
+    Unlike the share rule this needs no share: it holds with the oversell
+    guard on, where each channel shows a disjoint part of the stock and a sale
+    on one channel need not lower another at all (then no pair arises)."""
+    with sb.market.lock:
+        events = sorted([dict(e, kind="sale") for e in sb.market.sales]
+                        + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
+        history = {k: list(v) for k, v in sb.market.listed_history.items()}
+        physical = {sku: item.physical_stock for sku, item in sb.market.catalogue.items()}
+    channels: dict[str, list[str]] = {}
+    for channel, sku in history:
+        channels.setdefault(sku, []).append(channel)
+    cancelled_at: dict[str, float] = {}
+    for e in events:
+        if e["kind"] == "cancel" and e.get("order_id"):
+            cancelled_at.setdefault(e["order_id"], e["at"])
+    sold: dict[str, int] = {}
+    pairs: list[dict[str, Any]] = []
+    for index, sale in enumerate(events):
+        sku = sale["sku"]
+        sold[sku] = sold.get(sku, 0) + (sale["qty"] if sale["kind"] == "sale" else -sale["qty"])
+        if sale["kind"] == "cancel":
+            continue
+        left = max(0, physical.get(sku, 0) - sold[sku])
+        for other in channels.get(sku, ()):
+            if other == sale["channel"]:
+                continue
+            hist = history[(other, sku)]
+            shown = next((q for t, q in reversed(hist) if t <= sale["at"] + SAME_INSTANT_S), None)
+            if shown is None or shown <= left:
+                continue
+            reached = next((t for t, q in hist if t > sale["at"] + SAME_INSTANT_S and q <= left), None)
+            cancelled = cancelled_at.get(sale["order_id"])
+            pairs.append({"sale": index, "order_id": sale["order_id"], "sku": sku, "source": sale["channel"],
+                          "target": other, "sold_at": sale["at"], "reached_at": reached,
+                          "withdrawn": cancelled is not None and (reached is None or reached > cancelled)})
+    return pairs
+
+
 def figures_of(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     """Percentiles of (sale, channel) pairs (:func:`propagation_pairs`): per
     sale the slowest of its channels, by where it sold and by where it shows,
