@@ -1,7 +1,7 @@
 """Where the time goes between a sale and the other channels' listings, with events on.
 
     .venv/bin/python benchmarks/event_latency.py [--runs 1] [--time-scale 30] [--drop-events 0]
-                                                 [--guard] [--minutes 30] [--json]
+                                                 [--guard] [--minutes 30] [--event-delay amazon=20,…] [--json]
 
 Runs :func:`crossdock.demo.run_demo` with ``--events`` (the same engine
 ``crossdock worker`` runs) in this process, and afterwards follows every
@@ -123,12 +123,22 @@ def install(trace: JobTrace) -> Callable[[], None]:
     return undo
 
 
-def run_once(opts: Any, trace: JobTrace) -> dict[str, Any]:
-    """One demo run; returns its summary and the pairs' stages."""
+def run_once(opts: Any, trace: JobTrace, *, event_delay: dict[str, float] | None = None) -> dict[str, Any]:
+    """One demo run; returns its summary and the pairs' stages. ``event_delay``:
+    platform → sandbox seconds every event of it is late (the sandbox's
+    ``event_delay`` fault; by default it delivers at once)."""
     from crossdock import demo as demo_mod
+    from crossdock.sandbox.core import Fault
 
     captured: dict[str, Any] = {}
     summarize = demo_mod.summarize
+    drop = demo_mod.drop_events
+
+    def drop_and_delay(sb: Any, probability: float) -> None:
+        drop(sb, probability)
+        for platform, delay_s in (event_delay or {}).items():
+            sb.faults.add(Fault(kind="event_delay", platform=platform, delay_s=delay_s))
+    demo_mod.drop_events = drop_and_delay
 
     def keep(db: Any, cfg: Any, sb: Any, ctx: Any, progress: Any, extra: Any) -> Any:
         captured.update(db=db, cfg=cfg, sb=sb)
@@ -138,22 +148,24 @@ def run_once(opts: Any, trace: JobTrace) -> dict[str, Any]:
     try:
         summary = demo_mod.run_demo(opts)
     finally:
-        demo_mod.summarize = summarize
+        demo_mod.summarize, demo_mod.drop_events = summarize, drop
     return {"summary": summary, "load": [round(x, 2) for x in (*load, *os.getloadavg())],
-            "stages": stages(captured["db"], captured["sb"], trace, time_scale=opts.time_scale)}
+            "stages": stages(captured["db"], captured["sb"], trace, guard=opts.guard)}
 
 
 def _utc_s(value: dt.datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).timestamp()
 
 
-def stages(db: Any, sb: Any, trace: JobTrace, *, time_scale: float) -> list[dict[str, Any]]:
-    """Each sale's slowest (sale, channel) pair, split into :data:`STAGES`."""
+def stages(db: Any, sb: Any, trace: JobTrace, *, guard: bool) -> list[dict[str, Any]]:
+    """Each sale's slowest (sale, channel) pair, split into :data:`STAGES`: the
+    share rule's pairs, or with the guard the pairs where a channel showed more
+    than was left (the demo's measure for each)."""
     from sqlalchemy import select
 
     from crossdock.db.models import Order
     from crossdock.demo import SHARES, _sandbox_channels
-    from crossdock.demo_propagation import propagation_pairs
+    from crossdock.demo_propagation import left_pairs, propagation_pairs
     from crossdock.events.tables import EventDelivery
 
     desc = sb.describe()
@@ -164,7 +176,7 @@ def stages(db: Any, sb: Any, trace: JobTrace, *, time_scale: float) -> list[dict
 
     ids = _sandbox_channels(desc)
     name_of = {sid: name for name, sid in ids.items()}
-    pairs = propagation_pairs(sb, {ids[n]: Decimal(s) for n, s in SHARES.items()})
+    pairs = left_pairs(sb) if guard else propagation_pairs(sb, {ids[n]: Decimal(s) for n, s in SHARES.items()})
     with db.read() as s:
         stored = {(c, o): sbx(_utc_s(at)) for c, o, at in s.execute(
             select(Order.channel, Order.platform_order_id, Order.imported_at))}
@@ -246,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--drop-events", type=float, default=0.0)
     parser.add_argument("--guard", action="store_true", help="the oversell guard on (the demo's default)")
+    parser.add_argument("--event-delay", default="", metavar="PLATFORM=S,…",
+                        help="every event of a platform this many sandbox seconds late (amazon=20,ebay=3,shopify=1)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     results = []
@@ -255,14 +269,15 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="xd-latency-") as folder:
             opts = DemoOptions(events=True, guard=args.guard, drop_events=args.drop_events,
                                time_scale=args.time_scale, minutes=args.minutes, folder=Path(folder))
-            result = run_once(opts, trace)
+            delays = {p: float(v) for p, v in (x.split("=") for x in args.event_delay.split(",") if x)}
+            result = run_once(opts, trace, event_delay=delays)
         undo()
         s = result["summary"]
         figures = {"run": i + 1, "load_before_after": result["load"], "time_scale": args.time_scale,
                    "orders": f"{s['orders_imported']}/{s['orders_placed']}", "oversold": s["oversold_units"],
                    "throttled": s["throttled"], "push_requests": s["stock_push_calls"],
                    "push_floor_15s": s["push_floor_15s"], "propagation_s": _short(s["propagation_s"]),
-                   "order_known_s": _short(s["order_known_s"]), "over_exposed": s["over_exposed"],
+                   "propagation_left_s": _short(s["propagation_left_s"]), "order_known_s": _short(s["order_known_s"]), "over_exposed": s["over_exposed"],
                    "stages": percentiles(result["stages"])}
         results.append(figures)
         if not args.json:
@@ -282,6 +297,7 @@ def _print(f: dict[str, Any]) -> None:
           f"oversold {f['oversold']}, throttled {f['throttled']}, push requests {f['push_requests']} "
           f"(floor 15 s {f['push_floor_15s']})")
     print(f"  propagation {json.dumps(f['propagation_s'])}")
+    print(f"  propagation (no channel over what is left) {json.dumps(f['propagation_left_s'])}")
     print(f"  order known {json.dumps(f['order_known_s'])}")
     print(f"  over exposed {json.dumps(f['over_exposed'])}")
     for source, st in f["stages"].items():
