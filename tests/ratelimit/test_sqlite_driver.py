@@ -45,3 +45,43 @@ def test_grants_and_throttles_are_stored_and_counted(tmp_path):
     assert not budget.attempt("test", "acct", "op", priority=Priority.CRITICAL).granted
     budget.close()
     engine.dispose()
+
+
+def test_a_quota_decision_waits_its_turn_with_the_process_s_other_writers(tmp_path):
+    """A quota decision is a write transaction on the crossdock database: it takes the same turn as
+    Database.write, so it starts as the writer before it commits, not after SQLite's sleeping poll."""
+    import statistics
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from crossdock.db.engine import Database
+
+    url = f"sqlite:///{tmp_path / 'quota.sqlite'}"
+    db = Database(url)
+    create_tables(db.engine)
+    engine = create_engine(url)
+    budget = QuotaBudget(SqlBackend(engine), plans={("test", "op"): UsagePlan(1000.0, 1000)})
+    lags = []
+    for _ in range(5):
+        started: list[float] = []
+        freed: list[float] = []
+
+        def decide():
+            time.sleep(0.02)
+            assert budget.attempt("test", "acct", "op", priority=Priority.CRITICAL).granted
+            started.append(time.monotonic())
+
+        other = threading.Thread(target=decide)
+        with db.write() as s:
+            s.execute(text("UPDATE ratelimit_buckets SET tokens = tokens"))     # the write lock is held
+            other.start()
+            time.sleep(0.3)
+            freed.append(time.monotonic())
+        other.join(5)
+        lags.append(started[0] - freed[0])
+    budget.close()
+    engine.dispose()
+    db.dispose()
+    assert statistics.median(lags) < 0.025, lags
