@@ -54,6 +54,7 @@ RELAY_LEASE = "relay"
 # message may have died with a worker or a broker connection.
 RESEND_AFTER_S = 15.0
 MAX_BACKOFF_S = 30.0
+FAST_THREADS = 2                # threads of the fast lane (actors.FAST_QUEUE)
 
 
 def database_error(exc: BaseException) -> DataError | None:
@@ -218,12 +219,16 @@ class EngineRuntime:
 
         settle_restores(self.ctx, self.id, stop=self._stop)
         self._last_beat = 0.0          # the first tick beats and asks for the relay lease
-        # the stock pushes on threads of their own, one per channel (actors.PUSH_QUEUE); the other
-        # jobs on ``threads``. A worker told which queues to consume takes those only.
-        queues = self.queues if self.queues is not None else {actors.QUEUE, actors.PUSH_QUEUE}
-        lanes = ((actors.QUEUE, self.threads), (actors.PUSH_QUEUE, max(1, len(self.cfg.channels))))
+        # the stock pushes on threads of their own, one per channel (actors.PUSH_QUEUE); the fast
+        # lane's jobs (an event's read) on FAST_THREADS of their own, wherever the jobs' queue is
+        # consumed; the other jobs on ``threads``. A worker told which queues to consume takes those only.
+        queues = set(self.queues) if self.queues is not None else {actors.QUEUE, actors.PUSH_QUEUE}
+        if actors.QUEUE in queues:
+            queues.add(actors.FAST_QUEUE)
+        lanes = ((actors.QUEUE, self.threads), (actors.PUSH_QUEUE, max(1, len(self.cfg.channels))),
+                 (actors.FAST_QUEUE, FAST_THREADS))
         self._workers = [InProcessWorker(self.broker, threads=n, queues={q}).start() for q, n in lanes if q in queues]
-        others = queues - {actors.QUEUE, actors.PUSH_QUEUE}
+        others = queues - {actors.QUEUE, actors.PUSH_QUEUE, actors.FAST_QUEUE}
         if others:
             self._workers.append(InProcessWorker(self.broker, threads=self.threads, queues=others).start())
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
