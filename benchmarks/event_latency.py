@@ -51,6 +51,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+known_with: list[float] = []        # sale → stored, orders with an event received (the last run's)
+known_without: list[float] = []     # … orders with none (dropped)
 STAGES = ("delivery", "read wait", "read", "store", "(poll)", "window", "push wait", "unseen", "plan", "again",
           "push")
 
@@ -187,6 +189,16 @@ def stages(db: Any, sb: Any, trace: JobTrace, *, guard: bool) -> list[dict[str, 
             for oid in order_ids or []:
                 key = (channel, str(oid))
                 received[key] = min(received.get(key, float("inf")), sbx(_utc_s(at)))
+    known_with.clear(), known_without.clear()
+    with sb.market.lock:
+        first_sale = {}
+        for sale in sb.market.sales:
+            first_sale.setdefault(sale["order_id"], sale)
+    for oid, sale in first_sale.items():
+        src = name_of.get(sale["channel"])
+        at = stored.get((src, oid))
+        if at is not None:        # an order the sandbox lost every event of waits for a poll
+            (known_with if (src, oid) in received else known_without).append(at - sale["at"])
     runs = sorted(trace.runs, key=lambda r: r["start"])
     reads = [r for r in runs if r["kind"] == "events.read" and "fetched" in r]
     pushes = [r for r in runs if r["kind"] == "push_stock" and "prepared" in r]
@@ -278,13 +290,21 @@ def main(argv: list[str] | None = None) -> int:
                    "throttled": s["throttled"], "push_requests": s["stock_push_calls"],
                    "push_floor_15s": s["push_floor_15s"], "propagation_s": _short(s["propagation_s"]),
                    "propagation_left_s": _short(s["propagation_left_s"]), "order_known_s": _short(s["order_known_s"]), "over_exposed": s["over_exposed"],
-                   "stages": percentiles(result["stages"])}
+                   "stages": percentiles(result["stages"]),
+                   "order_known_by_event": _known()}
         results.append(figures)
         if not args.json:
             _print(figures)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
+
+
+def _known() -> dict[str, Any]:
+    from crossdock.demo_propagation import pct
+
+    return {name: (pct(v, 0.5), pct(v, 0.95), len(v)) for name, v in
+            (("event received", known_with), ("no event received", known_without))}
 
 
 def _short(fig: dict[str, Any]) -> dict[str, Any]:
@@ -299,6 +319,7 @@ def _print(f: dict[str, Any]) -> None:
     print(f"  propagation {json.dumps(f['propagation_s'])}")
     print(f"  propagation (no channel over what is left) {json.dumps(f['propagation_left_s'])}")
     print(f"  order known {json.dumps(f['order_known_s'])}")
+    print(f"  order known by whether an event came {json.dumps(f['order_known_by_event'])}")
     print(f"  over exposed {json.dumps(f['over_exposed'])}")
     for source, st in f["stages"].items():
         print(f"  {source:8} n={st['n']:3} total p50/p95 {st['total']}")
