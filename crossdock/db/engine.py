@@ -328,8 +328,8 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         with self._translate():
-            with self._sessions() as session:
-                with self._write_turn():        # the transaction only: the session's close is outside
+            with self._write_turn():
+                with self._sessions() as session:
                     with session.begin():
                         yield session
 

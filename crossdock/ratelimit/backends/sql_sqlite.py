@@ -67,22 +67,26 @@ class SqliteDecisions:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # in turn with the process's other writers of the file (crossdock.db.engine.sqlite_write_turn)
+        with sqlite_write_turn(self._engine.url.render_as_string(hide_password=False)):
+            with self._own_transaction() as conn:
+                yield conn
+
+    @contextmanager
+    def _own_transaction(self) -> Iterator[sqlite3.Connection]:
         pooled = self._engine.raw_connection()
         try:
             conn = pooled.driver_connection
             if not isinstance(conn, sqlite3.Connection):      # the engine is a SQLite engine: never
                 raise TypeError(f"not a sqlite3 connection: {type(conn).__name__}")
-            # BEGIN … COMMIT in turn with the process's other writers of the file (sqlite_write_turn);
-            # the connection's checkout and return are outside it
-            with sqlite_write_turn(self._engine.url.render_as_string(hide_password=False)):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         finally:
             pooled.close()
 
