@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///crossdock.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# SQLite file → the lock its writers in this process take turns on (sqlite_write_turn)
+# SQLite file → the lock its writers in this process take turns on (Database._write_turn)
 _sqlite_turns: dict[str, threading.RLock] = {}
 _turns_lock = threading.Lock()
 
@@ -54,32 +54,6 @@ def _fresh_turns() -> None:
 
 
 os.register_at_fork(after_in_child=_fresh_turns)
-
-
-@contextlib.contextmanager
-def sqlite_write_turn(url: str) -> Iterator[None]:
-    """This process's writers of one SQLite file take turns on a lock before
-    ``BEGIN IMMEDIATE`` (:meth:`Database.write`, and the quota store's own
-    transactions). SQLite's wait for its write lock is a poll that sleeps up
-    to 100 ms between tries, so a writer started on average half a sleep
-    after the lock was free — under load, most of an event's path from
-    webhook to stock push. The lock hands over at once; it serialises nothing
-    SQLite did not (one writer at a time), is reentrant (a nested write
-    behaves as before: SQLite's busy timeout), and other processes still meet
-    SQLite's wait. A database in memory (no file) has no turn."""
-    path = sqlite_path(url)
-    if path is None:
-        yield
-        return
-    with _turns_lock:
-        turn = _sqlite_turns.setdefault(str(path), threading.RLock())
-    if not turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-        raise DataError("XD-DATA-003", detail=f"another writer of this process held the database for "
-                                              f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s (database {safe_url(url)})")
-    try:
-        yield
-    finally:
-        turn.release()
 UNREACHABLE = "XD-DATA-001"     # the code a long-running caller waits out (see is_unreachable)
 
 T = TypeVar("T")
@@ -320,6 +294,9 @@ class Database:
         self.engine = engine or make_engine(self.url)
         self.dialect = self.engine.dialect.name
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.is_sqlite:
+            with _turns_lock:
+                _sqlite_turns.setdefault(self.url, threading.RLock())
 
     @property
     def is_sqlite(self) -> bool:
@@ -333,8 +310,27 @@ class Database:
                     with session.begin():
                         yield session
 
-    def _write_turn(self) -> contextlib.AbstractContextManager[None]:
-        return sqlite_write_turn(self.url) if self.is_sqlite else contextlib.nullcontext()
+    @contextlib.contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """SQLite: this process's writers of the file take turns on a lock
+        before ``BEGIN IMMEDIATE``. SQLite's own wait for its write lock is a
+        poll that sleeps up to 100 ms between tries, so a writer waited on
+        average half a sleep after the lock was free — under load, most of
+        an event's path from webhook to stock push. The lock hands over at
+        once; it serialises nothing SQLite did not (one writer at a time), is
+        reentrant (a nested write behaves as before: SQLite's busy timeout),
+        and other processes still meet SQLite's wait."""
+        turn = _sqlite_turns.get(self.url) if self.is_sqlite else None
+        if turn is None:
+            yield
+            return
+        if not turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise DataError("XD-DATA-003", detail=f"another writer of this process held the database for "
+                                                  f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s (database {safe_url(self.url)})")
+        try:
+            yield
+        finally:
+            turn.release()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from sqlalchemy import Engine
 
-from crossdock.db.engine import sqlite_write_turn
 from crossdock.ratelimit import arithmetic as ar
 from crossdock.ratelimit.backends.base import (
     AcquireRequest,
@@ -67,13 +66,6 @@ class SqliteDecisions:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        # in turn with the process's other writers of the file (crossdock.db.engine.sqlite_write_turn)
-        with sqlite_write_turn(self._engine.url.render_as_string(hide_password=False)):
-            with self._own_transaction() as conn:
-                yield conn
-
-    @contextmanager
-    def _own_transaction(self) -> Iterator[sqlite3.Connection]:
         pooled = self._engine.raw_connection()
         try:
             conn = pooled.driver_connection
