@@ -43,17 +43,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite file → the lock its writers in this process take turns on (Database._write_turn)
 _sqlite_turns: dict[str, threading.RLock] = {}
 _turns_lock = threading.Lock()
-
-
-def _fresh_turns() -> None:
-    """In a forked child: a turn held by a thread of the parent would never be given back."""
-    global _turns_lock
-    _turns_lock = threading.Lock()
-    for url in list(_sqlite_turns):
-        _sqlite_turns[url] = threading.RLock()
-
-
-os.register_at_fork(after_in_child=_fresh_turns)
 UNREACHABLE = "XD-DATA-001"     # the code a long-running caller waits out (see is_unreachable)
 
 T = TypeVar("T")
