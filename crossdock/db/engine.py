@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -40,9 +39,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///crossdock.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# SQLite file → the lock its writers in this process take turns on (Database._write_turn)
-_sqlite_turns: dict[str, threading.RLock] = {}
-_turns_lock = threading.Lock()
 UNREACHABLE = "XD-DATA-001"     # the code a long-running caller waits out (see is_unreachable)
 
 T = TypeVar("T")
@@ -283,9 +279,6 @@ class Database:
         self.engine = engine or make_engine(self.url)
         self.dialect = self.engine.dialect.name
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if self.is_sqlite:
-            with _turns_lock:
-                _sqlite_turns.setdefault(self.url, threading.RLock())
 
     @property
     def is_sqlite(self) -> bool:
@@ -294,32 +287,9 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         with self._translate():
-            with self._write_turn():
-                with self._sessions() as session:
-                    with session.begin():
-                        yield session
-
-    @contextlib.contextmanager
-    def _write_turn(self) -> Iterator[None]:
-        """SQLite: this process's writers of the file take turns on a lock
-        before ``BEGIN IMMEDIATE``. SQLite's own wait for its write lock is a
-        poll that sleeps up to 100 ms between tries, so a writer waited on
-        average half a sleep after the lock was free — under load, most of
-        an event's path from webhook to stock push. The lock hands over at
-        once; it serialises nothing SQLite did not (one writer at a time), is
-        reentrant (a nested write behaves as before: SQLite's busy timeout),
-        and other processes still meet SQLite's wait."""
-        turn = _sqlite_turns.get(self.url) if self.is_sqlite else None
-        if turn is None:
-            yield
-            return
-        if not turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            raise DataError("XD-DATA-003", detail=f"another writer of this process held the database for "
-                                                  f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s (database {safe_url(self.url)})")
-        try:
-            yield
-        finally:
-            turn.release()
+            with self._sessions() as session:
+                with session.begin():
+                    yield session
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -175,39 +175,3 @@ def test_a_postgresql_url_creates_no_file(tmp_path, monkeypatch):
     db = Database("postgresql://nobody@127.0.0.1:1/xd_no_file_here")
     db.dispose()
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_waiting_sqlite_writer_of_the_process_starts_as_the_writer_before_it_commits(tmp_path):
-    """SQLite's own wait for its write lock sleeps up to 100 ms between tries (a writer that began
-    waiting 300 ms earlier tried again about 50 ms after the lock was free); the process's writers
-    take turns on a lock that hands over at once."""
-    import statistics
-    import threading
-    import time
-
-    from sqlalchemy import text
-
-    db = Database(f"sqlite:///{tmp_path / 'turns.sqlite'}")
-    with db.write() as s:
-        s.execute(text("CREATE TABLE t (x INTEGER)"))
-    lags = []
-    for _ in range(5):
-        started: list[float] = []
-        freed: list[float] = []
-
-        def second():
-            time.sleep(0.02)
-            with db.write() as s:
-                s.execute(text("INSERT INTO t VALUES (2)"))     # SQLite's BEGIN IMMEDIATE is here
-                started.append(time.monotonic())
-
-        other = threading.Thread(target=second)
-        with db.write() as s:
-            other.start()
-            s.execute(text("INSERT INTO t VALUES (1)"))
-            time.sleep(0.3)
-            freed.append(time.monotonic())      # the commit follows at once
-        other.join(5)
-        lags.append(started[0] - freed[0])
-    db.dispose()
-    assert statistics.median(lags) < 0.025, lags
