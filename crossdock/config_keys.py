@@ -128,8 +128,9 @@ LABELS = Table("labels", "Shipping labels written by `warehouse ship` and auto-s
 
 SYNC = Table("sync", "The engine: schedules, leases, workers and housekeeping. Intervals are platform seconds "
              "(they follow `[ratelimit] time_scale` against the sandbox) unless marked real.", (
-    Key("coalesce_window_s", NUMBER, "A changed SKU waits this long for more changes before its stock is "
-        "pushed, so a burst of sales makes one push; a change of 100 SKUs or more of a channel at once (a stock "
+    Key("coalesce_window_s", NUMBER, "A channel's stock pushes start at most once in this long: a change on a "
+        "channel with no push in this window nor the last is pushed at once, later ones wait for the window's "
+        "end, so a burst of sales makes one push; a change of 100 SKUs or more of a channel at once (a stock "
         "file) is pushed without waiting.", default=10.0, minimum=0, exclusive_minimum=True,
         unit="platform seconds"),
     Key("initial_lookback_s", NUMBER, "How far back a channel's first order import starts.", default=86_400.0,

@@ -30,7 +30,7 @@ from crossdock.db.migrate import upgrade
 from crossdock.db.models import ChannelListing, Order, Product, StockLevel, Warehouse
 from crossdock.demo_events import EventsServer, drop_events, event_counts, free_port, order_known_figures, \
     subscribe_all
-from crossdock.demo_propagation import exposure_figures, propagation_figures
+from crossdock.demo_propagation import exposure_figures, figures_of, left_pairs, propagation_figures
 from crossdock.sandbox.push_floor import listing_reads, push_floors, stock_requests
 from crossdock.demo_shipping import shipping_summary as _shipping_summary
 from crossdock.sandbox.scenario import DEMO_CHANNELS, sandbox_ids, seed_listing
@@ -362,6 +362,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     """The figures of a finished run, from the sandbox's own record and the
     database: the last tracking poll and a final reconcile (repair, then
     check) run here, with ``ctx`` (an EngineContext on the same database)."""
+    from crossdock.demo_seller import cancels_not_imported
     from crossdock.ratelimit.waits import PERSON_WAIT_S, inline_waits
     from crossdock.sync_engine.jobs import reconcile
     from crossdock.sync_engine.jobs.tracking import poll_tracking_job
@@ -372,7 +373,7 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     with inline_waits(PERSON_WAIT_S):   # run here, not on a worker: a quota wait is waited out
         poll_tracking_job(ctx)   # the parcels shipped in the last minutes get their first events too
         progress("final reconcile on every channel")
-        unimported_cancels = _cancels_not_imported(db, sb)
+        unimported_cancels = cancels_not_imported(db, sb)
         repaired = {name: reconcile(ctx, name, apply=True) for name in CHANNELS}
         after = {name: reconcile(ctx, name, apply=False) for name in CHANNELS}
     stats = sb.stats.as_dict()
@@ -390,7 +391,13 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
     missing = {oid: ch for oid, ch in placed_by.items() if oid not in have}
     shipping = _shipping_summary(db, sb, cfg)
     shares = {sb_channels[name]: Decimal(SHARES[name]) for name in CHANNELS}
-    propagation = propagation_figures(sb, shares)
+    # What a sale must reach: without the guard each channel shows its share of what is left, so a
+    # sale lowers the others' share (the share rule); with it each shows a disjoint part and a sale
+    # elsewhere need not lower it at all — what propagation then protects is that no channel shows
+    # more than is left in all (docs/events.md#propagation-with-the-oversell-guard)
+    within_left = figures_of(left_pairs(sb))
+    propagation = {**(within_left if guard_on(cfg) else propagation_figures(sb, shares)),
+                   "measure": "left" if guard_on(cfg) else "share"}
     stock_push = push_efficiency(sb, shares, sb_channels)
     imported_at = _imported_at(db, sb)
     _when_imported(propagation["slowest"], imported_at)
@@ -416,6 +423,8 @@ def summarize(db: Database, cfg, sb, ctx, progress: Callable[[str], None], extra
         "api_calls": api_calls,
         "throttled": throttled,
         "propagation_s": propagation,
+        # guard-neutral: sale → no other channel shows more than is left (the share rule's sales are a superset)
+        "propagation_left_s": within_left,
         "over_exposed": exposure_figures(sb),
         "oversell_guard": guard_on(cfg),
         "order_known_s": order_known_figures(sales, imported_at),
@@ -470,15 +479,6 @@ def _when_imported(slowest: list[dict[str, Any]], imported: dict[str, float]) ->
         at = imported.get(x["order_id"])
         if at is not None:
             x["imported_after_s"] = round(at - x["sold_at"], 1)
-
-
-def _cancels_not_imported(db: Database, sb) -> list[str]:
-    """Orders the sandbox records as cancelled that crossdock does not hold as cancelled (yet)."""
-    with sb.market.lock:
-        cancelled = {e["order_id"] for e in sb.market.cancels if e.get("order_id") and not e.get("returned")}
-    with db.read() as s:
-        known = set(s.scalars(select(Order.platform_order_id).where(Order.local_status == "cancelled")))
-    return sorted(cancelled - known)
 
 
 def _placed(sb) -> int:

@@ -15,26 +15,21 @@ SAME_INSTANT_S = 0.05    # sandbox seconds: records this close belong to one req
 
 def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     """Sandbox seconds from each sale until every other channel shows the new
-    quantity, from the sandbox's own record.
-
-    A sale needs propagating to channel o when the channel rules make less
-    of the stock left after it: floor((stock - units sold so far) x share_o)
-    drops (shares round down, so many sales change nothing for o). The delay
-    is until o's listed quantity is lowered by something other than o's own
-    sales — the engine's push — or is already at or below the new figure.
-    A bundle's sale is a sale of its components' units, so it is measured
-    on the listings of its components and of every bundle sharing one, as a
-    component's sale is on its bundles' listings (a bundle's stock left: what
-    its components make). Cancellations give stock back in the same running count, and a sale its
-    buyer cancelled before a channel showed it is not measured on that channel
-    (the stock came back: there was nothing left to propagate;
-    ``withdrawn_by_cancel`` counts them).
+    quantity, from the sandbox's own record (:func:`propagation_pairs` says
+    what "needs propagating" and "shows" mean).
 
     A change a channel never showed before the run ended counts in the
     percentiles as longer than any measured delay (``never_reached``): a
     percentile that falls among them is None — beyond the run, not small.
     ``shares``: the sandbox's id of each channel → the share of stock it lists.
     """
+    return figures_of(propagation_pairs(sb, shares))
+
+
+def _record(sb: Any) -> tuple[list[dict[str, Any]], dict[tuple[str, str], list], StockLeft, dict[str, float]]:
+    """The sandbox's sales and stock coming back (cancels, returns restocked) in time order, every
+    listing's history, a bundle-aware ledger of what is left, and when each order was cancelled
+    (a return restocked is stock coming back, never a cancelled sale)."""
     with sb.market.lock:
         events = sorted([dict(e, kind="sale") for e in sb.market.sales]
                         + [dict(e, kind="cancel") for e in sb.market.cancels], key=lambda x: x["at"])
@@ -44,16 +39,33 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
     for e in events:
         if e["kind"] == "cancel" and e.get("order_id") and not e.get("returned"):
             cancelled_at.setdefault(e["order_id"], e["at"])
-    withdrawn = 0
+    return events, history, ledger, cancelled_at
+
+
+def propagation_pairs(sb: Any, shares: dict[str, Decimal]) -> list[dict[str, Any]]:
+    """Every (sale, other channel) the sale needed propagating to, from the
+    sandbox's own record: ``order_id``, ``sku``, ``source`` and ``target``
+    (sandbox channel ids), ``sale`` (the sale's index in the record), ``sold_at``, ``reached_at`` (sandbox seconds; None:
+    never shown before the run ended) and ``withdrawn`` (see below).
+
+    A sale needs propagating to channel o when the channel rules make less
+    of the stock left after it: floor((stock - units sold so far) x share_o)
+    drops (shares round down, so many sales change nothing for o). It has
+    reached o when o's listed quantity is lowered by something other than o's
+    own sales — the engine's push — or is already at or below the new figure.
+    A bundle's sale is a sale of its components' units, so it is measured
+    on the listings of its components and of every bundle sharing one, as a
+    component's sale is on its bundles' listings (a bundle's stock left: what
+    its components make). Cancellations give stock back in the same running count, and a sale its
+    buyer cancelled before a channel showed it is not measured on that channel
+    (the stock came back: there was nothing left to propagate; ``withdrawn``).
+    """
+    events, history, ledger, cancelled_at = _record(sb)
     own_sales: dict[tuple[str, str], set[float]] = {}
     for e in events:
         own_sales.setdefault((e["channel"], e["sku"]), set()).add(e["at"])
-    slowest: list[tuple] = []
-    delays: list[float] = []
-    by_source: dict[str, list[float]] = {}
-    by_target: dict[str, list[float]] = {}
-    pending = 0
-    for sale in events:
+    pairs: list[dict[str, Any]] = []
+    for index, sale in enumerate(events):
         sku = sale["sku"]
         if sale["kind"] == "cancel":
             ledger.move(sku, -sale["qty"])
@@ -63,7 +75,7 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
         before = {s: ledger.left(s) for s in moved}
         ledger.move(sku, sale["qty"])
         after = {s: ledger.left(s) for s in moved}
-        worst = None
+        cancelled = cancelled_at.get(sale["order_id"])
         for other, share in shares.items():
             if other == sale["channel"]:
                 continue
@@ -76,22 +88,82 @@ def propagation_figures(sb: Any, shares: dict[str, Decimal]) -> dict[str, Any]:
                     continue
                 reached = first_push_down(history[(other, target)], own_sales.get((other, target), set()),
                                           sale["at"], want_after)
-                cancelled = cancelled_at.get(sale["order_id"])
-                if cancelled is not None and (reached is None or reached > cancelled):
-                    withdrawn += 1
-                    continue
-                if reached is None:
-                    pending += 1
-                    worst = NEVER
-                    by_target.setdefault(other.split(":")[0], []).append(NEVER)
-                    continue
-                worst = max(worst or 0.0, reached - sale["at"])
-                by_target.setdefault(other.split(":")[0], []).append(reached - sale["at"])
-                slowest.append((reached - sale["at"], sale["order_id"], sale["channel"], other, target, sale["at"]))
-        if worst is not None:
-            delays.append(worst)
-            by_source.setdefault(sale["channel"].split(":")[0], []).append(worst)
+                pairs.append({"sale": index, "order_id": sale["order_id"], "sku": target, "source": sale["channel"],
+                              "target": other, "sold_at": sale["at"], "reached_at": reached,
+                              "withdrawn": cancelled is not None and (reached is None or reached > cancelled)})
+    return pairs
 
+
+def left_pairs(sb: Any) -> list[dict[str, Any]]:
+    """Every (sale, other channel) where, right after the sale, that channel
+    showed more of the SKU than was left in all (physical stock less net units
+    sold; a bundle: what its components make): the sale had to reach it, or one
+    buyer there could buy what is gone. It has reached it when the channel shows
+    no more than was left after the sale (whatever lowered it). The same pairs
+    as :func:`propagation_pairs` (``reached_at`` None: never; ``withdrawn``: the
+    buyer cancelled first).
+
+    Unlike the share rule this needs no share: it holds with the oversell
+    guard on, where each channel shows a disjoint part of the stock and a sale
+    on one channel need not lower another at all (then no pair arises)."""
+    events, history, ledger, cancelled_at = _record(sb)
+    channels: dict[str, list[str]] = {}
+    for channel, sku in history:
+        channels.setdefault(sku, []).append(channel)
+    pairs: list[dict[str, Any]] = []
+    for index, sale in enumerate(events):
+        sku = sale["sku"]
+        if sale["kind"] == "cancel":
+            ledger.move(sku, -sale["qty"])
+            continue
+        moved = sorted(ledger.affected(sku))
+        ledger.move(sku, sale["qty"])
+        cancelled = cancelled_at.get(sale["order_id"])
+        for target in moved:
+            left = max(0, ledger.left(target))
+            for other in channels.get(target, ()):
+                if other == sale["channel"]:
+                    continue
+                hist = history[(other, target)]
+                shown = next((q for t, q in reversed(hist) if t <= sale["at"] + SAME_INSTANT_S), None)
+                if shown is None or shown <= left:
+                    continue
+                reached = next((t for t, q in hist if t > sale["at"] + SAME_INSTANT_S and q <= left), None)
+                pairs.append({"sale": index, "order_id": sale["order_id"], "sku": target, "source": sale["channel"],
+                              "target": other, "sold_at": sale["at"], "reached_at": reached,
+                              "withdrawn": cancelled is not None and (reached is None or reached > cancelled)})
+    return pairs
+
+
+def figures_of(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Percentiles of (sale, channel) pairs (:func:`propagation_pairs`): per
+    sale the slowest of its channels, by where it sold and by where it shows,
+    and the slowest pairs."""
+    withdrawn = pending = 0
+    slowest: list[tuple] = []
+    by_target: dict[str, list[float]] = {}
+    worst: dict[int, float] = {}        # one sale → its slowest channel
+    source_of: dict[int, str] = {}
+    for p in pairs:
+        if p["withdrawn"]:
+            withdrawn += 1
+            continue
+        sale = p["sale"]
+        source_of[sale] = p["source"]
+        target = p["target"].split(":")[0]
+        if p["reached_at"] is None:
+            pending += 1
+            worst[sale] = NEVER
+            by_target.setdefault(target, []).append(NEVER)
+            continue
+        delay = p["reached_at"] - p["sold_at"]
+        worst[sale] = max(worst.get(sale, 0.0), delay)
+        by_target.setdefault(target, []).append(delay)
+        slowest.append((delay, p["order_id"], p["source"], p["target"], p["sku"], p["sold_at"]))
+    delays = list(worst.values())
+    by_source: dict[str, list[float]] = {}
+    for sale, delay in worst.items():
+        by_source.setdefault(source_of[sale].split(":")[0], []).append(delay)
     return {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95),
             "sales_measured": sum(1 for d in delays if d != NEVER),
             "never_reached": pending, "withdrawn_by_cancel": withdrawn,

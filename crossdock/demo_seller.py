@@ -26,7 +26,7 @@ from sqlalchemy import exists, select
 
 from crossdock.db.engine import Database
 
-__all__ = ["SellerActions"]
+__all__ = ["SellerActions", "cancels_not_imported"]
 
 REASONS = ("out_of_stock", "buyer_asked", "address_issue")
 
@@ -127,3 +127,14 @@ class SellerActions:
             "refused": dict(sorted(self.refused.items())),
             "orders": [f"{d['channel']}/{d['platform_order_id']}" for d in self.done],
         }
+
+
+def cancels_not_imported(db: Database, sb: Any) -> list[str]:
+    """Orders the sandbox records as cancelled that crossdock does not hold as cancelled (yet)."""
+    from crossdock.db.models import Order
+
+    with sb.market.lock:
+        cancelled = {e["order_id"] for e in sb.market.cancels if e.get("order_id") and not e.get("returned")}
+    with db.read() as s:
+        known = set(s.scalars(select(Order.platform_order_id).where(Order.local_status == "cancelled")))
+    return sorted(cancelled - known)

@@ -93,6 +93,20 @@ def _kit_lines(s: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _propagation_line(prop: dict[str, Any], *, measure: str | None = None) -> str:
+    """The propagation figure and what it measures (docs/events.md): without the oversell guard
+    every other channel's share of what is left; with it (each channel holds a part of its own) no
+    other channel showing more than is left in all."""
+    what = {"share": "sale to every other channel (its share of what is left)",
+            "left": "sale to every other channel showing no more than is left"}[measure or prop.get("measure", "share")]
+    if not prop["sales_measured"] and not prop["never_reached"]:
+        return (f"propagation {what}: no sale had to reach another channel "
+                f"({prop['withdrawn_by_cancel']} withdrawn by a cancel)")
+    return (f"propagation {what}, sandbox seconds: p50 {_pct(prop['p50'])}, p95 {_pct(prop['p95'])} "
+            f"({prop['sales_measured']} sales measured, {prop['never_reached']} never reached, "
+            f"{prop['withdrawn_by_cancel']} withdrawn by a cancel)")
+
+
 def summary_text(s: dict[str, Any]) -> list[str]:
     """The demo's summary (:func:`crossdock.demo.run_demo`) as lines of text."""
     prop = s["propagation_s"]
@@ -117,15 +131,15 @@ def summary_text(s: dict[str, Any]) -> list[str]:
         f"({s['shipped_orders_confirmed_once_on_platform']} once on their channel, "
         f"{s['shipped_orders_confirmed_twice_on_platform']} twice), {s['shipments_confirmation_queued']} queued, "
         f"{s['shipments_cancelled_after_ship']} cancelled after shipping; {s['labels_written']} label files",
-        f"propagation sale to every other channel, sandbox seconds: p50 {_pct(prop['p50'])}, "
-        f"p95 {_pct(prop['p95'])} "
-        f"({prop['sales_measured']} sales measured, {prop['never_reached']} never reached, "
-        f"{prop['withdrawn_by_cancel']} withdrawn by a cancel)",
+        _propagation_line(prop),
     ]
     if prop["by_source"]:
         lines.append(f"  by where it sold:  {_by(prop['by_source'])}")
     if prop["by_target"]:
         lines.append(f"  by where it shows: {_by(prop['by_target'])}")
+    left = s.get("propagation_left_s")
+    if left and prop.get("measure") == "share":
+        lines.append("  " + _propagation_line(left, measure="left").replace("propagation ", "", 1))
     over = s.get("over_exposed")
     if over:
         lines.append(f"exposure    oversell guard {'on' if s.get('oversell_guard', True) else 'off'}: channels "

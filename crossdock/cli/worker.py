@@ -31,7 +31,7 @@ def worker(ctx: typer.Context,
            threads: int = typer.Option(4, "--threads", "-t", min=1, max=256, help="Worker threads."),
            processes: int = typer.Option(1, "--processes", "-p", min=1, max=64,
                                          help="Worker processes started by this command."),
-           queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only consume these broker queues: crossdock (jobs), crossdock-push (stock pushes); a worker group without crossdock-push pushes no stock."),
+           queues: Optional[list[str]] = typer.Option(None, "--queue", "-Q", help="Only consume these broker queues: crossdock (jobs; with it crossdock-fast, events' reads), crossdock-push (stock pushes); a worker group without crossdock-push pushes no stock."),
            metrics_served: bool = typer.Option(False, "--metrics-served", hidden=True,
                                                help="Started by --processes: the supervisor serves "
                                                     "the [worker] prometheus metrics."),

@@ -131,5 +131,5 @@ def erase_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> dict[str, Any]:
     return {"erased_orders": len(orders)}
 
 
-register(JobSpec(READ, read_job, Priority.CRITICAL))
+register(JobSpec(READ, read_job, Priority.CRITICAL, fast_lane=True))     # a webhook's sale, read in seconds
 register(JobSpec(ERASE, erase_job, Priority.NORMAL))

@@ -20,7 +20,11 @@ Stock pushes have a queue of their own (:data:`PUSH_QUEUE`), consumed by
 threads of their own — one per channel (:class:`~crossdock.sync_engine.runtime.EngineRuntime`):
 a push waits for its channel's platform (an Amazon feed being processed
 holds its thread for minutes) but never for another channel's push nor for
-any other job; :func:`wake` routes each entry's wake-up by its kind.
+any other job; :func:`wake` routes each entry's wake-up by its kind. Jobs someone
+waits for in seconds (``JobSpec.fast_lane``: an event's read) have a queue and
+threads of their own too (:data:`FAST_QUEUE`), consumed by every worker that
+consumes :data:`QUEUE`: behind an order import, a label or a tracking round
+in the common queue, a webhook's read waited for a free thread.
 
 Import this module after :func:`crossdock.runtime.setup_broker` so the actor
 binds to the configured broker. The process's :class:`EngineContext` is set
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "crossdock"
 PUSH_QUEUE = "crossdock-push"
+FAST_QUEUE = "crossdock-fast"       # jobs whose JobSpec says fast_lane (an event's read); see wake()
 _ctx: EngineContext | None = None
 _lock = threading.Lock()
 
@@ -75,11 +80,23 @@ def process_push_entry(entry_id: int) -> None:
     _process(entry_id)
 
 
+@dramatiq.actor(queue_name=FAST_QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
+def process_fast_entry(entry_id: int) -> None:
+    """:func:`process_outbox_entry` for the fast lane's jobs (``JobSpec.fast_lane``), on their own queue."""
+    _process(entry_id)
+
+
 def wake(entry: Any) -> None:
     """Send the wake-up of outbox entry ``entry`` (its ``id`` and ``kind``) to its queue."""
     from crossdock.sync_engine.dirty import PUSH_STOCK
+    from crossdock.sync_engine.jobs import JOBS
 
-    (process_push_entry if entry.kind == PUSH_STOCK else process_outbox_entry).send(entry.id)
+    if entry.kind == PUSH_STOCK:
+        process_push_entry.send(entry.id)
+    elif (spec := JOBS.get(entry.kind)) is not None and spec.fast_lane:
+        process_fast_entry.send(entry.id)
+    else:
+        process_outbox_entry.send(entry.id)
 
 
 def _process(entry_id: int) -> None:
@@ -101,6 +118,6 @@ def _process(entry_id: int) -> None:
 def bind(broker: dramatiq.Broker) -> None:
     """Declare the actors on ``broker`` and send through it (the broker set at
     import time may have been replaced, e.g. by a second embedded run)."""
-    for actor in (process_outbox_entry, process_push_entry):
+    for actor in (process_outbox_entry, process_push_entry, process_fast_entry):
         broker.declare_actor(actor)
         actor.broker = broker

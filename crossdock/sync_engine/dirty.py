@@ -5,14 +5,17 @@ transaction as the change. For each channel listing the SKU it upserts one
 ``dirty_skus`` row (unique per channel and SKU: ten sales of a SKU between two
 pushes leave ONE row, bumped to a new ``version``) and enqueues one outbox
 entry ``push_stock`` per channel and coalescing window
-(``push_stock:{channel}:w{window_s}:{window}``, due at the end of the window). A push run
+(``push_stock:{channel}:w{window_s}:{window}``, due at the end of the window;
+on a channel with no run in this window nor the last one, ``…:lead``, due at
+once: see :func:`_enqueue_window`). A push run
 takes ALL dirty SKUs of its channel at once (:func:`take_dirty`), reads their
 availability *then* and pushes absolute quantities, so many changes become one
 absolute value and as few calls as the platform's batch size allows.
 
 Why nothing is lost: an entry for window *w* only becomes due at the end of
 *w*, so a change made after a run took the rows falls in a later window and
-enqueues a new entry. Rows are deleted only after the push succeeded
+enqueues a new entry (a leading entry is due at once, but a change after it
+in *w* finds it and enqueues *w*'s own, due at the end of *w*). Rows are deleted only after the push succeeded
 (:func:`ack_dirty`), and only if their version did not move meanwhile (a change
 during the push stays dirty for the next run). A run that dies leaves its rows
 claimed until the lease expires; then any run takes them again. :func:`sweep`
@@ -170,12 +173,27 @@ def window_of(at: dt.datetime, window_s: float) -> tuple[int, dt.datetime]:
     return index, end
 
 
-def _enqueue_window(session: Session, channel: str, at: dt.datetime, window_s: float) -> bool:
+def _window_key(channel: str, window_s: float, index: int, *, lead: bool = False) -> str:
+    return f"{PUSH_STOCK}:{channel}:w{window_s:g}:{index}" + (":lead" if lead else "")
+
+
+def _enqueue_window(session: Session, channel: str, at: dt.datetime, window_s: float, *, lead: bool = True) -> bool:
+    """The channel's push run for the window holding ``at``. A channel with no
+    push run in this window nor the one before (a quiet channel: its quota has
+    all the room a run needs) gets it at once, the *leading* run; changes
+    after it, while runs are recent, wait for the end of their window and go
+    together. So a run starts at most once a window plus once per quiet spell,
+    and a lone sale is not held back a window for company it will not get.
+    ``lead=False``: the window's entry only (the sweep; a zero, which has its urgent run)."""
     index, end = window_of(at, window_s)
+    if lead:
+        recent = [_window_key(channel, window_s, i, lead=x) for i in (index - 1, index) for x in (False, True)]
+        lead = session.execute(select(outbox.OUTBOX.c.id).where(outbox.OUTBOX.c.idempotency_key.in_(recent))
+                               .limit(1)).first() is None
     return outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
-                          payload={"channel": channel, "window": index},
-                          idempotency_key=f"{PUSH_STOCK}:{channel}:w{window_s:g}:{index}",
-                          priority=outbox.PRIORITY_NORMAL, available_at=end, now=at)
+                          payload={"channel": channel, "window": index, **({"lead": True} if lead else {})},
+                          idempotency_key=_window_key(channel, window_s, index, lead=lead),
+                          priority=outbox.PRIORITY_NORMAL, available_at=at if lead else end, now=at)
 
 
 def _enqueue_run(session: Session, channel: str, *, tag: str, at: dt.datetime, available_at: dt.datetime,
@@ -252,7 +270,7 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
     per_channel = Counter(channel for channel, _, _ in listings)
     channels = sorted(per_channel)
     for channel in channels:
-        _enqueue_window(session, channel, at, window_s)
+        _enqueue_window(session, channel, at, window_s, lead=channel not in urgent_channels)
     urgent = []
     for channel in sorted(urgent_channels):
         if not _push_due(session, channel, at):
@@ -437,7 +455,7 @@ def sweep(session: Session, *, window_s: float | None = None, now: dt.datetime |
         select(DIRTY.c.channel).where(_unclaimed(at))
         .distinct()).scalars())
     window_s = _window_s if window_s is None else window_s
-    return [c for c in channels if _enqueue_window(session, c, at, window_s)]
+    return [c for c in channels if _enqueue_window(session, c, at, window_s, lead=False)]
 
 
 def dirty_backlog(session: Session, *, now: dt.datetime | None = None) -> dict[str, tuple[int, float]]:

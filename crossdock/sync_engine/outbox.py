@@ -2,7 +2,8 @@
 
 A business change and the outbox entry describing the work it causes commit
 in ONE transaction (:func:`enqueue` takes the caller's session). Broker
-messages are only wake-ups (:func:`relay`); a worker takes work from the table
+messages are only wake-ups (:func:`relay`; an entry due at once is also woken
+as its transaction commits, :mod:`~crossdock.sync_engine.wakeups`); a worker takes work from the table
 with :func:`claim`, so a lost message, a dead broker or a killed worker loses
 nothing:
 
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 from crossdock.db.engine import Database
 from crossdock.db.models import OutboxEntry
 from crossdock.errors import SyncError
+from crossdock.sync_engine import wakeups
 from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or, upsert_insert, write_tx
 
 log = logging.getLogger(__name__)
@@ -125,17 +127,20 @@ def enqueue(session: Session, kind: str, *, channel: str | None, entity: str | N
     from crossdock.synclog import correlation_id as current_cid
 
     at = now_or(now)
+    due = now_or(available_at) if available_at is not None else at
     stmt = upsert_insert(session, OUTBOX).values(
         kind=kind, channel=channel, entity=entity, payload=dict(payload or {}),
         idempotency_key=idempotency_key, status=PENDING, priority=priority, attempts=0,
-        available_at=now_or(available_at) if available_at is not None else at,
-        correlation_id=correlation_id or current_cid(), created_at=at, updated_at=at,
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OUTBOX.c.id)
+        available_at=due, correlation_id=correlation_id or current_cid(), created_at=at, updated_at=at,
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OUTBOX.c.id, OUTBOX.c.available_at)
     # RETURNING, not rowcount: drivers need not report a row count for INSERT.
-    created = session.execute(stmt).first() is not None
-    if created:
-        log.debug("outbox + %s channel=%s key=%s", kind, channel, idempotency_key)
-    return created
+    row = session.execute(stmt).first()
+    if row is None:
+        return False
+    log.debug("outbox + %s channel=%s key=%s", kind, channel, idempotency_key)
+    if due <= at:
+        wakeups.note(session, row.id, kind, row.available_at)     # woken at commit, not at the next tick
+    return True
 
 
 # ---------------------------------------------------------------- taking work
@@ -380,8 +385,9 @@ class WakeupTracker:
         self._sent[key] = at
 
     def forget_except(self, keys: set[tuple[int, dt.datetime]]) -> None:
-        for key in [k for k in self._sent if k not in keys]:
-            del self._sent[key]
+        # a snapshot of the keys: a wake-up sent at a commit (wakeups) may note one meanwhile
+        for key in [k for k in list(self._sent) if k not in keys]:
+            self._sent.pop(key, None)
 
 
 @dataclass(frozen=True, slots=True)

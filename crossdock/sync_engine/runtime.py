@@ -43,7 +43,7 @@ from crossdock.config import Config
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
-from crossdock.sync_engine import dirty, liveness, outbox, scheduler
+from crossdock.sync_engine import dirty, liveness, outbox, scheduler, wakeups
 from crossdock.sync_engine.jobs.context import configured_lease_s
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ RELAY_LEASE = "relay"
 # message may have died with a worker or a broker connection.
 RESEND_AFTER_S = 15.0
 MAX_BACKOFF_S = 30.0
+FAST_THREADS = 2                # threads of the fast lane (actors.FAST_QUEUE)
 
 
 def database_error(exc: BaseException) -> DataError | None:
@@ -218,21 +219,37 @@ class EngineRuntime:
 
         settle_restores(self.ctx, self.id, stop=self._stop)
         self._last_beat = 0.0          # the first tick beats and asks for the relay lease
-        # the stock pushes on threads of their own, one per channel (actors.PUSH_QUEUE); the other
-        # jobs on ``threads``. A worker told which queues to consume takes those only.
-        queues = self.queues if self.queues is not None else {actors.QUEUE, actors.PUSH_QUEUE}
-        lanes = ((actors.QUEUE, self.threads), (actors.PUSH_QUEUE, max(1, len(self.cfg.channels))))
+        # the stock pushes on threads of their own, one per channel (actors.PUSH_QUEUE); the fast
+        # lane's jobs (an event's read) on FAST_THREADS of their own, wherever the jobs' queue is
+        # consumed; the other jobs on ``threads``. A worker told which queues to consume takes those only.
+        queues = set(self.queues) if self.queues is not None else {actors.QUEUE, actors.PUSH_QUEUE}
+        if actors.QUEUE in queues:
+            queues.add(actors.FAST_QUEUE)
+        lanes = ((actors.QUEUE, self.threads), (actors.PUSH_QUEUE, max(1, len(self.cfg.channels))),
+                 (actors.FAST_QUEUE, FAST_THREADS))
         self._workers = [InProcessWorker(self.broker, threads=n, queues={q}).start() for q, n in lanes if q in queues]
-        others = queues - {actors.QUEUE, actors.PUSH_QUEUE}
+        others = queues - {actors.QUEUE, actors.PUSH_QUEUE, actors.FAST_QUEUE}
         if others:
             self._workers.append(InProcessWorker(self.broker, threads=self.threads, queues=others).start())
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
         self._thread.start()
+        wakeups.install(self._wake_at_commit)
         if self.companions is not None and actors.QUEUE in queues:
             self.consumers = self.companions(self.cfg, self.database, self._stop)
         from crossdock.db.migrate import current_revision
 
         self.on_status(self.status_line(current_revision(self.database)))
+
+    def _wake_at_commit(self, entry_id: int, kind: str, due: dt.datetime) -> None:
+        """An entry due at once was committed in this process: its wake-up now
+        (:mod:`~crossdock.sync_engine.wakeups`), noted so the relay does not send it again."""
+        if self._broker_outage.since is not None:
+            return                      # the relay sends every pending wake-up when the broker is back
+        from crossdock.sync_engine.actors import wake
+
+        wake(wakeups.Woken(entry_id, kind))
+        if self._relay_held:
+            self.engine.tracker.sent((entry_id, due), utcnow())
 
     def _info(self) -> dict[str, Any]:
         from crossdock import __version__
@@ -344,6 +361,7 @@ class EngineRuntime:
         """Finish or hand back what this process holds; returns what was
         handed back."""
         self._stop.set()
+        wakeups.uninstall(self._wake_at_commit)
         if self._thread is not None:
             self._thread.join(timeout=10)
         for consumer in self.consumers:          # their long poll returns within its wait

@@ -66,3 +66,27 @@ def test_exposure_counts_the_time_channels_together_show_more_than_is_left():
 def _with_clock(sb, now: float):
     sb.clock = SimpleNamespace(timestamp=lambda: now)
     return sb
+
+
+def test_with_disjoint_shares_a_sale_must_reach_only_a_channel_showing_more_than_is_left():
+    from crossdock.cli.demo import _propagation_line
+    from crossdock.demo_propagation import figures_of, left_pairs
+
+    # Given 10 units shown 5 + 5 on a and b (the oversell guard's disjoint parts); a sells 2 at t=100
+    sales = [{"channel": "a", "sku": "SKU-1", "qty": 2, "order_id": "O-1", "at": 100.0}]
+    history = {("a", "SKU-1"): [(0.0, 5), (100.0, 3)], ("b", "SKU-1"): [(0.0, 5)]}
+    sb = _sandbox(sales, history, {"SKU-1": 10})
+    # Then b's 5 of the 8 left need not move: no pair (the share rule would wait for b to show 4, for ever)
+    assert left_pairs(sb) == []
+    assert propagation_figures(sb, {"a": Decimal("0.5"), "b": Decimal("0.5")})["p95"] is None
+    assert "no sale had to reach" in _propagation_line({**figures_of([]), "measure": "left"})
+    # When instead b showed all 10 (each channel its whole stock, no guard) and is lowered to 8 at t=125
+    history[("b", "SKU-1")] = [(0.0, 10), (125.0, 8)]
+    # Then the sale had to reach b, and did in 25 s
+    (pair,) = left_pairs(sb)
+    assert (pair["order_id"], pair["target"], pair["reached_at"], pair["withdrawn"]) == ("O-1", "b", 125.0, False)
+    figures = figures_of(left_pairs(sb))
+    assert (figures["p95"], figures["sales_measured"], figures["never_reached"]) == (25.0, 1, 0)
+    # and a buyer's cancel before it reached b withdraws it
+    sb.market.cancels.append({"channel": "a", "sku": "SKU-1", "qty": 2, "order_id": "O-1", "at": 110.0})
+    assert figures_of(left_pairs(sb))["withdrawn_by_cancel"] == 1

@@ -43,34 +43,53 @@ def test_many_changes_to_a_sku_coalesce_into_one_mark_and_one_entry_per_window(d
                               ("ebay-us", "SKU-2", 1, False)]
     rows = outbox_rows(db)
     index, end = dirty.window_of(at, W)
-    assert [(c, k, p) for c, k, p, _ in rows] == [("amazon-de", f"push_stock:amazon-de:w10:{index}", 5),
-                                                 ("ebay-us", f"push_stock:ebay-us:w10:{index}", 5)]
-    assert all(a == end for *_, a in rows)                      # due at the end of the window
+    # the first change on a quiet channel is pushed at once (the leading run); the changes after it
+    # in the window wait for its end and go together: one entry per channel and window
+    assert [(c, k, p, a) for c, k, p, a in rows] == [
+        ("amazon-de", f"push_stock:amazon-de:w10:{index}:lead", 5, at),
+        ("ebay-us", f"push_stock:ebay-us:w10:{index}:lead", 5, at),
+        ("amazon-de", f"push_stock:amazon-de:w10:{index}", 5, end),
+        ("ebay-us", f"push_stock:ebay-us:w10:{index}", 5, end)]
 
-    # a change in the next window gets the next entry (the first may already be running)
+    # a change in the next window gets the next entry, at its end (a run was recent: the first may
+    # even be running)
     with db.write() as s:
         inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=W + 1))
-    assert [k for _, k, _, _ in outbox_rows(db)][-1] == f"push_stock:ebay-us:w10:{index + 1}"
+    assert outbox_rows(db)[-1][1:] == (f"push_stock:ebay-us:w10:{index + 1}", 5, end + T(seconds=W))
+    # after a whole window without a run the channel is quiet again: the next change leads
+    with db.write() as s:
+        inventory.adjust_stock(s, "SKU-2", "DE", -1, "count", now=at + T(seconds=3 * W + 2))
+    assert outbox_rows(db)[-1][1:] == (f"push_stock:ebay-us:w10:{index + 3}:lead", 5, at + T(seconds=3 * W + 2))
 
 
 def test_a_bulk_change_is_pushed_now_and_the_window_still_follows(db):
+    from sqlalchemy import update
+
     bulk = [f"SKU-{i:03d}" for i in range(dirty.BULK_MARK_MIN)]
     seed(db, stock={(sku, "DE"): 5 for sku in bulk},
          listings={"ebay-us": bulk, "amazon-de": bulk[:5]},
          last_pushed={("ebay-us", sku): 5 for sku in bulk} | {("amazon-de", sku): 5 for sku in bulk[:5]})
     at = dt.datetime.fromtimestamp(1_800_000_003, dt.timezone.utc)      # 3 s into a window
     index, end = dirty.window_of(at, W)
-    # a stock file counting every SKU: one transaction, one mark
+    # a quiet channel's first change leads: its run is due at once, the bulk needs nothing more
     with db.write() as s:
-        dirty.mark_dirty(s, bulk, available={sku: 9 for sku in bulk}, window_s=W, now=at)
-    rows = outbox_rows(db)
-    # eBay's 100 SKUs are a batch already: a run due now, besides the window's entry;
-    # amazon-de's five wait for the end of the window as before
-    assert [(c, a) for c, k, p, a in rows if ":bulk:" in k] == [("ebay-us", at)]
+        dirty.mark_dirty(s, bulk[:1], available={bulk[0]: 9}, window_s=W, now=at)
+    assert [(c, k.endswith(":lead"), a) for c, k, p, a in outbox_rows(db)] == \
+        [("amazon-de", True, at), ("ebay-us", True, at)]
+    # once those runs are done, the channels are busy: a later change waits for its window's end...
+    with db.write() as s:
+        s.execute(update(m.OutboxEntry).values(status="done"))
+    later = at + T(seconds=1)
+    with db.write() as s:
+        dirty.mark_dirty(s, bulk, available={sku: 8 for sku in bulk}, window_s=W, now=later)
+    rows = outbox_rows(db)[2:]
+    # ...but eBay's 100 SKUs are a batch already: a run due now, besides the window's entry;
+    # amazon-de's five wait for the end of the window
+    assert [(c, a) for c, k, p, a in rows if ":bulk:" in k] == [("ebay-us", later)]
     assert sorted((c, a) for c, k, p, a in rows if ":w10:" in k) == [("amazon-de", end), ("ebay-us", end)]
     # a second bulk change while that run is still due adds none
     with db.write() as s:
-        dirty.mark_dirty(s, bulk, available={sku: 8 for sku in bulk}, window_s=W, now=at + T(seconds=1))
+        dirty.mark_dirty(s, bulk, available={sku: 7 for sku in bulk}, window_s=W, now=later + T(seconds=1))
     assert sum(1 for c, k, p, a in outbox_rows(db) if ":bulk:" in k) == 1
 
 

@@ -84,6 +84,8 @@ class JobSpec:
       (``Engine.idle`` ignores it).
     - ``hand_run``: its name for ``crossdock sync run --job`` (None: not run by hand).
     - ``continues``: a result with ``more`` and a ``cursor`` enqueues the next run at once.
+    - ``fast_lane``: its wake-ups go to the fast lane (``actors.FAST_QUEUE``, threads of its own):
+      work someone waits for in seconds (an event's read), never queued behind the routine jobs.
     """
 
     kind: str
@@ -93,6 +95,7 @@ class JobSpec:
     round: bool = False
     hand_run: str | None = None
     continues: bool = False
+    fast_lane: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "priority": self.priority.name.lower(), "hand_run": self.hand_run,
