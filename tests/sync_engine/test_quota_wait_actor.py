@@ -83,8 +83,11 @@ def test_quota_waits_free_the_worker_and_use_no_attempt(sqlite_db, tmp_path, mon
         actors.set_context(env.ctx)
         budget = env.ctx.connectors.budget
         seller = env.ctx.connectors.get(CHANNEL).settings.seller_id
+        # not due yet: an entry due at once is woken as its transaction commits wherever a sender is
+        # installed (wakeups), and the worker would run it before the quota is starved below
         with env.db.write() as s:
-            outbox.enqueue(s, jobs.IMPORT_ORDERS, channel=CHANNEL, idempotency_key=KEY)
+            outbox.enqueue(s, jobs.IMPORT_ORDERS, channel=CHANNEL, idempotency_key=KEY,
+                           available_at=utcnow() + dt.timedelta(hours=1))
         entry_id = _entry(env).id
 
         for _ in range(WAITS):
