@@ -21,7 +21,7 @@ its Finances API reports the refund event, which crossdock does not read yet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -112,8 +112,8 @@ class RefundsOrders:
 
     def fetch_order(self, order_id: str, *, with_items: bool = True) -> Order | None: ...
 
-    def _ack_report(self, feed_id: str) -> bytes:
-        raise NotImplementedError     # cancel.CancelsOrders._ack_report: the AmazonConnector has both
+    #: the feed's processing report, waited for: cancel.CancelsOrders._ack_report (the connector has both)
+    _ack_report: Callable[[str], bytes]
 
     def issue_refund(self, request: RefundRequest) -> PlatformRefund:
         pid = request.platform_order_id
