@@ -103,11 +103,11 @@ def event_row(*, operation: str, outcome: str, at: dt.datetime, channel: str | N
             "attempt": attempt, "duration_ms": duration_ms, "details": details}
 
 
-def changed(session: Session, statement: Executable) -> int:
-    """Run an UPDATE or DELETE and return how many rows it changed.
-    ``Session.execute`` is typed to return a plain ``Result``; for DML it
-    is the ``CursorResult`` that carries the count."""
-    result = session.execute(statement)
+def changed(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> int:
+    """Run an UPDATE or DELETE (with ``params`` for its bound parameters) and
+    return how many rows it changed. ``Session.execute`` is typed to return a
+    plain ``Result``; for DML it is the ``CursorResult`` that carries the count."""
+    result = session.execute(statement, params)
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(result).__name__} carries no row count: not an UPDATE or DELETE")
     return result.rowcount

@@ -138,16 +138,27 @@ def ensure_schedules(session: Session, specs: Iterable[ScheduleSpec] | Mapping[s
     return created
 
 
+# Statements the engine runs on every tick or every fired schedule, built once (building a
+# Core statement costs more CPU than SQLite takes to run it).
+_DUE = (select(SCHED).where(SCHED.c.enabled.is_(True), SCHED.c.next_run_at <= bindparam("at"))
+        .order_by(SCHED.c.next_run_at, SCHED.c.name))
+_WIN = (update(SCHED).where(SCHED.c.name == bindparam("p_name"), SCHED.c.version == bindparam("p_version"),
+                            SCHED.c.enabled.is_(True))
+        .values(next_run_at=bindparam("p_next"), last_run_at=bindparam("p_at"), version=SCHED.c.version + 1)
+        .returning(SCHED.c.name))
+_WAITING = (select(outbox.OUTBOX.c.id).where(outbox.OUTBOX.c.kind == bindparam("p_kind"),
+                                             outbox.OUTBOX.c.entity == bindparam("p_entity"),
+                                             outbox.OUTBOX.c.status.in_((outbox.PENDING, outbox.RUNNING))).limit(1))
+
+
 def due(db: Database | Session, now: dt.datetime | None = None) -> list[ScheduleState]:
     """Enabled schedules whose next run is at or before ``now``, oldest first."""
     at = now_or(now)
-    stmt = (select(SCHED).where(SCHED.c.enabled.is_(True), SCHED.c.next_run_at <= at)
-            .order_by(SCHED.c.next_run_at, SCHED.c.name))
     if isinstance(db, Session):
-        rows = db.execute(stmt).all()
+        rows = db.execute(_DUE, {"at": at}).all()
     else:
         with db.read() as session:
-            rows = session.execute(stmt).all()
+            rows = session.execute(_DUE, {"at": at}).all()
     return [ScheduleState(name=r.name, job=r.job, channel=r.channel, interval_s=r.interval_s,
                           next_run_at=r.next_run_at, last_run_at=r.last_run_at, enabled=r.enabled,
                           version=r.version) for r in rows]
@@ -173,10 +184,7 @@ def enqueue_run(session: Session, schedule: ScheduleState, scheduled_for: dt.dat
     import of the same channel would read the same window again on the same
     quota and fall further behind. Returns False when it was skipped."""
     entity = f"schedule {schedule.name}"
-    waiting = session.execute(
-        select(outbox.OUTBOX.c.id).where(outbox.OUTBOX.c.kind == schedule.job,
-                                         outbox.OUTBOX.c.entity == entity,
-                                         outbox.OUTBOX.c.status.in_((outbox.PENDING, outbox.RUNNING))).limit(1)).first()
+    waiting = session.execute(_WAITING, {"p_kind": schedule.job, "p_entity": entity}).first()
     if waiting is not None:
         log.debug("schedule %s: run %s still queued or running; not enqueued again", schedule.name, waiting.id)
         return False
@@ -207,11 +215,8 @@ def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn
     for s in due(db, at):
         nxt, missed = next_slot(s.next_run_at, s.interval_s, at)
         with db.write() as session:
-            won = session.execute(
-                update(SCHED).where(SCHED.c.name == s.name, SCHED.c.version == s.version,
-                                    SCHED.c.enabled.is_(True))
-                .values(next_run_at=nxt, last_run_at=at, version=SCHED.c.version + 1)
-                .returning(SCHED.c.name)).first() is not None
+            won = session.execute(_WIN, {"p_name": s.name, "p_version": s.version, "p_next": nxt,
+                                         "p_at": at}).first() is not None
             if not won:
                 log.debug("schedule %s: another scheduler fired it", s.name)
                 continue
