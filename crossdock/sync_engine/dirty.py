@@ -35,6 +35,7 @@ end of its window; the window's own entry still follows for later changes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 from collections import Counter
@@ -50,6 +51,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     or_,
@@ -206,17 +208,20 @@ def _enqueue_run(session: Session, channel: str, *, tag: str, at: dt.datetime, a
                           priority=priority, available_at=available_at, now=at)
 
 
-def _unclaimed(at: dt.datetime) -> ColumnElement[bool]:
+def _unclaimed(at: Any) -> ColumnElement[bool]:
     """Rows no live push run holds (never claimed, or the claim expired)."""
     return or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
 
 
 def _push_due(session: Session, channel: str, at: dt.datetime) -> bool:
     """A push run of ``channel`` is pending and due by ``at``."""
-    t = outbox.OUTBOX
-    return session.execute(
-        select(t.c.id).where(t.c.kind == PUSH_STOCK, t.c.channel == channel, t.c.status == outbox.PENDING,
-                             t.c.available_at <= at).limit(1)).first() is not None
+    return session.execute(_PUSH_DUE, {"p_channel": channel, "p_at": at}).first() is not None
+
+
+_PUSH_DUE = (select(outbox.OUTBOX.c.id)
+             .where(outbox.OUTBOX.c.kind == PUSH_STOCK, outbox.OUTBOX.c.channel == bindparam("p_channel"),
+                    outbox.OUTBOX.c.status == outbox.PENDING, outbox.OUTBOX.c.available_at <= bindparam("p_at"))
+             .limit(1))
 
 
 _window_s = DEFAULT_WINDOW_S
@@ -357,22 +362,30 @@ class PendingMarks:
         return result
 
 
+@functools.lru_cache(maxsize=16)
+def _take_statement(limit: int | None) -> Any:
+    """Every push run takes its marks: the statement is built once per limit
+    (building it cost more CPU than SQLite took to run it)."""
+    free = _unclaimed(bindparam("p_at"))
+    pick = (select(DIRTY.c.id).where(DIRTY.c.channel == bindparam("p_channel"), free)
+            .order_by(DIRTY.c.zero.desc(), DIRTY.c.dirty_since, DIRTY.c.sku)
+            .with_for_update(skip_locked=True))
+    if limit is not None:
+        pick = pick.limit(limit)
+    return (update(DIRTY).where(DIRTY.c.id.in_(pick.scalar_subquery()), free)
+            .values(claimed_by=bindparam("p_worker"), claimed_until=bindparam("p_until"))
+            .returning(DIRTY.c.channel, DIRTY.c.sku, DIRTY.c.version, DIRTY.c.zero, DIRTY.c.dirty_since))
+
+
 def take_dirty(db: Database | Session, channel: str, *, worker_id: str, lease_s: float = DEFAULT_LEASE_S,
                limit: int | None = None, now: dt.datetime | None = None) -> list[DirtyMark]:
     """Claim the channel's dirty SKUs (zeros first, then oldest) for one push
     run. Rows claimed by a live run are skipped; expired claims are taken."""
     at = now_or(now)
-    free = _unclaimed(at)
-    pick = (select(DIRTY.c.id).where(DIRTY.c.channel == channel, free)
-            .order_by(DIRTY.c.zero.desc(), DIRTY.c.dirty_since, DIRTY.c.sku)
-            .with_for_update(skip_locked=True))
-    if limit is not None:
-        pick = pick.limit(limit)
     with write_tx(db) as session:
-        rows = session.execute(
-            update(DIRTY).where(DIRTY.c.id.in_(pick.scalar_subquery()), free)
-            .values(claimed_by=worker_id, claimed_until=at + dt.timedelta(seconds=lease_s))
-            .returning(DIRTY.c.channel, DIRTY.c.sku, DIRTY.c.version, DIRTY.c.zero, DIRTY.c.dirty_since)).all()
+        rows = session.execute(_take_statement(limit), {
+            "p_channel": channel, "p_at": at, "p_worker": worker_id,
+            "p_until": at + dt.timedelta(seconds=lease_s)}).all()
     marks = [DirtyMark(channel=r.channel, sku=r.sku, version=r.version, zero=r.zero, dirty_since=r.dirty_since)
              for r in rows]
     return sorted(marks, key=lambda m: (not m.zero, m.dirty_since, m.sku))
@@ -413,9 +426,13 @@ def release_dirty(session: Session, marks: Sequence[DirtyMark], *, worker_id: st
         by_channel.setdefault(m.channel, []).append(m.sku)
     for channel in sorted(by_channel):
         for part in chunks(sorted(by_channel[channel])):
-            session.execute(update(DIRTY).where(DIRTY.c.channel == channel, DIRTY.c.sku.in_(part),
-                                                DIRTY.c.claimed_by == worker_id)
-                            .values(claimed_by=None, claimed_until=None))
+            session.execute(_RELEASE, {"p_channel": channel, "p_skus": part, "p_worker": worker_id})
+
+
+_RELEASE = (update(DIRTY).where(DIRTY.c.channel == bindparam("p_channel"),
+                                DIRTY.c.sku.in_(bindparam("p_skus", expanding=True)),
+                                DIRTY.c.claimed_by == bindparam("p_worker"))
+            .values(claimed_by=None, claimed_until=None))
 
 
 def release_claims_of(session: Session, worker_id: str) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crossdock.config import Config
@@ -64,15 +64,19 @@ def stock_rules(cfg: Config) -> dict[str, ChannelStockRule | None]:
             for name, ch in cfg.channels.items()}
 
 
+_EXPOSURES = (select(LISTINGS.c.sku, LISTINGS.c.channel, LISTINGS.c.exposure_qty, LISTINGS.c.last_pushed_qty,
+                     LISTINGS.c.held_qty)
+              .where(LISTINGS.c.sku.in_(bindparam("p_skus", expanding=True)),
+                     LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES)))
+
+
 def read_exposures(session: Session, skus: Iterable[str]) -> dict[str, dict[str, Exposure]]:
     """SKU → channel → :class:`Exposure`, for the listings that can sell
     (ended, draft or rejected ones cannot). A listing never pushed nor read
     exposes nothing yet."""
     out: dict[str, dict[str, Exposure]] = {}
-    c = LISTINGS.c
     for part in chunks(sorted(set(skus))):
-        for r in session.execute(select(c.sku, c.channel, c.exposure_qty, c.last_pushed_qty, c.held_qty)
-                                 .where(c.sku.in_(part), c.status.not_in(INACTIVE_LISTING_STATUSES))):
+        for r in session.execute(_EXPOSURES, {"p_skus": part}):
             exposure = r.exposure_qty if r.exposure_qty is not None else (r.last_pushed_qty or 0)
             out.setdefault(r.sku, {})[r.channel] = Exposure(r.channel, max(0, int(exposure)), r.last_pushed_qty,
                                                             max(0, int(r.held_qty or 0)))

@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.db.engine import Database
@@ -198,10 +198,13 @@ def _title(code: str) -> str:
 def _still_held(session: Session, push: StockPush) -> set[str]:
     held: set[str] = set()
     for part in chunks(sorted({m.sku for m in push.marks})):
-        held.update(session.scalars(select(DIRTY.c.sku).where(DIRTY.c.channel == push.channel,
-                                                              DIRTY.c.sku.in_(part),
-                                                              DIRTY.c.claimed_by == push.claim)))
+        held.update(session.scalars(_HELD, {"p_channel": push.channel, "p_skus": part, "p_claim": push.claim}))
     return held
+
+
+_HELD = select(DIRTY.c.sku).where(DIRTY.c.channel == bindparam("p_channel"),
+                                  DIRTY.c.sku.in_(bindparam("p_skus", expanding=True)),
+                                  DIRTY.c.claimed_by == bindparam("p_claim"))
 
 
 def finish_stock_push(db: Database | Session, push: StockPush, accepted: Iterable[StockUpdate], *,
