@@ -134,6 +134,28 @@ def lookup_chunk(session: Session) -> int:
     return 50_000 if _json_lists(session) or is_postgres(session) else IN_CHUNK
 
 
+def list_kind(session: Session) -> str:
+    """How :func:`in_values` binds a list on this session's database: ``json``
+    (SQLite's ``json_each``), ``array`` (PostgreSQL) or ``expanding`` (a plain ``IN``)."""
+    return "json" if _json_lists(session) else "array" if is_postgres(session) else "expanding"
+
+
+def in_param(kind: str, column: Any, name: str) -> Any:
+    """:func:`in_values` with the list as the named parameter ``name``, for a
+    statement built once per :func:`list_kind` and run with
+    ``{name: list_param(kind, values)}`` (at most :func:`lookup_chunk` values)."""
+    if kind == "json":
+        return column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
+    if kind == "array":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def list_param(kind: str, values: Sequence[str | int]) -> Any:
+    """The value of an :func:`in_param` parameter."""
+    return json.dumps(list(values)) if kind == "json" else list(values)
+
+
 def in_values(session: Session, column: Any, values: Sequence[str | int]) -> Any:
     """``column IN (values)`` for a list of ids, SKUs… (str or int). On SQLite
     the list is ONE JSON parameter read by ``json_each`` (the planner still

@@ -12,14 +12,16 @@ by :mod:`crossdock.sync_engine.unseen`; this module only reads them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crossdock.mapping.inventory_rules import available_to_sell
 from crossdock.sync_engine import skumap
-from crossdock.sync_engine._sql import chunks, in_values, lookup_chunk
+from crossdock.sync_engine._sql import chunks, in_param, list_kind, list_param, lookup_chunk
 from crossdock.sync_engine._tables import PRODUCTS, STOCK
 from crossdock.sync_engine.unseen import UnseenSale
 
@@ -31,11 +33,23 @@ __all__ = ["availability_snapshot", "available", "unseen_held"]
 def unseen_held(session: Session, skus: Iterable[str]) -> dict[str, int]:
     """SKU → units held for unseen sales (all channels); SKUs holding none are left out."""
     out: dict[str, int] = {}
+    kind = list_kind(session)
     for part in chunks(sorted(set(skus)), lookup_chunk(session)):
-        out.update((sku, int(q)) for sku, q in session.execute(
-            select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(in_values(session, UNSEEN.c.sku, part))
-            .group_by(UNSEEN.c.sku)))
+        out.update((sku, int(q)) for sku, q in session.execute(_statements(kind)[0],
+                                                                {"p_skus": list_param(kind, part)}))
     return out
+
+
+@functools.cache
+def _statements(kind: str) -> tuple[Any, Any, Any]:
+    """(units held for unseen sales, stock totals, safety stock) of a list of SKUs
+    bound as ``p_skus``: built once per way of binding a list (every push run reads
+    them, and building them cost more CPU than the database took to answer)."""
+    return (select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(in_param(kind, UNSEEN.c.sku, "p_skus"))
+            .group_by(UNSEEN.c.sku),
+            select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"), func.sum(STOCK.c.reserved).label("reserved"))
+            .where(in_param(kind, STOCK.c.sku, "p_skus")).group_by(STOCK.c.sku),
+            select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(in_param(kind, PRODUCTS.c.sku, "p_skus")))
 
 
 def availability_snapshot(session: Session, skus: Iterable[str]) -> dict[str, int]:
@@ -63,14 +77,14 @@ def _plain_snapshot(session: Session, wanted: list[str], *, stock: bool = True) 
     their safety stock, negative (bundles)."""
     out = {sku: 0 for sku in wanted}
     in_bundles = _unseen_in_bundles(session, wanted) if stock else {}
+    kind = list_kind(session)
+    _, totals_of, safety_of = _statements(kind)
     for part in chunks(wanted, lookup_chunk(session)):
+        bound = {"p_skus": list_param(kind, part)}
         totals = {sku: (int(on_hand), int(reserved)) for sku, on_hand, reserved in session.execute(
-            select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"),
-                   func.sum(STOCK.c.reserved).label("reserved"))
-            .where(in_values(session, STOCK.c.sku, part)).group_by(STOCK.c.sku))} if stock else {}
+            totals_of, bound)} if stock else {}
         unseen = unseen_held(session, part)
-        for sku, safety in session.execute(select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock)
-                                           .where(in_values(session, PRODUCTS.c.sku, part))):
+        for sku, safety in session.execute(safety_of, bound):
             if not stock:
                 out[sku] = -(safety or 0)
                 continue

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crossdock.sync_engine import skumap
@@ -77,16 +77,20 @@ def lock_set(session: Session, skus: Iterable[str]) -> set[str]:
 with_components = lock_set
 
 
+# read in every push run's decision where bundles exist: built once
+_SOLD_BY = (select(LISTINGS.c.sku, func.count(),
+                   func.sum(func.coalesce(LISTINGS.c.exposure_qty, LISTINGS.c.last_pushed_qty, 0)),
+                   func.sum(func.coalesce(LISTINGS.c.held_qty, 0)))
+            .where(LISTINGS.c.sku.in_(bindparam("p_skus", expanding=True)), LISTINGS.c.status.not_in(_INACTIVE))
+            .group_by(LISTINGS.c.sku))
+
+
 def _sold_by(session: Session, skus: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
     """SKU → what its selling listings may still sell (exposure + held, summed), and how many there are."""
     total: dict[str, int] = {}
     count: dict[str, int] = {}
-    c = LISTINGS.c
-    exposed = func.coalesce(c.exposure_qty, c.last_pushed_qty, 0)
     for part in chunks(sorted(set(skus))):
-        for sku, n, t, h in session.execute(
-                select(c.sku, func.count(), func.sum(exposed), func.sum(func.coalesce(c.held_qty, 0)))
-                .where(c.sku.in_(part), c.status.not_in(_INACTIVE)).group_by(c.sku)):
+        for sku, n, t, h in session.execute(_SOLD_BY, {"p_skus": part}):
             count[sku] = int(n)
             total[sku] = max(0, int(t or 0)) + max(0, int(h or 0))
     return total, count

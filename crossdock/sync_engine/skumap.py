@@ -24,7 +24,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crossdock.db.models import BundleComponent, PlatformStockRow, SkuAlias
@@ -143,17 +143,24 @@ def _renamed(item: T, sku: Any) -> T:
     return cast(T, dataclasses.replace(cast(Any, item), sku=sku))
 
 
+# The bundle lookups run in every push run's availability and decision: built once.
+_ANY_BUNDLE = select(BUNDLES.c.bundle).limit(1)
+_RECIPES = (select(BUNDLES.c.bundle, BUNDLES.c.component, BUNDLES.c.quantity)
+            .where(BUNDLES.c.bundle.in_(bindparam("p_skus", expanding=True))))
+_CONTAINING = (select(BUNDLES.c.bundle, BUNDLES.c.component)
+               .where(BUNDLES.c.component.in_(bindparam("p_skus", expanding=True))))
+
+
 def any_bundles(session: Session) -> bool:
     """Whether the catalogue has a bundle at all (most have none: one cheap query spares the rest)."""
-    return session.execute(select(BUNDLES.c.bundle).limit(1)).first() is not None
+    return session.execute(_ANY_BUNDLE).first() is not None
 
 
 def components_of(session: Session, bundles: Iterable[str]) -> dict[str, dict[str, int]]:
     """Bundle SKU → component → units per bundle, for those of ``bundles`` that are bundles."""
     out: dict[str, dict[str, int]] = {}
     for part in chunks(sorted(set(bundles))):
-        for b, c, q in session.execute(select(BUNDLES.c.bundle, BUNDLES.c.component, BUNDLES.c.quantity)
-                                       .where(BUNDLES.c.bundle.in_(part))):
+        for b, c, q in session.execute(_RECIPES, {"p_skus": part}):
             out.setdefault(b, {})[c] = int(q)
     return out
 
@@ -162,7 +169,6 @@ def bundles_containing(session: Session, components: Iterable[str]) -> dict[str,
     """Component SKU → the bundles it is part of, for those of ``components`` in any bundle."""
     out: dict[str, set[str]] = {}
     for part in chunks(sorted(set(components))):
-        for b, c in session.execute(select(BUNDLES.c.bundle, BUNDLES.c.component)
-                                    .where(BUNDLES.c.component.in_(part))):
+        for b, c in session.execute(_CONTAINING, {"p_skus": part}):
             out.setdefault(c, set()).add(b)
     return out
