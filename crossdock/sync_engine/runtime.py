@@ -441,7 +441,9 @@ GC_THRESHOLDS = (20_000, 20, 50)
 def _tune_gc() -> None:
     """Once the engine has started: what start-up allocated (modules, tables,
     statements built once) lives as long as the process, so it is frozen out
-    of the collections, and the thresholds are :data:`GC_THRESHOLDS`."""
+    of the collections (after one collection, so no garbage is frozen with
+    it), and the thresholds are :data:`GC_THRESHOLDS`."""
+    gc.collect()
     gc.freeze()
     if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
         gc.set_threshold(*GC_THRESHOLDS)
