@@ -45,3 +45,30 @@ def test_grants_and_throttles_are_stored_and_counted(tmp_path):
     assert not budget.attempt("test", "acct", "op", priority=Priority.CRITICAL).granted
     budget.close()
     engine.dispose()
+
+
+def test_a_refused_commit_leaves_no_transaction_open_on_the_pooled_connection(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "quota.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    create_tables(engine)
+    budget = QuotaBudget(SqlBackend(engine, busy_timeout_s=0.2), plans={("test", "op"): UsagePlan(1.0, 5)})
+    assert budget.attempt("test", "acct", "op", priority=Priority.CRITICAL).granted     # the bucket exists
+    # Given a reader holding the database (rollback journal: a COMMIT must wait for it)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM ratelimit_buckets").fetchone()
+    # When a decision's COMMIT is refused as busy
+    with pytest.raises(Exception) as refused:
+        budget.attempt("test", "acct", "op", priority=Priority.CRITICAL)
+    assert "locked" in str(refused.value).lower() or getattr(refused.value, "code", "").startswith("XD-"), refused.value
+    reader.execute("ROLLBACK")
+    reader.close()
+    # Then the pool got its connection back with no transaction open: the next decisions, on the
+    # decision path and on the backend's own transactions, begin theirs as usual
+    assert budget.attempt("test", "acct", "op", priority=Priority.CRITICAL).granted
+    budget.on_response("test", "acct", "op", status=429)
+    assert budget.snapshot() is not None
+    budget.close()
+    engine.dispose()

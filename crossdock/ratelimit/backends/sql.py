@@ -80,7 +80,7 @@ from crossdock.ratelimit.backends.base import (
     apply_feedback,
     decide,
 )
-from crossdock.ratelimit.backends.sql_sqlite import SqliteDecisions
+from crossdock.ratelimit.backends.sql_sqlite import SqliteDecisions, end_or_invalidate
 from crossdock.ratelimit.backends.sql_postgres import PG_ACQUIRE, PG_FEEDBACK, Binds, bucket_binds
 from crossdock.ratelimit.backends.sql_tables import (
     bucket_key,
@@ -115,8 +115,11 @@ class SqlBackend(QuotaBackend):
                     "XD-CFG-008",
                     detail="the sql:// rate limiter needs a file or server database, not an "
                            "in-memory SQLite; use memory:// for an in-process budget")
-            # A private pool in autocommit mode: we issue BEGIN IMMEDIATE ourselves.
-            self._engine = create_engine(engine.url, isolation_level="AUTOCOMMIT",
+            # A private pool in autocommit mode: we issue BEGIN IMMEDIATE ourselves, and end every
+            # transaction we begin (COMMIT, or ROLLBACK when anything fails, COMMIT included; a
+            # connection that cannot roll back is invalidated), so the pool need not roll back each
+            # connection it gets back: that reset was a quarter of the CPU of a quota decision.
+            self._engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
                                          connect_args={"timeout": busy_timeout_s})
             self._own_engine = True
             self._insert: Callable[[Table], sqlite.Insert | postgresql.Insert] = sqlite_insert
@@ -145,10 +148,10 @@ class SqlBackend(QuotaBackend):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 try:
                     yield conn
+                    conn.exec_driver_sql("COMMIT")
                 except BaseException:
-                    conn.exec_driver_sql("ROLLBACK")
+                    end_or_invalidate(conn.connection)
                     raise
-                conn.exec_driver_sql("COMMIT")
         else:
             with self._engine.begin() as conn:
                 yield conn

@@ -18,6 +18,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
+
 from sqlalchemy import Engine
 
 from crossdock.ratelimit import arithmetic as ar
@@ -74,11 +76,10 @@ class SqliteDecisions:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                end_or_invalidate(pooled)
                 raise
-            conn.execute("COMMIT")
         finally:
             pooled.close()
 
@@ -149,3 +150,15 @@ class SqliteDecisions:
             if ref is not None and feedback.throttled:
                 self._count(conn, ref, now_s, throttled=1)
 
+
+def end_or_invalidate(pooled: Any) -> None:
+    """After a failure inside a transaction we began (a failed COMMIT too: SQLite
+    keeps the transaction open when COMMIT is refused as busy): roll it back, or,
+    when even that fails, invalidate the connection, so none goes back to the
+    pool (which does not reset connections it gets back) with a transaction open."""
+    conn = pooled.driver_connection
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pooled.invalidate()
