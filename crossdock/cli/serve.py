@@ -5,11 +5,19 @@ It listens on loopback unless told otherwise: another address needs
 (``[serve] tls_cert_file`` + ``tls_key_file``, or ``behind_proxy = true``),
 else XD-ACCESS-008 before anything listens. It reads the engine's database
 (the configuration's, migrated) and may run beside the workers or alone.
+
+With a shared broker (Redis, RabbitMQ) the platforms' events it accepts wake
+the workers as they commit, as the worker's own work does
+(:mod:`crossdock.sync_engine.wakeups`); with the embedded default's
+in-process broker the worker's relay finds them on its next tick.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import typer
 
@@ -17,6 +25,8 @@ from crossdock.cli.application import Application
 from crossdock.errors import AccessError
 
 __all__ = ["is_loopback", "serve"]
+
+log = logging.getLogger(__name__)
 
 
 def is_loopback(host: str) -> bool:
@@ -69,6 +79,38 @@ def serve(ctx: typer.Context,
                                     ssl_certfile=opts.get("tls_cert_file") if tls else None,
                                     ssl_keyfile=opts.get("tls_key_file") if tls else None,
                                     log_level="warning" if app.verbose == 0 else "info", server_header=False))
-    server.run()
+    stop_waking = _wake_workers(cfg.broker_url)
+    try:
+        server.run()
+    finally:
+        stop_waking()
     app.err.print(f"{what} stopped", markup=False, highlight=False)
+
+
+def _wake_workers(broker_url: str) -> Callable[[], None]:
+    """Send the wake-up of work due at once (an accepted event's read) through
+    the shared broker when its transaction commits, so a worker starts it now,
+    not at its relay's next tick. A wake-up that cannot be sent (broker down)
+    is sent by the relay later. Returns what undoes it."""
+    if urlsplit(broker_url).scheme == "stub":
+        return lambda: None         # in-process: no worker listens to this process's broker
+    from crossdock.runtime import setup_broker
+    from crossdock.sync_engine import actors, wakeups
+
+    broker = setup_broker(broker_url)
+    actors.bind(broker)
+
+    def send(entry_id: int, kind: str, due: object) -> None:
+        actors.wake(wakeups.Woken(entry_id, kind))
+
+    wakeups.install(send)
+
+    def undo() -> None:
+        wakeups.uninstall(send)
+        try:
+            broker.close()
+        except Exception as exc:  # noqa: BLE001 - closing at exit: nothing is lost either way
+            log.debug("broker not closed cleanly: %s", exc)
+
+    return undo
 
