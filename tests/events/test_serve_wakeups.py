@@ -13,7 +13,6 @@ import time
 import uuid
 
 import httpx
-import pytest
 import redis
 from sqlalchemy import select
 
