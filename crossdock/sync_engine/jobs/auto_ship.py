@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crossdock import synclog
 from crossdock.db.models import Order
@@ -110,6 +110,8 @@ def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, l
 
 SHIP, CLOSED, WAIT, UNREADABLE = "ship", "closed", "wait", "unreadable"
 
+_LOCAL_STATUS = select(Order.local_status).where(Order.id == bindparam("order_id"))   # built once, read per order
+
 
 def look_before_booking(ctx: EngineContext, order: ReadyOrder) -> str:
     """Read ``order`` (a :class:`~crossdock.warehouse.picking.ReadyOrder`) back
@@ -161,8 +163,8 @@ def look_before_booking(ctx: EngineContext, order: ReadyOrder) -> str:
         return WAIT if exc.spec.action == ACTION_FAIL else UNREADABLE
     with synclog.correlation(cid):
         result = apply_platform_order(ctx, order.channel, fresh)
-    with ctx.db.read() as s:
-        status = s.scalar(select(Order.local_status).where(Order.id == order.order_id))
+    with ctx.db.glance() as conn:
+        status = conn.scalar(_LOCAL_STATUS, {"order_id": order.order_id})
     if status in READY_STATUSES:
         return SHIP
     released = result.released.get(order.order_id)
