@@ -98,7 +98,9 @@ def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, l
                 unreadable.add(order.channel)
             continue
         try:
-            ship_order(ctx.db, order.order_id, carrier=carrier, ledger=ENGINE_LEDGER, labels_dir=labels_dir(ctx),
+            # by channel and platform id, the order read back: one lookup by a unique key, where a local
+            # id was first looked up as a platform id (another order's, were they the same digits)
+            ship_order(ctx.db, order.ref, carrier=carrier, ledger=ENGINE_LEDGER, labels_dir=labels_dir(ctx),
                        clock=ctx.clock.now, cfg=ctx.cfg)
             shipped += 1
         except CrossdockError as exc:   # the order stays ready, its reservation intact; next run retries

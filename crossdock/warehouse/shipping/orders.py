@@ -37,6 +37,8 @@ class OrderIdent:
 
 
 # built once: auto-ship finds and identifies every order it ships
+_BY_CHANNEL_ID = select(Order).where(Order.channel == bindparam("channel"),
+                                     Order.platform_order_id == bindparam("platform_order_id"))
 _BY_PLATFORM_ID = select(Order).where(Order.platform_order_id == bindparam("platform_order_id")).limit(5)
 _FIRST_CORRELATION = (
     select(SyncEvent.correlation_id)
@@ -54,7 +56,7 @@ def find_order(session: Session, ref: str | int) -> Order:
         raise OrderError("XD-ORD-005", detail="no order id given")
     if "/" in text:
         channel, _, pid = text.partition("/")
-        order = session.scalar(select(Order).where(Order.channel == channel, Order.platform_order_id == pid))
+        order = session.scalar(_BY_CHANNEL_ID, {"channel": channel, "platform_order_id": pid})
         if order is None:
             raise OrderError("XD-ORD-005", channel=channel, entity=f"order {pid}", detail="not imported")
         return order
