@@ -165,8 +165,8 @@ def look_before_booking(ctx: EngineContext, order: ReadyOrder) -> str:
         return WAIT if exc.spec.action == ACTION_FAIL else UNREADABLE
     with synclog.correlation(cid):
         result = apply_platform_order(ctx, order.channel, fresh)
-    with ctx.db.glance() as conn:
-        status = conn.scalar(_LOCAL_STATUS, {"order_id": order.order_id})
+    with ctx.db.glance() as db_conn:
+        status = db_conn.scalar(_LOCAL_STATUS, {"order_id": order.order_id})
     if status in READY_STATUSES:
         return SHIP
     released = result.released.get(order.order_id)

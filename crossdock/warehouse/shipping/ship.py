@@ -237,7 +237,7 @@ _ORDER_LINES = (select(_LINES.c.id, _LINES.c.platform_line_id, _LINES.c.sku, _LI
                 .where(_LINES.c.order_id == bindparam("order_id")).order_by(_LINES.c.id))
 _LINE_RESERVATIONS = select(Reservation.__table__).where(
     Reservation.__table__.c.order_line_id.in_(bindparam("line_ids", expanding=True)))
-_INSERT_SHIPMENT = insert(_SHIPMENTS)
+_INSERT_SHIPMENT = insert(_SHIPMENTS).returning(_SHIPMENTS.c.id)
 _SET_SHIPPED = update(_LINES).where(_LINES.c.id == bindparam("line_id")).values(
     quantity_shipped=bindparam("shipped"))
 _SET_ORDER_STATUS = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(
@@ -272,15 +272,14 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
                                 f"the booking {created.carrier} {created.tracking_number} was not recorded — "
                                 "void it with the carrier")
 
-    inserted = session.execute(_INSERT_SHIPMENT, {
+    shipment_id: int = session.execute(_INSERT_SHIPMENT, {
         "order_id": order.id, "warehouse": plan.warehouse, "carrier": created.carrier,
         "service": created.service or service, "tracking_number": created.tracking_number,
         "status": "label_created", "cost_amount": created.cost.amount if created.cost else None,
         "cost_currency": created.cost.currency if created.cost else None,
         "label_paths": [paths[k] for k in sorted(paths)], "customs": plan.customs.to_dict() if plan.customs else None,
         "cross_border": plan.cross_border, "created_at": shipped_at,
-    })
-    shipment_id = int(inserted.inserted_primary_key[0])
+    }).scalar_one()
 
     reference = f"shipment {shipment_id} {created.carrier} {created.tracking_number}"
     shipped_qty = {line_id: qty for line_id, _pl, qty in plan.lines}
