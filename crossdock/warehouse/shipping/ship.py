@@ -220,7 +220,7 @@ def ship_order(
     return result
 
 
-def remaining(quantity: int, shipped: int | None) -> int:
+def _left_to_ship(quantity: int, shipped: int | None) -> int:
     return max(int(quantity) - int(shipped or 0), 0)
 
 
@@ -290,7 +290,7 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
             ledger.consume_line(session, line_id, quantity=qty, reference=reference)
     now_shipped = {line.id: min(line.quantity, (line.quantity_shipped or 0) + shipped_qty[line.id])
                    for line in lines if line.id in shipped_qty}
-    left = any(remaining(line.quantity, now_shipped.get(line.id, line.quantity_shipped)) for line in lines)
+    left = any(_left_to_ship(line.quantity, now_shipped.get(line.id, line.quantity_shipped)) for line in lines)
     # the order row first, then its lines: the order the ORM's flush wrote them in
     session.execute(_SET_ORDER_STATUS, {"order_id": order.id, "status": "partially_shipped" if left else "shipped",
                                         "changed_at": shipped_at})
