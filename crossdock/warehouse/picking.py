@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crossdock.db.models import BundleComponent, Order, OrderLine, Product, Reservation, StockLevel
@@ -121,10 +121,14 @@ def bundle_recipes(session: Session, skus: Iterable[str | None]) -> dict[str, di
     wanted = sorted({s for s in skus if s})
     out: dict[str, dict[str, int]] = {}
     for chunk in _chunks(wanted):
-        for b, c, q in session.execute(select(BundleComponent.bundle, BundleComponent.component,
-                                              BundleComponent.quantity).where(BundleComponent.bundle.in_(chunk))):
+        for b, c, q in session.execute(_RECIPES, {"bundles": list(chunk)}):
             out.setdefault(b, {})[c] = int(q)
     return out
+
+
+# built once: shipping asks for the recipes of every order it plans and records
+_RECIPES = select(BundleComponent.bundle, BundleComponent.component, BundleComponent.quantity).where(
+    BundleComponent.bundle.in_(bindparam("bundles", expanding=True)))
 
 
 def components_of_line(sku: str | None, qty: int, recipes: Mapping[str, Mapping[str, int]]) -> list[tuple[str, int]]:

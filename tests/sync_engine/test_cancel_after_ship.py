@@ -277,3 +277,24 @@ def test_auto_ship_buys_no_label_while_a_channel_cannot_be_read(setup):
             s.execute(Channel.__table__.update().values(paused_code=None))
         assert auto_ship(env.ctx)["shipped"] == 2
         assert env.shipped() == placed
+
+
+def test_auto_ship_ships_the_order_it_read_back_when_its_local_id_is_another_orders_platform_id(setup):
+    with Sandbox(time_scale=TIME_SCALE, seed=43) as sb:
+        env = setup(sb, seed=43)
+        placed = set(env.placed.values())
+        _wait("the orders to be imported and ready", lambda: env.ready() >= placed, tick=env.import_all)
+        # Given another order, long cancelled, whose platform id is the Shopify order's local id
+        local_id = env.orders()[env.placed["shopify-eu"]].id
+        with env.db.write() as s:
+            at = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+            s.add(Order(channel="ebay-uk", platform_order_id=str(local_id), platform_status="CANCELLED",
+                        local_status="cancelled", purchased_at=at, platform_updated_at=at))
+
+        # When auto-ship runs
+        result = auto_ship(env.ctx)
+
+        # Then it ships the three orders it read back, the Shopify one included; the cancelled one stays as it was
+        assert (result["shipped"], result["failed"]) == (3, 0), result
+        assert env.shipped() == placed
+        assert env.orders()[str(local_id)].local_status == "cancelled"

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crossdock import synclog
 from crossdock.db.models import Order
@@ -98,7 +98,9 @@ def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, l
                 unreadable.add(order.channel)
             continue
         try:
-            ship_order(ctx.db, order.order_id, carrier=carrier, ledger=ENGINE_LEDGER, labels_dir=labels_dir(ctx),
+            # by channel and platform id, the order read back: one lookup by a unique key, where a local
+            # id was first looked up as a platform id (another order's, were they the same digits)
+            ship_order(ctx.db, order.ref, carrier=carrier, ledger=ENGINE_LEDGER, labels_dir=labels_dir(ctx),
                        clock=ctx.clock.now, cfg=ctx.cfg)
             shipped += 1
         except CrossdockError as exc:   # the order stays ready, its reservation intact; next run retries
@@ -109,6 +111,8 @@ def auto_ship(ctx: EngineContext, entry: outbox.ClaimedEntry | None = None, *, l
 
 
 SHIP, CLOSED, WAIT, UNREADABLE = "ship", "closed", "wait", "unreadable"
+
+_LOCAL_STATUS = select(Order.local_status).where(Order.id == bindparam("order_id"))   # built once, read per order
 
 
 def look_before_booking(ctx: EngineContext, order: ReadyOrder) -> str:
@@ -161,8 +165,8 @@ def look_before_booking(ctx: EngineContext, order: ReadyOrder) -> str:
         return WAIT if exc.spec.action == ACTION_FAIL else UNREADABLE
     with synclog.correlation(cid):
         result = apply_platform_order(ctx, order.channel, fresh)
-    with ctx.db.read() as s:
-        status = s.scalar(select(Order.local_status).where(Order.id == order.order_id))
+    with ctx.db.glance() as db_conn:
+        status = db_conn.scalar(_LOCAL_STATUS, {"order_id": order.order_id})
     if status in READY_STATUSES:
         return SHIP
     released = result.released.get(order.order_id)

@@ -18,8 +18,10 @@ import io
 import logging
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -52,6 +54,11 @@ from crossdock.warehouse.labels.base import (
 )
 
 log = logging.getLogger(__name__)
+
+# Streams are Flate-compressed binary, as PDF readers take them, not also ASCII85-encoded:
+# reportlab's ASCII85 encoder is pure Python when its C accelerator is missing and made up
+# ~15 % of a label's render. Readers decode both; the labels read the same (tests/warehouse).
+rl_config.useA85 = 0
 
 LABEL_PAGE = (4 * inch, 6 * inch)
 MARGIN = 0.15 * inch
@@ -160,11 +167,15 @@ def _draw_label_page(c: Canvas, label: LabelData) -> None:
     c.restoreState()
 
 
+@lru_cache(maxsize=64)
+def _style(font: str, size: float, leading: float, word_wrap: str | None) -> ParagraphStyle:
+    """One style per (font, size, leading, wrap): a label's cells share a handful of them,
+    and reportlab only reads a style, so building it once per cell is waste."""
+    return ParagraphStyle("xd", fontName=font, fontSize=size, leading=leading, wordWrap=word_wrap)
+
+
 def _para(text: str, size: float, *, bold: bool = False, leading: float | None = None) -> Paragraph:
-    style = ParagraphStyle(
-        "xd", fontName=font_for(text, bold=bold), fontSize=size,
-        leading=leading or size * 1.2, wordWrap="CJK" if not text.isascii() else None,
-    )
+    style = _style(font_for(text, bold=bold), size, leading or size * 1.2, "CJK" if not text.isascii() else None)
     return Paragraph(escape(text), style)
 
 

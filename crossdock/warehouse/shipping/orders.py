@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
@@ -36,6 +36,17 @@ class OrderIdent:
                                         correlation_id=self.correlation_id, details=details)
 
 
+# built once: auto-ship finds and identifies every order it ships
+_BY_CHANNEL_ID = select(Order).where(Order.channel == bindparam("channel"),
+                                     Order.platform_order_id == bindparam("platform_order_id"))
+_BY_PLATFORM_ID = select(Order).where(Order.platform_order_id == bindparam("platform_order_id")).limit(5)
+_FIRST_CORRELATION = (
+    select(SyncEvent.correlation_id)
+    .where(SyncEvent.entity == bindparam("entity"), SyncEvent.correlation_id.is_not(None),
+           or_(SyncEvent.channel == bindparam("channel"), SyncEvent.channel.is_(None)))
+    .order_by(SyncEvent.at, SyncEvent.id).limit(1))
+
+
 def find_order(session: Session, ref: str | int) -> Order:
     """An order by platform order id (``302-…``), ``channel/platform-id`` or
     local numeric id. XD-ORD-005 when none matches; XD-CFG-009 when a
@@ -45,11 +56,11 @@ def find_order(session: Session, ref: str | int) -> Order:
         raise OrderError("XD-ORD-005", detail="no order id given")
     if "/" in text:
         channel, _, pid = text.partition("/")
-        order = session.scalar(select(Order).where(Order.channel == channel, Order.platform_order_id == pid))
+        order = session.scalar(_BY_CHANNEL_ID, {"channel": channel, "platform_order_id": pid})
         if order is None:
             raise OrderError("XD-ORD-005", channel=channel, entity=f"order {pid}", detail="not imported")
         return order
-    matches = list(session.scalars(select(Order).where(Order.platform_order_id == text).limit(5)))
+    matches = list(session.scalars(_BY_PLATFORM_ID, {"platform_order_id": text}))
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
@@ -73,11 +84,7 @@ def derived_correlation_id(channel: str, platform_order_id: str) -> str:
 def order_correlation_id(session: Session, order: Order) -> str:
     """The correlation id of the order's first logged event (its import),
     else :func:`derived_correlation_id`."""
-    cid = session.scalar(
-        select(SyncEvent.correlation_id)
-        .where(SyncEvent.entity == order.platform_order_id, SyncEvent.correlation_id.is_not(None),
-               or_(SyncEvent.channel == order.channel, SyncEvent.channel.is_(None)))
-        .order_by(SyncEvent.at, SyncEvent.id).limit(1))
+    cid = session.scalar(_FIRST_CORRELATION, {"entity": order.platform_order_id, "channel": order.channel})
     return cid or derived_correlation_id(order.channel, order.platform_order_id)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crossdock.db.models import Channel, Order, OrderLine, Product, Reservation, Shipment, Warehouse
@@ -121,16 +121,23 @@ def _tidy(amount: Decimal, currency: str) -> Decimal:
     return quantised if quantised == amount else amount
 
 
+# plan_shipment's ORM statements, built once: building a statement and its cache key costs more than
+# running it on SQLite, and auto-ship plans every order it ships
+_SHIPMENTS_OF = select(Shipment).where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id)
+_LINES_OF = select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
+_RESERVATIONS_OF = select(Reservation).where(Reservation.order_line_id.in_(bindparam("line_ids", expanding=True)))
+_PRODUCTS = select(Product).where(Product.sku.in_(bindparam("skus", expanding=True)))
+
+
 def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any, options: ShippingOptions,
                   today: dt.date, only: Mapping[str, int] | None = None) -> ShipPlan:
-    shipments = list(session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)))
+    shipments = list(session.scalars(_SHIPMENTS_OF, {"order_id": order.id}))
     if order.local_status in SHIPPED_STATUSES:
         shown = ", ".join(f"{s.carrier} {s.tracking_number}" for s in shipments) or "shipped on the platform"
         raise ShippingError("XD-SHIP-005", channel=order.channel, entity=f"order {order.platform_order_id}",
                             detail=f"already {order.local_status}: {shown}")
-    lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
-    reservations = list(session.scalars(
-        select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
+    lines = list(session.scalars(_LINES_OF, {"order_id": order.id}))
+    reservations = list(session.scalars(_RESERVATIONS_OF, {"line_ids": [ln.id for ln in lines] or [-1]}))
     recipes = bundle_recipes(session, (ln.sku for ln in lines))
     ready = readiness(order, lines, reservations, recipes, only=only)
     if order.local_status not in READY_STATUSES:
@@ -144,7 +151,7 @@ def plan_shipment(session: Session, order: Order, ident: OrderIdent, *, cfg: Any
     channel = session.get(Channel, order.channel)
     platform = channel.platform if channel is not None and find_platform(channel.platform) is not None else None
     skus = sorted({ln.sku for ln, _q in ready.lines if ln.sku} | {c for r in recipes.values() for c in r})
-    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus or ["\x00"])))}
+    products = {p.sku: p for p in session.scalars(_PRODUCTS, {"skus": skus or ["\x00"]})}
     currency = order.currency or (channel.currency if channel else None) or "EUR"
     parcel_lines = []
     for line, qty in ready.lines:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
@@ -22,7 +22,7 @@ from crossdock.warehouse.carriers.base import Carrier, CreatedShipment
 from crossdock.warehouse.customs import CustomsDeclaration
 from crossdock.warehouse.labels import LabelData, render_pdf, render_zpl, write_label
 from crossdock.warehouse.ledger import Ledger, ShipmentConfirmation
-from crossdock.warehouse.picking import bundle_recipes, readiness, remaining
+from crossdock.warehouse.picking import bundle_recipes, readiness
 from crossdock.warehouse.printer import NetworkPrinter
 from crossdock.warehouse.shipping.options import LABEL_DPIS, ShippingOptions
 from crossdock.warehouse.shipping.orders import SHIPPED_STATUSES, find_order, order_ident
@@ -220,21 +220,50 @@ def ship_order(
     return result
 
 
+def _left_to_ship(quantity: int, shipped: int | None) -> int:
+    return max(int(quantity) - int(shipped or 0), 0)
+
+
+# _record's statements, built once: building a statement costs more than running it on SQLite
+_ORDERS = Order.__table__
+_LINES = OrderLine.__table__
+_SHIPMENTS = Shipment.__table__
+_LOCK_ORDER = (select(_ORDERS.c.id, _ORDERS.c.channel, _ORDERS.c.platform_order_id, _ORDERS.c.local_status,
+                      _ORDERS.c.fulfillment_channel, _ORDERS.c.warehouse)
+               .where(_ORDERS.c.id == bindparam("order_id")).with_for_update())
+_COUNT_SHIPMENTS = select(func.count()).select_from(_SHIPMENTS).where(_SHIPMENTS.c.order_id == bindparam("order_id"))
+_ORDER_LINES = (select(_LINES.c.id, _LINES.c.platform_line_id, _LINES.c.sku, _LINES.c.quantity,
+                       _LINES.c.quantity_shipped)
+                .where(_LINES.c.order_id == bindparam("order_id")).order_by(_LINES.c.id))
+_LINE_RESERVATIONS = select(Reservation.__table__).where(
+    Reservation.__table__.c.order_line_id.in_(bindparam("line_ids", expanding=True)))
+_INSERT_SHIPMENT = insert(_SHIPMENTS).returning(_SHIPMENTS.c.id)
+_SET_SHIPPED = update(_LINES).where(_LINES.c.id == bindparam("line_id")).values(
+    quantity_shipped=bindparam("shipped"))
+_SET_ORDER_STATUS = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(
+    local_status=bindparam("status"), status_changed_at=bindparam("changed_at"))   # updated_at: its onupdate
+
+
 def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: dict[str, str], *, service: str,
             shipped_at: dt.datetime, ms: int, ledger: Ledger) -> tuple[int, bool]:
+    """Record the booked shipment, in one write transaction: the order row locked first
+    (``FOR UPDATE``), checked still as planned, then the shipment row, the units consumed,
+    the lines' shipped units, the order's status and the channel's confirmation queued.
+    Core statements (rows, not ORM objects): the same rows written in the same order as
+    the ORM's flushes wrote them, without the identity map and unit of work per order."""
     ident = plan.ident
-    order = session.get(Order, ident.order_id, with_for_update=True, populate_existing=True)
+    order: Any = session.execute(_LOCK_ORDER, {"order_id": ident.order_id}).first()
     if order is None:
         raise OrderError("XD-ORD-005", channel=ident.channel, entity=f"order {ident.platform_order_id}",
                          detail="deleted while shipping")
-    count = session.scalar(select(func.count()).select_from(Shipment).where(Shipment.order_id == order.id))
+    count = session.scalar(_COUNT_SHIPMENTS, {"order_id": order.id})
     if order.local_status in SHIPPED_STATUSES or count != plan.shipments_before:
         raise ShippingError("XD-SHIP-005", channel=ident.channel, entity=f"order {ident.platform_order_id}",
                             detail=f"shipped by another command meanwhile; this booking "
                                    f"({created.carrier} {created.tracking_number}) was not recorded")
-    lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
-    reservations = list(session.scalars(
-        select(Reservation).where(Reservation.order_line_id.in_([ln.id for ln in lines] or [-1]))))
+    lines: list[Any] = list(session.execute(_ORDER_LINES, {"order_id": order.id}))
+    reservations: list[Any] = list(session.execute(_LINE_RESERVATIONS,
+                                                   {"line_ids": [ln.id for ln in lines] or [-1]}))
     ready = readiness(order, lines, reservations, bundle_recipes(session, (ln.sku for ln in lines)),
                       only=dict(plan.only) if plan.only is not None else None)
     if not ready.ready or ready.warehouse != plan.warehouse:
@@ -243,38 +272,40 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
                                 f"the booking {created.carrier} {created.tracking_number} was not recorded — "
                                 "void it with the carrier")
 
-    shipment = Shipment(
-        order_id=order.id, warehouse=plan.warehouse, carrier=created.carrier, service=created.service or service,
-        tracking_number=created.tracking_number, status="label_created",
-        cost_amount=created.cost.amount if created.cost else None,
-        cost_currency=created.cost.currency if created.cost else None,
-        label_paths=[paths[k] for k in sorted(paths)], customs=plan.customs.to_dict() if plan.customs else None,
-        cross_border=plan.cross_border, created_at=shipped_at,
-    )
-    session.add(shipment)
-    session.flush()
+    shipment_id: int = session.execute(_INSERT_SHIPMENT, {
+        "order_id": order.id, "warehouse": plan.warehouse, "carrier": created.carrier,
+        "service": created.service or service, "tracking_number": created.tracking_number,
+        "status": "label_created", "cost_amount": created.cost.amount if created.cost else None,
+        "cost_currency": created.cost.currency if created.cost else None,
+        "label_paths": [paths[k] for k in sorted(paths)], "customs": plan.customs.to_dict() if plan.customs else None,
+        "cross_border": plan.cross_border, "created_at": shipped_at,
+    }).scalar_one()
 
-    reference = f"shipment {shipment.id} {created.carrier} {created.tracking_number}"
+    reference = f"shipment {shipment_id} {created.carrier} {created.tracking_number}"
     shipped_qty = {line_id: qty for line_id, _pl, qty in plan.lines}
     if plan.only is None:
         ledger.consume_order(session, order.id, reference=reference)
     else:               # a parcel of part of the order: these units only, the rest stays reserved
         for line_id, qty in shipped_qty.items():
             ledger.consume_line(session, line_id, quantity=qty, reference=reference)
+    now_shipped = {line.id: min(line.quantity, (line.quantity_shipped or 0) + shipped_qty[line.id])
+                   for line in lines if line.id in shipped_qty}
+    left = any(_left_to_ship(line.quantity, now_shipped.get(line.id, line.quantity_shipped)) for line in lines)
+    # the order row first, then its lines: the order the ORM's flush wrote them in
+    session.execute(_SET_ORDER_STATUS, {"order_id": order.id, "status": "partially_shipped" if left else "shipped",
+                                        "changed_at": shipped_at})
     for line in lines:
-        if line.id in shipped_qty:
-            line.quantity_shipped = min(line.quantity, (line.quantity_shipped or 0) + shipped_qty[line.id])
-    order.local_status = "partially_shipped" if any(remaining(ln) for ln in lines) else "shipped"
-    order.status_changed_at = shipped_at
+        if line.id in now_shipped and now_shipped[line.id] != line.quantity_shipped:   # unchanged: not written
+            session.execute(_SET_SHIPPED, {"line_id": line.id, "shipped": now_shipped[line.id]})
 
     payload: ShipmentConfirmation = {
-        "shipment_id": shipment.id, "order_id": order.id, "channel": order.channel,
+        "shipment_id": shipment_id, "order_id": order.id, "channel": order.channel,
         "platform_order_id": order.platform_order_id, "carrier": created.carrier,
         "service": created.service or service, "tracking_number": created.tracking_number,
         "tracking_url": created.tracking_url, "shipped_at": shipped_at.isoformat(),
         "lines": [[pl, qty] for _lid, pl, qty in plan.lines], "warehouse": plan.warehouse,
     }
-    key = f"{CONFIRM_SHIPMENT}:{shipment.id}"
+    key = f"{CONFIRM_SHIPMENT}:{shipment_id}"
     enqueued = ledger.queue_confirmation(session, payload, key=key, correlation_id=ident.correlation_id)
 
     customs = plan.customs
@@ -282,14 +313,14 @@ def _record(session: Session, plan: ShipPlan, created: CreatedShipment, paths: d
         "tracking_number": created.tracking_number, "paths": paths,
         "customs_form": customs.form if customs else None}))
     synclog.record(session, ident.event("shipment.create", "ok", duration_ms=ms, details={
-        "shipment_id": shipment.id, "carrier": created.carrier, "service": created.service,
+        "shipment_id": shipment_id, "carrier": created.carrier, "service": created.service,
         "tracking_number": created.tracking_number, "warehouse": plan.warehouse,
         "cross_border": plan.cross_border, "customs_form": customs.form if customs else None,
         "ioss_number": customs.ioss_number if customs else None, "shipped_at": shipped_at.isoformat(),
         "customs_warnings": list(customs.warnings) if customs else []}))
     synclog.record(session, ident.event("shipment.confirm.queued", "ok" if enqueued else "skipped", details={
-        "idempotency_key": key, "shipment_id": shipment.id}))
-    return shipment.id, enqueued
+        "idempotency_key": key, "shipment_id": shipment_id}))
+    return shipment_id, enqueued
 
 
 __all__ = ["CONFIRM_SHIPMENT", "ShipResult", "print_label", "ship_order"]
