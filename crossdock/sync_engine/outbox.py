@@ -242,6 +242,10 @@ def _held(entry_id: int, worker_id: str):
     return and_(OUTBOX.c.id == entry_id, OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_by == worker_id)
 
 
+_FENCE = (update(OUTBOX)
+          .where(OUTBOX.c.id == bindparam("p_id"), OUTBOX.c.status == RUNNING,
+                 OUTBOX.c.claimed_by == bindparam("p_worker"), OUTBOX.c.attempts == bindparam("p_attempts"))
+          .values(claimed_until=bindparam("p_until")))
 _COMPLETE = (update(OUTBOX)
              .where(OUTBOX.c.id == bindparam("p_id"), OUTBOX.c.status == RUNNING,
                     OUTBOX.c.claimed_by == bindparam("p_worker"))
@@ -259,9 +263,8 @@ def fence(db: Database | Session, entry: ClaimedEntry, *, lease_s: float, now: d
     row atomically, so the two never both win)."""
     at = now_or(now)
     with write_tx(db) as session:
-        n = changed(session, update(OUTBOX)
-                    .where(_held(entry.id, entry.claimed_by), OUTBOX.c.attempts == entry.attempts)
-                    .values(claimed_until=at + dt.timedelta(seconds=lease_s)))
+        n = changed(session, _FENCE, {"p_id": entry.id, "p_worker": entry.claimed_by, "p_attempts": entry.attempts,
+                                      "p_until": at + dt.timedelta(seconds=lease_s)})
     return n == 1
 
 
