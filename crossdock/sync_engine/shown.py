@@ -97,10 +97,16 @@ def release_held(session: Session, channel: str, *, imported_until: dt.datetime)
     """The channel's order import has brought every order placed before
     ``imported_until`` (real time): units held by pushes before it are proven
     unsold (their sales would be imported by now). Returns the SKUs released."""
-    where = (_C.channel == channel, _C.held_qty.is_not(None), _C.held_since <= imported_until)
-    skus = sorted(session.scalars(select(_C.sku).where(*where, _C.held_qty > 0)))
-    session.execute(update(LISTINGS).where(*where).values(held_qty=None, held_since=None))
+    params = {"c": channel, "until": imported_until}
+    skus = sorted(session.scalars(_HELD, params))
+    session.execute(_RELEASE, params)
     return skus
+
+
+# release_held runs on every order import (most of them empty polls): its statements are built once
+_HELD_WHERE = (_C.channel == bindparam("c"), _C.held_qty.is_not(None), _C.held_since <= bindparam("until"))
+_HELD = select(_C.sku).where(*_HELD_WHERE, _C.held_qty > 0)
+_RELEASE = update(LISTINGS).where(*_HELD_WHERE).values(held_qty=None, held_since=None)
 
 
 def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int | None]:
