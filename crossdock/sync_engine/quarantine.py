@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -209,10 +209,13 @@ def _keep(session: Session, a: SetAside, at: dt.datetime) -> None:
         correlation=order_correlation(a.channel, a.platform_order_id) if a.platform_order_id else None)])
 
 
+#: The channel's quarantined order ids (read after every stored window: built once).
+_HELD = select(Q.c.platform_order_id).where(Q.c.channel == bindparam("channel"), Q.c.platform_order_id.is_not(None))
+
+
 def _release(session: Session, channel: str, pids: Sequence[str], at: dt.datetime) -> None:
     """Orders of ``channel`` just stored leave the quarantine (with an event each)."""
-    held = set(session.execute(select(Q.c.platform_order_id).where(Q.c.channel == channel,
-                                                                    Q.c.platform_order_id.is_not(None))).scalars())
+    held = set(session.execute(_HELD, {"channel": channel}).scalars())
     out = [p for p in pids if p in held]
     if not out:
         return
