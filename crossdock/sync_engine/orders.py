@@ -46,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,7 +158,7 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                   status_map: StatusMap | None = None, reserve: bool = True,
                   chooser: inventory.WarehouseChooser | None = None, events: bool = True,
                   marks: dirty.PendingMarks | None = None, now: dt.datetime | None = None,
-                  aliases: Mapping[str, str] | None = None) -> UpsertResult:
+                  aliases: dict[str, str] | None = None) -> UpsertResult:
     """Store ``orders`` of ``channel`` (see module doc). ``status_map`` maps
     the platform status with the seller's overrides; without it each order's
     ``status`` is used as the connector mapped it. ``reserve=False`` stores

@@ -62,7 +62,7 @@ def resolve(session: Session, channel: str, skus: Iterable[str]) -> dict[str, st
 
 
 def resolve_orders(session: Session, channel: str, orders: Sequence[Order], *,
-                   names: Mapping[str, str] | None = None) -> list[Order]:
+                   names: dict[str, str] | None = None) -> list[Order]:
     """``orders`` with every line's SKU resolved through the channel's aliases
     (new objects where a line changes; the others as they are). ``names``: the
     channel's aliases (:func:`aliases_of`) the caller read already in this transaction."""
