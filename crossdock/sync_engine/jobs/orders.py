@@ -61,8 +61,8 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
     group = [c for c in order_import_group(ctx.cfg, channel) if c == channel or not paused(ctx.db, c)]
     conn: Connector = ctx.connectors.get(channel)
     now = conn.clock.now()
-    with ctx.db.glance() as c:     # every cursor the run may need, in one prebuilt query
-        known_cursors = cursors.get_cursors(c, group, _STREAMS)
+    with ctx.db.glance() as glance:     # every cursor the run may need, in one prebuilt query
+        known_cursors = cursors.get_cursors(glance, group, _STREAMS)
     stream, family = _order_stream(known_cursors, conn, group, now)
     positions = {c: (cur.position if (cur := known_cursors.get((c, stream))) else None) for c in group}
     resumes = [cur.position for c in group if (cur := known_cursors.get((c, stream + RESUME)))]
