@@ -29,9 +29,7 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Iterable
-from typing import Callable, Iterator, Protocol, TypedDict
-
-from typing import Any
+from typing import Any, Callable, Iterator, Protocol, TypedDict
 
 from sqlalchemy import bindparam, select
 
