@@ -76,15 +76,18 @@ class Event:
     correlation_id: str | None = None
     at: dt.datetime | None = None
 
-    def row(self) -> SyncEvent:
+    def values(self) -> dict[str, Any]:
+        """The row's column values (secrets redacted)."""
         if self.outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
-        return SyncEvent(
-            at=self.at or utcnow(), correlation_id=self.correlation_id or correlation_id(),
-            channel=self.channel, entity_type=self.entity_type, entity=self.entity,
-            operation=self.operation, outcome=self.outcome, code=self.code,
-            message=redact(self.message) if self.message else None, attempt=self.attempt,
-            duration_ms=self.duration_ms, details=redact(self.details) if self.details else None)
+        return {"at": self.at or utcnow(), "correlation_id": self.correlation_id or correlation_id(),
+                "channel": self.channel, "entity_type": self.entity_type, "entity": self.entity,
+                "operation": self.operation, "outcome": self.outcome, "code": self.code,
+                "message": redact(self.message) if self.message else None, "attempt": self.attempt,
+                "duration_ms": self.duration_ms, "details": redact(self.details) if self.details else None}
+
+    def row(self) -> SyncEvent:
+        return SyncEvent(**self.values())
 
 
 def event_from_error(operation: str, exc: CrossdockError, *, outcome: str = "failed", **kw: Any) -> Event:
@@ -105,6 +108,18 @@ def record(session: Session, event: Event | None = None, /, **fields: Any) -> Sy
     session.add(row)
     _log(ev)
     return row
+
+
+_INSERT = SyncEvent.__table__.insert()
+
+
+def insert(session: Session, event: Event | None = None, /, **fields: Any) -> None:
+    """:func:`record` as one Core ``INSERT`` in ``session``'s transaction, at
+    once: the same row, without the ORM's unit of work at the flush (for hot
+    paths that need no row back: the order import writes one on every poll)."""
+    ev = event or Event(**fields)
+    session.execute(_INSERT, ev.values())
+    _log(ev)
 
 
 def record_now(db, event: Event | None = None, /, **fields: Any) -> None:

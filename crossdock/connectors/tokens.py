@@ -29,15 +29,22 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Iterable
-from typing import Callable, Iterator, Protocol, TypedDict
+from typing import Any, Callable, Iterator, Protocol, TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crossdock.connectors.base import RefreshResult, TokenState, judged_on
 from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import Channel, Credential
-from crossdock.secrets import decrypt, encrypt, remember
+from crossdock.secrets import decrypt, encrypt, keys, remember
+
+_C = Credential.__table__.c
+# What load reads of a credentials row (every column _state uses), built once: every platform call loads
+# its channel's token.
+_LOAD = select(_C.access_token_enc, _C.access_expires_at, _C.refresh_token_enc, _C.refresh_expires_at,
+               _C.authorisation_expires_at, _C.client_secret_expires_at, _C.version).where(
+    _C.channel == bindparam("channel"))
 
 
 def _dec(value: str | None, what: str) -> str | None:
@@ -51,7 +58,7 @@ def _enc(value: str | None) -> str | None:
     return None
 
 
-def _state(channel: str, row: Credential | None) -> TokenState:
+def _state(channel: str, row: Credential | Any | None) -> TokenState:
     if row is None:
         return TokenState(channel=channel)
     return TokenState(
@@ -87,10 +94,28 @@ class ExpiringCredential(TypedDict):
 class SqlTokenStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # channel → (the row as read and the keys that decrypted it, its state): see load
+        self._decrypted: dict[str, tuple[tuple[Any, ...], TokenState]] = {}
 
     def load(self, channel: str) -> TokenState:
-        with self.db.read() as s:
-            return _state(channel, s.get(Credential, channel))
+        """The channel's credentials as stored now: read from the database on
+        every call (another worker or process may have refreshed them, ``auth
+        set`` replaced them, a revocation removed them). Only the decryption is
+        remembered: a row read again exactly as before (its ciphertexts, dates
+        and version), under the same keys, is the state decrypted last time."""
+        with self.db.glance() as c:
+            row = c.execute(_LOAD, {"channel": channel}).first()
+        if row is None:
+            return TokenState(channel=channel)
+        if not (row.access_token_enc or row.refresh_token_enc):
+            return _state(channel, row)
+        seen = (tuple(row), tuple(keys()))
+        known = self._decrypted.get(channel)
+        if known is not None and known[0] == seen:
+            return known[1]
+        state = _state(channel, row)
+        self._decrypted[channel] = (seen, state)
+        return state
 
     def save(self, state: TokenState) -> None:
         with self.db.write() as s:

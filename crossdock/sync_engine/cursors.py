@@ -20,15 +20,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crossdock.db.models import SyncCursor
-from crossdock.sync_engine._sql import now_or, upsert_insert
+from crossdock.sync_engine._sql import dialect, now_or
 
 CUR = SyncCursor.__table__
 
-__all__ = ["GO_LIVE", "Cursor", "Window", "advance_cursor", "get_cursor", "mark_go_live", "next_window"]
+__all__ = ["GO_LIVE", "Cursor", "Window", "advance_cursor", "get_cursor", "get_cursors", "mark_go_live",
+           "next_window"]
 
 #: The stream whose position is the platform time a channel's order import first ran: orders bought
 #: before it are history crossdock never held stock for (see inventory.left_from_our_stock).
@@ -50,11 +56,41 @@ class Window:
     more: bool               # True: a later window is already due (catching up)
 
 
-def get_cursor(session: Session, channel: str, stream: str) -> Cursor | None:
-    r = session.execute(select(CUR).where(CUR.c.channel == channel, CUR.c.stream == stream)).first()
-    if r is None:
-        return None
+# Built once (the order import reads and moves cursors on every poll, most of them empty: building
+# a Core statement per call cost more than running it).
+_GET = select(CUR).where(CUR.c.channel == bindparam("channel"), CUR.c.stream == bindparam("stream"))
+_GET_MANY = select(CUR).where(CUR.c.channel.in_(bindparam("channels", expanding=True)),
+                              CUR.c.stream.in_(bindparam("streams", expanding=True)))
+
+
+def _advance_stmt(insert: Any) -> Any:
+    ins = insert(CUR).values(channel=bindparam("channel"), stream=bindparam("stream"),
+                             position=bindparam("position"), last_success_at=bindparam("at"),
+                             updated_at=bindparam("at"))
+    return ins.on_conflict_do_update(
+        index_elements=["channel", "stream"],
+        set_={"position": ins.excluded.position, "last_success_at": ins.excluded.last_success_at,
+              "updated_at": ins.excluded.updated_at},
+        where=CUR.c.position < ins.excluded.position).returning(CUR.c.position)
+
+
+_ADVANCE = {"postgresql": _advance_stmt(pg_insert), "sqlite": _advance_stmt(sqlite_insert)}
+
+
+def _cursor(r: Any) -> Cursor:
     return Cursor(channel=r.channel, stream=r.stream, position=r.position, last_success_at=r.last_success_at)
+
+
+def get_cursor(session: Session, channel: str, stream: str) -> Cursor | None:
+    r = session.execute(_GET, {"channel": channel, "stream": stream}).first()
+    return None if r is None else _cursor(r)
+
+
+def get_cursors(session: Any, channels: Iterable[str], streams: Iterable[str]) -> dict[tuple[str, str], Cursor]:
+    """(channel, stream) → cursor, for every pair of ``channels`` × ``streams``
+    that has one: one query (``session``: a Session or a Connection)."""
+    rows = session.execute(_GET_MANY, {"channels": sorted(set(channels)), "streams": sorted(set(streams))})
+    return {(r.channel, r.stream): _cursor(r) for r in rows}
 
 
 def advance_cursor(session: Session, channel: str, stream: str, new_position: dt.datetime, *,
@@ -64,15 +100,10 @@ def advance_cursor(session: Session, channel: str, stream: str, new_position: dt
     at or past it (an older run finishing late must not move it back)."""
     at = now_or(now)
     position = now_or(new_position)
-    ins = upsert_insert(session, CUR).values(channel=channel, stream=stream, position=position,
-                                             last_success_at=at, updated_at=at)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["channel", "stream"],
-        set_={"position": ins.excluded.position, "last_success_at": ins.excluded.last_success_at,
-              "updated_at": ins.excluded.updated_at},
-        where=CUR.c.position < ins.excluded.position).returning(CUR.c.position)
+    stmt = _ADVANCE["postgresql" if dialect(session) == "postgresql" else "sqlite"]
     # RETURNING, not rowcount: drivers need not report a row count for INSERT.
-    return session.execute(stmt).first() is not None
+    return session.execute(stmt, {"channel": channel, "stream": stream, "position": position,
+                                  "at": at}).first() is not None
 
 
 def mark_go_live(session: Session, channel: str, at: dt.datetime) -> None:

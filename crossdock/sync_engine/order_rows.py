@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.models import PLATFORM_ID_MAX
 from crossdock.models import Address, Money, Order
-from crossdock.sync_engine._sql import as_is, binder, chunks, in_values, is_postgres, lookup_chunk
+from crossdock.sync_engine._sql import IN_CHUNK, as_is, binder, chunks, in_values, is_postgres, lookup_chunk
 from crossdock.sync_engine._tables import LISTINGS, ORDERS
 
 __all__ = ["ADDRESS_COLS", "AMOUNT_COLS", "Binds", "Customs", "KNOWN_COLS", "LINE_COLS", "NO_FLAGS", "ORDER_COLS",
@@ -178,14 +179,26 @@ def find_existing(session: Session, channel: str, pids: list[str]) -> dict[str, 
     plan that filters every row of the channel)."""
     found: dict[str, Any] = {}
     pg = is_postgres(session)
-    for part in chunks(pids, 1000 if pg else lookup_chunk(session)):
+    step = 1000 if pg else lookup_chunk(session)
+    json_list = not pg and step > IN_CHUNK          # SQLite reading the list as one JSON parameter
+    for part in chunks(pids, step):
         if pg:
-            wanted = func.unnest(bindparam("pids", part, type_=ARRAY(String))).table_valued("pid").render_derived()
-            stmt = (select(*KNOWN_COLS).select_from(ORDERS.join(wanted, ORDERS.c.platform_order_id == wanted.c.pid))
-                    .where(ORDERS.c.channel == channel))
+            rows = session.execute(_KNOWN_PG, {"channel": channel, "pids": part})
+        elif json_list:
+            rows = session.execute(_KNOWN_JSON, {"channel": channel, "pids": json.dumps(list(part))})
         else:
-            stmt = select(*KNOWN_COLS).where(ORDERS.c.channel == channel,
-                                              in_values(session, ORDERS.c.platform_order_id, part))
-        for r in session.execute(stmt):
+            rows = session.execute(select(*KNOWN_COLS).where(ORDERS.c.channel == channel,
+                                                             in_values(session, ORDERS.c.platform_order_id, part)))
+        for r in rows:
             found[r.platform_order_id] = r
     return found
+
+
+# find_existing's statements, built once (every import window with orders runs one): the same SQL
+# in_values builds (SQLite: the ids as one JSON parameter read by json_each; PostgreSQL: unnest)
+_WANTED_PG = func.unnest(bindparam("pids", type_=ARRAY(String))).table_valued("pid").render_derived()
+_KNOWN_PG = (select(*KNOWN_COLS).select_from(ORDERS.join(_WANTED_PG, ORDERS.c.platform_order_id == _WANTED_PG.c.pid))
+             .where(ORDERS.c.channel == bindparam("channel")))
+_KNOWN_JSON = select(*KNOWN_COLS).where(
+    ORDERS.c.channel == bindparam("channel"),
+    ORDERS.c.platform_order_id.in_(select(func.json_each(bindparam("pids", type_=String)).table_valued("value").c.value)))

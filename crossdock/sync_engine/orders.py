@@ -107,7 +107,7 @@ STATUS_FLAGS = ("XD-ORD-002", "XD-ORD-003")
 STATUS_MAX = PLATFORM_ID_MAX
 
 __all__ = ["STATUS_RANK", "UpsertResult", "explain_unseen", "follow_platform_quantities", "merge_status",
-           "store_orders", "upsert_orders"]
+           "nothing_stored", "store_orders", "upsert_orders"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,18 +157,20 @@ def _local_status(o: Order, status_map: StatusMap | None, channel: str) -> str:
 def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                   status_map: StatusMap | None = None, reserve: bool = True,
                   chooser: inventory.WarehouseChooser | None = None, events: bool = True,
-                  marks: dirty.PendingMarks | None = None, now: dt.datetime | None = None) -> UpsertResult:
+                  marks: dirty.PendingMarks | None = None, now: dt.datetime | None = None,
+                  aliases: dict[str, str] | None = None) -> UpsertResult:
     """Store ``orders`` of ``channel`` (see module doc). ``status_map`` maps
     the platform status with the seller's overrides; without it each order's
     ``status`` is used as the connector mapped it. ``reserve=False`` stores
     without touching stock (e.g. a back-fill of old orders). ``marks``: the
     caller gathers the SKUs to mark dirty and marks them once (without it,
-    they are marked here)."""
+    they are marked here). ``aliases``: the channel's SKU aliases, when the
+    caller read them already in this transaction (:func:`store_orders`)."""
     at = now_or(now)
     own_marks = marks is None
     pending = dirty.PendingMarks() if marks is None else marks
     latest: dict[str, Order] = {}
-    for o in skumap.resolve_orders(session, channel, list(orders)):     # lines name the catalogue's SKUs
+    for o in skumap.resolve_orders(session, channel, list(orders), names=aliases):  # lines name the catalogue's SKUs
         cur = latest.get(o.platform_order_id)
         if cur is None or o.updated_at >= cur.updated_at:
             latest[o.platform_order_id] = o
@@ -377,6 +379,14 @@ def upsert_orders(session: Session, channel: str, orders: Iterable[Order], *,
                         reservations=reservations, released=released, consumed=consumed)
 
 
+def nothing_stored(channel: str) -> UpsertResult:
+    """What :func:`store_orders` returns for no orders, without its queries
+    (an empty import window: nothing is read, reserved, marked or logged in
+    ``sync_events``; the log line stays)."""
+    log.info("channel %s: %d orders new, %d updated, %d unchanged", channel, 0, 0, 0)
+    return UpsertResult(new=0, updated=0, unchanged=0, order_ids={})
+
+
 def store_orders(session: Session, channel: str, orders: Sequence[Order], clock: Clock, *,
                  marks: dirty.PendingMarks | None = None) -> UpsertResult:
     """Store orders read from ``channel`` (an import window, a back-fill, one
@@ -390,8 +400,9 @@ def store_orders(session: Session, channel: str, orders: Sequence[Order], clock:
     stores a window order by order, with one mark for all of them)."""
     own = marks is None
     pending = dirty.PendingMarks() if marks is None else marks
-    orders = skumap.resolve_orders(session, channel, orders)        # the channel's SKU aliases
-    result = upsert_orders(session, channel, orders, marks=pending)
+    aliases = skumap.aliases_of(session, channel) if orders else {}     # the channel's SKU aliases, read once
+    orders = skumap.resolve_orders(session, channel, orders, names=aliases)
+    result = upsert_orders(session, channel, orders, marks=pending, aliases=aliases)
     follow_platform_quantities(session, channel, orders, result, clock, marks=pending)
     explain_unseen(session, channel, orders, result)
     refund_rows.record_read(session, channel, orders, result.order_ids)   # the refunds the payloads carry

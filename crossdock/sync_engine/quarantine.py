@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ from crossdock.models import Order, UnreadableOrder
 from crossdock.sync_engine import dirty
 from crossdock.sync_engine._sql import event_row, insert_events, now_or
 from crossdock.sync_engine.order_codec import order_doc, order_from_doc
-from crossdock.sync_engine.orders import UpsertResult, store_orders
+from crossdock.sync_engine.orders import UpsertResult, nothing_stored, store_orders
 from crossdock.synclog import order_correlation
 
 if TYPE_CHECKING:
@@ -120,15 +120,19 @@ def store_window(session: Session, channel: str, orders: Sequence[Order], clock:
     doc); quarantine those that cannot be stored and the ``unreadable`` ones."""
     at = now_or(now)
     aside: list[SetAside] = []
-    try:
-        with session.begin_nested():
-            result = store_orders(session, channel, orders, clock)
-    except Exception as exc:
-        if not order_specific(exc):
-            raise
-        log.warning("channel %s: a window of %d orders could not be stored at once (%s); storing them one by one",
-                    channel, len(orders), _reason(exc))
-        result, aside = _one_by_one(session, channel, orders, clock)
+    if not orders:
+        # an empty window (most polls): storing nothing writes nothing, so no savepoint nor bulk machinery
+        result = nothing_stored(channel)
+    else:
+        try:
+            with session.begin_nested():
+                result = store_orders(session, channel, orders, clock)
+        except Exception as exc:
+            if not order_specific(exc):
+                raise
+            log.warning("channel %s: a window of %d orders could not be stored at once (%s); storing them "
+                        "one by one", channel, len(orders), _reason(exc))
+            result, aside = _one_by_one(session, channel, orders, clock)
     aside.extend(SetAside.of_unreadable(channel, u) for u in unreadable)
     if result.order_ids:
         _release(session, channel, sorted(result.order_ids), at)
@@ -205,10 +209,13 @@ def _keep(session: Session, a: SetAside, at: dt.datetime) -> None:
         correlation=order_correlation(a.channel, a.platform_order_id) if a.platform_order_id else None)])
 
 
+#: The channel's quarantined order ids (read after every stored window: built once).
+_HELD = select(Q.c.platform_order_id).where(Q.c.channel == bindparam("channel"), Q.c.platform_order_id.is_not(None))
+
+
 def _release(session: Session, channel: str, pids: Sequence[str], at: dt.datetime) -> None:
     """Orders of ``channel`` just stored leave the quarantine (with an event each)."""
-    held = set(session.execute(select(Q.c.platform_order_id).where(Q.c.channel == channel,
-                                                                    Q.c.platform_order_id.is_not(None))).scalars())
+    held = set(session.execute(_HELD, {"channel": channel}).scalars())
     out = [p for p in pids if p in held]
     if not out:
         return

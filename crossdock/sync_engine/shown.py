@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.models import StockUpdate
@@ -97,10 +98,16 @@ def release_held(session: Session, channel: str, *, imported_until: dt.datetime)
     """The channel's order import has brought every order placed before
     ``imported_until`` (real time): units held by pushes before it are proven
     unsold (their sales would be imported by now). Returns the SKUs released."""
-    where = (_C.channel == channel, _C.held_qty.is_not(None), _C.held_since <= imported_until)
-    skus = sorted(session.scalars(select(_C.sku).where(*where, _C.held_qty > 0)))
-    session.execute(update(LISTINGS).where(*where).values(held_qty=None, held_since=None))
+    params = {"c": channel, "until": imported_until}
+    skus = sorted(session.scalars(_HELD, params))
+    session.execute(_RELEASE, params)
     return skus
+
+
+# release_held runs on every order import (most of them empty polls): its statements are built once
+_HELD_WHERE = (_C.channel == bindparam("c"), _C.held_qty.is_not(None), _C.held_since <= bindparam("until"))
+_HELD = select(_C.sku).where(*_HELD_WHERE, _C.held_qty > 0)
+_RELEASE = update(LISTINGS).where(*_HELD_WHERE).values(held_qty=None, held_since=None)
 
 
 def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int | None]:
@@ -141,26 +148,47 @@ def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple
     channel shows is unknown from then on (NULL), so the next push sets it
     again, and the most it may still sell is the higher of the two — a sale
     leaves the exposure as it is, a cancel raises it."""
-    greatest = func.max if dialect(session) == "sqlite" else func.greatest
-    pushed_until = func.coalesce(_C.pushed_until, _C.last_pushed_at)
+    stmts = _FOLLOW["sqlite" if dialect(session) == "sqlite" else "postgresql"]
     for (sku, happened), d in sorted(deltas.items()):
+        params = {"c": channel, "s": sku, "d": d, "happened": happened, "arrived_before": happened + precision}
         if d < 0:
             # a sale from before a push that overwrote the listing: the units it held for it are explained
-            session.execute(update(LISTINGS)
-                            .where(*_listing(channel, sku), _C.held_qty.is_not(None), _C.held_since > happened)
-                            .values(held_qty=greatest(_C.held_qty + d, 0)))
+            session.execute(stmts.explained, params)
         if d:
             # one statement for both cases (the order import's hot path): after the push arrived for
             # sure, the change applies; within the span it may have arrived in, the belief is unknown
-            after = _C.last_pushed_at.is_(None) | (pushed_until < happened)
-            exposed = func.coalesce(_C.exposure_qty, _C.last_pushed_qty)
-            session.execute(
-                update(LISTINGS)
-                .where(*_listing(channel, sku), _C.last_pushed_qty.is_not(None),
-                       _C.last_pushed_at.is_(None) | (_C.last_pushed_at < happened + precision))
-                .values(last_pushed_qty=case((after, greatest(_C.last_pushed_qty + d, 0)), else_=None),
-                        exposure_qty=case((after, greatest(exposed + d, 0)),
-                                          else_=exposed + d if d > 0 else _C.exposure_qty)))
+            session.execute(stmts.raised if d > 0 else stmts.lowered, params)
+
+
+class _Follow(NamedTuple):
+    explained: Any     # a sale explains units held for it
+    lowered: Any       # a sale lowers the belief (or makes it unknown)
+    raised: Any        # a cancel raises it (and the exposure, even when the belief becomes unknown)
+
+
+def _follow(greatest: Any) -> _Follow:
+    """follow_platform_change's statements for one dialect (``greatest``: its
+    two-argument maximum), built once: the import runs them for every SKU a
+    window's new orders sold (parameters c, s, d, happened, arrived_before)."""
+    d, happened = bindparam("d", type_=Integer), bindparam("happened", type_=_C.held_since.type)
+    listing = (_C.channel == bindparam("c"), _C.sku == bindparam("s"))
+    explained = (update(LISTINGS).where(*listing, _C.held_qty.is_not(None), _C.held_since > happened)
+                 .values(held_qty=greatest(_C.held_qty + d, 0)))
+    pushed_until = func.coalesce(_C.pushed_until, _C.last_pushed_at)
+    after = _C.last_pushed_at.is_(None) | (pushed_until < happened)
+    exposed = func.coalesce(_C.exposure_qty, _C.last_pushed_qty)
+    where = (*listing, _C.last_pushed_qty.is_not(None),
+             _C.last_pushed_at.is_(None) | (_C.last_pushed_at < bindparam("arrived_before", type_=_C.last_pushed_at.type)))
+
+    def change(else_exposure: Any) -> Any:
+        return update(LISTINGS).where(*where).values(
+            last_pushed_qty=case((after, greatest(_C.last_pushed_qty + d, 0)), else_=None),
+            exposure_qty=case((after, greatest(exposed + d, 0)), else_=else_exposure))
+
+    return _Follow(explained, lowered=change(_C.exposure_qty), raised=change(exposed + d))
+
+
+_FOLLOW = {"sqlite": _follow(func.max), "postgresql": _follow(func.greatest)}
 
 
 def record_read_back(session: Session, channel: str, shown: Mapping[str, int], *, at: dt.datetime) -> None:

@@ -42,10 +42,14 @@ __all__ = ["ALIASES", "ALL_CHANNELS", "BUNDLES", "ChannelSkus", "aliases_of", "a
 T = TypeVar("T")
 
 
+# Built once: every stored window of orders reads its channel's aliases.
+_ALIASES_OF = select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku).where(
+    ALIASES.c.channel.in_((ALL_CHANNELS, bindparam("channel"))))
+
+
 def aliases_of(session: Session, channel: str) -> dict[str, str]:
     """Listing SKU → catalogue SKU on ``channel`` (its own aliases over those for every channel)."""
-    rows = session.execute(select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku)
-                           .where(ALIASES.c.channel.in_((ALL_CHANNELS, channel)))).all()
+    rows = session.execute(_ALIASES_OF, {"channel": channel}).all()
     out = {r.listing_sku: r.sku for r in rows if r.channel == ALL_CHANNELS}
     out.update({r.listing_sku: r.sku for r in rows if r.channel == channel})
     return out
@@ -57,10 +61,13 @@ def resolve(session: Session, channel: str, skus: Iterable[str]) -> dict[str, st
     return {s: names.get(s, s) for s in skus}
 
 
-def resolve_orders(session: Session, channel: str, orders: Sequence[Order]) -> list[Order]:
+def resolve_orders(session: Session, channel: str, orders: Sequence[Order], *,
+                   names: dict[str, str] | None = None) -> list[Order]:
     """``orders`` with every line's SKU resolved through the channel's aliases
-    (new objects where a line changes; the others as they are)."""
-    names = aliases_of(session, channel) if orders else {}
+    (new objects where a line changes; the others as they are). ``names``: the
+    channel's aliases (:func:`aliases_of`) the caller read already in this transaction."""
+    if names is None:
+        names = aliases_of(session, channel) if orders else {}
     if not names:
         return list(orders)
     out: list[Order] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing as mp
-import os
 import threading
 
 from sqlalchemy import select
@@ -148,3 +147,23 @@ def test_workers_starting_together_create_the_channel_rows_once(db):
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Channel)) == 8
         assert s.get(Channel, "shop-3").account == "shop3"
+
+
+def test_load_sees_what_another_worker_stored_at_once(db):
+    # Given a worker that loaded the tokens (load remembers what it decrypted)
+    mine = setup_channel(db)
+    mine.refresh("shop-eu", lambda s: RefreshResult("at-1", NOW + dt.timedelta(hours=1), "rt-1"), still_needed=_needs)
+    assert (mine.load("shop-eu").access_token, mine.load("shop-eu").refresh_token) == ("at-1", "rt-1")
+    # When another worker (its own store, as in another process) refreshes them
+    other = SqlTokenStore(db)
+    other.refresh("shop-eu", lambda s: RefreshResult("at-2", NOW + dt.timedelta(hours=1), "rt-2"),
+                  still_needed=lambda s: True)
+    # Then the first worker's next load gives the new tokens and version, not the ones it decrypted before
+    state = mine.load("shop-eu")
+    assert (state.access_token, state.refresh_token, state.version) == ("at-2", "rt-2", other.load("shop-eu").version)
+    # And a revocation written to the row (no tokens left) is seen at once too
+    with db.write() as s:
+        row = s.get(Credential, "shop-eu")
+        row.access_token_enc = row.refresh_token_enc = None
+    gone = mine.load("shop-eu")
+    assert (gone.access_token, gone.refresh_token) == (None, None)

@@ -6,11 +6,10 @@ quarantined and the window goes on)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from crossdock import synclog
 from crossdock.config import Config
@@ -62,10 +61,11 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
     group = [c for c in order_import_group(ctx.cfg, channel) if c == channel or not paused(ctx.db, c)]
     conn: Connector = ctx.connectors.get(channel)
     now = conn.clock.now()
-    with ctx.db.read() as s:
-        stream, family = _order_stream(s, conn, group, now)
-        positions = {c: (cur.position if (cur := cursors.get_cursor(s, c, stream)) else None) for c in group}
-        resumes = [cur.position for c in group if (cur := cursors.get_cursor(s, c, stream + RESUME))]
+    with ctx.db.glance() as glance:     # every cursor the run may need, in one prebuilt query
+        known_cursors = cursors.get_cursors(glance, group, _STREAMS)
+    stream, family = _order_stream(known_cursors, conn, group, now)
+    positions = {c: (cur.position if (cur := known_cursors.get((c, stream))) else None) for c in group}
+    resumes = [cur.position for c in group if (cur := known_cursors.get((c, stream + RESUME)))]
     # one window for the group: from the member furthest behind (a member new
     # to the group starts from its own look-back); re-read orders are skipped
     # by known_updates and deduplicated by the upsert
@@ -130,7 +130,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
             if released:
                 dirty.mark_dirty(s, released)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
-            synclog.record(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
+            synclog.insert(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
                            entity=member, duration_ms=t.ms,
                            message=f"window {window.start.isoformat()} .. {window.end.isoformat()}: "
                                    f"{len(member_orders) + len(unreadable_of[member])} orders read, {result.new} new, "
@@ -231,6 +231,8 @@ CREATED_STREAM = "orders_created"
 # Beside a stream's cursor: where a window cut short by a quota wait was read
 # up to (_keep_read_part); the next window starts there, with no overlap.
 RESUME = ":resume"
+#: Every cursor an import run reads (:func:`_order_stream`, the window's stream and its resume point).
+_STREAMS = ("orders", CREATED_STREAM, "orders" + RESUME, CREATED_STREAM + RESUME)
 
 
 def max_window_s(conn: Connector) -> float:
@@ -246,7 +248,7 @@ def _updated_position(ctx: EngineContext, group: Sequence[str]) -> dt.datetime |
     return min(known) if known and len(known) == len(positions) else None
 
 
-def _order_stream(session: Session, conn: Connector, group: Sequence[str],
+def _order_stream(known_cursors: Mapping[tuple[str, str], cursors.Cursor], conn: Connector, group: Sequence[str],
                   now: dt.datetime) -> tuple[str, str | None]:
     """Which window this run reads: ("orders", None/"LastUpdated") — every
     order changed — or (CREATED_STREAM, "Created") — new orders only.
@@ -262,7 +264,7 @@ def _order_stream(session: Session, conn: Connector, group: Sequence[str],
     every = float(conn.order_changes_every_s or 0)
     if every <= 0:
         return "orders", None
-    positions = [cur.position if (cur := cursors.get_cursor(session, c, "orders")) else None for c in group]
+    positions = [cur.position if (cur := known_cursors.get((c, "orders"))) else None for c in group]
     known = [p for p in positions if p is not None]
     if not known or len(known) < len(positions):
         return "orders", "LastUpdated"
