@@ -71,8 +71,10 @@ from crossdock.sync_engine._sql import (
     bulk_insert,
     changed,
     chunks,
-    in_values,
+    in_param,
     insert_tuples,
+    list_kind,
+    list_param,
     lookup_chunk,
     now_or,
     write_tx,
@@ -304,10 +306,17 @@ def _listings_of(session: Session, skus: list[str]) -> list[tuple[str, str, int 
         wanted = set(skus)
         return [(c, s, q) for c, s, q in session.execute(columns) if s in wanted]
     listings: list[tuple[str, str, int | None]] = []
+    kind = list_kind(session)
+    by_skus = _listings_by_skus(kind)      # built once: every stored order marks its SKUs
     for part in chunks(skus, lookup_chunk(session)):     # one parameter per chunk, not one per SKU
-        listings.extend((c, s, q) for c, s, q in session.execute(columns.where(in_values(session, LISTINGS.c.sku,
-                                                                                         part))))
+        listings.extend((c, s, q) for c, s, q in session.execute(by_skus, {"p_skus": list_param(kind, part)}))
     return listings
+
+
+@functools.lru_cache(maxsize=4)
+def _listings_by_skus(kind: str) -> Any:
+    return (select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty)
+            .where(LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES), in_param(kind, LISTINGS.c.sku, "p_skus")))
 
 
 def wake_again(session: Session, channel: str) -> None:

@@ -31,7 +31,6 @@ write it made).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import os
 import socket
@@ -47,19 +46,33 @@ from crossdock.db.engine import Database
 from crossdock.db.models import OutboxEntry
 from crossdock.errors import SyncError
 from crossdock.sync_engine import wakeups
-from crossdock.sync_engine._sql import changed, event_row, insert_events, now_or, upsert_insert, write_tx
+from crossdock.sync_engine._outbox_sql import (
+    ANY_EXPIRED,
+    COMPLETE,
+    DONE,
+    FAILED,
+    FENCE,
+    OUTBOX,
+    PENDING,
+    RUNNING,
+    claim_statement,
+    enqueue_statement,
+)
+from crossdock.sync_engine._sql import changed, event_row, insert_events, is_postgres, now_or, write_tx
 
 log = logging.getLogger(__name__)
 
-OUTBOX = OutboxEntry.__table__
 
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 PRIORITY_URGENT = 0
 PRIORITY_NORMAL = 5
 DEFAULT_LEASE_S = 300.0
 DEFAULT_MAX_ATTEMPTS = 8
 
 __all__ = [
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "RUNNING",
     "DEFAULT_LEASE_S",
     "DEFAULT_MAX_ATTEMPTS",
     "PRIORITY_NORMAL",
@@ -129,13 +142,11 @@ def enqueue(session: Session, kind: str, *, channel: str | None, entity: str | N
 
     at = now_or(now)
     due = now_or(available_at) if available_at is not None else at
-    stmt = upsert_insert(session, OUTBOX).values(
-        kind=kind, channel=channel, entity=entity, payload=dict(payload or {}),
-        idempotency_key=idempotency_key, status=PENDING, priority=priority, attempts=0,
-        available_at=due, correlation_id=correlation_id or current_cid(), created_at=at, updated_at=at,
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OUTBOX.c.id, OUTBOX.c.available_at)
     # RETURNING, not rowcount: drivers need not report a row count for INSERT.
-    row = session.execute(stmt).first()
+    row = session.execute(enqueue_statement(is_postgres(session)), {
+        "p_kind": kind, "p_channel": channel, "p_entity": entity, "p_payload": dict(payload or {}),
+        "p_key": idempotency_key, "p_priority": priority, "p_due": due,
+        "p_cid": correlation_id or current_cid(), "p_at": at}).first()
     if row is None:
         return False
     log.debug("outbox + %s channel=%s key=%s", kind, channel, idempotency_key)
@@ -165,7 +176,7 @@ def claim(db: Database | Session, *, worker_id: str, kinds: Iterable[str] | None
         params["p_channel"] = channel
     if ids is not None:
         params["p_ids"] = list(ids)
-    stmt = _claim_statement(kinds is not None, channel is not None, ids is not None, limit)
+    stmt = claim_statement(kinds is not None, channel is not None, ids is not None, limit)
     with write_tx(db) as session:
         _reclaim(session, at, max_attempts=max_attempts)
         rows = session.execute(stmt, params).all()
@@ -175,36 +186,8 @@ def claim(db: Database | Session, *, worker_id: str, kinds: Iterable[str] | None
     return claimed
 
 
-# The hot statements of claiming and finishing work are built once: building a Core
-# statement and its cache key costs more CPU than SQLite takes to run it, and every
-# job run claims and completes (the default demo: ~1,500 runs in 60 s).
-@functools.lru_cache(maxsize=64)
-def _claim_statement(by_kind: bool, by_channel: bool, by_ids: bool, limit: int) -> Any:
-    conds = [OUTBOX.c.status == PENDING, OUTBOX.c.available_at <= bindparam("p_at")]
-    if by_kind:
-        conds.append(OUTBOX.c.kind.in_(bindparam("p_kinds", expanding=True)))
-    if by_channel:
-        conds.append(OUTBOX.c.channel == bindparam("p_channel"))
-    if by_ids:
-        conds.append(OUTBOX.c.id.in_(bindparam("p_ids", expanding=True)))
-    pick = (select(OUTBOX.c.id).where(*conds)
-            .order_by(OUTBOX.c.priority, OUTBOX.c.available_at, OUTBOX.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True))   # not rendered on SQLite: BEGIN IMMEDIATE serialises
-    return (update(OUTBOX)
-            .where(OUTBOX.c.id.in_(pick.scalar_subquery()), OUTBOX.c.status == PENDING)
-            .values(status=RUNNING, claimed_by=bindparam("p_worker"), claimed_until=bindparam("p_until"),
-                    updated_at=bindparam("p_at"))
-            .returning(*OUTBOX.c))
-
-
-#: Is any lease run out? One indexed read; the reclaiming updates run only when one is.
-_ANY_EXPIRED = (select(OUTBOX.c.id)
-                .where(OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_until < bindparam("p_at")).limit(1))
-
-
 def _reclaim(session: Session, at: dt.datetime, *, max_attempts: int) -> int:
-    if session.execute(_ANY_EXPIRED, {"p_at": at}).first() is None:
+    if session.execute(ANY_EXPIRED, {"p_at": at}).first() is None:
         return 0
     expired = and_(OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_until < at)
     # concurrent claimers each take the expired rows nobody else is reclaiming (no lock waits, no deadlock)
@@ -242,17 +225,6 @@ def _held(entry_id: int, worker_id: str):
     return and_(OUTBOX.c.id == entry_id, OUTBOX.c.status == RUNNING, OUTBOX.c.claimed_by == worker_id)
 
 
-_FENCE = (update(OUTBOX)
-          .where(OUTBOX.c.id == bindparam("p_id"), OUTBOX.c.status == RUNNING,
-                 OUTBOX.c.claimed_by == bindparam("p_worker"), OUTBOX.c.attempts == bindparam("p_attempts"))
-          .values(claimed_until=bindparam("p_until")))
-_COMPLETE = (update(OUTBOX)
-             .where(OUTBOX.c.id == bindparam("p_id"), OUTBOX.c.status == RUNNING,
-                    OUTBOX.c.claimed_by == bindparam("p_worker"))
-             .values(status=DONE, done_at=bindparam("p_at"), claimed_until=None, last_code=None, last_error=None,
-                     updated_at=bindparam("p_at")))
-
-
 def fence(db: Database | Session, entry: ClaimedEntry, *, lease_s: float, now: dt.datetime | None = None) -> bool:
     """Just before a side effect on a platform: True, with the lease renewed,
     when ``entry`` is still held by the claim that handed it out (same
@@ -263,7 +235,7 @@ def fence(db: Database | Session, entry: ClaimedEntry, *, lease_s: float, now: d
     row atomically, so the two never both win)."""
     at = now_or(now)
     with write_tx(db) as session:
-        n = changed(session, _FENCE, {"p_id": entry.id, "p_worker": entry.claimed_by, "p_attempts": entry.attempts,
+        n = changed(session, FENCE, {"p_id": entry.id, "p_worker": entry.claimed_by, "p_attempts": entry.attempts,
                                       "p_until": at + dt.timedelta(seconds=lease_s)})
     return n == 1
 
@@ -273,7 +245,7 @@ def complete(db: Database | Session, entry_id: int, worker_id: str, *, now: dt.d
     expired and someone else took it over): the caller must not report success."""
     at = now_or(now)
     with write_tx(db) as session:
-        n = changed(session, _COMPLETE, {"p_id": entry_id, "p_worker": worker_id, "p_at": at})
+        n = changed(session, COMPLETE, {"p_id": entry_id, "p_worker": worker_id, "p_at": at})
     if not n:
         log.warning("outbox entry %s: complete by %s ignored (lease lost)", entry_id, worker_id)
     return n == 1
