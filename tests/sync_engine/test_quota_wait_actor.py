@@ -24,6 +24,10 @@ from tests.sync_engine.catalog_env import catalog_env
 CHANNEL = "amazon-de"
 KEY = "orders:amazon-de:quota-test"
 WAITS = 5
+#: real seconds for getOrders to refill one token here (one a minute, 60 times faster), with slack
+REFILL_S = 1.2
+#: runs the worker may win against the test's drain (see the loop) before the test gives up
+RACES = 3
 
 
 @pytest.fixture
@@ -57,7 +61,7 @@ def _starved(budget, seller: str):
     def drain() -> None:
         while not stop.is_set():
             budget.try_acquire("amazon", seller, "getOrders", priority=Priority.CRITICAL)
-            stop.wait(0.001)
+            stop.wait(0.0002)
 
     thread = threading.Thread(target=drain, daemon=True)
     thread.start()
@@ -90,18 +94,28 @@ def test_quota_waits_free_the_worker_and_use_no_attempt(sqlite_db, tmp_path, mon
                            available_at=utcnow() + dt.timedelta(hours=1))
         entry_id = _entry(env).id
 
-        for _ in range(WAITS):
+        waits = raced = 0
+        while waits < WAITS:
             # Given getOrders' burst used up (one call a minute, 60 times faster here), and kept
             # used up while the worker runs: a slow machine must not let a token refill in between
             before = utcnow()
             with env.db.write() as s:
-                s.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(available_at=before))
+                s.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id)
+                          .values(available_at=before, status="pending", done_at=None))
             with _starved(budget, seller):
                 # When a wake-up runs the entry on the worker
                 actors.process_outbox_entry.send(entry_id)
                 broker.join(actors.QUEUE)
-            # Then the entry is handed back until the quota is there, with no attempt used …
             entry = _entry(env)
+            if entry.status == "done" and raced < RACES:
+                # the drain lost a race the test sets up, not the engine: its quota decisions share the
+                # database's write lock with the worker's, and SQLite's busy back-off can keep it asleep
+                # while a token refills and the worker's one attempt takes it (the import then ran, as it
+                # should with quota there). Not a wait: the entry is made pending again and tried again
+                raced += 1
+                continue
+            waits += 1
+            # Then the entry is handed back until the quota is there, with no attempt used …
             assert (entry.status, entry.attempts, entry.claimed_by) == ("pending", 0, None)
             # (as long as the budget's wait: at most one token at 0.0167/s x 60, about 1 s)
             wait_s = env.events("job.orders", channel=CHANNEL)[-1].details["retry_in_s"]
@@ -117,11 +131,15 @@ def test_quota_waits_free_the_worker_and_use_no_attempt(sqlite_db, tmp_path, mon
             assert outbox.relay(env.db, lambda e: woken.append(e.id), now=before).sent == 0
 
         # Then every wait was logged with its code, none counted as a failure
-        codes = [e.code for e in env.events("job.orders", channel=CHANNEL)]
+        codes = [e.code for e in env.events("job.orders", channel=CHANNEL) if e.outcome != "ok"]
         assert codes == ["XD-QUOTA-003"] * WAITS
 
-        # When the quota is back, the relay's wake-up runs the import through
-        time.sleep(max(0.0, (_aware(_entry(env).available_at) - utcnow()).total_seconds()) + 0.05)
+        # When the quota is back (the entry due, and a token refilled since the drain above took the
+        # last one: the entry's due time was reckoned before the drain stopped)
+        drained_until = utcnow()
+        back = max(_aware(_entry(env).available_at), drained_until + dt.timedelta(seconds=REFILL_S))
+        time.sleep(max(0.0, (back - utcnow()).total_seconds()) + 0.05)
+        # the relay's wake-up runs the import through
         assert outbox.relay(env.db, lambda e: actors.process_outbox_entry.send(e.id)).sent == 1
         broker.join(actors.QUEUE)
         entry = _entry(env)
