@@ -141,7 +141,9 @@ def test_an_import_still_behind_continues_at_once_until_caught_up(sqlite_db, tmp
             entries = list(s.scalars(select(OutboxEntry).where(OutboxEntry.kind == "orders")
                                      .order_by(OutboxEntry.id)))
             position = cursors.get_cursor(s, "ebay-uk", "orders").position
-        assert outcomes == ["done"] * len(entries) and len(entries) >= 9          # 48 h in windows of 6 h
+        # 48 h in windows of 6 h: 8 windows (each starts an overlap before the last one's end and ends
+        # 6 h after it), a 9th when the platform clock passed eBay's safety lag meanwhile
+        assert outcomes == ["done"] * len(entries) and len(entries) >= 8
         assert all(e.status == "done" for e in entries)
         more = entries[1:]
         assert all(":more:" in e.idempotency_key and e.available_at <= e.created_at for e in more)
