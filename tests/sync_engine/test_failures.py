@@ -6,6 +6,7 @@ continues at once."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import select, update
@@ -130,6 +131,10 @@ def test_an_import_still_behind_continues_at_once_until_caught_up(sqlite_db, tmp
             cursors.advance_cursor(s, "ebay-uk", "orders", start - dt.timedelta(days=2))
         env.sb.sims["ebay"].place_order(env.sb_channels["ebay-uk"], [("XD-0002", 1)], buyer_country="GB")
         _enqueue_import(env, "ebay-uk", "orders:ebay-uk:scheduled")
+        # (and the platform's clock past eBay's 5 s safety lag after that order: a window reads up to
+        # now − 5 s, so before that no window may read it; 0.1 real seconds at 60x)
+        while env.ctx.clock.now() < start + dt.timedelta(seconds=6):
+            time.sleep(0.01)
 
         # When the engine runs what is due, without any scheduler firing again
         outcomes = []
