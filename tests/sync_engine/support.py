@@ -186,3 +186,29 @@ def sync_channels(config_path: str, url: str, channels: list[str], seconds: floa
     finally:
         ctx.connectors.close()
         db.dispose()
+
+
+def made_envs(make_env: Callable[..., Any], tmp_path, monkeypatch, db) -> Any:
+    """A fixture's body: yields ``make(sb, seed=…)``, which builds ``make_env(tmp_path,
+    monkeypatch, sb, db, seed=…)``, and closes every one made when the test ends."""
+    made: list[Any] = []
+
+    def make(sb: Any, *, seed: int) -> Any:
+        e = make_env(tmp_path, monkeypatch, sb, db, seed=seed)
+        made.append(e)
+        return e
+
+    yield make
+    for e in made:
+        e.close()
+
+
+def raised_code(fn: Callable[[], Any]) -> str:
+    """The code of the CrossdockError ``fn()`` raises (it must raise one)."""
+    import pytest
+
+    from crossdock.errors import CrossdockError
+
+    with pytest.raises(CrossdockError) as info:
+        fn()
+    return info.value.code

@@ -23,14 +23,13 @@ from crossdock import synclog
 from crossdock.audit import AuditRow
 from crossdock.connectors.refunds import RefundRequest
 from crossdock.db.models import Order, RefundRow
-from crossdock.errors import CrossdockError
 from crossdock.exports.write import export
 from crossdock.models import Money
 from crossdock.reports import build_report
 from crossdock.sandbox.core import Sandbox
 from crossdock.sync_engine.refunds import issue_refund, pull_refunds
 from tests.cli_run import crossdock
-from tests.sync_engine.support import wait_ticking
+from tests.sync_engine.support import made_envs, raised_code, wait_ticking
 from tests.sync_engine.test_seller_cancel import SUPPORTED, _Env
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
@@ -83,22 +82,10 @@ class _Refunds(_Env):
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, db):
-    made: list[_Refunds] = []
-
-    def make(sb: Sandbox, *, seed: int) -> _Refunds:
-        e = _Refunds(tmp_path, monkeypatch, sb, db, seed=seed)
-        made.append(e)
-        return e
-
-    yield make
-    for e in made:
-        e.close()
+    yield from made_envs(_Refunds, tmp_path, monkeypatch, db)
 
 
-def _code(fn) -> str:
-    with pytest.raises(CrossdockError) as info:
-        fn()
-    return info.value.code
+_code = raised_code
 
 
 def test_partial_then_full_refund_on_each_platform(env):

@@ -27,7 +27,6 @@ from crossdock.audit import AuditRow
 from crossdock.db.models import Order, OrderLine, Reservation, StockLevel
 from crossdock.db.models_returns import ReturnRow
 from crossdock.demo import DemoOptions, _load_sample_rates, _sandbox_channels, _seed, _write_config
-from crossdock.errors import CrossdockError
 from crossdock.sandbox.core import Sandbox
 from crossdock.sync_engine import dirty, jobs
 from crossdock.sync_engine.engine import context_from_config
@@ -37,7 +36,7 @@ from crossdock.sync_engine.returns_pull import pull_returns
 from crossdock.sync_engine.warehouse_ledger import ENGINE_LEDGER
 from crossdock.warehouse.operations import ship
 from tests.cli_run import crossdock
-from tests.sync_engine.support import wait_ticking
+from tests.sync_engine.support import made_envs, raised_code, wait_ticking
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
 
@@ -139,22 +138,10 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, db):
-    made: list[Env] = []
-
-    def make(sb: Sandbox, *, seed: int) -> Env:
-        e = Env(tmp_path, monkeypatch, sb, db, seed=seed)
-        made.append(e)
-        return e
-
-    yield make
-    for e in made:
-        e.close()
+    yield from made_envs(Env, tmp_path, monkeypatch, db)
 
 
-def _code(fn) -> str:
-    with pytest.raises(CrossdockError) as info:
-        fn()
-    return info.value.code
+_code = raised_code
 
 
 def test_seller_opens_and_receives_returns_restock_and_write_off(env):

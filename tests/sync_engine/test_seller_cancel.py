@@ -20,14 +20,13 @@ from sqlalchemy import select
 from crossdock import synclog
 from crossdock.audit import AuditRow
 from crossdock.db.models import Order, OrderLine, Reservation, StockLevel
-from crossdock.errors import CrossdockError
 from crossdock.models import ShipmentConfirmation
 from crossdock.sandbox.core import Sandbox
 from crossdock.sync_engine import dirty, jobs
 from crossdock.sync_engine.jobs.stock import expected_quantities
 from crossdock.sync_engine.seller_cancel import cancel_order
 from tests.cli_run import crossdock
-from tests.sync_engine.support import wait_ticking
+from tests.sync_engine.support import made_envs, raised_code, wait_ticking
 from tests.sync_engine.test_cancel_after_ship import TIME_SCALE, _Setup
 
 pytestmark = pytest.mark.usefixtures("quota_waits_slept")
@@ -76,22 +75,10 @@ class _Env(_Setup):
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, db):
-    made: list[_Env] = []
-
-    def make(sb: Sandbox, *, seed: int) -> _Env:
-        e = _Env(tmp_path, monkeypatch, sb, db, seed=seed)
-        made.append(e)
-        return e
-
-    yield make
-    for e in made:
-        e.close()
+    yield from made_envs(_Env, tmp_path, monkeypatch, db)
 
 
-def _code(fn) -> str:
-    with pytest.raises(CrossdockError) as info:
-        fn()
-    return info.value.code
+_code = raised_code
 
 
 SUPPORTED = ("amazon-us", "ebay-uk", "shopify-eu")
