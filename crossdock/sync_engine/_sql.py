@@ -140,15 +140,18 @@ def list_kind(session: Session) -> str:
     return "json" if _json_lists(session) else "array" if is_postgres(session) else "expanding"
 
 
-def in_param(kind: str, column: Any, name: str) -> Any:
+def in_param(kind: str, column: Any, name: str | None, value: Any = None) -> Any:
     """:func:`in_values` with the list as the named parameter ``name``, for a
     statement built once per :func:`list_kind` and run with
-    ``{name: list_param(kind, values)}`` (at most :func:`lookup_chunk` values)."""
+    ``{name: list_param(kind, values)}`` (at most :func:`lookup_chunk` values);
+    or, unnamed, bound to ``value`` (what :func:`in_values` builds)."""
+    required = value is None        # named: the caller must give it at execution
     if kind == "json":
-        return column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
+        return column.in_(select(func.json_each(bindparam(name, value, required=required))
+                                 .table_valued("value").c.value))
     if kind == "array":
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
-    return column.in_(bindparam(name, expanding=True))
+        return column == any_(bindparam(name, value, type_=postgresql.ARRAY(column.type), required=required))
+    return column.in_(bindparam(name, value, expanding=True, required=required))
 
 
 def list_param(kind: str, values: Sequence[str | int]) -> Any:
@@ -164,11 +167,8 @@ def in_values(session: Session, column: Any, values: Sequence[str | int]) -> Any
     hundreds of placeholders to render and bind on every call — a 100,000-row
     stock file spent seconds rendering them. Elsewhere a plain ``IN`` (call
     with at most :func:`lookup_chunk` values)."""
-    if _json_lists(session):
-        return column.in_(select(func.json_each(json.dumps(list(values))).table_valued("value").c.value))
-    if is_postgres(session):
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    kind = list_kind(session)
+    return in_param(kind, column, None, list_param(kind, values))
 
 
 # ---------------------------------------------------------------- bind conversion without Core's per-row machinery
