@@ -33,7 +33,7 @@ from sqlalchemy import func, select, update
 
 from crossdock import audit, synclog
 from crossdock.connectors.contract import CANCEL_REASONS
-from crossdock.db.models import Order, OrderLine, Shipment
+from crossdock.db.models import Order, OrderLine, Reservation, Shipment
 from crossdock.errors import CrossdockError, OrderError
 from crossdock.sync_engine import dirty, inventory, shown
 from crossdock.sync_engine._sql import event_row, insert_events
@@ -119,16 +119,31 @@ def _apply(ctx: EngineContext, st: dict[str, Any], reason: str, ms: int) -> dict
         units = {r.sku: 0 for r in released.settled}
         for r in released.settled:
             units[r.sku] += r.quantity
+        if imported_first and not units:
+            # the import released them when it stored the channel's cancellation: say what it released
+            units = _released_before(s, oid)
         insert_events(s, [event_row(
             operation="order.cancel", outcome="ok", at=at, channel=channel, entity_type="order", entity=pid,
             duration_ms=ms, correlation=synclog.order_correlation(channel, pid),
             message=f"cancelled on {channel} by the seller ({reason}); released "
-                    + (", ".join(f"{k} x{v}" for k, v in sorted(units.items())) or "nothing"),
+                    + (", ".join(f"{k} x{v}" for k, v in sorted(units.items())) or "nothing")
+                    + (" (by the order import, which stored the channel's cancellation first)"
+                       if imported_first else ""),
             details={"order_id": oid, "reason": reason, "released": units, "actor": audit.actor(),
                      "was": st["local_status"], "imported_first": imported_first})])
         audit_id = audit.record(s, action="orders.cancel", subject=f"order {channel}/{pid}",
                                 before={"local_status": st["local_status"], "platform_status": st["platform_status"]},
                                 after={"local_status": "cancelled", "reason": reason, "released": units})
     return {"channel": channel, "platform_order_id": pid, "order_id": oid, "status": "cancelled",
-            "reason": reason, "released": units, "marked_skus": sorted({sku for sku, _ in lines}),
+            "reason": reason, "released": units, "imported_first": imported_first,
+            "marked_skus": sorted({sku for sku, _ in lines}),
             "audit_id": audit_id}
+
+
+def _released_before(s: Any, oid: int) -> dict[str, int]:
+    """Units of order ``oid``'s reservations already released, per SKU."""
+    rows = s.execute(select(Reservation.sku, func.sum(Reservation.quantity))
+                     .join(OrderLine, OrderLine.id == Reservation.order_line_id)
+                     .where(OrderLine.order_id == oid, Reservation.status == "released")
+                     .group_by(Reservation.sku).order_by(Reservation.sku)).all()
+    return {sku: int(n) for sku, n in rows}

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from crossdock import synclog
 from crossdock.audit import AuditRow
-from crossdock.db.models import Order, OrderLine, Reservation, StockLevel
+from crossdock.db.models import Order, OrderLine, Reservation, StockLevel, SyncEvent
 from crossdock.models import ShipmentConfirmation
 from crossdock.sandbox.core import Sandbox
 from crossdock.sync_engine import dirty, jobs
@@ -247,8 +247,19 @@ def test_a_cancellation_the_import_brings_first_gives_the_units_back_once(env, m
                              tick=e.import_all)
 
             monkeypatch.setattr(conn, "cancel_order", cancel_then_import)
+            with e.db.read() as s:
+                held = dict(s.execute(select(Reservation.sku, Reservation.quantity)
+                                      .join(OrderLine, OrderLine.id == Reservation.order_line_id)
+                                      .join(Order, Order.id == OrderLine.order_id)
+                                      .where(Order.platform_order_id == pid, Reservation.status == "active")).all())
             doc = cancel_order(e.ctx, pid, "buyer_asked")
-            assert doc["status"] == "cancelled" and doc["released"] == {}     # the import released it
+            # the import released it; the cancel says what was released, and by whom
+            assert doc["status"] == "cancelled" and doc["imported_first"] and doc["released"] == held == {sku: 1}
+            with e.db.read() as s:
+                msg = s.scalar(select(SyncEvent.message).where(SyncEvent.operation == "order.cancel",
+                                                               SyncEvent.entity == pid))
+            assert msg.endswith(f"released {sku} x1 (by the order import, which stored the channel's "
+                                "cancellation first)"), msg
             listed = sims[e.channels[name]].listed(e.channels[name])[sku]
             with e.db.read() as s:
                 row = s.scalar(select(ChannelListing).where(ChannelListing.channel == name, ChannelListing.sku == sku))
