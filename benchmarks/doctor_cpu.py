@@ -7,7 +7,7 @@ Runs the default demo once (``crossdock demo --folder DIR``; skipped when
 this process, times ``--rounds`` evaluations of the checks the worker's
 alerts round runs (:func:`crossdock.alerts.rounds.evaluate_checks`) with
 ``time.process_time`` and prints the CPU milliseconds per round (mean and
-best). ``--round`` times the whole :func:`alerts_round` instead (it also
+median, best). ``--round`` times the whole :func:`alerts_round` instead (it also
 records the alerts in the database). The first round is a warm-up and is
 not counted. ``--digest`` prints a digest of the findings, ``--dump FILE``
 writes them, ``--now ISO`` pins the time they are evaluated at (to compare
@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -77,7 +78,8 @@ def main() -> None:
     db.dispose()
     what = "alerts_round" if args.round else "evaluate_checks"
     print(f"{what}: {args.rounds} rounds, {len(cfg.channels)} channels: "
-          f"{1000 * sum(times) / len(times):.1f} ms CPU per round (best {1000 * min(times):.1f} ms)")
+          f"{1000 * sum(times) / len(times):.1f} ms CPU per round (median {1000 * statistics.median(times):.1f}, "
+          f"best {1000 * min(times):.1f} ms)")
 
 
 if __name__ == "__main__":

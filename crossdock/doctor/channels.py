@@ -215,11 +215,14 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
     target = listing_channel(ctx.cfg, channel)
     rule = price_rule(ctx.cfg, channel)
     failing: dict[str, str] = {}
+    listed_here = (ChannelListing.channel == channel, ChannelListing.status.not_in(NOT_LISTED_STATUSES))
     with ctx.db.read() as s:
-        fx = fx_table(s)
-        listed = set(s.scalars(select(ChannelListing.sku).where(ChannelListing.channel == channel,
-                                                                ChannelListing.status.not_in(NOT_LISTED_STATUSES))))
-        for row in s.scalars(select(ProductRow).order_by(ProductRow.sku)):
+        fx = ctx.shared("fx table", lambda: fx_table(s))         # the stored rates, read once per round
+        listed = set(s.scalars(select(ChannelListing.sku).where(*listed_here)))
+        # only the products not listed here are loaded and checked
+        unlisted = select(ProductRow).where(~select(ChannelListing.id).where(
+            *listed_here, ChannelListing.sku == ProductRow.sku).exists()).order_by(ProductRow.sku)
+        for row in s.scalars(unlisted):
             if row.sku in listed:
                 continue
             if row.base_price is None or not row.base_currency:
