@@ -11,8 +11,8 @@ alerts raised by the worker are made of the same results
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from crossdock.errors import CrossdockError
