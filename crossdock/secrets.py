@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,14 @@ def new_key() -> str:
 # ---------------------------------------------------------------- where the key comes from
 _key_file: Path | None = None
 _key_cache: dict[tuple[str, ...], MultiFernet] = {}
+_file_keys: dict[tuple[Any, ...], tuple[str, ...]] = {}     # key file stamp -> its keys (read_keys)
+_SETTLED_NS = 2_000_000_000
+# Tokens decrypted with the keyring in use (the keyring, token -> value): a token is decrypted
+# again each time a store loads it or a check makes sure it still decrypts; Fernet without a
+# ttl gives the same value for the same token and keys, so the value is kept while the keys
+# are (another keyring starts a new memo). The values are held for redact() anyway.
+_decrypted: tuple[MultiFernet | None, dict[str, str]] = (None, {})
+_DECRYPTED_MAX = 1024
 
 
 def use_key_file(path: str | os.PathLike | None) -> None:
@@ -107,10 +116,23 @@ def read_keys(path: str | os.PathLike) -> list[str]:
                                                f"may read it; run `chmod 600 {p}`")
     if os.name == "posix" and st.st_uid not in (os.geteuid(), 0):
         raise ConfigError("XD-CFG-010", detail=f"key file {p} belongs to another user (uid {st.st_uid})")
+    # The file's keys as last read, while it is the same file unchanged: every stored token a
+    # process loads asks for the keys, and reading the file each time was most of that cost.
+    # A file written, rotated or replaced on disk (new inode) has a new stamp and is read again;
+    # a file modified less than _SETTLED_NS ago is read every time (its timestamp may not move
+    # on a write within the same clock tick, as git's "racily clean" index entries).
+    stamp = (str(p), st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    cached = _file_keys.get(stamp)
+    if cached is not None:
+        return list(cached)
     try:
-        return parse_keys(p.read_text(encoding="ascii"))
+        found = parse_keys(p.read_text(encoding="ascii"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("XD-CFG-005", detail=f"key file {p} cannot be read: {exc}") from exc
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+        _file_keys.clear()
+        _file_keys[stamp] = tuple(found)
+    return found
 
 
 def write_key_file(path: str | os.PathLike, key: str | None = None) -> str:
@@ -166,12 +188,22 @@ def encrypt(plain: str) -> str:
 
 
 def decrypt(token: str, *, what: str = "secret") -> str:
+    global _decrypted
     fernet = _fernet()
-    try:
-        value = fernet.decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ConfigError("XD-CFG-005", detail=f"{what} cannot be decrypted with the current secret key "
-                                               f"({key_source()})") from exc
+    ring, memo = _decrypted
+    if ring is not fernet:
+        memo = {}
+        _decrypted = (fernet, memo)
+    value = memo.get(token)
+    if value is None:
+        try:
+            value = fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigError("XD-CFG-005", detail=f"{what} cannot be decrypted with the current secret key "
+                                                   f"({key_source()})") from exc
+        if len(memo) >= _DECRYPTED_MAX:
+            memo.clear()
+        memo[token] = value
     remember(value)
     return value
 

@@ -40,6 +40,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _statement(name: str, build: Callable[[], Any]) -> Any:
+    """The statement ``build()`` gives, built once per process (what varies is bound when it runs):
+    the worker's alerts round runs these checks every round, and building the statements cost
+    more than running them."""
+    stmt = _STATEMENTS.get(name)
+    if stmt is None:
+        stmt = _STATEMENTS[name] = build()
+    return stmt
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -97,11 +110,13 @@ def _check_stock_bounds(s: Session) -> list[Finding]:
 
     from crossdock.db.models import StockLevel as SL
 
-    bad = or_(SL.reserved > SL.on_hand, SL.on_hand < 0, SL.reserved < 0)
-    n = s.scalar(select(func.count()).select_from(SL).where(bad)) or 0
+    def bad() -> Any:
+        return or_(SL.reserved > SL.on_hand, SL.on_hand < 0, SL.reserved < 0)
+
+    n = s.scalar(_statement("stock_bounds", lambda: select(func.count()).select_from(SL).where(bad()))) or 0
     if not n:
         return []
-    rows = s.execute(select(SL.sku, SL.warehouse, SL.on_hand, SL.reserved).where(bad)
+    rows = s.execute(select(SL.sku, SL.warehouse, SL.on_hand, SL.reserved).where(bad())
                      .order_by(SL.sku, SL.warehouse).limit(SAMPLE_SIZE)).all()
     return [Finding("stock_bounds", "XD-DATA-006", "error",
                     f"{n} stock row(s) with reserved above on hand or a negative quantity", n,
@@ -114,17 +129,22 @@ def _check_reservation_sums(s: Session) -> list[Finding]:
 
     from crossdock.db.models import Reservation as R, StockLevel as SL
 
-    held = (select(R.sku.label("sku"), R.warehouse.label("warehouse"), func.sum(R.quantity).label("qty"))
-            .where(R.status == "active").group_by(R.sku, R.warehouse).subquery())
-    on = and_(held.c.sku == SL.sku, held.c.warehouse == SL.warehouse)
-    held_qty = func.coalesce(held.c.qty, 0)
+    def build() -> tuple[Any, Any]:
+        held = (select(R.sku.label("sku"), R.warehouse.label("warehouse"), func.sum(R.quantity).label("qty"))
+                .where(R.status == "active").group_by(R.sku, R.warehouse).subquery())
+        on = and_(held.c.sku == SL.sku, held.c.warehouse == SL.warehouse)
+        held_qty = func.coalesce(held.c.qty, 0)
+        return (select(SL.sku, SL.warehouse, SL.reserved, held_qty.label("held"))
+                .select_from(SL.__table__.outerjoin(held, on)).where(SL.reserved != held_qty)
+                .order_by(SL.sku, SL.warehouse),
+                select(held.c.sku, held.c.warehouse, held.c.qty)
+                .select_from(held.outerjoin(SL.__table__, on)).where(SL.id.is_(None))
+                .order_by(held.c.sku, held.c.warehouse))
+
+    differ_stmt, orphans_stmt = _statement("reservation_sums", build)
     # One statement per direction: each reads one consistent snapshot on both backends.
-    differ = s.execute(select(SL.sku, SL.warehouse, SL.reserved, held_qty.label("held"))
-                       .select_from(SL.__table__.outerjoin(held, on)).where(SL.reserved != held_qty)
-                       .order_by(SL.sku, SL.warehouse)).all()
-    orphans = s.execute(select(held.c.sku, held.c.warehouse, held.c.qty)
-                        .select_from(held.outerjoin(SL.__table__, on)).where(SL.id.is_(None))
-                        .order_by(held.c.sku, held.c.warehouse)).all()
+    differ = s.execute(differ_stmt).all()
+    orphans = s.execute(orphans_stmt).all()
     sample = [{"sku": r.sku, "warehouse": r.warehouse, "stock_reserved": r.reserved, "active_reservations": int(r.held)}
               for r in differ] + [{"sku": r.sku, "warehouse": r.warehouse, "stock_reserved": None,
                                    "active_reservations": int(r.qty)} for r in orphans]
@@ -140,9 +160,11 @@ def _check_reservations_on_closed_orders(s: Session) -> list[Finding]:
 
     from crossdock.db.models import Order as O, OrderLine as L, Reservation as R
 
-    cond = and_(R.status == "active", O.local_status.in_(CLOSED_ORDER_STATUSES))
-    joined = R.__table__.join(L.__table__, L.id == R.order_line_id).join(O.__table__, O.id == L.order_id)
-    n = s.scalar(select(func.count()).select_from(joined).where(cond)) or 0
+    cond, joined = _statement("closed_orders_parts", lambda: (
+        and_(R.status == "active", O.local_status.in_(CLOSED_ORDER_STATUSES)),
+        R.__table__.join(L.__table__, L.id == R.order_line_id).join(O.__table__, O.id == L.order_id)))
+    n = s.scalar(_statement("reservations_on_closed_orders",
+                            lambda: select(func.count()).select_from(joined).where(cond))) or 0
     if not n:
         return []
     rows = s.execute(select(R.id, R.sku, R.warehouse, R.quantity, O.channel, O.platform_order_id, O.local_status)
@@ -161,23 +183,27 @@ def _check_shipped_not_taken(s: Session) -> list[Finding]:
     :func:`_check_reservations_on_closed_orders` reports: units the orders say
     left that stock never gave (a restore of an older backup before the fix
     of the import, a manual edit). Per SKU: units and orders."""
-    from sqlalchemy import and_, exists, func, or_, select
+    from sqlalchemy import and_, bindparam, exists, func, or_, select
 
     from crossdock.db.models import Order as O, OrderLine as L, Product as P, Reservation as R, SyncCursor as C
     from crossdock.platforms import fulfilled_by_platform
 
-    ours = [fc for fc in s.scalars(select(O.fulfillment_channel).where(O.fulfillment_channel.is_not(None))
-                                   .distinct()) if not fulfilled_by_platform(fc)]
-    taken = exists().where(R.order_line_id == L.id, R.status.in_(("consumed", "active")))
-    # orders bought before the channel's import first ran are history: never from crossdock's stock
-    cond = and_(O.local_status.in_(LEFT_STOCK_STATUSES), L.quantity > 0, ~taken,
-                or_(O.fulfillment_channel.is_(None), O.fulfillment_channel.in_(ours)),
-                or_(C.position.is_(None), O.purchased_at.is_(None), O.purchased_at >= C.position))
-    joined = (L.__table__.join(O.__table__, O.id == L.order_id).join(P.__table__, P.sku == L.sku)
-              .outerjoin(C.__table__, and_(C.channel == O.channel, C.stream == "go_live")))
-    rows = s.execute(select(L.sku, func.sum(L.quantity).label("units"), func.count(func.distinct(O.id)).label("n"),
-                            func.min(O.channel + ":" + O.platform_order_id).label("first"))
-                     .select_from(joined).where(cond).group_by(L.sku).order_by(L.sku)).all()
+    def build() -> tuple[Any, Any]:
+        taken = exists().where(R.order_line_id == L.id, R.status.in_(("consumed", "active")))
+        # orders bought before the channel's import first ran are history: never from crossdock's stock
+        cond = and_(O.local_status.in_(LEFT_STOCK_STATUSES), L.quantity > 0, ~taken,
+                    or_(O.fulfillment_channel.is_(None), O.fulfillment_channel.in_(bindparam("ours", expanding=True))),
+                    or_(C.position.is_(None), O.purchased_at.is_(None), O.purchased_at >= C.position))
+        joined = (L.__table__.join(O.__table__, O.id == L.order_id).join(P.__table__, P.sku == L.sku)
+                  .outerjoin(C.__table__, and_(C.channel == O.channel, C.stream == "go_live")))
+        return (select(O.fulfillment_channel).where(O.fulfillment_channel.is_not(None)).distinct(),
+                select(L.sku, func.sum(L.quantity).label("units"), func.count(func.distinct(O.id)).label("n"),
+                       func.min(O.channel + ":" + O.platform_order_id).label("first"))
+                .select_from(joined).where(cond).group_by(L.sku).order_by(L.sku))
+
+    channels_stmt, units_stmt = _statement("shipped_not_taken_from_stock", build)
+    ours = [fc for fc in s.scalars(channels_stmt) if not fulfilled_by_platform(fc)]
+    rows = s.execute(units_stmt, {"ours": ours}).all()
     if not rows:
         return []
     units = sum(int(r.units) for r in rows)
@@ -196,13 +222,14 @@ def _check_unknown_skus(s: Session) -> list[Finding]:
 
     from crossdock.db.models import Order as O, OrderLine as L, Product as P
 
-    joined = L.__table__.join(O.__table__, O.id == L.order_id).outerjoin(P.__table__, P.sku == L.sku)
+    joined, unknown, missing = _statement("unknown_skus_parts", lambda: (
+        L.__table__.join(O.__table__, O.id == L.order_id).outerjoin(P.__table__, P.sku == L.sku),
+        L.sku.is_not(None) & P.sku.is_(None), L.sku.is_(None)))
     found: list[Finding] = []
     for check, code, cond, what in (
-            ("order_lines_unknown_sku", "XD-INV-004", L.sku.is_not(None) & P.sku.is_(None),
-             "order line(s) whose SKU is not in the catalogue"),
-            ("order_lines_without_sku", "XD-ORD-004", L.sku.is_(None), "order line(s) without a SKU")):
-        n = s.scalar(select(func.count()).select_from(joined).where(cond)) or 0
+            ("order_lines_unknown_sku", "XD-INV-004", unknown, "order line(s) whose SKU is not in the catalogue"),
+            ("order_lines_without_sku", "XD-ORD-004", missing, "order line(s) without a SKU")):
+        n = s.scalar(_statement(check, lambda: select(func.count()).select_from(joined).where(cond))) or 0
         if not n:
             continue
         rows = s.execute(select(L.id, L.sku, L.listing_id, O.channel, O.platform_order_id, O.local_status)
@@ -214,26 +241,29 @@ def _check_unknown_skus(s: Session) -> list[Finding]:
 
 
 def _check_outbox(s: Session, now: dt.datetime) -> list[Finding]:
-    from sqlalchemy import and_, func, or_, select
+    from sqlalchemy import and_, bindparam, func, or_, select
 
     from crossdock.db.models import OutboxEntry as E
 
     found: list[Finding] = []
-    past_lease = and_(E.status == "running", or_(E.claimed_until.is_(None), E.claimed_until < now))
-    overdue = and_(E.status == "pending", E.available_at < now - dt.timedelta(seconds=OUTBOX_OVERDUE_S))
+    past_lease, overdue = _statement("outbox_parts", lambda: (
+        and_(E.status == "running", or_(E.claimed_until.is_(None), E.claimed_until < bindparam("now"))),
+        and_(E.status == "pending", E.available_at < bindparam("due_before"))))
+    times = {"now": now, "due_before": now - dt.timedelta(seconds=OUTBOX_OVERDUE_S)}
     for name, cond, what in (
             ("outbox_past_lease", past_lease, "running past their lease (the worker stopped; nothing has "
                                               "reclaimed them)"),
             ("outbox_overdue", overdue, f"pending and due for more than {OUTBOX_OVERDUE_S / 60:g} minutes")):
-        n = s.scalar(select(func.count()).select_from(E).where(cond)) or 0
+        n = s.scalar(_statement(name, lambda: select(func.count()).select_from(E).where(cond)), times) or 0
         if n:
             rows = s.execute(select(E.id, E.kind, E.channel, E.available_at, E.claimed_by, E.claimed_until)
-                             .where(cond).order_by(E.available_at).limit(SAMPLE_SIZE)).all()
+                             .where(cond).order_by(E.available_at).limit(SAMPLE_SIZE), times).all()
             found.append(Finding(name, "XD-SYNC-005", "warning", f"{n} outbox entr{'y' if n == 1 else 'ies'} {what}",
                                  n, tuple({"id": r.id, "kind": r.kind, "channel": r.channel,
                                            "available_at": _iso(r.available_at), "claimed_by": r.claimed_by,
                                            "claimed_until": _iso(r.claimed_until)} for r in rows)))
-    failed = s.scalar(select(func.count()).select_from(E).where(E.status == "failed")) or 0
+    failed = s.scalar(_statement("outbox_failed",
+                                 lambda: select(func.count()).select_from(E).where(E.status == "failed"))) or 0
     if failed:
         found.append(Finding("outbox_failed", "XD-SYNC-001", "warning",
                              f"{failed} failed job(s) wait for a replay (crossdock jobs failed)", failed))
@@ -245,9 +275,9 @@ def _check_backup_age(s: Session, now: dt.datetime) -> list[Finding]:
 
     from crossdock.db.models import SyncEvent
 
-    last = s.execute(select(SyncEvent.at, SyncEvent.details)
-                     .where(SyncEvent.operation == BACKUP_OP, SyncEvent.outcome == "ok")
-                     .order_by(SyncEvent.at.desc(), SyncEvent.id.desc()).limit(1)).first()
+    last = s.execute(_statement("backup_age", lambda: select(SyncEvent.at, SyncEvent.details)
+                                .where(SyncEvent.operation == BACKUP_OP, SyncEvent.outcome == "ok")
+                                .order_by(SyncEvent.at.desc(), SyncEvent.id.desc()).limit(1))).first()
     if last is None:
         return [Finding("backup_age", "XD-DATA-005", "warning", "no backup of this database is recorded", 1)]
     age_s = (now - last.at).total_seconds()
@@ -266,9 +296,9 @@ def _check_backup_verified(s: Session) -> list[Finding]:
 
     from crossdock.db.models import SyncEvent
 
-    last = s.execute(select(SyncEvent.at, SyncEvent.outcome, SyncEvent.code, SyncEvent.message, SyncEvent.details)
-                     .where(SyncEvent.operation == VERIFY_OP)
-                     .order_by(SyncEvent.at.desc(), SyncEvent.id.desc()).limit(1)).first()
+    last = s.execute(_statement("backup_verified", lambda: select(
+        SyncEvent.at, SyncEvent.outcome, SyncEvent.code, SyncEvent.message, SyncEvent.details)
+        .where(SyncEvent.operation == VERIFY_OP).order_by(SyncEvent.at.desc(), SyncEvent.id.desc()).limit(1))).first()
     if last is None or last.outcome == "ok":
         return []
     return [Finding("backup_verified", last.code or "XD-DATA-010", "warning",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from crossdock.doctor.model import FAIL, OK, WARN, DoctorContext, Result
 from crossdock.doctor.system import remedy_for
@@ -49,7 +49,8 @@ def check_expiry(ctx: DoctorContext, channel: str) -> list[Result]:
     from crossdock.connectors.credentials import auth_status_doc
 
     warn_days = max(EXPIRY_STAGES[0], float(ctx.cfg.sync.get("token_warning_days", EXPIRY_STAGES[0])))
-    doc = auth_status_doc(ctx.cfg, ctx.db, ctx.now, within_days=warn_days)
+    doc = ctx.shared(("auth status", warn_days),
+                     lambda: auth_status_doc(ctx.cfg, ctx.db, ctx.now, within_days=warn_days))
     out = []
     for w in doc["warnings"]:
         if w["channel"] != channel:
@@ -93,8 +94,9 @@ def check_quota(ctx: DoctorContext, channel: str) -> Result:
     from crossdock.ratelimit.wiring import quota_doc, uses_database
 
     ch = ctx.cfg.channel(channel)
-    doc = quota_doc(ctx.cfg, ctx.db if uses_database(ctx.cfg) else None, platform=ch.platform, account=ch.account)
-    entries = [e for e in doc["quota"] if e["account"] == ch.account]
+    # every account's snapshot once per round; this channel's platform and account of it
+    doc = ctx.shared("quota", lambda: quota_doc(ctx.cfg, ctx.db if uses_database(ctx.cfg) else None))
+    entries = [e for e in doc["quota"] if e["platform"] == ch.platform and e["account"] == ch.account]
     throttled = sum(int(e.get("throttled_last_hour") or 0) for e in entries if e["kind"] == "bucket")
     exhausted = [e for e in entries if e["code"] in ("XD-QUOTA-002", "XD-QUOTA-004")]
     ops = sorted({e["operation"] for e in entries if e["kind"] == "bucket" and e.get("throttled_last_hour")})
@@ -132,11 +134,14 @@ def check_stuck_orders(ctx: DoctorContext, channel: str) -> list[Result]:
 
     from crossdock.db.models import Order
 
+    codes = ("XD-ORD-002", "XD-ORD-003")
+    flagged = [cast(Order.flags, String).like(f"%{code}%") for code in codes]
+    with ctx.db.read() as s:        # one query for both flags: (order id, has 002, has 003) in id order
+        rows = s.execute(select(Order.platform_order_id, *flagged)
+                         .where(Order.channel == channel, or_(*flagged)).order_by(Order.id)).all()
     out = []
-    for code in ("XD-ORD-002", "XD-ORD-003"):
-        with ctx.db.read() as s:
-            ids = list(s.scalars(select(Order.platform_order_id).where(
-                Order.channel == channel, cast(Order.flags, String).like(f"%{code}%")).order_by(Order.id)))
+    for i, code in enumerate(codes, start=1):
+        ids = [row[0] for row in rows if row[i]]
         if ids:
             out.append(Result("stuck orders", WARN, f"{len(ids)} order(s) flagged {code}: {', '.join(ids[:5])}",
                               code=code, channel=channel, subject=code,
@@ -210,11 +215,14 @@ def check_listing_rules(ctx: DoctorContext, channel: str) -> Result:
     target = listing_channel(ctx.cfg, channel)
     rule = price_rule(ctx.cfg, channel)
     failing: dict[str, str] = {}
+    listed_here = (ChannelListing.channel == channel, ChannelListing.status.not_in(NOT_LISTED_STATUSES))
     with ctx.db.read() as s:
-        fx = fx_table(s)
-        listed = set(s.scalars(select(ChannelListing.sku).where(ChannelListing.channel == channel,
-                                                                ChannelListing.status.not_in(NOT_LISTED_STATUSES))))
-        for row in s.scalars(select(ProductRow).order_by(ProductRow.sku)):
+        fx = ctx.shared("fx table", lambda: fx_table(s))         # the stored rates, read once per round
+        listed = set(s.scalars(select(ChannelListing.sku).where(*listed_here)))
+        # only the products not listed here are loaded and checked
+        unlisted = select(ProductRow).where(~select(ChannelListing.id).where(
+            *listed_here, ChannelListing.sku == ProductRow.sku).exists()).order_by(ProductRow.sku)
+        for row in s.scalars(unlisted):
             if row.sku in listed:
                 continue
             if row.base_price is None or not row.base_currency:

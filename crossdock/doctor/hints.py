@@ -14,9 +14,10 @@ one and its command is the remedy.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from crossdock.doctor.model import OK, WARN, DoctorContext, Result
 
@@ -33,18 +34,25 @@ def _setting(ctx: DoctorContext, key: str) -> float:
     return float((ctx.cfg.alerts or {}).get(key, DEFAULTS[key]))
 
 
-def _count(s: Any, channel: str, start: dt.datetime, end: dt.datetime) -> int:
+@functools.cache
+def _statements() -> tuple[Any, Any]:
+    """(orders of a channel in [start, end), its oldest order's purchase time), built once: the
+    alerts round counts up to five windows per channel each round."""
     from crossdock.db.models import Order
 
-    return int(s.scalar(select(func.count()).select_from(Order).where(
-        Order.channel == channel, Order.purchased_at >= start, Order.purchased_at < end)) or 0)
+    return (select(func.count()).select_from(Order).where(Order.channel == bindparam("channel"),
+                                                          Order.purchased_at >= bindparam("start"),
+                                                          Order.purchased_at < bindparam("end")),
+            select(func.min(Order.purchased_at)).where(Order.channel == bindparam("channel")))
+
+
+def _count(s: Any, channel: str, start: dt.datetime, end: dt.datetime) -> int:
+    return int(s.scalar(_statements()[0], {"channel": channel, "start": start, "end": end}) or 0)
 
 
 def expected_orders(s: Any, channel: str, now: dt.datetime, window: dt.timedelta) -> tuple[float | None, str]:
     """(orders expected in [now - window, now), how it was reckoned); None when there is no history yet."""
-    from crossdock.db.models import Order
-
-    oldest = s.scalar(select(func.min(Order.purchased_at)).where(Order.channel == channel))
+    oldest = s.scalar(_statements()[1], {"channel": channel})
     if oldest is None:
         return None, "no orders yet"
     if oldest <= now - dt.timedelta(weeks=WEEKS) - window:

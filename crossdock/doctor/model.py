@@ -11,9 +11,11 @@ alerts raised by the worker are made of the same results
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossdock.errors import CrossdockError
 from crossdock.output import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 
 __all__ = ["FAIL", "OK", "SEVERITY", "STATUSES", "WARN", "DoctorContext", "Result", "exit_status"]
@@ -73,6 +75,7 @@ class DoctorContext:
     setup: Any = None                # crossdock.config_check.CheckReport
     _status: dict[str, Any] | None = None
     _engine: Any = None
+    _shared: dict[Any, tuple[bool, Any]] = field(default_factory=dict)
 
     @property
     def status(self) -> dict[str, Any]:
@@ -82,6 +85,22 @@ class DoctorContext:
 
             self._status = sync_status_doc(self.cfg, self.db, self.now)
         return self._status
+
+    def shared(self, key: Any, build: Callable[[], Any]) -> Any:
+        """What ``build()`` returns (or raises), built once per context: a
+        document every channel's check reads a part of (the quota snapshot,
+        the credential expiries) is read once per round, not once per
+        channel. A crossdock error it raised is raised again to each caller,
+        so every channel's check still fails with it."""
+        if key not in self._shared:
+            try:
+                self._shared[key] = (True, build())
+            except CrossdockError as exc:
+                self._shared[key] = (False, exc)
+        ok, value = self._shared[key]
+        if not ok:
+            raise value
+        return value
 
     @property
     def engine(self) -> Any:
