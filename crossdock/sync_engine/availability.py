@@ -42,13 +42,14 @@ def unseen_held(session: Session, skus: Iterable[str]) -> dict[str, int]:
 
 @functools.cache
 def _statements(kind: str) -> tuple[Any, Any, Any]:
-    """(units held for unseen sales, stock totals, safety stock) of a list of SKUs
-    bound as ``p_skus``: built once per way of binding a list (every push run reads
+    """(units held for unseen sales, each product's safety stock with its stock totals, safety stock)
+    of a list of SKUs bound as ``p_skus``: built once per way of binding a list (every push run reads
     them, and building them cost more CPU than the database took to answer)."""
     return (select(UNSEEN.c.sku, func.sum(UNSEEN.c.quantity)).where(in_param(kind, UNSEEN.c.sku, "p_skus"))
             .group_by(UNSEEN.c.sku),
-            select(STOCK.c.sku, func.sum(STOCK.c.on_hand).label("on_hand"), func.sum(STOCK.c.reserved).label("reserved"))
-            .where(in_param(kind, STOCK.c.sku, "p_skus")).group_by(STOCK.c.sku),
+            select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock, func.sum(STOCK.c.on_hand), func.sum(STOCK.c.reserved))
+            .select_from(PRODUCTS.outerjoin(STOCK, STOCK.c.sku == PRODUCTS.c.sku))
+            .where(in_param(kind, PRODUCTS.c.sku, "p_skus")).group_by(PRODUCTS.c.sku, PRODUCTS.c.safety_stock),
             select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(in_param(kind, PRODUCTS.c.sku, "p_skus")))
 
 
@@ -78,19 +79,16 @@ def _plain_snapshot(session: Session, wanted: list[str], *, stock: bool = True) 
     out = {sku: 0 for sku in wanted}
     in_bundles = _unseen_in_bundles(session, wanted) if stock else {}
     kind = list_kind(session)
-    _, totals_of, safety_of = _statements(kind)
+    _, with_totals, safety_of = _statements(kind)
     for part in chunks(wanted, lookup_chunk(session)):
         bound = {"p_skus": list_param(kind, part)}
-        totals = {sku: (int(on_hand), int(reserved)) for sku, on_hand, reserved in session.execute(
-            totals_of, bound)} if stock else {}
+        if not stock:
+            out.update((sku, -(safety or 0)) for sku, safety in session.execute(safety_of, bound))
+            continue
         unseen = unseen_held(session, part)
-        for sku, safety in session.execute(safety_of, bound):
-            if not stock:
-                out[sku] = -(safety or 0)
-                continue
-            on_hand, reserved = totals.get(sku, (0, 0))
+        for sku, safety, on_hand, reserved in session.execute(with_totals, bound):
             held = unseen.get(sku, 0) + in_bundles.get(sku, 0)
-            out[sku] = available_to_sell(on_hand, reserved + held, safety or 0)
+            out[sku] = available_to_sell(int(on_hand or 0), int(reserved or 0) + held, safety or 0)
     return out
 
 

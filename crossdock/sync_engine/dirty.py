@@ -417,15 +417,16 @@ def ack_dirty(session: Session, marks: Sequence[DirtyMark], *, claimed_by: str |
     for m in sorted(marks, key=lambda m: (m.channel, m.sku)):
         by_channel.setdefault(m.channel, []).append((m.sku, m.version))
     done = 0
-    # a statement per channel and chunk of (SKU, version) pairs, not per SKU: a stock-take's push run acks
-    # thousands of marks while it holds the database's write lock
-    for channel, pairs in sorted(by_channel.items()):
-        for part in chunks(pairs, IN_CHUNK // 2):
-            stmt = delete(DIRTY).where(DIRTY.c.channel == channel, tuple_(DIRTY.c.sku, DIRTY.c.version).in_(part))
-            if claimed_by is not None:
-                stmt = stmt.where(DIRTY.c.claimed_by == claimed_by)
-            done += changed(session, stmt)
+    for channel, pairs in sorted(by_channel.items()):   # per chunk of (SKU, version) pairs, not per SKU
+        for part in chunks(pairs, IN_CHUNK // 2):     # (a stock-take's run acks thousands); built once, below
+            done += changed(session, _ACK[claimed_by is not None],
+                            {"p_channel": channel, "p_pairs": part, "p_claim": claimed_by})
     return done
+
+
+_ACK = [delete(DIRTY).where(DIRTY.c.channel == bindparam("p_channel"),
+                            tuple_(DIRTY.c.sku, DIRTY.c.version).in_(bindparam("p_pairs", expanding=True)))]
+_ACK.append(_ACK[0].where(DIRTY.c.claimed_by == bindparam("p_claim")))
 
 
 def release_dirty(session: Session, marks: Sequence[DirtyMark], *, worker_id: str) -> None:
@@ -455,22 +456,27 @@ def release_claims_of(session: Session, worker_id: str) -> int:
 
 def listing_states(session: Session, channel: str, skus: Iterable[str]) -> list[ListingState]:
     """What the planner needs to know about the channel's listings of ``skus``."""
-    platform = session.execute(select(CHANNELS.c.platform).where(CHANNELS.c.name == channel)).scalar()
     out: list[ListingState] = []
-    for part in chunks(sorted(set(skus))):
-        for r in session.execute(
-                select(LISTINGS.c.sku, LISTINGS.c.listing_id, LISTINGS.c.platform_ids, LISTINGS.c.last_pushed_qty,
-                       LISTINGS.c.listed_qty_seen, LISTINGS.c.last_pushed_price, LISTINGS.c.last_pushed_currency,
-                       LISTINGS.c.status)
-                .where(LISTINGS.c.channel == channel, LISTINGS.c.sku.in_(part))):
+    kind = list_kind(session)
+    for part in chunks(sorted(set(skus)), lookup_chunk(session)):
+        for r in session.execute(_listing_states(kind), {"p_channel": channel, "p_skus": list_param(kind, part)}):
             if r.status in INACTIVE_LISTING_STATUSES:
                 continue
             ids = dict(r.platform_ids or {})     # the connector's binding, passed through untouched
             out.append(ListingState(
-                channel=channel, sku=r.sku, platform=platform, kind=ids.get("kind"), listing_id=r.listing_id,
+                channel=channel, sku=r.sku, platform=r.platform, kind=ids.get("kind"), listing_id=r.listing_id,
                 platform_ids=ids, last_pushed_qty=r.last_pushed_qty, listed_qty_seen=r.listed_qty_seen,
                 last_pushed_price=r.last_pushed_price, last_pushed_currency=r.last_pushed_currency))
     return sorted(out, key=lambda s: s.sku)
+
+
+@functools.lru_cache(maxsize=4)
+def _listing_states(kind: str) -> Any:   # built once (with the channel's platform): every push run reads it
+    platform = select(CHANNELS.c.platform).where(CHANNELS.c.name == LISTINGS.c.channel).scalar_subquery()
+    return (select(LISTINGS.c.sku, LISTINGS.c.listing_id, LISTINGS.c.platform_ids, LISTINGS.c.last_pushed_qty,
+                   LISTINGS.c.listed_qty_seen, LISTINGS.c.last_pushed_price, LISTINGS.c.last_pushed_currency,
+                   LISTINGS.c.status, platform.label("platform"))
+            .where(LISTINGS.c.channel == bindparam("p_channel"), in_param(kind, LISTINGS.c.sku, "p_skus")))
 
 
 def sweep(session: Session, *, window_s: float | None = None, now: dt.datetime | None = None) -> list[str]:

@@ -59,10 +59,22 @@ def record_pushed(session: Session, channel: str, updates: Iterable[StockUpdate]
     params = [{"c": channel, "s": u.sku, "q": u.quantity, "at": at, "until": until} for u in updates]
     if not params:
         return 0
-    session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
-                    .values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at"),
-                            pushed_until=bindparam("until"), exposure_qty=bindparam("q")), params)
+    session.execute(_PUSHED, params)
     return len(params)
+
+
+# Every push run's statements (record_pushed, expose, forget, restore): built once
+_ONE = (_C.channel == bindparam("c"), _C.sku == bindparam("s"))
+_PUSHED = update(LISTINGS).where(*_ONE).values(last_pushed_qty=bindparam("q"), last_pushed_at=bindparam("at"),
+                                               pushed_until=bindparam("until"), exposure_qty=bindparam("q"))
+_BEFORE = func.coalesce(_C.exposure_qty, _C.listed_qty_seen, 0)
+_EXPOSE = update(LISTINGS).where(*_ONE).values(held_qty=func.coalesce(_C.held_qty, 0) + _BEFORE,
+                                               held_since=bindparam("since"), exposure_qty=bindparam("q"))
+_SOME = (_C.channel == bindparam("c"), _C.sku.in_(bindparam("skus", expanding=True)))
+_BELIEVED = select(_C.sku, _C.last_pushed_qty).where(*_SOME)
+_FORGET = update(LISTINGS).where(*_SOME).values(last_pushed_qty=None)
+_RESTORE = update(LISTINGS).where(*_ONE, _C.last_pushed_qty.is_(None)).values(last_pushed_qty=bindparam("q"),
+                                                                              exposure_qty=bindparam("q"))
 
 
 def pushed_since(session: Session, channel: str, skus: Iterable[str], *, since: dt.datetime) -> set[str]:
@@ -87,11 +99,8 @@ def expose(session: Session, channel: str, quantities: Mapping[str, int], *, sin
     if not quantities:
         return
     # one statement for the whole push (executemany): the run holds the database's write lock meanwhile
-    before = func.coalesce(_C.exposure_qty, _C.listed_qty_seen, 0)
-    session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"))
-                    .values(held_qty=func.coalesce(_C.held_qty, 0) + before, held_since=bindparam("since"),
-                            exposure_qty=bindparam("q")),
-                    [{"c": channel, "s": sku, "q": int(qty), "since": since} for sku, qty in sorted(quantities.items())])
+    session.execute(_EXPOSE, [{"c": channel, "s": sku, "q": int(qty), "since": since}
+                              for sku, qty in sorted(quantities.items())])
 
 
 def release_held(session: Session, channel: str, *, imported_until: dt.datetime) -> list[str]:
@@ -116,9 +125,9 @@ def forget(session: Session, channel: str, skus: Iterable[str]) -> dict[str, int
     the beliefs before, for :func:`restore`."""
     believed: dict[str, int | None] = {}
     for part in chunks(sorted(set(skus))):
-        where = (_C.channel == channel, _C.sku.in_(part))
-        believed.update((sku, qty) for sku, qty in session.execute(select(_C.sku, _C.last_pushed_qty).where(*where)))
-        session.execute(update(LISTINGS).where(*where).values(last_pushed_qty=None))
+        params = {"c": channel, "skus": part}
+        believed.update((sku, qty) for sku, qty in session.execute(_BELIEVED, params))
+        session.execute(_FORGET, params)
     return believed
 
 
@@ -127,9 +136,7 @@ def restore(session: Session, channel: str, believed: Mapping[str, int | None]) 
     :func:`forget` stands again (unless another run recorded a newer one)."""
     params = [{"c": channel, "s": sku, "q": qty} for sku, qty in sorted(believed.items()) if qty is not None]
     if params:
-        session.execute(update(LISTINGS).where(_C.channel == bindparam("c"), _C.sku == bindparam("s"),
-                                               _C.last_pushed_qty.is_(None))
-                        .values(last_pushed_qty=bindparam("q"), exposure_qty=bindparam("q")), params)
+        session.execute(_RESTORE, params)
 
 
 def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple[str, dt.datetime], int], *,

@@ -47,6 +47,10 @@ _ALIASES_OF = select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku).wh
     ALIASES.c.channel.in_((ALL_CHANNELS, bindparam("channel"))))
 
 
+# Built once as well: every push run that calls its platform reads the names
+_PLATFORM_HELD = select(PLATFORM_STOCK.c.platform_sku).where(PLATFORM_STOCK.c.channel == bindparam("channel"))
+
+
 def aliases_of(session: Session, channel: str) -> dict[str, str]:
     """Listing SKU → catalogue SKU on ``channel`` (its own aliases over those for every channel)."""
     rows = session.execute(_ALIASES_OF, {"channel": channel}).all()
@@ -95,13 +99,11 @@ class ChannelSkus:
         else one for every channel (when a SKU has several, the first by name);
         never a SKU the channel's platform holds stock of (``platform_stock``:
         an FBA offer, whose quantity is the platform's)."""
-        rows = session.execute(select(ALIASES.c.channel, ALIASES.c.listing_sku, ALIASES.c.sku)
-                               .where(ALIASES.c.channel.in_((ALL_CHANNELS, channel)))).all()
+        rows = session.execute(_ALIASES_OF, {"channel": channel}).all()
         if rows:
             # a listing SKU the platform holds stock of and fulfils itself (Amazon FBA) is never a push
             # target: its alias resolves what is read from it, and calls go to the SKU's own listing
-            held = set(session.scalars(select(PLATFORM_STOCK.c.platform_sku)
-                                       .where(PLATFORM_STOCK.c.channel == channel)))
+            held = set(session.scalars(_PLATFORM_HELD, {"channel": channel}))
             rows = [r for r in rows if r.listing_sku not in held]
         by_sku: dict[str, str] = {}
         # the channel's own first, then those for every channel; by name within each
@@ -159,8 +161,18 @@ _CONTAINING = (select(BUNDLES.c.bundle, BUNDLES.c.component)
 
 
 def any_bundles(session: Session) -> bool:
-    """Whether the catalogue has a bundle at all (most have none: one cheap query spares the rest)."""
-    return session.execute(_ANY_BUNDLE).first() is not None
+    """Whether the catalogue has a bundle at all (most have none: one cheap query spares the rest).
+    A yes is remembered for the session (a push run asks in each of its lookups): a yes gone stale
+    only costs the lookups, which then find no bundle — a no is never remembered."""
+    if session.info.get(_HAS_BUNDLES):
+        return True
+    found = session.execute(_ANY_BUNDLE).first() is not None
+    if found:
+        session.info[_HAS_BUNDLES] = True
+    return found
+
+
+_HAS_BUNDLES = "crossdock.skumap.any_bundles"
 
 
 def components_of(session: Session, bundles: Iterable[str]) -> dict[str, dict[str, int]]:

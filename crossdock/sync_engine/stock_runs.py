@@ -48,7 +48,7 @@ from crossdock.db.engine import Database
 from crossdock.errors import lookup
 from crossdock.mapping.inventory_rules import ChannelStockRule
 from crossdock.models import StockUpdate
-from crossdock.sync_engine import exposure, shown
+from crossdock.sync_engine import exposure, shown, skumap
 from crossdock.sync_engine._sql import chunks, event_row, insert_events, now_or, write_tx
 from crossdock.sync_engine.availability import availability_snapshot
 from crossdock.sync_engine.dirty import (
@@ -97,6 +97,7 @@ class StockPush:
     # what the channel was believed to show before the run forgot it for its calls, and when they started
     believed: dict[str, int | None] = field(default_factory=dict)
     started: dt.datetime | None = None
+    names: skumap.ChannelSkus | None = None       # the channel's SKU names (aliases), read with the plan
 
     @property
     def my_rules(self) -> exposure.StockRules:
@@ -131,15 +132,17 @@ def prepare_stock_push(db: Database, channel: str, *, worker_id: str, rule: Chan
         states = listing_states(session, channel, skus)
         avail = availability_snapshot(session, skus)
         decisions = exposure.decide(session, channel, avail, rules=push.my_rules, guard=guard)
-    wanted = {sku: d.quantity for sku, d in decisions.items()}
-    plan = plan_stock_pushes(avail, states, {}, policies, targets={channel: wanted}).get(channel)
-    rises = {sku: d.rise for sku, d in decisions.items() if d.rise is not None}
-    if plan is not None and rises:
-        # rises not worth a call of their own ride along where the calls going anyway have room
-        riding = plan_stock_pushes(avail, states, {}, policies, targets={channel: {**wanted, **rises}}).get(channel)
-        if riding is not None and riding.calls <= plan.calls:
-            plan = riding
-    return replace(push, marks=tuple(marks), plan=plan)
+        wanted = {sku: d.quantity for sku, d in decisions.items()}
+        plan = plan_stock_pushes(avail, states, {}, policies, targets={channel: wanted}).get(channel)
+        rises = {sku: d.rise for sku, d in decisions.items() if d.rise is not None}
+        if plan is not None and rises:
+            # rises not worth a call of their own ride along where the calls going anyway have room
+            riding = plan_stock_pushes(avail, states, {}, policies, targets={channel: {**wanted, **rises}}).get(channel)
+            if riding is not None and riding.calls <= plan.calls:
+                plan = riding
+        # the SKUs the channel lists them under, for the calls (none planned: not needed)
+        names = skumap.ChannelSkus.of(session, channel) if plan is not None else None
+    return replace(push, marks=tuple(marks), plan=plan, names=names)
 
 
 def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
@@ -154,11 +157,9 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
         # the whole run's claim is renewed (a heartbeat of the run), but only where the token is
         # still this run's: a compare-and-set. A lease that ran out with nobody taking the SKUs
         # over is renewed too (whoever takes them sets a token of its own, atomically)
-        renewed: dict[str, int] = {r.sku: r.version for r in session.execute(
-            update(DIRTY)
-            .where(DIRTY.c.channel == push.channel, DIRTY.c.claimed_by == push.claim)
-            .values(claimed_until=at + dt.timedelta(seconds=push.lease_s))
-            .returning(DIRTY.c.sku, DIRTY.c.version)).all()}
+        renewed: dict[str, int] = {r.sku: r.version for r in session.execute(_RENEW, {
+            "p_channel": push.channel, "p_claim": push.claim,
+            "p_until": at + dt.timedelta(seconds=push.lease_s)}).all()}
         held = {sku: renewed[sku] for sku in skus if sku in renewed}
         # the quantities decided on the availability now, as the planner decides them; with the
         # guard the SKUs are locked first, and what is sent counts as exposed before the call
@@ -186,6 +187,10 @@ def fence_batch(db: Database, push: StockPush, items: Sequence[StockUpdate], *,
         qty = fresh.get(u.sku, u.quantity)
         out.append(u if qty == u.quantity else replace(u, quantity=qty))
     return out
+
+
+_RENEW = (update(DIRTY).where(DIRTY.c.channel == bindparam("p_channel"), DIRTY.c.claimed_by == bindparam("p_claim"))
+          .values(claimed_until=bindparam("p_until")).returning(DIRTY.c.sku, DIRTY.c.version))
 
 
 def _title(code: str) -> str:

@@ -75,8 +75,8 @@ def push_stock(ctx: EngineContext, channel: str) -> PushResult:
     if not push.marks:
         return {"skus": 0}
     believed = push.believed = _forget_shown(ctx.db, channel, [u.sku for u in push.updates])
-    with ctx.db.read() as s:
-        names = skumap.ChannelSkus.of(s, channel)        # the SKUs the channel lists them under (aliases)
+    # the SKUs the channel lists them under (aliases), read with the plan
+    names = push.names if push.names is not None else skumap.ChannelSkus({})
     sent: BatchSend[StockUpdate] = BatchSend()
     started = push.started = utcnow()   # the push time: a sale before it was overwritten by it
     error: CrossdockError | None = None
