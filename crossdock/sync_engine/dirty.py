@@ -254,11 +254,11 @@ _LOOKUP_MAX = 4 * 900
 
 def _listings_of(session: Session, skus: list[str]) -> list[tuple[str, str, int | None]]:
     """(channel, SKU, last pushed quantity) of every active listing of ``skus``."""
-    columns = select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty) \
-        .where(LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES))
     if len(skus) > _LOOKUP_MAX:
         wanted = set(skus)
-        return [(c, s, q) for c, s, q in session.execute(columns) if s in wanted]
+        active = (select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty)
+                  .where(LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES)))
+        return [(c, s, q) for c, s, q in session.execute(active) if s in wanted]
     listings: list[tuple[str, str, int | None]] = []
     kind = list_kind(session)
     by_skus = _listings_by_skus(kind)      # built once: every stored order marks its SKUs
