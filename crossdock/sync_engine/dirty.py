@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +64,14 @@ from crossdock.db.base import Base, utcnow
 from crossdock.db.engine import Database
 from crossdock.db.models import BigId, SkuType
 from crossdock.sync_engine import bundles, outbox
+from crossdock.sync_engine._push_windows import (
+    PUSH_STOCK,
+    _enqueue_run,
+    _enqueue_window,
+    _known_windows,
+    _push_due,
+    window_of,
+)
 from crossdock.sync_engine._sql import (
     IN_CHUNK,
     bind_value,
@@ -85,7 +92,6 @@ from crossdock.sync_engine.planner import ListingState
 
 log = logging.getLogger(__name__)
 
-PUSH_STOCK = "push_stock"
 DEFAULT_WINDOW_S = 10.0
 # A transaction marking this many SKUs of a channel is pushed now, not at the end of its window
 # (coalescing more changes into it would save nothing: it fills batches on its own).
@@ -168,62 +174,9 @@ class MarkResult:
     zero_skus: tuple[str, ...]
 
 
-def window_of(at: dt.datetime, window_s: float) -> tuple[int, dt.datetime]:
-    """The coalescing window holding ``at``: (index, end)."""
-    if window_s <= 0:
-        raise ValueError("window_s must be positive")
-    index = math.floor(at.timestamp() / window_s)
-    end = dt.datetime.fromtimestamp((index + 1) * window_s, dt.timezone.utc)
-    return index, end
-
-
-def _window_key(channel: str, window_s: float, index: int, *, lead: bool = False) -> str:
-    return f"{PUSH_STOCK}:{channel}:w{window_s:g}:{index}" + (":lead" if lead else "")
-
-
-def _enqueue_window(session: Session, channel: str, at: dt.datetime, window_s: float, *, lead: bool = True) -> bool:
-    """The channel's push run for the window holding ``at``. A channel with no
-    push run in this window nor the one before (a quiet channel: its quota has
-    all the room a run needs) gets it at once, the *leading* run; changes
-    after it, while runs are recent, wait for the end of their window and go
-    together. So a run starts at most once a window plus once per quiet spell,
-    and a lone sale is not held back a window for company it will not get.
-    ``lead=False``: the window's entry only (the sweep; a zero, which has its urgent run)."""
-    index, end = window_of(at, window_s)
-    if lead:
-        recent = [_window_key(channel, window_s, i, lead=x) for i in (index - 1, index) for x in (False, True)]
-        lead = session.execute(select(outbox.OUTBOX.c.id).where(outbox.OUTBOX.c.idempotency_key.in_(recent))
-                               .limit(1)).first() is None
-    return outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
-                          payload={"channel": channel, "window": index, **({"lead": True} if lead else {})},
-                          idempotency_key=_window_key(channel, window_s, index, lead=lead),
-                          priority=outbox.PRIORITY_NORMAL, available_at=at if lead else end, now=at)
-
-
-def _enqueue_run(session: Session, channel: str, *, tag: str, at: dt.datetime, available_at: dt.datetime,
-                 priority: int) -> bool:
-    """One more push run for ``channel`` (besides the window entries), keyed
-    by ``tag`` and the moment, so every call enqueues one."""
-    return outbox.enqueue(session, PUSH_STOCK, channel=channel, entity=f"channel {channel}",
-                          payload={"channel": channel, tag: True},
-                          idempotency_key=f"{PUSH_STOCK}:{channel}:{tag}:{int(at.timestamp() * 1_000_000)}",
-                          priority=priority, available_at=available_at, now=at)
-
-
 def _unclaimed(at: Any) -> ColumnElement[bool]:
     """Rows no live push run holds (never claimed, or the claim expired)."""
     return or_(DIRTY.c.claimed_until.is_(None), DIRTY.c.claimed_until < at)
-
-
-def _push_due(session: Session, channel: str, at: dt.datetime) -> bool:
-    """A push run of ``channel`` is pending and due by ``at``."""
-    return session.execute(_PUSH_DUE, {"p_channel": channel, "p_at": at}).first() is not None
-
-
-_PUSH_DUE = (select(outbox.OUTBOX.c.id)
-             .where(outbox.OUTBOX.c.kind == PUSH_STOCK, outbox.OUTBOX.c.channel == bindparam("p_channel"),
-                    outbox.OUTBOX.c.status == outbox.PENDING, outbox.OUTBOX.c.available_at <= bindparam("p_at"))
-             .limit(1))
 
 
 _window_s = DEFAULT_WINDOW_S
@@ -276,8 +229,9 @@ def mark_dirty(session: Session, skus: str | Iterable[str], *, available: Mappin
     insert_tuples(session, DIRTY, _MARK_COLS, rows, converted=True, on_conflict_sql=_REMARK)
     per_channel = Counter(channel for channel, _, _ in listings)
     channels = sorted(per_channel)
+    entries = _known_windows(session, channels, at, window_s)
     for channel in channels:
-        _enqueue_window(session, channel, at, window_s, lead=channel not in urgent_channels)
+        _enqueue_window(session, channel, at, window_s, lead=channel not in urgent_channels, known=entries)
     urgent = []
     for channel in sorted(urgent_channels):
         if not _push_due(session, channel, at):
@@ -300,11 +254,11 @@ _LOOKUP_MAX = 4 * 900
 
 def _listings_of(session: Session, skus: list[str]) -> list[tuple[str, str, int | None]]:
     """(channel, SKU, last pushed quantity) of every active listing of ``skus``."""
-    columns = select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty) \
-        .where(LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES))
     if len(skus) > _LOOKUP_MAX:
         wanted = set(skus)
-        return [(c, s, q) for c, s, q in session.execute(columns) if s in wanted]
+        active = (select(LISTINGS.c.channel, LISTINGS.c.sku, LISTINGS.c.last_pushed_qty)
+                  .where(LISTINGS.c.status.not_in(INACTIVE_LISTING_STATUSES)))
+        return [(c, s, q) for c, s, q in session.execute(active) if s in wanted]
     listings: list[tuple[str, str, int | None]] = []
     kind = list_kind(session)
     by_skus = _listings_by_skus(kind)      # built once: every stored order marks its SKUs
@@ -487,7 +441,8 @@ def sweep(session: Session, *, window_s: float | None = None, now: dt.datetime |
         select(DIRTY.c.channel).where(_unclaimed(at))
         .distinct()).scalars())
     window_s = _window_s if window_s is None else window_s
-    return [c for c in channels if _enqueue_window(session, c, at, window_s, lead=False)]
+    known = _known_windows(session, channels, at, window_s)
+    return [c for c in channels if _enqueue_window(session, c, at, window_s, lead=False, known=known)]
 
 
 def dirty_backlog(session: Session, *, now: dt.datetime | None = None) -> dict[str, tuple[int, float]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
@@ -17,7 +18,18 @@ from sqlalchemy.orm import Session
 
 from crossdock.db.models import PLATFORM_ID_MAX
 from crossdock.models import Address, Money, Order
-from crossdock.sync_engine._sql import IN_CHUNK, as_is, binder, chunks, in_values, is_postgres, lookup_chunk
+from crossdock.sync_engine._sql import (
+    IN_CHUNK,
+    as_is,
+    binder,
+    chunks,
+    in_param,
+    in_values,
+    is_postgres,
+    list_kind,
+    list_param,
+    lookup_chunk,
+)
 from crossdock.sync_engine._tables import LISTINGS, ORDERS
 
 __all__ = ["ADDRESS_COLS", "AMOUNT_COLS", "Binds", "Customs", "KNOWN_COLS", "LINE_COLS", "NO_FLAGS", "ORDER_COLS",
@@ -107,13 +119,20 @@ def listed_customs(session: Session, channel: str, orders: Iterable[Order]) -> C
     skus = sorted({ln.sku for o in orders for ln in o.lines
                    if ln.sku and not (ln.hs_code and ln.country_of_origin)})
     out: dict[str, tuple[str | None, str | None]] = {}
-    L = LISTINGS.c
+    kind = list_kind(session)
     for part in chunks(skus, lookup_chunk(session)):      # one parameter per chunk, not one per SKU
-        for r in session.execute(select(L.sku, L.hs_code, L.country_of_origin)
-                                 .where(L.channel == channel, in_values(session, L.sku, part),
-                                        L.hs_code.is_not(None) | L.country_of_origin.is_not(None))):
+        for r in session.execute(_customs_of(kind), {"p_channel": channel, "p_skus": list_param(kind, part)}):
             out[r.sku] = (r.hs_code, r.country_of_origin)
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _customs_of(kind: str) -> Any:
+    """listed_customs' query, built once per list kind (every window of new orders runs it)."""
+    L = LISTINGS.c
+    return select(L.sku, L.hs_code, L.country_of_origin).where(
+        L.channel == bindparam("p_channel"), in_param(kind, L.sku, "p_skus"),
+        L.hs_code.is_not(None) | L.country_of_origin.is_not(None))
 
 
 def line_values(order_id: int, o: Order, line_ids: Iterable[int | None], b: Binds,

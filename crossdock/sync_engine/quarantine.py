@@ -115,24 +115,34 @@ def order_specific(exc: BaseException) -> bool:
 
 
 def store_window(session: Session, channel: str, orders: Sequence[Order], clock: Clock, *,
-                 unreadable: Iterable[UnreadableOrder] = (), now: dt.datetime | None = None) -> StoredWindow:
+                 unreadable: Iterable[UnreadableOrder] = (), now: dt.datetime | None = None,
+                 marks: dirty.PendingMarks | None = None) -> StoredWindow:
     """Store ``orders`` of ``channel`` in the caller's transaction (see module
-    doc); quarantine those that cannot be stored and the ``unreadable`` ones."""
+    doc); quarantine those that cannot be stored and the ``unreadable`` ones.
+    ``marks``: the SKUs to mark dirty go there, for the caller's one mark of
+    its transaction (the order import adds the units its window released);
+    without it they are marked here."""
     at = now_or(now)
     aside: list[SetAside] = []
+    pending = dirty.PendingMarks() if marks is None else marks
     if not orders:
         # an empty window (most polls): storing nothing writes nothing, so no savepoint nor bulk machinery
         result = nothing_stored(channel)
     else:
+        own = dirty.PendingMarks()        # a savepoint rolled back marks nothing
         try:
             with session.begin_nested():
-                result = store_orders(session, channel, orders, clock)
+                result = store_orders(session, channel, orders, clock, marks=own)
         except Exception as exc:
             if not order_specific(exc):
                 raise
             log.warning("channel %s: a window of %d orders could not be stored at once (%s); storing them "
                         "one by one", channel, len(orders), _reason(exc))
-            result, aside = _one_by_one(session, channel, orders, clock)
+            result, aside = _one_by_one(session, channel, orders, clock, pending)
+        else:
+            pending.add(own.skus, available=own.available)
+        if marks is None:
+            pending.flush(session)
     aside.extend(SetAside.of_unreadable(channel, u) for u in unreadable)
     if result.order_ids:
         _release(session, channel, sorted(result.order_ids), at)
@@ -141,14 +151,13 @@ def store_window(session: Session, channel: str, orders: Sequence[Order], clock:
     return StoredWindow(result, aside)
 
 
-def _one_by_one(session: Session, channel: str, orders: Sequence[Order],
-                clock: Clock) -> tuple[UpsertResult, list[SetAside]]:
+def _one_by_one(session: Session, channel: str, orders: Sequence[Order], clock: Clock,
+                marks: dirty.PendingMarks) -> tuple[UpsertResult, list[SetAside]]:
     """Each order (with the other versions of it in the window) in its own
-    savepoint; the dirty marks of the stored ones flushed once at the end."""
+    savepoint; the dirty marks of the stored ones gathered in ``marks``."""
     by_id: dict[str, list[Order]] = {}
     for o in orders:
         by_id.setdefault(o.platform_order_id, []).append(o)
-    marks = dirty.PendingMarks()
     results: list[UpsertResult] = []
     aside: list[SetAside] = []
     for versions in by_id.values():
@@ -163,7 +172,6 @@ def _one_by_one(session: Session, channel: str, orders: Sequence[Order],
             aside.append(SetAside.of_order(channel, latest, exc))
             continue
         marks.add(own.skus, available=own.available)
-    marks.flush(session)
     return _merged(results), aside
 
 

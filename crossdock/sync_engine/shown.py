@@ -28,6 +28,7 @@ write anywhere else.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -156,15 +157,19 @@ def follow_platform_change(session: Session, channel: str, deltas: Mapping[tuple
     again, and the most it may still sell is the higher of the two — a sale
     leaves the exposure as it is, a cancel raises it."""
     stmts = _FOLLOW["sqlite" if dialect(session) == "sqlite" else "postgresql"]
-    for (sku, happened), d in sorted(deltas.items()):
-        params = {"c": channel, "s": sku, "d": d, "happened": happened, "arrived_before": happened + precision}
-        if d < 0:
-            # a sale from before a push that overwrote the listing: the units it held for it are explained
-            session.execute(stmts.explained, params)
-        if d:
-            # one statement for both cases (the order import's hot path): after the push arrived for
-            # sure, the change applies; within the span it may have arrived in, the belief is unknown
-            session.execute(stmts.raised if d > 0 else stmts.lowered, params)
+    params: list[dict[str, Any]] = [
+        {"c": channel, "s": sku, "d": d, "happened": happened, "arrived_before": happened + precision}
+        for (sku, happened), d in sorted(deltas.items()) if d]
+    # a sale from before a push that overwrote the listing: the units it held for it are explained
+    # (held_qty only: independent of the belief's statements below, so all in one executemany)
+    explained = [p for p in params if p["d"] < 0]
+    if explained:
+        session.execute(stmts.explained, explained)
+    # one statement for both cases (the order import's hot path): after the push arrived for sure,
+    # the change applies; within the span it may have arrived in, the belief is unknown. In key order,
+    # one executemany per run of sales or of cancels
+    for lowered, run in itertools.groupby(params, key=lambda p: p["d"] < 0):
+        session.execute(stmts.lowered if lowered else stmts.raised, list(run))
 
 
 class _Follow(NamedTuple):

@@ -32,7 +32,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import ForeignKey, Integer, UniqueConstraint, delete, select, update
+from sqlalchemy import ForeignKey, Integer, UniqueConstraint, bindparam, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crossdock.db.base import Base
@@ -131,9 +131,7 @@ def consume(session: Session, channel: str, lines: Iterable[tuple[str, int]], *,
         return {}
     rows: dict[str, tuple[int, int]] = {}
     for part in chunks(sorted(want)):
-        rows.update((sku, (rid, q)) for rid, sku, q in session.execute(
-            select(UNSEEN.c.id, UNSEEN.c.sku, UNSEEN.c.quantity)
-            .where(UNSEEN.c.channel == channel, UNSEEN.c.sku.in_(part))))
+        rows.update((sku, (rid, q)) for rid, sku, q in session.execute(_HELD_OF, {"c": channel, "skus": part}))
     released: dict[str, int] = {}
     at = now_or(now)
     for sku, (rid, q) in sorted(rows.items()):
@@ -144,6 +142,11 @@ def consume(session: Session, channel: str, lines: Iterable[tuple[str, int]], *,
             session.execute(update(UNSEEN).where(UNSEEN.c.id == rid).values(quantity=q - take, updated_at=at))
         released[sku] = take
     return released
+
+
+# consume runs for every window of new orders: its lookup is built once
+_HELD_OF = (select(UNSEEN.c.id, UNSEEN.c.sku, UNSEEN.c.quantity)
+            .where(UNSEEN.c.channel == bindparam("c"), UNSEEN.c.sku.in_(bindparam("skus", expanding=True))))
 
 
 def expire(session: Session, *, max_age_real_s: float, now: dt.datetime | None = None,

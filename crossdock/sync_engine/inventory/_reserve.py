@@ -5,11 +5,12 @@ import). See :mod:`crossdock.sync_engine.inventory` for the guarantees."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
@@ -20,10 +21,12 @@ from crossdock.sync_engine._sql import (
     bind_value,
     chunks,
     execute_many,
-    in_values,
+    in_param,
     insert_events,
     insert_tuples,
     is_postgres,
+    list_kind,
+    list_param,
     lookup_chunk,
     now_or,
     upsert_insert,
@@ -223,15 +226,15 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     if not open_orders:
         return results
     step = lookup_chunk(session)
+    kind = list_kind(session)
+    sql = _lookups(kind)
     reserved_ids: set[int] = set()
     for part in chunks([ln.id for o in open_orders if not o.fresh for ln in o.lines], step):
-        reserved_ids.update(session.execute(select(RES.c.order_line_id)
-                                            .where(in_values(session, RES.c.order_line_id, part))).scalars())
+        reserved_ids.update(session.execute(sql.reserved, {"p_ids": list_param(kind, part)}).scalars())
     skus = sorted({ln.sku for o in open_orders for ln in o.lines if ln.sku})
     safety: dict[str, int] = {}
     for sku_part in chunks(skus, step):
-        safety.update((s, n or 0) for s, n in session.execute(
-            select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(in_values(session, PRODUCTS.c.sku, sku_part))))
+        safety.update((s, n or 0) for s, n in session.execute(sql.safety, {"p_skus": list_param(kind, sku_part)}))
     known = safety
 
     # Lock the stock rows of every SKU with something to reserve; chunks are in SKU order, rows in
@@ -243,10 +246,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     row_ids: dict[tuple[str, str], int] = {}
     on_hand: dict[tuple[str, str], int] = {}
     for sku_part in chunks(needed, step):
-        for rid, sku, wh, oh, rsv in session.execute(
-                select(STOCK.c.id, STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand, STOCK.c.reserved)
-                .where(in_values(session, STOCK.c.sku, sku_part)).order_by(STOCK.c.sku, STOCK.c.warehouse)
-                .with_for_update()):
+        for rid, sku, wh, oh, rsv in session.execute(sql.stock, {"p_skus": list_param(kind, sku_part)}):
             free[sku][wh] = int(oh) - int(rsv)
             row_ids[(sku, wh)] = rid
             on_hand[(sku, wh)] = int(oh)
@@ -324,8 +324,7 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
             execute_many(session, _RESERVE_SQL, [(delta[k], at_b, row_ids[k], delta[k]) for k in keys])
         expected = {row_ids[k]: on_hand[k] - free[k[0]][k[1]] for k in keys}
         for part in chunks(sorted(expected), step):
-            for rid, reserved in session.execute(select(STOCK.c.id, STOCK.c.reserved)
-                                                 .where(in_values(session, STOCK.c.id, part))):
+            for rid, reserved in session.execute(sql.check, {"p_ids": list_param(kind, part)}):
                 if reserved != expected[rid]:
                     raise DataError("XD-DATA-006", entity=f"stock row {rid}",
                                     detail=f"reserved is {reserved}, expected {expected[rid]} after reserving "
@@ -387,6 +386,25 @@ def reserve_loaded(session: Session, orders: Sequence[OrderInput], *, chooser: W
     if short:
         log.warning("reserved %d orders, %d short of stock (XD-INV-001)", len(open_orders), short)
     return results
+
+
+class _Lookups(NamedTuple):
+    reserved: Any      # reservations of line ids (p_ids)
+    safety: Any        # products' safety stock (p_skus)
+    stock: Any         # stock rows of SKUs, locked in (SKU, warehouse) order (p_skus)
+    check: Any         # stock rows' reserved units, by id (p_ids)
+
+
+@functools.lru_cache(maxsize=4)
+def _lookups(kind: str) -> _Lookups:
+    """reserve_loaded's reads, built once per :func:`~crossdock.sync_engine._sql.list_kind` (every
+    import window with orders runs them): the SQL :func:`~crossdock.sync_engine._sql.in_values` builds."""
+    return _Lookups(
+        select(RES.c.order_line_id).where(in_param(kind, RES.c.order_line_id, "p_ids")),
+        select(PRODUCTS.c.sku, PRODUCTS.c.safety_stock).where(in_param(kind, PRODUCTS.c.sku, "p_skus")),
+        select(STOCK.c.id, STOCK.c.sku, STOCK.c.warehouse, STOCK.c.on_hand, STOCK.c.reserved)
+        .where(in_param(kind, STOCK.c.sku, "p_skus")).order_by(STOCK.c.sku, STOCK.c.warehouse).with_for_update(),
+        select(STOCK.c.id, STOCK.c.reserved).where(in_param(kind, STOCK.c.id, "p_ids")))
 
 
 def lock_stock(session: Session, skus: Iterable[str]) -> None:

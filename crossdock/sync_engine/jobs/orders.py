@@ -121,14 +121,15 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
                          "horizon": (now - dt.timedelta(seconds=conn.safety_lag_s)).isoformat()}
     with ctx.db.write() as s:
         for member, member_orders in by_channel.items():
-            stored = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member])
+            marks = dirty.PendingMarks()        # what the window and the release change: marked once
+            stored = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member],
+                                  marks=marks)
             result, aside = stored.result, len(stored.quarantined)
             cursors.advance_cursor(s, member, stream, window.end)
             # every sale before the window's end is imported now: units held for sales not seen yet
             # by pushes before it are proven unsold, and may be listed again
-            released = shown.release_held(s, member, imported_until=_proven_until(conn, window.end))
-            if released:
-                dirty.mark_dirty(s, released)
+            marks.add(shown.release_held(s, member, imported_until=_proven_until(conn, window.end)))
+            marks.flush(s)
             shared = f" (one call with {', '.join(c for c in group if c != member)})" if len(group) > 1 else ""
             synclog.insert(s, operation="orders.import", outcome="ok", channel=member, entity_type="channel",
                            entity=member, duration_ms=t.ms,
@@ -204,14 +205,16 @@ def _keep_read_part(ctx: EngineContext, channel: str, group: Sequence[str], orde
     unreadable_of = _unreadable_by_member(channel, group, unreadable)
     with ctx.db.write() as s:
         for member, member_orders in _by_member(ctx, channel, group, orders).items():
+            marks = dirty.PendingMarks()        # what the release and the part stored change: marked once
             if resume is not None:
                 cursors.advance_cursor(s, member, resume[0], resume[1])
-                released = shown.release_held(s, member, imported_until=_proven_until(conn, resume[1]))
-                if released:
-                    dirty.mark_dirty(s, released)
+                marks.add(shown.release_held(s, member, imported_until=_proven_until(conn, resume[1])))
             if not member_orders and not unreadable_of[member]:
+                marks.flush(s)
                 continue
-            result = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member]).result
+            result = store_window(s, member, member_orders, conn.clock, unreadable=unreadable_of[member],
+                                  marks=marks).result
+            marks.flush(s)
             ctx.stats.add("orders_imported", member, result.new)
             synclog.record(s, operation="orders.import", outcome="partial", channel=member, entity_type="channel",
                            entity=member, code=wait.code,
