@@ -62,6 +62,9 @@ def test_ebays_notifications_take_the_same_event_faults():
     sb.faults.add(Fault("event_duplicate", "ebay", "ORDER_CONFIRMATION", count=1))
     dispatcher.enqueue("http://127.0.0.1:9/hooks/ebay/x", payload, now=0.0)      # dropped
     assert dispatcher.pending() == 0 and dispatcher.stats["dropped"] == 1
-    dispatcher.enqueue("http://127.0.0.1:9/hooks/ebay/x", payload, now=10**9)    # duplicated (far future: held)
+    # duplicated, both held: due far past the sandbox's clock (platform time starts at today's epoch seconds,
+    # so a fixed 10**9 was already past and the dispatcher's thread took one delivery while this test counted)
+    held = sb.sims["ebay"].clock.timestamp() + 10**6
+    dispatcher.enqueue("http://127.0.0.1:9/hooks/ebay/x", payload, now=held)
     assert dispatcher.pending() == 2 and dispatcher.stats["duplicates"] == 1
     sb.stop()
