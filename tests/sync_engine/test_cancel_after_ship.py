@@ -27,7 +27,7 @@ from crossdock.sandbox.core import BuyerProfile, Fault, Sandbox
 from crossdock.sync_engine import dirty, jobs, stuck
 from crossdock.sync_engine.jobs.auto_ship import auto_ship
 from crossdock.sync_engine.engine import context_from_config
-from tests.sync_engine.support import wait_ticking
+from tests.sync_engine.support import made_envs, wait_ticking
 
 # Jobs run here in the test's own thread sleep through short quota waits, as a person's
 # command does (tests/sync_engine/test_quota_wait_actor.py covers how a worker waits).
@@ -114,16 +114,7 @@ _wait = wait_ticking
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch, db):
-    made: list[_Setup] = []
-
-    def make(sb: Sandbox, *, seed: int) -> _Setup:
-        s = _Setup(tmp_path, monkeypatch, sb, db, seed=seed)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.close()
+    yield from made_envs(_Setup, tmp_path, monkeypatch, db)
 
 
 def test_cancelled_after_ship_completes_the_entry_and_flags_the_order(setup):
