@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from crossdock.config import Config
 from crossdock.connectors.base import Connector, OrderQuery
 from crossdock.db.models import Order
 from crossdock.models import Order as PlatformOrder
-from crossdock.models import UnreadableOrder
+from crossdock.models import OrderStatus, UnreadableOrder
 from crossdock.sync_engine import cursors, dirty, outbox, shown
 from crossdock.ratelimit.waits import PartialRead
 from crossdock.sync_engine.failures import QuotaWait
@@ -24,7 +24,7 @@ from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
 from crossdock.sync_engine.quarantine import store_window
 
-__all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "max_window_s", "order_poll_group",
+__all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "known_orders", "max_window_s", "order_poll_group",
            "orders_job"]
 
 IMPORT_ORDERS = "orders"
@@ -96,9 +96,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
         # (Amazon: shipped, paid), and a known order needs no second read of its lines
         since = window.start - dt.timedelta(seconds=KNOWN_ORDERS_LOOKBACK_S)
         with ctx.db.read() as s:
-            known = dict(s.execute(
-                select(Order.platform_order_id, Order.platform_updated_at)
-                .where(Order.channel.in_(group), Order.platform_updated_at >= since)).all())
+            known = dict(s.execute(known_orders(Order.channel.in_(group), since)).all())
     unreadable: list[UnreadableOrder] = []        # orders the connector could not map: quarantined
     query = OrderQuery(window.start, window.end, created=family == "Created", known_updates=known,
                        siblings=siblings, unreadable=unreadable.append)
@@ -236,6 +234,20 @@ CREATED_STREAM = "orders_created"
 RESUME = ":resume"
 #: Every cursor an import run reads (:func:`_order_stream`, the window's stream and its resume point).
 _STREAMS = ("orders", CREATED_STREAM, "orders" + RESUME, CREATED_STREAM + RESUME)
+
+
+def known_orders(channels: Any, since: dt.datetime) -> Any:
+    """The stored orders a read may skip when unchanged, and read without their
+    lines when only their status moved (``OrderQuery.known_updates``): those
+    updated since ``since`` — except an order stored before it was paid. Its
+    lines are not known yet (Amazon shows no ItemPrice while Pending; an
+    event's read at purchase stores it that early), so the read that finds it
+    paid reads it whole: a poll that saw the payment first would otherwise
+    keep unpriced lines, and the order could not be shipped (no declared value
+    for customs, XD-SHIP-004)."""
+    return (select(Order.platform_order_id, Order.platform_updated_at)
+            .where(channels, Order.platform_updated_at >= since,
+                   Order.local_status != OrderStatus.PENDING.value))
 
 
 def max_window_s(conn: Connector) -> float:
