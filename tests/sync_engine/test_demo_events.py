@@ -24,7 +24,7 @@ def _run(folder, **kw):
     return run_demo(DemoOptions(skus=12, minutes=5, time_scale=30, seed=5, folder=folder, orders_per_min=3, **kw))
 
 
-def test_events_bring_orders_in_seconds_and_a_lost_event_costs_only_speed(tmp_path):
+def test_events_bring_orders_first_and_a_lost_event_costs_only_speed(tmp_path):
     # Given the demo with events on
     on = _run(tmp_path / "on", events=True)
     # Then every order is imported once, nothing oversold, and every channel received events
@@ -32,14 +32,14 @@ def test_events_bring_orders_in_seconds_and_a_lost_event_costs_only_speed(tmp_pa
     assert on["oversold_units"] == 0 and on["throttled"] == 0
     received = on["events"]["received"]
     assert all(c["accepted"] > 0 and c["refused"] == 0 for c in received.values()), received
-    # and most orders are stored by the read their event asked for, within seconds of the sale on every
-    # platform, Amazon's included (by polling alone an Amazon order takes two sandbox minutes at least:
-    # getOrders shows it that late). The bound is on the median: at time scale 30 a busy machine's
-    # second is 30 sandbox seconds, and the tail is the machine's (the demo's own figures are in the
-    # closing note); who stored each order is the machine-independent part
+    # and every order is known, most of them stored by the read their event asked for, on every
+    # platform, Amazon's included: an order an event's read stored new was stored before any poll had
+    # it (by polling alone an Amazon order takes two sandbox minutes at least: getOrders shows it that
+    # late). Who stored each order is the machine-independent part; how many sandbox seconds that took
+    # is the machine's (at time scale 30 a busy machine's second is 30 sandbox seconds), measured by
+    # benchmarks/event_latency.py, not here
     known = on["order_known_s"]
     assert known["missing"] == 0 and known["p95"] is not None, known
-    assert all(v["p50"] is not None and v["p50"] < 60 for v in known["by_source"].values()), known
     # and every paid order could be shipped: an Amazon order read at purchase has no address and no
     # prices yet, the read after its payment brings them (no shipment failed for customs data)
     assert on["shipments_created"] > 0 and on["shipped_orders_confirmed_twice_on_platform"] == 0
@@ -51,12 +51,16 @@ def test_events_bring_orders_in_seconds_and_a_lost_event_costs_only_speed(tmp_pa
         with db.read() as session:
             customs = session.scalar(select(func.count()).select_from(SyncEvent)
                                      .where(SyncEvent.code == "XD-SHIP-004"))
-            by_events = sum(int((d or {}).get("new", 0)) for d in session.scalars(
-                select(SyncEvent.details).where(SyncEvent.operation == "events.read", SyncEvent.outcome == "ok")))
+            by_channel: dict[str, int] = {}
+            for channel, details in session.execute(
+                    select(SyncEvent.channel, SyncEvent.details)
+                    .where(SyncEvent.operation == "events.read", SyncEvent.outcome.in_(("ok", "partial")))):
+                by_channel[channel] = by_channel.get(channel, 0) + int((details or {}).get("new", 0))
     finally:
         db.dispose()
     assert customs == 0
-    assert by_events >= on["orders_imported"] / 2, (by_events, on["orders_imported"])
+    assert sum(by_channel.values()) >= on["orders_imported"] / 2, (by_channel, on["orders_imported"])
+    assert set(by_channel) == set(received) and all(n > 0 for n in by_channel.values()), by_channel
     assert any(line.startswith("events      on") for line in summary_text(on))
 
     # When the sandbox loses a fifth of the events
