@@ -56,11 +56,11 @@ def _truncate_all(db) -> None:
 def db(request, tmp_path):
     """A migrated, empty crossdock database on each backend."""
     from crossdock.db.engine import Database
-    from crossdock.db.migrate import upgrade
+    from tests.db_template import migrate
 
     if request.param == "sqlite":
         database = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
-        upgrade(database)
+        migrate(database)
         yield database
         database.dispose()
     else:
@@ -74,10 +74,10 @@ def db(request, tmp_path):
 @pytest.fixture
 def sqlite_db(tmp_path):
     from crossdock.db.engine import Database
-    from crossdock.db.migrate import upgrade
+    from tests.db_template import migrate
 
     database = Database(f"sqlite:///{tmp_path / 'crossdock.sqlite'}")
-    upgrade(database)
+    migrate(database)
     yield database
     database.dispose()
 

@@ -24,7 +24,7 @@ from crossdock.audit import audit_rows
 from crossdock.connectors.account_connect import connect_channel
 from crossdock.connectors.tokens import SqlTokenStore
 from crossdock.db.engine import Database
-from crossdock.db.migrate import upgrade
+from tests.db_template import migrate
 from crossdock.errors import CrossdockError
 from crossdock.sandbox.core import Sandbox
 from tests.cli_run import crossdock as in_process
@@ -146,7 +146,7 @@ def site(sandbox, tmp_path, monkeypatch):
     path = fresh_site(sandbox, tmp_path / "site")
     cfg = config.load(path, env={})
     db = Database(cfg.database_url)
-    upgrade(db)
+    migrate(db)
     yield cfg, db
     db.dispose()
     secrets.use_key_file(None)

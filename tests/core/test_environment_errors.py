@@ -31,7 +31,7 @@ from crossdock import __version__
 from crossdock import cli as cli_mod
 from crossdock.db import models as m
 from crossdock.db.engine import Database, is_unreachable, translate_db_error
-from crossdock.db.migrate import upgrade
+from tests.db_template import migrate
 from crossdock.errors import CATALOGUE, DataError
 from crossdock.errors.spec import _AREA_EXIT, EXIT_AUTH_OR_CONNECTION, EXIT_FAILED
 from crossdock.mapping.fx_store import fx_rates
@@ -135,7 +135,7 @@ def read_only(path: Path):
 def crossdock_database(path: Path, *, products: int = 0) -> Database:
     """A migrated crossdock SQLite database at ``path`` with a warehouse and ``products`` products."""
     db = Database(f"sqlite:///{path}")
-    upgrade(db)
+    migrate(db)
     with db.write() as s:
         s.add(m.Warehouse(code="DE", name="Leipzig", country="DE"))
         s.add_all([m.Product(sku=f"SKU-{i:05d}", title="Porcelain mug, white, 300 ml " * 3) for i in range(products)])

@@ -493,10 +493,10 @@ def test_sync_status_lag_on_a_scaled_sandbox_clock(sqlite_db, tmp_path):
 @pytest.fixture
 def cli_db(tmp_path):
     """An SQLite database file the commands are pointed at."""
-    from crossdock.db.migrate import upgrade
+    from tests.db_template import migrate
 
     database = Database(f"sqlite:///{tmp_path / 'cli.sqlite'}")
-    upgrade(database)
+    migrate(database)
     write_config(tmp_path)
     yield database
     database.dispose()

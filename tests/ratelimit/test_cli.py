@@ -43,10 +43,10 @@ def invoke(capsys, monkeypatch, tmp_path):
 def sqlite_env(tmp_path, monkeypatch):
     db_url = f"sqlite:///{tmp_path / 'crossdock.sqlite'}"
     from crossdock.db.engine import Database
-    from crossdock.db.migrate import upgrade
+    from tests.db_template import migrate
 
     database = Database(db_url)
-    upgrade(database)  # the CLI checks the schema revision, as for every command
+    migrate(database)  # the CLI checks the schema revision, as for every command
     database.dispose()
     monkeypatch.setenv("CROSSDOCK_RATELIMIT_URL", "sql://")
     monkeypatch.setenv("CROSSDOCK_DATABASE_URL", db_url)

@@ -12,6 +12,7 @@ import pytest
 
 from crossdock.db.engine import Database
 from crossdock.db.migrate import current_revision, head_revision, upgrade
+from tests.db_template import migrate
 from tests.cli_run import crossdock
 from tests.services import TempPostgresDatabase, require_postgres
 
@@ -35,7 +36,7 @@ class Shop:
         (root / "crossdock.toml").write_text(f'[database]\nurl = "{self.url}"\n\n[backup]\nfolder = "bk"\n\n'
                                              '[warehouses.MAIN]\nname = "Main"\ncountry = "DE"\n', encoding="utf-8")
         db = Database(self.url)
-        upgrade(db)
+        migrate(db)
         db.dispose()
         (root / "catalog.csv").write_text("sku,title\nMUG-1,Mug\nMUG-2,Big mug\nCAP-1,Cap\n", encoding="utf-8")
         ran = crossdock("catalog", "import", "catalog.csv", cwd=root)

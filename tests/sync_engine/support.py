@@ -131,8 +131,8 @@ def demo_env(tmp_path, monkeypatch, sb, opts):
     ``monkeypatch``), a migrated database, catalogue and listings seeded.
     Returns (config, database, channel name → sandbox channel key, stock)."""
     from crossdock import config as config_mod
-    from crossdock.db.migrate import upgrade
     from crossdock.demo import _sandbox_channels, _seed, _write_config
+    from tests.db_template import migrate
 
     env: dict[str, str] = {}
     path = _write_config(tmp_path, sb.describe(), opts, env)
@@ -140,7 +140,7 @@ def demo_env(tmp_path, monkeypatch, sb, opts):
         monkeypatch.setenv(k, v)
     cfg = config_mod.load(path, env={})
     db = Database(cfg.database_url)
-    upgrade(db)
+    migrate(db)
     channels = _sandbox_channels(sb.describe())
     stock = _seed(db, sb, cfg, opts, channels)
     return cfg, db, channels, stock

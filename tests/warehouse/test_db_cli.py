@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from crossdock import synclog
 from crossdock.db.engine import Database
-from crossdock.db.migrate import upgrade
+from tests.db_template import migrate
 from tests.cli_run import crossdock
 from tests.warehouse.db_support import OrderSpec, add_order, receive, seed_catalogue
 from tests.warehouse.test_db_shipping import CapturingPrinter
@@ -60,7 +60,7 @@ def run(args, *, cwd):
 def site(tmp_path):
     (tmp_path / "crossdock.toml").write_text(CONFIG)
     db = Database(f"sqlite:///{tmp_path / 'xd.sqlite'}")
-    upgrade(db)
+    migrate(db)
     seed_catalogue(db)
     yield tmp_path, db
     db.dispose()
