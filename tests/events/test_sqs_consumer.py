@@ -175,7 +175,7 @@ def test_the_consumer_thread_stops_when_the_worker_stops(env):
     stop.set()
     consumer.join(timeout_s=5)
     assert consumer.thread is not None and not consumer.thread.is_alive()
-    assert time.monotonic() - started < 2.5              # at most one long poll (1 s here)
+    assert time.monotonic() - started < 4.0              # at most one long poll (1 s here), on a busy host
 
 
 def test_events_setup_needs_the_queue_configured(env):

@@ -99,7 +99,7 @@ def test_a_long_poll_returns_as_soon_as_a_message_arrives(sqs):
     started = time.monotonic()
     got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)
     assert got["Messages"][0]["Body"] == "late"
-    assert 0.25 < time.monotonic() - started < 2.0
+    assert 0.25 < time.monotonic() - started < 5.0     # long before the 10 s the poll may wait (a busy CI host)
     sqs.delete_message(QueueUrl=url, ReceiptHandle=got["Messages"][0]["ReceiptHandle"])
     started = time.monotonic()
     assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)   # nothing: waits it out
