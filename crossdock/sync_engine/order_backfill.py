@@ -20,10 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-
 from crossdock import synclog
 from crossdock.connectors.base import Connector, OrderQuery
-from crossdock.db.models import Order
 from crossdock.models import UnreadableOrder
 from crossdock.sync_engine.jobs import EngineContext, max_window_s
 from crossdock.sync_engine.jobs.orders import known_orders
@@ -50,7 +48,7 @@ def import_orders_since(ctx: EngineContext, channel: str, since: dt.datetime, *,
         known: dict[str, dt.datetime] = {}
         if conn.uses_known_orders:
             with ctx.db.read() as s:
-                known = dict(s.execute(known_orders(Order.channel == channel, start)).all())
+                known = known_orders(s, [channel], start)
         unreadable: list[UnreadableOrder] = []
         with synclog.timed() as t:
             orders = list(conn.fetch_orders(OrderQuery(start, end, known_updates=known,

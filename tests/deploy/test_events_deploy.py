@@ -36,32 +36,13 @@ from tests.deploy.harness import (
     start_workers,
     wait_for,
 )
+from tests.events.support import stored_by_events
 from tests.services import REDIS_URL, TempPostgresDatabase, require_postgres, require_redis
 
 pytestmark = pytest.mark.slow
 
 TIME_SCALE = 20.0
 POLL_EVERY_S = 300           # platform seconds between order polls: 15 real seconds here
-
-
-def _stored_by_events(db_url: str) -> dict[str, int]:
-    """Channel → new orders the events' reads stored (the sync log's events.read rows)."""
-    from sqlalchemy import select
-
-    from crossdock.db.engine import Database
-    from crossdock.db.models import SyncEvent
-
-    db = Database(db_url)
-    try:
-        with db.read() as s:
-            rows = s.execute(select(SyncEvent.channel, SyncEvent.details)
-                             .where(SyncEvent.operation == "events.read", SyncEvent.outcome == "ok")).all()
-    finally:
-        db.dispose()
-    out: dict[str, int] = {}
-    for channel, details in rows:
-        out[channel] = out.get(channel, 0) + int((details or {}).get("new", 0))
-    return {c: n for c, n in out.items() if n}
 
 
 def _failed_event_work(db_url: str) -> list[tuple[str, str | None]]:
@@ -144,7 +125,8 @@ def _events_on_the_deployed_path(tmp_path: Path, *, db_url: str, broker_url: str
         took = time.monotonic() - sold_at
         assert took * TIME_SCALE < POLL_EVERY_S / 2, took
         # by the reads their events asked for, each order once (every worker reads the Amazon queues)
-        assert sum(_stored_by_events(db_url).values()) == len(bought), _stored_by_events(db_url)
+        by_events = stored_by_events(db_url, outcomes=("ok",))
+        assert sum(by_events.values()) == len(bought), by_events
         # and no worker's intake or read failed for the others' (a shared queue, a shared database)
         assert _failed_event_work(db_url) == [], _failed_event_work(db_url)
         status = crossdock_json("events", "status", cwd=tmp_path, env=env)

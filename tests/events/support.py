@@ -21,6 +21,25 @@ from crossdock.sync_engine.jobs import EngineContext
 from tests.sync_engine.support import demo_env
 
 
+def stored_by_events(db_url: str, *, outcomes: tuple[str, ...] = ("ok", "partial")) -> dict[str, int]:
+    """Channel → new orders the events' reads stored (the sync log's ``events.read`` rows with
+    ``outcomes``; a partial read stored what it read), channels with none left out."""
+    from crossdock.db.engine import Database
+    from crossdock.db.models import SyncEvent
+
+    db = Database(db_url)
+    try:
+        with db.read() as s:
+            rows = s.execute(select(SyncEvent.channel, SyncEvent.details)
+                             .where(SyncEvent.operation == "events.read", SyncEvent.outcome.in_(outcomes))).all()
+    finally:
+        db.dispose()
+    out: dict[str, int] = {}
+    for channel, details in rows:
+        out[channel] = out.get(channel, 0) + int((details or {}).get("new", 0))
+    return {c: n for c, n in out.items() if n}
+
+
 @dataclass
 class EventsEnv:
     sb: Sandbox

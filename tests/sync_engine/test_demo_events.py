@@ -18,6 +18,7 @@ from crossdock.cli.demo import summary_text
 from crossdock.db.engine import Database
 from crossdock.db.models import SyncEvent
 from crossdock.demo import DemoOptions, run_demo
+from tests.events.support import stored_by_events
 
 
 def _run(folder, **kw):
@@ -46,18 +47,15 @@ def test_events_bring_orders_first_and_a_lost_event_costs_only_speed(tmp_path):
     assert (on["shipped_orders_confirmed_once_on_platform"] + on["shipments_cancelled_after_ship"]
             + on["shipments_confirmation_queued"] + sum(on["confirmations_refused"].values())) \
         == on["shipments_created"], on
-    db = Database(f"sqlite:///{Path(on['demo_folder']) / 'crossdock.sqlite'}")
+    url = f"sqlite:///{Path(on['demo_folder']) / 'crossdock.sqlite'}"
+    db = Database(url)
     try:
         with db.read() as session:
             customs = session.scalar(select(func.count()).select_from(SyncEvent)
                                      .where(SyncEvent.code == "XD-SHIP-004"))
-            by_channel: dict[str, int] = {}
-            for channel, details in session.execute(
-                    select(SyncEvent.channel, SyncEvent.details)
-                    .where(SyncEvent.operation == "events.read", SyncEvent.outcome.in_(("ok", "partial")))):
-                by_channel[channel] = by_channel.get(channel, 0) + int((details or {}).get("new", 0))
     finally:
         db.dispose()
+    by_channel = stored_by_events(url)
     assert customs == 0
     assert sum(by_channel.values()) >= on["orders_imported"] / 2, (by_channel, on["orders_imported"])
     assert set(by_channel) == set(received) and all(n > 0 for n in by_channel.values()), by_channel

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from crossdock import synclog
 from crossdock.config import Config
@@ -24,8 +25,8 @@ from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
 from crossdock.sync_engine.jobs.runner import paused
 from crossdock.sync_engine.quarantine import store_window
 
-__all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "known_orders", "max_window_s", "order_poll_group",
-           "orders_job"]
+__all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "known_orders", "max_window_s",
+           "order_poll_group", "orders_job"]
 
 IMPORT_ORDERS = "orders"
 MAX_WINDOW_S = 6 * 3600.0
@@ -96,7 +97,7 @@ def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
         # (Amazon: shipped, paid), and a known order needs no second read of its lines
         since = window.start - dt.timedelta(seconds=KNOWN_ORDERS_LOOKBACK_S)
         with ctx.db.read() as s:
-            known = dict(s.execute(known_orders(Order.channel.in_(group), since)).all())
+            known = known_orders(s, group, since)
     unreadable: list[UnreadableOrder] = []        # orders the connector could not map: quarantined
     query = OrderQuery(window.start, window.end, created=family == "Created", known_updates=known,
                        siblings=siblings, unreadable=unreadable.append)
@@ -236,18 +237,24 @@ RESUME = ":resume"
 _STREAMS = ("orders", CREATED_STREAM, "orders" + RESUME, CREATED_STREAM + RESUME)
 
 
-def known_orders(channels: Any, since: dt.datetime) -> Any:
-    """The stored orders a read may skip when unchanged, and read without their
-    lines when only their status moved (``OrderQuery.known_updates``): those
-    updated since ``since`` — except an order stored before it was paid. Its
-    lines are not known yet (Amazon shows no ItemPrice while Pending; an
-    event's read at purchase stores it that early), so the read that finds it
-    paid reads it whole: a poll that saw the payment first would otherwise
-    keep unpriced lines, and the order could not be shipped (no declared value
-    for customs, XD-SHIP-004)."""
-    return (select(Order.platform_order_id, Order.platform_updated_at)
-            .where(channels, Order.platform_updated_at >= since,
-                   Order.local_status != OrderStatus.PENDING.value))
+def known_orders(session: Session, channels: Sequence[str], since: dt.datetime) -> dict[str, dt.datetime]:
+    """The stored orders of ``channels`` a read may skip when unchanged, and
+    read without their lines when only their status moved
+    (``OrderQuery.known_updates``: platform order id → update time stored):
+    those updated since ``since`` — except an order stored before it was
+    paid. Its lines are not known yet (Amazon shows no ItemPrice while
+    Pending; an event's read at purchase stores it that early), so the read
+    that finds it paid reads it whole: a poll that saw the payment first
+    would otherwise keep unpriced lines, and the order could not be shipped
+    (no declared value for customs, XD-SHIP-004)."""
+    return dict(session.execute(_KNOWN_ORDERS, {"channels": list(channels), "since": since}).all())
+
+
+# built once: every order poll of a connector that skips known orders runs it
+_KNOWN_ORDERS = (select(Order.platform_order_id, Order.platform_updated_at)
+                 .where(Order.channel.in_(bindparam("channels", expanding=True)),
+                        Order.platform_updated_at >= bindparam("since"),
+                        Order.local_status != OrderStatus.PENDING.value))
 
 
 def max_window_s(conn: Connector) -> float:
