@@ -152,6 +152,8 @@ def enqueue(session: Session, kind: str, *, channel: str | None, entity: str | N
     log.debug("outbox + %s channel=%s key=%s", kind, channel, idempotency_key)
     if due <= at:
         wakeups.note(session, row.id, kind, row.available_at)     # woken at commit, not at the next tick
+    else:
+        wakeups.note_later(session, row.available_at)             # the relay looks by then
     return True
 
 
@@ -260,6 +262,8 @@ def release(db: Database | Session, entry_id: int, worker_id: str, *, available_
         n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id))
                              .values(status=PENDING, claimed_by=None, claimed_until=None,
                                      available_at=now_or(available_at), updated_at=at))
+        if n:
+            wakeups.note_later(session, now_or(available_at))
     return n == 1
 
 
@@ -288,6 +292,8 @@ def fail(db: Database | Session, entry_id: int, worker_id: str, code: str | None
         n = changed(session, update(OUTBOX).where(_held(entry_id, worker_id)).values(**values))
         if not n:
             return None
+        if not final:
+            wakeups.note_later(session, values["available_at"])
         details: dict[str, Any] = {"outbox_id": entry_id, "entity": row.entity, "cause": code}
         if not final:
             details["retry_at"] = now_or(retry_at).isoformat()
@@ -399,9 +405,14 @@ class RelayResult:
     due: int
     sent: int
     error: str | None = None
+    #: the earliest pending entry not yet due when the relay looked (None: none); the engine's
+    #: loop need not look again before then unless told of new work (:mod:`.wakeups`)
+    next_at: dt.datetime | None = None
 
 
 _due_keys_cache: dict[int, Any] = {}
+_NEXT_DUE = select(func.min(OUTBOX.c.available_at)).where(OUTBOX.c.status == PENDING,
+                                                          OUTBOX.c.available_at > bindparam("at"))
 
 
 def _due_keys(limit: int) -> Any:
@@ -432,9 +443,12 @@ def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupT
         # prebuilt statement on a plain connection, before loading any entry.
         with db.glance() as conn:
             keys = [(r.id, r.available_at) for r in conn.execute(_due_keys(limit), {"at": at})]
+            next_at = conn.execute(_NEXT_DUE, {"at": at}).scalar()
         if not any(tracker.should_send(k, at) for k in keys):
             tracker.forget_except(set(keys))
-            return RelayResult(due=len(keys), sent=0)
+            return RelayResult(due=len(keys), sent=0, next_at=next_at)
+    else:
+        next_at = None
     with db.read() as session:
         stmt = (select(OutboxEntry).where(OutboxEntry.status == PENDING, OutboxEntry.available_at <= at)
                 .order_by(OutboxEntry.priority, OutboxEntry.available_at, OutboxEntry.id).limit(limit))
@@ -458,5 +472,5 @@ def relay(db: Database, send: Callable[[OutboxEntry], None], *, tracker: WakeupT
         sent += 1
         if tracker is not None:
             tracker.sent((entry.id, entry.available_at), at)
-    return RelayResult(due=len(entries), sent=sent)
+    return RelayResult(due=len(entries), sent=sent, next_at=next_at)
 

@@ -6,12 +6,17 @@ An :class:`EngineRuntime` holds
 - the actors, on ``threads`` Dramatiq worker threads consuming the configured
   broker (``stub://``: in-process; ``redis://``/``amqp://``: shared by every
   worker on every machine);
-- one loop thread that, every ``[sync] tick_s`` platform seconds, fires due
-  schedules (compare-and-set in the database: two workers never fire one run
-  twice) and — for the one worker holding the ``relay`` lease — sends
-  wake-ups for due outbox entries (the others wake only entries overdue by the
-  lease's lifetime: a dead or stalled holder delays work by seconds, never
-  stops it);
+- one loop thread that fires due schedules (compare-and-set in the
+  database: two workers never fire one run twice) and — for the one worker
+  holding the ``relay`` lease — sends wake-ups for due outbox entries (the
+  others wake only entries overdue by the lease's lifetime: a dead or stalled
+  holder delays work by seconds, never stops it). It looks when the earliest
+  schedule, entry or heartbeat it knows of falls due, or this process commits
+  work due sooner (:mod:`.wakeups`); at most every ``[sync] tick_s`` platform
+  seconds, at least every ``tick_s`` or :data:`IDLE_LOOK_REAL_S` real seconds,
+  whichever is longer (what another process adds waits no longer). At time
+  scale 1 that is every ``tick_s``; a sandbox's fast clock no longer makes it
+  query 60 times a second for nothing;
 - a heartbeat in ``workers`` every ``[sync] heartbeat_s`` real seconds; with
   it, every worker declares a worker silent for ``[sync]
   worker_dead_after_s`` dead and hands back its outbox entries and claimed
@@ -50,6 +55,10 @@ from crossdock.sync_engine.jobs.context import configured_lease_s
 log = logging.getLogger(__name__)
 
 DEFAULT_TICK_S = 0.5            # platform seconds between scheduler ticks
+# The loop's longest sleep in real seconds, when that is longer than tick_s: how long another
+# process's new work may wait for the relay under a sandbox's fast clock (at time scale 1 the
+# loop looks every tick_s).
+IDLE_LOOK_REAL_S = 0.1
 RELAY_LEASE = "relay"
 # A wake-up still pending this long (real seconds) after it was sent is sent again: the
 # message may have died with a worker or a broker connection.
@@ -146,6 +155,7 @@ class EngineRuntime:
         self.relay_ttl_s = max(3 * self.heartbeat_s, 10.0)
         self.lease_s = configured_lease_s(cfg)
         self.tick_real_s = max(0.005, float(sync.get("tick_s", DEFAULT_TICK_S)) / cfg.time_scale)
+        self.longest_sleep_s = max(self.tick_real_s, IDLE_LOOK_REAL_S)
         self.ctx: Any = None
         self.engine: Any = None
         self.broker: Any = None
@@ -160,6 +170,12 @@ class EngineRuntime:
         self._last_beat = 0.0
         self._log_gate: _BrokerLogGate | None = None
         self.ticks = 0
+        # when the loop looks next (time.monotonic()); brought forward by work committed here
+        self._look = threading.Condition(threading.RLock())
+        self._look_at = 0.0
+        self._last_look = 0.0
+        self._next_run: dt.datetime | None = None       # earliest schedule (platform clock)
+        self._next_entry: dt.datetime | None = None     # earliest outbox entry due later (UTC)
 
     @property
     def database(self) -> Database:
@@ -235,7 +251,7 @@ class EngineRuntime:
             self._workers.append(InProcessWorker(self.broker, threads=self.threads, queues=others).start())
         self._thread = threading.Thread(target=self._loop, name="crossdock-scheduler", daemon=True)
         self._thread.start()
-        wakeups.install(self._wake_at_commit)
+        wakeups.install(self._wake_at_commit, self._work_due)
         if self.companions is not None and actors.QUEUE in queues:
             self.consumers = self.companions(self.cfg, self.database, self._stop)
         from crossdock.db.migrate import current_revision
@@ -252,6 +268,15 @@ class EngineRuntime:
         wake(wakeups.Woken(entry_id, kind))
         if self._relay_held:
             self.engine.tracker.sent((entry_id, due), utcnow())
+
+    def _work_due(self, due: dt.datetime) -> None:
+        """Work committed in this process falls due at ``due``: look by then."""
+        at = time.monotonic() + max(0.0, (due - utcnow()).total_seconds())
+        with self._look:
+            at = max(at, self._last_look + self.tick_real_s)
+            if at < self._look_at:
+                self._look_at = at
+                self._look.notify()
 
     def _info(self) -> dict[str, Any]:
         from crossdock import __version__
@@ -274,14 +299,33 @@ class EngineRuntime:
     def _loop(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
+            with self._look:
+                self._last_look = started
+                self._look_at = started + self.longest_sleep_s   # work committed meanwhile brings it forward
             self.tick()
-            self._stop.wait(max(0.0, self.tick_real_s - (time.monotonic() - started)))
+            with self._look:
+                self._look_at = min(self._look_at, self._next_look(started))
+                while not self._stop.is_set() and (left := self._look_at - time.monotonic()) > 0:
+                    self._look.wait(left)
+
+    def _next_look(self, started: float) -> float:
+        """When the loop looks next (monotonic): the earliest of what this tick
+        found due later and the heartbeat, within tick_s and the longest sleep."""
+        soonest = self.longest_sleep_s
+        if self._next_run is not None and self.ctx is not None:
+            soonest = min(soonest, (self._next_run - self.ctx.clock.now()).total_seconds() / self.cfg.time_scale)
+        if self._next_entry is not None:
+            soonest = min(soonest, (self._next_entry - utcnow()).total_seconds())
+        now = time.monotonic()
+        soonest = min(soonest, self._last_beat + self.heartbeat_s - now)
+        return max(started + self.tick_real_s, now + soonest)
 
     def tick(self) -> None:
         """One round: heartbeat when due, fire due schedules, relay (lease
         holder only). Database and broker failures are reported once and
         retried with back-off; anything else is a bug, logged and survived."""
         now = time.monotonic()
+        self._next_run = self._next_entry = None      # unknown until this tick has looked
         if self._db_outage.waiting(now):
             return
         try:
@@ -289,7 +333,8 @@ class EngineRuntime:
             if beat:
                 self._beat()
                 self._last_beat = now
-            scheduler.fire_due(self.database, now=self.ctx.clock.now(), enqueue_fn=_enqueue_unless_queued)
+            _, self._next_run = scheduler.fire_due_next(self.database, now=self.ctx.clock.now(),
+                                                        enqueue_fn=_enqueue_unless_queued)
             if self._broker_outage.since is not None and not self._broker_outage.waiting(now):
                 self._probe_broker(now)
             if self._broker_outage.since is None and (self._relay_held or beat):
@@ -303,6 +348,8 @@ class EngineRuntime:
                                       now=overdue)
                 if result.error:
                     self._broker_outage.failed(result.error, now)
+                elif self._relay_held:
+                    self._next_entry = result.next_at
             self.ticks += 1
             self._db_outage.ok("database", now)
         except (CrossdockError, DBAPIError) as exc:
@@ -362,7 +409,7 @@ class EngineRuntime:
     def stop(self) -> dict[str, int]:
         """Finish or hand back what this process holds; returns what was
         handed back."""
-        self._stop.set()
+        self.request_stop()
         wakeups.uninstall(self._wake_at_commit)
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -387,6 +434,8 @@ class EngineRuntime:
 
     def request_stop(self) -> None:
         self._stop.set()
+        with self._look:                  # reentrant: a signal may arrive while this thread holds it
+            self._look.notify_all()
 
     @property
     def stopping(self) -> bool:

@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.db.base import utcnow
@@ -47,6 +47,7 @@ __all__ = [
     "enqueue_run",
     "ensure_schedules",
     "fire_due",
+    "fire_due_next",
     "next_slot",
     "specs_for",
 ]
@@ -197,7 +198,7 @@ def enqueue_run(session: Session, schedule: ScheduleState, scheduled_for: dt.dat
 
 
 # Is any schedule due? (asked on every engine tick: a prebuilt statement on a plain connection)
-_ANY_DUE = select(SCHED.c.name).where(SCHED.c.enabled.is_(True), SCHED.c.next_run_at <= bindparam("at")).limit(1)
+_NEXT_RUN = select(func.min(SCHED.c.next_run_at)).where(SCHED.c.enabled.is_(True))
 
 
 def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn | None = None) -> list[Fired]:
@@ -206,10 +207,20 @@ def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn
     ``enqueue_fn(session, schedule, scheduled_for, missed_runs)`` runs only
     for the winner, inside that transaction (default :func:`enqueue_run`).
     A tick with nothing due costs one quick query."""
+    return fire_due_next(db, now, enqueue_fn)[0]
+
+
+def fire_due_next(db: Database, now: dt.datetime | None = None,
+                  enqueue_fn: EnqueueFn | None = None) -> tuple[list[Fired], dt.datetime | None]:
+    """:func:`fire_due`, and when the next schedule falls due as far as this
+    look can tell: the earliest ``next_run_at`` after the firing (``now`` when
+    one is still due: another scheduler holds it), None with no enabled schedule.
+    The engine's loop sleeps until then (or less: another process may add work)."""
     at = now_or(now)
     with db.glance() as conn:
-        if conn.execute(_ANY_DUE, {"at": at}).first() is None:
-            return []
+        first = conn.execute(_NEXT_RUN).scalar()
+    if first is None or first > at:
+        return [], first
     action = enqueue_fn or enqueue_run
     fired = []
     for s in due(db, at):
@@ -234,4 +245,6 @@ def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn
                 log.warning("schedule %s ran %.0f s late (%d missed runs caught up once)", s.name, late_s, missed)
         fired.append(Fired(name=s.name, job=s.job, channel=s.channel, scheduled_for=s.next_run_at,
                            missed_runs=missed, next_run_at=nxt, enqueued=enqueued))
-    return fired
+    with db.glance() as conn:
+        first = conn.execute(_NEXT_RUN).scalar()
+    return fired, first if first is None or first > at else at

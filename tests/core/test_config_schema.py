@@ -218,7 +218,9 @@ def test_config_reference_command_prints_it_and_needs_no_configuration(tmp_path,
     rows = json.loads(capsys.readouterr().out)["keys"]
     assert {"key": "sync.tick_s", "type": "number", "required": False, "default": 0.5, "allowed": "> 0",
             "secret": False, "unit": "platform seconds",
-            "description": "Time between scheduler ticks of `crossdock worker`."} in rows
+            "description": "Shortest time between looks of `crossdock worker`'s scheduler loop at due schedules "
+                           "and outbox entries; with nothing due sooner it sleeps this long or 0.1 real seconds, "
+                           "whichever is longer."} in rows
     assert any(r["key"] == "channels.NAME.options.fulfillment_policy_id" and r["when"] == "platform = ebay"
                for r in rows)
     assert list(tmp_path.iterdir()) == []
