@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -42,12 +43,24 @@ from crossdock.sync_engine.pauses import pause_channel, pause_state, paused
 if TYPE_CHECKING:
     from crossdock.sync_engine.jobs.spec import JobSpec
 
-__all__ = ["claim_and_process", "job_spec", "pause_channel", "paused", "process", "run_entry"]
+__all__ = ["claim_and_process", "complete_in", "job_spec", "pause_channel", "paused", "process", "run_entry"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds an entry of a paused channel waits before it is looked at again.
 PAUSED_RECHECK_S = 30.0
+
+
+@dataclasses.dataclass
+class _Run:
+    """The entry :func:`process` is running in this thread, and whether its job
+    completed it in the job's own last transaction (:func:`complete_in`)."""
+
+    entry_id: int
+    completed: bool | None = None       # None: not by the job; the runner completes it
+
+
+_RUN: ContextVar[_Run | None] = ContextVar("crossdock_job_run", default=None)
 
 
 # ---------------------------------------------------------------- dispatch
@@ -106,7 +119,9 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
         entry = dataclasses.replace(entry, channel=stand_in)
         state = pause_state(ctx.db, stand_in)
     seen = state.credential_version if state is not None else None
+    run = _Run(entry.id)
     with synclog.correlation(entry.correlation_id):
+        token = _RUN.set(run)
         try:
             result = run_entry(ctx, entry)
         except ClaimLost:
@@ -121,10 +136,39 @@ def process(ctx: EngineContext, entry: outbox.ClaimedEntry) -> str:
         except Exception as exc:  # noqa: BLE001 - a bug too is settled: the entry stays visible, never lost
             failure = classify(exc, attempts=entry.attempts, channel=entry.channel)
             return settle(ctx, failure, kind=entry.kind, channel=entry.channel, entry=entry, seen_version=seen)
-        with ctx.db.write() as s:
-            if outbox.complete(s, entry.id, ctx.worker_id) and job_spec(entry.kind).continues:
-                _continue(s, entry, result)
+        finally:
+            _RUN.reset(token)
+        if run.completed is None:
+            with ctx.db.write() as s:
+                _complete(s, ctx, entry, result)
     return "done"
+
+
+def complete_in(session: Session, ctx: EngineContext, entry: outbox.ClaimedEntry,
+                result: Mapping[str, object]) -> None:
+    """Complete ``entry`` in its job's last write transaction (``session``),
+    with what follows it (:func:`_continue`), instead of in one more
+    transaction after the job returns: the job's last write and its outcome
+    commit together. Call it as that transaction's last step, with the
+    job's final result, and return once the transaction commits; when the
+    transaction fails, the job's exception settles the entry as before
+    (the completion rolled back with it). Does nothing unless :func:`process`
+    is running ``entry`` in this thread (a job called directly, as ``crossdock
+    sync run`` imports orders, has no entry to complete)."""
+    run = _RUN.get()
+    if run is None or run.entry_id != entry.id or run.completed is not None:
+        return
+    run.completed = _complete(session, ctx, entry, result)
+
+
+def _complete(session: Session, ctx: EngineContext, entry: outbox.ClaimedEntry,
+              result: Mapping[str, object]) -> bool:
+    """Mark ``entry`` done while this worker still holds it (False: its lease
+    was lost, nothing changed) and continue a job still behind."""
+    done = outbox.complete(session, entry.id, ctx.worker_id)
+    if done and job_spec(entry.kind).continues:
+        _continue(session, entry, result)
+    return done
 
 
 def _continue(session: Session, entry: outbox.ClaimedEntry, result: Mapping[str, object]) -> None:
