@@ -2,7 +2,8 @@
 completes its outbox entry in the transaction that stores its window: the
 cursor's move and the entry's outcome commit together, one write transaction
 fewer per poll, and every guarantee of the completion stays (only the worker
-holding the entry completes it; a failed store completes nothing)."""
+holding the entry completes it; a failed store completes nothing). Its
+channel's pause is read in the claim's transaction."""
 
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ def test_an_order_poll_completes_its_entry_in_the_transaction_that_moves_its_cur
         assert len(touching_outbox) == 2, writes
         claim, store = touching_outbox
         assert "UPDATE OUTBOX SET" in claim
+        # and the channel's pause was read in the claim's transaction, not in one of its own
+        assert any(s.startswith("SELECT CHANNELS.PAUSED_CODE") for s in claim)
         assert any(s.startswith("INSERT INTO SYNC_CURSORS") for s in store)
         assert store[-1] == "UPDATE OUTBOX SET"      # the completion, last
 
