@@ -7,6 +7,7 @@ channel's pause is read in the claim's transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -118,3 +119,32 @@ def test_a_poll_whose_store_fails_completes_nothing_and_moves_no_cursor(tmp_path
         assert outcome != ["done"]
         assert _entry(env.db, entry_id).status in ("pending", "failed")
         assert _cursor(env.db) is None
+
+
+def test_the_stock_sweep_reads_every_channels_import_point_in_one_query(tmp_path, monkeypatch, db):
+    from crossdock.sync_engine import cursors
+    from crossdock.sync_engine.jobs import stock
+
+    with catalog_env(tmp_path, monkeypatch, db) as env:
+        # Given one channel imported by update time and by creation time, one by update time only, and
+        # the others never imported
+        t0 = env.ctx.clock.now()
+        with env.db.write() as s:
+            cursors.advance_cursor(s, "amazon-de", "orders", t0 - dt.timedelta(minutes=10))
+            cursors.advance_cursor(s, "amazon-de", orders_job.CREATED_STREAM, t0 - dt.timedelta(minutes=2))
+            cursors.advance_cursor(s, "ebay-uk", "orders", t0 - dt.timedelta(minutes=5))
+        reads: list[str] = []
+        event.listen(env.db.engine, "before_cursor_execute",
+                     lambda conn, cursor, text, *a: reads.append(text) if "sync_cursors" in text else None)
+        # When the sweep asks how far each channel's orders are imported
+        until = stock.imported_until_all(env.ctx, ["amazon-de", "amazon-us", "ebay-uk", "shopify-eu"])
+        # Then each channel's answer is its furthest cursor less its unseen-sales time, none without one
+        def expected(channel, position):
+            conn = env.ctx.connectors.get(channel)
+            return conn.clock.to_real(position - dt.timedelta(seconds=float(conn.unseen_sales_s or 0)))
+
+        assert until == {"amazon-de": expected("amazon-de", t0 - dt.timedelta(minutes=2)), "amazon-us": None,
+                         "ebay-uk": expected("ebay-uk", t0 - dt.timedelta(minutes=5)), "shopify-eu": None}
+        assert stock.imported_until(env.ctx, "ebay-uk") == until["ebay-uk"]
+        # and one query read them all
+        assert len(reads) == 2        # imported_until_all's, then imported_until's
