@@ -67,12 +67,12 @@ class JobTrace:
         self._local = threading.local()
 
     def wrap_process(self, fn: Callable[..., str]) -> Callable[..., str]:
-        def process(ctx: Any, entry: Any) -> str:
+        def process(ctx: Any, entry: Any, **kwargs: Any) -> str:
             run = {"id": entry.id, "kind": entry.kind, "channel": entry.channel, "start": time.time(),
                    "due": entry.available_at.timestamp()}
             self._local.run = run
             try:
-                return fn(ctx, entry)
+                return fn(ctx, entry, **kwargs)
             finally:
                 run["end"] = time.time()
                 self._local.run = None
