@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock import synclog
@@ -38,8 +38,8 @@ from crossdock.sync_engine._sql import changed, is_postgres
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALREADY_PAUSED", "PAUSED", "STALE", "PauseRead", "PauseState", "credential_version", "pause_channel",
-           "pause_state", "paused", "read_pause"]
+__all__ = ["ALREADY_PAUSED", "PAUSED", "STALE", "PauseState", "credential_version", "pause_channel", "pause_state",
+           "paused"]
 
 # What pause_channel did.
 PAUSED, ALREADY_PAUSED, STALE = "paused", "already_paused", "stale"
@@ -94,38 +94,19 @@ _PAUSE = select(Channel.paused_code, Channel.paused_credential_version,
                 _VERSION.scalar_subquery().label("version")).where(Channel.name == bindparam("channel"))
 
 
-@dataclass(frozen=True, slots=True)
-class PauseRead:
-    """A channel's pause as stored (:func:`read_pause`), before :func:`pause_state` acts on it."""
-
-    code: str | None
-    paused_on_version: int | None
-    version: int
-
-
-def read_pause(conn: Connection | Session, channel: str) -> PauseRead:
-    """The channel's pause and its credentials' version, read with ``conn``
-    (a transaction the caller runs anyway: the runner's claim)."""
-    row = conn.execute(_PAUSE, {"channel": channel}).first()
-    version = int((row.version if row is not None else conn.execute(_VERSION, {"channel": channel}).scalar()) or 0)
-    if row is None:
-        return PauseRead(None, None, version)
-    return PauseRead(row.paused_code, row.paused_credential_version, version)
-
-
-def pause_state(db: Database, channel: str, *, read: PauseRead | None = None) -> PauseState:
+def pause_state(db: Database, channel: str) -> PauseState:
     """The channel's pause now; a pause whose credentials moved on since is
-    lifted first (the channel is tried again). ``read``: the pause as the
-    caller has just read it (:func:`read_pause`), else it is read here."""
-    if read is None:
-        with db.glance() as conn:
-            read = read_pause(conn, channel)
-    if not read.code:
-        return PauseState(None, read.version)
-    if read.paused_on_version is None or read.paused_on_version == read.version:
-        return PauseState(read.code, read.version)
-    return PauseState(_resume_on_new_credentials(db, channel, read.code, read.paused_on_version, read.version),
-                      read.version)
+    lifted first (the channel is tried again)."""
+    with db.glance() as conn:
+        row = conn.execute(_PAUSE, {"channel": channel}).first()
+        version = int((row.version if row is not None else conn.execute(_VERSION, {"channel": channel}).scalar())
+                      or 0)
+    if row is None or not row.paused_code:
+        return PauseState(None, version)
+    if row.paused_credential_version is None or row.paused_credential_version == version:
+        return PauseState(row.paused_code, version)
+    return PauseState(_resume_on_new_credentials(db, channel, row.paused_code, row.paused_credential_version,
+                                                 version), version)
 
 
 def paused(db: Database, channel: str | None) -> str | None:

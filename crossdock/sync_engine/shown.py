@@ -109,17 +109,14 @@ def release_held(session: Session, channel: str, *, imported_until: dt.datetime)
     ``imported_until`` (real time): units held by pushes before it are proven
     unsold (their sales would be imported by now). Returns the SKUs released."""
     params = {"c": channel, "until": imported_until}
-    # every row the release clears, with whether it held units: the UPDATE runs only when there is one
-    # (most polls: none) — it is in the same write transaction, and skipping it leaves nothing held
-    held = session.execute(_HELD, params).all()
-    if held:
-        session.execute(_RELEASE, params)
-    return sorted(sku for sku, units in held if units)
+    skus = sorted(session.scalars(_HELD, params))
+    session.execute(_RELEASE, params)
+    return skus
 
 
 # release_held runs on every order import (most of them empty polls): its statements are built once
 _HELD_WHERE = (_C.channel == bindparam("c"), _C.held_qty.is_not(None), _C.held_since <= bindparam("until"))
-_HELD = select(_C.sku, _C.held_qty > 0).where(*_HELD_WHERE)
+_HELD = select(_C.sku).where(*_HELD_WHERE, _C.held_qty > 0)
 _RELEASE = update(LISTINGS).where(*_HELD_WHERE).values(held_qty=None, held_since=None)
 
 

@@ -6,7 +6,7 @@ quarantined and the window goes on)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 from sqlalchemy import bindparam, select
@@ -22,7 +22,7 @@ from crossdock.sync_engine import cursors, dirty, outbox, shown
 from crossdock.ratelimit.waits import PartialRead
 from crossdock.sync_engine.failures import QuotaWait
 from crossdock.sync_engine.jobs.context import EngineContext, entry_channel
-from crossdock.sync_engine.jobs.runner import complete_in, paused
+from crossdock.sync_engine.jobs.runner import paused
 from crossdock.sync_engine.quarantine import store_window
 
 __all__ = ["CREATED_STREAM", "IMPORT_ORDERS", "ImportResult", "import_orders", "known_orders", "max_window_s",
@@ -52,14 +52,11 @@ class ImportResult(TypedDict, total=False):
     channels: list[str]
 
 
-def import_orders(ctx: EngineContext, channel: str, *,
-                  finish: Callable[[Session, ImportResult], None] | None = None) -> ImportResult:
+def import_orders(ctx: EngineContext, channel: str) -> ImportResult:
     """Import the next window of orders of ``channel`` — and of the channels
     that share its order poll (:func:`order_import_group`: Amazon marketplaces
     of one seller, read by one getOrders call). Each channel's cursor moves
-    only when the whole window was read and stored. ``finish`` runs last in
-    the transaction that stores the window, with the result returned (the
-    runner completes the job's outbox entry there: :func:`~.runner.complete_in`)."""
+    only when the whole window was read and stored."""
     from crossdock.sync_engine.channels import order_import_group
 
     group = [c for c in order_import_group(ctx.cfg, channel) if c == channel or not paused(ctx.db, c)]
@@ -121,8 +118,6 @@ def import_orders(ctx: EngineContext, channel: str, *,
                          "more": window.more, "stream": stream, "start": window.start.isoformat(),
                          "cursor": window.end.isoformat(),
                          "horizon": (now - dt.timedelta(seconds=conn.safety_lag_s)).isoformat()}
-    if len(group) > 1:
-        out["channels"] = list(group)
     with ctx.db.write() as s:
         for member, member_orders in by_channel.items():
             marks = dirty.PendingMarks()        # what the window and the release change: marked once
@@ -149,8 +144,8 @@ def import_orders(ctx: EngineContext, channel: str, *,
             out["new"] += result.new
             out["updated"] += result.updated
             out["quarantined"] += aside
-        if finish is not None:
-            finish(s, out)
+    if len(group) > 1:
+        out["channels"] = list(group)
     return out
 
 
@@ -307,6 +302,5 @@ def order_poll_group(cfg: Config, channel: str) -> tuple[str, ...]:
 
 
 def orders_job(ctx: EngineContext, entry: outbox.ClaimedEntry) -> ImportResult:
-    """Outbox entry ``orders``: the next window of the entry's channel, its
-    entry completed in the transaction that stores the window."""
-    return import_orders(ctx, entry_channel(entry), finish=lambda s, out: complete_in(s, ctx, entry, out))
+    """Outbox entry ``orders``: the next window of the entry's channel."""
+    return import_orders(ctx, entry_channel(entry))

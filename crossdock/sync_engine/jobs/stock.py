@@ -172,7 +172,7 @@ def _restore_shown(session: Session, channel: str, believed: dict[str, int | Non
 
 def sweep_stock(ctx: EngineContext) -> SweepResult:
 
-    until = imported_until_all(ctx, list(ctx.cfg.channels))
+    until = {name: imported_until(ctx, name) for name in ctx.cfg.channels}
     with ctx.db.write() as s:
         released = unseen.expire(s, max_age_real_s=ctx.clock.to_real_s(unseen.MAX_AGE_S), imported_until=until)
         if released:
@@ -187,23 +187,13 @@ def imported_until(ctx: EngineContext, channel: str) -> dt.datetime | None:
     show an order (``Connector.unseen_sales_s``). None before its first window.
     (Not inside a write transaction: building a connector may use the
     database on its own connection, which SQLite would make wait for it.)"""
-    return imported_until_all(ctx, [channel])[channel]
-
-
-def imported_until_all(ctx: EngineContext, channels: Sequence[str]) -> dict[str, dt.datetime | None]:
-    """:func:`imported_until` of each of ``channels``, their cursors read in one query."""
-    streams = ("orders", CREATED_STREAM)
-    with ctx.db.glance() as c:
-        known = cursors.get_cursors(c, channels, streams)
-    out: dict[str, dt.datetime | None] = {}
-    for channel in channels:
-        positions = [cur.position for stream in streams if (cur := known.get((channel, stream))) is not None]
-        if not positions:
-            out[channel] = None
-            continue
-        conn = ctx.connectors.get(channel)
-        out[channel] = conn.clock.to_real(max(positions) - dt.timedelta(seconds=float(conn.unseen_sales_s or 0)))
-    return out
+    with ctx.db.read() as session:
+        positions = [cur.position for stream in ("orders", CREATED_STREAM)
+                     if (cur := cursors.get_cursor(session, channel, stream)) is not None]
+    if not positions:
+        return None
+    conn = ctx.connectors.get(channel)
+    return conn.clock.to_real(max(positions) - dt.timedelta(seconds=float(conn.unseen_sales_s or 0)))
 
 
 def expected_quantities(ctx: EngineContext, channel: str, skus: list[str] | None = None) -> dict[str, int]:
