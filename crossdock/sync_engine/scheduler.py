@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from crossdock.db.base import utcnow
@@ -197,8 +197,12 @@ def enqueue_run(session: Session, schedule: ScheduleState, scheduled_for: dt.dat
         idempotency_key=f"{schedule.name}:{stamp}")
 
 
-# Is any schedule due? (asked on every engine tick: a prebuilt statement on a plain connection)
-_NEXT_RUN = select(func.min(SCHED.c.next_run_at)).where(SCHED.c.enabled.is_(True))
+# The earliest next run, and the earliest not due at ``at`` (asked on every look of the engine's loop:
+# a prebuilt statement on a plain connection); after firing, the next due time is the second or a fired
+# schedule's next slot, so no second look is needed
+_NEXT_RUN = select(func.min(SCHED.c.next_run_at),
+                   func.min(case((SCHED.c.next_run_at > bindparam("at"), SCHED.c.next_run_at)))
+                   ).where(SCHED.c.enabled.is_(True))
 
 
 def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn | None = None) -> list[Fired]:
@@ -213,18 +217,21 @@ def fire_due(db: Database, now: dt.datetime | None = None, enqueue_fn: EnqueueFn
 def fire_due_next(db: Database, now: dt.datetime | None = None,
                   enqueue_fn: EnqueueFn | None = None) -> tuple[list[Fired], dt.datetime | None]:
     """:func:`fire_due`, and when the next schedule falls due as far as this
-    look can tell: the earliest ``next_run_at`` after the firing (``now`` when
-    one is still due: another scheduler holds it), None with no enabled schedule.
+    look can tell: the earliest ``next_run_at`` after the firing (a schedule
+    another scheduler fired: its next slot, as this one computed it), None
+    with no enabled schedule.
     The engine's loop sleeps until then (or less: another process may add work)."""
     at = now_or(now)
     with db.glance() as conn:
-        first = conn.execute(_NEXT_RUN).scalar()
+        first, later = conn.execute(_NEXT_RUN, {"at": at}).one()
     if first is None or first > at:
         return [], first
     action = enqueue_fn or enqueue_run
     fired = []
+    nexts = [later]
     for s in due(db, at):
         nxt, missed = next_slot(s.next_run_at, s.interval_s, at)
+        nexts.append(nxt)
         with db.write() as session:
             won = session.execute(_WIN, {"p_name": s.name, "p_version": s.version, "p_next": nxt,
                                          "p_at": at}).first() is not None
@@ -245,6 +252,4 @@ def fire_due_next(db: Database, now: dt.datetime | None = None,
                 log.warning("schedule %s ran %.0f s late (%d missed runs caught up once)", s.name, late_s, missed)
         fired.append(Fired(name=s.name, job=s.job, channel=s.channel, scheduled_for=s.next_run_at,
                            missed_runs=missed, next_run_at=nxt, enqueued=enqueued))
-    with db.glance() as conn:
-        first = conn.execute(_NEXT_RUN).scalar()
-    return fired, first if first is None or first > at else at
+    return fired, min((t for t in nexts if t is not None), default=None)
