@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crossdock.db.sqlite_writers import connect_args as sqlite_connect_args
 from crossdock.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -260,7 +261,7 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         path = sqlite_path(url)
         if path is not None and not path.parent.is_dir():
             raise DataError(UNREACHABLE, detail=f"the folder {path.parent} does not exist (database {safe_url(url)})")
-        engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+        engine = create_engine(url, echo=echo, connect_args={**sqlite_connect_args(SQLITE_BUSY_TIMEOUT_MS / 1000),
                                                              "check_same_thread": False})
         _sqlite_setup(engine)
     else:

@@ -63,6 +63,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from crossdock.db.sqlite_writers import connect_args as sqlite_connect_args
 from crossdock.errors import ConfigError, DataError, QuotaError
 from crossdock.ratelimit import arithmetic as ar
 from crossdock.ratelimit.backends.base import (
@@ -130,7 +131,7 @@ class SqlBackend(QuotaBackend):
             # connection that cannot roll back is invalidated), so the pool need not roll back each
             # connection it gets back: that reset was a quarter of the CPU of a quota decision.
             self._engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                                         connect_args={"timeout": busy_timeout_s})
+                                         connect_args=sqlite_connect_args(busy_timeout_s))
             event.listen(self._engine, "connect", _sqlite_durability)
             self._own_engine = True
             self._insert: Callable[[Table], sqlite.Insert | postgresql.Insert] = sqlite_insert
