@@ -15,6 +15,10 @@ the row is durable (a broker restart or a killed worker loses no wait), and
 one mechanism wakes every due entry, so a quota wait is never woken twice
 (once by a delayed message, once by the relay). The actor therefore has
 ``max_retries=0``: dramatiq's own retries are never used, whatever happens.
+One exception: on the push and fast lanes, a wait no longer than the loop's
+tick (``[sync] tick_s`` in real seconds) is slept through in the run
+(:func:`_process`); releasing would cost the run at least that, and a new
+claim and plan besides.
 
 Stock pushes have a queue of their own (:data:`PUSH_QUEUE`), consumed by
 threads of their own — one per channel (:class:`~crossdock.sync_engine.runtime.EngineRuntime`):
@@ -34,13 +38,17 @@ on first use in a ``crossdock worker`` process.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
 
 import dramatiq
 
+from crossdock.db.sqlite_writers import SOON, URGENT, write_rank
+from crossdock.ratelimit.waits import inline_waits
 from crossdock.sync_engine.jobs import EngineContext, claim_and_process
+from crossdock.sync_engine.jobs.context import configured_tick_real_s
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +84,18 @@ def process_outbox_entry(entry_id: int) -> None:
 
 @dramatiq.actor(queue_name=PUSH_QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
 def process_push_entry(entry_id: int) -> None:
-    """:func:`process_outbox_entry` for the stock pushes, on their own queue."""
-    _process(entry_id)
+    """:func:`process_outbox_entry` for the stock pushes, on their own queue;
+    their SQLite writes go before the other jobs' (:func:`~crossdock.db.sqlite_writers.write_rank`)."""
+    with write_rank(SOON):
+        _process(entry_id, short_waits=True)
 
 
 @dramatiq.actor(queue_name=FAST_QUEUE, max_retries=0, time_limit=15 * 60 * 1000)
 def process_fast_entry(entry_id: int) -> None:
-    """:func:`process_outbox_entry` for the fast lane's jobs (``JobSpec.fast_lane``), on their own queue."""
-    _process(entry_id)
+    """:func:`process_outbox_entry` for the fast lane's jobs (``JobSpec.fast_lane``), on their own queue;
+    their SQLite writes go first."""
+    with write_rank(URGENT):
+        _process(entry_id, short_waits=True)
 
 
 def wake(entry: Any) -> None:
@@ -99,11 +111,18 @@ def wake(entry: Any) -> None:
         process_outbox_entry.send(entry.id)
 
 
-def _process(entry_id: int) -> None:
+def _process(entry_id: int, *, short_waits: bool = False) -> None:
+    """Claim and run the entry. ``short_waits`` (the push and fast lanes): a
+    quota wait no longer than the loop's tick (``[sync] tick_s``, in real
+    seconds) is slept through in the run instead of releasing the entry — the
+    release would cost at least that long before the run could go on, plus a
+    new claim and a new plan; the lanes' threads do nothing else meanwhile."""
     from crossdock.sync_engine.runtime import database_error
 
+    ctx = context()
     try:
-        outcomes = claim_and_process(context(), ids=[entry_id])
+        with inline_waits(configured_tick_real_s(ctx.cfg)) if short_waits else contextlib.nullcontext():
+            outcomes = claim_and_process(ctx, ids=[entry_id])
     except Exception as exc:
         coded = database_error(exc)
         if coded is None:

@@ -50,11 +50,10 @@ from crossdock.db.base import utcnow
 from crossdock.db.engine import Database
 from crossdock.errors import CrossdockError, DataError
 from crossdock.sync_engine import dirty, liveness, outbox, scheduler, wakeups
-from crossdock.sync_engine.jobs.context import configured_lease_s
+from crossdock.sync_engine.jobs.context import configured_lease_s, configured_tick_real_s
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TICK_S = 0.5            # platform seconds between scheduler ticks
 # The loop's longest sleep in real seconds, when that is longer than tick_s: how long another
 # process's new work may wait for the relay under a sandbox's fast clock (at time scale 1 the
 # loop looks every tick_s).
@@ -154,7 +153,7 @@ class EngineRuntime:
         self.dead_after_s = float(sync.get("worker_dead_after_s", liveness.DEFAULT_DEAD_AFTER_S))
         self.relay_ttl_s = max(3 * self.heartbeat_s, 10.0)
         self.lease_s = configured_lease_s(cfg)
-        self.tick_real_s = max(0.005, float(sync.get("tick_s", DEFAULT_TICK_S)) / cfg.time_scale)
+        self.tick_real_s = configured_tick_real_s(cfg)
         self.longest_sleep_s = max(self.tick_real_s, IDLE_LOOK_REAL_S)
         self.ctx: Any = None
         self.engine: Any = None

@@ -65,6 +65,19 @@ class EngineContext:
         return self.cfg.channel(channel).platform
 
 
+#: ``[sync] tick_s`` when unset: platform seconds between the worker loop's looks at the database.
+DEFAULT_TICK_S = 0.5
+
+
+def configured_tick_real_s(cfg: Config) -> float:
+    """``[sync] tick_s`` in real seconds (the time scale applied): the worker
+    loop looks at the database at most this often; a released entry waits at
+    least this long for its next run. A push or fast-lane job sleeps through a
+    quota wait no longer than this instead of releasing its entry
+    (:mod:`~crossdock.sync_engine.actors`)."""
+    return max(0.005, float(cfg.sync.get("tick_s", DEFAULT_TICK_S)) / cfg.time_scale)
+
+
 def configured_lease_s(cfg: Config) -> float:
     """``[sync] lease_s``: how long a worker holds an outbox entry (and the
     dirty SKUs of a push) before another may take it over. It must exceed the
