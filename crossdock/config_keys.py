@@ -162,7 +162,8 @@ SYNC = Table("sync", "The engine: schedules, leases, workers and housekeeping. I
         "region (they share its quota of one call a minute).", default=True),
     Key("tick_s", NUMBER, "Shortest time between looks of `crossdock worker`'s scheduler loop at due schedules "
         "and outbox entries; with nothing due sooner it sleeps this long or 0.1 real seconds, whichever is "
-        "longer.", default=0.5, minimum=0,
+        "longer. A stock push or an event's read sleeps through a quota wait no longer than this instead of "
+        "handing its entry back.", default=0.5, minimum=0,
         exclusive_minimum=True, unit="platform seconds"),
     Key("heartbeat_s", NUMBER, "How often each worker writes its heartbeat.", default=5.0, minimum=0,
         exclusive_minimum=True, unit="real seconds"),
