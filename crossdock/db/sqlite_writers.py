@@ -222,6 +222,12 @@ class WriterConnection(sqlite3.Connection):
             if self._has_turn:
                 self._pass_turn()
 
+    def __del__(self) -> None:
+        # a connection dropped mid-transaction without close() (SQLite rolls it back as it goes):
+        # its turn must not be held for ever
+        if getattr(self, "_has_turn", False):
+            self._pass_turn()
+
     def _take_turn(self) -> None:
         assert self._turns is not None
         if not self._turns.acquire(self._busy_timeout_s):

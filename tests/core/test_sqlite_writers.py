@@ -206,3 +206,20 @@ def test_the_quota_store_takes_turns_with_the_other_writers(db: Database) -> Non
         assert pooled.driver_connection._turns is turns_for(db.engine.url.database or "")
     finally:
         pooled.close()
+
+
+def test_a_connection_dropped_mid_transaction_gives_its_turn_back(tmp_path: Path) -> None:
+    import gc
+
+    path = tmp_path / "dropped.sqlite"
+    turns = turns_for(str(path))
+    conn = sqlite3.connect(path, isolation_level=None, factory=WriterConnection)
+    conn.execute("BEGIN IMMEDIATE")
+    assert turns._held
+    del conn
+    gc.collect()
+    assert not turns._held
+    other = sqlite3.connect(path, isolation_level=None, factory=WriterConnection, timeout=1.0)
+    other.execute("BEGIN IMMEDIATE")                      # SQLite's lock went with the connection too
+    other.execute("COMMIT")
+    other.close()
