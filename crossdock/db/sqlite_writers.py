@@ -49,7 +49,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["NORMAL", "SOON", "URGENT", "WriteTurns", "WriterConnection", "connect_args", "turns_for", "write_rank"]
 
@@ -149,7 +149,7 @@ def turns_for(path: str) -> WriteTurns:
 
 class WriterCursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> WriterCursor:
-        conn: WriterConnection = self.connection       # type: ignore[assignment]
+        conn = cast(WriterConnection, self.connection)
         if conn._turns is not None and not conn._has_turn and sql.lstrip()[:15].upper() in _WRITE_BEGINS:
             conn._take_turn()
         try:
@@ -159,7 +159,7 @@ class WriterCursor(sqlite3.Cursor):
                 conn._pass_turn()
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> WriterCursor:
-        conn: WriterConnection = self.connection       # type: ignore[assignment]
+        conn = cast(WriterConnection, self.connection)
         try:
             return super().executemany(sql, seq_of_parameters)
         finally:
@@ -167,7 +167,7 @@ class WriterCursor(sqlite3.Cursor):
                 conn._pass_turn()
 
     def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
-        conn: WriterConnection = self.connection       # type: ignore[assignment]
+        conn = cast(WriterConnection, self.connection)
         try:
             return super().executescript(sql_script)
         finally:
@@ -188,7 +188,7 @@ class WriterConnection(sqlite3.Connection):
         if path:                                   # '' for in-memory and temporary databases
             self._turns = turns_for(path)
 
-    def cursor(self, factory: Any = None) -> sqlite3.Cursor:   # type: ignore[override]
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:   # type: ignore[override]  # typeshed overloads on factory
         return super().cursor(factory or WriterCursor)
 
     # the connection's shortcuts go through a cursor of ours (sqlite3's do not call cursor())

@@ -220,7 +220,8 @@ def test_config_reference_command_prints_it_and_needs_no_configuration(tmp_path,
             "secret": False, "unit": "platform seconds",
             "description": "Shortest time between looks of `crossdock worker`'s scheduler loop at due schedules "
                            "and outbox entries; with nothing due sooner it sleeps this long or 0.1 real seconds, "
-                           "whichever is longer."} in rows
+                           "whichever is longer. A stock push or an event's read sleeps through a quota wait no longer "
+                           "than this instead of handing its entry back."} in rows
     assert any(r["key"] == "channels.NAME.options.fulfillment_policy_id" and r["when"] == "platform = ebay"
                for r in rows)
     assert list(tmp_path.iterdir()) == []
