@@ -97,13 +97,14 @@ class WriteTurns:
         self._held = False
         self._seq = 0
 
-    def acquire(self, timeout_s: float, rank: int | None = None) -> bool:
+    def acquire(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the turn, at this context's :func:`write_rank`; False when it did not come."""
         with self._mutex:
             if not self._held:
                 self._held = True
                 return True
             self._seq += 1
-            waiter = _Waiter(_rank.get() if rank is None else rank, self._seq, time.monotonic(), threading.Lock())
+            waiter = _Waiter(_rank.get(), self._seq, time.monotonic(), threading.Lock())
             waiter.lock.acquire()
             self._waiters.append(waiter)
         if waiter.lock.acquire(timeout=max(0.0, timeout_s)):
@@ -155,24 +156,21 @@ class WriterCursor(sqlite3.Cursor):
         try:
             return super().execute(sql, parameters)
         finally:
-            if conn._has_turn and not conn.in_transaction:
-                conn._pass_turn()
+            conn._pass_turn_if_ended()
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> WriterCursor:
         conn = cast(WriterConnection, self.connection)
         try:
             return super().executemany(sql, seq_of_parameters)
         finally:
-            if conn._has_turn and not conn.in_transaction:
-                conn._pass_turn()
+            conn._pass_turn_if_ended()
 
     def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
         conn = cast(WriterConnection, self.connection)
         try:
             return super().executescript(sql_script)
         finally:
-            if conn._has_turn and not conn.in_transaction:
-                conn._pass_turn()
+            conn._pass_turn_if_ended()
 
 
 class WriterConnection(sqlite3.Connection):
@@ -205,15 +203,13 @@ class WriterConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            if self._has_turn and not self.in_transaction:
-                self._pass_turn()
+            self._pass_turn_if_ended()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            if self._has_turn and not self.in_transaction:
-                self._pass_turn()
+            self._pass_turn_if_ended()
 
     def close(self) -> None:
         try:
@@ -233,6 +229,12 @@ class WriterConnection(sqlite3.Connection):
         if not self._turns.acquire(self._busy_timeout_s):
             raise sqlite3.OperationalError("database is locked")
         self._has_turn = True
+
+    def _pass_turn_if_ended(self) -> None:
+        """After any statement or end: the transaction holding the turn is over (committed, rolled back,
+        or rolled back by SQLite on an error), so the turn goes on."""
+        if self._has_turn and not self.in_transaction:
+            self._pass_turn()
 
     def _pass_turn(self) -> None:
         self._has_turn = False

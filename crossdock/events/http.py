@@ -33,7 +33,6 @@ from starlette.routing import Route
 from crossdock.config_keys_events import DEFAULT_MAX_BODY_BYTES
 from crossdock.connectors.events import EventReceiver, EventSetup, HookReply, HookRequest
 from crossdock.db.engine import Database
-from crossdock.db.sqlite_writers import URGENT, write_rank
 from crossdock.errors import CrossdockError, EventError
 from crossdock.events.intake import accept, refuse
 from crossdock.platforms import registry
@@ -143,10 +142,9 @@ def _handle(receivers: Receivers, kind: str, request: HookRequest) -> Response:
         deliveries = receiver.receive(request)
     except EventError as exc:
         return _refused(db, kind, exc)
-    with write_rank(URGENT):                # a sale on its way: its writes go before background ones
-        for d in deliveries:
-            accept(db, channel=d.channel, source=kind, topic=d.topic, delivery_id=d.delivery_id,
-                   order_ids=d.order_ids, erase=d.erase)
+    for d in deliveries:
+        accept(db, channel=d.channel, source=kind, topic=d.topic, delivery_id=d.delivery_id, order_ids=d.order_ids,
+               erase=d.erase)
     return Response(status_code=receiver.ack_status)
 
 

@@ -17,7 +17,8 @@ its channel, delivery id, topic and order ids::
 ``db`` is a :class:`~crossdock.db.engine.Database` (one short write
 transaction of its own) or a Session (the caller's transaction). Both return
 after one transaction and make no platform call, so a receiver answers well
-within a second.
+within a second. On SQLite an accepting transaction takes its turn among the
+process's writers first (:data:`~crossdock.db.sqlite_writers.URGENT`).
 
 An event is a hint, never the truth: :func:`accept` keeps only *which*
 orders to read. The read (:mod:`crossdock.events.reads`, outbox kind
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from crossdock import synclog
 from crossdock.db.engine import Database
+from crossdock.db.sqlite_writers import URGENT, write_rank
 from crossdock.events.tables import EventDelivery, EventRead
 from crossdock.sync_engine import outbox
 from crossdock.sync_engine._sql import now_or, upsert_insert, write_tx
@@ -87,7 +89,7 @@ def accept(db: Database | Session, *, channel: str, source: str, topic: str, del
         raise ValueError("an accepted event needs a channel and a delivery id")
     at = now_or(now)
     ids = sorted({str(i) for i in order_ids if str(i).strip()})
-    with write_tx(db) as s:
+    with write_rank(URGENT), write_tx(db) as s:     # a sale on its way: its writes go before background ones
         row = s.execute(upsert_insert(s, DELIVERIES).values(
             channel=channel, source=source, topic=topic[:128], delivery_id=delivery_id[:200],
             ref=delivery_id[:200], received_at=at, outcome=ACCEPTED, order_ids=ids)

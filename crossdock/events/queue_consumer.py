@@ -40,7 +40,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from crossdock.config import Config
 from crossdock.connectors.event_queue import QueueBinding
 from crossdock.db.engine import Database
-from crossdock.db.sqlite_writers import URGENT, write_rank
 from crossdock.errors import EventError
 from crossdock.events.intake import accept, refuse
 from crossdock.platforms import registry
@@ -151,11 +150,10 @@ class QueueConsumer:
             return "refused"
         outcome = "accepted"
         try:
-            with write_rank(URGENT):          # a sale on its way: its writes go before background ones
-                for d in deliveries:
-                    if accept(self.db, channel=d.channel, source=self.reader.source, topic=d.topic,
-                              delivery_id=d.delivery_id, order_ids=d.order_ids).duplicate:
-                        outcome = "duplicate"
+            for d in deliveries:
+                if accept(self.db, channel=d.channel, source=self.reader.source, topic=d.topic,
+                          delivery_id=d.delivery_id, order_ids=d.order_ids).duplicate:
+                    outcome = "duplicate"
         except Exception as exc:  # the database: leave the message; it comes back after its visibility timeout
             log.error("events: message %s of %s not taken in (%s); it comes back after its visibility timeout",
                       message_id, self.url, exc)

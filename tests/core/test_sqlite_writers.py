@@ -49,22 +49,31 @@ def _writer(db: Database, order: list[str], name: str, rank: int) -> None:
         order.append(name)
 
 
-def test_waiting_writers_go_by_rank_then_arrival(db: Database, tmp_path: Path) -> None:
-    turns = turns_for(str(tmp_path / "w.sqlite"))
+def _turn_order(db: Database, turns: sqlite_writers.WriteTurns, writers: list[tuple[str, int, float]]) -> list[str]:
+    """While a writer holds the turn, ``writers`` (name, rank, seconds to wait once queued) queue up one
+    after another; then the holder commits. Returns the order in which they had their turns."""
     order: list[str] = []
     release = threading.Event()
     first = threading.Thread(target=_holder, args=(db, release))
     first.start()
     _wait_for(lambda: turns._held)
     threads = []
-    for i, (name, rank) in enumerate([("normal-1", NORMAL), ("soon", SOON), ("normal-2", NORMAL), ("urgent", URGENT)]):
+    for i, (name, rank, pause_s) in enumerate(writers):
         t = threading.Thread(target=_writer, args=(db, order, name, rank))
         t.start()
         threads.append(t)
         _wait_for(lambda n=i + 1: turns.waiting == n)     # arrival order is known
+        time.sleep(pause_s)
     release.set()
     for t in [first, *threads]:
         t.join(5)
+    return order
+
+
+def test_waiting_writers_go_by_rank_then_arrival(db: Database, tmp_path: Path) -> None:
+    turns = turns_for(str(tmp_path / "w.sqlite"))
+    order = _turn_order(db, turns, [("normal-1", NORMAL, 0), ("soon", SOON, 0), ("normal-2", NORMAL, 0),
+                                    ("urgent", URGENT, 0)])
     assert order == ["urgent", "soon", "normal-1", "normal-2"]
     with db.read() as s:
         assert s.execute(text("SELECT count(*) FROM log")).scalar_one() == 5
@@ -75,21 +84,8 @@ def test_a_writer_waiting_too_long_goes_before_higher_ranks(db: Database, tmp_pa
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_writers, "OLDEST_FIRST_AFTER_S", 0.05)
     turns = turns_for(str(tmp_path / "w.sqlite"))
-    order: list[str] = []
-    release = threading.Event()
-    first = threading.Thread(target=_holder, args=(db, release))
-    first.start()
-    _wait_for(lambda: turns._held)
-    old = threading.Thread(target=_writer, args=(db, order, "old-normal", NORMAL))
-    old.start()
-    _wait_for(lambda: turns.waiting == 1)
-    time.sleep(0.1)                                      # older than OLDEST_FIRST_AFTER_S
-    urgent = threading.Thread(target=_writer, args=(db, order, "urgent", URGENT))
-    urgent.start()
-    _wait_for(lambda: turns.waiting == 2)
-    release.set()
-    for t in (first, old, urgent):
-        t.join(5)
+    # the first waits 0.1 s, older than OLDEST_FIRST_AFTER_S, before the urgent one queues
+    order = _turn_order(db, turns, [("old-normal", NORMAL, 0.1), ("urgent", URGENT, 0)])
     assert order == ["old-normal", "urgent"]
 
 
