@@ -104,7 +104,11 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
             continue
         name = names[ch.sandbox_channel]
         options = {**ch.options, **_SCENARIO[name].options}
-        channels.append(dataclasses.replace(ch, name=name, options=options, intervals_s={"orders": INTERVALS[name]},
+        # With events on, polling is the safety net: each channel polls at its
+        # platform template's interval, as `config init` writes it, not the
+        # rehearsal's quick polls that stand in for events without them.
+        intervals = None if events_url else {"orders": INTERVALS[name]}
+        channels.append(dataclasses.replace(ch, name=name, options=options, intervals_s=intervals,
                                             stock={"share": SHARES[name]}))
     text = render_config(
         desc, encrypt=lambda v: fernet.encrypt(v.encode()).decode(),

@@ -51,7 +51,7 @@ SETTLE_S = 30.0
 #: them are let go. Amazon shows an order within about 3.5 minutes.
 MAX_AGE_S = 600.0
 
-__all__ = ["MAX_AGE_S", "SETTLE_S", "UnseenSale", "consume", "detect", "expire"]
+__all__ = ["MAX_AGE_S", "SETTLE_S", "UnseenSale", "consume", "detect", "expire", "shortfalls"]
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -75,15 +75,12 @@ class UnseenSale(Base):
 UNSEEN = UnseenSale.__table__
 
 
-def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, settle_real_s: float,
-           now: dt.datetime | None = None) -> dict[str, int]:
-    """Compare what ``channel`` shows (SKU → quantity read back) with what
-    crossdock last pushed; hold the difference of every listing that shows
-    less and whose last push is at least ``settle_real_s`` old (real seconds:
-    pushes are recorded in real time; :data:`SETTLE_S` is in platform
-    seconds, which a sandbox's scaled clock converts). Returns SKU → units
-    newly held (the caller marks them dirty, so every channel gets the lower
-    availability)."""
+def shortfalls(session: Session, channel: str, shown: Mapping[str, int | None], *, settle_real_s: float,
+               now: dt.datetime | None = None) -> dict[str, int]:
+    """What :func:`detect` would hold, read only: SKU → units the channel
+    shows fewer than crossdock last pushed, for pushes at least
+    ``settle_real_s`` old. A push run reads this first and opens a write
+    transaction only when something is found (most read-backs find nothing)."""
     at = now_or(now)
     found: dict[str, int] = {}
     read = {s: int(q) for s, q in shown.items() if q is not None}
@@ -99,8 +96,23 @@ def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, s
             if pushed_at is not None and (at - pushed_at).total_seconds() < settle_real_s:
                 continue
             found[sku] = believed - q
+    return found
+
+
+def detect(session: Session, channel: str, shown: Mapping[str, int | None], *, settle_real_s: float,
+           now: dt.datetime | None = None) -> dict[str, int]:
+    """Compare what ``channel`` shows (SKU → quantity read back) with what
+    crossdock last pushed; hold the difference of every listing that shows
+    less and whose last push is at least ``settle_real_s`` old (real seconds:
+    pushes are recorded in real time; :data:`SETTLE_S` is in platform
+    seconds, which a sandbox's scaled clock converts). Returns SKU → units
+    newly held (the caller marks them dirty, so every channel gets the lower
+    availability)."""
+    at = now_or(now)
+    found = shortfalls(session, channel, shown, settle_real_s=settle_real_s, now=at)
     if not found:
         return {}
+    read = {s: int(q) for s, q in shown.items() if q is not None}
     for sku, units in sorted(found.items()):
         stmt = upsert_insert(session, UNSEEN).values(channel=channel, sku=sku, quantity=units, first_seen_at=at,
                                                      updated_at=at)

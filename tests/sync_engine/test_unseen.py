@@ -49,6 +49,25 @@ def test_a_listing_showing_less_than_pushed_holds_the_units_from_every_channel(d
         assert availability.unseen_held(s, ["SKU-1"]) == {"SKU-1": 3}
 
 
+def test_shortfalls_reads_what_detect_would_hold_and_writes_nothing(db):
+    # Given Amazon was last pushed 6 of each SKU and shows 4 of SKU-1
+    _seed(db)
+    shown = {"SKU-1": 4, "SKU-2": 6, "SKU-X": 1}
+    # When a push run reads the shortfalls first (a read transaction)
+    with db.read() as s:
+        short = unseen.shortfalls(s, "amazon-de", shown, settle_real_s=30, now=NOW)
+    # Then it names what detect holds, and nothing is held or logged until detect runs
+    assert short == {"SKU-1": 2}
+    with db.read() as s:
+        assert availability.unseen_held(s, ["SKU-1"]) == {}
+        assert s.scalar(select(m.SyncEvent.id).where(m.SyncEvent.operation == "stock.unseen_sale")) is None
+    with db.write() as s:
+        assert unseen.detect(s, "amazon-de", shown, settle_real_s=30, now=NOW) == short
+    # And a listing showing what was pushed is no shortfall
+    with db.read() as s:
+        assert unseen.shortfalls(s, "amazon-de", {"SKU-2": 6}, settle_real_s=30, now=NOW) == {}
+
+
 def test_a_drop_right_after_a_push_or_during_one_is_not_a_sale(db):
     _seed(db)
     with db.write() as s:

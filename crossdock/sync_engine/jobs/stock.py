@@ -135,17 +135,21 @@ def _find_unseen_sales(ctx: EngineContext, channel: str, conn: Connector) -> dic
         return {}
     with ctx.db.read() as s:
         skus = dirty.peek_dirty(s, channel, limit=UNSEEN_READ_MAX + 1)
-    if not skus or len(skus) > UNSEEN_READ_MAX:
+        names = skumap.ChannelSkus.of(s, channel) if skus and len(skus) <= UNSEEN_READ_MAX else None
+    if names is None:
         return {}
+    settle_real_s = ctx.clock.to_real_s(unseen.SETTLE_S)
     try:
-        with ctx.db.read() as s:
-            read = skumap.ChannelSkus.of(s, channel).read(conn.read_listings)
-        shown = {o.sku: o.quantity for o in read(skus)}
+        shown = {o.sku: o.quantity for o in names.read(conn.read_listings)(skus)}
     except CrossdockError as exc:
         log.info("%s: listings not read back for unseen sales (%s)", channel, exc.code)
         return {}
+    # most read-backs find nothing: a read says so without taking the write lock (SQLite: its turn)
+    with ctx.db.read() as s:
+        if not unseen.shortfalls(s, channel, shown, settle_real_s=settle_real_s):
+            return {}
     with ctx.db.write() as s:
-        found = unseen.detect(s, channel, shown, settle_real_s=ctx.clock.to_real_s(unseen.SETTLE_S))
+        found = unseen.detect(s, channel, shown, settle_real_s=settle_real_s)
         if found:       # a bundle's unseen sale holds its components' units: they move too
             dirty.mark_dirty(s, sorted(bundles.with_components(s, found)))
     return found
