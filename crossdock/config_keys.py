@@ -105,7 +105,8 @@ PLAN = Table("PLATFORM.OPERATION", "Override one operation's published usage pla
 
 RATELIMIT = Table("ratelimit", "The shared quota budget every process asks before a platform call. "
                   "`CROSSDOCK_RATELIMIT_URL` overrides the URL.", (
-    Key("url", TEXT, "`sql://` (the database), `redis://host:6379/1`, or `memory://` (one process only).",
+    Key("url", TEXT, "`sql://` (the database; on SQLite a file of its own beside it, `NAME.quota.sqlite`), "
+        "`redis://host:6379/1`, or `memory://` (one process only).",
         default=RATELIMIT_URL),
     Key("time_scale", NUMBER, "Platform seconds per real second: 1 against live platforms; the sandbox's "
         "speed-up when rehearsing against `crossdock sandbox serve --time-scale K`.", default=1.0, minimum=0,

@@ -237,7 +237,9 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
 
     folder = opts.folder.resolve()
     if folder.exists():
-        for name in ("crossdock.sqlite", "crossdock.sqlite-wal", "crossdock.sqlite-shm"):
+        # the database and the quota store's file beside it (crossdock.ratelimit.backends.sql_file)
+        for name in (f"{base}{end}" for base in ("crossdock.sqlite", "crossdock.quota.sqlite")
+                     for end in ("", "-wal", "-shm")):
             (folder / name).unlink(missing_ok=True)
         shutil.rmtree(folder / "labels", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)

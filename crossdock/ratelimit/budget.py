@@ -271,7 +271,9 @@ class QuotaBudget:
             raise QuotaError(QUOTA_TOO_EXPENSIVE, channel=f"{platform}:{account}",
                              detail=f"{operation} costs {cost:g}, more than the bucket or daily "
                                     f"budget can ever hold")
-        wait_ms = max(1, math.ceil(result.wait_s * 1000))
+        # rounded to the microsecond first: times are epoch seconds in floats (~0.2 us apart), so a wait
+        # of exactly one Retry-After second may come out a hair over and would ceil to 1 ms more
+        wait_ms = max(1, math.ceil(round(result.wait_s * 1000, 3)))
         refused = tuple(r.subject for r in result.refused if r.subject)
         log.debug("quota wait %d ms for %s/%s/%s (%s, priority %s)", wait_ms, platform, account,
                   operation, result.code, priority.name)

@@ -192,14 +192,16 @@ def test_in_memory_databases_have_no_turns() -> None:
     conn.close()
 
 
-def test_the_quota_store_takes_turns_with_the_other_writers(db: Database) -> None:
+def test_the_quota_store_takes_turns_with_the_other_quota_writers(db: Database) -> None:
     from crossdock.ratelimit.backends.sql import SqlBackend
 
     backend = SqlBackend(db.engine)
     pooled = backend._engine.raw_connection()
     try:
-        assert isinstance(pooled.driver_connection, WriterConnection)
-        assert pooled.driver_connection._turns is turns_for(db.engine.url.database or "")
+        # its own file (crossdock.ratelimit.backends.sql_file), with turns of its own
+        assert isinstance(pooled.driver_connection, WriterConnection) and backend.path is not None
+        assert pooled.driver_connection._turns is turns_for(backend.path)
+        assert pooled.driver_connection._turns is not turns_for(db.engine.url.database or "")
     finally:
         pooled.close()
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from crossdock.db.engine import Database
 from crossdock.db.models import Order, OrderLine, StockLevel
 from crossdock.demo import DemoOptions, run_demo
+from crossdock.ratelimit.backends.sql import SqlBackend
 from crossdock.ratelimit.backends.sql_tables import ratelimit_counters, ratelimit_daily
 from crossdock.reports import COLUMNS
 from tests.cli_run import crossdock
@@ -95,8 +96,13 @@ def test_stock_and_api_usage_reconcile_with_their_tables(demo):
         with db.read() as s:
             on_hand = s.scalar(select(func.sum(StockLevel.on_hand)))
             reserved = s.scalar(select(func.sum(StockLevel.reserved)))
-            calls = (s.scalar(select(func.coalesce(func.sum(ratelimit_counters.c.calls), 0)))
-                     + s.scalar(select(func.coalesce(func.sum(ratelimit_daily.c.calls), 0))))
+        quota = SqlBackend(db.engine)          # the quota tables: on SQLite in the store's own file
+        try:
+            with quota.store_engine.connect() as s:
+                calls = (s.scalar(select(func.coalesce(func.sum(ratelimit_counters.c.calls), 0)))
+                         + s.scalar(select(func.coalesce(func.sum(ratelimit_daily.c.calls), 0))))
+        finally:
+            quota.close()
     finally:
         db.dispose()
     rows = report(demo, "stock", "--json").doc["rows"]

@@ -18,17 +18,18 @@ def test_pruned_minutes_are_kept_per_day(db):
     ref = BucketRef("ebay", "seller-uk", "getOrders")
     day = 20_000                                   # a UTC day number
     rows = [(day * DAY_MINUTES + 5, 3, 1), (day * DAY_MINUTES + 900, 4, 0), ((day + 1) * DAY_MINUTES + 1, 2, 2)]
-    with db.engine.begin() as conn:
+    backend = SqlBackend(db.engine)
+    store = backend.store_engine                   # SQLite: the quota store's own file
+    with store.begin() as conn:
         conn.execute(insert(ratelimit_counters), [
             {"platform": ref.platform, "account": ref.account, "bucket": ref.bucket, "minute": m, "calls": c,
              "throttled": t} for m, c, t in rows])
     before = sorted((op, at.date(), c, t) for _, _, op, at, c, t in usage_rows(db))
-    backend = SqlBackend(db.engine)
     now_s = (day + 1) * 86_400.0 + 4 * 3600          # the first two days' minutes are older than two hours
-    with db.engine.begin() as conn:
+    with store.begin() as conn:
         backend._prune(conn, ref, now_s)
         backend._prune(conn, ref, now_s)              # a second prune finds nothing more to add
-    with db.engine.begin() as conn:
+    with store.begin() as conn:
         daily = sorted((r.day, r.calls, r.throttled) for r in conn.execute(select(ratelimit_daily)))
         left = conn.execute(select(ratelimit_counters)).all()
     assert daily == [(day, 7, 1), (day + 1, 2, 2)] and left == []

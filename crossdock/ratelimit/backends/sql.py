@@ -82,6 +82,8 @@ from crossdock.ratelimit.backends.base import (
     apply_feedback,
     decide,
 )
+from crossdock.ratelimit.backends.sql_file import prepare_quota_file
+from crossdock.ratelimit.backends.sql_sqlite import SQLITE_NOW
 from crossdock.ratelimit.backends.sql_sqlite import SqliteDecisions, end_or_invalidate
 from crossdock.ratelimit.backends.sql_postgres import PG_ACQUIRE, PG_FEEDBACK, Binds, bucket_binds
 from crossdock.ratelimit.backends.sql_tables import (
@@ -116,6 +118,7 @@ def _sqlite_durability(dbapi_conn: Any, _record: Any) -> None:
 
 class SqlBackend(QuotaBackend):
     name = "sql"
+    path: str | None = None     # SQLite: the quota store's own file (.sql_file)
 
     def __init__(self, engine: Engine, *, busy_timeout_s: float = 30.0) -> None:
         dialect = engine.dialect.name
@@ -130,12 +133,14 @@ class SqlBackend(QuotaBackend):
             # transaction we begin (COMMIT, or ROLLBACK when anything fails, COMMIT included; a
             # connection that cannot roll back is invalidated), so the pool need not roll back each
             # connection it gets back: that reset was a quarter of the CPU of a quota decision.
-            self._engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                                         connect_args=sqlite_connect_args(busy_timeout_s))
+            # ... on a file of its own beside the database (.sql_file: decisions wait only for decisions)
+            self.path = prepare_quota_file(database, busy_timeout_s=busy_timeout_s)
+            self._engine = create_engine(engine.url.set(database=self.path), isolation_level="AUTOCOMMIT",
+                                         pool_reset_on_return=None, connect_args=sqlite_connect_args(busy_timeout_s))
             event.listen(self._engine, "connect", _sqlite_durability)
             self._own_engine = True
             self._insert: Callable[[Table], sqlite.Insert | postgresql.Insert] = sqlite_insert
-            self._now_sql = select(text("(julianday('now') - 2440587.5) * 86400.0"))
+            self._now_sql = select(text(SQLITE_NOW))
         elif dialect == "postgresql":
             self._engine = engine
             self._own_engine = False
@@ -150,6 +155,12 @@ class SqlBackend(QuotaBackend):
         self._sqlite = dialect == "sqlite"
         # SQLite: acquire and feedback on the driver connection (the per-call hot path)
         self._decisions = SqliteDecisions(self._engine) if self._sqlite else None
+
+    @property
+    def store_engine(self) -> Engine:
+        """The engine of the database holding the quota tables: on SQLite the
+        quota store's own file (:attr:`path`), on PostgreSQL crossdock's."""
+        return self._engine
 
     # ------------------------------------------------------------ plumbing
 

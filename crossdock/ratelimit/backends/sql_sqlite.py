@@ -36,11 +36,12 @@ from crossdock.ratelimit.backends.base import (
     decide,
 )
 
-__all__ = ["SqliteDecisions"]
+__all__ = ["SQLITE_NOW", "SqliteDecisions"]
 
-_NOW = "(julianday('now') - 2440587.5) * 86400.0"
+# SQLite's clock counts milliseconds; rounded to them, the Julian day's float noise (~0.02 ms) is gone
+SQLITE_NOW = "round((julianday('now') - 2440587.5) * 86400.0, 3)"
 _BUCKET = ("SELECT tokens, updated_at_s, adopted_rate_per_s, adopted_burst, throttled_total, last_throttled_at_s, "
-           f"last_granted_at_s, {_NOW} FROM ratelimit_buckets WHERE platform = ? AND account = ? AND bucket = ?")
+           f"last_granted_at_s, {SQLITE_NOW} FROM ratelimit_buckets WHERE platform = ? AND account = ? AND bucket = ?")
 _NEW_BUCKET = ("INSERT INTO ratelimit_buckets (platform, account, bucket, tokens, updated_at_s, throttled_total) "
                "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING")
 _STORE_BUCKET = ("UPDATE ratelimit_buckets SET tokens = ?, updated_at_s = ?, adopted_rate_per_s = ?, "
@@ -143,7 +144,7 @@ class SqliteDecisions:
             if ref is not None and feedback.params is not None:
                 bucket, now_s = self._bucket(conn, ref, feedback.params)
             else:
-                now_s = conn.execute(f"SELECT {_NOW}").fetchone()[0]
+                now_s = conn.execute(f"SELECT {SQLITE_NOW}").fetchone()[0]
             windows = self._windows(conn, (a.charge.ref for a in feedback.windows))
             apply_feedback(feedback, bucket, windows, now_s)
             self._store(conn, ref, bucket, windows)
