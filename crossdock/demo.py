@@ -104,12 +104,9 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
             continue
         name = names[ch.sandbox_channel]
         options = {**ch.options, **_SCENARIO[name].options}
-        # With events on, polling is the safety net: each channel polls at its
-        # platform template's interval, as `config init` writes it, not the
-        # rehearsal's quick polls that stand in for events without them.
-        intervals = None if events_url else {"orders": INTERVALS[name]}
-        channels.append(dataclasses.replace(ch, name=name, options=options, intervals_s=intervals,
-                                            stock={"share": SHARES[name]}))
+        # with events, polling is the safety net: the template's interval (as `config init` writes it)
+        channels.append(dataclasses.replace(ch, name=name, options=options, stock={"share": SHARES[name]},
+                                            intervals_s=None if events_url else {"orders": INTERVALS[name]}))
     text = render_config(
         desc, encrypt=lambda v: fernet.encrypt(v.encode()).decode(),
         database_url=opts.database_url or "sqlite:///crossdock.sqlite", channels=channels,
@@ -237,10 +234,9 @@ def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg:
 
     folder = opts.folder.resolve()
     if folder.exists():
-        # the database and the quota store's file beside it (crossdock.ratelimit.backends.sql_file)
-        for name in (f"{base}{end}" for base in ("crossdock.sqlite", "crossdock.quota.sqlite")
-                     for end in ("", "-wal", "-shm")):
-            (folder / name).unlink(missing_ok=True)
+        for base in ("crossdock.sqlite", "crossdock.quota.sqlite"):     # the database, the quota store's file
+            for end in ("", "-wal", "-shm"):
+                (folder / f"{base}{end}").unlink(missing_ok=True)
         shutil.rmtree(folder / "labels", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
