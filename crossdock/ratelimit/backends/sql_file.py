@@ -14,10 +14,9 @@ other decisions.
 The file is created on first use, with the quota tables, in one ``BEGIN
 IMMEDIATE`` transaction (processes starting together create it once); a
 table missing from it (a damaged or hand-edited file) is made again at the
-next start. A
-database that kept its quota state inside (crossdock before this file) has
-its rows copied over then: the buckets as they were, and the usage history
-``crossdock report api-usage`` reads. The quota state is not in backups of
+next start. A database that kept its quota state inside (crossdock before
+this file) has its rows copied over then: the buckets as they were, and the
+usage history ``crossdock report api-usage`` reads. The quota state is not in backups of
 the database: after a restore, buckets start full and the platform's
 answers (429s, rate headers) correct them, as on a new install.
 """
@@ -76,7 +75,7 @@ def prepare_quota_file(database: str, *, busy_timeout_s: float) -> str:
         raise _coded(exc, path) from exc
     try:
         conn.execute("PRAGMA journal_mode = WAL")
-        if _missing(conn) == []:
+        if not _missing(conn):
             return path                   # every later start: one lookup
         old = Path(database).exists()
         if old:
@@ -89,7 +88,8 @@ def prepare_quota_file(database: str, *, busy_timeout_s: float) -> str:
                 for statement in _ddl(table):
                     conn.execute(statement)
             if new_file and old:
-                have = {r[0] for r in conn.execute("SELECT name FROM crossdock_db.sqlite_master WHERE type = 'table'")}
+                have = {r[0] for r in conn.execute(
+                    "SELECT name FROM crossdock_db.sqlite_master WHERE type = 'table'")}
                 for table in TABLES:
                     if table.name in have:
                         cols = ", ".join(c.name for c in table.columns)
