@@ -42,7 +42,7 @@ CHANNELS = tuple(ch.name for ch in DEMO_CHANNELS)
 # channels together never show more than there is.
 SHARES = {ch.name: ch.share for ch in DEMO_CHANNELS}
 BUYER_COUNTRIES = {ch.name: ch.buyer_countries for ch in DEMO_CHANNELS}
-INTERVALS = {ch.name: ch.orders_every_s for ch in DEMO_CHANNELS}
+INTERVALS = {ch.name: ch.orders_every_s for ch in DEMO_CHANNELS}   # with events: config init's (a safety net)
 _SCENARIO = {ch.name: ch for ch in DEMO_CHANNELS}
 # channels whose listing SKUs the demo renames with aliases, and how ("legacy" first: it takes a bundle's)
 ALIAS_STYLES = {ch.name: ch.alias_style for ch in sorted(DEMO_CHANNELS, key=lambda c: c.alias_style != "legacy")
@@ -104,7 +104,6 @@ def _write_config(folder: Path, desc: dict, opts: DemoOptions, env: dict[str, st
             continue
         name = names[ch.sandbox_channel]
         options = {**ch.options, **_SCENARIO[name].options}
-        # with events, polling is the safety net: the template's interval (as `config init` writes it)
         channels.append(dataclasses.replace(ch, name=name, options=options, stock={"share": SHARES[name]},
                                             intervals_s=None if events_url else {"orders": INTERVALS[name]}))
     text = render_config(
@@ -230,11 +229,12 @@ def _load_sample_rates(db: Database, today) -> None:
 
 
 def run_demo(opts: DemoOptions, *, progress: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+    from crossdock.ratelimit.backends.sql_file import quota_file
     from crossdock.sandbox.core import Sandbox
 
     folder = opts.folder.resolve()
     if folder.exists():
-        for base in ("crossdock.sqlite", "crossdock.quota.sqlite"):     # the database, the quota store's file
+        for base in ("crossdock.sqlite", quota_file("crossdock.sqlite")):     # the database, the quota store's file
             for end in ("", "-wal", "-shm"):
                 (folder / f"{base}{end}").unlink(missing_ok=True)
         shutil.rmtree(folder / "labels", ignore_errors=True)

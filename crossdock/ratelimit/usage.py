@@ -10,12 +10,11 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from pathlib import Path
-
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
-from crossdock.ratelimit.backends.sql_file import quota_file
+from crossdock.ratelimit.backends.sql_file import BUSY_TIMEOUT_S, prepare_quota_file
 from crossdock.ratelimit.backends.sql_tables import ratelimit_counters, ratelimit_daily
 
 __all__ = ["usage_rows"]
@@ -27,11 +26,10 @@ def _at(seconds: int) -> dt.datetime:
 
 def usage_rows(db: Any) -> Iterator[tuple[str, str, str, dt.datetime, int, int]]:
     """(platform, account, operation, start of the minute or day, calls, 429s).
-    On SQLite they are in the quota store's own file (:mod:`~crossdock.ratelimit.backends.sql_file`)."""
+    On SQLite they are in the quota store's own file (:mod:`~crossdock.ratelimit.backends.sql_file`),
+    made as the store makes it (with an older database's rows) when no worker has yet."""
     if db.engine.dialect.name == "sqlite":
-        path = quota_file(db.engine.url.database or "")
-        if not Path(path).exists():
-            return
+        path = prepare_quota_file(db.engine.url.database or "", busy_timeout_s=BUSY_TIMEOUT_S)
         engine = create_engine(db.engine.url.set(database=path))
         try:
             with engine.connect() as conn:
@@ -45,10 +43,7 @@ def usage_rows(db: Any) -> Iterator[tuple[str, str, str, dt.datetime, int, int]]
         yield from _rows(s)
 
 
-def _rows(conn: Any) -> Iterator[tuple[str, str, str, dt.datetime, int, int]]:
-    names = set(inspect(conn).get_table_names()) if isinstance(conn, Connection) else None
-    if names is not None and not {"ratelimit_daily", "ratelimit_counters"} <= names:
-        return
+def _rows(conn: Connection | Session) -> Iterator[tuple[str, str, str, dt.datetime, int, int]]:
     d = ratelimit_daily.c
     for r in conn.execute(select(d.platform, d.account, d.bucket, d.day, d.calls, d.throttled)):
         yield r.platform, r.account, r.bucket, _at(int(r.day) * 86_400), int(r.calls), int(r.throttled)

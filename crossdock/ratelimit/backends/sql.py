@@ -82,9 +82,8 @@ from crossdock.ratelimit.backends.base import (
     apply_feedback,
     decide,
 )
-from crossdock.ratelimit.backends.sql_file import prepare_quota_file
-from crossdock.ratelimit.backends.sql_sqlite import SQLITE_NOW
-from crossdock.ratelimit.backends.sql_sqlite import SqliteDecisions, end_or_invalidate
+from crossdock.ratelimit.backends.sql_file import BUSY_TIMEOUT_S, prepare_quota_file
+from crossdock.ratelimit.backends.sql_sqlite import SQLITE_NOW, SqliteDecisions, end_or_invalidate
 from crossdock.ratelimit.backends.sql_postgres import PG_ACQUIRE, PG_FEEDBACK, Binds, bucket_binds
 from crossdock.ratelimit.backends.sql_tables import (
     bucket_key,
@@ -120,7 +119,7 @@ class SqlBackend(QuotaBackend):
     name = "sql"
     path: str | None = None     # SQLite: the quota store's own file (.sql_file)
 
-    def __init__(self, engine: Engine, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, engine: Engine, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         dialect = engine.dialect.name
         if dialect == "sqlite":
             database = engine.url.database

@@ -33,7 +33,9 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from crossdock.errors import DataError
 from crossdock.ratelimit.backends.sql_tables import TABLES
 
-__all__ = ["prepare_quota_file", "quota_file"]
+__all__ = ["BUSY_TIMEOUT_S", "prepare_quota_file", "quota_file"]
+
+BUSY_TIMEOUT_S = 30.0       # how long a quota transaction waits for the file's lock
 
 
 def quota_file(database: str) -> str:
